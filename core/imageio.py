@@ -1,0 +1,169 @@
+"""Reading drawing files: PNG, JPEG, TIFF (1-bit CCITT G4, multi-page), BMP, and PDF pages.
+
+Every failure becomes an ``ImageReadError`` with a one-line reason, so ingestion can skip the
+file and go on. Huge images are refused before they are decoded (decompression bombs).
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Refuse anything larger than a 600 dpi A0 sheet (about 20000 x 28000 would be absurd).
+MAX_PIXELS = 120_000_000
+PDF_DPI = 300
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = IMAGE_SUFFIXES | PDF_SUFFIXES
+
+
+class ImageReadError(Exception):
+    """A file that cannot be read as a drawing; the message says why."""
+
+
+@dataclass
+class PageImage:
+    """One decoded page: grayscale uint8 (0 = black ink, 255 = white paper)."""
+
+    array: np.ndarray
+    path: str
+    page_index: int = 0
+    dpi: float | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.array.shape[1], self.array.shape[0]
+
+
+def _to_gray(im: Image.Image) -> np.ndarray:
+    if im.mode == "1":
+        return np.asarray(im.convert("L"))
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        hi = arr.max() or 1.0
+        return (arr * (255.0 / hi)).clip(0, 255).astype(np.uint8)
+    if im.mode != "L":
+        im = im.convert("L")
+    return np.asarray(im)
+
+
+def _check_size(w: int, h: int, where: str) -> None:
+    if w <= 0 or h <= 0:
+        raise ImageReadError(f"{where}: empty image ({w}x{h})")
+    if w * h > MAX_PIXELS:
+        raise ImageReadError(f"{where}: image too large ({w}x{h} pixels, limit {MAX_PIXELS:,}); "
+                             "refusing a possible decompression bomb")
+
+
+def _open(source: str | os.PathLike | bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            fp = io.BytesIO(source) if isinstance(source, bytes) else source
+            return Image.open(fp)
+    except FileNotFoundError:
+        raise ImageReadError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{source}: is a folder, not an image") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{_name(source)}: not a readable image ({_reason(exc)})") from None
+    except OSError as exc:
+        raise ImageReadError(f"{_name(source)}: cannot open ({_reason(exc)})") from None
+
+
+def _name(source) -> str:
+    return "<bytes>" if isinstance(source, bytes) else str(source)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def count_pages(path: str | os.PathLike) -> int:
+    """Number of pages (frames) in a file, without decoding pixel data."""
+    path = Path(path)
+    if path.suffix.lower() in PDF_SUFFIXES:
+        return len(_pdf(path))
+    im = _open(path)
+    try:
+        return max(1, int(getattr(im, "n_frames", 1)))
+    finally:
+        im.close()
+
+
+def _pdf(path: Path):
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:  # pragma: no cover - declared dependency
+        raise ImageReadError(f"{path}: PDF support needs pypdfium2") from None
+    try:
+        return pdfium.PdfDocument(str(path))
+    except Exception as exc:
+        raise ImageReadError(f"{path}: not a readable PDF ({_reason(exc)})") from None
+
+
+def _read_pdf_page(path: Path, index: int, dpi: int = PDF_DPI) -> PageImage:
+    doc = _pdf(path)
+    try:
+        if not 0 <= index < len(doc):
+            raise ImageReadError(f"{path}: has no page {index + 1} (it has {len(doc)})")
+        page = doc[index]
+        w, h = page.get_size()
+        scale = dpi / 72.0
+        _check_size(int(w * scale), int(h * scale), str(path))
+        im = page.render(scale=scale, grayscale=True).to_pil()
+        return PageImage(_to_gray(im), str(path), index, float(dpi))
+    except ImageReadError:
+        raise
+    except Exception as exc:
+        raise ImageReadError(f"{path}: cannot render page {index + 1} ({_reason(exc)})") from None
+    finally:
+        doc.close()
+
+
+def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageImage:
+    """Decode one page of a drawing file (or of in-memory image bytes)."""
+    if not isinstance(source, bytes):
+        path = Path(source)
+        if path.suffix.lower() in PDF_SUFFIXES:
+            return _read_pdf_page(path, page_index)
+        if path.is_file() and path.stat().st_size == 0:
+            raise ImageReadError(f"{path}: empty file")
+    where = _name(source)
+    im = _open(source)
+    try:
+        _check_size(im.width, im.height, where)
+        n = int(getattr(im, "n_frames", 1))
+        if not 0 <= page_index < n:
+            raise ImageReadError(f"{where}: has no page {page_index + 1} (it has {n})")
+        if page_index:
+            im.seek(page_index)
+            _check_size(im.width, im.height, where)
+        im.load()
+        im = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
+        dpi = im.info.get("dpi", (None,))[0]
+        return PageImage(_to_gray(im), where, page_index, float(dpi) if dpi else None)
+    except ImageReadError:
+        raise
+    except (OSError, ValueError, SyntaxError, MemoryError, Image.DecompressionBombError) as exc:
+        raise ImageReadError(f"{where}: damaged or truncated image ({_reason(exc)})") from None
+    finally:
+        im.close()
+
+
+def iter_pages(path: str | os.PathLike) -> Iterator[PageImage]:
+    """All pages of a file, decoded one at a time."""
+    for i in range(count_pages(path)):
+        yield read_page(path, i)

@@ -1,0 +1,323 @@
+"""Build, save and load models: one ``create_model`` factory, checkpoints that carry their config.
+
+Checkpoint = a folder with ``model.safetensors`` (weights) and ``model.json`` (the spec: model
+config, preprocessing and drawing settings, embedding size, content-hash model id, training
+record). Weights of a frozen text tower that ships in a pip package are not stored; the sidecar
+names the package instead. Loading never unpickles arbitrary objects.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+from resources import MODELS_DIR
+
+from ._model import ModelSpec, PatentModel, compute_model_id
+from ._registry import (
+    DEFAULT_ARCH,
+    ModelError,
+    get_model_config,
+    register_with_open_clip,
+    resolve_text_cfg,
+    text_package_path,
+)
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "patent-examiner/checkpoint-v1"
+WEIGHTS_FILE = "model.safetensors"
+SIDECAR_FILE = "model.json"
+DEFAULT_MODEL_DIR = MODELS_DIR / "default"
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _text_tower_info(model_cfg: dict) -> dict:
+    """Identity of a frozen, package-shipped text tower (empty when the tower is trainable)."""
+    name = model_cfg.get("text_cfg", {}).get("hf_model_name")
+    if not name:
+        return {}
+    try:
+        version = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"package": name, "version": version, "frozen": True, "prefix": "text."}
+
+
+def _build_clip(arch: str, model_cfg: dict, load_text_weights: bool = True):
+    import open_clip
+    from open_clip.tokenizer import HFTokenizer
+
+    register_with_open_clip()
+    text_cfg = resolve_text_cfg(model_cfg["text_cfg"])
+    with _quiet():
+        clip = open_clip.create_model(arch, pretrained=None, text_cfg=text_cfg,
+                                      pretrained_text=load_text_weights)
+    tok_name = text_cfg.get("hf_tokenizer_name")
+    tokenizer = (HFTokenizer(tok_name, context_length=text_cfg.get("context_length", 77))
+                 if tok_name else open_clip.get_tokenizer(arch))
+    if _text_tower_info(model_cfg):
+        for p in clip.text.parameters():
+            p.requires_grad_(False)
+    return clip, tokenizer
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence open_clip's and transformers' load chatter (we report what was loaded)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _weights_digest(clip: torch.nn.Module, exclude_prefix: str | None) -> str:
+    h = hashlib.sha256()
+    for key, t in sorted(clip.state_dict().items()):
+        if exclude_prefix and key.startswith(exclude_prefix):
+            continue
+        h.update(key.encode())
+        h.update(t.detach().cpu().contiguous().float().numpy().tobytes())
+    return h.hexdigest()
+
+
+def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
+                 drawing: dict | None = None, seed: int = 0) -> PatentModel:
+    """A new model of a registered architecture.
+
+    ``pretrained``: ``"imagenet"`` loads offline ImageNet weights into the image trunk where a
+    package ships them (efficientnet_lite0), ``None`` leaves it randomly initialised, or a path to
+    a timm state dict (.safetensors, or .pth/.bin read with ``weights_only``) for the trunk. The
+    image projection is initialised orthogonally from ``seed`` so an untrained model has a
+    stable id.
+    """
+    from ._imagenet import IMAGENET_WEIGHTS
+
+    model_cfg = get_model_config(arch)
+    torch.manual_seed(seed)
+    clip, tokenizer = _build_clip(arch, model_cfg)
+    origin = "random init"
+    trunk = getattr(clip.visual, "trunk", None)
+    if pretrained and trunk is not None:
+        timm_name = model_cfg["vision_cfg"]["timm_model_name"]
+        if pretrained == "imagenet":
+            loader = IMAGENET_WEIGHTS.get(timm_name)
+            if loader is None:
+                raise ModelError(
+                    f"no offline ImageNet weights for {arch}; pass a weights file "
+                    f"(--pretrained PATH) or train it (patent-examiner train)")
+            state = loader()
+            origin = f"ImageNet ({timm_name}, offline package)"
+        else:
+            state = _read_state_dict(Path(pretrained))
+            origin = f"trunk weights from {pretrained}"
+        trunk_keys = set(trunk.state_dict())
+        state = {k: v for k, v in state.items() if k in trunk_keys}
+        missing = trunk_keys - set(state)
+        if missing:
+            raise ModelError(f"{pretrained}: {len(missing)} trunk weights missing, e.g. "
+                             f"{sorted(missing)[:3]}")
+        trunk.load_state_dict(state, strict=True)
+    head = getattr(clip.visual, "head", None)
+    proj = getattr(head, "proj", None) if head is not None else None
+    if isinstance(proj, torch.nn.Linear):
+        g = torch.Generator().manual_seed(seed)
+        w = torch.empty_like(proj.weight)
+        torch.nn.init.orthogonal_(w, generator=g)
+        with torch.no_grad():
+            proj.weight.copy_(w)
+    spec = ModelSpec(arch=arch, model_cfg=model_cfg,
+                     image_size=int(model_cfg["vision_cfg"]["image_size"]),
+                     drawing=dict(drawing or {}), text_tower=_text_tower_info(model_cfg))
+    prefix = spec.text_tower.get("prefix")
+    model_id = compute_model_id(spec, _weights_digest(clip, prefix))
+    return PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")
+
+
+def _read_state_dict(path: Path) -> dict:
+    if not path.is_file():
+        raise ModelError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle with arbitrary objects, or not a torch file
+        raise ModelError(f"{path}: not a plain tensor state dict ({exc})") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelError(f"{path}: expected a state dict of tensors")
+    return state
+
+
+def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
+                    training: dict | None = None, half: bool = False) -> Path:
+    """Write ``model.safetensors`` + ``model.json`` into ``directory`` (atomically); returns it.
+
+    The frozen package text tower is left out; ``half`` stores float weights as float16
+    (they are loaded back as float32).
+    """
+    from safetensors.torch import save_file
+
+    if model.spec.kind != "patent-clip":
+        raise ModelError("only patent-clip models can be saved as checkpoints")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = model.spec.text_tower.get("prefix")
+    state = {}
+    for key, t in model.clip.state_dict().items():
+        if prefix and key.startswith(prefix):
+            continue
+        t = t.detach().cpu().contiguous()
+        if half and t.is_floating_point():
+            t = t.half()
+        state[key] = t
+    tmp_w = directory / (WEIGHTS_FILE + ".tmp")
+    save_file(state, str(tmp_w), metadata={"format": CHECKPOINT_FORMAT})
+    # The id hashes the weights exactly as they will be loaded (after any float16 rounding).
+    from safetensors.torch import load_file
+
+    loaded = load_file(str(tmp_w))
+    h = hashlib.sha256()
+    for key in sorted(loaded):
+        h.update(key.encode())
+        h.update(loaded[key].float().numpy().tobytes())
+    model_id = compute_model_id(model.spec, h.hexdigest())
+    sidecar = {
+        "format": CHECKPOINT_FORMAT,
+        "model_id": model_id,
+        "embed_dim": model.embed_dim,
+        "spec": model.spec.to_dict(),
+        "weights_file": WEIGHTS_FILE,
+        "weights_sha256": _sha256_file(tmp_w),
+        "dtype": "float16" if half else "float32",
+        "training": training or model.training_info,
+    }
+    tmp_j = directory / (SIDECAR_FILE + ".tmp")
+    tmp_j.write_text(json.dumps(sidecar, indent=2) + "\n")
+    os.replace(tmp_w, directory / WEIGHTS_FILE)
+    os.replace(tmp_j, directory / SIDECAR_FILE)
+    model.model_id = model_id
+    return directory
+
+
+def load_checkpoint(path: str | os.PathLike) -> PatentModel:
+    """Load a checkpoint folder (or its model.json / model.safetensors)."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    directory = path if path.is_dir() else path.parent
+    sidecar_path = directory / SIDECAR_FILE
+    if not sidecar_path.is_file():
+        raise ModelError(f"{directory}: no {SIDECAR_FILE}; not a patent-examiner checkpoint")
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{sidecar_path}: unreadable checkpoint config ({exc})") from exc
+    if sidecar.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"{sidecar_path}: unknown checkpoint format {sidecar.get('format')!r}")
+    weights = directory / sidecar.get("weights_file", WEIGHTS_FILE)
+    if not weights.is_file():
+        raise ModelError(f"{weights}: weights file missing")
+    if _sha256_file(weights) != sidecar["weights_sha256"]:
+        raise ModelError(f"{weights}: checksum mismatch, the file is damaged or was replaced")
+    spec = ModelSpec.from_dict(sidecar["spec"])
+    clip, tokenizer = _build_clip(spec.arch, spec.model_cfg)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(weights)).items()}
+    result = clip.load_state_dict(state, strict=False)
+    prefix = spec.text_tower.get("prefix")
+    missing = [k for k in result.missing_keys if not (prefix and k.startswith(prefix))]
+    if missing or result.unexpected_keys:
+        raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
+                         f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})")
+    origin = sidecar.get("training", {}).get("summary") or f"checkpoint {directory}"
+    return PatentModel(clip, tokenizer, spec, sidecar["model_id"], origin=origin,
+                       training_info=sidecar.get("training", {}))
+
+
+_OPEN_CLIP_RE = re.compile(r"^open_clip:(?P<arch>[^@]+)@(?P<path>.+)$")
+
+
+def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel:
+    """A user's own open_clip checkpoint on disk (e.g. ViT-B-32 weights), used as is."""
+    import open_clip
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"open_clip weights not found: {path}")
+    if open_clip.get_model_config(arch) is None:
+        raise ModelError(f"open_clip does not know architecture {arch!r}")
+    try:
+        clip = open_clip.create_model(arch, pretrained=str(path), weights_only=True)
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot load as open_clip {arch} ({exc})") from exc
+    pre = getattr(clip.visual, "preprocess_cfg", {}) or {}
+    model_cfg = open_clip.get_model_config(arch)
+    size = clip.visual.image_size
+    size = int(size[0] if isinstance(size, (tuple, list)) else size)
+    spec = ModelSpec(arch=arch, kind="open_clip", model_cfg=model_cfg, image_size=size,
+                     mean=tuple(pre.get("mean", (0.48145466, 0.4578275, 0.40821073))),
+                     std=tuple(pre.get("std", (0.26862954, 0.26130258, 0.27577711))))
+    model_id = compute_model_id(spec, _sha256_file(path))
+    return PatentModel(clip, open_clip.get_tokenizer(arch), spec, model_id,
+                       origin=f"open_clip {arch} from {path}")
+
+
+def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
+    """Resolve what a user typed: ``default``, an architecture name, a checkpoint path, or
+    ``open_clip:ARCH@/path/to/weights``."""
+    spec = str(name_or_path or "default")
+    m = _OPEN_CLIP_RE.match(spec)
+    if m:
+        return load_open_clip_checkpoint(m["arch"], m["path"])
+    if spec == "default":
+        if (DEFAULT_MODEL_DIR / SIDECAR_FILE).is_file():
+            return load_checkpoint(DEFAULT_MODEL_DIR)
+        log.warning("no trained default model in %s; using ImageNet-initialised %s",
+                    DEFAULT_MODEL_DIR, DEFAULT_ARCH)
+        return create_model(DEFAULT_ARCH, pretrained="imagenet")
+    path = Path(spec).expanduser()
+    if path.exists():
+        return load_checkpoint(path)
+    if spec.endswith(":random"):
+        return create_model(spec[: -len(":random")], pretrained=None)
+    from ._registry import list_models
+
+    if spec in list_models():
+        try:
+            return create_model(spec, pretrained="imagenet")
+        except ModelError:
+            log.warning("%s has no offline pretrained weights: randomly initialised", spec)
+            return create_model(spec, pretrained=None)
+    raise ModelError(f"model {spec!r} is neither a registered architecture "
+                     f"({', '.join(list_models())}) nor an existing checkpoint path")
+
+
+__all__ = ["create_model", "load_model", "load_checkpoint", "save_checkpoint",
+           "load_open_clip_checkpoint", "text_package_path"]

@@ -1,0 +1,157 @@
+"""PatentModel: an open_clip model plus the settings that must travel with its weights."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class ModelSpec:
+    """Everything besides the weights that defines what a model computes.
+
+    ``drawing`` holds the drawing-preprocessing parameters (core.drawing.DrawingConfig) so that
+    indexing and querying always prepare images the same way.
+    """
+
+    arch: str
+    model_cfg: dict
+    image_size: int
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+    drawing: dict = field(default_factory=dict)
+    text_tower: dict = field(default_factory=dict)
+    kind: str = "patent-clip"  # or "open_clip" for a user-supplied open_clip checkpoint
+
+    def to_dict(self) -> dict:
+        return {
+            "arch": self.arch,
+            "kind": self.kind,
+            "model_cfg": self.model_cfg,
+            "preprocess": {"size": self.image_size, "mean": list(self.mean), "std": list(self.std)},
+            "drawing": self.drawing,
+            "text_tower": self.text_tower,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelSpec":
+        pre = d["preprocess"]
+        return cls(
+            arch=d["arch"],
+            kind=d.get("kind", "patent-clip"),
+            model_cfg=d["model_cfg"],
+            image_size=int(pre["size"]),
+            mean=tuple(pre["mean"]),
+            std=tuple(pre["std"]),
+            drawing=d.get("drawing", {}),
+            text_tower=d.get("text_tower", {}),
+        )
+
+
+def compute_model_id(spec: ModelSpec, weights_sha256: str) -> str:
+    """A content hash of spec + weights: two models with the same id compute the same vectors."""
+    h = hashlib.sha256()
+    h.update(canonical_json(spec.to_dict()).encode())
+    h.update(weights_sha256.encode())
+    return f"{spec.arch}-{h.hexdigest()[:16]}"
+
+
+class PatentModel:
+    """A CLIP-style dual encoder for drawings and text.
+
+    ``clip`` is the open_clip module; ``tokenizer`` its tokenizer. Images enter as square
+    grayscale uint8 arrays of ``spec.image_size`` (core.drawing prepares them).
+    """
+
+    def __init__(self, clip: torch.nn.Module, tokenizer, spec: ModelSpec, model_id: str,
+                 origin: str = "", training_info: dict | None = None):
+        self.clip = clip.eval()
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.model_id = model_id
+        self.origin = origin
+        self.training_info = training_info or {}
+        self.device = torch.device("cpu")
+        self._mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+        self._std = torch.tensor(spec.std).view(1, 3, 1, 1)
+
+    # -- properties -------------------------------------------------------------------------
+    @property
+    def embed_dim(self) -> int:
+        return int(self.spec.model_cfg["embed_dim"])
+
+    @property
+    def image_size(self) -> int:
+        return self.spec.image_size
+
+    @property
+    def drawing_config(self):
+        from ..drawing import DrawingConfig
+
+        return DrawingConfig.from_dict({**self.spec.drawing, "image_size": self.image_size})
+
+    def describe(self) -> dict:
+        return {"model_id": self.model_id, "arch": self.spec.arch, "origin": self.origin,
+                "embed_dim": self.embed_dim, "image_size": self.image_size,
+                "training": self.training_info}
+
+    # -- device -----------------------------------------------------------------------------
+    def to(self, device: str | torch.device) -> "PatentModel":
+        self.device = torch.device(device)
+        self.clip.to(self.device)
+        self._mean = self._mean.to(self.device)
+        self._std = self._std.to(self.device)
+        return self
+
+    # -- encoding ---------------------------------------------------------------------------
+    def images_to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """Stack square grayscale uint8 arrays into a (N, 1, S, S) uint8 tensor (CPU)."""
+        arr = np.stack([np.asarray(im, dtype=np.uint8) for im in images])
+        if arr.ndim != 3 or arr.shape[1:] != (self.image_size, self.image_size):
+            raise ValueError(
+                f"expected grayscale images of {self.image_size}x{self.image_size}, got {arr.shape}"
+            )
+        return torch.from_numpy(arr).unsqueeze(1)
+
+    def normalize_batch(self, batch_u8: torch.Tensor) -> torch.Tensor:
+        """uint8 (N,1,S,S) or float [0,1] (N,C,S,S) -> normalized float (N,3,S,S) on the device."""
+        x = batch_u8.to(self.device, non_blocking=True)
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return (x - self._mean) / self._std
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported()
+                                  else torch.float16)
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    @torch.inference_mode()
+    def encode_images(self, batch_u8: torch.Tensor) -> torch.Tensor:
+        """L2-normalized image embeddings (float32, on CPU)."""
+        with self._autocast():
+            feats = self.clip.encode_image(self.normalize_batch(batch_u8))
+        return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()
+
+    @torch.inference_mode()
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """L2-normalized text embeddings (float32, on CPU)."""
+        tokens = self.tokenizer(list(texts)).to(self.device)
+        with self._autocast():
+            feats = self.clip.encode_text(tokens)
+        return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()

@@ -1,0 +1,46 @@
+"""Plain records passed between ingestion sources, the store and the index."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+
+@dataclass
+class PatentRecord:
+    """Bibliographic data of one design patent (or of an undated image of unknown origin)."""
+
+    patent_id: str                      # canonical id: "D0906013", "SYN-000123", "IMG-..."
+    title: str | None = None
+    grant_date: date | None = None      # None = undated: excluded by any date cutoff
+    filing_date: date | None = None
+    priority_date: date | None = None
+    locarno: str | None = None          # "NN-NN" subclass, or "NN" when only the class is known
+    locarno_edition: str | None = None
+    figure_descriptions: list[str] = field(default_factory=list)
+    country: str = "US"
+    synthetic: bool = False
+    extra: dict = field(default_factory=dict)   # application number, citations, origin, ...
+
+
+@dataclass
+class PageRecord:
+    """One page (frame) of a drawing file, belonging to a patent."""
+
+    patent_id: str
+    path: Path                          # absolute path of the file
+    page_index: int = 0                 # frame within a multi-page TIFF / PDF
+    page_kind: str | None = None        # "front_page", "drawing_sheet" or None (unknown)
+    sheet: int | None = None
+
+
+@dataclass
+class SourceScan:
+    """What a source holds, before any image is decoded."""
+
+    kind: str                           # "manifest", "redbook", "folder", ...
+    root: Path
+    patents: dict[str, PatentRecord] = field(default_factory=dict)
+    pages: list[PageRecord] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)    # (path or row, reason)
+    warnings: list[str] = field(default_factory=list)
