@@ -1,0 +1,380 @@
+"""The ``patent-examiner`` command line: index, search, evaluate, and (from their issues) the
+GUI, the demo library and training. User errors print one line and exit non-zero."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+from . import _env  # noqa: F401
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+# -- argument types ----------------------------------------------------------------------------
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def locarno_code(text: str) -> str:
+    from .locarno import normalize_locarno
+
+    code = normalize_locarno(text)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"not a Locarno class (NN) or subclass (NN-NN): {text!r}")
+    return code
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _library_path(args) -> Path:
+    from .library import default_library_path
+
+    return Path(args.library).expanduser() if args.library else default_library_path()
+
+
+def _open_library(args, create: bool = False):
+    from .library import Library
+
+    return Library(_library_path(args), create=create)
+
+
+def _tqdm_progress(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="page", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done: int, total: int, note: str) -> None:
+        if bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)
+        bar.set_postfix_str(note[-30:], refresh=False)
+    return bar, progress
+
+
+def _cancel_on_sigint() -> threading.Event:
+    """First Ctrl-C finishes the current chunk cleanly; a second one aborts."""
+    cancel = threading.Event()
+
+    def handler(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\ninterrupted: stopping after the current batch (Ctrl-C again to abort)",
+              file=sys.stderr)
+    signal.signal(signal.SIGINT, handler)
+    return cancel
+
+
+# -- index ---------------------------------------------------------------------------------------
+def cmd_index_add(args) -> int:
+    from .ingest import ingest
+    from .models import load_model
+
+    lib = _open_library(args, create=True)
+    with lib:
+        model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
+        model = load_model(model_ref)
+        lib.check_model(model)
+        if args.device:
+            from .embed import pick_device
+
+            model.to(pick_device(args.device))
+        bar, progress = _tqdm_progress("indexing")
+        cancel = _cancel_on_sigint()
+        try:
+            report = ingest(lib, args.sources, model, model_ref=model_ref,
+                            allow_absolute=args.allow_absolute, progress=progress, cancel=cancel,
+                            batch_size=args.batch_size, workers=args.workers)
+        finally:
+            bar.close()
+    print(report.summary(), file=sys.stderr)
+    if args.json:
+        print(json.dumps({"added_pages": report.pages_added,
+                          "added_figures": report.figures_added,
+                          "added_patents": report.patents_added,
+                          "already_present": report.pages_already_present,
+                          "skipped": [{"item": i, "reason": r} for i, r in report.errors],
+                          "warnings": report.warnings, "seconds": round(report.seconds, 2),
+                          "cancelled": report.cancelled}))
+    if report.pages_total == 0 and report.pages_already_present == 0 and report.errors:
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_index_info(args) -> int:
+    with _open_library(args) as lib:
+        info = lib.info()
+        if args.errors:
+            info["recent_errors"] = [dict(r) for r in lib.store.db.query(
+                "SELECT at, item, reason FROM ingest_errors ORDER BY id DESC LIMIT 100")]
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    model = info["model"] or {}
+    print(f"library:   {info['library']}")
+    print(f"model:     {model.get('id', '(none yet)')}  [{model.get('ref', '')}]")
+    print(f"patents:   {info['patents']}  (undated: {info['undated_patents']})")
+    print(f"pages:     {info['pages']}")
+    print(f"figures:   {info['figures']}  in {info['index_segments']} index segment(s)")
+    first, last = info["grant_date_range"]
+    print(f"granted:   {first or '-'} .. {last or '-'}")
+    print(f"searches:  {info['searches']}   ratings: {info['ratings']}")
+    for row in info.get("recent_errors", []):
+        print(f"  skipped {row['item']}: {row['reason']}")
+    return EXIT_OK
+
+
+def cmd_index_verify(args) -> int:
+    with _open_library(args) as lib:
+        index = lib.index(verify="full")
+        print(f"ok: {len(index)} vectors in {len(index.segments)} segment(s), checksums match")
+    return EXIT_OK
+
+
+def cmd_index_rebuild(args) -> int:
+    from .ingest import rebuild
+    from .library import Library
+    from .models import load_model
+
+    path = _library_path(args)
+    lib = Library(path)
+    model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
+    model = load_model(model_ref)
+    bar, progress = _tqdm_progress("rebuilding")
+    cancel = _cancel_on_sigint()
+    try:
+        report = rebuild(lib, model, model_ref=model_ref, progress=progress, cancel=cancel,
+                         batch_size=args.batch_size, workers=args.workers)
+    finally:
+        bar.close()
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK if not report.cancelled else EXIT_INTERRUPTED
+
+
+# -- search --------------------------------------------------------------------------------------
+def _read_queries(args) -> list[str]:
+    queries = list(args.images)
+    if args.queries:
+        try:
+            lines = Path(args.queries).read_text().splitlines()
+        except OSError as exc:
+            raise CliError(f"cannot read query list {args.queries}: {exc.strerror}") from None
+        queries += [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    if not queries:
+        raise CliError("no query images given (pass IMAGE paths or --queries FILE)")
+    return queries
+
+
+def cmd_search(args) -> int:
+    from .drawing import FigureBox
+    from .imageio import ImageReadError
+    from .search import QueryError, Searcher, SearchQuery, group_by_patent
+
+    queries = _read_queries(args)
+    with _open_library(args) as lib:
+        model = lib.load_model(args.model)
+        searcher = Searcher(lib, model)
+        failures = 0
+        for q in queries:
+            box = None
+            try:
+                if args.box:
+                    box = FigureBox(*args.box)
+                resp = searcher.search(
+                    SearchQuery(image=q, page_index=args.page - 1, box=box, text=args.text,
+                                before=args.before, locarno=args.locarno, k=args.k),
+                    log=not args.no_log, examiner=os.environ.get("PATENT_EXAMINER_USER"))
+            except (ImageReadError, QueryError, OSError) as exc:
+                failures += 1
+                msg = str(exc) if not isinstance(exc, OSError) else f"{q}: {exc.strerror}"
+                if args.json:
+                    print(json.dumps({"query": q, "error": msg}))
+                else:
+                    print(f"patent-examiner: error: {msg}", file=sys.stderr)
+                continue
+            if args.json:
+                print(json.dumps(resp.to_json()))
+                continue
+            print(f"query {q}: {len(resp.query_figures)} figure(s); prior art before "
+                  f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
+                  f"{resp.timings_ms['total']:.0f} ms")
+            rows = ([g[0] for g in group_by_patent(resp.results)] if args.per_patent
+                    else resp.results)
+            for i, h in enumerate(rows, 1):
+                print(f"{i:4d}  {h.score:6.3f}  {h.patent_id:<12} {h.grant_date or 'undated':<10} "
+                      f"{h.locarno or '--':<5}  {(h.title or '')[:48]:<48}  "
+                      f"{Path(h.image).name}")
+    return EXIT_ERROR if failures == len(queries) else EXIT_OK
+
+
+# -- eval ----------------------------------------------------------------------------------------
+def cmd_eval(args) -> int:
+    from .evaluation import Gallery, evaluate, library_query_vectors, queries_from_library
+
+    with _open_library(args) as lib:
+        patents = None
+        if args.patents:
+            patents = [ln.strip() for ln in Path(args.patents).read_text().splitlines()
+                       if ln.strip()]
+        kinds = None if args.page_kinds == "all" else args.page_kinds.split(",")
+        queries = queries_from_library(lib, kinds, patents)
+        if not queries:
+            raise CliError("no query pages: the library is empty or --patents matched nothing")
+        gallery = Gallery.from_library(lib)
+        result = evaluate(gallery, queries, library_query_vectors(lib, gallery))
+        if args.json:
+            print(json.dumps({"model": lib.model_id, "queries": result.n_queries,
+                              "scored": result.counts, "skipped": result.skipped,
+                              "metrics": result.metrics}, indent=2))
+        else:
+            print(f"model {lib.model_id}: {result.n_queries} query pages")
+            print(result.table())
+    return EXIT_OK
+
+
+# -- models --------------------------------------------------------------------------------------
+def cmd_models(args) -> int:
+    from .models import DEFAULT_MODEL_DIR, list_models
+
+    print("registered architectures: " + ", ".join(list_models()))
+    status = "present" if (DEFAULT_MODEL_DIR / "model.json").is_file() else "missing"
+    print(f"default model: {DEFAULT_MODEL_DIR} ({status})")
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="patent-examiner",
+        description="Image-based prior-art search of design-patent drawings.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def lib_arg(sp):
+        sp.add_argument("--library", metavar="DIR",
+                        help="library folder (default: the user data folder, or "
+                             "$PATENT_EXAMINER_LIBRARY)")
+
+    idx = sub.add_parser("index", help="build and inspect the local library")
+    isub = idx.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    add = isub.add_parser("add", help="add drawings: JSONL manifests, USPTO grant folders, "
+                                      "image folders")
+    add.add_argument("sources", nargs="+", metavar="SOURCE")
+    lib_arg(add)
+    add.add_argument("--model", metavar="NAME_OR_PATH",
+                     help="model for a new library (default: the shipped default model)")
+    add.add_argument("--allow-absolute", action="store_true",
+                     help="let manifests name files outside their own folder")
+    add.add_argument("--batch-size", type=positive_int, default=32)
+    add.add_argument("--workers", type=int, default=None,
+                     help="page-decoding processes (default: one per core)")
+    add.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
+    add.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add.set_defaults(func=cmd_index_add)
+    info = isub.add_parser("info", help="counts, model, date range")
+    lib_arg(info)
+    info.add_argument("--json", action="store_true")
+    info.add_argument("--errors", action="store_true", help="list recently skipped files")
+    info.set_defaults(func=cmd_index_info)
+    ver = isub.add_parser("verify", help="check every index file's full checksum")
+    lib_arg(ver)
+    ver.set_defaults(func=cmd_index_verify)
+    reb = isub.add_parser("rebuild", help="re-embed the whole library (e.g. with a new model)")
+    lib_arg(reb)
+    reb.add_argument("--model", metavar="NAME_OR_PATH")
+    reb.add_argument("--batch-size", type=positive_int, default=32)
+    reb.add_argument("--workers", type=int, default=None)
+    reb.set_defaults(func=cmd_index_rebuild)
+
+    s = sub.add_parser("search", help="search prior art for query drawings")
+    s.add_argument("images", nargs="*", metavar="IMAGE")
+    s.add_argument("--queries", metavar="FILE", help="a file with one image path per line")
+    lib_arg(s)
+    s.add_argument("--before", type=iso_date, metavar="YYYY-MM-DD",
+                   help="filing date: only prior art granted before it")
+    s.add_argument("--locarno", type=locarno_code, metavar="NN[-NN]",
+                   help="only this Locarno class or subclass")
+    s.add_argument("--text", help="the application's title or a description (fused query)")
+    s.add_argument("--k", type=positive_int, default=20, help="results per query (default 20)")
+    s.add_argument("--page", type=positive_int, default=1, help="page of a multi-page file")
+    s.add_argument("--box", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
+                   help="search with this region of the page only")
+    s.add_argument("--per-patent", action="store_true", help="one row per patent")
+    s.add_argument("--model", metavar="NAME_OR_PATH",
+                   help="must be the model the library was built with")
+    s.add_argument("--json", action="store_true", help="one JSON object per query per line")
+    s.add_argument("--no-log", action="store_true", help="do not record in the audit log")
+    s.set_defaults(func=cmd_search)
+
+    e = sub.add_parser("eval", help="same-design and prior-art retrieval metrics")
+    lib_arg(e)
+    e.add_argument("--patents", metavar="FILE", help="only query with these patent ids")
+    e.add_argument("--page-kinds", default="drawing_sheet",
+                   help="comma list of page kinds used as queries, or 'all'")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    m = sub.add_parser("models", help="list model architectures and the default model")
+    m.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    from .imageio import ImageReadError
+    from .index import IndexError_
+    from .library import LibraryError
+    from .models import ModelError
+    from .search import QueryError
+    from .store import StoreError
+
+    known = (CliError, LibraryError, ModelError, QueryError, StoreError, IndexError_,
+             ImageReadError)
+    try:
+        return args.func(args)
+    except known as exc:
+        print(f"patent-examiner: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("patent-examiner: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno == 28:
+            print("patent-examiner: error: disk full; nothing was committed for the batch in "
+                  "progress, free space and run again", file=sys.stderr)
+            return EXIT_ERROR
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

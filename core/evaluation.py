@@ -1,0 +1,204 @@
+"""Retrieval evaluation: same-design and prior-art (novelty) search, at figure and patent level.
+
+same_design: relevant = other figures of the query's own patent (no date cutoff).
+prior_art:   gallery = patents granted before the query's filing date; relevant = same Locarno
+             subclass (``prior_art_subclass``) or same main class (``prior_art_class``).
+A patent ranks by its best figure. Metrics: mAP, Recall@10, MRR@10, Hit@1. Figures on the query
+page itself are never part of the gallery. Queries with no relevant item are not scored (counted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .store import date_ord
+
+TASKS = ("same_design", "prior_art_subclass", "prior_art_class")
+METRICS = ("mAP", "R@10", "MRR@10", "Hit@1")
+
+
+# -- metric primitives (checked against ranx in the tests) -----------------------------------
+def average_precision(rels: Sequence[bool], n_relevant: int) -> float:
+    if n_relevant == 0:
+        return 0.0
+    hits, total = 0, 0.0
+    for i, r in enumerate(rels, 1):
+        if r:
+            hits += 1
+            total += hits / i
+    return total / n_relevant
+
+
+def recall_at(rels: Sequence[bool], n_relevant: int, k: int) -> float:
+    return sum(rels[:k]) / n_relevant if n_relevant else 0.0
+
+
+def mrr_at(rels: Sequence[bool], k: int) -> float:
+    for i, r in enumerate(rels[:k], 1):
+        if r:
+            return 1.0 / i
+    return 0.0
+
+
+def hit_at(rels: Sequence[bool], k: int) -> float:
+    return 1.0 if any(rels[:k]) else 0.0
+
+
+def score_ranking(rels: Sequence[bool], n_relevant: int) -> dict[str, float]:
+    return {"mAP": average_precision(rels, n_relevant), "R@10": recall_at(rels, n_relevant, 10),
+            "MRR@10": mrr_at(rels, 10), "Hit@1": hit_at(rels, 1)}
+
+
+# -- queries and gallery -------------------------------------------------------------------
+@dataclass
+class EvalQuery:
+    patent_id: str
+    filing_date: date | None
+    locarno: str | None
+    page_id: int | None = None            # a library page (its stored vectors are reused)
+    image: str | None = None              # or an image file outside the library
+    text: str | None = None
+
+
+@dataclass
+class Gallery:
+    """All figure vectors of a library with their patent metadata (exact ranking)."""
+
+    labels: np.ndarray
+    vectors: np.ndarray
+    patent: np.ndarray          # patent id per figure
+    grant: np.ndarray           # grant ordinal per figure
+    subclass: np.ndarray
+    main_class: np.ndarray
+    page: np.ndarray            # page id per figure
+
+    @classmethod
+    def from_library(cls, library) -> "Gallery":
+        index = library.index(verify="none")
+        labels = np.concatenate([s.labels for s in index.segments])
+        vectors = np.concatenate([np.asarray(s.vectors) for s in index.segments])
+        order = np.argsort(labels)
+        labels, vectors = labels[order], vectors[order]
+        meta = {r[0]: r[1:] for r in library.store.conn.execute(
+            "SELECT f.id, f.patent_id, f.grant_ord, t.locarno, f.page_id FROM figures f "
+            "JOIN patents t ON t.patent_id = f.patent_id")}
+        rows = [meta[int(lab)] for lab in labels]
+        loc = [r[2] or "" for r in rows]
+        return cls(labels, vectors, np.array([r[0] for r in rows], dtype=object),
+                   np.array([r[1] for r in rows], np.int64), np.array(loc, dtype=object),
+                   np.array([code[:2] for code in loc], dtype=object),
+                   np.array([r[3] for r in rows], np.int64))
+
+
+def queries_from_library(library, page_kinds: Iterable[str] | None = ("drawing_sheet",),
+                         patents: Iterable[str] | None = None) -> list[EvalQuery]:
+    """One query per library page (of the given kinds), with its patent's metadata."""
+    wanted = set(patents) if patents is not None else None
+    kinds = set(page_kinds) if page_kinds else None
+    out = []
+    for pid, page_id, kind, filing, loc, title in library.store.conn.execute(
+            "SELECT p.patent_id, p.id, p.page_kind, t.filing_date, t.locarno, "
+            "COALESCE(t.title_display, t.title) FROM pages p JOIN patents t ON "
+            "t.patent_id = p.patent_id WHERE p.n_figures > 0 ORDER BY p.patent_id, p.id"):
+        if wanted is not None and pid not in wanted:
+            continue
+        if kinds is not None and kind not in kinds:
+            continue
+        out.append(EvalQuery(pid, date.fromisoformat(filing) if filing else None, loc,
+                             page_id=page_id, text=title))
+    return out
+
+
+@dataclass
+class EvalResult:
+    metrics: dict = field(default_factory=dict)    # task -> level -> metric -> mean
+    counts: dict = field(default_factory=dict)     # task -> scored queries
+    skipped: dict = field(default_factory=dict)    # task -> queries without relevant items
+    n_queries: int = 0
+
+    def table(self) -> str:
+        lines = [f"{'task':<20} {'level':<7} {'n':>5} " + " ".join(f"{m:>7}" for m in METRICS)]
+        for task in TASKS:
+            for level in ("figure", "patent"):
+                m = self.metrics.get(task, {}).get(level)
+                if m is None:
+                    continue
+                lines.append(f"{task:<20} {level:<7} {self.counts[task]:>5} " +
+                             " ".join(f"{m[k]:7.3f}" for k in METRICS))
+        return "\n".join(lines)
+
+
+def _patent_ranking(order: np.ndarray, patents: np.ndarray) -> list[str]:
+    seen, out = set(), []
+    for pid in patents[order]:
+        if pid not in seen:
+            seen.add(pid)
+            out.append(pid)
+    return out
+
+
+def evaluate(gallery: Gallery, queries: list[EvalQuery],
+             query_vectors: Callable[[EvalQuery], np.ndarray],
+             scores_fn: Callable[[EvalQuery, np.ndarray], np.ndarray] | None = None
+             ) -> EvalResult:
+    """Score every query on the three tasks.
+
+    ``query_vectors(q)`` gives the query's figure vectors; a gallery figure scores by its best
+    match with any of them, unless ``scores_fn(q, sims)`` rewrites the scores (text fusion).
+    """
+    sums: dict = {t: {"figure": [], "patent": []} for t in TASKS}
+    skipped = {t: 0 for t in TASKS}
+    for q in queries:
+        qv = query_vectors(q)
+        sims = (qv @ gallery.vectors.T).max(axis=0)
+        if scores_fn is not None:
+            sims = scores_fn(q, sims)
+        not_self = gallery.page != (q.page_id if q.page_id is not None else -1)
+        cutoff = date_ord(q.filing_date) if q.filing_date else None
+        sub = q.locarno or ""
+        tasks = {
+            "same_design": (not_self, gallery.patent == q.patent_id),
+        }
+        if cutoff is not None and sub:
+            before = not_self & (gallery.grant < cutoff)
+            tasks["prior_art_subclass"] = (before, gallery.subclass == sub) if len(sub) == 5 \
+                else None
+            tasks["prior_art_class"] = (before, gallery.main_class == sub[:2])
+        for task in TASKS:
+            spec = tasks.get(task)
+            if spec is None:
+                skipped[task] += 1
+                continue
+            mask, relevant = spec
+            idx = np.nonzero(mask)[0]
+            if not relevant[idx].any():
+                skipped[task] += 1
+                continue
+            order = idx[np.argsort(-sims[idx], kind="stable")]
+            rels = relevant[order].tolist()
+            sums[task]["figure"].append(score_ranking(rels, int(relevant[idx].sum())))
+            ranked_patents = _patent_ranking(order, gallery.patent)
+            rel_patents = set(gallery.patent[idx][relevant[idx]])
+            prels = [p in rel_patents for p in ranked_patents]
+            sums[task]["patent"].append(score_ranking(prels, len(rel_patents)))
+    result = EvalResult(n_queries=len(queries), skipped=skipped)
+    for task in TASKS:
+        result.counts[task] = len(sums[task]["figure"])
+        if result.counts[task]:
+            result.metrics[task] = {
+                level: {m: float(np.mean([s[m] for s in rows])) for m in METRICS}
+                for level, rows in sums[task].items()}
+    return result
+
+
+def library_query_vectors(library, gallery: Gallery):
+    """A ``query_vectors`` function reading stored vectors of library pages."""
+    def fn(q: EvalQuery) -> np.ndarray:
+        sel = gallery.page == q.page_id
+        if not sel.any():
+            raise ValueError(f"page {q.page_id} has no figures in the index")
+        return gallery.vectors[sel]
+    return fn

@@ -1,0 +1,386 @@
+"""Ingestion: sources -> pages -> figures -> vectors, committed to a library in atomic chunks.
+
+Each chunk writes a new index segment aside and then commits, in one SQLite transaction, its
+patents, pages, figures and the manifest that makes the segment live. A crash or Ctrl-C loses
+at most the chunk in flight; re-running skips every page already committed, so nothing is added
+twice. Per-file problems are reported and skipped; nothing already in the library is touched.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .embed import PreparedPage, embed_pages
+from .library import Library
+from .records import PageRecord, PatentRecord, SourceScan
+from .store import date_ord
+
+log = logging.getLogger(__name__)
+
+#: progress(done_pages, total_pages, message)
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    sources: list[str] = field(default_factory=list)
+    pages_total: int = 0
+    pages_added: int = 0
+    figures_added: int = 0
+    patents_added: int = 0
+    pages_already_present: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages_added / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        head = "cancelled" if self.cancelled else "done"
+        lines = [f"{head}: added {self.pages_added} pages ({self.figures_added} figures, "
+                 f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
+                 f"{self.pages_already_present} pages were already in the library; "
+                 f"{len(self.errors)} skipped"]
+        lines += [f"  skipped {item}: {reason}" for item, reason in self.errors[:50]]
+        if len(self.errors) > 50:
+            lines.append(f"  ... and {len(self.errors) - 50} more (see `index info --errors`)")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+class _ChunkWriter:
+    """Accumulates prepared pages and commits them as one segment + one transaction."""
+
+    def __init__(self, library: Library, model, model_ref: str | None, run_id: str,
+                 patents: dict[str, PatentRecord], source_ids: dict[str, int]):
+        self.lib = library
+        self.model = model
+        self.model_ref = model_ref
+        self.run_id = run_id
+        self.patents = patents
+        self.source_ids = source_ids
+        self.pages: list[tuple[PreparedPage, np.ndarray]] = []
+        self.n_figures = 0
+        self.known_patents: set[str] = {r[0] for r in library.store.conn.execute(
+            "SELECT patent_id FROM patents")}
+
+    def add(self, prepared: PreparedPage, vectors: np.ndarray) -> None:
+        self.pages.append((prepared, vectors))
+        self.n_figures += len(vectors)
+
+    def commit(self, report: IngestReport) -> None:
+        if not self.pages:
+            return
+        lib, store = self.lib, self.lib.store
+        first = lib.next_label()
+        labels, dates, vecs, fig_rows = [], [], [], []
+        label = first
+        for prepared, vectors in self.pages:
+            rec = self.patents[prepared.page.patent_id]
+            ord_ = date_ord(rec.grant_date)
+            for i, (box, v) in enumerate(zip(prepared.boxes, vectors)):
+                labels.append(label)
+                dates.append(ord_)
+                vecs.append(v)
+                fig_rows.append([label, None, rec.patent_id, i, *box.to_list(), ord_,
+                                 self.run_id])
+                label += 1
+        entry = None
+        if labels:
+            entry = lib.write_segment(np.asarray(labels, np.int64), np.asarray(dates, np.int64),
+                                      np.stack(vecs).astype(np.float32))
+        try:
+            with store.transaction() as conn:
+                new_pids = {p.page.patent_id for p, _ in self.pages} - self.known_patents
+                by_source: dict[int | None, list[PatentRecord]] = {}
+                for p, _ in self.pages:
+                    rec = self.patents[p.page.patent_id]
+                    by_source.setdefault(self.source_ids.get(str(p.page.path)), []).append(rec)
+                for sid, recs in by_source.items():
+                    store.upsert_patents({r.patent_id: r for r in recs}.values(), sid,
+                                         self.run_id)
+                row_iter = iter(fig_rows)
+                for prepared, vectors in self.pages:
+                    page_id = store.insert_page(
+                        prepared.page, size=prepared.file_size, mtime=prepared.file_mtime,
+                        width=prepared.width, height=prepared.height,
+                        n_figures=len(vectors),
+                        source_id=self.source_ids.get(str(prepared.page.path)),
+                        run_id=self.run_id)
+                    for _ in range(len(vectors)):
+                        next(row_iter)[1] = page_id
+                store.insert_figures([tuple(r) for r in fig_rows])
+                if entry is not None:
+                    manifest = lib.new_manifest(self.model)
+                    manifest["segments"].append(entry)
+                    lib.set_manifest(manifest)
+                lib.bind_model(conn, self.model, self.model_ref)
+        except BaseException:
+            if entry is not None:
+                lib.drop_segment_files([entry["name"]])
+            raise
+        self.known_patents |= new_pids
+        report.patents_added += len(new_pids)
+        report.pages_added += len(self.pages)
+        report.figures_added += len(fig_rows)
+        self.pages, self.n_figures = [], 0
+
+
+def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False
+                 ) -> tuple[list[SourceScan], list[tuple[str, str]]]:
+    """Scan every source; a source that cannot be read at all becomes one error."""
+    from .sources import SourceError, scan_source
+
+    scans, errors = [], []
+    for p in paths:
+        try:
+            scans.append(scan_source(Path(p), allow_absolute=allow_absolute))
+        except SourceError as exc:
+            errors.append((str(p), str(exc)))
+    return scans, errors
+
+
+def ingest(library: Library, sources: Iterable[str | Path], model, *,
+           model_ref: str | None = None, allow_absolute: bool = False,
+           progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+           chunk_pages: int = 500, batch_size: int = 32, workers: int | None = None,
+           rollback_on_cancel: bool = False, scans: list[SourceScan] | None = None
+           ) -> IngestReport:
+    """Add the drawings of ``sources`` to ``library`` with ``model``; returns a report.
+
+    ``rollback_on_cancel``: when ``cancel`` is set, remove what this run committed so the
+    library is exactly as before (the GUI's Cancel); otherwise committed chunks stay and a
+    re-run resumes after them (Ctrl-C on the command line).
+    """
+    run_id = uuid.uuid4().hex[:12]
+    report = IngestReport(run_id, sources=[str(s) for s in sources])
+    t0 = time.perf_counter()
+    library.check_model(model)
+    if scans is None:
+        scans, errors = scan_sources(sources, allow_absolute)
+        report.errors += errors
+    with library.write_lock():
+        known = library.store.known_pages()
+        patents: dict[str, PatentRecord] = {}
+        source_ids: dict[str, int] = {}
+        todo: list[PageRecord] = []
+        seen: set[tuple[str, int]] = set()
+        for scan in scans:
+            report.errors += scan.errors
+            report.warnings += scan.warnings
+            sid = (None if scan.kind == "rebuild" else
+                   library.store.source_id(scan.kind, str(scan.root)))
+            for pid, rec in scan.patents.items():
+                patents.setdefault(pid, rec)
+            for page in scan.pages:
+                key = (str(page.path), page.page_index)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if key in known:
+                    report.pages_already_present += 1
+                    continue
+                source_ids[str(page.path)] = sid
+                todo.append(page)
+        report.pages_total = len(todo)
+        writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids)
+        done = 0
+
+        def on_page(prepared: PreparedPage) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, len(todo), Path(prepared.page.path).name)
+
+        try:
+            for prepared, vectors in embed_pages(model, todo, batch_size=batch_size,
+                                                 workers=workers, cancel=cancel,
+                                                 on_page=on_page):
+                if prepared.error:
+                    report.errors.append((f"{prepared.page.path}#{prepared.page.page_index + 1}"
+                                          if prepared.page.page_index else
+                                          str(prepared.page.path), prepared.error))
+                    continue
+                if not prepared.boxes:
+                    report.warnings.append(f"{prepared.page.path}: blank page, no figure found")
+                writer.add(prepared, vectors)
+                if len(writer.pages) >= chunk_pages:
+                    writer.commit(report)
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                if rollback_on_cancel:
+                    writer.pages = []
+                    rollback_run(library, run_id)
+                    report.pages_added = report.figures_added = report.patents_added = 0
+            else:
+                writer.commit(report)
+                compact(library, model)
+        except KeyboardInterrupt:
+            report.cancelled = True
+            raise
+        finally:
+            report.seconds = time.perf_counter() - t0
+            if report.errors:
+                with library.store.transaction():
+                    library.store.log_errors(run_id, ", ".join(report.sources), report.errors)
+    return report
+
+
+def rollback_run(library: Library, run_id: str) -> None:
+    """Remove everything one ingest run committed (its pages, figures, segments, new patents)."""
+    store = library.store
+    manifest = library.manifest
+    labels = {r[0] for r in store.conn.execute("SELECT id FROM figures WHERE run_id=?",
+                                               (run_id,))}
+    dropped = []
+    with store.transaction():
+        if manifest is not None and labels:
+            keep = []
+            for seg in manifest["segments"]:
+                seg_labels = _segment_labels(library, seg)
+                if seg_labels & labels:
+                    if not seg_labels <= labels:
+                        raise RuntimeError("segment mixes runs; cannot roll back")  # pragma: no cover
+                    dropped.append(seg["name"])
+                else:
+                    keep.append(seg)
+            manifest["segments"] = keep
+            library.set_manifest(manifest)
+        store.conn.execute("DELETE FROM figures WHERE run_id=?", (run_id,))
+        store.conn.execute("DELETE FROM pages WHERE run_id=?", (run_id,))
+        store.conn.execute("DELETE FROM patents WHERE run_id=? AND patent_id NOT IN "
+                           "(SELECT patent_id FROM pages)", (run_id,))
+        if not store.conn.execute("SELECT 1 FROM figures LIMIT 1").fetchone() and \
+                manifest is not None and not manifest["segments"]:
+            store.conn.execute("DELETE FROM meta WHERE key IN ('index_manifest', 'model')")
+    library.drop_segment_files(dropped)
+
+
+def _segment_labels(library: Library, seg: dict) -> set[int]:
+    from .index import segment_files
+
+    with np.load(segment_files(library.path / "index", seg["name"])[0]) as meta:
+        return set(meta["labels"].tolist())
+
+
+def compact(library: Library, model, force: bool = False) -> bool:
+    """Merge small segments (no graph yet) into one searchable by HNSW; returns whether it did."""
+    manifest = library.manifest
+    if manifest is None:
+        return False
+    params = library.params
+    small = [s for s in manifest["segments"] if s["count"] < params.min_hnsw]
+    total_small = sum(s["count"] for s in small)
+    if len(small) < 2 or (total_small < params.min_hnsw and len(small) <= 4 and not force):
+        return False
+    index = library.index(verify="none")
+    by_name = {s.name: s for s in index.segments}
+    labels = np.concatenate([by_name[s["name"]].labels for s in small])
+    dates = np.concatenate([by_name[s["name"]].dates for s in small])
+    vectors = np.concatenate([np.asarray(by_name[s["name"]].vectors) for s in small])
+    entry = library.write_segment(labels, dates, vectors)
+    names = {s["name"] for s in small}
+    try:
+        with library.store.transaction():
+            manifest = library.manifest
+            manifest["segments"] = [s for s in manifest["segments"] if s["name"] not in names]
+            manifest["segments"].append(entry)
+            library.set_manifest(manifest)
+    except BaseException:
+        library.drop_segment_files([entry["name"]])
+        raise
+    library._index = None
+    library.drop_segment_files(names)
+    return True
+
+
+REBUILD_SUFFIX = ".rebuild"
+REBUILD_MARKER = "REBUILD_COMPLETE"
+_COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache")
+
+
+def finish_interrupted_swap(path: Path) -> None:
+    """Complete a rebuild whose final folder swap was interrupted."""
+    tmp = path.with_name(path.name + REBUILD_SUFFIX)
+    if (tmp / REBUILD_MARKER).exists():
+        old = path.with_name(path.name + ".old")
+        if path.exists():
+            if old.exists():
+                import shutil
+
+                shutil.rmtree(old)
+            path.rename(old)
+        tmp.rename(path)
+        (path / REBUILD_MARKER).unlink()
+        if old.exists():
+            import shutil
+
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def rebuild(library: Library, model, *, model_ref: str | None = None,
+            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+            batch_size: int = 32, workers: int | None = None) -> IngestReport:
+    """Re-embed every page of ``library`` with ``model`` into a fresh library built aside, then
+    swap it in. Metadata, search history and ratings are kept. Cancel (or a crash) leaves the
+    library as it was; a re-run resumes the aside build if it uses the same model.
+    """
+    import shutil
+
+    from datetime import date as _date
+
+    path = library.path
+    tmp = path.with_name(path.name + REBUILD_SUFFIX)
+    with library.write_lock():
+        if tmp.exists():
+            try:
+                with Library(tmp) as probe:
+                    same = probe.model_id in (None, model.model_id)
+            except Exception:
+                same = False
+            if not same:
+                shutil.rmtree(tmp)
+        new = Library(tmp, create=True, params=library.params)
+        try:
+            src = str(path / "library.sqlite")
+            conn = new.store.conn
+            conn.execute("ATTACH DATABASE ? AS old", (src,))
+            try:
+                with new.store.transaction():
+                    for table in _COPIED_TABLES:
+                        conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+            finally:
+                conn.execute("DETACH DATABASE old")
+            scan = SourceScan(kind="rebuild", root=path)
+            for pid, grant in library.store.conn.execute(
+                    "SELECT patent_id, grant_date FROM patents"):
+                scan.patents[pid] = PatentRecord(
+                    pid, grant_date=_date.fromisoformat(grant) if grant else None)
+            for pid, p, idx, kind, sheet in library.store.conn.execute(
+                    "SELECT patent_id, path, page_index, page_kind, sheet FROM pages ORDER BY id"):
+                scan.pages.append(PageRecord(pid, Path(p), idx, kind, sheet))
+            report = ingest(new, [str(path)], model, model_ref=model_ref, progress=progress,
+                            cancel=cancel, batch_size=batch_size, workers=workers,
+                            scans=[scan])
+            if report.cancelled:
+                new.close()
+                shutil.rmtree(tmp, ignore_errors=True)
+                return report
+            compact(new, model, force=True)
+            (tmp / REBUILD_MARKER).touch()
+        finally:
+            new.close()
+        library.close()
+        finish_interrupted_swap(path)
+    return report

@@ -1,0 +1,211 @@
+"""A library folder: the SQLite store, the vector index and the model it was built with.
+
+Layout: ``library.sqlite`` (metadata, audit log, ratings, list of live index segments),
+``index/`` (immutable segment files), ``library.lock`` (held while writing). Files are created
+user-only. A library remembers its model; opening it with another model is refused with a
+message that says how to rebuild.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, empty_manifest,
+                    segment_files, write_segment)
+from .store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "library.sqlite"
+INDEX_DIR = "index"
+LOCK_FILE = "library.lock"
+
+
+class LibraryError(Exception):
+    """A library cannot be used as asked; the message says what to do."""
+
+
+class LibraryBusyError(LibraryError):
+    """Another process is writing to this library."""
+
+
+def default_library_path() -> Path:
+    """The user's default library folder (platform data directory), or $PATENT_EXAMINER_LIBRARY."""
+    env = os.environ.get("PATENT_EXAMINER_LIBRARY")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("patent-examiner", appauthor=False) / "library"
+
+
+class Library:
+    """Open an existing library (or create one with ``create=True``)."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = False,
+                 params: IndexParams | None = None):
+        self.path = Path(path).expanduser()
+        self.params = params or IndexParams()
+        from .ingest import finish_interrupted_swap
+
+        finish_interrupted_swap(self.path)
+        db = self.path / DB_FILE
+        if not db.exists():
+            if not create:
+                raise LibraryError(f"no library at {self.path} (create one with "
+                                   f"`patent-examiner index add SOURCE --library {self.path}`)")
+            old = os.umask(0o077)
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                (self.path / INDEX_DIR).mkdir(exist_ok=True)
+            finally:
+                os.umask(old)
+        try:
+            self.store = Store(db)
+        except StoreError as exc:
+            raise LibraryError(f"{exc}. Move the library aside and rebuild it from its sources "
+                               "with `patent-examiner index add`.") from exc
+        self._index: VectorIndex | None = None
+        self._index_key = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- model binding --------------------------------------------------------------------
+    @property
+    def model_info(self) -> dict | None:
+        return self.store.get_meta("model")
+
+    @property
+    def model_id(self) -> str | None:
+        info = self.model_info
+        return info["id"] if info else None
+
+    def check_model(self, model) -> None:
+        """Raise ModelMismatchError unless ``model`` built this library (or it is empty)."""
+        if self.model_id is not None and self.model_id != model.model_id:
+            raise ModelMismatchError(
+                f"this library was built with model {self.model_id} but the model in use is "
+                f"{model.model_id}; rebuild it with `patent-examiner index rebuild --library "
+                f"{self.path} --model ...`, or search with the model it was built with")
+
+    def bind_model(self, conn, model, ref: str | None) -> None:
+        if self.model_id is None:
+            self.store._set_meta("model", {"id": model.model_id, "ref": ref or "default",
+                                           "arch": model.spec.arch,
+                                           "embed_dim": model.embed_dim})
+
+    def load_model(self, override: str | None = None):
+        """The model this library was built with (or ``override``, which must match)."""
+        from .models import load_model
+
+        info = self.model_info
+        model = load_model(override or (info["ref"] if info else "default"))
+        self.check_model(model)
+        return model
+
+    # -- index ----------------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict | None:
+        return self.store.get_meta("index_manifest")
+
+    def index(self, verify: str = "sample") -> VectorIndex:
+        """The live index (reloaded when another process has committed new segments)."""
+        manifest = self.manifest
+        if manifest is None:
+            raise LibraryError(f"the library at {self.path} is empty: add drawings with "
+                               "`patent-examiner index add SOURCE`")
+        key = [s["name"] for s in manifest["segments"]]
+        if self._index is None or key != self._index_key:
+            try:
+                self._index = VectorIndex(self.path / INDEX_DIR, manifest, self.params, verify)
+            except IndexError_ as exc:
+                raise LibraryError(f"{exc}. The index of {self.path} is damaged; rebuild it "
+                                   f"with `patent-examiner index rebuild --library {self.path}`"
+                                   ) from exc
+            self._index_key = key
+        return self._index
+
+    def write_segment(self, labels: np.ndarray, dates: np.ndarray, vectors: np.ndarray) -> dict:
+        return write_segment(self.path / INDEX_DIR, labels, dates, vectors, self.params)
+
+    def next_label(self) -> int:
+        """First free vector label (figure id), above anything in the store or the index."""
+        top = self.store.max_figure_id()
+        for seg in (self.manifest or {}).get("segments", []):
+            top = max(top, seg.get("max_label", 0))
+        return top + 1
+
+    def set_manifest(self, manifest: dict) -> None:
+        """Inside a store transaction: make ``manifest`` the live index."""
+        self.store._set_meta("index_manifest", manifest)
+
+    def new_manifest(self, model) -> dict:
+        return self.manifest or empty_manifest(model.model_id, model.embed_dim)
+
+    def collect_garbage(self) -> int:
+        """Delete segment files that no committed manifest names (left by crashed writers)."""
+        live = {s["name"] for s in (self.manifest or {}).get("segments", [])}
+        removed = 0
+        for path in (self.path / INDEX_DIR).glob("seg-*"):
+            if path.name.split(".")[0] not in live:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    def drop_segment_files(self, names) -> None:
+        for name in names:
+            for p in segment_files(self.path / INDEX_DIR, name):
+                with contextlib.suppress(FileNotFoundError, PermissionError):
+                    p.unlink()
+
+    # -- locking --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Exclusive writer lock (one ingest/rebuild at a time; readers never wait)."""
+        path = self.path / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                if sys.platform == "win32":  # pragma: no cover
+                    import msvcrt
+
+                    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                else:
+                    import fcntl
+
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise LibraryBusyError(f"another process is writing to the library at "
+                                       f"{self.path}; wait for it to finish") from None
+            self.collect_garbage()
+            yield
+        finally:
+            os.close(fd)
+
+    # -- summary --------------------------------------------------------------------------
+    def info(self) -> dict:
+        counts = self.store.counts()
+        first, last = self.store.date_range()
+        manifest = self.manifest or {}
+        return {
+            "library": str(self.path),
+            "model": self.model_info,
+            **counts,
+            "grant_date_range": [first, last],
+            "index_segments": len(manifest.get("segments", [])),
+            "index_vectors": sum(s["count"] for s in manifest.get("segments", [])),
+        }

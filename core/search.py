@@ -1,0 +1,212 @@
+"""Prior-art search: a query drawing (optionally with text), a filing-date cutoff and filters in,
+ranked figures of earlier patents out.
+
+A sheet with several figures is searched with all of them (a gallery figure scores by its best
+match with any query figure) unless the caller picks one figure or draws a crop box.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from .drawing import FigureBox, find_figures, render_figure
+from .imageio import PageImage, read_page
+from .library import Library
+from .store import date_ord
+
+
+@dataclass
+class SearchQuery:
+    """What an examiner asks. ``image`` is a file path, image bytes or a decoded page."""
+
+    image: str | Path | bytes | PageImage | None = None
+    page_index: int = 0
+    box: FigureBox | None = None          # a picked figure or a crop; None = every figure
+    text: str | None = None
+    before: date | None = None            # prior art = granted strictly before this date
+    locarno: str | None = None            # "NN" class or "NN-NN" subclass
+    k: int = 50
+    exclude_patents: tuple[str, ...] = ()
+
+
+@dataclass
+class SearchHit:
+    rank: int
+    score: float
+    figure_id: int
+    patent_id: str
+    title: str | None
+    locarno: str | None
+    locarno_title: str | None
+    grant_date: str | None
+    filing_date: str | None
+    image: str                  # source page path as ingested
+    page_index: int
+    page_kind: str | None
+    sheet: int | None
+    figure: list[int]           # box on that page
+    synthetic: bool = False
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchResponse:
+    query: str | None
+    model_id: str
+    before: str | None
+    locarno: str | None
+    text: str | None
+    results: list[SearchHit]
+    query_figures: list[list[int]] = field(default_factory=list)
+    query_sha256: str | None = None
+    allowed: int = 0                    # figures that pass the cutoff and filters
+    timings_ms: dict = field(default_factory=dict)
+    search_id: int | None = None
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "before": self.before, "model": self.model_id,
+                "locarno": self.locarno, "text": self.text, "allowed": self.allowed,
+                "query_figures": self.query_figures, "search_id": self.search_id,
+                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+                "results": [h.to_json() for h in self.results]}
+
+
+class QueryError(Exception):
+    """The query cannot be run (unreadable image, no drawing found, bad filter)."""
+
+
+def load_query_page(image, page_index: int = 0) -> tuple[PageImage, str | None, str | None]:
+    """Decode a query; returns the page, its path (if any) and the sha256 of its bytes."""
+    if isinstance(image, PageImage):
+        return image, image.path, hashlib.sha256(image.array.tobytes()).hexdigest()
+    if isinstance(image, bytes):
+        return read_page(image, page_index), None, hashlib.sha256(image).hexdigest()
+    path = Path(image)
+    data = path.read_bytes() if path.is_file() else b""
+    page = read_page(path, page_index)
+    return page, str(path), hashlib.sha256(data).hexdigest()
+
+
+class Searcher:
+    """Runs queries against one library with the model it was built with."""
+
+    def __init__(self, library: Library, model):
+        library.check_model(model)
+        self.library = library
+        self.model = model
+        self.cfg = model.drawing_config
+
+    def query_figures(self, page: np.ndarray, box: FigureBox | None
+                      ) -> tuple[list[FigureBox], list[np.ndarray]]:
+        if box is not None:
+            return [box], [render_figure(page, box, self.cfg)]
+        boxes = find_figures(page, None, self.cfg)
+        if not boxes:
+            raise QueryError("no drawing found in the query image (is it blank?)")
+        return boxes, [render_figure(page, b, self.cfg) for b in boxes]
+
+    def embed_query(self, images: list[np.ndarray]) -> np.ndarray:
+        return self.model.encode_images(self.model.images_to_tensor(images)).numpy()
+
+    def search(self, query: SearchQuery, *, log: bool = False, examiner: str | None = None,
+               study: str | None = None, session: str | None = None) -> SearchResponse:
+        t = {"start": time.perf_counter()}
+        if query.image is None:
+            raise QueryError("a query needs a drawing")
+        page, path, sha = load_query_page(query.image, query.page_index)
+        t["decode"] = time.perf_counter()
+        boxes, images = self.query_figures(page.array, query.box)
+        t["preprocess"] = time.perf_counter()
+        vectors = self.embed_query(images)
+        t["embed"] = time.perf_counter()
+        hits, allowed = self.search_vectors(vectors, before=query.before, locarno=query.locarno,
+                                            k=query.k, exclude_patents=query.exclude_patents)
+        t["search"] = time.perf_counter()
+        results = self.hydrate(hits)
+        t["metadata"] = time.perf_counter()
+        steps = list(t)
+        timings = {b: (t[b] - t[a]) * 1000 for a, b in zip(steps, steps[1:])}
+        timings["total"] = (t[steps[-1]] - t["start"]) * 1000
+        resp = SearchResponse(
+            query=path, model_id=self.model.model_id,
+            before=query.before.isoformat() if query.before else None,
+            locarno=query.locarno, text=query.text, results=results,
+            query_figures=[b.to_list() for b in boxes], query_sha256=sha, allowed=allowed,
+            timings_ms=timings)
+        if log:
+            resp.search_id = self.library.store.log_search(
+                query_path=path, query_sha256=sha, query_page=query.page_index,
+                query_box=query.box.to_list() if query.box else None, before=resp.before,
+                locarno=query.locarno, text=query.text, model_id=self.model.model_id,
+                k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
+                                     "patent_id": h.patent_id} for h in results],
+                examiner=examiner, study=study, session=session)
+        return resp
+
+    def search_vectors(self, vectors: np.ndarray, *, before: date | None, locarno: str | None,
+                       k: int, exclude_patents: tuple[str, ...] = ()
+                       ) -> tuple[list[tuple[int, float]], int]:
+        """(figure id, score) best first, fused over the query figures, and the allowed count."""
+        from .locarno import normalize_locarno
+
+        index = self.library.index()
+        cutoff = date_ord(before) if before else None
+        allowed_labels = None
+        if locarno:
+            code = normalize_locarno(locarno)
+            if code is None:
+                raise QueryError(f"not a Locarno class or subclass: {locarno!r}")
+            allowed_labels = np.asarray(sorted(self.library.store.figure_ids_where_locarno(code)),
+                                        np.int64)
+        if exclude_patents:
+            excluded = set()
+            for pid in exclude_patents:
+                excluded |= {f["figure_id"] for f in self.library.store.figures_of_patent(pid)}
+            if excluded:
+                base = (allowed_labels if allowed_labels is not None else
+                        np.asarray([r[0] for r in self.library.store.all_figures()], np.int64))
+                allowed_labels = np.setdiff1d(base, np.fromiter(excluded, np.int64))
+        n_allowed = (index.count_allowed(cutoff) if allowed_labels is None else
+                     self.library.store.count_figures_before(allowed_labels, cutoff))
+        labels, scores = index.search(vectors, k, before=cutoff, allowed=allowed_labels)
+        best: dict[int, float] = {}
+        for row_l, row_s in zip(labels, scores):
+            for lab, sc in zip(row_l.tolist(), row_s.tolist()):
+                if lab >= 0 and sc > best.get(lab, -np.inf):
+                    best[lab] = sc
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return ranked, n_allowed
+
+    def hydrate(self, ranked: list[tuple[int, float]]) -> list[SearchHit]:
+        """Attach patent and page metadata to ranked figure ids."""
+        from .locarno import title as locarno_title
+
+        rows = self.library.store.figures_by_ids([fid for fid, _ in ranked])
+        hits = []
+        for fid, score in ranked:
+            r = rows.get(fid)
+            if r is None:  # figure deleted since the index was loaded
+                continue
+            hits.append(SearchHit(
+                rank=len(hits) + 1, score=round(float(score), 6), figure_id=fid,
+                patent_id=r["patent_id"], title=r["title_display"] or r["title"],
+                locarno=r["locarno"], locarno_title=locarno_title(r["locarno"]),
+                grant_date=r["grant_date"], filing_date=r["filing_date"], image=r["image"],
+                page_index=r["page_index"], page_kind=r["page_kind"], sheet=r["sheet"],
+                figure=[r["x0"], r["y0"], r["x1"], r["y1"]], synthetic=bool(r["synthetic"])))
+        return hits
+
+
+def group_by_patent(hits: list[SearchHit]) -> list[list[SearchHit]]:
+    """Results grouped by patent, patents ranked by their best figure (best figure first)."""
+    groups: dict[str, list[SearchHit]] = {}
+    for h in hits:
+        groups.setdefault(h.patent_id, []).append(h)
+    return list(groups.values())

@@ -1,0 +1,389 @@
+"""The library's SQLite database (sqlite-utils, WAL): patents, pages, figures, audit log, ratings.
+
+One file holds everything that must survive a crash together: the metadata, the list of live
+index segments (``meta.index_manifest``) and the examiners' searches and ratings. A commit of
+this database is the single atomic step that makes new vectors visible.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+from .records import PageRecord, PatentRecord
+
+SCHEMA_VERSION = 2
+UNDATED_ORD = 2**31 - 1   # grant-date ordinal of undated items: excluded by every cutoff
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, path TEXT NOT NULL UNIQUE,
+        added_at TEXT NOT NULL, last_run_at TEXT);
+    CREATE TABLE patents (
+        patent_id TEXT PRIMARY KEY, title TEXT, title_display TEXT,
+        grant_date TEXT, filing_date TEXT, priority_date TEXT,
+        locarno TEXT, locarno_edition TEXT, country TEXT, synthetic INTEGER NOT NULL DEFAULT 0,
+        figure_descriptions TEXT, extra TEXT, source_id INTEGER, run_id TEXT, added_at TEXT);
+    CREATE INDEX patents_grant ON patents(grant_date);
+    CREATE INDEX patents_locarno ON patents(locarno);
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY, patent_id TEXT NOT NULL, path TEXT NOT NULL,
+        page_index INTEGER NOT NULL DEFAULT 0, page_kind TEXT, sheet INTEGER,
+        file_size INTEGER, file_mtime REAL, width INTEGER, height INTEGER,
+        n_figures INTEGER NOT NULL DEFAULT 0, source_id INTEGER, run_id TEXT, added_at TEXT,
+        UNIQUE(path, page_index));
+    CREATE INDEX pages_patent ON pages(patent_id);
+    CREATE TABLE figures (
+        id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL, patent_id TEXT NOT NULL,
+        fig_index INTEGER NOT NULL, x0 INTEGER, y0 INTEGER, x1 INTEGER, y1 INTEGER,
+        grant_ord INTEGER NOT NULL, run_id TEXT);
+    CREATE INDEX figures_patent ON figures(patent_id);
+    CREATE INDEX figures_page ON figures(page_id);
+    CREATE TABLE ingest_errors (
+        id INTEGER PRIMARY KEY, run_id TEXT, at TEXT, source TEXT, item TEXT, reason TEXT);
+    CREATE TABLE searches (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, examiner TEXT, study TEXT, session TEXT,
+        query_path TEXT, query_sha256 TEXT, query_page INTEGER, query_box TEXT,
+        before TEXT, locarno TEXT, text TEXT, model_id TEXT, k INTEGER,
+        params TEXT, results TEXT);
+    CREATE TABLE ratings (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, search_id INTEGER, examiner TEXT,
+        study TEXT, session TEXT, query_sha256 TEXT, model_id TEXT, patent_id TEXT,
+        figure_id INTEGER, rank INTEGER, rating INTEGER, blind INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX ratings_search ON ratings(search_id);
+    """,
+    2: """
+    CREATE TABLE descriptions (
+        id INTEGER PRIMARY KEY, patent_id TEXT NOT NULL, figure_key TEXT NOT NULL DEFAULT '',
+        enricher TEXT NOT NULL, text TEXT NOT NULL, at TEXT,
+        UNIQUE(patent_id, figure_key, enricher, text));
+    CREATE INDEX descriptions_patent ON descriptions(patent_id);
+    CREATE TABLE cache (key TEXT PRIMARY KEY, value TEXT, at TEXT);
+    """,
+}
+
+
+class StoreError(Exception):
+    """The database is missing, damaged, locked too long, or from a newer version."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def date_ord(d: date | str | None) -> int:
+    """Sortable day number of a grant date; undated items sort after every cutoff."""
+    if d is None or d == "":
+        return UNDATED_ORD
+    if isinstance(d, str):
+        d = date.fromisoformat(d)
+    return d.toordinal()
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+class Store:
+    """Open (and create or migrate) a library database."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True, timeout: float = 30.0):
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise StoreError(f"{self.path}: no library database here")
+        fresh = not self.path.exists()
+        if fresh:
+            old = os.umask(0o077)
+            try:
+                self.path.touch()
+            finally:
+                os.umask(old)
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self.conn = conn
+            self.db = sqlite_utils.Database(conn)
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise StoreError(f"{self.path}: database is damaged (integrity check failed)")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable library database ({exc})") from exc
+
+    # -- schema ---------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        version = int(self.get_meta("schema_version", 0))
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: made by a newer version (schema {version}); "
+                             "upgrade patent-examiner")
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in _MIGRATIONS[v].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self._set_meta("schema_version", v)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, retried while another process holds the write lock."""
+        for attempt in range(50):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        else:
+            raise StoreError(f"{self.path}: database stayed locked by another process")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- meta -----------------------------------------------------------------------------
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                          (key, json.dumps(value)))
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self._set_meta(key, value)
+
+    # -- ingestion ------------------------------------------------------------------------
+    def source_id(self, kind: str, path: str) -> int:
+        row = self.conn.execute("SELECT id FROM sources WHERE path=?", (path,)).fetchone()
+        if row:
+            return row[0]
+        with self.transaction():
+            cur = self.conn.execute("INSERT INTO sources(kind, path, added_at) VALUES (?,?,?)",
+                                    (kind, path, now_iso()))
+            return cur.lastrowid
+
+    def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None]]:
+        """(path, page_index) -> (file size, mtime) of every page already in the library."""
+        return {(p, i): (s, m) for p, i, s, m in self.conn.execute(
+            "SELECT path, page_index, file_size, file_mtime FROM pages")}
+
+    def max_figure_id(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM figures").fetchone()[0]
+
+    def patent_grant_ords(self, patent_ids: Iterable[str]) -> dict[str, int]:
+        out = {}
+        for pid in set(patent_ids):
+            row = self.conn.execute("SELECT grant_date FROM patents WHERE patent_id=?",
+                                    (pid,)).fetchone()
+            if row:
+                out[pid] = date_ord(row[0])
+        return out
+
+    def upsert_patents(self, records: Iterable[PatentRecord], source_id: int | None,
+                       run_id: str | None = None) -> None:
+        """Insert new patents; for known ones only fill fields that are still empty."""
+        at = now_iso()
+        for r in records:
+            row = {
+                "patent_id": r.patent_id, "title": r.title,
+                "title_display": r.extra.get("title_display") or r.title,
+                "grant_date": _iso(r.grant_date), "filing_date": _iso(r.filing_date),
+                "priority_date": _iso(r.priority_date), "locarno": r.locarno,
+                "locarno_edition": r.locarno_edition, "country": r.country,
+                "synthetic": int(r.synthetic),
+                "figure_descriptions": json.dumps(r.figure_descriptions),
+                "extra": json.dumps(r.extra, default=str), "source_id": source_id,
+                "run_id": run_id, "added_at": at,
+            }
+            cols = ", ".join(row)
+            marks = ", ".join("?" * len(row))
+            fill = ", ".join(f"{c}=COALESCE(patents.{c}, excluded.{c})" for c in row
+                             if c not in ("patent_id", "added_at", "synthetic", "run_id"))
+            self.conn.execute(f"INSERT INTO patents({cols}) VALUES ({marks}) "
+                              f"ON CONFLICT(patent_id) DO UPDATE SET {fill}", tuple(row.values()))
+
+    def insert_page(self, page: PageRecord, *, size: int | None, mtime: float | None,
+                    width: int, height: int, n_figures: int, source_id: int | None,
+                    run_id: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO pages(patent_id, path, page_index, page_kind, sheet, file_size, "
+            "file_mtime, width, height, n_figures, source_id, run_id, added_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (page.patent_id, str(page.path), page.page_index, page.page_kind, page.sheet, size,
+             mtime, width, height, n_figures, source_id, run_id, now_iso()))
+        return cur.lastrowid
+
+    def insert_figures(self, rows: list[tuple]) -> None:
+        """rows: (id, page_id, patent_id, fig_index, x0, y0, x1, y1, grant_ord, run_id)."""
+        self.conn.executemany(
+            "INSERT INTO figures(id, page_id, patent_id, fig_index, x0, y0, x1, y1, grant_ord, "
+            "run_id) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def log_errors(self, run_id: str, source: str, errors: Iterable[tuple[str, str]]) -> None:
+        at = now_iso()
+        self.conn.executemany(
+            "INSERT INTO ingest_errors(run_id, at, source, item, reason) VALUES (?,?,?,?,?)",
+            [(run_id, at, source, item, reason) for item, reason in errors])
+
+    # -- reading --------------------------------------------------------------------------
+    _FIGURE_COLS = (
+        "f.id AS figure_id, f.patent_id, f.fig_index, f.x0, f.y0, f.x1, f.y1, "
+        "p.path AS image, p.page_index, p.page_kind, p.sheet, p.id AS page_id, "
+        "t.title, t.title_display, t.grant_date, t.filing_date, t.priority_date, t.locarno, "
+        "t.locarno_edition, t.synthetic, t.figure_descriptions")
+
+    def figures_by_ids(self, ids: Iterable[int]) -> dict[int, dict]:
+        ids = [int(i) for i in ids]
+        out: dict[int, dict] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                    f"SELECT {self._FIGURE_COLS} FROM figures f JOIN pages p ON p.id=f.page_id "
+                    f"JOIN patents t ON t.patent_id=f.patent_id WHERE f.id IN ({marks})", chunk):
+                out[row["figure_id"]] = row
+        return out
+
+    def figures_of_patent(self, patent_id: str) -> list[dict]:
+        return list(self.db.query(
+            f"SELECT {self._FIGURE_COLS} FROM figures f JOIN pages p ON p.id=f.page_id "
+            "JOIN patents t ON t.patent_id=f.patent_id WHERE f.patent_id=? "
+            "ORDER BY p.page_index, p.sheet, p.path, f.fig_index", [patent_id]))
+
+    def patent(self, patent_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM patents WHERE patent_id=?", [patent_id]))
+        return rows[0] if rows else None
+
+    def pages_of_patent(self, patent_id: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM pages WHERE patent_id=? ORDER BY page_kind "
+                                  "DESC, sheet, path, page_index", [patent_id]))
+
+    def figure_ids_where_locarno(self, code: str) -> list[int]:
+        """Figure ids whose patent's Locarno code equals ``code`` or lies under class ``code``."""
+        if len(code) == 2:
+            sql = ("SELECT f.id FROM figures f JOIN patents t ON t.patent_id=f.patent_id "
+                   "WHERE t.locarno = ? OR t.locarno LIKE ?")
+            args = [code, code + "-%"]
+        else:
+            sql = ("SELECT f.id FROM figures f JOIN patents t ON t.patent_id=f.patent_id "
+                   "WHERE t.locarno = ?")
+            args = [code]
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def count_figures_before(self, ids: Iterable[int], cutoff: int | None) -> int:
+        """How many of the figures ``ids`` were granted before the cutoff ordinal."""
+        if cutoff is None:
+            return len(list(ids))
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _ids(id INTEGER PRIMARY KEY)")
+        self.conn.execute("DELETE FROM _ids")
+        self.conn.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", ((int(i),) for i in ids))
+        return self.conn.execute("SELECT COUNT(*) FROM figures f JOIN _ids USING(id) "
+                                 "WHERE f.grant_ord < ?", (cutoff,)).fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        q = self.conn.execute
+        return {
+            "patents": q("SELECT COUNT(*) FROM patents WHERE patent_id IN "
+                         "(SELECT DISTINCT patent_id FROM pages)").fetchone()[0],
+            "pages": q("SELECT COUNT(*) FROM pages").fetchone()[0],
+            "figures": q("SELECT COUNT(*) FROM figures").fetchone()[0],
+            "undated_patents": q("SELECT COUNT(*) FROM patents WHERE grant_date IS NULL AND "
+                                 "patent_id IN (SELECT patent_id FROM pages)").fetchone()[0],
+            "searches": q("SELECT COUNT(*) FROM searches").fetchone()[0],
+            "ratings": q("SELECT COUNT(*) FROM ratings").fetchone()[0],
+        }
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        return tuple(self.conn.execute(
+            "SELECT MIN(grant_date), MAX(grant_date) FROM patents WHERE patent_id IN "
+            "(SELECT patent_id FROM pages)").fetchone())
+
+    def all_figures(self) -> list[tuple[int, str, int]]:
+        """(figure id, patent id, grant ordinal) of every figure."""
+        return list(self.conn.execute("SELECT id, patent_id, grant_ord FROM figures ORDER BY id"))
+
+    # -- audit trail and ratings ----------------------------------------------------------
+    def log_search(self, *, query_path: str | None, query_sha256: str | None,
+                   query_page: int | None, query_box: list | None, before: str | None,
+                   locarno: str | None, text: str | None, model_id: str, k: int,
+                   results: list[dict], params: dict | None = None,
+                   examiner: str | None = None, study: str | None = None,
+                   session: str | None = None) -> int:
+        """Record one search exactly enough to reopen it; returns its id."""
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO searches(at, examiner, study, session, query_path, query_sha256, "
+                "query_page, query_box, before, locarno, text, model_id, k, params, results) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (now_iso(), examiner, study, session, query_path, query_sha256, query_page,
+                 json.dumps(query_box) if query_box is not None else None, before, locarno,
+                 text, model_id, k, json.dumps(params or {}), json.dumps(results)))
+            return cur.lastrowid
+
+    def searches(self, limit: int = 200) -> list[dict]:
+        rows = self.db.query("SELECT * FROM searches ORDER BY id DESC LIMIT ?", [limit])
+        return [_decode_search(r) for r in rows]
+
+    def search_record(self, search_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM searches WHERE id=?", [search_id]))
+        return _decode_search(rows[0]) if rows else None
+
+    def add_rating(self, *, search_id: int | None, patent_id: str, figure_id: int | None,
+                   rank: int | None, rating: int | None, model_id: str | None,
+                   query_sha256: str | None, examiner: str | None, study: str | None = None,
+                   session: str | None = None, blind: bool = False) -> int:
+        """Append a rating (``None`` clears it); committed before returning."""
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO ratings(at, search_id, examiner, study, session, query_sha256, "
+                "model_id, patent_id, figure_id, rank, rating, blind) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (now_iso(), search_id, examiner, study, session, query_sha256, model_id,
+                 patent_id, figure_id, rank, rating, int(blind)))
+            return cur.lastrowid
+
+    def current_ratings(self, search_id: int | None = None, session: str | None = None
+                        ) -> list[dict]:
+        """The latest rating per (search, examiner, figure/patent); cleared ones omitted."""
+        where, args = [], []
+        if search_id is not None:
+            where.append("search_id = ?")
+            args.append(search_id)
+        if session is not None:
+            where.append("session = ?")
+            args.append(session)
+        cond = ("WHERE " + " AND ".join(where)) if where else ""
+        sql = (f"SELECT * FROM ratings WHERE id IN (SELECT MAX(id) FROM ratings {cond} "
+               "GROUP BY search_id, COALESCE(examiner, ''), patent_id, "
+               "COALESCE(figure_id, -1)) AND rating IS NOT NULL ORDER BY search_id, rank")
+        return list(self.db.query(sql, args))
+
+
+def _decode_search(row: dict) -> dict:
+    row = dict(row)
+    for key in ("query_box", "params", "results"):
+        if row.get(key):
+            row[key] = json.loads(row[key])
+    return row

@@ -1,0 +1,112 @@
+"""The date-partitioned index returns the true top-k before any cutoff (checked against brute
+force), on every search path: exact prefix, full HNSW, filtered HNSW, label filters."""
+import numpy as np
+import pytest
+
+from core.index import IndexError_, IndexParams, VectorIndex, empty_manifest, write_segment
+
+
+def _unit(rng, n, d):
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _build(tmp_path, sizes, d=32, params=None, seed=0, overlap=False):
+    rng = np.random.default_rng(seed)
+    params = params or IndexParams(min_hnsw=500, exact_max=300, ef_search=200)
+    manifest = empty_manifest("test-model", d)
+    all_l, all_d, all_v = [], [], []
+    label = 1
+    day0 = 730000
+    for i, n in enumerate(sizes):
+        labels = np.arange(label, label + n)
+        label += n
+        start = day0 if overlap else day0 + i * 1000
+        dates = rng.integers(start, start + 1000, n)
+        vecs = _unit(rng, n, d)
+        manifest["segments"].append(write_segment(tmp_path, labels, dates, vecs, params))
+        all_l.append(labels), all_d.append(dates), all_v.append(vecs)
+    index = VectorIndex(tmp_path, manifest, params)
+    return index, np.concatenate(all_l), np.concatenate(all_d), np.concatenate(all_v)
+
+
+def _brute(labels, dates, vecs, q, k, before=None, allowed=None):
+    ok = np.ones(len(labels), bool)
+    if before is not None:
+        ok &= dates < before
+    if allowed is not None:
+        ok &= np.isin(labels, allowed)
+    sims = q @ vecs[ok].T
+    order = np.argsort(-sims, axis=1)[:, :k]
+    return labels[ok][order]
+
+
+def _recall(got, truth):
+    return np.mean([len(set(g[g >= 0]) & set(t)) / max(len(t), 1) for g, t in zip(got, truth)])
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+@pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5, 1.0])
+def test_cutoff_matches_brute_force(tmp_path, overlap, fraction):
+    index, labels, dates, vecs = _build(tmp_path, [1500, 1200, 200], overlap=overlap)
+    rng = np.random.default_rng(1)
+    queries = _unit(rng, 20, 32)
+    before = int(np.quantile(dates, fraction)) + (1 if fraction == 1.0 else 0)
+    got, scores = index.search(queries, 10, before=before)
+    truth = _brute(labels, dates, vecs, queries, 10, before)
+    # no result at or after the cutoff, ever
+    date_of = dict(zip(labels.tolist(), dates.tolist()))
+    assert all(date_of[int(l)] < before for l in got.ravel() if l >= 0)
+    assert _recall(got, truth) >= 0.98
+    assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
+
+
+def test_exact_mode_equals_brute_force(tmp_path):
+    index, labels, dates, vecs = _build(tmp_path, [800, 700])
+    q = _unit(np.random.default_rng(2), 5, 32)
+    before = int(np.median(dates))
+    got, _ = index.search(q, 7, before=before, exact=True)
+    assert (got == _brute(labels, dates, vecs, q, 7, before)).all()
+
+
+def test_fewer_allowed_than_k_pads(tmp_path):
+    index, labels, dates, vecs = _build(tmp_path, [600])
+    before = int(np.sort(dates)[2])  # only the items strictly before the third date
+    n_ok = int((dates < before).sum())
+    got, scores = index.search(_unit(np.random.default_rng(3), 1, 32), 10, before=before)
+    assert (got[0] >= 0).sum() == n_ok
+    assert np.isneginf(scores[0][n_ok:]).all()
+    got, _ = index.search(_unit(np.random.default_rng(3), 1, 32), 10, before=int(dates.min()))
+    assert (got == -1).all()
+
+
+def test_label_filter_matches_brute_force(tmp_path):
+    index, labels, dates, vecs = _build(tmp_path, [1500, 900])
+    rng = np.random.default_rng(4)
+    for share in (0.02, 0.4):
+        allowed = np.sort(rng.choice(labels, int(len(labels) * share), replace=False))
+        q = _unit(rng, 10, 32)
+        before = int(np.quantile(dates, 0.7))
+        got, _ = index.search(q, 10, before=before, allowed=allowed)
+        assert set(got[got >= 0].tolist()) <= set(allowed.tolist())
+        assert _recall(got, _brute(labels, dates, vecs, q, 10, before, allowed)) >= 0.98
+
+
+def test_truncated_or_corrupted_file_is_detected(tmp_path):
+    index, *_ = _build(tmp_path, [600])
+    manifest = index.manifest
+    hnsw = next(tmp_path.glob("*.hnsw"))
+    data = bytearray(hnsw.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    hnsw.write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match="damaged"):
+        VectorIndex(tmp_path, manifest)
+    hnsw.write_bytes(bytes(data[:-100]))
+    with pytest.raises(IndexError_, match="truncated"):
+        VectorIndex(tmp_path, manifest)
+
+
+def test_dimension_mismatch(tmp_path):
+    index, *_ = _build(tmp_path, [100])
+    with pytest.raises(IndexError_, match="dimension"):
+        index.search(np.zeros((1, 8), np.float32), 5)

@@ -1,0 +1,115 @@
+"""Model runtime: registry, offline ImageNet weights, checkpoints that carry their config."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from core.models import (ModelError, create_model, list_models, load_checkpoint, load_model,
+                         save_checkpoint)
+
+
+def test_registry_has_the_papers_backbones():
+    names = set(list_models())
+    assert {"efficientnet_lite0", "efficientnet_b0", "resnet50", "vit_base_patch32_224",
+            "swinv2_base", "tiny_test"} <= names
+
+
+def test_hub_is_offline():
+    import core  # noqa: F401
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_tiny_model_is_tiny_and_encodes(tiny_model):
+    n = sum(p.numel() for p in tiny_model.clip.parameters())
+    assert 100_000 < n < 1_000_000
+    x = tiny_model.images_to_tensor([np.full((64, 64), 255, np.uint8)] * 3)
+    e = tiny_model.encode_images(x)
+    assert e.shape == (3, 32)
+    assert torch.allclose(e.norm(dim=1), torch.ones(3), atol=1e-5)
+    t = tiny_model.encode_text(["a drinking mug", "a table lamp"])
+    assert t.shape == (2, 32)
+
+
+def test_untrained_model_id_is_stable_and_content_addressed(tiny_model):
+    again = create_model("tiny_test", pretrained=None)
+    assert again.model_id == tiny_model.model_id
+    other = create_model("tiny_test", pretrained=None, seed=1)
+    assert other.model_id != tiny_model.model_id
+
+
+def test_checkpoint_roundtrip(tmp_path, tiny_model):
+    with torch.no_grad():
+        tiny_model.clip.visual.head.proj.weight.mul_(1.5)   # "training"
+    save_checkpoint(tiny_model, tmp_path / "ck", training={"summary": "unit test"})
+    side = json.loads((tmp_path / "ck" / "model.json").read_text())
+    assert side["spec"]["preprocess"]["size"] == 64
+    assert "drawing" in side["spec"] and side["embed_dim"] == 32
+    loaded = load_checkpoint(tmp_path / "ck")
+    assert loaded.model_id == side["model_id"] != create_model("tiny_test", None).model_id
+    x = tiny_model.images_to_tensor([np.random.default_rng(0).integers(0, 255, (64, 64),
+                                                                        dtype=np.uint8)])
+    assert torch.allclose(loaded.encode_images(x), tiny_model.encode_images(x), atol=1e-6)
+    assert load_model(str(tmp_path / "ck")).model_id == loaded.model_id
+
+
+def test_damaged_checkpoint_is_refused(tmp_path, tiny_model):
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    w = tmp_path / "ck" / "model.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-10] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum"):
+        load_checkpoint(tmp_path / "ck")
+    (tmp_path / "ck" / "model.json").unlink()
+    with pytest.raises(ModelError, match="not a patent-examiner checkpoint"):
+        load_checkpoint(tmp_path / "ck")
+
+
+def test_pickled_weights_are_not_executed(tmp_path):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    bad = tmp_path / "trunk.pth"
+    with open(bad, "wb") as f:
+        pickle.dump({"x": Evil()}, f)
+    with pytest.raises(ModelError):
+        create_model("tiny_test", pretrained=str(bad))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelError, match="neither a registered architecture"):
+        load_model("no_such_model")
+
+
+@pytest.mark.slow
+def test_offline_imagenet_lite0_classifies_photos_as_before():
+    """The package's EfficientNet-Lite0 weights mapped by position onto timm still classify
+    photos: a cat photo as a cat class, a coffee photo as espresso/cup."""
+    import timm
+    from skimage import data as skdata
+
+    from core.models._imagenet import efficientnet_lite0_state_dict
+
+    net = timm.create_model("efficientnet_lite0", pretrained=False)
+    net.load_state_dict(efficientnet_lite0_state_dict())
+    net.eval()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+    def top5(img):
+        x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+        x = torch.nn.functional.interpolate(x, size=(224, 224), mode="bilinear",
+                                            antialias=True)
+        with torch.no_grad():
+            return net((x - mean) / std).topk(5).indices[0].tolist()
+
+    cats = set(range(281, 286))           # tabby, tiger cat, Persian, Siamese, Egyptian cat
+    assert top5(skdata.chelsea())[0] in cats
+    assert set(top5(skdata.coffee())[:3]) & {967, 968, 504}   # espresso, cup, coffee mug
