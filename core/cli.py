@@ -340,7 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("models", help="list model architectures and the default model")
     m.set_defaults(func=cmd_models)
+    _add_plugin_commands(sub)
     return p
+
+
+def _add_plugin_commands(sub) -> None:
+    """Subcommands of the GUI and training packages, found through entry points so that the
+    core never imports them (``patent_examiner.commands``: a ``register(subparsers)``)."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="patent_examiner.commands"), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # e.g. Qt missing on a headless server
+            logging.getLogger(__name__).info("command %s unavailable: %s", ep.name, exc)
+            continue
+        register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
