@@ -1,0 +1,22 @@
+"""Ingestion sources: metadata scans of manifests, USPTO Red Book folders and image folders.
+
+Every scan returns a ``core.records.SourceScan`` and decodes no image. Problems with one row,
+document or file become ``scan.errors`` entries ``(where, reason)`` and the scan goes on;
+only a path that does not exist or holds nothing usable raises ``SourceError``.
+
+Page kinds (``PAGE_KINDS``): ``front_page`` is a whole front page (bibliographic text block
+plus the representative figure); ``front_view`` is the representative figure alone, as the
+Red Book ships it (``-D00000.TIF``, no text block); ``drawing_sheet`` is a numbered sheet.
+"""
+from ._dispatch import scan_source
+from ._fields import PAGE_KINDS, FieldError, SourceError, display_title, parse_date
+from ._folder import image_id, scan_folder
+from ._ids import display_patent_id, is_us_patent_id, normalize_patent_id
+from ._manifest import scan_manifest
+from ._redbook import scan_redbook
+
+__all__ = [
+    "PAGE_KINDS", "FieldError", "SourceError", "display_patent_id", "display_title", "image_id",
+    "is_us_patent_id", "normalize_patent_id", "parse_date", "scan_folder", "scan_manifest",
+    "scan_redbook", "scan_source",
+]

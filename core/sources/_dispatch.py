@@ -1,0 +1,46 @@
+"""``scan_source``: tell a manifest, a Red Book folder and a plain image folder apart."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..imageio import SUPPORTED_SUFFIXES
+from ..records import SourceScan
+from ._fields import SourceError
+from ._files import iter_files
+from ._folder import scan_folder
+from ._manifest import scan_manifest
+from ._redbook import find_grant_xml, scan_redbook
+
+MANIFEST_SUFFIXES = {".jsonl", ".json"}
+
+
+def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
+    """Scan whatever ``path`` is, without decoding any image.
+
+    A .jsonl/.json file is a manifest, a .xml file a grant (or weekly grant) file, an image
+    or PDF file a single item. A folder is a manifest when it holds ``manifest.jsonl``, Red Book
+    when grant XML lies at most ``XML_DEPTH`` parts below it, otherwise a folder of images.
+    ``allow_absolute`` lets manifest rows name files outside the manifest's folder.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in MANIFEST_SUFFIXES:
+            return scan_manifest(path, allow_absolute)
+        if suffix == ".xml":
+            return scan_redbook(path)
+        if suffix in SUPPORTED_SUFFIXES:
+            return scan_folder(path)
+        raise SourceError(f"{path}: not a manifest (.jsonl, .json), grant XML or drawing file")
+    if not path.is_dir():
+        raise SourceError(f"{path}: not a regular file or folder")
+    if (path / "manifest.jsonl").is_file():
+        return scan_manifest(path / "manifest.jsonl", allow_absolute)
+    if find_grant_xml(path):
+        return scan_redbook(path)
+    if next(iter_files(path, SUPPORTED_SUFFIXES), None) is not None:
+        return scan_folder(path)
+    raise SourceError(f"{path}: holds nothing usable "
+                      "(no manifest.jsonl, grant XML or drawing files)")

@@ -1,0 +1,75 @@
+"""Field parsing shared by the sources: dates, page kinds, display titles, figure descriptions."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+#: ``front_page``: a whole front page, bibliographic text block plus the representative figure
+#: (e.g. a Google-Patents scan). ``front_view``: the representative figure alone, without the
+#: text block (Red Book ``-D00000.TIF``). ``drawing_sheet``: a numbered drawing sheet.
+PAGE_KINDS = ("front_page", "front_view", "drawing_sheet")
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$|^(\d{4})(\d{2})(\d{2})$", re.ASCII)
+_CPC_TAIL = re.compile(r"\s+[A-H]\d{2}[A-Z](?:\s*\d{1,4}/\d{2,6})?$", re.ASCII)
+_SPACED_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+_ACRONYMS = {"3D", "AC", "ATV", "CD", "DC", "DVD", "GPS", "HDMI", "LCD", "LED", "OLED", "PC",
+             "RV", "TV", "USB", "UV"}
+_FIGURE = re.compile(r"^FIG(?:URE)?S?\b\.?\s*\d", re.IGNORECASE)
+_DESCRIPTION_TAIL = re.compile(r"(?:[;,]\s*(?:and|or)\s*,?|[.;,:])\s*$", re.IGNORECASE)
+
+
+class SourceError(Exception):
+    """A source path that does not exist or holds nothing usable; the message says why."""
+
+
+class FieldError(ValueError):
+    """One bad field of one row or document; the message names the field."""
+
+
+def parse_date(value: object, field: str) -> date | None:
+    """``date`` from "2020-12-29" or "20201229"; None when absent; ``FieldError`` when invalid."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    m = _DATE.match(value.strip()) if isinstance(value, str) else None
+    if m:
+        y, mo, d = (int(g) for g in m.groups() if g is not None)
+        try:
+            return date(y, mo, d)
+        except ValueError:
+            pass
+    raise FieldError(f"{field}: invalid date {value!r} (expected YYYY-MM-DD or YYYYMMDD)")
+
+
+def date_order_error(grant: date | None, filing: date | None) -> str | None:
+    """Why a filing date after the grant date makes the record unusable, or None."""
+    if grant and filing and filing > grant:
+        return f"filing_date {filing} is after grant_date {grant}"
+    return None
+
+
+def display_title(title: object) -> str | None:
+    """A clean form of an (OCR) title for display: "PREGNANCY PILLOW" -> "Pregnancy pillow".
+
+    Titles with lower-case letters are trusted and only get their whitespace normalised. All-caps
+    titles lose a trailing CPC symbol ("SHARK BLANKET A47G") and OCR's spaced hyphens
+    ("ANTI - FATIGUE"), and are put in sentence case, keeping a few common acronyms.
+    """
+    if not isinstance(title, str):
+        return None
+    text = " ".join(title.split())
+    if not text or any(c.islower() for c in text):
+        return text or None
+    text = _SPACED_HYPHEN.sub("-", _CPC_TAIL.sub("", text))
+    words = [w if w.strip(".,;:()") in _ACRONYMS else w.lower() for w in text.split(" ")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def is_figure_description(text: str) -> bool:
+    """Whether a paragraph describes figures ("FIG. 1 is ...", "FIGS. 2-3 are ...")."""
+    return bool(_FIGURE.match(text))
+
+
+def clean_description(text: str) -> str:
+    """Whitespace-normalised text without a list's trailing "; and," or final period."""
+    return _DESCRIPTION_TAIL.sub("", " ".join(text.split())).rstrip()

@@ -1,0 +1,53 @@
+"""File-system helpers for the sources: deterministic walks and paths kept inside a root."""
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Iterator
+
+from ._fields import FieldError
+
+
+def iter_files(root: Path, suffixes: set[str], max_depth: int | None = None) -> Iterator[Path]:
+    """Files under ``root`` with one of ``suffixes`` (lower case), sorted, hidden ones skipped.
+
+    ``max_depth`` counts path parts below ``root``: 1 = files in ``root`` itself.
+    """
+    for folder, dirs, files in os.walk(root):
+        depth = len(Path(folder).relative_to(root).parts) + 1
+        if max_depth is not None and depth >= max_depth:
+            dirs[:] = []
+        else:
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in suffixes:
+                yield Path(folder) / name
+
+
+def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = "image") -> Path:
+    """The existing file that ``text`` names relative to ``root`` (resolved).
+
+    Unless ``allow_absolute``, the path must stay inside ``root``: no absolute paths, no "..",
+    no symbolic link leading out. Backslashes count as separators (manifests from Windows).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise FieldError(f"{field}: missing or not a string: {text!r}")
+    if "\x00" in text:
+        raise FieldError(f"{field}: contains a NUL character")
+    rel = text.strip().replace("\\", "/")
+    if not allow_absolute:
+        if PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).drive:
+            raise FieldError(f"{field}: absolute path {text!r} is not allowed "
+                             "(paths are relative to the manifest's folder)")
+        if ".." in PurePosixPath(rel).parts:
+            raise FieldError(f"{field}: {text!r} leaves the manifest's folder ('..')")
+    try:
+        path = (root / rel).resolve()
+        is_file = path.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FieldError(f"{field}: cannot resolve {text!r} ({exc})") from None
+    if not allow_absolute and not path.is_relative_to(root):
+        raise FieldError(f"{field}: {text!r} is a link that leads outside the manifest's folder")
+    if not is_file:
+        raise FieldError(f"{field}: file not found: {text!r}")
+    return path

@@ -1,0 +1,67 @@
+"""Plain folders of drawing files (or one file) without metadata: one undated item per file.
+
+Each file becomes a patent record ``IMG-<readable path>-<hash>`` titled with its file name, and
+one page per page/frame of the file. Without a grant date these items are excluded by any date
+cutoff; the scan says so in a warning.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+
+from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, count_pages
+from ..records import PageRecord, PatentRecord, SourceScan
+from ._fields import SourceError
+from ._files import iter_files
+
+_READABLE_LEN = 40
+
+
+def image_id(key: str) -> str:
+    """``IMG-`` + the ASCII-folded path without suffix (40 chars at most) + 8 hex digits of
+    its hash. Stable for a given path; distinct for distinct paths."""
+    stem = key.rsplit(".", 1)[0] if "." in key.rsplit("/", 1)[-1] else key
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", ascii_stem).strip("-")[:_READABLE_LEN].strip("-")
+    digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"IMG-{readable}-{digest}" if readable else f"IMG-{digest}"
+
+
+def scan_folder(path: str | Path) -> SourceScan:
+    """Every drawing file under ``path`` (recursively), or ``path`` itself when it is a file.
+
+    Ids hash the path relative to the folder's parent (the folder's own name included), so
+    the same file gets the same id in every scan and two folders' "a.png" differ.
+    """
+    path = Path(path).resolve()
+    if path.is_file():
+        root, files = path.parent, [path]
+    elif path.is_dir():
+        root, files = path, list(iter_files(path, SUPPORTED_SUFFIXES))
+    else:
+        raise SourceError(f"{path}: no such file or folder")
+    if not files:
+        suffixes = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise SourceError(f"{path}: holds no drawing files ({suffixes})")
+    scan = SourceScan("folder", root)
+    for file in files:
+        key = file.relative_to(root.parent).as_posix()
+        try:
+            n = count_pages(file)
+        except ImageReadError as exc:
+            scan.errors.append((str(file), str(exc)))
+            continue
+        except Exception as exc:  # a decoder's own exception: one bad file must not stop a scan
+            scan.errors.append((str(file), f"cannot read ({type(exc).__name__}: {exc})"[:300]))
+            continue
+        pid = image_id(key)
+        scan.patents[pid] = PatentRecord(pid, title=file.name, country="",
+                                         extra={"source": "folder", "relative_path": key,
+                                                "title_display": file.name})
+        scan.pages.extend(PageRecord(pid, file, page_index=i) for i in range(n))
+    if scan.patents:
+        scan.warnings.append(f"{len(scan.patents)} images were added undated and will be "
+                             "excluded by any date cutoff")
+    return scan

@@ -1,0 +1,173 @@
+"""JSONL manifests (or a JSON array of the same rows): one row per page image.
+
+A row names its image relative to the manifest's folder and repeats its patent's metadata:
+patent_id, page_kind, sheet, page_index, grant_date, filing_date, priority_date, locarno,
+locarno_edition, title, figure_descriptions, metadata_origin. The first valid row of a patent
+defines the patent; later rows that disagree get a warning.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..locarno import LocarnoError, parse_locarno
+from ..records import PageRecord, PatentRecord, SourceScan
+from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
+                      parse_date)
+from ._files import resolve_inside
+from ._ids import normalize_patent_id
+
+_PATENT_FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno",
+                  "locarno_edition", "figure_descriptions")
+
+
+@dataclass
+class _Row:
+    where: str
+    patent: PatentRecord
+    page: PageRecord
+    warnings: list[str] = field(default_factory=list)
+
+
+def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
+    """Patents and pages of a manifest; bad rows become errors and the scan goes on."""
+    path = Path(path).resolve()
+    scan = SourceScan("manifest", path.parent)
+    groups: dict[str, list[_Row]] = {}
+    for where, obj in _read_objects(path, scan):
+        try:
+            row = _parse_row(obj, where, path.parent, allow_absolute)
+        except FieldError as exc:
+            scan.errors.append((where, str(exc)))
+            continue
+        groups.setdefault(row.patent.patent_id, []).append(row)
+    undated: list[str] = []
+    seen: dict[tuple[Path, int], str] = {}
+    for pid, rows in groups.items():
+        first = rows[0]
+        if problem := date_order_error(first.patent.grant_date, first.patent.filing_date):
+            scan.errors.append((first.where, f"{pid}: {problem}; patent skipped"))
+            continue
+        pages = []
+        for row in rows:
+            key = (row.page.path, row.page.page_index)
+            if key in seen:
+                scan.errors.append((row.where, f"duplicate page: as on {seen[key]}"))
+                continue
+            seen[key] = row.where
+            pages.append(row.page)
+        if not pages:
+            continue
+        scan.patents[pid] = first.patent
+        scan.pages.extend(pages)
+        scan.warnings.extend(first.warnings)
+        scan.warnings.extend(_disagreements(pid, rows))
+        if first.patent.grant_date is None:
+            undated.append(pid)
+    if undated:
+        more = " ..." if len(undated) > 5 else ""
+        scan.warnings.append(f"{len(undated)} patents have no grant date and are kept undated "
+                             f"(excluded by any date cutoff): {', '.join(undated[:5])}{more}")
+    return scan
+
+
+def _read_objects(path: Path, scan: SourceScan) -> list[tuple[str, object]]:
+    """``(where, decoded row)`` pairs; undecodable lines become errors in ``scan``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            items = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise SourceError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
+        if not isinstance(items, list):
+            raise SourceError(f"{path}: a .json manifest must hold a list of row objects")
+        out = [(f"{path.name} item {i}", item) for i, item in enumerate(items, 1)]
+    else:
+        out = []
+        for lineno, line in enumerate(data.split(b"\n"), 1):
+            where = f"{path.name} line {lineno}"
+            if not line.strip():
+                continue
+            try:
+                out.append((where, json.loads(line.decode("utf-8-sig"))))
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                scan.errors.append((where, f"invalid JSON ({str(exc)[:200]})"))
+    if not out and not scan.errors:
+        raise SourceError(f"{path}: the manifest has no rows")
+    return out
+
+
+def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Row:
+    if not isinstance(obj, dict):
+        raise FieldError(f"not a JSON object but {type(obj).__name__}")
+    pid = normalize_patent_id(obj.get("patent_id"))
+    if pid is None:
+        raise FieldError(f"patent_id: missing or not a patent id: {obj.get('patent_id')!r}")
+    image = resolve_inside(root, obj.get("image"), allow_absolute)
+    kind = obj.get("page_kind")
+    if kind is not None and kind not in PAGE_KINDS:
+        raise FieldError(f"page_kind: {kind!r} is not one of {', '.join(PAGE_KINDS)} or null")
+    page = PageRecord(pid, image, page_index=_int(obj, "page_index", 0) or 0, page_kind=kind,
+                      sheet=_int(obj, "sheet", 1))
+    title = obj.get("title")
+    if title is not None and not isinstance(title, str):
+        raise FieldError(f"title: not a string: {title!r}")
+    figures = obj.get("figure_descriptions") or []
+    if not isinstance(figures, list) or not all(isinstance(f, str) for f in figures):
+        raise FieldError("figure_descriptions: not a list of strings")
+    warnings: list[str] = []
+    extra = {"source": "manifest", "title_display": display_title(title)}
+    if isinstance(obj.get("metadata_origin"), str):
+        extra["metadata_origin"] = obj["metadata_origin"]
+    patent = PatentRecord(
+        pid, title=title, grant_date=parse_date(obj.get("grant_date"), "grant_date"),
+        filing_date=parse_date(obj.get("filing_date"), "filing_date"),
+        priority_date=parse_date(obj.get("priority_date"), "priority_date"),
+        locarno=_locarno(obj.get("locarno"), where, warnings),
+        locarno_edition=_edition(obj.get("locarno_edition"), where, warnings),
+        figure_descriptions=list(figures), extra=extra)
+    return _Row(where, patent, page, warnings)
+
+
+def _int(obj: dict, name: str, minimum: int) -> int | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise FieldError(f"{name}: not an integer >= {minimum}: {value!r}")
+    return value
+
+
+def _locarno(value: object, where: str, warnings: list[str]) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_locarno(value)
+    except LocarnoError as exc:
+        warnings.append(f"{where}: locarno: {exc}; stored as unknown")
+        return None
+
+
+def _edition(value: object, where: str, warnings: list[str]) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not text.isascii():
+        warnings.append(f"{where}: locarno_edition: not an edition number: {value!r}; ignored")
+        return None
+    return str(int(text))
+
+
+def _disagreements(pid: str, rows: list[_Row]) -> list[str]:
+    first, out = rows[0], []
+    for name in _PATENT_FIELDS:
+        for row in rows[1:]:
+            if getattr(row.patent, name) != getattr(first.patent, name):
+                out.append(f"{row.where}: {pid}: {name} differs from {first.where}; "
+                           "kept the first")
+                break
+    return out

@@ -1,0 +1,234 @@
+"""USPTO Red Book design grants: ``us-patent-grant`` XML (v4.x) plus one TIFF per sheet.
+
+Accepts one grant folder, a folder of grant folders, a weekly archive folder, or one XML file;
+an XML file may concatenate many grants (weekly ``ipg`` files). Only design grants are kept;
+``-D00000.TIF`` is the representative view (``front_view``), ``-D0000n.TIF`` is sheet n.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+from ..locarno import LocarnoError, parse_locarno
+from ..records import PageRecord, PatentRecord, SourceScan
+from ._fields import (FieldError, SourceError, clean_description, date_order_error,
+                      display_title, is_figure_description, parse_date)
+from ._files import iter_files
+from ._ids import is_us_patent_id, normalize_patent_id
+from ._xml import XMLError, iter_documents, parse_xml
+
+#: Grant XML is looked for this many path parts below the root (root/grant/x.XML is 2).
+XML_DEPTH = 3
+_SHEET = re.compile(r"-D(\d{5})\.TIFF?$", re.IGNORECASE)
+
+
+class _NotDesign(Exception):
+    """A utility, plant or reissue grant: not part of a design library."""
+
+
+def find_grant_xml(root: Path) -> list[Path]:
+    """XML files within ``XML_DEPTH`` below ``root`` that start like a grant document."""
+    found = []
+    for path in iter_files(root, {".xml"}, XML_DEPTH):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4096)
+        except OSError:
+            continue
+        if b"us-patent-grant" in head:
+            found.append(path)
+    return found
+
+
+def scan_redbook(path: str | Path) -> SourceScan:
+    """Grants and their drawing sheets under ``path`` (a folder or one XML file)."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    files = [path] if path.is_file() else list(iter_files(path, {".xml"}, XML_DEPTH))
+    if not files:
+        raise SourceError(f"{path}: holds no XML files")
+    scan = SourceScan("redbook", path if path.is_dir() else path.parent)
+    skipped = 0
+    for xml_path in files:
+        try:
+            for start, data in iter_documents(xml_path):
+                where = f"{xml_path}" + (f" line {start}" if start > 1 else "")
+                try:
+                    patent, names, warnings = read_grant(data)
+                except _NotDesign:
+                    skipped += 1
+                    continue
+                except (FieldError, XMLError) as exc:
+                    scan.errors.append((where, str(exc)))
+                    continue
+                _add_grant(scan, where, xml_path.parent, patent, names, warnings)
+        except OSError as exc:
+            scan.errors.append((str(xml_path), f"cannot read ({exc.strerror or exc})"))
+    if skipped:
+        scan.warnings.append(f"skipped {skipped} grants that are not design patents")
+    return scan
+
+
+def _add_grant(scan: SourceScan, where: str, folder: Path, patent: PatentRecord,
+               names: list[str], warnings: list[str]) -> None:
+    pid = patent.patent_id
+    if pid in scan.patents:
+        scan.errors.append((where, f"{pid}: duplicate grant, already read from "
+                                   f"{scan.patents[pid].extra['source_file']}"))
+        return
+    pages, missing = [], []
+    for name in names:
+        found = _locate(folder, name)
+        if found is None:
+            missing.append(name)
+        else:
+            pages.append(_page(pid, found))
+    if not pages:
+        scan.errors.append((where, f"{pid}: none of its drawing files found "
+                                   f"({', '.join(names[:3]) or 'none listed'})"))
+        return
+    scan.errors.extend((where, f"{pid}: drawing file not found: {name}") for name in missing)
+    patent.extra["source_file"] = where
+    scan.patents[pid] = patent
+    scan.pages.extend(pages)
+    scan.warnings.extend(f"{where}: {pid}: {w}" for w in warnings)
+
+
+def _locate(folder: Path, name: str) -> Path | None:
+    """A drawing next to its XML or in a per-grant subfolder (weekly archive layout)."""
+    for candidate in (folder / name, folder / _SHEET.split(name)[0] / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _page(pid: str, path: Path) -> PageRecord:
+    m = _SHEET.search(path.name)
+    if m is None:
+        return PageRecord(pid, path)
+    sheet = int(m.group(1))
+    if sheet == 0:
+        return PageRecord(pid, path, page_kind="front_view")
+    return PageRecord(pid, path, page_kind="drawing_sheet", sheet=sheet)
+
+
+def _text(el: ET.Element | None, sub: str = "") -> str | None:
+    """Whitespace-normalised text of ``el`` (or of its child path ``sub``), None when empty."""
+    if el is not None and sub:
+        el = el.find(sub)
+    if el is None:
+        return None
+    return " ".join("".join(el.itertext()).split()) or None
+
+
+def read_grant(data: bytes) -> tuple[PatentRecord, list[str], list[str]]:
+    """``(patent, drawing file names, warnings)`` from one grant document's bytes."""
+    root = parse_xml(data)
+    if root.tag != "us-patent-grant":
+        raise FieldError(f"not a us-patent-grant document (root element <{root.tag}>)")
+    bib = root.find("us-bibliographic-data-grant")
+    pub = root.find("us-bibliographic-data-grant/publication-reference/document-id")
+    appl = root.find("us-bibliographic-data-grant/application-reference")
+    if bib is None or pub is None:
+        raise FieldError("no us-bibliographic-data-grant/publication-reference")
+    number = _text(pub, "doc-number")
+    pid = normalize_patent_id(number)
+    if pid is None or not is_us_patent_id(pid):
+        raise FieldError(f"publication doc-number {number!r} is not a US patent number")
+    if not (pid.startswith("D") or (appl is not None and appl.get("appl-type") == "design")):
+        raise _NotDesign(pid)
+    grant, filing = _dates(pid, pub, appl)
+    warnings: list[str] = []
+    title = _text(bib, "invention-title")
+    priority = _priority_claims(bib, warnings)   # sorted, earliest first
+    figures, notes = _drawing_descriptions(root)
+    extra = {
+        "source": "redbook", "metadata_origin": "USPTO Red Book grant XML",
+        "title_display": display_title(title), "kind": _text(pub, "kind"),
+        "application_number": _text(appl, "document-id/doc-number"),
+        "priority_claims": priority, "drawing_notes": notes, **_citations(bib),
+    }
+    patent = PatentRecord(
+        pid, title=title, grant_date=grant, filing_date=filing,
+        priority_date=date.fromisoformat(priority[0]["date"]) if priority else None,
+        locarno=_locarno(bib, warnings),
+        locarno_edition=_text(bib, "classification-locarno/edition"),
+        figure_descriptions=figures, extra=extra)
+    return patent, _drawing_names(root), warnings
+
+
+def _dates(pid: str, pub: ET.Element, appl: ET.Element | None) -> tuple[date, date]:
+    """Grant and filing dates, both required for a design grant."""
+    found = []
+    for el, sub, name in ((pub, "date", "grant date (publication-reference)"),
+                          (appl, "document-id/date", "filing date (application-reference)")):
+        try:
+            day = parse_date(_text(el, sub), name)
+        except FieldError as exc:
+            raise FieldError(f"{pid}: {exc}") from None
+        if day is None:
+            raise FieldError(f"{pid}: design grant without a {name}")
+        found.append(day)
+    grant, filing = found
+    if problem := date_order_error(grant, filing):
+        raise FieldError(f"{pid}: {problem}")
+    return grant, filing
+
+
+def _locarno(bib: ET.Element, warnings: list[str]) -> str | None:
+    code = _text(bib, "classification-locarno/main-classification")
+    if code is None:
+        return None
+    try:
+        return parse_locarno(code)
+    except LocarnoError as exc:
+        warnings.append(f"classification-locarno: {exc}; stored as unknown")
+        return None
+
+
+def _priority_claims(bib: ET.Element, warnings: list[str]) -> list[dict]:
+    claims = []
+    for claim in bib.iterfind("priority-claims/priority-claim"):
+        try:
+            day = parse_date(_text(claim, "date"), "priority-claim date")
+        except FieldError as exc:
+            warnings.append(f"{exc}; claim ignored")
+            continue
+        if day is not None:
+            claims.append({"country": _text(claim, "country"),
+                           "doc_number": _text(claim, "doc-number"), "date": day.isoformat()})
+    return sorted(claims, key=lambda c: c["date"])
+
+
+def _drawing_descriptions(root: ET.Element) -> tuple[list[str], list[str]]:
+    """("FIG. n is ..." paragraphs, other paragraphs such as the broken-line statement)."""
+    figures, notes = [], []
+    section = root.find("description/description-of-drawings")
+    for p in section.iter("p") if section is not None else ():
+        text = clean_description("".join(p.itertext()))
+        if text:
+            (figures if is_figure_description(text) else notes).append(text)
+    return figures, notes
+
+
+def _citations(bib: ET.Element) -> dict[str, list[str]]:
+    """Cited US patents as canonical ids; other cited patent documents as "CC number kind"."""
+    patents, other = [], []
+    for doc in bib.iterfind(".//patcit/document-id"):
+        country, number = _text(doc, "country"), _text(doc, "doc-number")
+        cited = normalize_patent_id(number) if country == "US" else None
+        if cited and is_us_patent_id(cited):
+            patents.append(cited)
+        elif number:
+            other.append(" ".join(filter(None, (country, number, _text(doc, "kind")))))
+    return {"cited_patents": list(dict.fromkeys(patents)), "cited_other": other}
+
+
+def _drawing_names(root: ET.Element) -> list[str]:
+    """Drawing file names listed in ``<drawings>`` (plain names only: no folders)."""
+    names = [img.get("file", "") for img in root.iterfind("drawings/figure/img")]
+    names = [n for n in names if n and n == Path(n).name and n not in (".", "..")]
+    return list(dict.fromkeys(names))

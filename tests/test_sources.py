@@ -1,0 +1,557 @@
+"""Ingestion sources: real manifest / Red Book / folder scans, and bad inputs made on the spot."""
+import json
+import os
+import re
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from core.records import SourceScan
+from core.sources import (PAGE_KINDS, SourceError, display_patent_id, display_title, image_id,
+                          normalize_patent_id, parse_date, scan_folder, scan_manifest,
+                          scan_redbook, scan_source)
+
+REDBOOK = {  # read by hand from the five XML files
+    "D0908315": ("Women's garment top", date(2021, 1, 26), date(2017, 8, 8), "02-01", 4, 4),
+    "D0913175": ("License plate fastener cap", date(2021, 3, 16), date(2018, 6, 23), "12-16", 3,
+                 6),
+    "D0919445": ("Dispenser bottle", date(2021, 5, 18), date(2019, 5, 3), "09-01", 3, 6),
+    "D0925765": ("Process plate", date(2021, 7, 20), date(2020, 10, 23), "24-02", 4, 7),
+    "D0939222": ("Tool handle", date(2021, 12, 28), date(2020, 7, 24), "04-99", 5, 7),
+}
+
+
+def check_consistent(scan: SourceScan) -> None:
+    """Invariants every scan keeps, whatever its input."""
+    assert all(isinstance(w, str) and isinstance(r, str) for w, r in scan.errors)
+    assert all(isinstance(w, str) for w in scan.warnings)
+    assert {p.patent_id for p in scan.pages} == set(scan.patents)
+    assert all(p.path.is_absolute() and p.page_kind in (None, *PAGE_KINDS) for p in scan.pages)
+    assert all(pid == rec.patent_id for pid, rec in scan.patents.items())
+
+
+def write_png(path: Path, pages: int = 1) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = [Image.fromarray(np.full((40, 30), 255 - 60 * i, np.uint8)) for i in range(pages)]
+    frames[0].save(path, save_all=pages > 1, append_images=frames[1:])
+    return path
+
+
+def row(image="a.png", pid="D0900001", **fields) -> dict:
+    base = {"image": image, "patent_id": pid, "page_kind": "drawing_sheet", "sheet": 1,
+            "grant_date": "2021-01-05", "filing_date": "2020-01-02", "locarno": "06-01",
+            "locarno_edition": "13", "title": "CHAIR", "figure_descriptions": [],
+            "metadata_origin": "test"}
+    return {**base, **fields}
+
+
+def write_manifest(folder: Path, rows, name="manifest.jsonl") -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows]
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def grant_xml(number="D0900001", grant="20210105", filing="20200102", locarno="0601",
+              title="Chair", sheets=2, root="us-patent-grant", appl_type="design",
+              priority=()) -> str:
+    stem = f"US{number}-{grant}"
+    figures = "".join(f'<figure num="{i:05d}"><img file="{stem}-D{i:05d}.TIF"/></figure>'
+                      for i in range(sheets + 1))
+    claims = "".join(f"<priority-claim><country>CN</country><doc-number>{n}</doc-number>"
+                     f"<date>{d}</date></priority-claim>" for n, d in priority)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<!DOCTYPE {root} SYSTEM "us-patent-grant-v45-2014-04-03.dtd" [ ]>\n'
+        f'<{root} lang="EN" file="{stem}.XML">\n<us-bibliographic-data-grant>\n'
+        f"<publication-reference><document-id><country>US</country><doc-number>{number}"
+        f"</doc-number><kind>S1</kind><date>{grant}</date></document-id></publication-reference>\n"
+        f'<application-reference appl-type="{appl_type}"><document-id><country>US</country>'
+        f"<doc-number>29700000</doc-number><date>{filing}</date></document-id>"
+        "</application-reference>\n"
+        + (f"<priority-claims>{claims}</priority-claims>\n" if claims else "")
+        + f"<classification-locarno><edition>13</edition><main-classification>{locarno}"
+        f"</main-classification></classification-locarno>\n"
+        f'<invention-title id="t">{title}</invention-title>\n'
+        "</us-bibliographic-data-grant>\n"
+        f'<drawings id="DRAWINGS">{figures}</drawings>\n'
+        '<description><description-of-drawings><p><figref>FIG. 1</figref> is a front view;'
+        " and,</p><p>The broken lines form no part of the claimed design.</p>"
+        "</description-of-drawings></description>\n"
+        f"</{root}>\n")
+
+
+def make_grant(folder: Path, number="D0900001", grant="20210105", **kw) -> Path:
+    """A grant folder: XML plus (empty) TIFF files named as the XML lists them."""
+    stem = f"US{number}-{grant}"
+    sub = folder / stem
+    sub.mkdir(parents=True, exist_ok=True)
+    for i in range(kw.get("sheets", 2) + 1):
+        (sub / f"{stem}-D{i:05d}.TIF").write_bytes(b"")
+    (sub / f"{stem}.XML").write_text(grant_xml(number, grant, **kw), encoding="utf-8")
+    return sub
+
+
+# -- ids, dates, titles ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, pid", [
+    ("D906013", "D0906013"), ("US D906,013 S", "D0906013"), ("USD0906013", "D0906013"),
+    ("D0906013", "D0906013"), ("USD0906013-20201229", "D0906013"), ("d906013s", "D0906013"),
+    ("US 7,628,675 B2", "07628675"), ("7628675", "07628675"), ("10000000", "10000000"),
+    ("PP29,000", "PP029000"), ("RE46000E", "RE046000"), ("SYN-000123", "SYN-000123"),
+    ("IMG-chairs-a-1f2e3d4c", "IMG-chairs-a-1f2e3d4c"),
+    ("", None), (None, None), ("D0", None), ("D12345678", None), ("US 2005/0005340", None),
+    ("1234567890", None), ("two words", None), (906013, None),
+])
+def test_normalize_patent_id(text, pid):
+    assert normalize_patent_id(text) == pid
+
+
+def test_display_patent_id():
+    assert display_patent_id("D0906013") == "US D906,013 S"
+    assert display_patent_id("07628675") == "US 7,628,675"
+    assert display_patent_id("PP029000") == "US PP29,000"
+    assert display_patent_id("SYN-000123") == "SYN-000123"
+    assert normalize_patent_id(display_patent_id("D0906013")) == "D0906013"
+
+
+def test_parse_date():
+    assert parse_date("2020-12-29", "f") == parse_date("20201229", "f") == date(2020, 12, 29)
+    assert parse_date(None, "f") is None and parse_date(" ", "f") is None
+    for bad in ("2020-13-01", "2020-02-30", "29/12/2020", "2020-1229x", 20201229):
+        with pytest.raises(ValueError, match="grant_date"):
+            parse_date(bad, "grant_date")
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("PREGNANCY PILLOW", "Pregnancy pillow"), ("ANTI - FATIGUE MAT", "Anti-fatigue mat"),
+    ("SHARK BLANKET A47G", "Shark blanket"), ("CAR AIR PURIFIER WITH USB PORTS",
+                                             "Car air purifier with USB ports"),
+    ("Women's garment top", "Women's garment top"), ("  Tool   handle ", "Tool handle"),
+    (None, None), ("", None),
+])
+def test_display_title(raw, shown):
+    assert display_title(raw) == shown
+
+
+# -- real data -------------------------------------------------------------------------------
+
+@pytest.mark.realdata
+def test_real_dev_manifest(shared_data):
+    manifest = shared_data / "real_dev" / "manifest.jsonl"
+    scan = scan_source(shared_data / "real_dev")
+    check_consistent(scan)
+    assert scan.kind == "manifest" and not scan.errors and not scan.warnings
+    assert len(scan.patents) == 104 and len(scan.pages) == 804
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert Counter(p.patent_id for p in scan.pages) == Counter(r["patent_id"] for r in rows)
+    assert Counter(p.page_kind for p in scan.pages) == {"drawing_sheet": 700, "front_page": 104}
+    assert {p.path for p in scan.pages} == {(manifest.parent / r["image"]).resolve() for r in rows}
+    pillow = scan.patents["D0906013"]
+    assert pillow.title == "PREGNANCY PILLOW"
+    assert pillow.extra["title_display"] == "Pregnancy pillow"
+    assert (pillow.grant_date, pillow.filing_date) == (date(2020, 12, 29), date(2019, 7, 31))
+    assert (pillow.locarno, pillow.locarno_edition) == ("06-09", "12")
+    assert len(pillow.figure_descriptions) == 7
+    assert sum(p.title is None for p in scan.patents.values()) == 9
+
+
+@pytest.mark.realdata
+def test_redbook_grants(shared_data):
+    scan = scan_source(shared_data / "uspto_redbook")
+    check_consistent(scan)
+    assert scan.kind == "redbook" and not scan.errors and not scan.warnings
+    assert set(scan.patents) == set(REDBOOK)
+    for pid, (title, grant, filing, loc, sheets, figures) in REDBOOK.items():
+        rec = scan.patents[pid]
+        assert (rec.title, rec.grant_date, rec.filing_date) == (title, grant, filing)
+        assert (rec.locarno, rec.locarno_edition, rec.priority_date) == (loc, "13", None)
+        assert len(rec.figure_descriptions) == figures
+        assert rec.figure_descriptions[0].startswith("FIG. 1 is ")
+        pages = [p for p in scan.pages if p.patent_id == pid]
+        assert [(p.page_kind, p.sheet) for p in pages] == \
+            [("front_view", None)] + [("drawing_sheet", n) for n in range(1, sheets + 1)]
+        assert all(p.path.name.startswith(f"US{pid}-") for p in pages)
+    top = scan.patents["D0908315"]
+    assert top.figure_descriptions[2] == ("FIG. 3 is a front view of the women's garment top "
+                                          "laid flat according to a second embodiment")
+    assert top.extra["drawing_notes"] == ["The broken lines in the drawing disclosure depict "
+                                          "stitching that forms part of the claimed design"]
+    assert top.extra["application_number"] == "29613258" and top.extra["kind"] == "S1"
+    assert top.extra["cited_patents"][:2] == ["D0260445", "07628675"]
+    assert "US 2005/0005340 A1" in top.extra["cited_other"]
+    assert "AU 201614442 C1" in scan.patents["D0925765"].extra["cited_other"]
+
+
+@pytest.mark.realdata
+def test_redbook_one_grant_folder_or_file(shared_data):
+    folder = shared_data / "uspto_redbook" / "USD0919445-20210518"
+    assert set(scan_source(folder).patents) == {"D0919445"}
+    one = scan_source(folder / "USD0919445-20210518.XML")
+    assert set(one.patents) == {"D0919445"} and len(one.pages) == 4
+
+
+@pytest.mark.realdata
+def test_weekly_file_of_concatenated_grants(shared_data, tmp_path):
+    """Real grants concatenated into one ipg-style file, drawings in per-grant folders."""
+    week = tmp_path / "I20210101"
+    xml = b""
+    for grant in sorted((shared_data / "uspto_redbook").iterdir()):
+        xml += (grant / f"{grant.name}.XML").read_bytes()
+        (week / grant.name).mkdir(parents=True)
+        for tif in grant.glob("*.TIF"):
+            os.symlink(tif, week / grant.name / tif.name)
+    (week / "ipg210101.xml").write_bytes(xml)
+    scan = scan_source(week)
+    check_consistent(scan)
+    assert scan.kind == "redbook" and not scan.errors
+    assert set(scan.patents) == set(REDBOOK) and len(scan.pages) == 24
+
+
+@pytest.mark.realdata
+def test_folder_of_images(shared_data):
+    scan = scan_source(shared_data / "deeppatent2_sheets" / "images")
+    check_consistent(scan)
+    assert scan.kind == "folder" and not scan.errors
+    assert len(scan.patents) == len(scan.pages) == 15
+    assert all(pid.startswith("IMG-images-USD08717") for pid in scan.patents)
+    assert all(r.grant_date is None and r.title.endswith(".png") for r in scan.patents.values())
+    assert scan.warnings == [
+        "15 images were added undated and will be excluded by any date cutoff"]
+    assert set(scan_folder(shared_data / "deeppatent2_sheets" / "images").patents) == \
+        set(scan.patents)
+
+
+@pytest.mark.realdata
+def test_same_patent_same_id_across_sources(shared_data, tmp_path):
+    grant = shared_data / "uspto_redbook" / "USD0908315-20210126"
+    tif = grant / "USD0908315-20210126-D00001.TIF"
+    rows = [row(str(tif), "US D908,315 S", grant_date="20210126", filing_date="2017-08-08"),
+            row(str(grant / "USD0908315-20210126-D00002.TIF"), "USD0908315-20210126", sheet=2,
+                grant_date="20210126", filing_date="2017-08-08")]
+    manifest = scan_manifest(write_manifest(tmp_path, rows), allow_absolute=True)
+    assert set(manifest.patents) == set(scan_redbook(grant).patents) == {"D0908315"}
+    assert len(manifest.pages) == 2 and not manifest.errors
+
+
+# -- manifests: bad rows ---------------------------------------------------------------------
+
+def test_manifest_bad_rows_are_errors_and_the_scan_goes_on(tmp_path):
+    (tmp_path / "outside.png").write_bytes(b"x")
+    tmp_path = tmp_path / "m"
+    tmp_path.mkdir()
+    for name in ("a.png", "b.png", "c.png", "d.png", "e.png"):
+        (tmp_path / name).write_bytes(b"x")
+    os.symlink(tmp_path.parent / "outside.png", tmp_path / "link.png")
+    rows = [
+        row("a.png"),                                            # line 1: good
+        '{"image": "b.png", "patent_id": ',                      # 2: malformed JSON
+        row("../outside.png", "D0900002"),                       # 3: leaves the folder
+        row(str(tmp_path / "b.png"), "D0900003"),                # 4: absolute path
+        row("link.png", "D0900004"),                             # 5: symlink escape
+        row("missing.png", "D0900005"),                          # 6: missing file
+        row("b.png", "D0900006", grant_date="2021-02-30"),       # 7: bad date
+        row("c.png", "D0900007", filing_date="2021-06-01"),      # 8: filing after grant
+        row("d.png", "D0900008", grant_date=None),               # 9: undated, kept
+        "[1, 2]",                                                # 10: not an object
+        row("e.png", "D0900009", page_kind="cover"),             # 11: bad page kind
+        row("e.png", "not an id!"),                              # 12: bad patent id
+        row("e.png", "D0900010", locarno="77-01", sheet=2),      # 13: bad Locarno: warning
+        row("a.png"),                                            # 14: duplicate page
+        "",                                                      # blank lines are skipped
+    ]
+    scan = scan_manifest(write_manifest(tmp_path, rows))
+    check_consistent(scan)
+    errors = dict(scan.errors)
+    bad_lines = (2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14)
+    assert set(errors) == {f"manifest.jsonl line {n}" for n in bad_lines}
+    assert "invalid JSON" in errors["manifest.jsonl line 2"]
+    assert "'..'" in errors["manifest.jsonl line 3"]
+    assert "absolute path" in errors["manifest.jsonl line 4"]
+    assert "outside" in errors["manifest.jsonl line 5"]
+    assert "file not found" in errors["manifest.jsonl line 6"]
+    assert "grant_date" in errors["manifest.jsonl line 7"]
+    assert "after grant_date" in errors["manifest.jsonl line 8"]
+    assert "page_kind" in errors["manifest.jsonl line 11"]
+    assert "patent_id" in errors["manifest.jsonl line 12"]
+    assert "duplicate page" in errors["manifest.jsonl line 14"]
+    assert set(scan.patents) == {"D0900001", "D0900008", "D0900010"}
+    assert scan.patents["D0900008"].grant_date is None
+    assert scan.patents["D0900010"].locarno is None
+    assert any("no grant date" in w and "D0900008" in w for w in scan.warnings)
+    assert any("line 13" in w and "locarno" in w for w in scan.warnings)
+
+
+def test_manifest_allow_absolute(tmp_path):
+    inner = tmp_path / "m"
+    inner.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"x")
+    rows = [row("../outside.png"), row(str(tmp_path / "outside.png"), page_index=1)]
+    path = write_manifest(inner, rows)
+    assert len(scan_manifest(path).errors) == 2
+    scan = scan_manifest(path, allow_absolute=True)
+    assert not scan.errors and [p.page_index for p in scan.pages] == [0, 1]
+
+
+def test_manifest_filing_after_grant_skips_the_whole_patent(tmp_path):
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    rows = [row("a.png", filing_date="2022-01-01"),
+            row("b.png", filing_date="2022-01-01", sheet=2)]
+    scan = scan_manifest(write_manifest(tmp_path, rows))
+    assert not scan.patents and not scan.pages and len(scan.errors) == 1
+
+
+def test_manifest_rows_that_disagree_keep_the_first(tmp_path):
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    rows = [row("a.png", title=None), row("b.png", sheet=2, title="OTHER")]
+    scan = scan_manifest(write_manifest(tmp_path, rows))
+    assert scan.patents["D0900001"].title is None
+    assert scan.patents["D0900001"].extra["title_display"] is None
+    assert any("title differs" in w for w in scan.warnings)
+
+
+def test_manifest_unicode_names_backslashes_and_json_array(tmp_path):
+    write_png(tmp_path / "Stühle" / "椅子 1.png")
+    rows = [row("Stühle\\椅子 1.png", "US D900,001 S", locarno="LOC (13) Cl. 06-01")]
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    scan = scan_source(path)
+    assert scan.kind == "manifest" and not scan.errors
+    assert scan.pages[0].path == (tmp_path / "Stühle" / "椅子 1.png").resolve()
+    assert scan.patents["D0900001"].locarno == "06-01"
+
+
+def test_manifest_that_holds_nothing(tmp_path):
+    with pytest.raises(SourceError, match="no rows"):
+        scan_manifest(write_manifest(tmp_path, ["", "  "]))
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(SourceError, match="not valid JSON"):
+        scan_source(tmp_path / "bad.json")
+
+
+# -- Red Book: bad documents -----------------------------------------------------------------
+
+def test_redbook_generated_grant(tmp_path):
+    make_grant(tmp_path, priority=[("2019", "20190301"), ("2018", "20181109")])
+    scan = scan_source(tmp_path)
+    check_consistent(scan)
+    rec = scan.patents["D0900001"]
+    assert (rec.title, rec.locarno, rec.priority_date) == ("Chair", "06-01", date(2018, 11, 9))
+    assert rec.figure_descriptions == ["FIG. 1 is a front view"]
+    assert [c["doc_number"] for c in rec.extra["priority_claims"]] == ["2018", "2019"]
+    assert [p.page_kind for p in scan.pages] == ["front_view", "drawing_sheet", "drawing_sheet"]
+
+
+def test_redbook_bad_documents_are_per_file_errors(tmp_path):
+    make_grant(tmp_path, "D0900001")
+    bad = {
+        "application.xml": grant_xml("D0900002", root="us-patent-application"),
+        "truncated.xml": grant_xml("D0900003")[:700],
+        "undated.xml": grant_xml("D0900004", grant=""),
+        "unfiled.xml": grant_xml("D0900005", filing=""),
+        "baddate.xml": grant_xml("D0900006", grant="20211345"),
+        "backwards.xml": grant_xml("D0900007", filing="20220101"),
+        "nodrawings.xml": grant_xml("D0900008"),
+        "notxml.xml": "just text, <us-patent-grant",
+    }
+    for name, text in bad.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    scan = scan_source(tmp_path)
+    check_consistent(scan)
+    assert set(scan.patents) == {"D0900001"}
+    errors = {Path(where).name: reason for where, reason in scan.errors}
+    assert set(errors) == set(bad)
+    assert "not a us-patent-grant" in errors["application.xml"]
+    assert "malformed XML" in errors["truncated.xml"]
+    assert "grant date" in errors["undated.xml"] and "filing date" in errors["unfiled.xml"]
+    assert "20211345" in errors["baddate.xml"]
+    assert "after grant_date" in errors["backwards.xml"]
+    assert "none of its drawing files" in errors["nodrawings.xml"]
+    assert "malformed XML" in errors["notxml.xml"]
+
+
+def test_redbook_duplicate_grant_and_bad_locarno(tmp_path):
+    make_grant(tmp_path / "a", locarno="9999")
+    make_grant(tmp_path / "b")
+    scan = scan_source(tmp_path)
+    assert scan.patents["D0900001"].locarno is None and len(scan.pages) == 3
+    (where, reason), = scan.errors
+    assert "/b/" in where and "duplicate grant" in reason
+    assert len(scan.warnings) == 1 and "classification-locarno" in scan.warnings[0]
+
+
+def test_redbook_concatenated_grants_with_a_broken_one(tmp_path):
+    docs = [grant_xml("D0900001"), grant_xml("D0900002")[:-40], grant_xml("D0900003"),
+            grant_xml("09999999", appl_type="utility")]
+    for pid in ("D0900001", "D0900003"):
+        for i in range(3):
+            (tmp_path / f"US{pid}-20210105-D{i:05d}.TIF").write_bytes(b"")
+    weekly = tmp_path / "ipg210105.xml"
+    weekly.write_text("".join(docs), encoding="utf-8")
+    scan = scan_redbook(weekly)
+    check_consistent(scan)
+    assert set(scan.patents) == {"D0900001", "D0900003"} and len(scan.pages) == 6
+    (where, reason), = scan.errors
+    second = 1 + docs[0].count("\n")
+    assert where == f"{weekly} line {second}" and "malformed XML" in reason
+    assert scan.warnings == ["skipped 1 grants that are not design patents"]
+
+
+def test_redbook_parser_loads_no_dtd_and_expands_no_entity(tmp_path):
+    grant = make_grant(tmp_path, "D0900001", title="Chair &secret;")
+    (grant / "us-patent-grant-v45-2014-04-03.dtd").write_text('<!ENTITY secret "LEAK">')
+    laughs = grant_xml("D0900002").replace(
+        "[ ]>", '[ <!ENTITY a "aaaaaaaaaa"> <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"> ]>'
+    ).replace(">Chair<", ">&b;<")
+    make_grant(tmp_path, "D0900002")
+    (tmp_path / "USD0900002-20210105" / "USD0900002-20210105.XML").write_text(laughs)
+    scan = scan_source(tmp_path)
+    assert not scan.patents
+    reasons = " ".join(reason for _, reason in scan.errors)
+    assert "undefined entity &secret;" in reasons and "entity declarations are refused" in reasons
+
+
+def test_redbook_drawings_next_to_the_xml_and_no_paths_from_the_xml(tmp_path):
+    text = grant_xml("D0900001", sheets=1).replace(
+        'file="USD0900001-20210105-D00001.TIF"', 'file="../../etc/passwd"')
+    (tmp_path / "USD0900001-20210105.XML").write_text(text)
+    (tmp_path / "USD0900001-20210105-D00000.TIF").write_bytes(b"")
+    scan = scan_source(tmp_path)
+    assert [p.page_kind for p in scan.pages] == ["front_view"] and not scan.errors
+
+
+# -- plain folders and dispatch --------------------------------------------------------------
+
+def test_folder_multipage_unicode_and_unreadable(tmp_path):
+    root = tmp_path / "chairs"
+    write_png(root / "Stühle" / "stuhl ß.png")
+    write_png(root / "椅子.png")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(
+        root / "multi.tif", save_all=True,
+        append_images=[Image.fromarray(np.full((20, 20), 200, np.uint8))] * 2)
+    (root / "broken.png").write_bytes(b"\x89PNG not really")
+    (root / ".hidden.png").write_bytes(b"")
+    (root / "notes.txt").write_text("ignored")
+    scan = scan_source(root)
+    check_consistent(scan)
+    assert [Path(w).name for w, _ in scan.errors] == ["broken.png"]
+    assert len(scan.patents) == 3 and len(scan.pages) == 5
+    by_title = {r.title: pid for pid, r in scan.patents.items()}
+    assert by_title["stuhl ß.png"].startswith("IMG-chairs-Stuhle-stuhl-")
+    assert by_title["椅子.png"].startswith("IMG-chairs-")
+    assert all(pid.isascii() for pid in scan.patents)
+    multi = [p for p in scan.pages if p.patent_id == by_title["multi.tif"]]
+    assert [p.page_index for p in multi] == [0, 1, 2]
+    assert "3 images were added undated" in scan.warnings[0]
+
+
+def test_image_id_is_stable_readable_and_distinct():
+    assert image_id("chairs/a.png") == image_id("chairs/a.png")
+    assert image_id("chairs/a.png") != image_id("chairs/a.jpg")
+    assert image_id("chairs/a b.png") != image_id("chairs/a_b.png")
+    assert image_id("chairs/a.png").startswith("IMG-chairs-a-")
+    assert len(image_id("x/" + "long name " * 30 + ".png")) <= 4 + 40 + 1 + 8
+
+
+def test_single_image_file(tmp_path):
+    scan = scan_source(write_png(tmp_path / "one.png"))
+    assert scan.kind == "folder" and len(scan.pages) == 1
+    assert re.fullmatch(r"IMG-[A-Za-z0-9-]+-one-[0-9a-f]{8}", next(iter(scan.patents)))
+
+
+def test_paths_that_hold_nothing_usable(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        scan_source(tmp_path / "missing")
+    with pytest.raises(SourceError, match="nothing usable"):
+        scan_source(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(SourceError, match="nothing usable"):
+        scan_source(tmp_path)
+    with pytest.raises(SourceError, match="not a manifest"):
+        scan_source(tmp_path / "notes.txt")
+
+
+# -- fuzzing ---------------------------------------------------------------------------------
+
+FIELDS = ["image", "patent_id", "page_kind", "sheet", "page_index", "grant_date", "filing_date",
+          "priority_date", "locarno", "locarno_edition", "title", "figure_descriptions"]
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                               max_size=3), max_leaves=8)
+GOOD_LINE = json.dumps(row("a.png"))
+FUZZ = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@st.composite
+def mutated(draw, text: str) -> str:
+    chars = list(text)
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, max(0, len(chars) - 1)))
+        op = draw(st.sampled_from(["delete", "insert", "replace"]))
+        if op == "delete" and chars:
+            del chars[i]
+        else:
+            c = draw(st.characters(blacklist_categories=("Cs",)))
+            chars[i:i + (op == "replace")] = [c]
+    return "".join(chars)
+
+
+MANIFEST_LINES = st.one_of(
+    st.text(max_size=80),
+    mutated(GOOD_LINE),
+    st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES).map(json.dumps),
+    st.fixed_dictionaries({k: JSON_VALUES for k in FIELDS}).map(json.dumps),
+)
+
+
+@FUZZ
+@given(lines=st.lists(MANIFEST_LINES, max_size=8))
+def test_fuzz_manifest_lines_become_row_errors(tmp_path, lines):
+    (tmp_path / "a.png").write_bytes(b"x")
+    path = tmp_path / "manifest.jsonl"
+    path.write_text("\n".join([GOOD_LINE, *lines]), encoding="utf-8")
+    check_consistent(scan_manifest(path))
+
+
+GOOD_XML = grant_xml().encode()
+
+
+@st.composite
+def mutated_bytes(draw, data: bytes) -> bytes:
+    out = bytearray(data)
+    for _ in range(draw(st.integers(1, 8))):
+        i = draw(st.integers(0, len(out) - 1))
+        op = draw(st.sampled_from(["flip", "delete", "insert", "truncate"]))
+        if op == "flip":
+            out[i] = draw(st.integers(0, 255))
+        elif op == "delete":
+            del out[i]
+        elif op == "insert":
+            out[i:i] = draw(st.sampled_from([b"<", b">", b"&", b"&a;", b"<!ENTITY a 'x'>",
+                                             b"<?xml version='1.0'?>", b"\x00", b"\xff"]))
+        else:
+            del out[i:]
+            break
+        if not out:
+            break
+    return bytes(out)
+
+
+@FUZZ
+@given(data=st.one_of(mutated_bytes(GOOD_XML), mutated_bytes(GOOD_XML * 3),
+                      st.binary(max_size=300)))
+def test_fuzz_grant_xml_bytes_become_file_errors(tmp_path, data):
+    make_grant(tmp_path)
+    (tmp_path / "USD0900001-20210105" / "USD0900001-20210105.XML").write_bytes(data)
+    scan = scan_redbook(tmp_path)
+    check_consistent(scan)
