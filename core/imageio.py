@@ -95,7 +95,11 @@ def count_pages(path: str | os.PathLike) -> int:
     """Number of pages (frames) in a file, without decoding pixel data."""
     path = Path(path)
     if path.suffix.lower() in PDF_SUFFIXES:
-        return len(_pdf(path))
+        doc = _pdf(path)
+        try:
+            return len(doc)
+        finally:
+            doc.close()
     im = _open(path)
     try:
         return max(1, int(getattr(im, "n_frames", 1)))

@@ -30,7 +30,9 @@ class PageRecord:
     patent_id: str
     path: Path                          # absolute path of the file
     page_index: int = 0                 # frame within a multi-page TIFF / PDF
-    page_kind: str | None = None        # "front_page", "drawing_sheet" or None (unknown)
+    page_kind: str | None = None        # "front_page" (bibliographic block + figure),
+    #                                     "front_view" (Red Book D00000: the figure alone),
+    #                                     "drawing_sheet", or None (unknown)
     sheet: int | None = None
 
 
