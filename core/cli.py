@@ -206,7 +206,8 @@ def cmd_search(args) -> int:
                     box = FigureBox(*args.box)
                 resp = searcher.search(
                     SearchQuery(image=q, page_index=args.page - 1, box=box, text=args.text,
-                                before=args.before, locarno=args.locarno, k=args.k),
+                                before=args.before, locarno=args.locarno,
+                                k=args.k * 10 if args.per_patent else args.k),
                     log=not args.no_log, examiner=os.environ.get("PATENT_EXAMINER_USER"))
             except (ImageReadError, QueryError, OSError) as exc:
                 failures += 1
@@ -222,7 +223,7 @@ def cmd_search(args) -> int:
             print(f"query {q}: {len(resp.query_figures)} figure(s); prior art before "
                   f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
-            rows = ([g[0] for g in group_by_patent(resp.results)] if args.per_patent
+            rows = ([g[0] for g in group_by_patent(resp.results)][:args.k] if args.per_patent
                     else resp.results)
             for i, h in enumerate(rows, 1):
                 print(f"{i:4d}  {h.score:6.3f}  {h.patent_id:<12} {h.grant_date or 'undated':<10} "
@@ -233,7 +234,8 @@ def cmd_search(args) -> int:
 
 # -- eval ----------------------------------------------------------------------------------------
 def cmd_eval(args) -> int:
-    from .evaluation import Gallery, evaluate, library_query_vectors, queries_from_library
+    from .evaluation import (MODES, Gallery, evaluate, fusion_scores_fn, library_query_vectors,
+                             queries_from_library)
 
     with _open_library(args) as lib:
         patents = None
@@ -245,14 +247,35 @@ def cmd_eval(args) -> int:
         if not queries:
             raise CliError("no query pages: the library is empty or --patents matched nothing")
         gallery = Gallery.from_library(lib)
-        result = evaluate(gallery, queries, library_query_vectors(lib, gallery))
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        unknown = set(modes) - set(MODES)
+        if unknown or not modes:
+            raise CliError(f"--modes takes a comma list of {', '.join(MODES)}")
+        results = {}
+        if any(m != "image" for m in modes):
+            from .search import DEFAULT_FUSION
+            from .text_index import TextIndex, update_text_vectors
+
+            model = lib.load_model(args.model)
+            update_text_vectors(lib, model)
+            text_index = TextIndex.load(lib, model.model_id)
+            weights = {**DEFAULT_FUSION, **model.training_info.get("fusion", {})}
+
+            def encode(text):
+                return model.encode_text([text]).numpy()[0]
+        for mode in modes:
+            fn = None if mode == "image" else fusion_scores_fn(gallery, text_index, encode, mode,
+                                                               weights)
+            results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
         if args.json:
-            print(json.dumps({"model": lib.model_id, "queries": result.n_queries,
-                              "scored": result.counts, "skipped": result.skipped,
-                              "metrics": result.metrics}, indent=2))
+            print(json.dumps({"model": lib.model_id, "queries": len(queries), "modes": {
+                mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics}
+                for mode, r in results.items()}}, indent=2))
         else:
-            print(f"model {lib.model_id}: {result.n_queries} query pages")
-            print(result.table())
+            print(f"model {lib.model_id}: {len(queries)} query pages")
+            for mode, r in results.items():
+                print(f"\n[{mode}]")
+                print(r.table())
     return EXIT_OK
 
 
@@ -335,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--patents", metavar="FILE", help="only query with these patent ids")
     e.add_argument("--page-kinds", default="drawing_sheet",
                    help="comma list of page kinds used as queries, or 'all'")
+    e.add_argument("--modes", default="image",
+                   help="comma list of image, text, fused (text = the query patent's title)")
+    e.add_argument("--model", metavar="NAME_OR_PATH", help="must be the library's model")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
 

@@ -158,5 +158,5 @@ def embed_pages(model, pages: Iterable[PageRecord], *, batch_size: int = 32,
         n_images += len(prepared.images)
         if n_images >= batch_size:
             yield from flush()
-    if waiting and not (cancel is not None and cancel.is_set()):
+    if waiting:
         yield from flush()

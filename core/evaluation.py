@@ -202,3 +202,33 @@ def library_query_vectors(library, gallery: Gallery):
             raise ValueError(f"page {q.page_id} has no figures in the index")
         return gallery.vectors[sel]
     return fn
+
+
+MODES = ("image", "text", "fused")
+
+
+def fusion_scores_fn(gallery: Gallery, text_index, encode_text, mode: str, weights: dict):
+    """A ``scores_fn`` for ``evaluate``: image only, text only (query text against the gallery
+    patents' texts, plus text-to-image if weighted), or the fused score used by the search."""
+    if mode == "image":
+        return None
+    sim_rows = {pid: i for i, pid in enumerate(text_index.patent_ids.tolist())}
+    row_of_fig = np.array([sim_rows.get(p, -1) for p in gallery.patent], np.int64)
+    cache: dict[str, np.ndarray] = {}
+
+    def fn(q: EvalQuery, sims: np.ndarray) -> np.ndarray:
+        if not q.text:
+            text_part = np.zeros_like(sims)
+            cross = np.zeros_like(sims)
+        else:
+            if q.text not in cache:
+                cache[q.text] = encode_text(q.text)
+            tv = cache[q.text]
+            per_patent = np.append(text_index.vectors @ tv, 0.0)
+            text_part = per_patent[row_of_fig].astype(np.float32)
+            cross = gallery.vectors @ tv
+        fused = weights["text"] * text_part + weights["cross"] * cross
+        if mode == "text":
+            return fused
+        return weights["image"] * sims + fused
+    return fn

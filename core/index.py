@@ -168,6 +168,7 @@ class VectorIndex:
         self.dim = int(manifest["dim"])
         self.segments = [Segment(self.directory, e, self.params, verify)
                          for e in manifest["segments"]]
+        self._lookup = None
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.segments)
@@ -177,6 +178,28 @@ class VectorIndex:
         for s in self.segments:
             if s.hnsw is not None:
                 s.hnsw.set_ef(ef)
+
+    def vectors_of(self, labels) -> np.ndarray:
+        """Stored vectors of the given labels (zeros for unknown labels)."""
+        if self._lookup is None:
+            all_labels = np.concatenate([s.labels for s in self.segments] or
+                                        [np.empty(0, np.int64)])
+            seg_of = np.concatenate([np.full(len(s), i) for i, s in enumerate(self.segments)] or
+                                    [np.empty(0, np.int64)])
+            pos_of = np.concatenate([np.arange(len(s)) for s in self.segments] or
+                                    [np.empty(0, np.int64)])
+            order = np.argsort(all_labels)
+            self._lookup = (all_labels[order], seg_of[order], pos_of[order])
+        sorted_labels, seg_of, pos_of = self._lookup
+        labels = np.asarray(labels, np.int64)
+        out = np.zeros((len(labels), self.dim), np.float32)
+        if not len(sorted_labels):
+            return out
+        at = np.clip(np.searchsorted(sorted_labels, labels), 0, len(sorted_labels) - 1)
+        found = sorted_labels[at] == labels
+        for i in np.nonzero(found)[0]:
+            out[i] = self.segments[seg_of[at[i]]].vectors[pos_of[at[i]]]
+        return out
 
     def count_allowed(self, before: int | None) -> int:
         return sum(s.allowed_count(before) for s in self.segments)

@@ -131,6 +131,10 @@ class _ChunkWriter:
                 lib.drop_segment_files([entry["name"]])
             raise
         self.known_patents |= new_pids
+        if new_pids:
+            from .text_index import update_text_vectors
+
+            update_text_vectors(lib, self.model, new_pids)
         report.patents_added += len(new_pids)
         report.pages_added += len(self.pages)
         report.figures_added += len(fig_rows)
@@ -223,6 +227,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     writer.pages = []
                     rollback_run(library, run_id)
                     report.pages_added = report.figures_added = report.patents_added = 0
+                else:
+                    writer.commit(report)
             else:
                 writer.commit(report)
                 compact(library, model)
@@ -378,6 +384,9 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 shutil.rmtree(tmp, ignore_errors=True)
                 return report
             compact(new, model, force=True)
+            from .text_index import update_text_vectors
+
+            update_text_vectors(new, model)
             (tmp / REBUILD_MARKER).touch()
         finally:
             new.close()

@@ -78,6 +78,11 @@ class SearchResponse:
                 "results": [h.to_json() for h in self.results]}
 
 
+#: Default weights of the fused score: image-to-image, text-to-patent-text, text-to-image.
+#: A trained checkpoint may carry its own (training["fusion"]), tuned on held-out folds.
+DEFAULT_FUSION = {"image": 1.0, "text": 0.5, "cross": 0.0}
+
+
 class QueryError(Exception):
     """The query cannot be run (unreadable image, no drawing found, bad filter)."""
 
@@ -97,11 +102,21 @@ def load_query_page(image, page_index: int = 0) -> tuple[PageImage, str | None, 
 class Searcher:
     """Runs queries against one library with the model it was built with."""
 
-    def __init__(self, library: Library, model):
+    def __init__(self, library: Library, model, fusion: dict | None = None):
         library.check_model(model)
         self.library = library
         self.model = model
         self.cfg = model.drawing_config
+        self.fusion = {**DEFAULT_FUSION, **model.training_info.get("fusion", {}),
+                       **(fusion or {})}
+        self._text_index = None
+
+    def text_index(self):
+        from .text_index import TextIndex
+
+        if self._text_index is None:
+            self._text_index = TextIndex.load(self.library, self.model.model_id)
+        return self._text_index
 
     def query_figures(self, page: np.ndarray, box: FigureBox | None
                       ) -> tuple[list[FigureBox], list[np.ndarray]]:
@@ -118,16 +133,23 @@ class Searcher:
     def search(self, query: SearchQuery, *, log: bool = False, examiner: str | None = None,
                study: str | None = None, session: str | None = None) -> SearchResponse:
         t = {"start": time.perf_counter()}
-        if query.image is None:
-            raise QueryError("a query needs a drawing")
-        page, path, sha = load_query_page(query.image, query.page_index)
-        t["decode"] = time.perf_counter()
-        boxes, images = self.query_figures(page.array, query.box)
-        t["preprocess"] = time.perf_counter()
-        vectors = self.embed_query(images)
+        text = (query.text or "").strip() or None
+        if query.image is None and text is None:
+            raise QueryError("a query needs a drawing, a text, or both")
+        path = sha = None
+        boxes: list[FigureBox] = []
+        vectors = None
+        if query.image is not None:
+            page, path, sha = load_query_page(query.image, query.page_index)
+            t["decode"] = time.perf_counter()
+            boxes, images = self.query_figures(page.array, query.box)
+            t["preprocess"] = time.perf_counter()
+            vectors = self.embed_query(images)
+        text_vec = self.model.encode_text([text]).numpy()[0] if text else None
         t["embed"] = time.perf_counter()
         hits, allowed = self.search_vectors(vectors, before=query.before, locarno=query.locarno,
-                                            k=query.k, exclude_patents=query.exclude_patents)
+                                            k=query.k, exclude_patents=query.exclude_patents,
+                                            text_vector=text_vec)
         t["search"] = time.perf_counter()
         results = self.hydrate(hits)
         t["metadata"] = time.perf_counter()
@@ -137,27 +159,35 @@ class Searcher:
         resp = SearchResponse(
             query=path, model_id=self.model.model_id,
             before=query.before.isoformat() if query.before else None,
-            locarno=query.locarno, text=query.text, results=results,
+            locarno=query.locarno, text=text, results=results,
             query_figures=[b.to_list() for b in boxes], query_sha256=sha, allowed=allowed,
             timings_ms=timings)
         if log:
             resp.search_id = self.library.store.log_search(
                 query_path=path, query_sha256=sha, query_page=query.page_index,
                 query_box=query.box.to_list() if query.box else None, before=resp.before,
-                locarno=query.locarno, text=query.text, model_id=self.model.model_id,
+                locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
                                      "patent_id": h.patent_id} for h in results],
+                params={"fusion": self.fusion} if text else {},
                 examiner=examiner, study=study, session=session)
         return resp
 
-    def search_vectors(self, vectors: np.ndarray, *, before: date | None, locarno: str | None,
-                       k: int, exclude_patents: tuple[str, ...] = ()
+    def search_vectors(self, vectors: np.ndarray | None, *, before: date | None,
+                       locarno: str | None, k: int, exclude_patents: tuple[str, ...] = (),
+                       text_vector: np.ndarray | None = None
                        ) -> tuple[list[tuple[int, float]], int]:
-        """(figure id, score) best first, fused over the query figures, and the allowed count."""
+        """(figure id, score) best first and the number of figures that pass the filters.
+
+        Image only: a gallery figure scores by its best match with any query figure. With text,
+        candidates from the image search, the text search over patents and (if weighted) the
+        text-to-image search are re-scored with the fused score.
+        """
         from .locarno import normalize_locarno
 
         index = self.library.index()
         cutoff = date_ord(before) if before else None
+        code = None
         allowed_labels = None
         if locarno:
             code = normalize_locarno(locarno)
@@ -165,24 +195,57 @@ class Searcher:
                 raise QueryError(f"not a Locarno class or subclass: {locarno!r}")
             allowed_labels = np.asarray(sorted(self.library.store.figure_ids_where_locarno(code)),
                                         np.int64)
-        if exclude_patents:
-            excluded = set()
-            for pid in exclude_patents:
-                excluded |= {f["figure_id"] for f in self.library.store.figures_of_patent(pid)}
+        excluded_patents = set(exclude_patents)
+        if excluded_patents:
+            excluded = {f["figure_id"] for pid in excluded_patents
+                        for f in self.library.store.figures_of_patent(pid)}
             if excluded:
                 base = (allowed_labels if allowed_labels is not None else
                         np.asarray([r[0] for r in self.library.store.all_figures()], np.int64))
                 allowed_labels = np.setdiff1d(base, np.fromiter(excluded, np.int64))
         n_allowed = (index.count_allowed(cutoff) if allowed_labels is None else
                      self.library.store.count_figures_before(allowed_labels, cutoff))
+        if text_vector is None:
+            return self._image_ranking(index, vectors, k, cutoff, allowed_labels), n_allowed
+        w = self.fusion
+        fetch = max(4 * k, 200)
+        candidates: set[int] = set()
+        if vectors is not None and w["image"]:
+            candidates |= {fid for fid, _ in self._image_ranking(index, vectors, fetch, cutoff,
+                                                                 allowed_labels)}
+        text_index = self.text_index()
+        top_patents = [pid for pid, _ in text_index.top(text_vector, fetch, cutoff, code)
+                       if pid not in excluded_patents]
+        candidates |= set(self.library.store.figure_ids_of_patents(top_patents))
+        if w["cross"]:
+            labels, _ = index.search(text_vector[None], fetch, before=cutoff,
+                                     allowed=allowed_labels)
+            candidates |= {int(x) for x in labels[0] if x >= 0}
+        if not candidates:
+            return [], n_allowed
+        cand = np.fromiter(candidates, np.int64)
+        cand_vecs = index.vectors_of(cand)
+        patent_of = self.library.store.patent_of_figures(cand)
+        text_sims = text_index.similarities(text_vector)
+        score = np.zeros(len(cand), np.float32)
+        if vectors is not None and w["image"]:
+            score += w["image"] * (vectors @ cand_vecs.T).max(axis=0)
+        score += w["text"] * np.array([text_sims.get(patent_of.get(int(c)), 0.0) for c in cand],
+                                      np.float32)
+        if w["cross"]:
+            score += w["cross"] * (cand_vecs @ text_vector)
+        order = np.lexsort((cand, -score))[:k]
+        return [(int(cand[i]), float(score[i])) for i in order], n_allowed
+
+    @staticmethod
+    def _image_ranking(index, vectors, k, cutoff, allowed_labels) -> list[tuple[int, float]]:
         labels, scores = index.search(vectors, k, before=cutoff, allowed=allowed_labels)
         best: dict[int, float] = {}
         for row_l, row_s in zip(labels, scores):
             for lab, sc in zip(row_l.tolist(), row_s.tolist()):
                 if lab >= 0 and sc > best.get(lab, -np.inf):
                     best[lab] = sc
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        return ranked, n_allowed
+        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
     def hydrate(self, ranked: list[tuple[int, float]]) -> list[SearchHit]:
         """Attach patent and page metadata to ranked figure ids."""

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from .records import PageRecord, PatentRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 UNDATED_ORD = 2**31 - 1   # grant-date ordinal of undated items: excluded by every cutoff
 
 _MIGRATIONS: dict[int, str] = {
@@ -68,6 +68,11 @@ _MIGRATIONS: dict[int, str] = {
         UNIQUE(patent_id, figure_key, enricher, text));
     CREATE INDEX descriptions_patent ON descriptions(patent_id);
     CREATE TABLE cache (key TEXT PRIMARY KEY, value TEXT, at TEXT);
+    """,
+    3: """
+    CREATE TABLE text_vectors (
+        patent_id TEXT NOT NULL, model_id TEXT NOT NULL, text_sha256 TEXT NOT NULL,
+        vector BLOB NOT NULL, PRIMARY KEY (patent_id, model_id));
     """,
 }
 
@@ -301,6 +306,26 @@ class Store:
         self.conn.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", ((int(i),) for i in ids))
         return self.conn.execute("SELECT COUNT(*) FROM figures f JOIN _ids USING(id) "
                                  "WHERE f.grant_ord < ?", (cutoff,)).fetchone()[0]
+
+    def figure_ids_of_patents(self, patent_ids: Iterable[str]) -> list[int]:
+        ids = list(patent_ids)
+        out: list[int] = []
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            out += [r[0] for r in self.conn.execute(
+                f"SELECT id FROM figures WHERE patent_id IN ({','.join('?' * len(chunk))})",
+                chunk)]
+        return out
+
+    def patent_of_figures(self, figure_ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in figure_ids]
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            out.update(self.conn.execute(
+                f"SELECT id, patent_id FROM figures WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk).fetchall())
+        return out
 
     def counts(self) -> dict[str, int]:
         q = self.conn.execute

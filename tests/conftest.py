@@ -19,3 +19,120 @@ def tiny_model():
     from core.models import create_model
 
     return create_model("tiny_test", pretrained=None)
+
+
+# -- GUI tests: a small real library, built once per session -------------------------------
+GUI_PATENTS = 8          # patents of real_dev/manifest.jsonl in the GUI test library
+GUI_PAGES_PER_PATENT = 3
+
+
+@pytest.fixture(scope="session")
+def gui_library_source(shared_data, tmp_path_factory) -> Path:
+    """A built library of a few real patents (tiny model), kept pristine: tests that change a
+    library copy it with ``gui_library``."""
+    import json
+
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import create_model
+
+    src = shared_data / "real_dev" / "manifest.jsonl"
+    rows = [json.loads(line) for line in src.read_text().splitlines() if line.strip()]
+    per_patent: dict[str, list[dict]] = {}
+    for row in rows:
+        per_patent.setdefault(row["patent_id"], []).append(row)
+    picked = list(per_patent)[:GUI_PATENTS]
+    root = tmp_path_factory.mktemp("gui_library")
+    manifest = root / "manifest.jsonl"
+    with manifest.open("w") as f:
+        for pid in picked:
+            for row in per_patent[pid][:GUI_PAGES_PER_PATENT]:
+                f.write(json.dumps({**row, "image": str(src.parent / row["image"])}) + "\n")
+    model = create_model("tiny_test", pretrained=None)
+    with Library(root / "library", create=True) as lib:
+        report = ingest(lib, [manifest], model, model_ref="tiny_test:random",
+                        allow_absolute=True, workers=0)
+    assert report.pages_added and not report.errors, report.summary()
+    return root / "library"
+
+
+@pytest.fixture
+def gui_library(gui_library_source, tmp_path) -> Path:
+    """A private copy of the GUI test library (with its manifest beside it)."""
+    import shutil
+
+    target = tmp_path / "library"
+    shutil.copytree(gui_library_source, target,
+                    ignore=shutil.ignore_patterns("library.lock", "thumbnails"))
+    shutil.copy(gui_library_source.parent / "manifest.jsonl", tmp_path / "manifest.jsonl")
+    return target
+
+
+def write_subset_manifest(shared_data: Path, out: Path, patents: list[str] | None = None,
+                          n_patents: int = 6) -> Path:
+    """A manifest of a few real_dev patents with absolute image paths (use allow_absolute)."""
+    import json
+
+    src = shared_data / "real_dev" / "manifest.jsonl"
+    rows = [json.loads(line) for line in src.read_text().splitlines() if line.strip()]
+    if patents is None:
+        patents = sorted({r["patent_id"] for r in rows})[:n_patents]
+    keep = [r for r in rows if r["patent_id"] in set(patents)]
+    for r in keep:
+        r["image"] = str((src.parent / r["image"]).resolve())
+    out.write_text("".join(json.dumps(r) + "\n" for r in keep))
+    return out
+
+
+# -- training fixtures (tests/test_training*.py, tests/test_enrich*.py) ----------------------
+_SHAPES = {"06-01": "ellipse", "06-02": "rectangle", "07-01": "triangle", "07-02": "cross"}
+_TITLES = {"06-01": "CHAIR", "06-02": "TABLE LAMP", "07-01": "DRINKING MUG", "07-02": "KETTLE"}
+
+
+def _sheet(shape: str, rng, path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (600, 800), 255)
+    d = ImageDraw.Draw(im)
+    x0, y0 = 150 + int(rng.integers(0, 60)), 200 + int(rng.integers(0, 60))
+    x1, y1 = x0 + 220 + int(rng.integers(0, 80)), y0 + 260 + int(rng.integers(0, 80))
+    if shape == "ellipse":
+        d.ellipse((x0, y0, x1, y1), outline=0, width=6)
+    elif shape == "rectangle":
+        d.rectangle((x0, y0, x1, y1), outline=0, width=6)
+    elif shape == "triangle":
+        d.polygon([(x0, y1), (x1, y1), ((x0 + x1) // 2, y0)], outline=0, width=6)
+    else:
+        d.line((x0, y0, x1, y1), fill=0, width=6)
+        d.line((x0, y1, x1, y0), fill=0, width=6)
+    d.line((x0, (y0 + y1) // 2, x1, (y0 + y1) // 2), fill=0, width=3)
+    im.save(path)
+
+
+@pytest.fixture(scope="session")
+def drawing_manifest(tmp_path_factory) -> Path:
+    """A JSONL manifest of 12 small patents (2 sheets each) in 4 Locarno subclasses of 2
+    classes: each subclass has its own shape, so training can learn it in a few steps."""
+    import json
+
+    import numpy as np
+
+    root = tmp_path_factory.mktemp("drawings")
+    rng = np.random.default_rng(0)
+    rows = []
+    codes = list(_SHAPES)
+    for i in range(12):
+        code = codes[i % 4]
+        pid = f"D09{i:05d}"
+        for sheet in (1, 2):
+            name = f"{pid}_{sheet}.png"
+            _sheet(_SHAPES[code], rng, root / name)
+            rows.append({"image": name, "patent_id": pid, "page_kind": "drawing_sheet",
+                         "sheet": sheet, "grant_date": f"20{10 + i}-01-05",
+                         "filing_date": f"20{9 + i}-03-01", "locarno": code,
+                         "title": _TITLES[code],
+                         "figure_descriptions": ["FIG. 1 is a front elevational view thereof",
+                                                 "FIG. 2 is a top plan view thereof"]})
+    path = root / "manifest.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path

@@ -1,0 +1,115 @@
+"""Patent-level text vectors (title, figure descriptions, enriched descriptions) for text and
+fused text-and-image queries.
+
+Each patent's texts are embedded with the model's frozen text tower and averaged into one unit
+vector, stored per model in SQLite. Recomputed only when the patent's text changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .store import UNDATED_ORD, date_ord
+
+MAX_DESCRIPTIONS = 12
+
+
+def patent_texts(row: dict, descriptions: list[str]) -> list[str]:
+    """What a patent says about itself, best first."""
+    texts = []
+    title = row.get("title_display") or row.get("title")
+    if title:
+        texts.append(title)
+    figs = json.loads(row.get("figure_descriptions") or "[]")
+    if figs:
+        texts.append(figs[0])
+    texts += descriptions[:MAX_DESCRIPTIONS]
+    return texts
+
+
+def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -> int:
+    """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed."""
+    store = library.store
+    rows = list(store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
+                               "FROM patents"))
+    if patent_ids is not None:
+        wanted = set(patent_ids)
+        rows = [r for r in rows if r["patent_id"] in wanted]
+    descs: dict[str, list[str]] = {}
+    for pid, text in store.conn.execute(
+            "SELECT patent_id, text FROM descriptions ORDER BY id"):
+        descs.setdefault(pid, []).append(text)
+    known = {pid: sha for pid, sha in store.conn.execute(
+        "SELECT patent_id, text_sha256 FROM text_vectors WHERE model_id=?", (model.model_id,))}
+    todo = []
+    for r in rows:
+        texts = patent_texts(r, descs.get(r["patent_id"], []))
+        if not texts:
+            continue
+        sha = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
+        if known.get(r["patent_id"]) != sha:
+            todo.append((r["patent_id"], sha, texts))
+    flat = [t for _, _, texts in todo for t in texts]
+    vecs = np.concatenate([model.encode_text(flat[i:i + batch_size]).numpy()
+                           for i in range(0, len(flat), batch_size)]) if flat else None
+    out, start = [], 0
+    for pid, sha, texts in todo:
+        v = vecs[start:start + len(texts)].mean(axis=0)
+        start += len(texts)
+        v = (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
+        out.append((pid, model.model_id, sha, v.tobytes()))
+    if out:
+        with store.transaction():
+            store.conn.executemany(
+                "INSERT OR REPLACE INTO text_vectors(patent_id, model_id, text_sha256, vector) "
+                "VALUES (?,?,?,?)", out)
+    return len(out)
+
+
+@dataclass
+class TextIndex:
+    """All patents' text vectors of one model, in memory (exact search; ~1.5 KB per patent)."""
+
+    patent_ids: np.ndarray
+    grant: np.ndarray
+    locarno: np.ndarray
+    vectors: np.ndarray
+
+    @classmethod
+    def load(cls, library, model_id: str) -> "TextIndex":
+        ids, grant, loc, vecs = [], [], [], []
+        for pid, blob, g, code in library.store.conn.execute(
+                "SELECT v.patent_id, v.vector, t.grant_date, t.locarno FROM text_vectors v "
+                "JOIN patents t ON t.patent_id = v.patent_id WHERE v.model_id=? AND "
+                "v.patent_id IN (SELECT patent_id FROM figures)", (model_id,)):
+            ids.append(pid)
+            grant.append(date_ord(g))
+            loc.append(code or "")
+            vecs.append(np.frombuffer(blob, np.float32))
+        dim = len(vecs[0]) if vecs else 1
+        return cls(np.array(ids, dtype=object), np.array(grant, np.int64),
+                   np.array(loc, dtype=object),
+                   np.stack(vecs) if vecs else np.zeros((0, dim), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.patent_ids)
+
+    def similarities(self, text_vector: np.ndarray) -> dict[str, float]:
+        sims = self.vectors @ text_vector
+        return dict(zip(self.patent_ids.tolist(), sims.tolist()))
+
+    def top(self, text_vector: np.ndarray, k: int, before: int | None = None,
+            locarno: str | None = None) -> list[tuple[str, float]]:
+        ok = np.ones(len(self), bool)
+        if before is not None:
+            ok &= self.grant < min(before, UNDATED_ORD)
+        if locarno:
+            ok &= np.array([c == locarno or c.startswith(locarno + "-") for c in self.locarno],
+                           bool) if len(self) else ok
+        idx = np.nonzero(ok)[0]
+        sims = self.vectors[idx] @ text_vector
+        order = np.argsort(-sims)[:k]
+        return [(self.patent_ids[idx[i]], float(sims[i])) for i in order]

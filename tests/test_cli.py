@@ -1,0 +1,81 @@
+"""The `patent-examiner` command line: JSON contract, exit codes, one-line errors."""
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from conftest import write_subset_manifest
+
+PATENTS = ["D0906013", "D0910780", "D0889911", "D0576693"]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def cli_library(shared_data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    manifest = write_subset_manifest(shared_data, tmp / "m.jsonl", PATENTS)
+    lib = tmp / "lib"
+    proc = run("index", "add", manifest, shared_data / "uspto_redbook", "--library", lib,
+               "--model", "tiny_test:random", "--allow-absolute", "--workers", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return lib, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_index_add_and_info(cli_library):
+    lib, summary = cli_library
+    assert summary["added_patents"] == len(PATENTS) + 5 and summary["skipped"] == []
+    proc = run("index", "info", "--library", lib, "--json")
+    info = json.loads(proc.stdout)
+    assert info["patents"] == len(PATENTS) + 5 and info["model"]["ref"] == "tiny_test:random"
+
+
+def test_search_json_contract(cli_library, shared_data, tmp_path):
+    lib, _ = cli_library
+    q1 = shared_data / "real_dev" / "D0906013" / "page03_sheet.png"
+    q2 = shared_data / "uspto_redbook" / "USD0919445-20210518" / "USD0919445-20210518-D00001.TIF"
+    qfile = tmp_path / "queries.txt"
+    qfile.write_text(f"{q2}\n")
+    proc = run("search", q1, "--queries", qfile, "--library", lib, "--before", "2020-06-01",
+               "--k", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    assert [ln["query"] for ln in lines] == [str(q1), str(q2)]
+    for obj in lines:
+        assert obj["before"] == "2020-06-01" and obj["model"].startswith("tiny_test-")
+        assert 0 < len(obj["results"]) <= 5
+        for r in obj["results"]:
+            assert {"rank", "score", "patent_id", "title", "locarno", "grant_date", "image",
+                    "figure"} <= set(r)
+            assert date.fromisoformat(r["grant_date"]) < date(2020, 6, 1)
+            assert len(r["figure"]) == 4
+        assert [r["rank"] for r in obj["results"]] == list(range(1, len(obj["results"]) + 1))
+
+
+@pytest.mark.parametrize("args, code, needle", [
+    (["search", "x.png", "--before", "2020-13-01"], 2, "not a date"),
+    (["search", "x.png", "--locarno", "banana"], 2, "Locarno"),
+    (["search", "--k", "0", "x.png"], 2, "positive integer"),
+])
+def test_usage_errors(args, code, needle):
+    proc = run(*args)
+    assert proc.returncode == code and needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_user_errors_are_one_line(cli_library, tmp_path):
+    lib, _ = cli_library
+    proc = run("search", tmp_path / "missing.png", "--library", lib)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    proc = run("search", bad, "--library", lib, "--json")
+    assert proc.returncode == 1 and "error" in json.loads(proc.stdout)
+    proc = run("index", "info", "--library", tmp_path / "nowhere")
+    assert proc.returncode == 1 and "no library" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,131 @@
+"""End-to-end library behaviour on real sheets: ingest, re-add, cutoff-safe search, resume,
+cancel, model binding, and the CLI's JSON contract."""
+import json
+import threading
+from datetime import date
+
+import numpy as np
+import pytest
+
+from conftest import write_subset_manifest
+from core.index import ModelMismatchError
+from core.ingest import ingest
+from core.library import Library
+from core.models import create_model
+from core.search import Searcher, SearchQuery
+
+PATENTS = ["D0906013", "D0793495", "D0910780", "D0889911", "D0576693", "D0778788"]
+
+
+@pytest.fixture(scope="module")
+def real_subset(shared_data, tmp_path_factory):
+    return write_subset_manifest(shared_data, tmp_path_factory.mktemp("m") / "subset.jsonl",
+                                 PATENTS)
+
+
+@pytest.fixture(scope="module")
+def tiny_library(real_subset, tmp_path_factory):
+    model = create_model("tiny_test", pretrained=None)
+    lib = Library(tmp_path_factory.mktemp("lib") / "library", create=True)
+    report = ingest(lib, [real_subset], model, allow_absolute=True, workers=0)
+    return lib, model, report
+
+
+def test_ingest_counts_and_permissions(tiny_library, real_subset):
+    lib, model, report = tiny_library
+    n_pages = len(real_subset.read_text().splitlines())
+    assert report.pages_added == n_pages and not report.errors
+    info = lib.info()
+    assert info["patents"] == len(PATENTS) and info["pages"] == n_pages
+    assert info["figures"] == report.figures_added >= n_pages
+    assert info["model"]["id"] == model.model_id
+    assert len(lib.index()) == info["figures"]
+    assert (lib.path / "library.sqlite").stat().st_mode & 0o077 == 0
+
+
+def test_readding_a_source_changes_nothing(tiny_library, real_subset):
+    lib, model, _ = tiny_library
+    before = (lib.info(), json.dumps(lib.manifest, sort_keys=True))
+    report = ingest(lib, [real_subset], model, allow_absolute=True, workers=0)
+    assert report.pages_added == 0 and report.pages_already_present == before[0]["pages"]
+    assert (lib.info(), json.dumps(lib.manifest, sort_keys=True)) == before
+
+
+def test_search_never_returns_results_on_or_after_the_cutoff(tiny_library, shared_data):
+    lib, model, _ = tiny_library
+    searcher = Searcher(lib, model)
+    query = shared_data / "real_dev" / "D0906013" / "page02_sheet.png"
+    for cutoff in (date(2009, 1, 1), date(2017, 3, 1), date(2020, 1, 1), date(2030, 1, 1)):
+        resp = searcher.search(SearchQuery(image=query, before=cutoff, k=50))
+        assert all(date.fromisoformat(h.grant_date) < cutoff for h in resp.results)
+        # the true number of allowed figures, and all of them when k exceeds it
+        n_ok = lib.store.conn.execute(
+            "SELECT COUNT(*) FROM figures f JOIN patents t USING(patent_id) "
+            "WHERE t.grant_date < ?", (cutoff.isoformat(),)).fetchone()[0]
+        assert resp.allowed == n_ok == min(n_ok, 50) or len(resp.results) == 50
+        assert len(resp.results) == min(n_ok, 50)
+
+
+def test_locarno_filter(tiny_library, shared_data):
+    lib, model, _ = tiny_library
+    resp = Searcher(lib, model).search(SearchQuery(
+        image=shared_data / "real_dev" / "D0906013" / "page02_sheet.png", locarno="21", k=50))
+    assert resp.results and all(h.locarno.startswith("21-") for h in resp.results)
+
+
+def test_other_model_is_refused(tiny_library):
+    lib, _, _ = tiny_library
+    other = create_model("tiny_test", pretrained=None, seed=7)
+    with pytest.raises(ModelMismatchError, match="rebuild"):
+        Searcher(lib, other)
+
+
+def test_cancel_with_rollback_leaves_library_as_it_was(tiny_library, shared_data, tmp_path):
+    lib, model, _ = tiny_library
+    extra = write_subset_manifest(shared_data, tmp_path / "extra.jsonl", ["D0528368", "D0538119"])
+    before = (lib.info(), json.dumps(lib.manifest, sort_keys=True))
+    cancel = threading.Event()
+
+    def progress(done, total, note):
+        if done >= 3:
+            cancel.set()
+    report = ingest(lib, [extra], model, allow_absolute=True, workers=0, chunk_pages=2,
+                    progress=progress, cancel=cancel, rollback_on_cancel=True)
+    assert report.cancelled
+    assert (lib.info(), json.dumps(lib.manifest, sort_keys=True)) == before
+    assert not [p for p in (lib.path / "index").iterdir()
+                if p.name.split(".")[0] not in {s["name"] for s in lib.manifest["segments"]}]
+
+
+def test_interrupted_run_resumes_without_duplicates(shared_data, tmp_path, tiny_model):
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS[:3])
+    n_pages = len(manifest.read_text().splitlines())
+    lib = Library(tmp_path / "lib", create=True)
+    cancel = threading.Event()
+    first = ingest(lib, [manifest], tiny_model, allow_absolute=True, workers=0, chunk_pages=3,
+                   progress=lambda d, t, n: cancel.set() if d >= 7 else None, cancel=cancel)
+    assert first.cancelled and 0 < first.pages_added < n_pages
+    second = ingest(lib, [manifest], tiny_model, allow_absolute=True, workers=0)
+    assert first.pages_added + second.pages_added == n_pages
+    rows = lib.store.conn.execute("SELECT path, COUNT(*) FROM pages GROUP BY path "
+                                  "HAVING COUNT(*) > 1").fetchall()
+    assert rows == []
+    labels = np.concatenate([s.labels for s in lib.index().segments])
+    assert len(labels) == len(set(labels.tolist())) == lib.info()["figures"]
+
+
+@pytest.mark.slow
+def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
+    """With real features, another sheet of the query's own patent is the top patent."""
+    model = create_model("efficientnet_lite0", pretrained="imagenet")
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS)
+    lib = Library(tmp_path / "lib", create=True)
+    ingest(lib, [manifest], model, allow_absolute=True, workers=0)
+    searcher = Searcher(lib, model)
+    hits_at_1 = 0
+    for pid in PATENTS:
+        query = shared_data / "real_dev" / pid / "page02_sheet.png"
+        resp = searcher.search(SearchQuery(image=query, k=10))
+        others = [h for h in resp.results if not h.image.endswith(f"{pid}/page02_sheet.png")]
+        hits_at_1 += others[0].patent_id == pid
+    assert hits_at_1 >= len(PATENTS) - 1
