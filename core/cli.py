@@ -279,6 +279,75 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
+# -- demo and first run ----------------------------------------------------------------------------
+def _gui_launcher():
+    """The GUI's ``launch(library, query=None, before=None) -> int`` (entry point
+    ``patent_examiner.gui``), or None when the GUI package is unavailable."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="patent_examiner.gui"):
+        try:
+            return ep.load()
+        except ImportError as exc:
+            logging.getLogger(__name__).warning("the GUI cannot start: %s", exc)
+    return None
+
+
+def _build_demo(path: Path | None, n_patents: int):
+    from tqdm import tqdm
+
+    from .demo import build_demo_library
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            unit = "patent" if stage == "drawing" else "page"
+            bar = bars[stage] = tqdm(total=total, desc=f"demo {stage}", unit=unit,
+                                     file=sys.stderr, dynamic_ncols=True)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        return build_demo_library(path, n_patents=n_patents, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _launch_gui(library: Path, query: Path | None = None) -> int:
+    launch = _gui_launcher()
+    if launch is None:
+        raise CliError("the desktop app is not available (PySide6 missing); use the "
+                       "`search` command instead")
+    return int(launch(library, query=query) or 0)
+
+
+def cmd_demo(args) -> int:
+    demo = _build_demo(Path(args.library).expanduser() if args.library else None, args.patents)
+    print(f"demo library ready: {demo.path}", file=sys.stderr)
+    for q, info in zip(demo.queries, demo.query_info):
+        print(f"  demo query: {q}  ({info.get('title', '')}, Locarno {info.get('locarno', '?')})",
+              file=sys.stderr)
+    if args.no_gui:
+        return EXIT_OK
+    return _launch_gui(demo.path, demo.queries[0] if demo.queries else None)
+
+
+def cmd_default(args) -> int:
+    """No command: open the app on the user's library, or on the demo library the first time."""
+    from .library import DB_FILE, default_library_path
+
+    lib = default_library_path()
+    if (lib / DB_FILE).exists():
+        return _launch_gui(lib)
+    print("no library yet: building the built-in demo library of synthetic patents "
+          "(your own library stays untouched)", file=sys.stderr)
+    demo = _build_demo(None, args.patents)
+    return _launch_gui(demo.path, demo.queries[0] if demo.queries else None)
+
+
 # -- models --------------------------------------------------------------------------------------
 def cmd_models(args) -> int:
     from .models import DEFAULT_MODEL_DIR, list_models
@@ -364,6 +433,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
 
+    d = sub.add_parser("demo", help="build the demo library of synthetic patents and open it")
+    d.add_argument("--library", metavar="DIR",
+                   help="where to build it (default: the user data folder's demo-library)")
+    d.add_argument("--no-gui", action="store_true", help="build the library and exit")
+    d.add_argument("--patents", type=positive_int, default=None,
+                   help="number of synthetic patents (default 200)")
+    d.set_defaults(func=cmd_demo)
+
     m = sub.add_parser("models", help="list model architectures and the default model")
     m.set_defaults(func=cmd_models)
     _add_plugin_commands(sub)
@@ -390,8 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
+        args.func = cmd_default
+        args.patents = None
     from .imageio import ImageReadError
     from .index import IndexError_
     from .library import LibraryError

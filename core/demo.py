@@ -1,0 +1,96 @@
+"""The built-in demo library: synthetic design patents ingested through the same code path as
+real data, so a new user can search at once. Never overwrites a user's own library."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .library import Library, LibraryError
+
+DEMO_PATENTS = 200
+DEMO_SEED = 2024
+DEMO_QUERIES = 6
+
+
+@dataclass
+class DemoLibrary:
+    path: Path
+    queries: list[Path] = field(default_factory=list)
+    query_info: list[dict] = field(default_factory=list)   # family, Locarno code, title
+
+
+def demo_library_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("patent-examiner", appauthor=False) / "demo-library"
+
+
+def _load_queries(path: Path) -> DemoLibrary:
+    qdir = path / "queries"
+    info = []
+    listing = qdir / "queries.jsonl"
+    if listing.is_file():
+        info = [json.loads(ln) for ln in listing.read_text().splitlines() if ln.strip()]
+    queries = [qdir / row["image"] for row in info if (qdir / row["image"]).is_file()]
+    return DemoLibrary(path, queries, info)
+
+
+def build_demo_library(path: str | os.PathLike | None = None, *,
+                       n_patents: int | None = None,
+                       model=None, model_ref: str = "default",
+                       progress: Callable[[str, int, int], None] | None = None,
+                       cancel: threading.Event | None = None, workers: int | None = None
+                       ) -> DemoLibrary:
+    """Generate and index the demo corpus (or reuse a finished one); returns it with queries.
+
+    ``progress(stage, done, total)`` with stage "drawing" then "indexing".
+    """
+    from .ingest import ingest
+    from .synthetic import write_corpus, write_queries
+
+    path = Path(path) if path else demo_library_path()
+    n_patents = n_patents or DEMO_PATENTS
+    if (path / "library.sqlite").exists():
+        with Library(path) as lib:
+            demo = lib.store.get_meta("demo")
+        if not demo:
+            raise LibraryError(f"{path} holds a library that is not the demo library; "
+                               "refusing to overwrite it (choose another --library folder)")
+        if demo.get("complete"):
+            return _load_queries(path)
+    elif path.exists() and any(path.iterdir()):
+        raise LibraryError(f"{path} is not empty and not a library; refusing to write there")
+    workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
+    corpus = path / "corpus"
+
+    def drawing_progress(done: int, total: int) -> None:
+        if progress:
+            progress("drawing", done, total)
+        if cancel is not None and cancel.is_set():
+            raise KeyboardInterrupt
+
+    path.mkdir(parents=True, exist_ok=True)
+    manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED, progress=drawing_progress,
+                            workers=workers)
+    write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
+    if model is None:
+        from .models import load_model
+
+        model = load_model(model_ref)
+    with Library(path, create=True) as lib:
+        lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
+                                    "complete": False})
+        report = ingest(lib, [manifest], model, model_ref=model_ref, cancel=cancel,
+                        workers=workers,
+                        progress=(lambda d, t, _n: progress("indexing", d, t)) if progress
+                        else None)
+        if report.errors:
+            raise LibraryError(f"demo corpus could not be indexed: {report.errors[0][1]}")
+        if not report.cancelled:
+            lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
+                                        "complete": True})
+    return _load_queries(path)
