@@ -1,1 +1,21 @@
-"""The examiner desktop app (PySide6). All Qt code lives here; long work runs in workers."""
+"""The examiner desktop app (PySide6). All Qt code lives here; long work runs in workers.
+
+``launch()`` opens the main window; ``patent-examiner gui`` (registered through the
+``patent_examiner.commands`` entry point by ``examiner_app.cli``) calls it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+
+def launch(library: Path | None, query: Path | None = None, before: date | None = None) -> int:
+    """Run the GUI on ``library`` (None: the last or the default library), optionally with a
+    query drawing loaded and searched with the filing-date cutoff ``before``; returns the exit
+    status. Qt is imported only here, so importing the package stays cheap."""
+    from .app import launch as _launch
+
+    return _launch(library, query, before)
+
+
+__all__ = ["launch"]

@@ -1,0 +1,26 @@
+"""What a library holds, for front ends: its summary, the sources it was built from and the
+files that recent ingestion runs skipped (with reasons).
+
+"Update the library" means ingesting its registered sources again; ingestion skips every page
+already present, so only new or changed files are embedded.
+"""
+from __future__ import annotations
+
+from .library import Library
+
+
+def library_overview(library: Library, errors: int = 200) -> dict:
+    """``Library.info()`` plus ``sources`` (kind, path, added, last run) and the latest
+    ``errors`` skipped files (``recent_errors``: at, item, reason), newest first."""
+    db = library.store.db
+    info = library.info()
+    info["sources"] = list(db.query(
+        "SELECT kind, path, added_at, last_run_at FROM sources ORDER BY id"))
+    info["recent_errors"] = list(db.query(
+        "SELECT at, item, reason FROM ingest_errors ORDER BY id DESC LIMIT ?", [errors]))
+    return info
+
+
+def source_paths(library: Library) -> list[str]:
+    """The registered sources, to ingest again."""
+    return [r[0] for r in library.store.conn.execute("SELECT path FROM sources ORDER BY id")]

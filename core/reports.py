@@ -1,0 +1,270 @@
+"""Search reports (CSV, HTML), the ratings export and the per-session summary of a user study.
+
+A search report records what an examiner searched and saw: the query, the filing-date cutoff,
+the filters, the model and the ranked results with their metadata (and, in HTML, thumbnails).
+The HTML uses only tables and inline styles, so the same text also renders in simple HTML
+engines (a GUI turns it into PDF that way).
+
+Relevance scale: 0 not relevant, 1 marginal, 2 relevant, 3 highly relevant. A result is
+*relevant* when rated 2 or more; precision at 10 is the share of the ten best-ranked results
+rated relevant, unrated results counting as not relevant.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .search import SearchHit, SearchResponse
+from .sources import display_patent_id
+from .store import Store
+
+RATING_SCALE = {0: "Not relevant", 1: "Marginal", 2: "Relevant", 3: "Highly relevant"}
+RELEVANT_MIN = 2
+TOP_K = 10
+RELEVANCE_RULE = (f"relevant = rated {RELEVANT_MIN} or more; P@{TOP_K} = relevant results among "
+                  f"the top {TOP_K} / {TOP_K} (unrated count as not relevant)")
+
+
+@dataclass
+class ReportMeta:
+    """What was asked: enough to redo the search and to judge its results."""
+
+    query: str | None
+    query_sha256: str | None
+    before: str | None
+    locarno: str | None
+    text: str | None
+    model_id: str | None
+    search_id: int | None = None
+    at: str | None = None
+    examiner: str | None = None
+    allowed: int | None = None
+    query_box: list[int] | None = None
+
+    @classmethod
+    def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
+        return cls(query=resp.query, query_sha256=resp.query_sha256, before=resp.before,
+                   locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
+                   search_id=resp.search_id, allowed=resp.allowed, **extra)
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "ReportMeta":
+        """From a ``Store.search_record`` row (the audit log)."""
+        return cls(query=rec.get("query_path"), query_sha256=rec.get("query_sha256"),
+                   before=rec.get("before"), locarno=rec.get("locarno"), text=rec.get("text"),
+                   model_id=rec.get("model_id"), search_id=rec.get("id"), at=rec.get("at"),
+                   examiner=rec.get("examiner"), query_box=rec.get("query_box"))
+
+    def lines(self, blind: bool = False) -> list[tuple[str, str]]:
+        from .locarno import title
+
+        rows = [("Query", self.query or "(pasted image)"),
+                ("Query SHA-256", self.query_sha256 or "-"),
+                ("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
+                 if self.query_box else "all figures"),
+                ("Prior art granted before", self.before or "no date cutoff"),
+                ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
+                 if self.locarno else "none"),
+                ("Text", self.text or "none")]
+        if not blind:
+            rows.append(("Model", self.model_id or "-"))
+        if self.allowed is not None:
+            rows.append(("Figures searched", str(self.allowed)))
+        if self.search_id is not None:
+            rows.append(("Search id", str(self.search_id)))
+        if self.at:
+            rows.append(("Searched at", self.at))
+        if self.examiner:
+            rows.append(("Examiner", self.examiner))
+        return rows
+
+
+SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "model_id", "rank",
+                  "score", "patent_id", "patent_number", "title", "locarno", "locarno_title",
+                  "grant_date", "filing_date", "image", "page", "figure_box", "rating"]
+
+
+def _score_text(score: float, blind: bool) -> str:
+    return "" if blind else f"{score:.4f}"
+
+
+def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[SearchHit],
+                     ratings: dict[int, int] | None = None, blind: bool = False) -> int:
+    """One row per result (the search's own fields repeated, so every row stands alone);
+    ``ratings`` maps figure id -> rating. Returns the number of rows."""
+    ratings = ratings or {}
+    n = 0
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(SEARCH_COLUMNS)
+        for h in hits:
+            w.writerow([meta.search_id or "", meta.query or "", meta.before or "",
+                        meta.locarno or "", meta.text or "", "" if blind else meta.model_id,
+                        h.rank, _score_text(h.score, blind), h.patent_id,
+                        display_patent_id(h.patent_id), h.title or "", h.locarno or "",
+                        h.locarno_title or "", h.grant_date or "", h.filing_date or "",
+                        h.image, h.page_index + 1, " ".join(map(str, h.figure)),
+                        ratings.get(h.figure_id, "")])
+            n += 1
+    return n
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def search_html(meta: ReportMeta, hits: list[SearchHit], *,
+                image_src: Callable[[SearchHit], str | None] = lambda h: None,
+                query_src: str | None = None, ratings: dict[int, int] | None = None,
+                blind: bool = False, title: str = "Prior-art search report") -> str:
+    """A self-contained report page; ``image_src`` gives each result's thumbnail URL."""
+    ratings = ratings or {}
+    e = html.escape
+    out = [f"<html><head><meta charset='utf-8'><title>{e(title)}</title></head>"
+           "<body style='font-family: sans-serif; font-size: 10pt'>",
+           f"<h2>{e(title)}</h2>", "<table cellspacing='0' cellpadding='3'><tr>"]
+    if query_src:
+        out.append(f"<td valign='top'><img src='{e(query_src)}' width='200'></td>")
+    out.append("<td valign='top'><table cellspacing='0' cellpadding='2'>")
+    for k, v in meta.lines(blind):
+        out.append(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>")
+    out.append("</table></td></tr></table>")
+    out.append(f"<h3>{len(hits)} results</h3>"
+               "<table border='1' cellspacing='0' cellpadding='4' width='100%' "
+               "style='border-collapse: collapse; border-color: #999'>"
+               "<tr style='background-color: #e8e8e8'><th>Rank</th><th>Drawing</th>"
+               "<th>Patent</th><th>Title</th><th>Locarno</th><th>Granted</th>"
+               + ("" if blind else "<th>Score</th>") + "<th>Rating</th></tr>")
+    for h in hits:
+        src = image_src(h)
+        img = f"<img src='{e(src)}' width='120'>" if src else ""
+        rating = ratings.get(h.figure_id)
+        rating_text = f"{rating} {RATING_SCALE[rating]}" if rating is not None else ""
+        loc = f"{h.locarno or '-'}<br><small>{e(h.locarno_title or '')}</small>"
+        out.append(
+            f"<tr><td align='right'>{h.rank}</td><td align='center'>{img}</td>"
+            f"<td><b>{e(display_patent_id(h.patent_id))}</b><br><small>"
+            f"{e(Path(h.image).name)} p.{h.page_index + 1}</small></td>"
+            f"<td>{e(h.title or '')}</td><td>{loc}</td><td>{e(h.grant_date or 'undated')}</td>"
+            + ("" if blind else f"<td align='right'>{h.score:.4f}</td>")
+            + f"<td>{e(rating_text)}</td></tr>")
+    out.append("</table>")
+    if ratings:
+        out.append(f"<p><small>{e(RELEVANCE_RULE)}</small></p>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_search_html(path: str | os.PathLike, meta: ReportMeta, hits: list[SearchHit], *,
+                      thumbnail: Callable[[SearchHit], np.ndarray | None],
+                      query_image: np.ndarray | None = None,
+                      ratings: dict[int, int] | None = None, blind: bool = False) -> None:
+    """The HTML report with thumbnails embedded (one file to archive or mail)."""
+    text = search_html(meta, hits, ratings=ratings, blind=blind,
+                       query_src=png_data_uri(query_image) if query_image is not None else None,
+                       image_src=lambda h: _uri_or_none(thumbnail(h)))
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def _uri_or_none(image: np.ndarray | None) -> str | None:
+    return png_data_uri(image) if image is not None else None
+
+
+# -- ratings ---------------------------------------------------------------------------------
+RATINGS_COLUMNS = ["rated_at", "examiner", "study", "session", "search_id", "query",
+                   "query_sha256", "before", "locarno_filter", "model_id", "rank", "patent_id",
+                   "patent_number", "figure_id", "rating", "relevant", "blind"]
+
+
+def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | None = None,
+                      study: str | None = None) -> int:
+    """The current rating of every rated result (optionally of one session or study)."""
+    rows = [r for r in store.current_ratings(session=session)
+            if study is None or r["study"] == study]
+    searches: dict[int, dict] = {}
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(RATINGS_COLUMNS)
+        for r in rows:
+            sid = r["search_id"]
+            if sid is not None and sid not in searches:
+                searches[sid] = store.search_record(sid) or {}
+            s = searches.get(sid, {})
+            w.writerow([r["at"], r["examiner"] or "", r["study"] or "", r["session"] or "",
+                        sid if sid is not None else "", s.get("query_path") or "",
+                        r["query_sha256"] or "", s.get("before") or "", s.get("locarno") or "",
+                        r["model_id"] or "", r["rank"] if r["rank"] is not None else "",
+                        r["patent_id"], display_patent_id(r["patent_id"]),
+                        r["figure_id"] if r["figure_id"] is not None else "", r["rating"],
+                        int(r["rating"] >= RELEVANT_MIN), r["blind"]])
+    return len(rows)
+
+
+# -- session summary --------------------------------------------------------------------------
+@dataclass
+class SearchScore:
+    search_id: int | None
+    rated: int
+    relevant_top: int           # relevant results ranked 1..TOP_K
+
+    @property
+    def precision(self) -> float:
+        return self.relevant_top / TOP_K
+
+
+@dataclass
+class SessionSummary:
+    session: str | None
+    examiner: str | None
+    searches: int = 0           # searches logged in the session (by this examiner)
+    rated: int = 0              # results rated
+    relevant: int = 0           # results rated relevant
+    per_search: list[SearchScore] = field(default_factory=list)
+
+    @property
+    def precision_at_10(self) -> float | None:
+        """Mean P@10 over the searches with at least one rating."""
+        if not self.per_search:
+            return None
+        return sum(s.precision for s in self.per_search) / len(self.per_search)
+
+    def text(self) -> str:
+        p = self.precision_at_10
+        return (f"{self.searches} searches, {len(self.per_search)} rated; {self.rated} results "
+                f"rated, {self.relevant} relevant; mean P@{TOP_K} "
+                + (f"{p:.2f}" if p is not None else "-"))
+
+
+def session_summary(store: Store, session: str | None, examiner: str | None = None
+                    ) -> SessionSummary:
+    """How much an examiner rated in a session and the precision of the top 10 by those
+    ratings (see ``RELEVANCE_RULE``)."""
+    out = SessionSummary(session, examiner)
+    out.searches = sum(1 for s in store.searches(limit=1_000_000)
+                       if s["session"] == session and (examiner is None
+                                                       or s["examiner"] == examiner))
+    by_search: dict[int | None, SearchScore] = {}
+    for r in store.current_ratings(session=session):
+        if examiner is not None and r["examiner"] != examiner:
+            continue
+        score = by_search.setdefault(r["search_id"], SearchScore(r["search_id"], 0, 0))
+        score.rated += 1
+        out.rated += 1
+        if r["rating"] >= RELEVANT_MIN:
+            out.relevant += 1
+            if r["rank"] is not None and r["rank"] <= TOP_K:
+                score.relevant_top += 1
+    out.per_search = list(by_search.values())
+    return out

@@ -1,0 +1,54 @@
+"""Starting the GUI: the QApplication (high-DPI, style), the crash guard, the main window."""
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from resources import RESOURCES_DIR
+
+from . import theme
+from .crash_guard import CrashGuard
+from .main_window import MainWindow
+from .settings import APP, ORG
+
+ICON = RESOURCES_DIR / "icons" / "app.svg"
+
+
+def application() -> QApplication:
+    """The running QApplication, created and styled on first use."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+        app.setOrganizationName(ORG)
+        app.setApplicationName(APP)
+        app.setApplicationDisplayName("Patent Examiner")
+        app.setWindowIcon(QIcon(str(ICON)))
+        theme.apply(app)
+    return app
+
+
+def launch(library: Path | None = None, query: Path | None = None,
+           before: date | None = None) -> int:
+    """Show the main window on ``library`` (default: the last one, else the default library),
+    optionally with ``query`` loaded and searched with the cutoff ``before``; returns the exit
+    status when the window is closed."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = application()
+    guard = CrashGuard(app)
+    guard.install()
+    window = MainWindow()
+    guard.caught.connect(lambda text: window.show_message("error", text))
+    window.show()
+    window.start(library, query, before)
+    try:
+        return app.exec()
+    finally:
+        guard.uninstall()

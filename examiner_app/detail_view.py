@@ -1,0 +1,307 @@
+"""Detail view of one result: the query and the result's sheet side by side at full resolution
+(zoom and pan each), every drawing page of that patent, its metadata, rating buttons, and
+"search with this drawing" / "open the source file"."""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from core.sources import display_patent_id
+
+from . import theme
+from .thumbnails import ThumbnailLoader
+from .zoom_view import ZoomView
+
+STRIP_SIDE = 110
+MATCH_COLOR = QColor("#c0392b")
+OTHER_COLOR = QColor(47, 111, 179, 140)
+
+
+class DetailView(QWidget):
+    back = Signal()
+    rateRequested = Signal(object)            # int 0..3 or None
+    searchWith = Signal(str, int, object)     # path, page index, box list or None
+    stepRequested = Signal(int)               # -1 previous, +1 next result
+    message = Signal(str, str)                # level, text
+
+    def __init__(self, service, thumbnails: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.service = service
+        self.thumbnails = thumbnails
+        self.hit = None
+        self.details: dict | None = None
+        self.shown_page: tuple[str, int] | None = None
+        self._query_key: tuple[str, int] | None = None
+        self.blind = False
+
+        self.title = QLabel()
+        self.title.setObjectName("resultsHeader")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        back = QPushButton("\u2190 Results")
+        back.setToolTip("Back to the results grid (Esc)")
+        back.clicked.connect(self.back.emit)
+        prev_b, next_b = QToolButton(), QToolButton()
+        prev_b.setText("\u25c0")
+        prev_b.setToolTip("Previous result (K)")
+        next_b.setText("\u25b6")
+        next_b.setToolTip("Next result (J)")
+        prev_b.clicked.connect(lambda: self.stepRequested.emit(-1))
+        next_b.clicked.connect(lambda: self.stepRequested.emit(1))
+        self.rating_buttons = QButtonGroup(self)
+        self.rating_buttons.setExclusive(False)
+        chips = QHBoxLayout()
+        chips.setSpacing(3)
+        for value, label in theme.RATING_LABELS.items():
+            b = QToolButton()
+            b.setText(f"{value}  {label}")
+            b.setCheckable(True)
+            b.setToolTip(f"Rate {value}: {label} (key {value}; click again to clear)")
+            color = theme.RATING_COLORS[value].name()
+            b.setStyleSheet(f"QToolButton {{ border: 1px solid {color}; color: {color}; "
+                            f"border-radius: 4px; padding: 3px 7px; background: white; }}"
+                            f"QToolButton:checked {{ background: {color}; color: white; }}")
+            self.rating_buttons.addButton(b, value)
+            chips.addWidget(b)
+        self.rating_buttons.idClicked.connect(self._chip_clicked)
+        self.search_button = QPushButton("Search with this drawing")
+        self.search_button.setToolTip("Use the result's sheet (and figure) as the new query "
+                                      "(Ctrl+Shift+F)")
+        self.search_button.clicked.connect(self.search_with_shown)
+        self.open_button = QPushButton("Open source file")
+        self.open_button.setToolTip("Open the drawing file in the system viewer (Ctrl+Shift+O)")
+        self.open_button.clicked.connect(self.open_source)
+
+        bar = QHBoxLayout()
+        bar.addWidget(back)
+        bar.addWidget(prev_b)
+        bar.addWidget(next_b)
+        bar.addWidget(self.title, 1)
+        bar.addLayout(chips)
+        bar2 = QHBoxLayout()
+        self.page_label = QLabel()
+        self.page_label.setObjectName("muted")
+        bar2.addWidget(self.page_label, 1)
+        bar2.addWidget(self.search_button)
+        bar2.addWidget(self.open_button)
+
+        self.query_view = ZoomView("No query")
+        self.result_view = ZoomView("Loading\u2026")
+        for v in (self.query_view, self.result_view):
+            v.setAcceptDrops(False)
+            v.viewport().setAcceptDrops(False)
+        sides = QSplitter(Qt.Orientation.Horizontal)
+        sides.addWidget(_titled("Query", self.query_view))
+        sides.addWidget(_titled("Result", self.result_view))
+        self.strip = QListWidget()
+        self.strip.setViewMode(QListWidget.ViewMode.IconMode)
+        self.strip.setFlow(QListWidget.Flow.LeftToRight)
+        self.strip.setWrapping(False)
+        self.strip.setIconSize(QSize(STRIP_SIDE, STRIP_SIDE))
+        self.strip.setFixedHeight(STRIP_SIDE + 62)
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strip.setToolTip("All drawing pages of this patent; click one to show it")
+        self.strip.currentRowChanged.connect(self._strip_row)
+        self.meta = QLabel()
+        self.meta.setWordWrap(True)
+        self.meta.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.meta.setMinimumWidth(320)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.strip, 3)
+        bottom.addWidget(self.meta, 2)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.addLayout(bar)
+        lay.addLayout(bar2)
+        lay.addWidget(sides, 1)
+        lay.addLayout(bottom)
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    # -- content ----------------------------------------------------------------------------
+    def show_result(self, hit, rating, query, query_box) -> None:
+        """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None)."""
+        same_patent = self.hit is not None and self.hit.patent_id == hit.patent_id
+        self.hit = hit
+        self.set_rating(rating)
+        self.title.setText(f"{display_patent_id(hit.patent_id)} \u2014 {hit.title or ''}")
+        if query is not None:
+            if self._query_key != (query.path, query.page_index):
+                self.query_view.set_image(query.image)
+                self._query_key = (query.path, query.page_index)
+            self.query_view.clear_boxes()
+            if query_box is not None:
+                self.query_view.add_box(query_box, MATCH_COLOR, width=2.5)
+                self.query_view.zoom_to(query_box)
+            else:
+                self.query_view.fit()
+        else:
+            self.query_view.set_image(None)
+            self._query_key = None
+        self._show_page(hit.image, hit.page_index)
+        if not same_patent:
+            self.details = None
+            self.strip.clear()
+            self._render_meta()
+            self.service.patent_details(hit.patent_id, on_done=self._details_loaded)
+        else:
+            self._render_meta()
+            self._select_strip(hit.image, hit.page_index)
+
+    def set_rating(self, rating) -> None:
+        for b in self.rating_buttons.buttons():
+            b.setChecked(self.rating_buttons.id(b) == rating)
+
+    def set_blind(self, blind: bool) -> None:
+        self.blind = blind
+        self._render_meta()
+
+    def _show_page(self, path: str, page_index: int) -> None:
+        key = (path, page_index)
+        self.shown_page = key
+        self.page_label.setText(f"{Path(path).name}, page {page_index + 1}")
+        self.result_view.set_image(None)
+
+        def loaded(image):
+            if self.shown_page != key:
+                return
+            self.result_view.set_image(image)
+            self._draw_result_boxes()
+            if (self.hit.image, self.hit.page_index) == key:
+                self.result_view.zoom_to(self.hit.figure)   # the matched figure, full size
+
+        def failed(exc):
+            if self.shown_page == key:
+                self.result_view.placeholder = f"Cannot show this drawing:\n{exc}"
+                self.result_view.viewport().update()
+                self.message.emit("warning", str(exc))
+
+        self.result_view.placeholder = "Loading\u2026"
+        self.service.load_page(path, page_index, on_done=loaded, on_error=failed)
+
+    def _draw_result_boxes(self) -> None:
+        self.result_view.clear_boxes()
+        if self.hit is None or self.shown_page is None:
+            return
+        path, page_index = self.shown_page
+        for f in (self.details or {}).get("figures", []):
+            if (f["image"], f["page_index"]) == (path, page_index) and \
+                    f["figure_id"] != self.hit.figure_id:
+                self.result_view.add_box([f["x0"], f["y0"], f["x1"], f["y1"]], OTHER_COLOR,
+                                         width=1.5)
+        if (self.hit.image, self.hit.page_index) == (path, page_index):
+            self.result_view.add_box(self.hit.figure, MATCH_COLOR, width=2.5)
+
+    def _details_loaded(self, details: dict) -> None:
+        if self.hit is None or details.get("patent", {}).get("patent_id") != self.hit.patent_id:
+            return
+        self.details = details
+        self.strip.blockSignals(True)
+        self.strip.clear()
+        for page in details["pages"]:
+            label = ("Front page" if page["page_kind"] == "front_page" else
+                     f"Sheet {page['sheet']}" if page["sheet"] else Path(page["path"]).name)
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, (page["path"], page["page_index"]))
+            item.setSizeHint(QSize(STRIP_SIDE + 16, STRIP_SIDE + 36))
+            self.strip.addItem(item)
+        self.strip.blockSignals(False)
+        self._refresh_strip_icons()
+        self._select_strip(self.hit.image, self.hit.page_index)
+        self._render_meta()
+        self._draw_result_boxes()
+
+    def _refresh_strip_icons(self) -> None:
+        dpr = self.devicePixelRatioF()
+        for i in range(self.strip.count()):
+            item = self.strip.item(i)
+            path, page_index = item.data(Qt.ItemDataRole.UserRole)
+            key = ThumbnailLoader.key(path, page_index, None, STRIP_SIDE, dpr)
+            pm = self.thumbnails.pixmap(key, dpr)
+            item.setIcon(QIcon(pm) if pm is not None else QIcon(_blank()))
+
+    def _thumbnail_ready(self, key) -> None:
+        if key[2] is None and self.strip.count():
+            self._refresh_strip_icons()
+
+    def _select_strip(self, path: str, page_index: int) -> None:
+        for i in range(self.strip.count()):
+            if self.strip.item(i).data(Qt.ItemDataRole.UserRole) == (path, page_index):
+                self.strip.blockSignals(True)
+                self.strip.setCurrentRow(i)
+                self.strip.blockSignals(False)
+                return
+
+    def _strip_row(self, row: int) -> None:
+        if row >= 0:
+            path, page_index = self.strip.item(row).data(Qt.ItemDataRole.UserRole)
+            self._show_page(path, page_index)
+
+    def _render_meta(self) -> None:
+        if self.hit is None:
+            self.meta.clear()
+            return
+        h = self.hit
+        p = (self.details or {}).get("patent", {})
+        rows = [("Patent", display_patent_id(h.patent_id)),
+                ("Title", h.title or "-"),
+                ("Granted", h.grant_date or "undated"),
+                ("Filed", h.filing_date or "-"),
+                ("Locarno", f"{h.locarno or '-'} {h.locarno_title or ''}"
+                 + (f" (edition {p['locarno_edition']})" if p.get("locarno_edition") else "")),
+                ("Rank", str(h.rank))]
+        if not self.blind:
+            rows.append(("Score", f"{h.score:.4f}"))
+        rows.append(("File", f"{h.image} (page {h.page_index + 1})"))
+        table = "".join(f"<tr><td style='color:#6b7480; padding-right:8px'>{k}</td>"
+                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        figs = json.loads(p["figure_descriptions"]) if p.get("figure_descriptions") else []
+        extra = ("<div style='margin-top:4px; color:#3d4753'>" + "<br>".join(
+            html.escape(f) for f in figs[:12]) + "</div>") if figs else ""
+        self.meta.setText(f"<table>{table}</table>{extra}")
+
+    # -- actions ----------------------------------------------------------------------------
+    def _chip_clicked(self, value: int) -> None:
+        checked = self.rating_buttons.button(value).isChecked()
+        self.set_rating(value if checked else None)
+        self.rateRequested.emit(value if checked else None)
+
+    def search_with_shown(self) -> None:
+        if self.hit is None or self.shown_page is None:
+            return
+        path, page_index = self.shown_page
+        on_match_page = (self.hit.image, self.hit.page_index) == (path, page_index)
+        self.searchWith.emit(path, page_index, self.hit.figure if on_match_page else None)
+
+    def open_source(self) -> None:
+        if self.shown_page is None:
+            return
+        path = self.shown_page[0]
+        if not Path(path).exists():
+            self.message.emit("warning", f"{path}: the file is no longer there")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    label = QLabel(title)
+    label.setObjectName("muted")
+    lay.addWidget(label)
+    lay.addWidget(widget, 1)
+    return box
+
+
+def _blank() -> QPixmap:
+    pm = QPixmap(STRIP_SIDE, STRIP_SIDE)
+    pm.fill(QColor("white"))
+    return pm

@@ -1,0 +1,273 @@
+"""Library management: what the library holds (counts, grant-date range, model), adding
+sources (JSONL manifests, USPTO grant folders, image folders), updating from the registered
+sources and rebuilding the index, with progress, ETA, cancel and the skipped files.
+
+Cancelling leaves the library exactly as it was: an ingest run is rolled back, a rebuild
+discards the copy it was building aside.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox,
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
+                               QLabel, QListWidget, QProgressBar, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
+
+from .tasks import describe_error
+
+
+def eta_text(done: int, total: int, elapsed: float) -> str:
+    """"12 / 800 pages, 3.1 pages/s, about 4 min left"."""
+    if done <= 0 or total <= 0:
+        return f"preparing {total} pages\u2026" if total else "scanning sources\u2026"
+    rate = done / max(elapsed, 1e-6)
+    left = (total - done) / rate if rate else 0
+    eta = f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
+    return f"{done} / {total} pages, {rate:.1f} pages/s, about {eta} left"
+
+
+class LibraryDialog(QDialog):
+    openOtherRequested = Signal()
+
+    def __init__(self, service, settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Library")
+        self.setModal(False)
+        self.resize(760, 640)
+        self.service = service
+        self.settings = settings
+        self.task = None
+        self._started = 0.0
+
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        other = QPushButton("Open another library\u2026")
+        other.clicked.connect(self.openOtherRequested.emit)
+        self.summary = QFormLayout()
+        summary_box = QGroupBox("Contents")
+        summary_box.setLayout(self.summary)
+
+        self.sources = QListWidget()
+        self.sources.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.pending: list[str] = []
+        self._registered: list[str] = []
+        add_manifest = QPushButton("Add manifest\u2026")
+        add_manifest.setToolTip("A JSONL manifest: one row per page with image path and "
+                                "patent metadata")
+        add_folder = QPushButton("Add folder\u2026")
+        add_folder.setToolTip("A USPTO grant folder (XML + TIFF) or a folder of images")
+        self.remove = QPushButton("Remove")
+        self.remove.setToolTip("Remove the selected sources that are not yet added")
+        self.allow_absolute = QCheckBox("Manifests may list files outside their own folder")
+        self.ingest_button = QPushButton("Add to library")
+        self.ingest_button.setObjectName("primary")
+        self.update_button = QPushButton("Update from sources")
+        self.update_button.setToolTip("Ingest the registered sources again: only new or "
+                                      "changed files are added")
+        self.rebuild_button = QPushButton("Rebuild index\u2026")
+        self.rebuild_button.setToolTip("Re-embed every drawing with the current model; search "
+                                       "history and ratings are kept")
+        add_manifest.clicked.connect(self._add_manifest)
+        add_folder.clicked.connect(self._add_folder)
+        self.remove.clicked.connect(self._remove_pending)
+        self.ingest_button.clicked.connect(lambda: self.start_ingest(list(self.pending)))
+        self.update_button.clicked.connect(lambda: self.start_ingest(None))
+        self.rebuild_button.clicked.connect(self.start_rebuild)
+        src_buttons = QHBoxLayout()
+        for b in (add_manifest, add_folder, self.remove):
+            src_buttons.addWidget(b)
+        src_buttons.addStretch(1)
+        run_buttons = QHBoxLayout()
+        run_buttons.addWidget(self.rebuild_button)
+        run_buttons.addStretch(1)
+        run_buttons.addWidget(self.update_button)
+        run_buttons.addWidget(self.ingest_button)
+        src_box = QGroupBox("Sources")
+        src_lay = QVBoxLayout(src_box)
+        src_lay.addWidget(self.sources)
+        src_lay.addLayout(src_buttons)
+        src_lay.addWidget(self.allow_absolute)
+        src_lay.addLayout(run_buttons)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("muted")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.cancel_button)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.skipped = QTableWidget(0, 2)
+        self.skipped.setHorizontalHeaderLabels(["Skipped file", "Reason"])
+        self.skipped.verticalHeader().setVisible(False)
+        self.skipped.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.skipped.horizontalHeader().setStretchLastSection(True)
+        self.skipped.setColumnWidth(0, 300)
+        self.skipped.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        run_box = QGroupBox("Progress")
+        run_lay = QVBoxLayout(run_box)
+        run_lay.addLayout(prog)
+        run_lay.addWidget(self.progress_label)
+        run_lay.addWidget(self.result_label)
+        run_lay.addWidget(self.skipped)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        top = QHBoxLayout()
+        top.addWidget(self.path_label, 1)
+        top.addWidget(other)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(summary_box)
+        lay.addWidget(src_box, 1)
+        lay.addWidget(run_box, 2)
+        lay.addWidget(buttons)
+        self._set_running(False)
+
+    # -- contents ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.path_label.setText(f"<b>Library:</b> {self.service.path or '(none)'}")
+        self.service.overview(on_done=self._show_overview,
+                              on_error=lambda exc: self._show_overview(None))
+
+    def _show_overview(self, info: dict | None) -> None:
+        while self.summary.rowCount():
+            self.summary.removeRow(0)
+        if info is None:
+            self.summary.addRow("Status", QLabel("No library here yet: add sources to "
+                                                 "create it."))
+            self._fill_sources([])
+            return
+        model = info.get("model") or {}
+        first, last = info["grant_date_range"]
+        for label, value in (
+                ("Model", f"{model.get('id', '(none yet)')}  [{model.get('ref', '')}]"),
+                ("Patents", f"{info['patents']}  (undated: {info['undated_patents']})"),
+                ("Pages / figures", f"{info['pages']} / {info['figures']} in "
+                                    f"{info['index_segments']} index segment(s)"),
+                ("Granted", f"{first or '-'} \u2026 {last or '-'}"),
+                ("Searches / ratings", f"{info['searches']} / {info['ratings']}")):
+            value_label = QLabel(value)
+            value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.summary.addRow(label, value_label)
+        self._fill_sources([s["path"] for s in info.get("sources", [])])
+        if self.skipped.rowCount() == 0:
+            self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])])
+
+    def _fill_sources(self, registered: list[str]) -> None:
+        self.sources.clear()
+        for path in registered:
+            self.sources.addItem(f"\u2713 {path}")
+        for path in self.pending:
+            self.sources.addItem(f"+ {path}  (to add)")
+        self.ingest_button.setEnabled(bool(self.pending) and self.task is None)
+        self.update_button.setEnabled(bool(registered) and self.task is None)
+        self._registered = registered
+
+    def _fill_skipped(self, errors: list[tuple[str, str]]) -> None:
+        self.skipped.setRowCount(len(errors))
+        for i, (item, reason) in enumerate(errors):
+            self.skipped.setItem(i, 0, QTableWidgetItem(item))
+            self.skipped.setItem(i, 1, QTableWidgetItem(reason))
+            self.skipped.item(i, 0).setToolTip(item)
+            self.skipped.item(i, 1).setToolTip(reason)
+
+    def add_pending(self, path: str) -> None:
+        if path not in self.pending:
+            self.pending.append(path)
+        self._fill_sources(self._registered)
+
+    def _add_manifest(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a manifest", self.settings.last_folder,
+                                              "Manifests (*.jsonl *.json);;All files (*)")
+        if path:
+            self.add_pending(path)
+
+    def _add_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of drawings",
+                                                self.settings.last_folder)
+        if path:
+            self.add_pending(path)
+
+    def _remove_pending(self) -> None:
+        names = {i.text() for i in self.sources.selectedItems()}
+        self.pending = [p for p in self.pending if f"+ {p}  (to add)" not in names]
+        self._fill_sources(self._registered)
+
+    # -- running ----------------------------------------------------------------------------
+    def start_ingest(self, sources: list[str] | None) -> None:
+        if self.task is not None or self.service.path is None:
+            return
+        self._begin("Adding drawings\u2026")
+        self.task = self.service.ingest(sources, self.allow_absolute.isChecked(),
+                                        on_progress=self._progress, on_done=self._ingest_done,
+                                        on_error=self._failed)
+
+    def start_rebuild(self) -> None:
+        if self.task is not None or self.service.path is None:
+            return
+        self._begin("Rebuilding the index\u2026 searching resumes when it finishes")
+        self.task = self.service.rebuild(on_progress=self._progress,
+                                         on_done=self._finish, on_error=self._failed)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.cancel_button.setEnabled(False)
+            self.progress_label.setText("Cancelling\u2026 the library is being restored")
+
+    def _begin(self, text: str) -> None:
+        self._started = time.monotonic()
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(text)
+        self.result_label.clear()
+        self._fill_skipped([])
+        self._set_running(True)
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        self.progress.setTextVisible(running)
+        for b in (self.ingest_button, self.update_button, self.rebuild_button):
+            b.setEnabled(not running)
+        if not running:
+            self.ingest_button.setEnabled(bool(self.pending))
+            self.update_button.setEnabled(bool(self._registered))
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+
+    def _progress(self, done: int, total: int, note: str) -> None:
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        self.progress_label.setText(f"{eta_text(done, total, time.monotonic() - self._started)}"
+                                    f"  \u2014  {note}")
+
+    def _finish(self, report) -> None:
+        self.task = None
+        self._set_running(False)
+        self.progress_label.setText("")
+        self._fill_skipped(list(report.errors))
+        if report.cancelled:
+            self.result_label.setText("Cancelled: the library is exactly as it was.")
+        else:
+            self.result_label.setText(report.summary().splitlines()[0].replace("done: ", "Done: "))
+        self.refresh()
+
+    def _ingest_done(self, report) -> None:
+        if not report.cancelled:
+            self.pending = []
+        self._finish(report)
+
+    def _failed(self, exc) -> None:
+        self.task = None
+        self._set_running(False)
+        self.progress_label.setText("")
+        self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
+                                  f"{describe_error(exc)}</span>")
+        self.refresh()

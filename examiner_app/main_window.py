@@ -1,0 +1,601 @@
+"""The examiner's main window: the query and its filters on the left, the ranked results (or
+the detail view of one) on the right, the search history in a dock.
+
+It wires widgets to the LibraryService; it never calls the model, the index, SQLite or an
+image decoder itself. Every search request carries a generation number and only the answer to
+the latest request is shown, so results of a query the user has since changed are dropped.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QLabel, QMainWindow, QProgressBar,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+
+from core.reports import RELEVANCE_RULE, ReportMeta
+from core.search import SearchQuery, SearchResponse
+from core.sources import display_patent_id
+
+from .actions import WindowActions
+from .banner import Banner
+from .detail_view import DetailView
+from .filters import FilterPanel
+from .history_panel import HistoryPanel
+from .query_panel import QueryPanel
+from .query_sources import FILE_FILTER, can_accept, query_from_mime
+from .results_model import HitRole, RatingRole, ResultsModel
+from .results_panel import ResultsPanel
+from .service import Identity, LibraryService
+from .settings import Settings
+from .shortcuts import ShortcutsDialog
+from .tasks import describe_error
+from .thumbnails import ThumbnailLoader
+
+THUMB_SIDE = 180
+REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, service: LibraryService | None = None):
+        super().__init__()
+        self.setWindowTitle("Patent Examiner \u2014 design prior-art search")
+        self.setAcceptDrops(True)
+        self.settings = settings or Settings()
+        self.service = service or LibraryService(self)
+        self.thumbnails = ThumbnailLoader(self.service.io, parent=self)
+        self.model = ResultsModel(self.thumbnails, THUMB_SIDE, self)
+        self.model.set_grouped(self.settings.group_by_patent)
+        self.query = None            # service.QueryPage on screen
+        self.response = None         # core.search.SearchResponse on screen
+        self._gen = 0                # search generation: only the latest answer is shown
+        self._query_gen = 0
+        self._library_dialog = None
+        self._build_widgets()
+        self.acts = WindowActions(self)
+        self._connect()
+        self.set_blind(self.settings.blind)
+        geometry, state = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        if state is not None:
+            self.restoreState(state)
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.banner = Banner()
+        self.query_panel = QueryPanel()
+        self.filters = FilterPanel()
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(6, 6, 0, 6)
+        query_box = QGroupBox("Query drawing")
+        QVBoxLayout(query_box).addWidget(self.query_panel)
+        filter_box = QGroupBox("Filters")
+        QVBoxLayout(filter_box).addWidget(self.filters)
+        left_lay.addWidget(query_box, 1)
+        left_lay.addWidget(filter_box)
+        self.results = ResultsPanel(self.model)
+        self.detail = DetailView(self.service, self.thumbnails)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.results)
+        self.stack.addWidget(self.detail)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.stack)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 1060])
+        left.setMinimumWidth(320)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.banner)
+        lay.addWidget(split, 1)
+        self.setCentralWidget(central)
+        self.history = HistoryPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history)
+        self.history.hide()
+
+        bar = self.statusBar()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(110)
+        self.busy.setMaximumHeight(14)
+        self.busy.hide()
+        self.library_label = QLabel("No library")
+        self.model_label = QLabel("")
+        self.session_label = QLabel("")
+        bar.addWidget(self.busy)
+        for w in (self.library_label, self.model_label, self.session_label):
+            bar.addPermanentWidget(w)
+        QWidget.setTabOrder(self.query_panel.figure, self.filters.date)
+        QWidget.setTabOrder(self.filters.search_button, self.results.view)
+
+    def _connect(self) -> None:
+        s = self.service
+        s.opened.connect(self._library_opened)
+        s.openFailed.connect(self._library_failed)
+        s.maintenanceChanged.connect(self._maintenance)
+        self.query_panel.selectionChanged.connect(self.search)
+        self.query_panel.pageRequested.connect(self._page_requested)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self.search)
+        self.filters.changed.connect(self._filters_changed)
+        self.filters.searchRequested.connect(self.search)
+        self.results.activated.connect(self.show_detail)
+        self.results.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.model.ratingChanged.connect(self._store_rating)
+        self.detail.back.connect(self.show_grid)
+        self.detail.stepRequested.connect(self.step)
+        self.detail.rateRequested.connect(self.rate_current)
+        self.detail.searchWith.connect(self._search_with)
+        self.detail.message.connect(self.show_message)
+        self.history.reopenRequested.connect(self.reopen)
+        self.history.visibilityChanged.connect(lambda on: on and self.refresh_history())
+
+    # -- library ----------------------------------------------------------------------------
+    def start(self, library: Path | None, query: Path | None = None,
+              before: date | None = None) -> None:
+        """Open a library and optionally load a query (searched at once) with a cutoff."""
+        if before is not None:
+            self.filters.set_values(before, self.filters.locarno(), self.filters.query_text())
+        if library is None:
+            from core.library import default_library_path
+
+            library = self.settings.library or default_library_path()
+        self.open_library(Path(library))
+        if query is not None:
+            self.load_query(Path(query))
+
+    def open_library(self, path: Path) -> None:
+        self.settings.library = path
+        self.library_label.setText(f"Opening {path.name}\u2026")
+        self.model.set_results([])
+        self.response = None
+        self.service.open(path)
+        self.thumbnails.set_cache(self.service.thumbnail_cache())
+
+    def _library_opened(self, info: dict) -> None:
+        model = info.get("model") or {}
+        first, last = info["grant_date_range"]
+        self.library_label.setText(
+            f"{Path(info['library']).name}: {info['patents']} patents, {info['figures']} "
+            f"figures, granted {first or '-'} \u2026 {last or '-'}")
+        self.library_label.setToolTip(info["library"])
+        self.model_label.setText(f"Model {model.get('id', '(none)')}")
+        if not info["figures"]:
+            self.show_message("info", "This library is empty. Add drawings to it.",
+                              "Manage library\u2026", self.show_library_dialog)
+        elif self.banner.level != "error":
+            self.banner.hide()
+        self.refresh_history()
+        self.refresh_summary()
+
+    def _library_failed(self, message: str, kind: str) -> None:
+        self.library_label.setText("No library")
+        if kind == "mismatch":
+            self.show_message("warning", f"{message}.", "Rebuild with the current model\u2026",
+                              lambda: self.show_library_dialog(rebuild=True))
+        elif kind == "missing":
+            self.show_message("info", f"No library at {self.service.path} yet. Add drawings "
+                              "to create one, or open another library.", "Manage library\u2026",
+                              self.show_library_dialog)
+        else:
+            self.show_message("error", message)
+
+    def _maintenance(self, running: bool) -> None:
+        self.acts.search.setEnabled(not running)
+        if running:
+            self.show_message("info", "Rebuilding the index: searching and rating resume when "
+                              "it finishes.")
+
+    # -- query ------------------------------------------------------------------------------
+    def load_query(self, source: Path | QImage, page_index: int = 0, *,
+                   box: list | None = None, search: bool = True,
+                   expect_sha256: str | None = None) -> None:
+        """Decode a query (off the UI thread); then search, unless ``search`` is False.
+        ``expect_sha256``: warn if the file is no longer the one that was searched."""
+        if isinstance(source, Path):
+            self.settings.last_folder = str(source.parent)
+        self._query_gen += 1
+        gen = self._query_gen
+        if search:
+            self._gen += 1           # a search of the previous query is now stale
+        self._set_busy(True, "Reading the query drawing\u2026")
+
+        def loaded(query):
+            if gen != self._query_gen:
+                return
+            self._set_busy(False)
+            self.query = query
+            self.query_panel.set_query(query)
+            self.query_panel.select_box(box)
+            if self.banner.level == "error":
+                self.banner.hide()
+            if expect_sha256 and query.sha256 != expect_sha256:
+                self.show_message("warning", f"{Path(query.path).name} has changed since this "
+                                  "search was run: searching again may give other results.")
+            if search:
+                self.search()
+
+        def failed(exc):
+            if gen != self._query_gen:
+                return
+            self._set_busy(False)
+            self.show_message("error", f"Cannot use this query: {describe_error(exc)}")
+
+        self.service.load_query(source, page_index, on_done=loaded, on_error=failed)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a query drawing",
+                                              self.settings.last_folder, FILE_FILTER)
+        if path:
+            self.load_query(Path(path))
+
+    def paste(self) -> None:
+        self._use_mime(QGuiApplication.clipboard().mimeData())
+
+    def _use_mime(self, mime) -> None:
+        source = query_from_mime(mime)
+        if isinstance(source, str):
+            self.show_message("warning", source[0].upper() + source[1:] + ".")
+        else:
+            self.load_query(source)
+
+    def dragEnterEvent(self, event) -> None:
+        if can_accept(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        event.acceptProposedAction()
+        self._use_mime(event.mimeData())
+
+    def _page_requested(self, page_index: int) -> None:
+        if self.query is not None:
+            self.load_query(Path(self.query.path), page_index)
+
+    def search_all_figures(self) -> None:
+        self.query_panel.set_selection()
+        self.search()
+
+    def _filters_changed(self) -> None:
+        if self.query is not None:
+            self._debounce.start()
+
+    # -- search -----------------------------------------------------------------------------
+    def identity(self) -> Identity:
+        s = self.settings
+        return Identity(s.examiner, s.study or None, s.session, s.blind)
+
+    def search(self) -> None:
+        self._debounce.stop()
+        text = self.filters.query_text()
+        if self.query is None and text is None:
+            self.show_message("info", "Open (Ctrl+O), paste (Ctrl+V) or drop a drawing to "
+                                      "search with, or type a text.")
+            return
+        q = self.query
+        query = SearchQuery(image=q.path if q else None, page_index=q.page_index if q else 0,
+                            box=self.query_panel.box() if q else None, text=text,
+                            before=self.filters.before(), locarno=self.filters.locarno(),
+                            k=self.filters.k.value())
+        self._gen += 1
+        gen = self._gen
+        self._set_busy(True, "Searching\u2026")
+        self.results.header.setText("Searching\u2026")
+        self.service.search(query, self.identity(), lambda: gen == self._gen,
+                            on_done=lambda resp: self._show_response(gen, resp),
+                            on_error=lambda exc: self._search_failed(gen, exc))
+
+    def _show_response(self, gen: int, resp, ratings: dict | None = None,
+                       reopened: str | None = None, what: str | None = None) -> None:
+        if resp is None or gen != self._gen:
+            return                              # a newer request superseded this one
+        self._set_busy(False)
+        self.response = resp
+        self.model.set_results(resp.results, ratings=ratings, seed=resp.search_id or 0)
+        before = f"granted before {resp.before}" if resp.before else "no date cutoff"
+        loc = f", Locarno {resp.locarno}" if resp.locarno else ""
+        if not resp.results:
+            self.results.header.setText("No prior art found")
+            self.results.subheader.setText(
+                f"Nothing in the library matches ({before}{loc}); widen the date or the "
+                "Locarno filter.")
+        else:
+            what = what or (self.query_panel.selection_text() if resp.query else
+                            "the text alone")
+            self.results.header.setText(
+                f"{self.model.patents()} patents, {len(resp.results)} figures \u2014 "
+                f"searched with {what}")
+            detail = reopened or (f"{resp.allowed} figures searched, "
+                                  f"{resp.timings_ms.get('total', 0):.0f} ms")
+            self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; search "
+                                           f"#{resp.search_id}")
+            self.results.select_row(0)
+        if self.banner.level in ("error", "warning"):
+            self.banner.hide()
+        self.refresh_history()
+        if self.stack.currentWidget() is self.detail:
+            self.show_detail()
+
+    def _search_failed(self, gen: int, exc) -> None:
+        if gen != self._gen:
+            return
+        self._set_busy(False)
+        self.results.header.setText("Search failed")
+        self.show_message("error", describe_error(exc))
+
+    def reopen(self, search_id: int) -> None:
+        """Show a logged search as it was: query, region, cutoff, filters, results, ratings."""
+        self._gen += 1
+        gen = self._gen
+        self._set_busy(True, f"Reopening search #{search_id}\u2026")
+
+        def done(payload):
+            rec, hits, ratings = payload
+            before = date.fromisoformat(rec["before"]) if rec.get("before") else None
+            self.filters.set_values(before, rec.get("locarno"), rec.get("text"), rec.get("k"))
+            resp = SearchResponse(query=rec.get("query_path"), model_id=rec.get("model_id"),
+                                  before=rec.get("before"), locarno=rec.get("locarno"),
+                                  text=rec.get("text"), results=hits,
+                                  query_sha256=rec.get("query_sha256"), search_id=rec["id"])
+            self._show_response(gen, resp, ratings, reopened=f"reopened from "
+                                f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
+                                what="a region" if rec.get("query_box") else "every figure")
+            path = rec.get("query_path")
+            if path and Path(path).is_file():
+                self.load_query(Path(path), rec.get("query_page") or 0,
+                                box=rec.get("query_box"), search=False,
+                                expect_sha256=rec.get("query_sha256"))
+            else:
+                self._query_gen += 1
+                self.query = None
+                self.query_panel.clear()
+                self.show_message("warning", f"The query file of search #{search_id} is no "
+                                  f"longer at {path}; its results are shown.")
+
+        def failed(exc):
+            self._search_failed(gen, exc)
+
+        self.service.reopen(search_id, on_done=done, on_error=failed)
+
+    def _search_with(self, path: str, page_index: int, box) -> None:
+        self.show_grid()
+        self.load_query(Path(path), page_index, box=box)
+
+    def search_with_current(self) -> None:
+        hit = self.current_hit()
+        if hit is not None:
+            self._search_with(hit.image, hit.page_index, hit.figure)
+
+    # -- results ----------------------------------------------------------------------------
+    def current_hit(self):
+        index = self.results.view.currentIndex()
+        return index.data(HitRole) if index.isValid() else None
+
+    def step(self, delta: int) -> None:
+        self.results.step(delta)
+        if self.stack.currentWidget() is self.detail:
+            self.show_detail()
+
+    def _current_changed(self, current, _previous) -> None:
+        hit = current.data(HitRole) if current.isValid() else None
+        if hit is not None:
+            self.statusBar().showMessage(
+                f"{display_patent_id(hit.patent_id)}  {hit.title or ''}  \u2014  "
+                f"{Path(hit.image).name} p.{hit.page_index + 1}", 4000)
+
+    def toggle_expanded(self) -> None:
+        row = self.results.current_row()
+        if row >= 0:
+            self.model.toggle_expanded(row)
+
+    def set_grouped(self, on: bool) -> None:
+        self._keep_current(lambda: self.model.set_grouped(on))
+        self.settings.group_by_patent = on
+
+    def _keep_current(self, change) -> None:
+        """Apply a change that re-lays out the results, keeping the current result."""
+        hit = self.current_hit()
+        change()
+        rows = self.model.visible_hits()
+        self.results.select_row(rows.index(hit) if hit in rows else 0)
+
+    def show_detail(self) -> None:
+        index = self.results.view.currentIndex()
+        if not index.isValid():
+            return
+        box = self.query_panel.box()
+        self.detail.show_result(index.data(HitRole), index.data(RatingRole), self.query,
+                                box.to_list() if box is not None else None)
+        self.stack.setCurrentWidget(self.detail)
+        self.detail.setFocus()
+
+    def show_grid(self) -> None:
+        self.stack.setCurrentWidget(self.results)
+        self.results.view.setFocus()
+
+    def toggle_detail(self) -> None:
+        if self.stack.currentWidget() is self.detail:
+            self.show_grid()
+        else:
+            self.show_detail()
+
+    def open_current_source(self) -> None:
+        if self.stack.currentWidget() is self.detail:
+            self.detail.open_source()
+            return
+        hit = self.current_hit()
+        if hit is not None:
+            self.detail.shown_page = (hit.image, hit.page_index)
+            self.detail.open_source()
+
+    # -- ratings ----------------------------------------------------------------------------
+    def rate_current(self, value: int | None) -> None:
+        index = self.results.view.currentIndex()
+        if not index.isValid():
+            self.show_message("info", "Select a result to rate (arrow keys or J/K).",
+                              timeout_ms=4000)
+            return
+        self.model.setData(index, value, RatingRole)
+        self.detail.set_rating(value)
+
+    def _store_rating(self, hit, value, position: int) -> None:
+        if self.response is None:
+            return
+        label = "cleared" if value is None else f"rated {value}"
+
+        def saved(_row_id):
+            self.statusBar().showMessage(f"{display_patent_id(hit.patent_id)} {label} "
+                                         "(saved)", 3000)
+            self.refresh_summary()
+
+        def failed(exc):
+            self.show_message("error", f"The rating was not saved: {describe_error(exc)}")
+
+        self.service.rate(hit, value, search_id=self.response.search_id,
+                          query_sha256=self.response.query_sha256, identity=self.identity(),
+                          rank=position, on_done=saved, on_error=failed)
+
+    def refresh_summary(self) -> None:
+        ident = self.identity()
+
+        def show(summary):
+            p = summary.precision_at_10
+            self.session_label.setText(
+                f"{ident.examiner} \u00b7 session {ident.session}: {summary.rated} rated"
+                + (f", P@10 {p:.2f}" if p is not None else ""))
+            self.session_label.setToolTip(summary.text() + "\n" + RELEVANCE_RULE)
+        self.service.session_summary(ident, on_done=show, on_error=lambda exc: None)
+
+    # -- history and exports ----------------------------------------------------------------
+    def refresh_history(self) -> None:
+        if self.history.isVisible():
+            self.service.history(on_done=lambda rows: self.history.set_records(
+                rows, self.settings.session))
+
+    def export_report_dialog(self) -> None:
+        if self.response is None:
+            self.show_message("info", "Run a search first; then export its report.")
+            return
+        name = f"search-{self.response.search_id or 'report'}.html"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export search report", str(Path(self.settings.last_folder) / name),
+            REPORT_FILTER)
+        if path:
+            suffix = ".csv" if "csv" in chosen else ".pdf" if "pdf" in chosen else ".html"
+            self.export_report(Path(path) if Path(path).suffix else Path(path + suffix))
+
+    def export_report(self, path: Path) -> None:
+        resp = self.response
+        meta = ReportMeta.from_response(resp, examiner=self.settings.examiner)
+        box = self.query_panel.box()
+        meta.query_box = box.to_list() if box is not None else None
+        self._set_busy(True, "Writing the report\u2026")
+
+        def done(target):
+            self._set_busy(False)
+            self.show_message("info", f"Report saved to {target}", timeout_ms=8000)
+
+        def failed(exc):
+            self._set_busy(False)
+            self.show_message("error", f"The report was not saved: {describe_error(exc)}")
+
+        self.service.export_report(path, meta, resp.results, dict(self.model.ratings),
+                                   self.settings.blind, self.query, on_done=done,
+                                   on_error=failed)
+
+    def export_ratings_dialog(self) -> None:
+        name = f"ratings-{self.settings.session}.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export ratings",
+                                              str(Path(self.settings.last_folder) / name),
+                                              "CSV (*.csv)")
+        if path:
+            self.export_ratings(Path(path))
+
+    def export_ratings(self, path: Path) -> None:
+        def done(n):
+            self.show_message("info", f"{n} ratings of session {self.settings.session} saved "
+                              f"to {path}", timeout_ms=8000)
+
+        self.service.export_ratings(path, self.identity(), False, on_done=done,
+                                    on_error=lambda exc: self.show_message(
+                                        "error", f"Ratings not exported: {describe_error(exc)}"))
+
+    # -- dialogs ----------------------------------------------------------------------------
+    def show_library_dialog(self, rebuild: bool = False) -> None:
+        from .library_dialog import LibraryDialog
+
+        if self._library_dialog is None:
+            self._library_dialog = LibraryDialog(self.service, self.settings, self)
+            self._library_dialog.openOtherRequested.connect(self.open_library_dialog)
+        self._library_dialog.refresh()
+        self._library_dialog.show()
+        self._library_dialog.raise_()
+        if rebuild:
+            self._library_dialog.start_rebuild()
+
+    def open_library_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a library folder", str(self.service.path or Path.home()))
+        if folder:
+            self.open_library(Path(folder))
+            if self._library_dialog is not None and self._library_dialog.isVisible():
+                self._library_dialog.refresh()
+
+    def show_session_dialog(self) -> None:
+        from .session_dialog import SessionDialog
+
+        dialog = SessionDialog(self.settings, self)
+        dialog.exportRequested.connect(self.export_ratings_dialog)
+        self.service.session_summary(self.identity(), on_done=dialog.set_summary)
+        if dialog.exec():
+            self.acts.blind.setChecked(self.settings.blind)
+            self.refresh_summary()
+            self.refresh_history()
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.menuBar(), self).exec()
+
+    # -- misc -------------------------------------------------------------------------------
+    def set_blind_setting(self, on: bool) -> None:
+        self.settings.blind = on
+        self.set_blind(on)
+
+    def set_blind(self, on: bool) -> None:
+        self._keep_current(lambda: self.results.set_blind(on))
+        self.detail.set_blind(on)
+        self.model_label.setVisible(not on)
+        self.results.view.viewport().update()
+
+    def show_message(self, level: str, text: str, action: str | None = None,
+                     callback=None, timeout_ms: int = 0) -> None:
+        self.banner.show_message(level, text, action, callback, timeout_ms)
+
+    def _set_busy(self, on: bool, text: str = "") -> None:
+        self.busy.setVisible(on)
+        if on:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.model.set_device_pixel_ratio(self.devicePixelRatioF())
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.DevicePixelRatioChange:
+            self.model.set_device_pixel_ratio(self.devicePixelRatioF())
+
+    def closeEvent(self, event) -> None:
+        self.settings.save_geometry(self.saveGeometry(), self.saveState())
+        self.service.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,141 @@
+"""The query: the sheet (QueryView), which page of a multi-page file, which figure (all, one,
+or a crop) is searched, and the file it came from."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from .query_view import QueryView
+
+
+class QueryPanel(QWidget):
+    selectionChanged = Signal()     # figure pick or crop changed
+    pageRequested = Signal(int)     # 0-based page of a multi-page file
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.view = QueryView()
+        self.view.setMinimumSize(260, 300)
+        self.file_label = QLabel("No query")
+        self.file_label.setObjectName("muted")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.page = QSpinBox()
+        self.page.setPrefix("Page ")
+        self.page.setMinimum(1)
+        self.page.setToolTip("Page of a multi-page TIFF or PDF")
+        self.page.setVisible(False)
+        self.figure = QComboBox()
+        self.figure.setToolTip("Search with every figure of the sheet, one figure, or a crop")
+        self.crop = QToolButton()
+        self.crop.setText("Crop")
+        self.crop.setCheckable(True)
+        self.crop.setToolTip("Draw a rectangle on the sheet to search with that part (C)")
+        self.query = None               # service.QueryPage shown
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.figure, 1)
+        bar.addWidget(self.page)
+        bar.addWidget(self.crop)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.view, 1)
+        lay.addLayout(bar)
+        lay.addWidget(self.file_label)
+        self._fill_figures()
+
+        self.view.figurePicked.connect(self._picked)
+        self.view.cropDrawn.connect(self._cropped)
+        self.figure.activated.connect(self._combo_picked)
+        self.crop.toggled.connect(self.view.set_crop_mode)
+        self.page.editingFinished.connect(lambda: self.pageRequested.emit(self.page.value() - 1))
+
+    # -- content ----------------------------------------------------------------------------
+    def set_query(self, query, picked: int = -1, crop: tuple | None = None) -> None:
+        self.query = query
+        self.view.set_query(query.image, query.boxes)
+        self.page.blockSignals(True)
+        self.page.setMaximum(query.n_pages)
+        self.page.setValue(query.page_index + 1)
+        self.page.setSuffix(f" of {query.n_pages}")
+        self.page.blockSignals(False)
+        self.page.setVisible(query.n_pages > 1)
+        self.file_label.setText(Path(query.path).name)
+        self.file_label.setToolTip(query.path)
+        self._fill_figures()
+        self.set_selection(picked, crop)
+
+    def clear(self) -> None:
+        self.query = None
+        self.view.set_query(None, [])
+        self.page.setVisible(False)
+        self.file_label.setText("No query")
+        self.file_label.setToolTip("")
+        self._fill_figures()
+
+    def set_selection(self, picked: int = -1, crop: tuple | None = None) -> None:
+        self.view.set_selection(picked, crop)
+        self._sync_combo()
+
+    def box(self):
+        """The core.drawing.FigureBox to search with, or None for every figure."""
+        from core.drawing import FigureBox
+
+        if self.view.crop is not None:
+            return FigureBox(*self.view.crop)
+        if 0 <= self.view.picked < len(self.view.boxes):
+            return self.view.boxes[self.view.picked]
+        return None
+
+    def selection_text(self) -> str:
+        if self.view.crop is not None:
+            return "a crop"
+        if self.view.picked >= 0:
+            return f"figure {self.view.picked + 1} of {len(self.view.boxes)}"
+        n = len(self.view.boxes)
+        return f"all {n} figures" if n > 1 else "the drawing"
+
+    def select_box(self, box: list | None) -> None:
+        """Restore a logged query box: a found figure if it is one, else a crop."""
+        if box is None:
+            self.set_selection()
+            return
+        for i, b in enumerate(self.view.boxes):
+            if b.to_list() == list(box):
+                self.set_selection(i)
+                return
+        self.set_selection(crop=tuple(box))
+
+    # -- internals --------------------------------------------------------------------------
+    def _fill_figures(self) -> None:
+        self.figure.clear()
+        n = len(self.view.boxes)
+        self.figure.addItem(f"All figures ({n})" if n else "All figures", -1)
+        for i in range(n):
+            self.figure.addItem(f"Figure {i + 1}", i)
+        self.figure.addItem("Crop (drawn)", -2)
+        self.figure.setEnabled(self.query is not None)
+
+    def _sync_combo(self) -> None:
+        data = -2 if self.view.crop is not None else self.view.picked
+        self.figure.setCurrentIndex(max(0, self.figure.findData(data)))
+
+    def _picked(self, index: int) -> None:
+        self.set_selection(index)
+        self.selectionChanged.emit()
+
+    def _cropped(self, box: tuple) -> None:
+        self.crop.setChecked(False)
+        self.set_selection(crop=box)
+        self.selectionChanged.emit()
+
+    def _combo_picked(self, _row: int) -> None:
+        data = self.figure.currentData()
+        if data == -2:
+            self.crop.setChecked(True)
+            self._sync_combo()
+            return
+        self.set_selection(data)
+        self.selectionChanged.emit()

@@ -1,0 +1,211 @@
+"""The ranked results as a Qt list model: one row per figure, or per patent (its best figure)
+with the patent's other figures inserted after it when the group is expanded.
+
+Ratings live here too: a view or delegate sets ``RatingRole`` and the model emits
+``ratingChanged`` so the window can store it. In blind mode the order of results with equal
+scores is shuffled (the examiner cannot read the model's tie-breaking) and no score is shown.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
+
+from core.search import group_by_patent
+from core.sources import display_patent_id
+
+from .thumbnails import ThumbnailLoader
+
+HitRole = Qt.ItemDataRole.UserRole + 1           # core.search.SearchHit of the row
+RatingRole = Qt.ItemDataRole.UserRole + 2        # int 0..3 or None
+GroupSizeRole = Qt.ItemDataRole.UserRole + 3     # figures of this patent in the results
+ExpandedRole = Qt.ItemDataRole.UserRole + 4
+IsChildRole = Qt.ItemDataRole.UserRole + 5       # an extra figure of an expanded patent
+PositionRole = Qt.ItemDataRole.UserRole + 6      # 1-based rank as displayed (patent or figure)
+ThumbErrorRole = Qt.ItemDataRole.UserRole + 7
+
+
+@dataclass
+class _Row:
+    hit: object
+    position: int
+    group: int
+    child: bool = False
+
+
+class ResultsModel(QAbstractListModel):
+    ratingChanged = Signal(object, object, int)   # hit, rating (int or None), displayed rank
+
+    def __init__(self, thumbnails: ThumbnailLoader, thumb_side: int = 180,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.thumb_side = thumb_side
+        self.dpr = 1.0
+        self.hits: list = []
+        self.grouped = True
+        self.blind = False
+        self.ratings: dict[int, int] = {}      # figure id -> rating
+        self._groups: list[list] = []
+        self._expanded: set[str] = set()
+        self._rows: list[_Row] = []
+        self._seed = 0
+        thumbnails.ready.connect(self._thumbnail_ready)
+        thumbnails.failed.connect(lambda key, msg: self._thumbnail_ready(key))
+
+    # -- content ----------------------------------------------------------------------------
+    def set_results(self, hits: list, *, ratings: dict[int, int] | None = None,
+                    seed: int = 0) -> None:
+        self.thumbnails.drop_pending()
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.ratings = dict(ratings or {})
+        self._expanded.clear()
+        self._seed = seed
+        self._layout()
+        self.endResetModel()
+
+    def set_grouped(self, grouped: bool) -> None:
+        if grouped != self.grouped:
+            self.beginResetModel()
+            self.grouped = grouped
+            self._layout()
+            self.endResetModel()
+
+    def set_blind(self, blind: bool) -> None:
+        if blind != self.blind:
+            self.beginResetModel()
+            self.blind = blind
+            self._layout()
+            self.endResetModel()
+
+    def set_device_pixel_ratio(self, dpr: float) -> None:
+        if dpr != self.dpr:
+            self.dpr = dpr
+            if self._rows:
+                self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
+                                      [Qt.ItemDataRole.DecorationRole])
+
+    def _layout(self) -> None:
+        hits = self._tie_shuffled(self.hits) if self.blind else self.hits
+        self._groups = group_by_patent(hits) if self.grouped else [[h] for h in hits]
+        if self.blind and self.grouped:
+            self._groups = self._tie_shuffled(self._groups, key=lambda g: g[0].score)
+        self._rows = []
+        for gi, group in enumerate(self._groups):
+            self._rows.append(_Row(group[0], gi + 1, gi))
+            if self.grouped and group[0].patent_id in self._expanded:
+                self._rows += [_Row(h, gi + 1, gi, child=True) for h in group[1:]]
+
+    def _tie_shuffled(self, items: list, key=lambda h: h.score) -> list:
+        rng = random.Random(self._seed)
+        out, i = [], 0
+        while i < len(items):
+            j = i
+            while j < len(items) and key(items[j]) == key(items[i]):
+                j += 1
+            tie = items[i:j]
+            rng.shuffle(tie)
+            out += tie
+            i = j
+        return out
+
+    # -- grouping ---------------------------------------------------------------------------
+    def toggle_expanded(self, row: int) -> None:
+        """Show or hide the other figures of the patent of ``row``."""
+        if not self.grouped or not 0 <= row < len(self._rows):
+            return
+        r = self._rows[row]
+        head = row - sum(1 for x in self._rows[:row] if x.group == r.group)
+        group = self._groups[r.group]
+        if len(group) < 2:
+            return
+        pid = group[0].patent_id
+        if pid in self._expanded:
+            self.beginRemoveRows(QModelIndex(), head + 1, head + len(group) - 1)
+            self._expanded.discard(pid)
+            self._layout()
+            self.endRemoveRows()
+        else:
+            self.beginInsertRows(QModelIndex(), head + 1, head + len(group) - 1)
+            self._expanded.add(pid)
+            self._layout()
+            self.endInsertRows()
+        self.dataChanged.emit(self.index(head), self.index(head), [ExpandedRole])
+
+    def patents(self) -> int:
+        return len({h.patent_id for h in self.hits})
+
+    def visible_hits(self) -> list:
+        """The hits in display order (the best figure per patent when grouped)."""
+        return [r.hit for r in self._rows]
+
+    # -- Qt model interface -----------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+            Qt.ItemFlag.ItemIsEditable
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        h = r.hit
+        if role == HitRole:
+            return h
+        if role == Qt.ItemDataRole.DisplayRole:
+            return display_patent_id(h.patent_id)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnails.pixmap(self._thumb_key(h), self.dpr)
+        if role == ThumbErrorRole:
+            return self.thumbnails.errors.get(self._thumb_key(h))
+        if role == RatingRole:
+            return self.ratings.get(h.figure_id)
+        if role == GroupSizeRole:
+            return len(self._groups[r.group]) if self.grouped else 1
+        if role == ExpandedRole:
+            return h.patent_id in self._expanded
+        if role == IsChildRole:
+            return r.child
+        if role == PositionRole:
+            return r.position
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(h)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"rank {r.position}, {display_patent_id(h.patent_id)}, {h.title or ''}"
+        return None
+
+    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != RatingRole or not index.isValid():
+            return False
+        r = self._rows[index.row()]
+        if value is None:
+            self.ratings.pop(r.hit.figure_id, None)
+        else:
+            self.ratings[r.hit.figure_id] = int(value)
+        self.dataChanged.emit(index, index, [RatingRole])
+        self.ratingChanged.emit(r.hit, value, r.position)
+        return True
+
+    def _thumb_key(self, h):
+        return ThumbnailLoader.key(h.image, h.page_index, h.figure, self.thumb_side, self.dpr)
+
+    def _thumbnail_ready(self, key) -> None:
+        for i, r in enumerate(self._rows):
+            if self._thumb_key(r.hit) == key:
+                ix = self.index(i)
+                self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DecorationRole])
+
+    def _tooltip(self, h) -> str:
+        lines = [f"<b>{display_patent_id(h.patent_id)}</b> {h.title or ''}",
+                 f"Locarno {h.locarno or '-'} {h.locarno_title or ''}",
+                 f"Granted {h.grant_date or 'undated'}; filed {h.filing_date or '-'}",
+                 f"{h.image} (page {h.page_index + 1})"]
+        if not self.blind:
+            lines.insert(1, f"Score {h.score:.4f}")
+        return "<br>".join(lines)

@@ -1,0 +1,97 @@
+"""The results grid: a summary line, the rating legend and a QListView of result cards."""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QVBoxLayout,
+                               QWidget)
+
+from core.reports import RELEVANCE_RULE
+
+from . import theme
+from .result_delegate import ResultDelegate
+from .results_model import ResultsModel
+
+GAP = 8     # minimum space between result cards
+
+
+def rating_legend() -> QLabel:
+    """"Rate: [0] Not relevant [1] Marginal ..." with the chips' colours."""
+    parts = [f"<span style='background:{theme.RATING_COLORS[v].name()}; color:white; "
+             f"padding:1px 5px'>&nbsp;{v}&nbsp;</span>&nbsp;{label}"
+             for v, label in theme.RATING_LABELS.items()]
+    label = QLabel("Rate (keys 0\u20133):&nbsp; " + " &nbsp; ".join(parts))
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setToolTip(RELEVANCE_RULE + ". Del clears a rating.")
+    return label
+
+
+class ResultsPanel(QWidget):
+    activated = Signal()          # open the detail view of the current result
+
+    def __init__(self, model: ResultsModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.header = QLabel("No search yet")
+        self.header.setObjectName("resultsHeader")
+        self.subheader = QLabel("")
+        self.subheader.setObjectName("muted")
+        self.view = QListView()
+        self.view.setObjectName("results")
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setMovement(QListView.Movement.Static)
+        self.view.setUniformItemSizes(True)
+        self.view.setWrapping(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.setMouseTracking(True)
+        self.view.setIconSize(QSize(model.thumb_side, model.thumb_side))
+        self.delegate = ResultDelegate(model.thumb_side, self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.setModel(model)
+        self.view.viewport().installEventFilter(self)
+        self.view.activated.connect(lambda _: self.activated.emit())   # double-click
+
+        top = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.header)
+        titles.addWidget(self.subheader)
+        top.addLayout(titles, 1)
+        top.addWidget(rating_legend(), 0, Qt.AlignmentFlag.AlignBottom)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._spread_columns(event.size().width())
+        return False
+
+    def _spread_columns(self, width: int) -> None:
+        """Share the free width between the columns, so cards fill the row evenly."""
+        card = self.delegate.card_size(self.view.font())
+        columns = max(1, (width - GAP) // (card.width() + GAP))
+        cell = QSize(max(card.width() + GAP, (width - 1) // columns), card.height() + GAP)
+        if cell != self.view.gridSize():
+            self.view.setGridSize(cell)
+
+    def set_blind(self, blind: bool) -> None:
+        self.delegate.blind = blind
+        self.model.set_blind(blind)
+
+    def current_row(self) -> int:
+        index = self.view.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row)
+            self.view.setCurrentIndex(index)
+            self.view.scrollTo(index)
+
+    def step(self, delta: int) -> None:
+        row = self.current_row()
+        self.select_row(min(self.model.rowCount() - 1, max(0, row + delta)) if row >= 0 else 0)

@@ -1,0 +1,440 @@
+"""The window's only door to the core: a non-widget object that owns the open library, its model
+and searcher, and runs every core call in a background pool.
+
+Pools: ``db`` (one thread: the library's SQLite connection, index search and model inference
+all happen there, in order), ``io`` (page decoding and thumbnails, no database), ``ratings``
+(one thread with its own SQLite connection, so a rating is committed at once even while a
+search runs) and ``admin`` (ingestion and rebuild, on their own library connection).
+Results come back on the UI thread through the callbacks given to each call.
+"""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
+from PySide6.QtGui import QImage
+
+from core.library import LibraryError
+
+from .imaging import gray_to_qimage
+from .tasks import Task, TaskRunner
+
+Callback = Callable[[Any], None] | None
+
+
+@dataclass
+class Identity:
+    """Who is searching and rating, for the audit trail."""
+
+    examiner: str | None
+    study: str | None
+    session: str | None
+    blind: bool = False
+
+
+@dataclass
+class QueryPage:
+    """A decoded query page with the figures the core finds on it."""
+
+    path: str
+    page_index: int
+    n_pages: int
+    image: QImage
+    boxes: list            # core.drawing.FigureBox, reading order
+    sha256: str
+
+
+class LibraryMissing(LibraryError):
+    """The folder holds no library (yet): adding drawings will create one."""
+
+
+class LibraryService(QObject):
+    """Open a library and run searches, ratings, reports and maintenance in the background."""
+
+    opened = Signal(dict)           # Library.info() of the library now open
+    openFailed = Signal(str, str)   # message, kind: "missing" | "mismatch" | "error"
+    maintenanceChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.db = TaskRunner(1, self)
+        self.io = TaskRunner(2, self)
+        self.ratings = TaskRunner(1, self)
+        self.admin = TaskRunner(1, self)
+        self.path: Path | None = None
+        self.info: dict | None = None
+        self.model_id: str | None = None
+        self.maintenance = False        # a rebuild is running: no searches or ratings
+        self.workers: int | None = None  # page-decoding processes of ingest (None: per core)
+        self._library = None            # core.library.Library, used on the db thread only
+        self._searcher = None
+        self._rating_store = None       # core.store.Store, used on the ratings thread only
+        self._models: dict[str, Any] = {}
+        self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
+
+    # -- opening ----------------------------------------------------------------------------
+    def open(self, path: Path) -> Task:
+        """Open (or reopen) a library; ``opened`` or ``openFailed`` follows."""
+        path = Path(path).expanduser()
+        self.path = path
+        self.info = None
+
+        def work(task: Task):
+            from core.library import Library
+            from core.search import Searcher
+
+            self._close_library()
+            if not (path / "library.sqlite").exists():
+                raise LibraryMissing(f"no library at {path}")
+            lib = Library(path)
+            try:
+                info = lib.info()
+                model = None
+                if lib.model_info is not None:
+                    model = self._load_model(lib.model_info.get("ref") or "default")
+                    lib.check_model(model)
+            except BaseException:
+                lib.close()
+                raise
+            self._library = lib
+            self._searcher = Searcher(lib, model) if model is not None else None
+            return info
+
+        def failed(exc):
+            from core.index import ModelMismatchError
+
+            if self.path != path:
+                return
+            kind = ("mismatch" if isinstance(exc, ModelMismatchError) else
+                    "missing" if isinstance(exc, LibraryMissing) else "error")
+            self.openFailed.emit(str(exc), kind)
+
+        def done(info):
+            if self.path != path:       # another library was opened meanwhile
+                return
+            self.info = info
+            self.model_id = (info.get("model") or {}).get("id")
+            self._reset_rating_store()
+            self.opened.emit(info)
+
+        return self.db.submit(work, on_done=done, on_error=failed)
+
+    def _load_model(self, ref: str):
+        from core.models import load_model
+
+        if ref not in self._models:
+            self._models[ref] = load_model(ref)
+        return self._models[ref]
+
+    def _close_library(self) -> None:
+        if self._library is not None:
+            self._library.close()
+        self._library = self._searcher = None
+
+    def _require_searcher(self):
+        if self.maintenance:
+            raise LibraryError("the library is being rebuilt; search again when it finishes")
+        if self._library is None:
+            raise LibraryError("no library is open: open one (Ctrl+Shift+L) or add drawings "
+                               "to a new one")
+        if self._searcher is None:
+            raise LibraryError(f"the library at {self._library.path} is empty: add drawings "
+                               "with Library \u25b8 Manage library")
+        return self._searcher
+
+    # -- queries ----------------------------------------------------------------------------
+    def load_query(self, source: str | Path | QImage, page_index: int = 0, *,
+                   on_done: Callback, on_error: Callback) -> Task:
+        """Decode a query file (or a pasted image, first saved next to the library so the
+        audit trail can reopen it) and find its figures."""
+        folder = (self.path / "queries") if self.path else Path(self._tmp.name)
+        image = source.copy() if isinstance(source, QImage) else None
+        drawing_cfg = self._searcher.cfg if self._searcher is not None else None
+
+        def work(task: Task) -> QueryPage:
+            from core.drawing import DrawingConfig, find_figures
+            from core.imageio import count_pages
+            from core.search import load_query_page
+
+            path = Path(source) if image is None else _save_pasted(image, folder)
+            n_pages = count_pages(path)
+            page, _, sha = load_query_page(path, page_index)
+            boxes = find_figures(page.array, None, drawing_cfg or DrawingConfig())
+            return QueryPage(str(path), page_index, n_pages, gray_to_qimage(page.array),
+                             boxes, sha)
+
+        return self.io.submit(work, on_done=on_done, on_error=on_error)
+
+    def search(self, query, identity: Identity, is_current: Callable[[], bool], *,
+               on_done: Callback, on_error: Callback) -> Task:
+        """Run and log a ``core.search.SearchQuery``; a request that is no longer current when
+        its turn comes is skipped (``on_done(None)``)."""
+        def work(task: Task):
+            if not is_current():
+                return None
+            return self._require_searcher().search(
+                query, log=True, examiner=identity.examiner, study=identity.study,
+                session=identity.session)
+
+        return self.db.submit(work, on_done=on_done, on_error=on_error)
+
+    def reopen(self, search_id: int, *, on_done: Callback, on_error: Callback) -> Task:
+        """A logged search as it was shown: ``(record, hits, ratings by figure id)``."""
+        def work(task: Task):
+            searcher = self._require_searcher()
+            rec = searcher.library.store.search_record(search_id)
+            if rec is None:
+                raise LibraryError(f"search #{search_id} is not in this library's log")
+            logged = rec.get("results") or []
+            hits = searcher.hydrate([(r["figure_id"], r["score"]) for r in logged])
+            ranks = {r["figure_id"]: r["rank"] for r in logged}
+            for h in hits:
+                h.rank = ranks.get(h.figure_id, h.rank)
+            return rec, hits, self._ratings_of(searcher.library.store, search_id)
+
+        return self.db.submit(work, on_done=on_done, on_error=on_error)
+
+    def history(self, *, on_done: Callback, limit: int = 500) -> Task:
+        def work(task: Task):
+            return self._library.store.searches(limit) if self._library is not None else []
+
+        return self.db.submit(work, on_done=on_done, on_error=lambda exc: None)
+
+    def patent_details(self, patent_id: str, *, on_done: Callback) -> Task:
+        """``{"patent": row, "pages": [...], "figures": [...]}`` of one patent."""
+        def work(task: Task):
+            store = self._require_searcher().library.store
+            return {"patent": store.patent(patent_id) or {},
+                    "pages": store.pages_of_patent(patent_id),
+                    "figures": store.figures_of_patent(patent_id)}
+
+        return self.db.submit(work, on_done=on_done, on_error=lambda exc: None)
+
+    def load_page(self, path: str, page_index: int, *, on_done: Callback,
+                  on_error: Callback) -> Task:
+        """A page at full resolution as a QImage (for the detail view)."""
+        def work(task: Task) -> QImage:
+            from core.imageio import read_page
+
+            return gray_to_qimage(read_page(path, page_index).array)
+
+        return self.io.submit(work, on_done=on_done, on_error=on_error)
+
+    # -- ratings ----------------------------------------------------------------------------
+    def _reset_rating_store(self) -> None:
+        path = self.path
+
+        def work(task: Task):
+            from core.store import Store
+
+            if self._rating_store is not None:
+                self._rating_store.close()
+            self._rating_store = Store(path / "library.sqlite", create=False)
+
+        self.ratings.submit(work)
+
+    def rate(self, hit, rating: int | None, *, search_id: int | None, query_sha256: str | None,
+             identity: Identity, rank: int | None = None, on_done: Callback = None,
+             on_error: Callback = None) -> Task:
+        """Store a rating (None clears it) for a result; committed before ``on_done``."""
+        model_id = self.model_id
+
+        def work(task: Task) -> int:
+            if self.maintenance:
+                raise LibraryError("the library is being rebuilt; rate again when it finishes")
+            if self._rating_store is None:
+                raise LibraryError("no library is open")
+            return self._rating_store.add_rating(
+                search_id=search_id, patent_id=hit.patent_id, figure_id=hit.figure_id,
+                rank=rank if rank is not None else hit.rank, rating=rating,
+                model_id=model_id, query_sha256=query_sha256, examiner=identity.examiner,
+                study=identity.study or None, session=identity.session, blind=identity.blind)
+
+        return self.ratings.submit(work, on_done=on_done, on_error=on_error)
+
+    @staticmethod
+    def _ratings_of(store, search_id: int) -> dict[int, int]:
+        return {r["figure_id"]: r["rating"] for r in store.current_ratings(search_id=search_id)}
+
+    def session_summary(self, identity: Identity, *, on_done: Callback,
+                        on_error: Callback = None) -> Task:
+        def work(task: Task):
+            from core.reports import session_summary
+
+            return session_summary(self._store_for_reports(), identity.session,
+                                   identity.examiner)
+
+        return self.ratings.submit(work, on_done=on_done, on_error=on_error)
+
+    def export_ratings(self, target: Path, identity: Identity, whole_library: bool, *,
+                       on_done: Callback, on_error: Callback) -> Task:
+        """Write the ratings CSV (this session's, or every rating in the library)."""
+        def work(task: Task) -> int:
+            from core.reports import write_ratings_csv
+
+            session = None if whole_library else identity.session
+            return write_ratings_csv(target, self._store_for_reports(), session=session)
+
+        return self.ratings.submit(work, on_done=on_done, on_error=on_error)
+
+    def _store_for_reports(self):
+        if self._rating_store is None:
+            raise LibraryError("no library is open")
+        return self._rating_store
+
+    # -- reports ----------------------------------------------------------------------------
+    def export_report(self, target: Path, meta, hits: list, ratings: dict[int, int],
+                      blind: bool, query: QueryPage | None, *, on_done: Callback,
+                      on_error: Callback) -> Task:
+        """Write a search report; the format follows the suffix (.html, .csv or .pdf)."""
+        cache = self.thumbnail_cache()
+
+        def work(task: Task) -> Path:
+            from core import reports
+
+            suffix = target.suffix.lower()
+            if suffix == ".csv":
+                reports.write_search_csv(target, meta, hits, ratings, blind)
+                return target
+            query_image = _query_thumbnail(cache, query)
+            thumb = _thumbnail_or_none(cache)
+            if suffix == ".pdf":
+                from .pdf_report import write_pdf
+
+                write_pdf(target, meta, hits, thumb, query_image, ratings, blind)
+            else:
+                reports.write_search_html(target, meta, hits, thumbnail=thumb,
+                                          query_image=query_image, ratings=ratings,
+                                          blind=blind)
+            return target
+
+        return self.io.submit(work, on_done=on_done, on_error=on_error)
+
+    def thumbnail_cache(self):
+        from core.thumbnails import ThumbnailCache
+
+        return ThumbnailCache.for_library(self.path) if self.path else ThumbnailCache(None)
+
+    # -- maintenance ------------------------------------------------------------------------
+    def overview(self, *, on_done: Callback, on_error: Callback = None) -> Task:
+        def work(task: Task):
+            from core.overview import library_overview
+
+            if self._library is None:
+                return None
+            return library_overview(self._library)
+
+        return self.db.submit(work, on_done=on_done, on_error=on_error)
+
+    def ingest(self, sources: list[str] | None, allow_absolute: bool, *,
+               on_progress: Callback, on_done: Callback, on_error: Callback) -> Task:
+        """Add drawings (``sources=None``: ingest the registered sources again, i.e. update).
+        Cancel leaves the library exactly as before the run."""
+        path, workers = self.path, self.workers
+
+        def work(task: Task):
+            from core.ingest import ingest
+            from core.library import Library
+            from core.overview import source_paths
+
+            with Library(path, create=True) as lib:
+                ref = (lib.model_info or {}).get("ref") or "default"
+                model = self._load_model(ref)
+                todo = sources if sources is not None else source_paths(lib)
+                return ingest(lib, todo, model, model_ref=ref, allow_absolute=allow_absolute,
+                              progress=task.report, cancel=task.cancel_event,
+                              rollback_on_cancel=True, workers=workers)
+
+        return self.admin.submit(work, on_progress=on_progress, on_error=on_error,
+                                 on_done=lambda report: self._after_maintenance(report, on_done))
+
+    def rebuild(self, *, on_progress: Callback, on_done: Callback, on_error: Callback) -> Task:
+        """Re-embed the library with the current incarnation of its model (e.g. after the
+        default model changed); cancel discards the aside build and keeps the library."""
+        path, workers = self.path, self.workers
+        self.maintenance = True
+        self.maintenanceChanged.emit(True)
+
+        def work(task: Task):
+            from core.ingest import rebuild
+            from core.library import Library
+
+            lib = Library(path)
+            try:
+                ref = (lib.model_info or {}).get("ref") or "default"
+                self._models.pop(ref, None)         # take the model as it is now
+                model = self._load_model(ref)
+                return rebuild(lib, model, model_ref=ref, progress=task.report,
+                               cancel=task.cancel_event, workers=workers)
+            finally:
+                lib.close()
+
+        def failed(exc):
+            self._end_maintenance()
+            on_error(exc)
+
+        return self.admin.submit(work, on_progress=on_progress, on_error=failed,
+                                 on_done=lambda report: self._after_maintenance(report, on_done))
+
+    def _end_maintenance(self) -> None:
+        if self.maintenance:
+            self.maintenance = False
+            self.maintenanceChanged.emit(False)
+
+    def _after_maintenance(self, report, on_done: Callback) -> None:
+        self._end_maintenance()
+        self.open(self.path)
+        if on_done is not None:
+            on_done(report)
+
+    def shutdown(self) -> None:
+        """Cancel background work, wait for it, then close the database connections."""
+        for runner in (self.admin, self.io, self.db, self.ratings):
+            runner.shutdown()
+        self._close_library()
+        if self._rating_store is not None:
+            self._rating_store.close()
+            self._rating_store = None
+        self._tmp.cleanup()
+
+
+def _save_pasted(image: QImage, folder: Path) -> Path:
+    """Write a pasted image as PNG named by its content hash (same image, same file)."""
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buf, "PNG"):
+        raise OSError("the pasted image could not be encoded")
+    data = bytes(buf.data())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"pasted-{hashlib.sha256(data).hexdigest()[:16]}.png"
+    if not path.exists():
+        path.write_bytes(data)
+    return path
+
+
+def _thumbnail_or_none(cache):
+    """Square report thumbnails of results; None for a drawing that cannot be read."""
+    from core.imageio import ImageReadError
+    from core.thumbnails import pad_square
+
+    def thumb(hit):
+        try:
+            return pad_square(cache.thumbnail(hit.image, hit.page_index, hit.figure, side=240))
+        except (ImageReadError, OSError):
+            return None
+    return thumb
+
+
+def _query_thumbnail(cache, query: QueryPage | None):
+    if query is None:
+        return None
+    from core.imageio import ImageReadError
+
+    try:
+        return cache.thumbnail(query.path, query.page_index, None, side=400)
+    except (ImageReadError, OSError):
+        return None

@@ -1,0 +1,56 @@
+"""Who is rating, in which study and session, blind mode, and the session's summary: how
+many results were rated and the precision of the top 10 by the examiner's own ratings."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
+                               QLineEdit, QPushButton, QVBoxLayout)
+
+from core.reports import RELEVANCE_RULE
+
+
+class SessionDialog(QDialog):
+    exportRequested = Signal()
+
+    def __init__(self, settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Study session")
+        self.settings = settings
+        self.examiner = QLineEdit(settings.examiner)
+        self.study = QLineEdit(settings.study)
+        self.study.setPlaceholderText("optional, e.g. pilot-2025")
+        self.session = QLineEdit(settings.session)
+        self.blind = QCheckBox("Blind mode: hide scores and the model, shuffle tied results")
+        self.blind.setChecked(settings.blind)
+        self.summary = QLabel("\u2026")
+        self.summary.setWordWrap(True)
+        rule = QLabel(RELEVANCE_RULE[0].upper() + RELEVANCE_RULE[1:] + ".")
+        rule.setObjectName("muted")
+        rule.setWordWrap(True)
+        export = QPushButton("Export ratings CSV\u2026")
+        export.clicked.connect(self.exportRequested.emit)
+        form = QFormLayout()
+        form.addRow("Examiner", self.examiner)
+        form.addRow("Study", self.study)
+        form.addRow("Session", self.session)
+        form.addRow("", self.blind)
+        form.addRow("This session", self.summary)
+        form.addRow("", rule)
+        form.addRow("", export)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
+                                   QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+
+    def set_summary(self, summary) -> None:
+        self.summary.setText(summary.text())
+
+    def accept(self) -> None:
+        self.settings.examiner = self.examiner.text()
+        self.settings.study = self.study.text()
+        self.settings.session = self.session.text()
+        self.settings.blind = self.blind.isChecked()
+        super().accept()

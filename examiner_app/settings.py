@@ -1,0 +1,98 @@
+"""Persistent settings (QSettings): last library, examiner, study and session ids, blind mode,
+grouping, window geometry. Typed properties so callers never handle QSettings' strings."""
+from __future__ import annotations
+
+import getpass
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORG, APP = "patent-examiner", "examiner"
+
+
+def _truthy(value) -> bool:
+    return value in (True, "true", "1", 1)
+
+
+class Settings:
+    def __init__(self, qsettings: QSettings | None = None):
+        self.q = qsettings if qsettings is not None else QSettings(ORG, APP)
+
+    def _get(self, key: str, default=None):
+        return self.q.value(key, default)
+
+    def _set(self, key: str, value) -> None:
+        self.q.setValue(key, value)
+        self.q.sync()
+
+    @property
+    def library(self) -> Path | None:
+        value = self._get("library")
+        return Path(value) if value else None
+
+    @library.setter
+    def library(self, path: Path | None) -> None:
+        self._set("library", str(path) if path else "")
+
+    @property
+    def examiner(self) -> str:
+        value = self._get("examiner")
+        if value:
+            return str(value)
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "examiner"
+
+    @examiner.setter
+    def examiner(self, name: str) -> None:
+        self._set("examiner", name.strip())
+
+    @property
+    def study(self) -> str:
+        return str(self._get("study", "") or "")
+
+    @study.setter
+    def study(self, value: str) -> None:
+        self._set("study", value.strip())
+
+    @property
+    def session(self) -> str:
+        """The session id; defaults to today's date, so each working day is a session."""
+        return str(self._get("session", "") or "") or date.today().isoformat()
+
+    @session.setter
+    def session(self, value: str) -> None:
+        self._set("session", value.strip())
+
+    @property
+    def blind(self) -> bool:
+        return _truthy(self._get("blind", False))
+
+    @blind.setter
+    def blind(self, on: bool) -> None:
+        self._set("blind", bool(on))
+
+    @property
+    def group_by_patent(self) -> bool:
+        return _truthy(self._get("group_by_patent", True))
+
+    @group_by_patent.setter
+    def group_by_patent(self, on: bool) -> None:
+        self._set("group_by_patent", bool(on))
+
+    @property
+    def last_folder(self) -> str:
+        return str(self._get("last_folder", "") or str(Path.home()))
+
+    @last_folder.setter
+    def last_folder(self, folder: str) -> None:
+        self._set("last_folder", folder)
+
+    def geometry(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self._get("window/geometry"), self._get("window/state")
+
+    def save_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.q.setValue("window/geometry", geometry)
+        self._set("window/state", state)

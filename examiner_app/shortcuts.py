@@ -1,0 +1,43 @@
+"""Help \u25b8 Keyboard shortcuts: a table built from the menus, so it never goes stale."""
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QMenuBar, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
+
+
+def shortcut_rows(menubar: QMenuBar) -> list[tuple[str, str, str]]:
+    """(menu, action, keys) for every menu action that has a shortcut."""
+    rows = []
+    for menu_action in menubar.actions():
+        menu = menu_action.menu()
+        if menu is None:
+            continue
+        for action in menu.actions():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                             for k in action.shortcuts())
+            if keys:
+                rows.append((menu_action.text().replace("&", ""),
+                             action.text().replace("&", "").rstrip("\u2026"), keys))
+    return rows
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, menubar: QMenuBar, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = shortcut_rows(menubar)
+        table = QTableWidget(len(rows), 3)
+        table.setHorizontalHeaderLabels(["Menu", "Action", "Keys"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                table.setItem(i, j, QTableWidgetItem(text))
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        self.resize(560, 620)

@@ -1,0 +1,118 @@
+"""Background work: a QRunnable that runs a function in a QThreadPool and reports through
+signals, so the UI thread never waits for model inference, index search, SQLite or decoding.
+
+Callbacks are connected to signals of a QObject created on the UI thread, so they run on the
+UI thread. Expected failures (unreadable file, bad query, missing library...) reach
+``on_error`` as one-line messages; anything else is logged with its traceback and reported as
+an internal error, never raised into Qt.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions whose message is meant for the user (core's error types and OSError)."""
+    from core.imageio import ImageReadError
+    from core.index import IndexError_
+    from core.library import LibraryError
+    from core.locarno import LocarnoError
+    from core.models import ModelError
+    from core.search import QueryError
+    from core.sources import SourceError
+    from core.store import StoreError
+
+    return (LibraryError, ModelError, QueryError, StoreError, IndexError_, ImageReadError,
+            SourceError, LocarnoError, OSError)
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+class _Signals(QObject):
+    progress = Signal(int, int, str)
+    done = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """``fn(task)`` runs in a pool thread; it may call ``task.report(done, total, note)`` and
+    should stop early when ``task.cancelled`` is set."""
+
+    def __init__(self, fn: Callable[["Task"], Any], *,
+                 on_done: Callable[[Any], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None,
+                 on_progress: Callable[[int, int, str], None] | None = None,
+                 on_finished: Callable[[], None] | None = None):
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn = fn
+        self.cancel_event = threading.Event()
+        self.signals = _Signals()
+        for signal, slot in ((self.signals.done, on_done), (self.signals.failed, on_error),
+                             (self.signals.progress, on_progress),
+                             (self.signals.finished, on_finished)):
+            if slot is not None:
+                signal.connect(slot)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def report(self, done: int, total: int, note: str = "") -> None:
+        self.signals.progress.emit(done, total, note)
+
+    def run(self) -> None:
+        try:
+            result = self.fn(self)
+        except user_errors() as exc:
+            log.info("task failed: %s", exc)
+            self.signals.failed.emit(exc)
+        except Exception as exc:  # a bug: keep the app alive, log the traceback
+            log.exception("internal error in a background task")
+            self.signals.failed.emit(RuntimeError(
+                f"internal error: {type(exc).__name__}: {exc} (details in the log)"))
+        else:
+            self.signals.done.emit(result)
+        finally:
+            self.signals.finished.emit()
+
+
+class TaskRunner(QObject):
+    """Keeps running tasks alive until they finish; one pool per kind of work."""
+
+    def __init__(self, threads: int, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._running: set[Task] = set()
+
+    def start(self, task: Task, priority: int = 0) -> Task:
+        self._running.add(task)
+        task.signals.finished.connect(lambda: self._running.discard(task))
+        self.pool.start(task, priority)
+        return task
+
+    def submit(self, fn: Callable[[Task], Any], **callbacks) -> Task:
+        return self.start(Task(fn, **callbacks))
+
+    def shutdown(self, msecs: int = 5000) -> None:
+        """Cancel queued and running work and wait for it (on quit)."""
+        self.pool.clear()
+        for task in list(self._running):
+            task.cancel()
+        self.pool.waitForDone(msecs)

@@ -1,0 +1,63 @@
+"""Colours, the rating scale's look and the application style sheet, in one place."""
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from core.reports import RATING_SCALE
+
+ACCENT = QColor("#2f6fb3")
+INK = QColor("#1f2933")
+MUTED = QColor("#6b7480")
+BORDER = QColor("#d3d8df")
+CARD = QColor("#ffffff")
+CARD_CHILD = QColor("#f1f5fa")
+CANVAS = QColor("#eef1f4")
+BADGE = QColor("#27364d")
+
+RATING_COLORS = {0: QColor("#8b949e"), 1: QColor("#d4a017"), 2: QColor("#4c9a52"),
+                 3: QColor("#1d6b35")}
+RATING_LABELS = dict(RATING_SCALE)
+
+BANNER_COLORS = {"info": ("#e8f1fb", "#1f4f82"), "warning": ("#fff5d6", "#7a5a00"),
+                 "error": ("#fde8e8", "#8a1f1f")}
+
+STYLE_SHEET = """
+QMainWindow, QDialog { background: #f6f7f9; }
+QToolBar { background: #f6f7f9; border: none; border-bottom: 1px solid #d3d8df; spacing: 4px;
+           padding: 3px; }
+QToolBar QToolButton { padding: 4px 8px; border-radius: 4px; }
+QToolBar QToolButton:hover { background: #e3e8ef; }
+QToolBar QToolButton:checked { background: #d6e4f5; }
+QGroupBox { font-weight: 600; border: 1px solid #d3d8df; border-radius: 6px; margin-top: 10px;
+            padding: 8px 6px 6px 6px; background: #ffffff; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; color: #3d4753; }
+QListView#results { background: #eef1f4; border: none; }
+QLabel#resultsHeader { font-weight: 600; color: #1f2933; }
+QLabel#muted { color: #6b7480; }
+QPushButton#primary { background: #2f6fb3; color: white; border: 1px solid #285f99;
+                      border-radius: 4px; padding: 5px 14px; font-weight: 600; }
+QPushButton#primary:hover { background: #3679c2; }
+QPushButton#primary:disabled { background: #9db7d6; border-color: #9db7d6; }
+QStatusBar { background: #f6f7f9; border-top: 1px solid #d3d8df; }
+QStatusBar QLabel { color: #3d4753; padding: 0 6px; }
+QDockWidget::title { background: #e9edf2; padding: 4px; }
+"""
+
+
+def apply(app: QApplication) -> None:
+    """Fusion style with a light palette (consistent on every platform) plus the sheet above."""
+    app.setStyle("Fusion")
+    pal = app.palette()
+    pal.setColor(QPalette.ColorRole.Window, QColor("#f6f7f9"))
+    pal.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
+    pal.setColor(QPalette.ColorRole.AlternateBase, QColor("#f3f5f8"))
+    pal.setColor(QPalette.ColorRole.Text, INK)
+    pal.setColor(QPalette.ColorRole.WindowText, INK)
+    pal.setColor(QPalette.ColorRole.ButtonText, INK)
+    pal.setColor(QPalette.ColorRole.Highlight, ACCENT)
+    pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    pal.setColor(QPalette.ColorRole.ToolTipBase, QColor("#ffffff"))
+    pal.setColor(QPalette.ColorRole.ToolTipText, INK)
+    app.setPalette(pal)
+    app.setStyleSheet(STYLE_SHEET)

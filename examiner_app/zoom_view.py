@@ -1,0 +1,122 @@
+"""A drawing sheet at full resolution with zoom (wheel, +/-), pan (drag) and fit, and
+outlined boxes (figures found on the page, the matched figure)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
+                               QGraphicsSimpleTextItem, QGraphicsView)
+
+from . import theme
+
+
+class ZoomView(QGraphicsView):
+    def __init__(self, placeholder: str = "", parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing |
+                            QPainter.RenderHint.SmoothPixmapTransform)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setBackgroundBrush(theme.CANVAS)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.placeholder = placeholder
+        self.setToolTip("Wheel or +/\u2212 to zoom, drag to pan, F to fit the page")
+        self._pixmap_item: QGraphicsPixmapItem | None = None
+        self._boxes: list[QGraphicsRectItem] = []
+        self._target = "fit"     # kept in view on resize: "fit", a page box, or None (user zoom)
+
+    # -- content ----------------------------------------------------------------------------
+    def set_image(self, image: QImage | None) -> None:
+        self.scene().clear()
+        self._boxes = []
+        self._pixmap_item = None
+        if image is not None and not image.isNull():
+            self._pixmap_item = self.scene().addPixmap(QPixmap.fromImage(image))
+            self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            self.scene().setSceneRect(QRectF(image.rect()))
+        self.fit()
+        self.viewport().update()
+
+    def has_image(self) -> bool:
+        return self._pixmap_item is not None
+
+    def add_box(self, box, color: QColor, label: str | None = None, width: float = 3.0,
+                fill: QColor | None = None) -> QGraphicsRectItem:
+        """Outline a page box (x0, y0, x1, y1); the outline keeps its width at any zoom."""
+        x0, y0, x1, y1 = box
+        pen = QPen(color, width)
+        pen.setCosmetic(True)
+        item = self.scene().addRect(QRectF(x0, y0, x1 - x0, y1 - y0), pen,
+                                    QBrush(fill) if fill else QBrush(Qt.BrushStyle.NoBrush))
+        if label:
+            text = QGraphicsSimpleTextItem(label, item)
+            text.setBrush(color)
+            font = text.font()
+            font.setBold(True)
+            font.setPointSizeF(11)
+            text.setFont(font)
+            text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            text.setPos(x0 + 4, y0 + 2)
+        self._boxes.append(item)
+        return item
+
+    def clear_boxes(self) -> None:
+        for item in self._boxes:
+            self.scene().removeItem(item)
+        self._boxes = []
+
+    # -- zoom -------------------------------------------------------------------------------
+    def fit(self) -> None:
+        self._target = "fit"
+        if self._pixmap_item is not None:
+            self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom_by(self, factor: float) -> None:
+        if self._pixmap_item is None:
+            return
+        scale = self.transform().m11() * factor
+        if 0.02 <= scale <= 8:
+            self._target = None
+            self.scale(factor, factor)
+
+    def zoom_to(self, box, margin: float = 0.15) -> None:
+        """Show a page box (x0, y0, x1, y1) filling the view."""
+        self._target = tuple(box)
+        x0, y0, x1, y1 = box
+        pad = margin * max(x1 - x0, y1 - y0)
+        self.fitInView(QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad),
+                       Qt.AspectRatioMode.KeepAspectRatio)
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(1.25 if delta > 0 else 0.8)
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_by(0.8)
+        elif key == Qt.Key.Key_F:
+            self.fit()
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._target == "fit":
+            self.fit()
+        elif self._target is not None:
+            self.zoom_to(self._target)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self._pixmap_item is None and self.placeholder:
+            painter.save()
+            painter.resetTransform()
+            painter.setPen(theme.MUTED)
+            painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self.placeholder)
+            painter.restore()

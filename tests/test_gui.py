@@ -1,0 +1,407 @@
+"""The examiner window driven offscreen with real drawings: searching (open, drop, paste),
+filters, figure picks and crops, ratings landing in SQLite, exports, history, library
+maintenance (a cancelled rebuild) and bad input shown as messages, never as crashes."""
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import csv  # noqa: E402
+from datetime import date  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
+
+from examiner_app.main_window import MainWindow  # noqa: E402
+from examiner_app.results_model import HitRole, RatingRole  # noqa: E402
+from examiner_app.settings import Settings  # noqa: E402
+
+pytestmark = pytest.mark.realdata
+WAIT = 60_000
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    s.examiner, s.study, s.session = "Ada Examiner", "pilot", "s-1"
+    return s
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    yield w
+    w.close()
+
+
+def sheets(library: Path) -> list[Path]:
+    """Drawing sheets of the patents in the test library (from its manifest)."""
+    import json
+
+    rows = [json.loads(line) for line in (library.parent / "manifest.jsonl").read_text()
+            .splitlines()]
+    return [Path(r["image"]) for r in rows if r["page_kind"] == "drawing_sheet"]
+
+
+def searched(qtbot, w, before: int | None = None):
+    """Wait for the answer to the latest search request."""
+    qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(), timeout=WAIT)
+    if before is not None:
+        qtbot.waitUntil(lambda: w.response.search_id != before, timeout=WAIT)
+    return w.response
+
+
+def run_search(qtbot, w):
+    previous = w.response.search_id if w.response is not None else None
+    w.search()
+    return searched(qtbot, w, previous)
+
+
+def test_open_query_searches_and_fills_the_grid(qtbot, window, gui_library_source):
+    query = sheets(gui_library_source)[0]
+    window.start(gui_library_source, query, before=None)
+    resp = searched(qtbot, window)
+    assert resp.results and window.model.rowCount() > 0
+    assert "patents" in window.results.header.text()
+    # thumbnails arrive lazily from a worker and are then served from the cache
+    window.model.data(window.model.index(0), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: window.model.data(window.model.index(0),
+                                              Qt.ItemDataRole.DecorationRole) is not None,
+                    timeout=WAIT)
+    assert (gui_library_source / "thumbnails").is_dir()
+    window.model.set_device_pixel_ratio(2.0)             # high-DPI: twice the pixels
+    decoration = lambda: window.model.data(window.model.index(0),  # noqa: E731
+                                           Qt.ItemDataRole.DecorationRole)
+    decoration()
+    qtbot.waitUntil(lambda: decoration() is not None, timeout=WAIT)
+    pixmap = decoration()
+    assert pixmap.devicePixelRatio() == 2.0 and max(pixmap.width(), pixmap.height()) > 180
+    assert max(pixmap.deviceIndependentSize().width(),
+               pixmap.deviceIndependentSize().height()) <= 180
+    # the search is in the audit log with the examiner and session
+    window.history.show()
+    qtbot.waitUntil(lambda: window.history.table.rowCount() > 0, timeout=WAIT)
+
+
+def test_drop_and_paste_run_searches(qtbot, window, gui_library):
+    window.start(gui_library)
+    files = sheets(gui_library)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(files[1]))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    resp = searched(qtbot, window)
+    assert resp.query == str(files[1]) and resp.results
+
+    QGuiApplication.clipboard().setImage(QImage(str(files[2])))
+    window.paste()
+    resp = searched(qtbot, window, resp.search_id)
+    assert resp.results
+    assert Path(resp.query).parent == gui_library / "queries"   # kept for the audit trail
+
+
+def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    window.filters.no_cutoff.setChecked(True)
+    everything = run_search(qtbot, window).results
+    dates = sorted(h.grant_date for h in everything)
+    cutoff = date.fromisoformat(dates[len(dates) // 2])
+    window.filters.set_values(cutoff, None, None)
+    earlier = run_search(qtbot, window).results
+    assert earlier and len({h.patent_id for h in earlier}) < len({h.patent_id for h in everything})
+    assert all(h.grant_date < cutoff.isoformat() for h in earlier)
+
+    code = everything[-1].locarno
+    window.filters.set_values(None, code[:2], None)
+    in_class = run_search(qtbot, window).results
+    assert in_class and all(h.locarno.startswith(code[:2]) for h in in_class)
+    assert window.filters.locarno() == code[:2]
+
+
+def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    view = window.query_panel.view
+    box = view.boxes[0].to_list()
+    crop = (box[0], box[1], (box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+    previous = window.response.search_id
+    view.cropDrawn.emit(crop)
+    resp = searched(qtbot, window, previous)
+    assert resp.query_figures == [list(crop)]
+    assert "crop" in window.results.header.text()
+
+
+def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settings):
+    from core.store import Store
+
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    window.show_grid()
+    window.results.select_row(0)
+    qtbot.keyClick(window.results.view, Qt.Key.Key_J)            # next result
+    assert window.results.current_row() == 1
+    qtbot.keyClick(window.results.view, Qt.Key.Key_2)
+    hit = window.results.view.currentIndex().data(HitRole)
+    assert window.results.view.currentIndex().data(RatingRole) == 2
+
+    def stored():
+        store = Store(gui_library / "library.sqlite", create=False)
+        try:
+            return store.current_ratings(search_id=resp.search_id)
+        finally:
+            store.close()
+    qtbot.waitUntil(lambda: len(stored()) == 1, timeout=WAIT)
+    row = stored()[0]
+    assert (row["rating"], row["patent_id"], row["figure_id"], row["rank"]) == \
+        (2, hit.patent_id, hit.figure_id, 2)
+    assert (row["examiner"], row["study"], row["session"]) == ("Ada Examiner", "pilot", "s-1")
+    assert row["model_id"] == resp.model_id and row["query_sha256"] == resp.query_sha256
+    qtbot.waitUntil(lambda: "1 rated" in window.session_label.text(), timeout=WAIT)
+
+    qtbot.keyClick(window.results.view, Qt.Key.Key_Delete)          # clearing is stored too
+    qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
+
+
+def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(3)
+    ratings_csv = tmp_path / "ratings.csv"
+    window.export_ratings(ratings_csv)
+    qtbot.waitUntil(lambda: "saved to" in window.banner.text.text(), timeout=WAIT)
+    rows = list(csv.DictReader(ratings_csv.open()))
+    assert len(rows) == 1 and rows[0]["rating"] == "3" and rows[0]["relevant"] == "1"
+    assert rows[0]["search_id"] == str(resp.search_id) and rows[0]["session"] == "s-1"
+
+    for name in ("report.csv", "report.html", "report.pdf"):
+        window.export_report(tmp_path / name)
+        qtbot.waitUntil(lambda: window.banner.text.text().endswith(name), timeout=WAIT)
+    table = list(csv.DictReader((tmp_path / "report.csv").open()))
+    assert [int(r["rank"]) for r in table] == [h.rank for h in resp.results]
+    assert table[0]["rating"] == "3" and table[0]["model_id"] == resp.model_id
+    html = (tmp_path / "report.html").read_text()
+    assert "data:image/png;base64" in html and resp.results[0].patent_id[1:4] in html
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
+    import shutil
+
+    files = sheets(gui_library)
+    query = tmp_path / "application.png"
+    shutil.copy(files[0], query)
+    window.start(gui_library, query)
+    window.filters.set_values(date(2020, 1, 1), None, None)
+    first = run_search(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(1)
+    window.filters.set_values(None, None, None)
+    window.load_query(files[2])
+    searched(qtbot, window, first.search_id)
+    window.reopen(first.search_id)
+    qtbot.waitUntil(lambda: window.response.search_id == first.search_id, timeout=WAIT)
+    assert [h.figure_id for h in window.response.results] == \
+        [h.figure_id for h in first.results]
+    assert window.filters.before() == date(2020, 1, 1)
+    assert window.model.index(0).data(RatingRole) == 1
+    qtbot.waitUntil(lambda: window.query.path == str(query), timeout=WAIT)
+    assert not window.banner.isVisible()
+
+    shutil.copy(files[2], query)             # the query file changed since: say so
+    window.reopen(first.search_id)
+    qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
+
+
+def test_stale_results_are_dropped(qtbot, window, gui_library):
+    files = sheets(gui_library)
+    window.start(gui_library, files[0])
+    searched(qtbot, window)
+    shown = []
+    window.model.modelReset.connect(lambda: shown.append(window.response.query))
+    window.search()                         # then the query changes mid-search:
+    window.load_query(files[3])             # only the answer for the new one may show
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == str(files[3]), timeout=WAIT)
+    qtbot.wait(500)
+    assert shown == [str(files[3])]
+    assert window.query.path == str(files[3])
+
+
+def test_bad_input_is_a_message_not_a_crash(qtbot, window, gui_library, tmp_path):
+    window.start(gui_library)
+    bad = tmp_path / "scan.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50)
+    window.load_query(bad)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert window.banner.level == "error" and "scan.png" in window.banner.text.text()
+    window.load_query(tmp_path / "missing.tif")
+    qtbot.waitUntil(lambda: "missing.tif" in window.banner.text.text(), timeout=WAIT)
+    window.load_query(sheets(gui_library)[0])           # and the window still works
+    assert searched(qtbot, window).results
+
+
+def test_missing_and_empty_libraries_explain_themselves(qtbot, window, tmp_path):
+    window.start(tmp_path / "nowhere")
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert "No library at" in window.banner.text.text() and window.banner.action.isVisible()
+    window.filters.text.setText("chair")
+    window.search()
+    qtbot.waitUntil(lambda: window.banner.level == "error", timeout=WAIT)
+    assert "no library" in window.banner.text.text().lower()
+
+
+def test_grouping_blind_mode_and_detail_view(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    grouped = window.model.rowCount()
+    assert grouped == len({h.patent_id for h in resp.results})
+    window.acts.group.trigger()
+    assert window.model.rowCount() == len(resp.results)
+    window.acts.group.trigger()
+    window.results.select_row(0)
+    window.model.toggle_expanded(0)
+    assert window.model.rowCount() > grouped
+
+    window.acts.blind.trigger()
+    assert window.settings.blind and window.results.delegate.blind
+    assert "Score" not in window.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert not window.model_label.isVisible()
+
+    window.show_detail()
+    assert window.stack.currentWidget() is window.detail
+    qtbot.waitUntil(lambda: window.detail.result_view.has_image(), timeout=WAIT)
+    qtbot.waitUntil(lambda: window.detail.strip.count() > 0, timeout=WAIT)
+    qtbot.keyClick(window.detail, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.results
+
+
+def test_cancelled_rebuild_leaves_the_library_intact(qtbot, window, gui_library):
+    from core.library import Library
+
+    with Library(gui_library) as lib:
+        before = lib.info()
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.service.workers = 0
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    dialog.start_rebuild()
+    assert window.service.maintenance and not window.acts.search.isEnabled()
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert "as it was" in dialog.result_label.text()
+    assert not (gui_library.parent / "library.rebuild").exists()
+    with Library(gui_library) as lib:
+        after = lib.info()
+    assert {k: after[k] for k in ("patents", "pages", "figures", "model", "index_vectors")} == \
+        {k: before[k] for k in ("patents", "pages", "figures", "model", "index_vectors")}
+    qtbot.waitUntil(lambda: window.service.info is not None and not window.service.maintenance,
+                    timeout=WAIT)
+    window.load_query(sheets(gui_library)[0])
+    assert searched(qtbot, window).results
+    dialog.close()
+
+
+def test_gui_command_is_registered():
+    from core.cli import build_parser
+
+    args = build_parser().parse_args(["gui", "--library", "/tmp/lib", "--before", "2020-01-02"])
+    assert args.command == "gui" and args.before == date(2020, 1, 2)
+    assert args.func.__module__ == "examiner_app.cli"
+
+
+def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window, gui_library,
+                                                                  shared_data, tmp_path):
+    import json
+
+    from core.library import Library
+
+    src = shared_data / "real_dev" / "manifest.jsonl"
+    rows = [json.loads(line) for line in src.read_text().splitlines()]
+    known = {json.loads(line)["patent_id"] for line in
+             (gui_library.parent / "manifest.jsonl").read_text().splitlines()}
+    new = next(r for r in rows if r["patent_id"] not in known and r["page_kind"] ==
+               "drawing_sheet")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image at all")
+    manifest = tmp_path / "more.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in (
+        {**new, "image": str(src.parent / new["image"])},
+        {**new, "image": str(broken), "sheet": 99})) + "\n")
+    with Library(gui_library) as lib:
+        before = lib.info()
+
+    window.service.workers = 0
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    dialog.allow_absolute.setChecked(True)
+    dialog.add_pending(str(manifest))
+    dialog.start_ingest(list(dialog.pending))
+    dialog.cancel()                              # cancelled: nothing of the run stays
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    with Library(gui_library) as lib:
+        assert lib.info()["pages"] == before["pages"]
+
+    dialog.start_ingest(list(dialog.pending))
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert dialog.result_label.text().startswith("Done")
+    assert dialog.skipped.rowCount() == 1 and "broken.png" in dialog.skipped.item(0, 0).text()
+    with Library(gui_library) as lib:
+        after = lib.info()
+    assert after["pages"] == before["pages"] + 1 and after["patents"] == before["patents"] + 1
+    qtbot.waitUntil(lambda: window.service.info is not None and
+                    window.service.info["pages"] == after["pages"], timeout=WAIT)
+    dialog.close()
+
+
+def test_uncaught_errors_are_shown_not_fatal(qtbot, window):
+    import sys
+
+    from examiner_app.crash_guard import CrashGuard
+
+    guard = CrashGuard()
+    guard.caught.connect(lambda text: window.show_message("error", text))
+    guard.install()
+    try:
+        sys.excepthook(RuntimeError, RuntimeError("boom"), None)
+    finally:
+        guard.uninstall()
+    assert window.banner.isVisible() and "boom" in window.banner.text.text()
+
+
+def test_a_library_of_another_model_offers_a_rebuild(qtbot, window, gui_library):
+    from core.library import Library
+
+    with Library(gui_library) as lib:
+        info = lib.model_info
+        lib.store.set_meta("model", {**info, "id": "tiny_test-0000000000000000"})
+    window.service.workers = 0
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert "rebuild" in window.banner.text.text() and window.banner.action.isVisible()
+    window.banner.action.click()                    # "Rebuild with the current model..."
+    dialog = window._library_dialog
+    qtbot.waitUntil(lambda: dialog.task is None and window.service.info is not None,
+                    timeout=WAIT)
+    assert window.service.model_id == info["id"]
+    window.load_query(sheets(gui_library)[0])
+    assert searched(qtbot, window).results
+    dialog.close()
+
+
+def test_eta_text():
+    from examiner_app.library_dialog import eta_text
+
+    assert eta_text(0, 0, 1.0) == "scanning sources\u2026"
+    assert eta_text(10, 100, 5.0) == "10 / 100 pages, 2.0 pages/s, about 45 s left"
+    assert "min left" in eta_text(10, 1000, 5.0)

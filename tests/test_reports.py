@@ -1,0 +1,145 @@
+"""Core helpers of the GUI (no Qt): search reports, the ratings export, the per-session
+summary (precision at 10 by the examiner's own ratings) and the thumbnail cache."""
+import csv
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import reports
+from core.reports import ReportMeta, session_summary, write_ratings_csv, write_search_csv
+from core.search import SearchHit
+from core.store import Store
+from core.thumbnails import ThumbnailCache, fit, pad_square
+
+
+def hit(rank: int, pid: str = "D0906013", score: float = 0.9) -> SearchHit:
+    return SearchHit(rank=rank, score=score, figure_id=100 + rank, patent_id=pid,
+                     title="Pregnancy pillow", locarno="06-09", locarno_title="Mattresses",
+                     grant_date="2020-12-29", filing_date="2019-07-31", image="/x/sheet.png",
+                     page_index=0, page_kind="drawing_sheet", sheet=1, figure=[1, 2, 30, 40])
+
+
+META = ReportMeta(query="/q/query.png", query_sha256="ab" * 32, before="2021-01-01",
+                  locarno="06", text=None, model_id="tiny-123", search_id=7, allowed=42)
+
+
+def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
+    path = tmp_path / "r.csv"
+    n = write_search_csv(path, META, [hit(1), hit(2, "SYN-000004", 0.5)], {101: 3})
+    rows = list(csv.DictReader(path.open()))
+    assert n == 2 and [r["rank"] for r in rows] == ["1", "2"]
+    assert rows[0]["patent_number"] == "US D906,013 S" and rows[1]["patent_number"] == "SYN-000004"
+    assert rows[0]["rating"] == "3" and rows[1]["rating"] == ""
+    assert {r["before"] for r in rows} == {"2021-01-01"} and rows[0]["model_id"] == "tiny-123"
+    assert rows[0]["figure_box"] == "1 2 30 40" and rows[0]["score"] == "0.9000"
+
+
+def test_blind_reports_hide_scores_and_model(tmp_path):
+    path = tmp_path / "r.csv"
+    write_search_csv(path, META, [hit(1)], blind=True)
+    row = next(csv.DictReader(path.open()))
+    assert row["score"] == "" and row["model_id"] == ""
+    page = reports.search_html(META, [hit(1)], blind=True)
+    assert "tiny-123" not in page and "0.9000" not in page
+
+
+def test_html_report_embeds_thumbnails_and_states_the_search(tmp_path):
+    path = tmp_path / "r.html"
+    thumb = np.full((20, 30), 255, np.uint8)
+    reports.write_search_html(path, META, [hit(1), hit(2)], thumbnail=lambda h: thumb,
+                              query_image=thumb, ratings={101: 2})
+    page = path.read_text()
+    assert page.count("data:image/png;base64,") == 3
+    for text in ("2021-01-01", "06", "tiny-123", "US D906,013 S", "2 Relevant", "42"):
+        assert text in page
+    assert reports.RELEVANCE_RULE in page
+
+
+def _store_with_ratings(tmp_path) -> Store:
+    store = Store(tmp_path / "library.sqlite")
+    ids = []
+    for session in ("s1", "s1", "s1", "s2"):
+        ids.append(store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
+                                    query_box=None, before="2020-01-01", locarno=None,
+                                    text=None, model_id="m", k=20, results=[],
+                                    examiner="ada", session=session))
+
+    def rate(search, rank, value, examiner="ada", session="s1"):
+        store.add_rating(search_id=ids[search], patent_id=f"D{rank:07d}", figure_id=rank,
+                         rank=rank, rating=value, model_id="m", query_sha256="x",
+                         examiner=examiner, study="pilot", session=session)
+    rate(0, 1, 3)
+    rate(0, 3, 1)
+    rate(0, 5, 1)
+    rate(0, 5, 2)            # re-rated: the latest rating counts
+    rate(0, 12, 2)           # relevant but outside the top 10
+    rate(1, 1, 0)
+    rate(1, 2, 3, examiner="bob")
+    rate(3, 1, 3, session="s2")
+    return store
+
+
+def test_session_summary_precision_at_10(tmp_path):
+    store = _store_with_ratings(tmp_path)
+    s = session_summary(store, "s1", "ada")
+    assert (s.searches, s.rated, s.relevant) == (3, 5, 3)
+    assert sorted(x.precision for x in s.per_search) == [0.0, 0.2]
+    assert s.precision_at_10 == pytest.approx(0.1)
+    assert "P@10 0.10" in s.text()
+    assert session_summary(store, "nobody").precision_at_10 is None
+    store.close()
+
+
+def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
+    store = _store_with_ratings(tmp_path)
+    path = tmp_path / "ratings.csv"
+    assert write_ratings_csv(path, store, session="s1") == 6
+    rows = list(csv.DictReader(path.open()))
+    assert set(rows[0]) == set(reports.RATINGS_COLUMNS)
+    five = [r for r in rows if r["rank"] == "5"]
+    assert len(five) == 1 and five[0]["rating"] == "2" and five[0]["relevant"] == "1"
+    assert {r["query"] for r in rows} == {"/q.png"} and {r["before"] for r in rows} == \
+        {"2020-01-01"}
+    assert write_ratings_csv(path, store) == 7
+    assert write_ratings_csv(path, store, study="other") == 0
+    store.close()
+
+
+def test_thumbnails_are_cached_on_disk_and_refreshed_when_the_file_changes(tmp_path,
+                                                                          monkeypatch):
+    page = np.full((1000, 800), 255, np.uint8)
+    page[100:600, 100:700:50] = 0
+    src = tmp_path / "sheet.png"
+    Image.fromarray(page).save(src)
+    cache = ThumbnailCache.for_library(tmp_path / "lib")
+    first = cache.thumbnail(src, 0, (100, 100, 700, 600), side=120)
+    assert max(first.shape) == 120 and first.min() < 160
+    assert len(list((tmp_path / "lib" / "thumbnails").rglob("*.png"))) == 1
+
+    import core.thumbnails as thumbnails
+
+    def no_decoding(*args):
+        raise AssertionError("decoded although cached")
+    monkeypatch.setattr(thumbnails, "read_page", no_decoding)
+    assert np.array_equal(cache.thumbnail(src, 0, (100, 100, 700, 600), side=120), first)
+    monkeypatch.undo()
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    cache.thumbnail(src, 0, (100, 100, 700, 600), side=120)
+    assert len(list((tmp_path / "lib" / "thumbnails").rglob("*.png"))) == 2
+    whole = ThumbnailCache(None).thumbnail(src, 0, None, side=100)
+    assert whole.shape == (100, 80)
+
+
+def test_fit_keeps_one_pixel_lines_visible():
+    image = np.full((2000, 2000), 255, np.uint8)
+    image[:, 1000] = 0
+    small = fit(image, 200)
+    assert small.shape == (200, 200) and small.min() < 170
+
+
+def test_pad_square_centres_on_white():
+    out = pad_square(np.zeros((10, 4), np.uint8))
+    assert out.shape == (10, 10) and out[:, :3].min() == 255 and out[:, 3:7].max() == 0
