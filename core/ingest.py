@@ -335,6 +335,19 @@ def finish_interrupted_swap(path: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _copy_tables(new: Library, old_db: Path) -> None:
+    """Copy metadata, search history and ratings (rows keep their ids; re-running adds only
+    rows that are new since the last copy)."""
+    conn = new.store.conn
+    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
+    try:
+        with new.store.transaction():
+            for table in _COPIED_TABLES:
+                conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+    finally:
+        conn.execute("DETACH DATABASE old")
+
+
 def rebuild(library: Library, model, *, model_ref: str | None = None,
             progress: ProgressFn | None = None, cancel: threading.Event | None = None,
             batch_size: int = 32, workers: int | None = None) -> IngestReport:
@@ -359,15 +372,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 shutil.rmtree(tmp)
         new = Library(tmp, create=True, params=library.params)
         try:
-            src = str(path / "library.sqlite")
-            conn = new.store.conn
-            conn.execute("ATTACH DATABASE ? AS old", (src,))
-            try:
-                with new.store.transaction():
-                    for table in _COPIED_TABLES:
-                        conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
-            finally:
-                conn.execute("DETACH DATABASE old")
+            _copy_tables(new, path / "library.sqlite")
             scan = SourceScan(kind="rebuild", root=path)
             for pid, grant in library.store.conn.execute(
                     "SELECT patent_id, grant_date FROM patents"):
@@ -387,6 +392,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
             from .text_index import update_text_vectors
 
             update_text_vectors(new, model)
+            _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
             (tmp / REBUILD_MARKER).touch()
         finally:
             new.close()
