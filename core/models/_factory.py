@@ -150,9 +150,14 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
         torch.nn.init.orthogonal_(w, generator=g)
         with torch.no_grad():
             proj.weight.copy_(w)
-    spec = ModelSpec(arch=arch, model_cfg=model_cfg,
-                     image_size=int(model_cfg["vision_cfg"]["image_size"]),
-                     drawing=dict(drawing or {}), text_tower=_text_tower_info(model_cfg))
+    from ..drawing import DrawingConfig
+
+    image_size = int(model_cfg["vision_cfg"]["image_size"])
+    # The full preprocessing config is frozen into the spec (and the model id), so a later
+    # change of defaults can never silently alter what an existing model computes.
+    drawing_cfg = DrawingConfig.from_dict({**(drawing or {}), "image_size": image_size}).to_dict()
+    spec = ModelSpec(arch=arch, model_cfg=model_cfg, image_size=image_size,
+                     drawing=drawing_cfg, text_tower=_text_tower_info(model_cfg))
     prefix = spec.text_tower.get("prefix")
     model_id = compute_model_id(spec, _weights_digest(clip, prefix))
     return PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")
