@@ -40,6 +40,15 @@ class PageImage:
     def size(self) -> tuple[int, int]:
         return self.array.shape[1], self.array.shape[0]
 
+    @property
+    def sheet_dpi(self) -> float | None:
+        """The file's dpi if it describes a plausible drawing page (3 to 20 inches tall);
+        None otherwise (e.g. screenshots tagged 72 dpi), so the drawing code estimates it."""
+        if not self.dpi or self.dpi <= 0:
+            return None
+        inches = self.array.shape[0] / self.dpi
+        return self.dpi if 3.0 <= inches <= 20.0 else None
+
 
 def _to_gray(im: Image.Image) -> np.ndarray:
     if im.mode == "1":

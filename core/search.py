@@ -118,14 +118,14 @@ class Searcher:
             self._text_index = TextIndex.load(self.library, self.model.model_id)
         return self._text_index
 
-    def query_figures(self, page: np.ndarray, box: FigureBox | None
+    def query_figures(self, page: np.ndarray, box: FigureBox | None, dpi: float | None = None
                       ) -> tuple[list[FigureBox], list[np.ndarray]]:
         if box is not None:
-            return [box], [render_figure(page, box, self.cfg)]
-        boxes = find_figures(page, None, self.cfg)
+            return [box], [render_figure(page, box, self.cfg, dpi=dpi)]
+        boxes = find_figures(page, None, self.cfg, dpi=dpi)
         if not boxes:
             raise QueryError("no drawing found in the query image (is it blank?)")
-        return boxes, [render_figure(page, b, self.cfg) for b in boxes]
+        return boxes, [render_figure(page, b, self.cfg, dpi=dpi) for b in boxes]
 
     def embed_query(self, images: list[np.ndarray]) -> np.ndarray:
         return self.model.encode_images(self.model.images_to_tensor(images)).numpy()
@@ -142,7 +142,7 @@ class Searcher:
         if query.image is not None:
             page, path, sha = load_query_page(query.image, query.page_index)
             t["decode"] = time.perf_counter()
-            boxes, images = self.query_figures(page.array, query.box)
+            boxes, images = self.query_figures(page.array, query.box, page.sheet_dpi)
             t["preprocess"] = time.perf_counter()
             vectors = self.embed_query(images)
         text_vec = self.model.encode_text([text]).numpy()[0] if text else None
