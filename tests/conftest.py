@@ -128,11 +128,42 @@ def drawing_manifest(tmp_path_factory) -> Path:
             name = f"{pid}_{sheet}.png"
             _sheet(_SHAPES[code], rng, root / name)
             rows.append({"image": name, "patent_id": pid, "page_kind": "drawing_sheet",
-                         "sheet": sheet, "grant_date": f"20{10 + i}-01-05",
-                         "filing_date": f"20{9 + i}-03-01", "locarno": code,
+                         "sheet": sheet, "grant_date": f"{2010 + i}-01-05",
+                         "filing_date": f"{2009 + i}-03-01", "locarno": code,
                          "title": _TITLES[code],
                          "figure_descriptions": ["FIG. 1 is a front elevational view thereof",
                                                  "FIG. 2 is a top plan view thereof"]})
     path = root / "manifest.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+# -- resilience and sharding tests: small sheets that the tiny model embeds in no time ----
+@pytest.fixture(scope="session")
+def sheets(tmp_path_factory) -> Path:
+    """A manifest of 10 small patents, 2 drawing sheets each, one shape per patent."""
+    import json
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    root = tmp_path_factory.mktemp("sheets")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(10):
+        for sheet in (1, 2):
+            im = Image.new("L", (400, 520), 255)
+            d = ImageDraw.Draw(im)
+            x, y = rng.integers(60, 140, 2)
+            box = (int(x), int(y) + 60, int(x) + 160 + 8 * i, int(y) + 240 + 10 * sheet)
+            (d.ellipse if i % 3 == 0 else d.rectangle if i % 3 == 1 else d.line)(
+                box, **({"fill": 0, "width": 5} if i % 3 == 2 else {"outline": 0, "width": 5}))
+            name = f"D09{i:05d}_{sheet}.png"
+            im.save(root / name)
+            rows.append({"image": name, "patent_id": f"D09{i:05d}", "page_kind": "drawing_sheet",
+                         "sheet": sheet, "grant_date": f"{2005 + i}-01-04",
+                         "filing_date": f"{2003 + i}-05-01", "locarno": "06-01",
+                         "title": f"DESIGN {i}"})
+    path = root / "manifest.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

@@ -1,0 +1,181 @@
+"""Cross-validated ablations of the training method on the data at hand (docs/results_training.md).
+
+    python bench/ablation.py --config training/configs/default.toml --folds 4
+
+Patent-level folds over the real patents (stratified by Locarno main class, fixed seed). For
+each fold a model is trained on the other folds with each variant's settings; it embeds the
+whole real library (the same crops ingestion indexes); the held-out fold's drawing sheets
+query it. Metrics are core.evaluation's, patent level, averaged over folds: prior-art mAP
+(same subclass / same class, filing-date cutoff) and same-design MRR@10, for the deployed
+gallery (the whole library) and the strict one (held-out patents only). Variants:
+
+  untrained     create_model("efficientnet_lite0"): ImageNet trunk + seeded projection
+  whiten_only   the recipe's starting point: projection = learned whitening, no training
+  title_only    no enrichment: the title is the only text (L_clip + L_cls + L_cat, learned)
+  clip_only     L_clip only (template enrichment)
+  fixed         L_clip + L_cls + L_cat with fixed unit weights
+  full          L_clip + L_cls + L_cat with learned uncertainty weights (the paper's method)
+  full_design   full + a same-design contrastive term (views of one patent are positives)
+  +text         any trained variant's scores fused with text: image cosine + w * text cosine,
+                w tuned on the training folds' queries only
+
+All trained variants share the config's recipe (default.toml: frozen trunk, cached pooled
+features, learned-whitening start) and differ only as listed. Every run's config and metrics
+are written under --out (default runs/ablation): runs.jsonl and summary.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training.config import TrainConfig, apply_overrides, read_toml  # noqa: E402
+
+VARIANTS = {
+    "whiten_only": ["optim.epochs=0"],
+    "title_only": ["enrich.enrichers=['title']", "loss.losses=['clip','cls','cat']"],
+    "clip_only": ["loss.losses=['clip']"],
+    "fixed": ["loss.weighting='fixed'", "loss.losses=['clip','cls','cat']"],
+    "full": ["loss.losses=['clip','cls','cat']"],
+    "full_design": ["loss.losses=['clip','cls','cat','design']"],
+}
+TEXT_WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
+KEYS = [("prior_art_subclass", "mAP"), ("prior_art_class", "mAP"), ("same_design", "MRR@10"),
+        ("same_design", "mAP")]
+
+
+def metrics(result) -> dict:
+    out = {"n": result.counts}
+    for task, m in KEYS:
+        out[f"{task}/{m}"] = result.metrics.get(task, {}).get("patent", {}).get(m)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--config", default="training/configs/default.toml")
+    p.add_argument("--set", action="append", default=[], help="config override for all runs")
+    p.add_argument("--folds", type=int, default=4)
+    p.add_argument("--fold-seed", type=int, default=0)
+    p.add_argument("--variants", default="untrained,whiten_only,title_only,clip_only,fixed,"
+                                         "full,full_design")
+    p.add_argument("--text", default="full,full_design", help="variants also scored with text "
+                                                           "fusion")
+    p.add_argument("--out", default="runs/ablation")
+    args = p.parse_args(argv)
+
+    from core.models import create_model
+    from training import distributed
+    from training.augment import AugmentConfig
+    from training.evaluate import embed_rows, eval_set, patent_texts, score
+    from training.features import FeatureBank
+    from training.folds import make_folds
+    from training.textcache import TextCache
+    from training.trainer import build_model, prepare_data, train
+
+    raw = apply_overrides(read_toml(args.config), args.set)
+    base = TrainConfig.from_dict(raw)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model0 = build_model(base)
+    corpus = prepare_data(base, model0, distributed.Dist(), enrichers=sorted(
+        set(base.enrich.enrichers) | {"title"}))
+    split = base.features.split if base.features.split >= 0 else base.model.freeze_blocks
+    bank = FeatureBank.build(model0, corpus, base.data.cache_dir, freeze_blocks=split,
+                             views=base.features.views,
+                             aug=AugmentConfig.from_dict(base.augment), seed=base.model.seed)
+    es = eval_set(corpus, base.data.sources)
+    folds = make_folds(corpus, args.folds, args.fold_seed)
+    texts = TextCache(model0, "cpu", base.data.cache_dir)
+    ptexts = patent_texts(es, texts)
+    print(f"prepared in {time.perf_counter() - t0:.0f} s: {len(corpus)} figures, "
+          f"{len(es.rows)} in the real library, {len(es.queries)} query sheets", flush=True)
+
+    results: dict = {}
+    log = open(out / "runs.jsonl", "a")
+    for variant in args.variants.split(","):
+        for fold in range(args.folds):
+            held = {p for p, f in folds.items() if f == fold}
+            train_pat = {p for p, f in folds.items() if f != fold}
+            t = time.perf_counter()
+            if variant == "untrained":
+                model = create_model(base.model.arch, pretrained=base.model.pretrained,
+                                     seed=base.model.seed)
+                cfg_dict = {"model": {"arch": base.model.arch, "pretrained":
+                                      base.model.pretrained}}
+            else:
+                cfg = TrainConfig.from_dict(apply_overrides(raw, VARIANTS[variant] + [
+                    f"data.folds={args.folds}", f"data.fold={fold}",
+                    f"data.fold_seed={args.fold_seed}", "run.resume=false",
+                    "run.progress=false", f"run.out_dir='{out / variant / f'fold{fold}'}'"]))
+                rows = corpus.select(exclude=held)
+                model = train(cfg, corpus=corpus, rows=rows, bank=bank).model
+                cfg_dict = cfg.to_dict()
+            vectors = embed_rows(model, corpus, es.rows, bank)
+            rec = {"variant": variant, "fold": fold, "config": cfg_dict,
+                   "train_seconds": round(time.perf_counter() - t, 1),
+                   "deployed": metrics(score(es, vectors, held)),
+                   "strict": metrics(score(es, vectors, held, strict=True))}
+            if variant in args.text.split(","):
+                tuned = {w: score(es, vectors, train_pat, text=(ptexts, texts), weight=w)
+                         for w in TEXT_WEIGHTS}
+                best = max(TEXT_WEIGHTS, key=lambda w: (tuned[w].metrics.get(
+                    "prior_art_subclass", {}).get("patent", {}).get("mAP", 0), -w))
+                rec["text_weight"] = best
+                rec["deployed_text"] = metrics(score(es, vectors, held, text=(ptexts, texts),
+                                                     weight=best))
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            results.setdefault(variant, []).append(rec)
+            d = rec["deployed"]
+            print(f"{variant:<12} fold {fold}: prior-art mAP {d['prior_art_subclass/mAP']:.3f} "
+                  f"same-design MRR@10 {d['same_design/MRR@10']:.3f} "
+                  f"({rec['train_seconds']:.0f} s)", flush=True)
+    summary = summarize(results)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(table(summary, args))
+    return 0
+
+
+def summarize(results: dict) -> dict:
+    out = {}
+    for variant, recs in results.items():
+        for gallery in ("deployed", "strict", "deployed_text"):
+            if gallery not in recs[0]:
+                continue
+            name = variant + ("+text" if gallery == "deployed_text" else "")
+            row = out.setdefault(name, {})
+            for key in [f"{t}/{m}" for t, m in KEYS]:
+                vals = [r[gallery][key] for r in recs if r[gallery][key] is not None]
+                row[f"{gallery.replace('_text', '')}:{key}"] = float(np.mean(vals)) if vals \
+                    else None
+            row[f"{gallery.replace('_text', '')}:n_scored"] = {
+                t: int(sum(r[gallery]["n"].get(t, 0) for r in recs)) for t, _ in KEYS}
+            if gallery == "deployed_text":
+                row["text_weights"] = [r["text_weight"] for r in recs]
+    return out
+
+
+def table(summary: dict, args) -> str:
+    head = ("| model | prior-art mAP (subclass) | prior-art mAP (class) | same-design MRR@10 | "
+            "strict prior-art mAP | strict same-design MRR@10 |\n|---|---|---|---|---|---|")
+    lines = [head]
+    f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    for name, row in summary.items():
+        lines.append(f"| {name} | {f(row.get('deployed:prior_art_subclass/mAP'))} | "
+                     f"{f(row.get('deployed:prior_art_class/mAP'))} | "
+                     f"{f(row.get('deployed:same_design/MRR@10'))} | "
+                     f"{f(row.get('strict:prior_art_subclass/mAP'))} | "
+                     f"{f(row.get('strict:same_design/MRR@10'))} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Text enrichment: figure -> view mapping, the template and title enrichers, the SQLite cache,
+the LLM enricher against a stub OpenAI-compatible server, the captioner hook, DeepPatent2."""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from core.store import Store
+from training.enrich import FigureContext, enrich, load_descriptions, make_enricher
+from training.enrich._llm import LLMError, LLMEnricher, parse_list
+from training.enrich._run import store_cache
+from training.enrich._template import head_noun, object_name
+from training.views import number_figures, parse_descriptions, view_phrase
+
+DESCRIPTIONS = ["FIG. 1 is a front perspective view of a pregnancy pillow showing my design",
+                "FIG. 2 is a front elevational view thereof",
+                "FIGS. 3-4 are left and right side elevational views thereof",
+                "FIG . 5 is a top plan view thereof ;"]
+
+
+# -- views --------------------------------------------------------------------------------------
+def test_descriptions_parse_to_numbers_and_views():
+    by_number = parse_descriptions(DESCRIPTIONS)
+    assert sorted(by_number) == [1, 2, 3, 4, 5]
+    assert view_phrase(by_number[2]) == "front elevational view"
+    assert view_phrase(by_number[5]) == "top plan view"
+    assert view_phrase("FIG. 6 shows the design in use") is None
+
+
+def test_figures_are_numbered_globally_in_sheet_order():
+    # pages given out of order: sheet 2 (2 figures), the front page, sheet 1 (3 figures)
+    views = number_figures([("drawing_sheet", 2, 2), ("front_page", None, 1),
+                            ("drawing_sheet", 1, 3)], DESCRIPTIONS)
+    assert [v.number for v in views[2]] == [1, 2, 3]
+    assert [v.number for v in views[0]] == [4, 5]
+    assert views[1][0].number == 1                      # the representative view
+    assert views[0][1].view == "top plan view"
+
+
+def test_representative_view_named_in_descriptions():
+    views = number_figures([("front_view", None, 1), ("drawing_sheet", 1, 2)],
+                           ["FIG. 1 is a top view", "FIG. 2 is a perspective view, the "
+                                                    "representative view"])
+    assert views[0][0].number == 2 and [v.number for v in views[1]] == [1, 2]
+
+
+# -- template and title enrichers ---------------------------------------------------------------
+def test_object_name_and_head_noun():
+    assert object_name(FigureContext("D1", title="SHARK BLANKET A47G")) == "shark blanket"
+    assert object_name(FigureContext("D1", description=DESCRIPTIONS[0])) == "pregnancy pillow"
+    assert head_noun("stripping tool for leafy vegetables") == "tool"
+    assert head_noun("pair of lobster slippers") == "slippers"
+    assert head_noun("lunch box") == "lunchbox"
+
+
+def test_template_enricher_writes_varied_alias_rich_descriptions():
+    ctx = FigureContext("D0906013", "fig:2", title="PREGNANCY PILLOW", locarno="06-09",
+                        view="front elevational view")
+    texts = make_enricher("template").describe(ctx, 20)
+    assert 10 <= len(texts) <= 20 and len(set(texts)) == len(texts)
+    joined = " | ".join(texts)
+    assert "front elevational view of a pregnancy pillow" in joined
+    assert "cushion" in joined                         # alias from resources/aliases.json
+    assert "furnishing" in joined                      # Locarno class 06 title
+    assert texts == make_enricher("template").describe(ctx, 20)    # deterministic
+    assert len(make_enricher("template").describe(ctx, 5)) == 5
+
+
+def test_template_enricher_without_title_uses_the_class():
+    texts = make_enricher("template").describe(FigureContext("D1", locarno="07-01"), 20)
+    assert texts and all("tableware" in t.lower() or "china" in t.lower() or "household" in
+                         t.lower() or "dish" in t.lower() or "a " in t for t in texts)
+    assert make_enricher("template").describe(FigureContext("D1"), 20) == []
+
+
+def test_title_enricher_is_the_title_alone():
+    assert make_enricher("title").describe(FigureContext("D1", title="WATER GUN"), 20) == \
+        ["water gun"]
+
+
+def test_unknown_enricher_is_refused():
+    with pytest.raises(ValueError):
+        make_enricher("gpt")
+
+
+# -- the SQLite cache ---------------------------------------------------------------------------
+def test_enrich_writes_once_and_force_replaces(tmp_path):
+    store = Store(tmp_path / "library.sqlite")
+    contexts = [FigureContext("D1", title="FAN", locarno="23-04"),
+                FigureContext("D1", "fig:1", title="FAN", locarno="23-04", view="top view")]
+    first = enrich(store, contexts, [make_enricher("template")], per_figure=6)
+    assert first == {"template": 12}
+    assert enrich(store, contexts, [make_enricher("template")], per_figure=6) == \
+        {"template": 0}
+    got = load_descriptions(store)
+    assert len(got[("D1", "")]) == 6 and any("top view" in t for t in got[("D1", "fig:1")])
+    enrich(store, contexts[:1], [make_enricher("title")], per_figure=6, force=True)
+    assert load_descriptions(store, enrichers=["title"]) == {("D1", ""): ["fan"]}
+    store.close()
+
+
+# -- the LLM enricher, against a stub server ----------------------------------------------------
+class _Stub(BaseHTTPRequestHandler):
+    script: list = []          # status codes to answer before succeeding
+    seen: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append((time.monotonic(), self.headers.get("Authorization"), body))
+        if type(self).script:
+            code = type(self).script.pop(0)
+            self.send_response(code)
+            if code == 429:
+                self.send_header("Retry-After", "0")
+            self.end_headers()
+            return
+        answer = json.dumps(["a curved body pillow", "a maternity cushion, side view"])
+        data = json.dumps({"choices": [{"message": {"role": "assistant",
+                                                    "content": f"```json\n{answer}\n```"}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub_server():
+    _Stub.script, _Stub.seen = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def _ctx():
+    return FigureContext("D0906013", "fig:2", title="PREGNANCY PILLOW", locarno="06-09",
+                         view="front elevational view")
+
+
+def test_llm_enricher_retries_caches_and_sends_the_key(stub_server, tmp_path):
+    store = Store(tmp_path / "library.sqlite")
+    _Stub.script = [500, 429]
+    llm = LLMEnricher(stub_server, "local-model", "sk-test", backoff_s=0.01,
+                      requests_per_minute=0, cache=store_cache(store))
+    assert llm.describe(_ctx(), 20) == ["a curved body pillow",
+                                        "a maternity cushion, side view"]
+    assert len(_Stub.seen) == 3
+    _, auth, body = _Stub.seen[-1]
+    assert auth == "Bearer sk-test" and body["model"] == "local-model"
+    assert "PREGNANCY PILLOW" in body["messages"][1]["content"]
+    assert "06-09" in body["messages"][1]["content"]
+    again = LLMEnricher(stub_server, "local-model", backoff_s=0.01, cache=store_cache(store))
+    assert again.describe(_ctx(), 1) == ["a curved body pillow"]
+    assert len(_Stub.seen) == 3                       # answered from the cache
+    assert "sk-test" not in json.dumps(list(store.conn.execute("SELECT * FROM cache")))
+    store.close()
+
+
+def test_llm_enricher_spaces_requests(stub_server):
+    llm = LLMEnricher(stub_server, "m", requests_per_minute=600)     # one per 0.1 s
+    for i in range(3):
+        llm.describe(FigureContext(f"D{i}", title="FAN"), 2)
+    times = [t for t, _, _ in _Stub.seen]
+    assert times[2] - times[0] >= 0.18
+
+
+def test_llm_enricher_gives_up_clearly(stub_server):
+    _Stub.script = [400]
+    with pytest.raises(LLMError, match="HTTP 400"):
+        LLMEnricher(stub_server, "m", backoff_s=0.01).describe(_ctx(), 3)
+    assert len(_Stub.seen) == 1                       # a client error is not retried
+    _Stub.script = [503, 503, 503]
+    with pytest.raises(LLMError, match="gave up after 3"):
+        LLMEnricher(stub_server, "m", max_retries=2, backoff_s=0.01).describe(_ctx(), 3)
+
+
+def test_llm_settings_from_environment(monkeypatch, stub_server):
+    monkeypatch.setenv("PATENT_EXAMINER_LLM_BASE_URL", stub_server)
+    monkeypatch.setenv("PATENT_EXAMINER_LLM_MODEL", "env-model")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    llm = make_enricher("llm")
+    assert (llm.base_url, llm.model, llm.api_key) == (stub_server, "env-model", "sk-env")
+    monkeypatch.delenv("PATENT_EXAMINER_LLM_BASE_URL")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ValueError, match="base_url"):
+        make_enricher("llm")
+
+
+def test_parse_list_accepts_lines_and_bullets():
+    assert parse_list("1. a chair\n- a seat\n\n* an armchair") == ["a chair", "a seat",
+                                                                   "an armchair"]
+
+
+# -- captioner hook -----------------------------------------------------------------------------
+def test_caption_hook_is_off_without_a_model_and_uses_a_callable():
+    with pytest.raises(ValueError, match="model_path"):
+        make_enricher("caption")
+    cap = make_enricher("caption", {"captioner": lambda im: f"a drawing {im.shape[0]} px",
+                                    "prefix": "caption: "})
+    ctx = FigureContext("D1", "fig:1", image=lambda: np.full((64, 64), 255, np.uint8))
+    assert cap.describe(ctx, 5) == ["caption: a drawing 64 px"]
+    assert cap.describe(FigureContext("D1", "fig:1"), 5) == []
+
+
+# -- DeepPatent2 metadata -----------------------------------------------------------------------
+def test_deeppatent2_records_become_jobs(tmp_path):
+    from PIL import Image
+
+    from training.deeppatent2 import scan_deeppatent2
+
+    (tmp_path / "images").mkdir()
+    Image.new("L", (50, 50), 255).save(tmp_path / "images" / "USD0871717-20200107-D00002.png")
+    Image.new("L", (20, 20), 255).save(tmp_path / "images" / "USD0871717-20200107-D00002_1.png")
+    records = [
+        {"patentID": "USD0871717-20200107", "Figure_file": "USD0871717-20200107-D00002.png",
+         "subfigure_file": "USD0871717-20200107-D00002_1.png", "object": "chair",
+         "aspect": "front view", "captions": ["FIG. 3 is a front view"], "figid": "3",
+         "classification_locarno": "0601"},
+        {"patentID": "USD0871717-20200107", "Figure_file": "USD0871717-20200107-D00002.png",
+         "object": "chair", "aspect": "top view", "bbox": [0, 0, 25, 25]},
+        {"patentID": "USD0999999-20200107", "Figure_file": "missing.png"},
+    ]
+    path = tmp_path / "design2020.json"
+    path.write_text(json.dumps(records))
+    errors = []
+    jobs = list(scan_deeppatent2(path, None, errors))
+    assert len(jobs) == 2 and len(errors) == 1
+    a, b = jobs
+    assert a.patent_id == "D0871717" and a.single and a.figure_key == "fig:3"
+    assert a.meta["locarno"] == "06-01" and a.meta["view"] == "front view"
+    assert a.meta["object_name"] == "chair" and a.meta["captions"] == ["FIG. 3 is a front view"]
+    assert not b.single and b.box == (0, 0, 25, 25) and b.figure_key is None

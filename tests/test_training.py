@@ -1,0 +1,208 @@
+"""The training framework with the tiny model: config, folds, samplers, schedule, the encoder
+split, the loop (export, exact resume, cached features), two-process DDP and the CLI."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training import encoder
+from training.config import TrainConfig, load_config
+from training.folds import assign_folds
+from training.sampler import BalancedBatches, RandomBatches
+from training.schedule import warmup_cosine
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "training" / "configs" / "tiny_test.toml"
+
+
+def _cfg(tmp_path, manifest, *extra):
+    return load_config(TINY, [f"data.sources=['{manifest}']",
+                              f"data.cache_dir='{tmp_path / 'cache'}'",
+                              f"run.out_dir='{tmp_path / 'run'}'", *extra])
+
+
+# -- pieces -------------------------------------------------------------------------------------
+def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
+    cfg = load_config(TINY, ["optim.lr=0.5", "loss.losses=['clip']"])
+    assert cfg.optim.lr == 0.5 and cfg.loss.losses == ["clip"]
+    with pytest.raises(ValueError, match="lrr"):
+        TrainConfig.from_dict({"optim": {"lrr": 1}})
+    with pytest.raises(ValueError, match="section"):
+        TrainConfig.from_dict({"optimizer": {}})
+    with pytest.raises(TypeError):
+        TrainConfig.from_dict({"augment": {"hflipp": 0.5}})
+    for name in ("default.toml", "gpu_full.toml"):
+        load_config(REPO / "training" / "configs" / name)
+
+
+def test_folds_are_patent_level_stratified_and_seeded():
+    patents = {f"D{i:03d}": ("06" if i < 12 else "07" if i < 20 else "") for i in range(22)}
+    folds = assign_folds(patents, 4, seed=3)
+    assert folds == assign_folds(patents, 4, seed=3) != assign_folds(patents, 4, seed=4)
+    sizes = np.bincount(list(folds.values()))
+    assert sizes.max() - sizes.min() <= 1
+    for cls in ("06", "07"):
+        per = np.bincount([f for p, f in folds.items() if patents[p] == cls], minlength=4)
+        assert per.max() - per.min() <= 1
+
+
+def test_balanced_batches_meet_every_class_and_ranks_differ():
+    groups = np.array([0] * 50 + [1] * 3 + [2] * 2 + [3])
+    s = BalancedBatches(groups, batch_size=8, per_class=2, alpha=0.0, seed=0,
+                        batches_per_epoch=40)
+    seen = set()
+    for batch in s:
+        assert len(batch) == 8
+        counts = np.bincount(groups[batch], minlength=4)
+        assert all(c in (0, 2) for c in counts)
+        seen |= set(groups[batch].tolist())
+    assert seen == {0, 1, 2, 3}
+    r0 = RandomBatches(40, 8, seed=1, rank=0, world=2)
+    r1 = RandomBatches(40, 8, seed=1, rank=1, world=2)
+    a, b = sum(list(r0), []), sum(list(r1), [])
+    assert len(r0) == len(r1) == 2 and not set(a) & set(b)
+
+
+def test_warmup_then_cosine():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = warmup_cosine(opt, total_steps=10, warmup_steps=2, min_ratio=0.1)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] < lrs[1] < lrs[2] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] > 0.1
+
+
+def test_prefix_and_tail_compose_to_the_image_tower(tiny_model):
+    visual = tiny_model.clip.visual.eval()
+    x = tiny_model.normalize_batch(torch.randint(0, 256, (3, 1, 64, 64), dtype=torch.uint8))
+    with torch.no_grad():
+        for k in range(len(visual.trunk.blocks) + 1):
+            split = encoder.tail(visual, encoder.prefix(visual, x, k), k)
+            assert torch.allclose(split, visual(x), atol=1e-5)
+
+
+def test_text_tower_and_frozen_blocks_do_not_train(tiny_model):
+    params = encoder.set_trainable(tiny_model.clip, 2)
+    names = {n for n, p in tiny_model.clip.named_parameters() if p.requires_grad}
+    assert names and all(n.startswith("visual.") or n == "logit_scale" for n in names)
+    assert not any(n.startswith(("visual.trunk.blocks.0.", "visual.trunk.blocks.1.",
+                                 "visual.trunk.conv_stem")) for n in names)
+    assert len(params) == len([n for n in names if n.startswith("visual.")])
+
+
+# -- the loop -----------------------------------------------------------------------------------
+def _weights(model):
+    return {k: v.clone() for k, v in model.clip.visual.state_dict().items()}
+
+
+def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manifest):
+    from core.models import create_model, load_checkpoint
+    from training.trainer import train
+
+    result = train(_cfg(tmp_path, drawing_manifest, "data.folds=3", "data.fold=0"))
+    side = json.loads((result.export_dir / "model.json").read_text())
+    rec = side["training"]
+    assert rec["config"]["optim"]["batch_size"] == 8
+    assert rec["git_commit"] and rec["data"]["sources"] == [str(drawing_manifest)]
+    assert rec["data"]["folds"] == {"k": 3, "held_out_fold": 0, "seed": 0}
+    assert 0 < rec["data"]["counts"]["patents"] < 12 and rec["data"]["held_out_patents"]
+    assert set(rec["loss_weights"]) == {"clip", "cls", "cat"}
+    assert side["dtype"] == "float16"
+    loaded = load_checkpoint(result.export_dir)
+    assert loaded.model_id != create_model("tiny_test", pretrained=None).model_id
+    lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    assert len(lines) == result.steps == 8
+    assert {"loss", "clip", "cls", "cat", "lr", "images_per_s"} <= set(json.loads(lines[0]))
+
+
+def test_resume_is_exact(tmp_path, drawing_manifest):
+    from training.trainer import train
+
+    straight = train(_cfg(tmp_path / "a", drawing_manifest, "run.max_steps=6"))
+    train(_cfg(tmp_path / "b", drawing_manifest, "run.max_steps=3"))
+    resumed = train(_cfg(tmp_path / "b", drawing_manifest, "run.max_steps=6"))
+    assert resumed.steps == straight.steps == 6
+    a, b = _weights(straight.model), _weights(resumed.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cached_prefix_features_train_the_tail_only(tmp_path, drawing_manifest):
+    from training.trainer import build_model, train
+
+    cfg = _cfg(tmp_path, drawing_manifest, "model.freeze_blocks=2", "features.enabled=true",
+               "features.views=2", "loss.losses=['clip','cls','cat','design']",
+               "loss.weighting='fixed'")
+    before = _weights(build_model(cfg))
+    after = _weights(train(cfg).model)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("trunk.blocks.2.") for k in changed)
+    assert not any(k.startswith(("trunk.blocks.0.", "trunk.blocks.1.", "trunk.conv_stem"))
+                   for k in changed)
+    assert list((tmp_path / "cache").glob("features-*/bank.json"))
+
+
+def test_two_process_ddp_on_cpu(tmp_path, drawing_manifest):
+    """torchrun with gloo: both ranks end with identical weights and the loss goes down."""
+    script = tmp_path / "ddp_run.py"
+    script.write_text(f"""
+import os, sys, torch
+sys.path.insert(0, {str(REPO)!r})
+from training.config import load_config
+from training.trainer import train
+cfg = load_config({str(TINY)!r}, ["data.sources=['{drawing_manifest}']",
+    "data.cache_dir='{tmp_path / 'cache'}'", "run.out_dir='{tmp_path / 'run'}'",
+    "optim.epochs=6", "optim.batches_per_epoch=4", "optim.lr=0.01",
+    "loss.weighting='fixed'", "run.log_every=1"])
+result = train(cfg)
+torch.save(result.model.clip.visual.state_dict(),
+           {str(tmp_path)!r} + f"/rank{{os.environ['RANK']}}.pt")
+""")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node",
+                           "2", "--standalone", str(script)], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    w0 = torch.load(tmp_path / "rank0.pt")
+    w1 = torch.load(tmp_path / "rank1.pt")
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    losses = [json.loads(ln)["loss"] for ln in
+              (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 24
+    assert np.mean(losses[-6:]) < np.mean(losses[:6])
+    assert json.loads((tmp_path / "run" / "model" / "model.json").read_text()
+                      )["training"]["world_size"] == 2
+
+
+# -- command line -------------------------------------------------------------------------------
+def test_cli_train_and_enrich(tmp_path, drawing_manifest, tiny_model):
+    from core.cli import main
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import save_checkpoint
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.read_text())
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "run"),
+                 "--set", f"data.sources=['{drawing_manifest}']",
+                 "--set", f"data.cache_dir='{tmp_path / 'cache'}'",
+                 "--set", "run.max_steps=2"]) == 0
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+
+    save_checkpoint(tiny_model, tmp_path / "tiny_ck")
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [drawing_manifest], tiny_model, model_ref=str(tmp_path / "tiny_ck"),
+               workers=0)
+    assert main(["enrich", "--library", str(tmp_path / "lib"), "--per-figure", "5",
+                 "--json"]) == 0
+    with Library(tmp_path / "lib") as lib:
+        keys = {r[0] for r in lib.store.conn.execute("SELECT figure_key FROM descriptions")}
+        n = lib.store.conn.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0]
+    assert keys == {"", "fig:1", "fig:2"} and n == 12 * 3 * 5

@@ -1,0 +1,126 @@
+"""``patent-examiner train`` and ``patent-examiner enrich`` (contributed through the
+``patent_examiner.commands`` entry point group; the core never imports this package)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    """Add the ``train`` and ``enrich`` subcommands."""
+    t = subparsers.add_parser("train", help="train the drawing encoder (contrastive, "
+                                            "LLM/template-enriched text)")
+    add_train_args(t)
+    t.set_defaults(func=cmd_train)
+    register_enrich(subparsers)
+
+
+def register_enrich(subparsers) -> None:
+    e = subparsers.add_parser("enrich", help="write enriched descriptions of a library's "
+                                             "drawings into its database")
+    e.add_argument("--library", metavar="DIR",
+                   help="library folder (default: the user data folder, or "
+                        "$PATENT_EXAMINER_LIBRARY)")
+    e.add_argument("--enricher", action="append", choices=["template", "title", "llm",
+                                                           "caption"],
+                   help="enricher to run (repeatable; default: template)")
+    e.add_argument("--per-figure", type=int, default=20, help="descriptions per drawing")
+    e.add_argument("--config", metavar="FILE", help="take [enrich] settings (llm endpoint, "
+                                                    "captioner) from a training config")
+    e.add_argument("--base-url", help="llm: OpenAI-compatible endpoint, e.g. "
+                                      "http://127.0.0.1:8080/v1")
+    e.add_argument("--model", dest="llm_model", help="llm: model name")
+    e.add_argument("--rpm", type=float, help="llm: requests per minute")
+    e.add_argument("--caption-model", metavar="DIR", help="caption: captioning model on disk")
+    e.add_argument("--patents", metavar="FILE", help="only these patent ids (one per line)")
+    e.add_argument("--force", action="store_true", help="replace existing descriptions")
+    e.add_argument("--json", action="store_true", help="print counts as JSON")
+    e.set_defaults(func=cmd_enrich)
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, metavar="FILE", help="TOML training config")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value (TOML syntax), e.g. optim.lr=1e-4")
+    p.add_argument("--out", metavar="DIR", help="run folder (run.out_dir)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if a "
+                                                            "checkpoint exists")
+
+
+def cmd_train(args) -> int:
+    import logging
+
+    from .config import load_config
+    from .trainer import train
+
+    overrides = list(args.set)
+    if args.out:
+        overrides.append(f"run.out_dir='{args.out}'")
+    if args.no_resume:
+        overrides.append("run.resume=false")
+    cfg = load_config(args.config, overrides)
+    logging.getLogger("training").setLevel(logging.INFO)
+    result = train(cfg)
+    if result.export_dir is not None:
+        print(f"trained {result.steps} steps; model written to {result.export_dir}",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_enrich(args) -> int:
+    from pathlib import Path
+
+    from core.library import Library, default_library_path
+
+    from .enrich import contexts_from_store, enrich, make_enricher
+    from .enrich._run import store_cache
+
+    options: dict[str, dict] = {}
+    if args.config:
+        from .config import load_config
+
+        cfg = load_config(args.config)
+        options = {"llm": dict(cfg.enrich.llm), "caption": dict(cfg.enrich.caption)}
+    llm = options.setdefault("llm", {})
+    for key, value in (("base_url", args.base_url), ("model", args.llm_model),
+                       ("requests_per_minute", args.rpm)):
+        if value is not None:
+            llm[key] = value
+    if args.caption_model:
+        options.setdefault("caption", {})["model_path"] = args.caption_model
+    names = args.enricher or ["template"]
+    patents = None
+    if args.patents:
+        patents = [ln.strip() for ln in Path(args.patents).read_text().splitlines()
+                   if ln.strip()]
+    with Library(args.library or default_library_path()) as lib:
+        enrichers = []
+        for name in names:
+            opts = dict(options.get(name, {}))
+            if name == "llm":
+                opts["cache"] = store_cache(lib.store)
+            enrichers.append(make_enricher(name, opts))
+        contexts = contexts_from_store(lib.store, patents, with_images="caption" in names)
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
+        try:
+            added = enrich(lib.store, contexts, enrichers, per_figure=args.per_figure,
+                           force=args.force, progress=lambda i: bar.update(i - bar.n))
+        finally:
+            bar.close()
+    if args.json:
+        print(json.dumps({"contexts": len(contexts), "added": added}))
+    else:
+        print(f"{len(contexts)} drawings and patents; new descriptions: "
+              + ", ".join(f"{k} {v}" for k, v in added.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training --config FILE``: the train command on its own."""
+    p = argparse.ArgumentParser(prog="python -m training", description="Train the drawing "
+                                                                        "encoder.")
+    add_train_args(p)
+    return cmd_train(p.parse_args(argv))

@@ -1,0 +1,168 @@
+"""Training configuration: TOML files over long flag lists.
+
+Every table maps to a dataclass below; unknown keys are errors (a typo must not silently
+train something else). Relative paths are relative to the working directory. ``override``
+applies ``section.key=value`` strings (TOML values) on top, e.g. from the command line.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class ModelCfg:
+    arch: str = "efficientnet_lite0"
+    pretrained: str = "imagenet"     # "imagenet", "none", or a trunk weights file
+    init_checkpoint: str = ""        # start from a patent-examiner checkpoint instead
+    seed: int = 0
+    freeze_blocks: int = -1          # stem + first k trunk blocks frozen; -1 = train all
+    init: str = ""                   # "whiten": projection from learned whitening (needs
+    #                                  cached pooled features: features.split = blocks + 1)
+    whiten_ridge: float = 1.0
+
+
+@dataclass
+class DataCfg:
+    sources: list = field(default_factory=list)       # manifests, Red Book folders, folders
+    deeppatent2: list = field(default_factory=list)   # DeepPatent2 JSON metadata files
+    image_root: str = ""                              # where DeepPatent2 images lie
+    synthetic: int = 0                                # synthetic patents from core.synthetic
+    synthetic_seed: int = 0
+    cache_dir: str = "runs/cache"                     # rendered crops (shards), feature banks
+    corpus: str = ""           # use this prepared corpus folder as is (skip preparation)
+    store: str = ""            # library folder or .sqlite for descriptions; "" = in cache_dir
+    exclude_patents: list = field(default_factory=list)  # never trained on (held out)
+    folds: int = 0             # >0: patent-level CV folds; train on all but ``fold``
+    fold: int = -1
+    fold_seed: int = 0
+    workers: int = 2           # page-rendering processes
+    loader_workers: int = 0    # DataLoader worker processes
+    shard_size: int = 4096
+
+
+@dataclass
+class EnrichCfg:
+    enrichers: list = field(default_factory=lambda: ["template"])   # used for training text
+    per_figure: int = 20
+    llm: dict = field(default_factory=dict)        # base_url, model, api_key, ...
+    caption: dict = field(default_factory=dict)    # model_path
+
+
+@dataclass
+class LossCfg:
+    losses: list = field(default_factory=lambda: ["clip", "cls", "cat"])  # + "design"
+    weighting: str = "uncertainty"                 # or "fixed"
+    fixed_weights: dict = field(default_factory=dict)
+    init_log_var: float = 0.0
+    weights_lr_mult: float = 10.0   # the log-variances learn this much faster than the net
+    temperature: float = 0.1                       # of the supervised contrastive losses
+    init_logit_scale: float = 0.0                  # > 0: set CLIP's logit scale (multiplier)
+
+
+@dataclass
+class OptimCfg:
+    epochs: int = 10
+    batch_size: int = 64
+    accum_steps: int = 1
+    lr: float = 3e-4
+    trunk_lr_mult: float = 0.1
+    weight_decay: float = 0.05
+    warmup_steps: int = 50
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    amp: bool = True                     # on CUDA only
+    sampler: str = "balanced"            # or "random"
+    per_class: int = 4
+    alpha: float = 0.5
+    batches_per_epoch: int = 0           # 0 = corpus size / batch size
+
+
+@dataclass
+class FeatureCfg:
+    enabled: bool = False      # cache the frozen prefix per augmented view (needs freeze_blocks)
+    views: int = 8
+    split: int = -1            # cache the prefix up to this block (-1: model.freeze_blocks);
+    #                            blocks between split and freeze_blocks run frozen each step
+    batch_size: int = 64
+
+
+@dataclass
+class RunCfg:
+    out_dir: str = "runs/train"
+    export_dir: str = ""       # "" = out_dir/model
+    export_half: bool = True
+    checkpoint_every: int = 200   # optimizer steps; also at each epoch's end
+    log_every: int = 10
+    resume: bool = True
+    progress: bool = True
+    device: str = "auto"
+    max_steps: int = 0         # stop early (tests, throughput probes); 0 = all epochs
+
+
+@dataclass
+class TrainConfig:
+    model: ModelCfg = field(default_factory=ModelCfg)
+    data: DataCfg = field(default_factory=DataCfg)
+    enrich: EnrichCfg = field(default_factory=EnrichCfg)
+    augment: dict = field(default_factory=dict)     # training.augment.AugmentConfig fields
+    loss: LossCfg = field(default_factory=LossCfg)
+    optim: OptimCfg = field(default_factory=OptimCfg)
+    features: FeatureCfg = field(default_factory=FeatureCfg)
+    run: RunCfg = field(default_factory=RunCfg)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        kwargs = {}
+        types = {f.name: f.default_factory for f in fields(cls)}
+        for key, value in (d or {}).items():
+            if key not in types:
+                raise ValueError(f"unknown config section [{key}] (known: {', '.join(types)})")
+            if key == "augment":
+                from .augment import AugmentConfig
+
+                AugmentConfig.from_dict(value)   # validates the keys
+                kwargs[key] = dict(value)
+                continue
+            sub = types[key]()
+            known = {f.name for f in fields(sub)}
+            unknown = set(value) - known
+            if unknown:
+                raise ValueError(f"unknown key(s) in [{key}]: {', '.join(sorted(unknown))}")
+            kwargs[key] = type(sub)(**{**asdict(sub), **value})
+        return cls(**kwargs)
+
+
+def read_toml(path: str | Path) -> dict:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    return TrainConfig.from_dict(apply_overrides(read_toml(path), overrides or []))
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """``["optim.lr=1e-4", "data.sources=['a.jsonl']"]`` applied to a config dict."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or "." not in key:
+            raise ValueError(f"override {item!r} is not SECTION.KEY=VALUE")
+        section, name = key.strip().split(".", 1)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        data.setdefault(section, {})[name] = value
+    return data

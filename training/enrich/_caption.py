@@ -1,0 +1,47 @@
+"""Optional captioner hook: a captioning model on disk describes the drawing itself.
+
+Off by default (the paper used BLIP-2). Give ``model_path`` (a local folder that
+``transformers.pipeline("image-to-text")`` can load; nothing is downloaded) or, from code, any
+``captioner(image_uint8) -> str`` callable.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ._base import FigureContext
+
+
+class CaptionEnricher:
+    name = "caption"
+
+    def __init__(self, model_path: str | None = None,
+                 captioner: Callable[[np.ndarray], str] | None = None, prefix: str = ""):
+        if captioner is None and not model_path:
+            raise ValueError("the caption enricher needs model_path (a captioning model on "
+                             "disk) in [enrich.caption]")
+        self.model_path = model_path
+        self._captioner = captioner
+        self.prefix = prefix
+
+    def _load(self) -> Callable[[np.ndarray], str]:
+        if self._captioner is None:
+            from PIL import Image
+            from transformers import pipeline
+
+            import core  # noqa: F401  (offline hub)
+
+            pipe = pipeline("image-to-text", model=self.model_path)
+
+            def run(image: np.ndarray) -> str:
+                out = pipe(Image.fromarray(image).convert("RGB"))
+                return out[0]["generated_text"] if out else ""
+            self._captioner = run
+        return self._captioner
+
+    def describe(self, ctx: FigureContext, n: int) -> list[str]:
+        if ctx.image is None:
+            return []
+        text = " ".join(self._load()(ctx.image()).split())
+        return [self.prefix + text] if text else []

@@ -1,0 +1,158 @@
+"""Descriptions written by an LLM behind any OpenAI-compatible chat endpoint.
+
+Works with OpenAI, vLLM, llama.cpp's server, Ollama's /v1 and the like: POST
+``{base_url}/chat/completions``. Settings come from the config (``base_url``, ``model``,
+``api_key``) or the environment (``PATENT_EXAMINER_LLM_BASE_URL`` / ``OPENAI_BASE_URL``,
+``PATENT_EXAMINER_LLM_MODEL``, ``PATENT_EXAMINER_LLM_API_KEY`` / ``OPENAI_API_KEY``).
+Requests are spaced to at most ``requests_per_minute``, retried with exponential backoff on
+429, 5xx and network errors, and answers are cached by (model, prompt) through ``cache``
+(the store's ``cache`` table), so a re-run costs nothing. The key is never cached or logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Callable
+
+from ._base import FigureContext
+from ._template import object_name
+
+SYSTEM = ("You write short, varied, concrete descriptions of design-patent drawings for "
+          "training an image retrieval model. Use common names, synonyms and the kind of "
+          "article; describe only what such a drawing shows. Answer with a JSON array of "
+          "strings and nothing else.")
+
+
+class LLMError(RuntimeError):
+    """The endpoint failed for good (after retries) or answered something unusable."""
+
+
+class LLMEnricher:
+    name = "llm"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
+                 requests_per_minute: float = 60.0, count: int = 20, max_retries: int = 4,
+                 backoff_s: float = 1.0, timeout_s: float = 60.0, temperature: float = 0.7,
+                 cache: tuple[Callable[[str], str | None], Callable[[str, str], None]] | None
+                 = None):
+        if not base_url or not model:
+            raise ValueError("the llm enricher needs base_url and model (config [enrich.llm] "
+                             "or PATENT_EXAMINER_LLM_BASE_URL / PATENT_EXAMINER_LLM_MODEL)")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.interval = 60.0 / requests_per_minute if requests_per_minute > 0 else 0.0
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.timeout_s = timeout_s
+        self.temperature = temperature
+        self.count = count
+        self.cache = cache
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+        self.requests = 0
+
+    @classmethod
+    def from_config(cls, options: dict) -> "LLMEnricher":
+        env = os.environ.get
+        opts = dict(options)
+        base = opts.pop("base_url", None) or env("PATENT_EXAMINER_LLM_BASE_URL") or \
+            env("OPENAI_BASE_URL")
+        model = opts.pop("model", None) or env("PATENT_EXAMINER_LLM_MODEL")
+        key = opts.pop("api_key", None) or env("PATENT_EXAMINER_LLM_API_KEY") or \
+            env("OPENAI_API_KEY")
+        return cls(base, model, key, **opts)
+
+    # -- prompt ------------------------------------------------------------------------------
+    @staticmethod
+    def prompt(ctx: FigureContext, n: int) -> str:
+        from core.locarno import title as locarno_title
+
+        facts = [f"Title: {ctx.title or object_name(ctx) or 'unknown'}"]
+        if ctx.object_name:
+            facts.append(f"Object: {ctx.object_name}")
+        if ctx.view or ctx.description:
+            facts.append(f"View: {ctx.view or ctx.description}")
+        if ctx.locarno:
+            facts.append(f"Locarno class {ctx.locarno}: {locarno_title(ctx.locarno) or ''}")
+        facts += [f"Caption: {c}" for c in ctx.captions]
+        return (f"Write {n} different descriptions (5 to 25 words each) of this design-patent "
+                f"drawing. Vary the wording; include aliases and the broader kind of object.\n"
+                + "\n".join(facts))
+
+    # -- api ---------------------------------------------------------------------------------
+    def describe(self, ctx: FigureContext, n: int) -> list[str]:
+        prompt = self.prompt(ctx, max(n, self.count))
+        key = "llm:" + hashlib.sha256(json.dumps(
+            [self.base_url, self.model, SYSTEM, prompt]).encode()).hexdigest()
+        answer = self.cache[0](key) if self.cache else None
+        if answer is None:
+            answer = self._complete(prompt)
+            if self.cache:
+                self.cache[1](key, answer)
+        return parse_list(answer)[:n]
+
+    def _complete(self, prompt: str) -> str:
+        body = json.dumps({"model": self.model, "temperature": self.temperature,
+                           "messages": [{"role": "system", "content": SYSTEM},
+                                        {"role": "user", "content": prompt}]}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        last = "no attempt"
+        for attempt in range(self.max_retries + 1):
+            self._wait_turn()
+            req = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
+                                         headers=headers, method="POST")
+            try:
+                self.requests += 1
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                    data = json.loads(resp.read().decode("utf-8"))
+                return data["choices"][0]["message"]["content"]
+            except urllib.error.HTTPError as exc:
+                last = f"HTTP {exc.code}"
+                if exc.code != 429 and exc.code < 500:
+                    raise LLMError(f"{self.base_url}: {last} {exc.reason}") from None
+                retry_after = exc.headers.get("Retry-After") if exc.headers else None
+                delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                last, delay = f"network error: {getattr(exc, 'reason', exc)}", None
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise LLMError(f"{self.base_url}: not a chat completion answer ({exc})") \
+                    from None
+            if attempt < self.max_retries:
+                time.sleep(delay if delay is not None else self.backoff_s * 2 ** attempt)
+        raise LLMError(f"{self.base_url}: gave up after {self.max_retries + 1} tries ({last})")
+
+    def _wait_turn(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            wait = self._next_at - now
+            self._next_at = max(now, self._next_at) + self.interval
+        if wait > 0:
+            time.sleep(wait)
+
+
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
+
+
+def parse_list(answer: str) -> list[str]:
+    """Descriptions from a JSON array (possibly in a code fence) or one per line."""
+    text = answer.strip()
+    fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
+    if fence:
+        text = fence.group(1).strip()
+    try:
+        items = json.loads(text)
+        if isinstance(items, list):
+            return [" ".join(str(s).split()) for s in items if str(s).strip()]
+    except ValueError:
+        pass
+    lines = [_BULLET.sub("", ln).strip().strip('"') for ln in text.splitlines()]
+    return [" ".join(ln.split()) for ln in lines if ln]

@@ -1,0 +1,248 @@
+"""Corpus preparation: sources -> figure crops in shards -> enriched descriptions attached.
+
+Sources are everything the core ingests (JSONL manifests, USPTO Red Book folders, image
+folders), DeepPatent2 JSON metadata, and synthetic multi-view patents from core.synthetic
+(written once as a manifest source).
+Pages are decoded and cut into figures with the model's DrawingConfig exactly as ingestion
+does (core.drawing.find_figures + render_figure), in worker processes, once: the corpus folder
+is keyed by a fingerprint of its inputs and reused by every later run, fold and ablation.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import logging
+import multiprocessing
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from core.drawing import DrawingConfig
+from core.store import Store
+
+from . import shards
+from .deeppatent2 import DrawingJob, scan_deeppatent2
+from .enrich import FigureContext, enrich, make_enricher
+from .enrich._run import store_cache
+from .views import number_figures
+
+log = logging.getLogger(__name__)
+
+
+# -- sources -> jobs ---------------------------------------------------------------------------
+def core_jobs(paths: Iterable[str], errors: list) -> Iterator[tuple[dict, list[DrawingJob]]]:
+    """(patent metadata, page jobs) per patent of core-ingestible sources."""
+    from core.ingest import scan_sources
+
+    scans, scan_errors = scan_sources(list(paths), allow_absolute=True)
+    errors += scan_errors
+    for scan in scans:
+        errors += scan.errors
+        pages: dict[str, list] = {}
+        for page in scan.pages:
+            pages.setdefault(page.patent_id, []).append(page)
+        for pid, plist in pages.items():
+            rec = scan.patents[pid]
+            meta = {"title": rec.extra.get("title_display") or rec.title,
+                    "locarno": rec.locarno, "figure_descriptions": rec.figure_descriptions,
+                    "source": scan.kind, "synthetic": rec.synthetic}
+            yield meta, [DrawingJob(pid, Path(p.path), p.page_index, p.page_kind,
+                                    meta={"sheet": p.sheet}) for p in plist]
+
+
+def deeppatent2_jobs(paths: Iterable[str], image_root: str | None, errors: list
+                     ) -> Iterator[tuple[dict, list[DrawingJob]]]:
+    for path in paths:
+        for job in scan_deeppatent2(path, image_root, errors):
+            yield {k: job.meta.get(k) for k in ("title", "locarno", "source")} | {
+                "figure_descriptions": []}, [job]
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | None]:
+    """Figure crops of one job (runs in a worker process)."""
+    from core.drawing import FigureBox, find_figures, render_figure
+    from core.imageio import ImageReadError, read_page
+
+    cfg = DrawingConfig.from_dict(drawing)
+    try:
+        page = read_page(job.path, job.page_index).array
+        if job.single:
+            return [render_figure(page, None, cfg)], None
+        if job.box is not None:
+            return [render_figure(page, FigureBox(*job.box), cfg)], None
+        return [render_figure(page, b, cfg) for b in find_figures(page, job.page_kind, cfg)], \
+            None
+    except (ImageReadError, OSError, ValueError, MemoryError) as exc:
+        return [], f"{job.path}: {exc}"
+
+
+def _render_many(jobs: list[DrawingJob], drawing: dict):
+    return [render_job(j, drawing) for j in jobs]
+
+
+def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4) -> Iterator:
+    """``fn(group)`` for each group, in order, at most ``workers * ahead`` groups in flight."""
+    if workers <= 0:
+        yield from (fn(g) for g in groups)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        pending: deque = deque()
+        for g in groups:
+            pending.append(pool.submit(fn, g))
+            if len(pending) >= workers * ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+class _Renderer:
+    def __init__(self, drawing: dict):
+        self.drawing = drawing
+
+    def __call__(self, item):
+        meta, jobs = item
+        return meta, jobs, _render_many(jobs, self.drawing)
+
+
+def _rows(meta: dict, jobs: list[DrawingJob], rendered) -> Iterator[tuple[np.ndarray, dict]]:
+    """Crops of one patent with their metadata and global figure numbers."""
+    pages = [(j.page_kind, j.meta.get("sheet"), len(r[0])) for j, r in zip(jobs, rendered)]
+    views = number_figures(pages, meta.get("figure_descriptions") or [])
+    for job, (images, _), vs in zip(jobs, rendered, views):
+        for i, (image, v) in enumerate(zip(images, vs)):
+            key = job.figure_key or (f"fig:{v.number}" if v.number is not None else "")
+            yield image, {
+                "patent_id": job.patent_id, "figure_key": key, "title": meta.get("title"),
+                "locarno": meta.get("locarno"), "view": job.meta.get("view") or v.view,
+                "description": v.description, "object_name": job.meta.get("object_name"),
+                "captions": job.meta.get("captions") or [], "source": meta.get("source"),
+                "synthetic": bool(meta.get("synthetic")),
+                "page": [str(job.path), job.page_index, i]}
+
+
+def synthetic_source(n: int, seed: int, cache_dir: str | Path, workers: int) -> Path:
+    """A manifest of ``n`` synthetic patents (core.synthetic), one image per view, written
+    once into the cache: the views of one design are the figures of one patent, and its
+    family's Locarno subclass is its class."""
+    from core.synthetic import write_corpus
+
+    folder = Path(cache_dir) / f"synthetic-{seed}-{n}"
+    manifest = folder / "manifest.jsonl"
+    if not manifest.is_file():
+        write_corpus(folder, n, seed, sheets=False, workers=max(1, workers))
+    return manifest
+
+
+# -- the corpus --------------------------------------------------------------------------------
+def fingerprint(data: dict, drawing: DrawingConfig) -> str:
+    """Hash of what the crops depend on (sources and their sizes/mtimes, drawing settings)."""
+    parts = {"data": {k: data.get(k) for k in ("sources", "deeppatent2", "image_root",
+                                               "synthetic", "synthetic_seed")},
+             "drawing": asdict(drawing), "files": []}
+    for p in list(data.get("sources") or []) + list(data.get("deeppatent2") or []):
+        path = Path(p)
+        if path.exists():
+            st = path.stat()
+            parts["files"].append([str(path.resolve()), st.st_size, int(st.st_mtime)])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:16]
+
+
+def build_corpus(data: dict, drawing: DrawingConfig, cache_dir: str | Path, *,
+                 workers: int = 2, shard_size: int = 4096,
+                 progress: Callable[[int], None] | None = None) -> Path:
+    """Render (or reuse) the corpus for ``data`` (the [data] config table); returns its folder."""
+    folder = Path(cache_dir) / f"corpus-{fingerprint(data, drawing)}"
+    if shards.read_index(folder) is not None:
+        return folder
+    writer = shards.ShardWriter(folder, drawing.image_size, shard_size)
+    errors: list = []
+    sources = list(data.get("sources") or [])
+    if data.get("synthetic"):
+        sources.append(synthetic_source(int(data["synthetic"]), int(data.get("synthetic_seed", 0)),
+                                        cache_dir, workers))
+    groups = list(core_jobs(sources, errors))
+    groups += list(deeppatent2_jobs(data.get("deeppatent2") or [], data.get("image_root"),
+                                    errors))
+    n = 0
+    for meta, jobs, rendered in ordered_map(_Renderer(drawing.to_dict()), groups, workers):
+        errors += [(str(j.path), e) for j, (_, e) in zip(jobs, rendered) if e]
+        for image, row in _rows(meta, jobs, rendered):
+            writer.add(image, row)
+            n += 1
+        if progress is not None:
+            progress(n)
+    index = writer.close({"fingerprint": folder.name, "errors": [list(e) for e in errors],
+                          "data": {k: data.get(k) for k in ("sources", "deeppatent2",
+                                                            "synthetic")}})
+    log.info("corpus %s: %d figures, %d errors", folder, index["count"], len(errors))
+    return folder
+
+
+def corpus_contexts(folder: str | Path) -> list[FigureContext]:
+    """One context per patent and per distinct (patent, figure) of a corpus."""
+    index = shards.read_index(folder)
+    seen: set = set()
+    out = []
+    for shard in index["shards"]:
+        images = None
+        for row_i, m in enumerate(shards.shard_meta(folder, shard["name"])):
+            base = dict(patent_id=m["patent_id"], title=m.get("title"),
+                        locarno=m.get("locarno"))
+            if (m["patent_id"], "") not in seen:
+                seen.add((m["patent_id"], ""))
+                out.append(FigureContext(**base, object_name=m.get("object_name")))
+            key = (m["patent_id"], m["figure_key"])
+            if m["figure_key"] and key not in seen:
+                seen.add(key)
+                if images is None:
+                    images = shards.shard_images(folder, shard["name"])
+                out.append(FigureContext(
+                    **base, figure_key=m["figure_key"], view=m.get("view"),
+                    description=m.get("description"), object_name=m.get("object_name"),
+                    captions=m.get("captions") or [],
+                    image=(lambda a=images, r=row_i: np.array(a[r]))))
+    return out
+
+
+def enrich_corpus(folder: str | Path, store: Store, enrichers: dict[str, dict],
+                  per_figure: int = 20) -> dict[str, int]:
+    """Run the enrichers (name -> options) over a corpus and attach the texts to its shards."""
+    objs = []
+    for name, options in enrichers.items():
+        options = dict(options or {})
+        if name == "llm":
+            options.setdefault("cache", store_cache(store))
+        objs.append(make_enricher(name, options))
+    added = enrich(store, corpus_contexts(folder), objs, per_figure=per_figure)
+    attach_texts(folder, store)
+    return added
+
+
+def attach_texts(folder: str | Path, store: Store) -> None:
+    """Write each shard's per-row descriptions (by enricher) next to it."""
+    index = shards.read_index(folder)
+    for shard in index["shards"]:
+        meta = shards.shard_meta(folder, shard["name"])
+        pids = {m["patent_id"] for m in meta}
+        by_key: dict[tuple, dict[str, list[str]]] = {}
+        for row in store.conn.execute(
+                f"SELECT patent_id, figure_key, enricher, text FROM descriptions WHERE "
+                f"patent_id IN ({','.join('?' * len(pids))}) ORDER BY id", sorted(pids)):
+            by_key.setdefault(row[:2], {}).setdefault(row[2], []).append(row[3])
+        texts = []
+        for m in meta:
+            merged: dict[str, list[str]] = {}
+            for key in ((m["patent_id"], m["figure_key"]), (m["patent_id"], "")):
+                for enricher, t in by_key.get(key, {}).items():
+                    merged.setdefault(enricher, []).extend(t)
+            texts.append({e: list(dict.fromkeys(t)) for e, t in merged.items()})
+        shards.write_texts(folder, shard["name"], texts)
+
+

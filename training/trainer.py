@@ -1,0 +1,434 @@
+"""The training loop: AMP, gradient accumulation, warmup + cosine schedule, exact resume,
+DDP, tqdm progress and JSON-lines logs; ends by exporting a core checkpoint.
+
+``train(cfg)`` prepares the corpus when it is not given (rendered crops + descriptions), trains
+the image tower against the frozen text tower with the configured losses, and writes
+``out_dir/checkpoint.pt`` (everything needed to resume exactly: weights, optimizer,
+scheduler, grad scaler, every RNG state, epoch and step) plus ``out_dir/log.jsonl``.
+Launch several processes with ``torchrun --nproc_per_node N -m training --config FILE``.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
+
+from . import distributed, encoder
+from .augment import AugmentConfig, augment
+from .config import TrainConfig
+from .dataset import FALLBACK_TEXT, Corpus, FigureDataset, collate
+from .losses import UNKNOWN, LossWeighting, clip_loss, supcon_loss
+from .sampler import BalancedBatches, RandomBatches
+from .schedule import warmup_cosine
+from .textcache import TextCache
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint.pt"
+
+
+def build_model(cfg: TrainConfig):
+    from core.models import create_model, load_checkpoint
+
+    m = cfg.model
+    if m.init_checkpoint:
+        return load_checkpoint(m.init_checkpoint)
+    pretrained = None if m.pretrained in ("", "none", None) else m.pretrained
+    return create_model(m.arch, pretrained=pretrained, seed=m.seed)
+
+
+class Objective(torch.nn.Module):
+    """Image tower + loss heads; ``forward`` returns (total loss, {name: loss})."""
+
+    def __init__(self, model, cfg: TrainConfig, split: int | None):
+        super().__init__()
+        self.visual = model.clip.visual
+        self.logit_scale = model.clip.logit_scale
+        self.weighting = LossWeighting(cfg.loss.losses, cfg.loss.weighting,
+                                       cfg.loss.init_log_var, cfg.loss.fixed_weights)
+        self.split = split         # inputs are prefix features up to this block (None: images)
+        self.temperature = cfg.loss.temperature
+        self.register_buffer("mean", torch.tensor(model.spec.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(model.spec.std).view(1, 3, 1, 1))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        if self.split is not None:
+            return encoder.tail(self.visual, x, self.split)
+        x = x.float().div(255.0).expand(-1, 3, -1, -1)
+        return self.visual((x - self.mean) / self.std)
+
+    def forward(self, x, text, design, subclass, main_class):
+        img = self.embed(x).float()
+        parts = {}
+        for name in self.weighting.names:
+            if name == "clip":
+                parts[name] = clip_loss(img, text, self.logit_scale.exp().clamp(max=100))
+            else:
+                labels = {"cls": subclass, "cat": main_class, "design": design}[name]
+                parts[name] = supcon_loss(img, labels, self.temperature)
+        return self.weighting(parts), parts
+
+
+@dataclass
+class TrainResult:
+    model: object
+    out_dir: Path
+    export_dir: Path | None
+    steps: int
+    history: list = field(default_factory=list)
+    record: dict = field(default_factory=dict)
+
+
+def param_groups(objective: Objective, cfg: TrainConfig) -> list[dict]:
+    o = cfg.optim
+    trunk, head, no_decay = [], [], []
+    for name, p in objective.visual.named_parameters():
+        if not p.requires_grad:
+            continue
+        if p.ndim <= 1:
+            no_decay.append(p)
+        elif name.startswith("trunk."):
+            trunk.append(p)
+        else:
+            head.append(p)
+    weights = [p for p in objective.weighting.parameters() if p.requires_grad]
+    groups = [{"params": trunk, "lr": o.lr * o.trunk_lr_mult, "weight_decay": o.weight_decay},
+              {"params": head, "lr": o.lr, "weight_decay": o.weight_decay},
+              {"params": no_decay, "lr": o.lr * o.trunk_lr_mult, "weight_decay": 0.0},
+              {"params": [objective.logit_scale], "lr": o.lr, "weight_decay": 0.0},
+              {"params": weights, "lr": o.lr * cfg.loss.weights_lr_mult, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def sampler_groups(corpus: Corpus, rows: np.ndarray) -> np.ndarray:
+    """Class of each row for balanced sampling: subclass, else main class, else the design."""
+    sub, cls, des = corpus.subclass[rows], corpus.main_class[rows], corpus.design[rows]
+    return np.where(sub != UNKNOWN, sub, np.where(cls != UNKNOWN, 100_000 + cls,
+                                                  1_000_000 + des))
+
+
+def _rng_state(aug_gen: torch.Generator) -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(),
+             "torch": torch.get_rng_state(), "augment": aug_gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, aug_gen: torch.Generator) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    aug_gen.set_state(state["augment"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
+                 enrichers: list[str] | None = None) -> Corpus:
+    """Render (unless ``data.corpus`` names a prepared one) and enrich the corpus with the
+    configured enrichers, or ``enrichers``; the main process does it, the others wait."""
+    from core.store import Store
+
+    from .prepare import build_corpus, enrich_corpus, fingerprint
+
+    folder = Path(cfg.data.corpus) if cfg.data.corpus else None
+    if d.main:
+        if folder is None:
+            folder = build_corpus(cfg.data.__dict__, model.drawing_config, cfg.data.cache_dir,
+                                  workers=cfg.data.workers, shard_size=cfg.data.shard_size)
+        store = Store(_store_path(cfg, folder))
+        try:
+            names = {n: getattr(cfg.enrich, n, {}) for n in enrichers or cfg.enrich.enrichers}
+            enrich_corpus(folder, store, names, cfg.enrich.per_figure)
+        finally:
+            store.close()
+    distributed.barrier()
+    if folder is None:
+        key = fingerprint(cfg.data.__dict__, model.drawing_config)
+        folder = Path(cfg.data.cache_dir) / f"corpus-{key}"
+    return Corpus(folder, cfg.enrich.enrichers)
+
+
+def _store_path(cfg: TrainConfig, corpus_folder: Path) -> Path:
+    s = cfg.data.store
+    if not s:
+        return corpus_folder / "descriptions.sqlite"
+    p = Path(s)
+    return p / "library.sqlite" if p.is_dir() else p
+
+
+def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: float) -> None:
+    """Set the projection to the learned whitening of the training rows' pooled features
+    (clean and two augmented views; views of one design are the matching pairs)."""
+    from .whitening import learned_whitening
+
+    if bank.freeze_blocks != len(model.clip.visual.trunk.blocks) + 1:
+        raise ValueError("model.init = 'whiten' needs pooled features: features.split = "
+                         "number of trunk blocks + 1")
+    rows = np.sort(rows)
+    feats = np.concatenate([np.asarray(bank.clean[rows])] +
+                           [np.asarray(bank.aug[rows, v], np.float32)
+                            for v in range(min(2, bank.views))])
+    groups = np.tile(corpus.design[rows], len(feats) // len(rows))
+    proj = model.clip.visual.head.proj
+    w = learned_whitening(feats, groups, proj.weight.shape[0], ridge)
+    with torch.no_grad():
+        proj.weight.copy_(torch.from_numpy(w))
+
+
+def held_out(cfg: TrainConfig, corpus: Corpus) -> set[str]:
+    """Patents this run must not train on: the listed ones and the held-out CV fold."""
+    out = set(cfg.data.exclude_patents)
+    if cfg.data.folds > 0 and cfg.data.fold >= 0:
+        from .folds import make_folds
+
+        folds = make_folds(corpus, cfg.data.folds, cfg.data.fold_seed)
+        out |= {p for p, f in folds.items() if f == cfg.data.fold}
+    return out
+
+
+def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | None = None,
+          bank=None, model=None) -> TrainResult:
+    """Train as configured; see the module docstring. ``corpus``/``rows``/``bank``/``model``
+    let benchmarks reuse prepared data across folds."""
+    d = distributed.setup(cfg.run.device)
+    out = Path(cfg.run.out_dir)
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+    _seed_all(cfg.model.seed)
+    model = model or build_model(cfg)
+    if corpus is None:
+        corpus = prepare_data(cfg, model, d)
+    corpus = corpus.with_enrichers(cfg.enrich.enrichers)
+    excluded = held_out(cfg, corpus)
+    if rows is None:
+        rows = corpus.select(exclude=excluded)
+    k = cfg.model.freeze_blocks
+    encoder.set_trainable(model.clip, k)
+    aug_cfg = AugmentConfig.from_dict(cfg.augment)
+    if cfg.features.enabled:
+        from .features import FeatureBank, FeatureDataset
+
+        split = k if cfg.features.split < 0 else cfg.features.split
+        if k < 0 or split > k:
+            raise ValueError("features.enabled needs model.freeze_blocks >= 0 and "
+                             "features.split <= model.freeze_blocks")
+        if bank is None:
+            if d.main:
+                bank = FeatureBank.build(model, corpus, cfg.data.cache_dir, freeze_blocks=split,
+                                         views=cfg.features.views, aug=aug_cfg,
+                                         seed=cfg.model.seed,
+                                         batch_size=cfg.features.batch_size,
+                                         progress=cfg.run.progress)
+            distributed.barrier()
+            if bank is None:
+                bank = FeatureBank.build(model, corpus, cfg.data.cache_dir, freeze_blocks=split,
+                                         views=cfg.features.views, aug=aug_cfg,
+                                         seed=cfg.model.seed, progress=False)
+        dataset = FeatureDataset(bank, corpus, rows, seed=cfg.model.seed)
+        if cfg.model.init == "whiten":
+            whiten_projection(model, bank, corpus, rows, cfg.model.whiten_ridge)
+    else:
+        if cfg.model.init:
+            raise ValueError("model.init = 'whiten' needs features.enabled")
+        dataset = FigureDataset(corpus, rows, seed=cfg.model.seed)
+    model.to(d.device)
+    o = cfg.optim
+    if o.sampler == "balanced":
+        sampler = BalancedBatches(sampler_groups(corpus, rows), o.batch_size, o.per_class,
+                                  o.alpha, cfg.model.seed, d.rank, d.world,
+                                  o.batches_per_epoch or None)
+    elif o.sampler == "random":
+        sampler = RandomBatches(len(rows), o.batch_size, cfg.model.seed, d.rank, d.world)
+    else:
+        raise ValueError(f"optim.sampler must be 'balanced' or 'random', not {o.sampler!r}")
+    objective = Objective(model, cfg, bank.freeze_blocks if cfg.features.enabled else None
+                          ).to(d.device)
+    if cfg.loss.init_logit_scale > 0:
+        with torch.no_grad():
+            objective.logit_scale.fill_(float(np.log(cfg.loss.init_logit_scale)))
+    net = DDP(objective, device_ids=[d.device.index] if d.device.type == "cuda" else None) \
+        if d.enabled else objective
+    optimizer = torch.optim.AdamW(param_groups(objective, cfg), lr=o.lr)
+    steps_per_epoch = max(1, len(sampler) // o.accum_steps)
+    total_steps = steps_per_epoch * o.epochs
+    if cfg.run.max_steps:
+        total_steps = min(total_steps, cfg.run.max_steps)
+    scheduler = warmup_cosine(optimizer, steps_per_epoch * o.epochs, o.warmup_steps,
+                              o.min_lr_ratio)
+    cuda = d.device.type == "cuda"
+    amp_dtype = (torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float16)
+    use_amp = cuda and o.amp
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    aug_gen = torch.Generator().manual_seed(cfg.model.seed * 1000 + d.rank)
+    texts = TextCache(model, d.device, cfg.data.cache_dir)
+    all_texts = {t for i in range(len(corpus)) for t in (corpus.texts(i) or
+                                                         [corpus.title[i] or FALLBACK_TEXT])}
+    if d.main:
+        texts.precompute(all_texts)
+    distributed.barrier()
+    if not d.main:
+        texts = TextCache(model, d.device, cfg.data.cache_dir)
+        texts.precompute(all_texts, save=False)
+
+    epoch, step, batch_in_epoch = 0, 0, 0
+    ck = out / CHECKPOINT
+    if cfg.run.resume and ck.is_file():
+        state = torch.load(ck, map_location="cpu", weights_only=False)
+        objective.load_state_dict(state["objective"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"][min(d.rank, len(state["rng"]) - 1)], aug_gen)
+        epoch, step, batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
+        if d.main:
+            log.info("resumed from %s at epoch %d step %d", ck, epoch, step)
+
+    def save_checkpoint(epoch: int, batch_in_epoch: int) -> None:
+        rng = [_rng_state(aug_gen)]
+        if d.enabled:
+            gathered = [None] * d.world
+            torch.distributed.all_gather_object(gathered, rng[0])
+            rng = gathered
+        if d.main:
+            tmp = ck.with_suffix(".tmp")
+            torch.save({"objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                        "rng": rng, "epoch": epoch, "step": step,
+                        "batch_in_epoch": batch_in_epoch, "config": cfg.to_dict()}, tmp)
+            tmp.replace(ck)
+
+    log_file = open(out / "log.jsonl", "a") if d.main else None
+    bar = tqdm(total=total_steps, initial=step, desc="training", unit="step",
+               disable=not (d.main and cfg.run.progress), dynamic_ncols=True)
+    history: list[dict] = []
+    t_start, seen = time.perf_counter(), 0
+    done = step >= total_steps
+    while epoch < o.epochs and not done:
+        sampler.set_epoch(epoch)
+        dataset.set_epoch(epoch)
+        batches = itertools.islice(iter(sampler), batch_in_epoch * o.accum_steps, None)
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=list(batches),
+                                             collate_fn=collate,
+                                             num_workers=cfg.data.loader_workers)
+        encoder.train_mode(model.clip, k)
+        micro = 0
+        for batch in loader:
+            x = batch.pop("images")
+            if not cfg.features.enabled:
+                x = augment(x, aug_cfg, aug_gen)
+            text = texts(batch["texts"])
+            x = x.to(d.device, non_blocking=True)
+            labels = [batch[n].to(d.device) for n in ("design", "subclass", "main_class")]
+            micro += 1
+            last = micro == o.accum_steps
+            sync = net.no_sync() if (d.enabled and not last) else _null()
+            with sync:
+                with torch.autocast(d.device.type, dtype=amp_dtype, enabled=use_amp):
+                    total, parts = net(x, text, *labels)
+                scaler.scale(total / o.accum_steps).backward()
+            seen += len(x)
+            if not last:
+                continue
+            micro = 0
+            scaler.unscale_(optimizer)
+            if o.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(
+                    [p for g in optimizer.param_groups for p in g["params"]], o.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            step += 1
+            batch_in_epoch += 1
+            bar.update(1)
+            if step % cfg.run.log_every == 0 or step == total_steps:
+                rec = {"step": step, "epoch": epoch,
+                       "loss": distributed.mean(float(total.detach()), d),
+                       **{k_: distributed.mean(float(v.detach()), d) for k_, v in parts.items()},
+                       "weights": objective.weighting.weights(),
+                       "logit_scale": float(objective.logit_scale.detach().exp()),
+                       "lr": max(scheduler.get_last_lr()),
+                       "images_per_s": seen * d.world / (time.perf_counter() - t_start)}
+                history.append(rec)
+                if log_file:
+                    log_file.write(json.dumps(rec) + "\n")
+                    log_file.flush()
+                bar.set_postfix(loss=f"{rec['loss']:.3f}")
+            if step % cfg.run.checkpoint_every == 0:
+                save_checkpoint(epoch, batch_in_epoch)
+            if step >= total_steps:
+                done = True
+                break
+        if not done or batch_in_epoch >= len(sampler) // o.accum_steps:
+            epoch, batch_in_epoch = epoch + 1, 0
+        save_checkpoint(epoch, batch_in_epoch)
+    bar.close()
+    if log_file:
+        log_file.close()
+    distributed.sync_buffers(objective, d)
+    model.clip.eval()
+    record = training_record(cfg, corpus, rows, excluded, step, history, d)
+    export_dir = None
+    if d.main:
+        from .export import export
+
+        export_dir = export(model, cfg, record)
+    distributed.barrier()
+    model.to("cpu")
+    if d.enabled:
+        distributed.teardown()
+    return TrainResult(model, out, export_dir, step, history, record)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded: set[str],
+                    steps: int, history: list, d: distributed.Dist) -> dict:
+    from .export import git_commit
+
+    pids = set(corpus.patent[rows])
+    sub = corpus.locarno[rows]
+    last = history[-1] if history else {}
+    return {
+        "summary": f"{cfg.model.arch} trained with {'+'.join(cfg.loss.losses)} "
+                   f"({cfg.loss.weighting} weights) on {len(rows)} figures of {len(pids)} "
+                   f"patents, {steps} steps",
+        "git_commit": git_commit(),
+        "config": cfg.to_dict(),
+        "data": {"sources": cfg.data.sources, "deeppatent2": cfg.data.deeppatent2,
+                 "synthetic": cfg.data.synthetic, "corpus": corpus.index.get("fingerprint"),
+                 "counts": {"figures": int(len(rows)), "patents": len(pids),
+                            "synthetic_figures": int(sum(p.startswith("SYN-") for p in
+                                                         corpus.patent[rows])),
+                            "subclasses": len({s for s in sub if len(s) == 5}),
+                            "classes": len({s[:2] for s in sub if s})},
+                 "folds": {"k": cfg.data.folds, "held_out_fold": cfg.data.fold,
+                           "seed": cfg.data.fold_seed},
+                 "held_out_patents": sorted(excluded)},
+        "steps": steps, "world_size": d.world, "device": d.device.type,
+        "final": {k: v for k, v in last.items() if k != "weights"},
+        "loss_weights": last.get("weights"),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
