@@ -23,6 +23,7 @@ from .actions import WindowActions
 from .banner import Banner
 from .detail_view import DetailView
 from .filters import FilterPanel
+from .gc_guard import UiThreadGC
 from .history_panel import HistoryPanel
 from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
@@ -41,6 +42,7 @@ REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, service: LibraryService | None = None):
         super().__init__()
+        self._gc = UiThreadGC.acquire()
         self.setWindowTitle("Patent Examiner \u2014 design prior-art search")
         self.setAcceptDrops(True)
         self.settings = settings or Settings()
@@ -599,3 +601,6 @@ class MainWindow(QMainWindow):
         self.settings.save_geometry(self.saveGeometry(), self.saveState())
         self.service.shutdown()
         super().closeEvent(event)
+        if self._gc is not None:
+            self._gc.release()
+            self._gc = None

@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +99,17 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
-        self._running: set[Task] = set()
+        self._running: dict[QObject, Task] = {}     # by signal holder: no reference cycle
 
     def start(self, task: Task, priority: int = 0) -> Task:
-        self._running.add(task)
-        task.signals.finished.connect(lambda: self._running.discard(task))
+        self._running[task.signals] = task
+        task.signals.finished.connect(self._finished)
         self.pool.start(task, priority)
         return task
+
+    @Slot()
+    def _finished(self) -> None:
+        self._running.pop(self.sender(), None)
 
     def submit(self, fn: Callable[[Task], Any], **callbacks) -> Task:
         return self.start(Task(fn, **callbacks))
@@ -113,6 +117,6 @@ class TaskRunner(QObject):
     def shutdown(self, msecs: int = 5000) -> None:
         """Cancel queued and running work and wait for it (on quit)."""
         self.pool.clear()
-        for task in list(self._running):
+        for task in list(self._running.values()):
             task.cancel()
         self.pool.waitForDone(msecs)

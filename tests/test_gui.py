@@ -405,3 +405,31 @@ def test_eta_text():
     assert eta_text(0, 0, 1.0) == "scanning sources\u2026"
     assert eta_text(10, 100, 5.0) == "10 / 100 pages, 2.0 pages/s, about 45 s left"
     assert "min left" in eta_text(10, 1000, 5.0)
+
+
+def test_cyclic_garbage_is_collected_on_the_ui_thread_only(qtbot, settings):
+    """While a window is open a worker thread never runs the cyclic collector (it would delete
+    Qt objects caught in cycles on the wrong thread); the UI thread's timer collects them."""
+    import gc
+    import weakref
+
+    from PySide6.QtCore import QObject
+
+    assert gc.isenabled()
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    assert not gc.isenabled()
+
+    class Holder:
+        pass
+
+    h = Holder()
+    h.qobject, h.me = QObject(), h                # a cycle holding a Qt object
+    gone = weakref.ref(h)
+    del h
+    for _ in range(gc.get_threshold()[0]):        # cyclic garbage past generation 0's threshold
+        a, b = Holder(), Holder()
+        a.other, b.other = b, a
+    qtbot.waitUntil(lambda: gone() is None, timeout=5000)
+    w.close()
+    assert gc.isenabled()
