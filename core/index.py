@@ -1,27 +1,42 @@
-"""Date-partitioned vector index: immutable HNSW segments plus exact search where it is cheaper.
+"""Date-partitioned vector index: immutable HNSW segments, exact search where that is cheaper.
 
 A query "granted before D" must return the true top-k among the figures granted before D, at any
-fraction of the collection. Each segment stores its vectors sorted by grant date, so the allowed
-part of a segment is a prefix found by binary search:
-- the whole segment is allowed: plain HNSW search;
-- a small prefix (or a segment without a graph): exact matrix-multiply search of that prefix;
-- a large prefix: HNSW search restricted to the prefix by a label filter.
-Results of all segments are merged. Segments are written aside and only become live when the
-library database commits a manifest naming them, so a crash never leaves a half-written index.
-``ef`` is not stored in hnswlib files; it is set after every load.
+fraction of the collection, and nothing granted on or after D. Each segment stores its vectors
+sorted by grant date, so its allowed part is a prefix found by binary search. Per segment:
+- nothing allowed: skipped;
+- at most ``exact_max`` allowed: exact matrix-multiply search of exactly those vectors;
+- everything allowed: plain HNSW search;
+- at least ``filter_min_share`` of it allowed: HNSW search of the whole segment for
+  ``overfetch * k / share`` candidates with ``ef_search / share`` (the wanted items rank up to
+  1/share deeper), keeping the allowed ones; a query that finds fewer than k asks for more,
+  then falls back to exact search. (hnswlib's own filtered search calls back into Python for
+  every node it visits: several times slower, bench/bench_search.py.)
+- a smaller share: exact search of the allowed vectors (cheaper than the deep graph search).
+Segments are searched in parallel threads (hnswlib and BLAS release the GIL) and their
+results merged, best first.
+
+Segments are written aside and become live only when the library database commits a manifest
+naming them, so a crash never leaves a half-written index. The manifest holds each file's
+size and the CRC-32 of each 4 MiB block: metadata and graphs are checked in full before they
+are loaded (a damaged graph could crash hnswlib), vector blocks before their first use (and in
+the background), so a damaged file is reported, never searched. ``ef`` is not stored in
+hnswlib files; it is set after every load.
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 import os
+import threading
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-INDEX_FORMAT = "patent-examiner/index-v1"
+INDEX_FORMAT = "patent-examiner/index-v2"
+BLOCK = 1 << 22
 
 
 class IndexError_(Exception):
@@ -34,58 +49,104 @@ class ModelMismatchError(IndexError_):
 
 @dataclass
 class IndexParams:
-    """Search/build settings (not stored in hnswlib files)."""
+    """Build, search and compaction settings (the defaults are tuned in docs/benchmarks.md)."""
 
-    M: int = 16
+    M: int = 32
     ef_construction: int = 200
-    ef_search: int = 128
-    exact_max: int = 20_000       # allowed vectors at or below this: exact search
+    ef_search: int = 200
+    exact_max: int = 16_000       # allowed vectors at or below this: exact search
+    filter_min_share: float = 0.25  # graph search of a segment this much of which is allowed
+    overfetch: float = 3.0        # candidates per wanted result, over the allowed share
     min_hnsw: int = 5_000         # segments smaller than this get no graph
-    segment_max: int = 250_000    # compaction target size
-    threads: int = 0              # 0 = all cores
+    fanout: int = 8               # graph segments of one size tier merged at a time
+    segment_max: int = 250_000    # merges never make a bigger segment
+    threads: int = 0              # build and search threads; 0 = all cores
 
 
-def _digest(path: Path, full: bool = False) -> str:
-    """blake2b of a file; for big files (unless ``full``) of its size plus 64 sampled blocks."""
-    size = path.stat().st_size
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(size).encode())
-    block = 1 << 16
+# -- integrity ----------------------------------------------------------------------------
+def _file_entry(path: Path) -> dict:
+    crcs = []
     with open(path, "rb") as f:
-        if full or size <= 64 * block * 16:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        else:
-            for i in range(64):
-                f.seek((size - block) * i // 63)
-                h.update(f.read(block))
-    return h.hexdigest()
+        for block in iter(lambda: f.read(BLOCK), b""):
+            crcs.append(zlib.crc32(block))
+    return {"size": path.stat().st_size, "crc32": crcs}
 
 
+class _Blocks:
+    """Checks a file's blocks against the manifest, each once, before its bytes are used."""
+
+    def __init__(self, path: Path, expected: dict):
+        self.path = path
+        self.crcs = expected["crc32"]
+        self.done = np.zeros(len(self.crcs), bool)
+        self.failed: str | None = None
+        self._lock = threading.Lock()
+
+    def check(self, start: int = 0, stop: int | None = None) -> None:
+        """Raise IndexError_ if a block overlapping bytes [start, stop) does not match."""
+        stop = len(self.crcs) * BLOCK if stop is None else stop
+        self.check_blocks(np.arange(start // BLOCK, (max(start, stop - 1)) // BLOCK + 1))
+
+    def check_blocks(self, ids: np.ndarray) -> None:
+        ids = ids[ids < len(self.crcs)]
+        if self.failed is None and self.done[ids].all():
+            return
+        with self._lock:
+            if self.failed is None:
+                with open(self.path, "rb") as f:
+                    for b in ids[~self.done[ids]]:
+                        f.seek(int(b) * BLOCK)
+                        if zlib.crc32(f.read(BLOCK)) != self.crcs[b]:
+                            self.failed = (f"index file damaged (checksum mismatch): "
+                                           f"{self.path.name}; rebuild the index with "
+                                           "`patent-examiner index rebuild`")
+                            break
+                        self.done[b] = True
+        if self.failed:
+            raise IndexError_(self.failed)
+
+
+# -- segments -----------------------------------------------------------------------------
 class Segment:
-    """One immutable slice of the index: labels, grant ordinals and vectors sorted by date."""
+    """One immutable slice of the index: labels, grant ordinals and vectors sorted by date.
 
-    def __init__(self, directory: Path, entry: dict, params: IndexParams, verify: str = "sample"):
+    ``verify``: "full" checks every block now; "lazy" checks metadata and graph now and vector
+    blocks before their first use; "none" trusts the files (just written by this process).
+    ``graph=False`` leaves the HNSW graph on disk (a segment read only to be merged).
+    """
+
+    def __init__(self, directory: Path, entry: dict, params: IndexParams, verify: str = "lazy",
+                 graph: bool = True):
         self.name = entry["name"]
         self.entry = entry
         base = directory / self.name
         files = {"meta": base.with_suffix(".meta.npz"), "vectors": base.with_suffix(".vec.npy")}
-        if entry.get("hnsw"):
+        if entry.get("hnsw") and graph:
             files["hnsw"] = base.with_suffix(".hnsw")
+        self.blocks = {}
         for kind, path in files.items():
             expected = entry["files"][kind]
             if not path.is_file():
                 raise IndexError_(f"index file missing: {path.name}")
             if path.stat().st_size != expected["size"]:
                 raise IndexError_(f"index file truncated or replaced: {path.name}")
-            if verify != "none" and _digest(path, full=verify == "full") != expected["digest"]:
-                raise IndexError_(f"index file damaged (checksum mismatch): {path.name}")
-        with np.load(files["meta"]) as meta:
-            self.labels = meta["labels"].astype(np.int64)
-            self.dates = meta["dates"].astype(np.int64)
-        self.vectors = np.load(files["vectors"], mmap_mode="r")
+            self.blocks[kind] = _Blocks(path, expected)
+            if verify == "full" or (verify == "lazy" and kind != "vectors"):
+                self.blocks[kind].check()
+        if verify == "none":
+            for b in self.blocks.values():
+                b.done[:] = True
+        try:
+            with np.load(files["meta"]) as meta:
+                self.labels = meta["labels"].astype(np.int64)
+                self.dates = meta["dates"].astype(np.int64)
+            self.vectors = np.load(files["vectors"], mmap_mode="r")
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexError_(f"index segment {self.name} is unreadable ({exc})") from None
         if len(self.labels) != entry["count"] or self.vectors.shape[0] != entry["count"]:
             raise IndexError_(f"index segment {self.name} is inconsistent")
+        self._by_label = None
+        self._lock = threading.Lock()
         self.hnsw = None
         if "hnsw" in files:
             import hnswlib
@@ -102,10 +163,54 @@ class Segment:
             return len(self)
         return int(np.searchsorted(self.dates, before, side="left"))
 
+    def rows(self, rows: slice | np.ndarray) -> np.ndarray:
+        """Vectors at positions ``rows`` (a prefix slice or positions), checked before use."""
+        row_bytes = self.vectors.shape[1] * 4
+        off = self.vectors.offset
+        if isinstance(rows, slice):
+            if rows.stop:
+                self.blocks["vectors"].check(off, off + rows.stop * row_bytes)
+        elif len(rows):
+            start = off + np.asarray(rows, np.int64) * row_bytes
+            self.blocks["vectors"].check_blocks(
+                np.unique(np.concatenate([start // BLOCK, (start + row_bytes - 1) // BLOCK])))
+        return self.vectors[rows]
+
+    def positions_of(self, labels: np.ndarray) -> np.ndarray:
+        """Positions of ``labels`` in this segment (-1 where absent)."""
+        if self._by_label is None:
+            order = np.argsort(self.labels, kind="stable")
+            self._by_label = (self.labels[order], order)
+        keys, order = self._by_label
+        labels = np.asarray(labels, np.int64)
+        if not len(keys):
+            return np.full(labels.shape, -1, np.int64)
+        at = np.clip(np.searchsorted(keys, labels), 0, len(keys) - 1)
+        return np.where(keys[at] == labels, order[at], -1)
+
+    def knn(self, queries: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray]:
+        """HNSW labels and scores of the k best (``ef`` at least ``ef_search``)."""
+        k = min(k, len(self))
+        if ef <= self.hnsw.ef:
+            labels, dist = self.hnsw.knn_query(queries, k=k, num_threads=1)
+        else:
+            with self._lock:
+                default = self.hnsw.ef
+                self.hnsw.set_ef(ef)
+                try:
+                    labels, dist = self.hnsw.knn_query(queries, k=k, num_threads=1)
+                finally:
+                    self.hnsw.set_ef(default)
+        return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
+
 
 def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vectors: np.ndarray,
-                  params: IndexParams) -> dict:
-    """Write a new segment's files (sorted by date) and return its manifest entry."""
+                  params: IndexParams, graph: tuple[Path, np.ndarray] | None = None) -> dict:
+    """Write a new segment's files (sorted by date) and return its manifest entry.
+
+    ``graph``: (hnsw file, its labels) of an existing segment whose items are among these:
+    its graph is extended with the other items instead of being built again (merges).
+    """
     order = np.lexsort((labels, dates))
     labels = np.ascontiguousarray(labels[order], dtype=np.int64)
     dates = np.ascontiguousarray(dates[order], dtype=np.int64)
@@ -114,35 +219,52 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
     base = directory / name
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"meta": base.with_suffix(".meta.npz"), "vectors": base.with_suffix(".vec.npy")}
-    with open(paths["meta"], "wb") as f:
+    with _private(paths["meta"]) as f:
         np.savez(f, labels=labels, dates=dates)
-        f.flush()
-        os.fsync(f.fileno())
-    with open(paths["vectors"], "wb") as f:
+    with _private(paths["vectors"]) as f:
         np.save(f, vectors)
-        f.flush()
-        os.fsync(f.fileno())
     has_hnsw = len(labels) >= params.min_hnsw
     if has_hnsw:
         import hnswlib
 
         paths["hnsw"] = base.with_suffix(".hnsw")
         index = hnswlib.Index(space="ip", dim=vectors.shape[1])
-        index.init_index(max_elements=len(labels), ef_construction=params.ef_construction,
-                         M=params.M, random_seed=100)
-        index.add_items(vectors, labels, num_threads=params.threads or -1)
+        new = np.ones(len(labels), bool)
+        if graph is not None:
+            index.load_index(str(graph[0]), max_elements=len(labels))
+            new = ~np.isin(labels, graph[1])
+        else:
+            index.init_index(max_elements=len(labels), ef_construction=params.ef_construction,
+                             M=params.M, random_seed=100)
+        if new.any():
+            index.add_items(vectors[new], labels[new], num_threads=params.threads or -1)
+        with _private(paths["hnsw"]):
+            pass  # created user-only; hnswlib then writes into the existing file
         index.save_index(str(paths["hnsw"]))
         with open(paths["hnsw"], "rb+") as f:
             os.fsync(f.fileno())
-    for p in paths.values():
-        os.chmod(p, 0o600)
     return {
         "name": name, "count": int(len(labels)), "hnsw": has_hnsw,
         "max_label": int(labels.max()) if len(labels) else 0,
         "min_date": int(dates[0]) if len(dates) else None,
         "max_date": int(dates[-1]) if len(dates) else None,
-        "files": {k: {"size": p.stat().st_size, "digest": _digest(p)} for k, p in paths.items()},
+        "files": {k: _file_entry(p) for k, p in paths.items()},
     }
+
+
+class _private:
+    """Open a new file for writing, user-only from the start, fsynced on close."""
+
+    def __init__(self, path: Path):
+        self.f = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+
+    def __enter__(self):
+        return self.f
+
+    def __exit__(self, *exc) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
 
 
 def segment_files(directory: Path, name: str) -> list[Path]:
@@ -154,24 +276,86 @@ def empty_manifest(model_id: str, dim: int) -> dict:
     return {"format": INDEX_FORMAT, "model_id": model_id, "dim": dim, "segments": []}
 
 
+# -- compaction ---------------------------------------------------------------------------
+def plan_merge(entries: list[dict], params: IndexParams, force: bool = False) -> list[str]:
+    """Names of the segments to merge next ([] = nothing to do).
+
+    Small segments (no graph) are merged once they add up to a graph, or are more than four;
+    segments with a graph are merged ``fanout`` at a time within a size tier (each vector is
+    re-inserted about log_fanout(size / min_hnsw) times), never beyond ``segment_max``.
+    ``force`` merges any two or more small segments.
+    """
+    small = [e for e in entries if e["count"] < params.min_hnsw]
+    if len(small) >= 2 and (force or len(small) > 4 or
+                            sum(e["count"] for e in small) >= params.min_hnsw):
+        return [e["name"] for e in small]
+    tiers: dict[int, list[dict]] = {}
+    for e in entries:
+        if e["count"] >= params.min_hnsw:
+            tiers.setdefault(int(math.log(e["count"] / params.min_hnsw, params.fanout)),
+                             []).append(e)
+    for _, group in sorted(tiers.items()):
+        group.sort(key=lambda e: e["count"])
+        pick = group[:params.fanout]
+        if len(pick) == params.fanout and sum(e["count"] for e in pick) <= params.segment_max:
+            return [e["name"] for e in pick]
+    return []
+
+
+def merge_segments(directory: Path, entries: list[dict], params: IndexParams) -> dict:
+    """Write one segment holding the items of the segments ``entries`` (checked as they are
+    read); the largest graph among them is extended rather than built again."""
+    segments = [Segment(directory, e, params, "lazy", graph=False) for e in entries]
+    labels = np.concatenate([s.labels for s in segments])
+    dates = np.concatenate([s.dates for s in segments])
+    vectors = np.concatenate([np.asarray(s.rows(slice(0, len(s)))) for s in segments])
+    with_graph = [s for s in segments if s.entry.get("hnsw")]
+    graph = None
+    if with_graph and len(labels) >= params.min_hnsw:
+        big = max(with_graph, key=len)
+        graph = (directory / f"{big.name}.hnsw", big.labels)
+    return write_segment(directory, labels, dates, vectors, params, graph)
+
+
+# -- search -------------------------------------------------------------------------------
+_SEARCH_POOL = None
+
+
 class VectorIndex:
     """Read side of the index: load the live segments and answer cutoff-aware k-NN queries."""
 
     def __init__(self, directory: str | os.PathLike, manifest: dict,
-                 params: IndexParams | None = None, verify: str = "sample"):
+                 params: IndexParams | None = None, verify: str = "lazy",
+                 previous: "VectorIndex | None" = None):
+        """``previous``: an index of the same folder whose loaded segments are reused (after a
+        commit only the new segments are read)."""
         self.directory = Path(directory)
         self.manifest = manifest
         self.params = params or IndexParams()
         if manifest.get("format") != INDEX_FORMAT:
-            raise IndexError_(f"unknown index format {manifest.get('format')!r}")
+            raise IndexError_(f"unknown index format {manifest.get('format')!r}; rebuild the "
+                              "index with `patent-examiner index rebuild`")
         self.model_id = manifest["model_id"]
         self.dim = int(manifest["dim"])
-        self.segments = [Segment(self.directory, e, self.params, verify)
+        loaded = {s.name: s for s in previous.segments} if previous is not None else {}
+        self.segments = [loaded.get(e["name"]) or Segment(self.directory, e, self.params, verify)
                          for e in manifest["segments"]]
-        self._lookup = None
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.segments)
+
+    def verify_in_background(self) -> threading.Thread:
+        """Check every vector block now, off the query path (damage is raised at the next
+        search that would read it)."""
+        def run():
+            for s in self.segments:
+                try:
+                    s.blocks["vectors"].check()
+                except IndexError_:
+                    pass
+        t = threading.Thread(target=run, name="index-verify", daemon=True)
+        t.start()
+        return t
 
     def set_ef(self, ef: int) -> None:
         self.params.ef_search = ef
@@ -181,24 +365,14 @@ class VectorIndex:
 
     def vectors_of(self, labels) -> np.ndarray:
         """Stored vectors of the given labels (zeros for unknown labels)."""
-        if self._lookup is None:
-            all_labels = np.concatenate([s.labels for s in self.segments] or
-                                        [np.empty(0, np.int64)])
-            seg_of = np.concatenate([np.full(len(s), i) for i, s in enumerate(self.segments)] or
-                                    [np.empty(0, np.int64)])
-            pos_of = np.concatenate([np.arange(len(s)) for s in self.segments] or
-                                    [np.empty(0, np.int64)])
-            order = np.argsort(all_labels)
-            self._lookup = (all_labels[order], seg_of[order], pos_of[order])
-        sorted_labels, seg_of, pos_of = self._lookup
         labels = np.asarray(labels, np.int64)
         out = np.zeros((len(labels), self.dim), np.float32)
-        if not len(sorted_labels):
-            return out
-        at = np.clip(np.searchsorted(sorted_labels, labels), 0, len(sorted_labels) - 1)
-        found = sorted_labels[at] == labels
-        for i in np.nonzero(found)[0]:
-            out[i] = self.segments[seg_of[at[i]]].vectors[pos_of[at[i]]]
+        for seg in self.segments:
+            pos = seg.positions_of(labels)
+            hit = np.nonzero(pos >= 0)[0]
+            if len(hit):
+                order = np.argsort(pos[hit])
+                out[hit[order]] = seg.rows(pos[hit][order])
         return out
 
     def count_allowed(self, before: int | None) -> int:
@@ -209,7 +383,7 @@ class VectorIndex:
                ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k labels and inner-product scores per query among items with date < ``before``.
 
-        ``allowed``: optional sorted array of labels to restrict to (e.g. a Locarno filter).
+        ``allowed``: optional array of labels to restrict to (e.g. a Locarno filter).
         ``exact``: brute force everywhere (the reference the tests compare against).
         Rows are padded with label -1 / score -inf when fewer than k items are allowed.
         """
@@ -217,23 +391,21 @@ class VectorIndex:
         if queries.shape[1] != self.dim:
             raise IndexError_(f"query has dimension {queries.shape[1]}, index has {self.dim}")
         nq = len(queries)
-        all_labels = [np.empty((nq, 0), np.int64)]
-        all_scores = [np.empty((nq, 0), np.float32)]
+        tasks = []
         for seg in self.segments:
             n_ok = seg.allowed_count(before)
-            if n_ok == 0:
-                continue
-            if allowed is not None:
-                pos = np.nonzero(np.isin(seg.labels[:n_ok], allowed, assume_unique=False))[0]
-                if len(pos) == 0:
-                    continue
-                labels, scores = self._search_positions(seg, queries, k, pos, exact)
-            else:
-                labels, scores = self._search_prefix(seg, queries, k, n_ok, exact)
-            all_labels.append(labels)
-            all_scores.append(scores)
-        labels = np.concatenate(all_labels, axis=1)
-        scores = np.concatenate(all_scores, axis=1)
+            pos = None
+            if n_ok and allowed is not None:
+                pos = np.nonzero(np.isin(seg.labels[:n_ok], allowed))[0]
+            if n_ok and (pos is None or len(pos)):
+                tasks.append((seg, queries, k, n_ok, pos, exact))
+        if len(tasks) > 1 and self._threads() > 1:
+            found = list(self._pool().map(lambda t: self._search_segment(*t), tasks))
+        else:
+            found = [self._search_segment(*t) for t in tasks]
+        labels = np.concatenate([np.empty((nq, 0), np.int64)] + [f[0] for f in found], axis=1)
+        scores = np.concatenate([np.empty((nq, 0), np.float32)] + [f[1] for f in found],
+                                axis=1)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         labels = np.take_along_axis(labels, order, axis=1)
         scores = np.take_along_axis(scores, order, axis=1)
@@ -243,55 +415,62 @@ class VectorIndex:
             scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
         return labels, scores
 
+    def _threads(self) -> int:
+        return self.params.threads or os.cpu_count() or 1
+
+    def _pool(self):
+        global _SEARCH_POOL
+        if _SEARCH_POOL is None:  # one pool for every index of the process
+            from concurrent.futures import ThreadPoolExecutor
+
+            _SEARCH_POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="index")
+        return _SEARCH_POOL
+
     # -- per segment ------------------------------------------------------------------------
-    @staticmethod
-    def _exact(vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray, k: int):
-        sims = queries @ np.asarray(vectors).T
-        kk = min(k, sims.shape[1])
-        part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-        return labels[part], np.take_along_axis(sims, part, axis=1).astype(np.float32)
+    def _search_segment(self, seg: Segment, queries, k, n_ok, pos, exact):
+        n_allowed = n_ok if pos is None else len(pos)
+        rows = slice(0, n_ok) if pos is None else pos
+        share = n_allowed / len(seg)
+        if exact or seg.hnsw is None or n_allowed <= self.params.exact_max or \
+                share < self.params.filter_min_share:
+            return _exact(seg.rows(rows), seg.labels[rows], queries, k)
+        if n_allowed == len(seg):
+            return seg.knn(queries, k, self.params.ef_search)
+        ok = None
+        if pos is not None:
+            ok = np.zeros(len(seg), bool)
+            ok[pos] = True
+        return self._post_filter(seg, queries, k, n_ok, ok, rows, share)
 
-    def _hnsw(self, seg: Segment, queries: np.ndarray, k: int, filt=None):
-        kk = min(k, len(seg))
-        if seg.hnsw.ef < kk:
-            seg.hnsw.set_ef(kk)
-        threads = 1 if filt is not None else (self.params.threads or -1)
-        labels, dist = seg.hnsw.knn_query(queries, k=kk, num_threads=threads, filter=filt)
-        return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
-
-    def _search_prefix(self, seg: Segment, queries, k, n_ok, exact):
-        if exact or seg.hnsw is None or n_ok <= self.params.exact_max:
-            return self._exact(seg.vectors[:n_ok], seg.labels[:n_ok], queries, k)
-        if n_ok == len(seg):
-            return self._hnsw(seg, queries, k)
-        return self._hnsw_filtered(seg, queries, k, _LabelFilter(seg.labels[:n_ok]), n_ok)
-
-    def _hnsw_filtered(self, seg, queries, k, filt, n_ok):
-        try:
-            return self._hnsw(seg, queries, min(k, n_ok), filt)
-        except RuntimeError:  # hnswlib could not find k allowed items: fall back to exact
-            pos = np.arange(n_ok) if filt.positions is None else filt.positions
-            return self._exact(seg.vectors[pos], seg.labels[pos], queries, k)
-
-    def _search_positions(self, seg, queries, k, pos, exact):
-        if exact or seg.hnsw is None or len(pos) <= self.params.exact_max:
-            return self._exact(seg.vectors[pos], seg.labels[pos], queries, k)
-        filt = _LabelFilter(seg.labels[pos], pos)
-        return self._hnsw_filtered(seg, queries, k, filt, len(pos))
+    def _post_filter(self, seg: Segment, queries, k, n_ok, ok, rows, share):
+        """Over-fetch from the whole segment's graph and keep the allowed candidates."""
+        nq = len(queries)
+        k = min(k, n_ok if ok is None else int(ok.sum()))
+        out_l = np.full((nq, k), -1, np.int64)
+        out_s = np.full((nq, k), -np.inf, np.float32)
+        fetch = math.ceil(self.params.overfetch * k / share)
+        ef = math.ceil(self.params.ef_search / share)
+        todo = np.arange(nq)
+        while len(todo) and 4 * fetch <= len(seg):
+            labels, scores = seg.knn(queries[todo], fetch, max(ef, fetch))
+            p = seg.positions_of(labels)
+            keep = (p >= 0) & (p < n_ok) if ok is None else ok[p]
+            found = keep.sum(axis=1)
+            for i in np.nonzero(found >= k)[0]:
+                cols = np.nonzero(keep[i])[0][:k]
+                out_l[todo[i]], out_s[todo[i]] = labels[i, cols], scores[i, cols]
+            todo = todo[found < k]
+            fetch, ef = 2 * fetch, 2 * ef
+        if len(todo):
+            out_l[todo], out_s[todo] = _exact(seg.rows(rows), seg.labels[rows], queries[todo], k)
+        return out_l, out_s
 
 
-class _LabelFilter:
-    """hnswlib filter allowing a set of labels (a byte mask: ~30 ns per call)."""
-
-    def __init__(self, labels: np.ndarray, positions: np.ndarray | None = None):
-        mask = np.zeros(int(labels.max()) + 2 if len(labels) else 1, dtype=np.uint8)
-        mask[labels] = 1
-        self._mask = mask.tobytes()
-        self._n = len(self._mask)
-        self.positions = positions
-
-    def __call__(self, label: int) -> bool:
-        return label < self._n and self._mask[label] == 1
+def _exact(vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray, k: int):
+    sims = queries @ np.asarray(vectors).T
+    kk = min(k, sims.shape[1])
+    part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+    return labels[part], np.take_along_axis(sims, part, axis=1).astype(np.float32)
 
 
 def load_manifest_json(text: str | None) -> dict | None:

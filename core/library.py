@@ -121,8 +121,9 @@ class Library:
     def manifest(self) -> dict | None:
         return self.store.get_meta("index_manifest")
 
-    def index(self, verify: str = "sample") -> VectorIndex:
-        """The live index (reloaded when another process has committed new segments)."""
+    def index(self, verify: str = "lazy") -> VectorIndex:
+        """The live index (reloaded when another process has committed new segments; segments
+        already loaded are kept). Vector blocks are checked in the background."""
         manifest = self.manifest
         if manifest is None:
             raise LibraryError(f"the library at {self.path} is empty: add drawings with "
@@ -130,7 +131,10 @@ class Library:
         key = [s["name"] for s in manifest["segments"]]
         if self._index is None or key != self._index_key:
             try:
-                self._index = VectorIndex(self.path / INDEX_DIR, manifest, self.params, verify)
+                self._index = VectorIndex(self.path / INDEX_DIR, manifest, self.params, verify,
+                                          previous=self._index)
+                if verify == "lazy":
+                    self._index.verify_in_background()
             except IndexError_ as exc:
                 raise LibraryError(f"{exc}. The index of {self.path} is damaged; rebuild it "
                                    f"with `patent-examiner index rebuild --library {self.path}`"

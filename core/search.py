@@ -128,7 +128,11 @@ class Searcher:
         return boxes, [render_figure(page, b, self.cfg, dpi=dpi) for b in boxes]
 
     def embed_query(self, images: list[np.ndarray]) -> np.ndarray:
-        return self.model.encode_images(self.model.images_to_tensor(images)).numpy()
+        """The encoder ingestion uses: a query figure gets the very vector it would be stored
+        with (and the frozen CPU graph is ~1.8x faster than eager)."""
+        from .embed import encoder_for
+
+        return encoder_for(self.model)(images)
 
     def search(self, query: SearchQuery, *, log: bool = False, examiner: str | None = None,
                study: str | None = None, session: str | None = None) -> SearchResponse:

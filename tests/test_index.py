@@ -110,3 +110,32 @@ def test_dimension_mismatch(tmp_path):
     index, *_ = _build(tmp_path, [100])
     with pytest.raises(IndexError_, match="dimension"):
         index.search(np.zeros((1, 8), np.float32), 5)
+
+
+def test_merge_plan_small_then_tiers_and_never_past_segment_max():
+    from core.index import plan_merge
+
+    p = IndexParams(min_hnsw=100, fanout=2, segment_max=1000)
+
+    def seg(name, count):
+        return {"name": name, "count": count}
+    assert plan_merge([seg("a", 10), seg("b", 20)], p) == []            # too little yet
+    assert plan_merge([seg("a", 10), seg("b", 20)], p, force=True) == ["a", "b"]
+    assert plan_merge([seg("a", 60), seg("b", 50)], p) == ["a", "b"]    # adds up to a graph
+    assert plan_merge([seg("a", 120), seg("b", 150), seg("c", 300)], p) == ["a", "b"]
+    assert plan_merge([seg("a", 600), seg("b", 700)], p) == []          # would pass the cap
+
+
+def test_merged_segment_extends_the_largest_graph_and_searches_right(tmp_path):
+    from core.index import merge_segments
+
+    params = IndexParams(min_hnsw=500, exact_max=300, ef_search=200)
+    index, labels, dates, vecs = _build(tmp_path, [1500, 700, 300], params=params, overlap=True)
+    entry = merge_segments(tmp_path, index.manifest["segments"], params)
+    assert entry["count"] == 2500 and entry["hnsw"]
+    merged = VectorIndex(tmp_path, {**index.manifest, "segments": [entry]}, params)
+    q = _unit(np.random.default_rng(5), 20, 32)
+    for share in (0.1, 0.6, 1.0):
+        before = int(np.quantile(dates, share)) + (share == 1.0)
+        got, _ = merged.search(q, 10, before=before)
+        assert _recall(got, _brute(labels, dates, vecs, q, 10, before)) >= 0.98
