@@ -96,13 +96,16 @@ def cmd_index_add(args) -> int:
 
     lib = _open_library(args, create=True)
     with lib:
+        if args.workers != 0:
+            from .embed import warm_up
+
+            warm_up()  # worker processes start while the model loads
         model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
         model = load_model(model_ref)
         lib.check_model(model)
-        if args.device:
-            from .embed import pick_device
+        from .embed import pick_device
 
-            model.to(pick_device(args.device))
+        model.to(pick_device(args.device))
         bar, progress = _tqdm_progress("indexing")
         cancel = _cancel_on_sigint()
         try:
@@ -175,6 +178,39 @@ def cmd_index_rebuild(args) -> int:
     return EXIT_OK if not report.cancelled else EXIT_INTERRUPTED
 
 
+def cmd_embed(args) -> int:
+    """One rank of a sharded bulk embedding (run it under torchrun; see docs/scale.md)."""
+    from .models import load_model
+    from .shards import embed_to_shards
+
+    model_ref = args.model or "default"
+    shard = embed_to_shards(args.sources, args.out, load_model(model_ref), model_ref=model_ref,
+                            allow_absolute=args.allow_absolute, batch_size=args.batch_size,
+                            workers=args.workers, device=args.device)
+    print(f"wrote {shard}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_index_add_shards(args) -> int:
+    from .shards import ShardSet, add_shards
+
+    with _open_library(args, create=True) as lib:
+        model_ref = args.model or (lib.model_info or {}).get("ref") or \
+            ShardSet(args.shards).model_ref or "default"
+        from .models import load_model
+
+        model = load_model(model_ref)
+        lib.check_model(model)
+        bar, progress = _tqdm_progress("merging")
+        try:
+            report = add_shards(lib, args.shards, model, model_ref=model_ref, progress=progress,
+                                cancel=_cancel_on_sigint())
+        finally:
+            bar.close()
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK if not report.cancelled else EXIT_INTERRUPTED
+
+
 # -- search --------------------------------------------------------------------------------------
 def _read_queries(args) -> list[str]:
     queries = list(args.images)
@@ -197,6 +233,9 @@ def cmd_search(args) -> int:
     queries = _read_queries(args)
     with _open_library(args) as lib:
         model = lib.load_model(args.model)
+        from .embed import pick_device
+
+        model.to(pick_device(None))
         searcher = Searcher(lib, model)
         failures = 0
         for q in queries:
@@ -401,6 +440,25 @@ def build_parser() -> argparse.ArgumentParser:
     reb.add_argument("--batch-size", type=positive_int, default=32)
     reb.add_argument("--workers", type=int, default=None)
     reb.set_defaults(func=cmd_index_rebuild)
+    ash = isub.add_parser("add-shards", help="merge the shards of `patent-examiner embed`")
+    ash.add_argument("shards", metavar="SHARDDIR")
+    lib_arg(ash)
+    ash.add_argument("--model", metavar="NAME_OR_PATH",
+                     help="the model the shards were embedded with (default: as recorded)")
+    ash.set_defaults(func=cmd_index_add_shards)
+
+    emb = sub.add_parser("embed", help="bulk-embed sources into shards (one rank of a "
+                                       "torchrun job; merge with `index add-shards`)")
+    emb.add_argument("sources", nargs="+", metavar="SOURCE")
+    emb.add_argument("--out", required=True, metavar="SHARDDIR")
+    emb.add_argument("--model", metavar="NAME_OR_PATH", help="default: the shipped model")
+    emb.add_argument("--allow-absolute", action="store_true")
+    emb.add_argument("--batch-size", type=positive_int, default=64, help="GPU batch")
+    emb.add_argument("--workers", type=int, default=None,
+                     help="page-decoding processes per rank (default: the node's cores / "
+                          "its ranks)")
+    emb.add_argument("--device", default=None, help="cpu, cuda (default: auto)")
+    emb.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("search", help="search prior art for query drawings")
     s.add_argument("images", nargs="*", metavar="IMAGE")
@@ -474,10 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     from .library import LibraryError
     from .models import ModelError
     from .search import QueryError
+    from .shards import ShardError
     from .store import StoreError
 
     known = (CliError, LibraryError, ModelError, QueryError, StoreError, IndexError_,
-             ImageReadError)
+             ImageReadError, ShardError)
     try:
         return args.func(args)
     except known as exc:

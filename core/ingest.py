@@ -72,6 +72,7 @@ class _ChunkWriter:
         self.source_ids = source_ids
         self.pages: list[tuple[PreparedPage, np.ndarray]] = []
         self.n_figures = 0
+        self.segments: set[str] = set()  # this run's segments (only these merge during it)
         self.known_patents: set[str] = {r[0] for r in library.store.conn.execute(
             "SELECT patent_id FROM patents")}
 
@@ -130,6 +131,8 @@ class _ChunkWriter:
             if entry is not None:
                 lib.drop_segment_files([entry["name"]])
             raise
+        if entry is not None:
+            self.segments.add(entry["name"])
         self.known_patents |= new_pids
         if new_pids:
             from .text_index import update_text_vectors
@@ -159,13 +162,14 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
            model_ref: str | None = None, allow_absolute: bool = False,
            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
            chunk_pages: int = 500, batch_size: int = 32, workers: int | None = None,
-           rollback_on_cancel: bool = False, scans: list[SourceScan] | None = None
-           ) -> IngestReport:
+           rollback_on_cancel: bool = False, scans: list[SourceScan] | None = None,
+           embed=embed_pages) -> IngestReport:
     """Add the drawings of ``sources`` to ``library`` with ``model``; returns a report.
 
     ``rollback_on_cancel``: when ``cancel`` is set, remove what this run committed so the
     library is exactly as before (the GUI's Cancel); otherwise committed chunks stay and a
-    re-run resumes after them (Ctrl-C on the command line).
+    re-run resumes after them (Ctrl-C on the command line). ``embed``: where vectors come
+    from (``core.embed.embed_pages``, or stored shards: ``core.shards``).
     """
     run_id = uuid.uuid4().hex[:12]
     report = IngestReport(run_id, sources=[str(s) for s in sources])
@@ -208,9 +212,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 progress(done, len(todo), Path(prepared.page.path).name)
 
         try:
-            for prepared, vectors in embed_pages(model, todo, batch_size=batch_size,
-                                                 workers=workers, cancel=cancel,
-                                                 on_page=on_page):
+            for prepared, vectors in embed(model, todo, batch_size=batch_size,
+                                           workers=workers, cancel=cancel, on_page=on_page):
                 if prepared.error:
                     report.errors.append((f"{prepared.page.path}#{prepared.page.page_index + 1}"
                                           if prepared.page.page_index else
@@ -221,6 +224,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 writer.add(prepared, vectors)
                 if len(writer.pages) >= chunk_pages:
                     writer.commit(report)
+                    compact(library, model, only=writer.segments)
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 if rollback_on_cancel:
@@ -232,6 +236,9 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
             else:
                 writer.commit(report)
                 compact(library, model)
+                from .text_index import update_text_vectors
+
+                update_text_vectors(library, model)  # catches up after a killed run
         except KeyboardInterrupt:
             report.cancelled = True
             raise
@@ -280,35 +287,37 @@ def _segment_labels(library: Library, seg: dict) -> set[int]:
         return set(meta["labels"].tolist())
 
 
-def compact(library: Library, model, force: bool = False) -> bool:
-    """Merge small segments (no graph yet) into one searchable by HNSW; returns whether it did."""
-    manifest = library.manifest
-    if manifest is None:
-        return False
-    params = library.params
-    small = [s for s in manifest["segments"] if s["count"] < params.min_hnsw]
-    total_small = sum(s["count"] for s in small)
-    if len(small) < 2 or (total_small < params.min_hnsw and len(small) <= 4 and not force):
-        return False
-    index = library.index(verify="none")
-    by_name = {s.name: s for s in index.segments}
-    labels = np.concatenate([by_name[s["name"]].labels for s in small])
-    dates = np.concatenate([by_name[s["name"]].dates for s in small])
-    vectors = np.concatenate([np.asarray(by_name[s["name"]].vectors) for s in small])
-    entry = library.write_segment(labels, dates, vectors)
-    names = {s["name"] for s in small}
-    try:
-        with library.store.transaction():
-            manifest = library.manifest
-            manifest["segments"] = [s for s in manifest["segments"] if s["name"] not in names]
-            manifest["segments"].append(entry)
-            library.set_manifest(manifest)
-    except BaseException:
-        library.drop_segment_files([entry["name"]])
-        raise
-    library._index = None
-    library.drop_segment_files(names)
-    return True
+def compact(library: Library, model, force: bool = False, only: set[str] | None = None
+            ) -> bool:
+    """Merge segments while ``index.plan_merge`` finds something to merge; returns whether it
+    did. ``only``: merge among these segment names (kept up to date) and no others."""
+    from .index import merge_segments, plan_merge
+
+    merged = False
+    while True:
+        manifest = library.manifest
+        if manifest is None:
+            return merged
+        entries = [s for s in manifest["segments"] if only is None or s["name"] in only]
+        names = plan_merge(entries, library.params, force)
+        if not names:
+            return merged
+        entry = merge_segments(library.path / "index",
+                               [s for s in entries if s["name"] in names], library.params)
+        try:
+            with library.store.transaction():
+                manifest = library.manifest
+                manifest["segments"] = [s for s in manifest["segments"]
+                                        if s["name"] not in names] + [entry]
+                library.set_manifest(manifest)
+        except BaseException:
+            library.drop_segment_files([entry["name"]])
+            raise
+        library.drop_segment_files(names)
+        if only is not None:
+            only.difference_update(names)
+            only.add(entry["name"])
+        merged = True
 
 
 REBUILD_SUFFIX = ".rebuild"

@@ -1,0 +1,228 @@
+"""Bulk embedding beyond one machine: torchrun ranks write shards, a library merges them.
+
+    torchrun --nnodes N --nproc-per-node G ... -m core.cli embed SOURCE... --out SHARDDIR
+    patent-examiner index add-shards SHARDDIR --library DIR
+
+Every rank scans the same sources, so all agree on the page list (sorted by file and page),
+embeds ``pages[rank::world]`` with the pipeline of core.embed (on its GPU, or its share of
+the CPU cores) and writes one shard folder atomically (written aside, renamed into place):
+vectors, figure boxes, page and patent records, model id. After a barrier, rank 0 writes
+``COMPLETE.json``. A re-run with the same world size keeps the shards already written.
+Vectors do not depend on how pages were spread over ranks (core.embed), so any world size
+gives the vectors of a single-process run.
+
+Merging is ingestion with the shards as the source of vectors: the same atomic chunk commits,
+pages already in the library skipped, pages committed in grant-date order (so index segments
+cover consecutive date ranges and a cutoff splits at most one of them).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .drawing import FigureBox
+from .embed import PreparedPage, embed_pages
+from .records import PageRecord, PatentRecord, SourceScan
+
+COMPLETE = "COMPLETE.json"
+SHARD_FORMAT = "patent-examiner/shard-v1"
+
+
+class ShardError(Exception):
+    """A shard folder is incomplete, damaged or from another model."""
+
+
+def _rank_world() -> tuple[int, int, int]:
+    env = os.environ
+    return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+
+
+def shard_name(rank: int, world: int) -> str:
+    return f"shard-{rank:05d}-of-{world:05d}"
+
+
+def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
+                    model_ref: str | None = None, allow_absolute: bool = False,
+                    batch_size: int = 32, workers: int | None = None,
+                    device: str | None = None) -> Path:
+    """This rank's part of a sharded embedding (all of it outside torchrun); returns its
+    shard folder. On a GPU machine rank r uses GPU ``LOCAL_RANK``; on a CPU the ranks of a
+    node share its cores."""
+    import torch
+
+    from .embed import pick_device
+    from .ingest import scan_sources
+
+    rank, world, local_rank = _rank_world()
+    device = pick_device(device)
+    if device == "cuda":
+        device = f"cuda:{local_rank}"
+    model.to(device)
+    if workers is None:
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+        workers = max(1, (os.cpu_count() or 2) // local_world)
+    dist = None
+    if world > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / shard_name(rank, world)
+    if not target.exists():
+        scans, errors = scan_sources(sources, allow_absolute)
+        patents: dict[str, PatentRecord] = {}
+        pages: dict[tuple[str, int], PageRecord] = {}
+        for scan in scans:
+            errors += scan.errors
+            for pid, rec in scan.patents.items():
+                patents.setdefault(pid, rec)
+            for p in scan.pages:
+                pages.setdefault((str(p.path), p.page_index), p)
+        mine = [pages[k] for k in sorted(pages)][rank::world]
+        done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers))
+        _write_shard(target, model, model_ref, done,
+                     {p.page.patent_id: patents[p.page.patent_id] for p, _ in done},
+                     errors if rank == 0 else [])
+    if dist is not None:
+        dist.barrier()
+    if rank == 0:
+        names = [shard_name(r, world) for r in range(world)]
+        missing = [n for n in names if not (out / n).is_dir()]
+        if missing:
+            raise ShardError(f"shards missing after all ranks finished: {missing[:3]}")
+        _atomic_text(out / COMPLETE, json.dumps({"world": world, "shards": names,
+                                                 "model_id": model.model_id}))
+    if dist is not None:
+        dist.destroy_process_group()
+    return target
+
+
+def _write_shard(target: Path, model, model_ref, done: list[tuple[PreparedPage, np.ndarray]],
+                 patents: dict[str, PatentRecord], errors: list) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    vectors = np.concatenate([v for _, v in done] or
+                             [np.zeros((0, model.embed_dim), np.float32)]).astype(np.float32)
+    with open(tmp / "vectors.npy", "wb") as f:
+        np.save(f, vectors)
+        f.flush()
+        os.fsync(f.fileno())
+    pages = [{**_plain(asdict(p.page)), "width": p.width, "height": p.height,
+              "file_size": p.file_size, "file_mtime": p.file_mtime, "error": p.error,
+              "boxes": [b.to_list() for b in p.boxes]} for p, _ in done]
+    meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
+            "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
+            "patents": {pid: _plain(asdict(r)) for pid, r in patents.items()},
+            "errors": errors}
+    _atomic_text(tmp / "records.json", json.dumps(meta))
+    os.replace(tmp, target)
+
+
+def _plain(d: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Path) else v)
+            for k, v in d.items()}
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# -- merging --------------------------------------------------------------------------------
+class ShardSet:
+    """The complete shards of a folder, read as a source of pages with their vectors."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        try:
+            complete = json.loads((self.folder / COMPLETE).read_text())
+        except (OSError, ValueError):
+            raise ShardError(f"{self.folder}: no complete sharded embedding here (the "
+                             f"`embed` job has not finished: {COMPLETE} is missing)") from None
+        self.model_id = complete["model_id"]
+        self.shards = []
+        for name in complete["shards"]:
+            try:
+                meta = json.loads((self.folder / name / "records.json").read_text())
+                vectors = np.load(self.folder / name / "vectors.npy", mmap_mode="r")
+            except (OSError, ValueError) as exc:
+                raise ShardError(f"{self.folder / name}: unreadable shard ({exc})") from None
+            if meta.get("format") != SHARD_FORMAT or meta["model_id"] != self.model_id or \
+                    vectors.shape != (meta["figures"], meta["dim"]):
+                raise ShardError(f"{self.folder / name}: damaged or from another model")
+            self.shards.append((meta, vectors))
+        self.model_ref = self.shards[0][0]["model_ref"] if self.shards else None
+
+        self._where: dict[tuple[str, int], tuple[int, int, dict]] = {}
+        for s, (meta, _) in enumerate(self.shards):
+            start = 0
+            for p in meta["pages"]:
+                self._where[(p["path"], p["page_index"])] = (s, start, p)
+                start += len(p["boxes"])
+
+    def scan(self) -> SourceScan:
+        """Patents and pages of all shards, pages in grant-date order."""
+        scan = SourceScan("shards", self.folder.resolve())
+        for meta, _ in self.shards:
+            scan.errors += [tuple(e) for e in meta["errors"]]
+            for pid, rec in meta["patents"].items():
+                scan.patents.setdefault(pid, _patent(rec))
+            scan.pages += [PageRecord(p["patent_id"], Path(p["path"]), p["page_index"],
+                                      p["page_kind"], p["sheet"]) for p in meta["pages"]]
+        undated = date.max.isoformat()
+
+        def grant(page: PageRecord) -> str:
+            d = scan.patents[page.patent_id].grant_date
+            return d.isoformat() if d else undated
+        scan.pages.sort(key=lambda p: (grant(p), str(p.path), p.page_index))
+        return scan
+
+    def embed(self, model, pages: Iterable[PageRecord], *, on_page=None, cancel=None, **_
+              ) -> Iterator[tuple[PreparedPage, np.ndarray]]:
+        """Stands in for ``embed_pages``: the stored result of each page."""
+        for page in pages:
+            if cancel is not None and cancel.is_set():
+                return
+            s, start, p = self._where[(str(page.path), page.page_index)]
+            prepared = PreparedPage(page, p["width"], p["height"], p["file_size"],
+                                    p["file_mtime"], [FigureBox(*b) for b in p["boxes"]],
+                                    error=p["error"])
+            prepared.vectors = np.asarray(self.shards[s][1][start:start + len(p["boxes"])])
+            if on_page is not None:
+                on_page(prepared)
+            yield prepared, prepared.vectors
+
+
+def _patent(rec: dict) -> PatentRecord:
+    for key in ("grant_date", "filing_date", "priority_date"):
+        if rec.get(key):
+            rec[key] = date.fromisoformat(rec[key])
+    return PatentRecord(**rec)
+
+
+def add_shards(library, folder: str | Path, model, *, model_ref: str | None = None,
+               progress=None, cancel=None):
+    """Merge a complete sharded embedding into ``library`` (see the module docstring)."""
+    from .ingest import ingest
+
+    shards = ShardSet(folder)
+    if shards.model_id != model.model_id:
+        raise ShardError(f"{folder} was embedded with model {shards.model_id}, not with "
+                         f"{model.model_id}")
+    scan = shards.scan()
+    return ingest(library, [str(folder)], model, model_ref=model_ref or shards.model_ref,
+                  progress=progress, cancel=cancel, scans=[scan], embed=shards.embed)

@@ -1,0 +1,99 @@
+"""Sharded bulk embedding: two torchrun ranks (gloo, CPU) write exactly the vectors of a
+single-process run, and merging the shards gives the library that ingesting directly gives."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.embed import CpuEncoder
+from core.ingest import ingest
+from core.library import Library
+from core.models import create_model, load_model, save_checkpoint
+from core.shards import COMPLETE, ShardError, ShardSet, add_shards, embed_to_shards
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _by_page(folder: Path) -> dict:
+    """(path, page) -> (boxes, vector bytes) over all shards of a folder."""
+    out = {}
+    for meta, vectors in ShardSet(folder).shards:
+        start = 0
+        for p in meta["pages"]:
+            n = len(p["boxes"])
+            out[(p["path"], p["page_index"])] = (p["boxes"], vectors[start:start + n].tobytes())
+            start += n
+    return out
+
+
+def _library_vectors(lib: Library) -> dict:
+    rows = lib.store.conn.execute("SELECT f.id, p.path, p.page_index, f.fig_index FROM figures "
+                                  "f JOIN pages p ON p.id = f.page_id").fetchall()
+    vecs = lib.index(verify="full").vectors_of([r[0] for r in rows])
+    return {r[1:]: v.tobytes() for r, v in zip(rows, vecs)}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """A saved tiny model: every process loads the same weights."""
+    return save_checkpoint(create_model("tiny_test", pretrained=None),
+                           tmp_path_factory.mktemp("model") / "tiny")
+
+
+def test_two_ranks_write_the_vectors_of_one_process(sheets, checkpoint, tmp_path):
+    model = load_model(str(checkpoint))
+    embed_to_shards([sheets], tmp_path / "one", model, workers=0)
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "core.cli", "embed", str(sheets), "--out", str(tmp_path / "two"),
+         "--model", str(checkpoint), "--workers", "0"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((tmp_path / "two" / COMPLETE).read_text())["world"] == 2
+    one, two = _by_page(tmp_path / "one"), _by_page(tmp_path / "two")
+    assert len(one) == len(sheets.read_text().splitlines())
+    assert one == two
+
+    with Library(tmp_path / "merged", create=True) as merged, \
+            Library(tmp_path / "direct", create=True) as direct:
+        report = add_shards(merged, tmp_path / "two", model)
+        assert report.pages_added == len(one) and not report.errors
+        again = add_shards(merged, tmp_path / "two", model)
+        assert again.pages_added == 0 and again.pages_already_present == len(one)
+        ingest(direct, [sheets], model, workers=0)
+        assert _library_vectors(merged) == _library_vectors(direct)
+        segments = merged.manifest["segments"]
+        assert all(a["max_date"] <= b["min_date"] for a, b in zip(segments, segments[1:]))
+
+
+def test_shards_of_another_model_or_unfinished_are_refused(sheets, checkpoint, tmp_path):
+    model = load_model(str(checkpoint))
+    embed_to_shards([sheets], tmp_path / "s", model, workers=0)
+    with Library(tmp_path / "lib", create=True) as lib:
+        with pytest.raises(ShardError, match="model"):
+            add_shards(lib, tmp_path / "s", create_model("tiny_test", pretrained=None, seed=3))
+        (tmp_path / "s" / COMPLETE).unlink()
+        with pytest.raises(ShardError, match="not finished"):
+            add_shards(lib, tmp_path / "s", model)
+
+
+def test_cpu_encoder_is_batch_and_process_independent(sheets):
+    import pickle
+
+    from core.drawing import prepare_page
+    from core.imageio import read_page
+
+    model = create_model("tiny_test", pretrained=None)
+    rows = [json.loads(r) for r in sheets.read_text().splitlines()[:6]]
+    images = [im for r in rows for _, im in
+              prepare_page(read_page(sheets.parent / r["image"]).array, r["page_kind"],
+                           model.drawing_config)]
+    enc = CpuEncoder(model)
+    together = enc(images)
+    assert np.array_equal(together, np.concatenate([enc([im]) for im in images]))
+    assert np.array_equal(together, pickle.loads(pickle.dumps(enc))(images))
+    eager = model.encode_images(model.images_to_tensor(images)).numpy()
+    assert np.abs(together - eager).max() < 1e-5
