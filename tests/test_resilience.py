@@ -1,0 +1,418 @@
+"""A library never loses or duplicates data: kill -9 mid-ingest, damaged files, concurrent
+writers, hostile inputs, file permissions. Small synthetic sheets and the tiny model keep it
+fast; every random choice is seeded."""
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from core.index import IndexError_, IndexParams
+from core.ingest import ingest, rebuild, scan_sources
+from core.library import Library, LibraryError
+from core.models import create_model
+from core.search import Searcher, SearchQuery
+
+REPO = Path(__file__).resolve().parents[1]
+#: small graphs and quick merges, so that a dozen pages exercise every index code path
+PARAMS = dict(min_hnsw=12, exact_max=6, fanout=2, segment_max=10_000, ef_construction=40)
+
+
+def params() -> IndexParams:
+    return IndexParams(**PARAMS)
+
+
+def half_manifest(manifest: Path, out: Path) -> Path:
+    rows = manifest.read_text().splitlines()
+    out.write_text("\n".join(json.dumps({**json.loads(r), "image": str(manifest.parent /
+                                                                        json.loads(r)["image"])})
+                             for r in rows[:len(rows) // 2]) + "\n")
+    return out
+
+
+def snapshot(lib: Library) -> dict:
+    """Every figure's row and vector, by figure id."""
+    rows = lib.store.conn.execute(
+        "SELECT f.id, f.patent_id, p.path, p.page_index, f.x0, f.y0, f.x1, f.y1 "
+        "FROM figures f JOIN pages p ON p.id = f.page_id").fetchall()
+    ids = [r[0] for r in rows]
+    vecs = lib.index(verify="full").vectors_of(ids) if ids else []
+    return {r[0]: (r[1:], v.tobytes()) for r, v in zip(rows, vecs)}
+
+
+def check_consistent(path: Path, before: dict) -> dict:
+    """The library opens, store and index agree, nothing is duplicated, ``before`` is intact."""
+    with Library(path, params=params()) as lib:
+        conn = lib.store.conn
+        assert conn.execute("SELECT COUNT(*) FROM (SELECT path, page_index FROM pages "
+                            "GROUP BY path, page_index HAVING COUNT(*) > 1)").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM pages p WHERE n_figures != (SELECT COUNT(*) "
+                            "FROM figures f WHERE f.page_id = p.id)").fetchone()[0] == 0
+        now = snapshot(lib)
+        labels = np.concatenate([s.labels for s in lib.index().segments])
+        assert len(labels) == len(set(labels.tolist())) == len(now)
+        assert set(labels.tolist()) == set(now)
+        assert {k: now[k] for k in before} == before
+        index = lib.index()
+        assert index.search(index.vectors_of([next(iter(now))]), 3)[0][0, 0] >= 0
+    return now
+
+
+def _killable_ingest(path: str, manifest: str, model, conn) -> None:
+    """Forked child: it inherits the model and its frozen graph; one torch thread is what
+    keeps a forked OpenMP runtime safe."""
+    import torch
+
+    torch.set_num_threads(1)
+    with Library(path, params=params()) as lib:
+        ingest(lib, [manifest], model, model_ref="tiny_test:random", workers=0, chunk_pages=2,
+               progress=lambda done, total, note: conn.send(done))
+    conn.send("finished")
+
+
+def _leftovers(marker: str) -> list[int]:
+    """Processes (orphaned workers) whose environment holds ``marker``."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and marker.encode() in Path(f"/proc/{d}/environ").read_bytes():
+                out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses fork and /proc")
+def test_kill_9_during_index_add_loses_and_duplicates_nothing(sheets, tmp_path):
+    import multiprocessing
+    import uuid
+
+    path = tmp_path / "lib"
+    model = create_model("tiny_test", pretrained=None)
+    with Library(path, create=True, params=params()) as lib:
+        ingest(lib, [half_manifest(sheets, tmp_path / "half.jsonl")], model,
+               model_ref="tiny_test:random", workers=0, allow_absolute=True)
+        before = snapshot(lib)
+    rng = random.Random(7)
+    # the command itself, worker processes and all, killed at a random time
+    marker = f"PE_KILL_TEST_{uuid.uuid4().hex}"
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "index", "add", str(sheets),
+                             "--library", str(path), "--model", "tiny_test:random",
+                             "--workers", "2"], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, marker: "1"})
+    deadline = time.time() + 120
+    while len(_leftovers(marker)) < 3 and time.time() < deadline:  # wait for the workers
+        time.sleep(0.05)
+    time.sleep(rng.uniform(0, 1))
+    assert proc.poll() is None, "index add ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    check_consistent(path, before)
+    for _ in range(50):
+        if not _leftovers(marker):
+            break
+        time.sleep(0.1)
+    left = _leftovers(marker)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "worker processes outlived a killed index add"
+    # the ingest function killed after a random number of pages: in a commit, a merge, ...
+    ctx = multiprocessing.get_context("fork")
+    finished = 0
+    for _ in range(3):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_killable_ingest, args=(str(path), str(sheets), model, child))
+        proc.start()
+        stop_after = rng.randint(1, 6)
+        while parent.poll(0.05) or proc.is_alive():
+            if not parent.poll():
+                continue
+            msg = parent.recv()
+            finished += msg == "finished"
+            if msg == "finished" or msg >= stop_after:
+                time.sleep(rng.random() * 0.3)
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        check_consistent(path, before)
+    assert finished < 3
+    with Library(path, params=params()) as lib:
+        report = ingest(lib, [sheets], model, model_ref="tiny_test:random", workers=0)
+        assert not report.errors
+        assert lib.info()["pages"] == len(sheets.read_text().splitlines())
+        live = {s["name"] for s in lib.manifest["segments"]}
+        assert {p.name.split(".")[0] for p in (path / "index").iterdir()} == live
+        assert lib.store.conn.execute(
+            "SELECT COUNT(*) FROM patents t WHERE patent_id IN (SELECT patent_id FROM pages) "
+            "AND patent_id NOT IN (SELECT patent_id FROM text_vectors)").fetchone()[0] == 0
+    check_consistent(path, before)
+
+
+@pytest.fixture(scope="module")
+def built_library(sheets, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("built") / "lib"
+    model = create_model("tiny_test", pretrained=None)
+    with Library(path, create=True, params=params()) as lib:
+        ingest(lib, [sheets], model, model_ref="tiny_test:random", workers=0,
+               chunk_pages=5)
+        assert any(s["hnsw"] for s in lib.manifest["segments"])
+    return path
+
+
+def _query(sheets: Path) -> Path:
+    return sheets.parent / json.loads(sheets.read_text().splitlines()[0])[
+        "image"]
+
+
+def _results(path: Path, query: Path) -> list:
+    with Library(path, params=params()) as lib:
+        searcher = Searcher(lib, create_model("tiny_test", pretrained=None))
+        return [(h.figure_id, h.score) for h in searcher.search(SearchQuery(image=query, k=8))
+                .results]
+
+
+def _damage(path: Path, how: str) -> None:
+    if how == "truncate":
+        path.write_bytes(path.read_bytes()[:-7])
+    elif how == "delete":
+        path.unlink()
+    else:
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2 + 3] ^= 0x40
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("suffix", [".vec.npy", ".hnsw", ".meta.npz"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "delete"])
+def test_damaged_index_file_is_reported_never_searched(built_library, sheets,
+                                                       tmp_path, suffix, how):
+    query = _query(sheets)
+    expected = _results(built_library, query)
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    _damage(sorted((path / "index").glob(f"*{suffix}"))[-1], how)
+    try:
+        got = _results(path, query)
+    except (LibraryError, IndexError_) as exc:
+        assert "rebuild" in str(exc)
+        assert {"flip": "damaged", "truncate": "truncated", "delete": "missing"}[how] in str(exc)
+    else:
+        assert got == expected  # the damaged bytes were never needed
+    with Library(path, params=params()) as lib:
+        with pytest.raises((LibraryError, IndexError_), match="damaged|truncated|missing"):
+            lib.index(verify="full")
+
+
+def test_damaged_index_is_rebuilt_to_the_same_results(built_library, sheets,
+                                                      tmp_path):
+    query = _query(sheets)
+    expected = _results(built_library, query)
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    for p in (path / "index").glob("*.vec.npy"):
+        _damage(p, "flip")
+    with Library(path, params=params()) as lib:
+        report = rebuild(lib, create_model("tiny_test", pretrained=None),
+                         model_ref="tiny_test:random", workers=0)
+    assert not report.errors and not report.cancelled
+    got = _results(path, query)
+    assert [f for f, _ in got] and [s for _, s in got] == [s for _, s in expected]
+
+
+@pytest.mark.parametrize("how", ["truncate", "garbage"])
+def test_damaged_database_is_reported_with_a_rebuild_path(built_library, tmp_path, how):
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    db = path / "library.sqlite"
+    data = db.read_bytes()
+    db.write_bytes(data[:len(data) // 3] if how == "truncate" else
+                   np.random.default_rng(0).bytes(len(data)))
+    for side in path.glob("library.sqlite-*"):
+        side.unlink()
+    with pytest.raises(LibraryError, match="rebuild"):
+        Library(path)
+
+
+RATER = """
+import sys
+from core.store import Store
+store = Store(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    store.add_rating(search_id=None, patent_id="D0900001", figure_id=i, rank=i, rating=1,
+                     model_id="m", query_sha256=None, examiner=sys.argv[2])
+"""
+
+
+def test_two_processes_rating_at_once_lose_nothing(built_library, tmp_path):
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    db = str(path / "library.sqlite")
+    n = 150
+    procs = [subprocess.Popen([sys.executable, "-c", RATER, db, who, str(n)], cwd=REPO)
+             for who in ("alice", "bob")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    with Library(path) as lib:
+        rows = lib.store.conn.execute("SELECT examiner, COUNT(DISTINCT figure_id) FROM ratings "
+                                      "GROUP BY examiner ORDER BY examiner").fetchall()
+    assert rows == [("alice", n), ("bob", n)]
+
+
+def test_library_files_are_user_only(built_library, sheets, tmp_path):
+    path = tmp_path / "lib"
+    old = os.umask(0o022)
+    try:
+        shutil.copytree(built_library, path)
+        for p in [path, *path.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        fresh = tmp_path / "fresh"
+        with Library(fresh, create=True, params=params()) as lib:
+            ingest(lib, [half_manifest(sheets, tmp_path / "h.jsonl")],
+                   create_model("tiny_test", pretrained=None), workers=0, allow_absolute=True)
+            Searcher(lib, create_model("tiny_test", pretrained=None)).search(
+                SearchQuery(image=_query(sheets)), log=True)
+            bad = [p for p in [fresh, *fresh.rglob("*")] if p.stat().st_mode & 0o077]
+    finally:
+        os.umask(old)
+    assert bad == []
+
+
+def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
+    inner = tmp_path / "m"
+    inner.mkdir()
+    first, second, third = [json.loads(r) for r in sheets.read_text().splitlines()[:3]]
+    os.symlink(sheets.parent / third["image"], inner / "link.png")
+    rows = [{**first, "image": os.path.relpath(sheets.parent / first["image"], inner)},
+            {**second, "image": str(sheets.parent / second["image"])},
+            {**third, "image": "link.png"}]
+    (inner / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = create_model("tiny_test", pretrained=None)
+    with Library(tmp_path / "lib", create=True) as lib:
+        report = ingest(lib, [inner / "manifest.jsonl"], model, workers=0)
+        assert report.pages_added == 0 and len(report.errors) == 3
+        report = ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
+        assert report.pages_added == 3 and not report.errors
+
+
+# -- hostile inputs ------------------------------------------------------------------------
+def _png(w: int, h: int) -> bytes:
+    """A PNG header claiming w x h pixels (no pixel data)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (len(data).to_bytes(4, "big") + kind + data +
+                zlib.crc32(kind + data).to_bytes(4, "big"))
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def _sheet(fmt: str) -> bytes:
+    import io
+
+    im = Image.new("L", (300, 400), 255)
+    im.paste(0, (60, 80, 240, 90))
+    im.paste(0, (60, 80, 70, 300))
+    buf = io.BytesIO()
+    if fmt == "TIFF":
+        im.convert("1").save(buf, format="TIFF", compression="group4")
+    else:
+        im.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+SHEETS = {"png": _sheet("PNG"), "tif": _sheet("TIFF")}
+CONTENT = st.one_of(
+    st.binary(max_size=64),
+    st.sampled_from(["png", "tif"]).flatmap(
+        lambda f: st.integers(0, len(SHEETS[f]) - 1).map(lambda n: SHEETS[f][:n])),
+    st.sampled_from([_png(100_000, 100_000), _png(0, 10), _png(70_000, 1), SHEETS["png"],
+                     SHEETS["tif"]]),
+)
+NAMES = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\0"),
+                min_size=1, max_size=12)
+DATES = st.sampled_from(["2020-01-07", "2020-02-30", "1899-12-31", "2999-01-01", "20200107",
+                         "", None, 7])
+FILE = st.tuples(NAMES, st.sampled_from([".png", ".tif", ".TIFF", ".jpg"]), CONTENT, DATES,
+                 DATES)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(FILE, min_size=1, max_size=5), xml=st.binary(max_size=200))
+def test_fuzz_ingest_reports_bad_files_and_adds_nothing_twice(tmp_path_factory, files, xml):
+    root = tmp_path_factory.mktemp("fuzz")
+    src = root / "src"
+    src.mkdir()
+    rows = []
+    for i, (name, suffix, content, grant, filing) in enumerate(files):
+        fname = f"{i}-{name}{suffix}"
+        try:
+            (src / fname).write_bytes(content)
+        except OSError:  # a name this file system refuses
+            continue
+        rows.append({"image": fname, "patent_id": f"D09{i:05d}", "grant_date": grant,
+                     "filing_date": filing, "page_kind": "drawing_sheet"})
+    (src / "manifest.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                for r in rows), encoding="utf-8")
+    grant = root / "grant" / "USD0900001-20210105"
+    grant.mkdir(parents=True)
+    (grant / "USD0900001-20210105.XML").write_bytes(xml)
+    (grant / "USD0900001-20210105-D00001.TIF").write_bytes(SHEETS["tif"])
+    shutil.copytree(src, root / "images", ignore=shutil.ignore_patterns("manifest.jsonl"))
+    model = create_model("tiny_test", pretrained=None)
+    sources = [src / "manifest.jsonl", root / "grant", root / "images"]
+    with Library(root / "lib", create=True) as lib:
+        scans, unreadable = scan_sources(sources)
+        first = ingest(lib, sources, model, workers=0, scans=scans)
+        bad_files = len(first.errors) - sum(len(s.errors) for s in scans)
+        assert first.pages_total == first.pages_added + bad_files
+        again = ingest(lib, sources, model, workers=0)
+        assert again.pages_added == 0
+        conn = lib.store.conn
+        assert conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM pages GROUP BY path, "
+                            "page_index HAVING COUNT(*) > 1)").fetchone()[0] == 0
+        if lib.manifest:
+            labels = np.concatenate([s.labels for s in lib.index(verify="full").segments])
+            ids = [r[0] for r in conn.execute("SELECT id FROM figures")]
+            assert sorted(labels.tolist()) == sorted(ids)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the workers in /proc")
+def test_a_dying_worker_costs_no_page(sheets):
+    from core.embed import CpuEncoder, PagePipeline
+    from core.records import PageRecord
+
+    def workers() -> list[int]:
+        parent = {}
+        for d in os.listdir("/proc"):
+            try:
+                parent[int(d)] = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1]
+                                     .split()[1])
+            except (ValueError, OSError, IndexError):
+                pass
+        kids = {p for p, q in parent.items() if q == os.getpid()}
+        return [p for p, q in parent.items() if q in kids]  # forkserver -> workers
+
+    model = create_model("tiny_test", pretrained=None)
+    rows = [json.loads(r) for r in sheets.read_text().splitlines()]
+    pages = [PageRecord(r["patent_id"], sheets.parent / r["image"], 0, r["page_kind"])
+             for r in rows]
+    out = []
+    for done in PagePipeline(model.drawing_config, 2, CpuEncoder(model), ahead=4).run(pages):
+        out.append(done)
+        if len(out) == 2:
+            killed = workers()
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+    assert killed
+    assert [p.page.path for p in out] == [p.path for p in pages]
+    assert not [p.error for p in out if p.error]
+    assert all(p.vectors is not None and len(p.vectors) == len(p.boxes) >= 1 for p in out)
