@@ -113,3 +113,23 @@ def test_offline_imagenet_lite0_classifies_photos_as_before():
     cats = set(range(281, 286))           # tabby, tiger cat, Persian, Siamese, Egyptian cat
     assert top5(skdata.chelsea())[0] in cats
     assert set(top5(skdata.coffee())[:3]) & {967, 968, 504}   # espresso, cup, coffee mug
+
+
+def test_hflip_tta_makes_mirror_images_equal_and_survives_a_checkpoint(tmp_path):
+    from core.embed import CpuEncoder
+
+    plain = create_model("tiny_test", pretrained=None)
+    flip = create_model("tiny_test", pretrained=None, hflip_tta=True)
+    assert flip.model_id != plain.model_id and flip.spec.hflip_tta
+    rng = np.random.default_rng(1)
+    im = rng.integers(0, 255, (64, 64), dtype=np.uint8)
+    x = flip.images_to_tensor([im, im[:, ::-1]])
+    e = flip.encode_images(x)
+    assert torch.allclose(e[0], e[1], atol=1e-5)
+    p = plain.encode_images(plain.images_to_tensor([im, im[:, ::-1]]))
+    assert not torch.allclose(p[0], p[1], atol=1e-3)      # the tower itself is not symmetric
+    save_checkpoint(flip, tmp_path / "ck")
+    loaded = load_checkpoint(tmp_path / "ck")
+    assert loaded.spec.hflip_tta and loaded.model_id == flip.model_id
+    assert torch.allclose(loaded.encode_images(x), e, atol=1e-6)
+    assert np.abs(CpuEncoder(loaded)([im, im[:, ::-1]]) - e.numpy()).max() < 1e-5

@@ -27,6 +27,7 @@ class ModelCfg:
     init: str = ""                   # "whiten": projection from learned whitening (needs
     #                                  cached pooled features: features.split = blocks + 1)
     whiten_ridge: float = 1.0
+    hflip_tta: bool = False          # embedding = f(x) + f(mirror image of x) (ModelSpec option)
 
 
 @dataclass

@@ -7,6 +7,10 @@ views (float16, for training), as memory-mapped files keyed by everything they d
 Training then runs only the tail: on CPU this makes an epoch over the real data take seconds
 instead of minutes, and every fold and ablation reuses the same bank. A bank at a later split
 can be derived from one at an earlier split (``source``), running only the blocks between.
+
+A model with ``spec.hflip_tta`` embeds an image as f(x) + f(mirror image of x); its pooled bank
+(split = blocks + 1) stores pool(x) + pool(flip(x)) per view, which the linear, bias-free
+projection turns into exactly that embedding.
 """
 from __future__ import annotations
 
@@ -42,9 +46,11 @@ class FeatureBank:
             seed: int) -> str:
         """Hash of what the features depend on: the frozen prefix's weights (not the model
         id, which also covers layers the bank does not run), the crops, the split, the views."""
-        h = hashlib.sha256(json.dumps([model.spec.arch, model.spec.mean, model.spec.std,
-                                       corpus.index.get("fingerprint"), freeze_blocks, views,
-                                       asdict(aug), seed], default=str).encode())
+        parts = [model.spec.arch, model.spec.mean, model.spec.std,
+                 corpus.index.get("fingerprint"), freeze_blocks, views, asdict(aug), seed]
+        if getattr(model.spec, "hflip_tta", False):
+            parts.append("hflip_tta")       # absent otherwise: earlier banks keep their keys
+        h = hashlib.sha256(json.dumps(parts, default=str).encode())
         for m in encoder.frozen_modules(model.clip, freeze_blocks):
             for name, t in sorted(m.state_dict().items()):
                 h.update(name.encode())
@@ -68,13 +74,22 @@ class FeatureBank:
         gen = torch.Generator().manual_seed(seed)
         if source is not None and source.freeze_blocks >= freeze_blocks:
             raise ValueError("a source bank must split earlier than the bank built from it")
+        flip = bool(getattr(model.spec, "hflip_tta", False))
+        if flip and (source is not None or freeze_blocks <= len(clip.visual.trunk.blocks)):
+            raise ValueError("a model with hflip_tta needs a pooled bank (features.split = "
+                             "number of trunk blocks + 1) built from the images")
+
+        def prefix(b: torch.Tensor) -> torch.Tensor:
+            return encoder.prefix(clip.visual, model.normalize_batch(b).contiguous(
+                memory_format=torch.channels_last), freeze_blocks)
 
         def run(b: torch.Tensor) -> np.ndarray:
             if source is not None:
                 x = _between(clip.visual, b, source.freeze_blocks, freeze_blocks)
             else:
-                x = encoder.prefix(clip.visual, model.normalize_batch(b).contiguous(
-                    memory_format=torch.channels_last), freeze_blocks)
+                x = prefix(b)
+                if flip:
+                    x = x + prefix(torch.flip(b, dims=[-1]))
             return x.float().numpy()
 
         with torch.no_grad():
@@ -109,7 +124,7 @@ class FeatureBank:
         (folder / "aug.npy.tmp").replace(folder / "aug.npy")
         (folder / "bank.json").write_text(json.dumps(
             {"rows": n, "shape": list(shape), "views": views, "freeze_blocks": freeze_blocks,
-             "model_id": model.model_id, "augment": asdict(aug), "seed": seed}))
+             "hflip_tta": flip, "model_id": model.model_id, "augment": asdict(aug), "seed": seed}))
         clip.to(memory_format=torch.contiguous_format)
         return cls(folder)
 

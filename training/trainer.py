@@ -42,7 +42,7 @@ def build_model(cfg: TrainConfig):
     if m.init_checkpoint:
         return load_checkpoint(m.init_checkpoint)
     pretrained = None if m.pretrained in ("", "none", None) else m.pretrained
-    return create_model(m.arch, pretrained=pretrained, seed=m.seed)
+    return create_model(m.arch, pretrained=pretrained, seed=m.seed, hflip_tta=m.hflip_tta)
 
 
 class Objective(torch.nn.Module):

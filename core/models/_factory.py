@@ -106,14 +106,16 @@ def _weights_digest(clip: torch.nn.Module, exclude_prefix: str | None) -> str:
 
 
 def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
-                 drawing: dict | None = None, seed: int = 0) -> PatentModel:
+                 drawing: dict | None = None, seed: int = 0, hflip_tta: bool = False
+                 ) -> PatentModel:
     """A new model of a registered architecture.
 
     ``pretrained``: ``"imagenet"`` loads offline ImageNet weights into the image trunk where a
     package ships them (efficientnet_lite0), ``None`` leaves it randomly initialised, or a path to
     a timm state dict (.safetensors, or .pth/.bin read with ``weights_only``) for the trunk. The
     image projection is initialised orthogonally from ``seed`` so an untrained model has a
-    stable id.
+    stable id. ``hflip_tta`` makes the embedding that of the drawing plus its mirror image
+    (``ModelSpec.hflip_tta``).
     """
     from ._imagenet import IMAGENET_WEIGHTS
 
@@ -157,7 +159,8 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
     # change of defaults can never silently alter what an existing model computes.
     drawing_cfg = DrawingConfig.from_dict({**(drawing or {}), "image_size": image_size}).to_dict()
     spec = ModelSpec(arch=arch, model_cfg=model_cfg, image_size=image_size,
-                     drawing=drawing_cfg, text_tower=_text_tower_info(model_cfg))
+                     drawing=drawing_cfg, text_tower=_text_tower_info(model_cfg),
+                     hflip_tta=bool(hflip_tta))
     prefix = spec.text_tower.get("prefix")
     model_id = compute_model_id(spec, _weights_digest(clip, prefix))
     return PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")

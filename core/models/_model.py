@@ -22,7 +22,11 @@ class ModelSpec:
     """Everything besides the weights that defines what a model computes.
 
     ``drawing`` holds the drawing-preprocessing parameters (core.drawing.DrawingConfig) so that
-    indexing and querying always prepare images the same way.
+    indexing and querying always prepare images the same way. ``hflip_tta``: the image
+    embedding is f(x) + f(mirror image of x) (then normalised), so a drawing and its mirror
+    image (a design's left and right views) get the same vector; off for older checkpoints.
+    It is part of the spec (and so of the model id) and lives in the image tower itself
+    (``enable_hflip_tta``), so every path that runs ``clip.visual`` computes the same vectors.
     """
 
     arch: str
@@ -33,9 +37,10 @@ class ModelSpec:
     drawing: dict = field(default_factory=dict)
     text_tower: dict = field(default_factory=dict)
     kind: str = "patent-clip"  # or "open_clip" for a user-supplied open_clip checkpoint
+    hflip_tta: bool = False
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "arch": self.arch,
             "kind": self.kind,
             "model_cfg": self.model_cfg,
@@ -43,6 +48,9 @@ class ModelSpec:
             "drawing": self.drawing,
             "text_tower": self.text_tower,
         }
+        if self.hflip_tta:          # only when on: older specs (and their ids) stay as they were
+            d["hflip_tta"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelSpec":
@@ -56,6 +64,7 @@ class ModelSpec:
             std=tuple(pre["std"]),
             drawing=d.get("drawing", {}),
             text_tower=d.get("text_tower", {}),
+            hflip_tta=bool(d.get("hflip_tta", False)),
         )
 
 
@@ -65,6 +74,46 @@ def compute_model_id(spec: ModelSpec, weights_sha256: str) -> str:
     h.update(canonical_json(spec.to_dict()).encode())
     h.update(weights_sha256.encode())
     return f"{spec.arch}-{h.hexdigest()[:16]}"
+
+
+class HFlipTTA(torch.nn.Module):
+    """Marker base of image towers whose forward is tower(x) + tower(mirror image of x)."""
+
+
+def enable_hflip_tta(visual: torch.nn.Module) -> torch.nn.Module:
+    """Make ``visual`` compute ``forward(x) + forward(flip(x, width))`` in place.
+
+    The module's class is swapped for a subclass that overrides ``forward`` only, so its
+    parameters, state-dict keys, ``trunk``/``head`` and the traced graph of core.embed all stay
+    those of the tower; the classes are module-level so the tower still pickles. For a linear
+    head without bias (the patent-clip towers) this equals head(pool(x) + pool(flip(x))).
+    """
+    if isinstance(visual, HFlipTTA):
+        return visual
+    base = type(visual)
+    cls = _HFLIP_CLASSES.get(base)
+    if cls is None:
+        cls = _HFLIP_CLASSES[base] = _hflip_class(base)
+    visual.__class__ = cls
+    return visual
+
+
+def _hflip_forward(self, x: torch.Tensor) -> torch.Tensor:
+    fwd = self._hflip_base.forward
+    return fwd(self, x) + fwd(self, torch.flip(x, dims=[-1]))
+
+
+def _hflip_class(base: type) -> type:
+    import sys
+
+    name = f"HFlip{base.__name__}"
+    cls = type(name, (HFlipTTA, base), {"forward": _hflip_forward, "_hflip_base": base,
+                                        "__module__": __name__, "__qualname__": name})
+    setattr(sys.modules[__name__], name, cls)      # picklable by reference
+    return cls
+
+
+_HFLIP_CLASSES: dict[type, type] = {}
 
 
 class PatentModel:
@@ -77,6 +126,8 @@ class PatentModel:
     def __init__(self, clip: torch.nn.Module, tokenizer, spec: ModelSpec, model_id: str,
                  origin: str = "", training_info: dict | None = None):
         self.clip = clip.eval()
+        if spec.hflip_tta:
+            enable_hflip_tta(clip.visual)
         self.tokenizer = tokenizer
         self.spec = spec
         self.model_id = model_id
