@@ -1,0 +1,107 @@
+"""Helpers shared by the benchmark scripts: machine load, timing statistics, table printing."""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages (other users share this machine: always record it)."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load()}"
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (workers), user + system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(fn, repeat: int) -> list[float]:
+    """Wall milliseconds of ``repeat`` calls."""
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def pct(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values, float), q))
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    cells = [[str(c) for c in header]] + [[c if isinstance(c, str) else f"{c:.4g}" if
+                                           isinstance(c, float) else str(c) for c in r]
+                                          for r in rows]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in cells[1:]]
+    return "\n".join(lines)
+
+
+class TreeCPU:
+    """CPU seconds of a process and all its descendants (forkserver workers included), by
+    polling /proc: a process that exits between two polls loses at most one interval."""
+
+    def __init__(self, pid: int, interval: float = 0.25):
+        import threading
+
+        self.pid, self.interval = pid, interval
+        self.seen: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.is_set():
+            parent, stat = {}, {}
+            for d in os.listdir("/proc"):
+                if d.isdigit():
+                    try:
+                        with open(f"/proc/{d}/stat") as f:
+                            text = f.read()
+                    except OSError:
+                        continue
+                    name = text[text.index("(") + 1:text.rindex(")")]
+                    fields = text[text.rindex(")") + 2:].split()
+                    parent[int(d)] = int(fields[1])
+                    stat[int(d)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+            for p in stat:
+                q = p
+                while q in parent and q != self.pid and q > 1:
+                    q = parent[q]
+                if q == self.pid:
+                    self.seen[p] = stat[p]
+            self._stop.wait(self.interval)
+
+    def stop(self) -> dict[int, tuple[str, float]]:
+        self._stop.set()
+        self._thread.join()
+        return self.seen
+
+    @property
+    def total(self) -> float:
+        return sum(s for _, s in self.seen.values())
