@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -550,6 +550,7 @@ def mutated_bytes(draw, data: bytes) -> bytes:
 @FUZZ
 @given(data=st.one_of(mutated_bytes(GOOD_XML), mutated_bytes(GOOD_XML * 3),
                       st.binary(max_size=300)))
+@example(data=GOOD_XML.replace(b'encoding="UTF-8"', b'encoding="TF-8"', 1))  # found in CI
 def test_fuzz_grant_xml_bytes_become_file_errors(tmp_path, data):
     make_grant(tmp_path)
     (tmp_path / "USD0900001-20210105" / "USD0900001-20210105.XML").write_bytes(data)

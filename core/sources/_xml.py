@@ -44,6 +44,8 @@ def parse_xml(data: bytes) -> ET.Element:
         reason = expat.errors.messages.get(exc.code, str(exc))
         raise XMLError(f"malformed XML: {reason} (line {exc.lineno}, column {exc.offset})") \
             from None
+    except (LookupError, UnicodeError, ValueError) as exc:   # e.g. encoding="TF-8"
+        raise XMLError(f"unreadable XML: {exc}") from None
     return builder.close()
 
 
