@@ -1,7 +1,14 @@
-"""Shared fixtures: real data location, tiny model."""
+"""Shared fixtures: real data location, tiny model; hypothesis profiles."""
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI gates a merge, so its fuzzing is reproducible (fixed examples); local runs explore new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
