@@ -1,0 +1,125 @@
+"""The built-in demo library and a new user's first run: synthetic patents go through the same
+ingestion as real data, demo queries are ready (and are not in the library) and find their own
+kind of object, a second run reuses the library, a user's library or folder is never written
+over, and the bare command opens the window on the demo with a query searched."""
+import json
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from core import cli  # noqa: E402
+from core.demo import DEMO_QUERIES, build_demo_library  # noqa: E402
+from core.library import Library  # noqa: E402
+
+N_PATENTS = 24
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo-library"
+    assert cli.main(["demo", "--no-gui", "--library", str(path),
+                     "--patents", str(N_PATENTS)]) == 0
+    return path
+
+
+def _queries(demo: Path) -> list[dict]:
+    return [json.loads(x) for x in (demo / "queries" / "queries.jsonl").read_text().splitlines()]
+
+
+def test_demo_library_is_synthetic_complete_and_ingested(demo):
+    with Library(demo) as lib:
+        info = lib.info()
+        assert info["patents"] == N_PATENTS and info["figures"] > N_PATENTS
+        assert lib.store.get_meta("demo")["complete"] is True
+        ids = {r[0] for r in lib.store.conn.execute("SELECT patent_id FROM patents")}
+        rows = lib.store.conn.execute("SELECT grant_date, locarno FROM patents").fetchall()
+    assert all(i.startswith("SYN-") for i in ids)
+    assert all(g and loc for g, loc in rows)           # dated and classified like real grants
+    queries = _queries(demo)
+    assert len(queries) == DEMO_QUERIES
+    assert all((demo / "queries" / q["image"]).is_file() for q in queries)
+    assert not ids & {q["patent_id"] for q in queries}   # new designs, not in the library
+
+
+def test_demo_queries_find_their_own_kind(demo):
+    from core.models import load_model
+    from core.search import Searcher, SearchQuery
+
+    with Library(demo) as lib:
+        present = {r[0] for r in lib.store.conn.execute("SELECT locarno FROM patents")}
+        searcher = Searcher(lib, load_model(lib.model_info["ref"]))
+        judged = hits = 0
+        for q in _queries(demo):
+            response = searcher.search(SearchQuery(image=demo / "queries" / q["image"], k=30))
+            assert response.results and all(h.patent_id.startswith("SYN-")
+                                            for h in response.results)
+            scores = [h.score for h in response.results]
+            assert scores == sorted(scores, reverse=True)
+            if q["locarno"] in present:
+                judged += 1
+                top = list(dict.fromkeys(h.patent_id for h in response.results))[:3]
+                kinds = {h.patent_id: h.locarno for h in response.results}
+                hits += any(kinds[p] == q["locarno"] for p in top)
+    assert judged >= 2
+    assert hits / judged >= 0.5, f"{hits} of {judged} demo queries found their kind in the top 3"
+
+
+def test_second_run_reuses_the_demo_library(demo):
+    db = demo / "library.sqlite"
+    before = (db.stat().st_mtime_ns, sorted(p.name for p in (demo / "index").iterdir()))
+    again = build_demo_library(demo, n_patents=N_PATENTS)
+    assert again.path == demo and len(again.queries) == DEMO_QUERIES
+    assert (db.stat().st_mtime_ns, sorted(p.name for p in (demo / "index").iterdir())) == before
+
+
+def test_a_user_library_or_folder_is_never_overwritten(tmp_path, capsys):
+    user = tmp_path / "mine"
+    Library(user, create=True).close()
+    snapshot = (user / "library.sqlite").read_bytes()
+    assert cli.main(["demo", "--no-gui", "--library", str(user), "--patents", "2"]) != 0
+    assert "not the demo library" in capsys.readouterr().err
+    assert (user / "library.sqlite").read_bytes() == snapshot
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("keep me")
+    assert cli.main(["demo", "--no-gui", "--library", str(folder), "--patents", "2"]) != 0
+    assert sorted(p.name for p in folder.iterdir()) == ["todo.txt"]
+
+
+def test_bare_command_opens_the_demo_the_first_time_then_the_users_library(
+        demo, tmp_path, monkeypatch):
+    import core.demo
+
+    opened = []
+    monkeypatch.setattr(cli, "_launch_gui", lambda lib, query=None: opened.append((lib, query))
+                        or 0)
+    monkeypatch.setattr(core.demo, "demo_library_path", lambda: demo)
+    monkeypatch.setenv("PATENT_EXAMINER_LIBRARY", str(tmp_path / "user-library"))
+    assert cli.main([]) == 0
+    assert opened[-1] == (demo, demo / "queries" / _queries(demo)[0]["image"])
+    assert not (tmp_path / "user-library").exists()
+    Library(tmp_path / "user-library", create=True).close()
+    assert cli.main([]) == 0
+    assert opened[-1] == (tmp_path / "user-library", None)
+
+
+def test_window_opens_on_the_demo_with_ranked_results(demo, qtbot, tmp_path):
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QSettings
+
+    from examiner_app.main_window import MainWindow
+    from examiner_app.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.start(demo, demo / "queries" / _queries(demo)[0]["image"])
+    qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(), timeout=60_000)
+    assert w.model.rowCount() > 0
+    assert all(h.patent_id.startswith("SYN-") for h in w.response.results)
+    w.close()
