@@ -416,3 +416,41 @@ def test_a_dying_worker_costs_no_page(sheets):
     assert [p.page.path for p in out] == [p.path for p in pages]
     assert not [p.error for p in out if p.error]
     assert all(p.vectors is not None and len(p.vectors) == len(p.boxes) >= 1 for p in out)
+
+
+def test_full_disk_mid_ingest_keeps_the_library_and_a_rerun_completes(sheets, tmp_path,
+                                                                      monkeypatch, capsys):
+    """ENOSPC while an index segment is written: the CLI says so in one line, what was
+    committed before stays intact and consistent, and a re-run adds the rest exactly once."""
+    import errno
+
+    from core import cli
+
+    model = create_model("tiny_test", pretrained=None)
+    path = tmp_path / "lib"
+    with Library(path, create=True, params=params()) as lib:
+        ingest(lib, [half_manifest(sheets, tmp_path / "half.jsonl")], model,
+               model_ref="tiny_test:random", workers=0, allow_absolute=True)
+        before = snapshot(lib)
+    assert before
+    real = Library.write_segment
+    calls = []
+
+    def disk_fills_up(self, *args, **kwargs):
+        calls.append(1)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Library, "write_segment", disk_fills_up)
+    rc = cli.main(["index", "add", str(sheets), "--library", str(path), "--workers", "0"])
+    assert rc == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "disk full" in err and "Traceback" not in err
+    assert calls
+    partial = check_consistent(path, before)
+    assert partial == before
+    monkeypatch.setattr(Library, "write_segment", real)
+    assert cli.main(["index", "add", str(sheets), "--library", str(path), "--workers", "0"]) == 0
+    final = check_consistent(path, partial)
+    with Library(tmp_path / "direct", create=True, params=params()) as direct:
+        ingest(direct, [sheets], model, workers=0)
+        assert len(final) == len(snapshot(direct))
