@@ -23,6 +23,8 @@ from PIL import Image
 from .imageio import read_page
 
 CACHE_DIR = "thumbnails"
+#: Part of every cache key: bump it when thumbnails are made differently.
+THUMB_VERSION = 2
 #: Margin around a figure's box, as a fraction of its longer side.
 FIGURE_MARGIN = 0.04
 
@@ -58,7 +60,7 @@ class ThumbnailCache:
             st = os.stat(path)
         except OSError:
             return None
-        text = f"{Path(path).resolve()}|{page_index}|{list(box) if box else None}|{side}|" \
+        text = f"v{THUMB_VERSION}|{Path(path).resolve()}|{page_index}|{list(box) if box else None}|{side}|" \
                f"{st.st_size}|{st.st_mtime_ns}"
         return hashlib.sha1(text.encode()).hexdigest()
 
@@ -91,16 +93,18 @@ class ThumbnailCache:
 
 
 def crop(page: np.ndarray, box: Sequence[int] | None) -> np.ndarray:
-    """The box of a page plus a small white margin (the whole page when box is None)."""
+    """The box of a page inside a small white margin (the whole page when box is None). The
+    margin is paper, not the page around the box: a figure label or a neighbouring figure just
+    outside the box must not show up in the thumbnail."""
     if box is None:
         return page
     x0, y0, x1, y1 = (int(v) for v in box)
     h, w = page.shape
-    pad = int(FIGURE_MARGIN * max(x1 - x0, y1 - y0))
-    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 <= x0 or y1 <= y0:
         return page
-    return page[y0:y1, x0:x1]
+    pad = int(FIGURE_MARGIN * max(x1 - x0, y1 - y0))
+    return np.pad(page[y0:y1, x0:x1], pad, constant_values=255)
 
 
 def fit(image: np.ndarray, side: int) -> np.ndarray:

@@ -143,3 +143,17 @@ def test_fit_keeps_one_pixel_lines_visible():
 def test_pad_square_centres_on_white():
     out = pad_square(np.zeros((10, 4), np.uint8))
     assert out.shape == (10, 10) and out[:, :3].min() == 255 and out[:, 3:7].max() == 0
+
+
+def test_figure_thumbnail_shows_the_box_on_white_paper_only():
+    """A label or a neighbouring figure just outside the box never shows in the margin."""
+    from core.thumbnails import crop
+
+    page = np.full((400, 400), 255, np.uint8)
+    page[100:200, 100:200] = 0            # the figure
+    page[205:215, 120:180] = 0            # its "FIG. 1" label, just below the box
+    out = crop(page, (100, 100, 200, 200))
+    assert out.shape == (108, 108)        # box + a 4 % margin on each side
+    assert (out[:4] == 255).all() and (out[-4:] == 255).all()
+    assert (out[:, :4] == 255).all() and (out[:, -4:] == 255).all()
+    assert (out[4:-4, 4:-4] == 0).all()
