@@ -111,6 +111,13 @@ class Searcher:
                        **(fusion or {})}
         self._text_index = None
 
+    def warm_up(self) -> None:
+        """Load the index and run the encoder once (on CPU that builds its frozen graph), so
+        the first real query is as fast as the ones after it."""
+        self.library.index()
+        blank = np.full((self.model.image_size, self.model.image_size), 255, np.uint8)
+        self.embed_query([blank])
+
     def text_index(self):
         from .text_index import TextIndex
 

@@ -102,6 +102,10 @@ class LibraryService(QObject):
                 raise
             self._library = lib
             self._searcher = Searcher(lib, model) if model is not None else None
+            if self._searcher is not None:
+                # model graph and index ready before the first query, which is queued behind
+                # this task anyway (~1 s on CPU, once per session)
+                self._searcher.warm_up()
             return info
 
         def failed(exc):

@@ -129,3 +129,19 @@ def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
         others = [h for h in resp.results if not h.image.endswith(f"{pid}/page02_sheet.png")]
         hits_at_1 += others[0].patent_id == pid
     assert hits_at_1 >= len(PATENTS) - 1
+
+
+def test_warm_up_loads_the_index_and_builds_the_query_encoder(tiny_library):
+    """What the GUI runs when it opens a library, so the first query is not the slow one."""
+    from core.embed import _ENCODERS
+    from core.models import create_model
+    from core.search import Searcher
+
+    lib, _, _ = tiny_library
+    model = create_model("tiny_test", pretrained=None)      # a fresh object: nothing cached
+    lib._index = None
+    searcher = Searcher(lib, model)
+    assert model not in _ENCODERS
+    searcher.warm_up()
+    assert lib._index is not None
+    assert _ENCODERS[model]._graph is not None
