@@ -15,7 +15,6 @@ drawing sheets are 300 dpi), raised for images too large to be a sheet at that r
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -105,10 +104,14 @@ def render_figure(page: np.ndarray, box: FigureBox | None = None,
     """The figure in ``box`` as an (image_size x image_size) uint8 image: text erased, cropped
     to its ink, centred on white. ``box`` None takes all drawing on the page (the figure of a
     front page; all ink below the header of a sheet, a crop or a photo)."""
-    an = _analyze(page, page_kind, cfg, dpi, any_kind=page_kind is None)
+    an = _analyze(page, page_kind, cfg, dpi)
     if box is None:
         found = _layout.figure_boxes(an, cfg, "front" if an.front else "whole")
         return _render(an, found[0] if found else None, cfg)
+    return _render_box(an, box, cfg)
+
+
+def _render_box(an: _layout.Analysis, box: FigureBox, cfg: DrawingConfig) -> np.ndarray:
     H, W = an.bw.shape
     x0, y0 = min(max(box.x0, 0), W), min(max(box.y0, 0), H)
     x1, y1 = min(max(box.x1, x0), W), min(max(box.y1, y0), H)
@@ -119,31 +122,14 @@ def render_figure(page: np.ndarray, box: FigureBox | None = None,
 def prepare_page(page: np.ndarray, page_kind: str | None = None,
                  cfg: DrawingConfig = DrawingConfig(), *,
                  dpi: float | None = None) -> list[tuple[FigureBox, np.ndarray]]:
-    """find_figures and render_figure for every figure of a page (analysed once)."""
+    """find_figures and render_figure for every figure of a page, on one analysis of it."""
+    an = _analyze(page, page_kind, cfg, dpi)
+    return [(b, _render_box(an, b, cfg)) for b in _find(an, cfg)]
+
+
+def _analyze(page, page_kind, cfg, dpi) -> _layout.Analysis:
     page = _check(page)
-    boxes = find_figures(page, page_kind, cfg, dpi=dpi)
-    return [(b, render_figure(page, b, cfg, page_kind=page_kind, dpi=dpi)) for b in boxes]
-
-
-# --- analysis, remembered for the page last seen in this thread --------------------------------
-
-_last = threading.local()
-
-
-def _analyze(page, page_kind, cfg, dpi, any_kind=False) -> _layout.Analysis:
-    """Analyse a page, or reuse the analysis just made of the same array (find_figures, then
-    render_figure for each box, is the usual sequence; ``any_kind``: whatever page_kind it was
-    made for). A sample of the pixels is compared too, in case the array changed in place."""
-    page = _check(page)
-    dpi = _resolution(page.shape, cfg, dpi)
-    sample = hash(page[::37, ::41].tobytes())
-    memo = getattr(_last, "memo", None)
-    if (memo and memo[0] is page and memo[1:4] == (cfg, dpi, sample)
-            and (any_kind or memo[4] == page_kind)):
-        return memo[5]
-    an = _layout.analyze(page, cfg, dpi, page_kind)
-    _last.memo = (page, cfg, dpi, sample, page_kind, an)
-    return an
+    return _layout.analyze(page, cfg, _resolution(page.shape, cfg, dpi), page_kind)
 
 
 def _resolution(shape, cfg: DrawingConfig, dpi: float | None) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing import FigureBox, find_figures, render_figure
+from .drawing import FigureBox, prepare_page, render_figure
 from .imageio import PageImage, read_page
 from .library import Library
 from .store import date_ord
@@ -129,10 +129,10 @@ class Searcher:
                       ) -> tuple[list[FigureBox], list[np.ndarray]]:
         if box is not None:
             return [box], [render_figure(page, box, self.cfg, dpi=dpi)]
-        boxes = find_figures(page, None, self.cfg, dpi=dpi)
-        if not boxes:
+        figures = prepare_page(page, None, self.cfg, dpi=dpi)
+        if not figures:
             raise QueryError("no drawing found in the query image (is it blank?)")
-        return boxes, [render_figure(page, b, self.cfg, dpi=dpi) for b in boxes]
+        return [b for b, _ in figures], [im for _, im in figures]
 
     def embed_query(self, images: list[np.ndarray]) -> np.ndarray:
         """The encoder ingestion uses: a query figure gets the very vector it would be stored

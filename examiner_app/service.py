@@ -167,7 +167,8 @@ class LibraryService(QObject):
             path = Path(source) if image is None else _save_pasted(image, folder)
             n_pages = count_pages(path)
             page, _, sha = load_query_page(path, page_index)
-            boxes = find_figures(page.array, None, drawing_cfg or DrawingConfig())
+            boxes = find_figures(page.array, None, drawing_cfg or DrawingConfig(),
+                                 dpi=page.sheet_dpi)      # the boxes search will use
             return QueryPage(str(path), page_index, n_pages, gray_to_qimage(page.array),
                              boxes, sha)
 

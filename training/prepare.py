@@ -65,18 +65,18 @@ def deeppatent2_jobs(paths: Iterable[str], image_root: str | None, errors: list
 # -- rendering ---------------------------------------------------------------------------------
 def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | None]:
     """Figure crops of one job (runs in a worker process)."""
-    from core.drawing import FigureBox, find_figures, render_figure
+    from core.drawing import FigureBox, prepare_page, render_figure
     from core.imageio import ImageReadError, read_page
 
     cfg = DrawingConfig.from_dict(drawing)
     try:
-        page = read_page(job.path, job.page_index).array
+        img = read_page(job.path, job.page_index)       # crops exactly as ingestion makes them
+        page, dpi = img.array, img.sheet_dpi
         if job.single:
-            return [render_figure(page, None, cfg)], None
+            return [render_figure(page, None, cfg, dpi=dpi)], None
         if job.box is not None:
-            return [render_figure(page, FigureBox(*job.box), cfg)], None
-        return [render_figure(page, b, cfg) for b in find_figures(page, job.page_kind, cfg)], \
-            None
+            return [render_figure(page, FigureBox(*job.box), cfg, dpi=dpi)], None
+        return [im for _, im in prepare_page(page, job.page_kind, cfg, dpi=dpi)], None
     except (ImageReadError, OSError, ValueError, MemoryError) as exc:
         return [], f"{job.path}: {exc}"
 
