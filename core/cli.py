@@ -194,16 +194,17 @@ def cmd_embed(args) -> int:
 def cmd_index_add_shards(args) -> int:
     from .shards import ShardSet, add_shards
 
+    shards = ShardSet(args.shards)
     with _open_library(args, create=True) as lib:
-        model_ref = args.model or (lib.model_info or {}).get("ref") or \
-            ShardSet(args.shards).model_ref or "default"
+        model_ref = args.model or (lib.model_info or {}).get("ref") or shards.model_ref or \
+            "default"
         from .models import load_model
 
         model = load_model(model_ref)
         lib.check_model(model)
         bar, progress = _tqdm_progress("merging")
         try:
-            report = add_shards(lib, args.shards, model, model_ref=model_ref, progress=progress,
+            report = add_shards(lib, shards, model, model_ref=model_ref, progress=progress,
                                 cancel=_cancel_on_sigint())
         finally:
             bar.close()
@@ -399,6 +400,8 @@ def cmd_models(args) -> int:
 
 # -- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from .embed import GPU_BATCH
+
     p = argparse.ArgumentParser(
         prog="patent-examiner",
         description="Image-based prior-art search of design-patent drawings.")
@@ -420,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model for a new library (default: the shipped default model)")
     add.add_argument("--allow-absolute", action="store_true",
                      help="let manifests name files outside their own folder")
-    add.add_argument("--batch-size", type=positive_int, default=32)
+    add.add_argument("--batch-size", type=positive_int, default=GPU_BATCH,
+                     help="GPU batch (keep the default: queries use it too)")
     add.add_argument("--workers", type=int, default=None,
                      help="page-decoding processes (default: one per core)")
     add.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
@@ -437,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     reb = isub.add_parser("rebuild", help="re-embed the whole library (e.g. with a new model)")
     lib_arg(reb)
     reb.add_argument("--model", metavar="NAME_OR_PATH")
-    reb.add_argument("--batch-size", type=positive_int, default=32)
+    reb.add_argument("--batch-size", type=positive_int, default=GPU_BATCH,
+                     help="GPU batch (keep the default: queries use it too)")
     reb.add_argument("--workers", type=int, default=None)
     reb.set_defaults(func=cmd_index_rebuild)
     ash = isub.add_parser("add-shards", help="merge the shards of `patent-examiner embed`")
@@ -453,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--out", required=True, metavar="SHARDDIR")
     emb.add_argument("--model", metavar="NAME_OR_PATH", help="default: the shipped model")
     emb.add_argument("--allow-absolute", action="store_true")
-    emb.add_argument("--batch-size", type=positive_int, default=64, help="GPU batch")
+    emb.add_argument("--batch-size", type=positive_int, default=GPU_BATCH,
+                     help="GPU batch (keep the default: queries use it too)")
     emb.add_argument("--workers", type=int, default=None,
                      help="page-decoding processes per rank (default: the node's cores / "
                           "its ranks)")

@@ -167,12 +167,18 @@ _ENCODERS: "weakref.WeakKeyDictionary[object, CpuEncoder]" = weakref.WeakKeyDict
 
 
 def encoder_for(model) -> Callable[[list[np.ndarray]], np.ndarray]:
-    """The encoder that both indexing and querying use for ``model`` (cached per model)."""
+    """The encoder that both indexing and querying use for ``model`` (cached per model). On a
+    GPU, queries are padded to the default indexing batch, as batches are when indexing."""
     if model.device.type != "cpu":
-        return lambda images: encode_batches(model, images, max(1, len(images)))
+        return lambda images: encode_batches(model, images, GPU_BATCH)
     if model not in _ENCODERS:
         _ENCODERS[model] = CpuEncoder(model)
     return _ENCODERS[model]
+
+
+#: GPU batch of indexing and querying: results under autocast can depend on the batch size, so
+#: a library and its queries use the same one (change it with --batch-size for both or neither).
+GPU_BATCH = 32
 
 
 def encode_batches(model, images: list[np.ndarray], batch_size: int) -> np.ndarray:

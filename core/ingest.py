@@ -224,21 +224,23 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 writer.add(prepared, vectors)
                 if len(writer.pages) >= chunk_pages:
                     writer.commit(report)
-                    compact(library, model, only=writer.segments)
+                    compact(library, only=writer.segments)
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 if rollback_on_cancel:
                     writer.pages = []
-                    rollback_run(library, run_id)
+                    rollback_run(library, run_id, writer.segments)
                     report.pages_added = report.figures_added = report.patents_added = 0
                 else:
                     writer.commit(report)
             else:
                 writer.commit(report)
-                compact(library, model)
-                from .text_index import update_text_vectors
+                compact(library)
+                from .text_index import missing_text_vectors, update_text_vectors
 
-                update_text_vectors(library, model)  # catches up after a killed run
+                missing = missing_text_vectors(library, model)   # left by a killed run
+                if missing:
+                    update_text_vectors(library, model, missing)
         except KeyboardInterrupt:
             report.cancelled = True
             raise
@@ -250,25 +252,15 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
     return report
 
 
-def rollback_run(library: Library, run_id: str) -> None:
-    """Remove everything one ingest run committed (its pages, figures, segments, new patents)."""
+def rollback_run(library: Library, run_id: str, segments: set[str]) -> None:
+    """Remove everything one ingest run committed: its pages, figures, new patents and its
+    index ``segments`` (as tracked by the run; merges during it stay among its own)."""
     store = library.store
     manifest = library.manifest
-    labels = {r[0] for r in store.conn.execute("SELECT id FROM figures WHERE run_id=?",
-                                               (run_id,))}
-    dropped = []
     with store.transaction():
-        if manifest is not None and labels:
-            keep = []
-            for seg in manifest["segments"]:
-                seg_labels = _segment_labels(library, seg)
-                if seg_labels & labels:
-                    if not seg_labels <= labels:
-                        raise RuntimeError("segment mixes runs; cannot roll back")  # pragma: no cover
-                    dropped.append(seg["name"])
-                else:
-                    keep.append(seg)
-            manifest["segments"] = keep
+        if manifest is not None and segments:
+            manifest["segments"] = [s for s in manifest["segments"]
+                                    if s["name"] not in segments]
             library.set_manifest(manifest)
         store.conn.execute("DELETE FROM figures WHERE run_id=?", (run_id,))
         store.conn.execute("DELETE FROM pages WHERE run_id=?", (run_id,))
@@ -277,18 +269,10 @@ def rollback_run(library: Library, run_id: str) -> None:
         if not store.conn.execute("SELECT 1 FROM figures LIMIT 1").fetchone() and \
                 manifest is not None and not manifest["segments"]:
             store.conn.execute("DELETE FROM meta WHERE key IN ('index_manifest', 'model')")
-    library.drop_segment_files(dropped)
+    library.drop_segment_files(segments)
 
 
-def _segment_labels(library: Library, seg: dict) -> set[int]:
-    from .index import segment_files
-
-    with np.load(segment_files(library.path / "index", seg["name"])[0]) as meta:
-        return set(meta["labels"].tolist())
-
-
-def compact(library: Library, model, force: bool = False, only: set[str] | None = None
-            ) -> bool:
+def compact(library: Library, force: bool = False, only: set[str] | None = None) -> bool:
     """Merge segments while ``index.plan_merge`` finds something to merge; returns whether it
     did. ``only``: merge among these segment names (kept up to date) and no others."""
     from .index import merge_segments, plan_merge
@@ -397,7 +381,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)
                 return report
-            compact(new, model, force=True)
+            compact(new, force=True)
             from .text_index import update_text_vectors
 
             update_text_vectors(new, model)

@@ -55,8 +55,6 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     """This rank's part of a sharded embedding (all of it outside torchrun); returns its
     shard folder. On a GPU machine rank r uses GPU ``LOCAL_RANK``; on a CPU the ranks of a
     node share its cores."""
-    import torch
-
     from .embed import pick_device
     from .ingest import scan_sources
 
@@ -214,12 +212,14 @@ def _patent(rec: dict) -> PatentRecord:
     return PatentRecord(**rec)
 
 
-def add_shards(library, folder: str | Path, model, *, model_ref: str | None = None,
-               progress=None, cancel=None):
-    """Merge a complete sharded embedding into ``library`` (see the module docstring)."""
+def add_shards(library, folder: "str | Path | ShardSet", model, *,
+               model_ref: str | None = None, progress=None, cancel=None):
+    """Merge a complete sharded embedding (a folder, or a ShardSet already open) into
+    ``library`` (see the module docstring)."""
     from .ingest import ingest
 
-    shards = ShardSet(folder)
+    shards = folder if isinstance(folder, ShardSet) else ShardSet(folder)
+    folder = shards.folder
     if shards.model_id != model.model_id:
         raise ShardError(f"{folder} was embedded with model {shards.model_id}, not with "
                          f"{model.model_id}")

@@ -30,6 +30,13 @@ def patent_texts(row: dict, descriptions: list[str]) -> list[str]:
     return texts
 
 
+def missing_text_vectors(library, model) -> list[str]:
+    """Patents with no text vector for ``model`` (a killed ingest run can leave some)."""
+    return [r[0] for r in library.store.conn.execute(
+        "SELECT patent_id FROM patents WHERE patent_id NOT IN "
+        "(SELECT patent_id FROM text_vectors WHERE model_id=?)", (model.model_id,))]
+
+
 def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -> int:
     """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed."""
     store = library.store
