@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,29 +20,12 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load()}"
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (workers), user + system."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def timed(fn, repeat: int) -> list[float]:
-    """Wall milliseconds of ``repeat`` calls."""
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def pct(values, q: float) -> float:

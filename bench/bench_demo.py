@@ -64,8 +64,9 @@ def main() -> None:
     if (SHARED_DATA / "real_dev").is_dir():
         with Library(work / "real", create=True) as lib:
             ingest(lib, [SHARED_DATA / "real_dev" / "manifest.jsonl"], model)
+            real = lib.info()
             rows.append(["real_dev (real patents; in the model's training data)",
-                         lib.info()["patents"], lib.info()["pages"], *quality(lib)])
+                         real["patents"], real["pages"], *quality(lib)])
     print(f"\nmodel {model.model_id} (load {t_model:.1f} s); demo library of {args.patents} "
           f"patents built in {t_demo:.1f} s: drawing {t_draw:.1f} s, indexing "
           f"{t_demo - t_draw:.1f} s ({info['pages']} pages); load after: {load()}\n")

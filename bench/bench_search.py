@@ -34,16 +34,12 @@ import core  # noqa: E402,F401  (process settings before torch loads: core/_env.
 from _common import SHARED_DATA, load, machine, pct, table  # noqa: E402
 from _synthetic import VectorModel  # noqa: E402
 
+from core.index import IndexParams  # noqa: E402
+
 K = 10
 SHARES = (0.01, 0.1, 0.5, 1.0)
 FIRST_GRANT = date(2007, 1, 2)
 YEARS = 14
-
-
-def index_params():
-    from core.index import IndexParams
-
-    return IndexParams()
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -96,7 +92,7 @@ def build_library(n: int, cache: Path, model) -> tuple[Path, dict]:
     vectors, patent, dates = dataset(n, cache)
     real = [json.loads(x) for x in (SHARED_DATA / "real_dev" / "manifest.jsonl")
             .read_text().splitlines()]
-    lib = Library(path, create=True, params=index_params())
+    lib = Library(path, create=True, params=IndexParams())
     conn = lib.store.conn
     n_pat = int(patent[-1]) + 1
     first_fig = np.searchsorted(patent, np.arange(n_pat))
@@ -140,7 +136,7 @@ def faiss_hnsw(n: int, cache: Path, vectors: np.ndarray):
     path = cache / f"faiss-hnsw-{n}.index"
     if path.exists():
         return faiss.read_index(str(path)), json.loads(path.with_suffix(".json").read_text())
-    p = index_params()
+    p = IndexParams()
     index = faiss.IndexHNSWFlat(vectors.shape[1], p.M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = p.ef_construction
     t0 = time.perf_counter()
@@ -259,7 +255,7 @@ def end_to_end(path: Path, model, cuts, n_queries: int) -> dict:
     sheets = [SHARED_DATA / "real_dev" / r["image"] for r in rows
               if r["page_kind"] == "drawing_sheet"][::7][:n_queries]
     out = {}
-    with Library(path, params=index_params()) as lib:
+    with Library(path, params=IndexParams()) as lib:
         searcher = Searcher(lib, model)
         for q in sheets[:2]:
             searcher.search(SearchQuery(image=q, k=K))
@@ -329,7 +325,7 @@ def main() -> None:
     except ImportError:
         faiss = None
     print(f"machine: {machine()}; faiss: {faiss.__version__ if faiss else 'not installed'}")
-    p = index_params()
+    p = IndexParams()
     print(f"index params: M {p.M}, ef_construction {p.ef_construction}, ef_search "
           f"{p.ef_search}, exact_max {p.exact_max}, filter_min_share {p.filter_min_share}, "
           f"overfetch {p.overfetch}, segment_max {p.segment_max}")
@@ -346,7 +342,7 @@ def main() -> None:
             ff.add(np.ascontiguousarray(vectors))
         if args.build_only:
             continue
-        with Library(path, params=index_params()) as lib:
+        with Library(path, params=IndexParams()) as lib:
             lib.store.set_meta("model", {**lib.model_info, "id": model.model_id})
             with lib.store.transaction():
                 m = lib.manifest
@@ -355,7 +351,7 @@ def main() -> None:
         queries, _ = vector_model(args.cache).sample(args.queries, np.random.default_rng(7))
         cuts = cutoffs(dates)
         e2e = end_to_end(path, model, cuts, args.e2e_queries)
-        with Library(path, params=index_params()) as lib:
+        with Library(path, params=IndexParams()) as lib:
             index = lib.index(verify="none")
             for share, before, n_ok in cuts:
                 gold = truth(vectors, queries, n_ok)
@@ -373,7 +369,7 @@ def main() -> None:
                                       e["decode"][0], e["preprocess"][0], e["embed"][0],
                                       e["search"][0], e["metadata"][0]])
                     print(" | ".join(str(x) for x in row), flush=True)
-                index.set_ef(index_params().ef_search)
+                index.set_ef(IndexParams().ef_search)
         del fh, ff
         gc.collect()
         f = footprint(path)

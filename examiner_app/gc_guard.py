@@ -23,7 +23,7 @@ class UiThreadGC(QObject):
     def __init__(self):
         super().__init__()
         self._users = 0
-        self._was_enabled = gc.isenabled()
+        self._was_enabled = True        # set by the first acquire
         self._timer = QTimer(self)
         self._timer.setInterval(INTERVAL_MS)
         self._timer.timeout.connect(self.check)

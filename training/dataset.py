@@ -64,10 +64,6 @@ class Corpus:
         other.enrichers = list(enrichers) if enrichers else None
         return other
 
-    @property
-    def image_size(self) -> int:
-        return int(self.index["image_size"])
-
     def image(self, i: int) -> np.ndarray:
         return np.asarray(self._images(int(self.shard_of[i]))[int(self.row_of[i])])
 

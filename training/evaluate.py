@@ -29,10 +29,6 @@ class EvalSet:
     rows: np.ndarray              # corpus rows of the library (real patents)
     gallery: Gallery              # labels = corpus rows, vectors filled per model
     queries: list[EvalQuery]
-    page_kind: dict
-
-    def patents(self) -> list[str]:
-        return sorted(set(self.gallery.patent))
 
 
 def eval_set(corpus: Corpus, sources: list[str]) -> EvalSet:
@@ -61,7 +57,7 @@ def eval_set(corpus: Corpus, sources: list[str]) -> EvalSet:
         rec = patents[pid]
         queries.append(EvalQuery(pid, rec.filing_date, rec.locarno, page_id=page_ids[key],
                                  text=rec.extra.get("title_display") or rec.title))
-    return EvalSet(corpus, rows, gallery, queries, kinds)
+    return EvalSet(corpus, rows, gallery, queries)
 
 
 @torch.no_grad()

@@ -5,8 +5,7 @@ changes during training. The bank stores, for every corpus row, one clean view (
 evaluation: ``tail`` of it equals the model's embedding of the crop) and ``views`` augmented
 views (float16, for training), as memory-mapped files keyed by everything they depend on.
 Training then runs only the tail: on CPU this makes an epoch over the real data take seconds
-instead of minutes, and every fold and ablation reuses the same bank. A bank at a later split
-can be derived from one at an earlier split (``source``), running only the blocks between.
+instead of minutes, and every fold and ablation reuses the same bank.
 
 A model with ``spec.hflip_tta`` embeds an image as f(x) + f(mirror image of x); its pooled bank
 (split = blocks + 1) stores pool(x) + pool(flip(x)) per view, which the linear, bias-free
@@ -60,10 +59,8 @@ class FeatureBank:
     @classmethod
     def build(cls, model, corpus: Corpus, cache_dir: str | Path, *, freeze_blocks: int,
               views: int, aug: AugmentConfig, seed: int = 0, batch_size: int = 64,
-              progress: bool = True, source: "FeatureBank | None" = None) -> "FeatureBank":
-        """The bank for these settings, computed now unless already on disk; from the
-        features of ``source`` (the same settings, an earlier split) when given, which only
-        runs the blocks in between."""
+              progress: bool = True) -> "FeatureBank":
+        """The bank for these settings, computed now unless already on disk."""
         key = cls.key(model, corpus, freeze_blocks, views, aug, seed)
         folder = Path(cache_dir) / f"features-{key}"
         if (folder / "bank.json").is_file():
@@ -72,10 +69,8 @@ class FeatureBank:
         clip = model.clip.eval().to(memory_format=torch.channels_last)
         n = len(corpus)
         gen = torch.Generator().manual_seed(seed)
-        if source is not None and source.freeze_blocks >= freeze_blocks:
-            raise ValueError("a source bank must split earlier than the bank built from it")
         flip = bool(getattr(model.spec, "hflip_tta", False))
-        if flip and (source is not None or freeze_blocks <= len(clip.visual.trunk.blocks)):
+        if flip and freeze_blocks <= len(clip.visual.trunk.blocks):
             raise ValueError("a model with hflip_tta needs a pooled bank (features.split = "
                              "number of trunk blocks + 1) built from the images")
 
@@ -84,17 +79,13 @@ class FeatureBank:
                 memory_format=torch.channels_last), freeze_blocks)
 
         def run(b: torch.Tensor) -> np.ndarray:
-            if source is not None:
-                x = _between(clip.visual, b, source.freeze_blocks, freeze_blocks)
-            else:
-                x = prefix(b)
-                if flip:
-                    x = x + prefix(torch.flip(b, dims=[-1]))
+            x = prefix(b)
+            if flip:
+                x = x + prefix(torch.flip(b, dims=[-1]))
             return x.float().numpy()
 
         with torch.no_grad():
-            probe = run(torch.from_numpy(np.asarray(source.clean[:1])) if source is not None
-                        else torch.from_numpy(corpus.image(0)[None, None].copy()))
+            probe = run(torch.from_numpy(corpus.image(0)[None, None].copy()))
         shape = tuple(probe.shape[1:])
         clean = np.lib.format.open_memmap(folder / "clean.npy.tmp", "w+", np.float32, (n, *shape))
         augd = np.lib.format.open_memmap(folder / "aug.npy.tmp", "w+", np.float16,
@@ -103,14 +94,6 @@ class FeatureBank:
         with torch.no_grad():
             for start in range(0, n, batch_size):
                 idx = range(start, min(n, start + batch_size))
-                if source is not None:
-                    sl = slice(start, start + len(idx))
-                    clean[sl] = run(torch.from_numpy(np.asarray(source.clean[sl])))
-                    for v in range(views):
-                        augd[sl, v] = run(torch.from_numpy(
-                            np.asarray(source.aug[sl, v], np.float32)))
-                    bar.update(len(idx) * (views + 1))
-                    continue
                 batch = torch.from_numpy(np.stack([corpus.image(i) for i in idx])).unsqueeze(1)
                 clean[start:start + len(idx)] = run(batch)
                 for v in range(views):
@@ -127,17 +110,6 @@ class FeatureBank:
              "hflip_tta": flip, "model_id": model.model_id, "augment": asdict(aug), "seed": seed}))
         clip.to(memory_format=torch.contiguous_format)
         return cls(folder)
-
-
-def _between(visual, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-    """Prefix features at block ``start`` carried on to block ``stop`` (see encoder)."""
-    trunk = visual.trunk
-    n = len(trunk.blocks)
-    for i in range(start, min(stop, n)):
-        x = trunk.blocks[i](x)
-    if stop > n:
-        x = trunk.forward_head(trunk.bn2(trunk.conv_head(x)))
-    return x
 
 
 class FeatureDataset(torch.utils.data.Dataset):

@@ -9,6 +9,8 @@ Launch several processes with ``torchrun --nproc_per_node N -m training --config
 """
 from __future__ import annotations
 
+import contextlib
+
 import itertools
 import json
 import logging
@@ -337,7 +339,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             labels = [batch[n].to(d.device) for n in ("design", "subclass", "main_class")]
             micro += 1
             last = micro == o.accum_steps
-            sync = net.no_sync() if (d.enabled and not last) else _null()
+            sync = net.no_sync() if (d.enabled and not last) else contextlib.nullcontext()
             with sync:
                 with torch.autocast(d.device.type, dtype=amp_dtype, enabled=use_amp):
                     total, parts = net(x, text, *labels)
@@ -394,14 +396,6 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     if d.enabled:
         distributed.teardown()
     return TrainResult(model, out, export_dir, step, history, record)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded: set[str],

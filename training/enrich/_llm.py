@@ -56,7 +56,6 @@ class LLMEnricher:
         self.cache = cache
         self._lock = threading.Lock()
         self._next_at = 0.0
-        self.requests = 0
 
     @classmethod
     def from_config(cls, options: dict) -> "LLMEnricher":
@@ -111,7 +110,6 @@ class LLMEnricher:
             req = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
                                          headers=headers, method="POST")
             try:
-                self.requests += 1
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     data = json.loads(resp.read().decode("utf-8"))
                 return data["choices"][0]["message"]["content"]

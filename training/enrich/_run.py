@@ -17,30 +17,6 @@ def figure_key(number: int | None) -> str:
     return f"fig:{number}" if number is not None else ""
 
 
-def figure_numbers_from_store(store: Store, patent_ids: Iterable[str] | None = None
-                              ) -> dict[int, int | None]:
-    """Library figure id -> global figure number (training.views heuristic)."""
-    out: dict[int, int | None] = {}
-    pids = list(patent_ids) if patent_ids is not None else [
-        r[0] for r in store.conn.execute("SELECT DISTINCT patent_id FROM pages")]
-    for pid in pids:
-        row = store.conn.execute("SELECT figure_descriptions FROM patents WHERE patent_id=?",
-                                 (pid,)).fetchone()
-        descriptions = json.loads(row[0] or "[]") if row else []
-        pages = store.pages_of_patent(pid)
-        figs = {p["id"]: [] for p in pages}
-        for fid, page_id in store.conn.execute(
-                "SELECT id, page_id FROM figures WHERE patent_id=? ORDER BY page_id, fig_index",
-                (pid,)):
-            figs.setdefault(page_id, []).append(fid)
-        views = number_figures([(p["page_kind"], p["sheet"], len(figs[p["id"]]))
-                                for p in pages], descriptions)
-        for p, vs in zip(pages, views):
-            for fid, v in zip(figs[p["id"]], vs):
-                out[fid] = v.number
-    return out
-
-
 def contexts_from_store(store: Store, patent_ids: Iterable[str] | None = None,
                         with_images: bool = False) -> list[FigureContext]:
     """One context per patent (figure_key "") and per numbered figure of a library."""
