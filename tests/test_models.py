@@ -133,3 +133,17 @@ def test_hflip_tta_makes_mirror_images_equal_and_survives_a_checkpoint(tmp_path)
     assert loaded.spec.hflip_tta and loaded.model_id == flip.model_id
     assert torch.allclose(loaded.encode_images(x), e, atol=1e-6)
     assert np.abs(CpuEncoder(loaded)([im, im[:, ::-1]]) - e.numpy()).max() < 1e-5
+
+
+def test_minilm_text_drops_padding_without_changing_embeddings():
+    """Short titles are encoded without the 128-column padding, to the same vectors."""
+    import torch
+
+    model = load_model("default")
+    texts = ["Drinking cup", "FIG. 3 is a left side elevational view of the drinking cup"]
+    trimmed = model.tokenize(texts)
+    padded = model.tokenizer(texts)
+    assert trimmed.shape[1] < padded.shape[1] == 128
+    with torch.inference_mode():
+        reference = torch.nn.functional.normalize(model.clip.encode_text(padded).float(), dim=-1)
+    assert torch.allclose(model.encode_text(texts), reference, atol=1e-5)

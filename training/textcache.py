@@ -46,7 +46,7 @@ class TextCache:
         texts = sorted(texts, key=lambda t: (len(t), t))
         for i in range(0, len(texts), self.chunk):
             part = texts[i:i + self.chunk]
-            tokens = _trim(self.model, self.model.tokenizer(part)).to(self.device)
+            tokens = self.model.tokenize(part).to(self.device)
             feats = torch.nn.functional.normalize(
                 self.model.clip.encode_text(tokens).float(), dim=-1).cpu()
             self.vectors.update(zip(part, feats))
@@ -74,15 +74,3 @@ class TextCache:
                 self.vectors.clear()
             self._encode(missing)
         return torch.stack([self.vectors[t] for t in texts]).to(self.device)
-
-
-def _trim(model, tokens: torch.Tensor) -> torch.Tensor:
-    """Drop all-padding columns: the tokenizer pads to the context length (128 for MiniLM),
-    but a Hugging Face text tower masks padding, so shorter rows give the same embedding at a
-    fraction of the cost. Other towers get their tokens unchanged."""
-    pad = getattr(getattr(getattr(model.clip, "text", None), "config", None), "pad_token_id",
-                  None)
-    if pad is None:
-        return tokens
-    used = (tokens != pad).any(0).nonzero()
-    return tokens[:, :int(used.max()) + 1] if len(used) else tokens

@@ -199,10 +199,22 @@ class PatentModel:
             feats = self.clip.encode_image(self.normalize_batch(batch_u8))
         return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()
 
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        """Token ids without all-padding columns: the tokenizer pads to the context length (128
+        for MiniLM), but a Hugging Face tower masks padding, so short texts give the same
+        embedding at a fraction of the cost. Other towers get the padded ids."""
+        tokens = self.tokenizer(list(texts))
+        pad = getattr(getattr(getattr(self.clip, "text", None), "config", None),
+                      "pad_token_id", None)
+        if pad is None:
+            return tokens
+        used = (tokens != pad).any(0).nonzero()
+        return tokens[:, :int(used.max()) + 1] if len(used) else tokens
+
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
         """L2-normalized text embeddings (float32, on CPU)."""
-        tokens = self.tokenizer(list(texts)).to(self.device)
+        tokens = self.tokenize(texts).to(self.device)
         with self._autocast():
             feats = self.clip.encode_text(tokens)
         return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()
