@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -49,6 +50,7 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
 
     ``progress(stage, done, total)`` with stage "drawing" then "indexing".
     """
+    from .embed import worker_context
     from .ingest import ingest
     from .synthetic import write_corpus, write_queries
 
@@ -74,13 +76,23 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
             raise KeyboardInterrupt
 
     path.mkdir(parents=True, exist_ok=True)
-    manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED, progress=drawing_progress,
-                            workers=workers)
-    write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
-    if model is None:
+    loading = None
+    if model is None:       # load it while the drawing workers run (~6 s of the first run)
         from .models import load_model
 
-        model = load_model(model_ref)
+        loading = ThreadPoolExecutor(1, thread_name_prefix="demo-model")
+        model_future = loading.submit(load_model, model_ref)
+    try:
+        # Drawing workers come from ingestion's fork server (started now, ready when indexing
+        # starts), never forked from this process while the model loads in a thread.
+        manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED, progress=drawing_progress,
+                                workers=workers, mp_context=worker_context())
+        write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
+        if loading is not None:
+            model = model_future.result()
+    finally:
+        if loading is not None:
+            loading.shutdown(wait=True)
     with Library(path, create=True) as lib:
         lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
                                     "complete": False})

@@ -244,7 +244,7 @@ def default_workers() -> int:
     return max(1, min(32, os.cpu_count() or 2))
 
 
-def _context():
+def worker_context():
     """Fork workers from a server that has imported torch once (Linux), else spawn them.
 
     Importing torch takes seconds per process; a forkserver pays it once, and never ran a
@@ -259,7 +259,7 @@ def _context():
 
 def warm_up() -> None:
     """Start the worker server now (e.g. while the model loads), not at the first page."""
-    ctx = _context()
+    ctx = worker_context()
     if ctx.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
@@ -283,7 +283,7 @@ class PagePipeline:
         self.ahead = ahead
 
     def _pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(self.workers, mp_context=_context(),
+        return cf.ProcessPoolExecutor(self.workers, mp_context=worker_context(),
                                       initializer=_init_worker,
                                       initargs=(self.drawing, self.encoder))
 

@@ -31,7 +31,7 @@ def save_png(img: np.ndarray, path) -> None:
     header = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)   # 1-bit grayscale
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+                + chunk(b"IDAT", zlib.compress(raw, 3)) + chunk(b"IEND", b""))
 
 
 def _patent_pages(job: tuple) -> list[dict]:
@@ -61,12 +61,13 @@ def _patent_pages(job: tuple) -> list[dict]:
 
 def write_corpus(out_dir, n_patents: int, seed: int = 0, sheets: bool = True,
                  progress: Callable[[int, int], None] | None = None, *, start: int = 0,
-                 size: int = 1024, scale: float = 1.0, workers: int = 1) -> Path:
+                 size: int = 1024, scale: float = 1.0, workers: int = 1,
+                 mp_context=None) -> Path:
     """Write patents ``start .. start + n_patents - 1`` and return the manifest path.
 
     ``sheets`` False writes each figure as its own image instead of composed sheets;
     ``progress(done, total)`` is called after every patent; ``workers`` > 1 uses processes
-    (the output is identical)."""
+    (the output is identical), started from ``mp_context`` if given."""
     if start + n_patents > QUERY_INDEX_START:
         raise ValueError(f"corpus indices must stay below {QUERY_INDEX_START} (query designs)")
     out = Path(out_dir)
@@ -74,7 +75,7 @@ def write_corpus(out_dir, n_patents: int, seed: int = 0, sheets: bool = True,
     jobs = [(str(out), i, seed, sheets, size, scale) for i in range(start, start + n_patents)]
     rows: list[dict] = []
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, mp_context=mp_context) as pool:
             results = pool.map(_patent_pages, jobs, chunksize=4)
             for done, r in enumerate(results, start=1):
                 rows += r
