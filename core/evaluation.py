@@ -226,7 +226,7 @@ def fusion_scores_fn(gallery: Gallery, text_index, encode_text, mode: str, weigh
             tv = cache[q.text]
             per_patent = np.append(text_index.vectors @ tv, 0.0)
             text_part = per_patent[row_of_fig].astype(np.float32)
-            cross = gallery.vectors @ tv
+            cross = gallery.vectors @ tv if weights["cross"] else np.zeros_like(sims)
         fused = weights["text"] * text_part + weights["cross"] * cross
         if mode == "text":
             return fused

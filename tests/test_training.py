@@ -206,3 +206,35 @@ def test_cli_train_and_enrich(tmp_path, drawing_manifest, tiny_model):
         keys = {r[0] for r in lib.store.conn.execute("SELECT figure_key FROM descriptions")}
         n = lib.store.conn.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0]
     assert keys == {"", "fig:1", "fig:2"} and n == 12 * 3 * 5
+
+
+def test_cross_validation_scoring_ranks_by_image_then_fuses_text(tmp_path, drawing_manifest):
+    """training.evaluate (the ablation's protocol): perfect image vectors give perfect
+    same-design ranks; uninformative image vectors plus a text match on the title give
+    perfect prior-art ranks only once the text weight is on."""
+    from training import distributed
+    from training.evaluate import eval_set, patent_texts, score
+    from training.trainer import build_model, prepare_data
+
+    cfg = _cfg(tmp_path, drawing_manifest)
+    corpus = prepare_data(cfg, build_model(cfg), distributed.Dist())
+    es = eval_set(corpus, cfg.data.sources)
+    patents = sorted(set(corpus.patent[es.rows]))
+    assert len(patents) == 12 and len(es.queries) == 24      # every drawing sheet queries
+
+    one_hot = np.eye(len(patents), dtype=np.float32)
+    by_patent = one_hot[[patents.index(p) for p in corpus.patent[es.rows]]]
+    res = score(es, by_patent, set(patents))
+    assert res.metrics["same_design"]["patent"]["MRR@10"] == pytest.approx(1.0)
+
+    words = ["chair", "lamp", "mug", "kettle"]
+
+    def texts(batch):       # a stand-in text tower: which object the text names
+        return torch.tensor([[float(w in t.lower()) for w in words] + [0.1] for t in batch])
+
+    blank = np.ones((len(es.rows), 4), np.float32) / 2
+    held = set(patents)
+    image_only = score(es, blank, held).metrics["prior_art_subclass"]["patent"]["mAP"]
+    fused = score(es, blank, held, text=(patent_texts(es, texts), texts), weight=1.0)
+    assert fused.metrics["prior_art_subclass"]["patent"]["mAP"] == pytest.approx(1.0)
+    assert image_only < 0.9, image_only

@@ -12,11 +12,13 @@ patent texts)).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from core.evaluation import EvalQuery, EvalResult, Gallery, evaluate, library_query_vectors
+from core.evaluation import (EvalQuery, EvalResult, Gallery, evaluate, fusion_scores_fn,
+                             library_query_vectors)
 from core.store import date_ord
 
 from . import encoder
@@ -109,13 +111,9 @@ def patent_texts(es: EvalSet, texts) -> dict[str, np.ndarray]:
 
 
 def _fused(g: Gallery, by_patent: dict, texts, weight: float):
-    """A core.evaluation ``scores_fn``: image cosine + weight * cosine(query title, gallery
-    patent text)."""
-    fig_text = np.stack([by_patent[p] for p in g.patent])
-    q_cache: dict = {}
-
-    def fn(q: EvalQuery, sims: np.ndarray) -> np.ndarray:
-        if q.patent_id not in q_cache:
-            q_cache[q.patent_id] = texts([q.text or "a design patent drawing"])[0].cpu().numpy()
-        return sims + weight * (fig_text @ q_cache[q.patent_id])
-    return fn
+    """The search's fused score (core.evaluation.fusion_scores_fn): image cosine + weight *
+    cosine(query title, gallery patent text), with the training run's text vectors."""
+    index = SimpleNamespace(patent_ids=np.array(list(by_patent), dtype=object),
+                            vectors=np.stack(list(by_patent.values())))
+    return fusion_scores_fn(g, index, lambda text: texts([text])[0].cpu().numpy(), "fused",
+                            {"image": 1.0, "text": weight, "cross": 0.0})
