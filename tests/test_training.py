@@ -238,3 +238,23 @@ def test_cross_validation_scoring_ranks_by_image_then_fuses_text(tmp_path, drawi
     fused = score(es, blank, held, text=(patent_texts(es, texts), texts), weight=1.0)
     assert fused.metrics["prior_art_subclass"]["patent"]["mAP"] == pytest.approx(1.0)
     assert image_only < 0.9, image_only
+
+
+def test_a_worker_crash_costs_one_group_not_the_corpus_build():
+    """training.prepare.ordered_map: a group that kills its worker process gets the crash
+    stand-in; every other group still yields its result, in order."""
+    import functools
+    import operator
+
+    from training.prepare import ordered_map
+
+    groups = [functools.partial(abs, -k) for k in range(6)]
+    groups[2] = functools.partial(os._exit, 3)          # the worker dies on this one
+    out = list(ordered_map(operator.call, groups, workers=2, ahead=2,
+                           crashed=lambda g: "crashed"))
+    assert out == [0, 1, "crashed", 3, 4, 5]
+    with pytest.raises(Exception, match="terminated abruptly"):
+        list(ordered_map(operator.call, groups, workers=1))
+    dead = [functools.partial(os._exit, 3)] * 4             # a setup where no worker survives
+    with pytest.raises(Exception, match="terminated abruptly"):
+        list(ordered_map(operator.call, dead, workers=2, crashed=lambda g: "crashed"))

@@ -79,26 +79,85 @@ def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | 
         return [im for _, im in prepare_page(page, job.page_kind, cfg, dpi=dpi)], None
     except (ImageReadError, OSError, ValueError, MemoryError) as exc:
         return [], f"{job.path}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one bad drawing must not stop a corpus build
+        return [], f"{job.path}: cannot prepare the drawing ({type(exc).__name__}: {exc})"
 
 
 def _render_many(jobs: list[DrawingJob], drawing: dict):
     return [render_job(j, drawing) for j in jobs]
 
 
-def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4) -> Iterator:
-    """``fn(group)`` for each group, in order, at most ``workers * ahead`` groups in flight."""
+#: Workers dying on this many groups in a row is not bad input but a broken setup (a worker
+#: that cannot start, memory too small for any page): stop instead of failing every file.
+MAX_CRASHES_IN_A_ROW = 3
+
+
+def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4,
+                crashed: Callable | None = None) -> Iterator:
+    """``fn(group)`` for each group, in order, at most ``workers * ahead`` groups in flight.
+
+    A worker that dies (a crash in a decoder, the out-of-memory killer) costs one group, not
+    the run: the groups in flight run again one at a time, and ``crashed(group)`` stands in for
+    the result of one that kills its worker again (without ``crashed`` the crash is raised).
+    """
     if workers <= 0:
         yield from (fn(g) for g in groups)
         return
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        pending: deque = deque()
+    it = iter(groups)
+    pending: deque = deque()
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx)
+    try:
+        while True:
+            for g in it:
+                pending.append((g, _submit(pool, fn, g)))
+                if len(pending) >= workers * ahead:
+                    break
+            if not pending:
+                return
+            try:
+                result = pending[0][1].result()
+            except cf.process.BrokenProcessPool:
+                pool.shutdown(cancel_futures=True)
+                retry = [g for g, _ in pending]
+                pending.clear()
+                yield from _one_at_a_time(fn, retry, ctx, crashed)
+                pool = cf.ProcessPoolExecutor(workers, mp_context=ctx)
+                continue
+            pending.popleft()
+            yield result
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _submit(pool: cf.ProcessPoolExecutor, fn: Callable, g) -> cf.Future:
+    """``pool.submit``, or a failed future once the pool broke (a worker died meanwhile)."""
+    try:
+        return pool.submit(fn, g)
+    except cf.process.BrokenProcessPool as exc:
+        failed: cf.Future = cf.Future()
+        failed.set_exception(exc)
+        return failed
+
+
+def _one_at_a_time(fn: Callable, groups: list, ctx, crashed: Callable | None) -> Iterator:
+    pool, in_a_row = None, 0
+    try:
         for g in groups:
-            pending.append(pool.submit(fn, g))
-            if len(pending) >= workers * ahead:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+            pool = pool or cf.ProcessPoolExecutor(1, mp_context=ctx)
+            try:
+                result = pool.submit(fn, g).result()
+                in_a_row = 0
+            except cf.process.BrokenProcessPool:
+                pool.shutdown(cancel_futures=True)
+                pool, in_a_row = None, in_a_row + 1
+                if crashed is None or in_a_row >= MAX_CRASHES_IN_A_ROW:
+                    raise
+                result = crashed(g)
+            yield result
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 class _Renderer:
@@ -108,6 +167,11 @@ class _Renderer:
     def __call__(self, item):
         meta, jobs = item
         return meta, jobs, _render_many(jobs, self.drawing)
+
+
+def _crashed(item):
+    meta, jobs = item
+    return meta, jobs, [([], f"{j.path}: the process decoding it crashed") for j in jobs]
 
 
 def _rows(meta: dict, jobs: list[DrawingJob], rendered) -> Iterator[tuple[np.ndarray, dict]]:
@@ -171,7 +235,8 @@ def build_corpus(data: dict, drawing: DrawingConfig, cache_dir: str | Path, *,
     groups += list(deeppatent2_jobs(data.get("deeppatent2") or [], data.get("image_root"),
                                     errors))
     n = 0
-    for meta, jobs, rendered in ordered_map(_Renderer(drawing.to_dict()), groups, workers):
+    for meta, jobs, rendered in ordered_map(_Renderer(drawing.to_dict()), groups, workers,
+                                            crashed=_crashed):
         errors += [(str(j.path), e) for j, (_, e) in zip(jobs, rendered) if e]
         for image, row in _rows(meta, jobs, rendered):
             writer.add(image, row)
