@@ -356,36 +356,52 @@ def _build_demo(path: Path | None, n_patents: int):
             bar.close()
 
 
-def _launch_gui(library: Path, query: Path | None = None) -> int:
+def _launch_gui(library: Path, query: Path | None = None, *, demo: bool = False,
+                demo_patents: int | None = None) -> int:
+    """Open the window on ``library``; with ``demo``, on the demo library there (the window
+    builds it with a progress dialog when needed)."""
     launch = _gui_launcher()
     if launch is None:
         raise CliError("the desktop app is not available (PySide6 missing); use the "
                        "`search` command instead")
+    if demo:
+        return int(launch(library, demo=True, demo_patents=demo_patents) or 0)
     return int(launch(library, query=query) or 0)
 
 
+def _open_demo(path: Path | None, n_patents: int | None) -> int:
+    from .demo import check_demo_folder, demo_library_path
+
+    path = path or demo_library_path()
+    check_demo_folder(path)         # refuse a user's library or folder before any window opens
+    if _gui_launcher() is None:     # no window to show progress in: build it here
+        _build_demo(path, n_patents)
+    return _launch_gui(path, demo=True, demo_patents=n_patents)
+
+
 def cmd_demo(args) -> int:
-    demo = _build_demo(Path(args.library).expanduser() if args.library else None, args.patents)
+    path = Path(args.library).expanduser() if args.library else None
+    if not args.no_gui:
+        return _open_demo(path, args.patents)
+    demo = _build_demo(path, args.patents)
     print(f"demo library ready: {demo.path}", file=sys.stderr)
     for q, info in zip(demo.queries, demo.query_info):
         print(f"  demo query: {q}  ({info.get('title', '')}, Locarno {info.get('locarno', '?')})",
               file=sys.stderr)
-    if args.no_gui:
-        return EXIT_OK
-    return _launch_gui(demo.path, demo.queries[0] if demo.queries else None)
+    return EXIT_OK
 
 
 def cmd_default(args) -> int:
-    """No command: open the app on the user's library, or on the demo library the first time."""
+    """No command: open the app on the user's library, or on the demo library the first time
+    (the window builds it, with progress, if it does not exist yet)."""
     from .library import DB_FILE, default_library_path
 
     lib = default_library_path()
     if (lib / DB_FILE).exists():
         return _launch_gui(lib)
-    print("no library yet: building the built-in demo library of synthetic patents "
+    print("no library yet: opening the built-in demo library of synthetic patents "
           "(your own library stays untouched)", file=sys.stderr)
-    demo = _build_demo(None, args.patents)
-    return _launch_gui(demo.path, demo.queries[0] if demo.queries else None)
+    return _open_demo(None, args.patents)
 
 
 # -- models --------------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ class DemoLibrary:
     query_info: list[dict] = field(default_factory=list)   # family, Locarno code, title
 
 
+class DemoCancelled(LibraryError):
+    """The build was cancelled; building again goes on where it stopped."""
+
+
 def demo_library_path() -> Path:
     from platformdirs import user_data_path
 
@@ -40,6 +44,21 @@ def _load_queries(path: Path) -> DemoLibrary:
     return DemoLibrary(path, queries, info)
 
 
+def check_demo_folder(path: Path) -> bool:
+    """True if ``path`` holds a finished demo library, False if one can be built there (new,
+    empty, or an unfinished demo); LibraryError for a user's library or any other folder."""
+    if (path / "library.sqlite").exists():
+        with Library(path) as lib:
+            demo = lib.store.get_meta("demo")
+        if not demo:
+            raise LibraryError(f"{path} holds a library that is not the demo library; "
+                               "refusing to overwrite it (choose another --library folder)")
+        return bool(demo.get("complete"))
+    if path.exists() and any(path.iterdir()):
+        raise LibraryError(f"{path} is not empty and not a library; refusing to write there")
+    return False
+
+
 def build_demo_library(path: str | os.PathLike | None = None, *,
                        n_patents: int | None = None,
                        model=None, model_ref: str = "default",
@@ -48,7 +67,8 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
                        ) -> DemoLibrary:
     """Generate and index the demo corpus (or reuse a finished one); returns it with queries.
 
-    ``progress(stage, done, total)`` with stage "drawing" then "indexing".
+    ``progress(stage, done, total)`` with stage "drawing" then "indexing". Setting ``cancel``
+    raises DemoCancelled; the next call reuses what was indexed.
     """
     from .embed import worker_context
     from .ingest import ingest
@@ -56,16 +76,8 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
 
     path = Path(path) if path else demo_library_path()
     n_patents = n_patents or DEMO_PATENTS
-    if (path / "library.sqlite").exists():
-        with Library(path) as lib:
-            demo = lib.store.get_meta("demo")
-        if not demo:
-            raise LibraryError(f"{path} holds a library that is not the demo library; "
-                               "refusing to overwrite it (choose another --library folder)")
-        if demo.get("complete"):
-            return _load_queries(path)
-    elif path.exists() and any(path.iterdir()):
-        raise LibraryError(f"{path} is not empty and not a library; refusing to write there")
+    if check_demo_folder(path):
+        return _load_queries(path)
     workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
     corpus = path / "corpus"
 
@@ -73,9 +85,15 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
         if progress:
             progress("drawing", done, total)
         if cancel is not None and cancel.is_set():
-            raise KeyboardInterrupt
+            raise DemoCancelled("the demo library was cancelled while drawing")
 
     path.mkdir(parents=True, exist_ok=True)
+    with Library(path, create=True) as lib:     # the folder is the demo's before it is filled
+        drawn = (lib.store.get_meta("demo") or {}).get("patents") == n_patents
+        lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
+                                    "complete": False})
+    manifest = corpus / "manifest.jsonl"        # written last: there means the corpus is whole
+    drawn = drawn and manifest.is_file() and (path / "queries" / "queries.jsonl").is_file()
     loading = None
     if model is None:       # load it while the drawing workers run (~6 s of the first run)
         from .models import load_model
@@ -85,24 +103,25 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     try:
         # Drawing workers come from ingestion's fork server (started now, ready when indexing
         # starts), never forked from this process while the model loads in a thread.
-        manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED, progress=drawing_progress,
-                                workers=workers, mp_context=worker_context())
-        write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
+        if not drawn:
+            write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
+            manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED,
+                                    progress=drawing_progress, workers=workers,
+                                    mp_context=worker_context())
         if loading is not None:
             model = model_future.result()
-    finally:
+    finally:    # after a cancel, an unfinished load goes on alone and is dropped
         if loading is not None:
-            loading.shutdown(wait=True)
-    with Library(path, create=True) as lib:
-        lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
-                                    "complete": False})
+            loading.shutdown(wait=False)
+    with Library(path) as lib:
         report = ingest(lib, [manifest], model, model_ref=model_ref, cancel=cancel,
                         workers=workers,
                         progress=(lambda d, t, _n: progress("indexing", d, t)) if progress
                         else None)
         if report.errors:
             raise LibraryError(f"demo corpus could not be indexed: {report.errors[0][1]}")
-        if not report.cancelled:
-            lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
-                                        "complete": True})
+        if report.cancelled:
+            raise DemoCancelled("the demo library was cancelled while indexing")
+        lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
+                                    "complete": True})
     return _load_queries(path)

@@ -86,6 +86,8 @@ class WindowActions:
                          "Add sources, update or rebuild the index")
         self.open_library = A("Open &library\u2026", w.open_library_dialog, "Ctrl+Shift+L",
                               "Open another library folder")
+        self.demo = A("&Demo library", lambda: w.start_demo(),
+                      tip="Open the built-in library of synthetic patents (built on first use)")
         self.session = A("Study &session\u2026", w.show_session_dialog, "Ctrl+Shift+S",
                          "Examiner, study and session ids, blind mode, session summary")
         self.blind = A("&Blind mode", w.set_blind_setting, "Ctrl+Shift+B",
@@ -100,7 +102,7 @@ class WindowActions:
         bar = w.menuBar()
         for title, items in (
                 ("&File", (self.open, self.paste, None, self.report, self.ratings, None,
-                           self.open_library, self.library, None, self.quit)),
+                           self.open_library, self.library, self.demo, None, self.quit)),
                 ("&Search", (self.search, self.crop, self.all_figures, self.cutoff, None,
                              self.more, self.history)),
                 ("&Results", (self.next, self.prev, self.detail, self.back, self.expand,

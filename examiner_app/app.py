@@ -36,10 +36,13 @@ def application() -> QApplication:
 
 
 def launch(library: Path | None = None, query: Path | None = None,
-           before: date | None = None) -> int:
+           before: date | None = None, *, demo: bool = False,
+           demo_patents: int | None = None) -> int:
     """Show the main window on ``library`` (default: the last one, else the default library),
-    optionally with ``query`` loaded and searched with the cutoff ``before``; returns the exit
-    status when the window is closed."""
+    optionally with ``query`` loaded and searched with the cutoff ``before``; with ``demo``,
+    on the demo library at ``library`` (default: its usual folder), built in the window with
+    a progress dialog when it does not exist yet. Returns the exit status when the window is
+    closed."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = application()
     guard = CrashGuard(app)
@@ -47,7 +50,10 @@ def launch(library: Path | None = None, query: Path | None = None,
     window = MainWindow()
     guard.caught.connect(lambda text: window.show_message("error", text))
     window.show()
-    window.start(library, query, before)
+    if demo:
+        window.start_demo(library, demo_patents)
+    else:
+        window.start(library, query, before)
     try:
         return app.exec()
     finally:

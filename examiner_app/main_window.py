@@ -55,6 +55,8 @@ class MainWindow(QMainWindow):
         self._gen = 0                # search generation: only the latest answer is shown
         self._query_gen = 0
         self._library_dialog = None
+        self._demo_task = None       # the demo library being built (start_demo)
+        self._note_when_open = None  # a message for the library being opened
         self._build_widgets()
         self.acts = WindowActions(self)
         self._connect()
@@ -157,6 +159,58 @@ class MainWindow(QMainWindow):
         if query is not None:
             self.load_query(Path(query))
 
+    def start_demo(self, path: Path | None = None, n_patents: int | None = None) -> None:
+        """Open the built-in demo library (building it first, with progress and cancel, on
+        the first run) with its first demo query searched."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        if self._demo_task is not None:
+            return
+        dialog = QProgressDialog("Preparing the demo library\u2026", "Cancel", 0, 0, self)
+        dialog.setWindowTitle("Demo library")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumWidth(460)
+        dialog.setMinimumDuration(800)      # a finished demo library opens without a flash
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        self.library_label.setText("Preparing the demo library\u2026")
+
+        def progress(done: int, total: int, note: str) -> None:
+            dialog.setRange(0, total)
+            dialog.setValue(done)
+            dialog.setLabelText(f"First run: a library of synthetic design patents, so you "
+                                f"can try a search at once.\n{note}: {done} of {total}")
+
+        def finished() -> None:
+            self._demo_task = None
+            dialog.reset()
+            dialog.close()
+            dialog.deleteLater()
+
+        def done(demo) -> None:
+            finished()
+            self._note_when_open = (
+                "This is the demo library: synthetic patents (SYN-\u2026), not real ones. More "
+                f"demo drawings to try: {demo.path / 'queries'}. Add your own patents with "
+                "Manage library (Ctrl+L).")
+            self.start(demo.path, demo.queries[0] if demo.queries else None)
+
+        def failed(exc) -> None:
+            from core.demo import DemoCancelled
+
+            finished()
+            self.library_label.setText("No library")
+            if isinstance(exc, DemoCancelled):
+                self.show_message("info", "The demo library was not finished; File \u25b8 "
+                                  "Demo library goes on where it stopped.")
+            else:
+                self.show_message("error", f"The demo library could not be built: "
+                                  f"{describe_error(exc)}")
+
+        self._demo_task = self.service.build_demo(path, n_patents, on_progress=progress,
+                                                  on_done=done, on_error=failed)
+        dialog.canceled.connect(self._demo_task.cancel)
+
     def open_library(self, path: Path) -> None:
         self.settings.library = path
         self.library_label.setText(f"Opening {path.name}\u2026")
@@ -176,12 +230,16 @@ class MainWindow(QMainWindow):
         if not info["figures"]:
             self.show_message("info", "This library is empty. Add drawings to it.",
                               "Manage library\u2026", self.show_library_dialog)
+        elif self._note_when_open:
+            self.show_message("info", self._note_when_open)
         elif self.banner.level != "error":
             self.banner.hide()
+        self._note_when_open = None
         self.refresh_history()
         self.refresh_summary()
 
     def _library_failed(self, message: str, kind: str) -> None:
+        self._note_when_open = None
         self.library_label.setText("No library")
         if kind == "mismatch":
             self.show_message("warning", f"{message}.", "Rebuild with the current model\u2026",

@@ -335,6 +335,25 @@ class LibraryService(QObject):
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
+    def build_demo(self, path: Path | None, n_patents: int | None, *, on_progress: Callback,
+                   on_done: Callback, on_error: Callback) -> Task:
+        """Generate and index the demo library (core.demo), or reuse a finished one;
+        ``on_done`` gets its core.demo.DemoLibrary. Cancel stops it (core.demo.DemoCancelled);
+        building again goes on where it stopped."""
+        stages = {"drawing": "Drawing synthetic design patents",
+                  "indexing": "Indexing their drawing sheets"}
+
+        def work(task: Task):
+            from core.demo import build_demo_library
+
+            return build_demo_library(
+                path, n_patents=n_patents, cancel=task.cancel_event, workers=self.workers,
+                progress=lambda stage, done, total: task.report(done, total,
+                                                                stages.get(stage, stage)))
+
+        return self.admin.submit(work, on_progress=on_progress, on_done=on_done,
+                                 on_error=on_error)
+
     def ingest(self, sources: list[str] | None, allow_absolute: bool, *,
                on_progress: Callback, on_done: Callback, on_error: Callback) -> Task:
         """Add drawings (``sources=None``: ingest the registered sources again, i.e. update).

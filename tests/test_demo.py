@@ -95,16 +95,16 @@ def test_bare_command_opens_the_demo_the_first_time_then_the_users_library(
     import core.demo
 
     opened = []
-    monkeypatch.setattr(cli, "_launch_gui", lambda lib, query=None: opened.append((lib, query))
-                        or 0)
+    monkeypatch.setattr(cli, "_launch_gui", lambda lib, query=None, **kw: opened.append(
+        (lib, query, kw)) or 0)
     monkeypatch.setattr(core.demo, "demo_library_path", lambda: demo)
     monkeypatch.setenv("PATENT_EXAMINER_LIBRARY", str(tmp_path / "user-library"))
-    assert cli.main([]) == 0
-    assert opened[-1] == (demo, demo / "queries" / _queries(demo)[0]["image"])
+    assert cli.main([]) == 0                    # the window opens the demo (building it)
+    assert opened[-1] == (demo, None, {"demo": True, "demo_patents": None})
     assert not (tmp_path / "user-library").exists()
     Library(tmp_path / "user-library", create=True).close()
     assert cli.main([]) == 0
-    assert opened[-1] == (tmp_path / "user-library", None)
+    assert opened[-1] == (tmp_path / "user-library", None, {})
 
 
 def test_window_opens_on_the_demo_with_ranked_results(demo, qtbot, tmp_path):
@@ -122,4 +122,39 @@ def test_window_opens_on_the_demo_with_ranked_results(demo, qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(), timeout=60_000)
     assert w.model.rowCount() > 0
     assert all(h.patent_id.startswith("SYN-") for h in w.response.results)
+    w.close()
+
+
+def test_window_builds_the_demo_with_progress_cancel_and_resume(qtbot, tmp_path):
+    """First run in the window: a progress dialog; Cancel stops the build with a message and
+    leaves a resumable demo folder; the next start finishes it and searches a demo query."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QSettings
+
+    from core.demo import check_demo_folder
+    from examiner_app.main_window import MainWindow
+    from examiner_app.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    path = tmp_path / "demo-library"
+    w.start_demo(path, 6)
+    task = w._demo_task
+    notes: list[str] = []
+    task.signals.progress.connect(lambda done, total, note: (notes.append(note), task.cancel()))
+    qtbot.waitUntil(lambda: w._demo_task is None, timeout=120_000)
+    assert notes and notes[0].startswith("Drawing")
+    assert "not finished" in w.banner.text.text()
+    assert check_demo_folder(path) is False         # unfinished, and a demo: resumable
+
+    w.start_demo(path, 6)
+    qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(), timeout=180_000)
+    assert check_demo_folder(path) is True
+    assert "demo library" in w.banner.text.text() and w.banner.isVisible()
+    assert w.model.rowCount() > 0
+    assert all(h.patent_id.startswith("SYN-") for h in w.response.results)
+    with Library(path) as lib:
+        assert lib.info()["patents"] == 6
     w.close()

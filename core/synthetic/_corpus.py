@@ -75,21 +75,26 @@ def write_corpus(out_dir, n_patents: int, seed: int = 0, sheets: bool = True,
     jobs = [(str(out), i, seed, sheets, size, scale) for i in range(start, start + n_patents)]
     rows: list[dict] = []
     if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=mp_context) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=mp_context)
+        try:
             results = pool.map(_patent_pages, jobs, chunksize=4)
             for done, r in enumerate(results, start=1):
                 rows += r
                 if progress:
                     progress(done, n_patents)
+        finally:   # a progress callback that raises (cancel) does not wait for the rest
+            pool.shutdown(cancel_futures=True)
     else:
         for done, job in enumerate(jobs, start=1):
             rows += _patent_pages(job)
             if progress:
                 progress(done, n_patents)
     manifest = out / "manifest.jsonl"
-    with open(manifest, "w", encoding="utf-8") as f:
+    part = manifest.with_suffix(".jsonl.part")
+    with open(part, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
+    part.replace(manifest)      # all or nothing: a manifest there names a complete corpus
     return manifest
 
 
