@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -81,12 +81,6 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
     corpus = path / "corpus"
 
-    def drawing_progress(done: int, total: int) -> None:
-        if progress:
-            progress("drawing", done, total)
-        if cancel is not None and cancel.is_set():
-            raise DemoCancelled("the demo library was cancelled while drawing")
-
     path.mkdir(parents=True, exist_ok=True)
     with Library(path, create=True) as lib:     # the folder is the demo's before it is filled
         drawn = (lib.store.get_meta("demo") or {}).get("patents") == n_patents
@@ -106,10 +100,14 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
         if not drawn:
             write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
             manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED,
-                                    progress=drawing_progress, workers=workers,
-                                    mp_context=worker_context())
+                                    progress=(lambda d, t: progress("drawing", d, t))
+                                    if progress else None,
+                                    workers=workers, mp_context=worker_context(),
+                                    cancel=cancel)
         if loading is not None:
             model = model_future.result()
+    except CancelledError:
+        raise DemoCancelled("the demo library was cancelled while drawing") from None
     finally:    # after a cancel, an unfinished load goes on alone and is dropped
         if loading is not None:
             loading.shutdown(wait=False)

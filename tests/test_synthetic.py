@@ -217,3 +217,17 @@ def test_queries_are_new_designs(tmp_path):
         assert (tmp_path / r["image"]).exists()
     with pytest.raises(ValueError):
         write_corpus(tmp_path, 2, start=QUERY_INDEX_START - 1)
+
+
+def test_cancelled_corpus_stops_at_once_without_a_manifest(tmp_path):
+    import threading
+    from concurrent.futures import CancelledError
+
+    from core.synthetic import write_corpus
+
+    cancel = threading.Event()
+    cancel.set()
+    for workers in (1, 2):
+        with pytest.raises(CancelledError):
+            write_corpus(tmp_path / f"w{workers}", 50, workers=workers, cancel=cancel)
+        assert not (tmp_path / f"w{workers}" / "manifest.jsonl").exists()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import CancelledError, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
@@ -62,33 +63,43 @@ def _patent_pages(job: tuple) -> list[dict]:
 def write_corpus(out_dir, n_patents: int, seed: int = 0, sheets: bool = True,
                  progress: Callable[[int, int], None] | None = None, *, start: int = 0,
                  size: int = 1024, scale: float = 1.0, workers: int = 1,
-                 mp_context=None) -> Path:
+                 mp_context=None, cancel: threading.Event | None = None) -> Path:
     """Write patents ``start .. start + n_patents - 1`` and return the manifest path.
 
     ``sheets`` False writes each figure as its own image instead of composed sheets;
     ``progress(done, total)`` is called after every patent; ``workers`` > 1 uses processes
-    (the output is identical), started from ``mp_context`` if given."""
+    (the output is identical), started from ``mp_context`` if given. Setting ``cancel``
+    raises concurrent.futures.CancelledError within a tenth of a second (no manifest)."""
     if start + n_patents > QUERY_INDEX_START:
         raise ValueError(f"corpus indices must stay below {QUERY_INDEX_START} (query designs)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out), i, seed, sheets, size, scale) for i in range(start, start + n_patents)]
     rows: list[dict] = []
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("drawing the synthetic corpus was cancelled")
+
     if workers > 1:
         pool = ProcessPoolExecutor(workers, mp_context=mp_context)
         try:
-            results = pool.map(_patent_pages, jobs, chunksize=4)
-            for done, r in enumerate(results, start=1):
-                rows += r
+            futures = [pool.submit(_patent_pages, job) for job in jobs]
+            for done, fut in enumerate(futures, start=1):
+                while not fut.done():
+                    check()
+                    wait([fut], timeout=0.1)
+                rows += fut.result()
                 if progress:
                     progress(done, n_patents)
-        finally:   # a progress callback that raises (cancel) does not wait for the rest
+        finally:   # cancelled or failed: do not wait for the patents not started yet
             pool.shutdown(cancel_futures=True)
     else:
         for done, job in enumerate(jobs, start=1):
+            check()
             rows += _patent_pages(job)
             if progress:
                 progress(done, n_patents)
+    check()
     manifest = out / "manifest.jsonl"
     part = manifest.with_suffix(".jsonl.part")
     with open(part, "w", encoding="utf-8") as f:
