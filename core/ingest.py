@@ -8,6 +8,7 @@ twice. Per-file problems are reported and skipped; nothing already in the librar
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -18,7 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .embed import PreparedPage, embed_pages
-from .library import Library
+from .library import ARCHIVES_DIR, Library
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
 
@@ -158,6 +159,31 @@ def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False
     return scans, errors
 
 
+def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "IngestReport",
+                     unpacked: list[Path], progress: ProgressFn | None) -> list[str | Path]:
+    """Sources with every grant archive (.tar, .zip) replaced by its unpacked folder in the
+    library (``archives/``); an archive that cannot be unpacked becomes one error."""
+    from .sources import SourceError, is_archive, unpack_archive
+
+    out: list[str | Path] = []
+    for src in sources:
+        if not is_archive(src):
+            out.append(src)
+            continue
+        root = library.path / ARCHIVES_DIR
+        existed = {p.name for p in root.iterdir()} if root.is_dir() else set()
+        try:
+            folder, errors = unpack_archive(src, root, progress)
+        except SourceError as exc:
+            report.errors.append((str(src), str(exc)))
+            continue
+        report.errors += errors
+        if folder.name not in existed:
+            unpacked.append(folder)
+        out.append(folder)
+    return out
+
+
 def ingest(library: Library, sources: Iterable[str | Path], model, *,
            model_ref: str | None = None, allow_absolute: bool = False,
            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
@@ -175,7 +201,10 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
     report = IngestReport(run_id, sources=[str(s) for s in sources])
     t0 = time.perf_counter()
     library.check_model(model)
+    unpacked: list[Path] = []       # archive folders this run created (dropped on rollback)
     if scans is None:
+        with library.write_lock():
+            sources = _unpack_archives(library, sources, report, unpacked, progress)
         scans, errors = scan_sources(sources, allow_absolute)
         report.errors += errors
     with library.write_lock():
@@ -230,6 +259,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 if rollback_on_cancel:
                     writer.pages = []
                     rollback_run(library, run_id, writer.segments)
+                    for folder in unpacked:
+                        shutil.rmtree(folder, ignore_errors=True)
                     report.pages_added = report.figures_added = report.patents_added = 0
                 else:
                     writer.commit(report)

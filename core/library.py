@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "library.sqlite"
 INDEX_DIR = "index"
+ARCHIVES_DIR = "archives"     # grant archives unpacked by `index add` (core.sources)
 LOCK_FILE = "library.lock"
 
 

@@ -53,9 +53,10 @@ class LibraryDialog(QDialog):
         self.sources.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.pending: list[str] = []
         self._registered: list[str] = []
-        add_manifest = QPushButton("Add manifest\u2026")
-        add_manifest.setToolTip("A JSONL manifest: one row per page with image path and "
-                                "patent metadata")
+        add_manifest = QPushButton("Add file\u2026")
+        add_manifest.setToolTip("A JSONL manifest (one row per page with image path and "
+                                "patent metadata), a weekly USPTO grant archive (.tar, .zip: "
+                                "unpacked into the library) or a grant XML file")
         add_folder = QPushButton("Add folder\u2026")
         add_folder.setToolTip("A USPTO grant folder (XML + TIFF) or a folder of images")
         self.remove = QPushButton("Remove")
@@ -184,8 +185,10 @@ class LibraryDialog(QDialog):
         self._fill_sources(self._registered)
 
     def _add_manifest(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a manifest", self.settings.last_folder,
-                                              "Manifests (*.jsonl *.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add a manifest or a grant archive", self.settings.last_folder,
+            "Manifests and grant archives (*.jsonl *.json *.tar *.tgz *.tar.gz *.zip *.xml);;"
+            "All files (*)")
         if path:
             self.add_pending(path)
 

@@ -145,3 +145,82 @@ def test_warm_up_loads_the_index_and_builds_the_query_encoder(tiny_library):
     searcher.warm_up()
     assert lib._index is not None
     assert _ENCODERS[model]._graph is not None
+
+
+def _weekly_archive(shared_data, path, extra_members=()):
+    """A weekly grant archive laid out as the USPTO ships it: a tar of per-grant ZIPs."""
+    import io
+    import tarfile
+    import zipfile
+
+    with tarfile.open(path, "w") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        for grant in sorted((shared_data / "uspto_redbook").iterdir()):
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as zf:
+                for f in sorted(grant.iterdir()):
+                    zf.write(f, f"{grant.name}/{f.name}")
+            add(f"I20210126/DESIGN/{grant.name}.ZIP", buf.getvalue())
+        for name, data in extra_members:
+            add(name, data)
+    return path
+
+
+def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp_path,
+                                                                  tiny_model):
+    import io
+    import zipfile
+
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escaped.xml", "<us-patent-grant/>")
+    archive = _weekly_archive(shared_data, tmp_path / "I20210126.tar", [
+        ("I20210126/DESIGN/USD0999999-20210126.ZIP", b"PK\x03\x04 damaged"),
+        ("I20210126/DESIGN/USD0999998-20210126.ZIP", evil.getvalue())])
+    lib = Library(tmp_path / "library", create=True)
+    first = ingest(lib, [archive], tiny_model, workers=0)
+    assert first.patents_added == 5 and first.pages_added == 24
+    reasons = dict(first.errors)
+    assert any("USD0999999" in item and "damaged" in why for item, why in reasons.items())
+    assert any("unsafe file name" in why for why in reasons.values())
+    assert not list(tmp_path.rglob("escaped.xml"))
+    folder = tmp_path / "library" / "archives" / "I20210126"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
+        p.name for p in (shared_data / "uspto_redbook").iterdir())
+    assert [r[0] for r in lib.store.conn.execute("SELECT path FROM sources")] == [str(folder)]
+    again = ingest(lib, [archive], tiny_model, workers=0)       # same archive: nothing new
+    assert again.pages_added == 0 and again.pages_already_present == 24
+    assert lib.info()["patents"] == 5
+    lib.close()
+
+    fresh = Library(tmp_path / "cancelled", create=True)          # the GUI's Cancel
+    stop = threading.Event()
+    report = ingest(fresh, [archive], tiny_model, workers=0, cancel=stop,
+                    rollback_on_cancel=True,
+                    progress=lambda done, total, note: note.endswith("TIF") and stop.set())
+    assert report.cancelled and fresh.info()["pages"] == 0
+    assert not list((tmp_path / "cancelled" / "archives").iterdir())
+    fresh.close()
+
+
+def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tmp_path,
+                                                                  tiny_model, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    bad = tmp_path / "grants.tar"
+    bad.write_bytes(b"not a tar at all" * 100)
+    archive = _weekly_archive(shared_data, tmp_path / "I20210126.tar")
+    with Library(tmp_path / "library", create=True) as lib:
+        report = ingest(lib, [bad], tiny_model, workers=0)
+        assert report.pages_added == 0
+        assert report.errors and "not a readable archive" in report.errors[0][1]
+        usage = namedtuple("usage", "total used free")
+        monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
+        report = ingest(lib, [archive], tiny_model, workers=0)
+        assert report.pages_added == 0 and "the disk is full" in report.errors[0][1]
+        assert not list((tmp_path / "library" / "archives").iterdir())   # no half unpacking

@@ -1,5 +1,8 @@
 """Ingestion sources: metadata scans of manifests, USPTO Red Book folders and image folders.
 
+Grant archives (.tar, .zip of per-grant ZIPs) are unpacked into the library by ingestion
+(``unpack_archive``) and then scanned as Red Book folders.
+
 Every scan returns a ``core.records.SourceScan`` and decodes no image. Problems with one row,
 document or file become ``scan.errors`` entries ``(where, reason)`` and the scan goes on;
 only a path that does not exist or holds nothing usable raises ``SourceError``.
@@ -8,6 +11,7 @@ Page kinds (``PAGE_KINDS``): ``front_page`` is a whole front page (bibliographic
 plus the representative figure); ``front_view`` is the representative figure alone, as the
 Red Book ships it (``-D00000.TIF``, no text block); ``drawing_sheet`` is a numbered sheet.
 """
+from ._archive import ARCHIVE_SUFFIXES, is_archive, unpack_archive
 from ._dispatch import scan_source
 from ._fields import PAGE_KINDS, FieldError, SourceError, display_title, parse_date
 from ._folder import image_id, scan_folder
@@ -16,7 +20,7 @@ from ._manifest import scan_manifest
 from ._redbook import scan_redbook
 
 __all__ = [
-    "PAGE_KINDS", "FieldError", "SourceError", "display_patent_id", "display_title", "image_id",
+    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "display_patent_id", "display_title", "image_id",
     "is_us_patent_id", "normalize_patent_id", "parse_date", "scan_folder", "scan_manifest",
-    "scan_redbook", "scan_source",
+    "scan_redbook", "scan_source", "is_archive", "unpack_archive",
 ]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..imageio import SUPPORTED_SUFFIXES
 from ..records import SourceScan
+from ._archive import is_archive
 from ._fields import SourceError
 from ._files import iter_files
 from ._folder import scan_folder
@@ -33,6 +34,9 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
             return scan_redbook(path)
         if suffix in SUPPORTED_SUFFIXES:
             return scan_folder(path)
+        if is_archive(path):
+            raise SourceError(f"{path}: a grant archive; `patent-examiner index add` unpacks it "
+                              "into the library (or unpack it and give the folder)")
         raise SourceError(f"{path}: not a manifest (.jsonl, .json), grant XML or drawing file")
     if not path.is_dir():
         raise SourceError(f"{path}: not a regular file or folder")

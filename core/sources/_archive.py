@@ -1,0 +1,166 @@
+"""Grant archives as the USPTO ships them: a weekly .tar (or a .zip) whose members are
+per-grant ZIPs holding the grant XML and its TIFF sheets.
+
+``index add ARCHIVE`` unpacks the XML and the drawings once into the library
+(``archives/<archive name>``, one folder per grant) and ingests that folder like any Red Book
+folder; adding the same archive again reuses it. Member names never escape the target folder,
+a damaged inner ZIP costs that grant only, and a short disk stops the unpacking with a clear
+message before the disk is full.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
+
+from ._fields import SourceError
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
+#: What a grant needs: its XML and its drawing sheets.
+KEEP_SUFFIXES = {".xml", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+#: A grant ZIP or one of its files larger than this is not a design grant.
+MAX_MEMBER_BYTES = 1 << 30
+#: Unpacking stops when less than this would be left on the library's disk.
+MIN_FREE_BYTES = 256 << 20
+COMPLETE = ".unpacked.json"
+
+Progress = Callable[[int, int, str], None]
+
+
+def is_archive(path: str | os.PathLike) -> bool:
+    name = Path(path).name.lower()
+    return Path(path).is_file() and name.endswith(ARCHIVE_SUFFIXES)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[:-len(suffix)]
+    return path.stem
+
+
+def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
+                   progress: Progress | None = None) -> tuple[Path, list[tuple[str, str]]]:
+    """Unpack the grants of ``path`` into ``dest_root/<name>`` (or reuse an earlier unpacking
+    of the same file); returns the folder and per-member errors."""
+    path, dest_root = Path(path).resolve(), Path(dest_root)
+    st = path.stat()
+    stamp = {"archive": str(path), "size": st.st_size, "mtime": st.st_mtime}
+    target = dest_root / _stem(path)
+    marker = target / COMPLETE
+    if marker.is_file():
+        try:
+            done = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            done = {}
+        if {k: done.get(k) for k in stamp} == stamp:
+            return target, [tuple(e) for e in done.get("errors", [])]
+    part = dest_root / (target.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True, mode=0o700)
+    errors: list[tuple[str, str]] = []
+    try:
+        with _members(path) as members:
+            for i, (name, read) in enumerate(members, start=1):
+                if progress is not None:
+                    progress(i, len(members), f"unpacking {PurePosixPath(name).name}")
+                _unpack_member(name, read, part, f"{path}:{name}", errors)
+    except OSError as exc:
+        shutil.rmtree(part, ignore_errors=True)
+        reason = ("the disk is full" if _disk_full(exc) else exc.strerror or str(exc))
+        raise SourceError(f"{path}: cannot unpack ({reason}); nothing was added") from None
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        shutil.rmtree(part, ignore_errors=True)
+        raise SourceError(f"{path}: not a readable archive ({exc})") from None
+    (part / COMPLETE).write_text(json.dumps({**stamp, "errors": errors}), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    part.replace(target)
+    return target, errors
+
+
+@contextmanager
+def _members(path: Path) -> Iterator[list[tuple[str, Callable[[], bytes]]]]:
+    """(name, read) of the regular files of a .tar/.tgz or .zip worth reading, while the
+    archive is open."""
+    def wanted(name: str) -> bool:
+        suffix = PurePosixPath(name).suffix.lower()
+        return suffix == ".zip" or suffix in KEEP_SUFFIXES
+
+    if path.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(path) as zf:
+            yield [(info.filename, _bounded(lambda info=info: zf.read(info), info.file_size))
+                   for info in zf.infolist() if not info.is_dir() and wanted(info.filename)]
+        return
+    with tarfile.open(path) as tf:
+        yield [(m.name, _bounded(lambda m=m: tf.extractfile(m).read(), m.size))
+               for m in tf.getmembers() if m.isfile() and wanted(m.name)]
+
+
+def _unpack_member(name: str, read: Callable[[], bytes], part: Path, where: str,
+                   errors: list[tuple[str, str]]) -> None:
+    try:
+        data = read()
+        if name.lower().endswith(".zip"):
+            _unpack_grant_zip(data, PurePosixPath(name).stem, part, where, errors)
+        else:
+            _write(part, _folder_of(name), PurePosixPath(name).name, data, where, errors)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, OSError) and _disk_full(exc):
+            raise
+        errors.append((where, f"damaged archive member ({exc})"))
+
+
+def _bounded(read: Callable[[], bytes], size: int) -> Callable[[], bytes]:
+    def checked() -> bytes:
+        if size > MAX_MEMBER_BYTES:
+            raise ValueError(f"{size:,} bytes, more than any grant holds")
+        return read()
+    return checked
+
+
+def _unpack_grant_zip(data: bytes, stem: str, part: Path, where: str,
+                      errors: list[tuple[str, str]]) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in KEEP_SUFFIXES:
+                continue
+            if info.file_size > MAX_MEMBER_BYTES:
+                errors.append((f"{where}:{info.filename}", "too large for a grant file"))
+                continue
+            folder = _folder_of(info.filename) or stem
+            _write(part, folder, PurePosixPath(info.filename).name, zf.read(info),
+                   f"{where}:{info.filename}", errors)
+
+
+def _folder_of(name: str) -> str:
+    """The grant folder a member belongs in: its parent folder's name (flattened, so every
+    grant lies one level below the unpacked root whatever the archive's nesting)."""
+    return PurePosixPath(name).parent.name
+
+
+def _write(part: Path, folder: str, filename: str, data: bytes, where: str,
+           errors: list[tuple[str, str]]) -> None:
+    if not filename or filename in (".", "..") or folder == ".." or "\\" in folder + filename:
+        errors.append((where, "unsafe file name in the archive"))
+        return
+    if shutil.disk_usage(part).free - len(data) < MIN_FREE_BYTES:
+        raise OSError(28, "No space left on device")
+    out = part / folder if folder else part
+    out.mkdir(exist_ok=True, mode=0o700)
+    dest = out / filename
+    if dest.exists():
+        errors.append((where, f"{folder}/{filename} is in the archive twice; kept the first"))
+        return
+    with open(dest, "xb") as f:
+        f.write(data)
+
+
+def _disk_full(exc: OSError) -> bool:
+    return getattr(exc, "errno", None) == 28
