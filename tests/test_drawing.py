@@ -263,6 +263,40 @@ def test_real_sheets_split_into_their_figures(shared_data, image, count):
         assert_clean_render(img)
 
 
+@pytest.mark.parametrize("dpi", [150, 200])
+def test_real_sheets_scanned_coarser_split_alike_without_a_dpi_tag(shared_data, dpi):
+    """The same sheets at 150 or 200 dpi, with nothing saying so (a PNG export): the page's
+    shape tells its resolution, so the millimetre thresholds still fit."""
+    from PIL import Image
+
+    wrong = []
+    for image, count in REAL_SHEETS:
+        page = Image.fromarray(read_page(shared_data / "real_dev" / image).array)
+        small = page.resize((round(page.width * dpi / 300), round(page.height * dpi / 300)),
+                            Image.LANCZOS)
+        found = len(find_figures(np.asarray(small), "drawing_sheet"))
+        if found != count:
+            wrong.append((image, count, found))
+    assert not wrong
+
+
+def test_resolution_of_an_untagged_page_comes_from_its_shape():
+    """Coarse whole-sheet scans are told by their shape; anything 2000 px or taller is not
+    taken for one (crops of 300 dpi sheets are sheet-shaped too)."""
+    from core.drawing import _resolution
+
+    cfg = DrawingConfig()
+    assert _resolution((3300, 2550), cfg, None) == 300           # a sheet at 300 dpi
+    for dpi in (100, 150):                                       # letter sheets, coarser
+        h, w = round(11 * dpi), round(8.5 * dpi)
+        assert abs(_resolution((h, w), cfg, None) - dpi) < 0.07 * dpi
+    assert _resolution((700, 500), cfg, None) == 300             # a crop of a figure
+    # a 300 dpi sheet cropped to its drawings (DeepPatent2 ships them so), sheet-shaped:
+    # taking it for a whole sheet at ~215 dpi would shrink every threshold
+    assert _resolution((2517, 1855), cfg, None) == 300
+    assert _resolution((2200, 1700), cfg, 96.0) == 96.0          # a tag wins
+
+
 def test_real_sheets_never_keep_the_header(shared_data):
     sheets = [r for r in manifest(shared_data) if r["page_kind"] == "drawing_sheet"][::35]
     for row in sheets:
