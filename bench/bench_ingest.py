@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
@@ -92,8 +91,8 @@ def stage_costs(manifest: Path, n: int) -> None:
             rows_out.append([f"{Path(file).name}:{fn}", calls, tt / len(rows) * 1000,
                              ct / len(rows) * 1000])
     rows_out.sort(key=lambda r: -r[3])
-    print(f"\n### drawing.prepare_page by function (cProfile, CPU ms per page; profiling "
-          f"inflates small calls)\n")
+    print("\n### drawing.prepare_page by function (cProfile, CPU ms per page; profiling "
+          "inflates small calls)\n")
     print(table(["function", "calls", "own ms/page", "cumulative ms/page"], rows_out[:18]))
 
 

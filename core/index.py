@@ -53,7 +53,7 @@ class IndexParams:
 
     M: int = 32
     ef_construction: int = 200
-    ef_search: int = 256          # recall@10 >= 0.98 in every cutoff cell at 1M (docs/benchmarks.md)
+    ef_search: int = 256          # recall@10 >= 0.98 in every cutoff cell at 1M (benchmarks)
     exact_max: int = 16_000       # allowed vectors at or below this: exact search
     filter_min_share: float = 0.25  # graph search of a segment this much of which is allowed
     overfetch: float = 3.0        # candidates per wanted result, over the allowed share

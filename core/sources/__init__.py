@@ -20,7 +20,8 @@ from ._manifest import scan_manifest
 from ._redbook import scan_redbook
 
 __all__ = [
-    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "display_patent_id", "display_title", "image_id",
-    "is_us_patent_id", "normalize_patent_id", "parse_date", "scan_folder", "scan_manifest",
-    "scan_redbook", "scan_source", "is_archive", "unpack_archive",
+    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "display_patent_id",
+    "display_title", "image_id", "is_archive", "is_us_patent_id", "normalize_patent_id",
+    "parse_date", "scan_folder", "scan_manifest", "scan_redbook", "scan_source",
+    "unpack_archive",
 ]

@@ -215,7 +215,6 @@ def render(mesh: Mesh, view: str, size: int = 1024, *, line_width: int | None = 
     fc = _faces(mesh)
     xy = cam.project(mesh.verts)
     _, depth_v = cam._screen(mesh.verts)
-    m = len(mesh.quads)
     depth = np.concatenate([depth_v[mesh.quads].mean(1),
                             [depth_v[p].mean() for p in mesh.polys]])
     visible = np.flatnonzero(cam.facing(fc.normal, fc.center) > 1e-6)
