@@ -188,6 +188,8 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
     assert any("USD0999999" in item and "damaged" in why for item, why in reasons.items())
     assert any("unsafe file name" in why for why in reasons.values())
     assert not list(tmp_path.rglob("escaped.xml"))
+    unpacked = [tmp_path / "library" / "archives", *(tmp_path / "library" / "archives").rglob("*")]
+    assert all(p.stat().st_mode & 0o077 == 0 for p in unpacked)     # user only
     folder = tmp_path / "library" / "archives" / "I20210126"
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
         p.name for p in (shared_data / "uspto_redbook").iterdir())

@@ -64,7 +64,8 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
             return target, [tuple(e) for e in done.get("errors", [])]
     part = dest_root / (target.name + ".part")
     shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True, mode=0o700)
+    dest_root.mkdir(parents=True, exist_ok=True, mode=0o700)    # library files: user only
+    part.mkdir(mode=0o700)
     errors: list[tuple[str, str]] = []
     try:
         with _members(path) as members:
@@ -79,7 +80,8 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         shutil.rmtree(part, ignore_errors=True)
         raise SourceError(f"{path}: not a readable archive ({exc})") from None
-    (part / COMPLETE).write_text(json.dumps({**stamp, "errors": errors}), encoding="utf-8")
+    _write(part, "", COMPLETE, json.dumps({**stamp, "errors": errors}).encode(), str(path),
+           errors)
     shutil.rmtree(target, ignore_errors=True)
     part.replace(target)
     return target, errors
@@ -158,7 +160,7 @@ def _write(part: Path, folder: str, filename: str, data: bytes, where: str,
     if dest.exists():
         errors.append((where, f"{folder}/{filename} is in the archive twice; kept the first"))
         return
-    with open(dest, "xb") as f:
+    with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
         f.write(data)
 
 
