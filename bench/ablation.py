@@ -45,7 +45,7 @@ VARIANTS = {
     "full": ["loss.losses=['clip','cls','cat']"],
     "full_design": ["loss.losses=['clip','cls','cat','design']"],
 }
-TEXT_WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
+TEXT_WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 KEYS = [("prior_art_subclass", "mAP"), ("prior_art_class", "mAP"), ("same_design", "MRR@10"),
         ("same_design", "mAP")]
 
