@@ -226,3 +226,38 @@ def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tm
         report = ingest(lib, [archive], tiny_model, workers=0)
         assert report.pages_added == 0 and "the disk is full" in report.errors[0][1]
         assert not list((tmp_path / "library" / "archives").iterdir())   # no half unpacking
+
+
+def test_deeppatent2_metadata_builds_a_dated_library(shared_data, tmp_path, tiny_model):
+    """DeepPatent2 JSON (records of the 15 real sheets here): pages are the sheets, the grant
+    date comes from the patent id, the object name stands in for the title."""
+    import shutil
+
+    images = sorted((shared_data / "deeppatent2_sheets" / "images").glob("*.png"))
+    folder = tmp_path / "dp2"
+    (folder / "images").mkdir(parents=True)
+    records = []
+    for img in images:
+        shutil.copy(img, folder / "images" / img.name)     # a link out would be refused
+        pid = img.stem.rsplit("-", 1)[0]                      # USD0871717-20200107
+        records += [{"patentID": pid, "Figure_file": img.name, "subfigure_file":
+                     f"{img.stem}_{k}.png", "object": "drinking cup", "aspect": "front view",
+                     "classification_locarno": "0701"} for k in (1, 2)]
+    records.append({"patentID": "USD0999999-20200107", "Figure_file": "missing.png"})
+    records.append({"patentID": "USD0999998-20200107", "Figure_file": "../../etc/passwd"})
+    (folder / "2020.json").write_text(json.dumps(records))
+    with Library(tmp_path / "library", create=True) as lib:
+        report = ingest(lib, [folder / "2020.json"], tiny_model, workers=0)
+        patents = {img.stem.rsplit("-", 1)[0] for img in images}
+        assert report.pages_added == len(images) == 15
+        assert report.patents_added == len(patents) == 11
+        reasons = " ".join(r for _, r in report.errors)
+        assert "image not found: missing.png" in reasons and "leaves" in reasons
+        rows = list(lib.store.conn.execute("SELECT DISTINCT grant_date, locarno, title FROM "
+                                           "patents"))
+        assert rows == [("2020-01-07", "07-01", "drinking cup")]
+        searcher = Searcher(lib, tiny_model)
+        query = SearchQuery(image=images[0], k=5)
+        assert searcher.search(query).results                       # granted before today
+        query.before = date(2020, 1, 7)                              # not before their grant
+        assert not searcher.search(query).results

@@ -1,4 +1,5 @@
-"""Ingestion sources: metadata scans of manifests, USPTO Red Book folders and image folders.
+"""Ingestion sources: metadata scans of manifests, USPTO Red Book folders, DeepPatent2 JSON and
+image folders.
 
 Grant archives (.tar, .zip of per-grant ZIPs) are unpacked into the library by ingestion
 (``unpack_archive``) and then scanned as Red Book folders.
@@ -12,6 +13,8 @@ plus the representative figure); ``front_view`` is the representative figure alo
 Red Book ships it (``-D00000.TIF``, no text block); ``drawing_sheet`` is a numbered sheet.
 """
 from ._archive import ARCHIVE_SUFFIXES, is_archive, unpack_archive
+from ._deeppatent2 import (deeppatent2_records, image_candidates, record_field,
+                           scan_deeppatent2)
 from ._dispatch import scan_source
 from ._fields import PAGE_KINDS, FieldError, SourceError, display_title, parse_date
 from ._folder import image_id, scan_folder
@@ -20,8 +23,8 @@ from ._manifest import scan_manifest
 from ._redbook import scan_redbook
 
 __all__ = [
-    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "display_patent_id",
-    "display_title", "image_id", "is_archive", "is_us_patent_id", "normalize_patent_id",
-    "parse_date", "scan_folder", "scan_manifest", "scan_redbook", "scan_source",
-    "unpack_archive",
+    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "deeppatent2_records",
+    "display_patent_id", "display_title", "image_candidates", "image_id", "is_archive",
+    "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field", "scan_deeppatent2",
+    "scan_folder", "scan_manifest", "scan_redbook", "scan_source", "unpack_archive",
 ]

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..imageio import SUPPORTED_SUFFIXES
 from ..records import SourceScan
 from ._archive import is_archive
+from ._deeppatent2 import is_deeppatent2, scan_deeppatent2
 from ._fields import SourceError
 from ._files import iter_files
 from ._folder import scan_folder
@@ -18,7 +19,8 @@ MANIFEST_SUFFIXES = {".jsonl", ".json"}
 def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
     """Scan whatever ``path`` is, without decoding any image.
 
-    A .jsonl/.json file is a manifest, a .xml file a grant (or weekly grant) file, an image
+    A .jsonl/.json file is a manifest (or DeepPatent2 metadata, told by its fields), a .xml
+    file a grant (or weekly grant) file, an image
     or PDF file a single item. A folder is a manifest when it holds ``manifest.jsonl``, Red Book
     when grant XML lies at most ``XML_DEPTH`` parts below it, otherwise a folder of images.
     ``allow_absolute`` lets manifest rows name files outside the manifest's folder.
@@ -28,6 +30,8 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         raise SourceError(f"{path}: no such file or folder")
     if path.is_file():
         suffix = path.suffix.lower()
+        if suffix == ".json" and is_deeppatent2(path):
+            return scan_deeppatent2(path, allow_absolute)
         if suffix in MANIFEST_SUFFIXES:
             return scan_manifest(path, allow_absolute)
         if suffix == ".xml":
@@ -37,7 +41,8 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         if is_archive(path):
             raise SourceError(f"{path}: a grant archive; `patent-examiner index add` unpacks it "
                               "into the library (or unpack it and give the folder)")
-        raise SourceError(f"{path}: not a manifest (.jsonl, .json), grant XML or drawing file")
+        raise SourceError(f"{path}: not a manifest (.jsonl, .json), DeepPatent2 JSON, grant XML "
+                          "or drawing file")
     if not path.is_dir():
         raise SourceError(f"{path}: not a regular file or folder")
     if (path / "manifest.jsonl").is_file():

@@ -1,0 +1,145 @@
+"""DeepPatent2 metadata (Ajayi et al. 2023): JSON records of US design drawings, 2007-2020.
+
+A record carries ``patentID`` ("USD0871717-20200107": the patent and its grant date),
+``Figure_file`` (the drawing sheet) and/or ``subfigure_file`` (one figure cut from it),
+``object`` ("chair"), ``aspect`` ("front view"), ``captions`` and ``classification_locarno``
+("0601"). Field names are matched case-insensitively; a file may hold a JSON array, an object
+with a list inside, an object keyed by id, or JSON lines. For a library, every sheet is a page
+(the core splits it into figures like any other sheet); a record with only a subfigure makes
+that image the page. DeepPatent2 has no filing dates and no patent titles: the object name
+stands in for the title.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+from ..locarno import normalize_locarno
+from ..records import PageRecord, PatentRecord, SourceScan
+from ._fields import FieldError, SourceError, display_title
+from ._files import resolve_inside
+from ._ids import normalize_patent_id
+
+#: Keys that tell a DeepPatent2 record from a manifest row.
+MARKER_FIELDS = ("patentid", "figure_file", "subfigure_file")
+_GRANTED = re.compile(r"-(\d{4})(\d{2})(\d{2})$")
+
+
+def record_field(rec: dict, *names: str):
+    """The first non-empty of ``names`` in ``rec``, matched case-insensitively."""
+    lower = {k.lower(): v for k, v in rec.items()}
+    for n in names:
+        v = lower.get(n.lower())
+        if v not in (None, "", []):
+            return v
+    return None
+
+
+def deeppatent2_records(path: str | Path) -> Iterator[dict]:
+    """The records of one DeepPatent2 JSON file, in file order."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        for line in text.splitlines():
+            if line.strip():
+                yield json.loads(line)
+        return
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list) and v and
+                 isinstance(v[0], dict)]
+        if lists:
+            data = lists[0]
+        elif all(isinstance(v, dict) for v in data.values()):
+            data = list(data.values())
+        else:
+            data = [data]
+    yield from (r for r in data if isinstance(r, dict))
+
+
+def is_deeppatent2(path: str | Path) -> bool:
+    """Whether a .json file holds DeepPatent2 records (rather than manifest rows)."""
+    try:
+        first = next(deeppatent2_records(path), None)
+    except (OSError, ValueError):
+        return False
+    return first is not None and any(k.lower() in MARKER_FIELDS for k in first)
+
+
+def image_candidates(json_path: Path, name: str) -> list[tuple[Path, str]]:
+    """(root, relative name) pairs where DeepPatent2 keeps the image ``name``: next to the
+    JSON, in an ``images`` folder beside it, or one folder up."""
+    base = Path(name.replace("\\", "/")).name
+    out: list[tuple[Path, str]] = []
+    for root in (json_path.parent, json_path.parent.parent):
+        for rel in (name, f"images/{base}", base):
+            if (root, rel) not in out:
+                out.append((root, rel))
+    return out
+
+
+def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceScan:
+    """Patents and pages of one DeepPatent2 JSON file; bad records become errors."""
+    path = Path(path).resolve()
+    scan = SourceScan("deeppatent2", path.parent)
+    seen: set[Path] = set()
+    try:
+        records = list(deeppatent2_records(path))
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{path}: not readable DeepPatent2 JSON ({exc})") from None
+    for i, rec in enumerate(records):
+        where = f"{path.name} record {i}"
+        raw_id = str(record_field(rec, "patentID", "patent_id", "pid", "id") or "")
+        pid = normalize_patent_id(raw_id.split("-")[0]) if raw_id else None
+        if pid is None:
+            scan.errors.append((where, f"no usable patent id ({raw_id!r})"))
+            continue
+        name = record_field(rec, "Figure_file", "figure_file", "subfigure_file", "subfigure")
+        try:
+            image = _locate(path, name, allow_absolute)
+        except FieldError as exc:
+            scan.errors.append((where, str(exc)))
+            continue
+        if pid not in scan.patents:
+            scan.patents[pid] = _patent(pid, raw_id, rec)
+        if image not in seen:
+            seen.add(image)
+            sheet = record_field(rec, "Figure_file", "figure_file") is not None
+            scan.pages.append(PageRecord(pid, image,
+                                         page_kind="drawing_sheet" if sheet else None))
+    if records and not scan.patents:
+        raise SourceError(f"{path}: no usable DeepPatent2 record "
+                          f"({scan.errors[0][1] if scan.errors else 'empty'})")
+    return scan
+
+
+def _locate(json_path: Path, name: object, allow_absolute: bool) -> Path:
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("no Figure_file or subfigure_file")
+    for root, rel in image_candidates(json_path, name.strip()):
+        try:
+            return resolve_inside(root, rel, allow_absolute)
+        except FieldError as exc:
+            if "file not found" not in str(exc):    # unsafe or unreadable: no other place
+                raise
+    raise FieldError(f"image not found: {name}")
+
+
+def _patent(pid: str, raw_id: str, rec: dict) -> PatentRecord:
+    m = _GRANTED.search(raw_id)
+    grant = None
+    if m:
+        try:
+            grant = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            grant = None
+    obj = record_field(rec, "title", "object_title", "object")
+    title = str(obj).strip() if obj else None
+    return PatentRecord(
+        pid, title=title, grant_date=grant,
+        locarno=normalize_locarno(record_field(rec, "classification_locarno", "locarno")),
+        extra={"source": "deeppatent2", "title_display": display_title(title) if title else None,
+               "metadata_origin": "DeepPatent2 (object name as title; no filing date)"})
