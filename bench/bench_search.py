@@ -82,7 +82,6 @@ def dataset(n: int, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def build_library(n: int, cache: Path, model) -> tuple[Path, dict]:
     """A library folder of n figures (store rows + index), built once."""
-    from core.index import empty_manifest
     from core.library import Library
 
     path = cache / f"lib-{n}"
@@ -109,11 +108,9 @@ def build_library(n: int, cache: Path, model) -> tuple[Path, dict]:
             ((i + 1, f"SYN-{int(patent[i]):06d}",
               str(SHARED_DATA / "real_dev" / real[i % len(real)]["image"]) + f"#{i}")
              for i in range(n)))
-        conn.executemany(
-            "INSERT INTO figures(id, page_id, patent_id, fig_index, x0, y0, x1, y1, grant_ord, "
-            "run_id) VALUES (?,?,?,0,0,0,100,100,?,'bench')",
-            ((i + 1, i + 1, f"SYN-{int(patent[i]):06d}", int(dates[i])) for i in range(n)))
-    manifest = empty_manifest(model.model_id, model.embed_dim)
+        lib.store.insert_figures((i + 1, i + 1, f"SYN-{int(patent[i]):06d}", 0, 0, 0, 100, 100,
+                                  int(dates[i]), "bench") for i in range(n))
+    manifest = lib.new_manifest(model)
     seg = lib.params.segment_max
     t0 = time.perf_counter()
     for s in range(0, n, seg):
@@ -338,10 +335,11 @@ def main() -> None:
             if n <= args.faiss_hnsw_max or (args.cache / f"faiss-hnsw-{n}.index").exists():
                 fh, fbuilt = faiss_hnsw(n, args.cache, vectors)
                 built["faiss_build_s"] = fbuilt["build_s"]
-            ff = faiss.IndexFlatIP(vectors.shape[1])
-            ff.add(np.ascontiguousarray(vectors))
         if args.build_only:
             continue
+        if faiss is not None:
+            ff = faiss.IndexFlatIP(vectors.shape[1])
+            ff.add(np.ascontiguousarray(vectors))
         with Library(path, params=IndexParams()) as lib:
             lib.store.set_meta("model", {**lib.model_info, "id": model.model_id})
             with lib.store.transaction():

@@ -61,14 +61,15 @@ def check_demo_folder(path: Path) -> bool:
 
 def build_demo_library(path: str | os.PathLike | None = None, *,
                        n_patents: int | None = None,
-                       model=None, model_ref: str = "default",
+                       model=None, model_ref: str = "default", loader=None,
                        progress: Callable[[str, int, int], None] | None = None,
                        cancel: threading.Event | None = None, workers: int | None = None
                        ) -> DemoLibrary:
     """Generate and index the demo corpus (or reuse a finished one); returns it with queries.
 
     ``progress(stage, done, total)`` with stage "drawing" then "indexing". Setting ``cancel``
-    raises DemoCancelled; the next call reuses what was indexed.
+    raises DemoCancelled; the next call reuses what was indexed. Without ``model``,
+    ``loader(model_ref)`` (default core.models.load_model) loads it while the drawing runs.
     """
     from .embed import worker_context
     from .ingest import ingest
@@ -93,7 +94,7 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
         from .models import load_model
 
         loading = ThreadPoolExecutor(1, thread_name_prefix="demo-model")
-        model_future = loading.submit(load_model, model_ref)
+        model_future = loading.submit(loader or load_model, model_ref)
     try:
         # Drawing workers come from ingestion's fork server (started now, ready when indexing
         # starts), never forked from this process while the model loads in a thread.

@@ -266,6 +266,17 @@ def warm_up() -> None:
         forkserver.ensure_running()
 
 
+def submit_or_broken(pool: cf.ProcessPoolExecutor, fn: Callable, *args) -> cf.Future:
+    """``pool.submit``, or a future failed with BrokenProcessPool once a worker has died
+    (submit raises it then): the caller handles the crash where it reads the result."""
+    try:
+        return pool.submit(fn, *args)
+    except cf.process.BrokenProcessPool as exc:
+        failed: cf.Future = cf.Future()
+        failed.set_exception(exc)
+        return failed
+
+
 class PagePipeline:
     """Prepare (and, given a CPU encoder, embed) pages in a process pool, in page order.
 
@@ -306,7 +317,7 @@ class PagePipeline:
                     page = retry.popleft() if retry else next(it, None)
                     if page is None:
                         break
-                    pending.append((page, pool.submit(_prepare_in_worker, page)))
+                    pending.append((page, submit_or_broken(pool, _prepare_in_worker, page)))
                 if not pending:
                     return
                 page, future = pending.popleft()
@@ -333,8 +344,9 @@ class PagePipeline:
 def embed_pages(model, pages: Iterable[PageRecord], *, batch_size: int = 32,
                 workers: int | None = None, cancel: threading.Event | None = None,
                 on_page: Callable[[PreparedPage], None] | None = None
-                ) -> Iterator[tuple[PreparedPage, np.ndarray]]:
-    """Yield each page (in order) with the (n_figures, dim) vectors of its figures.
+                ) -> Iterator[PreparedPage]:
+    """Yield each page (in order) with ``vectors`` (n_figures, dim) of its figures (none for a
+    page that failed).
 
     ``batch_size`` is the device batch on a GPU (the CPU encodes figure by figure);
     ``on_page`` is called as soon as a page is prepared (progress reporting).
@@ -347,25 +359,33 @@ def embed_pages(model, pages: Iterable[PageRecord], *, batch_size: int = 32,
         for prepared in pipeline.run(pages, cancel):
             if on_page is not None:
                 on_page(prepared)
-            yield prepared, empty if prepared.vectors is None else prepared.vectors
+            if prepared.vectors is None:
+                prepared.vectors = empty
+            yield prepared
         return
-    waiting: list[PreparedPage] = []
+    waiting: deque[PreparedPage] = deque()
+    todo: list[np.ndarray] = []         # figures of the waiting pages not encoded yet
+    encoded = empty                     # vectors of the waiting pages' figures, in order
 
-    def flush():
-        images = [im for p in waiting for im in p.images]
-        vecs = encode_batches(model, images, batch_size)
-        start = 0
-        for p in waiting:
-            p.vectors, p.images = vecs[start:start + len(p.boxes)], []
-            start += len(p.boxes)
-            yield p, p.vectors
-        waiting.clear()
+    def ready(final: bool) -> Iterator[PreparedPage]:
+        """Encode whole batches (all that is left when ``final``: one padded batch), then
+        yield the pages whose figures all have vectors."""
+        nonlocal encoded
+        n = len(todo) if final else len(todo) - len(todo) % batch_size
+        if n:
+            encoded = np.concatenate([encoded, encode_batches(model, todo[:n], batch_size)])
+            del todo[:n]
+        while waiting and len(waiting[0].boxes) <= len(encoded):
+            page = waiting.popleft()
+            k = len(page.boxes)
+            page.vectors, page.images, encoded = encoded[:k], [], encoded[k:]
+            yield page
 
     for prepared in pipeline.run(pages, cancel):
         if on_page is not None:
             on_page(prepared)
         waiting.append(prepared)
-        if sum(len(p.images) for p in waiting) >= batch_size:
-            yield from flush()
-    if waiting:
-        yield from flush()
+        todo.extend(prepared.images)
+        if len(todo) >= batch_size:
+            yield from ready(final=False)
+    yield from ready(final=True)

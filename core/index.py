@@ -107,6 +107,19 @@ class _Blocks:
 
 
 # -- segments -----------------------------------------------------------------------------
+def _checked_file(path: Path, expected: dict, check: bool) -> _Blocks:
+    """The blocks of an index file that must exist with its recorded size; ``check`` verifies
+    every block now (a damaged graph could crash hnswlib: graphs are checked before loading)."""
+    if not path.is_file():
+        raise IndexError_(f"index file missing: {path.name}")
+    if path.stat().st_size != expected["size"]:
+        raise IndexError_(f"index file truncated or replaced: {path.name}")
+    blocks = _Blocks(path, expected)
+    if check:
+        blocks.check()
+    return blocks
+
+
 class Segment:
     """One immutable slice of the index: labels, grant ordinals and vectors sorted by date.
 
@@ -123,16 +136,8 @@ class Segment:
         files = {"meta": base.with_suffix(".meta.npz"), "vectors": base.with_suffix(".vec.npy")}
         if entry.get("hnsw") and graph:
             files["hnsw"] = base.with_suffix(".hnsw")
-        self.blocks = {}
-        for kind, path in files.items():
-            expected = entry["files"][kind]
-            if not path.is_file():
-                raise IndexError_(f"index file missing: {path.name}")
-            if path.stat().st_size != expected["size"]:
-                raise IndexError_(f"index file truncated or replaced: {path.name}")
-            self.blocks[kind] = _Blocks(path, expected)
-            if verify == "full" or (verify == "lazy" and kind != "vectors"):
-                self.blocks[kind].check()
+        self.blocks = {kind: _checked_file(path, entry["files"][kind], verify == "full" or (
+            verify == "lazy" and kind != "vectors")) for kind, path in files.items()}
         if verify == "none":
             for b in self.blocks.values():
                 b.done[:] = True
@@ -313,7 +318,9 @@ def merge_segments(directory: Path, entries: list[dict], params: IndexParams) ->
     graph = None
     if with_graph and len(labels) >= params.min_hnsw:
         big = max(with_graph, key=len)
-        graph = (directory / f"{big.name}.hnsw", big.labels)
+        path = directory / f"{big.name}.hnsw"
+        _checked_file(path, big.entry["files"]["hnsw"], check=True)
+        graph = (path, big.labels)
     return write_segment(directory, labels, dates, vectors, params, graph)
 
 

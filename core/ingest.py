@@ -71,15 +71,15 @@ class _ChunkWriter:
         self.run_id = run_id
         self.patents = patents
         self.source_ids = source_ids
-        self.pages: list[tuple[PreparedPage, np.ndarray]] = []
+        self.pages: list[PreparedPage] = []
         self.n_figures = 0
         self.segments: set[str] = set()  # this run's segments (only these merge during it)
         self.known_patents: set[str] = {r[0] for r in library.store.conn.execute(
             "SELECT patent_id FROM patents")}
 
-    def add(self, prepared: PreparedPage, vectors: np.ndarray) -> None:
-        self.pages.append((prepared, vectors))
-        self.n_figures += len(vectors)
+    def add(self, prepared: PreparedPage) -> None:
+        self.pages.append(prepared)
+        self.n_figures += len(prepared.vectors)
 
     def commit(self, report: IngestReport) -> None:
         if not self.pages:
@@ -88,10 +88,10 @@ class _ChunkWriter:
         first = lib.next_label()
         labels, dates, vecs, fig_rows = [], [], [], []
         label = first
-        for prepared, vectors in self.pages:
+        for prepared in self.pages:
             rec = self.patents[prepared.page.patent_id]
             ord_ = date_ord(rec.grant_date)
-            for i, (box, v) in enumerate(zip(prepared.boxes, vectors)):
+            for i, (box, v) in enumerate(zip(prepared.boxes, prepared.vectors)):
                 labels.append(label)
                 dates.append(ord_)
                 vecs.append(v)
@@ -104,23 +104,23 @@ class _ChunkWriter:
                                       np.stack(vecs).astype(np.float32))
         try:
             with store.transaction() as conn:
-                new_pids = {p.page.patent_id for p, _ in self.pages} - self.known_patents
+                new_pids = {p.page.patent_id for p in self.pages} - self.known_patents
                 by_source: dict[int | None, list[PatentRecord]] = {}
-                for p, _ in self.pages:
+                for p in self.pages:
                     rec = self.patents[p.page.patent_id]
                     by_source.setdefault(self.source_ids.get(str(p.page.path)), []).append(rec)
                 for sid, recs in by_source.items():
                     store.upsert_patents({r.patent_id: r for r in recs}.values(), sid,
                                          self.run_id)
                 row_iter = iter(fig_rows)
-                for prepared, vectors in self.pages:
+                for prepared in self.pages:
                     page_id = store.insert_page(
                         prepared.page, size=prepared.file_size, mtime=prepared.file_mtime,
                         width=prepared.width, height=prepared.height,
-                        n_figures=len(vectors),
+                        n_figures=len(prepared.vectors),
                         source_id=self.source_ids.get(str(prepared.page.path)),
                         run_id=self.run_id)
-                    for _ in range(len(vectors)):
+                    for _ in range(len(prepared.vectors)):
                         next(row_iter)[1] = page_id
                 store.insert_figures([tuple(r) for r in fig_rows])
                 if entry is not None:
@@ -241,7 +241,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 progress(done, len(todo), Path(prepared.page.path).name)
 
         try:
-            for prepared, vectors in embed(model, todo, batch_size=batch_size,
+            for prepared in embed(model, todo, batch_size=batch_size,
                                            workers=workers, cancel=cancel, on_page=on_page):
                 if prepared.error:
                     report.errors.append((f"{prepared.page.path}#{prepared.page.page_index + 1}"
@@ -250,7 +250,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     continue
                 if not prepared.boxes:
                     report.warnings.append(f"{prepared.page.path}: blank page, no figure found")
-                writer.add(prepared, vectors)
+                writer.add(prepared)
                 if len(writer.pages) >= chunk_pages:
                     writer.commit(report)
                     compact(library, only=writer.segments)
@@ -412,10 +412,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)
                 return report
-            compact(new, force=True)
-            from .text_index import update_text_vectors
-
-            update_text_vectors(new, model)
+            compact(new, force=True)     # (ingest computed the text vectors it lacked)
             _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
             (tmp / REBUILD_MARKER).touch()
         finally:

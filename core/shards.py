@@ -30,6 +30,7 @@ import numpy as np
 from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages
 from .records import PageRecord, PatentRecord, SourceScan
+from .store import date_ord
 
 COMPLETE = "COMPLETE.json"
 SHARD_FORMAT = "patent-examiner/shard-v1"
@@ -88,7 +89,7 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
         mine = [pages[k] for k in sorted(pages)][rank::world]
         done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers))
         _write_shard(target, model, model_ref, done,
-                     {p.page.patent_id: patents[p.page.patent_id] for p, _ in done},
+                     {p.page.patent_id: patents[p.page.patent_id] for p in done},
                      errors if rank == 0 else [])
     if dist is not None:
         dist.barrier()
@@ -104,12 +105,12 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     return target
 
 
-def _write_shard(target: Path, model, model_ref, done: list[tuple[PreparedPage, np.ndarray]],
+def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
                  patents: dict[str, PatentRecord], errors: list) -> None:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    vectors = np.concatenate([v for _, v in done] or
+    vectors = np.concatenate([p.vectors for p in done] or
                              [np.zeros((0, model.embed_dim), np.float32)]).astype(np.float32)
     with open(tmp / "vectors.npy", "wb") as f:
         np.save(f, vectors)
@@ -117,7 +118,7 @@ def _write_shard(target: Path, model, model_ref, done: list[tuple[PreparedPage, 
         os.fsync(f.fileno())
     pages = [{**_plain(asdict(p.page)), "width": p.width, "height": p.height,
               "file_size": p.file_size, "file_mtime": p.file_mtime, "error": p.error,
-              "boxes": [b.to_list() for b in p.boxes]} for p, _ in done]
+              "boxes": [b.to_list() for b in p.boxes]} for p in done]
     meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
             "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
             "patents": {pid: _plain(asdict(r)) for pid, r in patents.items()},
@@ -181,16 +182,12 @@ class ShardSet:
                 scan.patents.setdefault(pid, _patent(rec))
             scan.pages += [PageRecord(p["patent_id"], Path(p["path"]), p["page_index"],
                                       p["page_kind"], p["sheet"]) for p in meta["pages"]]
-        undated = date.max.isoformat()
-
-        def grant(page: PageRecord) -> str:
-            d = scan.patents[page.patent_id].grant_date
-            return d.isoformat() if d else undated
-        scan.pages.sort(key=lambda p: (grant(p), str(p.path), p.page_index))
+        scan.pages.sort(key=lambda p: (date_ord(scan.patents[p.patent_id].grant_date),
+                                       str(p.path), p.page_index))
         return scan
 
     def embed(self, model, pages: Iterable[PageRecord], *, on_page=None, cancel=None, **_
-              ) -> Iterator[tuple[PreparedPage, np.ndarray]]:
+              ) -> Iterator[PreparedPage]:
         """Stands in for ``embed_pages``: the stored result of each page."""
         for page in pages:
             if cancel is not None and cancel.is_set():
@@ -202,7 +199,7 @@ class ShardSet:
             prepared.vectors = np.asarray(self.shards[s][1][start:start + len(p["boxes"])])
             if on_page is not None:
                 on_page(prepared)
-            yield prepared, prepared.vectors
+            yield prepared
 
 
 def _patent(rec: dict) -> PatentRecord:

@@ -346,8 +346,9 @@ class LibraryService(QObject):
         def work(task: Task):
             from core.demo import build_demo_library
 
-            return build_demo_library(
+            return build_demo_library(   # the model it loads is the one opening it uses
                 path, n_patents=n_patents, cancel=task.cancel_event, workers=self.workers,
+                loader=self._load_model,
                 progress=lambda stage, done, total: task.report(done, total,
                                                                 stages.get(stage, stage)))
 

@@ -344,7 +344,7 @@ FILE = st.tuples(NAMES, st.sampled_from([".png", ".tif", ".TIFF", ".jpg"]), CONT
                  DATES)
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(files=st.lists(FILE, min_size=1, max_size=5), xml=st.binary(max_size=200))
 def test_fuzz_ingest_reports_bad_files_and_adds_nothing_twice(tmp_path_factory, files, xml):

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from core.drawing import DrawingConfig
+from core.embed import submit_or_broken
 from core.store import Store
 
 from . import shards
@@ -110,7 +111,7 @@ def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4,
     try:
         while True:
             for g in it:
-                pending.append((g, _submit(pool, fn, g)))
+                pending.append((g, submit_or_broken(pool, fn, g)))
                 if len(pending) >= workers * ahead:
                     break
             if not pending:
@@ -128,16 +129,6 @@ def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4,
             yield result
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _submit(pool: cf.ProcessPoolExecutor, fn: Callable, g) -> cf.Future:
-    """``pool.submit``, or a failed future once the pool broke (a worker died meanwhile)."""
-    try:
-        return pool.submit(fn, g)
-    except cf.process.BrokenProcessPool as exc:
-        failed: cf.Future = cf.Future()
-        failed.set_exception(exc)
-        return failed
 
 
 def _one_at_a_time(fn: Callable, groups: list, ctx, crashed: Callable | None) -> Iterator:
