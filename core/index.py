@@ -325,7 +325,7 @@ def merge_segments(directory: Path, entries: list[dict], params: IndexParams) ->
 
 
 # -- search -------------------------------------------------------------------------------
-_SEARCH_POOL = None
+_SEARCH_POOLS: dict = {}   # thread count -> pool, shared by every index of the process
 
 
 class VectorIndex:
@@ -407,7 +407,8 @@ class VectorIndex:
             if n_ok and (pos is None or len(pos)):
                 tasks.append((seg, queries, k, n_ok, pos, exact))
         if len(tasks) > 1 and self._threads() > 1:
-            found = list(self._pool().map(lambda t: self._search_segment(*t), tasks))
+            found = list(self._pool(self._threads()).map(lambda t: self._search_segment(*t),
+                                                         tasks))
         else:
             found = [self._search_segment(*t) for t in tasks]
         labels = np.concatenate([np.empty((nq, 0), np.int64)] + [f[0] for f in found], axis=1)
@@ -425,13 +426,15 @@ class VectorIndex:
     def _threads(self) -> int:
         return self.params.threads or os.cpu_count() or 1
 
-    def _pool(self):
-        global _SEARCH_POOL
-        if _SEARCH_POOL is None:  # one pool for every index of the process
+    @staticmethod
+    def _pool(threads: int):
+        pool = _SEARCH_POOLS.get(threads)
+        if pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _SEARCH_POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="index")
-        return _SEARCH_POOL
+            pool = _SEARCH_POOLS.setdefault(
+                threads, ThreadPoolExecutor(threads, thread_name_prefix="index"))
+        return pool
 
     # -- per segment ------------------------------------------------------------------------
     def _search_segment(self, seg: Segment, queries, k, n_ok, pos, exact):

@@ -139,3 +139,29 @@ def test_merged_segment_extends_the_largest_graph_and_searches_right(tmp_path):
         before = int(np.quantile(dates, share)) + (share == 1.0)
         got, _ = merged.search(q, 10, before=before)
         assert _recall(got, _brute(labels, dates, vecs, q, 10, before)) >= 0.98
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_segment_search_uses_at_most_the_configured_threads(tmp_path, monkeypatch, threads):
+    import os
+    import threading
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)   # a bigger machine than the setting
+    params = IndexParams(min_hnsw=500, exact_max=300, ef_search=200, threads=threads)
+    index, labels, dates, vecs = _build(tmp_path, [400] * 6, params=params)
+    seen = set()
+    search_segment = VectorIndex._search_segment
+
+    def spy(self, *args):
+        seen.add(threading.current_thread().name)
+        return search_segment(self, *args)
+
+    monkeypatch.setattr(VectorIndex, "_search_segment", spy)
+    q = _unit(np.random.default_rng(3), 5, 32)
+    for _ in range(20):
+        got, _ = index.search(q, 10)
+    assert (got == _brute(labels, dates, vecs, q, 10)).mean() >= 0.98
+    if threads == 1:
+        assert seen == {threading.current_thread().name}
+    else:
+        assert 1 <= len(seen) <= threads and all(n.startswith("index") for n in seen)
