@@ -99,6 +99,23 @@ def test_text_tower_and_frozen_blocks_do_not_train(tiny_model):
 
 
 # -- the loop -----------------------------------------------------------------------------------
+def test_fine_tuning_a_checkpoint_can_add_mirror_image_tta(tmp_path, tiny_model):
+    from core.models import save_checkpoint
+    from training.trainer import build_model
+
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck")}})
+    assert not build_model(cfg).spec.hflip_tta
+    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck"),
+                                           "hflip_tta": True}})
+    model = build_model(cfg)
+    im = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    e = model.encode_images(model.images_to_tensor([im, im[:, ::-1]]))
+    assert model.spec.hflip_tta and torch.allclose(e[0], e[1], atol=1e-5)
+    save_checkpoint(model, tmp_path / "tuned")
+    assert json.loads((tmp_path / "tuned" / "model.json").read_text())["spec"]["hflip_tta"]
+
+
 def _weights(model):
     return {k: v.clone() for k, v in model.clip.visual.state_dict().items()}
 

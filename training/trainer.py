@@ -42,7 +42,8 @@ def build_model(cfg: TrainConfig):
 
     m = cfg.model
     if m.init_checkpoint:
-        return load_checkpoint(m.init_checkpoint)
+        model = load_checkpoint(m.init_checkpoint)
+        return model.add_hflip_tta() if m.hflip_tta else model
     pretrained = None if m.pretrained in ("", "none", None) else m.pretrained
     return create_model(m.arch, pretrained=pretrained, seed=m.seed, hflip_tta=m.hflip_tta)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -158,6 +158,14 @@ class PatentModel:
                 "training": self.training_info}
 
     # -- device -----------------------------------------------------------------------------
+    def add_hflip_tta(self) -> "PatentModel":
+        """Turn on mirror-image TTA (``ModelSpec.hflip_tta``) in place, e.g. before fine-tuning
+        a checkpoint trained without it; the id changes when the model is saved."""
+        if not self.spec.hflip_tta:
+            self.spec = replace(self.spec, hflip_tta=True)
+            enable_hflip_tta(self.clip.visual)
+        return self
+
     def to(self, device: str | torch.device) -> "PatentModel":
         self.device = torch.device(device)
         self.clip.to(self.device)
