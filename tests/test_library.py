@@ -1,6 +1,7 @@
 """End-to-end library behaviour on real sheets: ingest, re-add, cutoff-safe search, resume,
 cancel, model binding, and the CLI's JSON contract."""
 import json
+import os
 import threading
 from datetime import date
 
@@ -196,7 +197,11 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
     assert [r[0] for r in lib.store.conn.execute("SELECT path FROM sources")] == [str(folder)]
     again = ingest(lib, [archive], tiny_model, workers=0)       # same archive: nothing new
     assert again.pages_added == 0 and again.pages_already_present == 24
-    assert lib.info()["patents"] == 5
+    os.utime(archive, (1e9, 1e9))                  # downloaded again: a new stamp, same grants
+    again = ingest(lib, [archive], tiny_model, workers=0)
+    assert again.pages_added == 0 and again.pages_already_present == 24
+    assert lib.info()["patents"] == 5 and lib.info()["pages"] == 24
+    assert json.loads((folder / ".unpacked.json").read_text())["mtime"] == 1e9
     lib.close()
 
     fresh = Library(tmp_path / "cancelled", create=True)          # the GUI's Cancel
