@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts: machine load, timing statistics, table printing."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -9,6 +10,21 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+REAL_DEV = SHARED_DATA / "real_dev" / "manifest.jsonl"
+
+
+def manifest_rows(manifest: Path = REAL_DEV, n: int | None = None, kind: str | None = None
+                  ) -> list[dict]:
+    """The rows of a JSONL page manifest, each with ``path`` (its page image); only pages of
+    ``kind`` if given; an evenly spaced sample of ``n`` if given."""
+    rows = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
+    for r in rows:
+        r["path"] = manifest.parent / r["image"]
+    if kind:
+        rows = [r for r in rows if r.get("page_kind") == kind]
+    if n:
+        rows = rows[::max(1, len(rows) // n)][:n]
+    return rows
 
 
 def load() -> str:

@@ -13,7 +13,6 @@ preprocess vs model shares, and how well the process pool overlaps them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
-from _common import SHARED_DATA, TreeCPU, load, machine, table  # noqa: E402
+from _common import REAL_DEV, TreeCPU, load, machine, manifest_rows, table  # noqa: E402
 
 
 def _clock(threads: int, device: str):
@@ -109,11 +108,8 @@ def pipeline_rows(model, n_pages: int) -> list[list]:
     from core.imageio import read_page
     from core.records import PageRecord
 
-    manifest = SHARED_DATA / "real_dev" / "manifest.jsonl"
-    rows = [json.loads(x) for x in manifest.read_text().splitlines()]
-    rows = rows[::max(1, len(rows) // n_pages)][:n_pages]
-    pages = [PageRecord(r["patent_id"], manifest.parent / r["image"], 0, r["page_kind"])
-             for r in rows]
+    pages = [PageRecord(r["patent_id"], r["path"], 0, r["page_kind"])
+             for r in manifest_rows(REAL_DEV, n_pages)]
     torch.set_num_threads(1)
     enc = CpuEncoder(model)
     enc([np.full((model.image_size,) * 2, 255, np.uint8)])

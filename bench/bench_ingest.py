@@ -23,13 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
-from _common import SHARED_DATA, TreeCPU, load, machine, table  # noqa: E402
-
-
-def _rows(manifest: Path, n: int) -> list[dict]:
-    rows = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
-    step = max(1, len(rows) // n)
-    return rows[::step][:n]
+from _common import SHARED_DATA, TreeCPU, load, machine, manifest_rows, table  # noqa: E402
 
 
 def stage_costs(manifest: Path, n: int) -> None:
@@ -41,12 +35,12 @@ def stage_costs(manifest: Path, n: int) -> None:
     from core.models import load_model
 
     torch.set_num_threads(1)
-    rows = _rows(manifest, n)
+    rows = manifest_rows(manifest, n)
     cfg = DrawingConfig()
     pages = []
     t_dec = time.process_time()
     for r in rows:
-        pages.append((read_page(manifest.parent / r["image"]).array, r["page_kind"]))
+        pages.append((read_page(r["path"]).array, r["page_kind"]))
     t_dec = (time.process_time() - t_dec) / len(rows) * 1000
     prepare_page(*pages[0], cfg)
     prof = cProfile.Profile()
@@ -99,9 +93,9 @@ def stage_costs(manifest: Path, n: int) -> None:
 def end_to_end(manifest: Path, n_pages: int, workers: int | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "manifest.jsonl"
-        rows = _rows(manifest, n_pages)
+        rows = manifest_rows(manifest, n_pages)
         for r in rows:
-            r["image"] = str((manifest.parent / r["image"]).resolve())
+            r["image"] = str(r.pop("path").resolve())
         src.write_text("".join(json.dumps(r) + "\n" for r in rows))
         cmd = [sys.executable, "-m", "core.cli", "index", "add", str(src), "--allow-absolute",
                "--library", str(Path(tmp) / "lib"), "--json"]

@@ -10,13 +10,12 @@ cutoff = their filing date.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, load, machine, pct, table  # noqa: E402
+from _common import REAL_DEV, load, machine, manifest_rows, pct, table  # noqa: E402
 
 from core.ingest import ingest  # noqa: E402
 from core.library import Library  # noqa: E402
@@ -29,7 +28,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
-    manifest = SHARED_DATA / "real_dev" / "manifest.jsonl"
+    manifest = REAL_DEV
     if not manifest.is_file():
         sys.exit(f"needs the real development data at {manifest}")
     print(f"machine: {machine()}")
@@ -39,13 +38,12 @@ def main() -> None:
         figures = lib.info()["figures"]
         searcher = Searcher(lib, model)
         searcher.warm_up()
-        rows = [json.loads(x) for x in manifest.read_text().splitlines()]
-        sheets = [r for r in rows
-                  if r["page_kind"] == "drawing_sheet" and (r.get("title") or "").strip()]
+        sheets = [r for r in manifest_rows(kind="drawing_sheet")
+                  if (r.get("title") or "").strip()]
         sheets = sheets[::max(1, len(sheets) // args.queries)][:args.queries]
         modes = {
-            "drawing": lambda r: SearchQuery(image=SHARED_DATA / "real_dev" / r["image"]),
-            "drawing + title": lambda r: SearchQuery(image=SHARED_DATA / "real_dev" / r["image"],
+            "drawing": lambda r: SearchQuery(image=r["path"]),
+            "drawing + title": lambda r: SearchQuery(image=r["path"],
                                                      text=r["title"]),
             "title only": lambda r: SearchQuery(text=r["title"]),
         }

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
-from _common import SHARED_DATA, load, machine, pct, table  # noqa: E402
+from _common import REAL_DEV, load, machine, manifest_rows, pct, table  # noqa: E402
 from _synthetic import VectorModel  # noqa: E402
 
 from core.index import IndexParams  # noqa: E402
@@ -52,7 +52,7 @@ def vector_model(cache: Path) -> VectorModel:
         lib_path = cache / "real_lib"
         if not (lib_path / "library.sqlite").exists():
             subprocess.run([sys.executable, "-m", "core.cli", "index", "add",
-                            str(SHARED_DATA / "real_dev" / "manifest.jsonl"), "--library",
+                            str(REAL_DEV), "--library",
                             str(lib_path)], check=True, cwd=Path(__file__).parents[1])
         with Library(lib_path) as lib:
             index = lib.index()
@@ -89,8 +89,7 @@ def build_library(n: int, cache: Path, model) -> tuple[Path, dict]:
     if marker.exists():
         return path, json.loads(marker.read_text())
     vectors, patent, dates = dataset(n, cache)
-    real = [json.loads(x) for x in (SHARED_DATA / "real_dev" / "manifest.jsonl")
-            .read_text().splitlines()]
+    real = manifest_rows()
     lib = Library(path, create=True, params=IndexParams())
     conn = lib.store.conn
     n_pat = int(patent[-1]) + 1
@@ -106,7 +105,7 @@ def build_library(n: int, cache: Path, model) -> tuple[Path, dict]:
             "INSERT INTO pages(id, patent_id, path, page_index, page_kind, n_figures, run_id) "
             "VALUES (?,?,?,0,'drawing_sheet',1,'bench')",
             ((i + 1, f"SYN-{int(patent[i]):06d}",
-              str(SHARED_DATA / "real_dev" / real[i % len(real)]["image"]) + f"#{i}")
+              str(real[i % len(real)]["path"]) + f"#{i}")
              for i in range(n)))
         lib.store.insert_figures((i + 1, i + 1, f"SYN-{int(patent[i]):06d}", 0, 0, 0, 100, 100,
                                   int(dates[i]), "bench") for i in range(n))
@@ -247,10 +246,7 @@ def end_to_end(path: Path, model, cuts, n_queries: int) -> dict:
     from core.library import Library
     from core.search import Searcher, SearchQuery
 
-    rows = [json.loads(x) for x in (SHARED_DATA / "real_dev" / "manifest.jsonl")
-            .read_text().splitlines()]
-    sheets = [SHARED_DATA / "real_dev" / r["image"] for r in rows
-              if r["page_kind"] == "drawing_sheet"][::7][:n_queries]
+    sheets = [r["path"] for r in manifest_rows(kind="drawing_sheet")][::7][:n_queries]
     out = {}
     with Library(path, params=IndexParams()) as lib:
         searcher = Searcher(lib, model)
