@@ -55,6 +55,31 @@ def test_checkpoint_roundtrip(tmp_path, tiny_model):
     assert load_model(str(tmp_path / "ck")).model_id == loaded.model_id
 
 
+def test_a_checkpoint_keeps_its_own_input_size(tmp_path):
+    """A model made at another input size (a larger size for line detail) is rebuilt at that
+    size from its sidecar, whatever the registered default (64 for tiny_test)."""
+    model = create_model("tiny_test", pretrained=None, image_size=48)
+    assert model.image_size == model.drawing_config.image_size == 48
+    assert model.model_id != create_model("tiny_test", pretrained=None).model_id
+    save_checkpoint(model, tmp_path / "ck")
+    loaded = load_checkpoint(tmp_path / "ck")
+    assert loaded.image_size == loaded.drawing_config.image_size == 48
+    assert tuple(loaded.clip.visual.image_size) == (48, 48)
+    x = model.images_to_tensor([np.random.default_rng(0).integers(0, 255, (48, 48),
+                                                                  dtype=np.uint8)])
+    assert torch.allclose(loaded.encode_images(x), model.encode_images(x), atol=1e-6)
+
+
+def test_a_checkpoint_of_another_configuration_is_refused_clearly(tmp_path, tiny_model):
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    side_path = tmp_path / "ck" / "model.json"
+    side = json.loads(side_path.read_text())
+    side["spec"]["model_cfg"]["vision_cfg"]["timm_pool"] = "max"
+    side_path.write_text(json.dumps(side))
+    with pytest.raises(ModelError, match="configuration differs .* vision_cfg"):
+        load_checkpoint(tmp_path / "ck")
+
+
 def test_damaged_checkpoint_is_refused(tmp_path, tiny_model):
     save_checkpoint(tiny_model, tmp_path / "ck")
     w = tmp_path / "ck" / "model.safetensors"

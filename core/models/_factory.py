@@ -59,14 +59,17 @@ def _text_tower_info(model_cfg: dict) -> dict:
 
 
 def _build_clip(arch: str, model_cfg: dict, load_text_weights: bool = True):
+    """The open_clip module of ``model_cfg`` (a registered architecture's config, with an
+    input size of its own if it was trained at one)."""
     import open_clip
     from open_clip.tokenizer import HFTokenizer
 
     register_with_open_clip()
+    size = _check_config(arch, model_cfg)
     text_cfg = resolve_text_cfg(model_cfg["text_cfg"])
     with _quiet():
         clip = open_clip.create_model(arch, pretrained=None, text_cfg=text_cfg,
-                                      pretrained_text=load_text_weights)
+                                      pretrained_text=load_text_weights, force_image_size=size)
     tok_name = text_cfg.get("hf_tokenizer_name")
     tokenizer = (HFTokenizer(tok_name, context_length=text_cfg.get("context_length", 77))
                  if tok_name else open_clip.get_tokenizer(arch))
@@ -74,6 +77,22 @@ def _build_clip(arch: str, model_cfg: dict, load_text_weights: bool = True):
         for p in clip.text.parameters():
             p.requires_grad_(False)
     return clip, tokenizer
+
+
+def _check_config(arch: str, model_cfg: dict) -> int | None:
+    """The input size to force when ``model_cfg`` (e.g. a checkpoint's) differs from the
+    registered config of ``arch`` in it; any other difference is an error, not a silently
+    different network."""
+    registered = get_model_config(arch)
+    size = model_cfg.get("vision_cfg", {}).get("image_size")
+    registered["vision_cfg"]["image_size"] = size
+    if registered != model_cfg:
+        keys = sorted(k for k in set(registered) | set(model_cfg)
+                      if registered.get(k) != model_cfg.get(k))
+        raise ModelError(f"this model's {arch} configuration differs from the one this version "
+                         f"registers (in {', '.join(keys)}); it needs the version it was "
+                         f"trained with, or a retrained model")
+    return None if size == get_model_config(arch)["vision_cfg"]["image_size"] else int(size)
 
 
 @contextlib.contextmanager
@@ -106,8 +125,8 @@ def _weights_digest(clip: torch.nn.Module, exclude_prefix: str | None) -> str:
 
 
 def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
-                 drawing: dict | None = None, seed: int = 0, hflip_tta: bool = False
-                 ) -> PatentModel:
+                 drawing: dict | None = None, seed: int = 0, hflip_tta: bool = False,
+                 image_size: int | None = None) -> PatentModel:
     """A new model of a registered architecture.
 
     ``pretrained``: ``"imagenet"`` loads offline ImageNet weights into the image trunk where a
@@ -115,11 +134,14 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
     a timm state dict (.safetensors, or .pth/.bin read with ``weights_only``) for the trunk. The
     image projection is initialised orthogonally from ``seed`` so an untrained model has a
     stable id. ``hflip_tta`` makes the embedding that of the drawing plus its mirror image
-    (``ModelSpec.hflip_tta``).
+    (``ModelSpec.hflip_tta``). ``image_size`` replaces the architecture's input size (drawings
+    are prepared at it; convolutional trunks take any size).
     """
     from ._imagenet import IMAGENET_WEIGHTS
 
     model_cfg = get_model_config(arch)
+    if image_size:
+        model_cfg["vision_cfg"]["image_size"] = int(image_size)
     torch.manual_seed(seed)
     clip, tokenizer = _build_clip(arch, model_cfg)
     origin = "random init"
@@ -259,7 +281,11 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     clip, tokenizer = _build_clip(spec.arch, spec.model_cfg)
     state = {k: v.float() if v.is_floating_point() else v
              for k, v in load_file(str(weights)).items()}
-    result = clip.load_state_dict(state, strict=False)
+    try:
+        result = clip.load_state_dict(state, strict=False)
+    except RuntimeError as exc:     # tensors of the wrong shape
+        raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
+                         f"({str(exc).splitlines()[-1].strip()})") from None
     prefix = spec.text_tower.get("prefix")
     missing = [k for k in result.missing_keys if not (prefix and k.startswith(prefix))]
     if missing or result.unexpected_keys:
