@@ -9,7 +9,8 @@ query it. Metrics are core.evaluation's, patent level, averaged over folds: prio
 (same subclass / same class, filing-date cutoff) and same-design MRR@10, for the deployed
 gallery (the whole library) and the strict one (held-out patents only). Variants:
 
-  untrained     create_model("efficientnet_lite0"): ImageNet trunk + seeded projection
+  untrained     the recipe's start (training.trainer.build_model): ImageNet trunk + seeded
+                projection, at the config's input size and test-time augmentation
   whiten_only   the recipe's starting point: projection = learned whitening, no training
   title_only    no enrichment: the title is the only text (L_clip + L_cls + L_cat, learned)
   clip_only     L_clip only (template enrichment)
@@ -70,7 +71,6 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/ablation")
     args = p.parse_args(argv)
 
-    from core.models import create_model
     from training import distributed
     from training.augment import AugmentConfig
     from training.evaluate import embed_rows, eval_set, patent_texts, score
@@ -106,10 +106,8 @@ def main(argv=None) -> int:
             train_pat = {p for p, f in folds.items() if f != fold}
             t = time.perf_counter()
             if variant == "untrained":
-                model = create_model(base.model.arch, pretrained=base.model.pretrained,
-                                     seed=base.model.seed)
-                cfg_dict = {"model": {"arch": base.model.arch, "pretrained":
-                                      base.model.pretrained}}
+                model = build_model(base)      # the recipe's start: arch, input size, TTA
+                cfg_dict = {"model": base.to_dict()["model"]}
             else:
                 cfg = TrainConfig.from_dict(apply_overrides(raw, VARIANTS[variant] + [
                     f"data.folds={args.folds}", f"data.fold={fold}",

@@ -99,7 +99,7 @@ def test_text_tower_and_frozen_blocks_do_not_train(tiny_model):
 
 
 # -- the loop -----------------------------------------------------------------------------------
-def test_fine_tuning_a_checkpoint_can_add_mirror_image_tta(tmp_path, tiny_model):
+def test_model_options_from_the_config_mirror_tta_and_input_size(tmp_path, tiny_model):
     from core.models import save_checkpoint
     from training.trainer import build_model
 
@@ -114,6 +114,13 @@ def test_fine_tuning_a_checkpoint_can_add_mirror_image_tta(tmp_path, tiny_model)
     assert model.spec.hflip_tta and torch.allclose(e[0], e[1], atol=1e-5)
     save_checkpoint(model, tmp_path / "tuned")
     assert json.loads((tmp_path / "tuned" / "model.json").read_text())["spec"]["hflip_tta"]
+    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck"),
+                                           "image_size": 96}})
+    with pytest.raises(ValueError, match="made at 64"):       # a checkpoint keeps its size
+        build_model(cfg)
+    fresh = build_model(TrainConfig.from_dict({"model": {"arch": "tiny_test", "pretrained": "none",
+                                                         "image_size": 96}}))
+    assert fresh.image_size == fresh.drawing_config.image_size == 96
 
 
 def _weights(model):
@@ -199,6 +206,21 @@ torch.save(result.model.clip.visual.state_dict(),
 
 
 # -- command line -------------------------------------------------------------------------------
+def test_cli_train_reports_a_bad_config_in_one_line(tmp_path, capsys):
+    from core.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\narch = 'tiny_test'\nimage_sise = 96\n")
+    assert main(["train", "--config", str(bad)]) == 1
+    assert main(["train", "--config", str(tmp_path / "missing.toml")]) == 1
+    bad.write_text("[model\n")
+    assert main(["train", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "patent-examiner: error: unknown key(s) in [model]: image_sise"
+    assert "cannot read the config" in err[1] and "not valid TOML" in err[2]
+    assert not any("Traceback" in line for line in err)
+
+
 def test_cli_train_and_enrich(tmp_path, drawing_manifest, tiny_model):
     from core.cli import main
     from core.ingest import ingest

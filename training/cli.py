@@ -51,7 +51,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
 def cmd_train(args) -> int:
     import logging
 
-    from .config import load_config
+    from .config import ConfigError, load_config
     from .trainer import train
 
     overrides = list(args.set)
@@ -59,9 +59,13 @@ def cmd_train(args) -> int:
         overrides.append(f"run.out_dir='{args.out}'")
     if args.no_resume:
         overrides.append("run.resume=false")
-    cfg = load_config(args.config, overrides)
-    logging.getLogger("training").setLevel(logging.INFO)
-    result = train(cfg)
+    try:
+        cfg = load_config(args.config, overrides)
+        logging.getLogger("training").setLevel(logging.INFO)
+        result = train(cfg)
+    except ConfigError as exc:
+        print(f"patent-examiner: error: {exc}", file=sys.stderr)
+        return 1
     if result.export_dir is not None:
         print(f"trained {result.steps} steps; model written to {result.export_dir}",
               file=sys.stderr)

@@ -17,6 +17,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+class ConfigError(ValueError):
+    """A training config that cannot be used (unknown key, bad value, unreadable file)."""
+
+
 @dataclass
 class ModelCfg:
     arch: str = "efficientnet_lite0"
@@ -28,6 +32,7 @@ class ModelCfg:
     #                                  cached pooled features: features.split = blocks + 1)
     whiten_ridge: float = 1.0
     hflip_tta: bool = False          # embedding = f(x) + f(mirror image of x) (ModelSpec option)
+    image_size: int = 0              # input size; 0 = the architecture's (224 for lite0)
 
 
 @dataclass
@@ -128,7 +133,7 @@ class TrainConfig:
         types = {f.name: f.default_factory for f in fields(cls)}
         for key, value in (d or {}).items():
             if key not in types:
-                raise ValueError(f"unknown config section [{key}] (known: {', '.join(types)})")
+                raise ConfigError(f"unknown config section [{key}] (known: {', '.join(types)})")
             if key == "augment":
                 from .augment import AugmentConfig
 
@@ -139,14 +144,19 @@ class TrainConfig:
             known = {f.name for f in fields(sub)}
             unknown = set(value) - known
             if unknown:
-                raise ValueError(f"unknown key(s) in [{key}]: {', '.join(sorted(unknown))}")
+                raise ConfigError(f"unknown key(s) in [{key}]: {', '.join(sorted(unknown))}")
             kwargs[key] = type(sub)(**{**asdict(sub), **value})
         return cls(**kwargs)
 
 
 def read_toml(path: str | Path) -> dict:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
@@ -159,7 +169,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
-            raise ValueError(f"override {item!r} is not SECTION.KEY=VALUE")
+            raise ConfigError(f"override {item!r} is not SECTION.KEY=VALUE")
         section, name = key.strip().split(".", 1)
         try:
             value = tomllib.loads(f"v = {raw}")["v"]

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from . import distributed, encoder
 from .augment import AugmentConfig, augment
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .dataset import FALLBACK_TEXT, Corpus, FigureDataset, collate
 from .losses import UNKNOWN, LossWeighting, clip_loss, supcon_loss
 from .sampler import BalancedBatches, RandomBatches
@@ -43,9 +43,13 @@ def build_model(cfg: TrainConfig):
     m = cfg.model
     if m.init_checkpoint:
         model = load_checkpoint(m.init_checkpoint)
+        if m.image_size and m.image_size != model.image_size:
+            raise ConfigError(f"model.image_size = {m.image_size}, but {m.init_checkpoint} was "
+                             f"made at {model.image_size}; leave image_size at 0")
         return model.add_hflip_tta() if m.hflip_tta else model
     pretrained = None if m.pretrained in ("", "none", None) else m.pretrained
-    return create_model(m.arch, pretrained=pretrained, seed=m.seed, hflip_tta=m.hflip_tta)
+    return create_model(m.arch, pretrained=pretrained, seed=m.seed, hflip_tta=m.hflip_tta,
+                        image_size=m.image_size or None)
 
 
 class Objective(torch.nn.Module):
