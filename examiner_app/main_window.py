@@ -377,8 +377,10 @@ class MainWindow(QMainWindow):
                 f"searched with {what}")
             detail = reopened or (f"{resp.allowed} figures searched, "
                                   f"{resp.timings_ms.get('total', 0):.0f} ms")
+            tip = ("" if reopened or resp.text or not resp.query else
+                   " \u2014 tip: add the title (Text) to find prior art of the same kind")
             self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; search "
-                                           f"#{resp.search_id}")
+                                           f"#{resp.search_id}{tip}")
             self.results.select_row(0)
         if self.banner.level in ("error", "warning"):
             self.banner.hide()

@@ -35,6 +35,7 @@ class ResultsPanel(QWidget):
         self.header.setObjectName("resultsHeader")
         self.subheader = QLabel("")
         self.subheader.setObjectName("muted")
+        self.subheader.setWordWrap(True)      # never widens the window
         self.view = QListView()
         self.view.setObjectName("results")
         self.view.setViewMode(QListView.ViewMode.IconMode)

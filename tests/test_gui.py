@@ -112,6 +112,7 @@ def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_librar
     window.start(gui_library, sheets(gui_library)[0])
     window.filters.no_cutoff.setChecked(True)
     everything = run_search(qtbot, window).results
+    assert "title (Text)" in window.results.subheader.text()      # drawing only: a hint
     dates = sorted(h.grant_date for h in everything)
     cutoff = date.fromisoformat(dates[len(dates) // 2])
     window.filters.set_values(cutoff, None, None)
@@ -124,6 +125,9 @@ def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_librar
     in_class = run_search(qtbot, window).results
     assert in_class and all(h.locarno.startswith(code[:2]) for h in in_class)
     assert window.filters.locarno() == code[:2]
+    window.filters.text.setText("drinking mug")
+    assert run_search(qtbot, window).text == "drinking mug"
+    assert "title (Text)" not in window.results.subheader.text()
 
 
 def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
