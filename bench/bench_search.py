@@ -313,6 +313,11 @@ def main() -> None:
     from core.models import load_model
 
     model = load_model("default")
+    stamp = args.cache / "MODEL_ID"      # the vector model and libraries follow this model
+    if stamp.exists() and stamp.read_text().strip() != model.model_id:
+        sys.exit(f"{args.cache} holds data fitted to model {stamp.read_text().strip()}, not "
+                 f"{model.model_id}: pass --cache NEWDIR (or delete it)")
+    stamp.write_text(model.model_id + "\n")
     try:
         import faiss
     except ImportError:
