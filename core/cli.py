@@ -111,7 +111,7 @@ def cmd_index_add(args) -> int:
         try:
             report = ingest(lib, args.sources, model, model_ref=model_ref,
                             allow_absolute=args.allow_absolute, progress=progress, cancel=cancel,
-                            batch_size=args.batch_size, workers=args.workers)
+                            batch_size=_gpu_batch(args), workers=args.workers)
         finally:
             bar.close()
     print(report.summary(), file=sys.stderr)
@@ -171,7 +171,7 @@ def cmd_index_rebuild(args) -> int:
     cancel = _cancel_on_sigint()
     try:
         report = rebuild(lib, model, model_ref=model_ref, progress=progress, cancel=cancel,
-                         batch_size=args.batch_size, workers=args.workers)
+                         batch_size=_gpu_batch(args), workers=args.workers)
     finally:
         bar.close()
     print(report.summary(), file=sys.stderr)
@@ -185,7 +185,7 @@ def cmd_embed(args) -> int:
 
     model_ref = args.model or "default"
     shard = embed_to_shards(args.sources, args.out, load_model(model_ref), model_ref=model_ref,
-                            allow_absolute=args.allow_absolute, batch_size=args.batch_size,
+                            allow_absolute=args.allow_absolute, batch_size=_gpu_batch(args),
                             workers=args.workers, device=args.device)
     print(f"wrote {shard}", file=sys.stderr)
     return EXIT_OK
@@ -416,8 +416,6 @@ def cmd_models(args) -> int:
 
 # -- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from .embed import GPU_BATCH
-
     p = argparse.ArgumentParser(
         prog="patent-examiner",
         description="Image-based prior-art search of design-patent drawings.")
@@ -439,8 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model for a new library (default: the shipped default model)")
     add.add_argument("--allow-absolute", action="store_true",
                      help="let manifests name files outside their own folder")
-    add.add_argument("--batch-size", type=positive_int, default=GPU_BATCH,
-                     help="GPU batch (keep the default: queries use it too)")
+    add.add_argument("--batch-size", type=positive_int, default=None,
+                     help="GPU batch (default 32; keep it: queries use it too)")
     add.add_argument("--workers", type=int, default=None,
                      help="page-decoding processes (default: one per core)")
     add.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
@@ -457,8 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     reb = isub.add_parser("rebuild", help="re-embed the whole library (e.g. with a new model)")
     lib_arg(reb)
     reb.add_argument("--model", metavar="NAME_OR_PATH")
-    reb.add_argument("--batch-size", type=positive_int, default=GPU_BATCH,
-                     help="GPU batch (keep the default: queries use it too)")
+    reb.add_argument("--batch-size", type=positive_int, default=None,
+                     help="GPU batch (default 32; keep it: queries use it too)")
     reb.add_argument("--workers", type=int, default=None)
     reb.set_defaults(func=cmd_index_rebuild)
     ash = isub.add_parser("add-shards", help="merge the shards of `patent-examiner embed`")
@@ -474,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--out", required=True, metavar="SHARDDIR")
     emb.add_argument("--model", metavar="NAME_OR_PATH", help="default: the shipped model")
     emb.add_argument("--allow-absolute", action="store_true")
-    emb.add_argument("--batch-size", type=positive_int, default=GPU_BATCH,
-                     help="GPU batch (keep the default: queries use it too)")
+    emb.add_argument("--batch-size", type=positive_int, default=None,
+                     help="GPU batch (default 32; keep it: queries use it too)")
     emb.add_argument("--workers", type=int, default=None,
                      help="page-decoding processes per rank (default: the node's cores / "
                           "its ranks)")
@@ -549,19 +547,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         args.func = cmd_default
         args.patents = None
-    from .imageio import ImageReadError
-    from .index import IndexError_
-    from .library import LibraryError
-    from .models import ModelError
-    from .search import QueryError
-    from .shards import ShardError
-    from .store import StoreError
-
-    known = (CliError, LibraryError, ModelError, QueryError, StoreError, IndexError_,
-             ImageReadError, ShardError)
     try:
         return args.func(args)
-    except known as exc:
+    except Exception as exc:
+        if not _user_error(exc):
+            raise
         print(f"patent-examiner: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -573,6 +563,31 @@ def main(argv: list[str] | None = None) -> int:
                   "progress, free space and run again", file=sys.stderr)
             return EXIT_ERROR
         raise
+
+
+def _gpu_batch(args) -> int:
+    from .embed import GPU_BATCH
+
+    return args.batch_size or GPU_BATCH
+
+
+#: Errors that are the user's to fix (one line, no traceback), by module and class name.
+USER_ERRORS = (("core.imageio", "ImageReadError"), ("core.index", "IndexError_"),
+               ("core.library", "LibraryError"), ("core.models._registry", "ModelError"),
+               ("core.search", "QueryError"), ("core.shards", "ShardError"),
+               ("core.store", "StoreError"))
+
+
+def _user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a user error; only modules already loaded are consulted, so a
+    command that never touched the model does not import torch to find out."""
+    if isinstance(exc, CliError):
+        return True
+    for module, name in USER_ERRORS:
+        mod = sys.modules.get(module)
+        if mod is not None and isinstance(exc, getattr(mod, name)):
+            return True
+    return False
 
 
 if __name__ == "__main__":

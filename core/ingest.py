@@ -19,7 +19,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .embed import PreparedPage, embed_pages
-from .library import ARCHIVES_DIR, Library
+from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library,
+                      finish_interrupted_swap)
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
 
@@ -335,28 +336,7 @@ def compact(library: Library, force: bool = False, only: set[str] | None = None)
         merged = True
 
 
-REBUILD_SUFFIX = ".rebuild"
-REBUILD_MARKER = "REBUILD_COMPLETE"
 _COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache")
-
-
-def finish_interrupted_swap(path: Path) -> None:
-    """Complete a rebuild whose final folder swap was interrupted."""
-    tmp = path.with_name(path.name + REBUILD_SUFFIX)
-    if (tmp / REBUILD_MARKER).exists():
-        old = path.with_name(path.name + ".old")
-        if path.exists():
-            if old.exists():
-                import shutil
-
-                shutil.rmtree(old)
-            path.rename(old)
-        tmp.rename(path)
-        (path / REBUILD_MARKER).unlink()
-        if old.exists():
-            import shutil
-
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def _copy_tables(new: Library, old_db: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -46,6 +47,27 @@ def default_library_path() -> Path:
     return user_data_path("patent-examiner", appauthor=False) / "library"
 
 
+#: ``index rebuild`` builds the new library beside the old one (``<name>.rebuild``) and swaps
+#: the folders once it is complete (the marker file says so).
+REBUILD_SUFFIX = ".rebuild"
+REBUILD_MARKER = "REBUILD_COMPLETE"
+
+
+def finish_interrupted_swap(path: Path) -> None:
+    """Complete a rebuild whose final folder swap was interrupted."""
+    tmp = path.with_name(path.name + REBUILD_SUFFIX)
+    if (tmp / REBUILD_MARKER).exists():
+        old = path.with_name(path.name + ".old")
+        if path.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            path.rename(old)
+        tmp.rename(path)
+        (path / REBUILD_MARKER).unlink()
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
 class Library:
     """Open an existing library (or create one with ``create=True``)."""
 
@@ -53,8 +75,6 @@ class Library:
                  params: IndexParams | None = None):
         self.path = Path(path).expanduser()
         self.params = params or IndexParams()
-        from .ingest import finish_interrupted_swap
-
         finish_interrupted_swap(self.path)
         db = self.path / DB_FILE
         if not db.exists():

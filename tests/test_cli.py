@@ -33,6 +33,12 @@ def test_index_add_and_info(cli_library):
     proc = run("index", "info", "--library", lib, "--json")
     info = json.loads(proc.stdout)
     assert info["patents"] == len(PATENTS) + 5 and info["model"]["ref"] == "tiny_test:random"
+    # reading a library's counts starts in well under a second: no torch, no image stack
+    code = ("import sys; from core.cli import main; rc = main(['index', 'info', '--library', "
+            f"{str(lib)!r}]); print(sorted(m for m in ('torch', 'core.embed', 'scipy') "
+            "if m in sys.modules), rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[] 0", proc.stdout + proc.stderr
 
 
 def test_search_json_contract(cli_library, shared_data, tmp_path):
@@ -78,4 +84,7 @@ def test_user_errors_are_one_line(cli_library, tmp_path):
     assert proc.returncode == 1 and "error" in json.loads(proc.stdout)
     proc = run("index", "info", "--library", tmp_path / "nowhere")
     assert proc.returncode == 1 and "no library" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = run("index", "add", tmp_path, "--library", tmp_path / "new", "--model", "no_such")
+    assert proc.returncode == 1 and "no_such" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
