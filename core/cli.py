@@ -3,6 +3,7 @@ GUI, the demo library and training. User errors print one line and exit non-zero
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -549,16 +550,14 @@ def main(argv: list[str] | None = None) -> int:
         args.patents = None
     try:
         return args.func(args)
-    except Exception as exc:
-        if not _user_error(exc):
-            raise
-        print(f"patent-examiner: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         print("patent-examiner: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as exc:
-        if exc.errno == 28:
+    except Exception as exc:
+        if _user_error(exc):
+            print(f"patent-examiner: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             print("patent-examiner: error: disk full; nothing was committed for the batch in "
                   "progress, free space and run again", file=sys.stderr)
             return EXIT_ERROR
