@@ -40,17 +40,16 @@ def missing_text_vectors(library, model) -> list[str]:
 def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -> int:
     """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed."""
     store = library.store
-    rows = list(store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
-                               "FROM patents"))
-    if patent_ids is not None:
-        wanted = set(patent_ids)
-        rows = [r for r in rows if r["patent_id"] in wanted]
-    descs: dict[str, list[str]] = {}
-    for pid, text in store.conn.execute(
-            "SELECT patent_id, text FROM descriptions ORDER BY id"):
-        descs.setdefault(pid, []).append(text)
-    known = {pid: sha for pid, sha in store.conn.execute(
-        "SELECT patent_id, text_sha256 FROM text_vectors WHERE model_id=?", (model.model_id,))}
+    rows, descs, known = [], {}, {}
+    for where, args in _patent_filters(patent_ids):     # only the patents asked for
+        rows += store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
+                               f"FROM patents{where}", args)
+        for pid, text in store.conn.execute(
+                f"SELECT patent_id, text FROM descriptions{where} ORDER BY id", args):
+            descs.setdefault(pid, []).append(text)
+        known.update(store.conn.execute(
+            "SELECT patent_id, text_sha256 FROM text_vectors WHERE model_id=?"
+            + where.replace(" WHERE", " AND"), (model.model_id, *args)))
     todo = []
     for r in rows:
         texts = patent_texts(r, descs.get(r["patent_id"], []))
@@ -74,6 +73,18 @@ def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -
                 "INSERT OR REPLACE INTO text_vectors(patent_id, model_id, text_sha256, vector) "
                 "VALUES (?,?,?,?)", out)
     return len(out)
+
+
+def _patent_filters(patent_ids, chunk: int = 500):
+    """SQL ``WHERE`` clauses (with their arguments) selecting ``patent_ids`` in chunks that
+    stay under SQLite's variable limit; one empty clause for all patents."""
+    if patent_ids is None:
+        yield "", ()
+        return
+    ids = sorted(set(patent_ids))
+    for i in range(0, len(ids), chunk):
+        part = ids[i:i + chunk]
+        yield f" WHERE patent_id IN ({','.join('?' * len(part))})", tuple(part)
 
 
 @dataclass

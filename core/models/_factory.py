@@ -84,15 +84,16 @@ def _check_config(arch: str, model_cfg: dict) -> int | None:
     registered config of ``arch`` in it; any other difference is an error, not a silently
     different network."""
     registered = get_model_config(arch)
-    size = model_cfg.get("vision_cfg", {}).get("image_size")
-    registered["vision_cfg"]["image_size"] = size
+    default = registered["vision_cfg"]["image_size"]
+    size = registered["vision_cfg"]["image_size"] = model_cfg.get("vision_cfg", {}).get(
+        "image_size")
     if registered != model_cfg:
         keys = sorted(k for k in set(registered) | set(model_cfg)
                       if registered.get(k) != model_cfg.get(k))
         raise ModelError(f"this model's {arch} configuration differs from the one this version "
                          f"registers (in {', '.join(keys)}); it needs the version it was "
                          f"trained with, or a retrained model")
-    return None if size == get_model_config(arch)["vision_cfg"]["image_size"] else int(size)
+    return None if size == default else int(size)
 
 
 @contextlib.contextmanager
