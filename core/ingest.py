@@ -136,10 +136,11 @@ class _ChunkWriter:
         if entry is not None:
             self.segments.add(entry["name"])
         self.known_patents |= new_pids
-        if new_pids:
-            from .text_index import update_text_vectors
+        from .text_index import update_text_vectors
 
-            update_text_vectors(lib, self.model, new_pids)
+        # new patents, and known ones whose empty fields this chunk filled (unchanged texts
+        # are recognised by their hash and not encoded again)
+        update_text_vectors(lib, self.model, {p.page.patent_id for p in self.pages})
         report.patents_added += len(new_pids)
         report.pages_added += len(self.pages)
         report.figures_added += len(fig_rows)

@@ -116,6 +116,34 @@ def test_interrupted_run_resumes_without_duplicates(shared_data, tmp_path, tiny_
 
 
 @pytest.mark.slow
+def test_a_title_that_arrives_later_reaches_the_text_search(drawing_manifest, tmp_path,
+                                                             tiny_model):
+    """A patent first added without a title gets it from a later source (empty fields are
+    filled); its text vector follows, so a title query finds it."""
+    from core.text_index import TextIndex
+
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()][:2]
+    for r in rows:
+        r["image"] = str(drawing_manifest.parent / r["image"])
+    first, later = tmp_path / "first.jsonl", tmp_path / "later.jsonl"
+    first.write_text(json.dumps({**rows[0], "title": None}) + "\n")
+    later.write_text(json.dumps(rows[1]) + "\n")
+    pid = rows[0]["patent_id"]
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [first], tiny_model, workers=0, allow_absolute=True)
+        untitled = TextIndex.load(lib, tiny_model.model_id).vectors[0].copy()
+        ingest(lib, [later], tiny_model, workers=0, allow_absolute=True)
+        assert lib.store.conn.execute("SELECT title FROM patents WHERE patent_id=?",
+                                      (pid,)).fetchone()[0] == rows[1]["title"]
+        titled = TextIndex.load(lib, tiny_model.model_id).vectors[0]
+        assert not np.allclose(titled, untitled)
+        fresh = Library(tmp_path / "fresh", create=True)
+        with fresh:
+            ingest(fresh, [later], tiny_model, workers=0, allow_absolute=True)
+            assert np.allclose(TextIndex.load(fresh, tiny_model.model_id).vectors[0], titled,
+                               atol=1e-6)
+
+
 def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
     """With real features, another sheet of the query's own patent is the top patent."""
     model = create_model("efficientnet_lite0", pretrained="imagenet")
