@@ -3,6 +3,7 @@ real data, so a new user can search at once. Never overwrites a user's own libra
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import threading
 from concurrent.futures import CancelledError, ThreadPoolExecutor
@@ -59,6 +60,17 @@ def check_demo_folder(path: Path) -> bool:
     return False
 
 
+def _load_model_and_workers(loader, model_ref: str):
+    """Start ingestion's worker server, then load the model: both import torch (seconds),
+    which must not hold up the drawing."""
+    from .embed import warm_up
+
+    warm_up()
+    if loader is None:
+        from .models import load_model as loader
+    return loader(model_ref)
+
+
 def build_demo_library(path: str | os.PathLike | None = None, *,
                        n_patents: int | None = None,
                        model=None, model_ref: str = "default", loader=None,
@@ -71,8 +83,6 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     raises DemoCancelled; the next call reuses what was indexed. Without ``model``,
     ``loader(model_ref)`` (default core.models.load_model) loads it while the drawing runs.
     """
-    from .embed import worker_context
-    from .ingest import ingest
     from .synthetic import write_corpus, write_queries
 
     path = Path(path) if path else demo_library_path()
@@ -91,19 +101,18 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     drawn = drawn and manifest.is_file() and (path / "queries" / "queries.jsonl").is_file()
     loading = None
     if model is None:       # load it while the drawing workers run (~6 s of the first run)
-        from .models import load_model
-
         loading = ThreadPoolExecutor(1, thread_name_prefix="demo-model")
-        model_future = loading.submit(loader or load_model, model_ref)
+        model_future = loading.submit(_load_model_and_workers, loader, model_ref)
     try:
-        # Drawing workers come from ingestion's fork server (started now, ready when indexing
-        # starts), never forked from this process while the model loads in a thread.
+        # Drawing workers are spawned (they need numpy and PIL, not torch: the first patent is
+        # drawn within a second), never forked from this process while a thread imports torch.
         if not drawn:
             write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
             manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED,
                                     progress=(lambda d, t: progress("drawing", d, t))
                                     if progress else None,
-                                    workers=workers, mp_context=worker_context(),
+                                    workers=workers,
+                                    mp_context=multiprocessing.get_context("spawn"),
                                     cancel=cancel)
         if loading is not None:
             model = model_future.result()
@@ -112,6 +121,8 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     finally:    # after a cancel, an unfinished load goes on alone and is dropped
         if loading is not None:
             loading.shutdown(wait=False)
+    from .ingest import ingest
+
     with Library(path) as lib:
         report = ingest(lib, [manifest], model, model_ref=model_ref, cancel=cancel,
                         workers=workers,
