@@ -65,9 +65,9 @@ class PreparedPage:
     error: str | None = None
 
 
-#: Frozen graphs by model id, a content hash of spec and weights: models loaded twice in one
-#: process (the GUI reopening a library, the tests) trace once.
-_FROZEN: dict[str, bytes] = {}
+#: Frozen graphs by (model id, mirror TTA), the id a content hash of spec and weights: models
+#: loaded twice in one process (the GUI reopening a library, the tests) trace once.
+_FROZEN: dict[tuple[str, bool], bytes] = {}
 
 
 class CpuEncoder:
@@ -77,12 +77,17 @@ class CpuEncoder:
     folded into the convolutions and oneDNN weight layouts (about 1.8x faster than eager for
     efficientnet_lite0); vectors agree with ``PatentModel.encode_images`` to ~1e-6. One figure
     per call keeps every vector independent of its neighbours. Pickling ships the frozen graph
-    (tracing takes seconds, loading it a tenth of one), so worker processes start quickly.
+    (tracing takes seconds, loading it a tenth of one), so worker processes start quickly; the
+    graph is also cached on disk (core._graph_cache), so a deferred model's network is never
+    built just to encode drawings.
     """
 
     def __init__(self, model):
         self.model_id = model.model_id
-        self.visual = model.clip.visual
+        self.tta = bool(model.spec.hflip_tta)
+        self.disk_cache = model.checkpoint is not None   # in-memory models are not cached
+        self._model = model
+        self.visual = None          # the eager tower, shipped only if it cannot be traced
         self.mean = np.asarray(model.spec.mean, np.float32).reshape(1, -1, 1, 1)
         self.std = np.asarray(model.spec.std, np.float32).reshape(1, -1, 1, 1)
         self.size = model.image_size
@@ -93,9 +98,10 @@ class CpuEncoder:
 
     def __getstate__(self) -> dict:
         frozen = self._freeze()
-        state = {**self.__dict__, "_frozen": frozen, "_graph": None, "_lock": None}
-        if frozen:
-            state["visual"] = None
+        state = {**self.__dict__, "_frozen": frozen, "_graph": None, "_lock": None,
+                 "_model": None}
+        if not frozen:
+            state["visual"] = self._eager()
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -108,27 +114,37 @@ class CpuEncoder:
         x = np.broadcast_to(x, (1, self.mean.shape[1], self.size, self.size))
         return torch.from_numpy(np.ascontiguousarray((x - self.mean) / self.std))
 
-    def _freeze(self) -> bytes:
-        """The traced, frozen tower as TorchScript bytes (b"" if it cannot be traced)."""
+    def _eager(self):
+        return self.visual if self.visual is not None else self._model.clip.visual.eval()
+
+    def _freeze(self, use_disk: bool = True) -> bytes:
+        """The traced, frozen tower as TorchScript bytes (b"" if it cannot be traced): from
+        this process, else from the disk cache, else traced now (and cached)."""
         import io
 
         import torch
 
+        from . import _graph_cache
+
+        key = (self.model_id, self.tta)
         if self._frozen is None:
-            self._frozen = _FROZEN.get(self.model_id)
+            self._frozen = _FROZEN.get(key)
+        if self._frozen is None and use_disk and self.disk_cache:
+            self._frozen = _graph_cache.read_graph(*key)
         if self._frozen is None:
             example = self._input(np.full((self.size, self.size), 255, np.uint8))
-            self.visual.eval()
             try:
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated
                     buf = io.BytesIO()
                     torch.jit.save(torch.jit.freeze(
-                        torch.jit.trace(self.visual, example, check_trace=False)), buf)
+                        torch.jit.trace(self._eager(), example, check_trace=False)), buf)
                 self._frozen = buf.getvalue()
+                if self.disk_cache:
+                    _graph_cache.write_graph(*key, self._frozen)
             except Exception:  # a tower TorchScript cannot trace runs eagerly (slower)
                 self._frozen = b""
-            _FROZEN[self.model_id] = self._frozen
+        _FROZEN[key] = self._frozen
         return self._frozen
 
     def _build(self):
@@ -136,16 +152,31 @@ class CpuEncoder:
 
         import torch
 
+        from . import _graph_cache
+
         with self._lock:
             if self._graph is None:
-                frozen = self._freeze() if self.visual is not None else self._frozen
+                frozen = self._freeze() if self._model is not None else self._frozen
                 if not frozen:
-                    self._graph = self.visual.eval()
-                else:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", FutureWarning)
-                        self._graph = torch.jit.optimize_for_inference(
-                            torch.jit.load(io.BytesIO(frozen)))
+                    self._graph = self._eager()
+                    return self._graph
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)
+                    try:
+                        graph = torch.jit.load(io.BytesIO(frozen))
+                    except Exception:
+                        if self._model is None:
+                            raise
+                        # a damaged cache file: forget it and trace the network again
+                        _graph_cache.drop_graph(self.model_id, self.tta)
+                        _FROZEN.pop((self.model_id, self.tta), None)
+                        self._frozen = None
+                        frozen = self._freeze(use_disk=False)
+                        if not frozen:
+                            self._graph = self._eager()
+                            return self._graph
+                        graph = torch.jit.load(io.BytesIO(frozen))
+                    self._graph = torch.jit.optimize_for_inference(graph)
         return self._graph
 
     def __call__(self, images: list[np.ndarray]) -> np.ndarray:

@@ -83,6 +83,8 @@ class LibraryService(QObject):
         self.path = path
         self.info = None
 
+        opened_model: list = [None]
+
         def work(task: Task):
             from core.library import Library
             from core.search import Searcher
@@ -106,6 +108,7 @@ class LibraryService(QObject):
                 # model graph and index ready before the first query, which is queued behind
                 # this task anyway (~1 s on CPU, once per session)
                 self._searcher.warm_up()
+                opened_model[0] = model
             return info
 
         def failed(exc):
@@ -124,6 +127,11 @@ class LibraryService(QObject):
             self.model_id = (info.get("model") or {}).get("id")
             self._reset_rating_store()
             self.opened.emit(info)
+            model = opened_model[0]
+            if model is not None and not model.is_built:
+                # drawing searches already run on the cached graph; the text tower is built
+                # in the background so the first search with a title does not wait for it
+                self.io.submit(lambda task: model.clip)
 
         return self.db.submit(work, on_done=done, on_error=failed)
 

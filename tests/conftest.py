@@ -14,6 +14,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_graph_cache(tmp_path_factory):
+    """Frozen model graphs go to a folder of this test session, not the user's cache (the
+    variable reaches the subprocesses the tests start)."""
+    before = os.environ.get("PATENT_EXAMINER_CACHE")
+    os.environ["PATENT_EXAMINER_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("PATENT_EXAMINER_CACHE", None)
+    else:
+        os.environ["PATENT_EXAMINER_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -88,3 +88,36 @@ def test_user_errors_are_one_line(cli_library, tmp_path):
     proc = run("index", "add", tmp_path, "--library", tmp_path / "new", "--model", "no_such")
     assert proc.returncode == 1 and "no_such" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_drawing_search_starts_without_building_the_network(tmp_path):
+    """A checkpoint whose frozen image graph was cached by indexing: a later drawing search
+    neither imports open_clip nor builds the model, and ranks exactly as a cold start does."""
+    import os
+
+    from core.models import create_model, save_checkpoint
+    from core.synthetic import write_corpus
+
+    ck = save_checkpoint(create_model("tiny_test", pretrained=None, seed=5), tmp_path / "ck")
+    manifest = write_corpus(tmp_path / "corpus", 4, seed=2, sheets=False, size=256)
+    lib = tmp_path / "lib"
+    proc = run("index", "add", manifest, "--library", lib, "--model", ck, "--workers", "0")
+    assert proc.returncode == 0, proc.stderr
+    query = next((tmp_path / "corpus").rglob("*.png"))
+    args = ["search", str(query), "--library", str(lib), "--json"]
+    code = ("import sys; from core.cli import main; rc = main(" + repr(args) + "); "
+            "print(rc, 'open_clip' in sys.modules, 'transformers' in sys.modules)")
+
+    def search(cache):
+        env = {**os.environ, "PATENT_EXAMINER_CACHE": str(cache)}
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, timeout=600)
+        assert p.returncode == 0, p.stderr
+        *lines, flags = p.stdout.strip().splitlines()
+        results = json.loads(lines[-1])["results"]
+        return [(r["patent_id"], r["figure"], r["score"]) for r in results], flags
+
+    warm, warm_flags = search(os.environ["PATENT_EXAMINER_CACHE"])
+    cold, cold_flags = search(tmp_path / "empty-cache")
+    assert warm_flags == "0 False False" and cold_flags == "0 True True"
+    assert warm == cold and len(warm) > 1

@@ -172,3 +172,57 @@ def test_minilm_text_drops_padding_without_changing_embeddings():
     with torch.inference_mode():
         reference = torch.nn.functional.normalize(model.clip.encode_text(padded).float(), dim=-1)
     assert torch.allclose(model.encode_text(texts), reference, atol=1e-5)
+
+
+def test_a_checkpoint_seen_before_encodes_drawings_without_building_its_network(tmp_path):
+    """The second load of a checkpoint defers open_clip and the text tower: drawings go through
+    the frozen graph the first load cached, with the same vectors; text builds the network."""
+    from core import _graph_cache
+    from core.embed import CpuEncoder
+
+    save_checkpoint(create_model("tiny_test", pretrained=None, seed=3), tmp_path / "ck")
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (64, 64), dtype=np.uint8) for _ in range(3)]
+    first = load_checkpoint(tmp_path / "ck")
+    assert first.is_built      # nothing cached yet: built and checked at once
+    expected = CpuEncoder(first)(images)
+    expected_text = first.encode_text(["a drinking mug"])
+    assert _graph_cache.has_graph(first.model_id)
+
+    second = load_checkpoint(tmp_path / "ck")
+    assert not second.is_built and second.model_id == first.model_id
+    assert second.embed_dim == first.embed_dim and second.image_size == first.image_size
+    assert np.array_equal(CpuEncoder(second)(images), expected)
+    assert not second.is_built
+    assert torch.equal(second.encode_text(["a drinking mug"]), expected_text)
+    assert second.is_built
+
+
+def test_a_damaged_graph_cache_is_traced_again(tmp_path):
+    from core import _graph_cache, embed
+    from core.embed import CpuEncoder
+
+    save_checkpoint(create_model("tiny_test", pretrained=None, seed=4), tmp_path / "ck")
+    image = [np.full((64, 64), 255, np.uint8)]
+    expected = CpuEncoder(load_checkpoint(tmp_path / "ck"))(image)
+    model = load_checkpoint(tmp_path / "ck")
+    path = _graph_cache.graph_path(model.model_id)
+    path.write_bytes(path.read_bytes()[:1000])      # a truncated file
+    embed._FROZEN.clear()                           # as in a new process
+    assert np.array_equal(CpuEncoder(model)(image), expected)
+    assert model.is_built and len(path.read_bytes()) > 1000    # rewritten whole
+
+
+def test_models_in_memory_are_not_cached_and_the_cache_is_bounded(tmp_path, tiny_model):
+    from core import _graph_cache
+    from core.embed import CpuEncoder
+
+    CpuEncoder(tiny_model)([np.full((64, 64), 255, np.uint8)])
+    assert not _graph_cache.has_graph(tiny_model.model_id)
+    for seed in range(_graph_cache.KEEP + 2):
+        save_checkpoint(create_model("tiny_test", pretrained=None, seed=10 + seed),
+                        tmp_path / f"ck{seed}")
+        CpuEncoder(load_checkpoint(tmp_path / f"ck{seed}"))([np.full((64, 64), 255, np.uint8)])
+    assert len(list(_graph_cache.cache_dir().glob("*.pt"))) <= _graph_cache.KEEP
+    assert _graph_cache.has_graph(load_checkpoint(tmp_path / f"ck{_graph_cache.KEEP + 1}")
+                                  .model_id)

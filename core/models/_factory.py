@@ -279,22 +279,36 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     if _sha256_file(weights) != sidecar["weights_sha256"]:
         raise ModelError(f"{weights}: checksum mismatch, the file is damaged or was replaced")
     spec = ModelSpec.from_dict(sidecar["spec"])
-    clip, tokenizer = _build_clip(spec.arch, spec.model_cfg)
-    state = {k: v.float() if v.is_floating_point() else v
-             for k, v in load_file(str(weights)).items()}
-    try:
-        result = clip.load_state_dict(state, strict=False)
-    except RuntimeError as exc:     # tensors of the wrong shape
-        raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
-                         f"({str(exc).splitlines()[-1].strip()})") from None
-    prefix = spec.text_tower.get("prefix")
-    missing = [k for k in result.missing_keys if not (prefix and k.startswith(prefix))]
-    if missing or result.unexpected_keys:
-        raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
-                         f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})")
+    model_id = sidecar["model_id"]
+
+    def build():
+        clip, tokenizer = _build_clip(spec.arch, spec.model_cfg)
+        state = {k: v.float() if v.is_floating_point() else v
+                 for k, v in load_file(str(weights)).items()}
+        try:
+            result = clip.load_state_dict(state, strict=False)
+        except RuntimeError as exc:     # tensors of the wrong shape
+            raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
+                             f"({str(exc).splitlines()[-1].strip()})") from None
+        prefix = spec.text_tower.get("prefix")
+        missing = [k for k in result.missing_keys if not (prefix and k.startswith(prefix))]
+        if missing or result.unexpected_keys:
+            raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
+                             f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})")
+        return clip, tokenizer
+
     origin = sidecar.get("training", {}).get("summary") or f"checkpoint {directory}"
-    return PatentModel(clip, tokenizer, spec, sidecar["model_id"], origin=origin,
-                       training_info=sidecar.get("training", {}))
+    info = sidecar.get("training", {})
+    from .._graph_cache import has_graph
+
+    if has_graph(model_id, spec.hflip_tta):
+        # These verified weights were built and traced before: drawings are encoded by the
+        # cached graph, and the network (open_clip, the text tower) is built when first needed.
+        model = PatentModel.deferred(build, spec, model_id, origin=origin, training_info=info)
+    else:
+        model = PatentModel(*build(), spec, model_id, origin=origin, training_info=info)
+    model.checkpoint = directory
+    return model
 
 
 _OPEN_CLIP_RE = re.compile(r"^open_clip:(?P<arch>[^@]+)@(?P<path>.+)$")

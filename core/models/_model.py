@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -121,21 +122,64 @@ class PatentModel:
 
     ``clip`` is the open_clip module; ``tokenizer`` its tokenizer. Images enter as square
     grayscale uint8 arrays of ``spec.image_size`` (core.drawing prepares them).
+    A model can also be *deferred* (``PatentModel.deferred``): everything but the network is
+    there at once, and the network is built on first use of ``clip`` or ``tokenizer``.
     """
 
     def __init__(self, clip: torch.nn.Module, tokenizer, spec: ModelSpec, model_id: str,
                  origin: str = "", training_info: dict | None = None):
-        self.clip = clip.eval()
-        if spec.hflip_tta:
-            enable_hflip_tta(clip.visual)
-        self.tokenizer = tokenizer
         self.spec = spec
         self.model_id = model_id
         self.origin = origin
         self.training_info = training_info or {}
         self.device = torch.device("cpu")
+        self.checkpoint = None          # the folder it was loaded from, if any
         self._mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
         self._std = torch.tensor(spec.std).view(1, 3, 1, 1)
+        self._builder = None
+        self._lock = threading.Lock()
+        self._set_network(clip, tokenizer)
+
+    @classmethod
+    def deferred(cls, builder: Callable[[], tuple[torch.nn.Module, Any]], spec: ModelSpec,
+                 model_id: str, origin: str = "", training_info: dict | None = None
+                 ) -> "PatentModel":
+        """A model whose network ``builder()`` -> (clip, tokenizer) makes on first use: a
+        query served by the cached frozen image graph (core.embed) never builds it."""
+        model = cls(None, None, spec, model_id, origin, training_info)
+        model._builder = builder
+        return model
+
+    def _set_network(self, clip, tokenizer) -> None:
+        self._clip, self._tokenizer = clip, tokenizer
+        if clip is None:
+            return
+        clip.eval()
+        if self.spec.hflip_tta:
+            enable_hflip_tta(clip.visual)
+        if self.device.type != "cpu":
+            clip.to(self.device)
+
+    def _network(self) -> tuple[torch.nn.Module, Any]:
+        if self._clip is None:
+            with self._lock:
+                if self._clip is None:
+                    self._set_network(*self._builder())
+                    self._builder = None
+        return self._clip, self._tokenizer
+
+    @property
+    def clip(self) -> torch.nn.Module:
+        return self._network()[0]
+
+    @property
+    def tokenizer(self):
+        return self._network()[1]
+
+    @property
+    def is_built(self) -> bool:
+        """False while a deferred model has not built its network yet."""
+        return self._clip is not None
 
     # -- properties -------------------------------------------------------------------------
     @property
@@ -162,13 +206,15 @@ class PatentModel:
         """Turn on mirror-image TTA (``ModelSpec.hflip_tta``) in place, e.g. before fine-tuning
         a checkpoint trained without it; the id changes when the model is saved."""
         if not self.spec.hflip_tta:
+            clip = self.clip
             self.spec = replace(self.spec, hflip_tta=True)
-            enable_hflip_tta(self.clip.visual)
+            enable_hflip_tta(clip.visual)
         return self
 
     def to(self, device: str | torch.device) -> "PatentModel":
         self.device = torch.device(device)
-        self.clip.to(self.device)
+        if self._clip is not None:      # a deferred network moves when it is built
+            self._clip.to(self.device)
         self._mean = self._mean.to(self.device)
         self._std = self._std.to(self.device)
         return self
