@@ -179,6 +179,26 @@ def test_gray_photo_with_noise_and_uneven_light():
     assert find_figures(noise) == []
 
 
+@pytest.mark.parametrize("sheet", ["D0799320/page02_sheet.png", "D0902399/page03_sheet.png",
+                                   "D0844202/page09_sheet.png"])
+def test_a_small_pasted_crop_keeps_its_faint_lines(shared_data, sheet):
+    """A real figure copied off the screen at 45 dpi: its lines are now faint anti-aliased
+    gray (these three once binarized to a blank page). It is still the whole drawing."""
+    from core.imageio import read_page
+
+    sheet_page = read_page(shared_data / "real_dev" / sheet).array
+    b = find_figures(sheet_page, "drawing_sheet")[0]
+    crop = Image.fromarray(sheet_page[b.y0:b.y1, b.x0:b.x1])
+    small = page(crop.resize((round(crop.width * 0.15), round(crop.height * 0.15)),
+                             Image.LANCZOS))
+    boxes = find_figures(small)
+    ink = small < 160
+    covered = np.zeros_like(ink)
+    for box in boxes:
+        covered[box.y0:box.y1, box.x0:box.x1] = True
+    assert len(boxes) >= 1 and (ink & covered).sum() >= 0.9 * ink.sum()
+
+
 def test_plain_crop_without_header_or_labels():
     im = Image.new("L", (500, 400), 255)
     vase(ImageDraw.Draw(im), 60, 40, 440, 360, width=3)
