@@ -19,7 +19,6 @@ import multiprocessing
 import os
 import threading
 import warnings
-import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -115,7 +114,9 @@ class CpuEncoder:
         return torch.from_numpy(np.ascontiguousarray((x - self.mean) / self.std))
 
     def _eager(self):
-        return self.visual if self.visual is not None else self._model.clip.visual.eval()
+        if self.visual is not None:
+            return self.visual
+        return self._model.clip.visual.eval()
 
     def _freeze(self, use_disk: bool = True) -> bytes:
         """The traced, frozen tower as TorchScript bytes (b"" if it cannot be traced): from
@@ -194,17 +195,16 @@ class CpuEncoder:
         return out
 
 
-_ENCODERS: "weakref.WeakKeyDictionary[object, CpuEncoder]" = weakref.WeakKeyDictionary()
-
-
 def encoder_for(model) -> Callable[[list[np.ndarray]], np.ndarray]:
-    """The encoder that both indexing and querying use for ``model`` (cached per model). On a
-    GPU, queries are padded to the default indexing batch, as batches are when indexing."""
+    """The encoder that both indexing and querying use for ``model`` (one per model, kept on
+    it, so the two are freed together). On a GPU, queries are padded to the default indexing
+    batch, as batches are when indexing."""
     if model.device.type != "cpu":
         return lambda images: encode_batches(model, images, GPU_BATCH)
-    if model not in _ENCODERS:
-        _ENCODERS[model] = CpuEncoder(model)
-    return _ENCODERS[model]
+    encoder = getattr(model, "_cpu_encoder", None)
+    if encoder is None:
+        encoder = model._cpu_encoder = CpuEncoder(model)
+    return encoder
 
 
 #: GPU batch of indexing and querying: results under autocast can depend on the batch size, so

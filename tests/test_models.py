@@ -226,3 +226,17 @@ def test_models_in_memory_are_not_cached_and_the_cache_is_bounded(tmp_path, tiny
     assert len(list(_graph_cache.cache_dir().glob("*.pt"))) <= _graph_cache.KEEP
     assert _graph_cache.has_graph(load_checkpoint(tmp_path / f"ck{_graph_cache.KEEP + 1}")
                                   .model_id)
+
+
+def test_a_model_dropped_by_its_user_is_freed_with_its_encoder():
+    import gc
+    import weakref
+
+    from core.embed import encoder_for
+
+    model = create_model("tiny_test", pretrained=None, seed=6)
+    encoder_for(model)([np.full((64, 64), 255, np.uint8)])
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
