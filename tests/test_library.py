@@ -162,7 +162,6 @@ def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
 
 def test_warm_up_loads_the_index_and_builds_the_query_encoder(tiny_library):
     """What the GUI runs when it opens a library, so the first query is not the slow one."""
-    from core.embed import _ENCODERS
     from core.models import create_model
     from core.search import Searcher
 
@@ -170,10 +169,10 @@ def test_warm_up_loads_the_index_and_builds_the_query_encoder(tiny_library):
     model = create_model("tiny_test", pretrained=None)      # a fresh object: nothing cached
     lib._index = None
     searcher = Searcher(lib, model)
-    assert model not in _ENCODERS
+    assert getattr(model, "_cpu_encoder", None) is None
     searcher.warm_up()
     assert lib._index is not None
-    assert _ENCODERS[model]._graph is not None
+    assert model._cpu_encoder._graph is not None
 
 
 def _weekly_archive(shared_data, path, extra_members=()):
