@@ -322,8 +322,8 @@ def cmd_eval(args) -> int:
 
 # -- demo and first run ----------------------------------------------------------------------------
 def _gui_launcher():
-    """The GUI's ``launch(library, query=None, before=None) -> int`` (entry point
-    ``patent_examiner.gui``), or None when the GUI package is unavailable."""
+    """The GUI's ``launch(library, query=None, before=None, *, demo=False, demo_patents=None)
+    -> int`` (entry point ``patent_examiner.gui``), or None when the GUI is unavailable."""
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="patent_examiner.gui"):

@@ -158,3 +158,38 @@ def test_window_builds_the_demo_with_progress_cancel_and_resume(qtbot, tmp_path)
     with Library(path) as lib:
         assert lib.info()["patents"] == 6
     w.close()
+
+
+def test_the_bare_command_shows_demo_results_through_the_gui_entry_point(
+        demo, qtbot, tmp_path, monkeypatch):
+    """The README's run command end to end: `patent-examiner` with no library goes through the
+    installed GUI entry point to a window showing ranked demo results. Only the event loop is
+    replaced, by one that waits for those results and closes the window."""
+    pytest.importorskip("pytestqt")
+    import core.demo
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.main_window import MainWindow
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+    monkeypatch.setattr(core.demo, "demo_library_path", lambda: demo)
+    monkeypatch.setenv("PATENT_EXAMINER_LIBRARY", str(tmp_path / "no-library-yet"))
+    shown = []
+
+    def run_until_results(*_):
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        assert len(windows) == 1
+        w = windows[0]
+        qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(),
+                        timeout=60_000)
+        shown.append((w.response, w.model.rowCount()))
+        w.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", run_until_results)
+    assert cli.main([]) == 0
+    response, rows = shown[0]
+    assert rows > 0 and response.results
+    assert all(h.patent_id.startswith("SYN-") for h in response.results)
