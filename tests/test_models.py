@@ -240,3 +240,50 @@ def test_a_model_dropped_by_its_user_is_freed_with_its_encoder():
     del model
     gc.collect()
     assert gone() is None
+
+
+def test_style_stream_starts_as_the_plain_tower_and_survives_a_checkpoint(tmp_path):
+    """A style stream adds style_proj(Gram statistics of an early stage): zero at first (the
+    plain tower's vectors), carried in the spec and id, saved and reloaded with its weights,
+    and the same through the frozen CPU graph and under mirror-image TTA."""
+    from core.embed import CpuEncoder
+    from core.models import ModelError, enable_style_stream
+
+    plain = create_model("tiny_test", pretrained=None)
+    styled = create_model("tiny_test", pretrained=None, style_blocks=1)
+    assert styled.model_id != plain.model_id and styled.spec.style_blocks == 1
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, (64, 64), dtype=np.uint8) for _ in range(3)]
+    x = styled.images_to_tensor(images)
+    assert torch.allclose(styled.encode_images(x), plain.encode_images(x), atol=1e-6)
+    torch.nn.init.normal_(styled.clip.visual.style_proj.weight, std=0.1)
+    e = styled.encode_images(x)
+    assert not torch.allclose(e, plain.encode_images(x), atol=1e-3)
+    save_checkpoint(styled, tmp_path / "ck")
+    loaded = load_checkpoint(tmp_path / "ck")
+    assert loaded.spec.style_blocks == 1 and loaded.model_id != plain.model_id
+    assert torch.allclose(loaded.encode_images(x), e, atol=1e-3)     # float16 weights
+    assert np.abs(CpuEncoder(loaded)(images) - loaded.encode_images(x).numpy()).max() < 1e-5
+    loaded.add_hflip_tta()
+    m = loaded.encode_images(loaded.images_to_tensor([images[0], images[0][:, ::-1]]))
+    assert torch.allclose(m[0], m[1], atol=1e-5)
+    with pytest.raises(ModelError, match="before mirror-image TTA"):
+        enable_style_stream(create_model("tiny_test", pretrained=None,
+                                         hflip_tta=True).clip.visual, 1)
+    with pytest.raises(ModelError, match="blocks"):
+        create_model("tiny_test", pretrained=None, style_blocks=99)
+
+
+def test_style_statistics_ignore_where_the_strokes_are():
+    """The Gram statistics describe how a drawing is drawn, not its layout: moving the same
+    strokes around leaves them unchanged, other strokes change them."""
+    from core.models._style import style_statistics
+
+    rng = np.random.default_rng(0)
+    maps = torch.from_numpy(rng.random((1, 4, 16, 16)).astype(np.float32))
+    shuffled = maps.flatten(2)[:, :, torch.randperm(256)].view(1, 4, 16, 16)
+    other = torch.from_numpy(rng.random((1, 4, 16, 16)).astype(np.float32) ** 3)
+    s, t, o = style_statistics(maps), style_statistics(shuffled), style_statistics(other)
+    assert s.shape == (1, 10)
+    assert torch.allclose(s, t, atol=1e-5)
+    assert (s - o).abs().max() > 0.1

@@ -89,6 +89,26 @@ def test_prefix_and_tail_compose_to_the_image_tower(tiny_model):
             assert torch.allclose(split, visual(x), atol=1e-5)
 
 
+def test_prefix_and_tail_compose_with_a_style_stream():
+    """A cached prefix keeps a style stream exact: at splits up to its stage, and at the pooled
+    split, where the bank holds pooled features and style statistics side by side."""
+    from core.models import create_model
+
+    model = create_model("tiny_test", pretrained=None, style_blocks=1)
+    visual = model.clip.visual.eval()
+    torch.nn.init.normal_(visual.style_proj.weight, std=0.1)
+    x = model.normalize_batch(torch.randint(0, 256, (3, 1, 64, 64), dtype=torch.uint8))
+    n = len(visual.trunk.blocks)
+    with torch.no_grad():
+        for k in (0, 1, n + 1):
+            split = encoder.tail(visual, encoder.prefix(visual, x, k), k)
+            assert torch.allclose(split, visual(x), atol=1e-5)
+        assert encoder.prefix(visual, x, n + 1).shape[1] == (visual.trunk.num_features +
+                                                             visual.style_proj.in_features)
+        with pytest.raises(ValueError, match="cache pooled features"):
+            encoder.tail(visual, encoder.prefix(visual, x, 2), 2)
+
+
 def test_text_tower_and_frozen_blocks_do_not_train(tiny_model):
     params = encoder.set_trainable(tiny_model.clip, 2)
     names = {n for n, p in tiny_model.clip.named_parameters() if p.requires_grad}
@@ -171,6 +191,30 @@ def test_cached_prefix_features_train_the_tail_only(tmp_path, drawing_manifest):
     assert not any(k.startswith(("trunk.blocks.0.", "trunk.blocks.1.", "trunk.conv_stem"))
                    for k in changed)
     assert list((tmp_path / "cache").glob("features-*/bank.json"))
+
+
+def test_whitening_start_gives_the_style_stream_its_own_dimensions(tmp_path, drawing_manifest):
+    """With a style stream the learned-whitening start puts the drawing's whitening in the
+    first dimensions and the style statistics' in the last ``style_dim``, at equal weight."""
+    from training.trainer import train
+
+    cfg = _cfg(tmp_path, drawing_manifest, "model.freeze_blocks=6", "features.enabled=true",
+               "features.split=6", "features.views=2", "model.init='whiten'",
+               "model.style_blocks=1", "model.style_dim=8", "optim.epochs=0")
+    model = train(cfg).model
+    proj = model.clip.visual.head.proj.weight.detach()
+    style = model.clip.visual.style_proj.weight.detach()
+    assert model.spec.style_blocks == 1 and proj.shape[0] == style.shape[0] == 32
+    assert proj[:24].abs().sum() > 0 and proj[24:].abs().sum() == 0
+    assert style[:24].abs().sum() == 0 and style[24:].abs().sum() > 0
+    from training.dataset import Corpus
+
+    corpus = Corpus(next((tmp_path / "cache").glob("corpus-*")))
+    crops = np.stack([corpus.image(i) for i in range(len(corpus))])[:, None]
+    with torch.no_grad():
+        v = model.clip.visual.eval()(model.normalize_batch(torch.from_numpy(crops)))
+    ratio = float((v[:, :24].norm(dim=1) / v[:, 24:].norm(dim=1)).median())
+    assert 0.5 < ratio < 2
 
 
 def test_two_process_ddp_on_cpu(tmp_path, drawing_manifest):

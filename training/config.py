@@ -33,6 +33,8 @@ class ModelCfg:
     whiten_ridge: float = 1.0
     hflip_tta: bool = False          # embedding = f(x) + f(mirror image of x) (ModelSpec option)
     image_size: int = 0              # input size; 0 = the architecture's (224 for lite0)
+    style_blocks: int = -1           # >= 0: style stream after that many trunk blocks (-1: none)
+    style_dim: int = 128             # output dimensions the whitening start gives the style
 
 
 @dataclass

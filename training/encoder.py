@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from core.models import style_blocks_of, style_head, trunk_features
+
 
 def trunk_of(clip) -> torch.nn.Module:
     trunk = getattr(clip.visual, "trunk", None)
@@ -64,13 +66,16 @@ def train_mode(clip, freeze_blocks: int) -> None:
 
 def prefix(visual, x: torch.Tensor, freeze_blocks: int) -> torch.Tensor:
     """Output of the frozen stem + first ``freeze_blocks`` blocks for normalized images
-    (``visual``: the CLIP image tower)."""
+    (``visual``: the CLIP image tower). At the pooled split (``len(blocks) + 1``) a tower with
+    a style stream gives its pooled features and style statistics side by side."""
     trunk = visual.trunk
+    n = len(trunk.blocks)
+    if freeze_blocks > n:
+        pooled, style = trunk_features(visual, x)
+        return pooled if style is None else torch.cat([pooled, style], 1)
     x = trunk.bn1(trunk.conv_stem(x))
-    for i in range(min(freeze_blocks, len(trunk.blocks))):
+    for i in range(freeze_blocks):
         x = trunk.blocks[i](x)
-    if freeze_blocks > len(trunk.blocks):
-        x = trunk.forward_head(trunk.bn2(trunk.conv_head(x)))
     return x
 
 
@@ -78,11 +83,9 @@ def tail(visual, feats: torch.Tensor, freeze_blocks: int) -> torch.Tensor:
     """Image embedding (unnormalized) from prefix features: remaining blocks, head, proj.
     ``prefix``/``tail`` with ``freeze_blocks = len(blocks) + 1`` split at the pooled vector."""
     trunk = visual.trunk
-    n = len(trunk.blocks)
-    if freeze_blocks > n:
-        return visual.head(feats)
-    x = feats
-    for i in range(freeze_blocks, n):
-        x = trunk.blocks[i](x)
-    x = trunk.bn2(trunk.conv_head(x))
-    return visual.head(trunk.forward_head(x))
+    if freeze_blocks > len(trunk.blocks):
+        if style_blocks_of(visual) is None:
+            return visual.head(feats)
+        n = trunk.num_features
+        return style_head(visual, feats[:, :n], feats[:, n:])
+    return style_head(visual, *trunk_features(visual, feats, freeze_blocks))

@@ -9,7 +9,8 @@ instead of minutes, and every fold and ablation reuses the same bank.
 
 A model with ``spec.hflip_tta`` embeds an image as f(x) + f(mirror image of x); its pooled bank
 (split = blocks + 1) stores pool(x) + pool(flip(x)) per view, which the linear, bias-free
-projection turns into exactly that embedding.
+projection turns into exactly that embedding. A model with a style stream stores its style
+statistics next to the pooled features (training.encoder.prefix).
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ class FeatureBank:
                  corpus.index.get("fingerprint"), freeze_blocks, views, asdict(aug), seed]
         if getattr(model.spec, "hflip_tta", False):
             parts.append("hflip_tta")       # absent otherwise: earlier banks keep their keys
+        if getattr(model.spec, "style_blocks", None) is not None:
+            parts.append(f"style_blocks={model.spec.style_blocks}")
         h = hashlib.sha256(json.dumps(parts, default=str).encode())
         for m in encoder.frozen_modules(model.clip, freeze_blocks):
             for name, t in sorted(m.state_dict().items()):
@@ -73,6 +76,11 @@ class FeatureBank:
         if flip and freeze_blocks <= len(clip.visual.trunk.blocks):
             raise ValueError("a model with hflip_tta needs a pooled bank (features.split = "
                              "number of trunk blocks + 1) built from the images")
+        style = getattr(model.spec, "style_blocks", None)
+        if style is not None and style < freeze_blocks <= len(clip.visual.trunk.blocks):
+            raise ValueError(f"a model with a style stream after block {style} needs "
+                             f"features.split <= {style} or the pooled split (number of trunk "
+                             "blocks + 1)")
 
         def prefix(b: torch.Tensor) -> torch.Tensor:
             return encoder.prefix(clip.visual, model.normalize_batch(b).contiguous(

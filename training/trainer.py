@@ -41,15 +41,19 @@ def build_model(cfg: TrainConfig):
     from core.models import create_model, load_checkpoint
 
     m = cfg.model
+    style = m.style_blocks if m.style_blocks >= 0 else None
     if m.init_checkpoint:
         model = load_checkpoint(m.init_checkpoint)
         if m.image_size and m.image_size != model.image_size:
             raise ConfigError(f"model.image_size = {m.image_size}, but {m.init_checkpoint} was "
                              f"made at {model.image_size}; leave image_size at 0")
+        if style is not None and style != model.spec.style_blocks:
+            raise ConfigError(f"model.style_blocks = {style}, but {m.init_checkpoint} has "
+                              f"{model.spec.style_blocks}; leave style_blocks at -1")
         return model.add_hflip_tta() if m.hflip_tta else model
     pretrained = None if m.pretrained in ("", "none", None) else m.pretrained
     return create_model(m.arch, pretrained=pretrained, seed=m.seed, hflip_tta=m.hflip_tta,
-                        image_size=m.image_size or None)
+                        image_size=m.image_size or None, style_blocks=style)
 
 
 class Objective(torch.nn.Module):
@@ -179,12 +183,18 @@ def _store_path(cfg: TrainConfig, corpus_folder: Path) -> Path:
     return p / "library.sqlite" if p.is_dir() else p
 
 
-def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: float) -> None:
+def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: float,
+                      style_dim: int = 128) -> None:
     """Set the projection to the learned whitening of the training rows' pooled features
-    (clean and two augmented views; views of one design are the matching pairs)."""
+    (clean and two augmented views; views of one design are the matching pairs). A style
+    stream gets its own whitening in the last ``style_dim`` output dimensions (the drawing's
+    in the others), scaled so both parts weigh alike."""
+    from core.models import style_blocks_of
+
     from .whitening import learned_whitening
 
-    if bank.freeze_blocks != len(model.clip.visual.trunk.blocks) + 1:
+    visual = model.clip.visual
+    if bank.freeze_blocks != len(visual.trunk.blocks) + 1:
         raise ValueError("model.init = 'whiten' needs pooled features: features.split = "
                          "number of trunk blocks + 1")
     rows = np.sort(rows)
@@ -192,10 +202,25 @@ def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: floa
                            [np.asarray(bank.aug[rows, v], np.float32)
                             for v in range(min(2, bank.views))])
     groups = np.tile(corpus.design[rows], len(feats) // len(rows))
-    proj = model.clip.visual.head.proj
-    w = learned_whitening(feats, groups, proj.weight.shape[0], ridge)
+    proj = visual.head.proj
+    dim = proj.weight.shape[0]
+    if style_blocks_of(visual) is None:
+        w = learned_whitening(feats, groups, dim, ridge)
+        with torch.no_grad():
+            proj.weight.copy_(torch.from_numpy(w))
+        return
+    if not 0 < style_dim < dim:
+        raise ValueError(f"model.style_dim must be between 1 and {dim - 1}")
+    n = visual.trunk.num_features
+    w_draw = learned_whitening(feats[:, :n], groups, dim - style_dim, ridge)
+    w_style = learned_whitening(feats[:, n:], groups, style_dim, ridge)
+    scale = (np.median(np.linalg.norm(feats[:, :n] @ w_draw.T, axis=1)) /
+             max(float(np.median(np.linalg.norm(feats[:, n:] @ w_style.T, axis=1))), 1e-12))
     with torch.no_grad():
-        proj.weight.copy_(torch.from_numpy(w))
+        proj.weight.zero_()
+        proj.weight[:dim - style_dim] = torch.from_numpy(w_draw)
+        visual.style_proj.weight.zero_()
+        visual.style_proj.weight[dim - style_dim:] = torch.from_numpy(w_style * scale)
 
 
 def held_out(cfg: TrainConfig, corpus: Corpus) -> set[str]:
@@ -249,7 +274,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                                          seed=cfg.model.seed, progress=False)
         dataset = FeatureDataset(bank, corpus, rows, seed=cfg.model.seed)
         if cfg.model.init == "whiten":
-            whiten_projection(model, bank, corpus, rows, cfg.model.whiten_ridge)
+            whiten_projection(model, bank, corpus, rows, cfg.model.whiten_ridge,
+                              cfg.model.style_dim)
     else:
         if cfg.model.init:
             raise ValueError("model.init = 'whiten' needs features.enabled")

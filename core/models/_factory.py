@@ -21,6 +21,7 @@ import torch
 from resources import MODELS_DIR
 
 from ._model import ModelSpec, PatentModel, compute_model_id
+from ._style import enable_style_stream
 from ._registry import (
     DEFAULT_ARCH,
     ModelError,
@@ -58,9 +59,10 @@ def _text_tower_info(model_cfg: dict) -> dict:
     return {"package": name, "version": version, "frozen": True, "prefix": "text."}
 
 
-def _build_clip(arch: str, model_cfg: dict, load_text_weights: bool = True):
+def _build_clip(arch: str, model_cfg: dict, load_text_weights: bool = True,
+                style_blocks: int | None = None):
     """The open_clip module of ``model_cfg`` (a registered architecture's config, with an
-    input size of its own if it was trained at one)."""
+    input size of its own if it was trained at one), with a style stream if asked."""
     import open_clip
     from open_clip.tokenizer import HFTokenizer
 
@@ -76,6 +78,8 @@ def _build_clip(arch: str, model_cfg: dict, load_text_weights: bool = True):
     if _text_tower_info(model_cfg):
         for p in clip.text.parameters():
             p.requires_grad_(False)
+    if style_blocks is not None:
+        enable_style_stream(clip.visual, style_blocks)
     return clip, tokenizer
 
 
@@ -127,7 +131,8 @@ def _weights_digest(clip: torch.nn.Module, exclude_prefix: str | None) -> str:
 
 def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
                  drawing: dict | None = None, seed: int = 0, hflip_tta: bool = False,
-                 image_size: int | None = None) -> PatentModel:
+                 image_size: int | None = None, style_blocks: int | None = None
+                 ) -> PatentModel:
     """A new model of a registered architecture.
 
     ``pretrained``: ``"imagenet"`` loads offline ImageNet weights into the image trunk where a
@@ -136,7 +141,8 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
     image projection is initialised orthogonally from ``seed`` so an untrained model has a
     stable id. ``hflip_tta`` makes the embedding that of the drawing plus its mirror image
     (``ModelSpec.hflip_tta``). ``image_size`` replaces the architecture's input size (drawings
-    are prepared at it; convolutional trunks take any size).
+    are prepared at it; convolutional trunks take any size). ``style_blocks`` adds a style
+    stream after that many trunk blocks (core.models._style; zero until trained or set).
     """
     from ._imagenet import IMAGENET_WEIGHTS
 
@@ -144,7 +150,7 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
     if image_size:
         model_cfg["vision_cfg"]["image_size"] = int(image_size)
     torch.manual_seed(seed)
-    clip, tokenizer = _build_clip(arch, model_cfg)
+    clip, tokenizer = _build_clip(arch, model_cfg, style_blocks=style_blocks)
     origin = "random init"
     trunk = getattr(clip.visual, "trunk", None)
     if pretrained and trunk is not None:
@@ -183,7 +189,7 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
     drawing_cfg = DrawingConfig.from_dict({**(drawing or {}), "image_size": image_size}).to_dict()
     spec = ModelSpec(arch=arch, model_cfg=model_cfg, image_size=image_size,
                      drawing=drawing_cfg, text_tower=_text_tower_info(model_cfg),
-                     hflip_tta=bool(hflip_tta))
+                     hflip_tta=bool(hflip_tta), style_blocks=style_blocks)
     prefix = spec.text_tower.get("prefix")
     model_id = compute_model_id(spec, _weights_digest(clip, prefix))
     return PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")
@@ -282,7 +288,7 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     model_id = sidecar["model_id"]
 
     def build():
-        clip, tokenizer = _build_clip(spec.arch, spec.model_cfg)
+        clip, tokenizer = _build_clip(spec.arch, spec.model_cfg, style_blocks=spec.style_blocks)
         state = {k: v.float() if v.is_floating_point() else v
                  for k, v in load_file(str(weights)).items()}
         try:

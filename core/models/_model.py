@@ -28,6 +28,8 @@ class ModelSpec:
     image (a design's left and right views) get the same vector; off for older checkpoints.
     It is part of the spec (and so of the model id) and lives in the image tower itself
     (``enable_hflip_tta``), so every path that runs ``clip.visual`` computes the same vectors.
+    ``style_blocks``: the tower adds style statistics taken after that many trunk blocks
+    (core.models._style); None for towers without them.
     """
 
     arch: str
@@ -39,6 +41,7 @@ class ModelSpec:
     text_tower: dict = field(default_factory=dict)
     kind: str = "patent-clip"  # or "open_clip" for a user-supplied open_clip checkpoint
     hflip_tta: bool = False
+    style_blocks: int | None = None
 
     def to_dict(self) -> dict:
         d = {
@@ -51,6 +54,8 @@ class ModelSpec:
         }
         if self.hflip_tta:          # only when on: older specs (and their ids) stay as they were
             d["hflip_tta"] = True
+        if self.style_blocks is not None:
+            d["style_blocks"] = self.style_blocks
         return d
 
     @classmethod
@@ -66,6 +71,7 @@ class ModelSpec:
             drawing=d.get("drawing", {}),
             text_tower=d.get("text_tower", {}),
             hflip_tta=bool(d.get("hflip_tta", False)),
+            style_blocks=None if d.get("style_blocks") is None else int(d["style_blocks"]),
         )
 
 
