@@ -116,7 +116,10 @@ def main(argv=None) -> int:
                 rows = corpus.select(exclude=held)
                 model = train(cfg, corpus=corpus, rows=rows, bank=bank).model
                 cfg_dict = cfg.to_dict()
-            vectors = embed_rows(model, corpus, es.rows, bank)
+            # The bank's prefix is only valid while training left it frozen.
+            frozen = variant == "untrained" or (cfg.features.enabled and
+                                                cfg.model.freeze_blocks >= bank.freeze_blocks)
+            vectors = embed_rows(model, corpus, es.rows, bank if frozen else None)
             rec = {"variant": variant, "fold": fold, "config": cfg_dict,
                    "train_seconds": round(time.perf_counter() - t, 1),
                    "deployed": metrics(score(es, vectors, held)),
