@@ -18,7 +18,8 @@ gallery (the whole library) and the strict one (held-out patents only). Variants
   full          L_clip + L_cls + L_cat with learned uncertainty weights (the paper's method)
   full_design   full + a same-design contrastive term (views of one patent are positives)
   +text         any trained variant's scores fused with text: image cosine + w * text cosine,
-                w tuned on the training folds' queries only
+                w tuned on the training folds' queries only; "(app weight)": w = the app's
+                default (core.search.DEFAULT_FUSION)
 
 All trained variants share the config's recipe (default.toml: frozen trunk, cached pooled
 features, learned-whitening start) and differ only as listed. Every run's config and metrics
@@ -71,6 +72,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/ablation")
     args = p.parse_args(argv)
 
+    from core.search import DEFAULT_FUSION
     from training import distributed
     from training.augment import AugmentConfig
     from training.evaluate import embed_rows, eval_set, patent_texts, score
@@ -132,6 +134,8 @@ def main(argv=None) -> int:
                 rec["text_weight"] = best
                 rec["deployed_text"] = metrics(score(es, vectors, held, text=(ptexts, texts),
                                                      weight=best))
+                rec["deployed_text_app"] = metrics(score(es, vectors, held, text=(ptexts, texts),
+                                                         weight=DEFAULT_FUSION["text"]))
             log.write(json.dumps(rec) + "\n")
             log.flush()
             results.setdefault(variant, []).append(rec)
@@ -148,16 +152,16 @@ def main(argv=None) -> int:
 def summarize(results: dict) -> dict:
     out = {}
     for variant, recs in results.items():
-        for gallery in ("deployed", "strict", "deployed_text"):
+        for gallery in ("deployed", "strict", "deployed_text", "deployed_text_app"):
             if gallery not in recs[0]:
                 continue
-            name = variant + ("+text" if gallery == "deployed_text" else "")
+            name = variant + {"deployed_text": "+text",
+                              "deployed_text_app": "+text (app weight)"}.get(gallery, "")
             row = out.setdefault(name, {})
             for key in [f"{t}/{m}" for t, m in KEYS]:
                 vals = [r[gallery][key] for r in recs if r[gallery][key] is not None]
-                row[f"{gallery.replace('_text', '')}:{key}"] = float(np.mean(vals)) if vals \
-                    else None
-            row[f"{gallery.replace('_text', '')}:n_scored"] = {
+                row[f"{gallery.split('_')[0]}:{key}"] = float(np.mean(vals)) if vals else None
+            row[f"{gallery.split('_')[0]}:n_scored"] = {
                 t: int(sum(r[gallery]["n"].get(t, 0) for r in recs)) for t, _ in KEYS}
             if gallery == "deployed_text":
                 row["text_weights"] = [r["text_weight"] for r in recs]

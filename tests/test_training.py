@@ -151,7 +151,8 @@ def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manif
     from core.models import create_model, load_checkpoint
     from training.trainer import train
 
-    result = train(_cfg(tmp_path, drawing_manifest, "data.folds=3", "data.fold=0"))
+    result = train(_cfg(tmp_path, drawing_manifest, "data.folds=3", "data.fold=0",
+                        "run.fusion_text=2.5"))
     side = json.loads((result.export_dir / "model.json").read_text())
     rec = side["training"]
     assert rec["config"]["optim"]["batch_size"] == 8
@@ -162,6 +163,12 @@ def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manif
     assert side["dtype"] == "float16"
     loaded = load_checkpoint(result.export_dir)
     assert loaded.model_id != create_model("tiny_test", pretrained=None).model_id
+    assert rec["fusion"] == {"text": 2.5}               # the fused search's weight travels along
+    from core.library import Library
+    from core.search import Searcher
+
+    with Library(tmp_path / "lib", create=True) as lib:       # empty: any model may search
+        assert Searcher(lib, loaded).fusion["text"] == 2.5
     lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
     assert len(lines) == result.steps == 8
     assert {"loss", "clip", "cls", "cat", "lr", "images_per_s"} <= set(json.loads(lines[0]))

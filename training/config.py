@@ -113,6 +113,8 @@ class RunCfg:
     progress: bool = True
     device: str = "auto"
     max_steps: int = 0         # stop early (tests, throughput probes); 0 = all epochs
+    fusion_text: float = 0.0   # > 0: the fused search's text weight the checkpoint carries
+    #                            (pick it by cross-validation: bench/ablation.py); 0 = app default
 
 
 @dataclass

@@ -456,4 +456,5 @@ def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded
         "final": {k: v for k, v in last.items() if k != "weights"},
         "loss_weights": last.get("weights"),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **({"fusion": {"text": cfg.run.fusion_text}} if cfg.run.fusion_text > 0 else {}),
     }
