@@ -138,6 +138,12 @@ def test_model_options_from_the_config_mirror_tta_and_input_size(tmp_path, tiny_
                                            "image_size": 96}})
     with pytest.raises(ValueError, match="made at 64"):       # a checkpoint keeps its size
         build_model(cfg)
+    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck"),
+                                           "style_blocks": 1}})
+    with pytest.raises(ValueError, match="style_blocks"):      # and its streams
+        build_model(cfg)
+    assert build_model(TrainConfig.from_dict({"model": {"arch": "tiny_test", "pretrained": "none",
+                                                        "style_blocks": 1}})).spec.style_blocks == 1
     fresh = build_model(TrainConfig.from_dict({"model": {"arch": "tiny_test", "pretrained": "none",
                                                          "image_size": 96}}))
     assert fresh.image_size == fresh.drawing_config.image_size == 96

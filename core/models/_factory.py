@@ -21,7 +21,6 @@ import torch
 from resources import MODELS_DIR
 
 from ._model import ModelSpec, PatentModel, compute_model_id
-from ._style import enable_style_stream
 from ._registry import (
     DEFAULT_ARCH,
     ModelError,
@@ -30,6 +29,7 @@ from ._registry import (
     resolve_text_cfg,
     text_package_path,
 )
+from ._style import enable_style_stream
 
 log = logging.getLogger(__name__)
 

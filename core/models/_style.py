@@ -25,8 +25,9 @@ def style_statistics(x: torch.Tensor) -> torch.Tensor:
     matrix (mean over positions), signed square root (keeps the few large entries from
     dominating; continuous at 0)."""
     c = x.shape[1]
-    f = x.float().flatten(2)
-    g = torch.bmm(f, f.transpose(1, 2)).div(f.size(2))
+    with torch.autocast(x.device.type, enabled=False):     # float32 also under GPU AMP
+        f = x.float().flatten(2)
+        g = torch.bmm(f, f.transpose(1, 2)).div(f.size(2))
     iu = torch.triu_indices(c, c, device=x.device)
     g = g[:, iu[0], iu[1]]
     eps = 1e-6
