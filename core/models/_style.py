@@ -11,6 +11,7 @@ forward pass, so the stream costs almost nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import torch
@@ -25,7 +26,8 @@ def style_statistics(x: torch.Tensor) -> torch.Tensor:
     matrix (mean over positions), signed square root (keeps the few large entries from
     dominating; continuous at 0)."""
     c = x.shape[1]
-    with torch.autocast(x.device.type, enabled=False):     # float32 also under GPU AMP
+    amp_off = torch.autocast("cuda", enabled=False) if x.is_cuda else contextlib.nullcontext()
+    with amp_off:                                   # float32 also under CUDA AMP
         f = x.float().flatten(2)
         g = torch.bmm(f, f.transpose(1, 2)).div(f.size(2))
     iu = torch.triu_indices(c, c, device=x.device)
