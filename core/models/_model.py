@@ -97,30 +97,34 @@ def enable_hflip_tta(visual: torch.nn.Module) -> torch.nn.Module:
     """
     if isinstance(visual, HFlipTTA):
         return visual
-    base = type(visual)
-    cls = _HFLIP_CLASSES.get(base)
-    if cls is None:
-        cls = _HFLIP_CLASSES[base] = _hflip_class(base)
-    visual.__class__ = cls
-    return visual
+    return swap_forward(visual, HFlipTTA, "HFlip", _hflip_forward, __name__)
 
 
 def _hflip_forward(self, x: torch.Tensor) -> torch.Tensor:
-    fwd = self._hflip_base.forward
+    fwd = self._swapped_base.forward
     return fwd(self, x) + fwd(self, torch.flip(x, dims=[-1]))
 
 
-def _hflip_class(base: type) -> type:
+def swap_forward(module: torch.nn.Module, marker: type, prefix: str, forward, where: str
+                 ) -> torch.nn.Module:
+    """Swap ``module``'s class, in place, for a subclass of it and ``marker`` with another
+    ``forward`` (which finds the previous one as ``self._swapped_base.forward``). The subclass
+    is made once per base and set on the module named ``where``, so towers still pickle."""
     import sys
 
-    name = f"HFlip{base.__name__}"
-    cls = type(name, (HFlipTTA, base), {"forward": _hflip_forward, "_hflip_base": base,
-                                        "__module__": __name__, "__qualname__": name})
-    setattr(sys.modules[__name__], name, cls)      # picklable by reference
-    return cls
+    base = type(module)
+    cls = _SWAPPED.get((marker, base))
+    if cls is None:
+        name = f"{prefix}{base.__name__}"
+        cls = type(name, (marker, base), {"forward": forward, "_swapped_base": base,
+                                          "__module__": where, "__qualname__": name})
+        setattr(sys.modules[where], name, cls)      # picklable by reference
+        _SWAPPED[(marker, base)] = cls
+    module.__class__ = cls
+    return module
 
 
-_HFLIP_CLASSES: dict[type, type] = {}
+_SWAPPED: dict[tuple[type, type], type] = {}
 
 
 class PatentModel:

@@ -12,7 +12,6 @@ forward pass, so the stream costs almost nothing.
 from __future__ import annotations
 
 import contextlib
-import sys
 
 import torch
 
@@ -83,7 +82,7 @@ def enable_style_stream(visual: torch.nn.Module, blocks: int) -> torch.nn.Module
     set) and swaps the class for a subclass whose ``forward`` adds it, like mirror-image TTA;
     enable the style stream first, mirror-image TTA on top of it.
     """
-    from ._model import HFlipTTA
+    from ._model import HFlipTTA, swap_forward
     from ._registry import ModelError
 
     if isinstance(visual, StyleStream):
@@ -112,16 +111,4 @@ def enable_style_stream(visual: torch.nn.Module, blocks: int) -> torch.nn.Module
     visual.style_proj = torch.nn.Linear(c * (c + 1) // 2, proj.out_features, bias=False)
     torch.nn.init.zeros_(visual.style_proj.weight)
     visual.style_blocks = int(blocks)
-    base = type(visual)
-    cls = _STYLE_CLASSES.get(base)
-    if cls is None:
-        name = f"Style{base.__name__}"
-        cls = type(name, (StyleStream, base), {"forward": _style_forward,
-                                               "__module__": __name__, "__qualname__": name})
-        setattr(sys.modules[__name__], name, cls)      # picklable by reference
-        _STYLE_CLASSES[base] = cls
-    visual.__class__ = cls
-    return visual
-
-
-_STYLE_CLASSES: dict[type, type] = {}
+    return swap_forward(visual, StyleStream, "Style", _style_forward, __name__)
