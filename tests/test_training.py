@@ -354,3 +354,41 @@ def test_a_worker_crash_costs_one_group_not_the_corpus_build():
     dead = [functools.partial(os._exit, 3)] * 4             # a setup where no worker survives
     with pytest.raises(Exception, match="terminated abruptly"):
         list(ordered_map(operator.call, dead, workers=2, crashed=lambda g: "crashed"))
+
+
+def test_corpus_cache_key_follows_contents_not_timestamps(tmp_path, drawing_manifest):
+    """A re-laid copy of the data (new mtimes) reuses the rendered corpus; an edited manifest,
+    a changed page image or a file added to a source folder renders it again."""
+    import shutil
+
+    from core.drawing import DrawingConfig
+    from training.prepare import fingerprint
+
+    root = tmp_path / "data"
+    shutil.copytree(drawing_manifest.parent, root)
+    extra = tmp_path / "grants"
+    extra.mkdir()
+    (extra / "a.xml").write_text("<grant/>")
+    data = {"sources": [str(root / "manifest.jsonl"), str(extra)]}
+    key = fingerprint(data, DrawingConfig())
+
+    for f in [*root.iterdir(), *extra.iterdir()]:
+        os.utime(f, (1_000_000_000, 1_000_000_000))
+    assert fingerprint(data, DrawingConfig()) == key
+
+    manifest = root / "manifest.jsonl"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("D0900000", "D0900009", 1))   # same size, new content
+    assert fingerprint(data, DrawingConfig()) != key
+    manifest.write_text(text)
+    assert fingerprint(data, DrawingConfig()) == key
+
+    page = root / "D0900001_1.png"
+    page.write_bytes(page.read_bytes() + b"\0")
+    assert fingerprint(data, DrawingConfig()) != key
+    page.write_bytes(page.read_bytes()[:-1])
+    (extra / "b.xml").write_text("<grant/>")
+    assert fingerprint(data, DrawingConfig()) != key
+    (extra / "b.xml").unlink()
+    assert fingerprint(data, DrawingConfig()) == key
+    assert fingerprint(data, DrawingConfig(image_size=160)) != key

@@ -196,17 +196,50 @@ def synthetic_source(n: int, seed: int, cache_dir: str | Path, workers: int) -> 
 
 # -- the corpus --------------------------------------------------------------------------------
 def fingerprint(data: dict, drawing: DrawingConfig) -> str:
-    """Hash of what the crops depend on (sources and their sizes/mtimes, drawing settings)."""
+    """Hash of what the crops depend on: the sources' contents (not their mtimes, so a copied
+    data folder keeps its cache), the drawing settings and the code that decodes and cuts."""
+    import core.drawing
+    import core.imageio
+
     parts = {"data": {k: data.get(k) for k in ("sources", "deeppatent2", "image_root",
                                                "synthetic", "synthetic_seed")},
-             "drawing": asdict(drawing), "files": []}
+             "drawing": asdict(drawing), "files": [],
+             "code": [_sha256(Path(m.__file__)) for m in (core.drawing, core.imageio)]}
     for p in list(data.get("sources") or []) + list(data.get("deeppatent2") or []):
-        path = Path(p)
-        if path.exists():
-            st = path.stat()
-            parts["files"].append([str(path.resolve()), st.st_size, int(st.st_mtime)])
+        parts["files"].append([str(Path(p).resolve()), *_content_key(Path(p))])
+    parts["pages"] = _page_sizes(data.get("sources") or [])
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()
                           ).hexdigest()[:16]
+
+
+def _content_key(path: Path) -> list:
+    """A file: its size and sha256. A folder: every file's relative path and size (hashing a
+    grant folder's TIFFs would cost as much as reading them)."""
+    if path.is_file():
+        return [path.stat().st_size, _sha256(path)]
+    if path.is_dir():
+        return sorted([str(f.relative_to(path)), f.stat().st_size]
+                      for f in path.rglob("*") if f.is_file())
+    return ["missing"]
+
+
+def _page_sizes(sources: list) -> list:
+    """(path, size) of every page file the core sources list (a manifest's pages lie outside
+    it)."""
+    from core.ingest import scan_sources
+
+    pages = {p.path for scan in scan_sources(sources, allow_absolute=True)[0]
+             for p in scan.pages}
+    return sorted([str(p), Path(p).stat().st_size if Path(p).is_file() else -1]
+                  for p in pages)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def build_corpus(data: dict, drawing: DrawingConfig, cache_dir: str | Path, *,
@@ -300,5 +333,3 @@ def attach_texts(folder: str | Path, store: Store) -> None:
                     merged.setdefault(enricher, []).extend(t)
             texts.append({e: list(dict.fromkeys(t)) for e, t in merged.items()})
         shards.write_texts(folder, shard["name"], texts)
-
-
