@@ -15,7 +15,7 @@ from PIL import Image
 from core.records import SourceScan
 from core.sources import (PAGE_KINDS, SourceError, display_patent_id, display_title, image_id,
                           normalize_patent_id, parse_date, scan_folder, scan_manifest,
-                          scan_redbook, scan_source)
+                          scan_redbook, scan_source, title_from_figures)
 
 REDBOOK = {  # read by hand from the five XML files
     "D0908315": ("Women's garment top", date(2021, 1, 26), date(2017, 8, 8), "02-01", 4, 4),
@@ -140,6 +140,20 @@ def test_display_title(raw, shown):
     assert display_title(raw) == shown
 
 
+@pytest.mark.parametrize("descriptions, title", [
+    (["FIG. 1 is a perspective view of a napkin holder showing our new design"], "Napkin holder"),
+    (["FIG. 1 is a front perspective view of a Footwear Upper and Midsole showing my new design"],
+     "Footwear upper and midsole"),
+    (["FIG. 1 is a perspective view thereof", "FIG. 2 is a top view of the selfie massager of "
+      "FIG. 1"], "Selfie massager"),
+    (["FIG. 1 is a front elevational view thereof", "FIG. 2 is a rear view"], None),
+    (["FIG. 1 is a view of " + "very " * 12 + "long text"], None),
+    ([], None),
+])
+def test_title_from_figures(descriptions, title):
+    assert title_from_figures(descriptions) == title
+
+
 # -- real data -------------------------------------------------------------------------------
 
 @pytest.mark.realdata
@@ -160,6 +174,12 @@ def test_real_dev_manifest(shared_data):
     assert (pillow.locarno, pillow.locarno_edition) == ("06-09", "12")
     assert len(pillow.figure_descriptions) == 7
     assert sum(p.title is None for p in scan.patents.values()) == 9
+    # OCR lost those titles; the article named by the figure descriptions stands in for display
+    untitled = {pid: p.extra["title_display"] for pid, p in scan.patents.items() if not p.title}
+    assert untitled["D0870062"] == "Wireless sports headband"
+    assert untitled["D0528368"] == "Ice chest with wheels"
+    assert untitled["D0675666"] is None    # its descriptions start "FIG. 2 is a front ... thereof"
+    assert sum(t is not None for t in untitled.values()) == 8
 
 
 @pytest.mark.realdata

@@ -16,15 +16,18 @@ from ._archive import ARCHIVE_SUFFIXES, is_archive, unpack_archive
 from ._deeppatent2 import (deeppatent2_records, image_candidates, record_field,
                            scan_deeppatent2)
 from ._dispatch import scan_source
-from ._fields import PAGE_KINDS, FieldError, SourceError, display_title, parse_date
+from ._fields import (PAGE_KINDS, FieldError, SourceError, article_name, display_title,
+                      parse_date, title_from_figures)
 from ._folder import image_id, scan_folder
 from ._ids import display_patent_id, is_us_patent_id, normalize_patent_id
 from ._manifest import scan_manifest
 from ._redbook import scan_redbook
 
 __all__ = [
-    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "deeppatent2_records",
+    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "article_name",
+    "deeppatent2_records",
     "display_patent_id", "display_title", "image_candidates", "image_id", "is_archive",
     "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field", "scan_deeppatent2",
-    "scan_folder", "scan_manifest", "scan_redbook", "scan_source", "unpack_archive",
+    "scan_folder", "scan_manifest", "scan_redbook", "scan_source", "title_from_figures",
+    "unpack_archive",
 ]

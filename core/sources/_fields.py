@@ -16,6 +16,11 @@ _ACRONYMS = {"3D", "AC", "ATV", "CD", "DC", "DVD", "GPS", "HDMI", "LCD", "LED", 
              "RV", "TV", "USB", "UV"}
 _FIGURE = re.compile(r"^FIG(?:URE)?S?\b\.?\s*\d", re.IGNORECASE)
 _DESCRIPTION_TAIL = re.compile(r"(?:[;,]\s*(?:and|or)\s*,?|[.;,:])\s*$", re.IGNORECASE)
+#: "FIG. 1 is a perspective view of an ice chest with wheels from the front, ..." -> the article
+_OF_ARTICLE = re.compile(r"\bview of (?:an? |the )?(.+?)(?:,|;| showing| in accordance| according|"
+                         r" with the| of the present| of fig| from the| thereof| embodying|$)",
+                         re.IGNORECASE)
+_MAX_ARTICLE_WORDS = 10
 
 
 class SourceError(Exception):
@@ -63,6 +68,26 @@ def display_title(title: object) -> str | None:
     words = [w if w.strip(".,;:()") in _ACRONYMS else w.lower() for w in text.split(" ")]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def article_name(description: str) -> str | None:
+    """The article a figure description names, lower case: "FIG. 1 is a perspective view of a
+    napkin holder showing our new design" -> "napkin holder"; None for "... view thereof"."""
+    m = _OF_ARTICLE.search(description)
+    if not m:
+        return None
+    words = m.group(1).lower().rstrip(" .").split()
+    return " ".join(words) if 0 < len(words) <= _MAX_ARTICLE_WORDS else None
+
+
+def title_from_figures(descriptions: list[str]) -> str | None:
+    """A display title for a patent whose title is missing (OCR lost it): the article the first
+    naming figure description names, in sentence case."""
+    for text in descriptions:
+        name = article_name(text)
+        if name:
+            return name[:1].upper() + name[1:]
+    return None
 
 
 def is_figure_description(text: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
-                      parse_date)
+                      parse_date, title_from_figures)
 from ._files import resolve_inside
 from ._ids import normalize_patent_id
 
@@ -120,7 +120,8 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
     if not isinstance(figures, list) or not all(isinstance(f, str) for f in figures):
         raise FieldError("figure_descriptions: not a list of strings")
     warnings: list[str] = []
-    extra = {"source": "manifest", "title_display": display_title(title)}
+    extra = {"source": "manifest",
+             "title_display": display_title(title) or title_from_figures(figures)}
     if isinstance(obj.get("metadata_origin"), str):
         extra["metadata_origin"] = obj["metadata_origin"]
     patent = PatentRecord(

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (FieldError, SourceError, clean_description, date_order_error,
-                      display_title, is_figure_description, parse_date)
+                      display_title, is_figure_description, parse_date, title_from_figures)
 from ._files import iter_files
 from ._ids import is_us_patent_id, normalize_patent_id
 from ._xml import XMLError, iter_documents, parse_xml
@@ -147,7 +147,8 @@ def read_grant(data: bytes) -> tuple[PatentRecord, list[str], list[str]]:
     figures, notes = _drawing_descriptions(root)
     extra = {
         "source": "redbook", "metadata_origin": "USPTO Red Book grant XML",
-        "title_display": display_title(title), "kind": _text(pub, "kind"),
+        "title_display": display_title(title) or title_from_figures(figures),
+        "kind": _text(pub, "kind"),
         "application_number": _text(appl, "document-id/doc-number"),
         "priority_claims": priority, "drawing_notes": notes, **_citations(bib),
     }

@@ -27,10 +27,9 @@ class CaptionEnricher:
 
     def _load(self) -> Callable[[np.ndarray], str]:
         if self._captioner is None:
+            import core  # noqa: F401  (sets the offline hub before transformers loads)
             from PIL import Image
             from transformers import pipeline
-
-            import core  # noqa: F401  (offline hub)
 
             pipe = pipeline("image-to-text", model=self.model_path)
 

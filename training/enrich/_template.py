@@ -14,14 +14,13 @@ import re
 from functools import lru_cache
 
 from core.locarno import main_classes, normalize_locarno, title as locarno_title
+from core.sources import article_name
 from resources import RESOURCES_DIR
 
 from ._base import FigureContext
 
 ALIASES_JSON = RESOURCES_DIR / "aliases.json"
 _CPC = re.compile(r"\b[A-H]\d{2}[A-Z]\b.*$")            # "SHARK BLANKET A47G"
-_OF_OBJECT = re.compile(r"\bview of (?:an? |the )?(.+?)(?:,| showing| in accordance| according|"
-                        r" with the| of the present| thereof| embodying|$)", re.IGNORECASE)
 _COLLECTION = re.compile(r"^(?:an? )?(?:pair|set|kit|group) of ")
 _SPLIT = re.compile(r"\b(?:for|with|of|having|and)\b")
 _GENERIC_VIEWS = ("view", "drawing")
@@ -40,11 +39,7 @@ def object_name(ctx: FigureContext) -> str | None:
             name = re.sub(r"^(?:ornamental design for |design for )(?:an? |the )?", "", name)
             if name:
                 return name
-    if ctx.description:
-        m = _OF_OBJECT.search(ctx.description)
-        if m:
-            return " ".join(m.group(1).lower().split())
-    return None
+    return article_name(ctx.description) if ctx.description else None
 
 
 def head_noun(name: str) -> str | None:
