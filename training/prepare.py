@@ -196,15 +196,19 @@ def synthetic_source(n: int, seed: int, cache_dir: str | Path, workers: int) -> 
 
 # -- the corpus --------------------------------------------------------------------------------
 def fingerprint(data: dict, drawing: DrawingConfig) -> str:
-    """Hash of what the crops depend on: the sources' contents (not their mtimes, so a copied
-    data folder keeps its cache), the drawing settings and the code that decodes and cuts."""
+    """Hash of what the corpus depends on: the sources' contents (not their mtimes, so a
+    re-laid copy of the data keeps its cache), the drawing settings, and the code that reads
+    the metadata and decodes and cuts the pages."""
     import core.drawing
     import core.imageio
+    import core.sources
 
+    code = [Path(m.__file__) for m in (core.drawing, core.imageio)]
+    code += sorted(Path(core.sources.__file__).parent.glob("*.py"))
     parts = {"data": {k: data.get(k) for k in ("sources", "deeppatent2", "image_root",
                                                "synthetic", "synthetic_seed")},
              "drawing": asdict(drawing), "files": [],
-             "code": [_sha256(Path(m.__file__)) for m in (core.drawing, core.imageio)]}
+             "code": [[p.name, _sha256(p)] for p in code]}
     for p in list(data.get("sources") or []) + list(data.get("deeppatent2") or []):
         parts["files"].append([str(Path(p).resolve()), *_content_key(Path(p))])
     parts["pages"] = _page_sizes(data.get("sources") or [])
