@@ -74,22 +74,29 @@ class Task(QRunnable):
         self.cancel_event.set()
 
     def report(self, done: int, total: int, note: str = "") -> None:
-        self.signals.progress.emit(done, total, note)
+        self._emit("progress", done, total, note)
 
     def run(self) -> None:
         try:
             result = self.fn(self)
         except user_errors() as exc:
             log.info("task failed: %s", exc)
-            self.signals.failed.emit(exc)
+            self._emit("failed", exc)
         except Exception as exc:  # a bug: keep the app alive, log the traceback
             log.exception("internal error in a background task")
-            self.signals.failed.emit(RuntimeError(
+            self._emit("failed", RuntimeError(
                 f"internal error: {type(exc).__name__}: {exc} (details in the log)"))
         else:
-            self.signals.done.emit(result)
+            self._emit("done", result)
         finally:
-            self.signals.finished.emit()
+            self._emit("finished")
+
+    def _emit(self, name: str, *args) -> None:
+        try:
+            getattr(self.signals, name).emit(*args)
+        except RuntimeError:
+            # The app quit while this task outlived shutdown's wait: nobody is listening.
+            log.debug("task %s signal after its receiver was deleted", name)
 
 
 class TaskRunner(QObject):

@@ -437,3 +437,28 @@ def test_cyclic_garbage_is_collected_on_the_ui_thread_only(qtbot, settings):
     qtbot.waitUntil(lambda: gone() is None, timeout=5000)
     w.close()
     assert gc.isenabled()
+
+
+def test_a_task_that_outlives_the_window_finishes_quietly(qtbot, caplog):
+    """Quitting waits a few seconds for background work; a task still running after that (a
+    model load cannot be cancelled) finds its signal holder deleted. It must end without an
+    exception in the pool thread, and the same task still reports while its holder lives."""
+    import logging
+
+    import shiboken6
+
+    from examiner_app.tasks import Task
+
+    got = []
+    live = Task(lambda t: (t.report(1, 2, "half"), 42)[1], on_done=got.append,
+                on_progress=lambda *a: got.append(a))
+    live.run()
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=2000)
+    assert got == [(1, 2, "half"), 42]
+
+    orphan = Task(lambda t: (t.report(1, 1), "late")[1], on_done=got.append)
+    shiboken6.delete(orphan.signals)                  # what closing the app does to it
+    with caplog.at_level(logging.DEBUG, logger="examiner_app.tasks"):
+        orphan.run()                                  # raised RuntimeError before
+    assert "after its receiver was deleted" in caplog.text
+    assert got == [(1, 2, "half"), 42]
