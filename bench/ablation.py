@@ -18,8 +18,9 @@ gallery (the whole library) and the strict one (held-out patents only). Variants
   full          L_clip + L_cls + L_cat with learned uncertainty weights (the paper's method)
   full_design   full + a same-design contrastive term (views of one patent are positives)
   +text         any trained variant's scores fused with text: image cosine + w * text cosine,
-                w tuned on the training folds' queries only; "(app weight)": w = the app's
-                default (core.search.DEFAULT_FUSION)
+                w tuned on the training folds' queries only; "(app weight)": w = what the
+                app's search uses with the trained model: the weight the recipe's checkpoint
+                carries (run.fusion_text), else core.search.DEFAULT_FUSION
 
 All trained variants share the config's recipe (default.toml: frozen trunk, cached pooled
 features, learned-whitening start) and differ only as listed. Every run's config and metrics
@@ -96,6 +97,8 @@ def main(argv=None) -> int:
     es = eval_set(corpus, base.data.sources)
     folds = make_folds(corpus, args.folds, args.fold_seed)
     texts = TextCache(model0, "cpu", base.data.cache_dir)
+    # what the app's search weighs the title with: the weight the checkpoint carries, if any
+    app_weight = base.run.fusion_text or DEFAULT_FUSION["text"]
     ptexts = patent_texts(es, texts)
     print(f"prepared in {time.perf_counter() - t0:.0f} s: {len(corpus)} figures, "
           f"{len(es.rows)} in the real library, {len(es.queries)} query sheets", flush=True)
@@ -135,7 +138,7 @@ def main(argv=None) -> int:
                 rec["deployed_text"] = metrics(score(es, vectors, held, text=(ptexts, texts),
                                                      weight=best))
                 rec["deployed_text_app"] = metrics(score(es, vectors, held, text=(ptexts, texts),
-                                                         weight=DEFAULT_FUSION["text"]))
+                                                         weight=app_weight))
             log.write(json.dumps(rec) + "\n")
             log.flush()
             results.setdefault(variant, []).append(rec)
