@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 
 _EIGHT = np.ones((3, 3), bool)
 COARSE = 4  # layout cells per coarse cell
+_GLYPH_MAX_ASPECT = 2.0  # longest letter-like component of a text line, in glyph heights
 _WORDS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
@@ -211,8 +212,12 @@ def _text_lines(boxes, area, cfg, mm):
         used = used[np.lexsort((across[used], comp[used]))]  # by line, then glyph size
         start = np.flatnonzero(np.r_[True, np.diff(comp[used]) != 0])
         count = np.diff(np.r_[start, len(used)])
-        # a row of thin strokes (parallel dashes) has no glyph as wide as it is tall
-        letters = np.maximum.reduceat((along >= 0.5 * across)[used].astype(np.uint8), start)
+        # a row of thin strokes (parallel dashes) has no glyph as wide as it is tall, and a
+        # broken bar (a side view drawn in pieces) none as short as a letter or a digit
+        wide = np.maximum.reduceat((along >= 0.5 * across)[used].astype(np.uint8), start)
+        short = np.maximum.reduceat((along <= _GLYPH_MAX_ASPECT * across)[used].astype(np.uint8),
+                                    start)
+        letters = wide & short
         gb = boxes[used]
         box = np.concatenate([np.minimum.reduceat(gb[:, :2], start),
                               np.maximum.reduceat(gb[:, 2:], start)], 1)

@@ -283,6 +283,19 @@ def test_real_sheets_split_into_their_figures(shared_data, image, count):
         assert_clean_render(img)
 
 
+def test_a_bar_drawn_in_pieces_is_not_taken_for_a_line_of_text(shared_data):
+    """D769,454 FIG. 7: a side view drawn as a broken bar with small circles on it chains up
+    like a text line (pieces of label height in a row); none of its pieces is shaped like a
+    letter, so the whole bar stays drawing, while the sheet's four "FIG. n" labels are erased."""
+    arr = read_page(shared_data / "real_dev" / "D0769454/page03_sheet.png").array
+    prepared = prepare_page(arr, "drawing_sheet")
+    assert len(prepared) == 4
+    fig7 = prepared[1][0]
+    assert (fig7.x1 - fig7.x0) > 800 and (fig7.y1 - fig7.y0) < 120      # the whole bar
+    for _, img in prepared:
+        assert_clean_render(img)
+
+
 @pytest.mark.parametrize("dpi", [150, 200])
 def test_real_sheets_scanned_coarser_split_alike_without_a_dpi_tag(shared_data, dpi):
     """The same sheets at 150 or 200 dpi, with nothing saying so (a PNG export): the page's

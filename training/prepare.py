@@ -199,11 +199,12 @@ def fingerprint(data: dict, drawing: DrawingConfig) -> str:
     """Hash of what the corpus depends on: the sources' contents (not their mtimes, so a
     re-laid copy of the data keeps its cache), the drawing settings, and the code that reads
     the metadata and decodes and cuts the pages."""
+    import core._layout
     import core.drawing
     import core.imageio
     import core.sources
 
-    code = [Path(m.__file__) for m in (core.drawing, core.imageio)]
+    code = [Path(m.__file__) for m in (core.drawing, core._layout, core.imageio)]
     code += sorted(Path(core.sources.__file__).parent.glob("*.py"))
     parts = {"data": {k: data.get(k) for k in ("sources", "deeppatent2", "image_root",
                                                "synthetic", "synthetic_seed")},
