@@ -259,7 +259,10 @@ def prepare_page(page: PageRecord, drawing: dict,
 _WORKER: dict = {}
 
 
-def _init_worker(drawing: dict, encoder: CpuEncoder | None) -> None:
+def _init_worker(drawing: dict, encoder: CpuEncoder | None, parent: int) -> None:
+    from ._lifeline import die_with
+
+    die_with(parent)
     if encoder is not None:
         import torch
 
@@ -327,7 +330,7 @@ class PagePipeline:
     def _pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(self.workers, mp_context=worker_context(),
                                       initializer=_init_worker,
-                                      initargs=(self.drawing, self.encoder))
+                                      initargs=(self.drawing, self.encoder, os.getpid()))
 
     def run(self, pages: Iterable[PageRecord],
             cancel: threading.Event | None = None) -> Iterator[PreparedPage]:

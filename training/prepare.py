@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from core._lifeline import pool_options
 from core.drawing import DrawingConfig
 from core.embed import submit_or_broken
 from core.store import Store
@@ -107,7 +108,7 @@ def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4,
     ctx = multiprocessing.get_context("spawn")
     it = iter(groups)
     pending: deque = deque()
-    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, **pool_options())
     try:
         while True:
             for g in it:
@@ -123,7 +124,7 @@ def ordered_map(fn: Callable, groups: Iterable, workers: int, ahead: int = 4,
                 retry = [g for g, _ in pending]
                 pending.clear()
                 yield from _one_at_a_time(fn, retry, ctx, crashed)
-                pool = cf.ProcessPoolExecutor(workers, mp_context=ctx)
+                pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, **pool_options())
                 continue
             pending.popleft()
             yield result
@@ -135,7 +136,7 @@ def _one_at_a_time(fn: Callable, groups: list, ctx, crashed: Callable | None) ->
     pool, in_a_row = None, 0
     try:
         for g in groups:
-            pool = pool or cf.ProcessPoolExecutor(1, mp_context=ctx)
+            pool = pool or cf.ProcessPoolExecutor(1, mp_context=ctx, **pool_options())
             try:
                 result = pool.submit(fn, g).result()
                 in_a_row = 0

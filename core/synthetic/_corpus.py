@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._lifeline import pool_options
 from ._design import pick
 from ._patent import QUERY_INDEX_START, _rng, generate_patent
 from ._sheets import render_sheets
@@ -81,7 +82,7 @@ def write_corpus(out_dir, n_patents: int, seed: int = 0, sheets: bool = True,
             raise CancelledError("drawing the synthetic corpus was cancelled")
 
     if workers > 1:
-        pool = ProcessPoolExecutor(workers, mp_context=mp_context)
+        pool = ProcessPoolExecutor(workers, mp_context=mp_context, **pool_options())
         try:
             futures = [pool.submit(_patent_pages, job) for job in jobs]
             for done, fut in enumerate(futures, start=1):
