@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from ._lifeline import pool_options  # noqa: F401  (for every process pool of the project)
 from .drawing import DrawingConfig, FigureBox
 from .drawing import prepare_page as _prepare_drawing
 from .imageio import ImageReadError, read_page

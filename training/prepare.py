@@ -21,9 +21,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from core._lifeline import pool_options
 from core.drawing import DrawingConfig
-from core.embed import submit_or_broken
+from core.embed import pool_options, submit_or_broken
 from core.store import Store
 
 from . import shards
