@@ -104,6 +104,8 @@ def test_kill_9_during_index_add_loses_and_duplicates_nothing(sheets, tmp_path):
         ingest(lib, [half_manifest(sheets, tmp_path / "half.jsonl")], model,
                model_ref="tiny_test:random", workers=0, allow_absolute=True)
         before = snapshot(lib)
+    pristine = tmp_path / "pristine"           # each kill below starts from this library
+    shutil.copytree(path, pristine)
     rng = random.Random(7)
     # the command itself, worker processes and all, killed at a random time
     marker = f"PE_KILL_TEST_{uuid.uuid4().hex}"
@@ -130,6 +132,8 @@ def test_kill_9_during_index_add_loses_and_duplicates_nothing(sheets, tmp_path):
         os.kill(pid, signal.SIGKILL)
     assert left == [], "worker processes outlived a killed index add"
     # the ingest function killed after a random number of pages: in a commit, a merge, ...
+    path = tmp_path / "lib2"
+    shutil.copytree(pristine, path)
     ctx = multiprocessing.get_context("fork")
     finished = 0
     for _ in range(3):
