@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ._lifeline import pool_options  # noqa: F401  (for every process pool of the project)
+from ._lifeline import die_with, pool_options  # noqa: F401  (pool_options: for every pool)
 from .drawing import DrawingConfig, FigureBox
 from .drawing import prepare_page as _prepare_drawing
 from .imageio import ImageReadError, read_page
@@ -261,8 +261,6 @@ _WORKER: dict = {}
 
 
 def _init_worker(drawing: dict, encoder: CpuEncoder | None, parent: int) -> None:
-    from ._lifeline import die_with
-
     die_with(parent)
     if encoder is not None:
         import torch

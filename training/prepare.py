@@ -203,13 +203,14 @@ def fingerprint(data: dict, drawing: DrawingConfig) -> str:
     import core.drawing
     import core.imageio
     import core.sources
+    from core.models import sha256_file
 
     code = [Path(m.__file__) for m in (core.drawing, core._layout, core.imageio)]
     code += sorted(Path(core.sources.__file__).parent.glob("*.py"))
     parts = {"data": {k: data.get(k) for k in ("sources", "deeppatent2", "image_root",
                                                "synthetic", "synthetic_seed")},
              "drawing": asdict(drawing), "files": [],
-             "code": [[p.name, _sha256(p)] for p in code]}
+             "code": [[p.name, sha256_file(p)] for p in code]}
     for p in list(data.get("sources") or []) + list(data.get("deeppatent2") or []):
         parts["files"].append([str(Path(p).resolve()), *_content_key(Path(p))])
     parts["pages"] = _page_sizes(data.get("sources") or [])
@@ -220,8 +221,10 @@ def fingerprint(data: dict, drawing: DrawingConfig) -> str:
 def _content_key(path: Path) -> list:
     """A file: its size and sha256. A folder: every file's relative path and size (hashing a
     grant folder's TIFFs would cost as much as reading them)."""
+    from core.models import sha256_file     # torch: not at import, workers import this module
+
     if path.is_file():
-        return [path.stat().st_size, _sha256(path)]
+        return [path.stat().st_size, sha256_file(path)]
     if path.is_dir():
         return sorted([str(f.relative_to(path)), f.stat().st_size]
                       for f in path.rglob("*") if f.is_file())
@@ -237,14 +240,6 @@ def _page_sizes(sources: list) -> list:
              for p in scan.pages}
     return sorted([str(p), Path(p).stat().st_size if Path(p).is_file() else -1]
                   for p in pages)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_corpus(data: dict, drawing: DrawingConfig, cache_dir: str | Path, *,

@@ -39,7 +39,8 @@ SIDECAR_FILE = "model.json"
 DEFAULT_MODEL_DIR = MODELS_DIR / "default"
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -252,7 +253,7 @@ def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
         "embed_dim": model.embed_dim,
         "spec": model.spec.to_dict(),
         "weights_file": WEIGHTS_FILE,
-        "weights_sha256": _sha256_file(tmp_w),
+        "weights_sha256": sha256_file(tmp_w),
         "dtype": "float16" if half else "float32",
         "training": training or model.training_info,
     }
@@ -282,7 +283,7 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     weights = directory / sidecar.get("weights_file", WEIGHTS_FILE)
     if not weights.is_file():
         raise ModelError(f"{weights}: weights file missing")
-    if _sha256_file(weights) != sidecar["weights_sha256"]:
+    if sha256_file(weights) != sidecar["weights_sha256"]:
         raise ModelError(f"{weights}: checksum mismatch, the file is damaged or was replaced")
     spec = ModelSpec.from_dict(sidecar["spec"])
     model_id = sidecar["model_id"]
@@ -340,7 +341,7 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
     spec = ModelSpec(arch=arch, kind="open_clip", model_cfg=model_cfg, image_size=size,
                      mean=tuple(pre.get("mean", (0.48145466, 0.4578275, 0.40821073))),
                      std=tuple(pre.get("std", (0.26862954, 0.26130258, 0.27577711))))
-    model_id = compute_model_id(spec, _sha256_file(path))
+    model_id = compute_model_id(spec, sha256_file(path))
     return PatentModel(clip, open_clip.get_tokenizer(arch), spec, model_id,
                        origin=f"open_clip {arch} from {path}")
 
