@@ -129,9 +129,10 @@ class LibraryService(QObject):
             self.opened.emit(info)
             model = opened_model[0]
             if model is not None and not model.is_built:
-                # drawing searches already run on the cached graph; the text tower is built
-                # in the background so the first search with a title does not wait for it
-                self.io.submit(lambda task: model.clip)
+                # drawing searches already run on the cached graph; the text encoder (its
+                # cached graph, else the network) is readied in the background so the first
+                # search with a title does not wait for it
+                self.io.submit(lambda task: model.prepare_text())
 
         return self.db.submit(work, on_done=done, on_error=failed)
 

@@ -174,6 +174,71 @@ def test_minilm_text_drops_padding_without_changing_embeddings():
     assert torch.allclose(model.encode_text(texts), reference, atol=1e-5)
 
 
+#: Texts that exercise the cleaning and truncation the light tokenizer must reproduce.
+AWKWARD_TEXTS = ["Drinking cup", "", "  FIG. 3 is a\tleft side\n view  ", "Cup &amp;amp; saucer",
+                 "caf\u00c3\u00a9 chair", "Lampe \u00e0 poser \u2014 \u201cBauhaus\u201d",
+                 "\u676f\u5b50 (cup)", "\u00bd-inch D-ring", " ".join(["handle"] * 300)]
+
+
+def test_the_light_tokenizer_gives_open_clips_token_ids():
+    """The tokenizer of the cached text graph runs without transformers; its ids must be the
+    ones the network's own tokenizer gives (cleaning, special tokens, truncation at 128)."""
+    import torch
+
+    from core.models import _text_graph
+
+    model = load_model("default")
+    fast = _text_graph.FastTokenizer(_text_graph._folder(model.spec), 128)
+    for texts in (AWKWARD_TEXTS, AWKWARD_TEXTS[:1], AWKWARD_TEXTS[-1:]):
+        assert torch.equal(fast(texts), model.tokenize(texts)), texts
+    assert fast(AWKWARD_TEXTS[-1:]).shape == (1, 128)
+
+
+def test_a_seen_checkpoint_encodes_text_from_the_cached_tower_graph():
+    """Text is encoded by the frozen tower's cached graph when the network is not built: same
+    vectors, no open_clip network; a damaged graph file is replaced and costs only time."""
+    import torch
+
+    from core import _graph_cache
+    from core.embed import CpuEncoder
+    from core.models import _text_graph
+
+    first = load_model("default")
+    expected = first.encode_text(AWKWARD_TEXTS)
+    path = _graph_cache.text_graph_path(_text_graph.tower_key(first.spec))
+    assert path.is_file()                       # traced by the eager encoding
+    CpuEncoder(first)([np.full((224, 224), 255, np.uint8)])     # drawings cached too
+
+    second = load_model("default")
+    assert not second.is_built
+    assert torch.allclose(second.encode_text(AWKWARD_TEXTS), expected, atol=1e-6)
+    assert torch.allclose(second.encode_text(AWKWARD_TEXTS[1:3]), expected[1:3], atol=1e-6)
+    assert not second.is_built                  # the graph, not the network, encoded them
+
+    path.write_bytes(path.read_bytes()[:5000])      # a truncated file
+    third = load_model("default")
+    assert torch.allclose(third.encode_text(AWKWARD_TEXTS), expected, atol=1e-6)
+    assert third.is_built                       # the network stood in ...
+    fourth = load_model("default")              # ... and traced the tower again
+    assert torch.allclose(fourth.encode_text(AWKWARD_TEXTS), expected, atol=1e-6)
+    assert not fourth.is_built
+
+
+def test_a_tower_trained_with_the_model_is_not_cached_as_a_package_tower(tmp_path):
+    """Only a frozen package tower has a graph of its own: a tower whose weights live in the
+    checkpoint (tiny_test) keeps encoding text with the network."""
+    from core import _graph_cache
+    from core.models import _text_graph
+
+    save_checkpoint(create_model("tiny_test", pretrained=None, seed=5), tmp_path / "ck")
+    model = load_checkpoint(tmp_path / "ck")
+    assert _text_graph.tower_key(model.spec) is None
+    before = sorted((_graph_cache.cache_dir() / "text").glob("*.pt"))
+    model.encode_text(["a drinking mug"])
+    assert model.is_built
+    assert sorted((_graph_cache.cache_dir() / "text").glob("*.pt")) == before
+
+
 def test_a_checkpoint_seen_before_encodes_drawings_without_building_its_network(tmp_path):
     """The second load of a checkpoint defers open_clip and the text tower: drawings go through
     the frozen graph the first load cached, with the same vectors; text builds the network."""

@@ -148,6 +148,9 @@ class PatentModel:
         self._std = torch.tensor(spec.std).view(1, 3, 1, 1)
         self._builder = None
         self._lock = threading.Lock()
+        self._text_graph = None         # core.models._text_graph.TextGraph, once loaded
+        self._text_graph_loaded = False     # a load from the cache was tried
+        self._text_graph_saved = False      # a trace into the cache was tried
         self._set_network(clip, tokenizer)
 
     @classmethod
@@ -277,8 +280,37 @@ class PatentModel:
 
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
-        """L2-normalized text embeddings (float32, on CPU)."""
+        """L2-normalized text embeddings (float32, on CPU).
+
+        A checkpoint model whose network is not built yet (drawings run on the cached image
+        graph) uses the cached graph of its frozen text tower when there is one; otherwise the
+        network encodes, and a checkpoint model caches the tower's graph for later processes.
+        """
+        fast = self._cached_text_graph()
+        if fast is not None:
+            return fast(texts)
         tokens = self.tokenize(texts).to(self.device)
         with self._autocast():
             feats = self.clip.encode_text(tokens)
+        if self.checkpoint is not None and not self._text_graph_saved:
+            from . import _text_graph
+
+            self._text_graph_saved = True
+            _text_graph.save(self.spec, self.clip, tokens)
         return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()
+
+    def prepare_text(self) -> None:
+        """Make the text encoder ready (the cached graph, else the network) ahead of a query."""
+        self.encode_text(["drawing"])
+
+    def _cached_text_graph(self):
+        if self.is_built or self.device.type != "cpu" or self.checkpoint is None:
+            return None
+        if not self._text_graph_loaded:
+            with self._lock:
+                if not self._text_graph_loaded:
+                    from . import _text_graph
+
+                    self._text_graph = _text_graph.load(self.spec)
+                    self._text_graph_loaded = True
+        return self._text_graph
