@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -90,10 +91,21 @@ def write_path(path: Path, data: bytes, keep: int) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+#: A temporary file this old is what a killed process left (a write takes seconds at most).
+STALE_TMP_S = 3600
+
+
 def _prune(folder: Path, keep: int) -> None:
     graphs = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in graphs[keep:]:
         old.unlink(missing_ok=True)
+    now = time.time()
+    for tmp in folder.glob(".graph-*"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_TMP_S:
+                tmp.unlink()
+        except OSError:     # another process's write finished or cleaned it meanwhile
+            pass
 
 
 def drop_path(path: Path) -> None:

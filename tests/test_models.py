@@ -1,6 +1,7 @@
 """Model runtime: registry, offline ImageNet weights, checkpoints that carry their config."""
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -291,6 +292,25 @@ def test_models_in_memory_are_not_cached_and_the_cache_is_bounded(tmp_path, tiny
     assert len(list(_graph_cache.cache_dir().glob("*.pt"))) <= _graph_cache.KEEP
     assert _graph_cache.has_graph(load_checkpoint(tmp_path / f"ck{_graph_cache.KEEP + 1}")
                                   .model_id)
+
+
+def test_what_a_killed_cache_write_left_behind_is_cleaned_up(tmp_path):
+    """A process killed while writing a graph leaves its temporary file; the next write removes
+    such files once they are old, and leaves a fresh one (another process may be writing it)."""
+    from core import _graph_cache
+    from core.embed import CpuEncoder
+
+    folder = _graph_cache.cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / ".graph-stale", folder / ".graph-fresh"
+    stale.write_bytes(b"x" * 1000)
+    fresh.write_bytes(b"x" * 1000)
+    old = time.time() - _graph_cache.STALE_TMP_S - 60
+    os.utime(stale, (old, old))
+    save_checkpoint(create_model("tiny_test", pretrained=None, seed=21), tmp_path / "ck")
+    CpuEncoder(load_checkpoint(tmp_path / "ck"))([np.full((64, 64), 255, np.uint8)])
+    assert not stale.exists() and fresh.exists()
+    fresh.unlink()
 
 
 def test_a_model_dropped_by_its_user_is_freed_with_its_encoder():
