@@ -83,18 +83,26 @@ def _folder(spec) -> Path:
     return text_package_path(spec.model_cfg["text_cfg"]["hf_tokenizer_name"])
 
 
+def _tokenizer(spec) -> FastTokenizer | None:
+    try:
+        return FastTokenizer(_folder(spec), int(spec.model_cfg["text_cfg"]["context_length"]))
+    except Exception:  # noqa: BLE001 - no tokenizer.json to run: the network's tokenizer it is
+        return None
+
+
 def load(spec) -> TextGraph | None:
-    """The cached graph of the model's text tower, or None (no frozen tower, not cached yet,
-    or a file that does not load: that one is removed, to be traced again)."""
+    """The cached graph of the model's text tower, or None (no frozen tower, no light
+    tokenizer, not cached yet, or a file that does not load: that one is removed, to be traced
+    again)."""
     key = tower_key(spec)
-    if key is None:
+    tokenizer = _tokenizer(spec) if key is not None else None
+    if tokenizer is None:
         return None
     path = _graph_cache.text_graph_path(key)
     data = _graph_cache.read_path(path)
     if data is None:
         return None
     try:
-        tokenizer = FastTokenizer(_folder(spec), int(spec.model_cfg["text_cfg"]["context_length"]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)      # TorchScript is deprecated
             graph = torch.jit.load(io.BytesIO(data), map_location="cpu")
@@ -105,11 +113,12 @@ def load(spec) -> TextGraph | None:
 
 
 def save(spec, clip: torch.nn.Module, tokens: torch.Tensor) -> bool:
-    """Trace the text tower of ``clip`` (on CPU) on example ``tokens`` and cache it; False if
-    there is none to cache, it cannot be traced or the cache cannot be written."""
+    """Trace the text tower of ``clip`` (on CPU, in eval mode) on example ``tokens`` and cache
+    it; False if there is none to cache, it cannot be traced or the cache cannot be written."""
     key = tower_key(spec)
     text_tower = getattr(clip, "text", None)
-    if key is None or text_tower is None or next(text_tower.parameters()).device.type != "cpu":
+    if (key is None or text_tower is None or text_tower.training      # dropout would be traced
+            or next(text_tower.parameters()).device.type != "cpu" or _tokenizer(spec) is None):
         return False
     path = _graph_cache.text_graph_path(key)
     if path.is_file():
@@ -117,7 +126,7 @@ def save(spec, clip: torch.nn.Module, tokens: torch.Tensor) -> bool:
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")             # tracer and deprecation warnings
-            graph = torch.jit.trace(text_tower.eval(), tokens.cpu(), check_trace=False)
+            graph = torch.jit.trace(text_tower, tokens.cpu(), check_trace=False)
             buf = io.BytesIO()
             torch.jit.save(graph, buf)
     except Exception:  # noqa: BLE001 - an untraceable tower keeps running eagerly
