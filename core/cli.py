@@ -214,7 +214,7 @@ def cmd_index_add_shards(args) -> int:
 
 
 # -- search --------------------------------------------------------------------------------------
-def _read_queries(args) -> list[str]:
+def _read_queries(args) -> list[str | None]:
     queries = list(args.images)
     if args.queries:
         try:
@@ -223,7 +223,9 @@ def _read_queries(args) -> list[str]:
             raise CliError(f"cannot read query list {args.queries}: {exc.strerror}") from None
         queries += [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
     if not queries:
-        raise CliError("no query images given (pass IMAGE paths or --queries FILE)")
+        if args.text and args.text.strip():
+            return [None]           # the title alone: a text search over the library
+        raise CliError("no query given (pass IMAGE paths, --queries FILE or --text TEXT)")
     return queries
 
 
@@ -261,7 +263,9 @@ def cmd_search(args) -> int:
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue
-            print(f"query {q}: {len(resp.query_figures)} figure(s); prior art before "
+            what = (f"query {q}: {len(resp.query_figures)} figure(s)" if q is not None
+                    else f"query text {args.text.strip()!r}")
+            print(f"{what}; prior art before "
                   f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
             rows = ([g[0] for g in group_by_patent(resp.results)][:args.k] if args.per_patent
@@ -482,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     emb.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("search", help="search prior art for query drawings")
-    s.add_argument("images", nargs="*", metavar="IMAGE")
+    s.add_argument("images", nargs="*", metavar="IMAGE",
+                   help="query drawings (none with --text: a search by the text alone)")
     s.add_argument("--queries", metavar="FILE", help="a file with one image path per line")
     lib_arg(s)
     s.add_argument("--before", type=iso_date, metavar="YYYY-MM-DD",

@@ -63,6 +63,36 @@ def test_search_json_contract(cli_library, shared_data, tmp_path):
         assert [r["rank"] for r in obj["results"]] == list(range(1, len(obj["results"]) + 1))
 
 
+def test_search_by_text_alone(cli_library):
+    """`search --text` without a drawing ranks the library's patents by their text: every
+    figure of a patent carries its patent's score, patents in the order of text similarity."""
+    from core.library import Library
+    from core.text_index import TextIndex
+
+    lib, _ = cli_library
+    title = "Pregnancy pillow"
+    proc = run("search", "--text", title, "--library", lib, "--before", "2021-06-01",
+               "--k", "50", "--json", "--no-log")
+    assert proc.returncode == 0, proc.stderr
+    (obj,) = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    assert obj["query"] is None and obj["text"] == title and obj["query_figures"] == []
+    results = obj["results"]
+    assert results and all(date.fromisoformat(r["grant_date"]) < date(2021, 6, 1)
+                           for r in results)
+    scores: dict[str, set] = {}
+    for r in results:
+        scores.setdefault(r["patent_id"], set()).add(round(r["score"], 5))
+    assert all(len(s) == 1 for s in scores.values())
+    with Library(lib) as library:
+        model = library.load_model(None)
+        sims = TextIndex.load(library, model.model_id).similarities(
+            model.encode_text([title]).numpy()[0])
+    order = list(scores)
+    assert len(order) > 1 and order == sorted(order, key=lambda p: -sims[p])
+    proc = run("search", "--library", lib, "--text", "  ")
+    assert proc.returncode == 1 and "no query given" in proc.stderr
+
+
 @pytest.mark.parametrize("args, code, needle", [
     (["search", "x.png", "--before", "2020-13-01"], 2, "not a date"),
     (["search", "x.png", "--locarno", "banana"], 2, "Locarno"),
