@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,25 @@ def manifest_rows(manifest: Path = REAL_DEV, n: int | None = None, kind: str | N
     if n:
         rows = rows[::max(1, len(rows) // n)][:n]
     return rows
+
+
+def require_real_dev() -> None:
+    """Stop with a message when the real development data is absent; else print the machine."""
+    if not REAL_DEV.is_file():
+        sys.exit(f"needs the real development data at {REAL_DEV}")
+    print(f"machine: {machine()}")
+
+
+@contextmanager
+def real_dev_library(workdir: Path, model):
+    """The real development library in ``workdir/real``, indexed with ``model`` by the first
+    run and reused by later ones (and by the other benchmarks given the same folder)."""
+    from core.ingest import ingest
+    from core.library import Library
+
+    with Library(workdir / "real", create=True) as lib:
+        ingest(lib, [REAL_DEV], model)
+        yield lib
 
 
 def load() -> str:

@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REAL_DEV, machine, manifest_rows, table  # noqa: E402
+from _common import manifest_rows, real_dev_library, require_real_dev, table  # noqa: E402
+
+from core.models import load_model  # noqa: E402
 
 
 def run(cmd: list[str], env: dict) -> float:
@@ -31,25 +33,20 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
-    if not REAL_DEV.is_file():
-        sys.exit(f"needs the real development data at {REAL_DEV}")
-    print(f"machine: {machine()}")
+    require_real_dev()
+    with real_dev_library(args.workdir, load_model("default")) as lib:
+        library = lib.path
     exe = str(Path(sys.executable).with_name("patent-examiner"))
-    library = args.workdir / "real"
-    env = {**os.environ, "PATENT_EXAMINER_CACHE": tempfile.mkdtemp(prefix="pe-bench-cache-")}
-    if not (library / "library.sqlite").is_file():
-        print("building the library (once) ...", flush=True)
-        subprocess.run([exe, "index", "add", str(REAL_DEV), "--library", str(library)],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-    env["PATENT_EXAMINER_CACHE"] = tempfile.mkdtemp(prefix="pe-bench-cache-")    # empty
     row = next(r for r in manifest_rows(kind="drawing_sheet") if r.get("title"))
     drawing = [exe, "search", str(row["path"]), "--library", str(library), "--before",
                row["filing_date"], "--k", "10", "--no-log"]
     titled = drawing + ["--text", row["title"]]
-    rows = [["drawing, empty cache", run(drawing, env)],
-            ["drawing, cached", min(run(drawing, env) for _ in range(args.repeats))],
-            ["drawing + title, text graph not cached yet", run(titled, env)],
-            ["drawing + title, cached", min(run(titled, env) for _ in range(args.repeats))]]
+    with tempfile.TemporaryDirectory(prefix="pe-bench-cache-") as cache:    # starts empty
+        env = {**os.environ, "PATENT_EXAMINER_CACHE": cache}
+        rows = [["drawing, empty cache", run(drawing, env)],
+                ["drawing, cached", min(run(drawing, env) for _ in range(args.repeats))],
+                ["drawing + title, text graph not cached yet", run(titled, env)],
+                ["drawing + title, cached", min(run(titled, env) for _ in range(args.repeats))]]
     print(table(["`patent-examiner search`, new process", "seconds"], rows))
 
 

@@ -16,12 +16,10 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REAL_DEV, machine, manifest_rows, table  # noqa: E402
+from _common import manifest_rows, real_dev_library, require_real_dev, table  # noqa: E402
 
 from core.drawing import prepare_page  # noqa: E402
 from core.imageio import read_page  # noqa: E402
-from core.ingest import ingest  # noqa: E402
-from core.library import Library  # noqa: E402
 from core.models import load_model  # noqa: E402
 from core.search import Searcher  # noqa: E402
 
@@ -42,12 +40,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
-    if not REAL_DEV.is_file():
-        sys.exit(f"needs the real development data at {REAL_DEV}")
-    print(f"machine: {machine()}")
+    require_real_dev()
     model = load_model("default")
-    with Library(args.workdir / "real", create=True) as lib:
-        ingest(lib, [REAL_DEV], model)          # reuses what an earlier run indexed
+    with real_dev_library(args.workdir, model) as lib:
         searcher = Searcher(lib, model)
         cfg = model.drawing_config
         crops = []

@@ -15,10 +15,9 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REAL_DEV, load, machine, manifest_rows, pct, table  # noqa: E402
+from _common import (load, manifest_rows, pct, real_dev_library, require_real_dev,  # noqa: E402
+                     table)
 
-from core.ingest import ingest  # noqa: E402
-from core.library import Library  # noqa: E402
 from core.models import load_model  # noqa: E402
 from core.search import Searcher, SearchQuery  # noqa: E402
 
@@ -28,13 +27,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
-    manifest = REAL_DEV
-    if not manifest.is_file():
-        sys.exit(f"needs the real development data at {manifest}")
-    print(f"machine: {machine()}")
+    require_real_dev()
     model = load_model("default")
-    with Library(args.workdir / "real", create=True) as lib:
-        ingest(lib, [manifest], model)          # reuses what an earlier run indexed
+    with real_dev_library(args.workdir, model) as lib:
         figures = lib.info()["figures"]
         searcher = Searcher(lib, model)
         searcher.warm_up()
