@@ -144,10 +144,13 @@ class DetailView(QWidget):
         else:
             self.query_view.set_image(None)
             self._query_key = None
-        self._show_page(hit.image, hit.page_index)
         if not same_patent:
             self.details = None
+            self.strip.blockSignals(True)     # clearing moves the current row: no page change
             self.strip.clear()
+            self.strip.blockSignals(False)
+        self._show_page(hit.image, hit.page_index)
+        if not same_patent:
             self._render_meta()
             self.service.patent_details(hit.patent_id, on_done=self._details_loaded)
         else:
@@ -279,10 +282,11 @@ class DetailView(QWidget):
         on_match_page = (self.hit.image, self.hit.page_index) == (path, page_index)
         self.searchWith.emit(path, page_index, self.hit.figure if on_match_page else None)
 
-    def open_source(self) -> None:
-        if self.shown_page is None:
+    def open_source(self, path: str | None = None) -> None:
+        """Open ``path`` (default: the page shown) in the system viewer."""
+        if path is None and self.shown_page is None:
             return
-        path = self.shown_page[0]
+        path = path or self.shown_page[0]
         if not Path(path).exists():
             self.message.emit("warning", f"{path}: the file is no longer there")
             return

@@ -497,8 +497,7 @@ class MainWindow(QMainWindow):
             return
         hit = self.current_hit()
         if hit is not None:
-            self.detail.shown_page = (hit.image, hit.page_index)
-            self.detail.open_source()
+            self.detail.open_source(hit.image)
 
     # -- ratings ----------------------------------------------------------------------------
     def rate_current(self, value: int | None) -> None:

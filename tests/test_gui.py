@@ -462,3 +462,27 @@ def test_a_task_that_outlives_the_window_finishes_quietly(qtbot, caplog):
         orphan.run()                                  # raised RuntimeError before
     assert "after its receiver was deleted" in caplog.text
     assert got == [(1, 2, "half"), 42]
+
+
+def test_detail_view_of_another_patent_shows_its_own_sheet(qtbot, window, gui_library):
+    """Switching the detail view to another patent shows that patent's sheet (clearing the
+    previous patent's page strip used to re-show its current page) and acts on it."""
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    a = resp.results[0]
+    b = next(h for h in resp.results if h.patent_id != a.patent_id)
+    detail = window.detail
+    detail.show_result(a, None, window.query, None)
+    window.stack.setCurrentWidget(detail)
+    qtbot.waitUntil(lambda: detail.strip.count() > 1, timeout=WAIT)
+    detail.strip.setCurrentRow(detail.strip.count() - 1)    # browse another page of A
+    qtbot.waitUntil(lambda: detail.result_view.has_image(), timeout=WAIT)
+    detail.show_result(b, None, window.query, None)
+    qtbot.waitUntil(lambda: detail.strip.count() > 0 and detail.details is not None and
+                    detail.details["patent"]["patent_id"] == b.patent_id, timeout=WAIT)
+    qtbot.waitUntil(lambda: detail.result_view.has_image(), timeout=WAIT)
+    assert detail.shown_page == (b.image, b.page_index)
+    assert Path(b.image).name in detail.page_label.text()
+    with qtbot.waitSignal(detail.searchWith) as sent:
+        detail.search_button.click()
+    assert sent.args[:2] == [b.image, b.page_index] and sent.args[2] == b.figure
