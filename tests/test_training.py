@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from training import encoder
-from training.config import TrainConfig, load_config
+from training.config import ConfigError, TrainConfig, load_config
 from training.folds import assign_folds
 from training.sampler import BalancedBatches, RandomBatches
 from training.schedule import warmup_cosine
@@ -34,10 +34,36 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
         TrainConfig.from_dict({"optim": {"lrr": 1}})
     with pytest.raises(ValueError, match="section"):
         TrainConfig.from_dict({"optimizer": {}})
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigError, match=r"\[augment\]: hflipp"):
         TrainConfig.from_dict({"augment": {"hflipp": 0.5}})
     for name in ("default.toml", "gpu_full.toml"):
         load_config(REPO / "training" / "configs" / name)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.lr=abc", "optim.lr must be a number, not 'abc'"),
+    ("optim.epochs=-1", "optim.epochs must be >= 0, not -1"),   # 0: whitening alone
+    ("optim.batch_size=2.5", "optim.batch_size must be a whole number"),
+    ("run.resume=1", "run.resume must be true or false"),
+    ("data.sources='a.jsonl'", "data.sources must be a list"),
+    ("model.freeze_blocks=-2", "model.freeze_blocks must be >= -1"),
+    ("data.workers=-1", "data.workers must be >= 0"),
+    ("optim.sampler='fancy'", "optim.sampler must be one of 'balanced', 'random'"),
+    ("augment.hflip='often'", "augment.hflip must be a number"),
+    ("enrich.per_figure=0", "enrich.per_figure must be > 0"),
+])
+def test_config_values_are_type_and_range_checked(override, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(TINY, [override])
+    assert str(info.value).startswith(message)
+
+
+def test_config_values_take_the_default_type():
+    cfg = load_config(TINY, ["optim.lr=1", "optim.epochs=3.0", "model.freeze_blocks=-1",
+                             "loss.init_log_var=-2.5"])
+    assert (cfg.optim.lr, cfg.optim.epochs) == (1.0, 3)
+    assert isinstance(cfg.optim.lr, float) and isinstance(cfg.optim.epochs, int)
+    assert cfg.model.freeze_blocks == -1 and cfg.loss.init_log_var == -2.5
 
 
 def test_folds_are_patent_level_stratified_and_seeded():

@@ -1,8 +1,9 @@
 """Training configuration: TOML files over long flag lists.
 
 Every table maps to a dataclass below; unknown keys are errors (a typo must not silently
-train something else). Relative paths are relative to the working directory. ``override``
-applies ``section.key=value`` strings (TOML values) on top, e.g. from the command line.
+train something else), and so are values of another type than the default's or out of range.
+Relative paths are relative to the working directory. ``override`` applies
+``section.key=value`` strings (TOML values) on top, e.g. from the command line.
 """
 from __future__ import annotations
 
@@ -138,19 +139,65 @@ class TrainConfig:
         for key, value in (d or {}).items():
             if key not in types:
                 raise ConfigError(f"unknown config section [{key}] (known: {', '.join(types)})")
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] must be a table of settings, not {value!r}")
             if key == "augment":
                 from .augment import AugmentConfig
 
-                AugmentConfig.from_dict(value)   # validates the keys
-                kwargs[key] = dict(value)
+                kwargs[key] = checked(key, value, asdict(AugmentConfig()))
                 continue
             sub = types[key]()
-            known = {f.name for f in fields(sub)}
-            unknown = set(value) - known
-            if unknown:
-                raise ConfigError(f"unknown key(s) in [{key}]: {', '.join(sorted(unknown))}")
-            kwargs[key] = type(sub)(**{**asdict(sub), **value})
+            kwargs[key] = type(sub)(**{**asdict(sub), **checked(key, value, asdict(sub))})
         return cls(**kwargs)
+
+
+#: Numbers are >= 0 unless listed here: keys that may be -1 ("none"/"all") or any number.
+_FROM_MINUS_ONE = {"model.freeze_blocks", "model.style_blocks", "features.split", "data.fold"}
+_ANY_SIGN = {"loss.init_log_var"}
+_POSITIVE = {"optim.batch_size", "optim.accum_steps", "optim.lr",
+             "optim.per_class", "features.views", "features.batch_size", "data.shard_size",
+             "run.checkpoint_every", "run.log_every", "enrich.per_figure", "loss.temperature",
+             "model.style_dim"}
+_CHOICES = {"optim.sampler": ("balanced", "random"), "loss.weighting": ("uncertainty", "fixed"),
+            "model.init": ("", "whiten")}
+
+
+def checked(section: str, values: dict, defaults: dict) -> dict:
+    """``values`` of one table, checked against the type of each key's default."""
+    unknown = set(values) - set(defaults)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    return {k: _checked(f"{section}.{k}", v, defaults[k]) for k, v in values.items()}
+
+
+def _checked(key: str, value, default):
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        kind = "a number"
+        if isinstance(default, int):
+            ok, kind = ok and float(value).is_integer(), "a whole number"
+            value = int(value) if ok else value
+        elif ok:
+            value = float(value)
+    elif isinstance(default, (list, tuple)):
+        ok, kind = isinstance(value, (list, tuple)), "a list"
+    elif isinstance(default, dict):
+        ok, kind = isinstance(value, dict), "a table"
+    else:
+        ok, kind = isinstance(value, str), "a string"
+    if not ok:
+        raise ConfigError(f"{key} must be {kind}, not {value!r}")
+    if kind in ("a number", "a whole number") and key not in _ANY_SIGN:
+        low = -1 if key in _FROM_MINUS_ONE else 0
+        if value < low or (key in _POSITIVE and value <= 0):
+            bound = "> 0" if key in _POSITIVE else f">= {low}"
+            raise ConfigError(f"{key} must be {bound}, not {value!r}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ConfigError(f"{key} must be one of {', '.join(map(repr, _CHOICES[key]))}, "
+                          f"not {value!r}")
+    return value
 
 
 def read_toml(path: str | Path) -> dict:
