@@ -115,8 +115,8 @@ class MainWindow(QMainWindow):
         self.library_label = QLabel("No library")
         self.model_label = QLabel("")
         self.session_label = QLabel("")
-        bar.addWidget(self.busy)
-        for w in (self.library_label, self.model_label, self.session_label):
+        # permanent widgets: showMessage() hides the others, and the busy text is a message
+        for w in (self.busy, self.library_label, self.model_label, self.session_label):
             bar.addPermanentWidget(w)
         QWidget.setTabOrder(self.query_panel.figure, self.filters.date)
         QWidget.setTabOrder(self.filters.search_button, self.results.view)
@@ -583,13 +583,19 @@ class MainWindow(QMainWindow):
             self.export_ratings(Path(path))
 
     def export_ratings(self, path: Path) -> None:
+        self._set_busy(True, "Exporting the ratings\u2026")
+
         def done(n):
+            self._set_busy(False)
             self.show_message("info", f"{n} ratings of session {self.settings.session} saved "
                               f"to {path}", timeout_ms=8000)
 
+        def failed(exc):
+            self._set_busy(False)
+            self.show_message("error", f"Ratings not exported: {describe_error(exc)}")
+
         self.service.export_ratings(path, self.identity(), False, on_done=done,
-                                    on_error=lambda exc: self.show_message(
-                                        "error", f"Ratings not exported: {describe_error(exc)}"))
+                                    on_error=failed)
 
     # -- dialogs ----------------------------------------------------------------------------
     def show_library_dialog(self, rebuild: bool = False) -> None:

@@ -51,7 +51,7 @@ def sheets(library: Path) -> list[Path]:
 
 
 def searched(qtbot, w, before: int | None = None):
-    """Wait for the answer to the latest search request."""
+    """Wait for the answer to the latest search request (and the busy bar to go)."""
     qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(), timeout=WAIT)
     if before is not None:
         qtbot.waitUntil(lambda: w.response.search_id != before, timeout=WAIT)
@@ -486,3 +486,13 @@ def test_detail_view_of_another_patent_shows_its_own_sheet(qtbot, window, gui_li
     with qtbot.waitSignal(detail.searchWith) as sent:
         detail.search_button.click()
     assert sent.args[:2] == [b.image, b.page_index] and sent.args[2] == b.figure
+
+
+def test_busy_bar_shows_while_searching(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    assert not window.busy.isVisible()
+    window.search()
+    assert window.busy.isVisible() and "Searching" in window.statusBar().currentMessage()
+    searched(qtbot, window, first.search_id)
+    assert not window.busy.isVisible()
