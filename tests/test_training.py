@@ -304,6 +304,35 @@ def test_cli_train_reports_a_bad_config_in_one_line(tmp_path, capsys):
     assert not any("Traceback" in line for line in err)
 
 
+def test_cli_train_names_missing_data_before_creating_anything(tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.chdir(tmp_path)          # the config's ../shared/data is not found from here
+    assert main(["train", "--config", str(REPO / "training" / "configs" / "default.toml"),
+                 "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("patent-examiner: error: training data not found: data.sources "
+                          "../shared/data/real_dev/manifest.jsonl, data.sources ")
+    assert err.endswith(f"(relative paths are read from the working directory, {tmp_path})")
+    assert list(tmp_path.iterdir()) == []            # neither the run nor runs/cache
+    assert main(["train", "--config", str(TINY)]) == 1
+    assert capsys.readouterr().err.strip() == "patent-examiner: error: no training data: " \
+        "data.sources, data.deeppatent2 and data.synthetic are all empty"
+
+
+def test_train_refuses_an_empty_corpus(tmp_path, drawing_manifest):
+    from training.trainer import train
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no training data: the sources gave no figures; "
+                                          "first of 1 error"):
+        train(_cfg(tmp_path, tmp_path / "empty"))
+    assert not (tmp_path / "run").exists()
+    everyone = [f"D09{i:05d}" for i in range(12)]
+    with pytest.raises(ConfigError, match="all 24 figures belong to held-out patents"):
+        train(_cfg(tmp_path, drawing_manifest, f"data.exclude_patents={everyone}"))
+
+
 def test_cli_train_and_enrich(tmp_path, drawing_manifest, tiny_model):
     from core.cli import main
     from core.ingest import ingest

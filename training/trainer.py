@@ -27,6 +27,7 @@ from tqdm import tqdm
 from . import distributed, encoder
 from .augment import AugmentConfig, augment
 from .config import ConfigError, TrainConfig
+from .datacheck import check_rows, check_sources
 from .dataset import FALLBACK_TEXT, Corpus, FigureDataset, collate
 from .losses import UNKNOWN, LossWeighting, clip_loss, supcon_loss
 from .sampler import BalancedBatches, RandomBatches
@@ -238,10 +239,9 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
           bank=None, model=None) -> TrainResult:
     """Train as configured; see the module docstring. ``corpus``/``rows``/``bank``/``model``
     let benchmarks reuse prepared data across folds."""
+    if corpus is None:
+        check_sources(cfg.data)
     d = distributed.setup(cfg.run.device)
-    out = Path(cfg.run.out_dir)
-    if d.main:
-        out.mkdir(parents=True, exist_ok=True)
     _seed_all(cfg.model.seed)
     model = model or build_model(cfg)
     if corpus is None:
@@ -250,6 +250,10 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     excluded = held_out(cfg, corpus)
     if rows is None:
         rows = corpus.select(exclude=excluded)
+    check_rows(corpus, rows)
+    out = Path(cfg.run.out_dir)
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
     k = cfg.model.freeze_blocks
     encoder.set_trainable(model.clip, k)
     aug_cfg = AugmentConfig.from_dict(cfg.augment)
