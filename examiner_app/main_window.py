@@ -12,8 +12,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QLabel, QMainWindow, QProgressBar,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QLabel, QMainWindow,
+                               QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
+                               QVBoxLayout, QWidget)
 
 from core.reports import RELEVANCE_RULE, ReportMeta
 from core.search import SearchQuery, SearchResponse
@@ -88,13 +89,21 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.results)
         self.stack.addWidget(self.detail)
+        # never narrower than its own layout needs (the date edit and "No date cutoff" row)
+        left.setMinimumWidth(max(340, left.minimumSizeHint().width()))
+        # scrolls rather than forcing the window taller than a small screen
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(left.minimumWidth() + left_scroll.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent))
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
+        split.addWidget(left_scroll)
         split.addWidget(self.stack)
         split.setStretchFactor(1, 1)
         split.setSizes([380, 1060])
-        # never narrower than its own layout needs (the date edit and "No date cutoff" row)
-        left.setMinimumWidth(max(340, left.minimumSizeHint().width()))
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)

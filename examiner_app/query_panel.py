@@ -18,7 +18,7 @@ class QueryPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view = QueryView()
-        self.view.setMinimumSize(260, 300)
+        self.view.setMinimumSize(240, 200)
         self.file_label = QLabel("No query")
         self.file_label.setObjectName("muted")
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

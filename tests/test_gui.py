@@ -496,3 +496,14 @@ def test_busy_bar_shows_while_searching(qtbot, window, gui_library):
     assert window.busy.isVisible() and "Searching" in window.statusBar().currentMessage()
     searched(qtbot, window, first.search_id)
     assert not window.busy.isVisible()
+
+
+def test_window_fits_a_small_screen_with_a_banner_and_results(qtbot, window, gui_library):
+    """1280x720 screens: the query column scrolls rather than forcing the window taller."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.show_message("warning", "A long notice that wraps onto a second line of the "
+                        "banner at this width, " * 4)
+    window.resize(1280, 680)
+    qtbot.wait(100)
+    assert window.height() <= 680 and window.minimumSizeHint().height() <= 600
