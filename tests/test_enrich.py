@@ -1,6 +1,8 @@
 """Text enrichment: figure -> view mapping, the template and title enrichers, the SQLite cache,
-the LLM enricher against a stub OpenAI-compatible server, the captioner hook, DeepPatent2."""
+the LLM enricher against a stub OpenAI-compatible server, the captioner hook, DeepPatent2, and
+the enrich command's errors."""
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +12,8 @@ import pytest
 
 from core.store import Store
 from training.enrich import FigureContext, enrich, load_descriptions, make_enricher
-from training.enrich._llm import LLMError, LLMEnricher, parse_list
+from training.enrich import EnricherUnavailable
+from training.enrich._llm import LLMError, LLMEnricher, LLMUnavailable, parse_list
 from training.enrich._run import store_cache
 from training.enrich._template import head_noun, object_name
 from training.views import number_figures, parse_descriptions, view_phrase
@@ -182,6 +185,54 @@ def test_llm_enricher_gives_up_clearly(stub_server):
         LLMEnricher(stub_server, "m", max_retries=2, backoff_s=0.01).describe(_ctx(), 3)
 
 
+def _closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_llm_enricher_stops_at_once_when_the_endpoint_is_not_there():
+    llm = LLMEnricher(_closed_port_url(), "m")          # a retry would wait 1 s first
+    start = time.monotonic()
+    with pytest.raises(LLMUnavailable, match="cannot connect .*refused"):
+        llm.describe(_ctx(), 3)
+    assert time.monotonic() - start < 0.9
+    with pytest.raises(LLMUnavailable, match="cannot connect"):
+        LLMEnricher("http://no-such-host.invalid/v1", "m").describe(_ctx(), 3)
+
+
+@pytest.mark.parametrize("code", [401, 403, 404])
+def test_llm_enricher_stops_when_refused(stub_server, code):
+    _Stub.script = [code]
+    with pytest.raises(LLMUnavailable, match=f"HTTP {code}"):
+        LLMEnricher(stub_server, "m", backoff_s=0.01).describe(_ctx(), 3)
+    assert len(_Stub.seen) == 1
+
+
+def test_llm_enricher_retries_a_refused_connection_once_it_has_answered():
+    _Stub.script, _Stub.seen = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    llm = LLMEnricher(f"http://127.0.0.1:{server.server_address[1]}/v1", "m", max_retries=1,
+                      backoff_s=0.01, requests_per_minute=0)
+    assert llm.describe(_ctx(), 1) == ["a curved body pillow"]
+    server.shutdown()
+    server.server_close()                             # the server restarts, say
+    with pytest.raises(LLMError, match="gave up after 2 tries .*refused") as info:
+        llm.describe(FigureContext("D2", title="FAN"), 1)
+    assert not isinstance(info.value, LLMUnavailable)
+
+
+def test_an_unavailable_enricher_stops_the_run_and_keeps_what_was_written(tmp_path):
+    store = Store(tmp_path / "library.sqlite")
+    contexts = [FigureContext("D1", title="FAN"), FigureContext("D2", title="CHAIR")]
+    with pytest.raises(EnricherUnavailable):
+        enrich(store, contexts, [make_enricher("title"), LLMEnricher(_closed_port_url(), "m")])
+    assert load_descriptions(store) == {("D1", ""): ["fan"]}
+    store.close()
+
+
 def test_llm_settings_from_environment(monkeypatch, stub_server):
     monkeypatch.setenv("PATENT_EXAMINER_LLM_BASE_URL", stub_server)
     monkeypatch.setenv("PATENT_EXAMINER_LLM_MODEL", "env-model")
@@ -208,6 +259,87 @@ def test_caption_hook_is_off_without_a_model_and_uses_a_callable():
     ctx = FigureContext("D1", "fig:1", image=lambda: np.full((64, 64), 255, np.uint8))
     assert cap.describe(ctx, 5) == ["caption: a drawing 64 px"]
     assert cap.describe(FigureContext("D1", "fig:1"), 5) == []
+
+
+def test_caption_model_must_be_a_folder_on_disk(tmp_path):
+    for path in (tmp_path / "missing", tmp_path, "Salesforce/blip-image-captioning-base"):
+        with pytest.raises(ValueError, match="not a model folder on disk"):
+            make_enricher("caption", {"model_path": str(path)})
+
+
+# -- the enrich command -------------------------------------------------------------------------
+@pytest.fixture
+def enrich_library(tmp_path, drawing_manifest, tiny_model):
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import save_checkpoint
+
+    save_checkpoint(tiny_model, tmp_path / "tiny_ck")
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [drawing_manifest], tiny_model, model_ref=str(tmp_path / "tiny_ck"),
+               workers=0)
+    return tmp_path / "lib"
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--patents", "{tmp}/nofile.txt"], 1,
+     "cannot read the patent list {tmp}/nofile.txt: No such file or directory"),
+    (["--patents", "{tmp}"], 1, "cannot read the patent list {tmp}: Is a directory"),
+    (["--config", "{tmp}/nofile.toml"], 1, "cannot read the config {tmp}/nofile.toml"),
+    (["--enricher", "llm"], 2, "the llm enricher needs base_url and model (--base-url"),
+    (["--enricher", "llm", "--base-url", "127.0.0.1:8080/v1", "--model", "m"], 2,
+     "the llm base_url must start with http:// or https://"),
+    (["--enricher", "caption"], 2, "the caption enricher needs model_path"),
+    (["--enricher", "caption", "--caption-model", "{tmp}/none"], 2,
+     "the captioning model {tmp}/none is not a model folder on disk"),
+])
+def test_cli_enrich_reports_bad_input_in_one_line(tmp_path, monkeypatch, capsys, args, code,
+                                                  message):
+    from core.cli import main
+
+    for var in ("PATENT_EXAMINER_LLM_BASE_URL", "OPENAI_BASE_URL", "PATENT_EXAMINER_LLM_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert main(["enrich", "--library", str(tmp_path / "lib"), *args]) == code
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("patent-examiner: error: " + message.format(tmp=tmp_path))
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "lib").exists()
+
+
+@pytest.mark.parametrize("args", [["--per-figure", "-3"], ["--per-figure", "0"],
+                                  ["--rpm", "0"]])
+def test_cli_enrich_refuses_counts_below_one(tmp_path, capsys, args):
+    from core.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["enrich", "--library", str(tmp_path), *args])
+    assert info.value.code == 2
+    assert "expected a positive number" in capsys.readouterr().err
+
+
+def test_cli_enrich_stops_when_the_llm_is_not_there(enrich_library, tmp_path, capsys):
+    from core.cli import main
+
+    url = _closed_port_url()
+    (tmp_path / "one.txt").write_text("D0900000\n")     # 3 drawings and patents
+    start = time.monotonic()
+    assert main(["enrich", "--library", str(enrich_library), "--enricher", "llm",
+                 "--base-url", url, "--model", "x", "--patents", str(tmp_path / "one.txt")]) == 1
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"patent-examiner: error: {url}: cannot connect (")
+    assert "Traceback" not in err
+
+
+def test_cli_train_and_enrich_describe_themselves(capsys):
+    from core.cli import main
+
+    for command, words in (("train", "Train the drawing encoder"),
+                           ("enrich", "Write enriched text descriptions")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert words in capsys.readouterr().out
 
 
 # -- DeepPatent2 metadata -----------------------------------------------------------------------

@@ -6,11 +6,28 @@ import argparse
 import json
 import sys
 
+EXIT_ERROR, EXIT_USAGE = 1, 2
+
+
+def positive(kind: type):
+    """An argparse type: a number of ``kind`` above zero."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+    return parse
+
 
 def register(subparsers) -> None:
     """Add the ``train`` and ``enrich`` subcommands."""
     t = subparsers.add_parser("train", help="train the drawing encoder (contrastive, "
-                                            "LLM/template-enriched text)")
+                                            "LLM/template-enriched text)",
+                              description="Train the drawing encoder from a TOML config and "
+                                          "export a model the library can use.")
     add_train_args(t)
     t.set_defaults(func=cmd_train)
     register_enrich(subparsers)
@@ -18,20 +35,23 @@ def register(subparsers) -> None:
 
 def register_enrich(subparsers) -> None:
     e = subparsers.add_parser("enrich", help="write enriched descriptions of a library's "
-                                             "drawings into its database")
+                                             "drawings into its database",
+                              description="Write enriched text descriptions of a library's "
+                                          "drawings into its database (training text).")
     e.add_argument("--library", metavar="DIR",
                    help="library folder (default: the user data folder, or "
                         "$PATENT_EXAMINER_LIBRARY)")
     e.add_argument("--enricher", action="append", choices=["template", "title", "llm",
                                                            "caption"],
                    help="enricher to run (repeatable; default: template)")
-    e.add_argument("--per-figure", type=int, default=20, help="descriptions per drawing")
+    e.add_argument("--per-figure", type=positive(int), default=20,
+                   help="descriptions per drawing")
     e.add_argument("--config", metavar="FILE", help="take [enrich] settings (llm endpoint, "
                                                     "captioner) from a training config")
     e.add_argument("--base-url", help="llm: OpenAI-compatible endpoint, e.g. "
                                       "http://127.0.0.1:8080/v1")
     e.add_argument("--model", dest="llm_model", help="llm: model name")
-    e.add_argument("--rpm", type=float, help="llm: requests per minute")
+    e.add_argument("--rpm", type=positive(float), help="llm: requests per minute")
     e.add_argument("--caption-model", metavar="DIR", help="caption: captioning model on disk")
     e.add_argument("--patents", metavar="FILE", help="only these patent ids (one per line)")
     e.add_argument("--force", action="store_true", help="replace existing descriptions")
@@ -56,7 +76,7 @@ def cmd_train(args) -> int:
 
     overrides = list(args.set)
     if args.out:
-        overrides.append(f"run.out_dir='{args.out}'")
+        overrides.append(f"run.out_dir={json.dumps(args.out)}")   # a TOML string too
     if args.no_resume:
         overrides.append("run.resume=false")
     try:
@@ -64,8 +84,7 @@ def cmd_train(args) -> int:
         logging.getLogger("training").setLevel(logging.INFO)
         result = train(cfg)
     except ConfigError as exc:
-        print(f"patent-examiner: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc, EXIT_ERROR)
     if result.export_dir is not None:
         print(f"trained {result.steps} steps; model written to {result.export_dir}",
               file=sys.stderr)
@@ -73,13 +92,38 @@ def cmd_train(args) -> int:
 
 
 def cmd_enrich(args) -> int:
-    from pathlib import Path
+    from .enrich import EnricherUnavailable, make_enricher
 
-    from core.library import Library, default_library_path
+    try:
+        options = _enrich_options(args)
+        patents = _patent_list(args.patents) if args.patents else None
+    except ValueError as exc:       # a ConfigError or an unreadable patent list
+        return _error(exc, EXIT_ERROR)
+    enrichers = []
+    for name in args.enricher or ["template"]:
+        try:
+            enrichers.append(make_enricher(name, options.get(name, {})))
+        except (ValueError, TypeError) as exc:   # TypeError: an unknown [enrich.*] option
+            return _error(exc, EXIT_USAGE)
+    try:
+        contexts, added = _run_enrich(args, enrichers, patents)
+    except EnricherUnavailable as exc:
+        return _error(f"{exc}; stopped (descriptions written so far are kept)", EXIT_ERROR)
+    if args.json:
+        print(json.dumps({"contexts": len(contexts), "added": added}))
+    else:
+        print(f"{len(contexts)} drawings and patents; new descriptions: "
+              + ", ".join(f"{k} {v}" for k, v in added.items()))
+    return 0
 
-    from .enrich import contexts_from_store, enrich, make_enricher
-    from .enrich._run import store_cache
 
+def _error(message, code: int) -> int:
+    print(f"patent-examiner: error: {message}", file=sys.stderr)
+    return code
+
+
+def _enrich_options(args) -> dict[str, dict]:
+    """Enricher name -> options: the config's [enrich] tables under the command line's."""
     options: dict[str, dict] = {}
     if args.config:
         from .config import load_config
@@ -93,33 +137,41 @@ def cmd_enrich(args) -> int:
             llm[key] = value
     if args.caption_model:
         options.setdefault("caption", {})["model_path"] = args.caption_model
-    names = args.enricher or ["template"]
-    patents = None
-    if args.patents:
-        patents = [ln.strip() for ln in Path(args.patents).read_text().splitlines()
-                   if ln.strip()]
-    with Library(args.library or default_library_path()) as lib:
-        enrichers = []
-        for name in names:
-            opts = dict(options.get(name, {}))
-            if name == "llm":
-                opts["cache"] = store_cache(lib.store)
-            enrichers.append(make_enricher(name, opts))
-        contexts = contexts_from_store(lib.store, patents, with_images="caption" in names)
-        from tqdm import tqdm
+    return options
 
+
+def _patent_list(path: str) -> list[str]:
+    from pathlib import Path
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not a text file"
+        raise ValueError(f"cannot read the patent list {path}: {why}") from None
+    return [ln.strip() for ln in lines if ln.strip()]
+
+
+def _run_enrich(args, enrichers: list, patents: list[str] | None):
+    from tqdm import tqdm
+
+    from core.library import Library, default_library_path
+
+    from .enrich import contexts_from_store, enrich
+    from .enrich._run import store_cache
+
+    with Library(args.library or default_library_path()) as lib:
+        for e in enrichers:
+            if e.name == "llm":
+                e.cache = store_cache(lib.store)
+        contexts = contexts_from_store(lib.store, patents,
+                                       with_images=any(e.name == "caption" for e in enrichers))
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
         try:
             added = enrich(lib.store, contexts, enrichers, per_figure=args.per_figure,
                            force=args.force, progress=lambda i: bar.update(i - bar.n))
         finally:
             bar.close()
-    if args.json:
-        print(json.dumps({"contexts": len(contexts), "added": added}))
-    else:
-        print(f"{len(contexts)} drawings and patents; new descriptions: "
-              + ", ".join(f"{k} {v}" for k, v in added.items()))
-    return 0
+    return contexts, added
 
 
 def main(argv: list[str] | None = None) -> int:

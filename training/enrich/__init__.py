@@ -13,8 +13,8 @@ Output lands in the store's ``descriptions`` table (patent_id, figure_key, enric
 ``figure_key`` is ``"fig:N"`` for the figure numbered N (see training.views) and ``""`` for
 the whole patent. Enriching again skips what is already there.
 """
-from ._base import Enricher, FigureContext, make_enricher
+from ._base import Enricher, EnricherUnavailable, FigureContext, make_enricher
 from ._run import contexts_from_store, enrich, load_descriptions
 
-__all__ = ["Enricher", "FigureContext", "contexts_from_store", "enrich", "load_descriptions",
-           "make_enricher"]
+__all__ = ["Enricher", "EnricherUnavailable", "FigureContext", "contexts_from_store", "enrich",
+           "load_descriptions", "make_enricher"]

@@ -22,6 +22,11 @@ class FigureContext:
     image: Callable[[], np.ndarray] | None = None   # loads the rendered figure (captioners)
 
 
+class EnricherUnavailable(RuntimeError):
+    """The enricher cannot describe anything (endpoint unreachable or refusing, model not
+    loadable): the run stops instead of failing every drawing in turn."""
+
+
 class Enricher(Protocol):
     name: str
 

@@ -6,11 +6,12 @@ Off by default (the paper used BLIP-2). Give ``model_path`` (a local folder that
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ._base import FigureContext
+from ._base import EnricherUnavailable, FigureContext
 
 
 class CaptionEnricher:
@@ -20,7 +21,10 @@ class CaptionEnricher:
                  captioner: Callable[[np.ndarray], str] | None = None, prefix: str = ""):
         if captioner is None and not model_path:
             raise ValueError("the caption enricher needs model_path (a captioning model on "
-                             "disk) in [enrich.caption]")
+                             "disk): --caption-model or [enrich.caption]")
+        if captioner is None and not (Path(model_path).expanduser() / "config.json").is_file():
+            raise ValueError(f"the captioning model {model_path} is not a model folder on disk "
+                             "(no config.json; nothing is downloaded)")
         self.model_path = model_path
         self._captioner = captioner
         self.prefix = prefix
@@ -31,7 +35,13 @@ class CaptionEnricher:
             from PIL import Image
             from transformers import pipeline
 
-            pipe = pipeline("image-to-text", model=self.model_path)
+            try:
+                pipe = pipeline("image-to-text",
+                                model=str(Path(self.model_path).expanduser()))
+            except Exception as exc:  # transformers raises many kinds for a bad folder
+                why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise EnricherUnavailable(f"cannot load the captioning model "
+                                          f"{self.model_path}: {why}") from None
 
             def run(image: np.ndarray) -> str:
                 out = pipe(Image.fromarray(image).convert("RGB"))

@@ -7,6 +7,8 @@ Works with OpenAI, vLLM, llama.cpp's server, Ollama's /v1 and the like: POST
 Requests are spaced to at most ``requests_per_minute``, retried with exponential backoff on
 429, 5xx and network errors, and answers are cached by (model, prompt) through ``cache``
 (the store's ``cache`` table), so a re-run costs nothing. The key is never cached or logged.
+An endpoint that is not there (connection refused or an unknown host before it ever
+answered) or refuses us (401, 403, 404) raises ``LLMUnavailable``, which stops the run.
 """
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ import hashlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 from typing import Callable
 
-from ._base import FigureContext
+from ._base import EnricherUnavailable, FigureContext
 from ._template import object_name
 
 SYSTEM = ("You write short, varied, concrete descriptions of design-patent drawings for "
@@ -33,6 +36,13 @@ class LLMError(RuntimeError):
     """The endpoint failed for good (after retries) or answered something unusable."""
 
 
+class LLMUnavailable(LLMError, EnricherUnavailable):
+    """The endpoint cannot serve this run at all (not there, wrong URL, bad key)."""
+
+
+_FATAL_HTTP = (401, 403, 404)
+
+
 class LLMEnricher:
     name = "llm"
 
@@ -42,8 +52,12 @@ class LLMEnricher:
                  cache: tuple[Callable[[str], str | None], Callable[[str, str], None]] | None
                  = None):
         if not base_url or not model:
-            raise ValueError("the llm enricher needs base_url and model (config [enrich.llm] "
-                             "or PATENT_EXAMINER_LLM_BASE_URL / PATENT_EXAMINER_LLM_MODEL)")
+            raise ValueError("the llm enricher needs base_url and model (--base-url and "
+                             "--model, config [enrich.llm], or PATENT_EXAMINER_LLM_BASE_URL / "
+                             "PATENT_EXAMINER_LLM_MODEL)")
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"the llm base_url must start with http:// or https://, not "
+                             f"{base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
@@ -56,6 +70,7 @@ class LLMEnricher:
         self.cache = cache
         self._lock = threading.Lock()
         self._next_at = 0.0
+        self._answered = False      # after a first answer a refused connection is retried
 
     @classmethod
     def from_config(cls, options: dict) -> "LLMEnricher":
@@ -112,15 +127,24 @@ class LLMEnricher:
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     data = json.loads(resp.read().decode("utf-8"))
+                self._answered = True
                 return data["choices"][0]["message"]["content"]
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}"
+                if exc.code in _FATAL_HTTP:
+                    raise LLMUnavailable(f"{self.base_url}: {last} {exc.reason} (check the "
+                                         "base URL, the model and the API key)") from None
                 if exc.code != 429 and exc.code < 500:
                     raise LLMError(f"{self.base_url}: {last} {exc.reason}") from None
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 delay = float(retry_after) if retry_after and retry_after.isdigit() else None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                last, delay = f"network error: {getattr(exc, 'reason', exc)}", None
+                reason = getattr(exc, "reason", exc)
+                if not self._answered and isinstance(reason, (ConnectionRefusedError,
+                                                              socket.gaierror)):
+                    raise LLMUnavailable(f"{self.base_url}: cannot connect ({reason})") \
+                        from None
+                last, delay = f"network error: {reason}", None
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise LLMError(f"{self.base_url}: not a chat completion answer ({exc})") \
                     from None

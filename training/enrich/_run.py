@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 from core.store import Store, now_iso
 
 from ..views import number_figures
-from ._base import Enricher, FigureContext
+from ._base import Enricher, EnricherUnavailable, FigureContext
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
     """Write each enricher's descriptions of each context; returns new rows per enricher.
 
     Contexts already described by an enricher are skipped unless ``force`` (which replaces
-    them). One failing context is logged and skipped; the rest go on.
+    them). One failing context is logged and skipped; the rest go on. An
+    ``EnricherUnavailable`` stops the run (what was written so far stays).
     """
     added = {e.name: 0 for e in enrichers}
     for i, ctx in enumerate(contexts, 1):
@@ -92,6 +93,8 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
                 continue
             try:
                 texts = e.describe(ctx, per_figure)
+            except EnricherUnavailable:
+                raise
             except Exception as exc:  # one bad answer must not stop a long run
                 log.warning("%s %s %s: %s", e.name, ctx.patent_id, ctx.figure_key, exc)
                 continue
