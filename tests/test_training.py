@@ -320,6 +320,18 @@ def test_cli_train_names_missing_data_before_creating_anything(tmp_path, monkeyp
         "data.sources, data.deeppatent2 and data.synthetic are all empty"
 
 
+def test_cli_train_reports_settings_that_do_not_fit_together(tmp_path, drawing_manifest,
+                                                             capsys):
+    from core.cli import main
+
+    assert main(["train", "--config", str(TINY), "--out", str(tmp_path / "run"),
+                 "--set", f"data.sources=['{drawing_manifest}']",
+                 "--set", f"data.cache_dir='{tmp_path / 'cache'}'",
+                 "--set", "features.enabled=true"]) == 1      # the tiny config trains all blocks
+    assert capsys.readouterr().err.strip() == "patent-examiner: error: features.enabled needs " \
+        "model.freeze_blocks >= 0 and features.split <= model.freeze_blocks"
+
+
 def test_train_refuses_an_empty_corpus(tmp_path, drawing_manifest):
     from training.trainer import train
 

@@ -16,6 +16,8 @@ import torch
 
 from core.models import style_blocks_of, style_head, trunk_features
 
+from .config import ConfigError
+
 
 def trunk_of(clip) -> torch.nn.Module:
     trunk = getattr(clip.visual, "trunk", None)
@@ -34,11 +36,11 @@ def frozen_modules(clip, freeze_blocks: int) -> list[torch.nn.Module]:
         return []
     trunk = trunk_of(clip)
     if not has_blocks(clip):
-        raise ValueError("freeze_blocks needs a trunk with blocks (EfficientNet-like); "
-                         "use freeze_blocks = -1")
+        raise ConfigError("freeze_blocks needs a trunk with blocks (EfficientNet-like); "
+                          "use freeze_blocks = -1")
     n = len(trunk.blocks)
     if freeze_blocks > n + 1:
-        raise ValueError(f"freeze_blocks {freeze_blocks} > the trunk's {n} blocks + 1")
+        raise ConfigError(f"model.freeze_blocks {freeze_blocks} > the trunk's {n} blocks + 1")
     head = [trunk.conv_head, trunk.bn2] if freeze_blocks == n + 1 else []
     return [trunk.conv_stem, trunk.bn1] + [trunk.blocks[i] for i in range(min(freeze_blocks, n))] \
         + head

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from . import encoder
 from .augment import AugmentConfig, augment
+from .config import ConfigError
 from .dataset import FALLBACK_TEXT, Corpus
 
 
@@ -74,13 +75,13 @@ class FeatureBank:
         gen = torch.Generator().manual_seed(seed)
         flip = bool(getattr(model.spec, "hflip_tta", False))
         if flip and freeze_blocks <= len(clip.visual.trunk.blocks):
-            raise ValueError("a model with hflip_tta needs a pooled bank (features.split = "
-                             "number of trunk blocks + 1) built from the images")
+            raise ConfigError("a model with hflip_tta needs a pooled bank (features.split = "
+                              "number of trunk blocks + 1) built from the images")
         style = getattr(model.spec, "style_blocks", None)
         if style is not None and style < freeze_blocks <= len(clip.visual.trunk.blocks):
-            raise ValueError(f"a model with a style stream after block {style} needs "
-                             f"features.split <= {style} or the pooled split (number of trunk "
-                             "blocks + 1)")
+            raise ConfigError(f"a model with a style stream after block {style} needs "
+                              f"features.split <= {style} or the pooled split (number of trunk "
+                              "blocks + 1)")
 
         def prefix(b: torch.Tensor) -> torch.Tensor:
             return encoder.prefix(clip.visual, model.normalize_batch(b).contiguous(

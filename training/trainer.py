@@ -196,8 +196,8 @@ def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: floa
 
     visual = model.clip.visual
     if bank.freeze_blocks != len(visual.trunk.blocks) + 1:
-        raise ValueError("model.init = 'whiten' needs pooled features: features.split = "
-                         "number of trunk blocks + 1")
+        raise ConfigError("model.init = 'whiten' needs pooled features: features.split = "
+                          "number of trunk blocks + 1")
     rows = np.sort(rows)
     feats = np.concatenate([np.asarray(bank.clean[rows])] +
                            [np.asarray(bank.aug[rows, v], np.float32)
@@ -211,7 +211,7 @@ def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: floa
             proj.weight.copy_(torch.from_numpy(w))
         return
     if not 0 < style_dim < dim:
-        raise ValueError(f"model.style_dim must be between 1 and {dim - 1}")
+        raise ConfigError(f"model.style_dim must be between 1 and {dim - 1}")
     n = visual.trunk.num_features
     w_draw = learned_whitening(feats[:, :n], groups, dim - style_dim, ridge)
     w_style = learned_whitening(feats[:, n:], groups, style_dim, ridge)
@@ -262,8 +262,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
 
         split = k if cfg.features.split < 0 else cfg.features.split
         if k < 0 or split > k:
-            raise ValueError("features.enabled needs model.freeze_blocks >= 0 and "
-                             "features.split <= model.freeze_blocks")
+            raise ConfigError("features.enabled needs model.freeze_blocks >= 0 and "
+                              "features.split <= model.freeze_blocks")
         if bank is None:
             if d.main:
                 bank = FeatureBank.build(model, corpus, cfg.data.cache_dir, freeze_blocks=split,
@@ -282,7 +282,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                               cfg.model.style_dim)
     else:
         if cfg.model.init:
-            raise ValueError("model.init = 'whiten' needs features.enabled")
+            raise ConfigError("model.init = 'whiten' needs features.enabled")
         dataset = FigureDataset(corpus, rows, seed=cfg.model.seed)
     model.to(d.device)
     o = cfg.optim
@@ -293,7 +293,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     elif o.sampler == "random":
         sampler = RandomBatches(len(rows), o.batch_size, cfg.model.seed, d.rank, d.world)
     else:
-        raise ValueError(f"optim.sampler must be 'balanced' or 'random', not {o.sampler!r}")
+        raise ConfigError(f"optim.sampler must be 'balanced' or 'random', not {o.sampler!r}")
     objective = Objective(model, cfg, bank.freeze_blocks if cfg.features.enabled else None
                           ).to(d.device)
     if cfg.loss.init_logit_scale > 0:
