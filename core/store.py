@@ -106,6 +106,8 @@ class Store:
         if not self.path.exists() and not create:
             raise StoreError(f"{self.path}: no library database here")
         fresh = not self.path.exists()
+        self.read_only = not fresh and not (os.access(self.path, os.W_OK)
+                                            and os.access(self.path.parent, os.W_OK))
         if fresh:
             old = os.umask(0o077)
             try:
@@ -113,10 +115,10 @@ class Store:
             finally:
                 os.umask(old)
         try:
-            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn = self._connect(timeout)
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self.conn = conn
@@ -127,13 +129,38 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable library database ({exc})") from exc
 
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        """A read-write connection, or on a library this user cannot write (a read-only share
+        or medium) a read-only one: searching works there, writing is refused with a message."""
+        kw = dict(timeout=timeout, isolation_level=None, check_same_thread=False)
+        if not self.read_only:
+            return sqlite3.connect(str(self.path), **kw)
+        uri = self.path.resolve().as_uri()
+        try:
+            conn = sqlite3.connect(uri + "?mode=ro", uri=True, **kw)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            # a WAL database whose -shm file cannot be created: nothing can be writing it
+            return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, **kw)
+
+    def _refuse_write(self) -> None:
+        raise StoreError(f"{self.path.parent}: the library is read-only for this user; "
+                         "searching works, but adding drawings, logging searches and rating "
+                         "need write access (search with --no-log)")
+
     # -- schema ---------------------------------------------------------------------------
     def _migrate(self) -> None:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        if not self.read_only:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
+                              "value TEXT)")
         version = int(self.get_meta("schema_version", 0))
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: made by a newer version (schema {version}); "
                              "upgrade patent-examiner")
+        if self.read_only and version < SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: made by an older version and read-only here, so it "
+                             "cannot be upgraded; open it once with write access")
         for v in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in _MIGRATIONS[v].split(";"):
@@ -148,6 +175,8 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, retried while another process holds the write lock."""
+        if self.read_only:
+            self._refuse_write()
         for attempt in range(50):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")

@@ -81,6 +81,32 @@ def test_other_model_is_refused(tiny_library):
         Searcher(lib, other)
 
 
+def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_data, tmp_path,
+                                                         monkeypatch):
+    """A library this user may not write (a read-only share or medium; emulated here, since
+    root ignores file modes) opens for searching; a write says it is read-only, nothing else."""
+    import shutil
+
+    import core.store
+    from core.store import StoreError
+
+    lib, model, _ = tiny_library
+    copy = shutil.copytree(lib.path, tmp_path / "ro")
+    real_access = os.access
+    monkeypatch.setattr(core.store.os, "access", lambda p, mode: False if mode == os.W_OK
+                        and str(p).startswith(str(copy)) else real_access(p, mode))
+    (copy / "library.sqlite-shm").unlink(missing_ok=True)
+    before = (copy / "library.sqlite").read_bytes()
+    with Library(copy) as ro:
+        assert ro.store.read_only and ro.info()["figures"] == lib.info()["figures"]
+        query = SearchQuery(image=shared_data / "real_dev" / "D0906013" / "page02_sheet.png",
+                            k=5)
+        assert Searcher(ro, model).search(query).results
+        with pytest.raises(StoreError, match="read-only.*--no-log"):
+            Searcher(ro, model).search(query, log=True)
+    assert (copy / "library.sqlite").read_bytes() == before
+
+
 def test_cancel_with_rollback_leaves_library_as_it_was(tiny_library, shared_data, tmp_path):
     lib, model, _ = tiny_library
     extra = write_subset_manifest(shared_data, tmp_path / "extra.jsonl", ["D0528368", "D0538119"])
