@@ -7,9 +7,11 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -24,10 +26,12 @@ class CliError(Exception):
 
 # -- argument types ----------------------------------------------------------------------------
 def iso_date(text: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}")
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a calendar date: {text!r} ({exc})") from None
 
 
 def locarno_code(text: str) -> str:
@@ -37,6 +41,16 @@ def locarno_code(text: str) -> str:
     if code is None:
         raise argparse.ArgumentTypeError(f"not a Locarno class (NN) or subclass (NN-NN): {text!r}")
     return code
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
+    return v
 
 
 def positive_int(text: str) -> int:
@@ -95,18 +109,25 @@ def cmd_index_add(args) -> int:
     from .ingest import ingest
     from .models import load_model
 
+    from .library import DB_FILE
+
+    device = _device(args)
+    path = _library_path(args)
+    model = None
+    if not (path / DB_FILE).exists():   # a bad model or device leaves no empty library behind
+        model_ref = args.model or "default"
+        model = load_model(model_ref)
     lib = _open_library(args, create=True)
     with lib:
         if args.workers != 0:
             from .embed import warm_up
 
             warm_up()  # worker processes start while the model loads
-        model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
-        model = load_model(model_ref)
+        if model is None:
+            model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
+            model = load_model(model_ref)
         lib.check_model(model)
-        from .embed import pick_device
-
-        model.to(pick_device(args.device))
+        model.to(device)
         bar, progress = _tqdm_progress("indexing")
         cancel = _cancel_on_sigint()
         try:
@@ -124,6 +145,8 @@ def cmd_index_add(args) -> int:
                           "skipped": [{"item": i, "reason": r} for i, r in report.errors],
                           "warnings": report.warnings, "seconds": round(report.seconds, 2),
                           "cancelled": report.cancelled}))
+    if report.cancelled:
+        return EXIT_INTERRUPTED
     if report.pages_total == 0 and report.pages_already_present == 0 and report.errors:
         return EXIT_ERROR
     return EXIT_OK
@@ -172,7 +195,8 @@ def cmd_index_rebuild(args) -> int:
     cancel = _cancel_on_sigint()
     try:
         report = rebuild(lib, model, model_ref=model_ref, progress=progress, cancel=cancel,
-                         batch_size=_gpu_batch(args), workers=args.workers)
+                         batch_size=_gpu_batch(args), workers=args.workers,
+                         drop_missing=args.drop_missing)
     finally:
         bar.close()
     print(report.summary(), file=sys.stderr)
@@ -182,14 +206,23 @@ def cmd_index_rebuild(args) -> int:
 def cmd_embed(args) -> int:
     """One rank of a sharded bulk embedding (run it under torchrun; see docs/scale.md)."""
     from .models import load_model
-    from .shards import embed_to_shards
+    from .shards import embed_to_shards, shard_summary
 
     model_ref = args.model or "default"
-    shard = embed_to_shards(args.sources, args.out, load_model(model_ref), model_ref=model_ref,
-                            allow_absolute=args.allow_absolute, batch_size=_gpu_batch(args),
-                            workers=args.workers, device=args.device)
-    print(f"wrote {shard}", file=sys.stderr)
-    return EXIT_OK
+    model = load_model(model_ref)
+    bar, progress = _tqdm_progress("embedding")
+    try:
+        shard = embed_to_shards(args.sources, args.out, model, model_ref=model_ref,
+                                allow_absolute=args.allow_absolute, batch_size=_gpu_batch(args),
+                                workers=args.workers, device=_device(args), progress=progress)
+    finally:
+        bar.close()
+    summary = shard_summary(shard)
+    for item, reason in summary["skipped"] + summary["failed_pages"]:
+        print(f"  skipped {item}: {reason}", file=sys.stderr)
+    print(f"wrote {shard}: {summary['pages']} pages, {summary['figures']} figures, "
+          f"{len(summary['skipped']) + len(summary['failed_pages'])} skipped", file=sys.stderr)
+    return EXIT_OK if summary["figures"] else EXIT_ERROR
 
 
 def cmd_index_add_shards(args) -> int:
@@ -260,6 +293,9 @@ def cmd_search(args) -> int:
                 else:
                     print(f"patent-examiner: error: {msg}", file=sys.stderr)
                 continue
+            if args.per_patent:     # each patent's best figure, patents ranked by it
+                resp.results = [replace(g[0], rank=i) for i, g in
+                                enumerate(group_by_patent(resp.results)[:args.k], 1)]
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue
@@ -268,13 +304,27 @@ def cmd_search(args) -> int:
             print(f"{what}; prior art before "
                   f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
-            rows = ([g[0] for g in group_by_patent(resp.results)][:args.k] if args.per_patent
-                    else resp.results)
-            for i, h in enumerate(rows, 1):
+            if not resp.results:
+                print(f"  no results: {_why_empty(lib, resp)}")
+            for i, h in enumerate(resp.results, 1):
                 print(f"{i:4d}  {h.score:6.3f}  {h.patent_id:<12} {h.grant_date or 'undated':<10} "
                       f"{h.locarno or '--':<5}  {(h.title or '')[:48]:<48}  "
                       f"{Path(h.image).name}")
-    return EXIT_ERROR if failures == len(queries) else EXIT_OK
+    if failures and len(queries) > 1:
+        print(f"patent-examiner: {failures} of {len(queries)} queries failed", file=sys.stderr)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def _why_empty(lib, resp) -> str:
+    """One line on why a search found nothing: the cutoff, the class filter or the library."""
+    first, _ = lib.store.date_range()
+    if first is None:
+        return "the library has no dated patents"
+    if resp.before and resp.before <= first:
+        return f"the library's earliest grant is {first}, on or after the filing date"
+    if resp.locarno:
+        return f"no patent of Locarno {resp.locarno} was granted before the filing date"
+    return "nothing passes the filters"
 
 
 # -- eval ----------------------------------------------------------------------------------------
@@ -285,12 +335,19 @@ def cmd_eval(args) -> int:
     with _open_library(args) as lib:
         patents = None
         if args.patents:
-            patents = [ln.strip() for ln in Path(args.patents).read_text().splitlines()
-                       if ln.strip()]
+            try:
+                lines = Path(args.patents).read_text().splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CliError(f"cannot read the patent list {args.patents}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
+            patents = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
         kinds = None if args.page_kinds == "all" else args.page_kinds.split(",")
         queries = queries_from_library(lib, kinds, patents)
         if not queries:
-            raise CliError("no query pages: the library is empty or --patents matched nothing")
+            raise CliError("no query pages: the library is empty, or no page matched "
+                           f"--patents / --page-kinds ({args.page_kinds})")
+        if args.model and "text" not in args.modes and "fused" not in args.modes:
+            lib.load_model(args.model)      # refuses a model the library was not built with
         gallery = Gallery.from_library(lib)
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         unknown = set(modes) - set(MODES)
@@ -434,9 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="build and inspect the local library")
     isub = idx.add_subparsers(dest="index_command", metavar="ACTION", required=True)
-    add = isub.add_parser("add", help="add drawings: JSONL manifests, USPTO grant folders, "
-                                      "image folders")
-    add.add_argument("sources", nargs="+", metavar="SOURCE")
+    add = isub.add_parser("add", help="add drawings: JSONL manifests, USPTO grant folders or "
+                                      "their .tar/.zip archives, DeepPatent2 JSON, image folders")
+    add.add_argument("sources", nargs="+", metavar="SOURCE",
+                     help="manifest, grant folder or archive, DeepPatent2 JSON, or image folder")
     lib_arg(add)
     add.add_argument("--model", metavar="NAME_OR_PATH",
                      help="model for a new library (default: the shipped default model)")
@@ -444,8 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let manifests name files outside their own folder")
     add.add_argument("--batch-size", type=positive_int, default=None,
                      help="GPU batch (default 32; keep it: queries use it too)")
-    add.add_argument("--workers", type=int, default=None,
-                     help="page-decoding processes (default: one per core)")
+    add.add_argument("--workers", type=non_negative_int, default=None,
+                     help="page-decoding processes (default: one per core; 0: in-process)")
     add.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
     add.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add.set_defaults(func=cmd_index_add)
@@ -459,10 +517,14 @@ def build_parser() -> argparse.ArgumentParser:
     ver.set_defaults(func=cmd_index_verify)
     reb = isub.add_parser("rebuild", help="re-embed the whole library (e.g. with a new model)")
     lib_arg(reb)
-    reb.add_argument("--model", metavar="NAME_OR_PATH")
+    reb.add_argument("--model", metavar="NAME_OR_PATH",
+                     help="the model to re-embed with (default: the library's own)")
     reb.add_argument("--batch-size", type=positive_int, default=None,
                      help="GPU batch (default 32; keep it: queries use it too)")
-    reb.add_argument("--workers", type=int, default=None)
+    reb.add_argument("--workers", type=non_negative_int, default=None,
+                     help="page-decoding processes (default: one per core; 0: in-process)")
+    reb.add_argument("--drop-missing", action="store_true",
+                     help="rebuild without the pages whose files are gone (default: refuse)")
     reb.set_defaults(func=cmd_index_rebuild)
     ash = isub.add_parser("add-shards", help="merge the shards of `patent-examiner embed`")
     ash.add_argument("shards", metavar="SHARDDIR")
@@ -479,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--allow-absolute", action="store_true")
     emb.add_argument("--batch-size", type=positive_int, default=None,
                      help="GPU batch (default 32; keep it: queries use it too)")
-    emb.add_argument("--workers", type=int, default=None,
+    emb.add_argument("--workers", type=non_negative_int, default=None,
                      help="page-decoding processes per rank (default: the node's cores / "
                           "its ranks)")
     emb.add_argument("--device", default=None, help="cpu, cuda (default: auto)")
@@ -569,6 +631,13 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+def _device(args) -> str:
+    """The device named by --device, checked before any work starts (auto when absent)."""
+    from .embed import pick_device
+
+    return pick_device(getattr(args, "device", None))
+
+
 def _gpu_batch(args) -> int:
     from .embed import GPU_BATCH
 
@@ -576,7 +645,7 @@ def _gpu_batch(args) -> int:
 
 
 #: Errors that are the user's to fix (one line, no traceback), by module and class name.
-USER_ERRORS = (("core.imageio", "ImageReadError"), ("core.index", "IndexError_"),
+USER_ERRORS = (("core.imageio", "ImageReadError"), ("core.embed", "DeviceError"), ("core.index", "IndexError_"),
                ("core.library", "LibraryError"), ("core.models._registry", "ModelError"),
                ("core.search", "QueryError"), ("core.shards", "ShardError"),
                ("core.store", "StoreError"))

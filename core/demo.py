@@ -55,6 +55,8 @@ def check_demo_folder(path: Path) -> bool:
             raise LibraryError(f"{path} holds a library that is not the demo library; "
                                "refusing to overwrite it (choose another --library folder)")
         return bool(demo.get("complete"))
+    if path.exists() and not path.is_dir():
+        raise LibraryError(f"{path} is a file, not a folder for the demo library")
     if path.exists() and any(path.iterdir()):
         raise LibraryError(f"{path} is not empty and not a library; refusing to write there")
     return False

@@ -32,11 +32,27 @@ from .imageio import ImageReadError, read_page
 from .records import PageRecord
 
 
+class DeviceError(Exception):
+    """The device asked for does not exist on this machine."""
+
+
 def pick_device(prefer: str | None = None) -> str:
-    """CUDA if available, then Apple MPS, else CPU (or what the user asked for)."""
+    """CUDA if available, then Apple MPS, else CPU (or what the user asked for, checked)."""
     import torch
 
     if prefer and prefer != "auto":
+        kind, _, number = prefer.partition(":")
+        mps = getattr(torch.backends, "mps", None)
+        available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                     "mps": mps is not None and mps.is_available()}
+        if kind not in available or (number and (kind != "cuda" or not number.isdigit())):
+            raise DeviceError(f"unknown device {prefer!r}: use cpu, cuda, cuda:N or mps")
+        if not available[kind]:
+            raise DeviceError(f"device {prefer!r} is not available on this machine "
+                              "(use cpu, or leave the device out to pick one)")
+        if number and int(number) >= torch.cuda.device_count():
+            raise DeviceError(f"device {prefer!r}: this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
         return prefer
     if torch.cuda.is_available():
         return "cuda"

@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .embed import PreparedPage, embed_pages
-from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library,
+from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
                       finish_interrupted_swap)
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
@@ -355,10 +355,13 @@ def _copy_tables(new: Library, old_db: Path) -> None:
 
 def rebuild(library: Library, model, *, model_ref: str | None = None,
             progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-            batch_size: int = 32, workers: int | None = None) -> IngestReport:
+            batch_size: int = 32, workers: int | None = None,
+            drop_missing: bool = False) -> IngestReport:
     """Re-embed every page of ``library`` with ``model`` into a fresh library built aside, then
     swap it in. Metadata, search history and ratings are kept. Cancel (or a crash) leaves the
-    library as it was; a re-run resumes the aside build if it uses the same model.
+    library as it was; a re-run resumes the aside build if it uses the same model. A page whose
+    file is gone or unreadable stops the rebuild with the library unchanged, unless
+    ``drop_missing`` lets the rebuilt library go without it.
     """
     import shutil
 
@@ -366,6 +369,14 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
 
     path = library.path
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
+    if not drop_missing:
+        gone = sorted({p for (p,) in library.store.conn.execute("SELECT DISTINCT path FROM pages")
+                       if not Path(p).is_file()})
+        if gone:
+            raise LibraryError(
+                f"{len(gone)} source file(s) of this library are gone (first: {gone[0]}); "
+                "nothing was changed. Restore them, or rebuild without their pages with "
+                "--drop-missing")
     with library.write_lock():
         if tmp.exists():
             try:
@@ -393,6 +404,14 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)
                 return report
+            if report.errors and not drop_missing:
+                new.close()
+                shutil.rmtree(tmp, ignore_errors=True)
+                item, reason = report.errors[0]
+                raise LibraryError(
+                    f"{len(report.errors)} page(s) could not be read again ({item}: {reason}); "
+                    "the library is unchanged. Fix them, or rebuild without them with "
+                    "--drop-missing")
             compact(new, force=True)     # (ingest computed the text vectors it lacked)
             _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
             (tmp / REBUILD_MARKER).touch()

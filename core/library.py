@@ -75,6 +75,10 @@ class Library:
                  params: IndexParams | None = None):
         self.path = Path(path).expanduser()
         self.params = params or IndexParams()
+        if self.path.exists() and not self.path.is_dir():
+            raise LibraryError(f"{self.path} is a file, not a library folder")
+        if not self.path.resolve().name:
+            raise LibraryError(f"{self.path} cannot be a library: name a folder of its own")
         finish_interrupted_swap(self.path)
         db = self.path / DB_FILE
         if not db.exists():

@@ -130,7 +130,17 @@ class Searcher:
     def query_figures(self, page: np.ndarray, box: FigureBox | None, dpi: float | None = None
                       ) -> tuple[list[FigureBox], list[np.ndarray]]:
         if box is not None:
-            return [box], [render_figure(page, box, self.cfg, dpi=dpi)]
+            H, W = page.shape[:2]
+            if box.x1 <= box.x0 or box.y1 <= box.y0:
+                raise QueryError(f"the region {box.to_list()} is empty: it needs x0 < x1 and "
+                                 "y0 < y1")
+            if box.x1 <= 0 or box.y1 <= 0 or box.x0 >= W or box.y0 >= H:
+                raise QueryError(f"the region {box.to_list()} lies outside the page "
+                                 f"({W} x {H} pixels)")
+            image = render_figure(page, box, self.cfg, dpi=dpi)
+            if not (image < 128).any():
+                raise QueryError(f"no drawing in the region {box.to_list()} (is it blank?)")
+            return [box], [image]
         figures = prepare_page(page, None, self.cfg, dpi=dpi)
         if not figures:
             raise QueryError("no drawing found in the query image (is it blank?)")
@@ -155,7 +165,10 @@ class Searcher:
         if query.image is not None:
             page, path, sha = load_query_page(query.image, query.page_index)
             t["decode"] = time.perf_counter()
-            boxes, images = self.query_figures(page.array, query.box, page.sheet_dpi)
+            try:
+                boxes, images = self.query_figures(page.array, query.box, page.sheet_dpi)
+            except QueryError as exc:
+                raise QueryError(f"{path}: {exc}" if path else str(exc)) from None
             t["preprocess"] = time.perf_counter()
             vectors = self.embed_query(images)
         text_vec = self.model.encode_text([text]).numpy()[0] if text else None

@@ -52,10 +52,11 @@ def shard_name(rank: int, world: int) -> str:
 def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
                     model_ref: str | None = None, allow_absolute: bool = False,
                     batch_size: int = 32, workers: int | None = None,
-                    device: str | None = None) -> Path:
+                    device: str | None = None, progress=None) -> Path:
     """This rank's part of a sharded embedding (all of it outside torchrun); returns its
     shard folder. On a GPU machine rank r uses GPU ``LOCAL_RANK``; on a CPU the ranks of a
-    node share its cores."""
+    node share its cores. A shard already there is kept only if the same model embedded the
+    same sources into it; ``progress(done, total, note)`` follows this rank's pages."""
     from .embed import pick_device
     from .ingest import scan_sources
 
@@ -76,7 +77,10 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / shard_name(rank, world)
-    if not target.exists():
+    job = sorted(str(Path(src).expanduser().resolve()) for src in sources)
+    if target.exists():
+        _check_reusable(target, model, job)
+    else:
         scans, errors = scan_sources(sources, allow_absolute)
         patents: dict[str, PatentRecord] = {}
         pages: dict[tuple[str, int], PageRecord] = {}
@@ -86,11 +90,21 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
                 patents.setdefault(pid, rec)
             for p in scan.pages:
                 pages.setdefault((str(p.path), p.page_index), p)
+        if not pages:
+            reasons = "; ".join(f"{item}: {why}" for item, why in errors[:3])
+            raise ShardError("nothing to embed: no drawing pages in the sources"
+                             + (f" ({len(errors)} skipped: {reasons})" if errors else ""))
         mine = [pages[k] for k in sorted(pages)][rank::world]
-        done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers))
+
+        def on_page(p: PreparedPage, _count=[0]) -> None:
+            _count[0] += 1
+            if progress is not None:
+                progress(_count[0], len(mine), Path(p.page.path).name)
+        done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers,
+                                on_page=on_page))
         _write_shard(target, model, model_ref, done,
                      {p.page.patent_id: patents[p.page.patent_id] for p in done},
-                     errors if rank == 0 else [])
+                     errors if rank == 0 else [], job)
     if dist is not None:
         dist.barrier()
     if rank == 0:
@@ -105,8 +119,29 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     return target
 
 
+def _check_reusable(target: Path, model, job: list[str]) -> None:
+    """Refuse to keep a shard of another model or of other sources in place of this job's."""
+    try:
+        meta = json.loads((target / "records.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ShardError(f"{target} is damaged ({exc}); delete it and run again") from None
+    if meta.get("model_id") != model.model_id or meta.get("sources", job) != job:
+        what = ("another model" if meta.get("model_id") != model.model_id
+                else "other sources")
+        raise ShardError(f"{target.parent} already holds a shard embedded with {what}; "
+                         "write to a new --out folder, or delete the old shards")
+
+
+def shard_summary(target: Path) -> dict:
+    """Counts of one written shard: pages, figures, pages that failed, skipped inputs."""
+    meta = json.loads((Path(target) / "records.json").read_text())
+    failed = [(p["path"], p["error"]) for p in meta["pages"] if p.get("error")]
+    return {"pages": len(meta["pages"]), "figures": meta["figures"],
+            "failed_pages": failed, "skipped": [tuple(e) for e in meta["errors"]]}
+
+
 def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
-                 patents: dict[str, PatentRecord], errors: list) -> None:
+                 patents: dict[str, PatentRecord], errors: list, job: list[str]) -> None:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -122,7 +157,7 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
     meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
             "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
             "patents": {pid: _plain(asdict(r)) for pid, r in patents.items()},
-            "errors": errors}
+            "errors": errors, "sources": job}
     _atomic_text(tmp / "records.json", json.dumps(meta))
     os.replace(tmp, target)
 

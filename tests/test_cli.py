@@ -94,7 +94,7 @@ def test_search_by_text_alone(cli_library):
 
 
 @pytest.mark.parametrize("args, code, needle", [
-    (["search", "x.png", "--before", "2020-13-01"], 2, "not a date"),
+    (["search", "x.png", "--before", "2020-13-01"], 2, "not a calendar date"),
     (["search", "x.png", "--locarno", "banana"], 2, "Locarno"),
     (["search", "--k", "0", "x.png"], 2, "positive integer"),
 ])
@@ -151,3 +151,137 @@ def test_a_drawing_search_starts_without_building_the_network(tmp_path):
     cold, cold_flags = search(tmp_path / "empty-cache")
     assert warm_flags == "0 False False" and cold_flags == "0 True True"
     assert warm == cold and len(warm) > 1
+
+
+def test_per_patent_rows_are_the_same_in_json_and_text(cli_library, shared_data):
+    lib, _ = cli_library
+    q = shared_data / "real_dev" / "D0906013" / "page03_sheet.png"
+    base = ["search", q, "--library", lib, "--k", "3", "--per-patent", "--no-log"]
+    proc = run(*base, "--json")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    ids = [r["patent_id"] for r in results]
+    assert len(ids) == 3 == len(set(ids)) and [r["rank"] for r in results] == [1, 2, 3]
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    text = run(*base)
+    assert [ln.split()[2] for ln in text.stdout.splitlines()[1:]] == ids
+
+
+def test_a_crop_without_drawing_and_an_empty_cutoff_are_explained(cli_library, tmp_path):
+    from PIL import Image, ImageDraw
+
+    lib, _ = cli_library
+    page = Image.new("L", (1200, 1600), 255)
+    ImageDraw.Draw(page).rectangle([400, 600, 800, 1000], outline=0, width=6)
+    q = tmp_path / "q.png"
+    page.save(q)
+    common = ["--library", lib, "--no-log"]
+    for box, needle in ((["0", "0", "200", "200"], "no drawing in the region"),
+                        (["800", "800", "400", "400"], "is empty"),
+                        (["5000", "0", "6000", "100"], "outside the page")):
+        proc = run("search", q, "--box", *box, *common)
+        assert proc.returncode == 1 and needle in proc.stderr and str(q) in proc.stderr
+        assert "Traceback" not in proc.stderr
+    proc = run("search", q, "--box", "350", "550", "850", "1050", *common)
+    assert proc.returncode == 0, proc.stderr
+    proc = run("search", q, "--before", "1900-01-01", *common)
+    assert proc.returncode == 0 and "no results: the library's earliest grant is" in proc.stdout
+    # a batch in which one query fails exits non-zero after running the others
+    qfile = tmp_path / "list.txt"
+    qfile.write_text(f"{q}\n{tmp_path / 'missing.png'}\n")
+    proc = run("search", "--queries", qfile, "--json", *common)
+    assert proc.returncode == 1 and "1 of 2 queries failed" in proc.stderr
+    assert [("error" in json.loads(ln)) for ln in proc.stdout.splitlines()] == [False, True]
+
+
+@pytest.mark.parametrize("date_text, needle", [("2019-02-30", "not a calendar date"),
+                                               ("20190731", "YYYY-MM-DD"),
+                                               ("31.07.2019", "YYYY-MM-DD")])
+def test_dates_must_be_real_and_in_one_form(date_text, needle):
+    proc = run("search", "x.png", "--before", date_text)
+    assert proc.returncode == 2 and needle in proc.stderr
+
+
+def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared_data,
+                                                              tmp_path):
+    lib, _ = cli_library
+    new = tmp_path / "new"
+    proc = run("index", "add", shared_data / "uspto_redbook", "--library", new,
+               "--model", "tiny_test:random", "--device", "tpu")
+    assert proc.returncode == 1 and "unknown device 'tpu'" in proc.stderr
+    assert not new.exists()      # a failed first add leaves no empty library behind
+    from core.models import create_model, save_checkpoint
+
+    other = save_checkpoint(create_model("tiny_test", pretrained=None, seed=7), tmp_path / "ck")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for args in (["index", "info", "--library", a_file],
+                 ["eval", "--library", lib, "--patents", tmp_path / "nope.txt"],
+                 ["eval", "--library", lib, "--model", other]):
+        proc = run(*args)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert "is a file" in run("index", "info", "--library", a_file).stderr
+
+
+def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path):
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(shared_data / "real_dev" / "D0906013", src / "D0906013")
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", ["D0906013"])
+    text = manifest.read_text().replace(str((shared_data / "real_dev").resolve()), str(src))
+    manifest.write_text(text)
+    lib = tmp_path / "lib"
+    proc = run("index", "add", manifest, "--library", lib, "--model", "tiny_test:random",
+               "--allow-absolute", "--workers", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    pages = json.loads(proc.stdout.strip().splitlines()[-1])["added_pages"]
+    gone = sorted((src / "D0906013").glob("*sheet*.png"))[0]
+    gone.unlink()
+    db_before = (lib / "library.sqlite").read_bytes()
+    proc = run("index", "rebuild", "--library", lib, "--workers", "0")
+    assert proc.returncode == 1 and "gone" in proc.stderr and "--drop-missing" in proc.stderr
+    assert (lib / "library.sqlite").read_bytes() == db_before
+    proc = run("index", "rebuild", "--library", lib, "--workers", "0", "--drop-missing")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(run("index", "info", "--library", lib, "--json").stdout)
+    assert info["pages"] == pages - 1
+
+
+def test_an_interrupted_index_add_exits_130_and_a_rerun_completes(sheets, tmp_path,
+                                                                  monkeypatch):
+    """The first Ctrl-C stops `index add` after the batch in progress (the cancel event its
+    SIGINT handler sets, set here after two pages): exit 130, not success; a re-run adds the
+    rest."""
+    import signal
+
+    import core.ingest
+    from core.cli import main
+
+    real_ingest = core.ingest.ingest
+
+    def interrupted(lib, sources, model, **kw):
+        report_progress, cancel = kw["progress"], kw["cancel"]
+
+        def progress(done, total, note):
+            report_progress(done, total, note)
+            if done >= 2:
+                cancel.set()
+        return real_ingest(lib, sources, model, **{**kw, "progress": progress, "chunk_pages": 2})
+    monkeypatch.setattr(core.ingest, "ingest", interrupted)
+    handler = signal.getsignal(signal.SIGINT)
+    lib = tmp_path / "lib"
+    try:
+        rc = main(["index", "add", str(sheets), "--library", str(lib), "--model",
+                   "tiny_test:random", "--workers", "0"])
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        monkeypatch.undo()
+    assert rc == 130
+    n_pages = len(sheets.read_text().splitlines())
+    first = json.loads(run("index", "info", "--library", lib, "--json").stdout)["pages"]
+    assert 0 < first < n_pages
+    proc = run("index", "add", sheets, "--library", lib, "--workers", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(run("index", "info", "--library", lib, "--json").stdout)["pages"] == n_pages

@@ -80,6 +80,23 @@ def test_shards_of_another_model_or_unfinished_are_refused(sheets, checkpoint, t
             add_shards(lib, tmp_path / "s", model)
 
 
+def test_a_shard_folder_of_another_job_is_not_passed_off_as_this_one(sheets, checkpoint,
+                                                                      tmp_path):
+    model = load_model(str(checkpoint))
+    out = tmp_path / "s"
+    first = embed_to_shards([sheets], out, model, workers=0)
+    written = (first / "vectors.npy").read_bytes()
+    assert embed_to_shards([sheets], out, model, workers=0) == first     # a re-run keeps it
+    with pytest.raises(ShardError, match="another model"):
+        embed_to_shards([sheets], out, create_model("tiny_test", pretrained=None, seed=3),
+                        workers=0)
+    with pytest.raises(ShardError, match="other sources"):
+        embed_to_shards([sheets, sheets.parent], out, model, workers=0)
+    assert (first / "vectors.npy").read_bytes() == written
+    with pytest.raises(ShardError, match="nothing to embed.*1 skipped"):
+        embed_to_shards([tmp_path / "missing"], tmp_path / "none", model, workers=0)
+
+
 def test_cpu_encoder_is_batch_and_process_independent(sheets):
     import pickle
 
