@@ -376,7 +376,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
             raise LibraryError(
                 f"{len(gone)} source file(s) of this library are gone (first: {gone[0]}); "
                 "nothing was changed. Restore them, or rebuild without their pages with "
-                "--drop-missing")
+                "`patent-examiner index rebuild --drop-missing`")
     with library.write_lock():
         if tmp.exists():
             try:
@@ -411,7 +411,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 raise LibraryError(
                     f"{len(report.errors)} page(s) could not be read again ({item}: {reason}); "
                     "the library is unchanged. Fix them, or rebuild without them with "
-                    "--drop-missing")
+                    "`patent-examiner index rebuild --drop-missing`")
             compact(new, force=True)     # (ingest computed the text vectors it lacked)
             _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
             (tmp / REBUILD_MARKER).touch()
