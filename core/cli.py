@@ -306,8 +306,10 @@ def cmd_search(args) -> int:
                   f"{resp.timings_ms['total']:.0f} ms")
             if not resp.results:
                 print(f"  no results: {_why_empty(lib, resp)}")
+            wid = max([12] + [len(h.patent_id) for h in resp.results])
             for i, h in enumerate(resp.results, 1):
-                print(f"{i:4d}  {h.score:6.3f}  {h.patent_id:<12} {h.grant_date or 'undated':<10} "
+                print(f"{i:4d}  {h.score:6.3f}  {h.patent_id:<{wid}} "
+                      f"{h.grant_date or 'undated':<10} "
                       f"{h.locarno or '--':<5}  {(h.title or '')[:48]:<48}  "
                       f"{Path(h.image).name}")
     if failures and len(queries) > 1:

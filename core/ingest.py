@@ -54,7 +54,8 @@ class IngestReport:
                  f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
                  f"{self.pages_already_present} pages were already in the library; "
                  f"{len(self.errors)} skipped"]
-        lines += [f"  skipped {item}: {reason}" for item, reason in self.errors[:50]]
+        lines += [f"  skipped {item}: {reason.removeprefix(item + ': ')}"
+                  for item, reason in self.errors[:50]]
         if len(self.errors) > 50:
             lines.append(f"  ... and {len(self.errors) - 50} more (see `index info --errors`)")
         lines += [f"  warning: {w}" for w in self.warnings]

@@ -182,6 +182,9 @@ class ShardSet:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ShardError(f"{self.folder}: no such folder (the --out folder of "
+                             "`patent-examiner embed`)")
         try:
             complete = json.loads((self.folder / COMPLETE).read_text())
         except (OSError, ValueError):

@@ -38,9 +38,11 @@ def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = 
     if not allow_absolute:
         if PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).drive:
             raise FieldError(f"{field}: absolute path {text!r} is not allowed "
-                             "(paths are relative to the manifest's folder)")
+                             "(paths are relative to the manifest's folder; --allow-absolute "
+                             "permits it for a manifest you trust)")
         if ".." in PurePosixPath(rel).parts:
-            raise FieldError(f"{field}: {text!r} leaves the manifest's folder ('..')")
+            raise FieldError(f"{field}: {text!r} leaves the manifest's folder ('..'; "
+                             "--allow-absolute permits it)")
     try:
         path = (root / rel).resolve()
         is_file = path.is_file()
