@@ -238,14 +238,37 @@ def test_weekly_file_of_concatenated_grants(shared_data, tmp_path):
 def test_folder_of_images(shared_data):
     scan = scan_source(shared_data / "deeppatent2_sheets" / "images")
     check_consistent(scan)
-    assert scan.kind == "folder" and not scan.errors
-    assert len(scan.patents) == len(scan.pages) == 15
-    assert all(pid.startswith("IMG-images-USD08717") for pid in scan.patents)
-    assert all(r.grant_date is None and r.title.endswith(".png") for r in scan.patents.values())
-    assert scan.warnings == [
-        "15 images were added undated and will be excluded by any date cutoff"]
+    assert scan.kind == "folder" and not scan.errors and not scan.warnings
+    # DeepPatent2 keeps the USPTO file names: patent, grant date and sheet come from them
+    names = sorted(p.name for p in (shared_data / "deeppatent2_sheets" / "images").iterdir())
+    assert len(scan.pages) == len(names) == 15
+    assert sorted(scan.patents) == sorted({"D" + n[3:10] for n in names})
+    assert all(r.grant_date == date(2020, 1, 7) for r in scan.patents.values())
+    assert sorted((p.patent_id, p.sheet, p.page_kind) for p in scan.pages) == sorted(
+        ("D" + n[3:10], int(n[21:26]), "drawing_sheet") for n in names)
     assert set(scan_folder(shared_data / "deeppatent2_sheets" / "images").patents) == \
         set(scan.patents)
+
+
+def test_folder_groups_uspto_named_drawings_and_keeps_other_files_apart(tmp_path):
+    from PIL import Image
+
+    for name in ("USD0900001-20200107-D00000.png", "USD0900001-20200107-D00002.png",
+                 "usd0900002-20211231-D00001.tif", "USD0900003-20201399-D00001.png",
+                 "holiday.png"):
+        Image.new("L", (40, 60), 255).save(tmp_path / name)
+    scan = scan_folder(tmp_path)
+    check_consistent(scan)
+    dated = {pid: r.grant_date for pid, r in scan.patents.items() if r.grant_date}
+    assert dated == {"D0900001": date(2020, 1, 7), "D0900002": date(2021, 12, 31)}
+    assert sorted((p.patent_id, p.page_kind, p.sheet or 0) for p in scan.pages
+                  if p.patent_id in dated) == [("D0900001", "drawing_sheet", 2),
+                                               ("D0900001", "front_view", 0),
+                                               ("D0900002", "drawing_sheet", 1)]
+    # an impossible date in the name (month 13) and any other name: an undated item each
+    assert len(scan.patents) == 4 and len(scan.pages) == 5
+    assert scan.warnings == ["2 images were added undated and will be excluded by any date "
+                             "cutoff"]
 
 
 @pytest.mark.realdata

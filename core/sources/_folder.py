@@ -2,19 +2,23 @@
 
 Each file becomes a patent record ``IMG-<readable path>-<hash>`` titled with its file name, and
 one page per page/frame of the file. Without a grant date these items are excluded by any date
-cutoff; the scan says so in a warning.
+cutoff; the scan says so in a warning. Files named as the USPTO names grant drawings
+(``USD0871717-20200107-D00002.png``, also DeepPatent2's) say their patent, grant date and
+sheet: they are grouped into that patent, dated.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, count_pages
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import SourceError
 from ._files import iter_files
+from ._ids import normalize_patent_id
 
 _READABLE_LEN = 40
 
@@ -27,6 +31,23 @@ def image_id(key: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9]+", "-", ascii_stem).strip("-")[:_READABLE_LEN].strip("-")
     digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return f"IMG-{readable}-{digest}" if readable else f"IMG-{digest}"
+
+
+_USPTO_NAME = re.compile(r"(?P<doc>US[A-Z]{0,2}\d{5,8})-(?P<date>\d{8})-D(?P<sheet>\d{5})",
+                         re.IGNORECASE | re.ASCII)
+
+
+def uspto_drawing_name(stem: str) -> tuple[str, date, int] | None:
+    """(patent id, grant date, sheet) from a USPTO drawing file name, or None."""
+    m = _USPTO_NAME.fullmatch(stem)
+    pid = normalize_patent_id(m.group("doc")) if m else None
+    if pid is None:
+        return None
+    try:
+        grant = date(int(m["date"][:4]), int(m["date"][4:6]), int(m["date"][6:]))
+    except ValueError:
+        return None
+    return pid, grant, int(m["sheet"])
 
 
 def scan_folder(path: str | Path) -> SourceScan:
@@ -56,12 +77,22 @@ def scan_folder(path: str | Path) -> SourceScan:
         except Exception as exc:  # a decoder's own exception: one bad file must not stop a scan
             scan.errors.append((str(file), f"cannot read ({type(exc).__name__}: {exc})"[:300]))
             continue
+        named = uspto_drawing_name(file.stem)
+        if named is not None:
+            pid, grant, sheet = named
+            scan.patents.setdefault(pid, PatentRecord(pid, grant_date=grant,
+                                                      extra={"source": "folder"}))
+            kind = ("front_view", None) if sheet == 0 else ("drawing_sheet", sheet)
+            scan.pages.extend(PageRecord(pid, file, page_index=i, page_kind=kind[0],
+                                         sheet=kind[1]) for i in range(n))
+            continue
         pid = image_id(key)
         scan.patents[pid] = PatentRecord(pid, title=file.name, country="",
                                          extra={"source": "folder", "relative_path": key,
                                                 "title_display": file.name})
         scan.pages.extend(PageRecord(pid, file, page_index=i) for i in range(n))
-    if scan.patents:
-        scan.warnings.append(f"{len(scan.patents)} images were added undated and will be "
+    undated = sum(p.grant_date is None for p in scan.patents.values())
+    if undated:
+        scan.warnings.append(f"{undated} images were added undated and will be "
                              "excluded by any date cutoff")
     return scan
