@@ -9,8 +9,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QScrollArea, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from core.sources import display_patent_id
 
@@ -42,6 +43,7 @@ class DetailView(QWidget):
 
         self.title = QLabel()
         self.title.setObjectName("resultsHeader")
+        self.title.setWordWrap(True)          # a long title never widens the window
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         back = QPushButton("\u2190 Results")
         back.setToolTip("Back to the results grid (Esc)")
@@ -77,18 +79,20 @@ class DetailView(QWidget):
         self.open_button.setToolTip("Open the drawing file in the system viewer (Ctrl+Shift+O)")
         self.open_button.clicked.connect(self.open_source)
 
+        # two rows, so the detail view never needs a wider window than the grid
         bar = QHBoxLayout()
         bar.addWidget(back)
         bar.addWidget(prev_b)
         bar.addWidget(next_b)
         bar.addWidget(self.title, 1)
-        bar.addLayout(chips)
+        bar.addWidget(self.search_button)
+        bar.addWidget(self.open_button)
         bar2 = QHBoxLayout()
         self.page_label = QLabel()
         self.page_label.setObjectName("muted")
+        self.page_label.setWordWrap(True)
         bar2.addWidget(self.page_label, 1)
-        bar2.addWidget(self.search_button)
-        bar2.addWidget(self.open_button)
+        bar2.addLayout(chips)
 
         self.query_view = ZoomView("No query")
         self.result_view = ZoomView("Loading\u2026")
@@ -111,10 +115,16 @@ class DetailView(QWidget):
         self.meta.setWordWrap(True)
         self.meta.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.meta.setMinimumWidth(320)
+        self.meta.setMinimumWidth(240)
+        meta_scroll = QScrollArea()            # long figure lists scroll, the sheets keep room
+        meta_scroll.setWidget(self.meta)
+        meta_scroll.setWidgetResizable(True)
+        meta_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        meta_scroll.setFixedHeight(STRIP_SIDE + 62)
+        meta_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         bottom = QHBoxLayout()
         bottom.addWidget(self.strip, 3)
-        bottom.addWidget(self.meta, 2)
+        bottom.addWidget(meta_scroll, 2)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
@@ -168,7 +178,7 @@ class DetailView(QWidget):
     def _show_page(self, path: str, page_index: int) -> None:
         key = (path, page_index)
         self.shown_page = key
-        self.page_label.setText(f"{Path(path).name}, page {page_index + 1}")
+        self._label_page()
         self.result_view.set_image(None)
 
         def loaded(image):
@@ -187,6 +197,21 @@ class DetailView(QWidget):
 
         self.result_view.placeholder = "Loading\u2026"
         self.service.load_page(path, page_index, on_done=loaded, on_error=failed)
+
+    def _label_page(self) -> None:
+        """"Sheet 4 — page04_sheet.png (2 of 3 pages)": which page of the patent is shown."""
+        if self.shown_page is None:
+            self.page_label.clear()
+            return
+        path, page_index = self.shown_page
+        name = Path(path).name + (f", page {page_index + 1} of the file" if page_index else "")
+        pages = (self.details or {}).get("pages", [])
+        at = [i for i, p in enumerate(pages) if (p["path"], p["page_index"]) == self.shown_page]
+        if not at:
+            self.page_label.setText(name)
+            return
+        self.page_label.setText(f"{_page_name(pages[at[0]])} \u2014 {name} "
+                                f"({at[0] + 1} of {len(pages)} pages)")
 
     def _draw_result_boxes(self) -> None:
         self.result_view.clear_boxes()
@@ -208,15 +233,14 @@ class DetailView(QWidget):
         self.strip.blockSignals(True)
         self.strip.clear()
         for page in details["pages"]:
-            label = ("Front page" if page["page_kind"] == "front_page" else
-                     f"Sheet {page['sheet']}" if page["sheet"] else Path(page["path"]).name)
-            item = QListWidgetItem(label)
+            item = QListWidgetItem(_page_name(page))
             item.setData(Qt.ItemDataRole.UserRole, (page["path"], page["page_index"]))
             item.setSizeHint(QSize(STRIP_SIDE + 16, STRIP_SIDE + 36))
             self.strip.addItem(item)
         self.strip.blockSignals(False)
         self._refresh_strip_icons()
-        self._select_strip(self.hit.image, self.hit.page_index)
+        self._select_strip(*self.shown_page)
+        self._label_page()
         self._render_meta()
         self._draw_result_boxes()
 
@@ -291,6 +315,12 @@ class DetailView(QWidget):
             self.message.emit("warning", f"{path}: the file is no longer there")
             return
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def _page_name(page: dict) -> str:
+    """A page of the store as the examiner knows it: "Front page", "Sheet 4" or its file."""
+    return ("Front page" if page["page_kind"] == "front_page" else
+            f"Sheet {page['sheet']}" if page["sheet"] else Path(page["path"]).name)
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -2,13 +2,18 @@
 reopens one exactly as it was (query, region, cutoff, filters, ranked results, ratings)."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-COLUMNS = ["#", "When", "Query", "Before", "Locarno", "Text", "Results", "Examiner", "Session"]
+COLUMNS = ["#", "When", "Query", "Before", "Results", "Locarno", "Text", "Examiner", "Session"]
+STRETCH = (2, 6)            # query and text share the free width and are elided
+WHO = (7, 8)                # examiner and session: shown only with every session listed
+OPTIONAL = {5: "locarno", 6: "text"}        # shown when some search used them
+DOCK_WIDTH = 380
 
 
 class HistoryPanel(QDockWidget):
@@ -26,8 +31,13 @@ class HistoryPanel(QDockWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(24)
+        for j in range(len(COLUMNS)):
+            header.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch if j in STRETCH else
+                                        QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip("Double-click or press Enter to reopen a search")
         self.table.cellDoubleClicked.connect(lambda row, _: self._reopen(row))
         self.table.itemActivated.connect(lambda item: self._reopen(item.row()))
@@ -49,20 +59,30 @@ class HistoryPanel(QDockWidget):
     def _fill(self) -> None:
         rows = [r for r in self._records
                 if not self.only_session.isChecked() or r.get("session") == self.session]
+        for j in WHO:
+            self.table.setColumnHidden(j, self.only_session.isChecked())
+        for j, key in OPTIONAL.items():
+            self.table.setColumnHidden(j, not any(r.get(key) for r in rows))
         self.table.setRowCount(len(rows))
+        this_year = str(date.today().year)
         for i, r in enumerate(rows):
-            when = (r.get("at") or "").replace("T", " ")[:19]
+            at = (r.get("at") or "").replace("T", " ")[:19]
+            when = at[5:16] if at.startswith(this_year) else at[:16]     # "12-03 14:05"
             query = Path(r["query_path"]).name if r.get("query_path") else "(pasted)"
             values = [r["id"], when, query, r.get("before") or "no cutoff",
-                      r.get("locarno") or "", r.get("text") or "",
-                      len(r.get("results") or []), r.get("examiner") or "",
+                      len(r.get("results") or []), r.get("locarno") or "",
+                      r.get("text") or "", r.get("examiner") or "",
                       r.get("session") or ""]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
                 if j == 0:
                     item.setData(Qt.ItemDataRole.UserRole, r["id"])
+                if j == 1:
+                    item.setToolTip(at)
                 if j == 2 and r.get("query_path"):
                     item.setToolTip(r["query_path"])
+                if j == 6 and v:
+                    item.setToolTip(str(v))
                 self.table.setItem(i, j, item)
 
     def _reopen(self, row: int) -> None:

@@ -25,7 +25,7 @@ from .banner import Banner
 from .detail_view import DetailView
 from .filters import FilterPanel
 from .gc_guard import UiThreadGC
-from .history_panel import HistoryPanel
+from .history_panel import DOCK_WIDTH, HistoryPanel
 from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
 from .results_model import HitRole, RatingRole, ResultsModel
@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self._library_dialog = None
         self._demo_task = None       # the demo library being built (start_demo)
         self._note_when_open = None  # a message for the library being opened
+        self._history_sized = False  # the dock gets a sensible width when first shown
         self._build_widgets()
         self.acts = WindowActions(self)
         self._connect()
@@ -152,7 +153,7 @@ class MainWindow(QMainWindow):
         self.detail.searchWith.connect(self._search_with)
         self.detail.message.connect(self.show_message)
         self.history.reopenRequested.connect(self.reopen)
-        self.history.visibilityChanged.connect(lambda on: on and self.refresh_history())
+        self.history.visibilityChanged.connect(self._history_shown)
 
     # -- library ----------------------------------------------------------------------------
     def start(self, library: Path | None, query: Path | None = None,
@@ -547,6 +548,15 @@ class MainWindow(QMainWindow):
         self.service.session_summary(ident, on_done=show, on_error=lambda exc: None)
 
     # -- history and exports ----------------------------------------------------------------
+    def _history_shown(self, on: bool) -> None:
+        if not on:
+            return
+        if not self._history_sized and not self.history.isFloating():
+            # room for query, cutoff and count, taken from the grid (never past the window)
+            self._history_sized = True
+            self.resizeDocks([self.history], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.refresh_history()
+
     def refresh_history(self) -> None:
         if self.history.isVisible():
             self.service.history(on_done=lambda rows: self.history.set_records(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QVBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QLabel, QListView, QVBoxLayout,
                                QWidget)
 
 from core.reports import RELEVANCE_RULE
@@ -33,6 +33,7 @@ class ResultsPanel(QWidget):
         self.model = model
         self.header = QLabel("No search yet")
         self.header.setObjectName("resultsHeader")
+        self.header.setWordWrap(True)
         self.subheader = QLabel("")
         self.subheader.setObjectName("muted")
         self.subheader.setWordWrap(True)      # never widens the window
@@ -54,17 +55,35 @@ class ResultsPanel(QWidget):
         self.view.viewport().installEventFilter(self)
         self.view.activated.connect(lambda _: self.activated.emit())   # double-click
 
-        top = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(self.header)
-        titles.addWidget(self.subheader)
-        top.addLayout(titles, 1)
-        top.addWidget(rating_legend(), 0, Qt.AlignmentFlag.AlignBottom)
+        self.legend = rating_legend()
+        self._legend_width = self.legend.sizeHint().width()     # unwrapped
+        self.legend.setWordWrap(True)
+        self._top = QGridLayout()
+        self._top.setVerticalSpacing(0)
+        self._top.setColumnStretch(0, 1)
+        self._top.addWidget(self.header, 0, 0)
+        self._top.addWidget(self.subheader, 1, 0)
+        self._legend_beside = None
+        self._place_legend(True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 0)
-        lay.addLayout(top)
+        lay.addLayout(self._top)
         lay.addWidget(self.view, 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_legend(event.size().width() >= self._legend_width + 420)
+
+    def _place_legend(self, beside: bool) -> None:
+        """The legend beside the summary when there is room, else on a line of its own."""
+        if beside == self._legend_beside:
+            return
+        self._legend_beside = beside
+        self._top.removeWidget(self.legend)
+        if beside:
+            self._top.addWidget(self.legend, 0, 1, 2, 1, Qt.AlignmentFlag.AlignBottom)
+        else:
+            self._top.addWidget(self.legend, 2, 0)
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:

@@ -482,7 +482,9 @@ def test_detail_view_of_another_patent_shows_its_own_sheet(qtbot, window, gui_li
                     detail.details["patent"]["patent_id"] == b.patent_id, timeout=WAIT)
     qtbot.waitUntil(lambda: detail.result_view.has_image(), timeout=WAIT)
     assert detail.shown_page == (b.image, b.page_index)
-    assert Path(b.image).name in detail.page_label.text()
+    label = detail.page_label.text()          # "Sheet 2 — page02_sheet.png (2 of 3 pages)"
+    assert Path(b.image).name in label and label.startswith(("Sheet", "Front page"))
+    assert f" of {len(detail.details['pages'])} pages" in label
     with qtbot.waitSignal(detail.searchWith) as sent:
         detail.search_button.click()
     assert sent.args[:2] == [b.image, b.page_index] and sent.args[2] == b.figure
@@ -507,3 +509,28 @@ def test_window_fits_a_small_screen_with_a_banner_and_results(qtbot, window, gui
     window.resize(1280, 680)
     qtbot.wait(100)
     assert window.height() <= 680 and window.minimumSizeHint().height() <= 600
+
+
+def test_history_dock_fits_beside_the_results(qtbot, window, gui_library):
+    """Ctrl+H at 1280 wide keeps the window's width, and the dock shows the query, its cutoff
+    and its number of results without scrolling sideways."""
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    window.filters.text.setText("drinking mug")
+    run_search(qtbot, window)
+    window.resize(1280, 720)
+    qtbot.wait(100)
+    window.acts.history.trigger()
+    table = window.history.table
+    ids = lambda: [table.item(i, 0).text() for i in range(table.rowCount())]  # noqa: E731
+    qtbot.waitUntil(lambda: str(first.search_id) in ids(), timeout=WAIT)
+    qtbot.wait(100)
+    assert window.width() == 1280
+    header = table.horizontalHeader()
+    for j in (2, 3, 4):                                 # query, before, results
+        assert not table.isColumnHidden(j)
+        assert 0 <= header.sectionViewportPosition(j) and \
+            header.sectionViewportPosition(j) + header.sectionSize(j) <= \
+            table.viewport().width()
+    assert table.horizontalScrollBar().maximum() == 0
+    assert table.item(ids().index(str(first.search_id)), 4).text() == str(len(first.results))
