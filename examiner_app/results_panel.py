@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QLabel, QListView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QLabel, QListView, QStyle,
+                               QVBoxLayout, QWidget)
 
 from core.reports import RELEVANCE_RULE
 
@@ -80,6 +80,7 @@ class ResultsPanel(QWidget):
             return
         self._legend_beside = beside
         self._top.removeWidget(self.legend)
+        self.legend.setMinimumWidth(self._legend_width if beside else 0)   # unwrapped beside
         if beside:
             self._top.addWidget(self.legend, 0, 1, 2, 1, Qt.AlignmentFlag.AlignBottom)
         else:
@@ -87,8 +88,15 @@ class ResultsPanel(QWidget):
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
-            self._spread_columns(event.size().width())
+            self._spread_columns(self._layout_width())
         return False
+
+    def _layout_width(self) -> int:
+        """The width QListView lays the cards out in: it always keeps room for an as-needed
+        vertical scroll bar, whether or not one is shown."""
+        bar = self.view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None,
+                                            self.view.verticalScrollBar())
+        return self.view.maximumViewportSize().width() - bar
 
     def _spread_columns(self, width: int) -> None:
         """Share the free width between the columns, so cards fill the row evenly."""

@@ -534,3 +534,17 @@ def test_history_dock_fits_beside_the_results(qtbot, window, gui_library):
             table.viewport().width()
     assert table.horizontalScrollBar().maximum() == 0
     assert table.item(ids().index(str(first.search_id)), 4).text() == str(len(first.results))
+
+
+def test_result_cards_fill_a_wide_row(qtbot, window, gui_library):
+    """At 1920 wide the cards share the whole row, without a blank column on the right."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.resize(1920, 1080)
+    qtbot.wait(200)
+    view = window.results.view
+    assert not view.verticalScrollBar().isVisible()       # few patents: no scroll bar
+    rects = [view.visualRect(window.model.index(i)) for i in range(window.model.rowCount())]
+    first_row = [r for r in rects if r.top() == rects[0].top()]
+    assert len(first_row) < len(rects)                    # the row is full
+    assert max(r.right() for r in first_row) >= view.viewport().width() - 30
