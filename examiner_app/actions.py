@@ -37,6 +37,7 @@ class WindowActions:
 
     def __init__(self, w):
         grid = [w.results, w.detail]
+        sheet_keys = [w.query_panel, *grid]       # everywhere but the text fields
 
         def A(*args, **kwargs) -> QAction:
             return make_action(w, *args, **kwargs)
@@ -49,10 +50,10 @@ class WindowActions:
                         "Search prior art with the query and filters")
         self.crop = A("&Crop query", w.query_panel.crop.toggle, "C",
                       "Draw a rectangle on the query to search with part of it",
-                      context=w.query_panel)
+                      context=sheet_keys)
         self.all_figures = A("Search all &figures", w.search_all_figures, "A",
                              "Search with every figure of the query sheet",
-                             context=w.query_panel)
+                             context=sheet_keys)
         self.cutoff = A("No date &cutoff", w.filters.toggle_cutoff, "Ctrl+Shift+D",
                         "Switch the filing-date cutoff off or on")
         self.next = A("&Next result", lambda: w.step(1), "J", context=grid)

@@ -290,6 +290,8 @@ class MainWindow(QMainWindow):
             self.query_panel.select_box(box)
             if self.banner.level == "error":
                 self.banner.hide()
+            if not search:
+                self._results_header()          # a reopened search: its figure or crop
             if expect_sha256 and query.sha256 != expect_sha256:
                 self.show_message("warning", f"{Path(query.path).name} has changed since this "
                                   "search was run: searching again may give other results.")
@@ -380,11 +382,7 @@ class MainWindow(QMainWindow):
                 f"Nothing in the library matches ({before}{loc}); widen the date or the "
                 "Locarno filter.")
         else:
-            what = what or (self.query_panel.selection_text() if resp.query else
-                            "the text alone")
-            self.results.header.setText(
-                f"{self.model.patents()} patents, {len(resp.results)} figures \u2014 "
-                f"searched with {what}")
+            self._results_header(what)
             detail = reopened or (f"{resp.allowed} figures searched, "
                                   f"{resp.timings_ms.get('total', 0):.0f} ms")
             tip = ("" if reopened or resp.text or not resp.query else
@@ -397,6 +395,16 @@ class MainWindow(QMainWindow):
         self.refresh_history()
         if self.stack.currentWidget() is self.detail:
             self.show_detail()
+
+    def _results_header(self, what: str | None = None) -> None:
+        """"25 patents, 50 figures — searched with all 3 figures" (the same words whether
+        the search ran now or was reopened; ``what`` until a reopened query is read)."""
+        resp = self.response
+        if resp is None or not resp.results:
+            return
+        what = what or (self.query_panel.selection_text() if resp.query else "the text alone")
+        self.results.header.setText(f"{self.model.patents()} patents, {len(resp.results)} "
+                                    f"figures \u2014 searched with {what}")
 
     def _search_failed(self, gen: int, exc) -> None:
         if gen != self._gen:
@@ -421,7 +429,9 @@ class MainWindow(QMainWindow):
                                   query_sha256=rec.get("query_sha256"), search_id=rec["id"])
             self._show_response(gen, resp, ratings, reopened=f"reopened from "
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
-                                what="a region" if rec.get("query_box") else "every figure")
+                                what=None if not rec.get("query_path") else
+                                "a part of the drawing" if rec.get("query_box") else
+                                "the drawing")
             path = rec.get("query_path")
             if path and Path(path).is_file():
                 self.load_query(Path(path), rec.get("query_page") or 0,

@@ -34,7 +34,9 @@ class ResultsPanel(QWidget):
         self.header = QLabel("No search yet")
         self.header.setObjectName("resultsHeader")
         self.header.setWordWrap(True)
-        self.subheader = QLabel("")
+        self.subheader = QLabel("Drop a drawing sheet here, paste it (Ctrl+V) or open it "
+                                "(Ctrl+O), and set the application's filing date: prior art is "
+                                "what was granted before it.")
         self.subheader.setObjectName("muted")
         self.subheader.setWordWrap(True)      # never widens the window
         self.view = QListView()

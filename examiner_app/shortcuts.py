@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QMenuBar,
 
 def shortcut_rows(menubar: QMenuBar) -> list[tuple[str, str, str]]:
     """(menu, action, keys) for every menu action that has a shortcut."""
-    rows = []
+    rows, seen = [], set()
     for menu_action in menubar.actions():
         menu = menu_action.menu()
         if menu is None:
@@ -16,7 +16,8 @@ def shortcut_rows(menubar: QMenuBar) -> list[tuple[str, str, str]]:
         for action in menu.actions():
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
                              for k in action.shortcuts())
-            if keys:
+            if keys and action not in seen:      # an action in two menus is listed once
+                seen.add(action)
                 rows.append((menu_action.text().replace("&", ""),
                              action.text().replace("&", "").rstrip("\u2026"), keys))
     return rows
@@ -34,7 +35,10 @@ class ShortcutsDialog(QDialog):
         for i, row in enumerate(rows):
             for j, text in enumerate(row):
                 table.setItem(i, j, QTableWidgetItem(text))
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table = table
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)

@@ -206,6 +206,7 @@ def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
     window.start(gui_library, query)
     window.filters.set_values(date(2020, 1, 1), None, None)
     first = run_search(qtbot, window)
+    live_header = window.results.header.text()
     window.results.select_row(0)
     window.rate_current(1)
     window.filters.set_values(None, None, None)
@@ -219,6 +220,7 @@ def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
     assert window.model.index(0).data(RatingRole) == 1
     qtbot.waitUntil(lambda: window.query.path == str(query), timeout=WAIT)
     assert not window.banner.isVisible()
+    assert window.results.header.text() == live_header       # the same words as it ran
 
     shutil.copy(files[2], query)             # the query file changed since: say so
     window.reopen(first.search_id)
@@ -548,3 +550,36 @@ def test_result_cards_fill_a_wide_row(qtbot, window, gui_library):
     first_row = [r for r in rects if r.top() == rects[0].top()]
     assert len(first_row) < len(rects)                    # the row is full
     assert max(r.right() for r in first_row) >= view.viewport().width() - 30
+
+
+def test_sheet_keys_work_from_the_grid_but_not_in_text_fields(qtbot, window, gui_library):
+    """C (crop) and A (all figures) act from the results too; typed in Text they are text."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.activateWindow()
+    window.show_grid()
+    qtbot.keyClick(window.results.view, Qt.Key.Key_C)
+    assert window.query_panel.crop.isChecked()
+    qtbot.keyClick(window.results.view, Qt.Key.Key_C)
+    assert not window.query_panel.crop.isChecked()
+    window.filters.text.setFocus()
+    qtbot.keyClicks(window.filters.text, "ca")
+    assert window.filters.text.text() == "ca" and not window.query_panel.crop.isChecked()
+
+
+def test_shortcuts_dialog_lists_each_action_once(qtbot, window):
+    from examiner_app.shortcuts import ShortcutsDialog, shortcut_rows
+
+    rows = shortcut_rows(window.menuBar())
+    actions = [(action, keys) for _menu, action, keys in rows]
+    assert len(actions) == len(set(actions)) and ("Export ratings CSV", "Ctrl+Shift+E") in actions
+    dialog = ShortcutsDialog(window.menuBar(), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    table = dialog.table
+    assert sum(table.columnWidth(j) for j in range(3)) >= table.viewport().width() - 2
+
+
+def test_an_empty_result_pane_says_how_to_start(window):
+    text = window.results.subheader.text()
+    assert "paste" in text and "filing date" in text
