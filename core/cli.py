@@ -114,6 +114,7 @@ def cmd_index_add(args) -> int:
     device = _device(args)
     path = _library_path(args)
     model = None
+    new_folder = not path.exists()
     if not (path / DB_FILE).exists():   # a bad model or device leaves no empty library behind
         model_ref = args.model or "default"
         model = load_model(model_ref)
@@ -136,7 +137,13 @@ def cmd_index_add(args) -> int:
                             batch_size=_gpu_batch(args), workers=args.workers)
         finally:
             bar.close()
+        empty = lib.store.counts()["pages"] == 0
     print(report.summary(), file=sys.stderr)
+    if new_folder and empty:     # nothing usable: leave no empty library behind
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
     if args.json:
         print(json.dumps({"added_pages": report.pages_added,
                           "added_figures": report.figures_added,

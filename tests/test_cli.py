@@ -210,6 +210,12 @@ def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared
                "--model", "tiny_test:random", "--device", "tpu")
     assert proc.returncode == 1 and "unknown device 'tpu'" in proc.stderr
     assert not new.exists()      # a failed first add leaves no empty library behind
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "a.png").write_bytes(b"not an image")
+    proc = run("index", "add", junk, "--library", new, "--model", "tiny_test:random",
+               "--workers", "0")
+    assert proc.returncode == 1 and "no library was made" in proc.stderr and not new.exists()
     from core.models import create_model, save_checkpoint
 
     other = save_checkpoint(create_model("tiny_test", pretrained=None, seed=7), tmp_path / "ck")
