@@ -654,7 +654,8 @@ def _gpu_batch(args) -> int:
 
 
 #: Errors that are the user's to fix (one line, no traceback), by module and class name.
-USER_ERRORS = (("core.imageio", "ImageReadError"), ("core.embed", "DeviceError"), ("core.index", "IndexError_"),
+USER_ERRORS = (("core.imageio", "ImageReadError"), ("core.embed", "DeviceError"),
+               ("core.index", "IndexError_"),
                ("core.library", "LibraryError"), ("core.models._registry", "ModelError"),
                ("core.search", "QueryError"), ("core.shards", "ShardError"),
                ("core.store", "StoreError"))

@@ -203,7 +203,7 @@ def test_dates_must_be_real_and_in_one_form(date_text, needle):
 
 
 def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared_data,
-                                                              tmp_path):
+                                                             tmp_path):
     lib, _ = cli_library
     new = tmp_path / "new"
     proc = run("index", "add", shared_data / "uspto_redbook", "--library", new,
