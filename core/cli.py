@@ -107,9 +107,8 @@ def _cancel_on_sigint() -> threading.Event:
 # -- index ---------------------------------------------------------------------------------------
 def cmd_index_add(args) -> int:
     from .ingest import ingest
-    from .models import load_model
-
     from .library import DB_FILE
+    from .models import load_model
 
     device = _device(args)
     path = _library_path(args)
@@ -254,14 +253,20 @@ def cmd_index_add_shards(args) -> int:
 
 
 # -- search --------------------------------------------------------------------------------------
+def read_list(path: str, what: str) -> list[str]:
+    """The entries of a one-per-line list file (blank lines and # comments skipped)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not a text file"
+        raise CliError(f"cannot read the {what} {path}: {why}") from None
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
 def _read_queries(args) -> list[str | None]:
     queries = list(args.images)
     if args.queries:
-        try:
-            lines = Path(args.queries).read_text().splitlines()
-        except OSError as exc:
-            raise CliError(f"cannot read query list {args.queries}: {exc.strerror}") from None
-        queries += [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+        queries += read_list(args.queries, "query list")
     if not queries:
         if args.text and args.text.strip():
             return [None]           # the title alone: a text search over the library
@@ -342,32 +347,25 @@ def cmd_eval(args) -> int:
                              queries_from_library)
 
     with _open_library(args) as lib:
-        patents = None
-        if args.patents:
-            try:
-                lines = Path(args.patents).read_text().splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CliError(f"cannot read the patent list {args.patents}: "
-                               f"{getattr(exc, 'strerror', None) or exc}") from None
-            patents = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+        patents = read_list(args.patents, "patent list") if args.patents else None
         kinds = None if args.page_kinds == "all" else args.page_kinds.split(",")
         queries = queries_from_library(lib, kinds, patents)
         if not queries:
             raise CliError("no query pages: the library is empty, or no page matched "
                            f"--patents / --page-kinds ({args.page_kinds})")
-        if args.model and "text" not in args.modes and "fused" not in args.modes:
-            lib.load_model(args.model)      # refuses a model the library was not built with
         gallery = Gallery.from_library(lib)
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         unknown = set(modes) - set(MODES)
         if unknown or not modes:
             raise CliError(f"--modes takes a comma list of {', '.join(MODES)}")
         results = {}
-        if any(m != "image" for m in modes):
+        text_modes = any(m != "image" for m in modes)
+        # image mode reads the library's vectors; a --model given is still checked against it
+        model = lib.load_model(args.model) if args.model or text_modes else None
+        if text_modes:
             from .search import DEFAULT_FUSION
             from .text_index import TextIndex, update_text_vectors
 
-            model = lib.load_model(args.model)
             update_text_vectors(lib, model)
             text_index = TextIndex.load(lib, model.model_id)
             weights = {**DEFAULT_FUSION, **model.training_info.get("fusion", {})}

@@ -17,6 +17,7 @@ cover consecutive date ranges and a cutoff splits at most one of them).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -96,12 +97,12 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
                              + (f" ({len(errors)} skipped: {reasons})" if errors else ""))
         mine = [pages[k] for k in sorted(pages)][rank::world]
 
-        def on_page(p: PreparedPage, _count=[0]) -> None:
-            _count[0] += 1
-            if progress is not None:
-                progress(_count[0], len(mine), Path(p.page.path).name)
+        counter = itertools.count(1)
+
+        def on_page(p: PreparedPage) -> None:
+            progress(next(counter), len(mine), Path(p.page.path).name)
         done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers,
-                                on_page=on_page))
+                                on_page=on_page if progress is not None else None))
         _write_shard(target, model, model_ref, done,
                      {p.page.patent_id: patents[p.page.patent_id] for p in done},
                      errors if rank == 0 else [], job)

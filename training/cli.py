@@ -94,10 +94,12 @@ def cmd_train(args) -> int:
 def cmd_enrich(args) -> int:
     from .enrich import EnricherUnavailable, make_enricher
 
+    from core.cli import CliError, read_list
+
     try:
         options = _enrich_options(args)
-        patents = _patent_list(args.patents) if args.patents else None
-    except ValueError as exc:       # a ConfigError or an unreadable patent list
+        patents = read_list(args.patents, "patent list") if args.patents else None
+    except (ValueError, CliError) as exc:       # a ConfigError or an unreadable patent list
         return _error(exc, EXIT_ERROR)
     enrichers = []
     for name in args.enricher or ["template"]:
@@ -138,17 +140,6 @@ def _enrich_options(args) -> dict[str, dict]:
     if args.caption_model:
         options.setdefault("caption", {})["model_path"] = args.caption_model
     return options
-
-
-def _patent_list(path: str) -> list[str]:
-    from pathlib import Path
-
-    try:
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        why = getattr(exc, "strerror", None) or "not a text file"
-        raise ValueError(f"cannot read the patent list {path}: {why}") from None
-    return [ln.strip() for ln in lines if ln.strip()]
 
 
 def _run_enrich(args, enrichers: list, patents: list[str] | None):

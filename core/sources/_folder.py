@@ -16,9 +16,10 @@ from pathlib import Path
 
 from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, count_pages
 from ..records import PageRecord, PatentRecord, SourceScan
-from ._fields import SourceError
+from ._fields import FieldError, SourceError, parse_date
 from ._files import iter_files
 from ._ids import normalize_patent_id
+from ._redbook import sheet_page
 
 _READABLE_LEN = 40
 
@@ -44,10 +45,9 @@ def uspto_drawing_name(stem: str) -> tuple[str, date, int] | None:
     if pid is None:
         return None
     try:
-        grant = date(int(m["date"][:4]), int(m["date"][4:6]), int(m["date"][6:]))
-    except ValueError:
+        return pid, parse_date(m["date"], "file name"), int(m["sheet"])
+    except FieldError:
         return None
-    return pid, grant, int(m["sheet"])
 
 
 def scan_folder(path: str | Path) -> SourceScan:
@@ -82,9 +82,7 @@ def scan_folder(path: str | Path) -> SourceScan:
             pid, grant, sheet = named
             scan.patents.setdefault(pid, PatentRecord(pid, grant_date=grant,
                                                       extra={"source": "folder"}))
-            kind = ("front_view", None) if sheet == 0 else ("drawing_sheet", sheet)
-            scan.pages.extend(PageRecord(pid, file, page_index=i, page_kind=kind[0],
-                                         sheet=kind[1]) for i in range(n))
+            scan.pages.extend(sheet_page(pid, file, sheet, i) for i in range(n))
             continue
         pid = image_id(key)
         scan.patents[pid] = PatentRecord(pid, title=file.name, country="",

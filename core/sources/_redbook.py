@@ -107,12 +107,14 @@ def _locate(folder: Path, name: str) -> Path | None:
 
 def _page(pid: str, path: Path) -> PageRecord:
     m = _SHEET.search(path.name)
-    if m is None:
-        return PageRecord(pid, path)
-    sheet = int(m.group(1))
+    return PageRecord(pid, path) if m is None else sheet_page(pid, path, int(m.group(1)))
+
+
+def sheet_page(pid: str, path: Path, sheet: int, page_index: int = 0) -> PageRecord:
+    """The page of USPTO drawing file number ``sheet`` (D00000 is the front-page view)."""
     if sheet == 0:
-        return PageRecord(pid, path, page_kind="front_view")
-    return PageRecord(pid, path, page_kind="drawing_sheet", sheet=sheet)
+        return PageRecord(pid, path, page_index, page_kind="front_view")
+    return PageRecord(pid, path, page_index, page_kind="drawing_sheet", sheet=sheet)
 
 
 def _text(el: ET.Element | None, sub: str = "") -> str | None:
