@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,10 +122,24 @@ def _pdf(path: Path):
         import pypdfium2 as pdfium
     except ImportError:  # pragma: no cover - declared dependency
         raise ImageReadError(f"{path}: PDF support needs pypdfium2") from None
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not an image")
+    if not path.exists():
+        raise ImageReadError(f"{path}: file not found")
     try:
         return pdfium.PdfDocument(str(path))
     except Exception as exc:
-        raise ImageReadError(f"{path}: not a readable PDF ({_reason(exc)})") from None
+        raise ImageReadError(f"{path}: not a readable PDF ({_pdfium_reason(exc)})") from None
+
+
+def _pdfium_reason(exc: BaseException) -> str:
+    """PDFium's "Failed to load document (PDFium: X)." as the X a user can act on."""
+    match = re.search(r"PDFium: ([^)]*)\)", str(exc))
+    if match is None:
+        return _reason(exc)
+    code = match.group(1).strip()
+    # PDFium reports a document whose page tree it cannot find (e.g. no pages) as "Success".
+    return "it has no pages, or no page tree PDFium can read" if code == "Success" else code.lower()
 
 
 def _read_pdf_page(path: Path, index: int, dpi: int = PDF_DPI) -> PageImage:
