@@ -279,6 +279,11 @@ def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tm
         report = ingest(lib, [bad], tiny_model, workers=0)
         assert report.pages_added == 0
         assert report.errors and "not a readable archive" in report.errors[0][1]
+        cut = tmp_path / "cut.tar"          # an interrupted download
+        cut.write_bytes(archive.read_bytes()[:archive.stat().st_size * 9 // 10])
+        report = ingest(lib, [cut], tiny_model, workers=0)
+        assert report.pages_added == 0 and "it ends early" in report.errors[0][1]
+        assert not list((tmp_path / "library" / "archives").iterdir())
         usage = namedtuple("usage", "total used free")
         monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
         report = ingest(lib, [archive], tiny_model, workers=0)

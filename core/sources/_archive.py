@@ -79,7 +79,7 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
         raise SourceError(f"{path}: cannot unpack ({reason}); nothing was added") from None
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         shutil.rmtree(part, ignore_errors=True)
-        raise SourceError(f"{path}: not a readable archive ({exc})") from None
+        raise SourceError(f"{path}: not a readable archive ({_why(exc)})") from None
     _write(part, "", COMPLETE, json.dumps({**stamp, "errors": errors}).encode(), str(path),
            errors)
     shutil.rmtree(target, ignore_errors=True)
@@ -162,6 +162,13 @@ def _write(part: Path, folder: str, filename: str, data: bytes, where: str,
         return
     with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
         f.write(data)
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, EOFError) or "unexpected end of data" in text:
+        return f"{text}: it ends early, as an interrupted download does; download it again"
+    return text
 
 
 def _disk_full(exc: OSError) -> bool:
