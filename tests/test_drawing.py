@@ -378,3 +378,13 @@ def test_redbook_sheets_hold_the_described_figures(shared_data):
         counts = [len(find_figures(read_page(t).array)) for t in tiffs]
         assert counts[0] >= 1, "the front-page view"
         assert sum(counts[1:]) == len(numbers), (xml.name, counts, sorted(numbers))
+
+
+def test_specks_of_dust_alone_are_a_blank_page():
+    page = np.full((1100, 850), 255, np.uint8)
+    for y, x in ((100, 120), (640, 500), (300, 700)):
+        page[y:y + 3, x:x + 3] = 0                      # scanner dust, 0.25 mm at 300 dpi
+    assert find_figures(page) == []
+    page[500:700, 300:360] = 0                          # a drawing: the dust stays out of it
+    (box,) = find_figures(page)
+    assert (box.x0, box.y0, box.x1, box.y1) == (300, 500, 360, 700)
