@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
 
         bar = self.statusBar()
         self.busy = QProgressBar()
+        self._busy_jobs: dict[str, str] = {}
         self.busy.setRange(0, 0)
         self.busy.setFixedWidth(110)
         self.busy.setMaximumHeight(14)
@@ -224,12 +225,15 @@ class MainWindow(QMainWindow):
     def open_library(self, path: Path) -> None:
         self.settings.library = path
         self.library_label.setText(f"Opening {path.name}\u2026")
+        self._set_busy(True, f"Opening the library {path.name} and loading its model\u2026",
+                       job="library")
         self.model.set_results([])
         self.response = None
         self.service.open(path)
         self.thumbnails.set_cache(self.service.thumbnail_cache())
 
     def _library_opened(self, info: dict) -> None:
+        self._set_busy(False, job="library")
         model = info.get("model") or {}
         first, last = info["grant_date_range"]
         self.library_label.setText(
@@ -249,6 +253,7 @@ class MainWindow(QMainWindow):
         self.refresh_summary()
 
     def _library_failed(self, message: str, kind: str) -> None:
+        self._set_busy(False, job="library")
         self._note_when_open = None
         self.library_label.setText("No library")
         if kind == "mismatch":
@@ -676,10 +681,15 @@ class MainWindow(QMainWindow):
                      callback=None, timeout_ms: int = 0) -> None:
         self.banner.show_message(level, text, action, callback, timeout_ms)
 
-    def _set_busy(self, on: bool, text: str = "") -> None:
-        self.busy.setVisible(on)
+    def _set_busy(self, on: bool, text: str = "", job: str = "task") -> None:
+        """Show the busy bar and ``text`` while any job (opening the library, a task) runs."""
         if on:
-            self.statusBar().showMessage(text)
+            self._busy_jobs[job] = text
+        else:
+            self._busy_jobs.pop(job, None)
+        self.busy.setVisible(bool(self._busy_jobs))
+        if self._busy_jobs:
+            self.statusBar().showMessage(list(self._busy_jobs.values())[-1])
         else:
             self.statusBar().clearMessage()
 

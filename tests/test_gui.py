@@ -502,6 +502,18 @@ def test_busy_bar_shows_while_searching(qtbot, window, gui_library):
     assert not window.busy.isVisible()
 
 
+def test_busy_bar_shows_while_a_library_opens(qtbot, window, gui_library, tmp_path):
+    window.open_library(gui_library)
+    assert window.busy.isVisible() and "Opening the library" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.library_label.text().startswith(gui_library.name + ":"),
+                    timeout=WAIT)
+    assert not window.busy.isVisible()
+    window.open_library(tmp_path / "nowhere")               # a failed open clears it too
+    assert window.busy.isVisible()
+    qtbot.waitUntil(lambda: window.library_label.text() == "No library", timeout=WAIT)
+    assert not window.busy.isVisible()
+
+
 def test_window_fits_a_small_screen_with_a_banner_and_results(qtbot, window, gui_library):
     """1280x720 screens: the query column scrolls rather than forcing the window taller."""
     window.start(gui_library, sheets(gui_library)[0])
