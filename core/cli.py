@@ -43,24 +43,22 @@ def locarno_code(text: str) -> str:
     return code
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
-    return v
+def _number(kind: type, ok, what: str):
+    """An argparse type: a ``kind`` for which ``ok(value)`` holds, else "expected ``what``"."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+positive_int = _number(int, lambda v: v > 0, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "0 or a positive integer")
+positive_float = _number(float, lambda v: v > 0, "a positive number")
 
 
 # -- helpers -----------------------------------------------------------------------------------

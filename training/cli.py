@@ -6,20 +6,9 @@ import argparse
 import json
 import sys
 
+from core.cli import positive_float, positive_int
+
 EXIT_ERROR, EXIT_USAGE = 1, 2
-
-
-def positive(kind: type):
-    """An argparse type: a number of ``kind`` above zero."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-        return value
-    return parse
 
 
 def register(subparsers) -> None:
@@ -44,14 +33,14 @@ def register_enrich(subparsers) -> None:
     e.add_argument("--enricher", action="append", choices=["template", "title", "llm",
                                                            "caption"],
                    help="enricher to run (repeatable; default: template)")
-    e.add_argument("--per-figure", type=positive(int), default=20,
+    e.add_argument("--per-figure", type=positive_int, default=20,
                    help="descriptions per drawing")
     e.add_argument("--config", metavar="FILE", help="take [enrich] settings (llm endpoint, "
                                                     "captioner) from a training config")
     e.add_argument("--base-url", help="llm: OpenAI-compatible endpoint, e.g. "
                                       "http://127.0.0.1:8080/v1")
     e.add_argument("--model", dest="llm_model", help="llm: model name")
-    e.add_argument("--rpm", type=positive(float), help="llm: requests per minute")
+    e.add_argument("--rpm", type=positive_float, help="llm: requests per minute")
     e.add_argument("--caption-model", metavar="DIR", help="caption: captioning model on disk")
     e.add_argument("--patents", metavar="FILE", help="only these patent ids (one per line)")
     e.add_argument("--force", action="store_true", help="replace existing descriptions")
@@ -167,7 +156,7 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m training --config FILE``: the train command on its own."""
-    p = argparse.ArgumentParser(prog="python -m training", description="Train the drawing "
-                                                                        "encoder.")
+    p = argparse.ArgumentParser(prog="python -m training",
+                                description="Train the drawing encoder.")
     add_train_args(p)
     return cmd_train(p.parse_args(argv))
