@@ -2,6 +2,7 @@
 the LLM enricher against a stub OpenAI-compatible server, the captioner hook, DeepPatent2, and
 the enrich command's errors."""
 import json
+import re
 import socket
 import threading
 import time
@@ -315,7 +316,7 @@ def test_cli_enrich_refuses_counts_below_one(tmp_path, capsys, args):
     with pytest.raises(SystemExit) as info:
         main(["enrich", "--library", str(tmp_path), *args])
     assert info.value.code == 2
-    assert "expected a positive number" in capsys.readouterr().err
+    assert re.search(r"expected a positive (integer|number), got", capsys.readouterr().err)
 
 
 def test_cli_enrich_stops_when_the_llm_is_not_there(enrich_library, tmp_path, capsys):
