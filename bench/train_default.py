@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from core.provenance import PATENTS_FILE  # noqa: E402
 from training.config import load_config  # noqa: E402
 
 MAX_MB = 25
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     if args.install:
         dest = Path(args.install)
         dest.mkdir(parents=True, exist_ok=True)
-        for name in ("model.json", "model.safetensors"):
+        for name in ("model.json", "model.safetensors", PATENTS_FILE):
             shutil.copy2(result.export_dir / name, dest / name)
         size = (dest / "model.safetensors").stat().st_size / 2**20
         if size > MAX_MB:

@@ -343,6 +343,7 @@ def _why_empty(lib, resp) -> str:
 def cmd_eval(args) -> int:
     from .evaluation import (MODES, Gallery, evaluate, fusion_scores_fn, library_query_vectors,
                              queries_from_library)
+    from .provenance import PATENTS_FILE, training_patents
 
     with _open_library(args) as lib:
         patents = read_list(args.patents, "patent list") if args.patents else None
@@ -351,6 +352,18 @@ def cmd_eval(args) -> int:
         if not queries:
             raise CliError("no query pages: the library is empty, or no page matched "
                            f"--patents / --page-kinds ({args.page_kinds})")
+        seen = training_patents(args.model or (lib.model_info or {}).get("ref"), lib.model_id)
+        if args.unseen_only:
+            if seen is None:
+                raise CliError("--unseen-only: the library's model does not record the patents "
+                               f"it was trained on ({PATENTS_FILE} beside its model.json)")
+            queries = [q for q in queries if q.patent_id not in seen]
+            if not queries:
+                raise CliError("--unseen-only: the model was trained on every query patent; "
+                               "add patents it has not seen, or cross-validate "
+                               "(bench/ablation.py)")
+        query_patents = {q.patent_id for q in queries}
+        trained_on = None if seen is None else len(query_patents & seen)
         gallery = Gallery.from_library(lib)
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         unknown = set(modes) - set(MODES)
@@ -375,15 +388,30 @@ def cmd_eval(args) -> int:
                                                                weights)
             results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
         if args.json:
-            print(json.dumps({"model": lib.model_id, "queries": len(queries), "modes": {
+            print(json.dumps({"model": lib.model_id, "queries": len(queries),
+                              "query_patents": len(query_patents),
+                              "query_patents_trained_on": trained_on, "modes": {
                 mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics}
                 for mode, r in results.items()}}, indent=2))
         else:
-            print(f"model {lib.model_id}: {len(queries)} query pages")
+            print(f"model {lib.model_id}: {len(queries)} query pages of "
+                  f"{len(query_patents)} patents")
+            print(_provenance_note(trained_on, len(query_patents)))
             for mode, r in results.items():
                 print(f"\n[{mode}]")
                 print(r.table())
     return EXIT_OK
+
+
+def _provenance_note(trained_on: int | None, n_patents: int) -> str:
+    """Whether eval's numbers are held-out or in-sample, in one line."""
+    if trained_on is None:
+        return ("the model does not record its training patents: these numbers may be "
+                "in-sample")
+    if trained_on == 0:
+        return "held out: the model was trained on none of the query patents"
+    return (f"IN-SAMPLE: the model was trained on {trained_on} of the {n_patents} query patents "
+            f"(--unseen-only scores the others; bench/ablation.py cross-validates)")
 
 
 # -- demo and first run ----------------------------------------------------------------------------
@@ -607,6 +635,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--modes", default="image",
                    help="comma list of image, text, fused (text = the query patent's title)")
     e.add_argument("--model", metavar="NAME_OR_PATH", help="must be the library's model")
+    e.add_argument("--unseen-only", action="store_true",
+                   help="query only with patents the model was not trained on (the gallery "
+                        "stays the whole library)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
 
@@ -651,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("patent-examiner: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:     # output piped into a reader that stopped (| head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         if _user_error(exc):
             print(f"patent-examiner: error: {exc}", file=sys.stderr)

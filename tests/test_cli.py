@@ -309,3 +309,34 @@ def test_models_lists_architectures_weights_and_checkpoints_without_torch():
 
     meta = json.loads((MODELS_DIR / "default" / "model.json").read_text())
     assert any(line.split()[:2] == ["default", meta["model_id"]] for line in lines)
+
+
+def test_eval_tells_in_sample_from_held_out_and_can_score_unseen_patents_only(
+        shared_data, tmp_path, tiny_model):
+    from core.models import save_checkpoint
+    from core.provenance import training_patents, write_training_patents
+
+    ckpt = save_checkpoint(tiny_model, tmp_path / "ckpt")
+    write_training_patents(ckpt, PATENTS[:2])           # "trained" on two of the four patents
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS)
+    lib = tmp_path / "lib"
+    proc = run("index", "add", manifest, "--library", lib, "--model", ckpt, "--allow-absolute",
+               "--workers", "0")
+    assert proc.returncode == 0, proc.stderr
+    proc = run("eval", "--library", lib)
+    assert proc.returncode == 0, proc.stderr
+    assert "IN-SAMPLE: the model was trained on 2 of the 4 query patents" in proc.stdout
+    full = json.loads(run("eval", "--library", lib, "--json").stdout)
+    unseen = json.loads(run("eval", "--library", lib, "--json", "--unseen-only").stdout)
+    assert (full["query_patents"], full["query_patents_trained_on"]) == (4, 2)
+    assert (unseen["query_patents"], unseen["query_patents_trained_on"]) == (2, 0)
+    assert 0 < unseen["queries"] < full["queries"]
+    write_training_patents(ckpt, PATENTS)
+    proc = run("eval", "--library", lib, "--unseen-only")
+    assert proc.returncode == 1 and "trained on every query patent" in proc.stderr
+    (ckpt / "training_patents.txt").unlink()             # a checkpoint that never recorded them
+    proc = run("eval", "--library", lib)
+    assert "does not record its training patents" in proc.stdout
+    assert run("eval", "--library", lib, "--unseen-only").returncode == 1
+    assert training_patents("tiny_test:random", "any id") == frozenset()
+    assert training_patents(str(ckpt), "another model's id") is None

@@ -372,3 +372,15 @@ def test_style_statistics_ignore_where_the_strokes_are():
     assert s.shape == (1, 10)
     assert torch.allclose(s, t, atol=1e-5)
     assert (s - o).abs().max() > 0.1
+
+
+def test_the_shipped_model_records_the_patents_it_was_trained_on():
+    import json
+
+    from core.provenance import training_patents
+    from resources import MODELS_DIR
+
+    meta = json.loads((MODELS_DIR / "default" / "model.json").read_text())
+    seen = training_patents("default", meta["model_id"])
+    assert seen is not None and len(seen) == meta["training"]["data"]["counts"]["patents"]
+    assert all(p.startswith("D") for p in seen)

@@ -191,6 +191,9 @@ def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manif
     assert rec["git_commit"] and rec["data"]["sources"] == [str(drawing_manifest)]
     assert rec["data"]["folds"] == {"k": 3, "held_out_fold": 0, "seed": 0}
     assert 0 < rec["data"]["counts"]["patents"] < 12 and rec["data"]["held_out_patents"]
+    trained = (result.export_dir / rec["data"]["patents_file"]).read_text().split()
+    assert len(trained) == rec["data"]["counts"]["patents"] and trained == sorted(trained)
+    assert not set(trained) & set(rec["data"]["held_out_patents"])
     assert set(rec["loss_weights"]) == {"clip", "cls", "cat"}
     assert side["dtype"] == "float16"
     loaded = load_checkpoint(result.export_dir)

@@ -425,7 +425,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     if d.main:
         from .export import export
 
-        export_dir = export(model, cfg, record)
+        export_dir = export(model, cfg, record, patents=set(corpus.patent[rows]))
     distributed.barrier()
     model.to("cpu")
     if d.enabled:

@@ -1,0 +1,52 @@
+"""Which patents a checkpoint was trained on, so that evaluation can tell held-out numbers from
+in-sample ones. Training writes the ids beside the weights; nothing here imports torch."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from resources import MODELS_DIR
+
+#: One patent id per line, sorted, in the checkpoint folder.
+PATENTS_FILE = "training_patents.txt"
+
+
+def write_training_patents(folder: str | os.PathLike, patents) -> Path:
+    """Write the ids of the patents a model was trained on into its checkpoint folder."""
+    path = Path(folder) / PATENTS_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{p}\n" for p in sorted(set(patents))), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def checkpoint_folder(ref: str | None) -> Path | None:
+    """The checkpoint folder a model reference names ("default" or a folder), else None."""
+    if not ref:
+        return None
+    folder = MODELS_DIR / "default" if ref == "default" else Path(ref).expanduser()
+    if folder.name == "model.json":
+        folder = folder.parent
+    return folder if (folder / "model.json").is_file() else None
+
+
+def training_patents(ref: str | None, model_id: str) -> frozenset[str] | None:
+    """The patents model ``model_id`` (loaded as ``ref``) was trained on; an empty set for an
+    untrained architecture (ImageNet weights at most); None when nobody recorded them."""
+    from resources import MODEL_CONFIGS_DIR
+
+    arch = (ref or "").removesuffix(":random")
+    if (MODEL_CONFIGS_DIR / f"{arch}.json").is_file() and not Path(ref).expanduser().exists():
+        return frozenset()              # an architecture name: never trained here
+    folder = checkpoint_folder(ref)
+    if folder is None:
+        return None
+    try:
+        sidecar = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        if sidecar.get("model_id") != model_id:
+            return None                 # the folder now holds another model
+        text = (folder / PATENTS_FILE).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
