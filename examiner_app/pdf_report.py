@@ -1,7 +1,9 @@
 """PDF search reports: the core's HTML report laid out by QTextDocument on a QPdfWriter.
 
 Thumbnails are handed to the document as named image resources, since QTextDocument does not
-read data: URLs. Painting on a QPdfWriter is allowed outside the UI thread.
+read data: URLs. Painting on a QPdfWriter is allowed outside the UI thread. The PDF is laid out
+in memory and then written with Python, so a target that cannot be written (a folder, a
+read-only place) raises OSError instead of QPdfWriter failing silently.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QMarginsF, QUrl
+from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QUrl
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from .imaging import gray_to_qimage
@@ -38,10 +40,17 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name),
                         gray_to_qimage(image))
     doc.setHtml(text)
-    writer = QPdfWriter(str(target))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
                                      QPageLayout.Orientation.Portrait,
                                      QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
     writer.setResolution(150)
     writer.setTitle("Prior-art search report")
     doc.print_(writer)
+    del writer                          # ends the PDF in the buffer
+    data = bytes(buffer.data())
+    if not data.startswith(b"%PDF"):
+        raise OSError(f"{target}: the PDF could not be laid out")
+    Path(target).write_bytes(data)

@@ -595,3 +595,18 @@ def test_shortcuts_dialog_lists_each_action_once(qtbot, window):
 def test_an_empty_result_pane_says_how_to_start(window):
     text = window.results.subheader.text()
     assert "paste" in text and "filing date" in text
+
+
+def test_pdf_report_to_a_folder_or_missing_folder_is_an_error(qtbot, tmp_path):
+    """QPdfWriter fails silently on a target it cannot open; the report must not."""
+    from core.reports import ReportMeta
+    from examiner_app.pdf_report import write_pdf
+
+    meta = ReportMeta(query=None, query_sha256=None, before=None, locarno=None, text=None,
+                      model_id="m")
+    (tmp_path / "folder.pdf").mkdir()
+    for target in (tmp_path / "folder.pdf", tmp_path / "missing" / "report.pdf"):
+        with pytest.raises(OSError):
+            write_pdf(target, meta, [], lambda hit: None, None, {}, False)
+    write_pdf(tmp_path / "report.pdf", meta, [], lambda hit: None, None, {}, False)
+    assert (tmp_path / "report.pdf").read_bytes().rstrip().endswith(b"%%EOF")
