@@ -594,14 +594,14 @@ class MainWindow(QMainWindow):
         meta = ReportMeta.from_response(resp, examiner=self.settings.examiner)
         box = self.query_panel.box()
         meta.query_box = box.to_list() if box is not None else None
-        self._set_busy(True, "Writing the report\u2026")
+        self._set_busy(True, "Writing the report\u2026", job="report")
 
         def done(target):
-            self._set_busy(False)
+            self._set_busy(False, job="report")
             self.show_message("info", f"Report saved to {target}", timeout_ms=8000)
 
         def failed(exc):
-            self._set_busy(False)
+            self._set_busy(False, job="report")
             self.show_message("error", f"The report was not saved: {describe_error(exc)}")
 
         self.service.export_report(path, meta, resp.results, dict(self.model.ratings),
@@ -617,15 +617,15 @@ class MainWindow(QMainWindow):
             self.export_ratings(Path(path))
 
     def export_ratings(self, path: Path) -> None:
-        self._set_busy(True, "Exporting the ratings\u2026")
+        self._set_busy(True, "Exporting the ratings\u2026", job="ratings")
 
         def done(n):
-            self._set_busy(False)
+            self._set_busy(False, job="ratings")
             self.show_message("info", f"{n} ratings of session {self.settings.session} saved "
                               f"to {path}", timeout_ms=8000)
 
         def failed(exc):
-            self._set_busy(False)
+            self._set_busy(False, job="ratings")
             self.show_message("error", f"Ratings not exported: {describe_error(exc)}")
 
         self.service.export_ratings(path, self.identity(), False, on_done=done,

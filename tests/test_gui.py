@@ -610,3 +610,24 @@ def test_pdf_report_to_a_folder_or_missing_folder_is_an_error(qtbot, tmp_path):
             write_pdf(target, meta, [], lambda hit: None, None, {}, False)
     write_pdf(tmp_path / "report.pdf", meta, [], lambda hit: None, None, {}, False)
     assert (tmp_path / "report.pdf").read_bytes().rstrip().endswith(b"%%EOF")
+
+
+def test_an_export_during_a_search_keeps_the_search_busy(qtbot, window, gui_library, tmp_path):
+    import threading
+
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    gate = threading.Event()
+    window.service.db.submit(lambda task: gate.wait(WAIT / 1000))   # holds the next search
+    try:
+        window.search()
+        window.export_ratings(tmp_path / "ratings.csv")
+        qtbot.waitUntil(lambda: "saved to" in window.banner.text.text(), timeout=WAIT)
+        assert window.busy.isVisible()
+        assert window.statusBar().currentMessage() == "Searching\u2026"
+        window.export_report(tmp_path / "report.csv")
+        qtbot.waitUntil(lambda: window.banner.text.text().endswith("report.csv"), timeout=WAIT)
+        assert window.busy.isVisible()
+    finally:
+        gate.set()
+    searched(qtbot, window, first.search_id)
