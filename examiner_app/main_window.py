@@ -452,7 +452,8 @@ class MainWindow(QMainWindow):
         def failed(exc):
             self._search_failed(gen, exc)
 
-        self.service.reopen(search_id, on_done=done, on_error=failed)
+        self.service.reopen(search_id, self.identity().examiner, on_done=done,
+                            on_error=failed)
 
     def _search_with(self, path: str, page_index: int, box) -> None:
         self.show_grid()
@@ -658,10 +659,26 @@ class MainWindow(QMainWindow):
         dialog = SessionDialog(self.settings, self)
         dialog.exportRequested.connect(self.export_ratings_dialog)
         self.service.session_summary(self.identity(), on_done=dialog.set_summary)
+        examiner = self.settings.examiner
         if dialog.exec():
             self.acts.blind.setChecked(self.settings.blind)
             self.refresh_summary()
             self.refresh_history()
+            if self.settings.examiner != examiner:
+                self._reload_ratings()
+
+    def _reload_ratings(self) -> None:
+        """Show the current examiner's own ratings of the search on screen."""
+        resp = self.response
+        if resp is None or resp.search_id is None:
+            return
+
+        def show(ratings):
+            if self.response is resp:
+                self.model.set_ratings(ratings)
+                if self.stack.currentWidget() is self.detail:
+                    self.detail.set_rating(self.results.view.currentIndex().data(RatingRole))
+        self.service.search_ratings(resp.search_id, self.identity().examiner, on_done=show)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.menuBar(), self).exec()

@@ -66,6 +66,12 @@ class ResultsModel(QAbstractListModel):
         self._layout()
         self.endResetModel()
 
+    def set_ratings(self, ratings: dict[int, int]) -> None:
+        """Replace the ratings shown (figure id -> rating) without storing them."""
+        self.ratings = dict(ratings)
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [RatingRole])
+
     def set_grouped(self, grouped: bool) -> None:
         if grouped != self.grouped:
             self.beginResetModel()

@@ -196,8 +196,10 @@ class LibraryService(QObject):
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
-    def reopen(self, search_id: int, *, on_done: Callback, on_error: Callback) -> Task:
-        """A logged search as it was shown: ``(record, hits, ratings by figure id)``."""
+    def reopen(self, search_id: int, examiner: str | None, *, on_done: Callback,
+               on_error: Callback) -> Task:
+        """A logged search as it was shown: ``(record, hits, ratings by figure id)``, the
+        ratings being ``examiner``'s own (never another examiner's)."""
         def work(task: Task):
             searcher = self._require_searcher()
             rec = searcher.library.store.search_record(search_id)
@@ -208,7 +210,7 @@ class LibraryService(QObject):
             ranks = {r["figure_id"]: r["rank"] for r in logged}
             for h in hits:
                 h.rank = ranks.get(h.figure_id, h.rank)
-            return rec, hits, self._ratings_of(searcher.library.store, search_id)
+            return rec, hits, self._ratings_of(searcher.library.store, search_id, examiner)
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
@@ -270,9 +272,18 @@ class LibraryService(QObject):
 
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 
+    def search_ratings(self, search_id: int, examiner: str | None, *,
+                       on_done: Callback) -> Task:
+        """``examiner``'s current ratings of a logged search, by figure id."""
+        def work(task: Task):
+            return self._ratings_of(self._store_for_reports(), search_id, examiner)
+
+        return self.ratings.submit(work, on_done=on_done, on_error=lambda exc: None)
+
     @staticmethod
-    def _ratings_of(store, search_id: int) -> dict[int, int]:
-        return {r["figure_id"]: r["rating"] for r in store.current_ratings(search_id=search_id)}
+    def _ratings_of(store, search_id: int, examiner: str | None) -> dict[int, int]:
+        return {r["figure_id"]: r["rating"] for r in store.current_ratings(search_id=search_id)
+                if r["examiner"] == examiner}
 
     def session_summary(self, identity: Identity, *, on_done: Callback,
                         on_error: Callback = None) -> Task:

@@ -631,3 +631,38 @@ def test_an_export_during_a_search_keeps_the_search_busy(qtbot, window, gui_libr
     finally:
         gate.set()
     searched(qtbot, window, first.search_id)
+
+
+def _accept_session_dialog(window, examiner: str) -> None:
+    """Change the examiner in the Study session dialog and press OK."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        dialog.examiner.setText(examiner)
+        dialog.accept()
+    QTimer.singleShot(0, answer)
+    window.show_session_dialog()
+
+
+def test_each_examiner_sees_only_their_own_ratings(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(3)                                          # Ada rates 3
+    qtbot.waitUntil(lambda: "1 rated" in window.session_label.text(), timeout=WAIT)
+
+    _accept_session_dialog(window, "Bob Examiner")                  # Bob takes over
+    qtbot.waitUntil(lambda: window.model.index(0).data(RatingRole) is None, timeout=WAIT)
+    window.reopen(resp.search_id)
+    qtbot.waitUntil(lambda: "reopened" in window.results.subheader.text(), timeout=WAIT)
+    assert window.model.index(0).data(RatingRole) is None           # not Ada's 3
+    window.results.select_row(0)
+    window.rate_current(1)
+    qtbot.waitUntil(lambda: "Bob Examiner" in window.session_label.text()
+                    and "1 rated" in window.session_label.text(), timeout=WAIT)
+
+    window.settings.examiner = "Ada Examiner"
+    window.reopen(resp.search_id)
+    qtbot.waitUntil(lambda: window.model.index(0).data(RatingRole) == 3, timeout=WAIT)
