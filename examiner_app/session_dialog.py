@@ -17,9 +17,11 @@ class SessionDialog(QDialog):
         self.setWindowTitle("Study session")
         self.settings = settings
         self.examiner = QLineEdit(settings.examiner)
+        self.examiner.setPlaceholderText("required: your name or id, e.g. E123")
         self.study = QLineEdit(settings.study)
         self.study.setPlaceholderText("optional, e.g. pilot-2025")
         self.session = QLineEdit(settings.session)
+        self.session.setPlaceholderText("empty: today's date")
         self.blind = QCheckBox("Blind mode: hide scores and the model, shuffle tied results")
         self.blind.setChecked(settings.blind)
         self.summary = QLabel("\u2026")
@@ -41,6 +43,9 @@ class SessionDialog(QDialog):
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.examiner.textChanged.connect(
+            lambda text: self.ok.setEnabled(bool(text.strip())))  # ratings need a rater
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)
@@ -49,6 +54,8 @@ class SessionDialog(QDialog):
         self.summary.setText(summary.text())
 
     def accept(self) -> None:
+        if not self.examiner.text().strip():
+            return
         self.settings.examiner = self.examiner.text()
         self.settings.study = self.study.text()
         self.settings.session = self.session.text()

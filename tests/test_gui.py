@@ -666,3 +666,22 @@ def test_each_examiner_sees_only_their_own_ratings(qtbot, window, gui_library):
     window.settings.examiner = "Ada Examiner"
     window.reopen(resp.search_id)
     qtbot.waitUntil(lambda: window.model.index(0).data(RatingRole) == 3, timeout=WAIT)
+
+
+def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
+    """An empty name would silently become the login name in every rating."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from examiner_app.session_dialog import SessionDialog
+
+    dialog = SessionDialog(settings)
+    qtbot.addWidget(dialog)
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    dialog.examiner.setText("   ")
+    assert not ok.isEnabled()
+    dialog.accept()
+    assert settings.examiner == "Ada Examiner" and not dialog.result()
+    dialog.examiner.setText(" Bob ")
+    assert ok.isEnabled()
+    dialog.accept()
+    assert settings.examiner == "Bob"
