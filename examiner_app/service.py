@@ -437,9 +437,11 @@ class LibraryService(QObject):
             on_done(report)
 
     def shutdown(self) -> None:
-        """Cancel background work, wait for it, then close the database connections."""
-        for runner in (self.admin, self.io, self.db, self.ratings):
+        """Cancel background work, wait for it, then close the database connections. Ratings
+        still queued (the examiner rated and quit at once) are written, not dropped."""
+        for runner in (self.admin, self.io, self.db):
             runner.shutdown()
+        self.ratings.shutdown(drop_queued=False)
         self._close_library()
         if self._rating_store is not None:
             self._rating_store.close()

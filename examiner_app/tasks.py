@@ -121,9 +121,11 @@ class TaskRunner(QObject):
     def submit(self, fn: Callable[[Task], Any], **callbacks) -> Task:
         return self.start(Task(fn, **callbacks))
 
-    def shutdown(self, msecs: int = 5000) -> None:
-        """Cancel queued and running work and wait for it (on quit)."""
-        self.pool.clear()
+    def shutdown(self, msecs: int = 5000, *, drop_queued: bool = True) -> None:
+        """Cancel queued and running work and wait for it (on quit); with ``drop_queued``
+        False, queued work (e.g. rating writes) still runs within the wait."""
+        if drop_queued:
+            self.pool.clear()
         for task in list(self._running.values()):
             task.cancel()
         self.pool.waitForDone(msecs)

@@ -685,3 +685,22 @@ def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     assert ok.isEnabled()
     dialog.accept()
     assert settings.examiner == "Bob"
+
+
+def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
+    import threading
+
+    from core.store import Store
+
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    busy = threading.Event()
+    window.service.ratings.submit(lambda task: busy.wait(1.0))   # e.g. a summary or export
+    window.results.select_row(0)
+    window.rate_current(2)                  # queued behind it
+    window.close()                          # and the examiner quits at once
+    store = Store(gui_library / "library.sqlite", create=False)
+    try:
+        assert [r["rating"] for r in store.current_ratings(search_id=resp.search_id)] == [2]
+    finally:
+        store.close()
