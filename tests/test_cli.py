@@ -312,11 +312,13 @@ def test_models_lists_architectures_weights_and_checkpoints_without_torch():
 
 
 def test_eval_tells_in_sample_from_held_out_and_can_score_unseen_patents_only(
-        shared_data, tmp_path, tiny_model):
-    from core.models import save_checkpoint
+        shared_data, tmp_path):
+    from core.models import create_model, save_checkpoint
     from core.provenance import training_patents, write_training_patents
 
-    ckpt = save_checkpoint(tiny_model, tmp_path / "ckpt")
+    # a seed of its own: the subprocesses cache this checkpoint's graph, which must not be
+    # the tiny_model fixture's (tests of the cache expect none for it)
+    ckpt = save_checkpoint(create_model("tiny_test", pretrained=None, seed=41), tmp_path / "ckpt")
     write_training_patents(ckpt, PATENTS[:2])           # "trained" on two of the four patents
     manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS)
     lib = tmp_path / "lib"
