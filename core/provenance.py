@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from resources import MODELS_DIR
+from resources import MODEL_CONFIGS_DIR, MODELS_DIR
 
 #: One patent id per line, sorted, in the checkpoint folder.
 PATENTS_FILE = "training_patents.txt"
@@ -26,7 +26,7 @@ def checkpoint_folder(ref: str | None) -> Path | None:
     if not ref:
         return None
     folder = MODELS_DIR / "default" if ref == "default" else Path(ref).expanduser()
-    if folder.name == "model.json":
+    if folder.is_file():                # model.json or model.safetensors named
         folder = folder.parent
     return folder if (folder / "model.json").is_file() else None
 
@@ -34,8 +34,6 @@ def checkpoint_folder(ref: str | None) -> Path | None:
 def training_patents(ref: str | None, model_id: str) -> frozenset[str] | None:
     """The patents model ``model_id`` (loaded as ``ref``) was trained on; an empty set for an
     untrained architecture (ImageNet weights at most); None when nobody recorded them."""
-    from resources import MODEL_CONFIGS_DIR
-
     arch = (ref or "").removesuffix(":random")
     if (MODEL_CONFIGS_DIR / f"{arch}.json").is_file() and not Path(ref).expanduser().exists():
         return frozenset()              # an architecture name: never trained here
