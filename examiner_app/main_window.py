@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.model.set_grouped(self.settings.group_by_patent)
         self.query = None            # service.QueryPage on screen
         self.response = None         # core.search.SearchResponse on screen
+        self._searched_with = (None, None)  # its QueryPage and region, for its report
         self._gen = 0                # search generation: only the latest answer is shown
         self._query_gen = 0
         self._library_dialog = None
@@ -297,6 +298,8 @@ class MainWindow(QMainWindow):
                 self.banner.hide()
             if not search:
                 self._results_header()          # a reopened search: its figure or crop
+                if self.response is not None and self.response.query == query.path:
+                    self._searched_with = (query, self._searched_with[1])
             if expect_sha256 and query.sha256 != expect_sha256:
                 self.show_message("warning", f"{Path(query.path).name} has changed since this "
                                   "search was run: searching again may give other results.")
@@ -366,18 +369,23 @@ class MainWindow(QMainWindow):
                             k=self.filters.k.value())
         self._gen += 1
         gen = self._gen
+        used = (q, query.box.to_list() if query.box is not None else None)
         self._set_busy(True, "Searching\u2026")
         self.results.header.setText("Searching\u2026")
         self.service.search(query, self.identity(), lambda: gen == self._gen,
-                            on_done=lambda resp: self._show_response(gen, resp),
+                            on_done=lambda resp: self._show_response(gen, resp, used=used),
                             on_error=lambda exc: self._search_failed(gen, exc))
 
     def _show_response(self, gen: int, resp, ratings: dict | None = None,
-                       reopened: str | None = None, what: str | None = None) -> None:
+                       reopened: str | None = None, what: str | None = None,
+                       used: tuple = (None, None)) -> None:
+        """``used``: the QueryPage and region searched (a report shows these, not the query
+        on screen, which may already be the next one)."""
         if resp is None or gen != self._gen:
             return                              # a newer request superseded this one
         self._set_busy(False)
         self.response = resp
+        self._searched_with = used
         self.model.set_results(resp.results, ratings=ratings, seed=resp.search_id or 0)
         before = f"granted before {resp.before}" if resp.before else "no date cutoff"
         loc = f", Locarno {resp.locarno}" if resp.locarno else ""
@@ -436,7 +444,7 @@ class MainWindow(QMainWindow):
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
                                 what=None if not rec.get("query_path") else
                                 "a part of the drawing" if rec.get("query_box") else
-                                "the drawing")
+                                "the drawing", used=(None, rec.get("query_box")))
             path = rec.get("query_path")
             if path and Path(path).is_file():
                 self.load_query(Path(path), rec.get("query_page") or 0,
@@ -593,8 +601,7 @@ class MainWindow(QMainWindow):
     def export_report(self, path: Path) -> None:
         resp = self.response
         meta = ReportMeta.from_response(resp, examiner=self.settings.examiner)
-        box = self.query_panel.box()
-        meta.query_box = box.to_list() if box is not None else None
+        query, meta.query_box = self._searched_with
         self._set_busy(True, "Writing the report\u2026", job="report")
 
         def done(target):
@@ -606,7 +613,7 @@ class MainWindow(QMainWindow):
             self.show_message("error", f"The report was not saved: {describe_error(exc)}")
 
         self.service.export_report(path, meta, resp.results, dict(self.model.ratings),
-                                   self.settings.blind, self.query, on_done=done,
+                                   self.settings.blind, query, on_done=done,
                                    on_error=failed)
 
     def export_ratings_dialog(self) -> None:

@@ -704,3 +704,32 @@ def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
         assert [r["rating"] for r in store.current_ratings(search_id=resp.search_id)] == [2]
     finally:
         store.close()
+
+
+def test_a_report_shows_the_query_region_its_results_were_searched_with(qtbot, window,
+                                                                         gui_library, tmp_path):
+    """Exported while the next query is loaded and its search pending: the report is still
+    the shown search's own, with its crop (not the next query's)."""
+    import threading
+
+    files = sheets(gui_library)
+    window.start(gui_library, files[0])
+    searched(qtbot, window)
+    box = window.query_panel.view.boxes[0].to_list()
+    crop = (box[0], box[1], (box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+    previous = window.response.search_id
+    window.query_panel.view.cropDrawn.emit(crop)
+    cropped = searched(qtbot, window, previous)
+    gate = threading.Event()
+    window.service.db.submit(lambda task: gate.wait(WAIT / 1000))   # holds the next search
+    try:
+        window.load_query(files[3])
+        qtbot.waitUntil(lambda: window.query.path == str(files[3]), timeout=WAIT)
+        assert window.response is cropped
+        window.export_report(tmp_path / "report.html")
+        qtbot.waitUntil(lambda: window.banner.text.text().endswith("report.html"),
+                        timeout=WAIT)
+    finally:
+        gate.set()
+    html = (tmp_path / "report.html").read_text()
+    assert "x0 y0 x1 y1 = " + " ".join(map(str, crop)) in html
