@@ -45,10 +45,20 @@ QDockWidget::title { background: #e9edf2; padding: 4px; }
 """
 
 
+DISABLED_TEXT = QColor("#9aa3ad")
+
+
 def apply(app: QApplication) -> None:
     """Fusion style with a light palette (consistent on every platform) plus the sheet above."""
     app.setStyle("Fusion")
-    pal = app.palette()
+    app.setPalette(light_palette(app.palette()))
+    app.setStyleSheet(STYLE_SHEET)
+
+
+def light_palette(pal: QPalette) -> QPalette:
+    """``pal`` with the app's colours; disabled text stays grey, so a disabled button or
+    menu item does not look like an enabled one."""
+    pal = QPalette(pal)
     pal.setColor(QPalette.ColorRole.Window, QColor("#f6f7f9"))
     pal.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
     pal.setColor(QPalette.ColorRole.AlternateBase, QColor("#f3f5f8"))
@@ -59,5 +69,7 @@ def apply(app: QApplication) -> None:
     pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     pal.setColor(QPalette.ColorRole.ToolTipBase, QColor("#ffffff"))
     pal.setColor(QPalette.ColorRole.ToolTipText, INK)
-    app.setPalette(pal)
-    app.setStyleSheet(STYLE_SHEET)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText,
+                 QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, DISABLED_TEXT)
+    return pal

@@ -733,3 +733,30 @@ def test_a_report_shows_the_query_region_its_results_were_searched_with(qtbot, w
         gate.set()
     html = (tmp_path / "report.html").read_text()
     assert "x0 y0 x1 y1 = " + " ".join(map(str, crop)) in html
+
+
+def test_disabled_buttons_look_disabled_in_the_app_theme(qtbot):
+    """The theme's palette set every colour group, so a disabled OK looked enabled."""
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    from examiner_app import theme
+
+    app = QApplication.instance()
+    style, palette, sheet = app.style().name(), app.palette(), app.styleSheet()
+    try:
+        theme.apply(app)
+        on, off = QPushButton("OK"), QPushButton("OK")
+        off.setEnabled(False)
+        for button in (on, off):
+            qtbot.addWidget(button)
+            button.resize(90, 30)
+
+        def darkest_text(button) -> int:
+            image = button.grab().toImage().copy(20, 8, 50, 14)      # the label's middle
+            return min(image.pixelColor(x, y).lightness()
+                       for x in range(image.width()) for y in range(image.height()))
+        assert darkest_text(off) > darkest_text(on) + 60
+    finally:
+        app.setStyle(style)
+        app.setPalette(palette)
+        app.setStyleSheet(sheet)
