@@ -82,7 +82,7 @@ class WindowActions:
         self.report = A("&Export search report\u2026", w.export_report_dialog, "Ctrl+E",
                         "Save the current search as HTML, CSV or PDF")
         self.ratings = A("Export &ratings CSV\u2026", w.export_ratings_dialog, "Ctrl+Shift+E",
-                         "Save this session's ratings as CSV")
+                         "Save the ratings of this study session (every examiner) as CSV")
         self.library = A("&Manage library\u2026", w.show_library_dialog, "Ctrl+L",
                          "Add sources, update or rebuild the index")
         self.open_library = A("Open &library\u2026", w.open_library_dialog, "Ctrl+Shift+L",

@@ -629,7 +629,8 @@ class MainWindow(QMainWindow):
 
         def done(n):
             self._set_busy(False, job="ratings")
-            self.show_message("info", f"{n} ratings of session {self.settings.session} saved "
+            self.show_message("info", f"{n} ratings of session {self.settings.session} in "
+                              f"study {self.settings.study or '(none)'} (every examiner) saved "
                               f"to {path}", timeout_ms=8000)
 
         def failed(exc):

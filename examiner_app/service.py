@@ -297,12 +297,15 @@ class LibraryService(QObject):
 
     def export_ratings(self, target: Path, identity: Identity, whole_library: bool, *,
                        on_done: Callback, on_error: Callback) -> Task:
-        """Write the ratings CSV (this session's, or every rating in the library)."""
+        """Write the ratings CSV: this study session's (every examiner's ratings in this study
+        and session), or every rating in the library."""
         def work(task: Task) -> int:
             from core.reports import write_ratings_csv
 
-            session = None if whole_library else identity.session
-            return write_ratings_csv(target, self._store_for_reports(), session=session)
+            if whole_library:
+                return write_ratings_csv(target, self._store_for_reports())
+            return write_ratings_csv(target, self._store_for_reports(),
+                                     session=identity.session, study=identity.study)
 
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 

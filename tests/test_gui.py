@@ -185,6 +185,13 @@ def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     rows = list(csv.DictReader(ratings_csv.open()))
     assert len(rows) == 1 and rows[0]["rating"] == "3" and rows[0]["relevant"] == "1"
     assert rows[0]["search_id"] == str(resp.search_id) and rows[0]["session"] == "s-1"
+    window.settings.study = "main"              # same session id in another study: not mixed in
+    window.results.select_row(1)
+    window.rate_current(1)
+    window.export_ratings(ratings_csv)
+    qtbot.waitUntil(lambda: "in study main" in window.banner.text.text(), timeout=WAIT)
+    rows = list(csv.DictReader(ratings_csv.open()))
+    assert [(r["study"], r["rating"]) for r in rows] == [("main", "1")]
 
     for name in ("report.csv", "report.html", "report.pdf"):
         window.export_report(tmp_path / name)
