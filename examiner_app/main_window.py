@@ -40,6 +40,18 @@ THUMB_SIDE = 180
 REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
 
 
+REPORT_SUFFIXES = (".html", ".htm", ".csv", ".pdf")
+
+
+def report_path(path: str, chosen_filter: str) -> Path:
+    """The report file for a name typed in the save dialog: a name without a report suffix
+    (none, or "search.v2", "notes.txt") gets the chosen format's, as the format follows it."""
+    if Path(path).suffix.lower() in REPORT_SUFFIXES:
+        return Path(path)
+    suffix = ".csv" if "csv" in chosen_filter else ".pdf" if "pdf" in chosen_filter else ".html"
+    return Path(path + suffix)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, service: LibraryService | None = None):
         super().__init__()
@@ -595,8 +607,7 @@ class MainWindow(QMainWindow):
             self, "Export search report", str(Path(self.settings.last_folder) / name),
             REPORT_FILTER)
         if path:
-            suffix = ".csv" if "csv" in chosen else ".pdf" if "pdf" in chosen else ".html"
-            self.export_report(Path(path) if Path(path).suffix else Path(path + suffix))
+            self.export_report(report_path(path, chosen))
 
     def export_report(self, path: Path) -> None:
         resp = self.response

@@ -767,3 +767,12 @@ def test_disabled_buttons_look_disabled_in_the_app_theme(qtbot):
         app.setStyle(style)
         app.setPalette(palette)
         app.setStyleSheet(sheet)
+
+
+def test_a_report_name_without_a_report_suffix_gets_the_chosen_formats():
+    from examiner_app.main_window import report_path
+
+    assert report_path("/r/notes.txt", "PDF document (*.pdf)") == Path("/r/notes.txt.pdf")
+    assert report_path("/r/search.v2", "CSV table (*.csv)") == Path("/r/search.v2.csv")
+    assert report_path("/r/search", "HTML report (*.html)") == Path("/r/search.html")
+    assert report_path("/r/Search.PDF", "HTML report (*.html)") == Path("/r/Search.PDF")
