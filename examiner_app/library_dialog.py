@@ -148,7 +148,8 @@ class LibraryDialog(QDialog):
         model = info.get("model") or {}
         first, last = info["grant_date_range"]
         for label, value in (
-                ("Model", f"{model.get('id', '(none yet)')}  [{model.get('ref', '')}]"),
+                ("Model", "(hidden in blind mode)" if self.settings.blind else
+                 f"{model.get('id', '(none yet)')}  [{model.get('ref', '')}]"),
                 ("Patents", f"{info['patents']}  (undated: {info['undated_patents']})"),
                 ("Pages / figures", f"{info['pages']} / {info['figures']} in "
                                     f"{info['index_segments']} index segment(s)"),

@@ -712,6 +712,8 @@ class MainWindow(QMainWindow):
         self.detail.set_blind(on)
         self.model_label.setVisible(not on)
         self.results.view.viewport().update()
+        if self._library_dialog is not None and self._library_dialog.isVisible():
+            self._library_dialog.refresh()
 
     def show_message(self, level: str, text: str, action: str | None = None,
                      callback=None, timeout_ms: int = 0) -> None:

@@ -776,3 +776,26 @@ def test_a_report_name_without_a_report_suffix_gets_the_chosen_formats():
     assert report_path("/r/search.v2", "CSV table (*.csv)") == Path("/r/search.v2.csv")
     assert report_path("/r/search", "HTML report (*.html)") == Path("/r/search.html")
     assert report_path("/r/Search.PDF", "HTML report (*.html)") == Path("/r/Search.PDF")
+
+
+def test_blind_mode_hides_the_model_in_the_library_dialog(qtbot, window, gui_library):
+    from PySide6.QtWidgets import QFormLayout
+
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    form = window._library_dialog.summary
+
+    def model_row() -> str:
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            if label is not None and label.widget().text() == "Model":
+                return form.itemAt(row, QFormLayout.ItemRole.FieldRole).widget().text()
+        return ""
+    model_id = window.service.info["model"]["id"]
+    qtbot.waitUntil(lambda: model_id in model_row(), timeout=WAIT)
+    window.set_blind_setting(True)
+    qtbot.waitUntil(lambda: "hidden in blind mode" in model_row(), timeout=WAIT)
+    assert model_id not in model_row()
+    window.set_blind_setting(False)
+    qtbot.waitUntil(lambda: model_id in model_row(), timeout=WAIT)
