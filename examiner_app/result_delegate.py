@@ -3,9 +3,11 @@ the 0-3 rating chips) and turns clicks on a chip or on the "+n figures" badge in
 the model (a click on the chip already set clears the rating)."""
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from . import theme
 from .results_model import (ExpandedRole, GroupSizeRole, HitRole, IsChildRole, PositionRole,
@@ -21,6 +23,7 @@ class ResultDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumb = thumb_side
         self.blind = False
+        self._double_click: tuple[int, int, float] | None = None
 
     # -- geometry ---------------------------------------------------------------------------
     def _line_height(self, option) -> int:
@@ -164,16 +167,30 @@ class ResultDelegate(QStyledItemDelegate):
     # -- editing ----------------------------------------------------------------------------
     def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem,
                     index: QModelIndex) -> bool:
-        if event.type() != QEvent.Type.MouseButtonRelease or \
+        kind = event.type()
+        if kind not in (QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick) or \
                 event.button() != Qt.MouseButton.LeftButton:
             return False
         pos = event.position().toPoint()
         card = self._card(option.rect)
         for value, rect in enumerate(self._chip_rects(card)):
-            if rect.contains(pos):
-                current = index.data(RatingRole)
-                model.setData(index, None if current == value else value, RatingRole)
+            if not rect.contains(pos):
+                continue
+            # A double-click on a chip sets that rating (it does not open the detail view);
+            # the release that ends it must not clear the rating again.
+            if kind == QEvent.Type.MouseButtonDblClick:
+                model.setData(index, value, RatingRole)
+                self._double_click = (index.row(), value, time.monotonic())
                 return True
+            last, self._double_click = self._double_click, None
+            interval = QApplication.doubleClickInterval() / 1000
+            if last and last[:2] == (index.row(), value) and time.monotonic() - last[2] < interval:
+                return True
+            current = index.data(RatingRole)
+            model.setData(index, None if current == value else value, RatingRole)
+            return True
+        if kind == QEvent.Type.MouseButtonDblClick:
+            return False
         group = self._group_text(index)
         if group:
             small = QFont(option.font)

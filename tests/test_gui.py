@@ -799,3 +799,45 @@ def test_blind_mode_hides_the_model_in_the_library_dialog(qtbot, window, gui_lib
     assert model_id not in model_row()
     window.set_blind_setting(False)
     qtbot.waitUntil(lambda: model_id in model_row(), timeout=WAIT)
+
+
+def test_rating_chips_by_mouse_click_and_double_click(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.show_grid()
+    view, delegate = window.results.view, window.results.delegate
+    index = window.results.model.index(0)
+
+    def chip(value: int):
+        return delegate._chip_rects(delegate._card(view.visualRect(index)))[value].center()
+
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=chip(2))
+    assert index.data(RatingRole) == 2
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=chip(2))
+    assert index.data(RatingRole) is None                   # a click on the set chip clears it
+    # a real double-click: press, release, press, double-click, release (QTest's mouseDClick
+    # sends the double-click event alone)
+    port, left = view.viewport(), Qt.MouseButton.LeftButton
+    qtbot.mouseClick(port, left, pos=chip(3))
+    qtbot.mousePress(port, left, pos=chip(3))
+    qtbot.mouseDClick(port, left, pos=chip(3))
+    qtbot.mouseRelease(port, left, pos=chip(3))
+    assert index.data(RatingRole) == 3                      # rated once, not set and cleared
+    assert window.stack.currentWidget() is window.results   # and no detail view opened
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    option.rect = view.visualRect(index)
+    at = QPointF(chip(3))
+    release = QMouseEvent(QEvent.Type.MouseButtonRelease, at, view.viewport().mapToGlobal(at),
+                          left, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    for kind in (QEvent.Type.MouseButtonDblClick, None):  # with the release that ends it
+        event = release if kind is None else QMouseEvent(
+            kind, at, view.viewport().mapToGlobal(at), left, left,
+            Qt.KeyboardModifier.NoModifier)
+        assert delegate.editorEvent(event, window.results.model, option, index)
+    assert index.data(RatingRole) == 3
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=chip(1))
+    assert index.data(RatingRole) == 1
