@@ -29,8 +29,10 @@ class SessionDialog(QDialog):
         rule = QLabel(RELEVANCE_RULE[0].upper() + RELEVANCE_RULE[1:] + ".")
         rule.setObjectName("muted")
         rule.setWordWrap(True)
-        export = QPushButton("Export ratings CSV\u2026")
+        self.export = export = QPushButton("Export ratings CSV\u2026")
         export.clicked.connect(self.exportRequested.emit)
+        for field in (self.study, self.session):
+            field.textChanged.connect(self._export_follows_the_session)
         form = QFormLayout()
         form.addRow("Examiner", self.examiner)
         form.addRow("Study", self.study)
@@ -49,6 +51,15 @@ class SessionDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)
+
+    def _export_follows_the_session(self) -> None:
+        """The summary and the export are of the session in use; one typed here counts from
+        OK on."""
+        s = self.settings
+        same = (self.study.text(), self.session.text()) == (s.study, s.session)
+        self.export.setEnabled(same)
+        self.export.setToolTip("" if same else "Press OK to switch to this session first: "
+                                               "the export is of the session in use")
 
     def set_summary(self, summary) -> None:
         self.summary.setText(summary.text())

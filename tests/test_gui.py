@@ -694,6 +694,18 @@ def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     assert settings.examiner == "Bob"
 
 
+def test_session_dialog_exports_only_the_session_in_use(qtbot, settings):
+    from examiner_app.session_dialog import SessionDialog
+
+    dialog = SessionDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.export.isEnabled()
+    dialog.session.setText("s-2")                   # typed, not yet switched to with OK
+    assert not dialog.export.isEnabled() and "Press OK" in dialog.export.toolTip()
+    dialog.session.setText("s-1")
+    assert dialog.export.isEnabled()
+
+
 def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
     import threading
 
