@@ -384,3 +384,19 @@ def test_the_shipped_model_records_the_patents_it_was_trained_on():
     seen = training_patents("default", meta["model_id"])
     assert seen is not None and len(seen) == meta["training"]["data"]["counts"]["patents"]
     assert all(p.startswith("D") for p in seen)
+
+
+def test_an_edited_checkpoint_sidecar_is_refused_even_with_a_cached_graph(tmp_path):
+    """The id stands for spec + weights: a model.json changed by hand (here the drawing
+    preprocessing) is refused, also on the fast path that skips building the network."""
+    from core.embed import CpuEncoder
+
+    model = create_model("tiny_test", pretrained=None, seed=23)
+    folder = save_checkpoint(model, tmp_path / "ck")
+    CpuEncoder(load_checkpoint(folder))([np.full((64, 64), 255, np.uint8)])   # caches a graph
+    side_path = folder / "model.json"
+    side = json.loads(side_path.read_text())
+    side["spec"]["drawing"]["margin"] = side["spec"]["drawing"].get("margin", 0) + 0.1
+    side_path.write_text(json.dumps(side))
+    with pytest.raises(ModelError, match="does not match its settings and weights"):
+        load_checkpoint(folder)

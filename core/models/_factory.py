@@ -215,6 +215,15 @@ def _read_state_dict(path: Path) -> dict:
     return state
 
 
+def _tensor_digest(state: dict) -> str:
+    """SHA-256 of a state dict's names and float32 values, the weights part of a model id."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].float().numpy().tobytes())
+    return h.hexdigest()
+
+
 def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
                     training: dict | None = None, half: bool = False) -> Path:
     """Write ``model.safetensors`` + ``model.json`` into ``directory`` (atomically); returns it.
@@ -242,12 +251,7 @@ def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
     # The id hashes the weights exactly as they will be loaded (after any float16 rounding).
     from safetensors.torch import load_file
 
-    loaded = load_file(str(tmp_w))
-    h = hashlib.sha256()
-    for key in sorted(loaded):
-        h.update(key.encode())
-        h.update(loaded[key].float().numpy().tobytes())
-    model_id = compute_model_id(model.spec, h.hexdigest())
+    model_id = compute_model_id(model.spec, _tensor_digest(load_file(str(tmp_w))))
     sidecar = {
         "format": CHECKPOINT_FORMAT,
         "model_id": model_id,
@@ -288,6 +292,12 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
         raise ModelError(f"{weights}: checksum mismatch, the file is damaged or was replaced")
     spec = ModelSpec.from_dict(sidecar["spec"])
     model_id = sidecar["model_id"]
+    _check_config(spec.arch, spec.model_cfg)
+    if compute_model_id(spec, _tensor_digest(load_file(str(weights)))) != model_id:
+        # an edited model.json: a cached graph or a library of this id would compute other
+        # vectors than this spec describes
+        raise ModelError(f"{sidecar_path}: its model id does not match its settings and "
+                         f"weights (was the file edited?); export the model again")
 
     def build():
         clip, tokenizer = _build_clip(spec.arch, spec.model_cfg, style_blocks=spec.style_blocks)
