@@ -725,8 +725,8 @@ def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
         store.close()
 
 
-def test_a_report_shows_the_query_region_its_results_were_searched_with(qtbot, window,
-                                                                         gui_library, tmp_path):
+def test_a_report_shows_the_query_region_its_results_were_searched_with(
+        qtbot, window, gui_library, tmp_path):
     """Exported while the next query is loaded and its search pending: the report is still
     the shown search's own, with its crop (not the next query's)."""
     import threading
