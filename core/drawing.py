@@ -157,12 +157,11 @@ def _check(page: np.ndarray) -> np.ndarray:
 
 
 def _find(an, cfg: DrawingConfig) -> list[FigureBox]:
-    found = [b for b in _layout.figure_boxes(an, cfg, "front" if an.front else "sheet")
-             if not _is_dust(b, an, cfg)]
+    found = _layout.figure_boxes(an, cfg, "front" if an.front else "sheet")
     if not found:  # ink but no drawing (text only): the ink below the header, less dust
         marks = [(max(sl[0].start, an.header_y), sl[1].start, sl[0].stop, sl[1].stop)
                  for sl in ndi.find_objects(an.lab) if sl is not None]
-        marks = [b for b in marks if b[0] < b[2] and not _is_dust(b, an, cfg)]
+        marks = [b for b in marks if b[0] < b[2] and not _layout.is_dust(b, an, cfg)]
         if not marks:
             return []
         found = [(min(b[0] for b in marks), min(b[1] for b in marks),
@@ -171,12 +170,6 @@ def _find(an, cfg: DrawingConfig) -> list[FigureBox]:
     f = an.f
     return _reading_order([FigureBox(int(x0 * f), int(y0 * f), int(min(W, x1 * f)),
                                      int(min(H, y1 * f))) for y0, x0, y1, x1 in found])
-
-
-def _is_dust(box, an, cfg: DrawingConfig) -> bool:
-    """A box (layout grid) no larger than a speck of dust: a page with only such ink is blank."""
-    y0, x0, y1, x1 = box
-    return max(y1 - y0, x1 - x0) <= cfg.dust_mm * an.mm
 
 
 def _reading_order(boxes: list[FigureBox]) -> list[FigureBox]:

