@@ -627,26 +627,30 @@ class MainWindow(QMainWindow):
                                    self.settings.blind, query, on_done=done,
                                    on_error=failed)
 
-    def export_ratings_dialog(self) -> None:
+    def export_ratings_dialog(self, parent=None, notify=None) -> None:
+        """Ask where to save the session's ratings; ``parent`` and ``notify`` let a dialog
+        that asked for the export (Study session) own the file dialog and show the outcome,
+        which the window's banner behind it would hide."""
         name = f"ratings-{self.settings.session}.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export ratings",
+        path, _ = QFileDialog.getSaveFileName(parent or self, "Export ratings",
                                               str(Path(self.settings.last_folder) / name),
                                               "CSV (*.csv)")
         if path:
-            self.export_ratings(Path(path))
+            self.export_ratings(Path(path), notify)
 
-    def export_ratings(self, path: Path) -> None:
+    def export_ratings(self, path: Path, notify=None) -> None:
+        notify = notify or self.show_message
         self._set_busy(True, "Exporting the ratings\u2026", job="ratings")
 
         def done(n):
             self._set_busy(False, job="ratings")
-            self.show_message("info", f"{n} ratings of session {self.settings.session} in "
-                              f"study {self.settings.study or '(none)'} (every examiner) saved "
-                              f"to {path}", timeout_ms=8000)
+            notify("info", f"{n} ratings of session {self.settings.session} in "
+                   f"study {self.settings.study or '(none)'} (every examiner) saved "
+                   f"to {path}", timeout_ms=8000)
 
         def failed(exc):
             self._set_busy(False, job="ratings")
-            self.show_message("error", f"Ratings not exported: {describe_error(exc)}")
+            notify("error", f"Ratings not exported: {describe_error(exc)}")
 
         self.service.export_ratings(path, self.identity(), False, on_done=done,
                                     on_error=failed)
@@ -676,7 +680,8 @@ class MainWindow(QMainWindow):
         from .session_dialog import SessionDialog
 
         dialog = SessionDialog(self.settings, self)
-        dialog.exportRequested.connect(self.export_ratings_dialog)
+        dialog.exportRequested.connect(
+            lambda: self.export_ratings_dialog(dialog, dialog.show_export_outcome))
         self.service.session_summary(self.identity(), on_done=dialog.set_summary)
         examiner = self.settings.examiner
         if dialog.exec():

@@ -2,11 +2,13 @@
 many results were rated and the precision of the top 10 by the examiner's own ratings."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout)
 
 from core.reports import RELEVANCE_RULE
+
+from .theme import BANNER_COLORS
 
 
 class SessionDialog(QDialog):
@@ -31,6 +33,10 @@ class SessionDialog(QDialog):
         rule.setWordWrap(True)
         self.export = export = QPushButton("Export ratings CSV\u2026")
         export.clicked.connect(self.exportRequested.emit)
+        self.outcome = QLabel()
+        self.outcome.setWordWrap(True)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outcome.hide()
         for field in (self.study, self.session):
             field.textChanged.connect(self._export_follows_the_session)
         form = QFormLayout()
@@ -41,6 +47,7 @@ class SessionDialog(QDialog):
         form.addRow("This session", self.summary)
         form.addRow("", rule)
         form.addRow("", export)
+        form.addRow("", self.outcome)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -60,6 +67,12 @@ class SessionDialog(QDialog):
         self.export.setEnabled(same)
         self.export.setToolTip("" if same else "Press OK to switch to this session first: "
                                                "the export is of the session in use")
+
+    def show_export_outcome(self, level: str, text: str, timeout_ms: int = 0) -> None:
+        """Where the export went, or why it failed, shown here: the dialog covers the banner."""
+        self.outcome.setStyleSheet(f"color: {BANNER_COLORS.get(level, BANNER_COLORS['info'])[1]}")
+        self.outcome.setText(("\u2716 " if level == "error" else "") + text)
+        self.outcome.show()
 
     def set_summary(self, summary) -> None:
         self.summary.setText(summary.text())

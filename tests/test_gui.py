@@ -706,6 +706,27 @@ def test_session_dialog_exports_only_the_session_in_use(qtbot, settings):
     assert dialog.export.isEnabled()
 
 
+def test_a_ratings_export_asked_for_in_the_session_dialog_reports_there(
+        qtbot, window, gui_library, tmp_path):
+    """The modal Study session dialog covers the window's banner, so it shows the outcome."""
+    from examiner_app.session_dialog import SessionDialog
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(2)
+    dialog = SessionDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    window.banner.hide()
+    window.export_ratings(tmp_path / "ratings.csv", dialog.show_export_outcome)
+    qtbot.waitUntil(lambda: "saved to" in dialog.outcome.text(), timeout=WAIT)
+    assert not dialog.outcome.isHidden() and not window.banner.isVisible()
+    assert [r["rating"] for r in csv.DictReader((tmp_path / "ratings.csv").open())] == ["2"]
+    window.export_ratings(tmp_path / "missing" / "ratings.csv", dialog.show_export_outcome)
+    qtbot.waitUntil(lambda: "not exported" in dialog.outcome.text(), timeout=WAIT)
+    assert not window.banner.isVisible()
+
+
 def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
     import threading
 
