@@ -309,8 +309,8 @@ def cmd_search(args) -> int:
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue
-            what = (f"query {q}: {len(resp.query_figures)} figure(s)" if q is not None
-                    else f"query text {args.text.strip()!r}")
+            what = (f"query {q}{_page_of(q, args.page)}: {len(resp.query_figures)} figure(s)"
+                    if q is not None else f"query text {args.text.strip()!r}")
             print(f"{what}; prior art before "
                   f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
@@ -325,6 +325,18 @@ def cmd_search(args) -> int:
     if failures and len(queries) > 1:
         print(f"patent-examiner: {failures} of {len(queries)} queries failed", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
+
+
+def _page_of(path: str, page: int) -> str:
+    """" (page 2 of 8)" for a multi-page file, so a search of page 1 of an application's PDF
+    (its front page) says that the drawing sheets follow; "" for a one-page file."""
+    from .imageio import count_pages
+
+    try:
+        n = count_pages(path)
+    except Exception:       # the search itself read the page; the count is only a hint
+        return ""
+    return f" (page {page} of {n}; --page N for another)" if n > 1 else ""
 
 
 def _why_empty(lib, resp) -> str:

@@ -342,3 +342,26 @@ def test_eval_tells_in_sample_from_held_out_and_can_score_unseen_patents_only(
     assert run("eval", "--library", lib, "--unseen-only").returncode == 1
     assert training_patents("tiny_test:random", "any id") == frozenset()
     assert training_patents(str(ckpt), "another model's id") is None
+
+
+def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, shared_data,
+                                                              tmp_path):
+    """An application's PDF opens on its front page: the line says there are more pages."""
+    from PIL import Image
+
+    lib, _ = cli_library
+    pages = [Image.open(shared_data / "real_dev" / "D0906013" / name).convert("L")
+             for name in ("page00_front.png", "page03_sheet.png")]
+    pdf = tmp_path / "application.pdf"
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=300)
+    base = ["search", pdf, "--library", lib, "--k", "3", "--no-log"]
+    second = run(*base, "--page", "2")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(f"query {pdf} (page 2 of 2; --page N for another): ")
+    same = run("search", shared_data / "real_dev" / "D0906013" / "page03_sheet.png",
+               "--library", lib, "--k", "3", "--no-log")
+    assert "(page" not in same.stdout.splitlines()[0]                    # one-page file
+    rows = lambda out: [ln.split()[2:4] for ln in out.splitlines()[1:]]  # noqa: E731
+    assert rows(second.stdout) == rows(same.stdout)     # the PDF page is that sheet
+    past = run(*base, "--page", "3")
+    assert past.returncode == 1 and len(past.stderr.strip().splitlines()) == 1
