@@ -51,6 +51,8 @@ class Analysis:
     drawing: np.ndarray   # bool: ink that is neither text nor header
     pieces: np.ndarray    # connected components of the drawing on the coarse grid
     piece_area: np.ndarray  # coarse cells per piece
+    ruled: bool = False   # not called a front page, yet it has the front page's rule: a
+    #                       front page, or its continuation (the cited references)
 
     @cached_property
     def image(self) -> Image.Image:
@@ -152,7 +154,9 @@ def analyze(page: np.ndarray, cfg, dpi: float, page_kind: str | None) -> Analysi
                                        for s in ndi.find_objects(lab)], np.int32)
     area = np.bincount(lab.ravel(), minlength=n + 1)
     lines, members, size, upright, glyphs = _text_lines(boxes, area, cfg, mm)
-    front = page_kind == "front_page" or (
+    rule_y = _front_rule(boxes, area, lab.shape, mm) if page_kind != "front_page" else 0
+    ruled = rule_y > 0
+    front = page_kind == "front_page" or ruled or (
         page_kind is None and _looks_like_front(boxes, area, glyphs, lab.shape, cfg))
     block = np.full(lab.shape[1], -1, np.int64) if front else None
     if len(lines):
@@ -168,12 +172,25 @@ def analyze(page: np.ndarray, cfg, dpi: float, page_kind: str | None) -> Analysi
     if not front:
         header_y = _header(lines, boxes, text, lab.shape, cfg, mm)
         lines = lines[lines[:, 2] > header_y]
+    header_y = max(header_y, rule_y)    # the header and rule of a front page not called one
     drawing = (~text).take(lab) & ink
     drawing[:header_y] = False
     pieces, n_pieces = ndi.label(pool(drawing, COARSE), _EIGHT)
     return Analysis(bw, f, mm, front, block, lab, lines,
                     np.zeros(len(lines), bool) if front else _label_like(lines), header_y,
-                    drawing, pieces, np.bincount(pieces.ravel(), minlength=n_pieces + 1))
+                    drawing, pieces, np.bincount(pieces.ravel(), minlength=n_pieces + 1), ruled)
+
+
+def _front_rule(boxes, area, shape, mm) -> int:
+    """Row below the full-width rule under the header of a front page and of its
+    continuation ("Page 2": the cited references, in small type), which drawing sheets do not
+    have: a solid straight line across most of the page, thin, in its top quarter; 0 if none."""
+    y0, x0, y1, x1 = boxes.T
+    h, w = y1 - y0, x1 - x0
+    rule = ((w >= 0.6 * shape[1]) & (h <= 1.5 * mm) & (y0 < 0.25 * shape[0])
+            & (area >= 0.6 * h * w))
+    rule[0] = False
+    return int(y1[rule].max()) if rule.any() else 0
 
 
 def _looks_like_front(boxes, area, glyphs, shape, cfg):
@@ -437,9 +454,13 @@ def figure_boxes(an: Analysis, cfg, mode: str) -> list[tuple[int, int, int, int]
     seeds, share = pieces, None
     if mode == "front":
         share = _in_text_block(pieces, an.piece_area, an.block_bottom, an.mm)
+        if an.ruled:    # not called a front page: text anywhere below the rule is no figure
+            share = np.maximum(share, _in_lines(pieces, an.piece_area, an.lines))
         dropped = share > 0.5  # the barcode, rules and stray marks of the bibliographic text
         dropped[0] = True
         if dropped.all():
+            if an.ruled:    # all of it text: a continuation of the front page, no figure
+                return []
             dropped[np.argmax(an.piece_area[1:]) + 1] = False
         seeds = np.where(dropped.take(pieces), 0, pieces)
         bbox[dropped] = -1
@@ -619,6 +640,14 @@ class _Clusters:
 
 def _union(p, q):
     return np.array([min(p[0], q[0]), min(p[1], q[1]), max(p[2], q[2]), max(p[3], q[3])])
+
+
+def _in_lines(pieces, area, lines):
+    """Share of each coarse piece lying within the boxes of text lines."""
+    inside = np.zeros(pieces.shape, bool)
+    for y0, x0, y1, x1 in lines // COARSE:
+        inside[y0:y1 + 1, x0:x1 + 1] = True
+    return np.bincount(pieces[inside], minlength=len(area)) / np.maximum(area, 1)
 
 
 def _in_text_block(pieces, area, block, mm):

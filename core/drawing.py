@@ -158,7 +158,8 @@ def _check(page: np.ndarray) -> np.ndarray:
 
 def _find(an, cfg: DrawingConfig) -> list[FigureBox]:
     found = _layout.figure_boxes(an, cfg, "front" if an.front else "sheet")
-    if not found:  # ink but no drawing (text only): the ink below the header, less dust
+    if not found and not an.ruled:  # ink but no drawing (text only): the ink below the
+        # header, less dust; a front page's continuation (cited references) has no figure
         marks = [(max(sl[0].start, an.header_y), sl[1].start, sl[0].stop, sl[1].stop)
                  for sl in ndi.find_objects(an.lab) if sl is not None]
         marks = [b for b in marks if b[0] < b[2] and not _layout.is_dust(b, an, cfg)]

@@ -143,7 +143,8 @@ class Searcher:
             return [box], [image]
         figures = prepare_page(page, None, self.cfg, dpi=dpi)
         if not figures:
-            raise QueryError("no drawing found in the query image (is it blank?)")
+            raise QueryError("no drawing found in the query image (a blank page, or text only: "
+                             "the cited references continuing a front page)")
         return [b for b, _ in figures], [im for _, im in figures]
 
     def embed_query(self, images: list[np.ndarray]) -> np.ndarray:

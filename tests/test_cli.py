@@ -365,3 +365,6 @@ def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, share
     assert rows(second.stdout) == rows(same.stdout)     # the PDF page is that sheet
     past = run(*base, "--page", "3")
     assert past.returncode == 1 and len(past.stderr.strip().splitlines()) == 1
+    references = run("search", shared_data / "real_dev" / "D0822408" / "page01_sheet.png",
+                     "--library", lib, "--no-log")       # page 2 of a front page: text only
+    assert references.returncode == 1 and "text only" in references.stderr

@@ -388,3 +388,49 @@ def test_specks_of_dust_alone_are_a_blank_page():
     page[500:700, 300:360] = 0                          # a drawing: the dust stays out of it
     (box,) = find_figures(page)
     assert (box.x0, box.y0, box.x1, box.y1) == (300, 500, 360, 700)
+
+
+def continuation_page(rule: bool = True) -> Image.Image:
+    """A front page's continuation: "US D906,013 S / Page 2", the full-width rule, then the
+    cited references in small type (rows of numbers, dates, names and classes)."""
+    im, d = new_sheet(header=False)
+    d.text((1150, 215), "US D906,013 S", fill=0, font=font(55))
+    d.text((1220, 285), "Page 2", fill=0, font=font(40))
+    if rule:
+        d.line((320, 345, 2210, 345), fill=0, width=4)
+    for k, text in enumerate(("FIG. 5 is a rear side elevational view thereof;",
+                              "FIG. 6 is a right plan view thereof; and,",
+                              "FIG. 7 is a bottom plan view thereof.")):
+        d.text((330, 400 + 48 * k), text, fill=0, font=font(40))
+    d.text((550, 580), "1 Claim, 7 Drawing Sheets", fill=0, font=font(40))
+    d.text((650, 700), "References Cited", fill=0, font=font(40))
+    for k in range(40):
+        y, col = 800 + 52 * (k % 20), k // 20
+        d.text((360 + 1000 * col, y), f"D7{87 + k},858 S * 5/2017 Sotelo ........ D6/598",
+               fill=0, font=font(34))
+    return im
+
+
+def test_a_continuation_of_the_front_page_has_no_figure(shared_data):
+    """D822,408 page 2 (cited references, which the manifest calls a drawing sheet) and a
+    generated one: the front page's rule under the header marks them, text is all they hold.
+    Without the rule the same text, called a drawing sheet, is still taken for figures: the
+    rule is what tells the page from a sheet."""
+    arr = read_page(shared_data / "real_dev" / "D0822408/page01_sheet.png").array
+    assert find_figures(arr, "drawing_sheet") == [] and find_figures(arr) == []
+    assert prepare_page(arr, "drawing_sheet") == []
+    made = page(continuation_page())
+    assert find_figures(made, "drawing_sheet") == [] and find_figures(made) == []
+    assert len(find_figures(page(continuation_page(rule=False)), "drawing_sheet")) > 0
+
+
+def test_a_long_flat_design_at_the_top_of_a_sheet_is_not_a_rule():
+    """A wide thin part drawn near the header (a trim strip in side view) is a figure: the
+    rule of a front page is one straight line, the strip's outline is joined to its ends."""
+    im, d = new_sheet()
+    d.rectangle((330, 420, 2200, 436), outline=0, width=3)         # 1.4 mm tall, 16 cm long
+    label(d, 1150, 520, "FIG. 1")
+    vase(d, 900, 1200, 1600, 2600)
+    label(d, 1150, 2700, "FIG. 2")
+    boxes = find_figures(page(im), "drawing_sheet")
+    assert len(boxes) == 2 and inside(boxes[0], 1200, 428) and inside(boxes[1], 1200, 1900)

@@ -324,3 +324,19 @@ def test_deeppatent2_metadata_builds_a_dated_library(shared_data, tmp_path, tiny
         assert searcher.search(query).results                       # granted before today
         query.before = date(2020, 1, 7)                              # not before their grant
         assert not searcher.search(query).results
+
+
+def test_a_page_of_cited_references_is_kept_without_figures(shared_data, tmp_path, tiny_model):
+    """D822,408 page 2 continues the front page (cited references) though the manifest calls
+    it a drawing sheet: the page is recorded, says why it has no figure, and adds none."""
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", ["D0822408"])
+    lib = Library(tmp_path / "lib", create=True)
+    report = ingest(lib, [manifest], tiny_model, allow_absolute=True, workers=0)
+    assert report.pages_added == len(manifest.read_text().splitlines()) == 9
+    assert [w for w in report.warnings if "no drawing found" in w] == [
+        f"{shared_data.resolve() / 'real_dev' / 'D0822408' / 'page01_sheet.png'}: no drawing "
+        "found (a blank page, or text only)"]
+    per_page = dict(lib.store.conn.execute(
+        "SELECT path, n_figures FROM pages WHERE patent_id = 'D0822408'").fetchall())
+    assert [n for p, n in per_page.items() if p.endswith("page01_sheet.png")] == [0]
+    assert lib.info()["figures"] == sum(per_page.values()) == 8
