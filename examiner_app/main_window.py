@@ -681,7 +681,7 @@ class MainWindow(QMainWindow):
 
         dialog = SessionDialog(self.settings, self)
         dialog.exportRequested.connect(
-            lambda: self.export_ratings_dialog(dialog, dialog.show_export_outcome))
+            lambda: self.export_ratings_dialog(dialog, self.notify_in(dialog)))
         self.service.session_summary(self.identity(), on_done=dialog.set_summary)
         examiner = self.settings.examiner
         if dialog.exec():
@@ -690,6 +690,16 @@ class MainWindow(QMainWindow):
             self.refresh_history()
             if self.settings.examiner != examiner:
                 self._reload_ratings()
+
+    def notify_in(self, dialog):
+        """A ``show_message`` for work a dialog started: shown in the dialog while it is open
+        (it covers the banner), on the banner once it is closed."""
+        def notify(level: str, text: str, timeout_ms: int = 0) -> None:
+            if dialog.isVisible():
+                dialog.show_export_outcome(level, text)
+            else:
+                self.show_message(level, text, timeout_ms=timeout_ms)
+        return notify
 
     def _reload_ratings(self) -> None:
         """Show the current examiner's own ratings of the search on screen."""

@@ -68,7 +68,7 @@ class SessionDialog(QDialog):
         self.export.setToolTip("" if same else "Press OK to switch to this session first: "
                                                "the export is of the session in use")
 
-    def show_export_outcome(self, level: str, text: str, timeout_ms: int = 0) -> None:
+    def show_export_outcome(self, level: str, text: str) -> None:
         """Where the export went, or why it failed, shown here: the dialog covers the banner."""
         self.outcome.setStyleSheet(f"color: {BANNER_COLORS.get(level, BANNER_COLORS['info'])[1]}")
         self.outcome.setText(("\u2716 " if level == "error" else "") + text)

@@ -717,14 +717,18 @@ def test_a_ratings_export_asked_for_in_the_session_dialog_reports_there(
     window.rate_current(2)
     dialog = SessionDialog(window.settings, window)
     qtbot.addWidget(dialog)
+    dialog.show()
     window.banner.hide()
-    window.export_ratings(tmp_path / "ratings.csv", dialog.show_export_outcome)
+    window.export_ratings(tmp_path / "ratings.csv", window.notify_in(dialog))
     qtbot.waitUntil(lambda: "saved to" in dialog.outcome.text(), timeout=WAIT)
-    assert not dialog.outcome.isHidden() and not window.banner.isVisible()
+    assert dialog.outcome.isVisible() and not window.banner.isVisible()
     assert [r["rating"] for r in csv.DictReader((tmp_path / "ratings.csv").open())] == ["2"]
-    window.export_ratings(tmp_path / "missing" / "ratings.csv", dialog.show_export_outcome)
+    window.export_ratings(tmp_path / "missing" / "ratings.csv", window.notify_in(dialog))
     qtbot.waitUntil(lambda: "not exported" in dialog.outcome.text(), timeout=WAIT)
     assert not window.banner.isVisible()
+    dialog.close()                  # closed before the export ends: the banner tells
+    window.export_ratings(tmp_path / "again.csv", window.notify_in(dialog))
+    qtbot.waitUntil(lambda: "again.csv" in window.banner.text.text(), timeout=WAIT)
 
 
 def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
