@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 _EIGHT = np.ones((3, 3), bool)
 COARSE = 4  # layout cells per coarse cell
 _GLYPH_MAX_ASPECT = 2.0  # longest letter-like component of a text line, in glyph heights
+_HEADER_MIN_GLYPHS = 5  # a front page's rule has a header above it ("US D822,408 S")
 _WORDS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
@@ -154,7 +155,7 @@ def analyze(page: np.ndarray, cfg, dpi: float, page_kind: str | None) -> Analysi
                                        for s in ndi.find_objects(lab)], np.int32)
     area = np.bincount(lab.ravel(), minlength=n + 1)
     lines, members, size, upright, glyphs = _text_lines(boxes, area, cfg, mm)
-    rule_y = _front_rule(boxes, area, lab.shape, mm) if page_kind != "front_page" else 0
+    rule_y = _front_rule(boxes, area, glyphs, lab.shape, mm) if page_kind != "front_page" else 0
     ruled = rule_y > 0
     front = page_kind == "front_page" or ruled or (
         page_kind is None and _looks_like_front(boxes, area, glyphs, lab.shape, cfg))
@@ -181,16 +182,20 @@ def analyze(page: np.ndarray, cfg, dpi: float, page_kind: str | None) -> Analysi
                     drawing, pieces, np.bincount(pieces.ravel(), minlength=n_pieces + 1), ruled)
 
 
-def _front_rule(boxes, area, shape, mm) -> int:
+def _front_rule(boxes, area, glyphs, shape, mm) -> int:
     """Row below the full-width rule under the header of a front page and of its
     continuation ("Page 2": the cited references, in small type), which drawing sheets do not
-    have: a solid straight line across most of the page, thin, in its top quarter; 0 if none."""
+    have: a solid straight line across most of the page, thin, in its top quarter, with the
+    header's text above it (a scanner's edge line has none); 0 if none."""
     y0, x0, y1, x1 = boxes.T
     h, w = y1 - y0, x1 - x0
     rule = ((w >= 0.6 * shape[1]) & (h <= 1.5 * mm) & (y0 < 0.25 * shape[0])
             & (area >= 0.6 * h * w))
     rule[0] = False
-    return int(y1[rule].max()) if rule.any() else 0
+    for r in np.flatnonzero(rule):
+        if (glyphs & (y1 <= y0[r])).sum() >= _HEADER_MIN_GLYPHS:
+            return int(y1[r])
+    return 0
 
 
 def _looks_like_front(boxes, area, glyphs, shape, cfg):

@@ -390,12 +390,13 @@ def test_specks_of_dust_alone_are_a_blank_page():
     assert (box.x0, box.y0, box.x1, box.y1) == (300, 500, 360, 700)
 
 
-def continuation_page(rule: bool = True) -> Image.Image:
+def continuation_page(rule: bool = True, header: bool = True) -> Image.Image:
     """A front page's continuation: "US D906,013 S / Page 2", the full-width rule, then the
     cited references in small type (rows of numbers, dates, names and classes)."""
     im, d = new_sheet(header=False)
-    d.text((1150, 215), "US D906,013 S", fill=0, font=font(55))
-    d.text((1220, 285), "Page 2", fill=0, font=font(40))
+    if header:
+        d.text((1150, 215), "US D906,013 S", fill=0, font=font(55))
+        d.text((1220, 285), "Page 2", fill=0, font=font(40))
     if rule:
         d.line((320, 345, 2210, 345), fill=0, width=4)
     for k, text in enumerate(("FIG. 5 is a rear side elevational view thereof;",
@@ -422,6 +423,14 @@ def test_a_continuation_of_the_front_page_has_no_figure(shared_data):
     made = page(continuation_page())
     assert find_figures(made, "drawing_sheet") == [] and find_figures(made) == []
     assert len(find_figures(page(continuation_page(rule=False)), "drawing_sheet")) > 0
+
+
+def test_a_scanner_edge_line_is_not_a_front_page_rule():
+    """A thin dark line across the top of a scan has no header text above it: the same page
+    of small type under it is not taken for a front page's continuation."""
+    im = continuation_page(rule=False, header=False)
+    ImageDraw.Draw(im).line((0, 30, W, 30), fill=0, width=4)
+    assert len(find_figures(page(im), "drawing_sheet")) > 0
 
 
 def test_a_long_flat_design_at_the_top_of_a_sheet_is_not_a_rule():
