@@ -460,7 +460,7 @@ def figure_boxes(an: Analysis, cfg, mode: str) -> list[tuple[int, int, int, int]
     if mode == "front":
         share = _in_text_block(pieces, an.piece_area, an.block_bottom, an.mm)
         if an.ruled:    # not called a front page: text anywhere below the rule is no figure
-            share = np.maximum(share, _in_lines(pieces, an.piece_area, an.lines))
+            share = np.maximum(share, _in_text_rows(pieces, an.piece_area, an.lines))
         dropped = share > 0.5  # the barcode, rules and stray marks of the bibliographic text
         dropped[0] = True
         if dropped.all():
@@ -647,12 +647,20 @@ def _union(p, q):
     return np.array([min(p[0], q[0]), min(p[1], q[1]), max(p[2], q[2]), max(p[3], q[3])])
 
 
-def _in_lines(pieces, area, lines):
-    """Share of each coarse piece lying within the boxes of text lines."""
+def _in_text_rows(pieces, area, lines):
+    """1 for each thin coarse piece (at most 2 coarse rows) lying within the rows of text
+    lines: the dot leaders of a list of cited references ("Sotelo ...... D6/598"), too small
+    for glyphs; else the share of the piece inside the lines' boxes."""
     inside = np.zeros(pieces.shape, bool)
+    rows = np.zeros(pieces.shape[0] + 1, bool)
     for y0, x0, y1, x1 in lines // COARSE:
         inside[y0:y1 + 1, x0:x1 + 1] = True
-    return np.bincount(pieces[inside], minlength=len(area)) / np.maximum(area, 1)
+        rows[y0:y1 + 1] = True
+    share = np.bincount(pieces[inside], minlength=len(area)) / np.maximum(area, 1)
+    for i, sl in enumerate(ndi.find_objects(pieces), 1):
+        if sl is not None and sl[0].stop - sl[0].start <= 2 and rows[sl[0].start:sl[0].stop].all():
+            share[i] = 1.0
+    return share
 
 
 def _in_text_block(pieces, area, block, mm):
