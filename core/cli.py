@@ -61,6 +61,17 @@ non_negative_int = _number(int, lambda v: v >= 0, "0 or a positive integer")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
 
 
+def page_number(text: str) -> int | None:
+    """--page: a page number from 1, or "all" (None): every page of the file."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a page number or 'all', got {text!r}") \
+            from None
+
+
 # -- helpers -----------------------------------------------------------------------------------
 def _library_path(args) -> Path:
     from .library import default_library_path
@@ -291,7 +302,8 @@ def cmd_search(args) -> int:
                 if args.box:
                     box = FigureBox(*args.box)
                 resp = searcher.search(
-                    SearchQuery(image=q, page_index=args.page - 1, box=box, text=args.text,
+                    SearchQuery(image=q, page_index=None if args.page is None else args.page - 1,
+                                box=box, text=args.text,
                                 before=args.before, locarno=args.locarno,
                                 k=args.k * 10 if args.per_patent else args.k),
                     log=not args.no_log, examiner=os.environ.get("PATENT_EXAMINER_USER"))
@@ -327,16 +339,18 @@ def cmd_search(args) -> int:
     return EXIT_ERROR if failures else EXIT_OK
 
 
-def _page_of(path: str, page: int) -> str:
-    """" (page 2 of 8)" for a multi-page file, so a search of page 1 of an application's PDF
-    (its front page) says that the drawing sheets follow; "" for a one-page file."""
+def _page_of(path: str, page: int | None) -> str:
+    """" (page 2 of 8; ...)" for a multi-page file, so a search of page 1 of an application's
+    PDF (its front page) says that the drawing sheets follow; "" for a one-page file."""
     from .imageio import count_pages
 
     try:
         n = count_pages(path)
     except Exception:       # the search itself read the page; the count is only a hint
         return ""
-    return f" (page {page} of {n}; --page N for another)" if n > 1 else ""
+    if page is None:
+        return f" (all {n} pages)" if n > 1 else ""
+    return f" (page {page} of {n}; --page N for another, --page all for all)" if n > 1 else ""
 
 
 def _why_empty(lib, resp) -> str:
@@ -630,7 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this Locarno class or subclass")
     s.add_argument("--text", help="the application's title or a description (fused query)")
     s.add_argument("--k", type=positive_int, default=20, help="results per query (default 20)")
-    s.add_argument("--page", type=positive_int, default=1, help="page of a multi-page file")
+    s.add_argument("--page", type=page_number, default=1,
+                   help="page of a multi-page file, or 'all': the figures of every page (an "
+                        "application's drawings)")
     s.add_argument("--box", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
                    help="search with this region of the page only")
     s.add_argument("--per-patent", action="store_true", help="one row per patent")

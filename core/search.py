@@ -2,7 +2,8 @@
 ranked figures of earlier patents out.
 
 A sheet with several figures is searched with all of them (a gallery figure scores by its best
-match with any query figure) unless the caller picks one figure or draws a crop box.
+match with any query figure) unless the caller picks one figure or draws a crop box; a
+multi-page file (an application's PDF) can be searched with the figures of all its pages.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class SearchQuery:
     """What an examiner asks. ``image`` is a file path, image bytes or a decoded page."""
 
     image: str | Path | bytes | PageImage | None = None
-    page_index: int = 0
+    page_index: int | None = 0            # None: every page of the file (an application)
     box: FigureBox | None = None          # a picked figure or a crop; None = every figure
     text: str | None = None
     before: date | None = None            # prior art = granted strictly before this date
@@ -65,6 +66,7 @@ class SearchResponse:
     text: str | None
     results: list[SearchHit]
     query_figures: list[list[int]] = field(default_factory=list)
+    query_pages: list[int] = field(default_factory=list)   # the page of each query figure
     query_sha256: str | None = None
     allowed: int = 0                    # figures that pass the cutoff and filters
     timings_ms: dict = field(default_factory=dict)
@@ -73,7 +75,8 @@ class SearchResponse:
     def to_json(self) -> dict:
         return {"query": self.query, "before": self.before, "model": self.model_id,
                 "locarno": self.locarno, "text": self.text, "allowed": self.allowed,
-                "query_figures": self.query_figures, "search_id": self.search_id,
+                "query_figures": self.query_figures, "query_pages": self.query_pages,
+                "search_id": self.search_id,
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
                 "results": [h.to_json() for h in self.results]}
 
@@ -162,15 +165,21 @@ class Searcher:
             raise QueryError("a query needs a drawing, a text, or both")
         path = sha = None
         boxes: list[FigureBox] = []
+        pages: list[int] = []
         vectors = None
         if query.image is not None:
-            page, path, sha = load_query_page(query.image, query.page_index)
-            t["decode"] = time.perf_counter()
-            try:
-                boxes, images = self.query_figures(page.array, query.box, page.sheet_dpi)
-            except QueryError as exc:
-                raise QueryError(f"{path}: {exc}" if path else str(exc)) from None
-            t["preprocess"] = time.perf_counter()
+            if query.page_index is None:
+                path, sha, pages, boxes, images = self._all_pages(query)
+                t["decode"] = t["preprocess"] = time.perf_counter()
+            else:
+                page, path, sha = load_query_page(query.image, query.page_index)
+                t["decode"] = time.perf_counter()
+                try:
+                    boxes, images = self.query_figures(page.array, query.box, page.sheet_dpi)
+                except QueryError as exc:
+                    raise QueryError(f"{path}: {exc}" if path else str(exc)) from None
+                pages = [query.page_index] * len(boxes)
+                t["preprocess"] = time.perf_counter()
             vectors = self.embed_query(images)
         text_vec = self.model.encode_text([text]).numpy()[0] if text else None
         t["embed"] = time.perf_counter()
@@ -187,7 +196,8 @@ class Searcher:
             query=path, model_id=self.model.model_id,
             before=query.before.isoformat() if query.before else None,
             locarno=query.locarno, text=text, results=results,
-            query_figures=[b.to_list() for b in boxes], query_sha256=sha, allowed=allowed,
+            query_figures=[b.to_list() for b in boxes], query_pages=pages,
+            query_sha256=sha, allowed=allowed,
             timings_ms=timings)
         if log:
             resp.search_id = self.library.store.log_search(
@@ -199,6 +209,27 @@ class Searcher:
                 params={"fusion": self.fusion} if text else {},
                 examiner=examiner, study=study, session=session)
         return resp
+
+    def _all_pages(self, query: SearchQuery):
+        """Path, sha256, and the pages, boxes and images of the figures of every page of the
+        query file; pages without a drawing (a front page's continuation) add none."""
+        from .imageio import count_pages
+
+        if query.box is not None:
+            raise QueryError("a region belongs to one page: give the page with it")
+        if not isinstance(query.image, (str, Path)):
+            raise QueryError("all pages: the query must be a file")
+        page, path, sha = load_query_page(query.image, 0)
+        pages, boxes, images = [], [], []
+        for i in range(count_pages(path)):
+            page = page if i == 0 else read_page(path, i)
+            found = prepare_page(page.array, None, self.cfg, dpi=page.sheet_dpi)
+            pages += [i] * len(found)
+            boxes += [b for b, _ in found]
+            images += [im for _, im in found]
+        if not images:
+            raise QueryError(f"{path}: no drawing found on any of its pages")
+        return path, sha, pages, boxes, images
 
     def search_vectors(self, vectors: np.ndarray | None, *, before: date | None,
                        locarno: str | None, k: int, exclude_patents: tuple[str, ...] = (),

@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
     # -- query ------------------------------------------------------------------------------
     def load_query(self, source: Path | QImage, page_index: int = 0, *,
                    box: list | None = None, search: bool = True,
-                   expect_sha256: str | None = None) -> None:
+                   expect_sha256: str | None = None, all_pages: bool = False) -> None:
         """Decode a query (off the UI thread); then search, unless ``search`` is False.
         ``expect_sha256``: warn if the file is no longer the one that was searched."""
         if isinstance(source, Path):
@@ -306,6 +306,8 @@ class MainWindow(QMainWindow):
             self.query = query
             self.query_panel.set_query(query)
             self.query_panel.select_box(box)
+            if all_pages:
+                self.query_panel.select_all_pages()
             if self.banner.level == "error":
                 self.banner.hide()
             if not search:
@@ -375,7 +377,8 @@ class MainWindow(QMainWindow):
                                       "search with, or type a text.")
             return
         q = self.query
-        query = SearchQuery(image=q.path if q else None, page_index=q.page_index if q else 0,
+        page_index = None if q and self.query_panel.all_pages else q.page_index if q else 0
+        query = SearchQuery(image=q.path if q else None, page_index=page_index,
                             box=self.query_panel.box() if q else None, text=text,
                             before=self.filters.before(), locarno=self.filters.locarno(),
                             k=self.filters.k.value())
@@ -446,6 +449,7 @@ class MainWindow(QMainWindow):
 
         def done(payload):
             rec, hits, ratings = payload
+            every_page = rec.get("query_path") is not None and rec.get("query_page") is None
             before = date.fromisoformat(rec["before"]) if rec.get("before") else None
             self.filters.set_values(before, rec.get("locarno"), rec.get("text"), rec.get("k"))
             resp = SearchResponse(query=rec.get("query_path"), model_id=rec.get("model_id"),
@@ -456,12 +460,13 @@ class MainWindow(QMainWindow):
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
                                 what=None if not rec.get("query_path") else
                                 "a part of the drawing" if rec.get("query_box") else
+                                "every page of the drawing" if every_page else
                                 "the drawing", used=(None, rec.get("query_box")))
             path = rec.get("query_path")
             if path and Path(path).is_file():
                 self.load_query(Path(path), rec.get("query_page") or 0,
                                 box=rec.get("query_box"), search=False,
-                                expect_sha256=rec.get("query_sha256"))
+                                expect_sha256=rec.get("query_sha256"), all_pages=every_page)
             else:
                 self._query_gen += 1
                 self.query = None

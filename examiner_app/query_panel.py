@@ -1,5 +1,5 @@
 """The query: the sheet (QueryView), which page of a multi-page file, which figure (all, one,
-or a crop) is searched, and the file it came from."""
+a crop, or every figure of every page of the file) is searched, and the file it came from."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,12 +28,14 @@ class QueryPanel(QWidget):
         self.page.setToolTip("Page of a multi-page TIFF or PDF")
         self.page.setVisible(False)
         self.figure = QComboBox()
-        self.figure.setToolTip("Search with every figure of the sheet, one figure, or a crop")
+        self.figure.setToolTip("Search with every figure of the sheet, one figure, a crop, or "
+                               "every figure of every page of a multi-page file")
         self.crop = QToolButton()
         self.crop.setText("Crop")
         self.crop.setCheckable(True)
         self.crop.setToolTip("Draw a rectangle on the sheet to search with that part (C)")
         self.query = None               # service.QueryPage shown
+        self.all_pages = False          # search with the figures of every page of the file
 
         bar = QHBoxLayout()
         bar.addWidget(self.figure, 1)
@@ -76,13 +78,24 @@ class QueryPanel(QWidget):
         self._fill_figures()
 
     def set_selection(self, picked: int = -1, crop: tuple | None = None) -> None:
+        self.all_pages = False
         self.view.set_selection(picked, crop)
+        self._sync_combo()
+
+    def select_all_pages(self) -> None:
+        """Every figure of every page (an application's PDF); the view shows the page open."""
+        if self.query is None or self.query.n_pages < 2:
+            return
+        self.view.set_selection(-1, None)
+        self.all_pages = True
         self._sync_combo()
 
     def box(self):
         """The core.drawing.FigureBox to search with, or None for every figure."""
         from core.drawing import FigureBox
 
+        if self.all_pages:
+            return None
         if self.view.crop is not None:
             return FigureBox(*self.view.crop)
         if 0 <= self.view.picked < len(self.view.boxes):
@@ -90,6 +103,8 @@ class QueryPanel(QWidget):
         return None
 
     def selection_text(self) -> str:
+        if self.all_pages:
+            return f"every figure of all {self.query.n_pages} pages"
         if self.view.crop is not None:
             return "a crop"
         if self.view.picked >= 0:
@@ -113,13 +128,15 @@ class QueryPanel(QWidget):
         self.figure.clear()
         n = len(self.view.boxes)
         self.figure.addItem(f"All figures ({n})" if n else "All figures", -1)
+        if self.query is not None and self.query.n_pages > 1:
+            self.figure.addItem(f"All pages ({self.query.n_pages})", -3)
         for i in range(n):
             self.figure.addItem(f"Figure {i + 1}", i)
         self.figure.addItem("Crop (drawn)", -2)
         self.figure.setEnabled(self.query is not None)
 
     def _sync_combo(self) -> None:
-        data = -2 if self.view.crop is not None else self.view.picked
+        data = -3 if self.all_pages else -2 if self.view.crop is not None else self.view.picked
         self.figure.setCurrentIndex(max(0, self.figure.findData(data)))
 
     def _picked(self, index: int) -> None:
@@ -136,6 +153,10 @@ class QueryPanel(QWidget):
         if data == -2:
             self.crop.setChecked(True)
             self._sync_combo()
+            return
+        if data == -3:
+            self.select_all_pages()
+            self.selectionChanged.emit()
             return
         self.set_selection(data)
         self.selectionChanged.emit()

@@ -357,7 +357,8 @@ def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, share
     base = ["search", pdf, "--library", lib, "--k", "3", "--no-log"]
     second = run(*base, "--page", "2")
     assert second.returncode == 0, second.stderr
-    assert second.stdout.startswith(f"query {pdf} (page 2 of 2; --page N for another): ")
+    assert second.stdout.startswith(f"query {pdf} (page 2 of 2; --page N for another, "
+                                    "--page all for all): ")
     same = run("search", shared_data / "real_dev" / "D0906013" / "page03_sheet.png",
                "--library", lib, "--k", "3", "--no-log")
     assert "(page" not in same.stdout.splitlines()[0]                    # one-page file
@@ -368,3 +369,38 @@ def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, share
     references = run("search", shared_data / "real_dev" / "D0822408" / "page01_sheet.png",
                      "--library", lib, "--no-log")       # page 2 of a front page: text only
     assert references.returncode == 1 and "text only" in references.stderr
+
+
+def test_page_all_searches_with_the_figures_of_every_page(cli_library, shared_data, tmp_path):
+    """An application's PDF searched whole: the front page's figure and each sheet's figures
+    (a page of cited references adds none), each figure with its page."""
+    from PIL import Image
+
+    lib, _ = cli_library
+    names = ["page00_front.png", "page01_sheet.png", "page03_sheet.png"]
+    pages = [Image.open(shared_data / "real_dev" / "D0822408" / n).convert("L") for n in names]
+    pdf = tmp_path / "application.pdf"
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=300)
+    proc = run("search", pdf, "--library", lib, "--page", "all", "--k", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)
+    one = [json.loads(run("search", pdf, "--library", lib, "--page", str(i), "--json",
+                          "--no-log").stdout) for i in (1, 3)]
+    assert obj["query_pages"] == [0] * len(one[0]["query_figures"]) + \
+        [2] * len(one[1]["query_figures"])                 # page 2 (index 1): references only
+    assert obj["query_figures"] == one[0]["query_figures"] + one[1]["query_figures"]
+    best = max(one, key=lambda o: o["results"][0]["score"])["results"][0]
+    assert obj["results"][0]["score"] == pytest.approx(best["score"], abs=1e-5)
+    from core.library import Library
+
+    library = Library(lib)
+    try:        # the audit log records "every page" as no page
+        assert library.store.search_record(obj["search_id"])["query_page"] is None
+    finally:
+        library.close()
+    text = run("search", pdf, "--library", lib, "--page", "all", "--no-log")
+    assert text.stdout.startswith(f"query {pdf} (all 3 pages): ")
+    for bad, needle in ((["--page", "all", "--box", "0", "0", "9", "9"], "one page"),
+                        (["--page", "none"], "a page number or 'all'")):
+        proc = run("search", pdf, "--library", lib, "--no-log", *bad)
+        assert proc.returncode in (1, 2) and needle in proc.stderr, proc.stderr

@@ -731,6 +731,37 @@ def test_a_ratings_export_asked_for_in_the_session_dialog_reports_there(
     qtbot.waitUntil(lambda: "again.csv" in window.banner.text.text(), timeout=WAIT)
 
 
+def test_all_pages_of_an_application_are_searched_and_reopened_so(
+        qtbot, window, gui_library, tmp_path):
+    """A multi-page file offers "All pages": every figure of every page is searched (each
+    with its page), the header says so, and reopening the search restores the choice."""
+    from PIL import Image
+
+    pdf = tmp_path / "application.pdf"
+    pages = [Image.open(p).convert("L") for p in sheets(gui_library)[:2]]
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=300)
+    window.start(gui_library, pdf)
+    first = searched(qtbot, window)
+    assert set(first.query_pages) == {0}
+    panel = window.query_panel
+    row = panel.figure.findData(-3)
+    assert panel.figure.itemText(row) == "All pages (2)"
+    panel.figure.setCurrentIndex(row)
+    panel.figure.activated.emit(row)                # as a pick in the list does
+    assert panel.all_pages and panel.box() is None
+    window.search()
+    every = searched(qtbot, window, first.search_id)
+    assert sorted(set(every.query_pages)) == [0, 1]
+    assert len(every.query_figures) == len(every.query_pages) > len(first.query_figures)
+    assert "every figure of all 2 pages" in window.results.header.text()
+    panel.set_selection(0)                          # a figure of the page shown: one page
+    assert not panel.all_pages
+    window.reopen(every.search_id)
+    qtbot.waitUntil(lambda: panel.all_pages and not window.busy.isVisible(), timeout=WAIT)
+    assert panel.figure.currentData() == -3
+    assert "every figure of all 2 pages" in window.results.header.text()
+
+
 def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
     import threading
 
