@@ -48,12 +48,16 @@ class ReportMeta:
     examiner: str | None = None
     allowed: int | None = None
     query_box: list[int] | None = None
+    query_page: str | None = None       # "3", or "all" for every page of the file
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
+        pages = sorted(set(resp.query_pages)) if resp.query else []
+        page = None if not pages else "all" if len(pages) > 1 else str(pages[0] + 1)
         return cls(query=resp.query, query_sha256=resp.query_sha256, before=resp.before,
                    locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
-                   search_id=resp.search_id, allowed=resp.allowed, **extra)
+                   search_id=resp.search_id, allowed=resp.allowed, query_page=page,
+                   **extra)
 
     @classmethod
     def from_record(cls, rec: dict) -> "ReportMeta":
@@ -61,19 +65,24 @@ class ReportMeta:
         return cls(query=rec.get("query_path"), query_sha256=rec.get("query_sha256"),
                    before=rec.get("before"), locarno=rec.get("locarno"), text=rec.get("text"),
                    model_id=rec.get("model_id"), search_id=rec.get("id"), at=rec.get("at"),
-                   examiner=rec.get("examiner"), query_box=rec.get("query_box"))
+                   examiner=rec.get("examiner"), query_box=rec.get("query_box"),
+                   query_page=None if not rec.get("query_path") else
+                   "all" if rec.get("query_page") is None else str(rec["query_page"] + 1))
 
     def lines(self, blind: bool = False) -> list[tuple[str, str]]:
         from .locarno import title
 
         rows = [("Query", self.query or "(pasted image)"),
-                ("Query SHA-256", self.query_sha256 or "-"),
-                ("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
-                 if self.query_box else "all figures"),
-                ("Prior art granted before", self.before or "no date cutoff"),
-                ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
-                 if self.locarno else "none"),
-                ("Text", self.text or "none")]
+                ("Query SHA-256", self.query_sha256 or "-")]
+        if self.query_page:
+            rows.append(("Query page", "every page of the file" if self.query_page == "all"
+                         else self.query_page))
+        rows += [("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
+                  if self.query_box else "all figures"),
+                 ("Prior art granted before", self.before or "no date cutoff"),
+                 ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
+                  if self.locarno else "none"),
+                 ("Text", self.text or "none")]
         if not blind:
             rows.append(("Model", self.model_id or "-"))
         if self.allowed is not None:

@@ -157,3 +157,21 @@ def test_figure_thumbnail_shows_the_box_on_white_paper_only():
     assert (out[:4] == 255).all() and (out[-4:] == 255).all()
     assert (out[:, :4] == 255).all() and (out[:, -4:] == 255).all()
     assert (out[4:-4, 4:-4] == 0).all()
+
+
+def test_a_report_names_the_query_page_or_every_page():
+    from core.search import SearchResponse
+
+    def meta(query, pages):
+        return ReportMeta.from_response(SearchResponse(
+            query=query, model_id="m", before=None, locarno=None, text=None, results=[],
+            query_figures=[[0, 0, 9, 9]] * len(pages), query_pages=pages))
+
+    rows = lambda m: dict(m.lines())  # noqa: E731
+    assert rows(meta("/q/app.pdf", [2, 2]))["Query page"] == "3"
+    assert rows(meta("/q/app.pdf", [0, 1, 1, 3]))["Query page"] == "every page of the file"
+    assert "Query page" not in rows(meta(None, [0]))               # a pasted image
+    logged = {"query_path": "/q/app.pdf", "query_page": None, "id": 3}
+    assert ReportMeta.from_record(logged).query_page == "all"
+    assert ReportMeta.from_record({**logged, "query_page": 1}).query_page == "2"
+    assert "every page of the file" in reports.search_html(meta("/q/app.pdf", [0, 1]), [])
