@@ -368,7 +368,7 @@ def _why_empty(lib, resp) -> str:
 # -- eval ----------------------------------------------------------------------------------------
 def cmd_eval(args) -> int:
     from .evaluation import (MODES, Gallery, evaluate, fusion_scores_fn, library_query_vectors,
-                             queries_from_library)
+                             per_application, queries_from_library)
     from .provenance import PATENTS_FILE, training_patents
 
     with _open_library(args) as lib:
@@ -389,6 +389,8 @@ def cmd_eval(args) -> int:
                                "add patents it has not seen, or cross-validate "
                                "(bench/ablation.py)")
         query_patents = {q.patent_id for q in queries}
+        if args.per == "application":
+            queries = per_application(queries)
         trained_on = None if seen is None else len(query_patents & seen)
         gallery = Gallery.from_library(lib)
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -414,14 +416,14 @@ def cmd_eval(args) -> int:
                                                                weights)
             results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
         if args.json:
-            print(json.dumps({"model": lib.model_id, "queries": len(queries),
+            print(json.dumps({"model": lib.model_id, "queries": len(queries), "per": args.per,
                               "query_patents": len(query_patents),
                               "query_patents_trained_on": trained_on, "modes": {
                 mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics}
                 for mode, r in results.items()}}, indent=2))
         else:
-            print(f"model {lib.model_id}: {len(queries)} query pages of "
-                  f"{len(query_patents)} patents")
+            unit = "query pages" if args.per == "sheet" else "applications (all their pages)"
+            print(f"model {lib.model_id}: {len(queries)} {unit} of {len(query_patents)} patents")
             print(_provenance_note(trained_on, len(query_patents)))
             for mode, r in results.items():
                 print(f"\n[{mode}]")
@@ -667,6 +669,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--unseen-only", action="store_true",
                    help="query only with patents the model was not trained on (the gallery "
                         "stays the whole library)")
+    e.add_argument("--per", choices=("sheet", "application"), default="sheet",
+                   help="one query per page (default), or per patent with all its query "
+                        "pages, as `search --page all` (prior art only)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
 

@@ -8,7 +8,7 @@ page itself are never part of the gallery. Queries with no relevant item are not
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable, Iterable, Sequence
 
@@ -59,6 +59,7 @@ class EvalQuery:
     filing_date: date | None
     locarno: str | None
     page_id: int | None = None            # a library page (its stored vectors are reused)
+    pages: tuple[int, ...] = ()           # or all these pages: the whole application
     image: str | None = None              # or an image file outside the library
     text: str | None = None
 
@@ -156,7 +157,10 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
         sims = (qv @ gallery.vectors.T).max(axis=0)
         if scores_fn is not None:
             sims = scores_fn(q, sims)
-        not_self = gallery.page != (q.page_id if q.page_id is not None else -1)
+        # a whole application's own figures are the query, never results (same-design has
+        # nothing left to find and is skipped)
+        not_self = (gallery.patent != q.patent_id if q.pages else
+                    gallery.page != (q.page_id if q.page_id is not None else -1))
         cutoff = date_ord(q.filing_date) if q.filing_date else None
         sub = q.locarno or ""
         tasks = {
@@ -194,12 +198,22 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
     return result
 
 
+def per_application(queries: list[EvalQuery]) -> list[EvalQuery]:
+    """One query per patent holding all its query pages: the examiner searching with every
+    drawing of an application (``search --page all``) rather than one sheet."""
+    by_patent: dict[str, list[EvalQuery]] = {}
+    for q in queries:
+        by_patent.setdefault(q.patent_id, []).append(q)
+    return [replace(qs[0], page_id=None, pages=tuple(q.page_id for q in qs))
+            for qs in by_patent.values()]
+
+
 def library_query_vectors(library, gallery: Gallery):
     """A ``query_vectors`` function reading stored vectors of library pages."""
     def fn(q: EvalQuery) -> np.ndarray:
-        sel = gallery.page == q.page_id
+        sel = np.isin(gallery.page, q.pages) if q.pages else gallery.page == q.page_id
         if not sel.any():
-            raise ValueError(f"page {q.page_id} has no figures in the index")
+            raise ValueError(f"page {q.page_id or q.pages} has no figures in the index")
         return gallery.vectors[sel]
     return fn
 

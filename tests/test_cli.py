@@ -404,3 +404,17 @@ def test_page_all_searches_with_the_figures_of_every_page(cli_library, shared_da
                         (["--page", "none"], "a page number or 'all'")):
         proc = run("search", pdf, "--library", lib, "--no-log", *bad)
         assert proc.returncode in (1, 2) and needle in proc.stderr, proc.stderr
+
+
+def test_eval_per_application_queries_once_per_patent_with_all_its_sheets(cli_library):
+    lib, _ = cli_library
+    sheets = json.loads(run("eval", "--library", lib, "--json").stdout)
+    apps = json.loads(run("eval", "--library", lib, "--json", "--per", "application").stdout)
+    assert sheets["per"] == "sheet" and apps["per"] == "application"
+    assert apps["queries"] == apps["query_patents"] == sheets["query_patents"]
+    assert sheets["queries"] > apps["queries"]
+    image = apps["modes"]["image"]
+    assert image["skipped"]["same_design"] == apps["queries"]      # no design of its own left
+    assert "same_design" not in image["metrics"]
+    text = run("eval", "--library", lib, "--per", "application")
+    assert f"{apps['queries']} applications (all their pages)" in text.stdout

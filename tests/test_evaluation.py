@@ -67,3 +67,26 @@ def test_query_without_relevant_prior_art_is_skipped():
     q = EvalQuery("C", date(2009, 1, 1), "07-01", page_id=3)
     res = evaluate(g, [q], lambda _: np.ones((1, 7), np.float32))
     assert res.skipped["prior_art_subclass"] == 1 and res.counts["prior_art_subclass"] == 0
+
+
+def test_an_application_query_searches_with_all_its_pages_and_finds_no_design_of_its_own():
+    from core.evaluation import library_query_vectors, per_application
+
+    g = _gallery()
+    # A (2010) and B (2012) are 06-01 prior art of Q (filed 2015), C (2014) is of 07-01.
+    # Q's page 4 is nearest to C then A; its page 5 nearest to B then C.
+    g.vectors = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1],
+                          [0.6, 0, 0.8], [0, 0.9, 0.436]], np.float32)
+    sheets = [EvalQuery("Q", date(2015, 6, 1), "06-01", page_id=4),
+              EvalQuery("Q", date(2015, 6, 1), "06-01", page_id=5)]
+    (app,) = per_application(sheets)
+    assert app.pages == (4, 5) and app.page_id is None and app.patent_id == "Q"
+    qv = library_query_vectors(None, g)
+    assert qv(app).shape == (2, 3)                  # both of Q's figures
+    ap = lambda r: r.metrics["prior_art_subclass"]["patent"]["mAP"]  # noqa: E731
+    page4 = evaluate(g, sheets[:1], qv)
+    assert ap(page4) == pytest.approx((1 / 2 + 2 / 3) / 2)          # C, A, B
+    assert page4.counts["same_design"] == 1         # a sheet still finds its other page
+    res = evaluate(g, [app], qv)                    # best match over both pages: B, C, A
+    assert ap(res) == pytest.approx((1 + 2 / 3) / 2)
+    assert "same_design" not in res.metrics and res.skipped["same_design"] == 1
