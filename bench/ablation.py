@@ -17,6 +17,8 @@ gallery (the whole library) and the strict one (held-out patents only). Variants
   fixed         L_clip + L_cls + L_cat with fixed unit weights
   full          L_clip + L_cls + L_cat with learned uncertainty weights (the paper's method)
   full_design   full + a same-design contrastive term (views of one patent are positives)
+  --per-application  also one query per held-out patent with all its sheets (prior art only;
+                "<variant>, per application" rows)
   +text         any trained variant's scores fused with text: image cosine + w * text cosine,
                 w tuned on the training folds' queries only; "(app weight)": w = what the
                 app's search uses with the trained model: the weight the recipe's checkpoint
@@ -71,6 +73,9 @@ def main(argv=None) -> int:
     p.add_argument("--text", default="full,full_design", help="variants also scored with text "
                                                            "fusion")
     p.add_argument("--out", default="runs/ablation")
+    p.add_argument("--per-application", action="store_true",
+                   help="also score one query per held-out patent with all its sheets (as "
+                        "`search --page all`; prior art only)")
     args = p.parse_args(argv)
 
     from core.search import DEFAULT_FUSION
@@ -129,6 +134,8 @@ def main(argv=None) -> int:
                    "train_seconds": round(time.perf_counter() - t, 1),
                    "deployed": metrics(score(es, vectors, held)),
                    "strict": metrics(score(es, vectors, held, strict=True))}
+            if args.per_application:
+                rec["deployed_app"] = metrics(score(es, vectors, held, per="application"))
             if variant in args.text.split(","):
                 tuned = {w: score(es, vectors, train_pat, text=(ptexts, texts), weight=w)
                          for w in TEXT_WEIGHTS}
@@ -155,11 +162,13 @@ def main(argv=None) -> int:
 def summarize(results: dict) -> dict:
     out = {}
     for variant, recs in results.items():
-        for gallery in ("deployed", "strict", "deployed_text", "deployed_text_app"):
+        for gallery in ("deployed", "strict", "deployed_text", "deployed_text_app",
+                        "deployed_app"):
             if gallery not in recs[0]:
                 continue
             name = variant + {"deployed_text": "+text",
-                              "deployed_text_app": "+text (app weight)"}.get(gallery, "")
+                              "deployed_text_app": "+text (app weight)",
+                              "deployed_app": ", per application"}.get(gallery, "")
             row = out.setdefault(name, {})
             for key in [f"{t}/{m}" for t, m in KEYS]:
                 vals = [r[gallery][key] for r in recs if r[gallery][key] is not None]

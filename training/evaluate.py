@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from core.evaluation import (EvalQuery, EvalResult, Gallery, evaluate, fusion_scores_fn,
-                             library_query_vectors)
+                             library_query_vectors, per_application)
 from core.store import date_ord
 
 from . import encoder
@@ -82,15 +82,19 @@ def embed_rows(model, corpus: Corpus, rows: np.ndarray, bank=None, batch_size: i
 
 
 def score(es: EvalSet, vectors: np.ndarray, patents: set[str], *, strict: bool = False,
-          text: tuple[dict, object] | None = None, weight: float = 0.0) -> EvalResult:
+          text: tuple[dict, object] | None = None, weight: float = 0.0,
+          per: str = "sheet") -> EvalResult:
     """Metrics of the queries of ``patents`` against the library (or, strict, against those
-    patents only); ``text = (patent_texts(...), TextCache)`` with ``weight`` > 0 fuses text."""
+    patents only); ``text = (patent_texts(...), TextCache)`` with ``weight`` > 0 fuses text;
+    ``per="application"``: one query per patent with all its sheets (prior art only)."""
     g = replace(es.gallery, vectors=vectors)
     if strict:
         keep = np.isin(g.patent, list(patents))
         g = Gallery(*(getattr(g, f)[keep] for f in ("labels", "vectors", "patent", "grant",
                                                      "subclass", "main_class", "page")))
     queries = [q for q in es.queries if q.patent_id in patents]
+    if per == "application":
+        queries = per_application(queries)
     fn = _fused(g, *text, weight) if text is not None and weight else None
     return evaluate(g, queries, library_query_vectors(None, g), fn)
 
