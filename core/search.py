@@ -213,23 +213,22 @@ class Searcher:
     def _all_pages(self, query: SearchQuery):
         """Path, sha256, and the pages, boxes and images of the figures of every page of the
         query file; pages without a drawing (a front page's continuation) add none."""
-        from .imageio import count_pages
+        from .imageio import iter_pages
 
         if query.box is not None:
             raise QueryError("a region belongs to one page: give the page with it")
         if not isinstance(query.image, (str, Path)):
             raise QueryError("all pages: the query must be a file")
-        page, path, sha = load_query_page(query.image, 0)
+        path = str(query.image)
         pages, boxes, images = [], [], []
-        for i in range(count_pages(path)):
-            page = page if i == 0 else read_page(path, i)
+        for i, page in enumerate(iter_pages(path)):
             found = prepare_page(page.array, None, self.cfg, dpi=page.sheet_dpi)
             pages += [i] * len(found)
             boxes += [b for b, _ in found]
             images += [im for _, im in found]
         if not images:
             raise QueryError(f"{path}: no drawing found on any of its pages")
-        return path, sha, pages, boxes, images
+        return path, hashlib.sha256(Path(path).read_bytes()).hexdigest(), pages, boxes, images
 
     def search_vectors(self, vectors: np.ndarray | None, *, before: date | None,
                        locarno: str | None, k: int, exclude_patents: tuple[str, ...] = (),
