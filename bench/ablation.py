@@ -24,6 +24,10 @@ gallery (the whole library) and the strict one (held-out patents only). Variants
                 app's search uses with the trained model: the weight the recipe's checkpoint
                 carries (run.fusion_text), else core.search.DEFAULT_FUSION
 
+Each variant is also compared with "untrained" on the same queries: the prior-art mAP ratio and
+the same-design MRR@10 difference with 95 % intervals (query patents resampled within folds;
+core.evaluation.bootstrap_ci), since ~55 query patents per fold make small gains noise.
+
 All trained variants share the config's recipe (default.toml: frozen trunk, cached pooled
 features, learned-whitening start) and differ only as listed. Every run's config and metrics
 are written under --out (default runs/ablation): runs.jsonl and summary.json.
@@ -53,12 +57,17 @@ VARIANTS = {
 TEXT_WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 KEYS = [("prior_art_subclass", "mAP"), ("prior_art_class", "mAP"), ("same_design", "MRR@10"),
         ("same_design", "mAP")]
+# what the targets are stated in: prior-art as a ratio to untrained, same-design as a difference
+CI_KEYS = [("prior_art_subclass", "mAP"), ("same_design", "MRR@10")]
 
 
 def metrics(result) -> dict:
     out = {"n": result.counts}
     for task, m in KEYS:
         out[f"{task}/{m}"] = result.metrics.get(task, {}).get("patent", {}).get(m)
+    # per scored query (its patent, its score), for the paired bootstrap against untrained
+    out["per_query"] = {f"{task}/{m}": [[p, s[m]] for p, s in result.per_query.get(task, [])]
+                        for task, m in CI_KEYS}
     return out
 
 
@@ -177,6 +186,31 @@ def summarize(results: dict) -> dict:
                 t: int(sum(r[gallery]["n"].get(t, 0) for r in recs)) for t, _ in KEYS}
             if gallery == "deployed_text":
                 row["text_weights"] = [r["text_weight"] for r in recs]
+            if "untrained" in results and variant != "untrained":
+                row[f"{gallery.split('_')[0]}:vs_untrained"] = against_untrained(
+                    results["untrained"], recs, gallery)
+    return out
+
+
+def against_untrained(base: list[dict], recs: list[dict], gallery: str) -> dict:
+    """95 % intervals (patent bootstrap within folds) of the prior-art ratio and the
+    same-design difference to the untrained model on the same queries."""
+    from core.evaluation import bootstrap_ci
+
+    ref = "deployed_app" if gallery == "deployed_app" else \
+        "strict" if gallery == "strict" else "deployed"
+    out = {}
+    for (task, m), ratio in zip(CI_KEYS, (True, False)):
+        key = f"{task}/{m}"
+        folds = []
+        by_fold = lambda rs: sorted(rs, key=lambda x: x["fold"])  # noqa: E731
+        for b, r in zip(by_fold(base), by_fold(recs)):
+            qa, qb = b[ref]["per_query"][key], r[gallery]["per_query"][key]
+            if [p for p, _ in qa] != [p for p, _ in qb]:
+                raise ValueError("the variants scored other queries; no paired comparison")
+            folds.append([(p, a, v) for (p, a), (_, v) in zip(qa, qb)])
+        if all(folds):
+            out[f"{key} {'ratio' if ratio else 'difference'}"] = bootstrap_ci(folds, ratio=ratio)
     return out
 
 
@@ -191,6 +225,12 @@ def table(summary: dict, args) -> str:
                      f"{f(row.get('deployed:same_design/MRR@10'))} | "
                      f"{f(row.get('strict:prior_art_subclass/mAP'))} | "
                      f"{f(row.get('strict:same_design/MRR@10'))} |")
+    cis = [(name, key, v) for name, row in summary.items()
+           for key, v in row.get("deployed:vs_untrained", {}).items()]
+    if cis:
+        lines += ["", "against untrained (same queries; 95 % interval, query patents resampled "
+                  "within folds):"]
+        lines += [f"  {name}: {key} {v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]" for name, key, v in cis]
     return "\n".join(lines)
 
 

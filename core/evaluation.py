@@ -119,6 +119,7 @@ class EvalResult:
     counts: dict = field(default_factory=dict)     # task -> scored queries
     skipped: dict = field(default_factory=dict)    # task -> queries without relevant items
     n_queries: int = 0
+    per_query: dict = field(default_factory=dict)  # task -> [(query patent, patent-level scores)]
 
     def table(self) -> str:
         lines = [f"{'task':<20} {'level':<7} {'n':>5} " + " ".join(f"{m:>7}" for m in METRICS)]
@@ -150,7 +151,7 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
     ``query_vectors(q)`` gives the query's figure vectors; a gallery figure scores by its best
     match with any of them, unless ``scores_fn(q, sims)`` rewrites the scores (text fusion).
     """
-    sums: dict = {t: {"figure": [], "patent": []} for t in TASKS}
+    sums: dict = {t: {"figure": [], "patent": [], "query": []} for t in TASKS}
     skipped = {t: 0 for t in TASKS}
     for q in queries:
         qv = query_vectors(q)
@@ -188,14 +189,47 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
             rel_patents = set(gallery.patent[idx][relevant[idx]])
             prels = [p in rel_patents for p in ranked_patents]
             sums[task]["patent"].append(score_ranking(prels, len(rel_patents)))
+            sums[task]["query"].append(q.patent_id)
     result = EvalResult(n_queries=len(queries), skipped=skipped)
     for task in TASKS:
         result.counts[task] = len(sums[task]["figure"])
+        result.per_query[task] = list(zip(sums[task]["query"], sums[task]["patent"]))
         if result.counts[task]:
             result.metrics[task] = {
-                level: {m: float(np.mean([s[m] for s in rows])) for m in METRICS}
-                for level, rows in sums[task].items()}
+                level: {m: float(np.mean([s[m] for s in sums[task][level]])) for m in METRICS}
+                for level in ("figure", "patent")}
     return result
+
+
+def bootstrap_ci(folds: Sequence[Sequence[tuple[str, float, float]]], *, ratio: bool = True,
+                 n: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Point estimate and confidence interval of mean(b) / mean(a) (or, ``ratio=False``,
+    mean(b) - mean(a)) for paired per-query scores ``(query patent, a, b)`` grouped by fold.
+
+    The estimate is the cross-validation one: per-fold means, averaged over folds. The interval
+    is a percentile bootstrap that resamples query *patents* within each fold (a patent's
+    sheets are not independent queries) and keeps the pairing of a and b.
+    """
+    rng = np.random.default_rng(seed)
+    prepared = []
+    for rows in folds:
+        patents = sorted({p for p, _, _ in rows})
+        pos = {p: i for i, p in enumerate(patents)}
+        idx = np.array([pos[p] for p, _, _ in rows])
+        sums = np.zeros((len(patents), 2))
+        np.add.at(sums, idx, np.array([(a, b) for _, a, b in rows], dtype=float))
+        prepared.append((sums, np.bincount(idx, minlength=len(patents))))
+
+    def stat(weights: list[np.ndarray]) -> float:
+        means = np.array([w @ sums / (w @ counts) for (sums, counts), w in zip(prepared, weights)])
+        a, b = means.mean(axis=0)
+        return (b / a if a else float("nan")) if ratio else b - a
+
+    point = stat([np.ones(len(c)) for _, c in prepared])
+    draws = [stat([np.bincount(rng.integers(0, len(c), len(c)), minlength=len(c))
+                   for _, c in prepared]) for _ in range(n)]
+    lo, hi = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)])
+    return float(point), float(lo), float(hi)
 
 
 def per_application(queries: list[EvalQuery]) -> list[EvalQuery]:

@@ -90,3 +90,76 @@ def test_an_application_query_searches_with_all_its_pages_and_finds_no_design_of
     res = evaluate(g, [app], qv)                    # best match over both pages: B, C, A
     assert ap(res) == pytest.approx((1 + 2 / 3) / 2)
     assert "same_design" not in res.metrics and res.skipped["same_design"] == 1
+
+
+def test_per_query_scores_are_kept_with_their_query_patent():
+    g = _gallery()
+    qv = np.array([[0, 0.5, 0.6, 0.9, 0, 1.0, 0.7]], np.float32)
+    res = evaluate(g, [EvalQuery("Q", date(2013, 6, 1), "06-01", page_id=4)], lambda _: qv)
+    ((pid, scores),) = res.per_query["same_design"]
+    assert pid == "Q" and scores["MRR@10"] == pytest.approx(0.5)
+    assert res.per_query["prior_art_subclass"][0][1]["mAP"] == pytest.approx(1.0)
+
+
+def test_bootstrap_interval_of_a_paired_ratio_and_difference():
+    from core.evaluation import bootstrap_ci
+
+    rng = np.random.default_rng(1)
+
+    def fold(n_patents, gain):
+        rows = []
+        for p in range(n_patents):
+            for _ in range(int(rng.integers(1, 4))):     # 1-3 sheets per patent
+                a = float(rng.uniform(0.1, 0.3))
+                rows.append((f"P{p}", a, a * gain))
+        return rows
+
+    # b = 2a on every query: every resample gives exactly 2, the interval has no width
+    point, lo, hi = bootstrap_ci([fold(20, 2.0), fold(15, 2.0)], n=200)
+    assert point == pytest.approx(2.0) and lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
+
+    # the estimate is the mean of per-fold means, not the pooled mean
+    folds = [[("A", 1.0, 2.0)], [("B", 1.0, 1.0), ("C", 1.0, 1.0), ("D", 1.0, 1.0)]]
+    assert bootstrap_ci(folds, ratio=False, n=50)[0] == pytest.approx(0.5)
+
+    # noisy gains: the interval holds the point estimate and narrows with more patents
+    noisy = lambda n: [[(p, a, a + float(rng.normal(0.02, 0.1))) for p, a, _ in fold(n, 1.0)]
+                       for _ in range(4)]  # noqa: E731
+    small, large = bootstrap_ci(noisy(10), ratio=False), bootstrap_ci(noisy(200), ratio=False)
+    for point, lo, hi in (small, large):
+        assert lo < point < hi
+    assert large[2] - large[1] < (small[2] - small[1]) / 2
+    assert large[1] < 0.02 < large[2]
+
+
+def test_the_ablation_summary_compares_each_variant_with_untrained_on_the_same_queries():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("ablation", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+
+    def rec(variant, fold, pa, sd):
+        pq = {"prior_art_subclass/mAP": pa, "same_design/MRR@10": sd}
+        means = {k: float(np.mean([v for _, v in rows])) for k, rows in pq.items()}
+        d = {"n": {}, "prior_art_class/mAP": None, "same_design/mAP": None, **means,
+             "per_query": pq}
+        return {"variant": variant, "fold": fold, "deployed": d, "strict": d}
+
+    base = [rec("untrained", 0, [["A", 0.2], ["B", 0.1]], [["A", 0.8], ["B", 0.6]]),
+            rec("untrained", 1, [["C", 0.3]], [["C", 0.9], ["D", 0.5]])]
+    full = [rec("full", 0, [["A", 0.4], ["B", 0.2]], [["A", 0.9], ["B", 0.7]]),
+            rec("full", 1, [["C", 0.3]], [["C", 0.9], ["D", 0.7]])]
+    summary = ablation.summarize({"untrained": base, "full": full})
+    assert "deployed:vs_untrained" not in summary["untrained"]
+    cmp = summary["full"]["deployed:vs_untrained"]
+    point, lo, hi = cmp["prior_art_subclass/mAP ratio"]
+    assert point == pytest.approx((0.3 + 0.3) / 2 / ((0.15 + 0.3) / 2))
+    assert lo <= point <= hi
+    assert cmp["same_design/MRR@10 difference"][0] == pytest.approx((0.1 + 0.1) / 2)
+    assert "1.333" in ablation.table(summary, None)
+    full[1]["deployed"]["per_query"]["same_design/MRR@10"] = [["D", 0.7], ["C", 0.9]]
+    with pytest.raises(ValueError, match="other queries"):
+        ablation.summarize({"untrained": base, "full": full})
