@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QLabel, QMainWindow,
@@ -689,7 +690,9 @@ class MainWindow(QMainWindow):
             lambda: self.export_ratings_dialog(dialog, self.notify_in(dialog)))
         self.service.session_summary(self.identity(), on_done=dialog.set_summary)
         examiner = self.settings.examiner
-        if dialog.exec():
+        accepted = dialog.exec()
+        dialog.deleteLater()                # one per opening; an export still running reports
+        if accepted:                        # on the banner (notify_in)
             self.acts.blind.setChecked(self.settings.blind)
             self.refresh_summary()
             self.refresh_history()
@@ -700,7 +703,7 @@ class MainWindow(QMainWindow):
         """A ``show_message`` for work a dialog started: shown in the dialog while it is open
         (it covers the banner), on the banner once it is closed."""
         def notify(level: str, text: str, timeout_ms: int = 0) -> None:
-            if dialog.isVisible():
+            if shiboken6.isValid(dialog) and dialog.isVisible():
                 dialog.show_export_outcome(level, text)
             else:
                 self.show_message(level, text, timeout_ms=timeout_ms)

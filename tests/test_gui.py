@@ -675,6 +675,28 @@ def test_each_examiner_sees_only_their_own_ratings(qtbot, window, gui_library):
     qtbot.waitUntil(lambda: window.model.index(0).data(RatingRole) == 3, timeout=WAIT)
 
 
+def test_the_session_dialog_is_freed_after_each_opening_and_late_news_go_to_the_banner(
+        qtbot, window):
+    from PySide6.QtCore import QEvent, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.session_dialog import SessionDialog
+
+    opened = []
+
+    def answer():
+        opened.append(QApplication.activeModalWidget())
+        opened[-1].accept()
+    for _ in range(3):
+        QTimer.singleShot(0, answer)
+        window.show_session_dialog()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(opened) == 3 and window.findChildren(SessionDialog) == []
+    notify = window.notify_in(opened[-1])           # an export that outlived its dialog
+    notify("info", "Ratings saved to late.csv")
+    assert "late.csv" in window.banner.text.text()
+
+
 def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     """An empty name would silently become the login name in every rating."""
     from PySide6.QtWidgets import QDialogButtonBox
