@@ -367,8 +367,9 @@ def _why_empty(lib, resp) -> str:
 
 # -- eval ----------------------------------------------------------------------------------------
 def cmd_eval(args) -> int:
-    from .evaluation import (MODES, Gallery, evaluate, fusion_scores_fn, library_query_vectors,
-                             per_application, queries_from_library)
+    from .evaluation import (HEADLINE, MODES, Gallery, compare, evaluate, fusion_scores_fn,
+                             intervals, library_query_vectors, per_application,
+                             queries_from_library)
     from .provenance import PATENTS_FILE, training_patents
 
     with _open_library(args) as lib:
@@ -415,11 +416,16 @@ def cmd_eval(args) -> int:
             fn = None if mode == "image" else fusion_scores_fn(gallery, text_index, encode, mode,
                                                                weights)
             results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
+        cis = {mode: intervals(r) for mode, r in results.items()}
+        base = results.get("image")
+        vs_image = {mode: compare(base, r) for mode, r in results.items()
+                    if base is not None and mode != "image"}
         if args.json:
             print(json.dumps({"model": lib.model_id, "queries": len(queries), "per": args.per,
                               "query_patents": len(query_patents),
                               "query_patents_trained_on": trained_on, "modes": {
-                mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics}
+                mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics,
+                       "intervals": cis[mode], "vs_image": vs_image.get(mode)}
                 for mode, r in results.items()}}, indent=2))
         else:
             unit = "query pages" if args.per == "sheet" else "applications (all their pages)"
@@ -428,6 +434,15 @@ def cmd_eval(args) -> int:
             for mode, r in results.items():
                 print(f"\n[{mode}]")
                 print(r.table())
+                print("patent level, 95 % intervals (query patents resampled): " + "; ".join(
+                    f"{task} {HEADLINE[task]} {v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
+                    for task, v in cis[mode].items()))
+                if mode in vs_image:
+                    print("against image on the same queries: " + "; ".join(
+                        f"{task} {HEADLINE[task]} " + (
+                            f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if task == "same_design"
+                            else f"\u00d7{v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]")
+                        for task, v in vs_image[mode].items()))
     return EXIT_OK
 
 

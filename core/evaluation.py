@@ -133,6 +133,35 @@ class EvalResult:
         return "\n".join(lines)
 
 
+# the headline metric of each task, reported with an interval
+HEADLINE = {"same_design": "MRR@10", "prior_art_subclass": "mAP", "prior_art_class": "mAP"}
+
+
+def intervals(result: EvalResult, n: int = 2000) -> dict:
+    """Task -> (mean, low, high): the patent-level headline metric with a 95 % interval, query
+    patents resampled (a patent's pages are not independent queries)."""
+    return {task: bootstrap_ci([[(p, 0.0, s[m]) for p, s in result.per_query[task]]],
+                               ratio=False, n=n)
+            for task, m in HEADLINE.items() if result.per_query.get(task)}
+
+
+def compare(base: EvalResult, other: EvalResult, n: int = 2000) -> dict:
+    """Task -> (estimate, low, high) of ``other`` against ``base`` on the same queries: the
+    ratio of prior-art mAP, the difference of same-design MRR@10 (95 % intervals)."""
+    out = {}
+    for task, m in HEADLINE.items():
+        a, b = base.per_query.get(task), other.per_query.get(task)
+        if not a or not b:
+            continue
+        if [p for p, _ in a] != [p for p, _ in b]:
+            raise ValueError("compare: the two results scored other queries")
+        est = bootstrap_ci([[(p, x[m], y[m]) for (p, x), (_, y) in zip(a, b)]],
+                           ratio=task != "same_design", n=n)
+        if not np.isnan(est[0]):            # no ratio to a baseline that found nothing
+            out[task] = est
+    return out
+
+
 def _patent_ranking(order: np.ndarray, patents: np.ndarray) -> list[str]:
     seen, out = set(), []
     for pid in patents[order]:

@@ -418,3 +418,29 @@ def test_eval_per_application_queries_once_per_patent_with_all_its_sheets(cli_li
     assert "same_design" not in image["metrics"]
     text = run("eval", "--library", lib, "--per", "application")
     assert f"{apps['queries']} applications (all their pages)" in text.stdout
+
+
+def test_eval_gives_intervals_and_compares_modes_on_the_same_queries(cli_library):
+    """Each mode's headline metrics come with a 95 % interval; text modes are compared with
+    image on the same queries (prior-art as a ratio, same-design as a difference)."""
+    lib, _ = cli_library
+    out = json.loads(run("eval", "--library", lib, "--json", "--modes", "image,fused").stdout)
+    image, fused = out["modes"]["image"], out["modes"]["fused"]
+    assert image["vs_image"] is None
+    for mode in (image, fused):
+        assert set(mode["intervals"]) == set(mode["metrics"])
+        for task, (mean, lo, hi) in mode["intervals"].items():
+            metric = "MRR@10" if task == "same_design" else "mAP"
+            assert mean == pytest.approx(mode["metrics"][task]["patent"][metric])
+            assert lo <= mean <= hi
+        lo, hi = mode["intervals"]["same_design"][1:]
+        assert hi > lo                              # its 9 query patents score apart
+    vs = fused["vs_image"]
+    assert vs["same_design"][0] == pytest.approx(
+        fused["metrics"]["same_design"]["patent"]["MRR@10"] -
+        image["metrics"]["same_design"]["patent"]["MRR@10"])
+    assert vs["prior_art_class"][0] == pytest.approx(
+        fused["metrics"]["prior_art_class"]["patent"]["mAP"] /
+        image["metrics"]["prior_art_class"]["patent"]["mAP"])
+    text = run("eval", "--library", lib, "--modes", "image,fused").stdout
+    assert "95 % intervals" in text and "against image on the same queries" in text
