@@ -36,6 +36,7 @@ class DetailView(QWidget):
         self.service = service
         self.thumbnails = thumbnails
         self.hit = None
+        self.position = None
         self.details: dict | None = None
         self.shown_page: tuple[str, int] | None = None
         self._query_key: tuple[str, int] | None = None
@@ -135,10 +136,12 @@ class DetailView(QWidget):
         thumbnails.ready.connect(self._thumbnail_ready)
 
     # -- content ----------------------------------------------------------------------------
-    def show_result(self, hit, rating, query, query_box) -> None:
-        """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None)."""
+    def show_result(self, hit, rating, query, query_box, position: int | None = None) -> None:
+        """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None);
+        ``position``: its rank as the grid shows it (the patent's, when grouped by patent)."""
         same_patent = self.hit is not None and self.hit.patent_id == hit.patent_id
         self.hit = hit
+        self.position = position
         self.set_rating(rating)
         self.title.setText(f"{display_patent_id(hit.patent_id)} \u2014 {hit.title or ''}")
         if query is not None:
@@ -282,7 +285,8 @@ class DetailView(QWidget):
                 ("Filed", h.filing_date or "-"),
                 ("Locarno", f"{h.locarno or '-'} {h.locarno_title or ''}"
                  + (f" (edition {p['locarno_edition']})" if p.get("locarno_edition") else "")),
-                ("Rank", str(h.rank))]
+                ("Rank", str(h.rank) if self.position in (None, h.rank) else
+                 f"{self.position} (its figure ranks {h.rank} among all figures)")]
         if not self.blind:
             rows.append(("Score", f"{h.score:.4f}"))
         rows.append(("File", f"{h.image} (page {h.page_index + 1})"))

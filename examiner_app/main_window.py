@@ -29,7 +29,7 @@ from .gc_guard import UiThreadGC
 from .history_panel import DOCK_WIDTH, HistoryPanel
 from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
-from .results_model import HitRole, RatingRole, ResultsModel
+from .results_model import HitRole, PositionRole, RatingRole, ResultsModel
 from .results_panel import ResultsPanel
 from .service import Identity, LibraryService
 from .settings import Settings
@@ -51,6 +51,10 @@ def report_path(path: str, chosen_filter: str) -> Path:
         return Path(path)
     suffix = ".csv" if "csv" in chosen_filter else ".pdf" if "pdf" in chosen_filter else ".html"
     return Path(path + suffix)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1].rstrip() + "\u2026"
 
 
 class MainWindow(QMainWindow):
@@ -431,7 +435,10 @@ class MainWindow(QMainWindow):
         resp = self.response
         if resp is None or not resp.results:
             return
-        what = what or (self.query_panel.selection_text() if resp.query else "the text alone")
+        words = f"\u201c{_clip(resp.text, 60)}\u201d" if resp.text else ""
+        what = what or (self.query_panel.selection_text() if resp.query else None)
+        what = (f"{what} and the text {words}" if what and words else what
+                or f"the text {words} alone")
         self.results.header.setText(f"{self.model.patents()} patents, {len(resp.results)} "
                                     f"figures \u2014 searched with {what}")
 
@@ -529,7 +536,8 @@ class MainWindow(QMainWindow):
             return
         box = self.query_panel.box()
         self.detail.show_result(index.data(HitRole), index.data(RatingRole), self.query,
-                                box.to_list() if box is not None else None)
+                                box.to_list() if box is not None else None,
+                                position=index.data(PositionRole))
         self.stack.setCurrentWidget(self.detail)
         self.detail.setFocus()
 

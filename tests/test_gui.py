@@ -128,6 +128,8 @@ def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_librar
     window.filters.text.setText("drinking mug")
     assert run_search(qtbot, window).text == "drinking mug"
     assert "title (Text)" not in window.results.subheader.text()
+    assert window.results.header.text().endswith(
+        "searched with the drawing and the text \u201cdrinking mug\u201d")
 
 
 def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
@@ -294,6 +296,18 @@ def test_grouping_blind_mode_and_detail_view(qtbot, window, gui_library):
     qtbot.waitUntil(lambda: window.detail.strip.count() > 0, timeout=WAIT)
     qtbot.keyClick(window.detail, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.results
+
+    # grouped by patent, the detail view gives the rank the grid shows, and the figure's
+    # rank among all figures where that differs
+    from examiner_app.results_model import IsChildRole, PositionRole
+
+    rows = [window.model.index(r) for r in range(window.model.rowCount())]
+    patent_row = next(ix for ix in rows if not ix.data(IsChildRole)
+                      and ix.data(PositionRole) != ix.data(HitRole).rank)
+    window.results.view.setCurrentIndex(patent_row)
+    window.show_detail()
+    assert (f"{patent_row.data(PositionRole)} (its figure ranks "
+            f"{patent_row.data(HitRole).rank} among all figures)") in window.detail.meta.text()
 
 
 def test_cancelled_rebuild_leaves_the_library_intact(qtbot, window, gui_library):
