@@ -185,6 +185,10 @@ def cmd_index_info(args) -> int:
     first, last = info["grant_date_range"]
     print(f"granted:   {first or '-'} .. {last or '-'}")
     print(f"searches:  {info['searches']}   ratings: {info['ratings']}")
+    if info["pages_older_finder"]:
+        print(f"note:      {info['pages_older_finder']} page(s) were cut into figures by an "
+              "older figure finder (or one not recorded); `patent-examiner index rebuild` "
+              "cuts them again, keeping searches and ratings")
     for row in info.get("recent_errors", []):
         print(f"  skipped {row['item']}: {row['reason']}")
     return EXIT_OK

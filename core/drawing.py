@@ -23,6 +23,11 @@ from scipy import ndimage as ndi
 
 from . import _layout
 
+#: Raised whenever find_figures cuts real pages differently, so that a library knows which of
+#: its pages an older figure finder cut (``Library.older_finder_pages``; ``index rebuild``
+#: re-cuts them). 2: a front page's continuation (its cited references) yields no figure.
+FINDER_VERSION = 2
+
 #: Longest side of a US letter / A4 sheet in inches: bigger images at ``cfg.dpi`` are photos.
 _SHEET_INCHES = 11.7
 #: Heights (pixels) of sheet-shaped images taken for whole sheets scanned at 85 to 170 dpi;

@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .drawing import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
                       finish_interrupted_swap)
@@ -66,8 +67,10 @@ class _ChunkWriter:
     """Accumulates prepared pages and commits them as one segment + one transaction."""
 
     def __init__(self, library: Library, model, model_ref: str | None, run_id: str,
-                 patents: dict[str, PatentRecord], source_ids: dict[str, int]):
+                 patents: dict[str, PatentRecord], source_ids: dict[str, int],
+                 finder: int | None = FINDER_VERSION):
         self.lib = library
+        self.finder = finder
         self.model = model
         self.model_ref = model_ref
         self.run_id = run_id
@@ -114,6 +117,7 @@ class _ChunkWriter:
                 for sid, recs in by_source.items():
                     store.upsert_patents({r.patent_id: r for r in recs}.values(), sid,
                                          self.run_id)
+                lib.record_finder(self.run_id, self.finder)
                 row_iter = iter(fig_rows)
                 for prepared in self.pages:
                     page_id = store.insert_page(
@@ -192,13 +196,14 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
            chunk_pages: int = 500, batch_size: int = 32, workers: int | None = None,
            rollback_on_cancel: bool = False, scans: list[SourceScan] | None = None,
-           embed=embed_pages) -> IngestReport:
+           embed=embed_pages, finder: int | None = FINDER_VERSION) -> IngestReport:
     """Add the drawings of ``sources`` to ``library`` with ``model``; returns a report.
 
     ``rollback_on_cancel``: when ``cancel`` is set, remove what this run committed so the
     library is exactly as before (the GUI's Cancel); otherwise committed chunks stay and a
     re-run resumes after them (Ctrl-C on the command line). ``embed``: where vectors come
-    from (``core.embed.embed_pages``, or stored shards: ``core.shards``).
+    from (``core.embed.embed_pages``, or stored shards: ``core.shards``); ``finder``: the
+    figure finder version that cut the pages (a shard's own; None if not known).
     """
     run_id = uuid.uuid4().hex[:12]
     report = IngestReport(run_id, sources=[str(s) for s in sources])
@@ -234,7 +239,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 source_ids[str(page.path)] = sid
                 todo.append(page)
         report.pages_total = len(todo)
-        writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids)
+        writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder)
         done = 0
 
         def on_page(prepared: PreparedPage) -> None:
@@ -276,6 +281,9 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 missing = missing_text_vectors(library, model)   # left by a killed run
                 if missing:
                     update_text_vectors(library, model, missing)
+                note = library.older_finder_note()
+                if note:
+                    report.warnings.append(note)
         except KeyboardInterrupt:
             report.cancelled = True
             raise

@@ -29,6 +29,8 @@ ARCHIVES_DIR = "archives"     # grant archives unpacked by `index add` (core.sou
 LOCK_FILE = "library.lock"
 
 
+FINDER_RUNS = "finder_runs"   # meta: ingestion run id -> FINDER_VERSION that cut its pages
+
 class LibraryError(Exception):
     """A library cannot be used as asked; the message says what to do."""
 
@@ -131,6 +133,33 @@ class Library:
             self.store._set_meta("model", {"id": model.model_id, "ref": ref or "default",
                                            "arch": model.spec.arch,
                                            "embed_dim": model.embed_dim})
+
+    # -- figure finder --------------------------------------------------------------------
+    def record_finder(self, run_id: str, version: int | None) -> None:
+        """Note which figure finder cut the pages of ingestion run ``run_id`` (None: not
+        known); inside the run's transaction."""
+        runs = self.store.get_meta(FINDER_RUNS) or {}
+        if run_id not in runs:
+            self.store._set_meta(FINDER_RUNS, {**runs, run_id: version})
+
+    def older_finder_pages(self) -> int:
+        """Pages cut into figures by an older figure finder than this version's, or by one
+        not recorded (libraries built before versions were recorded); ``index rebuild``
+        cuts them again."""
+        from .drawing import FINDER_VERSION
+
+        runs = self.store.get_meta(FINDER_RUNS) or {}
+        return sum(n for run, n in self.store.pages_by_run().items()
+                   if (runs.get(run) or 0) < FINDER_VERSION)
+
+    def older_finder_note(self) -> str | None:
+        """What to tell the user about ``older_finder_pages``, or None."""
+        n = self.older_finder_pages()
+        if not n:
+            return None
+        return (f"{n} page(s) of this library were cut into figures by an older figure finder "
+                f"(or one that was not recorded); `patent-examiner index rebuild --library "
+                f"{self.path}` cuts them again (searches and ratings are kept)")
 
     def load_model(self, override: str | None = None):
         """The model this library was built with (or ``override``, which must match)."""
@@ -237,4 +266,5 @@ class Library:
             "grant_date_range": [first, last],
             "index_segments": len(manifest.get("segments", [])),
             "index_vectors": sum(s["count"] for s in manifest.get("segments", [])),
+            "pages_older_finder": self.older_finder_pages(),
         }

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .drawing import FigureBox
+from .drawing import FINDER_VERSION, FigureBox
 from .embed import PreparedPage, embed_pages
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
@@ -156,6 +156,7 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
               "file_size": p.file_size, "file_mtime": p.file_mtime, "error": p.error,
               "boxes": [b.to_list() for b in p.boxes]} for p in done]
     meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
+            "finder": FINDER_VERSION,
             "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
             "patents": {pid: _plain(asdict(r)) for pid, r in patents.items()},
             "errors": errors, "sources": job}
@@ -204,6 +205,9 @@ class ShardSet:
                 raise ShardError(f"{self.folder / name}: damaged or from another model")
             self.shards.append((meta, vectors))
         self.model_ref = self.shards[0][0]["model_ref"] if self.shards else None
+        # the oldest figure finder that cut a shard's pages (None: one did not record it)
+        versions = [meta.get("finder") for meta, _ in self.shards]
+        self.finder = None if None in versions else min(versions, default=FINDER_VERSION)
 
         self._where: dict[tuple[str, int], tuple[int, int, dict]] = {}
         for s, (meta, _) in enumerate(self.shards):
@@ -261,4 +265,5 @@ def add_shards(library, folder: "str | Path | ShardSet", model, *,
                          f"{model.model_id}")
     scan = shards.scan()
     return ingest(library, [str(folder)], model, model_ref=model_ref or shards.model_ref,
-                  progress=progress, cancel=cancel, scans=[scan], embed=shards.embed)
+                  progress=progress, cancel=cancel, scans=[scan], embed=shards.embed,
+                  finder=shards.finder)

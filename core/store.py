@@ -369,6 +369,10 @@ class Store:
             "ratings": q("SELECT COUNT(*) FROM ratings").fetchone()[0],
         }
 
+    def pages_by_run(self) -> dict[str | None, int]:
+        """Pages per ingestion run."""
+        return dict(self.conn.execute("SELECT run_id, COUNT(*) FROM pages GROUP BY run_id"))
+
     def date_range(self) -> tuple[str | None, str | None]:
         return tuple(self.conn.execute(
             "SELECT MIN(grant_date), MAX(grant_date) FROM patents WHERE patent_id IN "

@@ -158,6 +158,13 @@ class LibraryDialog(QDialog):
             value_label = QLabel(value)
             value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.summary.addRow(label, value_label)
+        older = info.get("pages_older_finder")
+        if older:
+            note = QLabel(f"{older} page(s) were cut into figures by an older figure finder; "
+                          "Rebuild index cuts them again (searches and ratings are kept).")
+            note.setWordWrap(True)
+            note.setObjectName("olderFinder")
+            self.summary.addRow("Figures", note)
         self._fill_sources([s["path"] for s in info.get("sources", [])])
         if self.skipped.rowCount() == 0:
             self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])])

@@ -391,6 +391,33 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     dialog.close()
 
 
+def test_the_library_dialog_tells_of_pages_cut_by_an_older_figure_finder(
+        qtbot, window, gui_library):
+    from PySide6.QtWidgets import QLabel
+
+    from core.library import FINDER_RUNS, Library
+
+    def note():
+        dialog = window._library_dialog
+        qtbot.waitUntil(lambda: dialog.summary.rowCount() > 1, timeout=WAIT)
+        return dialog.findChild(QLabel, "olderFinder")
+
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    assert note() is None                               # built by this version
+    window._library_dialog.close()
+    with Library(gui_library) as lib:
+        pages = lib.info()["pages"]
+        lib.store.set_meta(FINDER_RUNS, {})             # as a library of an older version
+    window.show_library_dialog()
+    window._library_dialog.refresh()
+    qtbot.waitUntil(lambda: note() is not None and note().isVisible(), timeout=WAIT)
+    assert note().text().startswith(f"{pages} page(s) were cut into figures by an older")
+    assert "Rebuild index" in note().text()
+    window._library_dialog.close()
+
+
 def test_uncaught_errors_are_shown_not_fatal(qtbot, window):
     import sys
 

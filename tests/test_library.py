@@ -340,3 +340,43 @@ def test_a_page_of_cited_references_is_kept_without_figures(shared_data, tmp_pat
         "SELECT path, n_figures FROM pages WHERE patent_id = 'D0822408'").fetchall())
     assert [n for p, n in per_page.items() if p.endswith("page01_sheet.png")] == [0]
     assert lib.info()["figures"] == sum(per_page.values()) == 8
+
+
+def test_pages_cut_by_an_older_figure_finder_are_told_and_rebuilt(shared_data, tmp_path,
+                                                                  tiny_model, capsys):
+    """A library knows which figure finder cut each ingestion run's pages: pages from before
+    the current one (or from a library that never recorded it) are counted, an `index add`
+    says so, and a rebuild cuts them again with the current finder."""
+    from core.drawing import FINDER_VERSION
+    from core.ingest import rebuild
+    from core.library import FINDER_RUNS
+
+    first = write_subset_manifest(shared_data, tmp_path / "a.jsonl", PATENTS[:2])
+    second = write_subset_manifest(shared_data, tmp_path / "b.jsonl", PATENTS[2:3])
+    lib = Library(tmp_path / "lib", create=True)
+    report = ingest(lib, [first], tiny_model, allow_absolute=True, workers=0)
+    assert lib.older_finder_pages() == 0 and lib.older_finder_note() is None
+    runs = lib.store.get_meta(FINDER_RUNS)
+    assert runs == {report.run_id: FINDER_VERSION}
+    lib.store.set_meta(FINDER_RUNS, {report.run_id: FINDER_VERSION - 1})   # cut by the last one
+    n_old = report.pages_added
+    assert lib.older_finder_pages() == lib.info()["pages_older_finder"] == n_old
+    lib.store.set_meta(FINDER_RUNS, {})                 # a library from before the stamps
+    assert lib.older_finder_pages() == n_old
+
+    added = ingest(lib, [second], tiny_model, allow_absolute=True, workers=0)
+    assert added.pages_added > 0 and lib.older_finder_pages() == n_old   # new pages: current
+    assert any(f"{n_old} page(s) of this library were cut into figures by an older" in w
+               and "index rebuild" in w for w in added.warnings)
+
+    from core.cli import main
+
+    assert main(["index", "info", "--library", str(tmp_path / "lib")]) == 0
+    assert f"note:      {n_old} page(s) were cut into figures by an older figure finder" \
+        in capsys.readouterr().out
+
+    rebuilt = rebuild(lib, tiny_model, model_ref="tiny_test:random", workers=0)
+    assert not rebuilt.errors
+    with Library(tmp_path / "lib") as lib:
+        assert lib.older_finder_pages() == 0
+        assert lib.info()["pages"] == n_old + added.pages_added

@@ -114,3 +114,24 @@ def test_cpu_encoder_is_batch_and_process_independent(sheets):
     assert np.array_equal(together, pickle.loads(pickle.dumps(enc))(images))
     eager = model.encode_images(model.images_to_tensor(images)).numpy()
     assert np.abs(together - eager).max() < 1e-5
+
+
+def test_shards_carry_the_figure_finder_that_cut_them(sheets, checkpoint, tmp_path):
+    """Merged pages keep the finder version of the machine that cut them: shards written
+    before versions were recorded count as cut by an older finder."""
+    from core.drawing import FINDER_VERSION
+
+    model = load_model(str(checkpoint))
+    shard = embed_to_shards([sheets], tmp_path / "s", model, workers=0)
+    assert json.loads((shard / "records.json").read_text())["finder"] == FINDER_VERSION
+    assert ShardSet(tmp_path / "s").finder == FINDER_VERSION
+    with Library(tmp_path / "lib", create=True) as lib:
+        add_shards(lib, tmp_path / "s", model)
+        assert lib.older_finder_pages() == 0
+    meta = json.loads((shard / "records.json").read_text())
+    del meta["finder"]                                  # a shard of an older version
+    (shard / "records.json").write_text(json.dumps(meta))
+    assert ShardSet(tmp_path / "s").finder is None
+    with Library(tmp_path / "old", create=True) as lib:
+        report = add_shards(lib, tmp_path / "s", model)
+        assert lib.older_finder_pages() == report.pages_added > 0
