@@ -325,7 +325,8 @@ def cmd_search(args) -> int:
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue
-            what = (f"query {q}{_page_of(q, args.page)}: {len(resp.query_figures)} figure(s)"
+            what = (f"query {q}{_page_of(q, args.page, resp.text_pages)}: "
+                    f"{len(resp.query_figures)} figure(s)"
                     if q is not None else f"query text {args.text.strip()!r}")
             print(f"{what}; prior art before "
                   f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
@@ -343,9 +344,10 @@ def cmd_search(args) -> int:
     return EXIT_ERROR if failures else EXIT_OK
 
 
-def _page_of(path: str, page: int | None) -> str:
+def _page_of(path: str, page: int | None, text_pages: list[int] = ()) -> str:
     """" (page 2 of 8; ...)" for a multi-page file, so a search of page 1 of an application's
-    PDF (its front page) says that the drawing sheets follow; "" for a one-page file."""
+    PDF (its front page) says that the drawing sheets follow; "" for a one-page file; for all
+    pages, which pages of printed text were left out."""
     from .imageio import count_pages
 
     try:
@@ -353,7 +355,10 @@ def _page_of(path: str, page: int | None) -> str:
     except Exception:       # the search itself read the page; the count is only a hint
         return ""
     if page is None:
-        return f" (all {n} pages)" if n > 1 else ""
+        left = (f"; page{'s' if len(text_pages) > 1 else ''} "
+                f"{', '.join(str(i + 1) for i in text_pages)} left out: printed text"
+                if text_pages else "")
+        return f" (all {n} pages{left})" if n > 1 else ""
     return f" (page {page} of {n}; --page N for another, --page all for all)" if n > 1 else ""
 
 

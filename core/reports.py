@@ -49,6 +49,7 @@ class ReportMeta:
     allowed: int | None = None
     query_box: list[int] | None = None
     query_page: str | None = None       # "3", or "all" for every page of the file
+    text_pages: list[int] = field(default_factory=list)  # all pages: text pages left out (0-based)
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -57,7 +58,7 @@ class ReportMeta:
         return cls(query=resp.query, query_sha256=resp.query_sha256, before=resp.before,
                    locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
                    search_id=resp.search_id, allowed=resp.allowed, query_page=page,
-                   **extra)
+                   text_pages=list(resp.text_pages), **extra)
 
     @classmethod
     def from_record(cls, rec: dict) -> "ReportMeta":
@@ -67,7 +68,8 @@ class ReportMeta:
                    model_id=rec.get("model_id"), search_id=rec.get("id"), at=rec.get("at"),
                    examiner=rec.get("examiner"), query_box=rec.get("query_box"),
                    query_page=None if not rec.get("query_path") else
-                   "all" if rec.get("query_page") is None else str(rec["query_page"] + 1))
+                   "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
+                   text_pages=(rec.get("params") or {}).get("text_pages", []))
 
     def lines(self, blind: bool = False) -> list[tuple[str, str]]:
         from .locarno import title
@@ -77,6 +79,9 @@ class ReportMeta:
         if self.query_page:
             rows.append(("Query page", "every page of the file" if self.query_page == "all"
                          else self.query_page))
+        if self.text_pages:
+            rows.append(("Pages left out", ", ".join(str(i + 1) for i in self.text_pages)
+                         + " (printed text)"))
         rows += [("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
                   if self.query_box else "all figures"),
                  ("Prior art granted before", self.before or "no date cutoff"),

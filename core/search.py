@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing import FigureBox, prepare_page, render_figure
+from .drawing import FigureBox, prepare_page, prepare_query_page, render_figure
 from .imageio import PageImage, read_page
 from .library import Library
 from .store import date_ord
@@ -67,6 +67,8 @@ class SearchResponse:
     results: list[SearchHit]
     query_figures: list[list[int]] = field(default_factory=list)
     query_pages: list[int] = field(default_factory=list)   # the page of each query figure
+    text_pages: list[int] = field(default_factory=list)    # all pages: pages of printed text
+    #                                                        left out (0-based)
     query_sha256: str | None = None
     allowed: int = 0                    # figures that pass the cutoff and filters
     timings_ms: dict = field(default_factory=dict)
@@ -76,7 +78,7 @@ class SearchResponse:
         return {"query": self.query, "before": self.before, "model": self.model_id,
                 "locarno": self.locarno, "text": self.text, "allowed": self.allowed,
                 "query_figures": self.query_figures, "query_pages": self.query_pages,
-                "search_id": self.search_id,
+                "text_pages": self.text_pages, "search_id": self.search_id,
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
                 "results": [h.to_json() for h in self.results]}
 
@@ -166,10 +168,11 @@ class Searcher:
         path = sha = None
         boxes: list[FigureBox] = []
         pages: list[int] = []
+        text_pages: list[int] = []
         vectors = None
         if query.image is not None:
             if query.page_index is None:
-                path, sha, pages, boxes, images = self._all_pages(query)
+                path, sha, pages, boxes, images, text_pages = self._all_pages(query)
                 t["decode"] = t["preprocess"] = time.perf_counter()
             else:
                 page, path, sha = load_query_page(query.image, query.page_index)
@@ -197,7 +200,7 @@ class Searcher:
             before=query.before.isoformat() if query.before else None,
             locarno=query.locarno, text=text, results=results,
             query_figures=[b.to_list() for b in boxes], query_pages=pages,
-            query_sha256=sha, allowed=allowed,
+            text_pages=text_pages, query_sha256=sha, allowed=allowed,
             timings_ms=timings)
         if log:
             resp.search_id = self.library.store.log_search(
@@ -206,13 +209,15 @@ class Searcher:
                 locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
                                      "patent_id": h.patent_id} for h in results],
-                params={"fusion": self.fusion} if text else {},
+                params={**({"fusion": self.fusion} if text else {}),
+                        **({"text_pages": text_pages} if text_pages else {})},
                 examiner=examiner, study=study, session=session)
         return resp
 
     def _all_pages(self, query: SearchQuery):
         """Path, sha256, and the pages, boxes and images of the figures of every page of the
-        query file; pages without a drawing (a front page's continuation) add none."""
+        query file, and the pages of printed text left out; pages without a drawing (a
+        front page's continuation) add none."""
         from .imageio import iter_pages
 
         if query.box is not None:
@@ -220,15 +225,22 @@ class Searcher:
         if not isinstance(query.image, (str, Path)):
             raise QueryError("all pages: the query must be a file")
         path = str(query.image)
+        found = [prepare_query_page(page.array, self.cfg, dpi=page.sheet_dpi)
+                 for page in iter_pages(path)]
+        # pages of printed text (the specification) are left out, unless every page is text
+        # (a typeface design is drawn as text)
+        drawn = any(figures and not text for figures, text in found)
+        text_pages = [i for i, (figures, text) in enumerate(found) if text and drawn]
         pages, boxes, images = [], [], []
-        for i, page in enumerate(iter_pages(path)):
-            found = prepare_page(page.array, None, self.cfg, dpi=page.sheet_dpi)
-            pages += [i] * len(found)
-            boxes += [b for b, _ in found]
-            images += [im for _, im in found]
+        for i, (figures, _) in enumerate(found):
+            if i not in text_pages:
+                pages += [i] * len(figures)
+                boxes += [b for b, _ in figures]
+                images += [im for _, im in figures]
         if not images:
             raise QueryError(f"{path}: no drawing found on any of its pages")
-        return path, hashlib.sha256(Path(path).read_bytes()).hexdigest(), pages, boxes, images
+        sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return path, sha, pages, boxes, images, text_pages
 
     def search_vectors(self, vectors: np.ndarray | None, *, before: date | None,
                        locarno: str | None, k: int, exclude_patents: tuple[str, ...] = (),

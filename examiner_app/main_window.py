@@ -437,6 +437,9 @@ class MainWindow(QMainWindow):
             return
         words = f"\u201c{_clip(resp.text, 60)}\u201d" if resp.text else ""
         what = what or (self.query_panel.selection_text() if resp.query else None)
+        if what and resp.text_pages:
+            what += (f" but {'pages' if len(resp.text_pages) > 1 else 'page'} "
+                     f"{', '.join(str(i + 1) for i in resp.text_pages)} (printed text)")
         what = (f"{what} and the text {words}" if what and words else what
                 or f"the text {words} alone")
         self.results.header.setText(f"{self.model.patents()} patents, {len(resp.results)} "
@@ -463,7 +466,8 @@ class MainWindow(QMainWindow):
             resp = SearchResponse(query=rec.get("query_path"), model_id=rec.get("model_id"),
                                   before=rec.get("before"), locarno=rec.get("locarno"),
                                   text=rec.get("text"), results=hits,
-                                  query_sha256=rec.get("query_sha256"), search_id=rec["id"])
+                                  query_sha256=rec.get("query_sha256"), search_id=rec["id"],
+                                  text_pages=(rec.get("params") or {}).get("text_pages", []))
             self._show_response(gen, resp, ratings, reopened=f"reopened from "
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
                                 what=None if not rec.get("query_path") else

@@ -444,3 +444,33 @@ def test_eval_gives_intervals_and_compares_modes_on_the_same_queries(cli_library
         image["metrics"]["prior_art_class"]["patent"]["mAP"])
     text = run("eval", "--library", lib, "--modes", "image,fused").stdout
     assert "95 % intervals" in text and "against image on the same queries" in text
+
+
+def test_page_all_leaves_out_pages_of_printed_text(cli_library, shared_data, tmp_path):
+    """An application file with a specification page between its drawings: the text page adds
+    no query figures and the search says so; a file of text pages alone (a typeface design
+    is drawn as text) is still searched with what is found on them."""
+    from PIL import Image
+
+    from core.drawing import prepare_query_page
+    from core.synthetic import text_page
+
+    lib, _ = cli_library
+    seeds = [s for s in range(20) if prepare_query_page(text_page(s), dpi=300)[0]][:2]
+    text = [Image.fromarray(text_page(s)) for s in seeds]
+    real = [Image.open(shared_data / "real_dev" / "D0906013" / n).convert("L")
+            for n in ("page00_front.png", "page03_sheet.png")]
+    pdf = tmp_path / "application.pdf"
+    real[0].save(pdf, save_all=True, append_images=[text[0], real[1]], resolution=300)
+    obj = json.loads(run("search", pdf, "--library", lib, "--page", "all", "--json",
+                         "--no-log").stdout)
+    assert obj["text_pages"] == [1] and set(obj["query_pages"]) == {0, 2}
+    line = run("search", pdf, "--library", lib, "--page", "all", "--no-log").stdout
+    assert line.startswith(f"query {pdf} (all 3 pages; page 2 left out: printed text): ")
+
+    only_text = tmp_path / "typeface.pdf"       # (fresh images: Pillow keeps the appended
+    text = [Image.fromarray(text_page(s)) for s in seeds]   # ones of the first file on them)
+    text[0].save(only_text, save_all=True, append_images=text[1:], resolution=300)
+    obj = json.loads(run("search", only_text, "--library", lib, "--page", "all", "--json",
+                         "--no-log").stdout)
+    assert obj["text_pages"] == [] and set(obj["query_pages"]) == {0, 1}

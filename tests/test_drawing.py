@@ -443,3 +443,24 @@ def test_a_long_flat_design_at_the_top_of_a_sheet_is_not_a_rule():
     label(d, 1150, 2700, "FIG. 2")
     boxes = find_figures(page(im), "drawing_sheet")
     assert len(boxes) == 2 and inside(boxes[0], 1200, 428) and inside(boxes[1], 1200, 1900)
+
+
+def test_query_pages_of_printed_text_are_told_from_drawings(shared_data):
+    """A specification page (generated text, 7-14 pt, one or two columns) is taken for printed
+    text whenever figures are found on it; real sheets and front pages, read as query pages,
+    never are (bench/bench_text_pages.py runs this over every real page)."""
+    from core.drawing import prepare_query_page
+    from core.synthetic import text_page
+
+    flagged = 0
+    for seed in range(12):
+        figures, text = prepare_query_page(text_page(seed), dpi=300)
+        assert text == bool(figures), seed
+        flagged += text
+    assert flagged >= 3                     # some pages do yield figures, all are caught
+    for name in ("D0906013/page00_front.png", "D0906013/page03_sheet.png",
+                 "D0879528/page04_sheet.png", "D0803216/page03_sheet.png"):
+        arr = read_page(shared_data / "real_dev" / name).array
+        figures, text = prepare_query_page(arr)
+        assert figures and not text, name
+        assert [b for b, _ in figures] == find_figures(arr)

@@ -972,3 +972,33 @@ def test_rating_chips_by_mouse_click_and_double_click(qtbot, window, gui_library
     assert index.data(RatingRole) == 3
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=chip(1))
     assert index.data(RatingRole) == 1
+
+
+def test_all_pages_says_which_pages_of_printed_text_it_left_out(
+        qtbot, window, gui_library, tmp_path):
+    from PIL import Image
+
+    from core.drawing import prepare_query_page
+    from core.synthetic import text_page
+
+    seed = next(s for s in range(20) if prepare_query_page(text_page(s), dpi=300)[0])
+    pdf = tmp_path / "application.pdf"
+    first, last = (Image.open(p).convert("L") for p in sheets(gui_library)[:2])
+    first.save(pdf, save_all=True, append_images=[Image.fromarray(text_page(seed)), last],
+               resolution=300)
+    window.start(gui_library, pdf)
+    searched(qtbot, window)
+    panel = window.query_panel
+    row = panel.figure.findData(-3)
+    panel.figure.setCurrentIndex(row)
+    panel.figure.activated.emit(row)
+    window.search()
+    every = searched(qtbot, window, window.response.search_id)
+    assert every.text_pages == [1] and sorted(set(every.query_pages)) == [0, 2]
+    assert "every figure of all 3 pages but page 2 (printed text)" in \
+        window.results.header.text()
+    window.reopen(every.search_id)                  # the audit log keeps what was left out
+    qtbot.waitUntil(lambda: "reopened" in window.results.subheader.text()
+                    and not window.busy.isVisible(), timeout=WAIT)
+    assert window.response.text_pages == [1]
+    assert "but page 2 (printed text)" in window.results.header.text()

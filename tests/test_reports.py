@@ -175,3 +175,11 @@ def test_a_report_names_the_query_page_or_every_page():
     assert ReportMeta.from_record(logged).query_page == "all"
     assert ReportMeta.from_record({**logged, "query_page": 1}).query_page == "2"
     assert "every page of the file" in reports.search_html(meta("/q/app.pdf", [0, 1]), [])
+    # pages of printed text an all-pages search left out, now and from the log
+    left = ReportMeta.from_response(SearchResponse(
+        query="/q/app.pdf", model_id="m", before=None, locarno=None, text=None, results=[],
+        query_figures=[[0, 0, 9, 9]] * 2, query_pages=[0, 3], text_pages=[1, 2]))
+    assert rows(left)["Pages left out"] == "2, 3 (printed text)"
+    again = ReportMeta.from_record({**logged, "params": {"text_pages": [1, 2]}})
+    assert rows(again)["Pages left out"] == "2, 3 (printed text)"
+    assert "Pages left out" not in rows(ReportMeta.from_record(logged))
