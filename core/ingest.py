@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .drawing import FINDER_VERSION
+from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
                       finish_interrupted_swap)

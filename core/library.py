@@ -146,7 +146,7 @@ class Library:
         """Pages cut into figures by an older figure finder than this version's, or by one
         not recorded (libraries built before versions were recorded); ``index rebuild``
         cuts them again."""
-        from .drawing import FINDER_VERSION
+        from ._finder_version import FINDER_VERSION
 
         runs = self.store.get_meta(FINDER_RUNS) or {}
         return sum(n for run, n in self.store.pages_by_run().items()

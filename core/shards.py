@@ -28,7 +28,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .drawing import FINDER_VERSION, FigureBox
+from ._finder_version import FINDER_VERSION
+from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
