@@ -331,6 +331,9 @@ def cmd_search(args) -> int:
             print(f"{what}; prior art before "
                   f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
+            if resp.text_only:
+                print("patent-examiner: note: this page looks like printed text, not a drawing "
+                      "(a specification page?); it was searched as it is", file=sys.stderr)
             if not resp.results:
                 print(f"  no results: {_why_empty(lib, resp)}")
             wid = max([12] + [len(h.patent_id) for h in resp.results])

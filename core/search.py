@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing import FigureBox, prepare_page, prepare_query_page, render_figure
+from .drawing import FigureBox, prepare_query_page, render_figure
 from .imageio import PageImage, read_page
 from .library import Library
 from .store import date_ord
@@ -69,6 +69,7 @@ class SearchResponse:
     query_pages: list[int] = field(default_factory=list)   # the page of each query figure
     text_pages: list[int] = field(default_factory=list)    # all pages: pages of printed text
     #                                                        left out (0-based)
+    text_only: bool = False             # one page: it looks like printed text, not a drawing
     query_sha256: str | None = None
     allowed: int = 0                    # figures that pass the cutoff and filters
     timings_ms: dict = field(default_factory=dict)
@@ -78,7 +79,8 @@ class SearchResponse:
         return {"query": self.query, "before": self.before, "model": self.model_id,
                 "locarno": self.locarno, "text": self.text, "allowed": self.allowed,
                 "query_figures": self.query_figures, "query_pages": self.query_pages,
-                "text_pages": self.text_pages, "search_id": self.search_id,
+                "text_pages": self.text_pages, "text_only": self.text_only,
+                "search_id": self.search_id,
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
                 "results": [h.to_json() for h in self.results]}
 
@@ -133,7 +135,9 @@ class Searcher:
         return self._text_index
 
     def query_figures(self, page: np.ndarray, box: FigureBox | None, dpi: float | None = None
-                      ) -> tuple[list[FigureBox], list[np.ndarray]]:
+                      ) -> tuple[list[FigureBox], list[np.ndarray], bool]:
+        """The figures of a query page (or the region ``box`` of it) and their images, and
+        whether the page looks like printed text only (core.drawing.prepare_query_page)."""
         if box is not None:
             H, W = page.shape[:2]
             if box.x1 <= box.x0 or box.y1 <= box.y0:
@@ -145,12 +149,12 @@ class Searcher:
             image = render_figure(page, box, self.cfg, dpi=dpi)
             if not (image < 128).any():
                 raise QueryError(f"no drawing in the region {box.to_list()} (is it blank?)")
-            return [box], [image]
-        figures = prepare_page(page, None, self.cfg, dpi=dpi)
+            return [box], [image], False
+        figures, text_only = prepare_query_page(page, self.cfg, dpi=dpi)
         if not figures:
             raise QueryError("no drawing found in the query image (a blank page, or text only: "
                              "the cited references continuing a front page)")
-        return [b for b, _ in figures], [im for _, im in figures]
+        return [b for b, _ in figures], [im for _, im in figures], text_only
 
     def embed_query(self, images: list[np.ndarray]) -> np.ndarray:
         """The encoder ingestion uses: a query figure gets the very vector it would be stored
@@ -169,6 +173,7 @@ class Searcher:
         boxes: list[FigureBox] = []
         pages: list[int] = []
         text_pages: list[int] = []
+        text_only = False
         vectors = None
         if query.image is not None:
             if query.page_index is None:
@@ -178,7 +183,8 @@ class Searcher:
                 page, path, sha = load_query_page(query.image, query.page_index)
                 t["decode"] = time.perf_counter()
                 try:
-                    boxes, images = self.query_figures(page.array, query.box, page.sheet_dpi)
+                    boxes, images, text_only = self.query_figures(page.array, query.box,
+                                                                  page.sheet_dpi)
                 except QueryError as exc:
                     raise QueryError(f"{path}: {exc}" if path else str(exc)) from None
                 pages = [query.page_index] * len(boxes)
@@ -200,7 +206,7 @@ class Searcher:
             before=query.before.isoformat() if query.before else None,
             locarno=query.locarno, text=text, results=results,
             query_figures=[b.to_list() for b in boxes], query_pages=pages,
-            text_pages=text_pages, query_sha256=sha, allowed=allowed,
+            text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
             timings_ms=timings)
         if log:
             resp.search_id = self.library.store.log_search(

@@ -425,6 +425,10 @@ class MainWindow(QMainWindow):
             self.results.select_row(0)
         if self.banner.level in ("error", "warning"):
             self.banner.hide()
+        if resp.text_only and not reopened:
+            self.show_message("warning", "This page looks like printed text, not a drawing (a "
+                              "specification page?); it was searched as it is. Pick a page "
+                              "of drawings, or All pages.")
         self.refresh_history()
         if self.stack.currentWidget() is self.detail:
             self.show_detail()

@@ -468,6 +468,16 @@ def test_page_all_leaves_out_pages_of_printed_text(cli_library, shared_data, tmp
     line = run("search", pdf, "--library", lib, "--page", "all", "--no-log").stdout
     assert line.startswith(f"query {pdf} (all 3 pages; page 2 left out: printed text): ")
 
+    one = tmp_path / "specification.png"        # one page of text, searched alone: a note
+    Image.fromarray(text_page(seeds[0])).save(one)
+    proc = run("search", one, "--library", lib, "--no-log")
+    assert proc.returncode == 0 and "looks like printed text" in proc.stderr
+    assert json.loads(run("search", one, "--library", lib, "--no-log", "--json").stdout)[
+        "text_only"]
+    sheet = run("search", shared_data / "real_dev" / "D0906013" / "page03_sheet.png",
+                "--library", lib, "--no-log")
+    assert "printed text" not in sheet.stderr
+
     only_text = tmp_path / "typeface.pdf"       # (fresh images: Pillow keeps the appended
     text = [Image.fromarray(text_page(s)) for s in seeds]   # ones of the first file on them)
     text[0].save(only_text, save_all=True, append_images=text[1:], resolution=300)

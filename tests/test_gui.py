@@ -982,18 +982,25 @@ def test_all_pages_says_which_pages_of_printed_text_it_left_out(
     from core.synthetic import text_page
 
     seed = next(s for s in range(20) if prepare_query_page(text_page(s), dpi=300)[0])
+    alone = tmp_path / "specification.png"          # a text page searched alone: a warning
+    Image.fromarray(text_page(seed)).save(alone)
+    window.start(gui_library, alone)
+    assert searched(qtbot, window).text_only
+    assert window.banner.level == "warning" and "printed text" in window.banner.text.text()
+
     pdf = tmp_path / "application.pdf"
     first, last = (Image.open(p).convert("L") for p in sheets(gui_library)[:2])
     first.save(pdf, save_all=True, append_images=[Image.fromarray(text_page(seed)), last],
                resolution=300)
     window.start(gui_library, pdf)
-    searched(qtbot, window)
+    first = searched(qtbot, window)
+    assert not first.text_only and not window.banner.isVisible()
     panel = window.query_panel
     row = panel.figure.findData(-3)
     panel.figure.setCurrentIndex(row)
     panel.figure.activated.emit(row)
     window.search()
-    every = searched(qtbot, window, window.response.search_id)
+    every = searched(qtbot, window, first.search_id)
     assert every.text_pages == [1] and sorted(set(every.query_pages)) == [0, 2]
     assert "every figure of all 3 pages but page 2 (printed text)" in \
         window.results.header.text()
