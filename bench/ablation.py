@@ -59,6 +59,11 @@ KEYS = [("prior_art_subclass", "mAP"), ("prior_art_class", "mAP"), ("same_design
         ("same_design", "mAP")]
 # what the targets are stated in: prior-art as a ratio to untrained, same-design as a difference
 CI_KEYS = [("prior_art_subclass", "mAP"), ("same_design", "MRR@10")]
+# the paper's ablations: (without, with, what the step adds)
+ABLATIONS = [("clip_only", "full", "the class losses L_cls + L_cat"),
+             ("fixed", "full", "learned uncertainty weights"),
+             ("title_only", "full", "enrichment"),
+             ("full", "full_design", "the same-design term")]
 
 
 def metrics(result) -> dict:
@@ -189,12 +194,19 @@ def summarize(results: dict) -> dict:
             if "untrained" in results and variant != "untrained":
                 row[f"{gallery.split('_')[0]}:vs_untrained"] = against_untrained(
                     results["untrained"], recs, gallery)
+    # the paper's ablations, each as a paired comparison of two variants
+    for base, variant, what in ABLATIONS:
+        if base in results and variant in results:
+            out.setdefault("ablations", {})[what] = {
+                "from": base, "to": variant,
+                **against_untrained(results[base], results[variant], "deployed")}
     return out
 
 
 def against_untrained(base: list[dict], recs: list[dict], gallery: str) -> dict:
     """95 % intervals (patent bootstrap within folds) of the prior-art ratio and the
-    same-design difference to the untrained model on the same queries."""
+    same-design difference to the untrained model (or to the variant of ``base``) on the
+    same queries."""
     from core.evaluation import bootstrap_ci
 
     ref = "deployed_app" if gallery == "deployed_app" else \
@@ -220,17 +232,27 @@ def table(summary: dict, args) -> str:
     lines = [head]
     f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
     for name, row in summary.items():
+        if name == "ablations":
+            continue
         lines.append(f"| {name} | {f(row.get('deployed:prior_art_subclass/mAP'))} | "
                      f"{f(row.get('deployed:prior_art_class/mAP'))} | "
                      f"{f(row.get('deployed:same_design/MRR@10'))} | "
                      f"{f(row.get('strict:prior_art_subclass/mAP'))} | "
                      f"{f(row.get('strict:same_design/MRR@10'))} |")
-    cis = [(name, key, v) for name, row in summary.items()
+    cis = [(name, key, v) for name, row in summary.items() if name != "ablations"
            for key, v in row.get("deployed:vs_untrained", {}).items()]
     if cis:
         lines += ["", "against untrained (same queries; 95 % interval, query patents resampled "
                   "within folds):"]
         lines += [f"  {name}: {key} {v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]" for name, key, v in cis]
+    steps = summary.get("ablations", {})
+    if steps:
+        lines += ["", "the paper's ablations (the variant with the step against the one without, "
+                  "same queries, same intervals):"]
+        lines += [f"  {what} ({d['from']} -> {d['to']}): {key} "
+                  f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
+                  for what, d in steps.items() for key, v in d.items()
+                  if key not in ("from", "to")]
     return "\n".join(lines)
 
 

@@ -160,6 +160,15 @@ def test_the_ablation_summary_compares_each_variant_with_untrained_on_the_same_q
     assert lo <= point <= hi
     assert cmp["same_design/MRR@10 difference"][0] == pytest.approx((0.1 + 0.1) / 2)
     assert "1.333" in ablation.table(summary, None)
+    # a paper's ablation step: the same comparison between two trained variants
+    clip = [rec("clip_only", 0, [["A", 0.1], ["B", 0.1]], [["A", 0.8], ["B", 0.6]]),
+            rec("clip_only", 1, [["C", 0.3]], [["C", 0.9], ["D", 0.5]])]
+    step = ablation.summarize({"clip_only": clip, "full": full})["ablations"][
+        "the class losses L_cls + L_cat"]
+    assert (step["from"], step["to"]) == ("clip_only", "full")
+    assert step["prior_art_subclass/mAP ratio"][0] == pytest.approx(0.3 / 0.2)
+    assert "the class losses L_cls + L_cat (clip_only -> full)" in ablation.table(
+        ablation.summarize({"clip_only": clip, "full": full}), None)
     full[1]["deployed"]["per_query"]["same_design/MRR@10"] = [["D", 0.7], ["C", 0.9]]
     with pytest.raises(ValueError, match="other queries"):
         ablation.summarize({"untrained": base, "full": full})
