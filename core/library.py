@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ._finder_version import FINDER_VERSION
 from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, empty_manifest,
                     segment_files, write_segment)
 from .store import Store, StoreError
@@ -27,9 +28,8 @@ DB_FILE = "library.sqlite"
 INDEX_DIR = "index"
 ARCHIVES_DIR = "archives"     # grant archives unpacked by `index add` (core.sources)
 LOCK_FILE = "library.lock"
-
-
 FINDER_RUNS = "finder_runs"   # meta: ingestion run id -> FINDER_VERSION that cut its pages
+
 
 class LibraryError(Exception):
     """A library cannot be used as asked; the message says what to do."""
@@ -146,8 +146,6 @@ class Library:
         """Pages cut into figures by an older figure finder than this version's, or by one
         not recorded (libraries built before versions were recorded); ``index rebuild``
         cuts them again."""
-        from ._finder_version import FINDER_VERSION
-
         runs = self.store.get_meta(FINDER_RUNS) or {}
         return sum(n for run, n in self.store.pages_by_run().items()
                    if (runs.get(run) or 0) < FINDER_VERSION)
