@@ -192,30 +192,30 @@ def summarize(results: dict) -> dict:
             if gallery == "deployed_text":
                 row["text_weights"] = [r["text_weight"] for r in recs]
             if "untrained" in results and variant != "untrained":
-                row[f"{gallery.split('_')[0]}:vs_untrained"] = against_untrained(
+                row[f"{gallery.split('_')[0]}:vs_untrained"] = paired(
                     results["untrained"], recs, gallery)
     # the paper's ablations, each as a paired comparison of two variants
     for base, variant, what in ABLATIONS:
         if base in results and variant in results:
             out.setdefault("ablations", {})[what] = {
                 "from": base, "to": variant,
-                **against_untrained(results[base], results[variant], "deployed")}
+                **paired(results[base], results[variant], "deployed")}
     return out
 
 
-def against_untrained(base: list[dict], recs: list[dict], gallery: str) -> dict:
+def paired(base: list[dict], recs: list[dict], gallery: str) -> dict:
     """95 % intervals (patent bootstrap within folds) of the prior-art ratio and the
-    same-design difference to the untrained model (or to the variant of ``base``) on the
-    same queries."""
+    same-design difference of ``recs`` to ``base`` (the untrained model, or the variant
+    without an ablation step) on the same queries."""
     from core.evaluation import bootstrap_ci
 
     ref = "deployed_app" if gallery == "deployed_app" else \
         "strict" if gallery == "strict" else "deployed"
     out = {}
+    by_fold = lambda rs: sorted(rs, key=lambda x: x["fold"])  # noqa: E731
     for (task, m), ratio in zip(CI_KEYS, (True, False)):
         key = f"{task}/{m}"
         folds = []
-        by_fold = lambda rs: sorted(rs, key=lambda x: x["fold"])  # noqa: E731
         for b, r in zip(by_fold(base), by_fold(recs)):
             qa, qb = b[ref]["per_query"][key], r[gallery]["per_query"][key]
             if [p for p, _ in qa] != [p for p, _ in qb]:

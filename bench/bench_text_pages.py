@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import SHARED_DATA  # noqa: E402
 from core import _layout  # noqa: E402
-from core.drawing import DrawingConfig, _analyze, _find, prepare_query_page  # noqa: E402
+from core.drawing import (DrawingConfig, _analyze, _find, _layout_box, _printed,  # noqa: E402
+                          prepare_query_page)
 from core.imageio import read_page  # noqa: E402
 from core.synthetic import text_page  # noqa: E402
 
@@ -40,16 +41,14 @@ def main() -> None:
             continue
         n_fig = n_text = 0
         top = (0.0, "")
-        for path in paths:
+        for path in paths:      # one analysis per page: what prepare_query_page decides on
             page = read_page(path)
-            figures, text = prepare_query_page(page.array, cfg, dpi=page.sheet_dpi)
-            n_fig += bool(figures)
-            n_text += text
             an = _analyze(page.array, None, cfg, page.sheet_dpi)
-            for b in _find(an, cfg):
-                f = an.f
-                share = _layout.text_share(an, (b.y0 // f, b.x0 // f, -(-b.y1 // f),
-                                                -(-b.x1 // f)))
+            boxes = _find(an, cfg)
+            n_fig += bool(boxes)
+            n_text += _printed(an, boxes)
+            for b in boxes:
+                share = _layout.text_share(an, _layout_box(an, b))
                 top = max(top, (share, f"{path.relative_to(SHARED_DATA)} {b.to_list()}"))
         print(f"{folder:28s} {len(paths):5d} {n_fig:12d} {n_text:15d} {top[0]:22.3f}  {top[1]}")
     n_fig = n_text = 0

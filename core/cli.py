@@ -352,6 +352,7 @@ def _page_of(path: str, page: int | None, text_pages: list[int] = ()) -> str:
     PDF (its front page) says that the drawing sheets follow; "" for a one-page file; for all
     pages, which pages of printed text were left out."""
     from .imageio import count_pages
+    from .search import page_numbers
 
     try:
         n = count_pages(path)
@@ -359,7 +360,7 @@ def _page_of(path: str, page: int | None, text_pages: list[int] = ()) -> str:
         return ""
     if page is None:
         left = (f"; page{'s' if len(text_pages) > 1 else ''} "
-                f"{', '.join(str(i + 1) for i in text_pages)} left out: printed text"
+                f"{page_numbers(text_pages)} left out: printed text"
                 if text_pages else "")
         return f" (all {n} pages{left})" if n > 1 else ""
     return f" (page {page} of {n}; --page N for another, --page all for all)" if n > 1 else ""

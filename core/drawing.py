@@ -121,11 +121,17 @@ def render_figure(page: np.ndarray, box: FigureBox | None = None,
 
 
 def _render_box(an: _layout.Analysis, box: FigureBox, cfg: DrawingConfig) -> np.ndarray:
+    return _render(an, _layout_box(an, box), cfg)
+
+
+def _layout_box(an: _layout.Analysis, box: FigureBox) -> tuple[int, int, int, int]:
+    """A page-pixel box, clipped to the page, as the layout-grid box (y0, x0, y1, x1) that
+    covers it."""
     H, W = an.bw.shape
     x0, y0 = min(max(box.x0, 0), W), min(max(box.y0, 0), H)
     x1, y1 = min(max(box.x1, x0), W), min(max(box.y1, y0), H)
     f = an.f
-    return _render(an, (y0 // f, x0 // f, -(-y1 // f), -(-x1 // f)), cfg)
+    return y0 // f, x0 // f, -(-y1 // f), -(-x1 // f)
 
 
 def prepare_page(page: np.ndarray, page_kind: str | None = None,
@@ -145,13 +151,15 @@ def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *
     text, so only the caller, seeing the file's other pages, can leave it out."""
     an = _analyze(page, None, cfg, dpi)
     boxes = _find(an, cfg)
-    f = an.f
-    speck = _SPECK_MM * an.mm * f        # page pixels
-    text = bool(boxes) and all(
-        max(b.x1 - b.x0, b.y1 - b.y0) < speck or _layout.text_share(
-            an, (b.y0 // f, b.x0 // f, -(-b.y1 // f), -(-b.x1 // f))) >= _TEXT_FIGURE
-        for b in boxes)
-    return [(b, _render_box(an, b, cfg)) for b in boxes], text
+    return [(b, _render_box(an, b, cfg)) for b in boxes], _printed(an, boxes)
+
+
+def _printed(an: _layout.Analysis, boxes: list[FigureBox]) -> bool:
+    """Every figure of ``boxes`` is a block of printed text or a speck beside it."""
+    speck = _SPECK_MM * an.mm * an.f        # page pixels
+    return bool(boxes) and all(
+        max(b.x1 - b.x0, b.y1 - b.y0) < speck
+        or _layout.text_share(an, _layout_box(an, b)) >= _TEXT_FIGURE for b in boxes)
 
 
 def _analyze(page, page_kind, cfg, dpi) -> _layout.Analysis:

@@ -139,7 +139,8 @@ HEADLINE = {"same_design": "MRR@10", "prior_art_subclass": "mAP", "prior_art_cla
 
 def intervals(result: EvalResult, n: int = 2000) -> dict:
     """Task -> (mean, low, high): the patent-level headline metric with a 95 % interval, query
-    patents resampled (a patent's pages are not independent queries)."""
+    patents resampled (a patent's pages are not independent queries): the difference to a
+    baseline of zeros, as one fold."""
     return {task: bootstrap_ci([[(p, 0.0, s[m]) for p, s in result.per_query[task]]],
                                ratio=False, n=n)
             for task, m in HEADLINE.items() if result.per_query.get(task)}

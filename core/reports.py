@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .search import SearchHit, SearchResponse
+from .search import SearchHit, SearchResponse, page_numbers
 from .sources import display_patent_id
 from .store import Store
 
@@ -80,8 +80,7 @@ class ReportMeta:
             rows.append(("Query page", "every page of the file" if self.query_page == "all"
                          else self.query_page))
         if self.text_pages:
-            rows.append(("Pages left out", ", ".join(str(i + 1) for i in self.text_pages)
-                         + " (printed text)"))
+            rows.append(("Pages left out", f"{page_numbers(self.text_pages)} (printed text)"))
         rows += [("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
                   if self.query_box else "all figures"),
                  ("Prior art granted before", self.before or "no date cutoff"),

@@ -85,6 +85,11 @@ class SearchResponse:
                 "results": [h.to_json() for h in self.results]}
 
 
+def page_numbers(pages) -> str:
+    """0-based page indexes as people number pages: "2, 5"."""
+    return ", ".join(str(i + 1) for i in pages)
+
+
 #: Default weights of the fused score: image-to-image, text-to-patent-text, text-to-image.
 #: text 1.5: the weight picked on the training folds in 3 of 4 cross-validation folds (2.0 in
 #: the other) for the shipped recipe (docs/results_training.md). A trained checkpoint may carry

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QLabel, QMainWind
                                QVBoxLayout, QWidget)
 
 from core.reports import RELEVANCE_RULE, ReportMeta
-from core.search import SearchQuery, SearchResponse
+from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
 
 from .actions import WindowActions
@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
         what = what or (self.query_panel.selection_text() if resp.query else None)
         if what and resp.text_pages:
             what += (f" but {'pages' if len(resp.text_pages) > 1 else 'page'} "
-                     f"{', '.join(str(i + 1) for i in resp.text_pages)} (printed text)")
+                     f"{page_numbers(resp.text_pages)} (printed text)")
         what = (f"{what} and the text {words}" if what and words else what
                 or f"the text {words} alone")
         self.results.header.setText(f"{self.model.patents()} patents, {len(resp.results)} "
