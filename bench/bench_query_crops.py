@@ -20,6 +20,7 @@ from _common import manifest_rows, real_dev_library, require_real_dev, table  # 
 
 from core.drawing import prepare_page  # noqa: E402
 from core.imageio import read_page  # noqa: E402
+from core.search import hydrate  # noqa: E402
 from core.models import load_model  # noqa: E402
 from core.search import Searcher  # noqa: E402
 
@@ -60,7 +61,7 @@ def main() -> None:
                 found += 1
                 vectors = searcher.embed_query([im for _, im in figures])
                 hits, _ = searcher.search_vectors(vectors, before=None, locarno=None, k=5)
-                first += searcher.hydrate(hits)[0].patent_id == patent
+                first += hydrate(searcher.library.store, hits)[0].patent_id == patent
             rows.append([f"{round(300 * scale)} dpi", len(crops), f"{found}/{len(crops)}",
                          f"{first}/{len(crops)}"])
     print(table(["pasted at", "queries", "drawing found", "own patent at rank 1"], rows))

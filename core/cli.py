@@ -288,6 +288,7 @@ def _read_queries(args) -> list[str | None]:
 
 
 def cmd_search(args) -> int:
+    from ._cli_audit import hit_lines
     from .drawing import FigureBox
     from .imageio import ImageReadError
     from .search import QueryError, Searcher, SearchQuery, group_by_patent
@@ -336,12 +337,8 @@ def cmd_search(args) -> int:
                       "(a specification page?); it was searched as it is", file=sys.stderr)
             if not resp.results:
                 print(f"  no results: {_why_empty(lib, resp)}")
-            wid = max([12] + [len(h.patent_id) for h in resp.results])
-            for i, h in enumerate(resp.results, 1):
-                print(f"{i:4d}  {h.score:6.3f}  {h.patent_id:<{wid}} "
-                      f"{h.grant_date or 'undated':<10} "
-                      f"{h.locarno or '--':<5}  {(h.title or '')[:48]:<48}  "
-                      f"{Path(h.image).name}")
+            for line in hit_lines(resp.results):
+                print(line)
     if failures and len(queries) > 1:
         print(f"patent-examiner: {failures} of {len(queries)} queries failed", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
@@ -713,6 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("models", help="list model architectures and the default model")
     m.set_defaults(func=cmd_models)
+    from ._cli_audit import register as register_audit
+
+    register_audit(sub, lib_arg)
     _add_plugin_commands(sub)
     return p
 

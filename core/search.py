@@ -201,7 +201,7 @@ class Searcher:
                                             k=query.k, exclude_patents=query.exclude_patents,
                                             text_vector=text_vec)
         t["search"] = time.perf_counter()
-        results = self.hydrate(hits)
+        results = hydrate(self.library.store, hits)
         t["metadata"] = time.perf_counter()
         steps = list(t)
         timings = {b: (t[b] - t[a]) * 1000 for a, b in zip(steps, steps[1:])}
@@ -327,24 +327,25 @@ class Searcher:
                     best[lab] = sc
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
-    def hydrate(self, ranked: list[tuple[int, float]]) -> list[SearchHit]:
-        """Attach patent and page metadata to ranked figure ids."""
-        from .locarno import title as locarno_title
+def hydrate(store, ranked: list[tuple[int, float]]) -> list[SearchHit]:
+    """Attach patent and page metadata (``store``: the library's ``Store``) to ranked figure
+    ids; figures no longer in the library are left out."""
+    from .locarno import title as locarno_title
 
-        rows = self.library.store.figures_by_ids([fid for fid, _ in ranked])
-        hits = []
-        for fid, score in ranked:
-            r = rows.get(fid)
-            if r is None:  # figure deleted since the index was loaded
-                continue
-            hits.append(SearchHit(
-                rank=len(hits) + 1, score=round(float(score), 6), figure_id=fid,
-                patent_id=r["patent_id"], title=r["title_display"] or r["title"],
-                locarno=r["locarno"], locarno_title=locarno_title(r["locarno"]),
-                grant_date=r["grant_date"], filing_date=r["filing_date"], image=r["image"],
-                page_index=r["page_index"], page_kind=r["page_kind"], sheet=r["sheet"],
-                figure=[r["x0"], r["y0"], r["x1"], r["y1"]], synthetic=bool(r["synthetic"])))
-        return hits
+    rows = store.figures_by_ids([fid for fid, _ in ranked])
+    hits = []
+    for fid, score in ranked:
+        r = rows.get(fid)
+        if r is None:
+            continue
+        hits.append(SearchHit(
+            rank=len(hits) + 1, score=round(float(score), 6), figure_id=fid,
+            patent_id=r["patent_id"], title=r["title_display"] or r["title"],
+            locarno=r["locarno"], locarno_title=locarno_title(r["locarno"]),
+            grant_date=r["grant_date"], filing_date=r["filing_date"], image=r["image"],
+            page_index=r["page_index"], page_kind=r["page_kind"], sheet=r["sheet"],
+            figure=[r["x0"], r["y0"], r["x1"], r["y1"]], synthetic=bool(r["synthetic"])))
+    return hits
 
 
 def group_by_patent(hits: list[SearchHit]) -> list[list[SearchHit]]:

@@ -201,16 +201,12 @@ class LibraryService(QObject):
         """A logged search as it was shown: ``(record, hits, ratings by figure id)``, the
         ratings being ``examiner``'s own (never another examiner's)."""
         def work(task: Task):
-            searcher = self._require_searcher()
-            rec = searcher.library.store.search_record(search_id)
-            if rec is None:
-                raise LibraryError(f"search #{search_id} is not in this library's log")
-            logged = rec.get("results") or []
-            hits = searcher.hydrate([(r["figure_id"], r["score"]) for r in logged])
-            ranks = {r["figure_id"]: r["rank"] for r in logged}
-            for h in hits:
-                h.rank = ranks.get(h.figure_id, h.rank)
-            return rec, hits, self._ratings_of(searcher.library.store, search_id, examiner)
+            from core.audit import logged_hits, search_record
+
+            store = self._require_searcher().library.store
+            rec = search_record(store, search_id)
+            hits = logged_hits(store, rec)
+            return rec, hits, self._ratings_of(store, search_id, examiner)
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 

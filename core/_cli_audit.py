@@ -1,0 +1,174 @@
+"""``patent-examiner history`` and ``ratings``: the audit trail and the user-study ratings of a
+library, from the command line (the GUI shows the same in its history panel and study dialog).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_DIFFERS = 0, 1, 3
+
+
+def hit_lines(hits) -> list[str]:
+    """One line per result: rank, score, patent, grant date, Locarno, title, page file."""
+    wid = max([12] + [len(h.patent_id) for h in hits])
+    return [f"{h.rank:4d}  {h.score:6.3f}  {h.patent_id:<{wid}} "
+            f"{h.grant_date or 'undated':<10} {h.locarno or '--':<5}  "
+            f"{(h.title or '')[:48]:<48}  {Path(h.image).name}" for h in hits]
+
+
+def _library(args):
+    from .library import Library, default_library_path
+
+    path = Path(args.library).expanduser() if args.library else default_library_path()
+    return Library(path, create=False)
+
+
+def _matches(rec: dict, args) -> bool:
+    return all(getattr(args, key) is None or rec.get(key) == getattr(args, key)
+               for key in ("examiner", "study", "session"))
+
+
+def _query_text(rec: dict) -> str:
+    if rec.get("query_path"):
+        page = rec.get("query_page")
+        where = " (all pages)" if page is None else f" (page {page + 1})" if page else ""
+        what = Path(rec["query_path"]).name + where
+        return what + (f" + {rec['text']!r}" if rec.get("text") else "")
+    return repr(rec["text"]) if rec.get("text") else "(pasted image)"
+
+
+def cmd_history(args) -> int:
+    if args.search_id is not None:
+        return (cmd_history_replay if args.replay else cmd_history_show)(args)
+    if args.replay:
+        print("patent-examiner: error: --replay needs the ID of a logged search "
+              "(`patent-examiner history` lists them)", file=sys.stderr)
+        return EXIT_ERROR
+    with _library(args) as lib:
+        records = [r for r in lib.store.searches(limit=1_000_000) if _matches(r, args)]
+    records = records[:args.limit] if args.limit else records
+    if args.json:           # the log as JSON lines, newest first: enough to reopen each search
+        for rec in records:
+            print(json.dumps(rec))
+        return EXIT_OK
+    if not records:
+        print("no searches logged" + (" for these filters" if any(
+            getattr(args, k) for k in ("examiner", "study", "session")) else ""))
+        return EXIT_OK
+    print(f"{'id':>5}  {'searched at':<19}  {'examiner':<12} {'session':<12} {'before':<10} "
+          f"{'class':<5} {'hits':>4}  query")
+    for r in records:
+        print(f"{r['id']:>5}  {(r['at'] or '')[:19]:<19}  {(r['examiner'] or '-')[:12]:<12} "
+              f"{(r['session'] or '-')[:12]:<12} {r['before'] or '-':<10} "
+              f"{r['locarno'] or '-':<5} {len(r.get('results') or []):>4}  {_query_text(r)}")
+    return EXIT_OK
+
+
+def cmd_history_show(args) -> int:
+    from .audit import logged_hits, search_record
+    from .reports import ReportMeta
+
+    with _library(args) as lib:
+        rec = search_record(lib.store, args.search_id)
+        hits = logged_hits(lib.store, rec)
+        ratings = {}
+        for r in lib.store.current_ratings(search_id=args.search_id):
+            ratings.setdefault(r["figure_id"], []).append(
+                f"{r['rating']}" + (f" ({r['examiner']})" if r["examiner"] else ""))
+    if args.json:
+        print(json.dumps({**rec, "results": [
+            {**h.to_json(), "ratings": ratings.get(h.figure_id, [])} for h in hits]}))
+        return EXIT_OK
+    meta = ReportMeta.from_record(rec)
+    for key, value in meta.lines():
+        print(f"{key + ':':<26}{value}")
+    missing = len(rec.get("results") or []) - len(hits)
+    print(f"{'Results:':<26}{len(hits)}" + (f" ({missing} no longer in the library)"
+                                              if missing else ""))
+    for line, h in zip(hit_lines(hits), hits):
+        rated = ratings.get(h.figure_id)
+        print(line + (f"  rated {', '.join(rated)}" if rated else ""))
+    return EXIT_OK
+
+
+def cmd_history_replay(args) -> int:
+    from .audit import replay
+    from .embed import pick_device
+    from .search import Searcher
+
+    with _library(args) as lib:
+        model = lib.load_model(None)
+        model.to(pick_device(None))
+        result = replay(Searcher(lib, model), args.search_id)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(result.text())
+        if result.first_difference is not None and result.response is not None:
+            print("now:")
+            for line in hit_lines(result.response.results[:max(10, result.first_difference)]):
+                print(line)
+    return EXIT_OK if result.reproduced else EXIT_DIFFERS
+
+
+def cmd_ratings(args) -> int:
+    from .reports import RELEVANCE_RULE, session_summary, write_ratings_csv
+
+    with _library(args) as lib:
+        store = lib.store
+        rows = [r for r in store.current_ratings(session=args.session)
+                if args.study is None or r["study"] == args.study]
+        written = (write_ratings_csv(args.out, store, session=args.session, study=args.study)
+                   if args.out else None)
+        groups = sorted({(r["session"], r["examiner"]) for r in rows},
+                        key=lambda g: (g[0] or "", g[1] or ""))
+        summaries = [session_summary(store, s, e) for s, e in groups]
+    if args.json:
+        print(json.dumps({"ratings": len(rows), "written": written,
+                          "sessions": [{"session": s.session, "examiner": s.examiner,
+                                        "searches": s.searches, "rated_searches":
+                                        len(s.per_search), "rated": s.rated,
+                                        "relevant": s.relevant,
+                                        "precision_at_10": s.precision_at_10}
+                                       for s in summaries]}))
+        return EXIT_OK
+    if not rows:
+        print("no ratings" + (" for these filters" if args.session or args.study else ""))
+    for s in summaries:
+        print(f"session {s.session or '-'}, examiner {s.examiner or '-'}: {s.text()}")
+    if rows:
+        print(f"({RELEVANCE_RULE})")
+    if written is not None:
+        print(f"wrote {written} rating(s) to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(sub, lib_arg) -> None:
+    """Add ``history`` and ``ratings`` to the top-level subparsers."""
+    h = sub.add_parser("history", help="the audit log: list logged searches, show one, or run "
+                                       "one again to check that it reproduces")
+    h.add_argument("search_id", type=int, nargs="?", metavar="ID",
+                   help="show this search as it was shown, with its ratings")
+    h.add_argument("--replay", action="store_true",
+                   help="with ID: run the search again and say whether it gives the same "
+                        "ranking (exit status 3 when it does not)")
+    lib_arg(h)
+    for key in ("examiner", "study", "session"):
+        h.add_argument(f"--{key}", help=f"list only searches of this {key}")
+    h.add_argument("--limit", type=int, default=50,
+                   help="list the newest N searches (default 50; 0 = all)")
+    h.add_argument("--json", action="store_true",
+                   help="JSON: the full log records (settings and ranked results), one per "
+                        "line")
+    h.set_defaults(func=cmd_history)
+
+    r = sub.add_parser("ratings", help="relevance ratings of user studies: summary per "
+                                       "session and examiner, CSV export")
+    lib_arg(r)
+    r.add_argument("--session", help="only this session")
+    r.add_argument("--study", help="only this study")
+    r.add_argument("--out", metavar="FILE.csv", help="write the ratings to this CSV file")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_ratings)

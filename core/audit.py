@@ -1,0 +1,163 @@
+"""The audit trail: a logged search as it was shown, and whether it still gives the same ranking.
+
+Every search is logged with its query file's SHA-256, page, region, cutoff, filters, text,
+fusion weights, model and ranked results (``Store.log_search``). ``logged_hits`` turns a log
+record back into the results the examiner saw; ``replay`` runs the search again on today's
+library and says what changed, so an audit can tell a reproducible search from one whose
+library or model has moved on since.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .drawing import FigureBox
+from .library import LibraryError
+from .search import QueryError, Searcher, SearchHit, SearchQuery, SearchResponse, hydrate
+from .store import Store
+
+#: Scores that differ by less than this are the same (float16 weights, CPU vs GPU kernels).
+SCORE_TOLERANCE = 1e-3
+
+
+class AuditError(LibraryError):
+    """A logged search cannot be shown or replayed (unknown id, query file gone or changed)."""
+
+
+def search_record(store: Store, search_id: int) -> dict:
+    rec = store.search_record(search_id)
+    if rec is None:
+        raise AuditError(f"search #{search_id} is not in this library's log")
+    return rec
+
+
+def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
+    """The results of a logged search as they were ranked and scored then, with today's
+    metadata (figures removed from the library since are left out)."""
+    logged = rec.get("results") or []
+    hits = hydrate(store, [(r["figure_id"], r["score"]) for r in logged])
+    ranks = {r["figure_id"]: r["rank"] for r in logged}
+    for h in hits:
+        h.rank = ranks.get(h.figure_id, h.rank)
+    return hits
+
+
+def query_of(rec: dict) -> SearchQuery:
+    """The ``SearchQuery`` that produced a log record; the query file must still be there with
+    the same bytes."""
+    path = rec.get("query_path")
+    if path is None and not rec.get("text"):
+        raise AuditError(f"search #{rec['id']} was made with a pasted image that was not "
+                         "saved: it cannot be run again")
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise AuditError(f"search #{rec['id']}: the query file {path} is gone")
+        sha = rec.get("query_sha256")
+        if sha and _file_sha256(p) != sha and not _page_sha_matches(p, rec, sha):
+            raise AuditError(f"search #{rec['id']}: the query file {path} has changed since "
+                             "the search (its SHA-256 differs from the logged one)")
+    box = rec.get("query_box")
+    return SearchQuery(image=path, page_index=rec.get("query_page"),
+                       box=FigureBox(*box) if box else None, text=rec.get("text"),
+                       before=date.fromisoformat(rec["before"]) if rec.get("before") else None,
+                       locarno=rec.get("locarno"), k=int(rec.get("k") or 50))
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _page_sha_matches(path: Path, rec: dict, sha: str) -> bool:
+    """A query handed over as a decoded page is logged with the hash of its pixels."""
+    from .imageio import read_page
+
+    try:
+        page = read_page(str(path), rec.get("query_page") or 0)
+    except Exception:       # unreadable now: reported as changed
+        return False
+    return hashlib.sha256(page.array.tobytes()).hexdigest() == sha
+
+
+@dataclass
+class Replay:
+    """A logged search run again: what matches the log and what does not."""
+
+    search_id: int
+    logged_model: str | None
+    model: str
+    compared: int                       # ranks compared (the shorter of the two rankings)
+    same_order: bool                    # the same figures at the same ranks
+    max_score_diff: float               # over figures in both rankings
+    first_difference: int | None = None  # the first rank whose figure differs
+    new: list[SearchHit] = field(default_factory=list)      # now ranked, not in the log
+    gone: list[int] = field(default_factory=list)           # logged figure ids not ranked now
+    response: SearchResponse | None = None
+
+    @property
+    def reproduced(self) -> bool:
+        return (self.same_order and not self.new and not self.gone
+                and self.max_score_diff <= SCORE_TOLERANCE)
+
+    def text(self) -> str:
+        if self.reproduced:
+            return (f"search #{self.search_id} reproduces: the same {self.compared} results "
+                    f"in the same order (largest score difference {self.max_score_diff:.1e})")
+        parts = [f"search #{self.search_id} does not reproduce:"]
+        if self.logged_model and self.logged_model != self.model:
+            parts.append(f"it was made with model {self.logged_model}, the library now has "
+                         f"{self.model};")
+        if self.first_difference is not None:
+            parts.append(f"the ranking differs from rank {self.first_difference};")
+        if self.new:
+            parts.append(f"{len(self.new)} result(s) not in the log;")
+        if self.gone:
+            parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
+        parts.append(f"largest score difference {self.max_score_diff:.3g}")
+        return " ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"search_id": self.search_id, "reproduced": self.reproduced,
+                "logged_model": self.logged_model, "model": self.model,
+                "compared": self.compared, "same_order": self.same_order,
+                "first_difference": self.first_difference,
+                "max_score_diff": round(self.max_score_diff, 6),
+                "new": [h.figure_id for h in self.new], "gone": self.gone}
+
+
+def replay(searcher: Searcher, search_id: int) -> Replay:
+    """Run a logged search again with its logged settings (not logged itself)."""
+    rec = search_record(searcher.library.store, search_id)
+    query = query_of(rec)
+    fusion = (rec.get("params") or {}).get("fusion")
+    saved = searcher.fusion
+    if fusion:
+        searcher.fusion = {**saved, **fusion}
+    try:
+        resp = searcher.search(query, log=False)
+    except QueryError as exc:
+        raise AuditError(f"search #{search_id} cannot be run again: {exc}") from None
+    finally:
+        searcher.fusion = saved
+    logged = rec.get("results") or []
+    logged_ids = [r["figure_id"] for r in logged]
+    now_ids = [h.figure_id for h in resp.results]
+    n = min(len(logged_ids), len(now_ids))
+    first = next((i + 1 for i in range(n) if logged_ids[i] != now_ids[i]), None)
+    if first is None and len(logged_ids) != len(now_ids):
+        first = n + 1
+    score_then = {r["figure_id"]: r["score"] for r in logged}
+    diffs = [abs(h.score - score_then[h.figure_id]) for h in resp.results
+             if h.figure_id in score_then]
+    now_set, then_set = set(now_ids), set(logged_ids)
+    return Replay(search_id=search_id, logged_model=rec.get("model_id"),
+                  model=searcher.model.model_id, compared=n, same_order=first is None,
+                  max_score_diff=max(diffs, default=0.0), first_difference=first,
+                  new=[h for h in resp.results if h.figure_id not in then_set],
+                  gone=[f for f in logged_ids if f not in now_set], response=resp)

@@ -1,0 +1,144 @@
+"""The audit trail: logged searches shown as they were and replayed against today's library;
+the `history` and `ratings` commands."""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.audit import AuditError, logged_hits, replay, search_record
+from core.ingest import ingest
+from core.library import Library
+from core.models import create_model
+from core.search import Searcher, SearchQuery
+
+BEFORE = date(2020, 1, 1)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def library(sheets, tmp_path):
+    """A library of the generated sheets (tiny model) and a copy of one sheet as the query."""
+    src = tmp_path / "src"
+    shutil.copytree(sheets.parent, src)
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+    query = tmp_path / "query.png"
+    shutil.copy(src / "D0900003_1.png", query)
+    return path, query
+
+
+def _search(path: Path, query: Path, **kw) -> int:
+    with Library(path) as lib:
+        searcher = Searcher(lib, create_model("tiny_test", pretrained=None))
+        resp = searcher.search(SearchQuery(image=query, before=BEFORE, k=8, **kw), log=True,
+                               examiner="ann", session="s1")
+        return resp.search_id
+
+
+def _replay(path: Path, search_id: int):
+    with Library(path) as lib:
+        return replay(Searcher(lib, create_model("tiny_test", pretrained=None)), search_id)
+
+
+def test_a_logged_search_is_shown_as_it_was_ranked(library):
+    path, query = library
+    sid = _search(path, query)
+    with Library(path) as lib:
+        rec = search_record(lib.store, sid)
+        hits = logged_hits(lib.store, rec)
+        assert [(h.rank, h.figure_id, h.score) for h in hits] == \
+            [(r["rank"], r["figure_id"], r["score"]) for r in rec["results"]]
+        assert hits[0].patent_id == "D0900003" and hits[0].score == pytest.approx(1.0, abs=1e-3)
+        assert all(date.fromisoformat(h.grant_date) < BEFORE for h in hits)
+        with pytest.raises(AuditError, match="#999 is not in"):
+            search_record(lib.store, 999)
+
+
+def test_replay_reproduces_until_the_library_gains_earlier_prior_art(library, tmp_path):
+    path, query = library
+    sid = _search(path, query, text="design 3")
+    first = _replay(path, sid)
+    assert first.reproduced and first.compared == 8 and first.max_score_diff < 1e-5
+    assert "reproduces" in first.text()
+
+    # a new patent, granted before the cutoff, whose drawing is the query's own
+    new = tmp_path / "new"
+    new.mkdir()
+    shutil.copy(query, new / "twin.png")
+    (new / "manifest.jsonl").write_text(json.dumps(
+        {"image": "twin.png", "patent_id": "D0955555", "page_kind": "drawing_sheet",
+         "sheet": 1, "grant_date": "2006-02-07", "locarno": "06-01",
+         "title": "DESIGN 3 AGAIN"}) + "\n")
+    with Library(path) as lib:
+        ingest(lib, [new / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+    after = _replay(path, sid)
+    assert not after.reproduced and after.first_difference is not None
+    assert [h.patent_id for h in after.new] == ["D0955555"] and len(after.gone) == 1
+    assert "does not reproduce" in after.text() and "1 result(s) not in the log" in after.text()
+
+
+def test_replay_refuses_a_query_file_that_changed_or_is_gone(library):
+    path, query = library
+    sid = _search(path, query)
+    query.write_bytes(query.read_bytes() + b"\0")      # same picture, other bytes: changed
+    with pytest.raises(AuditError, match="has changed since the search"):
+        _replay(path, sid)
+    query.unlink()
+    with pytest.raises(AuditError, match="is gone"):
+        _replay(path, sid)
+
+
+def test_history_and_ratings_commands(library, tmp_path):
+    path, query = library
+    sid = _search(path, query)
+    other = _search(path, query, locarno="06-01")
+    with Library(path) as lib:
+        hits = logged_hits(lib.store, search_record(lib.store, sid))
+        for h, grade in zip(hits[:3], (3, 0, 2)):
+            lib.store.add_rating(search_id=sid, patent_id=h.patent_id, figure_id=h.figure_id,
+                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
+                                 examiner="ann", session="s1")
+
+    listing = run("history", "--library", path)
+    assert listing.returncode == 0, listing.stderr
+    rows = listing.stdout.splitlines()[1:]
+    assert [int(r.split()[0]) for r in rows] == [other, sid]        # newest first
+    assert "06-01" in rows[0] and "query.png" in rows[1]
+    records = [json.loads(ln) for ln in run("history", "--library", path, "--json",
+                                           "--limit", "1").stdout.splitlines()]
+    assert [r["id"] for r in records] == [other] and len(records[0]["results"]) == 8
+
+    shown = run("history", sid, "--library", path, "--json")
+    obj = json.loads(shown.stdout)
+    assert [r["ratings"] for r in obj["results"][:4]] == [["3 (ann)"], ["0 (ann)"],
+                                                          ["2 (ann)"], []]
+    text = run("history", sid, "--library", path).stdout
+    assert "Prior art granted before: 2020-01-01" in text and "rated 3 (ann)" in text
+
+    replayed = run("history", sid, "--replay", "--library", path, "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["reproduced"] is True
+    missing = run("history", 42, "--replay", "--library", path)
+    assert missing.returncode == 1 and missing.stderr.strip() == \
+        "patent-examiner: error: search #42 is not in this library's log"
+
+    out = tmp_path / "ratings.csv"
+    summary = run("ratings", "--library", path, "--out", out)
+    assert summary.returncode == 0, summary.stderr
+    assert "session s1, examiner ann: 2 searches, 1 rated; 3 results rated, 2 relevant; " \
+        "mean P@10 0.20" in summary.stdout
+    assert sorted(r["rating"] for r in csv.DictReader(out.open())) == ["0", "2", "3"]
+    assert json.loads(run("ratings", "--library", path, "--session", "s2",
+                          "--json").stdout)["ratings"] == 0
