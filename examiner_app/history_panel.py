@@ -1,12 +1,13 @@
 """The audit trail as a dock: every logged search (newest first); double-click or Enter
-reopens one exactly as it was (query, region, cutoff, filters, ranked results, ratings)."""
+reopens one exactly as it was (query, region, cutoff, filters, ranked results, ratings); the
+context menu also runs one again to check that today's library gives the same ranking."""
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView, QMenu,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 COLUMNS = ["#", "When", "Query", "Before", "Results", "Locarno", "Text", "Examiner", "Session"]
@@ -18,6 +19,7 @@ DOCK_WIDTH = 380
 
 class HistoryPanel(QDockWidget):
     reopenRequested = Signal(int)
+    replayRequested = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__("Search history", parent)
@@ -38,7 +40,10 @@ class HistoryPanel(QDockWidget):
         for j in range(len(COLUMNS)):
             header.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch if j in STRETCH else
                                         QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setToolTip("Double-click or press Enter to reopen a search")
+        self.table.setToolTip("Double-click or press Enter to reopen a search; right-click "
+                              "to check that it still gives the same ranking")
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
         self.table.cellDoubleClicked.connect(lambda row, _: self._reopen(row))
         self.table.itemActivated.connect(lambda item: self._reopen(item.row()))
         self.only_session.toggled.connect(lambda _: self._fill())
@@ -85,7 +90,20 @@ class HistoryPanel(QDockWidget):
                     item.setToolTip(str(v))
                 self.table.setItem(i, j, item)
 
-    def _reopen(self, row: int) -> None:
+    def search_id(self, row: int) -> int | None:
         item = self.table.item(row, 0)
-        if item is not None:
-            self.reopenRequested.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+        return None if item is None else int(item.data(Qt.ItemDataRole.UserRole))
+
+    def _reopen(self, row: int) -> None:
+        if (sid := self.search_id(row)) is not None:
+            self.reopenRequested.emit(sid)
+
+    def _menu(self, pos) -> None:
+        sid = self.search_id(self.table.rowAt(pos.y()))
+        if sid is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Reopen search #{sid}", lambda: self.reopenRequested.emit(sid))
+        menu.addAction("Run again and compare with the log",
+                       lambda: self.replayRequested.emit(sid))
+        menu.exec(self.table.viewport().mapToGlobal(pos))

@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.detail.searchWith.connect(self._search_with)
         self.detail.message.connect(self.show_message)
         self.history.reopenRequested.connect(self.reopen)
+        self.history.replayRequested.connect(self.replay)
         self.history.visibilityChanged.connect(self._history_shown)
 
     # -- library ----------------------------------------------------------------------------
@@ -495,6 +496,20 @@ class MainWindow(QMainWindow):
 
         self.service.reopen(search_id, self.identity().examiner, on_done=done,
                             on_error=failed)
+
+    def replay(self, search_id: int) -> None:
+        """Run a logged search again and say whether it gives the logged ranking."""
+        self._set_busy(True, f"Running search #{search_id} again\u2026", job="replay")
+
+        def done(result):
+            self._set_busy(False, job="replay")
+            self.show_message("info" if result.reproduced else "warning", result.text())
+
+        def failed(exc):
+            self._set_busy(False, job="replay")
+            self.show_message("error", describe_error(exc))
+
+        self.service.replay(search_id, on_done=done, on_error=failed)
 
     def _search_with(self, path: str, page_index: int, box) -> None:
         self.show_grid()

@@ -210,6 +210,15 @@ class LibraryService(QObject):
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
+    def replay(self, search_id: int, *, on_done: Callback, on_error: Callback) -> Task:
+        """Run a logged search again (not logged) and compare: a ``core.audit.Replay``."""
+        def work(task: Task):
+            from core.audit import replay
+
+            return replay(self._require_searcher(), search_id)
+
+        return self.db.submit(work, on_done=on_done, on_error=on_error)
+
     def history(self, *, on_done: Callback, limit: int = 500) -> Task:
         def work(task: Task):
             return self._library.store.searches(limit) if self._library is not None else []

@@ -236,6 +236,33 @@ def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
     qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
 
 
+def test_history_runs_a_search_again_and_says_whether_it_reproduces(
+        qtbot, window, gui_library, tmp_path):
+    """The history's context menu action replays a logged search against today's library: the
+    same ranking is an info banner, a query file changed since is an error naming it."""
+    import shutil
+
+    files = sheets(gui_library)
+    query = tmp_path / "application.png"
+    shutil.copy(files[0], query)
+    window.start(gui_library, query)
+    first = searched(qtbot, window)
+    window.acts.history.trigger()
+    table = window.history.table
+    qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=WAIT)
+    row = next(i for i in range(table.rowCount())
+               if window.history.search_id(i) == first.search_id)
+    window.history.replayRequested.emit(window.history.search_id(row))
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert window.banner.level == "info"
+    assert f"search #{first.search_id} reproduces: the same {len(first.results)} results" in \
+        window.banner.text.text()
+    shutil.copy(files[2], query)
+    window.replay(first.search_id)
+    qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
+    assert window.banner.level == "error"
+
+
 def test_stale_results_are_dropped(qtbot, window, gui_library):
     files = sheets(gui_library)
     window.start(gui_library, files[0])
