@@ -42,8 +42,8 @@ def _query_text(rec: dict) -> str:
 def cmd_history(args) -> int:
     if args.search_id is not None:
         return (cmd_history_replay if args.replay else cmd_history_show)(args)
-    if args.replay:
-        print("patent-examiner: error: --replay needs the ID of a logged search "
+    if args.replay or args.report:
+        print(f"patent-examiner: error: --{'replay' if args.replay else 'report'} needs the ID of a logged search "
               "(`patent-examiner history` lists them)", file=sys.stderr)
         return EXIT_ERROR
     with _library(args) as lib:
@@ -73,10 +73,13 @@ def cmd_history_show(args) -> int:
     with _library(args) as lib:
         rec = search_record(lib.store, args.search_id)
         hits = logged_hits(lib.store, rec)
+        rows = lib.store.current_ratings(search_id=args.search_id)
         ratings = {}
-        for r in lib.store.current_ratings(search_id=args.search_id):
+        for r in rows:
             ratings.setdefault(r["figure_id"], []).append(
                 f"{r['rating']}" + (f" ({r['examiner']})" if r["examiner"] else ""))
+        if args.report:
+            _write_report(lib, rec, hits, rows, args)
     if args.json:
         print(json.dumps({**rec, "results": [
             {**h.to_json(), "ratings": ratings.get(h.figure_id, [])} for h in hits]}))
@@ -91,6 +94,39 @@ def cmd_history_show(args) -> int:
         rated = ratings.get(h.figure_id)
         print(line + (f"  rated {', '.join(rated)}" if rated else ""))
     return EXIT_OK
+
+
+def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
+    """The logged search as a report (HTML with thumbnails, or CSV), with one examiner's
+    ratings: --examiner's, or the only examiner's who rated it."""
+    from .reports import ReportMeta, write_search_report
+    from .thumbnails import ThumbnailCache
+
+    raters = sorted({r["examiner"] or "" for r in rows})
+    examiner = args.examiner if args.examiner is not None else \
+        raters[0] if len(raters) == 1 else None
+    ratings = {r["figure_id"]: r["rating"] for r in rows
+               if examiner is not None and (r["examiner"] or "") == examiner}
+    if examiner is None and rows:
+        print(f"note: {len(raters)} examiners rated this search; the report leaves ratings "
+              "out (--examiner NAME puts one examiner's in)", file=sys.stderr)
+    page = rec.get("query_page") or 0
+    write_search_report(args.report, ReportMeta.from_record(rec), hits,
+                        thumbnails=ThumbnailCache.for_library(lib.path),
+                        query_page=(rec["query_path"], page) if rec.get("query_path") else None,
+                        ratings=ratings)
+    print(f"wrote {args.report}", file=sys.stderr)
+
+
+def _report_file(text: str) -> Path:
+    import argparse
+
+    from .reports import REPORT_FORMATS
+
+    if REPORT_FORMATS.get(Path(text).suffix.lower()) not in ("html", "csv"):
+        raise argparse.ArgumentTypeError(f"{text}: a report file ends in .html or .csv (PDF "
+                                         "from the desktop app, or print the HTML)")
+    return Path(text)
 
 
 def cmd_history_replay(args) -> int:
@@ -151,12 +187,17 @@ def register(sub, lib_arg) -> None:
                                        "one again to check that it reproduces")
     h.add_argument("search_id", type=int, nargs="?", metavar="ID",
                    help="show this search as it was shown, with its ratings")
+    h.add_argument("--report", type=_report_file, metavar="FILE",
+                   help="with ID: write the search as a report, .html (with thumbnails) or "
+                        ".csv")
     h.add_argument("--replay", action="store_true",
                    help="with ID: run the search again and say whether it gives the same "
                         "ranking (exit status 3 when it does not)")
     lib_arg(h)
     for key in ("examiner", "study", "session"):
-        h.add_argument(f"--{key}", help=f"list only searches of this {key}")
+        h.add_argument(f"--{key}", help=f"list only searches of this {key}"
+                       + (" (with --report: put this examiner's ratings in)"
+                          if key == "examiner" else ""))
     h.add_argument("--limit", type=int, default=50,
                    help="list the newest N searches (default 50; 0 = all)")
     h.add_argument("--json", action="store_true",

@@ -191,6 +191,37 @@ def write_search_html(path: str | os.PathLike, meta: ReportMeta, hits: list[Sear
     Path(path).write_text(text, encoding="utf-8")
 
 
+#: Report formats by file suffix; PDF is written by the GUI (it renders the HTML with Qt).
+REPORT_FORMATS = {".html": "html", ".htm": "html", ".csv": "csv", ".pdf": "pdf"}
+
+
+def report_format(path: str | os.PathLike) -> str:
+    fmt = REPORT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: a report is .html, .csv or .pdf")
+    return fmt
+
+
+def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[SearchHit], *,
+                        thumbnails, query_page: tuple[str, int] | None = None,
+                        ratings: dict[int, int] | None = None, blind: bool = False) -> None:
+    """A search report as CSV or HTML, by the suffix of ``path``; ``thumbnails`` is a
+    ``core.thumbnails.ThumbnailCache`` for the HTML's pictures, ``query_page`` (file, page)
+    the query drawing to show in its header."""
+    from .thumbnails import query_thumbnail, report_thumbnails
+
+    fmt = report_format(path)
+    if fmt == "csv":
+        write_search_csv(path, meta, hits, ratings, blind)
+    elif fmt == "html":
+        write_search_html(path, meta, hits, thumbnail=report_thumbnails(thumbnails),
+                          query_image=query_thumbnail(thumbnails, *query_page)
+                          if query_page else None, ratings=ratings, blind=blind)
+    else:
+        raise ValueError(f"{path}: PDF reports are written by the desktop app; use .html "
+                         "(a browser prints it to PDF) or .csv")
+
+
 def _uri_or_none(image: np.ndarray | None) -> str | None:
     return png_data_uri(image) if image is not None else None
 

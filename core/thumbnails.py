@@ -131,3 +131,29 @@ def pad_square(image: np.ndarray) -> np.ndarray:
     top, left = (side - h) // 2, (side - w) // 2
     out[top:top + h, left:left + w] = image
     return out
+
+
+def report_thumbnails(cache: "ThumbnailCache"):
+    """Square thumbnails of results for reports (``hit -> array``); None for a drawing that
+    cannot be read now, so a report still lists it."""
+    from .imageio import ImageReadError
+
+    def thumb(hit):
+        try:
+            return pad_square(cache.thumbnail(hit.image, hit.page_index, hit.figure, side=240))
+        except (ImageReadError, OSError):
+            return None
+    return thumb
+
+
+def query_thumbnail(cache: "ThumbnailCache", path: str | None, page_index: int = 0
+                    ) -> np.ndarray | None:
+    """The query page for a report's header; None when it cannot be read now."""
+    from .imageio import ImageReadError
+
+    if path is None:
+        return None
+    try:
+        return cache.thumbnail(path, page_index, None, side=400)
+    except (ImageReadError, OSError):
+        return None

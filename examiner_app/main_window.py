@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QLabel, QMainWind
                                QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
                                QVBoxLayout, QWidget)
 
-from core.reports import RELEVANCE_RULE, ReportMeta
+from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta
 from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
 
@@ -41,13 +41,10 @@ THUMB_SIDE = 180
 REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
 
 
-REPORT_SUFFIXES = (".html", ".htm", ".csv", ".pdf")
-
-
 def report_path(path: str, chosen_filter: str) -> Path:
     """The report file for a name typed in the save dialog: a name without a report suffix
     (none, or "search.v2", "notes.txt") gets the chosen format's, as the format follows it."""
-    if Path(path).suffix.lower() in REPORT_SUFFIXES:
+    if Path(path).suffix.lower() in REPORT_FORMATS:
         return Path(path)
     suffix = ".csv" if "csv" in chosen_filter else ".pdf" if "pdf" in chosen_filter else ".html"
     return Path(path + suffix)

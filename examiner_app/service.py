@@ -328,21 +328,17 @@ class LibraryService(QObject):
 
         def work(task: Task) -> Path:
             from core import reports
+            from core.thumbnails import query_thumbnail, report_thumbnails
 
-            suffix = target.suffix.lower()
-            if suffix == ".csv":
-                reports.write_search_csv(target, meta, hits, ratings, blind)
-                return target
-            query_image = _query_thumbnail(cache, query)
-            thumb = _thumbnail_or_none(cache)
-            if suffix == ".pdf":
+            if reports.report_format(target) == "pdf":
                 from .pdf_report import write_pdf
 
-                write_pdf(target, meta, hits, thumb, query_image, ratings, blind)
+                write_pdf(target, meta, hits, report_thumbnails(cache),
+                          query_thumbnail(cache, *_page_of(query)), ratings, blind)
             else:
-                reports.write_search_html(target, meta, hits, thumbnail=thumb,
-                                          query_image=query_image, ratings=ratings,
-                                          blind=blind)
+                reports.write_search_report(target, meta, hits, thumbnails=cache,
+                                            query_page=_page_of(query), ratings=ratings,
+                                            blind=blind)
             return target
 
         return self.io.submit(work, on_done=on_done, on_error=on_error)
@@ -471,25 +467,5 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
     return path
 
 
-def _thumbnail_or_none(cache):
-    """Square report thumbnails of results; None for a drawing that cannot be read."""
-    from core.imageio import ImageReadError
-    from core.thumbnails import pad_square
-
-    def thumb(hit):
-        try:
-            return pad_square(cache.thumbnail(hit.image, hit.page_index, hit.figure, side=240))
-        except (ImageReadError, OSError):
-            return None
-    return thumb
-
-
-def _query_thumbnail(cache, query: QueryPage | None):
-    if query is None:
-        return None
-    from core.imageio import ImageReadError
-
-    try:
-        return cache.thumbnail(query.path, query.page_index, None, side=400)
-    except (ImageReadError, OSError):
-        return None
+def _page_of(query: QueryPage | None) -> tuple[str | None, int]:
+    return (query.path, query.page_index) if query is not None else (None, 0)

@@ -127,6 +127,18 @@ def test_history_and_ratings_commands(library, tmp_path):
     text = run("history", sid, "--library", path).stdout
     assert "Prior art granted before: 2020-01-01" in text and "rated 3 (ann)" in text
 
+    report = tmp_path / "search.html"
+    made = run("history", sid, "--library", path, "--report", report)
+    assert made.returncode == 0, made.stderr
+    page = report.read_text()
+    assert page.count("data:image/png;base64,") == 8 + 1          # results + the query
+    assert "3 Highly relevant" in page and "Prior art granted before" in page
+    table = tmp_path / "search.csv"
+    assert run("history", sid, "--library", path, "--report", table).returncode == 0
+    assert [r["rating"] for r in csv.DictReader(table.open())][:4] == ["3", "0", "2", ""]
+    assert run("history", sid, "--library", path, "--report", tmp_path / "r.pdf"
+               ).returncode == 2                          # PDF: the desktop app's
+
     replayed = run("history", sid, "--replay", "--library", path, "--json")
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["reproduced"] is True
