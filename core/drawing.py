@@ -36,6 +36,9 @@ _SHEET_INCHES = 11.7
 #: Heights (pixels) of sheet-shaped images taken for whole sheets scanned at 85 to 170 dpi;
 #: smaller ones are more likely crops of a figure.
 _COARSE_SCAN = (1000, 2000)
+#: A page with this share of its pixels in mid tones is continuous-tone (a photograph), not
+#: line art (a drawing's mid tones are anti-aliased stroke edges and light shading).
+_MID_TONES, _PHOTO_SHARE = (48, 208), 0.25
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,18 @@ def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *
     an = _analyze(page, None, cfg, dpi)
     boxes = _find(an, cfg)
     return [(b, _render_box(an, b, cfg)) for b in boxes], _printed(an, boxes)
+
+
+def why_no_figure(page: np.ndarray) -> str:
+    """Why a page gave no figure, in words for the person who gave it: blank, or soft
+    continuous tones (a photograph) that do not separate into lines and paper."""
+    page = _check(page)
+    step = int(np.clip(np.sqrt(page.size / 40_000), 1, 8))
+    sample = page[::step, ::step]
+    if ((sample > _MID_TONES[0]) & (sample < _MID_TONES[1])).mean() >= _PHOTO_SHARE:
+        return ("its tones do not separate into lines and paper (a photograph?); the search "
+                "compares line drawings: use a drawing, or a scan or photograph of one")
+    return "a blank page, or text only: the cited references continuing a front page"
 
 
 def _printed(an: _layout.Analysis, boxes: list[FigureBox]) -> bool:

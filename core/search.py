@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing import FigureBox, prepare_query_page, render_figure
+from .drawing import FigureBox, prepare_query_page, render_figure, why_no_figure
 from .imageio import PageImage, read_page
 from .library import Library
 from .store import date_ord
@@ -157,8 +157,7 @@ class Searcher:
             return [box], [image], False
         figures, text_only = prepare_query_page(page, self.cfg, dpi=dpi)
         if not figures:
-            raise QueryError("no drawing found in the query image (a blank page, or text only: "
-                             "the cited references continuing a front page)")
+            raise QueryError(f"no drawing found in the query image: {why_no_figure(page)}")
         return [b for b, _ in figures], [im for _, im in figures], text_only
 
     def embed_query(self, images: list[np.ndarray]) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from core.drawing import (DrawingConfig, FigureBox, find_figures, prepare_page,
-                          render_figure)
+                          render_figure, why_no_figure)
 from core.imageio import read_page
 
 W, H = 2560, 3300  # a letter sheet at 300 dpi
@@ -78,6 +78,24 @@ def test_blank_page_has_no_figures(shape):
     assert prepare_page(blank) == []
     img = render_figure(blank)
     assert img.shape == (224, 224) and img.min() == 255
+
+
+def test_a_soft_toned_photograph_is_told_apart_from_a_blank_page():
+    """A continuous-tone image with no lines (a photograph of a shaded object on a lit
+    background) gives no figure, and the reason says so rather than calling it blank."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:900, 0:1200]
+    r = np.hypot(x - 600, y - 450)
+    photo = np.where(r < 300, 200 - 120 * (r / 300) ** 2, 120 + 60 * x / 1200)
+    photo = np.clip(photo + rng.normal(0, 8, photo.shape), 0, 255).astype(np.uint8)
+    assert find_figures(photo) == []
+    assert "photograph" in why_no_figure(photo)
+    assert "blank page" in why_no_figure(np.full((H, W), 255, np.uint8))
+    im, d = new_sheet()                           # a sheet of text only: not a photograph
+    for i in range(30):
+        d.text((300, 500 + 80 * i), "The cited references continue here " * 2, fill=0,
+               font=font(40))
+    assert "blank page, or text only" in why_no_figure(np.asarray(im))
 
 
 def test_page_must_be_two_dimensional():
