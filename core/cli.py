@@ -311,7 +311,8 @@ def cmd_search(args) -> int:
                                 box=box, text=args.text,
                                 before=args.before, locarno=args.locarno,
                                 k=args.k * 10 if args.per_patent else args.k),
-                    log=not args.no_log, examiner=os.environ.get("PATENT_EXAMINER_USER"))
+                    log=not args.no_log, study=args.study, session=args.session,
+                    examiner=args.examiner or os.environ.get("PATENT_EXAMINER_USER"))
             except (ImageReadError, QueryError, OSError) as exc:
                 failures += 1
                 msg = str(exc) if not isinstance(exc, OSError) else f"{q}: {exc.strerror}"
@@ -681,6 +682,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="must be the model the library was built with")
     s.add_argument("--json", action="store_true", help="one JSON object per query per line")
     s.add_argument("--no-log", action="store_true", help="do not record in the audit log")
+    s.add_argument("--examiner", help="who searches, as the audit log records it (default: "
+                                      "$PATENT_EXAMINER_USER)")
+    s.add_argument("--study", help="the user study the searches belong to (audit log)")
+    s.add_argument("--session", help="the study session (audit log; `history --session`)")
     s.set_defaults(func=cmd_search)
 
     e = sub.add_parser("eval", help="same-design and prior-art retrieval metrics")

@@ -111,12 +111,21 @@ def test_history_and_ratings_commands(library, tmp_path):
                                  rank=h.rank, rating=grade, model_id=None, query_sha256=None,
                                  examiner="ann", session="s1")
 
-    listing = run("history", "--library", path)
+    cli = run("search", query, "--library", path, "--before", "2020-01-01", "--k", "3",
+              "--examiner", "bob", "--study", "pilot", "--session", "s2")
+    assert cli.returncode == 0, cli.stderr
+    (mine,) = [json.loads(ln) for ln in run("history", "--library", path, "--session", "s2",
+                                            "--json").stdout.splitlines()]
+    assert (mine["examiner"], mine["study"], len(mine["results"])) == ("bob", "pilot", 3)
+    assert run("history", "--library", path, "--examiner", "nobody").stdout.strip() == \
+        "no searches logged for these filters"
+
+    listing = run("history", "--library", path, "--session", "s1")
     assert listing.returncode == 0, listing.stderr
     rows = listing.stdout.splitlines()[1:]
     assert [int(r.split()[0]) for r in rows] == [other, sid]        # newest first
     assert "06-01" in rows[0] and "query.png" in rows[1]
-    records = [json.loads(ln) for ln in run("history", "--library", path, "--json",
+    records = [json.loads(ln) for ln in run("history", "--library", path, "--json", "--session", "s1",
                                            "--limit", "1").stdout.splitlines()]
     assert [r["id"] for r in records] == [other] and len(records[0]["results"]) == 8
 
