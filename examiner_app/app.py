@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from resources import RESOURCES_DIR
 
 from . import theme
+from ._display import display_problem
 from .crash_guard import CrashGuard
 from .main_window import MainWindow
 from .settings import APP, ORG
@@ -44,6 +45,10 @@ def launch(library: Path | None = None, query: Path | None = None,
     a progress dialog when it does not exist yet. Returns the exit status when the window is
     closed."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    problem = display_problem()
+    if problem:
+        print(f"patent-examiner: error: {problem}", file=sys.stderr)
+        return 1
     app = application()
     guard = CrashGuard(app)
     guard.install()
