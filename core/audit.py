@@ -107,19 +107,21 @@ class Replay:
 
     def text(self) -> str:
         if self.reproduced:
-            return (f"search #{self.search_id} reproduces: the same {self.compared} results "
-                    f"in the same order (largest score difference {self.max_score_diff:.1e})")
-        parts = [f"search #{self.search_id} does not reproduce:"]
+            same = ("the same scores" if self.max_score_diff == 0 else
+                    f"scores within {self.max_score_diff:.1g}")
+            return (f"Search #{self.search_id} reproduces: today's library gives the same "
+                    f"{self.compared} results in the same order, with {same}.")
+        parts = [f"Search #{self.search_id} does not reproduce:"]
         if self.logged_model and self.logged_model != self.model:
             parts.append(f"it was made with model {self.logged_model}, the library now has "
                          f"{self.model};")
         if self.first_difference is not None:
-            parts.append(f"the ranking differs from rank {self.first_difference};")
+            parts.append(f"the ranking differs from rank {self.first_difference} on;")
         if self.new:
             parts.append(f"{len(self.new)} result(s) not in the log;")
         if self.gone:
             parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
-        parts.append(f"largest score difference {self.max_score_diff:.3g}")
+        parts.append(f"scores differ by up to {self.max_score_diff:.2g}.")
         return " ".join(parts)
 
     def to_json(self) -> dict:

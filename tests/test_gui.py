@@ -255,8 +255,8 @@ def test_history_runs_a_search_again_and_says_whether_it_reproduces(
     window.history.replayRequested.emit(window.history.search_id(row))
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
     assert window.banner.level == "info"
-    assert f"search #{first.search_id} reproduces: the same {len(first.results)} results" in \
-        window.banner.text.text()
+    assert f"Search #{first.search_id} reproduces: today's library gives the same " \
+        f"{len(first.results)} results in the same order" in window.banner.text.text()
     shutil.copy(files[2], query)
     window.replay(first.search_id)
     qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
