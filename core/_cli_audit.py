@@ -25,11 +25,6 @@ def _library(args):
     return Library(path, create=False)
 
 
-def _matches(rec: dict, args) -> bool:
-    return all(getattr(args, key) is None or rec.get(key) == getattr(args, key)
-               for key in ("examiner", "study", "session"))
-
-
 def _query_text(rec: dict) -> str:
     if rec.get("query_path"):
         page = rec.get("query_page")
@@ -47,8 +42,9 @@ def cmd_history(args) -> int:
               "(`patent-examiner history` lists them)", file=sys.stderr)
         return EXIT_ERROR
     with _library(args) as lib:
-        records = [r for r in lib.store.searches(limit=1_000_000) if _matches(r, args)]
-    records = records[:args.limit] if args.limit else records
+        records = lib.store.searches(limit=args.limit or None, **{
+            k: getattr(args, k) for k in ("examiner", "study", "session")
+            if getattr(args, k) is not None})
     if args.json:           # the log as JSON lines, newest first: enough to reopen each search
         for rec in records:
             print(json.dumps(rec))

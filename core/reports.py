@@ -296,9 +296,8 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
     """How much an examiner rated in a session and the precision of the top 10 by those
     ratings (see ``RELEVANCE_RULE``)."""
     out = SessionSummary(session, examiner)
-    out.searches = sum(1 for s in store.searches(limit=1_000_000)
-                       if s["session"] == session and (examiner is None
-                                                       or s["examiner"] == examiner))
+    out.searches = store.count_searches(session=session, **(
+        {"examiner": examiner} if examiner is not None else {}))
     by_search: dict[int | None, SearchScore] = {}
     for r in store.current_ratings(session=session):
         if examiner is not None and r["examiner"] != examiner:

@@ -400,9 +400,17 @@ class Store:
                  text, model_id, k, json.dumps(params or {}), json.dumps(results)))
             return cur.lastrowid
 
-    def searches(self, limit: int = 200) -> list[dict]:
-        rows = self.db.query("SELECT * FROM searches ORDER BY id DESC LIMIT ?", [limit])
+    def searches(self, limit: int | None = 200, **where: str | None) -> list[dict]:
+        """Logged searches, newest first; ``where``: the examiner, study and/or session to
+        match (None matches searches logged without one); ``limit`` None: all."""
+        cond, args = _search_filter(where)
+        rows = self.db.query(f"SELECT * FROM searches {cond} ORDER BY id DESC LIMIT ?",
+                             [*args, -1 if limit is None else limit])
         return [_decode_search(r) for r in rows]
+
+    def count_searches(self, **where: str | None) -> int:
+        cond, args = _search_filter(where)
+        return self.conn.execute(f"SELECT COUNT(*) FROM searches {cond}", args).fetchone()[0]
 
     def search_record(self, search_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM searches WHERE id=?", [search_id]))
@@ -437,6 +445,15 @@ class Store:
                "GROUP BY search_id, COALESCE(examiner, ''), patent_id, "
                "COALESCE(figure_id, -1)) AND rating IS NOT NULL ORDER BY search_id, rank")
         return list(self.db.query(sql, args))
+
+
+def _search_filter(where: dict) -> tuple[str, list]:
+    unknown = set(where) - {"examiner", "study", "session"}
+    if unknown:
+        raise TypeError(f"searches cannot be filtered by {', '.join(sorted(unknown))}")
+    terms = [f"{k} IS NULL" if v is None else f"{k} = ?" for k, v in where.items()]
+    return (("WHERE " + " AND ".join(terms)) if terms else "",
+            [v for v in where.values() if v is not None])
 
 
 def _decode_search(row: dict) -> dict:

@@ -163,3 +163,23 @@ def test_history_and_ratings_commands(library, tmp_path):
     assert sorted(r["rating"] for r in csv.DictReader(out.open())) == ["0", "2", "3"]
     assert json.loads(run("ratings", "--library", path, "--session", "s2",
                           "--json").stdout)["ratings"] == 0
+
+
+def test_the_log_is_filtered_in_the_database(tmp_path):
+    """Searches are selected by examiner, study and session in SQL (None: logged without
+    one), newest first, so a long study's log is never read whole to list a few."""
+    from core.store import Store
+
+    store = Store(tmp_path / "library.sqlite")
+    who = [("ann", "s1"), ("bob", "s1"), ("ann", None), ("ann", "s1")]
+    ids = [store.log_search(query_path="/q.png", query_sha256=None, query_page=0,
+                            query_box=None, before=None, locarno=None, text=None, model_id="m",
+                            k=5, results=[], examiner=e, session=s) for e, s in who]
+    assert [r["id"] for r in store.searches(examiner="ann", session="s1")] == [ids[3], ids[0]]
+    assert [r["id"] for r in store.searches(session=None)] == [ids[2]]
+    assert [r["id"] for r in store.searches(limit=2)] == [ids[3], ids[2]]
+    assert len(store.searches(limit=None)) == 4
+    assert store.count_searches(session="s1") == 3 and store.count_searches() == 4
+    with pytest.raises(TypeError, match="patent"):
+        store.searches(patent="D1")
+    store.close()
