@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ._atomic import replacing
 from .search import SearchHit, SearchResponse, page_numbers
 from .sources import display_patent_id
 from .store import Store
@@ -115,7 +116,7 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
     ``ratings`` maps figure id -> rating. Returns the number of rows."""
     ratings = ratings or {}
     n = 0
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with replacing(path, newline="") as f:
         w = csv.writer(f)
         w.writerow(SEARCH_COLUMNS)
         for h in hits:
@@ -188,7 +189,8 @@ def write_search_html(path: str | os.PathLike, meta: ReportMeta, hits: list[Sear
     text = search_html(meta, hits, ratings=ratings, blind=blind,
                        query_src=png_data_uri(query_image) if query_image is not None else None,
                        image_src=lambda h: _uri_or_none(thumbnail(h)))
-    Path(path).write_text(text, encoding="utf-8")
+    with replacing(path) as f:
+        f.write(text)
 
 
 #: Report formats by file suffix; PDF is written by the GUI (it renders the HTML with Qt).
@@ -238,7 +240,7 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
     rows = [r for r in store.current_ratings(session=session)
             if study is None or r["study"] == study]
     searches: dict[int, dict] = {}
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with replacing(path, newline="") as f:
         w = csv.writer(f)
         w.writerow(RATINGS_COLUMNS)
         for r in rows:

@@ -28,6 +28,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from ._atomic import replacing
 from ._finder_version import FINDER_VERSION
 from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages
@@ -171,12 +172,8 @@ def _plain(d: dict) -> dict:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with replacing(path, fsync=True) as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 # -- merging --------------------------------------------------------------------------------

@@ -183,3 +183,21 @@ def test_a_report_names_the_query_page_or_every_page():
     again = ReportMeta.from_record({**logged, "params": {"text_pages": [1, 2]}})
     assert rows(again)["Pages left out"] == "2, 3 (printed text)"
     assert "Pages left out" not in rows(ReportMeta.from_record(logged))
+
+
+def test_a_report_that_cannot_be_finished_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    """A full disk (or any failure) mid-export: the earlier report stays as it was and no
+    half-written file or temporary is left."""
+    store = _store_with_ratings(tmp_path)
+    path = tmp_path / "ratings.csv"
+    assert write_ratings_csv(path, store, session="s1") == 6
+    before = path.read_bytes()
+
+    def full_disk(*args, **kw):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(reports, "display_patent_id", full_disk)   # fails after the header
+    with pytest.raises(OSError, match="No space"):
+        write_ratings_csv(path, store)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if "ratings" in p.name) == ["ratings.csv"]
+    store.close()
