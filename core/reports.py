@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ._atomic import replacing
+from .atomic import replacing
 from .search import SearchHit, SearchResponse, page_numbers
 from .sources import display_patent_id
 from .store import Store

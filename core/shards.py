@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ._atomic import replacing
+from .atomic import replacing
 from ._finder_version import FINDER_VERSION
 from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages

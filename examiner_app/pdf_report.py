@@ -14,6 +14,8 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QUrl
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
+from core.atomic import replacing
+
 from .imaging import gray_to_qimage
 
 
@@ -53,4 +55,5 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
     data = bytes(buffer.data())
     if not data.startswith(b"%PDF"):
         raise OSError(f"{target}: the PDF could not be laid out")
-    Path(target).write_bytes(data)
+    with replacing(target, "wb") as f:
+        f.write(data)
