@@ -38,7 +38,8 @@ def cmd_history(args) -> int:
     if args.search_id is not None:
         return (cmd_history_replay if args.replay else cmd_history_show)(args)
     if args.replay or args.report:
-        print(f"patent-examiner: error: --{'replay' if args.replay else 'report'} needs the ID of a logged search "
+        flag = "--replay" if args.replay else "--report"
+        print(f"patent-examiner: error: {flag} needs the ID of a logged search "
               "(`patent-examiner history` lists them)", file=sys.stderr)
         return EXIT_ERROR
     with _library(args) as lib:
@@ -54,11 +55,11 @@ def cmd_history(args) -> int:
             getattr(args, k) for k in ("examiner", "study", "session")) else ""))
         return EXIT_OK
     print(f"{'id':>5}  {'searched at':<19}  {'examiner':<12} {'session':<12} {'before':<10} "
-          f"{'class':<5} {'hits':>4}  query")
+          f"{'class':<5} {'results':>7}  query")
     for r in records:
         print(f"{r['id']:>5}  {(r['at'] or '')[:19]:<19}  {(r['examiner'] or '-')[:12]:<12} "
               f"{(r['session'] or '-')[:12]:<12} {r['before'] or '-':<10} "
-              f"{r['locarno'] or '-':<5} {len(r.get('results') or []):>4}  {_query_text(r)}")
+              f"{r['locarno'] or '-':<5} {len(r.get('results') or []):>7}  {_query_text(r)}")
     return EXIT_OK
 
 

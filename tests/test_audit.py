@@ -125,8 +125,9 @@ def test_history_and_ratings_commands(library, tmp_path):
     rows = listing.stdout.splitlines()[1:]
     assert [int(r.split()[0]) for r in rows] == [other, sid]        # newest first
     assert "06-01" in rows[0] and "query.png" in rows[1]
-    records = [json.loads(ln) for ln in run("history", "--library", path, "--json", "--session", "s1",
-                                           "--limit", "1").stdout.splitlines()]
+    records = [json.loads(ln) for ln in run("history", "--library", path, "--json",
+                                           "--session", "s1", "--limit", "1"
+                                           ).stdout.splitlines()]
     assert [r["id"] for r in records] == [other] and len(records[0]["results"]) == 8
 
     shown = run("history", sid, "--library", path, "--json")
