@@ -149,6 +149,8 @@ def cmd_history_replay(args) -> int:
 def cmd_ratings(args) -> int:
     from .reports import RELEVANCE_RULE, session_summary, write_ratings_csv
 
+    if args.score:
+        return cmd_ratings_score(args)
     with _library(args) as lib:
         store = lib.store
         rows = [r for r in store.current_ratings(session=args.session)
@@ -175,6 +177,42 @@ def cmd_ratings(args) -> int:
         print(f"({RELEVANCE_RULE})")
     if written is not None:
         print(f"wrote {written} rating(s) to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_ratings_score(args) -> int:
+    from tqdm import tqdm
+
+    from .embed import pick_device
+    from .judgments import score_by_ratings
+    from .search import Searcher
+
+    with _library(args) as lib:
+        model = lib.load_model(None)
+        model.to(pick_device(None))
+        with tqdm(total=0, desc="rated searches", unit="search", file=sys.stderr,
+                  dynamic_ncols=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+            scores = score_by_ratings(Searcher(lib, model), session=args.session,
+                                      study=args.study, progress=progress)
+    if args.json:
+        print(json.dumps(scores.to_json()))
+        return EXIT_OK
+    for sid, why in scores.skipped:
+        print(f"  skipped search #{sid}: {why}", file=sys.stderr)
+    if not scores.searches:
+        print("no rated search to score" + (f" ({len(scores.skipped)} skipped)"
+                                            if scores.skipped else ""))
+        return EXIT_OK
+    logged, now = scores.means()
+    diff, lo, hi = scores.difference()
+    print(f"{len(scores.searches)} rated search(es) scored with model {scores.model}"
+          + (f"; {len(scores.skipped)} skipped" if scores.skipped else ""))
+    print(f"nDCG@{scores.k} on the judged patents: as the examiners saw the ranking "
+          f"{logged:.3f}, the model now {now:.3f}; difference {diff:+.3f} "
+          f"[{lo:+.3f}, {hi:+.3f}] (95 %, searches resampled)")
     return EXIT_OK
 
 
@@ -208,5 +246,9 @@ def register(sub, lib_arg) -> None:
     r.add_argument("--session", help="only this session")
     r.add_argument("--study", help="only this study")
     r.add_argument("--out", metavar="FILE.csv", help="write the ratings to this CSV file")
+    r.add_argument("--score", action="store_true",
+                   help="score the library's model by the ratings: every rated search run "
+                        "again, nDCG@10 on the judged patents against the ranking the "
+                        "examiners saw (core/judgments.py)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_ratings)

@@ -126,20 +126,29 @@ class Replay:
                 "new": [h.figure_id for h in self.new], "gone": self.gone}
 
 
-def replay(searcher: Searcher, search_id: int) -> Replay:
-    """Run a logged search again with its logged settings (not logged itself)."""
-    rec = search_record(searcher.library.store, search_id)
+def rerun(searcher: Searcher, rec: dict, k: int | None = None) -> SearchResponse:
+    """A logged search run again with its logged settings (its query, region, cutoff,
+    filters, text and fusion weights; ``k`` results instead of the logged number if given);
+    not logged itself."""
     query = query_of(rec)
+    if k is not None:
+        query.k = k
     fusion = (rec.get("params") or {}).get("fusion")
     saved = searcher.fusion
     if fusion:
         searcher.fusion = {**saved, **fusion}
     try:
-        resp = searcher.search(query, log=False)
+        return searcher.search(query, log=False)
     except QueryError as exc:
-        raise AuditError(f"search #{search_id} cannot be run again: {exc}") from None
+        raise AuditError(f"search #{rec['id']} cannot be run again: {exc}") from None
     finally:
         searcher.fusion = saved
+
+
+def replay(searcher: Searcher, search_id: int) -> Replay:
+    """Run a logged search again and compare its ranking with the logged one."""
+    rec = search_record(searcher.library.store, search_id)
+    resp = rerun(searcher, rec)
     logged = rec.get("results") or []
     logged_ids = [r["figure_id"] for r in logged]
     now_ids = [h.figure_id for h in resp.results]

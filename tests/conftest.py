@@ -1,5 +1,6 @@
 """Shared fixtures: real data location, tiny model; hypothesis profiles."""
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,40 @@ def sheets(tmp_path_factory) -> Path:
     path = root / "manifest.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+# -- audit trail and ratings tests: a small library to search and rate --------------------
+AUDIT_BEFORE = date(2020, 1, 1)
+
+
+@pytest.fixture
+def searchable_library(sheets, tmp_path):
+    """A library of the generated sheets (tiny model) and a copy of one sheet as the query."""
+    import shutil
+
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import create_model
+
+    src = tmp_path / "src"
+    shutil.copytree(sheets.parent, src)
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+    query = tmp_path / "query.png"
+    shutil.copy(src / "D0900003_1.png", query)
+    return path, query
+
+
+def search_logged(path: Path, query: Path, **kw) -> int:
+    """Search the library at ``path`` with ``query`` as examiner "ann" in session "s1" (8
+    results, prior art before AUDIT_BEFORE); returns the logged search's id."""
+    from core.library import Library
+    from core.models import create_model
+    from core.search import Searcher, SearchQuery
+
+    with Library(path) as lib:
+        searcher = Searcher(lib, create_model("tiny_test", pretrained=None))
+        return searcher.search(SearchQuery(image=query, before=AUDIT_BEFORE, k=8, **kw),
+                               log=True, examiner="ann", session="s1").search_id

@@ -14,9 +14,9 @@ from core.audit import AuditError, logged_hits, replay, search_record
 from core.ingest import ingest
 from core.library import Library
 from core.models import create_model
-from core.search import Searcher, SearchQuery
+from core.search import Searcher
 
-BEFORE = date(2020, 1, 1)
+from conftest import AUDIT_BEFORE as BEFORE, search_logged
 
 
 def run(*args):
@@ -24,36 +24,14 @@ def run(*args):
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture
-def library(sheets, tmp_path):
-    """A library of the generated sheets (tiny model) and a copy of one sheet as the query."""
-    src = tmp_path / "src"
-    shutil.copytree(sheets.parent, src)
-    path = tmp_path / "lib"
-    with Library(path, create=True) as lib:
-        ingest(lib, [src / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
-               model_ref="tiny_test:random", workers=0)
-    query = tmp_path / "query.png"
-    shutil.copy(src / "D0900003_1.png", query)
-    return path, query
-
-
-def _search(path: Path, query: Path, **kw) -> int:
-    with Library(path) as lib:
-        searcher = Searcher(lib, create_model("tiny_test", pretrained=None))
-        resp = searcher.search(SearchQuery(image=query, before=BEFORE, k=8, **kw), log=True,
-                               examiner="ann", session="s1")
-        return resp.search_id
-
-
 def _replay(path: Path, search_id: int):
     with Library(path) as lib:
         return replay(Searcher(lib, create_model("tiny_test", pretrained=None)), search_id)
 
 
-def test_a_logged_search_is_shown_as_it_was_ranked(library):
-    path, query = library
-    sid = _search(path, query)
+def test_a_logged_search_is_shown_as_it_was_ranked(searchable_library):
+    path, query = searchable_library
+    sid = search_logged(path, query)
     with Library(path) as lib:
         rec = search_record(lib.store, sid)
         hits = logged_hits(lib.store, rec)
@@ -65,9 +43,9 @@ def test_a_logged_search_is_shown_as_it_was_ranked(library):
             search_record(lib.store, 999)
 
 
-def test_replay_reproduces_until_the_library_gains_earlier_prior_art(library, tmp_path):
-    path, query = library
-    sid = _search(path, query, text="design 3")
+def test_replay_reproduces_until_the_library_gains_earlier_prior_art(searchable_library, tmp_path):
+    path, query = searchable_library
+    sid = search_logged(path, query, text="design 3")
     first = _replay(path, sid)
     assert first.reproduced and first.compared == 8 and first.max_score_diff < 1e-5
     assert "reproduces" in first.text()
@@ -89,9 +67,9 @@ def test_replay_reproduces_until_the_library_gains_earlier_prior_art(library, tm
     assert "does not reproduce" in after.text() and "1 result(s) not in the log" in after.text()
 
 
-def test_replay_refuses_a_query_file_that_changed_or_is_gone(library):
-    path, query = library
-    sid = _search(path, query)
+def test_replay_refuses_a_query_file_that_changed_or_is_gone(searchable_library):
+    path, query = searchable_library
+    sid = search_logged(path, query)
     query.write_bytes(query.read_bytes() + b"\0")      # same picture, other bytes: changed
     with pytest.raises(AuditError, match="has changed since the search"):
         _replay(path, sid)
@@ -100,10 +78,10 @@ def test_replay_refuses_a_query_file_that_changed_or_is_gone(library):
         _replay(path, sid)
 
 
-def test_history_and_ratings_commands(library, tmp_path):
-    path, query = library
-    sid = _search(path, query)
-    other = _search(path, query, locarno="06-01")
+def test_history_and_ratings_commands(searchable_library, tmp_path):
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    other = search_logged(path, query, locarno="06-01")
     with Library(path) as lib:
         hits = logged_hits(lib.store, search_record(lib.store, sid))
         for h, grade in zip(hits[:3], (3, 0, 2)):

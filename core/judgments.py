@@ -1,0 +1,132 @@
+"""A model scored by examiners' relevance ratings (user studies): every rated search is run
+again with the library's model and scored by nDCG@10 on the patents the examiners judged, next
+to the ranking they saw when they rated.
+
+Judgments are per patent: an examiner's grade of a patent in a search is their highest rating of
+its figures (0-3), several examiners' grades are averaged, and a grade g gains 2^g - 1. Rankings
+are condensed to the judged patents (in rank order) before scoring, the usual way to compare
+systems on incomplete judgments (Sakai 2007): a model is neither rewarded nor penalised for
+patents nobody judged. To compare models, rebuild a copy of the library with the other model
+(`index rebuild --model`) and score it on the same ratings. The judged patents are those the
+examiners were shown, so they favour the model that showed them (pool bias): a fair comparison
+rates searches made with each model.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .audit import AuditError, rerun
+from .evaluation import bootstrap_ci
+from .search import Searcher
+from .store import Store
+
+TOP_K = 10
+#: Figures ranked when a rated search is run again (deeper than the examiners saw, so that the
+#: patents they judged can be found by a model that ranks them lower).
+RERUN_DEPTH = 500
+
+
+def grades(store: Store, *, session: str | None = None, study: str | None = None
+           ) -> dict[int, dict[str, float]]:
+    """Search id -> patent -> grade, from the current ratings."""
+    best: dict[tuple[int, str, str], int] = {}
+    for r in store.current_ratings(session=session):
+        if r["search_id"] is None or (study is not None and r["study"] != study):
+            continue
+        key = (r["search_id"], r["patent_id"], r["examiner"] or "")
+        best[key] = max(best.get(key, 0), r["rating"])
+    per: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for (sid, patent, _), g in best.items():
+        per[sid][patent].append(g)
+    return {sid: {p: sum(gs) / len(gs) for p, gs in pats.items()} for sid, pats in per.items()}
+
+
+def ndcg(ranked_patents: Sequence[str], judged: dict[str, float], k: int = TOP_K
+         ) -> float | None:
+    """Condensed nDCG@k of a patent ranking; None when no judged patent has a grade above 0
+    (there is nothing to find)."""
+    ideal = sorted(judged.values(), reverse=True)[:k]
+    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    if idcg == 0:
+        return None
+    condensed = [p for p in ranked_patents if p in judged][:k]
+    return sum((2 ** judged[p] - 1) / math.log2(i + 2) for i, p in enumerate(condensed)) / idcg
+
+
+def patent_order(patents: Sequence[str]) -> list[str]:
+    """Patents in the order of their best-ranked figure."""
+    return list(dict.fromkeys(patents))
+
+
+@dataclass
+class JudgedSearch:
+    search_id: int
+    judged: int             # patents judged
+    relevant: int           # patents graded 2 or more
+    logged: float           # nDCG@k of the ranking the examiners saw
+    now: float              # nDCG@k of the model's ranking now
+
+
+@dataclass
+class JudgedScores:
+    model: str
+    k: int
+    searches: list[JudgedSearch] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)    # (search id, why)
+
+    def means(self) -> tuple[float, float]:
+        n = len(self.searches)
+        return (sum(s.logged for s in self.searches) / n, sum(s.now for s in self.searches) / n)
+
+    def difference(self, n: int = 2000) -> tuple[float, float, float]:
+        """Mean nDCG now minus as seen, with a 95 % bootstrap interval over searches."""
+        rows = [(str(s.search_id), s.logged, s.now) for s in self.searches]
+        return bootstrap_ci([rows], ratio=False, n=n)
+
+    def to_json(self) -> dict:
+        out = {"model": self.model, "k": self.k, "scored": len(self.searches),
+               "skipped": [{"search_id": i, "reason": r} for i, r in self.skipped],
+               "per_search": [vars(s) for s in self.searches]}
+        if self.searches:
+            logged, now = self.means()
+            diff, lo, hi = self.difference()
+            out.update(ndcg_logged=logged, ndcg_now=now, difference=diff,
+                       difference_95=[lo, hi])
+        return out
+
+
+def score_by_ratings(searcher: Searcher, *, session: str | None = None,
+                     study: str | None = None, k: int = TOP_K,
+                     progress: Callable[[int, int], None] | None = None) -> JudgedScores:
+    """Every rated search of the library (of one session or study) scored by its ratings, as
+    logged and as the library's model ranks it now."""
+    store = searcher.library.store
+    judged = grades(store, session=session, study=study)
+    out = JudgedScores(searcher.model.model_id, k)
+    for i, (sid, marks) in enumerate(sorted(judged.items()), 1):
+        if progress is not None:
+            progress(i - 1, len(judged))
+        rec = store.search_record(sid)
+        if rec is None:
+            out.skipped.append((sid, "not in the log"))
+            continue
+        logged = ndcg(patent_order([r["patent_id"] for r in rec.get("results") or []]),
+                      marks, k)
+        if logged is None:
+            out.skipped.append((sid, "no patent rated above 0"))
+            continue
+        try:
+            resp = rerun(searcher, rec, k=max(RERUN_DEPTH, int(rec.get("k") or 0)))
+        except AuditError as exc:
+            out.skipped.append((sid, str(exc)))
+            continue
+        now = ndcg(patent_order([h.patent_id for h in resp.results]), marks, k)
+        out.searches.append(JudgedSearch(sid, len(marks), sum(g >= 2 for g in marks.values()),
+                                         logged, now))
+    if progress is not None:
+        progress(len(judged), len(judged))
+    return out
+

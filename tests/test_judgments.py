@@ -1,0 +1,82 @@
+"""Scoring a model by examiners' ratings: condensed nDCG@10 of rated searches run again."""
+import json
+import math
+import shutil
+
+import pytest
+
+from core.audit import logged_hits, search_record
+from core.judgments import grades, ndcg, patent_order, score_by_ratings
+from core.library import Library
+from core.models import create_model
+from core.search import Searcher
+from core.store import Store
+from conftest import search_logged
+from test_audit import run
+
+
+def test_condensed_ndcg_by_hand():
+    judged = {"A": 3, "B": 0, "C": 2}
+    # X is unjudged and left out: the list scored is B, A, C
+    dcg = 0 + 7 / math.log2(3) + 3 / math.log2(4)
+    ideal = 7 + 3 / math.log2(3)
+    assert ndcg(["X", "B", "A", "C"], judged) == pytest.approx(dcg / ideal)
+    assert ndcg(["A", "C", "B"], judged) == pytest.approx(1.0)
+    assert ndcg(["A", "C"], judged, k=1) == pytest.approx(1.0)
+    assert ndcg(["C", "A"], judged, k=1) == pytest.approx(3 / 7)
+    assert ndcg(["A", "B"], {"A": 0, "B": 0}) is None            # nothing to find
+    assert patent_order(["A", "A", "B", "A", "C"]) == ["A", "B", "C"]
+
+
+def test_grades_take_each_examiners_best_figure_and_average_examiners(tmp_path):
+    store = Store(tmp_path / "library.sqlite")
+    rate = lambda sid, patent, fig, g, who, study="st": store.add_rating(  # noqa: E731
+        search_id=sid, patent_id=patent, figure_id=fig, rank=fig, rating=g, model_id=None,
+        query_sha256=None, examiner=who, study=study, session="s1")
+    rate(1, "A", 1, 1, "ann")
+    rate(1, "A", 2, 3, "ann")              # ann's best figure of A: 3
+    rate(1, "A", 1, 1, "bob")              # bob's: 1 -> A's grade (3 + 1) / 2
+    rate(1, "B", 5, 0, "ann")
+    rate(2, "C", 7, 2, "ann", study="other")
+    rate(None, "D", 8, 3, "ann")           # a rating outside a logged search: not a judgment
+    assert grades(store) == {1: {"A": 2.0, "B": 0.0}, 2: {"C": 2.0}}
+    assert grades(store, study="other") == {2: {"C": 2.0}}
+    store.close()
+
+
+def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library, tmp_path):
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    gone_query = tmp_path / "gone.png"
+    shutil.copy(query, gone_query)
+    gone = search_logged(path, gone_query)
+    with Library(path) as lib:
+        store = lib.store
+        for s in (sid, gone):
+            hits = logged_hits(store, search_record(store, s))
+            order = patent_order([h.patent_id for h in hits])
+            first = {p: next(h for h in hits if h.patent_id == p) for p in order}
+            for patent, grade in ((order[0], 0), (order[2], 3)):   # the best is the 3rd
+                h = first[patent]
+                store.add_rating(search_id=s, patent_id=patent, figure_id=h.figure_id,
+                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
+                                 examiner="ann", session="s1")
+    gone_query.unlink()
+    expected = (7 / math.log2(3)) / 7          # condensed: [order[0] (0), order[2] (3)]
+    with Library(path) as lib:
+        scores = score_by_ratings(Searcher(lib, create_model("tiny_test", pretrained=None)))
+    assert [s.search_id for s in scores.searches] == [sid]
+    (row,) = scores.searches
+    assert (row.judged, row.relevant) == (2, 1)
+    assert row.logged == pytest.approx(expected) and row.now == pytest.approx(expected)
+    assert [(i, "is gone" in why) for i, why in scores.skipped] == [(gone, True)]
+    diff, lo, hi = scores.difference(n=200)
+    assert diff == lo == hi == 0.0                  # the same model ranks as it did
+
+    proc = run("ratings", "--score", "--json", "--library", path)
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)
+    assert obj["scored"] == 1 and obj["ndcg_now"] == pytest.approx(expected)
+    text = run("ratings", "--score", "--library", path).stdout
+    assert f"as the examiners saw the ranking {expected:.3f}, the model now {expected:.3f}" \
+        in text
