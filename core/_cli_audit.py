@@ -202,17 +202,7 @@ def cmd_ratings_score(args) -> int:
         return EXIT_OK
     for sid, why in scores.skipped:
         print(f"  skipped search #{sid}: {why}", file=sys.stderr)
-    if not scores.searches:
-        print("no rated search to score" + (f" ({len(scores.skipped)} skipped)"
-                                            if scores.skipped else ""))
-        return EXIT_OK
-    logged, now = scores.means()
-    diff, lo, hi = scores.difference()
-    print(f"{len(scores.searches)} rated search(es) scored with model {scores.model}"
-          + (f"; {len(scores.skipped)} skipped" if scores.skipped else ""))
-    print(f"nDCG@{scores.k} on the judged patents: as the examiners saw the ranking "
-          f"{logged:.3f}, the model now {now:.3f}; difference {diff:+.3f} "
-          f"[{lo:+.3f}, {hi:+.3f}] (95 %, searches resampled)")
+    print(scores.text())
     return EXIT_OK
 
 

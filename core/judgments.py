@@ -14,6 +14,7 @@ rates searches made with each model.
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -76,6 +77,7 @@ class JudgedScores:
     k: int
     searches: list[JudgedSearch] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)    # (search id, why)
+    cancelled: bool = False
 
     def means(self) -> tuple[float, float]:
         n = len(self.searches)
@@ -86,8 +88,22 @@ class JudgedScores:
         rows = [(str(s.search_id), s.logged, s.now) for s in self.searches]
         return bootstrap_ci([rows], ratio=False, n=n)
 
+    def text(self) -> str:
+        """The verdict in a sentence or two."""
+        skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
+        stopped = " (stopped early)" if self.cancelled else ""
+        if not self.searches:
+            return f"No rated search to score{skipped}{stopped}."
+        logged, now = self.means()
+        diff, lo, hi = self.difference()
+        return (f"{len(self.searches)} rated search(es) scored with model {self.model}"
+                f"{skipped}{stopped}. nDCG@{self.k} on the judged patents: as the examiners "
+                f"saw the ranking {logged:.3f}, the model now {now:.3f}; difference "
+                f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}] (95 %, searches resampled).")
+
     def to_json(self) -> dict:
         out = {"model": self.model, "k": self.k, "scored": len(self.searches),
+               "cancelled": self.cancelled,
                "skipped": [{"search_id": i, "reason": r} for i, r in self.skipped],
                "per_search": [vars(s) for s in self.searches]}
         if self.searches:
@@ -100,13 +116,18 @@ class JudgedScores:
 
 def score_by_ratings(searcher: Searcher, *, session: str | None = None,
                      study: str | None = None, k: int = TOP_K,
-                     progress: Callable[[int, int], None] | None = None) -> JudgedScores:
+                     progress: Callable[[int, int], None] | None = None,
+                     cancel: threading.Event | None = None) -> JudgedScores:
     """Every rated search of the library (of one session or study) scored by its ratings, as
-    logged and as the library's model ranks it now."""
+    logged and as the library's model ranks it now; ``cancel`` stops between searches
+    (``cancelled`` is then set and the searches scored so far are kept)."""
     store = searcher.library.store
     judged = grades(store, session=session, study=study)
     out = JudgedScores(searcher.model.model_id, k)
     for i, (sid, marks) in enumerate(sorted(judged.items()), 1):
+        if cancel is not None and cancel.is_set():
+            out.cancelled = True
+            return out
         if progress is not None:
             progress(i - 1, len(judged))
         rec = store.search_record(sid)

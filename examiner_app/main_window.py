@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._demo_task = None       # the demo library being built (start_demo)
         self._note_when_open = None  # a message for the library being opened
         self._history_sized = False  # the dock gets a sensible width when first shown
+        self._scoring = None         # the task scoring the model by the ratings, while it runs
         self._build_widgets()
         self.acts = WindowActions(self)
         self._connect()
@@ -716,6 +717,8 @@ class MainWindow(QMainWindow):
         dialog = SessionDialog(self.settings, self)
         dialog.exportRequested.connect(
             lambda: self.export_ratings_dialog(dialog, self.notify_in(dialog)))
+        dialog.scoreRequested.connect(lambda: self.score_by_ratings(dialog))
+        dialog.scoreCancelled.connect(lambda: self._scoring and self._scoring.cancel())
         self.service.session_summary(self.identity(), on_done=dialog.set_summary)
         examiner = self.settings.examiner
         accepted = dialog.exec()
@@ -726,6 +729,38 @@ class MainWindow(QMainWindow):
             self.refresh_history()
             if self.settings.examiner != examiner:
                 self._reload_ratings()
+
+    def score_by_ratings(self, dialog=None) -> None:
+        """Score the library's model by this session's ratings (core.judgments), with
+        progress; the verdict shows in ``dialog`` while it is open, else on the banner."""
+        if self._scoring is not None:
+            return
+        notify = self.notify_in(dialog) if dialog is not None else self.show_message
+        alive = lambda: dialog is not None and shiboken6.isValid(dialog)  # noqa: E731
+
+        def progress(done: int, total: int, note: str) -> None:
+            self._set_busy(True, f"Scoring the model by the ratings: {done} of {total} "
+                                 "searches\u2026", job="score")
+
+        def finish():
+            self._scoring = None
+            self._set_busy(False, job="score")
+            if alive():
+                dialog.set_scoring(False)
+
+        def done(scores):
+            finish()
+            notify("info" if scores.searches else "warning", scores.text())
+
+        def failed(exc):
+            finish()
+            notify("error", describe_error(exc))
+
+        if alive():
+            dialog.set_scoring(True)
+        self._set_busy(True, "Scoring the model by the ratings\u2026", job="score")
+        self._scoring = self.service.score_by_ratings(
+            self.identity(), on_progress=progress, on_done=done, on_error=failed)
 
     def notify_in(self, dialog):
         """A ``show_message`` for work a dialog started: shown in the dialog while it is open

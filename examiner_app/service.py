@@ -219,6 +219,21 @@ class LibraryService(QObject):
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
+    def score_by_ratings(self, identity: Identity, *, on_progress: Callback,
+                         on_done: Callback, on_error: Callback) -> Task:
+        """Score the library's model by the ratings of this study session (every examiner's):
+        a ``core.judgments.JudgedScores``; cancel stops between searches."""
+        def work(task: Task):
+            from core.judgments import score_by_ratings
+
+            return score_by_ratings(
+                self._require_searcher(), session=identity.session, study=identity.study,
+                progress=lambda done, total: task.report(done, total, "rated searches"),
+                cancel=task.cancel_event)
+
+        return self.db.submit(work, on_progress=on_progress, on_done=on_done,
+                              on_error=on_error)
+
     def history(self, *, on_done: Callback, limit: int = 500) -> Task:
         def work(task: Task):
             return self._library.store.searches(limit) if self._library is not None else []

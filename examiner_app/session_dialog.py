@@ -13,10 +13,13 @@ from .theme import BANNER_COLORS
 
 class SessionDialog(QDialog):
     exportRequested = Signal()
+    scoreRequested = Signal()
+    scoreCancelled = Signal()
 
     def __init__(self, settings, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Study session")
+        self.setMinimumWidth(560)
         self.settings = settings
         self.examiner = QLineEdit(settings.examiner)
         self.examiner.setPlaceholderText("required: your name or id, e.g. E123")
@@ -33,6 +36,12 @@ class SessionDialog(QDialog):
         rule.setWordWrap(True)
         self.export = export = QPushButton("Export ratings CSV\u2026")
         export.clicked.connect(self.exportRequested.emit)
+        self.score = QPushButton("Score the model by these ratings")
+        self.score.setToolTip("Run every rated search of this session again and compare "
+                              "nDCG@10 on the judged patents with the ranking the examiners "
+                              "saw")
+        self.score.clicked.connect(self._score_clicked)
+        self.scoring = False
         self.outcome = QLabel()
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -47,6 +56,7 @@ class SessionDialog(QDialog):
         form.addRow("This session", self.summary)
         form.addRow("", rule)
         form.addRow("", export)
+        form.addRow("", self.score)
         form.addRow("", self.outcome)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
@@ -65,6 +75,7 @@ class SessionDialog(QDialog):
         s = self.settings
         same = (self.study.text(), self.session.text()) == (s.study, s.session)
         self.export.setEnabled(same)
+        self.score.setEnabled(same or self.scoring)
         self.export.setToolTip("" if same else "Press OK to switch to this session first: "
                                                "the export is of the session in use")
 
@@ -73,6 +84,15 @@ class SessionDialog(QDialog):
         self.outcome.setStyleSheet(f"color: {BANNER_COLORS.get(level, BANNER_COLORS['info'])[1]}")
         self.outcome.setText(("\u2716 " if level == "error" else "") + text)
         self.outcome.show()
+        self.adjustSize()           # room for the wrapped text
+
+    def _score_clicked(self) -> None:
+        (self.scoreCancelled if self.scoring else self.scoreRequested).emit()
+
+    def set_scoring(self, on: bool) -> None:
+        """While scoring, the button cancels it."""
+        self.scoring = on
+        self.score.setText("Cancel scoring" if on else "Score the model by these ratings")
 
     def set_summary(self, summary) -> None:
         self.summary.setText(summary.text())

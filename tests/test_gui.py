@@ -821,6 +821,34 @@ def test_a_ratings_export_asked_for_in_the_session_dialog_reports_there(
     qtbot.waitUntil(lambda: "again.csv" in window.banner.text.text(), timeout=WAIT)
 
 
+def test_the_session_dialog_scores_the_model_by_the_sessions_ratings(
+        qtbot, window, gui_library):
+    """"Score the model by these ratings" runs the session's rated searches again and shows
+    nDCG@10 as the examiners saw it and as the model ranks now (the same model: equal)."""
+    from examiner_app.session_dialog import SessionDialog
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(2)
+    window.rate_current(3)
+    window.results.select_row(0)
+    window.rate_current(0)
+    dialog = SessionDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.scoreRequested.connect(lambda: window.score_by_ratings(dialog))
+    dialog.show()
+    qtbot.waitUntil(lambda: window.service.ratings.pool.activeThreadCount() == 0,
+                    timeout=WAIT)                   # the ratings are committed
+    dialog.score.click()
+    assert dialog.score.text() == "Cancel scoring"
+    qtbot.waitUntil(lambda: "nDCG@10" in dialog.outcome.text(), timeout=WAIT)
+    text = dialog.outcome.text()
+    assert text.startswith("1 rated search(es) scored with model ")
+    seen = text.split("saw the ranking ")[1][:5]
+    assert f"the model now {seen}; difference +0.000" in text and float(seen) < 1
+    assert dialog.score.text() == "Score the model by these ratings"
+
+
 def test_all_pages_of_an_application_are_searched_and_reopened_so(
         qtbot, window, gui_library, tmp_path):
     """A multi-page file offers "All pages": every figure of every page is searched (each

@@ -79,4 +79,14 @@ def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library,
     assert obj["scored"] == 1 and obj["ndcg_now"] == pytest.approx(expected)
     text = run("ratings", "--score", "--library", path).stdout
     assert f"as the examiners saw the ranking {expected:.3f}, the model now {expected:.3f}" \
-        in text
+        in text and "1 skipped" in text
+
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    with Library(path) as lib:
+        stopped = score_by_ratings(Searcher(lib, create_model("tiny_test", pretrained=None)),
+                                   cancel=stop)
+    assert stopped.cancelled and not stopped.searches
+    assert stopped.text() == "No rated search to score (stopped early)."
