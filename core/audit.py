@@ -35,13 +35,20 @@ def search_record(store: Store, search_id: int) -> dict:
 
 def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
     """The results of a logged search as they were ranked and scored then, with today's
-    metadata (figures removed from the library since are left out)."""
+    metadata. A figure no longer in the library, or whose id now names a figure of another
+    patent (a library rebuilt by a figure finder that cuts its pages differently), is left
+    out rather than shown in its place."""
     logged = rec.get("results") or []
     hits = hydrate(store, [(r["figure_id"], r["score"]) for r in logged])
-    ranks = {r["figure_id"]: r["rank"] for r in logged}
+    then = {r["figure_id"]: r for r in logged}
+    kept = []
     for h in hits:
-        h.rank = ranks.get(h.figure_id, h.rank)
-    return hits
+        r = then[h.figure_id]
+        if r.get("patent_id") not in (None, h.patent_id):
+            continue
+        h.rank = r.get("rank", h.rank)
+        kept.append(h)
+    return kept
 
 
 def query_of(rec: dict) -> SearchQuery:

@@ -68,8 +68,11 @@ class _ChunkWriter:
 
     def __init__(self, library: Library, model, model_ref: str | None, run_id: str,
                  patents: dict[str, PatentRecord], source_ids: dict[str, int],
-                 finder: int | None = FINDER_VERSION):
+                 finder: int | None = FINDER_VERSION,
+                 keep_ids: dict[tuple[str, int, tuple[int, ...]], int] | None = None):
         self.lib = library
+        self.keep_ids = keep_ids or {}
+        self.id_floor = max(self.keep_ids.values(), default=0)
         self.finder = finder
         self.model = model
         self.model_ref = model_ref
@@ -90,19 +93,21 @@ class _ChunkWriter:
         if not self.pages:
             return
         lib, store = self.lib, self.lib.store
-        first = lib.next_label()
+        fresh = max(lib.next_label(), self.id_floor + 1)
         labels, dates, vecs, fig_rows = [], [], [], []
-        label = first
         for prepared in self.pages:
             rec = self.patents[prepared.page.patent_id]
             ord_ = date_ord(rec.grant_date)
+            page_key = (str(prepared.page.path), prepared.page.page_index)
             for i, (box, v) in enumerate(zip(prepared.boxes, prepared.vectors)):
+                label = self.keep_ids.get((*page_key, tuple(box.to_list())))
+                if label is None:
+                    label, fresh = fresh, fresh + 1
                 labels.append(label)
                 dates.append(ord_)
                 vecs.append(v)
                 fig_rows.append([label, None, rec.patent_id, i, *box.to_list(), ord_,
                                  self.run_id])
-                label += 1
         entry = None
         if labels:
             entry = lib.write_segment(np.asarray(labels, np.int64), np.asarray(dates, np.int64),
@@ -196,14 +201,17 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
            chunk_pages: int = 500, batch_size: int = 32, workers: int | None = None,
            rollback_on_cancel: bool = False, scans: list[SourceScan] | None = None,
-           embed=embed_pages, finder: int | None = FINDER_VERSION) -> IngestReport:
+           embed=embed_pages, finder: int | None = FINDER_VERSION,
+           keep_ids: dict[tuple[str, int, tuple[int, ...]], int] | None = None) -> IngestReport:
     """Add the drawings of ``sources`` to ``library`` with ``model``; returns a report.
 
     ``rollback_on_cancel``: when ``cancel`` is set, remove what this run committed so the
     library is exactly as before (the GUI's Cancel); otherwise committed chunks stay and a
     re-run resumes after them (Ctrl-C on the command line). ``embed``: where vectors come
     from (``core.embed.embed_pages``, or stored shards: ``core.shards``); ``finder``: the
-    figure finder version that cut the pages (a shard's own; None if not known).
+    figure finder version that cut the pages (a shard's own; None if not known); ``keep_ids``:
+    figure ids to reuse, by (page path, page index, figure box) — a rebuild's, so that the
+    search log and ratings keep naming the same figures (other figures get ids above them).
     """
     run_id = uuid.uuid4().hex[:12]
     report = IngestReport(run_id, sources=[str(s) for s in sources])
@@ -239,7 +247,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 source_ids[str(page.path)] = sid
                 todo.append(page)
         report.pages_total = len(todo)
-        writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder)
+        writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder,
+                              keep_ids)
         done = 0
 
         def on_page(prepared: PreparedPage) -> None:
@@ -407,9 +416,13 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
             for pid, p, idx, kind, sheet in library.store.conn.execute(
                     "SELECT patent_id, path, page_index, page_kind, sheet FROM pages ORDER BY id"):
                 scan.pages.append(PageRecord(pid, Path(p), idx, kind, sheet))
+            keep_ids = {(p, idx, (x0, y0, x1, y1)): fid for fid, p, idx, x0, y0, x1, y1 in
+                        library.store.conn.execute(
+                            "SELECT f.id, p.path, p.page_index, f.x0, f.y0, f.x1, f.y1 "
+                            "FROM figures f JOIN pages p ON p.id = f.page_id")}
             report = ingest(new, [str(path)], model, model_ref=model_ref, progress=progress,
                             cancel=cancel, batch_size=batch_size, workers=workers,
-                            scans=[scan])
+                            scans=[scan], keep_ids=keep_ids)
             if report.cancelled:
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -162,3 +162,34 @@ def test_the_log_is_filtered_in_the_database(tmp_path):
     with pytest.raises(TypeError, match="patent"):
         store.searches(patent="D1")
     store.close()
+
+
+def test_a_rebuild_keeps_the_ids_the_log_and_ratings_name(searchable_library):
+    """Rebuilding (here without a page whose file is gone) gives every figure it cuts the same
+    way its old id, so a logged search reopens with the very figures it showed; a figure
+    whose id would now name another patent's is left out, never shown in its place."""
+    from core.ingest import rebuild
+
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    sql = ("SELECT f.id, p.path, p.page_index, f.x0, f.y0, f.x1, f.y1 FROM figures f "
+           "JOIN pages p ON p.id = f.page_id")
+    with Library(path) as lib:
+        before = {r[0]: r[1:] for r in lib.store.conn.execute(sql)}
+        shown = {h.figure_id: h.patent_id for h in logged_hits(lib.store,
+                                                               search_record(lib.store, sid))}
+    first = min(before)                                   # the first page's figure goes
+    Path(before[first][0]).unlink()
+    with Library(path) as lib:
+        rebuild(lib, create_model("tiny_test", pretrained=None), drop_missing=True)
+    with Library(path) as lib:
+        after = {r[0]: r[1:] for r in lib.store.conn.execute(sql)}
+        assert after == {i: v for i, v in before.items() if v[0] != before[first][0]}
+        rec = search_record(lib.store, sid)
+        again = {h.figure_id: h.patent_id for h in logged_hits(lib.store, rec)}
+        assert again == {i: p for i, p in shown.items() if i in after}
+
+        # an id that now names another patent's figure is not shown as the logged result
+        rec["results"][0]["patent_id"] = "D0999999"
+        assert rec["results"][0]["figure_id"] not in {
+            h.figure_id for h in logged_hits(lib.store, rec)}
