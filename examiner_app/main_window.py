@@ -478,6 +478,10 @@ class MainWindow(QMainWindow):
                                 "every page of the drawing" if every_page else
                                 "the drawing", used=(None, rec.get("query_box")))
             path = rec.get("query_path")
+            logged = len(rec.get("results") or [])
+            notes = [f"{logged - len(hits)} of its {logged} results are no longer in the "
+                     "library (removed, or cut differently by a rebuild)."] \
+                if len(hits) < logged else []
             if path and Path(path).is_file():
                 self.load_query(Path(path), rec.get("query_page") or 0,
                                 box=rec.get("query_box"), search=False,
@@ -486,8 +490,10 @@ class MainWindow(QMainWindow):
                 self._query_gen += 1
                 self.query = None
                 self.query_panel.clear()
-                self.show_message("warning", f"The query file of search #{search_id} is no "
-                                  f"longer at {path}; its results are shown.")
+                notes.insert(0, f"The query file is no longer at {path}.")
+            if notes:
+                self.show_message("warning", f"Search #{search_id}: " + " ".join(notes)
+                                  + " What remains is shown as it was ranked.")
 
         def failed(exc):
             self._search_failed(gen, exc)

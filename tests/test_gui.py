@@ -263,6 +263,31 @@ def test_history_runs_a_search_again_and_says_whether_it_reproduces(
     assert window.banner.level == "error"
 
 
+def test_a_reopened_search_says_which_results_are_no_longer_in_the_library(
+        qtbot, window, gui_library):
+    """A logged result whose figure id now names another patent's figure (a rebuild cut its
+    page differently) is left out, and the banner says how many are missing."""
+    import json
+    import sqlite3
+
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    db = sqlite3.connect(gui_library / "library.sqlite")
+    results = json.loads(db.execute("SELECT results FROM searches WHERE id = ?",
+                                    (first.search_id,)).fetchone()[0])
+    results[0]["patent_id"] = "D0999999"
+    with db:
+        db.execute("UPDATE searches SET results = ? WHERE id = ?",
+                   (json.dumps(results), first.search_id))
+    db.close()
+    window.reopen(first.search_id)
+    qtbot.waitUntil(lambda: "no longer in the library" in window.banner.text.text(),
+                    timeout=WAIT)
+    assert f"1 of its {len(results)} results" in window.banner.text.text()
+    assert [h.figure_id for h in window.response.results] == \
+        [h.figure_id for h in first.results[1:]]
+
+
 def test_stale_results_are_dropped(qtbot, window, gui_library):
     files = sheets(gui_library)
     window.start(gui_library, files[0])
