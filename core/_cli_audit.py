@@ -159,7 +159,7 @@ def cmd_ratings(args) -> int:
                    if args.out else None)
         groups = sorted({(r["session"], r["examiner"]) for r in rows},
                         key=lambda g: (g[0] or "", g[1] or ""))
-        summaries = [session_summary(store, s, e) for s, e in groups]
+        summaries = [session_summary(store, s, e, study=args.study) for s, e in groups]
     if args.json:
         print(json.dumps({"ratings": len(rows), "written": written,
                           "sessions": [{"session": s.session, "examiner": s.examiner,

@@ -293,16 +293,17 @@ class SessionSummary:
                 + (f"{p:.2f}" if p is not None else "-"))
 
 
-def session_summary(store: Store, session: str | None, examiner: str | None = None
-                    ) -> SessionSummary:
-    """How much an examiner rated in a session and the precision of the top 10 by those
-    ratings (see ``RELEVANCE_RULE``)."""
+def session_summary(store: Store, session: str | None, examiner: str | None = None, *,
+                    study: str | None = None) -> SessionSummary:
+    """How much an examiner (None: anyone) rated in a session (of one study, if given) and the
+    precision of the top 10 by those ratings (see ``RELEVANCE_RULE``)."""
     out = SessionSummary(session, examiner)
-    out.searches = store.count_searches(session=session, **(
-        {"examiner": examiner} if examiner is not None else {}))
+    out.searches = store.count_searches(session=session, **{
+        k: v for k, v in (("examiner", examiner), ("study", study)) if v is not None})
     by_search: dict[int | None, SearchScore] = {}
     for r in store.current_ratings(session=session):
-        if examiner is not None and r["examiner"] != examiner:
+        if (examiner is not None and r["examiner"] != examiner) or \
+                (study is not None and r["study"] != study):
             continue
         score = by_search.setdefault(r["search_id"], SearchScore(r["search_id"], 0, 0))
         score.rated += 1
