@@ -231,7 +231,8 @@ def register(sub, lib_arg) -> None:
     h.set_defaults(func=cmd_history)
 
     r = sub.add_parser("ratings", help="relevance ratings of user studies: summary per "
-                                       "session and examiner, CSV export")
+                                       "session and examiner, CSV export, the model scored "
+                                       "by them")
     lib_arg(r)
     r.add_argument("--session", help="only this session")
     r.add_argument("--study", help="only this study")
@@ -240,5 +241,5 @@ def register(sub, lib_arg) -> None:
                    help="score the library's model by the ratings: every rated search run "
                         "again, nDCG@10 on the judged patents against the ranking the "
                         "examiners saw (core/judgments.py)")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--json", action="store_true", help="the summary (or the scores) as JSON")
     r.set_defaults(func=cmd_ratings)
