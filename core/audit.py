@@ -2,9 +2,9 @@
 
 Every search is logged with its query file's SHA-256, page, region, cutoff, filters, text,
 fusion weights, model and ranked results (``Store.log_search``). ``logged_hits`` turns a log
-record back into the results the examiner saw; ``replay`` runs the search again on today's
-library and says what changed, so an audit can tell a reproducible search from one whose
-library or model has moved on since.
+record back into the results the examiner saw; ``rerun`` runs the search again on today's
+library, and ``replay`` says what changed, so an audit can tell a reproducible search from one
+whose library or model has moved on since.
 """
 from __future__ import annotations
 
