@@ -19,10 +19,9 @@ def hit_lines(hits) -> list[str]:
 
 
 def _library(args):
-    from .library import Library, default_library_path
+    from .library import Library, library_path
 
-    path = Path(args.library).expanduser() if args.library else default_library_path()
-    return Library(path, create=False)
+    return Library(library_path(args.library), create=False)
 
 
 def _query_text(rec: dict) -> str:

@@ -65,6 +65,13 @@ class Analysis:
 
 # --- ink -------------------------------------------------------------------------------------
 
+def gray_sample(page: np.ndarray) -> tuple[int, np.ndarray]:
+    """Every 8th pixel of a sheet (and the step); denser in small images (a pasted screen
+    crop), whose thin anti-aliased lines a sparse sample misses."""
+    step = int(np.clip(np.sqrt(page.size / 40_000), 1, 8))
+    return step, page[::step, ::step]
+
+
 def binarize(page: np.ndarray, threshold: int | None = None) -> np.ndarray:
     """0/255 page: bilevel scans pass through; gray ones (photos, JPEG scans) are cut at a
     fixed ``threshold``, or else at Otsu's level relative to a smooth estimate of the paper
@@ -72,10 +79,7 @@ def binarize(page: np.ndarray, threshold: int | None = None) -> np.ndarray:
     paper and ink (plain noise) give a blank page."""
     if threshold is not None:
         return np.where(page < threshold, np.uint8(0), np.uint8(255))
-    # Every 8th pixel of a sheet; denser in small images (a pasted screen crop), whose thin
-    # anti-aliased lines a sparse sample misses.
-    step = int(np.clip(np.sqrt(page.size / 40_000), 1, 8))
-    sample = page[::step, ::step]
+    step, sample = gray_sample(page)
     if not np.any((sample > 0) & (sample < 255)):
         return page
     coarse = page[::4 * step, ::4 * step].astype(np.float32)

@@ -52,21 +52,14 @@ def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
 
 
 def query_of(rec: dict) -> SearchQuery:
-    """The ``SearchQuery`` that produced a log record; the query file must still be there with
-    the same bytes."""
+    """The ``SearchQuery`` that produced a log record; its query file must still be there
+    (``rerun`` checks that it still has the same bytes)."""
     path = rec.get("query_path")
     if path is None and not rec.get("text"):
         raise AuditError(f"search #{rec['id']} was made with a pasted image that was not "
                          "saved: it cannot be run again")
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise AuditError(f"search #{rec['id']}: the query file {path} is gone")
-        sha = rec.get("query_sha256")
-        if sha and hashlib.sha256(p.read_bytes()).hexdigest() != sha \
-                and not _page_sha_matches(p, rec, sha):
-            raise AuditError(f"search #{rec['id']}: the query file {path} has changed since "
-                             "the search (its SHA-256 differs from the logged one)")
+    if path is not None and not Path(path).is_file():
+        raise AuditError(f"search #{rec['id']}: the query file {path} is gone")
     box = rec.get("query_box")
     return SearchQuery(image=path, page_index=rec.get("query_page"),
                        box=FigureBox(*box) if box else None, text=rec.get("text"),
@@ -145,11 +138,17 @@ def rerun(searcher: Searcher, rec: dict, k: int | None = None) -> SearchResponse
     if fusion:
         searcher.fusion = {**saved, **fusion}
     try:
-        return searcher.search(query, log=False)
+        resp = searcher.search(query, log=False)
     except QueryError as exc:
         raise AuditError(f"search #{rec['id']} cannot be run again: {exc}") from None
     finally:
         searcher.fusion = saved
+    sha = rec.get("query_sha256")
+    if query.image is not None and sha and resp.query_sha256 != sha \
+            and not _page_sha_matches(Path(query.image), rec, sha):
+        raise AuditError(f"search #{rec['id']}: the query file {query.image} has changed "
+                         "since the search (its SHA-256 differs from the logged one)")
+    return resp
 
 
 def replay(searcher: Searcher, search_id: int) -> Replay:

@@ -74,9 +74,9 @@ def page_number(text: str) -> int | None:
 
 # -- helpers -----------------------------------------------------------------------------------
 def _library_path(args) -> Path:
-    from .library import default_library_path
+    from .library import library_path
 
-    return Path(args.library).expanduser() if args.library else default_library_path()
+    return library_path(args.library)
 
 
 def _open_library(args, create: bool = False):

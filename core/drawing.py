@@ -160,9 +160,7 @@ def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *
 def why_no_figure(page: np.ndarray) -> str:
     """Why a page gave no figure, in words for the person who gave it: blank, or soft
     continuous tones (a photograph) that do not separate into lines and paper."""
-    page = _check(page)
-    step = int(np.clip(np.sqrt(page.size / 40_000), 1, 8))
-    sample = page[::step, ::step]
+    _, sample = _layout.gray_sample(_check(page))
     if ((sample > _MID_TONES[0]) & (sample < _MID_TONES[1])).mean() >= _PHOTO_SHARE:
         return ("its tones do not separate into lines and paper (a photograph?); the search "
                 "compares line drawings: use a drawing, or a scan or photograph of one")

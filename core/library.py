@@ -49,6 +49,11 @@ def default_library_path() -> Path:
     return user_data_path("patent-examiner", appauthor=False) / "library"
 
 
+def library_path(given: str | os.PathLike | None) -> Path:
+    """The library folder a user named (``--library``), else the default one."""
+    return Path(given).expanduser() if given else default_library_path()
+
+
 #: ``index rebuild`` builds the new library beside the old one (``<name>.rebuild``) and swaps
 #: the folders once it is complete (the marker file says so).
 REBUILD_SUFFIX = ".rebuild"
