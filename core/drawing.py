@@ -157,14 +157,17 @@ def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *
     return [(b, _render_box(an, b, cfg)) for b in boxes], _printed(an, boxes)
 
 
-def why_no_figure(page: np.ndarray) -> str:
-    """Why a page gave no figure, in words for the person who gave it: blank, or soft
-    continuous tones (a photograph) that do not separate into lines and paper."""
+def why_no_figure(page: np.ndarray, *, query: bool = True) -> str:
+    """Why a page gave no figure, in words for the person who gave it: blank or text only, or
+    soft continuous tones (a photograph) that do not separate into lines and paper. ``query``:
+    the reason is for someone searching with the page, so it says what to give instead."""
     _, sample = _layout.gray_sample(_check(page))
     if ((sample > _MID_TONES[0]) & (sample < _MID_TONES[1])).mean() >= _PHOTO_SHARE:
-        return ("its tones do not separate into lines and paper (a photograph?); the search "
-                "compares line drawings: use a drawing, or a scan or photograph of one")
-    return "a blank page, or text only: the cited references continuing a front page"
+        reason = "its tones do not separate into lines and paper (a photograph?)"
+        return (reason + "; the search compares line drawings: use a drawing, or a scan or "
+                "photograph of one") if query else reason
+    reason = "a blank page, or text only"
+    return reason + ": the cited references continuing a front page" if query else reason
 
 
 def _printed(an: _layout.Analysis, boxes: list[FigureBox]) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._lifeline import die_with, pool_options  # noqa: F401  (pool_options: for every pool)
 from .drawing import DrawingConfig, FigureBox
-from .drawing import prepare_page as _prepare_drawing
+from .drawing import prepare_page as _prepare_drawing, why_no_figure
 from .imageio import ImageReadError, read_page
 from .records import PageRecord
 
@@ -79,6 +79,7 @@ class PreparedPage:
     images: list[np.ndarray] = field(default_factory=list)
     vectors: np.ndarray | None = None
     error: str | None = None
+    no_figure: str | None = None        # why a readable page gave no figure (why_no_figure)
 
 
 #: Frozen graphs by (model id, mirror TTA), the id a content hash of spec and weights: models
@@ -257,6 +258,8 @@ def prepare_page(page: PageRecord, drawing: dict,
         figures = _prepare_drawing(img.array, page.page_kind, cfg, dpi=img.sheet_dpi)
         out.boxes = [b for b, _ in figures]
         out.images = [im for _, im in figures]
+        if not figures:
+            out.no_figure = why_no_figure(img.array, query=False)
         if encoder is not None:
             out.vectors = encoder(out.images)
             out.images = []

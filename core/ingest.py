@@ -266,8 +266,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                                           str(prepared.page.path), prepared.error))
                     continue
                 if not prepared.boxes:
-                    report.warnings.append(f"{prepared.page.path}: no drawing found (a blank "
-                                           "page, or text only)")
+                    report.warnings.append(f"{prepared.page.path}: no drawing found "
+                                           f"({prepared.no_figure})")
                 writer.add(prepared)
                 if len(writer.pages) >= chunk_pages:
                     writer.commit(report)

@@ -98,6 +98,30 @@ def test_a_soft_toned_photograph_is_told_apart_from_a_blank_page():
     assert "blank page, or text only" in why_no_figure(np.asarray(im))
 
 
+def test_an_indexed_page_without_a_figure_carries_the_reason(tmp_path):
+    """Ingestion warns per page without a figure; the warning names a photograph as one, and
+    leaves the query's advice ("use a drawing") out."""
+    from core.embed import prepare_page as prepare_indexed
+    from core.records import PageRecord
+
+    y, x = np.mgrid[0:900, 0:1200]
+    r = np.hypot(x - 600, y - 450)
+    photo = np.where(r < 300, 200 - 120 * (r / 300) ** 2, 120 + 60 * x / 1200)
+    photo = np.clip(photo + np.random.default_rng(1).normal(0, 8, photo.shape), 0, 255)
+    Image.fromarray(photo.astype(np.uint8)).save(tmp_path / "photo.png")
+    Image.fromarray(np.full((H, W), 255, np.uint8)).save(tmp_path / "blank.png")
+    got = {name: prepare_indexed(PageRecord("D1", tmp_path / f"{name}.png"), {})
+           for name in ("photo", "blank")}
+    assert got["photo"].boxes == [] and got["photo"].error is None
+    assert got["photo"].no_figure == "its tones do not separate into lines and paper (a photograph?)"
+    assert got["blank"].no_figure == "a blank page, or text only"
+    im, d = new_sheet()
+    d.rectangle((800, 800, 1600, 1900), outline=0, width=6)
+    im.save(tmp_path / "drawing.png")
+    drawn = prepare_indexed(PageRecord("D1", tmp_path / "drawing.png"), {})
+    assert len(drawn.boxes) == 1 and drawn.no_figure is None
+
+
 def test_page_must_be_two_dimensional():
     with pytest.raises(ValueError):
         find_figures(np.zeros((10, 10, 3), np.uint8))
