@@ -114,6 +114,47 @@ class JudgedScores:
         return out
 
 
+class RatingsScoring:
+    """``score_by_ratings`` one rated search at a time, for callers that interleave other
+    work with it (the GUI runs an examiner's search between two steps)."""
+
+    def __init__(self, searcher: Searcher, *, session: str | None = None,
+                 study: str | None = None, k: int = TOP_K):
+        self.searcher = searcher
+        self.k = k
+        self._todo = sorted(grades(searcher.library.store, session=session,
+                                   study=study).items())
+        self.total = len(self._todo)
+        self.done = 0
+        self.scores = JudgedScores(searcher.model.model_id, k)
+
+    def step(self) -> bool:
+        """Score the next rated search; False when none is left."""
+        if self.done >= self.total:
+            return False
+        sid, marks = self._todo[self.done]
+        self.done += 1
+        out = self.scores
+        rec = self.searcher.library.store.search_record(sid)
+        if rec is None:
+            out.skipped.append((sid, "not in the log"))
+            return True
+        logged = ndcg(patent_order([r["patent_id"] for r in rec.get("results") or []]),
+                      marks, self.k)
+        if logged is None:
+            out.skipped.append((sid, "no patent rated above 0"))
+            return True
+        try:
+            resp = rerun(self.searcher, rec, k=max(RERUN_DEPTH, int(rec.get("k") or 0)))
+        except AuditError as exc:
+            out.skipped.append((sid, str(exc)))
+            return True
+        now = ndcg(patent_order([h.patent_id for h in resp.results]), marks, self.k)
+        out.searches.append(JudgedSearch(sid, len(marks), sum(g >= 2 for g in marks.values()),
+                                         logged, now))
+        return True
+
+
 def score_by_ratings(searcher: Searcher, *, session: str | None = None,
                      study: str | None = None, k: int = TOP_K,
                      progress: Callable[[int, int], None] | None = None,
@@ -121,33 +162,13 @@ def score_by_ratings(searcher: Searcher, *, session: str | None = None,
     """Every rated search of the library (of one session or study) scored by its ratings, as
     logged and as the library's model ranks it now; ``cancel`` stops between searches
     (``cancelled`` is then set and the searches scored so far are kept)."""
-    store = searcher.library.store
-    judged = grades(store, session=session, study=study)
-    out = JudgedScores(searcher.model.model_id, k)
-    for i, (sid, marks) in enumerate(sorted(judged.items()), 1):
-        if cancel is not None and cancel.is_set():
-            out.cancelled = True
-            return out
+    run = RatingsScoring(searcher, session=session, study=study, k=k)
+    while True:
         if progress is not None:
-            progress(i - 1, len(judged))
-        rec = store.search_record(sid)
-        if rec is None:
-            out.skipped.append((sid, "not in the log"))
-            continue
-        logged = ndcg(patent_order([r["patent_id"] for r in rec.get("results") or []]),
-                      marks, k)
-        if logged is None:
-            out.skipped.append((sid, "no patent rated above 0"))
-            continue
-        try:
-            resp = rerun(searcher, rec, k=max(RERUN_DEPTH, int(rec.get("k") or 0)))
-        except AuditError as exc:
-            out.skipped.append((sid, str(exc)))
-            continue
-        now = ndcg(patent_order([h.patent_id for h in resp.results]), marks, k)
-        out.searches.append(JudgedSearch(sid, len(marks), sum(g >= 2 for g in marks.values()),
-                                         logged, now))
-    if progress is not None:
-        progress(len(judged), len(judged))
-    return out
-
+            progress(run.done, run.total)
+        if cancel is not None and cancel.is_set() and run.done < run.total:
+            run.scores.cancelled = True
+            break
+        if not run.step():
+            break
+    return run.scores

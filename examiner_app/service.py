@@ -21,7 +21,7 @@ from PySide6.QtGui import QImage
 from core.library import LibraryError
 
 from .imaging import gray_to_qimage
-from .tasks import Task, TaskRunner
+from .tasks import Steps, Task, TaskRunner
 
 Callback = Callable[[Any], None] | None
 
@@ -220,19 +220,31 @@ class LibraryService(QObject):
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
     def score_by_ratings(self, identity: Identity, *, on_progress: Callback,
-                         on_done: Callback, on_error: Callback) -> Task:
+                         on_done: Callback, on_error: Callback) -> Steps:
         """Score the library's model by the ratings of this study session (every examiner's):
-        a ``core.judgments.JudgedScores``; cancel stops between searches."""
-        def work(task: Task):
-            from core.judgments import score_by_ratings
+        a ``core.judgments.JudgedScores``. One rated search per step, behind the examiner's
+        own searches, which run between two steps; cancel stops at the next step."""
+        state: dict = {}
 
-            return score_by_ratings(
-                self._require_searcher(), session=identity.session, study=identity.study,
-                progress=lambda done, total: task.report(done, total, "rated searches"),
-                cancel=task.cancel_event)
+        def step(task: Task):
+            from core.judgments import RatingsScoring
 
-        return self.db.submit(work, on_progress=on_progress, on_done=on_done,
-                              on_error=on_error)
+            searcher = self._require_searcher()
+            run = state.get("run")
+            if run is None:
+                run = state["run"] = RatingsScoring(searcher, session=identity.session,
+                                                    study=identity.study)
+            elif run.searcher is not searcher:
+                raise LibraryError("the library was reopened while scoring; score again")
+            if task.cancelled and run.done < run.total:
+                run.scores.cancelled = True
+                return True, run.scores
+            more = run.step()
+            task.report(run.done, run.total, "rated searches")
+            return not more or run.done >= run.total, run.scores
+
+        return self.db.submit_steps(step, on_progress=on_progress, on_done=on_done,
+                                    on_error=on_error)
 
     def history(self, *, on_done: Callback, limit: int = 500) -> Task:
         def work(task: Task):

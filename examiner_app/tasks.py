@@ -99,6 +99,20 @@ class Task(QRunnable):
             log.debug("task %s signal after its receiver was deleted", name)
 
 
+class Steps:
+    """The handle of a ``TaskRunner.submit_steps`` chain: cancel it as one task."""
+
+    def __init__(self):
+        self.cancel_event = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+
 class TaskRunner(QObject):
     """Keeps running tasks alive until they finish; one pool per kind of work."""
 
@@ -107,6 +121,7 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._running: dict[QObject, Task] = {}     # by signal holder: no reference cycle
+        self._closed = False
 
     def start(self, task: Task, priority: int = 0) -> Task:
         self._running[task.signals] = task
@@ -121,9 +136,36 @@ class TaskRunner(QObject):
     def submit(self, fn: Callable[[Task], Any], **callbacks) -> Task:
         return self.start(Task(fn, **callbacks))
 
+    def submit_steps(self, step: Callable[[Task], tuple[bool, Any]], *, priority: int = -1,
+                     on_done: Callable[[Any], None] | None = None,
+                     on_error: Callable[[BaseException], None] | None = None,
+                     on_progress: Callable[[int, int, str], None] | None = None) -> "Steps":
+        """Long work as a chain of short tasks: ``step(task)`` does a bit and returns
+        ``(finished, result)``; each next step is queued anew at ``priority`` (below other
+        work's), so work submitted meanwhile runs between two steps instead of after them
+        all. Cancelling the returned ``Steps`` is seen by the next step, which should finish."""
+        chain = Steps()
+
+        def after(outcome) -> None:
+            finished, result = outcome
+            if finished:
+                if on_done is not None:
+                    on_done(result)
+            elif not self._closed:
+                queue()
+
+        def queue() -> None:
+            task = Task(step, on_done=after, on_error=on_error, on_progress=on_progress)
+            task.cancel_event = chain.cancel_event
+            self.start(task, priority)
+
+        queue()
+        return chain
+
     def shutdown(self, msecs: int = 5000, *, drop_queued: bool = True) -> None:
         """Cancel queued and running work and wait for it (on quit); with ``drop_queued``
         False, queued work (e.g. rating writes) still runs within the wait."""
+        self._closed = True
         if drop_queued:
             self.pool.clear()
         for task in list(self._running.values()):

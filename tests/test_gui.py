@@ -874,6 +874,37 @@ def test_the_session_dialog_scores_the_model_by_the_sessions_ratings(
     assert dialog.score.text() == "Score the model by these ratings"
 
 
+def test_a_search_made_while_the_ratings_are_scored_does_not_wait_for_the_scoring(
+        qtbot, window, gui_library):
+    """Scoring reruns every rated search on the thread searches use; it goes one search per
+    step, behind the examiner's, so a search asked for meanwhile comes back first."""
+    from core.search import SearchQuery
+
+    for sheet in sheets(gui_library)[:3]:
+        window.start(gui_library, sheet)
+        searched(qtbot, window)
+        window.results.select_row(0)
+        window.rate_current(2)
+    qtbot.waitUntil(lambda: window.service.ratings.pool.activeThreadCount() == 0,
+                    timeout=WAIT)
+    order, scores, fail = [], [], []
+    steps = window.service.score_by_ratings(
+        window.identity(), on_progress=lambda *a: None,
+        on_done=lambda s: (order.append("score"), scores.append(s)), on_error=fail.append)
+    window.service.search(SearchQuery(image=sheets(gui_library)[3], k=5), window.identity(),
+                          lambda: True, on_done=lambda r: order.append("search"),
+                          on_error=fail.append)
+    qtbot.waitUntil(lambda: len(order) + len(fail) == 2, timeout=WAIT)
+    assert not fail and order == ["search", "score"]
+    assert len(scores[0].searches) == 3 and not scores[0].cancelled
+    steps = window.service.score_by_ratings(         # cancelled: stops at the next step
+        window.identity(), on_progress=lambda *a: None, on_done=scores.append,
+        on_error=fail.append)
+    steps.cancel()
+    qtbot.waitUntil(lambda: len(scores) == 2, timeout=WAIT)
+    assert scores[1].cancelled and len(scores[1].searches) < 3
+
+
 def test_all_pages_of_an_application_are_searched_and_reopened_so(
         qtbot, window, gui_library, tmp_path):
     """A multi-page file offers "All pages": every figure of every page is searched (each
