@@ -75,6 +75,9 @@ class WindowActions:
                       "Use the current result's drawing as the new query")
         self.source = A("Open source &file", w.open_current_source, "Ctrl+Shift+O",
                         "Open the result's drawing file in the system viewer")
+        self.replay = A("Run &again and compare", w.replay_current, "Ctrl+Shift+R",
+                        "Run the search on screen again and say whether the library still "
+                        "gives its logged ranking")
         self.history = w.history.toggleViewAction()
         self.history.setText("Search &history")
         self.history.setShortcut(QKeySequence("Ctrl+H"))
@@ -105,7 +108,7 @@ class WindowActions:
                 ("&File", (self.open, self.paste, None, self.report, self.ratings, None,
                            self.open_library, self.library, self.demo, None, self.quit)),
                 ("&Search", (self.search, self.crop, self.all_figures, self.cutoff, None,
-                             self.more, self.history)),
+                             self.more, self.replay, self.history)),
                 ("&Results", (self.next, self.prev, self.detail, self.back, self.expand,
                               self.group, None, *self.rate, self.unrate, None, self.source)),
                 ("S&tudy", (self.session, self.blind, self.ratings)),

@@ -501,6 +501,15 @@ class MainWindow(QMainWindow):
         self.service.reopen(search_id, self.identity().examiner, on_done=done,
                             on_error=failed)
 
+    def replay_current(self) -> None:
+        """``replay`` the search on screen (a new or a reopened one)."""
+        sid = self.response.search_id if self.response is not None else None
+        if sid is None:
+            self.show_message("info", "No logged search on screen to run again: search, or "
+                                      "reopen one from the history (Ctrl+H).", timeout_ms=6000)
+            return
+        self.replay(sid)
+
     def replay(self, search_id: int) -> None:
         """Run a logged search again and say whether it gives the logged ranking."""
         self._set_busy(True, f"Running search #{search_id} again\u2026", job="replay")

@@ -239,9 +239,12 @@ def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
 def test_history_runs_a_search_again_and_says_whether_it_reproduces(
         qtbot, window, gui_library, tmp_path):
     """The history's context menu action replays a logged search against today's library: the
-    same ranking is an info banner, a query file changed since is an error naming it."""
+    same ranking is an info banner, a query file changed since is an error naming it. Search
+    \u25b8 Run again and compare (Ctrl+Shift+R) does the same for the search on screen."""
     import shutil
 
+    window.acts.replay.trigger()
+    assert "No logged search on screen" in window.banner.text.text()
     files = sheets(gui_library)
     query = tmp_path / "application.png"
     shutil.copy(files[0], query)
@@ -258,7 +261,8 @@ def test_history_runs_a_search_again_and_says_whether_it_reproduces(
     assert f"Search #{first.search_id} reproduces: today's library gives the same " \
         f"{len(first.results)} results in the same order" in window.banner.text.text()
     shutil.copy(files[2], query)
-    window.replay(first.search_id)
+    assert window.acts.replay.shortcut().toString() == "Ctrl+Shift+R"
+    window.acts.replay.trigger()
     qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
     assert window.banner.level == "error"
 
