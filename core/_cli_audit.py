@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_ERROR, EXIT_DIFFERS = 0, 1, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIFFERS = 0, 1, 2, 3
 
 
 def hit_lines(hits) -> list[str]:
@@ -40,7 +40,7 @@ def cmd_history(args) -> int:
         flag = "--replay" if args.replay else "--report"
         print(f"patent-examiner: error: {flag} needs the ID of a logged search "
               "(`patent-examiner history` lists them)", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_USAGE
     with _library(args) as lib:
         records = lib.store.searches(limit=args.limit or None, **{
             k: getattr(args, k) for k in ("examiner", "study", "session")
@@ -211,12 +211,13 @@ def register(sub, lib_arg) -> None:
                                        "one again to check that it reproduces")
     h.add_argument("search_id", type=int, nargs="?", metavar="ID",
                    help="show this search as it was shown, with its ratings")
-    h.add_argument("--report", type=_report_file, metavar="FILE",
-                   help="with ID: write the search as a report, .html (with thumbnails) or "
-                        ".csv")
-    h.add_argument("--replay", action="store_true",
-                   help="with ID: run the search again and say whether it gives the same "
-                        "ranking (exit status 3 when it does not)")
+    act = h.add_mutually_exclusive_group()
+    act.add_argument("--report", type=_report_file, metavar="FILE",
+                     help="with ID: write the search as a report, .html (with thumbnails) or "
+                          ".csv")
+    act.add_argument("--replay", action="store_true",
+                     help="with ID: run the search again and say whether it gives the same "
+                          "ranking (exit status 3 when it does not)")
     lib_arg(h)
     for key in ("examiner", "study", "session"):
         h.add_argument(f"--{key}", help=f"list only searches of this {key}"

@@ -3,6 +3,7 @@ so a full disk or a killed process never leaves a truncated report or record beh
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -10,17 +11,33 @@ from pathlib import Path
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, **open_kw):
     """``open`` a temporary file beside ``path`` (the user's usual permissions); when the
-    block ends without error it replaces ``path``, otherwise it is removed."""
+    block ends without error it replaces ``path``, otherwise it is removed. A file-system
+    error names ``path``, not the temporary file the user never asked for."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if "b" not in mode:
         open_kw.setdefault("encoding", "utf-8")
     try:
-        with open(tmp, mode, **open_kw) as f:
+        try:
+            f = open(tmp, mode, **open_kw)
+        except OSError as exc:
+            raise _about(exc, path) from None
+        with f:
             yield f
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _about(exc, path) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """``exc`` as an error about ``path`` (same errno, so the same OSError subclass)."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))

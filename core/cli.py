@@ -24,6 +24,10 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 1."""
 
 
+class UsageError(CliError):
+    """Arguments that do not make a valid command together: one line, exit status 2."""
+
+
 # -- argument types ----------------------------------------------------------------------------
 def iso_date(text: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
@@ -158,11 +162,17 @@ def cmd_index_add(args) -> int:
                           "added_patents": report.patents_added,
                           "already_present": report.pages_already_present,
                           "skipped": [{"item": i, "reason": r} for i, r in report.errors],
+                          "corrected": report.corrected,
                           "warnings": report.warnings, "seconds": round(report.seconds, 2),
                           "cancelled": report.cancelled}))
     if report.cancelled:
         return EXIT_INTERRUPTED
     if report.pages_total == 0 and report.pages_already_present == 0 and report.errors:
+        return EXIT_ERROR
+    missing = [s for s in args.sources if not Path(s).exists()]
+    if missing:         # a mistyped path is an error even when the other sources were added
+        print(f"patent-examiner: error: no such source: {', '.join(map(str, missing))}",
+              file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
@@ -269,7 +279,7 @@ def cmd_index_add_shards(args) -> int:
 def read_list(path: str, what: str) -> list[str]:
     """The entries of a one-per-line list file (blank lines and # comments skipped)."""
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()   # BOM of Notepad
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or "not a text file"
         raise CliError(f"cannot read the {what} {path}: {why}") from None
@@ -283,7 +293,7 @@ def _read_queries(args) -> list[str | None]:
     if not queries:
         if args.text and args.text.strip():
             return [None]           # the title alone: a text search over the library
-        raise CliError("no query given (pass IMAGE paths, --queries FILE or --text TEXT)")
+        raise UsageError("no query given (pass IMAGE paths, --queries FILE or --text TEXT)")
     return queries
 
 
@@ -294,6 +304,8 @@ def cmd_search(args) -> int:
     from .search import QueryError, Searcher, SearchQuery, group_by_patent
 
     queries = _read_queries(args)
+    if args.box and not (args.box[0] < args.box[2] and args.box[1] < args.box[3]):
+        raise UsageError("--box X0 Y0 X1 Y1 is an empty region: it needs X0 < X1 and Y0 < Y1")
     with _open_library(args) as lib:
         model = lib.load_model(args.model)
         from .embed import pick_device
@@ -408,7 +420,7 @@ def cmd_eval(args) -> int:
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         unknown = set(modes) - set(MODES)
         if unknown or not modes:
-            raise CliError(f"--modes takes a comma list of {', '.join(MODES)}")
+            raise UsageError(f"--modes takes a comma list of {', '.join(MODES)}")
         results = {}
         text_modes = any(m != "image" for m in modes)
         # image mode reads the library's vectors; a --model given is still checked against it
@@ -755,10 +767,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if _user_error(exc):
             print(f"patent-examiner: error: {exc}", file=sys.stderr)
-            return EXIT_ERROR
+            return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             print("patent-examiner: error: disk full; nothing was committed for the batch in "
                   "progress, free space and run again", file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(exc, OSError):        # a folder that is not there, not writable...
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"patent-examiner: error: {where}{exc.strerror or exc}", file=sys.stderr)
             return EXIT_ERROR
         raise
 

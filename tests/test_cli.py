@@ -90,7 +90,7 @@ def test_search_by_text_alone(cli_library):
     order = list(scores)
     assert len(order) > 1 and order == sorted(order, key=lambda p: -sims[p])
     proc = run("search", "--library", lib, "--text", "  ")
-    assert proc.returncode == 1 and "no query given" in proc.stderr
+    assert proc.returncode == 2 and "no query given" in proc.stderr
 
 
 @pytest.mark.parametrize("args, code, needle", [
@@ -228,6 +228,36 @@ def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
     assert "is a file" in run("index", "info", "--library", a_file).stderr
+
+
+def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_users_path(
+        cli_library, shared_data, tmp_path):
+    """Bad argument combinations are usage errors (exit 2); a file the command cannot write
+    is one line naming the path the user gave (exit 1); a mistyped source fails the run
+    though the other sources are added; a query list saved with a byte-order mark reads."""
+    lib, _ = cli_library
+    sheet = shared_data / "real_dev" / "D0906013" / "page02_sheet.png"
+    for args, needle in (
+            (["search", sheet, "--box", "100", "100", "50", "50"], "empty region"),
+            (["eval", "--modes", "bogus"], "--modes takes"),
+            (["history", "--report", tmp_path / "r.html"], "needs the ID"),
+            (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed")):
+        proc = run(*args, "--library", lib)
+        assert proc.returncode == 2 and needle in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    for target, why in ((tmp_path / "no" / "dir" / "r.csv", "No such file or directory"),
+                        (tmp_path, "is a folder, not a file")):
+        proc = run("ratings", "--out", target, "--library", lib)
+        assert proc.returncode == 1 and proc.stderr.strip() == \
+            f"patent-examiner: error: {target}: {why}"
+        assert not list(tmp_path.glob(".*.tmp"))
+    proc = run("index", "add", shared_data / "uspto_redbook", tmp_path / "typo", "--library",
+               lib, "--workers", "0")
+    assert proc.returncode == 1 and f"no such source: {tmp_path / 'typo'}" in proc.stderr
+    listing = tmp_path / "queries.txt"
+    listing.write_text(f"{sheet}\n", encoding="utf-8-sig")
+    proc = run("search", "--queries", listing, "--library", lib, "--no-log", "--json")
+    assert proc.returncode == 0 and "error" not in json.loads(proc.stdout)
 
 
 def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path):
