@@ -8,6 +8,7 @@ message that says how to rebuild.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -238,7 +239,14 @@ class Library:
     def write_lock(self) -> Iterator[None]:
         """Exclusive writer lock (one ingest/rebuild at a time; readers never wait)."""
         path = self.path / LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self.store.read_only:
+            self.store.refuse_write()
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            self.store.refuse_write()
         try:
             try:
                 if sys.platform == "win32":  # pragma: no cover

@@ -144,7 +144,8 @@ class Store:
             # a WAL database whose -shm file cannot be created: nothing can be writing it
             return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, **kw)
 
-    def _refuse_write(self) -> None:
+    def refuse_write(self) -> None:
+        """Raise the message of a write to a library this user cannot write."""
         raise StoreError(f"{self.path.parent}: the library is read-only for this user; "
                          "searching works, but adding drawings, logging searches and rating "
                          "need write access (search with --no-log)")
@@ -176,7 +177,7 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, retried while another process holds the write lock."""
         if self.read_only:
-            self._refuse_write()
+            self.refuse_write()
         for attempt in range(50):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
