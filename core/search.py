@@ -8,6 +8,7 @@ multi-page file (an application's PDF) can be searched with the figures of all i
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -214,7 +215,8 @@ class Searcher:
             timings_ms=timings)
         if log:
             resp.search_id = self.library.store.log_search(
-                query_path=path, query_sha256=sha, query_page=query.page_index,
+                query_path=None if path is None else os.path.abspath(path),   # for replays
+                query_sha256=sha, query_page=query.page_index,
                 query_box=query.box.to_list() if query.box else None, before=resp.before,
                 locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,

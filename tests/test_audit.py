@@ -78,6 +78,21 @@ def test_replay_refuses_a_query_file_that_changed_or_is_gone(searchable_library)
         _replay(path, sid)
 
 
+def test_a_query_given_by_a_relative_path_replays_from_anywhere(searchable_library,
+                                                                  monkeypatch, tmp_path):
+    """The log keeps the query file's absolute path: the search typed in the query's folder
+    (`search query.png`) replays from any other working folder."""
+    path, query = searchable_library
+    monkeypatch.chdir(query.parent)
+    sid = search_logged(path, Path(query.name))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with Library(path) as lib:
+        assert search_record(lib.store, sid)["query_path"] == str(query)
+    assert _replay(path, sid).reproduced
+
+
 def test_history_and_ratings_commands(searchable_library, tmp_path):
     path, query = searchable_library
     sid = search_logged(path, query)
