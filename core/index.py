@@ -324,6 +324,23 @@ def merge_segments(directory: Path, entries: list[dict], params: IndexParams) ->
     return write_segment(directory, labels, dates, vectors, params, graph)
 
 
+def redate_segment(directory: Path, seg: Segment, new_dates: dict[int, int],
+                   params: IndexParams) -> dict:
+    """Write a copy of segment ``seg`` whose items ``new_dates`` names carry those grant
+    ordinals (re-sorted by date); the vectors and the HNSW graph, which know nothing of
+    dates, are reused as they are."""
+    dates = seg.dates.copy()
+    for i, label in enumerate(seg.labels):
+        dates[i] = new_dates.get(int(label), dates[i])
+    graph = None
+    if seg.entry.get("hnsw"):
+        path = directory / f"{seg.name}.hnsw"
+        _checked_file(path, seg.entry["files"]["hnsw"], check=True)
+        graph = (path, seg.labels)
+    return write_segment(directory, seg.labels, dates, np.asarray(seg.rows(slice(0, len(seg)))),
+                         params, graph)
+
+
 # -- search -------------------------------------------------------------------------------
 _SEARCH_POOLS: dict = {}   # thread count -> pool, shared by every index of the process
 

@@ -13,11 +13,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
+from ._corrections import correct_metadata
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
@@ -40,6 +42,7 @@ class IngestReport:
     figures_added: int = 0
     patents_added: int = 0
     pages_already_present: int = 0
+    corrected: list[str] = field(default_factory=list)  # known patents a source corrected
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
@@ -54,7 +57,9 @@ class IngestReport:
         lines = [f"{head}: added {self.pages_added} pages ({self.figures_added} figures, "
                  f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
                  f"{self.pages_already_present} pages were already in the library; "
-                 f"{len(self.errors)} skipped"]
+                 f"{len(self.errors)} skipped"
+                 + (f"; {len(self.corrected)} patents corrected" if self.corrected else "")]
+        lines += [f"  corrected {c}" for c in self.corrected[:50]]
         lines += [f"  skipped {item}: {reason.removeprefix(item + ': ')}"
                   for item, reason in self.errors[:50]]
         if len(self.errors) > 50:
@@ -229,16 +234,26 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         source_ids: dict[str, int] = {}
         todo: list[PageRecord] = []
         seen: set[tuple[str, int]] = set()
+        corrections: list[tuple[int | None, str, PatentRecord]] = []
+        latest = date.today() + timedelta(days=1)       # a grant archive dated tomorrow
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
             sid = (None if scan.kind == "rebuild" else
                    library.store.source_id(scan.kind, str(scan.root)))
+            future = set()
             for pid, rec in scan.patents.items():
+                if rec.grant_date is not None and rec.grant_date > latest:
+                    future.add(pid)
+                    report.errors.append((pid, f"grant date {rec.grant_date} is in the future: "
+                                               "not a granted patent; patent skipped"))
+                    continue
                 patents.setdefault(pid, rec)
+                if scan.kind != "rebuild":
+                    corrections.append((sid, str(scan.root), rec))
             for page in scan.pages:
                 key = (str(page.path), page.page_index)
-                if key in seen:
+                if key in seen or page.patent_id in future:
                     continue
                 seen.add(key)
                 if key in known:
@@ -286,6 +301,11 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 writer.commit(report)
                 compact(library)
                 from .text_index import missing_text_vectors, update_text_vectors
+
+                report.corrected, kept, retitled = correct_metadata(library, corrections)
+                report.warnings += kept
+                if retitled:
+                    update_text_vectors(library, model, retitled)
 
                 missing = missing_text_vectors(library, model)   # left by a killed run
                 if missing:
@@ -426,6 +446,9 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
             if report.cancelled:
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)
+                report.pages_added = report.figures_added = report.patents_added = 0
+                report.warnings.append("the rebuild was cancelled: the library is unchanged "
+                                       "(a new rebuild starts over)")
                 return report
             if report.errors and not drop_missing:
                 new.close()

@@ -104,6 +104,20 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
         assert Searcher(ro, model).search(query).results
         with pytest.raises(StoreError, match="read-only.*--no-log"):
             Searcher(ro, model).search(query, log=True)
+        import errno
+
+        import core.library
+
+        real_open = os.open
+
+        def read_only_medium(path, flags, *a):
+            if str(path).startswith(str(copy)) and flags & (os.O_RDWR | os.O_WRONLY):
+                raise OSError(errno.EROFS, "Read-only file system", str(path))
+            return real_open(path, flags, *a)
+
+        monkeypatch.setattr(core.library.os, "open", read_only_medium)
+        with pytest.raises(StoreError, match="read-only"):      # adding and rebuilding too
+            ingest(ro, [shared_data / "uspto_redbook"], model, workers=0)
     assert (copy / "library.sqlite").read_bytes() == before
 
 
@@ -168,6 +182,71 @@ def test_a_title_that_arrives_later_reaches_the_text_search(drawing_manifest, tm
             ingest(fresh, [later], tiny_model, workers=0, allow_absolute=True)
             assert np.allclose(TextIndex.load(fresh, tiny_model.model_id).vectors[0], titled,
                                atol=1e-6)
+
+
+def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_manifest,
+                                                                        tmp_path, tiny_model):
+    """A source added again with a fixed grant date, title and class for a patent it gave
+    updates that patent (the index's date cutoff too); another source's different values
+    are reported and left alone; a grant date in the future is refused."""
+    import shutil
+
+    from core.text_index import TextIndex
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    rows = [json.loads(x) for x in (src / "manifest.jsonl").read_text().splitlines()]
+    pid = rows[0]["patent_id"]
+    wrong = [{**r, "grant_date": "2025-01-07"} if r["patent_id"] == pid else r for r in rows]
+    (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in wrong) + "\n")
+    query = SearchQuery(image=src / rows[0]["image"], k=50, before=date(2012, 1, 1))
+
+    def text_vector(library):
+        ti = TextIndex.load(library, tiny_model.model_id)
+        return ti.vectors[list(ti.patent_ids).index(pid)].copy()
+
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        untitled = text_vector(lib)
+        searcher = Searcher(lib, tiny_model)
+        assert pid not in {h.patent_id for h in searcher.search(query).results}
+        fixed = [{**r, "title": "Corrected cup", "locarno": "07-02"} if r["patent_id"] == pid
+                 else r for r in rows]
+        (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in fixed) + "\n")
+        report = ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 0 and len(report.corrected) == 1
+        assert report.corrected[0].startswith(f"{pid} from {src}: ")
+        assert "grant_date 2025-01-07 -> 2010-01-05" in report.corrected[0]
+        got = lib.store.patent(pid)
+        assert (got["grant_date"], got["title"], got["locarno"]) == \
+            ("2010-01-05", "Corrected cup", "07-02")
+        assert pid in {h.patent_id for h in Searcher(lib, tiny_model).search(query).results}
+        assert lib.store.count_figures_before(
+            lib.store.figure_ids_of_patents([pid]), date(2012, 1, 1).toordinal()) == 2
+        assert not np.allclose(text_vector(lib), untitled)      # it follows the title
+        with Library(tmp_path / "fresh", create=True) as fresh:
+            ingest(fresh, [src / "manifest.jsonl"], tiny_model, workers=0)
+            assert np.allclose(text_vector(fresh), text_vector(lib), atol=1e-6)
+        again = ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        assert again.corrected == [] and not again.warnings
+
+        other = tmp_path / "other.jsonl"     # another source, other date: reported, not applied
+        other.write_text(json.dumps({**rows[0], "image": str(src / rows[0]["image"]),
+                                     "grant_date": "2011-01-04"}) + "\n")
+        report = ingest(lib, [other], tiny_model, workers=0, allow_absolute=True)
+        assert report.corrected == [] and lib.store.patent(pid)["grant_date"] == "2010-01-05"
+        assert [w for w in report.warnings if "other metadata" in w] == [
+            f"{pid}: {tmp_path} gives other metadata (title Corrected cup -> "
+            f"{rows[0]['title']}; grant_date 2010-01-05 -> 2011-01-04; locarno 07-02 -> "
+            f"{rows[0]['locarno']}); the library keeps what the patent's first source gave"]
+        future = tmp_path / "future.jsonl"
+        future.write_text(json.dumps({**rows[0], "image": str(src / rows[0]["image"]),
+                                      "patent_id": "D0999999", "grant_date": "2099-01-06",
+                                      "filing_date": "2098-01-01"}) + "\n")
+        report = ingest(lib, [future], tiny_model, workers=0, allow_absolute=True)
+        assert report.pages_added == 0 and lib.store.patent("D0999999") is None
+        assert report.errors == [("D0999999", "grant date 2099-01-06 is in the future: not a "
+                                              "granted patent; patent skipped")]
 
 
 def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):

@@ -236,6 +236,26 @@ def test_damaged_index_is_rebuilt_to_the_same_results(built_library, sheets,
     assert [f for f, _ in got] and [s for _, s in got] == [s for _, s in expected]
 
 
+def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_path):
+    """Cancel mid-rebuild: the aside build is dropped, the library is as it was, and the report
+    says so rather than counting pages "added" to the build that was thrown away."""
+    import threading
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    before = (path / "library.sqlite").read_bytes()
+    cancel = threading.Event()
+    with Library(path, params=params()) as lib:
+        report = rebuild(lib, create_model("tiny_test", pretrained=None),
+                         model_ref="tiny_test:random", workers=0, cancel=cancel,
+                         progress=lambda done, total, note: done >= 3 and cancel.set())
+    assert report.cancelled and report.pages_added == report.figures_added == 0
+    assert report.summary().startswith("cancelled: added 0 pages")
+    assert "the rebuild was cancelled: the library is unchanged" in report.summary()
+    assert (path / "library.sqlite").read_bytes() == before
+    assert not path.with_name(path.name + ".rebuild").exists()
+
+
 @pytest.mark.parametrize("how", ["truncate", "garbage"])
 def test_damaged_database_is_reported_with_a_rebuild_path(built_library, tmp_path, how):
     path = tmp_path / "lib"

@@ -1,0 +1,99 @@
+"""Corrected metadata: a source added again with other dates, class or title for a patent it
+delivered updates that patent (its figures' grant dates in the index included), so a fixed
+manifest row takes effect; another source's different values are reported and left alone, so
+two sources that disagree never overwrite each other back and forth."""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from .index import Segment, redate_segment
+from .library import INDEX_DIR, Library
+from .records import PatentRecord
+from .store import date_ord
+
+#: The fields a source may correct, as stored (ISO dates, Locarno code).
+FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno", "locarno_edition")
+
+
+def _as_stored(rec: PatentRecord) -> dict:
+    out = {}
+    for f in FIELDS:
+        v = getattr(rec, f)
+        out[f] = v.isoformat() if isinstance(v, date) else v
+    return out
+
+
+def differences(stored: dict, rec: PatentRecord) -> dict[str, tuple]:
+    """field -> (library's value, source's value) where the source gives another value."""
+    new = _as_stored(rec)
+    return {f: (stored.get(f), v) for f, v in new.items()
+            if v not in (None, "") and v != stored.get(f)}
+
+
+def correct_metadata(library: Library, records: list[tuple[int | None, str, PatentRecord]]
+                     ) -> tuple[list[str], list[str], set[str]]:
+    """Apply ``(source id, source path, record)`` corrections of known patents in one
+    transaction; returns what was corrected and what was not (a line per patent) and the
+    patents whose title changed (their text vectors are stale)."""
+    store = library.store
+    notes: list[str] = []
+    kept: list[str] = []
+    updates: dict[str, dict[str, tuple]] = {}
+    display: dict[str, str | None] = {}
+    for sid, where, rec in records:
+        stored = store.patent(rec.patent_id)
+        if stored is None:
+            continue
+        diff = differences(stored, rec)
+        if not diff:
+            continue
+        said = "; ".join(f"{f} {old or '(none)'} -> {new}" for f, (old, new) in diff.items())
+        if sid is not None and stored.get("source_id") == sid:
+            updates[rec.patent_id] = diff
+            display[rec.patent_id] = rec.extra.get("title_display") or rec.title
+            notes.append(f"{rec.patent_id} from {where}: {said}")
+        else:
+            kept.append(f"{rec.patent_id}: {where} gives other metadata ({said}); the library "
+                         "keeps what the patent's first source gave")
+    if not updates:
+        return notes, kept, set()
+    new_ords: dict[int, int] = {}
+    for pid, diff in updates.items():
+        if "grant_date" in diff:
+            ord_ = date_ord(diff["grant_date"][1])
+            for (fid,) in store.conn.execute("SELECT id FROM figures WHERE patent_id=?", (pid,)):
+                new_ords[fid] = ord_
+    manifest = library.manifest
+    written: list[dict] = []
+    replaced: list[str] = []
+    directory = library.path / INDEX_DIR
+    if new_ords and manifest is not None:
+        labels = np.fromiter(new_ords, np.int64)
+        for entry in manifest["segments"]:
+            seg = Segment(directory, entry, library.params, "lazy", graph=False)
+            if (seg.positions_of(labels) >= 0).any():
+                written.append(redate_segment(directory, seg, new_ords, library.params))
+                replaced.append(entry["name"])
+    try:
+        with store.transaction() as conn:
+            for pid, diff in updates.items():
+                sets = {f: new for f, (_, new) in diff.items()}
+                if "title" in sets:
+                    sets["title_display"] = display[pid]
+                conn.execute(f"UPDATE patents SET {', '.join(f'{f}=?' for f in sets)} "
+                             "WHERE patent_id=?", (*sets.values(), pid))
+                if "grant_date" in sets:
+                    conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
+                                 (date_ord(sets["grant_date"]), pid))
+            if written:
+                manifest = library.manifest
+                manifest["segments"] = [s for s in manifest["segments"]
+                                        if s["name"] not in replaced] + written
+                library.set_manifest(manifest)
+    except BaseException:
+        library.drop_segment_files([e["name"] for e in written])
+        raise
+    library.drop_segment_files(replaced)
+    return notes, kept, {pid for pid, diff in updates.items() if "title" in diff}
