@@ -77,16 +77,18 @@ def _check_size(w: int, h: int, where: str) -> None:
 
 def _open(source: str | os.PathLike | bytes) -> Image.Image:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with warnings.catch_warnings():     # the size is checked against MAX_PIXELS after
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             fp = io.BytesIO(source) if isinstance(source, bytes) else source
             return Image.open(fp)
     except FileNotFoundError:
         raise ImageReadError(f"{source}: file not found") from None
     except IsADirectoryError:
         raise ImageReadError(f"{source}: is a folder, not an image") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError:
+        raise ImageReadError(f"{_name(source)}: image too large (over {MAX_PIXELS:,} pixels); "
+                             "refusing a possible decompression bomb") from None
+    except UnidentifiedImageError as exc:
         raise ImageReadError(f"{_name(source)}: not a readable image ({_reason(exc)})") from None
     except OSError as exc:
         raise ImageReadError(f"{_name(source)}: cannot open ({_reason(exc)})") from None

@@ -60,3 +60,13 @@ def test_truncated_empty_and_foreign_images_are_refused(tmp_path):
         with pytest.raises(ImageReadError, match=rf"{name}\.png: ({why})"):
             read_page(tmp_path / f"{name}.png")
     assert read_page(data).array.shape == (48, 64)
+
+
+@pytest.mark.parametrize("size", [(12000, 12000), (20000, 10000)])
+def test_a_huge_image_is_called_too_large_not_unreadable(tmp_path, size):
+    """Over the pixel limit (144 M: past Pillow's warning bound; 200 M: past its error bound)
+    the message says the image is too large, before any pixel is decoded."""
+    path = tmp_path / "huge.png"
+    Image.new("1", size, 1).save(path)
+    with pytest.raises(ImageReadError, match=r"huge.png: image too large .*120,000,000"):
+        read_page(path)

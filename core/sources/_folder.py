@@ -91,6 +91,6 @@ def scan_folder(path: str | Path) -> SourceScan:
         scan.pages.extend(PageRecord(pid, file, page_index=i) for i in range(n))
     undated = sum(p.grant_date is None for p in scan.patents.values())
     if undated:
-        scan.warnings.append(f"{undated} images were added undated and will be "
-                             "excluded by any date cutoff")
+        scan.warnings.append(f"{undated} images of {root} have no grant date in their file "
+                             "name: they are kept undated, excluded by any date cutoff")
     return scan
