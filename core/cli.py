@@ -412,17 +412,24 @@ def cmd_eval(args) -> int:
                 raise CliError("--unseen-only: the model was trained on every query patent; "
                                "add patents it has not seen, or cross-validate "
                                "(bench/ablation.py)")
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        unknown = set(modes) - set(MODES)
+        if unknown or not modes:
+            raise UsageError(f"--modes takes a comma list of {', '.join(MODES)}")
+        text_modes = any(m != "image" for m in modes)
+        untitled = 0
+        if text_modes:      # every mode on the same queries: those with a title to search by
+            untitled = sum(not q.text for q in queries)
+            queries = [q for q in queries if q.text]
+            if not queries:
+                raise CliError("no query page's patent has a title: the text and fused modes "
+                               "search by it (--modes image scores the drawings alone)")
         query_patents = {q.patent_id for q in queries}
         if args.per == "application":
             queries = per_application(queries)
         trained_on = None if seen is None else len(query_patents & seen)
         gallery = Gallery.from_library(lib)
-        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-        unknown = set(modes) - set(MODES)
-        if unknown or not modes:
-            raise UsageError(f"--modes takes a comma list of {', '.join(MODES)}")
         results = {}
-        text_modes = any(m != "image" for m in modes)
         # image mode reads the library's vectors; a --model given is still checked against it
         model = lib.load_model(args.model) if args.model or text_modes else None
         if text_modes:
@@ -445,6 +452,7 @@ def cmd_eval(args) -> int:
                     if base is not None and mode != "image"}
         if args.json:
             print(json.dumps({"model": lib.model_id, "queries": len(queries), "per": args.per,
+                              "untitled_left_out": untitled,
                               "query_patents": len(query_patents),
                               "query_patents_trained_on": trained_on, "modes": {
                 mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics,
@@ -454,6 +462,9 @@ def cmd_eval(args) -> int:
             unit = "query pages" if args.per == "sheet" else "applications (all their pages)"
             print(f"model {lib.model_id}: {len(queries)} {unit} of {len(query_patents)} patents")
             print(_provenance_note(trained_on, len(query_patents)))
+            if untitled:
+                print(f"{untitled} query pages of patents without a title are left out: the "
+                      "text and fused modes search by the title")
             for mode, r in results.items():
                 print(f"\n[{mode}]")
                 print(r.table())

@@ -260,6 +260,30 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     assert proc.returncode == 0 and "error" not in json.loads(proc.stdout)
 
 
+def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
+    """A patent without a title (a drawing from a folder of USPTO-named images) cannot be
+    searched by its title: with text or fused modes every mode leaves its pages out, so the
+    modes compare on the same queries, and the report says how many."""
+    import shutil
+
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS[:2])
+    folder = tmp_path / "grants"
+    folder.mkdir()
+    shutil.copy(shared_data / "real_dev" / "D0889911" / "page02_sheet.png",
+                folder / "USD0889911-20200218-D00001.png")
+    lib = tmp_path / "lib"
+    proc = run("index", "add", manifest, folder, "--library", lib, "--model", "tiny_test:random",
+               "--allow-absolute", "--workers", "0")
+    assert proc.returncode == 0, proc.stderr
+    image = json.loads(run("eval", "--library", lib, "--modes", "image", "--json").stdout)
+    fused = json.loads(run("eval", "--library", lib, "--modes", "image,fused", "--json").stdout)
+    assert image["untitled_left_out"] == 0 and fused["untitled_left_out"] == 1
+    assert fused["queries"] == image["queries"] - 1 and fused["query_patents"] == 2
+    text = run("eval", "--library", lib, "--modes", "text")
+    assert text.returncode == 0 and "1 query pages of patents without a title are left out" \
+        in text.stdout
+
+
 def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path):
     import shutil
 
