@@ -272,6 +272,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
             if progress is not None:
                 progress(done, len(todo), Path(prepared.page.path).name)
 
+        completed = False
         try:
             for prepared in embed(model, todo, batch_size=batch_size,
                                            workers=workers, cancel=cancel, on_page=on_page):
@@ -313,14 +314,17 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 note = library.older_finder_note()
                 if note:
                     report.warnings.append(note)
+                completed = True
         except KeyboardInterrupt:
             report.cancelled = True
             raise
         finally:
             report.seconds = time.perf_counter() - t0
-            if report.errors:
+            if report.errors or completed:
                 with library.store.transaction():
-                    library.store.log_errors(run_id, ", ".join(report.sources), report.errors)
+                    # a run of the same sources that went through replaces their old skips
+                    library.store.log_errors(run_id, ", ".join(report.sources), report.errors,
+                                             replace=completed)
     return report
 
 

@@ -276,7 +276,12 @@ class Store:
             "INSERT INTO figures(id, page_id, patent_id, fig_index, x0, y0, x1, y1, grant_ord, "
             "run_id) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
-    def log_errors(self, run_id: str, source: str, errors: Iterable[tuple[str, str]]) -> None:
+    def log_errors(self, run_id: str, source: str, errors: Iterable[tuple[str, str]], *,
+                   replace: bool = False) -> None:
+        """Record a run's skipped items; ``replace``: drop what earlier runs of the same
+        sources recorded (the run went through, so its list is the current one)."""
+        if replace:
+            self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
         at = now_iso()
         self.conn.executemany(
             "INSERT INTO ingest_errors(run_id, at, source, item, reason) VALUES (?,?,?,?,?)",

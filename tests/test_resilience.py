@@ -326,8 +326,11 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
     with Library(tmp_path / "lib", create=True) as lib:
         report = ingest(lib, [inner / "manifest.jsonl"], model, workers=0)
         assert report.pages_added == 0 and len(report.errors) == 3
+        skips = "SELECT COUNT(*) FROM ingest_errors"        # what `index info --errors` lists
+        assert lib.store.conn.execute(skips).fetchone()[0] == 3
         report = ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
         assert report.pages_added == 3 and not report.errors
+        assert lib.store.conn.execute(skips).fetchone()[0] == 0     # superseded by this run
 
 
 # -- hostile inputs ------------------------------------------------------------------------
