@@ -647,7 +647,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = isub.add_parser("info", help="counts, model, date range")
     lib_arg(info)
     info.add_argument("--json", action="store_true")
-    info.add_argument("--errors", action="store_true", help="list the files and rows skipped by the latest runs (a run of the same sources that goes through replaces its earlier list)")
+    info.add_argument("--errors", action="store_true",
+                      help="list the files and rows skipped by the latest runs (a run of the "
+                           "same sources that goes through replaces their earlier list)")
     info.set_defaults(func=cmd_index_info)
     ver = isub.add_parser("verify", help="check every index file's full checksum")
     lib_arg(ver)
