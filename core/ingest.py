@@ -239,8 +239,11 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
-            sid = (None if scan.kind == "rebuild" else
-                   library.store.source_id(scan.kind, str(scan.root)))
+            where = str(scan.source or scan.root)
+            legacy = (str(scan.root) if scan.kind in ("manifest", "deeppatent2")
+                      and scan.source is not None and scan.source.is_file() else None)
+            sid = None if scan.kind == "rebuild" else \
+                library.store.source_id(scan.kind, where, legacy)
             future = set()
             for pid, rec in scan.patents.items():
                 if rec.grant_date is not None and rec.grant_date > latest:
@@ -250,7 +253,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     continue
                 patents.setdefault(pid, rec)
                 if scan.kind != "rebuild":
-                    corrections.append((sid, str(scan.root), rec))
+                    corrections.append((sid, where, rec))
             for page in scan.pages:
                 key = (str(page.path), page.page_index)
                 if key in seen or page.patent_id in future:

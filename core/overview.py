@@ -6,6 +6,8 @@ already present, so only new or changed files are embedded.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from .library import Library
 
 
@@ -21,6 +23,17 @@ def library_overview(library: Library, errors: int = 200) -> dict:
     return info
 
 
-def source_paths(library: Library) -> list[str]:
-    """The registered sources, to ingest again."""
-    return [r[0] for r in library.store.conn.execute("SELECT path FROM sources ORDER BY id")]
+def source_paths(library: Library) -> tuple[list[str], list[str]]:
+    """The registered sources, to ingest again, and why any is left out: a manifest that an
+    older version registered as its folder (scanning the folder would take every image in
+    it for a patent of its own)."""
+    paths, notes = [], []
+    for kind, path in library.store.conn.execute("SELECT kind, path FROM sources ORDER BY id"):
+        folder = Path(path)
+        if kind in ("manifest", "deeppatent2") and folder.is_dir() and \
+                not (folder / "manifest.jsonl").is_file():
+            notes.append(f"{path}: registered as a folder by an older version, not as the "
+                         f"{kind} file in it; add that file again to update from it")
+            continue
+        paths.append(path)
+    return paths, notes

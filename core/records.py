@@ -41,8 +41,11 @@ class SourceScan:
     """What a source holds, before any image is decoded."""
 
     kind: str                           # "manifest", "redbook", "folder", ...
-    root: Path
+    root: Path                          # what the scan's relative paths are relative to
     patents: dict[str, PatentRecord] = field(default_factory=dict)
     pages: list[PageRecord] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)    # (path or row, reason)
     warnings: list[str] = field(default_factory=list)
+    #: the path that was scanned (a manifest file, one image, a folder), registered as the
+    #: library's source so that updating it scans exactly that again; None: ``root``
+    source: Path | None = None

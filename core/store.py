@@ -210,10 +210,19 @@ class Store:
             self._set_meta(key, value)
 
     # -- ingestion ------------------------------------------------------------------------
-    def source_id(self, kind: str, path: str) -> int:
+    def source_id(self, kind: str, path: str, legacy: str | None = None) -> int:
+        """The id of the source at ``path``, registered now if new. ``legacy``: the folder
+        an older version registered this (manifest) file as; that row is moved to the file."""
         row = self.conn.execute("SELECT id FROM sources WHERE path=?", (path,)).fetchone()
         if row:
             return row[0]
+        if legacy is not None:
+            row = self.conn.execute("SELECT id FROM sources WHERE path=? AND kind=?",
+                                    (legacy, kind)).fetchone()
+            if row:
+                with self.transaction():
+                    self.conn.execute("UPDATE sources SET path=? WHERE id=?", (path, row[0]))
+                return row[0]
         with self.transaction():
             cur = self.conn.execute("INSERT INTO sources(kind, path, added_at) VALUES (?,?,?)",
                                     (kind, path, now_iso()))

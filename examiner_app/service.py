@@ -420,10 +420,12 @@ class LibraryService(QObject):
             with Library(path, create=True) as lib:
                 ref = (lib.model_info or {}).get("ref") or "default"
                 model = self._load_model(ref)
-                todo = sources if sources is not None else source_paths(lib)
-                return ingest(lib, todo, model, model_ref=ref, allow_absolute=allow_absolute,
-                              progress=task.report, cancel=task.cancel_event,
-                              rollback_on_cancel=True, workers=workers)
+                todo, notes = (sources, []) if sources is not None else source_paths(lib)
+                report = ingest(lib, todo, model, model_ref=ref, allow_absolute=allow_absolute,
+                                progress=task.report, cancel=task.cancel_event,
+                                rollback_on_cancel=True, workers=workers)
+                report.warnings += notes
+                return report
 
         return self.admin.submit(work, on_progress=on_progress, on_error=on_error,
                                  on_done=lambda report: self._after_maintenance(report, on_done))

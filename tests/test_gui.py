@@ -404,6 +404,7 @@ def test_gui_command_is_registered():
 def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window, gui_library,
                                                                   shared_data, tmp_path):
     import json
+    import shutil
 
     from core.library import Library
 
@@ -413,9 +414,11 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
              (gui_library.parent / "manifest.jsonl").read_text().splitlines()}
     new = next(r for r in rows if r["patent_id"] not in known and r["page_kind"] ==
                "drawing_sheet")
-    broken = tmp_path / "broken.png"
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    broken = incoming / "broken.png"
     broken.write_bytes(b"not an image at all")
-    manifest = tmp_path / "more.jsonl"
+    manifest = incoming / "more.jsonl"
     manifest.write_text("\n".join(json.dumps(r) for r in (
         {**new, "image": str(src.parent / new["image"])},
         {**new, "image": str(broken), "sheet": 99})) + "\n")
@@ -444,6 +447,15 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     assert after["pages"] == before["pages"] + 1 and after["patents"] == before["patents"] + 1
     qtbot.waitUntil(lambda: window.service.info is not None and
                     window.service.info["pages"] == after["pages"], timeout=WAIT)
+    # "Update from sources" re-reads the manifest, not every image of the manifest's folder
+    shutil.copy(src.parent / new["image"], incoming / "screenshot.png")
+    qtbot.waitUntil(lambda: dialog.update_button.isEnabled(), timeout=WAIT)
+    dialog.update_button.click()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert dialog.result_label.text().startswith("Done: added 0 pages"), \
+        dialog.result_label.text()
+    with Library(gui_library) as lib:
+        assert lib.info()["pages"] == after["pages"]
     dialog.close()
 
 

@@ -215,7 +215,7 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
         (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in fixed) + "\n")
         report = ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
         assert report.pages_added == 0 and len(report.corrected) == 1
-        assert report.corrected[0].startswith(f"{pid} from {src}: ")
+        assert report.corrected[0].startswith(f"{pid} from {src / 'manifest.jsonl'}: ")
         assert "grant_date 2025-01-07 -> 2010-01-05" in report.corrected[0]
         got = lib.store.patent(pid)
         assert (got["grant_date"], got["title"], got["locarno"]) == \
@@ -236,7 +236,7 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
         report = ingest(lib, [other], tiny_model, workers=0, allow_absolute=True)
         assert report.corrected == [] and lib.store.patent(pid)["grant_date"] == "2010-01-05"
         assert [w for w in report.warnings if "other metadata" in w] == [
-            f"{pid}: {tmp_path} gives other metadata (title Corrected cup -> "
+            f"{pid}: {other} gives other metadata (title Corrected cup -> "
             f"{rows[0]['title']}; grant_date 2010-01-05 -> 2011-01-04; locarno 07-02 -> "
             f"{rows[0]['locarno']}); the library keeps what the patent's first source gave"]
         future = tmp_path / "future.jsonl"
@@ -247,6 +247,43 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
         assert report.pages_added == 0 and lib.store.patent("D0999999") is None
         assert report.errors == [("D0999999", "grant date 2099-01-06 is in the future: not a "
                                               "granted patent; patent skipped")]
+
+
+def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_manifest,
+                                                                       tmp_path, tiny_model):
+    """A manifest and a single image are registered as themselves, not as their folders:
+    updating the library re-reads them and takes no other file of those folders (stray
+    images, reports, screenshots) for a patent. A manifest an older version registered as its
+    folder is left out of updates with a note, and adding the file again moves the row."""
+    import shutil
+
+    from core.overview import source_paths
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    rows = [json.loads(x) for x in (src / "manifest.jsonl").read_text().splitlines()]
+    (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:4]) + "\n")
+    (src / "m2.jsonl").write_text("\n".join(json.dumps(r) for r in rows[4:6]) + "\n")
+    single = src / rows[8]["image"]                 # one unlisted sheet, added on its own
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl", single], tiny_model, workers=0)
+        registered = {p: k for k, p in lib.store.conn.execute("SELECT kind, path FROM sources")}
+        assert registered == {str(src / "manifest.jsonl"): "manifest", str(single): "folder"}
+        before = lib.info()
+        paths, notes = source_paths(lib)
+        report = ingest(lib, paths, tiny_model, workers=0)
+        assert notes == [] and report.pages_added == 0 and lib.info() == before
+
+        lib.store.conn.execute("UPDATE sources SET path=? WHERE kind='manifest'", (str(src),))
+        (src / "manifest.jsonl").rename(src / "first.jsonl")   # a folder without manifest.jsonl
+        paths, notes = source_paths(lib)
+        assert paths == [str(single)] and notes == [
+            f"{src}: registered as a folder by an older version, not as the manifest file in "
+            "it; add that file again to update from it"]
+        ingest(lib, [src / "first.jsonl"], tiny_model, workers=0)
+        assert dict(lib.store.conn.execute("SELECT path, kind FROM sources")) == {
+            str(src / "first.jsonl"): "manifest", str(single): "folder"}
+        assert lib.info() == before
 
 
 def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):

@@ -28,6 +28,12 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
     path = Path(path).expanduser()
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
+    scan = _scan(path, allow_absolute)
+    scan.source = path.resolve()
+    return scan
+
+
+def _scan(path: Path, allow_absolute: bool) -> SourceScan:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".json" and is_deeppatent2(path):
