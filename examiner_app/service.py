@@ -323,7 +323,7 @@ class LibraryService(QObject):
             from core.reports import session_summary
 
             return session_summary(self._store_for_reports(), identity.session,
-                                   identity.examiner)
+                                   identity.examiner, study=identity.study)
 
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 

@@ -171,6 +171,14 @@ def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settin
     assert (row["examiner"], row["study"], row["session"]) == ("Ada Examiner", "pilot", "s-1")
     assert row["model_id"] == resp.model_id and row["query_sha256"] == resp.query_sha256
     qtbot.waitUntil(lambda: "1 rated" in window.session_label.text(), timeout=WAIT)
+    from dataclasses import replace
+
+    summaries = []           # the summary counts this study's ratings, as export and scoring
+    for study in ("pilot", "another study"):
+        window.service.session_summary(replace(window.identity(), study=study),
+                                       on_done=summaries.append)
+    qtbot.waitUntil(lambda: len(summaries) == 2, timeout=WAIT)
+    assert [s.rated for s in summaries] == [1, 0]
 
     qtbot.keyClick(window.results.view, Qt.Key.Key_Delete)          # clearing is stored too
     qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
