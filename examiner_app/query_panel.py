@@ -52,6 +52,7 @@ class QueryPanel(QWidget):
         self.view.cropDrawn.connect(self._cropped)
         self.figure.activated.connect(self._combo_picked)
         self.crop.toggled.connect(self.view.set_crop_mode)
+        self.view.cropCancelled.connect(lambda: self.crop.setChecked(False))
         self.page.editingFinished.connect(lambda: self.pageRequested.emit(self.page.value() - 1))
 
     # -- content ----------------------------------------------------------------------------

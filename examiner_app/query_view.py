@@ -17,6 +17,7 @@ CROP_COLOR = QColor("#c0392b")
 class QueryView(ZoomView):
     figurePicked = Signal(int)      # index into the figure boxes, -1 = all figures
     cropDrawn = Signal(tuple)       # (x0, y0, x1, y1) in page pixels
+    cropCancelled = Signal()        # Esc left crop mode
 
     def __init__(self, parent=None):
         super().__init__("Drop a drawing sheet here, paste it (Ctrl+V) or open a file "
@@ -108,6 +109,7 @@ class QueryView(ZoomView):
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and self.crop_mode:
             self.set_crop_mode(False)
+            self.cropCancelled.emit()
             return
         super().keyPressEvent(event)
 

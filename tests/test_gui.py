@@ -143,6 +143,12 @@ def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
     resp = searched(qtbot, window, previous)
     assert resp.query_figures == [list(crop)]
     assert "crop" in window.results.header.text()
+    window.acts.crop.trigger()                       # C, then Esc: crop mode and button off
+    assert view.crop_mode and window.query_panel.crop.isChecked()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert not view.crop_mode and not window.query_panel.crop.isChecked()
+    window.acts.crop.trigger()                       # so one C starts it again
+    assert view.crop_mode
 
 
 def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settings):
