@@ -516,7 +516,10 @@ class MainWindow(QMainWindow):
 
         def done(result):
             self._set_busy(False, job="replay")
-            self.show_message("info" if result.reproduced else "warning", result.text())
+            if result.reproduced:   # good news about one search: gone after a while
+                self.show_message("info", result.text(), timeout_ms=15000)
+            else:                   # a warning stays until the next search's results
+                self.show_message("warning", result.text())
 
         def failed(exc):
             self._set_busy(False, job="replay")

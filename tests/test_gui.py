@@ -274,6 +274,7 @@ def test_history_runs_a_search_again_and_says_whether_it_reproduces(
     assert window.banner.level == "info"
     assert f"Search #{first.search_id} reproduces: today's library gives the same " \
         f"{len(first.results)} results in the same order" in window.banner.text.text()
+    assert window.banner._timer.isActive()          # good news does not stay on for good
     shutil.copy(files[2], query)
     assert window.acts.replay.shortcut().toString() == "Ctrl+Shift+R"
     window.acts.replay.trigger()
