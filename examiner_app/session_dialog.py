@@ -25,7 +25,7 @@ class SessionDialog(QDialog):
         self.examiner.setPlaceholderText("required: your name or id, e.g. E123")
         self.study = QLineEdit(settings.study)
         self.study.setPlaceholderText("optional, e.g. pilot-2025")
-        self.session = QLineEdit(settings.session)
+        self.session = QLineEdit(settings.session_typed)   # empty: each day its own session
         self.session.setPlaceholderText("empty: today's date")
         self.blind = QCheckBox("Blind mode: hide scores and the model, shuffle tied results")
         self.blind.setChecked(settings.blind)
@@ -73,7 +73,7 @@ class SessionDialog(QDialog):
         """The summary and the export are of the session in use; one typed here counts from
         OK on."""
         s = self.settings
-        same = (self.study.text(), self.session.text()) == (s.study, s.session)
+        same = (self.study.text(), self.session.text().strip()) == (s.study, s.session_typed)
         self.export.setEnabled(same)
         self.score.setEnabled(same or self.scoring)
         self.export.setToolTip("" if same else "Press OK to switch to this session first: "

@@ -67,6 +67,11 @@ class Settings:
         self._set("session", value.strip())
 
     @property
+    def session_typed(self) -> str:
+        """The session id as the examiner set it ("" while it follows today's date)."""
+        return str(self._get("session", "") or "")
+
+    @property
     def blind(self) -> bool:
         return _truthy(self._get("blind", False))
 

@@ -838,6 +838,12 @@ def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     assert ok.isEnabled()
     dialog.accept()
     assert settings.examiner == "Bob"
+    settings.session = ""                   # following today's date: OK keeps it following
+    dialog = SessionDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.session.text() == "" and dialog.export.isEnabled()
+    dialog.accept()
+    assert settings.session_typed == "" and settings.session == date.today().isoformat()
 
 
 def test_session_dialog_exports_only_the_session_in_use(qtbot, settings):
