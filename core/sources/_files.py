@@ -7,6 +7,10 @@ from typing import Iterator
 
 from ._fields import FieldError
 
+#: How to let a trusted manifest name files outside its folder (command line and app).
+_ALLOW = ("for a manifest you trust, allow files outside its folder: `index add --allow-absolute`,"
+          " or \"Manifests may list files outside their own folder\" under Manage library")
+
 
 def iter_files(root: Path, suffixes: set[str], max_depth: int | None = None) -> Iterator[Path]:
     """Files under ``root`` with one of ``suffixes`` (lower case), sorted, hidden ones skipped.
@@ -38,11 +42,9 @@ def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = 
     if not allow_absolute:
         if PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).drive:
             raise FieldError(f"{field}: absolute path {text!r} is not allowed "
-                             "(paths are relative to the manifest's folder; --allow-absolute "
-                             "permits it for a manifest you trust)")
+                             f"(paths are relative to the manifest's folder; {_ALLOW})")
         if ".." in PurePosixPath(rel).parts:
-            raise FieldError(f"{field}: {text!r} leaves the manifest's folder ('..'; "
-                             "--allow-absolute permits it)")
+            raise FieldError(f"{field}: {text!r} leaves the manifest's folder ('..'; {_ALLOW})")
     try:
         path = (root / rel).resolve()
         is_file = path.is_file()
