@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -235,7 +234,6 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         todo: list[PageRecord] = []
         seen: set[tuple[str, int]] = set()
         corrections: list[tuple[int | None, str, PatentRecord]] = []
-        latest = date.today() + timedelta(days=1)       # a grant archive dated tomorrow
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
@@ -244,19 +242,13 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                       and scan.source is not None and scan.source.is_file() else None)
             sid = None if scan.kind == "rebuild" else \
                 library.store.source_id(scan.kind, where, legacy)
-            future = set()
             for pid, rec in scan.patents.items():
-                if rec.grant_date is not None and rec.grant_date > latest:
-                    future.add(pid)
-                    report.errors.append((pid, f"grant date {rec.grant_date} is in the future: "
-                                               "not a granted patent; patent skipped"))
-                    continue
                 patents.setdefault(pid, rec)
                 if scan.kind != "rebuild":
                     corrections.append((sid, where, rec))
             for page in scan.pages:
                 key = (str(page.path), page.page_index)
-                if key in seen or page.patent_id in future:
+                if key in seen:
                     continue
                 seen.add(key)
                 if key in known:

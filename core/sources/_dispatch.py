@@ -1,6 +1,7 @@
 """``scan_source``: tell a manifest, a Red Book folder and a plain image folder apart."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 from ..imageio import SUPPORTED_SUFFIXES
@@ -30,7 +31,22 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         raise SourceError(f"{path}: no such file or folder")
     scan = _scan(path, allow_absolute)
     scan.source = path.resolve()
+    _drop_future_grants(scan)
     return scan
+
+
+def _drop_future_grants(scan: SourceScan) -> None:
+    """A grant date after tomorrow (a weekly archive may be dated a day ahead) is a wrong
+    date, not a granted patent: the patent and its pages are skipped with the reason."""
+    latest = date.today() + timedelta(days=1)
+    future = {pid for pid, rec in scan.patents.items()
+              if rec.grant_date is not None and rec.grant_date > latest}
+    if not future:
+        return
+    for pid in sorted(future):
+        scan.errors.append((pid, f"grant date {scan.patents.pop(pid).grant_date} is in the "
+                                 "future: not a granted patent; patent skipped"))
+    scan.pages = [p for p in scan.pages if p.patent_id not in future]
 
 
 def _scan(path: Path, allow_absolute: bool) -> SourceScan:
