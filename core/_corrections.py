@@ -40,10 +40,10 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
     store = library.store
     notes: list[str] = []
     kept: list[str] = []
-    updates: dict[str, dict[str, tuple]] = {}
-    display: dict[str, str | None] = {}
+    updates: dict[str, tuple[dict[str, tuple], PatentRecord]] = {}
+    known = store.patents(rec.patent_id for _, _, rec in records)
     for sid, where, rec in records:
-        stored = store.patent(rec.patent_id)
+        stored = known.get(rec.patent_id)
         if stored is None:
             continue
         diff = differences(stored, rec)
@@ -51,8 +51,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             continue
         said = "; ".join(f"{f} {old or '(none)'} -> {new}" for f, (old, new) in diff.items())
         if sid is not None and stored.get("source_id") == sid:
-            updates[rec.patent_id] = diff
-            display[rec.patent_id] = rec.extra.get("title_display") or rec.title
+            updates[rec.patent_id] = diff, rec
             notes.append(f"{rec.patent_id} from {where}: {said}")
         else:
             kept.append(f"{rec.patent_id}: {where} gives other metadata ({said}); the library "
@@ -60,7 +59,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
     if not updates:
         return notes, kept, set()
     new_ords: dict[int, int] = {}
-    for pid, diff in updates.items():
+    for pid, (diff, _) in updates.items():
         if "grant_date" in diff:
             ord_ = date_ord(diff["grant_date"][1])
             for (fid,) in store.conn.execute("SELECT id FROM figures WHERE patent_id=?", (pid,)):
@@ -78,10 +77,10 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
                 replaced.append(entry["name"])
     try:
         with store.transaction() as conn:
-            for pid, diff in updates.items():
+            for pid, (diff, rec) in updates.items():
                 sets = {f: new for f, (_, new) in diff.items()}
                 if "title" in sets:
-                    sets["title_display"] = display[pid]
+                    sets["title_display"] = rec.extra.get("title_display") or rec.title
                 conn.execute(f"UPDATE patents SET {', '.join(f'{f}=?' for f in sets)} "
                              "WHERE patent_id=?", (*sets.values(), pid))
                 if "grant_date" in sets:
@@ -96,4 +95,4 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
         library.drop_segment_files([e["name"] for e in written])
         raise
     library.drop_segment_files(replaced)
-    return notes, kept, {pid for pid, diff in updates.items() if "title" in diff}
+    return notes, kept, {pid for pid, (diff, _) in updates.items() if "title" in diff}

@@ -329,9 +329,10 @@ def redate_segment(directory: Path, seg: Segment, new_dates: dict[int, int],
     """Write a copy of segment ``seg`` whose items ``new_dates`` names carry those grant
     ordinals (re-sorted by date); the vectors and the HNSW graph, which know nothing of
     dates, are reused as they are."""
+    labels = np.fromiter(new_dates, np.int64, len(new_dates))
+    pos = seg.positions_of(labels)
     dates = seg.dates.copy()
-    for i, label in enumerate(seg.labels):
-        dates[i] = new_dates.get(int(label), dates[i])
+    dates[pos[pos >= 0]] = np.fromiter(new_dates.values(), np.int64, len(new_dates))[pos >= 0]
     graph = None
     if seg.entry.get("hnsw"):
         path = directory / f"{seg.name}.hnsw"

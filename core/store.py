@@ -325,6 +325,18 @@ class Store:
         rows = list(self.db.query("SELECT * FROM patents WHERE patent_id=?", [patent_id]))
         return rows[0] if rows else None
 
+    def patents(self, patent_ids: Iterable[str]) -> dict[str, dict]:
+        """``patent`` of many ids in a few queries; ids not in the library are left out."""
+        ids = list(dict.fromkeys(patent_ids))
+        out: dict[str, dict] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(f"SELECT * FROM patents WHERE patent_id IN ({marks})",
+                                     chunk):
+                out[row["patent_id"]] = row
+        return out
+
     def pages_of_patent(self, patent_id: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM pages WHERE patent_id=? ORDER BY page_kind "
                                   "DESC, sheet, path, page_index", [patent_id]))

@@ -239,9 +239,9 @@ class LibraryService(QObject):
             if task.cancelled and run.done < run.total:
                 run.scores.cancelled = True
                 return True, run.scores
-            more = run.step()
+            run.step()
             task.report(run.done, run.total, "rated searches")
-            return not more or run.done >= run.total, run.scores
+            return run.done >= run.total, run.scores
 
         return self.db.submit_steps(step, on_progress=on_progress, on_done=on_done,
                                     on_error=on_error)

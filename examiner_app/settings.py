@@ -60,7 +60,7 @@ class Settings:
     @property
     def session(self) -> str:
         """The session id; defaults to today's date, so each working day is a session."""
-        return str(self._get("session", "") or "") or date.today().isoformat()
+        return self.session_typed or date.today().isoformat()
 
     @session.setter
     def session(self, value: str) -> None:

@@ -46,7 +46,20 @@ class _Signals(QObject):
     finished = Signal()
 
 
-class Task(QRunnable):
+class Cancellable:
+    """Work that is cancelled through ``cancel_event`` (a task, or a chain of them)."""
+
+    cancel_event: threading.Event
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+
+class Task(QRunnable, Cancellable):
     """``fn(task)`` runs in a pool thread; it may call ``task.report(done, total, note)`` and
     should stop early when ``task.cancelled`` is set."""
 
@@ -65,13 +78,6 @@ class Task(QRunnable):
                              (self.signals.finished, on_finished)):
             if slot is not None:
                 signal.connect(slot)
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
 
     def report(self, done: int, total: int, note: str = "") -> None:
         self._emit("progress", done, total, note)
@@ -99,18 +105,11 @@ class Task(QRunnable):
             log.debug("task %s signal after its receiver was deleted", name)
 
 
-class Steps:
+class Steps(Cancellable):
     """The handle of a ``TaskRunner.submit_steps`` chain: cancel it as one task."""
 
     def __init__(self):
         self.cancel_event = threading.Event()
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
 
 
 class TaskRunner(QObject):
