@@ -230,8 +230,8 @@ def _uri_or_none(image: np.ndarray | None) -> str | None:
 
 # -- ratings ---------------------------------------------------------------------------------
 RATINGS_COLUMNS = ["rated_at", "examiner", "study", "session", "search_id", "query",
-                   "query_sha256", "before", "locarno_filter", "model_id", "rank", "patent_id",
-                   "patent_number", "figure_id", "rating", "relevant", "blind"]
+                   "query_sha256", "before", "locarno_filter", "text", "model_id", "rank",
+                   "patent_id", "patent_number", "figure_id", "rating", "relevant", "blind"]
 
 
 def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | None = None,
@@ -251,7 +251,7 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
             w.writerow([r["at"], r["examiner"] or "", r["study"] or "", r["session"] or "",
                         sid if sid is not None else "", s.get("query_path") or "",
                         r["query_sha256"] or "", s.get("before") or "", s.get("locarno") or "",
-                        r["model_id"] or "", r["rank"] if r["rank"] is not None else "",
+                        s.get("text") or "", r["model_id"] or "", r["rank"] if r["rank"] is not None else "",
                         r["patent_id"], display_patent_id(r["patent_id"]),
                         r["figure_id"] if r["figure_id"] is not None else "", r["rating"],
                         int(r["rating"] >= RELEVANT_MIN), r["blind"]])

@@ -60,10 +60,10 @@ def test_html_report_embeds_thumbnails_and_states_the_search(tmp_path):
 def _store_with_ratings(tmp_path) -> Store:
     store = Store(tmp_path / "library.sqlite")
     ids = []
-    for session in ("s1", "s1", "s1", "s2"):
+    for session, text in (("s1", "wax warmer"), ("s1", None), ("s1", None), ("s2", None)):
         ids.append(store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
                                     query_box=None, before="2020-01-01", locarno=None,
-                                    text=None, model_id="m", k=20, results=[],
+                                    text=text, model_id="m", k=20, results=[],
                                     examiner="ada", session=session))
 
     def rate(search, rank, value, examiner="ada", session="s1"):
@@ -104,6 +104,8 @@ def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
     assert len(five) == 1 and five[0]["rating"] == "2" and five[0]["relevant"] == "1"
     assert {r["query"] for r in rows} == {"/q.png"} and {r["before"] for r in rows} == \
         {"2020-01-01"}
+    assert {r["text"] for r in rows if r["search_id"] == "1"} == {"wax warmer"}
+    assert {r["text"] for r in rows if r["search_id"] != "1"} == {""}
     assert write_ratings_csv(path, store) == 7
     assert write_ratings_csv(path, store, study="other") == 0
     store.close()
