@@ -636,7 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--model", metavar="NAME_OR_PATH",
                      help="model for a new library (default: the shipped default model)")
     add.add_argument("--allow-absolute", action="store_true",
-                     help="let manifests name files outside their own folder")
+                     help="let manifests name files outside their own folder (remembered: "
+                          "adding the same manifest again keeps this leave)")
     add.add_argument("--batch-size", type=positive_int, default=None,
                      help="GPU batch (default 32; keep it: queries use it too)")
     add.add_argument("--workers", type=non_negative_int, default=None,

@@ -161,15 +161,20 @@ class _ChunkWriter:
         self.pages, self.n_figures = [], 0
 
 
-def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False
+def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
+                 absolute_sources: set[str] = frozenset()
                  ) -> tuple[list[SourceScan], list[tuple[str, str]]]:
-    """Scan every source; a source that cannot be read at all becomes one error."""
+    """Scan every source; a source that cannot be read at all becomes one error.
+    ``absolute_sources``: sources (resolved paths) allowed files outside their folder."""
     from .sources import SourceError, scan_source
 
     scans, errors = [], []
     for p in paths:
+        where = Path(p).expanduser().resolve()
+        allowed = allow_absolute or not absolute_sources.isdisjoint(
+            {str(where), str(where / "manifest.jsonl")})
         try:
-            scans.append(scan_source(Path(p), allow_absolute=allow_absolute))
+            scans.append(scan_source(Path(p), allow_absolute=allowed))
         except SourceError as exc:
             errors.append((str(p), str(exc)))
     return scans, errors
@@ -225,9 +230,14 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
     if scans is None:
         with library.write_lock():
             sources = _unpack_archives(library, sources, report, unpacked, progress)
-        scans, errors = scan_sources(sources, allow_absolute)
+        scans, errors = scan_sources(sources, allow_absolute,
+                                     library.store.absolute_sources())
         report.errors += errors
     with library.write_lock():
+        if allow_absolute:
+            library.store.remember_absolute(
+                str(s.source) for s in scans if s.kind in ("manifest", "deeppatent2")
+                and s.source is not None)
         known = library.store.known_pages()
         patents: dict[str, PatentRecord] = {}
         source_ids: dict[str, int] = {}

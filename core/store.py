@@ -228,6 +228,16 @@ class Store:
                                     (kind, path, now_iso()))
             return cur.lastrowid
 
+    def absolute_sources(self) -> set[str]:
+        """Sources added with leave to name files outside their own folder; adding them
+        again (an update) keeps that leave."""
+        return set(self.get_meta("absolute_sources", []))
+
+    def remember_absolute(self, paths: Iterable[str]) -> None:
+        new = set(paths) - self.absolute_sources()
+        if new:
+            self.set_meta("absolute_sources", sorted(self.absolute_sources() | new))
+
     def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None]]:
         """(path, page_index) -> (file size, mtime) of every page already in the library."""
         return {(p, i): (s, m) for p, i, s, m in self.conn.execute(

@@ -62,6 +62,8 @@ class LibraryDialog(QDialog):
         self.remove = QPushButton("Remove")
         self.remove.setToolTip("Remove the selected sources that are not yet added")
         self.allow_absolute = QCheckBox("Manifests may list files outside their own folder")
+        self.allow_absolute.setToolTip("A manifest added with this checked keeps the leave: "
+                                       "Update from sources reads it the same way")
         self.ingest_button = QPushButton("Add to library")
         self.ingest_button.setObjectName("primary")
         self.update_button = QPushButton("Update from sources")

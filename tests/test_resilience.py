@@ -22,6 +22,7 @@ from core.index import IndexError_, IndexParams
 from core.ingest import ingest, rebuild, scan_sources
 from core.library import Library, LibraryError
 from core.models import create_model
+from core.overview import source_paths
 from core.search import Searcher, SearchQuery
 
 REPO = Path(__file__).resolve().parents[1]
@@ -316,7 +317,7 @@ def test_library_files_are_user_only(built_library, sheets, tmp_path):
 def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
     inner = tmp_path / "m"
     inner.mkdir()
-    first, second, third = [json.loads(r) for r in sheets.read_text().splitlines()[:3]]
+    first, second, third, fourth = [json.loads(r) for r in sheets.read_text().splitlines()[:4]]
     os.symlink(sheets.parent / third["image"], inner / "link.png")
     rows = [{**first, "image": os.path.relpath(sheets.parent / first["image"], inner)},
             {**second, "image": str(sheets.parent / second["image"])},
@@ -331,6 +332,15 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
         report = ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
         assert report.pages_added == 3 and not report.errors
         assert lib.store.conn.execute(skips).fetchone()[0] == 0     # superseded by this run
+        # an update (the source added again, without the option) keeps its leave
+        with (inner / "manifest.jsonl").open("a") as f:
+            f.write(json.dumps({**fourth, "image": str(sheets.parent / fourth["image"])}) + "\n")
+        report = ingest(lib, source_paths(lib)[0], model, workers=0)
+        assert report.pages_added == 1 and not report.errors
+        other = tmp_path / "other.jsonl"          # ... which no other manifest has
+        other.write_text(json.dumps({**fourth, "patent_id": "D0000001",
+                                     "image": str(sheets.parent / first["image"])}) + "\n")
+        assert ingest(lib, [other], model, workers=0).errors
 
 
 # -- hostile inputs ------------------------------------------------------------------------
