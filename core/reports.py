@@ -139,6 +139,46 @@ def png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def report_head_html(meta: ReportMeta, *, query_src: str | None = None, blind: bool = False,
+                     title: str = "Prior-art search report") -> str:
+    """The report's title and what was asked (with the query drawing, if given)."""
+    e = html.escape
+    out = [f"<h2>{e(title)}</h2>", "<table cellspacing='0' cellpadding='3'><tr>"]
+    if query_src:
+        out.append(f"<td valign='top'><img src='{e(query_src)}' width='200'></td>")
+    out.append("<td valign='top'><table cellspacing='0' cellpadding='2'>")
+    for k, v in meta.lines(blind):
+        out.append(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>")
+    out.append("</table></td></tr></table>")
+    return "\n".join(out)
+
+
+def result_columns(blind: bool) -> list[str]:
+    return ["Rank", "Drawing", "Patent", "Title", "Locarno", "Granted",
+            *([] if blind else ["Score"]), "Rating"]
+
+
+def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
+                 blind: bool, image_width: int = 120, image_height: int | None = None
+                 ) -> list[tuple[str, str]]:
+    """One result as (alignment, cell HTML) per column of ``result_columns``; the thumbnail
+    is ``image_height`` high when given (a tall drawing), else ``image_width`` wide."""
+    e = html.escape
+    size = f"height='{image_height}'" if image_height else f"width='{image_width}'"
+    img = f"<img src='{e(image_src)}' {size}>" if image_src else ""
+    rating_text = f"{rating} {RATING_SCALE[rating]}" if rating is not None else ""
+    cells = [("right", str(hit.rank)), ("center", img),
+             ("left", f"<b>{e(display_patent_id(hit.patent_id))}</b><br><small>"
+                      f"{e(Path(hit.image).name)} p.{hit.page_index + 1}</small>"),
+             ("left", e(hit.title or "")),
+             ("left", f"{hit.locarno or '-'}<br><small>{e(hit.locarno_title or '')}</small>"),
+             ("left", e(hit.grant_date or "undated"))]
+    if not blind:
+        cells.append(("right", f"{hit.score:.4f}"))
+    cells.append(("left", e(rating_text)))
+    return cells
+
+
 def search_html(meta: ReportMeta, hits: list[SearchHit], *,
                 image_src: Callable[[SearchHit], str | None] = lambda h: None,
                 query_src: str | None = None, ratings: dict[int, int] | None = None,
@@ -148,32 +188,16 @@ def search_html(meta: ReportMeta, hits: list[SearchHit], *,
     e = html.escape
     out = [f"<html><head><meta charset='utf-8'><title>{e(title)}</title></head>"
            "<body style='font-family: sans-serif; font-size: 10pt'>",
-           f"<h2>{e(title)}</h2>", "<table cellspacing='0' cellpadding='3'><tr>"]
-    if query_src:
-        out.append(f"<td valign='top'><img src='{e(query_src)}' width='200'></td>")
-    out.append("<td valign='top'><table cellspacing='0' cellpadding='2'>")
-    for k, v in meta.lines(blind):
-        out.append(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>")
-    out.append("</table></td></tr></table>")
-    out.append(f"<h3>{len(hits)} results</h3>"
-               "<table border='1' cellspacing='0' cellpadding='4' width='100%' "
-               "style='border-collapse: collapse; border-color: #999'>"
-               "<tr style='background-color: #e8e8e8'><th>Rank</th><th>Drawing</th>"
-               "<th>Patent</th><th>Title</th><th>Locarno</th><th>Granted</th>"
-               + ("" if blind else "<th>Score</th>") + "<th>Rating</th></tr>")
+           report_head_html(meta, query_src=query_src, blind=blind, title=title),
+           f"<h3>{len(hits)} results</h3>"
+           "<table border='1' cellspacing='0' cellpadding='4' width='100%' "
+           "style='border-collapse: collapse; border-color: #999'>"
+           "<tr style='background-color: #e8e8e8'>"
+           + "".join(f"<th>{c}</th>" for c in result_columns(blind)) + "</tr>"]
     for h in hits:
-        src = image_src(h)
-        img = f"<img src='{e(src)}' width='120'>" if src else ""
-        rating = ratings.get(h.figure_id)
-        rating_text = f"{rating} {RATING_SCALE[rating]}" if rating is not None else ""
-        loc = f"{h.locarno or '-'}<br><small>{e(h.locarno_title or '')}</small>"
-        out.append(
-            f"<tr><td align='right'>{h.rank}</td><td align='center'>{img}</td>"
-            f"<td><b>{e(display_patent_id(h.patent_id))}</b><br><small>"
-            f"{e(Path(h.image).name)} p.{h.page_index + 1}</small></td>"
-            f"<td>{e(h.title or '')}</td><td>{loc}</td><td>{e(h.grant_date or 'undated')}</td>"
-            + ("" if blind else f"<td align='right'>{h.score:.4f}</td>")
-            + f"<td>{e(rating_text)}</td></tr>")
+        cells = result_cells(h, image_src=image_src(h), rating=ratings.get(h.figure_id),
+                             blind=blind)
+        out.append("<tr>" + "".join(f"<td align='{a}'>{c}</td>" for a, c in cells) + "</tr>")
     out.append("</table>")
     if ratings:
         out.append(f"<p><small>{e(RELEVANCE_RULE)}</small></p>")

@@ -728,6 +728,45 @@ def test_an_empty_result_pane_says_how_to_start(window):
     assert "paste" in text and "filing date" in text
 
 
+def test_pdf_report_never_cuts_a_result_across_pages(qtbot, tmp_path):
+    """Each result row lies whole on one page, in rank order, under repeated column
+    headings; a very tall drawing is scaled down rather than running off the page."""
+    import re
+
+    import numpy as np
+
+    from core.reports import ReportMeta
+    from core.search import SearchHit
+    from examiner_app.pdf_report import write_pdf
+
+    meta = ReportMeta(query="/q.png", query_sha256="ab", before="2020-01-01", locarno="06-01",
+                      text="chair", model_id="m")
+    hits = [SearchHit(rank=i + 1, score=0.5 - i / 100, figure_id=i, patent_id=f"USD{800000 + i}",
+                      title="Chair with armrests " * (1 + i % 4), locarno="06-01",
+                      locarno_title="Seats", grant_date="2019-01-01", filing_date=None,
+                      image=f"/p/{i}.tif", page_index=0, page_kind=None, sheet=1,
+                      figure=[0, 0, 9, 9]) for i in range(40)]
+    shapes = {0: (160, 120), 1: (90, 120), 2: (2000, 60)}    # portrait, landscape, a strip
+
+    def thumb(hit):
+        image = np.full(shapes[hit.rank % 3], 255, np.uint8)
+        image[::7] = 0
+        return image
+
+    layout = write_pdf(tmp_path / "r.pdf", meta, hits, thumb, thumb(hits[0]), {1: 2}, False)
+    ranks = [p for p in layout.placements if p.what.startswith("rank")]
+    assert [p.what for p in ranks] == [f"rank {h.rank}" for h in hits]
+    assert all(p.top + p.height <= layout.page_height + 0.5 for p in layout.placements)
+    pages = layout.placements[-1].page + 1
+    assert pages > 2
+    for page in range(pages):
+        on_page = [p.what for p in layout.placements if p.page == page]
+        first_rank = next(i for i, w in enumerate(on_page) if w.startswith("rank"))
+        assert on_page[first_rank - 1] == "columns"
+    data = (tmp_path / "r.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == pages
+
+
 def test_pdf_report_to_a_folder_or_missing_folder_is_an_error(qtbot, tmp_path):
     """QPdfWriter fails silently on a target it cannot open; the report must not."""
     from core.reports import ReportMeta
