@@ -20,6 +20,7 @@ from .thumbnails import ThumbnailLoader
 from .zoom_view import ZoomView
 
 STRIP_SIDE = 110
+CHIP_LABELS_WIDTH = 760   # narrower: the rating chips show their key alone
 MATCH_COLOR = QColor("#c0392b")
 OTHER_COLOR = QColor(47, 111, 179, 140)
 
@@ -79,6 +80,7 @@ class DetailView(QWidget):
         self.open_button = QPushButton("Open source file")
         self.open_button.setToolTip("Open the drawing file in the system viewer (Ctrl+Shift+O)")
         self.open_button.clicked.connect(self.open_source)
+        self._label_chips(False)                # named in full once it is shown wide enough
 
         # two rows, so the detail view never needs a wider window than the grid
         bar = QHBoxLayout()
@@ -116,13 +118,13 @@ class DetailView(QWidget):
         self.meta.setWordWrap(True)
         self.meta.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.meta.setMinimumWidth(240)
         meta_scroll = QScrollArea()            # long figure lists scroll, the sheets keep room
         meta_scroll.setWidget(self.meta)
         meta_scroll.setWidgetResizable(True)
         meta_scroll.setFrameShape(QFrame.Shape.NoFrame)
         meta_scroll.setFixedHeight(STRIP_SIDE + 62)
         meta_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        meta_scroll.setMinimumWidth(160)       # the text wraps to the width it gets
         bottom = QHBoxLayout()
         bottom.addWidget(self.strip, 3)
         bottom.addWidget(meta_scroll, 2)
@@ -134,6 +136,20 @@ class DetailView(QWidget):
         lay.addWidget(sides, 1)
         lay.addLayout(bottom)
         thumbnails.ready.connect(self._thumbnail_ready)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._label_chips(event.size().width() >= CHIP_LABELS_WIDTH)
+
+    def _label_chips(self, labelled: bool) -> None:
+        """Rating chips name their grade and buttons say it in full when there is room; else
+        a chip shows its key alone (the tooltip names it), so the view never holds the window
+        wide."""
+        for b in self.rating_buttons.buttons():
+            value = self.rating_buttons.id(b)
+            b.setText(f"{value}  {theme.RATING_LABELS[value]}" if labelled else f" {value} ")
+        self.search_button.setText("Search with this drawing" if labelled else "Search with it")
+        self.open_button.setText("Open source file" if labelled else "Open file")
 
     # -- content ----------------------------------------------------------------------------
     def show_result(self, hit, rating, query, query_box, position: int | None = None) -> None:
@@ -218,8 +234,8 @@ class DetailView(QWidget):
 
     def _draw_result_boxes(self) -> None:
         self.result_view.clear_boxes()
-        if self.hit is None or self.shown_page is None:
-            return
+        if self.hit is None or self.shown_page is None or not self.result_view.has_image():
+            return                  # (a page that could not be read shows why, unmarked)
         path, page_index = self.shown_page
         for f in (self.details or {}).get("figures", []):
             if (f["image"], f["page_index"]) == (path, page_index) and \

@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView, QMenu,
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView, QMainWindow, QMenu,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-COLUMNS = ["#", "When", "Query", "Before", "Results", "Locarno", "Text", "Examiner", "Session"]
-STRETCH = (2, 6)            # query and text share the free width and are elided
-WHO = (7, 8)                # examiner and session: shown only with every session listed
-OPTIONAL = {5: "locarno", 6: "text"}        # shown when some search used them
-DOCK_WIDTH = 380
+COLUMNS = ["#", "When", "Query", "Before", "Results", "Locarno", "Examiner", "Session"]
+QUERY = 2                   # the sheet's file name and the title text: takes the free width
+WHO = (6, 7)                # examiner and session: shown only with every session listed
+OPTIONAL = {5: "locarno"}   # shown when some search used it
+DOCK_WIDTH = 440
+QUERY_WIDTH = 160           # the query column's share when the dock widens for more columns
 
 
 class HistoryPanel(QDockWidget):
@@ -38,15 +39,16 @@ class HistoryPanel(QDockWidget):
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(24)
         for j in range(len(COLUMNS)):
-            header.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch if j in STRETCH else
-                                        QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(j, QHeaderView.ResizeMode.Interactive if j == QUERY
+                                        else QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip("Double-click or press Enter to reopen a search; right-click "
                               "to check that it still gives the same ranking")
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu)
         self.table.cellDoubleClicked.connect(lambda row, _: self._reopen(row))
         self.table.itemActivated.connect(lambda item: self._reopen(item.row()))
-        self.only_session.toggled.connect(lambda _: self._fill())
+        self.only_session.toggled.connect(lambda _: (self._fill(), self._widen()))
+        self.table.viewport().installEventFilter(self)
         body = QWidget()
         lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -73,22 +75,47 @@ class HistoryPanel(QDockWidget):
         for i, r in enumerate(rows):
             at = (r.get("at") or "").replace("T", " ")[:19]
             when = at[5:16] if at.startswith(this_year) else at[:16]     # "12-03 14:05"
-            query = Path(r["query_path"]).name if r.get("query_path") else "(pasted)"
-            values = [r["id"], when, query, r.get("before") or "no cutoff",
+            values = [r["id"], when, query_label(r), r.get("before") or "no cutoff",
                       len(r.get("results") or []), r.get("locarno") or "",
-                      r.get("text") or "", r.get("examiner") or "",
-                      r.get("session") or ""]
+                      r.get("examiner") or "", r.get("session") or ""]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
                 if j == 0:
                     item.setData(Qt.ItemDataRole.UserRole, r["id"])
                 if j == 1:
                     item.setToolTip(at)
-                if j == 2 and r.get("query_path"):
-                    item.setToolTip(r["query_path"])
-                if j == 6 and v:
-                    item.setToolTip(str(v))
+                if j == QUERY:
+                    item.setToolTip("\n".join(filter(None, [r.get("query_path"),
+                                                             r.get("text")])))
                 self.table.setItem(i, j, item)
+        self._fit_query()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._fit_query()
+        return False
+
+    def _other_widths(self) -> int:
+        header = self.table.horizontalHeader()
+        return sum(max(self.table.sizeHintForColumn(j), header.sectionSizeHint(j))
+                   for j in range(len(COLUMNS)) if j != QUERY and not self.table.isColumnHidden(j))
+
+    def _fit_query(self) -> None:
+        """The query column takes the free width, but never less than ``QUERY_WIDTH`` (the
+        table scrolls sideways instead of eliding every name to "p...g")."""
+        free = self.table.viewport().width() - self._other_widths()
+        self.table.horizontalHeader().resizeSection(QUERY, max(QUERY_WIDTH, free))
+
+    def _widen(self) -> None:
+        """With examiner and session shown, take the room they need (up to half the window)
+        rather than squeezing the query to nothing."""
+        window = self.parentWidget()
+        if self.isFloating() or not isinstance(window, QMainWindow):
+            return
+        need = self._other_widths() + QUERY_WIDTH + self.table.verticalScrollBar().sizeHint().width() + 16
+        if need > self.width():
+            window.resizeDocks([self], [min(need, window.width() // 2)],
+                               Qt.Orientation.Horizontal)
 
     def search_id(self, row: int) -> int | None:
         item = self.table.item(row, 0)
@@ -107,3 +134,10 @@ class HistoryPanel(QDockWidget):
         menu.addAction("Run again and compare with the log",
                        lambda: self.replayRequested.emit(sid))
         menu.exec(self.table.viewport().mapToGlobal(pos))
+
+
+def query_label(record: dict) -> str:
+    """What a logged search asked with: the sheet's file name and/or its title text."""
+    name = Path(record["query_path"]).name if record.get("query_path") else ""
+    text = f"\u201c{record['text']}\u201d" if record.get("text") else ""
+    return " + ".join(filter(None, [name, text])) or "(no query)"

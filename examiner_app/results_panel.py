@@ -82,7 +82,9 @@ class ResultsPanel(QWidget):
             return
         self._legend_beside = beside
         self._top.removeWidget(self.legend)
-        self.legend.setMinimumWidth(self._legend_width if beside else 0)   # unwrapped beside
+        # unwrapped beside; on a line of its own it wraps (a wrapped rich-text label still
+        # asks for its unwrapped width as its minimum, which would hold the window wide)
+        self.legend.setMinimumWidth(self._legend_width if beside else 200)
         if beside:
             self._top.addWidget(self.legend, 0, 1, 2, 1, Qt.AlignmentFlag.AlignBottom)
         else:

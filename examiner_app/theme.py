@@ -29,6 +29,7 @@ QToolBar { background: #f6f7f9; border: none; border-bottom: 1px solid #d3d8df; 
 QToolBar QToolButton { padding: 4px 8px; border-radius: 4px; }
 QToolBar QToolButton:hover { background: #e3e8ef; }
 QToolBar QToolButton:checked { background: #d6e4f5; }
+QToolBar QToolButton#qt_toolbar_ext_button { padding: 0px; min-width: 14px; }
 QGroupBox { font-weight: 600; border: 1px solid #d3d8df; border-radius: 6px; margin-top: 10px;
             padding: 8px 6px 6px 6px; background: #ffffff; }
 QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; color: #3d4753; }
