@@ -88,15 +88,17 @@ class JudgedScores:
         rows = [(str(s.search_id), s.logged, s.now) for s in self.searches]
         return bootstrap_ci([rows], ratio=False, n=n)
 
-    def text(self) -> str:
-        """The verdict in a sentence or two."""
+    def text(self, blind: bool = False) -> str:
+        """The verdict in a sentence or two (``blind``: without naming the model, as a
+        blind user study shows nothing that tells models apart)."""
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
         stopped = " (stopped early)" if self.cancelled else ""
         if not self.searches:
             return f"No rated search to score{skipped}{stopped}."
         logged, now = self.means()
         diff, lo, hi = self.difference()
-        return (f"{len(self.searches)} rated search(es) scored with model {self.model}"
+        model = "the library's model" if blind else f"model {self.model}"
+        return (f"{len(self.searches)} rated search(es) scored with {model}"
                 f"{skipped}{stopped}. nDCG@{self.k} on the judged patents: as the examiners "
                 f"saw the ranking {logged:.3f}, the model now {now:.3f}; difference "
                 f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}] (95 %, searches resampled).")

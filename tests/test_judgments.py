@@ -72,6 +72,7 @@ def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library,
     assert [(i, "is gone" in why) for i, why in scores.skipped] == [(gone, True)]
     diff, lo, hi = scores.difference(n=200)
     assert diff == lo == hi == 0.0                  # the same model ranks as it did
+    assert scores.model in scores.text() and scores.model not in scores.text(blind=True)
 
     proc = run("ratings", "--score", "--json", "--library", path)
     assert proc.returncode == 0, proc.stderr
