@@ -73,7 +73,8 @@ class FilterPanel(QWidget):
         self.date.dateChanged.connect(lambda _: self.changed.emit())
         self.main_class.currentIndexChanged.connect(self._class_changed)
         self.subclass.currentIndexChanged.connect(lambda _: self.changed.emit())
-        self.k.editingFinished.connect(self.changed.emit)
+        self._k_searched = self.k.value()
+        self.k.editingFinished.connect(self._k_edited)
         self.text.returnPressed.connect(self.searchRequested.emit)
         self.search_button.clicked.connect(self.searchRequested.emit)
         for a, b in ((self.date, self.no_cutoff), (self.no_cutoff, self.main_class),
@@ -111,6 +112,7 @@ class FilterPanel(QWidget):
             self.text.setText(text or "")
             if k:
                 self.k.setValue(k)
+            self._k_searched = self.k.value()
         finally:
             for w in widgets:
                 w.blockSignals(False)
@@ -119,6 +121,13 @@ class FilterPanel(QWidget):
         self.no_cutoff.toggle()
 
     # -- internals --------------------------------------------------------------------------
+    def _k_edited(self) -> None:
+        """Leaving the box (Tab, a click elsewhere) finishes editing too: only a new value
+        searches again (and is logged)."""
+        if self.k.value() != self._k_searched:
+            self._k_searched = self.k.value()
+            self.changed.emit()
+
     def _cutoff_toggled(self, on: bool) -> None:
         self.date.setEnabled(not on)
         self.changed.emit()

@@ -285,9 +285,13 @@ class MainWindow(QMainWindow):
 
     def _maintenance(self, running: bool) -> None:
         self.acts.search.setEnabled(not running)
+        self.filters.search_button.setEnabled(not running)
         if running:
             self.show_message("info", "Rebuilding the index: searching and rating resume when "
                               "it finishes.")
+        elif self.banner.level in ("info", "error") and \
+                "rebuil" in self.banner.text.text().lower():
+            self.banner.hide()       # its notice, or a search refused while it ran
 
     # -- query ------------------------------------------------------------------------------
     def load_query(self, source: Path | QImage, page_index: int = 0, *,
@@ -365,7 +369,11 @@ class MainWindow(QMainWindow):
         self.search()
 
     def _filters_changed(self) -> None:
-        if self.query is not None:
+        """Search again with the new cutoff or class: a drawing's search, or a search by the
+        title alone that is on screen."""
+        text_search = (self.response is not None and self.response.query is None
+                       and self.filters.query_text() is not None)
+        if self.query is not None or text_search:
             self._debounce.start()
 
     # -- search -----------------------------------------------------------------------------
@@ -406,7 +414,7 @@ class MainWindow(QMainWindow):
         self.response = resp
         self._searched_with = used
         self.model.set_results(resp.results, ratings=ratings, seed=resp.search_id or 0)
-        before = f"granted before {resp.before}" if resp.before else "no date cutoff"
+        before = f"granted before {resp.before}" if resp.before else "with no date cutoff"
         loc = f", Locarno {resp.locarno}" if resp.locarno else ""
         if not resp.results:
             self.results.header.setText("No prior art found")
@@ -452,7 +460,12 @@ class MainWindow(QMainWindow):
         if gen != self._gen:
             return
         self._set_busy(False)
+        # the results of an earlier search would read as this one's (and take its ratings)
+        self.response = None
+        self.model.set_results([])
         self.results.header.setText("Search failed")
+        self.results.subheader.setText("No results: see the message above. Earlier searches "
+                                       "are in the history (Ctrl+H).")
         self.show_message("error", describe_error(exc))
 
     def reopen(self, search_id: int) -> None:
@@ -490,7 +503,8 @@ class MainWindow(QMainWindow):
                 self._query_gen += 1
                 self.query = None
                 self.query_panel.clear()
-                notes.insert(0, f"The query file is no longer at {path}.")
+                if path:                    # (a search by its title alone had no file)
+                    notes.insert(0, f"The query file is no longer at {path}.")
             if notes:
                 self.show_message("warning", f"Search #{search_id}: " + " ".join(notes)
                                   + " What remains is shown as it was ranked.")
@@ -608,7 +622,7 @@ class MainWindow(QMainWindow):
         self.model.setData(index, value, RatingRole)
         self.detail.set_rating(value)
 
-    def _store_rating(self, hit, value, position: int) -> None:
+    def _store_rating(self, hit, value, position: int, previous) -> None:
         if self.response is None:
             return
         label = "cleared" if value is None else f"rated {value}"
@@ -619,7 +633,12 @@ class MainWindow(QMainWindow):
             self.refresh_summary()
 
         def failed(exc):
-            self.show_message("error", f"The rating was not saved: {describe_error(exc)}")
+            # the screen (and any report exported from it) shows what the library holds
+            if self.model.undo_rating(hit.figure_id, value, previous) and \
+                    self.detail.hit is not None and self.detail.hit.figure_id == hit.figure_id:
+                self.detail.set_rating(previous)
+            self.show_message("error", f"The rating was not saved, the result shows its "
+                                       f"earlier rating: {describe_error(exc)}")
 
         self.service.rate(hit, value, search_id=self.response.search_id,
                           query_sha256=self.response.query_sha256, identity=self.identity(),
@@ -768,7 +787,8 @@ class MainWindow(QMainWindow):
 
         def done(scores):
             finish()
-            notify("info" if scores.searches else "warning", scores.text())
+            notify("info" if scores.searches else "warning",
+                   scores.text(blind=self.settings.blind))
 
         def failed(exc):
             finish()

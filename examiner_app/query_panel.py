@@ -53,7 +53,12 @@ class QueryPanel(QWidget):
         self.figure.activated.connect(self._combo_picked)
         self.crop.toggled.connect(self.view.set_crop_mode)
         self.view.cropCancelled.connect(lambda: self.crop.setChecked(False))
-        self.page.editingFinished.connect(lambda: self.pageRequested.emit(self.page.value() - 1))
+        self.page.editingFinished.connect(self._page_edited)
+
+    def _page_edited(self) -> None:
+        """Only another page is read (leaving the box unchanged finishes editing too)."""
+        if self.query is None or self.page.value() - 1 != self.query.page_index:
+            self.pageRequested.emit(self.page.value() - 1)
 
     # -- content ----------------------------------------------------------------------------
     def set_query(self, query, picked: int = -1, crop: tuple | None = None) -> None:

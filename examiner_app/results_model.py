@@ -35,7 +35,8 @@ class _Row:
 
 
 class ResultsModel(QAbstractListModel):
-    ratingChanged = Signal(object, object, int)   # hit, rating (int or None), displayed rank
+    # hit, rating (int or None), displayed rank, the rating it replaced
+    ratingChanged = Signal(object, object, int, object)
 
     def __init__(self, thumbnails: ThumbnailLoader, thumb_side: int = 180,
                  parent: QObject | None = None):
@@ -190,13 +191,27 @@ class ResultsModel(QAbstractListModel):
         if role != RatingRole or not index.isValid():
             return False
         r = self._rows[index.row()]
-        if value is None:
-            self.ratings.pop(r.hit.figure_id, None)
-        else:
-            self.ratings[r.hit.figure_id] = int(value)
-        self.dataChanged.emit(index, index, [RatingRole])
-        self.ratingChanged.emit(r.hit, value, r.position)
+        previous = self.ratings.get(r.hit.figure_id)
+        self._set_rating(r.hit.figure_id, value)
+        self.ratingChanged.emit(r.hit, value, r.position, previous)
         return True
+
+    def undo_rating(self, figure_id: int, failed, previous) -> bool:
+        """Show ``previous`` again where a rating could not be stored, unless the result has
+        been rated since (``failed`` is no longer shown). True if it was put back."""
+        if self.ratings.get(figure_id) != failed:
+            return False
+        self._set_rating(figure_id, previous)
+        return True
+
+    def _set_rating(self, figure_id: int, value) -> None:
+        if value is None:
+            self.ratings.pop(figure_id, None)
+        else:
+            self.ratings[figure_id] = int(value)
+        for i, r in enumerate(self._rows):
+            if r.hit.figure_id == figure_id:
+                self.dataChanged.emit(self.index(i), self.index(i), [RatingRole])
 
     def _thumb_key(self, h):
         return ThumbnailLoader.key(h.image, h.page_index, h.figure, self.thumb_side, self.dpr)

@@ -13,8 +13,8 @@ import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
+from PySide6.QtCore import QDate, QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QColor, QDropEvent, QGuiApplication, QImage  # noqa: E402
 
 from examiner_app.main_window import MainWindow  # noqa: E402
 from examiner_app.results_model import HitRole, RatingRole  # noqa: E402
@@ -132,6 +132,60 @@ def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_librar
         "searched with the drawing and the text \u201cdrinking mug\u201d")
 
 
+def test_searches_run_again_only_when_something_changed(qtbot, window, gui_library):
+    """Tabbing through "Show up to" logs no new search, a new value does; a search by the
+    title alone follows a new cutoff as a drawing's does, and reopening it warns of no
+    missing query file."""
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    window.filters.k.editingFinished.emit()              # focus in and out, unchanged
+    qtbot.wait(600)
+    assert window.response.search_id == first.search_id and not window.busy.isVisible()
+    window.filters.k.setValue(7)
+    window.filters.k.editingFinished.emit()
+    assert len(searched(qtbot, window, first.search_id).results) == 7
+
+    window.query = None                                  # the title alone
+    window.query_panel.clear()
+    window.filters.text.setText("drinking mug")
+    text_only = run_search(qtbot, window)
+    assert text_only.query is None
+    window.filters.date.setDate(QDate(2015, 1, 1))
+    moved = searched(qtbot, window, text_only.search_id)
+    assert moved.query is None and moved.before == "2015-01-01"
+
+    window.reopen(text_only.search_id)
+    qtbot.waitUntil(lambda: window.response.search_id == text_only.search_id, timeout=WAIT)
+    qtbot.wait(100)
+    assert not window.banner.isVisible(), window.banner.text.text()
+
+
+def test_a_failed_search_clears_the_results_it_replaced(qtbot, window, gui_library,
+                                                       tmp_path):
+    """A blank sheet cannot be searched: the earlier search's results do not stay under
+    "Search failed" (where ratings would go to that earlier search)."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    blank = tmp_path / "blank.png"
+    image = QImage(800, 1000, QImage.Format.Format_Grayscale8)
+    image.fill(255)
+    image.save(str(blank))
+    window.load_query(blank)
+    qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
+    assert window.model.rowCount() == 0 and window.response is None
+    assert window.banner.level == "error"
+
+
+def test_rebuild_notices_go_when_the_rebuild_ends(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.service.maintenanceChanged.emit(True)
+    assert "Rebuilding" in window.banner.text.text()
+    assert not window.filters.search_button.isEnabled()
+    window.service.maintenanceChanged.emit(False)
+    assert not window.banner.isVisible() and window.filters.search_button.isEnabled()
+
+
 def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
     window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
@@ -188,6 +242,32 @@ def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settin
 
     qtbot.keyClick(window.results.view, Qt.Key.Key_Delete)          # clearing is stored too
     qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
+
+
+def test_a_rating_that_cannot_be_stored_is_taken_back_on_screen(qtbot, window, gui_library,
+                                                                monkeypatch):
+    """A full disk while rating: the message says so and the card shows the rating the
+    library holds, so the screen and a report exported from it agree with the library."""
+    import sqlite3
+
+    from core.store import Store
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(2)
+    qtbot.waitUntil(lambda: "(saved)" in window.statusBar().currentMessage(), timeout=WAIT)
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(Store, "add_rating", full)
+    window.show_detail()
+    window.rate_current(3)
+    assert window.model.index(0).data(RatingRole) == 3                 # shown at once
+    qtbot.waitUntil(lambda: "not saved" in window.banner.text.text(), timeout=WAIT)
+    assert window.model.index(0).data(RatingRole) == 2
+    assert [b.isChecked() for b in window.detail.rating_buttons.buttons()] == \
+        [False, False, True, False]
 
 
 def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
@@ -656,6 +736,31 @@ def test_window_fits_a_small_screen_with_a_banner_and_results(qtbot, window, gui
     assert window.height() <= 680 and window.minimumSizeHint().height() <= 600
 
 
+def test_a_small_window_keeps_everything_reachable(qtbot, app_theme, window, gui_library):
+    """At 1024x700 the toolbar's overflow button (the actions that no longer fit) is drawn,
+    the window can go that narrow with the detail view open, and its metadata wraps inside
+    its panel instead of running off the right edge."""
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.resize(1024, 700)
+    qtbot.wait(100)
+    more = window.findChild(QToolBar).findChild(QToolButton, "qt_toolbar_ext_button")
+    assert more.isVisible()
+    image = more.grab().toImage()
+    dark = sum(QColor(image.pixel(x, y)).value() < 150
+               for x in range(image.width()) for y in range(image.height()))
+    assert dark > 5                                     # its arrows are painted
+    window.show_detail()
+    qtbot.waitUntil(lambda: window.detail.result_view.has_image(), timeout=WAIT)
+    window.resize(900, 700)
+    qtbot.wait(100)
+    assert window.minimumSizeHint().width() <= 900 and window.width() == 900
+    meta = window.detail.meta
+    assert meta.width() <= meta.parentWidget().width()  # inside its scroll area's viewport
+
+
 def test_history_dock_fits_beside_the_results(qtbot, window, gui_library):
     """Ctrl+H at 1280 wide keeps the window's width, and the dock shows the query, its cutoff
     and its number of results without scrolling sideways."""
@@ -679,6 +784,14 @@ def test_history_dock_fits_beside_the_results(qtbot, window, gui_library):
             table.viewport().width()
     assert table.horizontalScrollBar().maximum() == 0
     assert table.item(ids().index(str(first.search_id)), 4).text() == str(len(first.results))
+    row = ids().index(str(window.response.search_id))
+    label = table.item(row, 2).text()
+    assert label.endswith("\u201cdrinking mug\u201d") and sheets(gui_library)[0].name in label
+    assert header.sectionSize(2) >= 150                 # the query is readable, not "p...g"
+    window.history.only_session.setChecked(False)       # every session: two more columns
+    qtbot.wait(100)
+    assert not table.isColumnHidden(6) and header.sectionSize(2) >= 150
+    assert window.width() == 1280
 
 
 def test_result_cards_fill_a_wide_row(qtbot, window, gui_library):
@@ -1060,31 +1173,37 @@ def test_a_report_shows_the_query_region_its_results_were_searched_with(
     assert "x0 y0 x1 y1 = " + " ".join(map(str, crop)) in html
 
 
-def test_disabled_buttons_look_disabled_in_the_app_theme(qtbot):
-    """The theme's palette set every colour group, so a disabled OK looked enabled."""
-    from PySide6.QtWidgets import QApplication, QPushButton
+@pytest.fixture
+def app_theme(qtbot):
+    """The app's own theme (style, palette, style sheet) for one test, as users see it."""
+    from PySide6.QtWidgets import QApplication
 
     from examiner_app import theme
 
     app = QApplication.instance()
     style, palette, sheet = app.style().name(), app.palette(), app.styleSheet()
-    try:
-        theme.apply(app)
-        on, off = QPushButton("OK"), QPushButton("OK")
-        off.setEnabled(False)
-        for button in (on, off):
-            qtbot.addWidget(button)
-            button.resize(90, 30)
+    theme.apply(app)
+    yield
+    app.setStyle(style)
+    app.setPalette(palette)
+    app.setStyleSheet(sheet)
 
-        def darkest_text(button) -> int:
-            image = button.grab().toImage().copy(20, 8, 50, 14)      # the label's middle
-            return min(image.pixelColor(x, y).lightness()
-                       for x in range(image.width()) for y in range(image.height()))
-        assert darkest_text(off) > darkest_text(on) + 60
-    finally:
-        app.setStyle(style)
-        app.setPalette(palette)
-        app.setStyleSheet(sheet)
+
+def test_disabled_buttons_look_disabled_in_the_app_theme(qtbot, app_theme):
+    """The theme's palette set every colour group, so a disabled OK looked enabled."""
+    from PySide6.QtWidgets import QPushButton
+
+    on, off = QPushButton("OK"), QPushButton("OK")
+    off.setEnabled(False)
+    for button in (on, off):
+        qtbot.addWidget(button)
+        button.resize(90, 30)
+
+    def darkest_text(button) -> int:
+        image = button.grab().toImage().copy(20, 8, 50, 14)      # the label's middle
+        return min(image.pixelColor(x, y).lightness()
+                   for x in range(image.width()) for y in range(image.height()))
+    assert darkest_text(off) > darkest_text(on) + 60
 
 
 def test_a_report_name_without_a_report_suffix_gets_the_chosen_formats():
