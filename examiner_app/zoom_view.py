@@ -4,10 +4,42 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QGraphicsScene,
                                QGraphicsSimpleTextItem, QGraphicsView)
 
 from . import theme
+
+
+class SheetItem(QGraphicsItem):
+    """A page image that stays legible when shown small: below ``SMOOTH_BELOW`` of its size
+    it is drawn from a copy shrunk by area averaging (cached per size), since the view's own
+    bilinear sampling drops the thin lines of a line drawing and turns hatching into a
+    checkerboard."""
+
+    SMOOTH_BELOW = 0.75
+
+    def __init__(self, image: QImage):
+        super().__init__()
+        gray = image.format() in (QImage.Format.Format_Mono, QImage.Format.Format_MonoLSB)
+        self.image = image.convertToFormat(QImage.Format.Format_Grayscale8) if gray else image
+        self.full = QPixmap.fromImage(self.image)
+        self._small: QPixmap | None = None
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self.image.rect())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        scale = painter.worldTransform().m11() * ratio
+        target = self.boundingRect()
+        if scale >= self.SMOOTH_BELOW:
+            painter.drawPixmap(target, self.full, QRectF(self.full.rect()))
+            return
+        width = max(1, round(self.image.width() * scale))
+        if self._small is None or self._small.width() != width:
+            self._small = QPixmap.fromImage(self.image.scaledToWidth(
+                width, Qt.TransformationMode.SmoothTransformation))
+        painter.drawPixmap(target, self._small, QRectF(self._small.rect()))
 
 
 class ZoomView(QGraphicsView):
@@ -22,7 +54,7 @@ class ZoomView(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.placeholder = placeholder
         self.setToolTip("Wheel or +/\u2212 to zoom, drag to pan, F to fit the page")
-        self._pixmap_item: QGraphicsPixmapItem | None = None
+        self._pixmap_item: SheetItem | None = None
         self._boxes: list[QGraphicsRectItem] = []
         self._target = "fit"     # kept in view on resize: "fit", a page box, or None (user zoom)
 
@@ -32,8 +64,8 @@ class ZoomView(QGraphicsView):
         self._boxes = []
         self._pixmap_item = None
         if image is not None and not image.isNull():
-            self._pixmap_item = self.scene().addPixmap(QPixmap.fromImage(image))
-            self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            self._pixmap_item = SheetItem(image)
+            self.scene().addItem(self._pixmap_item)
             self.scene().setSceneRect(QRectF(image.rect()))
         self.fit()
         self.viewport().update()

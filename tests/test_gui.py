@@ -1315,3 +1315,28 @@ def test_all_pages_says_which_pages_of_printed_text_it_left_out(
                     and not window.busy.isVisible(), timeout=WAIT)
     assert window.response.text_pages == [1]
     assert "but page 2 (printed text)" in window.results.header.text()
+
+
+def test_a_sheet_shown_small_keeps_its_thin_lines(qtbot):
+    """Fine 1-bit hatching shown at a tenth of its size averages to an even grey (lines kept,
+    no moiré), where the view's bilinear sampling dropped most lines or striped them."""
+    import numpy as np
+
+    from examiner_app.zoom_view import ZoomView
+
+    page = QImage(2000, 2000, QImage.Format.Format_Mono)
+    page.fill(1)                                       # white in the default mono table
+    for y in range(0, 2000, 5):                        # 1-px lines every 5 px
+        for x in range(2000):
+            page.setPixel(x, y, 0)
+    view = ZoomView()
+    qtbot.addWidget(view)
+    view.resize(230, 230)
+    view.show()
+    view.set_image(page)
+    qtbot.wait(50)
+    shot = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    gray = np.array([[QColor(shot.pixel(x, y)).value() for x in range(60, 160)]
+                     for y in range(60, 160)], float)
+    assert 170 < gray.mean() < 235                     # 1 in 5 black: about 204
+    assert gray.std() < 12
