@@ -410,8 +410,10 @@ class VectorIndex:
 
         ``allowed``: optional array of labels to restrict to (e.g. a Locarno filter).
         ``exact``: brute force everywhere (the reference the tests compare against).
-        Rows are padded with label -1 / score -inf when fewer than k items are allowed.
+        Rows are padded with label -1 / score -inf when fewer than k items are allowed; k
+        beyond the number of items is that number (a k of 10^11 asks for everything).
         """
+        k = max(0, min(int(k), len(self)))
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if queries.shape[1] != self.dim:
             raise IndexError_(f"query has dimension {queries.shape[1]}, index has {self.dim}")

@@ -78,6 +78,8 @@ def test_fewer_allowed_than_k_pads(tmp_path):
     assert np.isneginf(scores[0][n_ok:]).all()
     got, _ = index.search(_unit(np.random.default_rng(3), 1, 32), 10, before=int(dates.min()))
     assert (got == -1).all()
+    got, _ = index.search(_unit(np.random.default_rng(3), 1, 32), 10**11)   # everything
+    assert got.shape == (1, 600) and sorted(got[0]) == sorted(labels)
 
 
 def test_label_filter_matches_brute_force(tmp_path):
