@@ -783,8 +783,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"patent-examiner: error: {exc}", file=sys.stderr)
             return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            print("patent-examiner: error: disk full; nothing was committed for the batch in "
-                  "progress, free space and run again", file=sys.stderr)
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"patent-examiner: error: disk full{where}; what was being written was not "
+                  "kept (the library and earlier files are as they were): free space and run "
+                  "again", file=sys.stderr)
             return EXIT_ERROR
         if isinstance(exc, OSError):        # a folder that is not there, not writable...
             where = f"{exc.filename}: " if exc.filename else ""

@@ -24,9 +24,11 @@ hnswlib files; it is set after every load.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import shutil
 import threading
 import uuid
 import zlib
@@ -224,15 +226,48 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
     base = directory / name
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"meta": base.with_suffix(".meta.npz"), "vectors": base.with_suffix(".vec.npy")}
+    if len(labels) >= params.min_hnsw:
+        paths["hnsw"] = base.with_suffix(".hnsw")
+    try:
+        _write_segment_files(paths, labels, dates, vectors, params, graph)
+    except BaseException as exc:
+        for path in paths.values():          # no half-written segment is left behind
+            path.unlink(missing_ok=True)
+        if _disk_full(exc, directory):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory)) from exc
+        raise
+    return {
+        "name": name, "count": int(len(labels)), "hnsw": "hnsw" in paths,
+        "max_label": int(labels.max()) if len(labels) else 0,
+        "min_date": int(dates[0]) if len(dates) else None,
+        "max_date": int(dates[-1]) if len(dates) else None,
+        "files": {k: _file_entry(p) for k, p in paths.items()},
+    }
+
+
+def _disk_full(exc: BaseException, directory: Path) -> bool:
+    """Whether a failed write ran out of space: numpy reports a short write ("N requested
+    and M written") and hnswlib a failed save without an errno, so the disk is asked."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    if not isinstance(exc, (OSError, RuntimeError)):
+        return False
+    try:
+        return shutil.disk_usage(directory).free < 1 << 20
+    except OSError:
+        return False
+
+
+def _write_segment_files(paths: dict[str, Path], labels: np.ndarray, dates: np.ndarray,
+                         vectors: np.ndarray, params: IndexParams,
+                         graph: tuple[Path, np.ndarray] | None) -> None:
     with _private(paths["meta"]) as f:
         np.savez(f, labels=labels, dates=dates)
     with _private(paths["vectors"]) as f:
         np.save(f, vectors)
-    has_hnsw = len(labels) >= params.min_hnsw
-    if has_hnsw:
+    if "hnsw" in paths:
         import hnswlib
 
-        paths["hnsw"] = base.with_suffix(".hnsw")
         index = hnswlib.Index(space="ip", dim=vectors.shape[1])
         new = np.ones(len(labels), bool)
         if graph is not None:
@@ -248,13 +283,6 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
         index.save_index(str(paths["hnsw"]))
         with open(paths["hnsw"], "rb+") as f:
             os.fsync(f.fileno())
-    return {
-        "name": name, "count": int(len(labels)), "hnsw": has_hnsw,
-        "max_label": int(labels.max()) if len(labels) else 0,
-        "min_date": int(dates[0]) if len(dates) else None,
-        "max_date": int(dates[-1]) if len(dates) else None,
-        "files": {k: _file_entry(p) for k, p in paths.items()},
-    }
 
 
 class _private:

@@ -21,7 +21,7 @@ import numpy as np
 from ._finder_version import FINDER_VERSION
 from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, empty_manifest,
                     segment_files, write_segment)
-from .store import Store, StoreError
+from .store import DiskFullError, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ class Library:
                 os.umask(old)
         try:
             self.store = Store(db)
+        except DiskFullError as exc:
+            raise LibraryError(str(exc)) from exc
         except StoreError as exc:
             raise LibraryError(f"{exc}. Move the library aside and rebuild it from its sources "
                                "with `patent-examiner index add`.") from exc

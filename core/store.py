@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import time
 from datetime import date, datetime, timezone
@@ -81,6 +82,10 @@ class StoreError(Exception):
     """The database is missing, damaged, locked too long, or from a newer version."""
 
 
+class DiskFullError(StoreError):
+    """The disk holding the library is full: nothing was written; the library is intact."""
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -127,7 +132,27 @@ class Store:
                 raise StoreError(f"{self.path}: database is damaged (integrity check failed)")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if self._full(exc):
+                raise self._full_error() from exc
             raise StoreError(f"{self.path}: not a usable library database ({exc})") from exc
+
+    def _full(self, exc: BaseException) -> bool:
+        """Whether an SQLite error means the disk is full (with no space left at all SQLite
+        says only "disk I/O error", so the disk is asked)."""
+        text = str(exc).lower()
+        if "disk is full" in text:
+            return True
+        if "disk i/o error" in text:
+            try:
+                return shutil.disk_usage(self.path.parent).free < 1 << 20
+            except OSError:
+                return False
+        return False
+
+    def _full_error(self) -> DiskFullError:
+        return DiskFullError(f"{self.path.parent}: the disk holding the library is full; "
+                             "nothing was written and the library is not damaged: free "
+                             "space and try again")
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         """A read-write connection, or on a library this user cannot write (a read-only share
@@ -183,6 +208,8 @@ class Store:
                 self.conn.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as exc:
+                if self._full(exc):
+                    raise self._full_error() from exc
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
                 time.sleep(0.05 * (attempt + 1))
@@ -190,11 +217,13 @@ class Store:
             raise StoreError(f"{self.path}: database stayed locked by another process")
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:    # (SQLite may have rolled a full write back)
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and self._full(exc):
+                raise self._full_error() from exc
+            raise
 
     # -- meta -----------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:

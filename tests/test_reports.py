@@ -205,3 +205,25 @@ def test_a_report_that_cannot_be_finished_leaves_the_old_file_whole(tmp_path, mo
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if "ratings" in p.name) == ["ratings.csv"]
     store.close()
+
+
+def test_a_full_disk_while_logging_says_so_and_leaves_the_store_usable(tmp_path):
+    """SQLite's "database or disk is full" is a clear disk-full error (not "damaged, move
+    the library aside"), nothing is half-written, and writing works once there is room."""
+    from core.store import DiskFullError
+
+    store = _store_with_ratings(tmp_path)
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")      # the disk is now full
+    big = [{"figure_id": i, "score": 0.5, "patent_id": f"D{i:07d}"} for i in range(20000)]
+    with pytest.raises(DiskFullError, match="disk holding the library is full"):
+        store.log_search(query_path="/q.png", query_sha256="x", query_page=0, query_box=None,
+                         before=None, locarno=None, text=None, model_id="m", k=20,
+                         results=big, examiner="ada")
+    assert store.conn.execute("SELECT COUNT(*) FROM searches").fetchone()[0] == 4
+    store.conn.execute("PRAGMA max_page_count = 1073741823")
+    store.log_search(query_path="/q.png", query_sha256="x", query_page=0, query_box=None,
+                     before=None, locarno=None, text=None, model_id="m", k=20, results=big,
+                     examiner="ada")
+    assert store.conn.execute("SELECT COUNT(*) FROM searches").fetchone()[0] == 5
+    store.close()

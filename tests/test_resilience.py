@@ -472,22 +472,36 @@ def test_full_disk_mid_ingest_keeps_the_library_and_a_rerun_completes(sheets, tm
                model_ref="tiny_test:random", workers=0, allow_absolute=True)
         before = snapshot(lib)
     assert before
-    real = Library.write_segment
+    import shutil as _shutil
+
+    from core import index as index_module
+
+    real = index_module._write_segment_files
     calls = []
 
-    def disk_fills_up(self, *args, **kwargs):
+    def disk_fills_up(paths, *args, **kwargs):
+        """What numpy does on a full disk: a short write, an OSError without errno."""
         calls.append(1)
-        raise OSError(errno.ENOSPC, "No space left on device")
+        paths["meta"].write_bytes(b"\0" * 100)
+        paths["vectors"].write_bytes(b"\0" * 100)
+        raise OSError("219264 requested and 82912 written")
 
-    monkeypatch.setattr(Library, "write_segment", disk_fills_up)
+    monkeypatch.setattr(index_module, "_write_segment_files", disk_fills_up)
+    monkeypatch.setattr(index_module.shutil, "disk_usage",
+                        lambda p: _shutil._ntuple_diskusage(1 << 30, 1 << 30, 0))
     rc = cli.main(["index", "add", str(sheets), "--library", str(path), "--workers", "0"])
     assert rc == cli.EXIT_ERROR
     err = capsys.readouterr().err
-    assert "disk full" in err and "Traceback" not in err
+    assert "disk full" in err and "requested" not in err and "Traceback" not in err
     assert calls
     partial = check_consistent(path, before)
     assert partial == before
-    monkeypatch.setattr(Library, "write_segment", real)
+    with Library(path) as lib:                  # no half-written segment file is left
+        listed = {e["name"] for e in lib.manifest["segments"]}
+    on_disk = {f.name.split(".")[0] for f in (path / "index").glob("seg-*")}
+    assert on_disk == listed
+    monkeypatch.setattr(index_module, "_write_segment_files", real)
+    monkeypatch.undo()
     assert cli.main(["index", "add", str(sheets), "--library", str(path), "--workers", "0"]) == 0
     final = check_consistent(path, partial)
     with Library(tmp_path / "direct", create=True, params=params()) as direct:
