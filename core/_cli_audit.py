@@ -223,7 +223,9 @@ def register(sub, lib_arg) -> None:
         h.add_argument(f"--{key}", help=f"list only searches of this {key}"
                        + (" (with --report: put this examiner's ratings in)"
                           if key == "examiner" else ""))
-    h.add_argument("--limit", type=int, default=50,
+    from .cli import non_negative_int
+
+    h.add_argument("--limit", type=non_negative_int, default=50,
                    help="list the newest N searches (default 50; 0 = all)")
     h.add_argument("--json", action="store_true",
                    help="JSON: the full log records (settings and ranked results), one per "

@@ -60,6 +60,24 @@ def _number(kind: type, ok, what: str):
     return parse
 
 
+def folder(text: str) -> str:
+    """--library: a folder name; an empty one (an unset shell variable) is refused rather
+    than read as "not given", which would quietly use the default library."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, got an empty name")
+    return text
+
+
+def device_name(text: str) -> str:
+    """--device: cpu, cuda, cuda:N, mps or auto (whether this machine has it is checked when
+    the command starts)."""
+    kind, colon, number = text.strip().lower().partition(":")
+    if kind not in ("cpu", "cuda", "mps", "auto") or \
+            (colon and (kind != "cuda" or not number.isdigit())):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N, mps or auto, got {text!r}")
+    return text.strip().lower()
+
+
 positive_int = _number(int, lambda v: v > 0, "a positive integer")
 non_negative_int = _number(int, lambda v: v >= 0, "0 or a positive integer")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
@@ -306,6 +324,11 @@ def cmd_search(args) -> int:
     queries = _read_queries(args)
     if args.box and not (args.box[0] < args.box[2] and args.box[1] < args.box[3]):
         raise UsageError("--box X0 Y0 X1 Y1 is an empty region: it needs X0 < X1 and Y0 < Y1")
+    if args.box and args.page is None:
+        raise UsageError("--box is a region of one page: give --page N with it, not 'all'")
+    if queries == [None] and (args.box or args.page != 1):
+        raise UsageError("--page and --box choose part of a drawing; this search has only "
+                         "--text (give the drawing too)")
     with _open_library(args) as lib:
         model = lib.load_model(args.model)
         from .embed import pick_device
@@ -622,7 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def lib_arg(sp):
-        sp.add_argument("--library", metavar="DIR",
+        sp.add_argument("--library", metavar="DIR", type=folder,
                         help="library folder (default: the user data folder, or "
                              "$PATENT_EXAMINER_LIBRARY)")
 
@@ -642,7 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="GPU batch (default 32; keep it: queries use it too)")
     add.add_argument("--workers", type=non_negative_int, default=None,
                      help="page-decoding processes (default: one per core; 0: in-process)")
-    add.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
+    add.add_argument("--device", default=None, type=device_name,
+                     help="cpu, cuda, cuda:N, mps (default: auto)")
     add.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add.set_defaults(func=cmd_index_add)
     info = isub.add_parser("info", help="counts, model, date range")
@@ -684,7 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--workers", type=non_negative_int, default=None,
                      help="page-decoding processes per rank (default: the node's cores / "
                           "its ranks)")
-    emb.add_argument("--device", default=None, help="cpu, cuda (default: auto)")
+    emb.add_argument("--device", default=None, type=device_name,
+                     help="cpu, cuda, cuda:N (default: auto)")
     emb.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("search", help="search prior art for query drawings")
@@ -732,7 +757,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     d = sub.add_parser("demo", help="build the demo library of synthetic patents and open it")
-    d.add_argument("--library", metavar="DIR",
+    d.add_argument("--library", metavar="DIR", type=folder,
                    help="where to build it (default: the user data folder's demo-library)")
     d.add_argument("--no-gui", action="store_true", help="build the library and exit")
     d.add_argument("--patents", type=positive_int, default=None,

@@ -275,7 +275,8 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
             w.writerow([r["at"], r["examiner"] or "", r["study"] or "", r["session"] or "",
                         sid if sid is not None else "", s.get("query_path") or "",
                         r["query_sha256"] or "", s.get("before") or "", s.get("locarno") or "",
-                        s.get("text") or "", r["model_id"] or "", r["rank"] if r["rank"] is not None else "",
+                        s.get("text") or "", r["model_id"] or "",
+                        r["rank"] if r["rank"] is not None else "",
                         r["patent_id"], display_patent_id(r["patent_id"]),
                         r["figure_id"] if r["figure_id"] is not None else "", r["rating"],
                         int(r["rating"] >= RELEVANT_MIN), r["blind"]])

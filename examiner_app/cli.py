@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.cli import iso_date
+from core.cli import folder, iso_date
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("gui", help="open the examiner desktop app")
-    p.add_argument("--library", metavar="DIR",
+    p.add_argument("--library", metavar="DIR", type=folder,
                    help="library folder (default: the last one used, else the user data "
                         "folder or $PATENT_EXAMINER_LIBRARY)")
     p.add_argument("--query", metavar="IMAGE", type=Path,

@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView, QMainWindow, QMenu,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
+                               QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 COLUMNS = ["#", "When", "Query", "Before", "Results", "Locarno", "Examiner", "Session"]
 QUERY = 2                   # the sheet's file name and the title text: takes the free width
@@ -112,7 +113,8 @@ class HistoryPanel(QDockWidget):
         window = self.parentWidget()
         if self.isFloating() or not isinstance(window, QMainWindow):
             return
-        need = self._other_widths() + QUERY_WIDTH + self.table.verticalScrollBar().sizeHint().width() + 16
+        bar = self.table.verticalScrollBar().sizeHint().width()
+        need = self._other_widths() + QUERY_WIDTH + bar + 16
         if need > self.width():
             window.resizeDocks([self], [min(need, window.width() // 2)],
                                Qt.Orientation.Horizontal)

@@ -97,6 +97,12 @@ def test_search_by_text_alone(cli_library):
     (["search", "x.png", "--before", "2020-13-01"], 2, "not a calendar date"),
     (["search", "x.png", "--locarno", "banana"], 2, "Locarno"),
     (["search", "--k", "0", "x.png"], 2, "positive integer"),
+    (["index", "info", "--library", ""], 2, "empty name"),
+    (["history", "--limit", "-1"], 2, "0 or a positive integer"),
+    (["index", "add", "x", "--device", "tpu"], 2, "cpu, cuda, cuda:N, mps or auto"),
+    (["train", "--config", "x.toml", "--set", "foo"], 2, "SECTION.KEY=VALUE"),
+    (["search", "--text", "pillow", "--page", "2"], 2, "only --text"),
+    (["search", "x.png", "--page", "all", "--box", "0", "0", "5", "5"], 2, "not 'all'"),
 ])
 def test_usage_errors(args, code, needle):
     proc = run(*args)

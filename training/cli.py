@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from core.cli import CliError, positive_float, positive_int, read_list
+from core.cli import CliError, folder, positive_float, positive_int, read_list
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -27,7 +27,7 @@ def register_enrich(subparsers) -> None:
                                              "drawings into its database",
                               description="Write enriched text descriptions of a library's "
                                           "drawings into its database (training text).")
-    e.add_argument("--library", metavar="DIR",
+    e.add_argument("--library", metavar="DIR", type=folder,
                    help="library folder (default: the user data folder, or "
                         "$PATENT_EXAMINER_LIBRARY)")
     e.add_argument("--enricher", action="append", choices=["template", "title", "llm",
@@ -51,10 +51,19 @@ def register_enrich(subparsers) -> None:
 def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, metavar="FILE", help="TOML training config")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   type=_override,
                    help="override a config value (TOML syntax), e.g. optim.lr=1e-4")
     p.add_argument("--out", metavar="DIR", help="run folder (run.out_dir)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a "
                                                             "checkpoint exists")
+
+
+def _override(text: str) -> str:
+    """--set: the form is checked here (a usage error); the value when the config loads."""
+    key, sep, _ = text.partition("=")
+    if not sep or "." not in key or not all(part.strip() for part in key.split(".", 1)):
+        raise argparse.ArgumentTypeError(f"expected SECTION.KEY=VALUE, got {text!r}")
+    return text
 
 
 def cmd_train(args) -> int:
