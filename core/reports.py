@@ -75,16 +75,20 @@ class ReportMeta:
     def lines(self, blind: bool = False) -> list[tuple[str, str]]:
         from .locarno import title
 
-        rows = [("Query", self.query or "(pasted image)"),
-                ("Query SHA-256", self.query_sha256 or "-")]
+        if self.query is None and self.text and not self.query_sha256:
+            rows = [("Query", "no drawing: the text alone")]
+        else:
+            rows = [("Query", self.query or "(pasted image)"),
+                    ("Query SHA-256", self.query_sha256 or "-")]
         if self.query_page:
             rows.append(("Query page", "every page of the file" if self.query_page == "all"
                          else self.query_page))
         if self.text_pages:
             rows.append(("Pages left out", f"{page_numbers(self.text_pages)} (printed text)"))
-        rows += [("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
-                  if self.query_box else "all figures"),
-                 ("Prior art granted before", self.before or "no date cutoff"),
+        if self.query is not None or self.query_sha256:
+            rows.append(("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
+                         if self.query_box else "all figures"))
+        rows += [("Prior art granted before", self.before or "no date cutoff"),
                  ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
                   if self.locarno else "none"),
                  ("Text", self.text or "none")]

@@ -227,3 +227,13 @@ def test_a_full_disk_while_logging_says_so_and_leaves_the_store_usable(tmp_path)
                      examiner="ada")
     assert store.conn.execute("SELECT COUNT(*) FROM searches").fetchone()[0] == 5
     store.close()
+
+
+def test_a_search_by_its_text_alone_is_not_called_a_pasted_image():
+    meta = ReportMeta(query=None, query_sha256=None, before="2019-06-01", locarno=None,
+                      text="wax warmer", model_id="m")
+    lines = dict(meta.lines())
+    assert lines["Query"] == "no drawing: the text alone" and "Query region" not in lines
+    pasted = ReportMeta(query=None, query_sha256="ab", before=None, locarno=None, text=None,
+                        model_id="m")
+    assert dict(pasted.lines())["Query"] == "(pasted image)"
