@@ -64,7 +64,8 @@ def query_of(rec: dict) -> SearchQuery:
     return SearchQuery(image=path, page_index=rec.get("query_page"),
                        box=FigureBox(*box) if box else None, text=rec.get("text"),
                        before=date.fromisoformat(rec["before"]) if rec.get("before") else None,
-                       locarno=rec.get("locarno"), k=int(rec.get("k") or 50))
+                       locarno=rec.get("locarno"), k=int(rec.get("k") or 50),
+                       per_patent=bool((rec.get("params") or {}).get("per_patent")))
 
 
 def _page_sha_matches(path: Path, rec: dict, sha: str) -> bool:

@@ -11,7 +11,6 @@ import re
 import signal
 import sys
 import threading
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -319,7 +318,7 @@ def cmd_search(args) -> int:
     from ._cli_audit import hit_lines
     from .drawing import FigureBox
     from .imageio import ImageReadError
-    from .search import QueryError, Searcher, SearchQuery, group_by_patent
+    from .search import QueryError, Searcher, SearchQuery
 
     queries = _read_queries(args)
     if args.box and not (args.box[0] < args.box[2] and args.box[1] < args.box[3]):
@@ -344,8 +343,8 @@ def cmd_search(args) -> int:
                 resp = searcher.search(
                     SearchQuery(image=q, page_index=None if args.page is None else args.page - 1,
                                 box=box, text=args.text,
-                                before=args.before, locarno=args.locarno,
-                                k=args.k * 10 if args.per_patent else args.k),
+                                before=args.before, locarno=args.locarno, k=args.k,
+                                per_patent=args.per_patent),
                     log=not args.no_log, study=args.study, session=args.session,
                     examiner=args.examiner or os.environ.get("PATENT_EXAMINER_USER"))
             except (ImageReadError, QueryError, OSError) as exc:
@@ -356,9 +355,6 @@ def cmd_search(args) -> int:
                 else:
                     print(f"patent-examiner: error: {msg}", file=sys.stderr)
                 continue
-            if args.per_patent:     # each patent's best figure, patents ranked by it
-                resp.results = [replace(g[0], rank=i) for i, g in
-                                enumerate(group_by_patent(resp.results)[:args.k], 1)]
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -32,8 +32,9 @@ class SearchQuery:
     text: str | None = None
     before: date | None = None            # prior art = granted strictly before this date
     locarno: str | None = None            # "NN" class or "NN-NN" subclass
-    k: int = 50
+    k: int = 50                           # results; patents when ``per_patent``
     exclude_patents: tuple[str, ...] = ()
+    per_patent: bool = False              # each patent once, by its best figure
 
 
 @dataclass
@@ -96,6 +97,8 @@ def page_numbers(pages) -> str:
 #: the other) for the shipped recipe (docs/results_training.md). A trained checkpoint may carry
 #: its own (training["fusion"]), tuned on held-out folds.
 DEFAULT_FUSION = {"image": 1.0, "text": 1.5, "cross": 0.0}
+#: Figures ranked per patent asked for by a ``per_patent`` search (patents have ~10 figures).
+PATENT_POOL = 10
 
 
 class QueryError(Exception):
@@ -197,11 +200,15 @@ class Searcher:
             vectors = self.embed_query(images)
         text_vec = self.model.encode_text([text]).numpy()[0] if text else None
         t["embed"] = time.perf_counter()
+        k = query.k * PATENT_POOL if query.per_patent else query.k
         hits, allowed = self.search_vectors(vectors, before=query.before, locarno=query.locarno,
-                                            k=query.k, exclude_patents=query.exclude_patents,
+                                            k=k, exclude_patents=query.exclude_patents,
                                             text_vector=text_vec)
         t["search"] = time.perf_counter()
         results = hydrate(self.library.store, hits)
+        if query.per_patent:
+            results = [replace(g[0], rank=i) for i, g in
+                       enumerate(group_by_patent(results)[:query.k], 1)]
         t["metadata"] = time.perf_counter()
         steps = list(t)
         timings = {b: (t[b] - t[a]) * 1000 for a, b in zip(steps, steps[1:])}
@@ -222,7 +229,8 @@ class Searcher:
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
                                      "patent_id": h.patent_id} for h in results],
                 params={**({"fusion": self.fusion} if text else {}),
-                        **({"text_pages": text_pages} if text_pages else {})},
+                        **({"text_pages": text_pages} if text_pages else {}),
+                        **({"per_patent": True} if query.per_patent else {})},
                 examiner=examiner, study=study, session=session)
         return resp
 

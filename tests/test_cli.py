@@ -173,6 +173,25 @@ def test_per_patent_rows_are_the_same_in_json_and_text(cli_library, shared_data)
     assert [ln.split()[2] for ln in text.stdout.splitlines()[1:]] == ids
 
 
+def test_a_per_patent_search_is_logged_as_it_was_shown(cli_library, shared_data, tmp_path):
+    """The audit trail holds the patent rows the examiner saw (not the figures behind them),
+    and running it again compares like with like."""
+    import shutil
+
+    lib = tmp_path / "lib"
+    shutil.copytree(cli_library[0], lib)
+    q = shared_data / "real_dev" / "D0906013" / "page03_sheet.png"
+    shown = json.loads(run("search", q, "--library", lib, "--k", "3", "--per-patent",
+                           "--json").stdout)
+    logged = json.loads(run("history", str(shown["search_id"]), "--json",
+                            "--library", lib).stdout)
+    assert [r["patent_id"] for r in logged["results"]] == \
+        [r["patent_id"] for r in shown["results"]]
+    assert logged["k"] == 3 and logged["params"]["per_patent"] is True
+    replay = run("history", str(shown["search_id"]), "--replay", "--library", lib)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+
+
 def test_a_crop_without_drawing_and_an_empty_cutoff_are_explained(cli_library, tmp_path):
     from PIL import Image, ImageDraw
 
