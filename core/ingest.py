@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ._corrections import correct_metadata
+from ._page_twins import PageTwins
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
@@ -41,6 +42,7 @@ class IngestReport:
     figures_added: int = 0
     patents_added: int = 0
     pages_already_present: int = 0
+    pages_moved: int = 0            # found at a new place (a moved folder): re-pointed
     corrected: list[str] = field(default_factory=list)  # known patents a source corrected
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -55,7 +57,9 @@ class IngestReport:
         head = "cancelled" if self.cancelled else "done"
         lines = [f"{head}: added {self.pages_added} pages ({self.figures_added} figures, "
                  f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
-                 f"{self.pages_already_present} pages were already in the library; "
+                 f"{self.pages_already_present} pages were already in the library"
+                 + (f" ({self.pages_moved} of them moved: their new place is recorded)"
+                    if self.pages_moved else "") + "; "
                  f"{len(self.errors)} skipped"
                  + (f"; {len(self.corrected)} patents corrected" if self.corrected else "")]
         lines += [f"  corrected {c}" for c in self.corrected[:50]]
@@ -239,11 +243,14 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 str(s.source) for s in scans if s.kind in ("manifest", "deeppatent2")
                 and s.source is not None)
         known = library.store.known_pages()
+        twins = None                      # built when a page is new by its path
         patents: dict[str, PatentRecord] = {}
         source_ids: dict[str, int] = {}
         todo: list[PageRecord] = []
         seen: set[tuple[str, int]] = set()
         corrections: list[tuple[int | None, str, PatentRecord]] = []
+        duplicates: list[tuple[str, str]] = []           # (new path, the page it copies)
+        moves: list[tuple[int, str, int | None]] = []    # (page id, new path, source id)
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
@@ -264,9 +271,25 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 if key in known:
                     report.pages_already_present += 1
                     continue
+                if scan.kind != "rebuild":
+                    twins = twins or PageTwins(library.store)
+                    twin = twins.match(page)
+                    if twin is not None:
+                        report.pages_already_present += 1
+                        how, page_id, old = twin
+                        if how == "moved":
+                            moves.append((page_id, str(page.path), sid))
+                        else:
+                            duplicates.append((str(page.path), old))
+                        continue
                 source_ids[str(page.path)] = sid
                 todo.append(page)
         report.pages_total = len(todo)
+        if duplicates:
+            first, old = duplicates[0]
+            report.warnings.append(
+                f"{len(duplicates)} page(s) are copies of pages already in the library "
+                f"(e.g. {first} = {old}); not indexed again")
         writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder,
                               keep_ids)
         done = 0
@@ -306,6 +329,9 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
             else:
                 writer.commit(report)
                 compact(library)
+                for page_id, path, sid in moves:
+                    library.store.move_page(page_id, path, sid)
+                report.pages_moved = len(moves)
                 from .text_index import missing_text_vectors, update_text_vectors
 
                 report.corrected, kept, retitled = correct_metadata(library, corrections)
@@ -423,7 +449,8 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
         if gone:
             raise LibraryError(
                 f"{len(gone)} source file(s) of this library are gone (first: {gone[0]}); "
-                "nothing was changed. Restore them, or rebuild without their pages with "
+                "nothing was changed. Restore them (a moved folder: add it again from its new "
+                "place, which re-points its pages), or rebuild without their pages with "
                 "`patent-examiner index rebuild --drop-missing`")
     with library.write_lock():
         if tmp.exists():

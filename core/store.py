@@ -267,6 +267,14 @@ class Store:
         if new:
             self.set_meta("absolute_sources", sorted(self.absolute_sources() | new))
 
+    def move_page(self, page_id: int, path: str, source_id: int | None) -> None:
+        """Point a page at the place its file now lies (figures and ratings stay)."""
+        mtime = os.stat(path).st_mtime
+        with self.transaction():
+            self.conn.execute("UPDATE pages SET path=?, file_mtime=?, "
+                              "source_id=COALESCE(?, source_id) WHERE id=?",
+                              (path, mtime, source_id, page_id))
+
     def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None]]:
         """(path, page_index) -> (file size, mtime) of every page already in the library."""
         return {(p, i): (s, m) for p, i, s, m in self.conn.execute(

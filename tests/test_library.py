@@ -286,6 +286,40 @@ def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_ma
         assert lib.info() == before
 
 
+def test_a_copied_folder_adds_nothing_and_a_moved_one_is_followed(drawing_manifest, tmp_path,
+                                                                   tiny_model):
+    """The same drawings added again from a copy of their folder are not indexed twice (no
+    duplicate results); added from the folder they were moved to, the library points at the
+    new place, keeps every figure id (so the search log and ratings still name them) and
+    rebuilds without a missing file."""
+    import shutil
+
+    from core.ingest import rebuild
+
+    first = tmp_path / "first"
+    shutil.copytree(drawing_manifest.parent, first)
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [first / "manifest.jsonl"], tiny_model, workers=0)
+        figures = lib.store.conn.execute("SELECT id, page_id FROM figures ORDER BY id").fetchall()
+        pages = lib.store.counts()["pages"]
+
+        shutil.copytree(first, tmp_path / "copy")
+        report = ingest(lib, [tmp_path / "copy" / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 0 and report.pages_already_present == pages
+        assert "copies of pages already in the library" in " ".join(report.warnings)
+        assert lib.store.counts()["pages"] == pages
+
+        first.rename(tmp_path / "moved")
+        report = ingest(lib, [tmp_path / "moved" / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 0 and report.pages_moved == pages
+        assert "moved" in report.summary()
+        paths = [p for (p,) in lib.store.conn.execute("SELECT path FROM pages")]
+        assert all(p.startswith(str(tmp_path / "moved")) for p in paths)
+        assert lib.store.conn.execute(
+            "SELECT id, page_id FROM figures ORDER BY id").fetchall() == figures
+        assert not rebuild(lib, tiny_model, workers=0).errors
+
+
 def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
     """With real features, another sheet of the query's own patent is the top patent."""
     model = create_model("efficientnet_lite0", pretrained="imagenet")
