@@ -156,7 +156,8 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
         os.fsync(f.fileno())
     pages = [{**_plain(asdict(p.page)), "width": p.width, "height": p.height,
               "file_size": p.file_size, "file_mtime": p.file_mtime, "error": p.error,
-              "boxes": [b.to_list() for b in p.boxes]} for p in done]
+              "no_figure": p.no_figure, "boxes": [b.to_list() for b in p.boxes]}
+             for p in done]
     meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
             "finder": FINDER_VERSION,
             "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
@@ -236,7 +237,9 @@ class ShardSet:
             s, start, p = self._where[(str(page.path), page.page_index)]
             prepared = PreparedPage(page, p["width"], p["height"], p["file_size"],
                                     p["file_mtime"], [FigureBox(*b) for b in p["boxes"]],
-                                    error=p["error"])
+                                    error=p["error"],
+                                    no_figure=p.get("no_figure") or "the shard was written "
+                                    "by an older version, which did not record why")
             prepared.vectors = np.asarray(self.shards[s][1][start:start + len(p["boxes"])])
             if on_page is not None:
                 on_page(prepared)

@@ -135,3 +135,18 @@ def test_shards_carry_the_figure_finder_that_cut_them(sheets, checkpoint, tmp_pa
     with Library(tmp_path / "old", create=True) as lib:
         report = add_shards(lib, tmp_path / "s", model)
         assert lib.older_finder_pages() == report.pages_added > 0
+
+
+def test_a_page_without_a_drawing_keeps_its_reason_through_a_shard(checkpoint, tmp_path):
+    """add-shards warns of a blank page with the reason `index add` gives, not "(None)"."""
+    from PIL import Image
+
+    Image.new("L", (800, 1000), 255).save(tmp_path / "blank.png")
+    (tmp_path / "m.jsonl").write_text(json.dumps({"image": "blank.png", "patent_id": "D0900001",
+                                                  "grant_date": "2019-01-01"}) + "\n")
+    model = load_model(str(checkpoint))
+    embed_to_shards([tmp_path / "m.jsonl"], tmp_path / "shards", model, workers=0)
+    with Library(tmp_path / "a", create=True) as a, Library(tmp_path / "b", create=True) as b:
+        via_shard = add_shards(a, tmp_path / "shards", model).warnings
+        direct = ingest(b, [tmp_path / "m.jsonl"], model, workers=0).warnings
+    assert via_shard == direct and "None" not in via_shard[0] and "blank" in via_shard[0]
