@@ -103,6 +103,9 @@ class Replay:
         if self.reproduced:
             same = ("the same scores" if self.max_score_diff == 0 else
                     f"scores within {self.max_score_diff:.1g}")
+            if not self.compared:
+                return (f"Search #{self.search_id} reproduces: it found nothing then and "
+                        "finds nothing now.")
             return (f"Search #{self.search_id} reproduces: today's library gives the same "
                     f"{self.compared} results in the same order, with {same}.")
         parts = [f"Search #{self.search_id} does not reproduce:"]
@@ -115,7 +118,9 @@ class Replay:
             parts.append(f"{len(self.new)} result(s) not in the log;")
         if self.gone:
             parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
-        parts.append(f"scores differ by up to {self.max_score_diff:.2g}.")
+        parts.append(f"the scores of the results in both differ by up to "
+                     f"{self.max_score_diff:.2g}." if self.max_score_diff else
+                     "the results in both have the same scores.")
         return " ".join(parts)
 
     def to_json(self) -> dict:

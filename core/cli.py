@@ -29,7 +29,7 @@ class UsageError(CliError):
 
 # -- argument types ----------------------------------------------------------------------------
 def iso_date(text: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):    # (\d: any digit)
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}")
     try:
         return date.fromisoformat(text.strip())
@@ -217,7 +217,8 @@ def cmd_index_info(args) -> int:
               "older figure finder (or one not recorded); `patent-examiner index rebuild` "
               "cuts them again, keeping searches and ratings")
     for row in info.get("recent_errors", []):
-        print(f"  skipped {row['item']}: {row['reason']}")
+        reason = row["reason"].removeprefix(f"{row['item']}: ")
+        print(f"  skipped {row['item']}: {reason}")
     return EXIT_OK
 
 
@@ -243,6 +244,11 @@ def cmd_index_rebuild(args) -> int:
         report = rebuild(lib, model, model_ref=model_ref, progress=progress, cancel=cancel,
                          batch_size=_gpu_batch(args), workers=args.workers,
                          drop_missing=args.drop_missing)
+    except KeyboardInterrupt:
+        print("patent-examiner: interrupted; the library is unchanged (run the rebuild "
+              "again: it resumes from the pages already re-embedded beside it)",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         bar.close()
     print(report.summary(), file=sys.stderr)
@@ -403,7 +409,8 @@ def _why_empty(lib, resp) -> str:
     if resp.before and resp.before <= first:
         return f"the library's earliest grant is {first}, on or after the filing date"
     if resp.locarno:
-        return f"no patent of Locarno {resp.locarno} was granted before the filing date"
+        return (f"no patent of Locarno {resp.locarno} was granted before the filing date"
+                if resp.before else f"the library has no patent of Locarno {resp.locarno}")
     return "nothing passes the filters"
 
 

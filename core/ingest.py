@@ -48,6 +48,7 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    rebuilt: bool = False           # a rebuild's report: pages re-embedded, not added
 
     @property
     def pages_per_second(self) -> float:
@@ -55,13 +56,18 @@ class IngestReport:
 
     def summary(self) -> str:
         head = "cancelled" if self.cancelled else "done"
-        lines = [f"{head}: added {self.pages_added} pages ({self.figures_added} figures, "
-                 f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
-                 f"{self.pages_already_present} pages were already in the library"
-                 + (f" ({self.pages_moved} of them moved: their new place is recorded)"
-                    if self.pages_moved else "") + "; "
-                 f"{len(self.errors)} skipped"
-                 + (f"; {len(self.corrected)} patents corrected" if self.corrected else "")]
+        if self.rebuilt:
+            first = (f"{head}: re-embedded {self.pages_added} pages ({self.figures_added} "
+                     f"figures of {self.patents_added} patents) in {self.seconds:.1f} s; ")
+        else:
+            first = (f"{head}: added {self.pages_added} pages ({self.figures_added} figures, "
+                     f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
+                     f"{self.pages_already_present} pages were already in the library"
+                     + (f" ({self.pages_moved} of them moved: their new place is recorded)"
+                        if self.pages_moved else "") + "; ")
+        lines = [first + f"{len(self.errors)} skipped"
+                 + (f"; {_count(len(self.corrected), 'patent')} corrected"
+                    if self.corrected else "")]
         lines += [f"  corrected {c}" for c in self.corrected[:50]]
         lines += [f"  skipped {item}: {reason.removeprefix(item + ': ')}"
                   for item, reason in self.errors[:50]]
@@ -69,6 +75,10 @@ class IngestReport:
             lines.append(f"  ... and {len(self.errors) - 50} more (see `index info --errors`)")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 class _ChunkWriter:
@@ -479,6 +489,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
             report = ingest(new, [str(path)], model, model_ref=model_ref, progress=progress,
                             cancel=cancel, batch_size=batch_size, workers=workers,
                             scans=[scan], keep_ids=keep_ids)
+            report.rebuilt = True
             if report.cancelled:
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -251,7 +251,7 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
                          model_ref="tiny_test:random", workers=0, cancel=cancel,
                          progress=lambda done, total, note: done >= 3 and cancel.set())
     assert report.cancelled and report.pages_added == report.figures_added == 0
-    assert report.summary().startswith("cancelled: added 0 pages")
+    assert report.summary().startswith("cancelled: re-embedded 0 pages")
     assert "the rebuild was cancelled: the library is unchanged" in report.summary()
     assert (path / "library.sqlite").read_bytes() == before
     assert not path.with_name(path.name + ".rebuild").exists()
