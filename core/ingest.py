@@ -437,6 +437,12 @@ def _copy_tables(new: Library, old_db: Path) -> None:
         conn.execute("DETACH DATABASE old")
 
 
+def missing_page_files(library: Library) -> list[str]:
+    """The library's page files that are no longer where they were added."""
+    return sorted({p for (p,) in library.store.conn.execute("SELECT DISTINCT path FROM pages")
+                   if not Path(p).is_file()})
+
+
 def rebuild(library: Library, model, *, model_ref: str | None = None,
             progress: ProgressFn | None = None, cancel: threading.Event | None = None,
             batch_size: int = 32, workers: int | None = None,
@@ -454,8 +460,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
     path = library.path
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
     if not drop_missing:
-        gone = sorted({p for (p,) in library.store.conn.execute("SELECT DISTINCT path FROM pages")
-                       if not Path(p).is_file()})
+        gone = missing_page_files(library)
         if gone:
             raise LibraryError(
                 f"{len(gone)} source file(s) of this library are gone (first: {gone[0]}); "

@@ -7,6 +7,7 @@ discards the copy it was building aside.
 """
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +31,8 @@ def eta_text(done: int, total: int, elapsed: float) -> str:
 
 class LibraryDialog(QDialog):
     openOtherRequested = Signal()
+    background = Signal(str)        # closed while a run goes on: its progress ("" once over)
+    notice = Signal(str, str)       # level, text: how a run ended while the dialog was closed
 
     def __init__(self, service, settings, parent=None):
         super().__init__(parent)
@@ -40,6 +43,8 @@ class LibraryDialog(QDialog):
         self.settings = settings
         self.task = None
         self._started = 0.0
+        self._what = ""
+        self._cancelling = False
 
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -106,6 +111,11 @@ class LibraryDialog(QDialog):
         prog.addWidget(self.cancel_button)
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
+        self.drop_missing_button = QPushButton("Rebuild without the missing pages")
+        self.drop_missing_button.setToolTip("Their figures leave the index; searches and "
+                                            "ratings are kept")
+        self.drop_missing_button.clicked.connect(lambda: self.start_rebuild(drop_missing=True))
+        self.drop_missing_button.hide()
         self.skipped = QTableWidget(0, 2)
         self.skipped.setHorizontalHeaderLabels(["Skipped file", "Reason"])
         self.skipped.verticalHeader().setVisible(False)
@@ -118,6 +128,7 @@ class LibraryDialog(QDialog):
         run_lay.addLayout(prog)
         run_lay.addWidget(self.progress_label)
         run_lay.addWidget(self.result_label)
+        run_lay.addWidget(self.drop_missing_button, 0, Qt.AlignmentFlag.AlignLeft)
         run_lay.addWidget(self.skipped)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -222,24 +233,44 @@ class LibraryDialog(QDialog):
                                         on_progress=self._progress, on_done=self._ingest_done,
                                         on_error=self._failed)
 
-    def start_rebuild(self) -> None:
+    def start_rebuild(self, drop_missing: bool = False) -> None:
         if self.task is not None or self.service.path is None:
             return
         self._begin("Rebuilding the index\u2026 searching resumes when it finishes")
-        self.task = self.service.rebuild(on_progress=self._progress,
-                                         on_done=self._finish, on_error=self._failed)
+        self.task = self.service.rebuild(on_progress=self._progress, on_done=self._finish,
+                                         on_error=self._failed, drop_missing=drop_missing)
 
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
+            self._cancelling = True
             self.cancel_button.setEnabled(False)
             self.progress_label.setText("Cancelling\u2026 the library is being restored")
 
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        if self.task is not None:
+            self.background.emit(f"{self._what}\u2026 (Manage library, Ctrl+L: progress and "
+                                 "Cancel)")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.background.emit("")
+
+    def _ended(self, level: str, text: str) -> None:
+        """Where the end of a run is told when the dialog was closed meanwhile."""
+        if not self.isVisible():
+            self.background.emit("")
+            self.notice.emit(level, f"{self._what}: {text}")
+
     def _begin(self, text: str) -> None:
+        self._what = text.split("\u2026")[0]
+        self._cancelling = False
         self._started = time.monotonic()
         self.progress.setRange(0, 0)
         self.progress_label.setText(text)
         self.result_label.clear()
+        self.drop_missing_button.hide()
         self._fill_skipped([])
         self._set_running(True)
 
@@ -258,8 +289,12 @@ class LibraryDialog(QDialog):
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-        self.progress_label.setText(f"{eta_text(done, total, time.monotonic() - self._started)}"
-                                    f"  \u2014  {note}")
+        if self._cancelling:            # (updates queued before the cancel took effect)
+            return
+        eta = eta_text(done, total, time.monotonic() - self._started)
+        self.progress_label.setText(f"{eta}  \u2014  {note}")
+        if not self.isVisible():
+            self.background.emit(f"{self._what}: {eta} (Manage library, Ctrl+L: Cancel)")
 
     def _finish(self, report) -> None:
         self.task = None
@@ -267,9 +302,19 @@ class LibraryDialog(QDialog):
         self.progress_label.setText("")
         self._fill_skipped(list(report.errors))
         if report.cancelled:
-            self.result_label.setText("Cancelled: the library is exactly as it was.")
-        else:
-            self.result_label.setText(report.summary().splitlines()[0].replace("done: ", "Done: "))
+            text = "Cancelled: the library is exactly as it was."
+        else:       # the summary line, corrections and warnings (skipped files: the table)
+            lines = [ln for ln in report.summary().splitlines()
+                     if not ln.startswith("  skipped") and not ln.startswith("  ... and")]
+            text = lines[0].replace("done: ", "Done: ", 1) + "".join(
+                "\n\u2022 " + ln.strip().removeprefix("warning: ") for ln in lines[1:])
+        self.result_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.result_label.setText(text)
+        self._ended("info" if not (report.errors or report.warnings) else "warning",
+                    text.splitlines()[0] + (f" ({len(report.errors)} skipped, "
+                                            f"{len(report.warnings)} warning(s): Manage library "
+                                            "lists them)" if report.errors or report.warnings
+                                            else ""))
         self.refresh()
 
     def _ingest_done(self, report) -> None:
@@ -281,6 +326,12 @@ class LibraryDialog(QDialog):
         self.task = None
         self._set_running(False)
         self.progress_label.setText("")
+        why = describe_error(exc)
+        if "--drop-missing" in why:         # the CLI's way out; here it is a button
+            why = why.split(", or rebuild without")[0] + "; or rebuild without them (below)."
+            self.drop_missing_button.show()
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
-                                  f"{describe_error(exc)}</span>")
+                                  f"{html.escape(why)}</span>")
+        self._ended("error", f"failed: {why}")
         self.refresh()

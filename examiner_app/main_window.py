@@ -734,6 +734,9 @@ class MainWindow(QMainWindow):
         if self._library_dialog is None:
             self._library_dialog = LibraryDialog(self.service, self.settings, self)
             self._library_dialog.openOtherRequested.connect(self.open_library_dialog)
+            self._library_dialog.background.connect(
+                lambda text: self._set_busy(bool(text), text, job="library"))
+            self._library_dialog.notice.connect(self.show_message)
         self._library_dialog.refresh()
         self._library_dialog.show()
         self._library_dialog.raise_()

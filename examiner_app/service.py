@@ -413,7 +413,7 @@ class LibraryService(QObject):
         path, workers = self.path, self.workers
 
         def work(task: Task):
-            from core.ingest import ingest
+            from core.ingest import ingest, missing_page_files
             from core.library import Library
             from core.overview import source_paths
 
@@ -425,12 +425,19 @@ class LibraryService(QObject):
                                 progress=task.report, cancel=task.cancel_event,
                                 rollback_on_cancel=True, workers=workers)
                 report.warnings += notes
+                gone = missing_page_files(lib) if sources is None else []
+                if gone:
+                    report.warnings.append(
+                        f"{len(gone)} page file(s) of the library are no longer where they "
+                        f"were added (first: {gone[0]}): restore them, add their new place, "
+                        "or rebuild the index without them")
                 return report
 
         return self.admin.submit(work, on_progress=on_progress, on_error=on_error,
                                  on_done=lambda report: self._after_maintenance(report, on_done))
 
-    def rebuild(self, *, on_progress: Callback, on_done: Callback, on_error: Callback) -> Task:
+    def rebuild(self, *, on_progress: Callback, on_done: Callback, on_error: Callback,
+                drop_missing: bool = False) -> Task:
         """Re-embed the library with the current incarnation of its model (e.g. after the
         default model changed); cancel discards the aside build and keeps the library."""
         path, workers = self.path, self.workers
@@ -447,7 +454,8 @@ class LibraryService(QObject):
                 self._models.pop(ref, None)         # take the model as it is now
                 model = self._load_model(ref)
                 return rebuild(lib, model, model_ref=ref, progress=task.report,
-                               cancel=task.cancel_event, workers=workers)
+                               cancel=task.cancel_event, workers=workers,
+                               drop_missing=drop_missing)
             finally:
                 lib.close()
 

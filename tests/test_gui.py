@@ -554,6 +554,54 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     dialog.close()
 
 
+def test_missing_page_files_are_told_and_a_rebuild_can_go_without_them(qtbot, window,
+                                                                        gui_library, tmp_path):
+    """Update from sources says when page files are gone; the rebuild that refuses them
+    offers to go on without them (the CLI's --drop-missing); closed meanwhile, the dialog's
+    run shows in the main window and its end on the banner."""
+    import json
+    import shutil
+
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import create_model
+
+    row = json.loads((gui_library.parent / "manifest.jsonl").read_text().splitlines()[0])
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    shutil.copy(row["image"], folder / "sheet.png")
+    (folder / "manifest.jsonl").write_text(json.dumps(
+        {**row, "image": "sheet.png", "patent_id": "D0999999"}) + "\n")
+    with Library(gui_library) as lib:
+        ingest(lib, [folder / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+        pages = lib.info()["pages"]
+    (folder / "sheet.png").unlink()                 # the file of one page is gone
+    window.service.workers = 0
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    qtbot.waitUntil(lambda: dialog.update_button.isEnabled(), timeout=WAIT)
+    dialog.update_button.click()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert "1 page file(s) of the library are no longer where they were added" in \
+        dialog.result_label.text()
+    dialog.start_rebuild()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert "Failed" in dialog.result_label.text() and "--drop-missing" not in \
+        dialog.result_label.text()
+    assert dialog.drop_missing_button.isVisible()
+    dialog.drop_missing_button.click()
+    dialog.close()                                  # the run goes on, shown by the window
+    assert window.busy.isVisible() and "Ctrl+L" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert "library" not in window._busy_jobs
+    assert "Rebuilding the index: Done: re-embedded" in window.banner.text.text()
+    with Library(gui_library) as lib:
+        assert lib.info()["pages"] == pages - 1
+
+
 def test_the_library_dialog_tells_of_pages_cut_by_an_older_figure_finder(
         qtbot, window, gui_library):
     from PySide6.QtWidgets import QLabel
