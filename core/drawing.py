@@ -167,7 +167,8 @@ def why_no_figure(page: np.ndarray, *, query: bool = True) -> str:
         return (reason + "; the search compares line drawings: use a drawing, or a scan or "
                 "photograph of one") if query else reason
     reason = "a blank page, or text only"
-    return reason + ": the cited references continuing a front page" if query else reason
+    return (reason + " (such as the cited references continuing a front page); give a page "
+            "with a drawing") if query else reason
 
 
 def _printed(an: _layout.Analysis, boxes: list[FigureBox]) -> bool:

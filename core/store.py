@@ -440,7 +440,11 @@ class Store:
             "undated_patents": q("SELECT COUNT(*) FROM patents WHERE grant_date IS NULL AND "
                                  "patent_id IN (SELECT patent_id FROM pages)").fetchone()[0],
             "searches": q("SELECT COUNT(*) FROM searches").fetchone()[0],
-            "ratings": q("SELECT COUNT(*) FROM ratings").fetchone()[0],
+            # current ratings (a changed or cleared one counts once or not at all), as the
+            # session summary and the ratings export count them
+            "ratings": q("SELECT COUNT(*) FROM ratings WHERE id IN (SELECT MAX(id) FROM "
+                         "ratings GROUP BY search_id, COALESCE(examiner, ''), patent_id, "
+                         "COALESCE(figure_id, -1)) AND rating IS NOT NULL").fetchone()[0],
         }
 
     def pages_by_run(self) -> dict[str | None, int]:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPixmap
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QSplitter, QToolButton,
                                QVBoxLayout, QWidget)
@@ -136,6 +136,7 @@ class DetailView(QWidget):
         lay.addWidget(sides, 1)
         lay.addLayout(bottom)
         thumbnails.ready.connect(self._thumbnail_ready)
+        thumbnails.failed.connect(lambda key, why: self._thumbnail_ready(key))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -270,7 +271,9 @@ class DetailView(QWidget):
             path, page_index = item.data(Qt.ItemDataRole.UserRole)
             key = ThumbnailLoader.key(path, page_index, None, STRIP_SIDE, dpr)
             pm = self.thumbnails.pixmap(key, dpr)
-            item.setIcon(QIcon(pm) if pm is not None else QIcon(_blank()))
+            error = self.thumbnails.errors.get(key)
+            item.setIcon(QIcon(pm) if pm is not None else QIcon(_blank(error is not None)))
+            item.setToolTip(f"Cannot show this page: {error}" if error else "")
 
     def _thumbnail_ready(self, key) -> None:
         if key[2] is None and self.strip.count():
@@ -355,7 +358,18 @@ def _titled(title: str, widget: QWidget) -> QWidget:
     return box
 
 
-def _blank() -> QPixmap:
+def _blank(unavailable: bool = False) -> QPixmap:
+    """A white tile while a page's thumbnail loads; crossed out when it cannot be read."""
     pm = QPixmap(STRIP_SIDE, STRIP_SIDE)
     pm.fill(QColor("white"))
+    if unavailable:
+        painter = QPainter(pm)
+        painter.setPen(QPen(MATCH_COLOR, 2))
+        painter.drawLine(12, 12, STRIP_SIDE - 12, STRIP_SIDE - 12)
+        painter.drawLine(12, STRIP_SIDE - 12, STRIP_SIDE - 12, 12)
+        painter.setPen(theme.MUTED)
+        painter.drawText(pm.rect().adjusted(4, 0, -4, -6),
+                         int(Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter),
+                         "unavailable")
+        painter.end()
     return pm

@@ -223,6 +223,10 @@ class LibraryDialog(QDialog):
         names = {i.text() for i in self.sources.selectedItems()}
         self.pending = [p for p in self.pending if f"+ {p}  (to add)" not in names]
         self._fill_sources(self._registered)
+        if any(n.startswith("\u2713") for n in names):
+            self.result_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.result_label.setText("Sources already added stay: their drawings are in the "
+                                      "index. Remove only takes back sources still to add.")
 
     # -- running ----------------------------------------------------------------------------
     def start_ingest(self, sources: list[str] | None) -> None:

@@ -349,8 +349,14 @@ class MainWindow(QMainWindow):
         source = query_from_mime(mime)
         if isinstance(source, str):
             self.show_message("warning", source[0].upper() + source[1:] + ".")
-        else:
-            self.load_query(source)
+            return
+        self.load_query(source)
+        files = [u for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        if len(files) > 1:
+            self.show_message("info", f"{len(files)} files were dropped; the query is the "
+                                      f"first, {source.name} (one application's drawings: "
+                                      "a multi-page PDF or TIFF, searched with All pages)",
+                              timeout_ms=12000)
 
     def dragEnterEvent(self, event) -> None:
         if can_accept(event.mimeData()):

@@ -94,12 +94,14 @@ def test_drop_and_paste_run_searches(qtbot, window, gui_library):
     window.start(gui_library)
     files = sheets(gui_library)
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(files[1]))])
+    mime.setUrls([QUrl.fromLocalFile(str(files[1])), QUrl.fromLocalFile(str(files[2]))])
     drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
     resp = searched(qtbot, window)
     assert resp.query == str(files[1]) and resp.results
+    assert f"2 files were dropped; the query is the first, {files[1].name}" in \
+        window.banner.text.text()                # the second is not silently left out
 
     QGuiApplication.clipboard().setImage(QImage(str(files[2])))
     window.paste()
@@ -749,6 +751,38 @@ def test_detail_view_of_another_patent_shows_its_own_sheet(qtbot, window, gui_li
     with qtbot.waitSignal(detail.searchWith) as sent:
         detail.search_button.click()
     assert sent.args[:2] == [b.image, b.page_index] and sent.args[2] == b.figure
+
+
+def test_a_page_whose_file_is_gone_is_marked_in_the_detail_view(qtbot, window, gui_library,
+                                                                 tmp_path):
+    """Its strip tile is crossed out with the reason, and showing it draws no match boxes
+    over the message."""
+    import sqlite3
+    import shutil
+
+    window.start(gui_library, sheets(gui_library)[0])
+    hit = searched(qtbot, window).results[0]
+    gone = tmp_path / "moved-away.png"
+    db = sqlite3.connect(gui_library / "library.sqlite")
+    other = db.execute("SELECT path FROM pages WHERE patent_id=? AND path<>? LIMIT 1",
+                       (hit.patent_id, hit.image)).fetchone()[0]
+    shutil.copy(other, gone)
+    with db:
+        db.execute("UPDATE pages SET path=? WHERE path=?", (str(gone), other))
+    db.close()
+    gone.unlink()
+    detail = window.detail
+    detail.show_result(hit, None, window.query, None)
+    window.stack.setCurrentWidget(detail)
+    qtbot.waitUntil(lambda: detail.strip.count() > 1, timeout=WAIT)
+    row = next(i for i in range(detail.strip.count())
+               if detail.strip.item(i).data(Qt.ItemDataRole.UserRole)[0] == str(gone))
+    qtbot.waitUntil(lambda: "Cannot show this page" in detail.strip.item(row).toolTip(),
+                    timeout=WAIT)
+    detail.strip.setCurrentRow(row)
+    qtbot.waitUntil(lambda: detail.result_view.placeholder.startswith("Cannot show"),
+                    timeout=WAIT)
+    assert not detail.result_view.has_image() and detail.result_view._boxes == []
 
 
 def test_busy_bar_shows_while_searching(qtbot, window, gui_library):

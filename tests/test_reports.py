@@ -89,6 +89,7 @@ def test_session_summary_precision_at_10(tmp_path):
     assert s.precision_at_10 == pytest.approx(0.1)
     assert "P@10 0.10" in s.text()
     assert session_summary(store, "nobody").precision_at_10 is None
+    assert store.counts()["ratings"] == 7         # 8 rating events, one a change
     assert session_summary(store, "s1", "ada", study="pilot").rated == 5
     assert session_summary(store, "s1", "ada", study="other").rated == 0
     store.close()
