@@ -312,7 +312,13 @@ def read_list(path: str, what: str) -> list[str]:
 def _read_queries(args) -> list[str | None]:
     queries = list(args.images)
     if args.queries:
-        queries += read_list(args.queries, "query list")
+        base = Path(args.queries).parent
+        for entry in read_list(args.queries, "query list"):
+            # a relative entry is read beside the list (as a manifest's rows are), else from
+            # the current folder
+            beside = base / Path(entry).expanduser()
+            queries.append(str(beside) if not Path(entry).expanduser().is_absolute()
+                           and beside.exists() else entry)
     if not queries:
         if args.text and args.text.strip():
             return [None]           # the title alone: a text search over the library
@@ -718,7 +724,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="search prior art for query drawings")
     s.add_argument("images", nargs="*", metavar="IMAGE",
                    help="query drawings (none with --text: a search by the text alone)")
-    s.add_argument("--queries", metavar="FILE", help="a file with one image path per line")
+    s.add_argument("--queries", metavar="FILE", help="a file with one image path per line "
+                   "(relative paths: beside the file, else in the current folder)")
     lib_arg(s)
     s.add_argument("--before", type=iso_date, metavar="YYYY-MM-DD",
                    help="filing date: only prior art granted before it")

@@ -282,6 +282,15 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     listing.write_text(f"{sheet}\n", encoding="utf-8-sig")
     proc = run("search", "--queries", listing, "--library", lib, "--no-log", "--json")
     assert proc.returncode == 0 and "error" not in json.loads(proc.stdout)
+    import shutil                                   # a relative entry: beside the list
+
+    (tmp_path / "apps").mkdir()
+    shutil.copy(sheet, tmp_path / "apps" / "q1.png")
+    (tmp_path / "apps" / "list.txt").write_text("q1.png\n")
+    proc = run("search", "--queries", tmp_path / "apps" / "list.txt", "--library", lib,
+               "--no-log", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["query"] == str(tmp_path / "apps" / "q1.png")
 
 
 def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
