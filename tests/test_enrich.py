@@ -333,6 +333,22 @@ def test_cli_enrich_stops_when_the_llm_is_not_there(enrich_library, tmp_path, ca
     assert "Traceback" not in err
 
 
+def test_cli_enrich_says_which_listed_patents_are_not_in_the_library(enrich_library,
+                                                                     tmp_path, capsys):
+    from core.cli import main
+
+    (tmp_path / "typo.txt").write_text("D0900099\n")
+    assert main(["enrich", "--library", str(enrich_library),
+                 "--patents", str(tmp_path / "typo.txt")]) == 1
+    assert "none of the 1 patent(s)" in capsys.readouterr().err
+    (tmp_path / "some.txt").write_text("D0900000\nD0900099\n")
+    assert main(["enrich", "--library", str(enrich_library),
+                 "--patents", str(tmp_path / "some.txt")]) == 0
+    captured = capsys.readouterr()
+    assert "1 patent(s) of" in captured.err and "D0900099" in captured.err
+    assert captured.out.startswith("1 patent(s) described (")
+
+
 def test_cli_train_and_enrich_describe_themselves(capsys):
     from core.cli import main
 

@@ -107,11 +107,14 @@ def cmd_enrich(args) -> int:
         contexts, added = _run_enrich(args, enrichers, patents)
     except EnricherUnavailable as exc:
         return _error(f"{exc}; stopped (descriptions written so far are kept)", EXIT_ERROR)
+    except CliError as exc:
+        return _error(exc, EXIT_ERROR)
     if args.json:
         print(json.dumps({"contexts": len(contexts), "added": added}))
     else:
-        print(f"{len(contexts)} drawings and patents; new descriptions: "
-              + ", ".join(f"{k} {v}" for k, v in added.items()))
+        n = len({c.patent_id for c in contexts})
+        print(f"{n} patent(s) described ({len(contexts)} patents and numbered figures); new "
+              "descriptions: " + ", ".join(f"{k} {v}" for k, v in added.items()))
     return 0
 
 
@@ -150,6 +153,14 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None):
         for e in enrichers:
             if e.name == "llm":
                 e.cache = store_cache(lib.store)
+        if patents is not None:
+            unknown = [p for p in patents if lib.store.patent(p) is None]
+            if unknown and len(unknown) == len(patents):
+                raise CliError(f"none of the {len(patents)} patent(s) of {args.patents} is in "
+                               f"the library (first: {unknown[0]})")
+            if unknown:
+                print(f"warning: {len(unknown)} patent(s) of {args.patents} are not in the "
+                      f"library and were left out (first: {unknown[0]})", file=sys.stderr)
         contexts = contexts_from_store(lib.store, patents,
                                        with_images=any(e.name == "caption" for e in enrichers))
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
