@@ -49,7 +49,8 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
         diff = differences(stored, rec)
         if not diff:
             continue
-        said = "; ".join(f"{f} {old or '(none)'} -> {new}" for f, (old, new) in diff.items())
+        said = "; ".join(f"{f} {_shown(f, old, stored)} -> {new}"
+                         for f, (old, new) in diff.items())
         if sid is not None and stored.get("source_id") == sid:
             updates[rec.patent_id] = diff, rec
             notes.append(f"{rec.patent_id} from {where}: {said}")
@@ -96,3 +97,13 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
         raise
     library.drop_segment_files(replaced)
     return notes, kept, {pid for pid, (diff, _) in updates.items() if "title" in diff}
+
+
+def _shown(field: str, old, stored: dict) -> str:
+    """The value a correction replaces, as users saw it: an untitled patent showed the
+    title its figure descriptions name."""
+    if old:
+        return str(old)
+    if field == "title" and stored.get("title_display"):
+        return f"(none; shown as {stored['title_display']!r})"
+    return "(none)"

@@ -530,3 +530,12 @@ def test_pages_cut_by_an_older_figure_finder_are_told_and_rebuilt(shared_data, t
     with Library(tmp_path / "lib") as lib:
         assert lib.older_finder_pages() == 0
         assert lib.info()["pages"] == n_old + added.pages_added
+
+
+def test_a_correction_names_the_title_an_untitled_patent_was_shown_with():
+    from core._corrections import _shown
+
+    stored = {"title": None, "title_display": "Seat cushion"}
+    assert _shown("title", None, stored) == "(none; shown as 'Seat cushion')"
+    assert _shown("grant_date", None, stored) == "(none)"
+    assert _shown("title", "Chair", stored) == "Chair"
