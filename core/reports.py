@@ -183,6 +183,14 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
     return cells
 
 
+def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:
+    """"P@10 of this search: 0.30 (3 relevant among the top 10, 5 rated)"."""
+    top = [h for h in hits if h.rank <= TOP_K]
+    relevant = sum(ratings.get(h.figure_id, -1) >= RELEVANT_MIN for h in top)
+    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant among the "
+            f"top {TOP_K}, {sum(h.figure_id in ratings for h in hits)} rated)")
+
+
 def search_html(meta: ReportMeta, hits: list[SearchHit], *,
                 image_src: Callable[[SearchHit], str | None] = lambda h: None,
                 query_src: str | None = None, ratings: dict[int, int] | None = None,
@@ -204,7 +212,8 @@ def search_html(meta: ReportMeta, hits: list[SearchHit], *,
         out.append("<tr>" + "".join(f"<td align='{a}'>{c}</td>" for a, c in cells) + "</tr>")
     out.append("</table>")
     if ratings:
-        out.append(f"<p><small>{e(RELEVANCE_RULE)}</small></p>")
+        out.append(f"<p>{e(precision_line(hits, ratings))}<br>"
+                   f"<small>{e(RELEVANCE_RULE)}</small></p>")
     out.append("</body></html>")
     return "\n".join(out)
 

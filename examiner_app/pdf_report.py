@@ -55,8 +55,8 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
               query_image: np.ndarray | None, ratings: dict[int, int], blind: bool
               ) -> PdfLayout:
     """Write the report of ``hits`` to ``target``; returns where each block was painted."""
-    from core.reports import (RELEVANCE_RULE, report_head_html, result_cells,
-                              result_columns)
+    from core.reports import (RELEVANCE_RULE, precision_line, report_head_html,
+                              result_cells, result_columns)
 
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -144,7 +144,8 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
             place(document(row_table(cells), {name: image} if image is not None else None),
                   f"rank {hit.rank}")
         if ratings:
-            place(document(f"<p><small>{html.escape(RELEVANCE_RULE)}</small></p>"), "rule")
+            place(document(f"<p>{html.escape(precision_line(hits, ratings))}<br><small>"
+                           f"{html.escape(RELEVANCE_RULE)}</small></p>"), "rule")
         number_page()
     finally:
         painter.end()

@@ -55,6 +55,7 @@ def test_html_report_embeds_thumbnails_and_states_the_search(tmp_path):
     for text in ("2021-01-01", "06", "tiny-123", "US D906,013 S", "2 Relevant", "42"):
         assert text in page
     assert reports.RELEVANCE_RULE in page
+    assert "P@10 of this search: 0.10 (1 relevant among the top 10, 1 rated)" in page
 
 
 def _store_with_ratings(tmp_path) -> Store:
