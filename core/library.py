@@ -134,7 +134,7 @@ class Library:
             raise ModelMismatchError(
                 f"this library was built with model {self.model_id} but the model in use is "
                 f"{model.model_id}; rebuild it with `patent-examiner index rebuild --library "
-                f"{self.path} --model ...`, or search with the model it was built with")
+                f"{self.path} --model ...`, or use the model it was built with")
 
     def bind_model(self, conn, model, ref: str | None) -> None:
         if self.model_id is None:
