@@ -112,6 +112,8 @@ def count_pages(path: str | os.PathLike) -> int:
             return len(doc)
         finally:
             doc.close()
+    if path.is_file() and path.stat().st_size == 0:
+        raise ImageReadError(f"{path}: empty file")     # (as read_page says it)
     im = _open(path)
     try:
         return max(1, int(getattr(im, "n_frames", 1)))

@@ -59,6 +59,8 @@ def test_truncated_empty_and_foreign_images_are_refused(tmp_path):
                       ("empty", "empty file"), ("notes", "not a readable image")):
         with pytest.raises(ImageReadError, match=rf"{name}\.png: ({why})"):
             read_page(tmp_path / f"{name}.png")
+    with pytest.raises(ImageReadError, match="empty.png: empty file"):
+        count_pages(tmp_path / "empty.png")          # (what a folder scan asks first)
     assert read_page(data).array.shape == (48, 64)
 
 
