@@ -495,7 +495,8 @@ def cmd_eval(args) -> int:
             print(f"model {lib.model_id}: {len(queries)} {unit} of {len(query_patents)} patents")
             print(_provenance_note(trained_on, len(query_patents)))
             if untitled:
-                print(f"{untitled} query pages of patents without a title are left out: the "
+                what = "query pages" if args.per == "sheet" else "applications"
+                print(f"{untitled} {what} of patents without a title are left out: the "
                       "text and fused modes search by the title")
             for mode, r in results.items():
                 print(f"\n[{mode}]")
