@@ -195,7 +195,8 @@ def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
 
 
 def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "IngestReport",
-                     unpacked: list[Path], progress: ProgressFn | None) -> list[str | Path]:
+                     unpacked: list[Path], progress: ProgressFn | None,
+                     archive_of: dict[str, str]) -> list[str | Path]:
     """Sources with every grant archive (.tar, .zip) replaced by its unpacked folder in the
     library (``archives/``); an archive that cannot be unpacked becomes one error."""
     from .sources import SourceError, is_archive, unpack_archive
@@ -215,6 +216,7 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
         report.errors += errors
         if folder.name not in existed:
             unpacked.append(folder)
+        archive_of[str(folder)] = str(src)
         out.append(folder)
     return out
 
@@ -242,11 +244,18 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
     library.check_model(model)
     unpacked: list[Path] = []       # archive folders this run created (dropped on rollback)
     if scans is None:
+        archive_of: dict[str, str] = {}         # unpacked folder -> the archive given
         with library.write_lock():
-            sources = _unpack_archives(library, sources, report, unpacked, progress)
+            sources = _unpack_archives(library, sources, report, unpacked, progress,
+                                       archive_of)
         scans, errors = scan_sources(sources, allow_absolute,
                                      library.store.absolute_sources())
-        report.errors += errors
+        report.errors += [(archive_of[item], reason.replace(item, archive_of[item]))
+                          if item in archive_of else (item, reason) for item, reason in errors]
+        for item, _ in errors:              # an archive that held nothing usable: not kept
+            if item in archive_of and Path(item) in unpacked:
+                shutil.rmtree(item, ignore_errors=True)
+                unpacked.remove(Path(item))
     with library.write_lock():
         if allow_absolute:
             library.store.remember_absolute(

@@ -433,6 +433,13 @@ def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tm
         cut.write_bytes(archive.read_bytes()[:archive.stat().st_size * 9 // 10])
         report = ingest(lib, [cut], tiny_model, workers=0)
         assert report.pages_added == 0 and "it ends early" in report.errors[0][1]
+        import zipfile
+
+        zipfile.ZipFile(tmp_path / "empty.zip", "w").close()      # named as the user gave it
+        report = ingest(lib, [tmp_path / "empty.zip"], tiny_model, workers=0)
+        assert report.errors == [(str(tmp_path / "empty.zip"), f"{tmp_path / 'empty.zip'}: "
+                                  "holds nothing usable (no manifest.jsonl, grant XML or "
+                                  "drawing files)")]
         assert not list((tmp_path / "library" / "archives").iterdir())
         usage = namedtuple("usage", "total used free")
         monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
