@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 from .audit import AuditError, rerun
 from .evaluation import bootstrap_ci
 from .search import Searcher
-from .store import Store
+from .store import Store, study_matches
 
 TOP_K = 10
 #: Figures ranked when a rated search is run again (deeper than the examiners saw, so that the
@@ -35,7 +35,7 @@ def grades(store: Store, *, session: str | None = None, study: str | None = None
     """Search id -> patent -> grade, from the current ratings."""
     best: dict[tuple[int, str, str], int] = {}
     for r in store.current_ratings(session=session):
-        if r["search_id"] is None or (study is not None and r["study"] != study):
+        if r["search_id"] is None or not study_matches(r["study"], study):
             continue
         key = (r["search_id"], r["patent_id"], r["examiner"] or "")
         best[key] = max(best.get(key, 0), r["rating"])

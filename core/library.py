@@ -280,4 +280,6 @@ class Library:
             "index_segments": len(manifest.get("segments", [])),
             "index_vectors": sum(s["count"] for s in manifest.get("segments", [])),
             "pages_older_finder": self.older_finder_pages(),
+            "demo_unfinished": not (self.store.get_meta("demo") or {"complete": True}
+                                    ).get("complete"),
         }

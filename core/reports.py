@@ -25,7 +25,7 @@ import numpy as np
 from .atomic import replacing
 from .search import SearchHit, SearchResponse, page_numbers
 from .sources import display_patent_id
-from .store import Store
+from .store import Store, study_matches
 
 RATING_SCALE = {0: "Not relevant", 1: "Marginal", 2: "Relevant", 3: "Highly relevant"}
 RELEVANT_MIN = 2
@@ -274,8 +274,7 @@ RATINGS_COLUMNS = ["rated_at", "examiner", "study", "session", "search_id", "que
 def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | None = None,
                       study: str | None = None) -> int:
     """The current rating of every rated result (optionally of one session or study)."""
-    rows = [r for r in store.current_ratings(session=session)
-            if study is None or r["study"] == study]
+    rows = [r for r in store.current_ratings(session=session) if study_matches(r["study"], study)]
     searches: dict[int, dict] = {}
     with replacing(path, newline="") as f:
         w = csv.writer(f)
@@ -301,7 +300,13 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
 class SearchScore:
     search_id: int | None
     rated: int
-    relevant_top: int           # relevant results ranked 1..TOP_K
+    top_ranks: set[int] = field(default_factory=set)   # ranks 1..TOP_K rated relevant
+
+    @property
+    def relevant_top(self) -> int:
+        """Relevant positions among the top ``TOP_K``: a position counts once, however many
+        figures of a patent shown there (expanded, by several examiners) were rated."""
+        return len(self.top_ranks)
 
     @property
     def precision(self) -> float:
@@ -337,18 +342,18 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
     precision of the top 10 by those ratings (see ``RELEVANCE_RULE``)."""
     out = SessionSummary(session, examiner)
     out.searches = store.count_searches(session=session, **{
-        k: v for k, v in (("examiner", examiner), ("study", study)) if v is not None})
+        k: v or None for k, v in (("examiner", examiner), ("study", study)) if v is not None})
     by_search: dict[int | None, SearchScore] = {}
     for r in store.current_ratings(session=session):
         if (examiner is not None and r["examiner"] != examiner) or \
-                (study is not None and r["study"] != study):
+                not study_matches(r["study"], study):
             continue
-        score = by_search.setdefault(r["search_id"], SearchScore(r["search_id"], 0, 0))
+        score = by_search.setdefault(r["search_id"], SearchScore(r["search_id"], 0))
         score.rated += 1
         out.rated += 1
         if r["rating"] >= RELEVANT_MIN:
             out.relevant += 1
             if r["rank"] is not None and r["rank"] <= TOP_K:
-                score.relevant_top += 1
+                score.top_ranks.add(r["rank"])
     out.per_search = list(by_search.values())
     return out

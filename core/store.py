@@ -510,19 +510,26 @@ class Store:
 
     def current_ratings(self, search_id: int | None = None, session: str | None = None
                         ) -> list[dict]:
-        """The latest rating per (search, examiner, figure/patent); cleared ones omitted."""
-        where, args = [], []
-        if search_id is not None:
-            where.append("search_id = ?")
-            args.append(search_id)
+        """The latest rating per (search, examiner, figure/patent); cleared ones omitted.
+        ``session``: those whose latest rating was made in that session (a rating belongs to
+        the session it was last set or cleared in, as the examiner's screen shows it)."""
+        cond = "WHERE search_id = ?" if search_id is not None else ""
+        args: list = [search_id] if search_id is not None else []
+        in_session = ""
         if session is not None:
-            where.append("session = ?")
+            in_session = "AND session = ? "
             args.append(session)
-        cond = ("WHERE " + " AND ".join(where)) if where else ""
         sql = (f"SELECT * FROM ratings WHERE id IN (SELECT MAX(id) FROM ratings {cond} "
                "GROUP BY search_id, COALESCE(examiner, ''), patent_id, "
-               "COALESCE(figure_id, -1)) AND rating IS NOT NULL ORDER BY search_id, rank")
+               f"COALESCE(figure_id, -1)) AND rating IS NOT NULL {in_session}"
+               "ORDER BY search_id, rank")
         return list(self.db.query(sql, args))
+
+
+def study_matches(value: str | None, study: str | None) -> bool:
+    """The study filter of the ratings views: None any study, "" none (ratings made outside
+    a study), else that study."""
+    return study is None or (value or "") == study
 
 
 def _search_filter(where: dict) -> tuple[str, list]:

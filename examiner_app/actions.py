@@ -64,7 +64,8 @@ class WindowActions:
         self.back = A("Back to results", w.show_grid, "Esc", context=w.detail)
         self.rate = [A(f"Rate &{v}: {label}", lambda _=False, v=v: w.rate_current(v), str(v),
                        context=grid) for v, label in RATING_SCALE.items()]
-        self.unrate = A("C&lear rating", lambda: w.rate_current(None), "Del", context=grid)
+        self.unrate = A("C&lear rating", lambda: w.rate_current(None), ["Del", "Backspace"],
+                        context=grid)                   # (many laptops have no Del key)
         self.expand = A("&Expand patent", w.toggle_expanded, "E",
                         "Show or hide the other figures of the current patent",
                         context=w.results)

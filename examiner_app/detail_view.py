@@ -305,6 +305,7 @@ class DetailView(QWidget):
                 ("Locarno", f"{h.locarno or '-'} {h.locarno_title or ''}"
                  + (f" (edition {p['locarno_edition']})" if p.get("locarno_edition") else "")),
                 ("Rank", str(h.rank) if self.position in (None, h.rank) else
+                 str(self.position) if self.blind else      # (the model's order is hidden)
                  f"{self.position} (its figure ranks {h.rank} among all figures)")]
         if not self.blind:
             rows.append(("Score", f"{h.score:.4f}"))

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         dialog.setMinimumDuration(800)      # a finished demo library opens without a flash
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
+        before = (self.library_label.text(), self.library_label.toolTip())
         self.library_label.setText("Preparing the demo library\u2026")
 
         def progress(done: int, total: int, note: str) -> None:
@@ -227,7 +228,11 @@ class MainWindow(QMainWindow):
             from core.demo import DemoCancelled
 
             finished()
-            self.library_label.setText("No library")
+            if self.service.info is not None:      # the library open before is still open
+                self.library_label.setText(before[0])
+                self.library_label.setToolTip(before[1])
+            else:
+                self.library_label.setText("No library")
             if isinstance(exc, DemoCancelled):
                 self.show_message("info", "The demo library was not finished; File \u25b8 "
                                   "Demo library goes on where it stopped.")
@@ -246,6 +251,7 @@ class MainWindow(QMainWindow):
                        job="library")
         self.model.set_results([])
         self.response = None
+        self.results.reset()
         self.service.open(path)
         self.thumbnails.set_cache(self.service.thumbnail_cache())
 
@@ -258,7 +264,11 @@ class MainWindow(QMainWindow):
             f"figures, granted {first or '-'} \u2026 {last or '-'}")
         self.library_label.setToolTip(info["library"])
         self.model_label.setText(f"Model {model.get('id', '(none)')}")
-        if not info["figures"]:
+        if info.get("demo_unfinished"):
+            self.show_message("warning", "This demo library was not finished: it holds only "
+                              "part of the demo patents.", "Finish it",
+                              lambda: self.start_demo(Path(info["library"])))
+        elif not info["figures"]:
             self.show_message("info", "This library is empty. Add drawings to it.",
                               "Manage library\u2026", self.show_library_dialog)
         elif self._note_when_open:
@@ -385,7 +395,7 @@ class MainWindow(QMainWindow):
     # -- search -----------------------------------------------------------------------------
     def identity(self) -> Identity:
         s = self.settings
-        return Identity(s.examiner, s.study or None, s.session, s.blind)
+        return Identity(s.examiner, s.study or "", s.session, s.blind)
 
     def search(self) -> None:
         self._debounce.stop()
@@ -459,8 +469,9 @@ class MainWindow(QMainWindow):
                      f"{page_numbers(resp.text_pages)} (printed text)")
         what = (f"{what} and the text {words}" if what and words else what
                 or f"the text {words} alone")
-        self.results.header.setText(f"{self.model.patents()} patents, {len(resp.results)} "
-                                    f"figures \u2014 searched with {what}")
+        patents, figures = self.model.patents(), len(resp.results)
+        self.results.header.setText(f"{patents} patent{'s' * (patents != 1)}, {figures} "
+                                    f"figure{'s' * (figures != 1)} \u2014 searched with {what}")
 
     def _search_failed(self, gen: int, exc) -> None:
         if gen != self._gen:

@@ -12,6 +12,9 @@ from .result_delegate import ResultDelegate
 from .results_model import ResultsModel
 
 GAP = 8     # minimum space between result cards
+NO_SEARCH = "No search yet"
+HOW_TO_SEARCH = ("Drop a drawing sheet here, paste it (Ctrl+V) or open it (Ctrl+O), and set the "
+                 "application's filing date: prior art is what was granted before it.")
 
 
 def rating_legend() -> QLabel:
@@ -21,7 +24,7 @@ def rating_legend() -> QLabel:
              for v, label in theme.RATING_LABELS.items()]
     label = QLabel("Rate (keys 0\u20133):&nbsp; " + " &nbsp; ".join(parts))
     label.setTextFormat(Qt.TextFormat.RichText)
-    label.setToolTip(RELEVANCE_RULE + ". Del clears a rating.")
+    label.setToolTip(RELEVANCE_RULE + ". Del or Backspace clears a rating.")
     return label
 
 
@@ -31,12 +34,10 @@ class ResultsPanel(QWidget):
     def __init__(self, model: ResultsModel, parent=None):
         super().__init__(parent)
         self.model = model
-        self.header = QLabel("No search yet")
+        self.header = QLabel(NO_SEARCH)
         self.header.setObjectName("resultsHeader")
         self.header.setWordWrap(True)
-        self.subheader = QLabel("Drop a drawing sheet here, paste it (Ctrl+V) or open it "
-                                "(Ctrl+O), and set the application's filing date: prior art is "
-                                "what was granted before it.")
+        self.subheader = QLabel(HOW_TO_SEARCH)
         self.subheader.setObjectName("muted")
         self.subheader.setWordWrap(True)      # never widens the window
         self.view = QListView()
@@ -109,6 +110,11 @@ class ResultsPanel(QWidget):
         cell = QSize(max(card.width() + GAP, (width - 1) // columns), card.height() + GAP)
         if cell != self.view.gridSize():
             self.view.setGridSize(cell)
+
+    def reset(self) -> None:
+        """No search on screen (another library was opened)."""
+        self.header.setText(NO_SEARCH)
+        self.subheader.setText(HOW_TO_SEARCH)
 
     def set_blind(self, blind: bool) -> None:
         self.delegate.blind = blind

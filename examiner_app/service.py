@@ -31,7 +31,7 @@ class Identity:
     """Who is searching and rating, for the audit trail."""
 
     examiner: str | None
-    study: str | None
+    study: str          # "": none (ratings views then show only ratings made outside studies)
     session: str | None
     blind: bool = False
 
@@ -191,7 +191,7 @@ class LibraryService(QObject):
             if not is_current():
                 return None
             return self._require_searcher().search(
-                query, log=True, examiner=identity.examiner, study=identity.study,
+                query, log=True, examiner=identity.examiner, study=identity.study or None,
                 session=identity.session)
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)

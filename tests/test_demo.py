@@ -149,6 +149,16 @@ def test_window_builds_the_demo_with_progress_cancel_and_resume(qtbot, tmp_path)
     assert "not finished" in w.banner.text.text()
     assert check_demo_folder(path) is False         # unfinished, and a demo: resumable
 
+    w.open_library(path)                            # opened as a library: says so
+    qtbot.waitUntil(lambda: w.service.info is not None and not w.busy.isVisible(),
+                    timeout=60_000)
+    assert "demo library was not finished" in w.banner.text.text()
+    opened = w.library_label.text()
+    w.start_demo(tmp_path / "other-demo", 6)        # cancelled: the open library stays named
+    w._demo_task.signals.progress.connect(lambda *a: w._demo_task and w._demo_task.cancel())
+    qtbot.waitUntil(lambda: w._demo_task is None, timeout=120_000)
+    assert w.library_label.text() == opened and opened.startswith("demo-library:")
+
     w.start_demo(path, 6)
     qtbot.waitUntil(lambda: w.response is not None and not w.busy.isVisible(), timeout=180_000)
     assert check_demo_folder(path) is True

@@ -244,6 +244,10 @@ def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settin
 
     qtbot.keyClick(window.results.view, Qt.Key.Key_Delete)          # clearing is stored too
     qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
+    qtbot.keyClick(window.results.view, Qt.Key.Key_3)
+    qtbot.waitUntil(lambda: len(stored()) == 1, timeout=WAIT)
+    qtbot.keyClick(window.results.view, Qt.Key.Key_Backspace)       # (laptops without Del)
+    qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
 
 
 def test_a_rating_that_cannot_be_stored_is_taken_back_on_screen(qtbot, window, gui_library,
@@ -458,9 +462,18 @@ def test_grouping_blind_mode_and_detail_view(qtbot, window, gui_library):
     patent_row = next(ix for ix in rows if not ix.data(IsChildRole)
                       and ix.data(PositionRole) != ix.data(HitRole).rank)
     window.results.view.setCurrentIndex(patent_row)
+    window.show_detail()                     # blind: the model's own order is not shown
+    assert "its figure ranks" not in window.detail.meta.text()
+    window.acts.blind.trigger()
+    patent_row = next(ix for ix in (window.model.index(r) for r in range(window.model.rowCount()))
+                      if not ix.data(IsChildRole)
+                      and ix.data(PositionRole) != ix.data(HitRole).rank)
+    window.results.view.setCurrentIndex(patent_row)
     window.show_detail()
     assert (f"{patent_row.data(PositionRole)} (its figure ranks "
             f"{patent_row.data(HitRole).rank} among all figures)") in window.detail.meta.text()
+    window.open_library(gui_library)         # another library: no stale search header
+    assert window.results.header.text() == "No search yet"
 
 
 def test_cancelled_rebuild_leaves_the_library_intact(qtbot, window, gui_library):

@@ -239,3 +239,59 @@ def test_a_search_by_its_text_alone_is_not_called_a_pasted_image():
     pasted = ReportMeta(query=None, query_sha256="ab", before=None, locarno=None, text=None,
                         model_id="m")
     assert dict(pasted.lines())["Query"] == "(pasted image)"
+
+
+def test_ratings_outside_a_study_are_kept_apart_from_a_studys(tmp_path):
+    """An empty study ("") means ratings made outside any study, not every study's."""
+    store = _store_with_ratings(tmp_path)            # all rated in study "pilot"
+    sid = store.log_search(query_path="/q.png", query_sha256="x", query_page=0, query_box=None,
+                           before=None, locarno=None, text=None, model_id="m", k=20,
+                           results=[], examiner="ada", session="s1")
+    store.add_rating(search_id=sid, patent_id="D0000001", figure_id=1, rank=1, rating=3,
+                     model_id="m", query_sha256="x", examiner="ada", study=None, session="s1")
+    path = tmp_path / "r.csv"
+    assert write_ratings_csv(path, store, session="s1", study="") == 1
+    assert [r["study"] for r in csv.DictReader(path.open())] == [""]
+    assert session_summary(store, "s1", "ada", study="").rated == 1
+    assert session_summary(store, "s1", "ada", study="").searches == 4   # (logged outside)
+    assert session_summary(store, "s1", "ada", study="pilot").rated == 5
+    store.close()
+
+
+def test_p_at_10_counts_a_position_once_however_many_of_its_figures_are_rated(tmp_path):
+    """Grouped by patent, the figures shown under one position share its rank: rating them
+    all relevant makes that position relevant once (P@10 never above 1)."""
+    store = Store(tmp_path / "library.sqlite")
+    sid = store.log_search(query_path="/q.png", query_sha256="x", query_page=0, query_box=None,
+                           before=None, locarno=None, text=None, model_id="m", k=20,
+                           results=[], examiner="ada", session="s1")
+    for figure in range(14):                         # 14 figures of the top 3 patents
+        store.add_rating(search_id=sid, patent_id=f"D000000{figure % 3}", figure_id=figure,
+                         rank=1 + figure % 3, rating=3, model_id="m", query_sha256="x",
+                         examiner="ada", session="s1")
+    s = session_summary(store, "s1", "ada")
+    assert s.rated == 14 and s.precision_at_10 == pytest.approx(0.3)
+    store.close()
+
+
+def test_a_rating_changed_in_a_later_session_belongs_to_that_session(tmp_path):
+    """What the examiner's screen shows (the latest rating of each result) is what the
+    sessions' exports and summaries count, each rating in the session it was last set in."""
+    store = Store(tmp_path / "library.sqlite")
+    sid = store.log_search(query_path="/q.png", query_sha256="x", query_page=0, query_box=None,
+                           before=None, locarno=None, text=None, model_id="m", k=20,
+                           results=[], examiner="ada", session="s1")
+
+    def rate(figure, value, session):
+        store.add_rating(search_id=sid, patent_id=f"D000000{figure}", figure_id=figure,
+                         rank=figure, rating=value, model_id="m", query_sha256="x",
+                         examiner="ada", session=session)
+    for figure, value in ((1, 3), (2, 2), (3, 1)):
+        rate(figure, value, "s1")
+    rate(1, None, "s2")                          # reopened in s2: cleared and re-rated
+    rate(2, 1, "s2")
+    by = {s: {r["figure_id"]: r["rating"] for r in store.current_ratings(session=s)}
+          for s in ("s1", "s2")}
+    assert by == {"s1": {3: 1}, "s2": {2: 1}}
+    assert session_summary(store, "s1", "ada").rated == 1
+    store.close()
