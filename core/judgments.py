@@ -78,6 +78,7 @@ class JudgedScores:
     searches: list[JudgedSearch] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)    # (search id, why)
     cancelled: bool = False
+    rated_searches: int | None = None       # rated searches there were to score
 
     def means(self) -> tuple[float, float]:
         n = len(self.searches)
@@ -92,9 +93,13 @@ class JudgedScores:
         """The verdict in a sentence or two (``blind``: without naming the model, as a
         blind user study shows nothing that tells models apart)."""
         skipped = f"; {len(self.skipped)} skipped" if self.skipped else ""
-        stopped = " (stopped early)" if self.cancelled else ""
+        looked = len(self.searches) + len(self.skipped)
+        stopped = "" if not self.cancelled else (
+            f" (stopped early: {looked} of {self.rated_searches} rated searches looked at)"
+            if self.rated_searches is not None else " (stopped early)")
         if not self.searches:
-            return f"No rated search to score{skipped}{stopped}."
+            return (f"No rated search scored{skipped}{stopped}." if self.cancelled else
+                    f"No rated search to score{skipped}.")
         logged, now = self.means()
         diff, lo, hi = self.difference()
         model = "the library's model" if blind else f"model {self.model}"
@@ -128,7 +133,7 @@ class RatingsScoring:
                                    study=study).items())
         self.total = len(self._todo)
         self.done = 0
-        self.scores = JudgedScores(searcher.model.model_id, k)
+        self.scores = JudgedScores(searcher.model.model_id, k, rated_searches=self.total)
 
     def step(self) -> bool:
         """Score the next rated search; False when none is left."""

@@ -90,4 +90,5 @@ def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library,
         stopped = score_by_ratings(Searcher(lib, create_model("tiny_test", pretrained=None)),
                                    cancel=stop)
     assert stopped.cancelled and not stopped.searches
-    assert stopped.text() == "No rated search to score (stopped early)."
+    assert stopped.text() == ("No rated search scored (stopped early: 0 of 2 rated searches "
+                              "looked at).")
