@@ -806,6 +806,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         args.func = cmd_default
         args.patents = None
+    model = getattr(args, "model", None)
+    if isinstance(model, str) and ((Path(model).expanduser() / "model.json").is_file()
+                                   or Path(model).expanduser().is_file()):
+        # a checkpoint on disk: a library records where it is, from any working folder
+        args.model = str(Path(model).expanduser().resolve())
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -137,8 +137,11 @@ def test_a_drawing_search_starts_without_building_the_network(tmp_path):
     ck = save_checkpoint(create_model("tiny_test", pretrained=None, seed=5), tmp_path / "ck")
     manifest = write_corpus(tmp_path / "corpus", 4, seed=2, sheets=False, size=256)
     lib = tmp_path / "lib"
-    proc = run("index", "add", manifest, "--library", lib, "--model", ck, "--workers", "0")
+    proc = run("index", "add", manifest, "--library", lib, "--model", "ck", "--workers", "0",
+               cwd=tmp_path)       # a relative path: recorded as where the checkpoint lies
     assert proc.returncode == 0, proc.stderr
+    info = json.loads(run("index", "info", "--library", lib, "--json").stdout)
+    assert info["model"]["ref"] == str(ck.resolve())
     query = next((tmp_path / "corpus").rglob("*.png"))
     args = ["search", str(query), "--library", str(lib), "--json"]
     code = ("import sys; from core.cli import main; rc = main(" + repr(args) + "); "

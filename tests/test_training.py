@@ -51,11 +51,26 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
     ("optim.sampler='fancy'", "optim.sampler must be one of 'balanced', 'random'"),
     ("augment.hflip='often'", "augment.hflip must be a number"),
     ("enrich.per_figure=0", "enrich.per_figure must be > 0"),
+    ("optim.lr=nan", "optim.lr must be a finite number"),
+    ("optim.lr=inf", "optim.lr must be a finite number"),
+    ("loss.losses=['clip','bogus']", "loss.losses must name some of clip, cls, cat, design"),
+    ("loss.losses=[]", "loss.losses must name some of"),
+    ("enrich.enrichers=['bogus']", "enrich.enrichers may name template, title, llm, caption"),
+    ("run.device='gpu'", "run.device must be auto, cpu, cuda, cuda:N or mps"),
+    ("optim.per_class=3", "optim.batch_size (8) must be a multiple of optim.per_class (3)"),
+    ("data.fold=0", "data.fold (0) must be one of the data.folds (0) folds"),
 ])
 def test_config_values_are_type_and_range_checked(override, message):
     with pytest.raises(ConfigError) as info:
         load_config(TINY, [override])
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("folds, fold", [(3, 5), (1, 0), (3, 3)])
+def test_a_held_out_fold_must_be_one_of_the_folds(folds, fold):
+    with pytest.raises(ConfigError, match="must be one of the data.folds"):
+        load_config(TINY, [f"data.folds={folds}", f"data.fold={fold}"])
+    load_config(TINY, ["data.folds=3", "data.fold=2"])
 
 
 def test_config_values_take_the_default_type():
@@ -218,6 +233,46 @@ def test_resume_is_exact(tmp_path, drawing_manifest):
     assert resumed.steps == straight.steps == 6
     a, b = _weights(straight.model), _weights(resumed.model)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_is_exact_with_accumulation_over_uneven_epochs(tmp_path, drawing_manifest):
+    """5 batches per epoch in steps of 2: the fifth is not drawn, so no gradient leaks into
+    the next epoch, and a run stopped at the epoch's end resumes to the same weights; its log
+    holds each step once."""
+    from training.trainer import train
+
+    extra = ("optim.epochs=2", "optim.batches_per_epoch=5", "optim.accum_steps=2")
+    straight = train(_cfg(tmp_path / "a", drawing_manifest, *extra))
+    train(_cfg(tmp_path / "b", drawing_manifest, *extra, "run.max_steps=2"))
+    resumed = train(_cfg(tmp_path / "b", drawing_manifest, *extra))
+    assert resumed.steps == straight.steps == 4
+    a, b = _weights(straight.model), _weights(resumed.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(x)["step"] for x in
+             (tmp_path / "b" / "run" / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawing_manifest):
+    from training.trainer import train
+
+    train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    with pytest.raises(ConfigError, match=r"other settings \(optim.lr 0.003 -> 0.5\)"):
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", "optim.lr=0.5"))
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    with pytest.raises(ConfigError, match="cannot be read to resume from"):
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2",
+                      "run.resume=false")).steps == 2
+
+
+def test_a_diverging_run_stops_and_exports_nothing(tmp_path, drawing_manifest):
+    from training.trainer import TrainingDiverged, train
+
+    with pytest.raises(TrainingDiverged, match="diverged"):
+        train(_cfg(tmp_path, drawing_manifest, "optim.lr=1e30", "run.max_steps=8"))
+    assert not (tmp_path / "run" / "model").exists()
 
 
 def test_cached_prefix_features_train_the_tail_only(tmp_path, drawing_manifest):

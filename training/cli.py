@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from core.cli import CliError, folder, positive_float, positive_int, read_list
 
@@ -53,7 +54,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    type=_override,
                    help="override a config value (TOML syntax), e.g. optim.lr=1e-4")
-    p.add_argument("--out", metavar="DIR", help="run folder (run.out_dir)")
+    p.add_argument("--out", metavar="DIR", help="run folder (run.out_dir; the model goes to "
+                   "DIR/model)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a "
                                                             "checkpoint exists")
 
@@ -72,17 +74,24 @@ def cmd_train(args) -> int:
     from .config import ConfigError, load_config
     from .trainer import train
 
+    from .enrich import EnricherUnavailable
+
     overrides = list(args.set)
-    if args.out:
+    if args.out:        # the run folder holds the model too (a config's export_dir aside)
         overrides.append(f"run.out_dir={json.dumps(args.out)}")   # a TOML string too
+        overrides.append(f"run.export_dir={json.dumps(str(Path(args.out) / 'model'))}")
     if args.no_resume:
         overrides.append("run.resume=false")
     try:
         cfg = load_config(args.config, overrides)
         logging.getLogger("training").setLevel(logging.INFO)
         result = train(cfg)
-    except ConfigError as exc:
+    except (ConfigError, EnricherUnavailable) as exc:
         return _error(exc, EXIT_ERROR)
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        if getattr(args, "verbose", False):
+            raise
+        return _error(f"{_first_line(exc)} (-v shows where)", EXIT_ERROR)
     if result.export_dir is not None:
         print(f"trained {result.steps} steps; model written to {result.export_dir}",
               file=sys.stderr)
@@ -116,6 +125,10 @@ def cmd_enrich(args) -> int:
         print(f"{n} patent(s) described ({len(contexts)} patents and numbered figures); new "
               "descriptions: " + ", ".join(f"{k} {v}" for k, v in added.items()))
     return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _error(message, code: int) -> int:

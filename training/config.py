@@ -8,6 +8,7 @@ Relative paths are relative to the working directory. ``override`` applies
 from __future__ import annotations
 
 import copy
+import math
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -148,8 +149,36 @@ class TrainConfig:
                 continue
             sub = types[key]()
             kwargs[key] = type(sub)(**{**asdict(sub), **checked(key, value, asdict(sub))})
-        return cls(**kwargs)
+        cfg = cls(**kwargs)
+        cfg.check()
+        return cfg
 
+    def check(self) -> None:
+        """The settings that only make sense together, and the names a list may hold."""
+        unknown = [n for n in self.loss.losses if n not in LOSS_NAMES]
+        if unknown or not self.loss.losses:
+            raise ConfigError(f"loss.losses must name some of {', '.join(LOSS_NAMES)}, not "
+                              f"{self.loss.losses!r}")
+        unknown = [n for n in self.enrich.enrichers if n not in ENRICHER_NAMES]
+        if unknown:
+            raise ConfigError(f"enrich.enrichers may name {', '.join(ENRICHER_NAMES)}, not "
+                              f"{unknown[0]!r}")
+        kind, colon, number = self.run.device.partition(":")
+        if kind not in ("auto", "cpu", "cuda", "mps") or \
+                (colon and (kind != "cuda" or not number.isdigit())):
+            raise ConfigError(f"run.device must be auto, cpu, cuda, cuda:N or mps, not "
+                              f"{self.run.device!r}")
+        if self.optim.batch_size % self.optim.per_class:
+            raise ConfigError(f"optim.batch_size ({self.optim.batch_size}) must be a multiple "
+                              f"of optim.per_class ({self.optim.per_class})")
+        d = self.data
+        if d.folds == 1 or (d.folds and d.fold >= d.folds) or (d.fold >= 0 and not d.folds):
+            raise ConfigError(f"data.fold ({d.fold}) must be one of the data.folds ({d.folds}) "
+                              "folds, 0 to folds - 1 (folds >= 2; fold -1 holds out none)")
+
+
+LOSS_NAMES = ("clip", "cls", "cat", "design")
+ENRICHER_NAMES = ("template", "title", "llm", "caption")
 
 #: Numbers are >= 0 unless listed here: keys that may be -1 ("none"/"all") or any number.
 _FROM_MINUS_ONE = {"model.freeze_blocks", "model.style_blocks", "features.split", "data.fold"}
@@ -189,6 +218,8 @@ def _checked(key: str, value, default):
         ok, kind = isinstance(value, str), "a string"
     if not ok:
         raise ConfigError(f"{key} must be {kind}, not {value!r}")
+    if kind in ("a number", "a whole number") and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, not {value!r}")
     if kind in ("a number", "a whole number") and key not in _ANY_SIGN:
         low = -1 if key in _FROM_MINUS_ONE else 0
         if value < low or (key in _POSITIVE and value <= 0):

@@ -302,6 +302,9 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     net = DDP(objective, device_ids=[d.device.index] if d.device.type == "cuda" else None) \
         if d.enabled else objective
     optimizer = torch.optim.AdamW(param_groups(objective, cfg), lr=o.lr)
+    if len(sampler) < o.accum_steps:
+        raise ConfigError(f"optim.accum_steps ({o.accum_steps}) is more than the {len(sampler)} "
+                          "batches of an epoch: no optimizer step would run")
     steps_per_epoch = max(1, len(sampler) // o.accum_steps)
     total_steps = steps_per_epoch * o.epochs
     if cfg.run.max_steps:
@@ -325,12 +328,27 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
 
     epoch, step, batch_in_epoch = 0, 0, 0
     ck = out / CHECKPOINT
-    if cfg.run.resume and ck.is_file():
-        state = torch.load(ck, map_location="cpu", weights_only=False)
-        objective.load_state_dict(state["objective"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+    resumed = cfg.run.resume and ck.is_file()
+    if resumed:
+        try:
+            state = torch.load(ck, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise ConfigError(f"{ck} cannot be read to resume from ({_first_line(exc)}); "
+                              "start over with --no-resume, or give another --out") from None
+        changed = config_changes(state.get("config") or {}, cfg.to_dict())
+        if changed:
+            raise ConfigError(f"{ck} was made with other settings ({'; '.join(changed[:3])}"
+                              f"{'; ...' if len(changed) > 3 else ''}): resuming would train "
+                              "with the old ones; start over with --no-resume, or give "
+                              "another --out")
+        try:
+            objective.load_state_dict(state["objective"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise ConfigError(f"{ck} does not fit this model ({_first_line(exc)}); start over "
+                              "with --no-resume, or give another --out") from None
         _set_rng_state(state["rng"][min(d.rank, len(state["rng"]) - 1)], aug_gen)
         epoch, step, batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
         if d.main:
@@ -350,7 +368,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                         "batch_in_epoch": batch_in_epoch, "config": cfg.to_dict()}, tmp)
             tmp.replace(ck)
 
-    log_file = open(out / "log.jsonl", "a") if d.main else None
+    start_step = step
+    log_file = _open_log(out / "log.jsonl", step if resumed else 0) if d.main else None
     bar = tqdm(total=total_steps, initial=step, desc="training", unit="step",
                disable=not (d.main and cfg.run.progress), dynamic_ncols=True)
     history: list[dict] = []
@@ -359,7 +378,10 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     while epoch < o.epochs and not done:
         sampler.set_epoch(epoch)
         dataset.set_epoch(epoch)
-        batches = itertools.islice(iter(sampler), batch_in_epoch * o.accum_steps, None)
+        # whole steps only: batches short of one at an epoch's end are not drawn (their
+        # gradients would leak into the next epoch's first step, and a resume lose them)
+        batches = itertools.islice(iter(sampler), batch_in_epoch * o.accum_steps,
+                                   steps_per_epoch * o.accum_steps)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=list(batches),
                                              collate_fn=collate,
                                              num_workers=cfg.data.loader_workers)
@@ -378,6 +400,11 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             with sync:
                 with torch.autocast(d.device.type, dtype=amp_dtype, enabled=use_amp):
                     total, parts = net(x, text, *labels)
+                if not torch.isfinite(total.detach()):
+                    raise TrainingDiverged(
+                        f"the loss became {float(total.detach())} at step {step + 1}: training "
+                        "diverged (try a lower optim.lr); nothing was exported, the last "
+                        f"checkpoint in {out} is from before")
                 scaler.scale(total / o.accum_steps).backward()
             seen += len(x)
             if not last:
@@ -400,7 +427,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                        **{k_: distributed.mean(float(v.detach()), d) for k_, v in parts.items()},
                        "weights": objective.weighting.weights(),
                        "logit_scale": float(objective.logit_scale.detach().exp()),
-                       "lr": max(scheduler.get_last_lr()),
+                       "lr": o.lr * scheduler.get_last_lr()[0] / scheduler.base_lrs[0],
                        "images_per_s": seen * d.world / (time.perf_counter() - t_start)}
                 history.append(rec)
                 if log_file:
@@ -422,7 +449,12 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     model.clip.eval()
     record = training_record(cfg, corpus, rows, excluded, step, history, d)
     export_dir = None
-    if d.main:
+    finished = Path(cfg.run.export_dir or out / "model")
+    if resumed and step == start_step and (finished / "model.json").is_file():
+        export_dir = finished           # a finished run started again: its model stays as is
+        if d.main:
+            log.info("the run had already finished; its model is %s", finished)
+    elif d.main:
         from .export import export
 
         export_dir = export(model, cfg, record, patents=set(corpus.patent[rows]))
@@ -431,6 +463,49 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     if d.enabled:
         distributed.teardown()
     return TrainResult(model, out, export_dir, step, history, record)
+
+
+class TrainingDiverged(ConfigError):
+    """The loss became NaN or infinite: nothing is exported."""
+
+
+#: Settings that may change between a run and its resumption (where and how it reports).
+_RESUMABLE = ("run.out_dir", "run.export_dir", "run.resume", "run.progress", "run.log_every",
+              "run.checkpoint_every", "run.max_steps", "run.export_half", "run.device",
+              "data.workers", "data.loader_workers", "data.cache_dir")
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """"section.key old -> new" for each training setting that differs."""
+    out = []
+    for section, values in new.items():
+        for key, value in (values or {}).items():
+            name = f"{section}.{key}"
+            before = (old.get(section) or {}).get(key, value)
+            if name not in _RESUMABLE and before != value:
+                out.append(f"{name} {before!r} -> {value!r}")
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _open_log(path: Path, from_step: int):
+    """The JSON-lines log, kept up to the step the run starts from (a fresh run starts it
+    anew; a resumed one drops what was logged after its checkpoint)."""
+    kept = []
+    if from_step and path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= from_step:
+                    kept.append(line)
+            except ValueError:
+                continue
+    f = open(path, "w")
+    f.write("".join(line + "\n" for line in kept))
+    f.flush()
+    return f
 
 
 def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded: set[str],
