@@ -106,6 +106,21 @@ def test_enrich_writes_once_and_force_replaces(tmp_path):
     store.close()
 
 
+def test_enrich_counts_the_drawings_it_could_not_describe(tmp_path):
+    class Failing:
+        name = "llm"
+
+        def describe(self, ctx, n):
+            raise LLMError("no descriptions in the answer ('Sorry')")
+
+    store = Store(tmp_path / "library.sqlite")
+    contexts = [FigureContext("D1", title="FAN"), FigureContext("D2", title="LAMP")]
+    failures: dict = {}
+    added = enrich(store, contexts, [make_enricher("title"), Failing()], failures=failures)
+    assert added == {"title": 2, "llm": 0} and failures == {"llm": 2}
+    store.close()
+
+
 # -- the LLM enricher, against a stub server ----------------------------------------------------
 class _Stub(BaseHTTPRequestHandler):
     script: list = []          # status codes to answer before succeeding
@@ -249,6 +264,32 @@ def test_llm_settings_from_environment(monkeypatch, stub_server):
 def test_parse_list_accepts_lines_and_bullets():
     assert parse_list("1. a chair\n- a seat\n\n* an armchair") == ["a chair", "a seat",
                                                                    "an armchair"]
+
+
+@pytest.mark.parametrize("answer", [
+    "I'm sorry, but I cannot help with that request.",     # a refusal in one line
+    '["a pillow shaped like a',                             # cut off
+    '{"text": "a pillow"}', "5", "null", "", None])
+def test_parse_list_finds_nothing_in_an_unusable_answer(answer):
+    assert parse_list(answer) == []
+
+
+def test_parse_list_keeps_only_the_strings_of_a_list():
+    assert parse_list('[{"text": "obj"}, 5, null, "", "a chair"]') == ["a chair"]
+
+
+def test_an_unusable_answer_is_not_cached_and_is_asked_again(stub_server, tmp_path,
+                                                              monkeypatch):
+    store = Store(tmp_path / "library.sqlite")
+    llm = LLMEnricher(stub_server, "m", backoff_s=0.01, cache=store_cache(store))
+    monkeypatch.setattr(LLMEnricher, "_complete", lambda self, prompt: "Sorry, I can't.")
+    with pytest.raises(LLMError, match="no descriptions in the answer"):
+        llm.describe(_ctx(), 3)
+    assert store.conn.execute("SELECT COUNT(*) FROM cache").fetchone()[0] == 0
+    monkeypatch.undo()
+    assert llm.describe(_ctx(), 3) == ["a curved body pillow",
+                                       "a maternity cushion, side view"]
+    store.close()
 
 
 # -- captioner hook -----------------------------------------------------------------------------

@@ -177,11 +177,20 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None):
         contexts = contexts_from_store(lib.store, patents,
                                        with_images=any(e.name == "caption" for e in enrichers))
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
+        failures: dict[str, int] = {}
         try:
             added = enrich(lib.store, contexts, enrichers, per_figure=args.per_figure,
-                           force=args.force, progress=lambda i: bar.update(i - bar.n))
+                           force=args.force, progress=lambda i: bar.update(i - bar.n),
+                           failures=failures)
         finally:
             bar.close()
+    if failures:
+        lost = ", ".join(f"{k} {v}" for k, v in failures.items())
+        if not any(added.values()):
+            raise CliError(f"no description could be made (failed: {lost}; the warnings "
+                           "above say why)")
+        print(f"warning: drawings left undescribed (run again to retry them): {lost}",
+              file=sys.stderr)
     return contexts, added
 
 

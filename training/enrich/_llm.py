@@ -106,11 +106,16 @@ class LLMEnricher:
         key = "llm:" + hashlib.sha256(json.dumps(
             [self.base_url, self.model, SYSTEM, prompt]).encode()).hexdigest()
         answer = self.cache[0](key) if self.cache else None
-        if answer is None:
+        found = parse_list(answer)
+        if not found:           # not asked yet, or an unusable answer was cached before
             answer = self._complete(prompt)
+            found = parse_list(answer)
+            if not found:       # a refusal, broken JSON, an empty answer: asked again next run
+                raise LLMError(f"{self.base_url}: no descriptions in the answer "
+                               f"({str(answer)[:60]!r})")
             if self.cache:
                 self.cache[1](key, answer)
-        return parse_list(answer)[:n]
+        return found[:n]
 
     def _complete(self, prompt: str) -> str:
         body = json.dumps({"model": self.model, "temperature": self.temperature,
@@ -164,17 +169,25 @@ class LLMEnricher:
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
 
 
-def parse_list(answer: str) -> list[str]:
-    """Descriptions from a JSON array (possibly in a code fence) or one per line."""
+def parse_list(answer: str | None) -> list[str]:
+    """Descriptions from a JSON array of strings (possibly in a code fence), or from a list
+    of two or more lines. Anything else (a refusal or remark in one line, a cut-off or
+    other JSON value, no answer) gives none."""
+    if not isinstance(answer, str):
+        return []
     text = answer.strip()
     fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     if fence:
         text = fence.group(1).strip()
     try:
         items = json.loads(text)
-        if isinstance(items, list):
-            return [" ".join(str(s).split()) for s in items if str(s).strip()]
     except ValueError:
-        pass
+        if text.startswith(("[", "{")):
+            return []                   # JSON cut off or broken
+    else:
+        if not isinstance(items, list):
+            return []
+        return [" ".join(s.split()) for s in items if isinstance(s, str) and s.strip()]
     lines = [_BULLET.sub("", ln).strip().strip('"') for ln in text.splitlines()]
-    return [" ".join(ln.split()) for ln in lines if ln]
+    lines = [" ".join(ln.split()) for ln in lines if ln]
+    return lines if len(lines) >= 2 else []

@@ -76,12 +76,13 @@ def store_cache(store: Store) -> tuple[Callable[[str], str | None], Callable[[st
 
 def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enricher], *,
            per_figure: int = 20, force: bool = False,
-           progress: Callable[[int], None] | None = None) -> dict[str, int]:
+           progress: Callable[[int], None] | None = None,
+           failures: dict[str, int] | None = None) -> dict[str, int]:
     """Write each enricher's descriptions of each context; returns new rows per enricher.
 
     Contexts already described by an enricher are skipped unless ``force`` (which replaces
-    them). One failing context is logged and skipped; the rest go on. An
-    ``EnricherUnavailable`` stops the run (what was written so far stays).
+    them). One failing context is logged (and counted in ``failures``) and skipped; the rest
+    go on. An ``EnricherUnavailable`` stops the run (what was written so far stays).
     """
     added = {e.name: 0 for e in enrichers}
     for i, ctx in enumerate(contexts, 1):
@@ -97,6 +98,8 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
                 raise
             except Exception as exc:  # one bad answer must not stop a long run
                 log.warning("%s %s %s: %s", e.name, ctx.patent_id, ctx.figure_key, exc)
+                if failures is not None:
+                    failures[e.name] = failures.get(e.name, 0) + 1
                 continue
             at = now_iso()
             with store.transaction():
