@@ -400,3 +400,12 @@ def test_an_edited_checkpoint_sidecar_is_refused_even_with_a_cached_graph(tmp_pa
     side_path.write_text(json.dumps(side))
     with pytest.raises(ModelError, match="does not match its settings and weights"):
         load_checkpoint(folder)
+
+
+def test_a_checkpoint_path_that_is_not_there_is_named(tmp_path):
+    """A mistyped file inside a checkpoint folder used to load that folder's model."""
+    folder = save_checkpoint(create_model("tiny_test", pretrained=None), tmp_path / "ck")
+    with pytest.raises(ModelError, match="does_not_exist: no such checkpoint"):
+        load_checkpoint(folder / "does_not_exist")
+    with pytest.raises(ModelError, match="nowhere: no such checkpoint"):
+        load_checkpoint(tmp_path / "nowhere")

@@ -517,3 +517,11 @@ def test_corpus_cache_key_follows_contents_not_timestamps(tmp_path, drawing_mani
     (extra / "b.xml").unlink()
     assert fingerprint(data, DrawingConfig()) == key
     assert fingerprint(data, DrawingConfig(image_size=160)) != key
+
+
+def test_a_description_store_that_is_not_there_is_refused(tmp_path, drawing_manifest):
+    from training.trainer import train
+
+    with pytest.raises(ConfigError, match="data.store .*: no library there"):
+        train(_cfg(tmp_path, drawing_manifest, f"data.store='{tmp_path / 'nonexist_lib'}'"))
+    assert not (tmp_path / "nonexist_lib").exists()

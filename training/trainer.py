@@ -180,8 +180,13 @@ def _store_path(cfg: TrainConfig, corpus_folder: Path) -> Path:
     s = cfg.data.store
     if not s:
         return corpus_folder / "descriptions.sqlite"
-    p = Path(s)
-    return p / "library.sqlite" if p.is_dir() else p
+    p = Path(s).expanduser()
+    if p.is_dir() and (p / "library.sqlite").is_file():
+        return p / "library.sqlite"
+    if p.is_file():
+        return p
+    raise ConfigError(f"data.store {s}: no library there (a library folder or its "
+                      "library.sqlite; leave it empty to keep descriptions with the corpus)")
 
 
 def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: float,

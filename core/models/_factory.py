@@ -275,6 +275,8 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     from safetensors.torch import load_file
 
     path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path}: no such checkpoint folder or file")
     directory = path if path.is_dir() else path.parent
     sidecar_path = directory / SIDECAR_FILE
     if not sidecar_path.is_file():
