@@ -301,15 +301,20 @@ def corpus_contexts(folder: str | Path) -> list[FigureContext]:
 
 
 def enrich_corpus(folder: str | Path, store: Store, enrichers: dict[str, dict],
-                  per_figure: int = 20) -> dict[str, int]:
-    """Run the enrichers (name -> options) over a corpus and attach the texts to its shards."""
+                  per_figure: int = 20, progress: Callable[[int, int], None] | None = None
+                  ) -> dict[str, int]:
+    """Run the enrichers (name -> options) over a corpus and attach the texts to its shards;
+    ``progress(done, total)`` after each drawing or patent described."""
     objs = []
     for name, options in enrichers.items():
         options = dict(options or {})
         if name == "llm":
             options.setdefault("cache", store_cache(store))
         objs.append(make_enricher(name, options))
-    added = enrich(store, corpus_contexts(folder), objs, per_figure=per_figure)
+    contexts = corpus_contexts(folder)
+    added = enrich(store, contexts, objs, per_figure=per_figure,
+                   progress=None if progress is None else
+                   lambda i: progress(i, len(contexts)))
     attach_texts(folder, store)
     return added
 

@@ -161,12 +161,20 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
     folder = Path(cfg.data.corpus) if cfg.data.corpus else None
     if d.main:
         if folder is None:
-            folder = build_corpus(cfg.data.__dict__, model.drawing_config, cfg.data.cache_dir,
-                                  workers=cfg.data.workers, shard_size=cfg.data.shard_size)
+            with tqdm(desc="rendering figures", unit="figure",
+                      disable=not cfg.run.progress) as bar:
+                folder = build_corpus(cfg.data.__dict__, model.drawing_config,
+                                      cfg.data.cache_dir, workers=cfg.data.workers,
+                                      shard_size=cfg.data.shard_size,
+                                      progress=lambda n: bar.update(n - bar.n))
         store = Store(_store_path(cfg, folder))
         try:
             names = {n: getattr(cfg.enrich, n, {}) for n in enrichers or cfg.enrich.enrichers}
-            enrich_corpus(folder, store, names, cfg.enrich.per_figure)
+            with tqdm(desc="describing", unit="drawing", disable=not cfg.run.progress) as bar:
+                def described(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+                enrich_corpus(folder, store, names, cfg.enrich.per_figure, progress=described)
         finally:
             store.close()
     distributed.barrier()
