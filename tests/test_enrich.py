@@ -103,6 +103,13 @@ def test_enrich_writes_once_and_force_replaces(tmp_path):
     assert len(got[("D1", "")]) == 6 and any("top view" in t for t in got[("D1", "fig:1")])
     enrich(store, contexts[:1], [make_enricher("title")], per_figure=6, force=True)
     assert load_descriptions(store, enrichers=["title"]) == {("D1", ""): ["fan"]}
+    # other settings (here more descriptions per drawing) replace what they wrote
+    assert enrich(store, contexts, [make_enricher("template")], per_figure=3) == \
+        {"template": 6}
+    got = load_descriptions(store, enrichers=["template"])
+    assert len(got[("D1", "")]) == 3 and len(got[("D1", "fig:1")]) == 3
+    assert enrich(store, contexts, [make_enricher("template")], per_figure=3) == \
+        {"template": 0}
     store.close()
 
 

@@ -29,6 +29,10 @@ class CaptionEnricher:
         self._captioner = captioner
         self.prefix = prefix
 
+    @property
+    def settings(self) -> dict:
+        return {"model_path": self.model_path, "prefix": self.prefix}
+
     def _load(self) -> Callable[[np.ndarray], str]:
         if self._captioner is None:
             import core  # noqa: F401  (sets the offline hub before transformers loads)

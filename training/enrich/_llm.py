@@ -72,6 +72,12 @@ class LLMEnricher:
         self._next_at = 0.0
         self._answered = False      # after a first answer a refused connection is retried
 
+    @property
+    def settings(self) -> dict:
+        """What its descriptions depend on (a change re-describes what it wrote)."""
+        return {"base_url": self.base_url, "model": self.model,
+                "temperature": self.temperature, "count": self.count}
+
     @classmethod
     def from_config(cls, options: dict) -> "LLMEnricher":
         env = os.environ.get

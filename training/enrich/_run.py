@@ -80,17 +80,25 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
            failures: dict[str, int] | None = None) -> dict[str, int]:
     """Write each enricher's descriptions of each context; returns new rows per enricher.
 
-    Contexts already described by an enricher are skipped unless ``force`` (which replaces
-    them). One failing context is logged (and counted in ``failures``) and skipped; the rest
+    Contexts already described by an enricher are skipped unless ``force`` or the enricher's
+    settings (``per_figure``, an LLM's endpoint and model...) changed since: their
+    descriptions are then replaced. One failing context is logged (and counted in ``failures``) and skipped; the rest
     go on. An ``EnricherUnavailable`` stops the run (what was written so far stays).
     """
     added = {e.name: 0 for e in enrichers}
+    get, _ = store_cache(store)
+    settings = {e.name: json.dumps({"per_figure": per_figure, **getattr(e, "settings", {})},
+                                   sort_keys=True) for e in enrichers}
     for i, ctx in enumerate(contexts, 1):
         for e in enrichers:
+            made_with = f"described:{e.name}:{ctx.patent_id}:{ctx.figure_key}"
             have = store.conn.execute(
                 "SELECT 1 FROM descriptions WHERE patent_id=? AND figure_key=? AND enricher=? "
                 "LIMIT 1", (ctx.patent_id, ctx.figure_key, e.name)).fetchone()
-            if have and not force:
+            # descriptions written with other settings (another LLM, more per drawing) are
+            # replaced; those of an older version, which did not record them, are kept
+            replace = force or (have and get(made_with) not in (None, settings[e.name]))
+            if have and not replace:
                 continue
             try:
                 texts = e.describe(ctx, per_figure)
@@ -103,7 +111,7 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
                 continue
             at = now_iso()
             with store.transaction():
-                if force:
+                if replace:
                     store.conn.execute("DELETE FROM descriptions WHERE patent_id=? AND "
                                        "figure_key=? AND enricher=?",
                                        (ctx.patent_id, ctx.figure_key, e.name))
@@ -112,6 +120,8 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
                     "at) VALUES (?,?,?,?,?)",
                     [(ctx.patent_id, ctx.figure_key, e.name, t, at) for t in texts])
                 added[e.name] += max(cur.rowcount, 0)
+                store.conn.execute("INSERT OR REPLACE INTO cache(key, value, at) "
+                                   "VALUES (?,?,?)", (made_with, settings[e.name], at))
         if progress is not None:
             progress(i)
     return added

@@ -81,6 +81,10 @@ class TemplateEnricher:
     def __init__(self, seed: int = 0):
         self.seed = seed
 
+    @property
+    def settings(self) -> dict:
+        return {"seed": self.seed}
+
     def describe(self, ctx: FigureContext, n: int) -> list[str]:
         name = object_name(ctx)
         code = normalize_locarno(ctx.locarno)
