@@ -429,6 +429,11 @@ def cmd_eval(args) -> int:
 
     with _open_library(args) as lib:
         patents = read_list(args.patents, "patent list") if args.patents else None
+        if patents:
+            unknown = [p for p in patents if lib.store.patent(p) is None]
+            if unknown:
+                print(f"warning: {len(unknown)} patent(s) of {args.patents} are not in the "
+                      f"library and were left out (first: {unknown[0]})", file=sys.stderr)
         kinds = None if args.page_kinds == "all" else args.page_kinds.split(",")
         queries = queries_from_library(lib, kinds, patents)
         if not queries:

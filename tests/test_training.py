@@ -525,3 +525,21 @@ def test_a_description_store_that_is_not_there_is_refused(tmp_path, drawing_mani
     with pytest.raises(ConfigError, match="data.store .*: no library there"):
         train(_cfg(tmp_path, drawing_manifest, f"data.store='{tmp_path / 'nonexist_lib'}'"))
     assert not (tmp_path / "nonexist_lib").exists()
+
+
+def test_the_recorded_commit_says_when_the_code_had_uncommitted_changes(tmp_path):
+    import subprocess
+
+    from training.export import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "a")
+    clean = git_commit(tmp_path)
+    assert len(clean) == 40 and "+" not in clean
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == clean + "+dirty"

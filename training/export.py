@@ -9,13 +9,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def git_commit(repo: Path = REPO) -> str:
-    """``git rev-parse HEAD`` of the code that trained, or "unknown" outside a repository."""
+    """``git rev-parse HEAD`` of the code that trained ("+dirty" when tracked files had
+    changes not committed), or "unknown" outside a repository."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                              text=True, timeout=10)
+        if out.returncode != 0 or not out.stdout.strip():
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=repo, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def export(model, cfg, record: dict, patents=()) -> Path:
