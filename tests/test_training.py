@@ -28,8 +28,10 @@ def _cfg(tmp_path, manifest, *extra):
 
 # -- pieces -------------------------------------------------------------------------------------
 def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
-    cfg = load_config(TINY, ["optim.lr=0.5", "loss.losses=['clip']"])
+    cfg = load_config(TINY, ["optim.lr=0.5", "loss.losses=['clip']",
+                             "enrich.llm.base_url='http://127.0.0.1:8080/v1'"])
     assert cfg.optim.lr == 0.5 and cfg.loss.losses == ["clip"]
+    assert cfg.enrich.llm["base_url"] == "http://127.0.0.1:8080/v1"
     with pytest.raises(ValueError, match="lrr"):
         TrainConfig.from_dict({"optim": {"lrr": 1}})
     with pytest.raises(ValueError, match="section"):

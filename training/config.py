@@ -252,10 +252,15 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
             raise ConfigError(f"override {item!r} is not SECTION.KEY=VALUE")
-        section, name = key.strip().split(".", 1)
+        section, *path = key.strip().split(".")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
-        data.setdefault(section, {})[name] = value
+        table = data.setdefault(section, {})
+        for name in path[:-1]:              # enrich.llm.base_url: a key of a table's table
+            table = table.setdefault(name, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"override {item!r}: {name} is not a table")
+        table[path[-1]] = value
     return data
