@@ -88,6 +88,8 @@ def test_title_enricher_is_the_title_alone():
 def test_unknown_enricher_is_refused():
     with pytest.raises(ValueError):
         make_enricher("gpt")
+    with pytest.raises(ValueError, match=r"\[enrich.template\]: unknown option 'bogus'"):
+        make_enricher("template", {"bogus": 1})
 
 
 # -- the SQLite cache ---------------------------------------------------------------------------

@@ -36,7 +36,15 @@ class Enricher(Protocol):
 
 def make_enricher(name: str, options: dict | None = None) -> Enricher:
     """An enricher by name: template, title, llm or caption; ``options`` from the config."""
-    options = dict(options or {})
+    try:
+        return _make(name, dict(options or {}))
+    except TypeError as exc:            # an option the enricher does not take
+        why = str(exc).split("() ", 1)[-1].replace("got an unexpected keyword argument",
+                                                   "unknown option")
+        raise ValueError(f"[enrich.{name}]: {why}") from None
+
+
+def _make(name: str, options: dict) -> Enricher:
     if name == "template":
         from ._template import TemplateEnricher
 
