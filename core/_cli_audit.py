@@ -42,8 +42,8 @@ def cmd_history(args) -> int:
               "(`patent-examiner history` lists them)", file=sys.stderr)
         return EXIT_USAGE
     with _library(args) as lib:
-        records = lib.store.searches(limit=args.limit or None, **{
-            k: getattr(args, k) for k in ("examiner", "study", "session")
+        records = lib.store.searches(limit=args.limit or None, **{    # "": logged without
+            k: getattr(args, k) or None for k in ("examiner", "study", "session")
             if getattr(args, k) is not None})
     if args.json:           # the log as JSON lines, newest first: enough to reopen each search
         for rec in records:
@@ -51,7 +51,7 @@ def cmd_history(args) -> int:
         return EXIT_OK
     if not records:
         print("no searches logged" + (" for these filters" if any(
-            getattr(args, k) for k in ("examiner", "study", "session")) else ""))
+            getattr(args, k) is not None for k in ("examiner", "study", "session")) else ""))
         return EXIT_OK
     print(f"{'id':>5}  {'searched at':<19}  {'examiner':<12} {'session':<12} {'before':<10} "
           f"{'class':<5} {'results':>7}  query")
@@ -147,13 +147,14 @@ def cmd_history_replay(args) -> int:
 
 def cmd_ratings(args) -> int:
     from .reports import RELEVANCE_RULE, session_summary, write_ratings_csv
+    from .store import study_matches
 
     if args.score:
         return cmd_ratings_score(args)
     with _library(args) as lib:
         store = lib.store
         rows = [r for r in store.current_ratings(session=args.session)
-                if args.study is None or r["study"] == args.study]
+                if study_matches(r["study"], args.study)]
         written = (write_ratings_csv(args.out, store, session=args.session, study=args.study)
                    if args.out else None)
         groups = sorted({(r["session"], r["examiner"]) for r in rows},
@@ -169,7 +170,8 @@ def cmd_ratings(args) -> int:
                                        for s in summaries]}))
         return EXIT_OK
     if not rows:
-        print("no ratings" + (" for these filters" if args.session or args.study else ""))
+        print("no ratings" + (" for these filters" if args.session is not None or
+                              args.study is not None else ""))
     for s in summaries:
         print(f"session {s.session or '-'}, examiner {s.examiner or '-'}: {s.text()}")
     if rows:
@@ -237,7 +239,7 @@ def register(sub, lib_arg) -> None:
                                        "by them")
     lib_arg(r)
     r.add_argument("--session", help="only this session")
-    r.add_argument("--study", help="only this study")
+    r.add_argument("--study", help="only this study (\"\": ratings made outside any study)")
     r.add_argument("--out", metavar="FILE.csv", help="write the ratings to this CSV file")
     r.add_argument("--score", action="store_true",
                    help="score the library's model by the ratings: every rated search run "

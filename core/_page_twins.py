@@ -24,29 +24,38 @@ def file_sha256(path: str | Path) -> str | None:
 class PageTwins:
     """The library's pages by (patent, page index, file size), to match new pages against."""
 
-    def __init__(self, store: Store):
-        self._by_key: dict[tuple[str, int, int], list[tuple[int, str]]] = {}
-        for pid, path, index, size, page_id in store.conn.execute(
-                "SELECT patent_id, path, page_index, file_size, id FROM pages "
-                "WHERE file_size IS NOT NULL"):
-            self._by_key.setdefault((pid, index, size), []).append((page_id, path))
+    #: A moved file keeps its modification time (mv, cp -a, unpacking an archive); FAT and
+    #: network shares round it to 2 s.
+    MTIME_SLACK = 2.0
 
-    def match(self, page: PageRecord) -> tuple[str, int, str] | None:
-        """("copy" | "moved", page id, old path) for a page the library holds elsewhere."""
+    def __init__(self, store: Store):
+        self._by_key: dict[tuple[str, int, int], list[tuple[int | None, str, float | None]]] = {}
+        for pid, path, index, size, mtime, page_id in store.conn.execute(
+                "SELECT patent_id, path, page_index, file_size, file_mtime, id FROM pages "
+                "WHERE file_size IS NOT NULL"):
+            self._by_key.setdefault((pid, index, size), []).append((page_id, path, mtime))
+
+    def match(self, page: PageRecord) -> tuple[str, int | None, str] | None:
+        """("copy" | "moved", page id, old path) for a page the library holds elsewhere, or
+        that this run already takes from another path (a copy; page id None). Anything
+        else, a new page (which is remembered, so its copies later in the run are known)."""
         try:
-            size = Path(page.path).stat().st_size
+            stat = Path(page.path).stat()
         except OSError:
             return None                 # unreadable: ingestion reports it
-        candidates = self._by_key.get((page.patent_id, page.page_index, size))
-        if not candidates:
-            return None
+        key = (page.patent_id, page.page_index, stat.st_size)
+        candidates = self._by_key.setdefault(key, [])
         sha = None
-        for page_id, old in candidates:
+        for page_id, old, mtime in candidates:
             if not Path(old).exists():
-                if Path(old).name == Path(page.path).name:
+                # the same name, size and time: the file itself, at its new place (a file
+                # of that name with other content is a new page)
+                if page_id is not None and Path(old).name == Path(page.path).name and \
+                        mtime is not None and abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
                     return "moved", page_id, old
                 continue
             sha = sha or file_sha256(page.path)
             if sha is not None and file_sha256(old) == sha:
                 return "copy", page_id, old
+        candidates.append((None, str(page.path), stat.st_mtime))
         return None

@@ -294,8 +294,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     twins = twins or PageTwins(library.store)
                     twin = twins.match(page)
                     if twin is not None:
-                        report.pages_already_present += 1
                         how, page_id, old = twin
+                        report.pages_already_present += page_id is not None
                         if how == "moved":
                             moves.append((page_id, str(page.path), sid))
                         else:
@@ -307,8 +307,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         if duplicates:
             first, old = duplicates[0]
             report.warnings.append(
-                f"{len(duplicates)} page(s) are copies of pages already in the library "
-                f"(e.g. {first} = {old}); not indexed again")
+                f"{len(duplicates)} page(s) are copies of pages already in the library or "
+                f"added now (e.g. {first} = {old}); each drawing is indexed once")
         writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder,
                               keep_ids)
         done = 0
@@ -504,6 +504,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                             cancel=cancel, batch_size=batch_size, workers=workers,
                             scans=[scan], keep_ids=keep_ids)
             report.rebuilt = True
+            report.patents_added = new.store.counts()["patents"]     # (all re-embedded)
             if report.cancelled:
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -208,3 +208,26 @@ def test_a_rebuild_keeps_the_ids_the_log_and_ratings_name(searchable_library):
         rec["results"][0]["patent_id"] = "D0999999"
         assert rec["results"][0]["figure_id"] not in {
             h.figure_id for h in logged_hits(lib.store, rec)}
+
+
+def test_an_empty_study_filter_means_outside_any_study(tmp_path):
+    """`ratings --study ""` and `history --study ""` take the searches and ratings made
+    outside a study, as the CSV and the score do, not nothing."""
+    from core.library import Library
+
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        for study in ("S1", None):
+            sid = lib.store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
+                                       query_box=None, before=None, locarno=None, text=None,
+                                       model_id="m", k=5, results=[], examiner="ann",
+                                       study=study, session="s1")
+            lib.store.add_rating(search_id=sid, patent_id="D0000001", figure_id=1, rank=1,
+                                 rating=3, model_id="m", query_sha256="x", examiner="ann",
+                                 study=study, session="s1")
+    out = json.loads(run("ratings", "--library", path, "--study", "", "--json",
+                         "--out", tmp_path / "r.csv").stdout)
+    assert out["ratings"] == out["written"] == 1 and out["sessions"][0]["rated"] == 1
+    logged = [json.loads(x) for x in run("history", "--library", path, "--study", "",
+                                         "--json").stdout.splitlines()]
+    assert [r["study"] for r in logged] == [None]

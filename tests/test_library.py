@@ -317,7 +317,23 @@ def test_a_copied_folder_adds_nothing_and_a_moved_one_is_followed(drawing_manife
         assert all(p.startswith(str(tmp_path / "moved")) for p in paths)
         assert lib.store.conn.execute(
             "SELECT id, page_id FROM figures ORDER BY id").fetchall() == figures
-        assert not rebuild(lib, tiny_model, workers=0).errors
+        report = rebuild(lib, tiny_model, workers=0)
+        assert not report.errors and f"of {report.patents_added} patents" in report.summary()
+        assert report.patents_added == 12
+
+    # a folder and its copy in one run: each drawing once
+    with Library(tmp_path / "lib2", create=True) as lib:
+        report = ingest(lib, [tmp_path / "moved" / "manifest.jsonl",
+                              tmp_path / "copy" / "manifest.jsonl"], tiny_model, workers=0)
+        assert lib.store.counts()["pages"] == pages == report.pages_added
+    # a file of the same name and size but other content at the new place is a new page
+    with Library(tmp_path / "lib3", create=True) as lib:
+        ingest(lib, [tmp_path / "copy" / "manifest.jsonl"], tiny_model, workers=0)
+        (tmp_path / "copy").rename(tmp_path / "copy2")
+        sheet = next((tmp_path / "copy2").glob("*.png"))
+        os.utime(sheet, (1e9, 1e9))                  # (rewritten: another time)
+        report = ingest(lib, [tmp_path / "copy2" / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_moved == pages - 1 and report.pages_added == 1
 
 
 def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
