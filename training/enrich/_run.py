@@ -82,8 +82,9 @@ def enrich(store: Store, contexts: Iterable[FigureContext], enrichers: list[Enri
 
     Contexts already described by an enricher are skipped unless ``force`` or the enricher's
     settings (``per_figure``, an LLM's endpoint and model...) changed since: their
-    descriptions are then replaced. One failing context is logged (and counted in ``failures``) and skipped; the rest
-    go on. An ``EnricherUnavailable`` stops the run (what was written so far stays).
+    descriptions are then replaced. One failing context is logged (and counted in
+    ``failures``) and skipped; the rest go on. An ``EnricherUnavailable`` stops the run (what
+    was written so far stays).
     """
     added = {e.name: 0 for e in enrichers}
     get, _ = store_cache(store)
