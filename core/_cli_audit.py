@@ -76,6 +76,7 @@ def cmd_history_show(args) -> int:
                 f"{r['rating']}" + (f" ({r['examiner']})" if r["examiner"] else ""))
         if args.report:
             _write_report(lib, rec, hits, rows, args)
+            return EXIT_OK              # the report is the output (not the search again)
     if args.json:
         print(json.dumps({**rec, "results": [
             {**h.to_json(), "ratings": ratings.get(h.figure_id, [])} for h in hits]}))
@@ -202,7 +203,8 @@ def cmd_ratings_score(args) -> int:
         print(json.dumps(scores.to_json()))
         return EXIT_OK
     for sid, why in scores.skipped:
-        print(f"  skipped search #{sid}: {why}", file=sys.stderr)
+        print(f"  skipped search #{sid}: {why.removeprefix(f'search #{sid}: ')}",
+              file=sys.stderr)
     print(scores.text())
     return EXIT_OK
 

@@ -313,7 +313,10 @@ def _read_queries(args) -> list[str | None]:
     queries = list(args.images)
     if args.queries:
         base = Path(args.queries).parent
-        for entry in read_list(args.queries, "query list"):
+        entries = read_list(args.queries, "query list")
+        if not entries:
+            raise CliError(f"the query list {args.queries} names no drawing (one path per line)")
+        for entry in entries:
             # a relative entry is read beside the list (as a manifest's rows are), else from
             # the current folder
             beside = base / Path(entry).expanduser()
@@ -373,8 +376,9 @@ def cmd_search(args) -> int:
             what = (f"query {q}{_page_of(q, args.page, resp.text_pages)}: "
                     f"{len(resp.query_figures)} figure(s)"
                     if q is not None else f"query text {args.text.strip()!r}")
-            print(f"{what}; prior art before "
-                  f"{resp.before or '(no cutoff)'}; {resp.allowed} figures searched; "
+            print(f"{what}; prior art "
+                  f"{'before ' + resp.before if resp.before else 'of any date'}; "
+                  f"{resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
             if resp.text_only:
                 print("patent-examiner: note: this page looks like printed text, not a drawing "

@@ -133,6 +133,7 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     report = tmp_path / "search.html"
     made = run("history", sid, "--library", path, "--report", report)
     assert made.returncode == 0, made.stderr
+    assert made.stdout == "" and made.stderr.strip().endswith(f"wrote {report}")
     page = report.read_text()
     assert page.count("data:image/png;base64,") == 8 + 1          # results + the query
     assert "3 Highly relevant" in page and "Prior art granted before" in page

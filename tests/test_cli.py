@@ -294,6 +294,9 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
                "--no-log", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["query"] == str(tmp_path / "apps" / "q1.png")
+    (tmp_path / "apps" / "empty.txt").write_text("\n# nothing yet\n")
+    proc = run("search", "--queries", tmp_path / "apps" / "empty.txt", "--library", lib)
+    assert proc.returncode == 1 and "names no drawing" in proc.stderr
 
 
 def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
