@@ -34,6 +34,12 @@ class PageTwins:
                 "SELECT patent_id, path, page_index, file_size, file_mtime, id FROM pages "
                 "WHERE file_size IS NOT NULL"):
             self._by_key.setdefault((pid, index, size), []).append((page_id, path, mtime))
+        self._sha: dict[str, str | None] = {}        # each file is read once per run
+
+    def _hash(self, path: str) -> str | None:
+        if path not in self._sha:
+            self._sha[path] = file_sha256(path)
+        return self._sha[path]
 
     def match(self, page: PageRecord) -> tuple[str, int | None, str] | None:
         """("copy" | "moved", page id, old path) for a page the library holds elsewhere, or
@@ -45,7 +51,6 @@ class PageTwins:
             return None                 # unreadable: ingestion reports it
         key = (page.patent_id, page.page_index, stat.st_size)
         candidates = self._by_key.setdefault(key, [])
-        sha = None
         for page_id, old, mtime in candidates:
             if not Path(old).exists():
                 # the same name, size and time: the file itself, at its new place (a file
@@ -54,8 +59,8 @@ class PageTwins:
                         mtime is not None and abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
                     return "moved", page_id, old
                 continue
-            sha = sha or file_sha256(page.path)
-            if sha is not None and file_sha256(old) == sha:
+            sha = self._hash(str(page.path))
+            if sha is not None and self._hash(old) == sha:
                 return "copy", page_id, old
         candidates.append((None, str(page.path), stat.st_mtime))
         return None

@@ -5,7 +5,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 from pathlib import Path
+
+#: Less than this left on a disk: a write that failed there without saying why ran out of
+#: space (numpy's short writes, hnswlib's saves and SQLite's "disk I/O error" carry no errno).
+FULL_BELOW = 1 << 20
+
+
+def disk_full(path: str | os.PathLike) -> bool:
+    """Whether the disk holding ``path`` is (all but) full."""
+    try:
+        return shutil.disk_usage(path).free < FULL_BELOW
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

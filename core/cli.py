@@ -70,9 +70,9 @@ def folder(text: str) -> str:
 def device_name(text: str) -> str:
     """--device: cpu, cuda, cuda:N, mps or auto (whether this machine has it is checked when
     the command starts)."""
-    kind, colon, number = text.strip().lower().partition(":")
-    if kind not in ("cpu", "cuda", "mps", "auto") or \
-            (colon and (kind != "cuda" or not number.isdigit())):
+    from ._device import is_device_name
+
+    if not is_device_name(text):
         raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N, mps or auto, got {text!r}")
     return text.strip().lower()
 
@@ -299,6 +299,14 @@ def cmd_index_add_shards(args) -> int:
 
 
 # -- search --------------------------------------------------------------------------------------
+def unknown_patents_note(store, patents: list[str], listed: str) -> tuple[list[str], str]:
+    """The listed patents the library does not hold, and the warning that says so."""
+    held = store.patents(patents)
+    unknown = [p for p in patents if p not in held]
+    return unknown, (f"warning: {len(unknown)} patent(s) of {listed} are not in the library "
+                     f"and were left out (first: {unknown[0]})" if unknown else "")
+
+
 def read_list(path: str, what: str) -> list[str]:
     """The entries of a one-per-line list file (blank lines and # comments skipped)."""
     try:
@@ -434,10 +442,9 @@ def cmd_eval(args) -> int:
     with _open_library(args) as lib:
         patents = read_list(args.patents, "patent list") if args.patents else None
         if patents:
-            unknown = [p for p in patents if lib.store.patent(p) is None]
+            unknown, note = unknown_patents_note(lib.store, patents, args.patents)
             if unknown:
-                print(f"warning: {len(unknown)} patent(s) of {args.patents} are not in the "
-                      f"library and were left out (first: {unknown[0]})", file=sys.stderr)
+                print(note, file=sys.stderr)
         kinds = None if args.page_kinds == "all" else args.page_kinds.split(",")
         queries = queries_from_library(lib, kinds, patents)
         if not queries:

@@ -41,11 +41,13 @@ def pick_device(prefer: str | None = None) -> str:
     import torch
 
     if prefer and prefer != "auto":
+        from ._device import is_device_name
+
         kind, _, number = prefer.partition(":")
         mps = getattr(torch.backends, "mps", None)
         available = {"cpu": True, "cuda": torch.cuda.is_available(),
                      "mps": mps is not None and mps.is_available()}
-        if kind not in available or (number and (kind != "cuda" or not number.isdigit())):
+        if not is_device_name(prefer) or kind not in available:
             raise DeviceError(f"unknown device {prefer!r}: use cpu, cuda, cuda:N or mps")
         if not available[kind]:
             raise DeviceError(f"device {prefer!r} is not available on this machine "

@@ -28,7 +28,6 @@ import errno
 import json
 import math
 import os
-import shutil
 import threading
 import uuid
 import zlib
@@ -36,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import disk_full
 
 INDEX_FORMAT = "patent-examiner/index-v2"
 BLOCK = 1 << 22
@@ -250,12 +251,7 @@ def _disk_full(exc: BaseException, directory: Path) -> bool:
     and M written") and hnswlib a failed save without an errno, so the disk is asked."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
-    if not isinstance(exc, (OSError, RuntimeError)):
-        return False
-    try:
-        return shutil.disk_usage(directory).free < 1 << 20
-    except OSError:
-        return False
+    return isinstance(exc, (OSError, RuntimeError)) and disk_full(directory)
 
 
 def _write_segment_files(paths: dict[str, Path], labels: np.ndarray, dates: np.ndarray,

@@ -22,8 +22,8 @@ from ._corrections import correct_metadata
 from ._page_twins import PageTwins
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
-from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
-                      finish_interrupted_swap)
+from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library,
+                      MissingFilesError, finish_interrupted_swap)
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
 
@@ -471,11 +471,10 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
     if not drop_missing:
         gone = missing_page_files(library)
         if gone:
-            raise LibraryError(
+            raise MissingFilesError(
                 f"{len(gone)} source file(s) of this library are gone (first: {gone[0]}); "
                 "nothing was changed. Restore them (a moved folder: add it again from its new "
-                "place, which re-points its pages), or rebuild without their pages with "
-                "`patent-examiner index rebuild --drop-missing`")
+                "place, which re-points its pages)", "rebuild without their pages")
     with library.write_lock():
         if tmp.exists():
             try:
@@ -516,10 +515,9 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)
                 item, reason = report.errors[0]
-                raise LibraryError(
+                raise MissingFilesError(
                     f"{len(report.errors)} page(s) could not be read again ({item}: {reason}); "
-                    "the library is unchanged. Fix them, or rebuild without them with "
-                    "`patent-examiner index rebuild --drop-missing`")
+                    "the library is unchanged. Fix them")
             compact(new, force=True)     # (ingest computed the text vectors it lacked)
             _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
             (tmp / REBUILD_MARKER).touch()

@@ -36,6 +36,16 @@ class LibraryError(Exception):
     """A library cannot be used as asked; the message says what to do."""
 
 
+class MissingFilesError(LibraryError):
+    """A rebuild needs page files that are gone or unreadable: ``what`` says which and how
+    to restore them; the message adds the way on without them (``--drop-missing``)."""
+
+    def __init__(self, what: str, without: str = "rebuild without them"):
+        self.what = what
+        super().__init__(f"{what}, or {without} with `patent-examiner index rebuild "
+                         "--drop-missing`")
+
+
 class LibraryBusyError(LibraryError):
     """Another process is writing to this library."""
 

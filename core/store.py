@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import sqlite3
 import time
 from datetime import date, datetime, timezone
@@ -18,6 +17,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
+from .atomic import disk_full
 from .records import PageRecord, PatentRecord
 
 SCHEMA_VERSION = 3
@@ -142,12 +142,7 @@ class Store:
         text = str(exc).lower()
         if "disk is full" in text:
             return True
-        if "disk i/o error" in text:
-            try:
-                return shutil.disk_usage(self.path.parent).free < 1 << 20
-            except OSError:
-                return False
-        return False
+        return "disk i/o error" in text and disk_full(self.path.parent)
 
     def _full_error(self) -> DiskFullError:
         return DiskFullError(f"{self.path.parent}: the disk holding the library is full; "
@@ -442,9 +437,9 @@ class Store:
             "searches": q("SELECT COUNT(*) FROM searches").fetchone()[0],
             # current ratings (a changed or cleared one counts once or not at all), as the
             # session summary and the ratings export count them
-            "ratings": q("SELECT COUNT(*) FROM ratings WHERE id IN (SELECT MAX(id) FROM "
-                         "ratings GROUP BY search_id, COALESCE(examiner, ''), patent_id, "
-                         "COALESCE(figure_id, -1)) AND rating IS NOT NULL").fetchone()[0],
+            "ratings": q("SELECT COUNT(*) FROM ratings WHERE id IN "
+                         f"({_LATEST_RATINGS.format(cond='')}) AND rating IS NOT NULL"
+                         ).fetchone()[0],
         }
 
     def pages_by_run(self) -> dict[str | None, int]:
@@ -519,11 +514,14 @@ class Store:
         if session is not None:
             in_session = "AND session = ? "
             args.append(session)
-        sql = (f"SELECT * FROM ratings WHERE id IN (SELECT MAX(id) FROM ratings {cond} "
-               "GROUP BY search_id, COALESCE(examiner, ''), patent_id, "
-               f"COALESCE(figure_id, -1)) AND rating IS NOT NULL {in_session}"
-               "ORDER BY search_id, rank")
+        sql = (f"SELECT * FROM ratings WHERE id IN ({_LATEST_RATINGS.format(cond=cond)}) "
+               f"AND rating IS NOT NULL {in_session}ORDER BY search_id, rank")
         return list(self.db.query(sql, args))
+
+
+#: The latest rating event of each (search, examiner, figure/patent): the current rating.
+_LATEST_RATINGS = ("SELECT MAX(id) FROM ratings {cond} GROUP BY search_id, "
+                   "COALESCE(examiner, ''), patent_id, COALESCE(figure_id, -1)")
 
 
 def study_matches(value: str | None, study: str | None) -> bool:

@@ -330,9 +330,11 @@ class LibraryDialog(QDialog):
         self.task = None
         self._set_running(False)
         self.progress_label.setText("")
+        from core.library import MissingFilesError
+
         why = describe_error(exc)
-        if "--drop-missing" in why:         # the CLI's way out; here it is a button
-            why = why.split(", or rebuild without")[0] + "; or rebuild without them (below)."
+        if isinstance(exc, MissingFilesError):  # the CLI's --drop-missing: here a button
+            why = exc.what + "; or rebuild without them (below)."
             self.drop_missing_button.show()
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._demo_task = None       # the demo library being built (start_demo)
         self._note_when_open = None  # a message for the library being opened
         self._history_sized = False  # the dock gets a sensible width when first shown
+        self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self._build_widgets()
         self.acts = WindowActions(self)
@@ -299,8 +300,8 @@ class MainWindow(QMainWindow):
         if running:
             self.show_message("info", "Rebuilding the index: searching and rating resume when "
                               "it finishes.")
-        elif self.banner.level in ("info", "error") and \
-                "rebuil" in self.banner.text.text().lower():
+            self._banner_in_rebuild = True
+        elif self._banner_in_rebuild and self.banner.level in ("info", "error"):
             self.banner.hide()       # its notice, or a search refused while it ran
 
     # -- query ------------------------------------------------------------------------------
@@ -862,6 +863,7 @@ class MainWindow(QMainWindow):
     def show_message(self, level: str, text: str, action: str | None = None,
                      callback=None, timeout_ms: int = 0) -> None:
         self.banner.show_message(level, text, action, callback, timeout_ms)
+        self._banner_in_rebuild = self.service.maintenance
 
     def _set_busy(self, on: bool, text: str = "", job: str = "task") -> None:
         """Show the busy bar and ``text`` while any job (opening the library, a task) runs."""

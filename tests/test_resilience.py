@@ -487,7 +487,7 @@ def test_full_disk_mid_ingest_keeps_the_library_and_a_rerun_completes(sheets, tm
         raise OSError("219264 requested and 82912 written")
 
     monkeypatch.setattr(index_module, "_write_segment_files", disk_fills_up)
-    monkeypatch.setattr(index_module.shutil, "disk_usage",
+    monkeypatch.setattr(_shutil, "disk_usage",
                         lambda p: _shutil._ntuple_diskusage(1 << 30, 1 << 30, 0))
     rc = cli.main(["index", "add", str(sheets), "--library", str(path), "--workers", "0"])
     assert rc == cli.EXIT_ERROR

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli import CliError, folder, positive_float, positive_int, read_list
+from core.cli import (CliError, folder, positive_float, positive_int, read_list,
+                      unknown_patents_note)
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -71,7 +72,7 @@ def _override(text: str) -> str:
 def cmd_train(args) -> int:
     import logging
 
-    from .config import ConfigError, load_config
+    from .config import ConfigError, first_line, load_config
     from .trainer import train
 
     from .enrich import EnricherUnavailable
@@ -91,7 +92,7 @@ def cmd_train(args) -> int:
     except (ValueError, TypeError, KeyError, RuntimeError) as exc:
         if getattr(args, "verbose", False):
             raise
-        return _error(f"{_first_line(exc)} (-v shows where)", EXIT_ERROR)
+        return _error(f"{first_line(exc)} (-v shows where)", EXIT_ERROR)
     if result.export_dir is not None:
         print(f"trained {result.steps} steps; model written to {result.export_dir}",
               file=sys.stderr)
@@ -125,10 +126,6 @@ def cmd_enrich(args) -> int:
         print(f"{n} patent(s) described ({len(contexts)} patents and numbered figures); new "
               "descriptions: " + ", ".join(f"{k} {v}" for k, v in added.items()))
     return 0
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _error(message, code: int) -> int:
@@ -167,13 +164,12 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None):
             if e.name == "llm":
                 e.cache = store_cache(lib.store)
         if patents is not None:
-            unknown = [p for p in patents if lib.store.patent(p) is None]
+            unknown, note = unknown_patents_note(lib.store, patents, args.patents)
             if unknown and len(unknown) == len(patents):
                 raise CliError(f"none of the {len(patents)} patent(s) of {args.patents} is in "
                                f"the library (first: {unknown[0]})")
             if unknown:
-                print(f"warning: {len(unknown)} patent(s) of {args.patents} are not in the "
-                      f"library and were left out (first: {unknown[0]})", file=sys.stderr)
+                print(note, file=sys.stderr)
         contexts = contexts_from_store(lib.store, patents,
                                        with_images=any(e.name == "caption" for e in enrichers))
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")

@@ -163,9 +163,9 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"enrich.enrichers may name {', '.join(ENRICHER_NAMES)}, not "
                               f"{unknown[0]!r}")
-        kind, colon, number = self.run.device.partition(":")
-        if kind not in ("auto", "cpu", "cuda", "mps") or \
-                (colon and (kind != "cuda" or not number.isdigit())):
+        from core._device import is_device_name
+
+        if not is_device_name(self.run.device):
             raise ConfigError(f"run.device must be auto, cpu, cuda, cuda:N or mps, not "
                               f"{self.run.device!r}")
         if self.optim.batch_size % self.optim.per_class:
@@ -175,6 +175,11 @@ class TrainConfig:
         if d.folds == 1 or (d.folds and d.fold >= d.folds) or (d.fold >= 0 and not d.folds):
             raise ConfigError(f"data.fold ({d.fold}) must be one of the data.folds ({d.folds}) "
                               "folds, 0 to folds - 1 (folds >= 2; fold -1 holds out none)")
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message in one line, for a one-line error."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 LOSS_NAMES = ("clip", "cls", "cat", "design")

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from . import distributed, encoder
 from .augment import AugmentConfig, augment
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, first_line
 from .datacheck import check_rows, check_sources
 from .dataset import FALLBACK_TEXT, Corpus, FigureDataset, collate
 from .losses import UNKNOWN, LossWeighting, clip_loss, supcon_loss
@@ -346,7 +346,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
         try:
             state = torch.load(ck, map_location="cpu", weights_only=False)
         except Exception as exc:
-            raise ConfigError(f"{ck} cannot be read to resume from ({_first_line(exc)}); "
+            why = first_line(exc)[:200]
+            raise ConfigError(f"{ck} cannot be read to resume from ({why}); "
                               "start over with --no-resume, or give another --out") from None
         changed = config_changes(state.get("config") or {}, cfg.to_dict())
         if changed:
@@ -360,7 +361,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             scheduler.load_state_dict(state["scheduler"])
             scaler.load_state_dict(state["scaler"])
         except (RuntimeError, KeyError, ValueError) as exc:
-            raise ConfigError(f"{ck} does not fit this model ({_first_line(exc)}); start over "
+            why = first_line(exc)[:200]
+            raise ConfigError(f"{ck} does not fit this model ({why}); start over "
                               "with --no-resume, or give another --out") from None
         _set_rng_state(state["rng"][min(d.rank, len(state["rng"]) - 1)], aug_gen)
         epoch, step, batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
@@ -498,10 +500,6 @@ def config_changes(old: dict, new: dict) -> list[str]:
             if name not in _RESUMABLE and before != value:
                 out.append(f"{name} {before!r} -> {value!r}")
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _open_log(path: Path, from_step: int):
