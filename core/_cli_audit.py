@@ -148,16 +148,14 @@ def cmd_history_replay(args) -> int:
 
 def cmd_ratings(args) -> int:
     from .reports import RELEVANCE_RULE, session_summary, write_ratings_csv
-    from .store import study_matches
 
     if args.score:
         return cmd_ratings_score(args)
     with _library(args) as lib:
         store = lib.store
-        rows = [r for r in store.current_ratings(session=args.session)
-                if study_matches(r["study"], args.study)]
-        written = (write_ratings_csv(args.out, store, session=args.session, study=args.study)
-                   if args.out else None)
+        who = dict(session=args.session, study=args.study, examiner=args.examiner)
+        rows = store.current_ratings(**who)
+        written = write_ratings_csv(args.out, store, **who) if args.out else None
         groups = sorted({(r["session"], r["examiner"]) for r in rows},
                         key=lambda g: (g[0] or "", g[1] or ""))
         summaries = [session_summary(store, s, e, study=args.study) for s, e in groups]
@@ -171,8 +169,8 @@ def cmd_ratings(args) -> int:
                                        for s in summaries]}))
         return EXIT_OK
     if not rows:
-        print("no ratings" + (" for these filters" if args.session is not None or
-                              args.study is not None else ""))
+        print("no ratings" + (" for these filters" if any(
+            v is not None for v in (args.session, args.study, args.examiner)) else ""))
     for s in summaries:
         print(f"session {s.session or '-'}, examiner {s.examiner or '-'}: {s.text()}")
     if rows:
@@ -198,7 +196,8 @@ def cmd_ratings_score(args) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
             scores = score_by_ratings(Searcher(lib, model), session=args.session,
-                                      study=args.study, progress=progress)
+                                      study=args.study, examiner=args.examiner,
+                                      progress=progress)
     if args.json:
         print(json.dumps(scores.to_json()))
         return EXIT_OK
@@ -242,6 +241,7 @@ def register(sub, lib_arg) -> None:
     lib_arg(r)
     r.add_argument("--session", help="only this session")
     r.add_argument("--study", help="only this study (\"\": ratings made outside any study)")
+    r.add_argument("--examiner", help="only this examiner's ratings")
     r.add_argument("--out", metavar="FILE.csv", help="write the ratings to this CSV file")
     r.add_argument("--score", action="store_true",
                    help="score the library's model by the ratings: every rated search run "

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 from .audit import AuditError, rerun
 from .evaluation import bootstrap_ci
 from .search import Searcher
-from .store import Store, study_matches
+from .store import Store
 
 TOP_K = 10
 #: Figures ranked when a rated search is run again (deeper than the examiners saw, so that the
@@ -30,12 +30,12 @@ TOP_K = 10
 RERUN_DEPTH = 500
 
 
-def grades(store: Store, *, session: str | None = None, study: str | None = None
-           ) -> dict[int, dict[str, float]]:
-    """Search id -> patent -> grade, from the current ratings."""
+def grades(store: Store, *, session: str | None = None, study: str | None = None,
+           examiner: str | None = None) -> dict[int, dict[str, float]]:
+    """Search id -> patent -> grade, from the current ratings (of one examiner, if given)."""
     best: dict[tuple[int, str, str], int] = {}
-    for r in store.current_ratings(session=session):
-        if r["search_id"] is None or not study_matches(r["study"], study):
+    for r in store.current_ratings(session=session, study=study, examiner=examiner):
+        if r["search_id"] is None:
             continue
         key = (r["search_id"], r["patent_id"], r["examiner"] or "")
         best[key] = max(best.get(key, 0), r["rating"])
@@ -126,11 +126,11 @@ class RatingsScoring:
     work with it (the GUI runs an examiner's search between two steps)."""
 
     def __init__(self, searcher: Searcher, *, session: str | None = None,
-                 study: str | None = None, k: int = TOP_K):
+                 study: str | None = None, examiner: str | None = None, k: int = TOP_K):
         self.searcher = searcher
         self.k = k
-        self._todo = sorted(grades(searcher.library.store, session=session,
-                                   study=study).items())
+        self._todo = sorted(grades(searcher.library.store, session=session, study=study,
+                                   examiner=examiner).items())
         self.total = len(self._todo)
         self.done = 0
         self.scores = JudgedScores(searcher.model.model_id, k, rated_searches=self.total)
@@ -163,13 +163,13 @@ class RatingsScoring:
 
 
 def score_by_ratings(searcher: Searcher, *, session: str | None = None,
-                     study: str | None = None, k: int = TOP_K,
+                     study: str | None = None, examiner: str | None = None, k: int = TOP_K,
                      progress: Callable[[int, int], None] | None = None,
                      cancel: threading.Event | None = None) -> JudgedScores:
-    """Every rated search of the library (of one session or study) scored by its ratings, as
-    logged and as the library's model ranks it now; ``cancel`` stops between searches
-    (``cancelled`` is then set and the searches scored so far are kept)."""
-    run = RatingsScoring(searcher, session=session, study=study, k=k)
+    """Every rated search of the library (of one session, study or examiner) scored by its
+    ratings, as logged and as the library's model ranks it now; ``cancel`` stops between
+    searches (``cancelled`` is then set and the searches scored so far are kept)."""
+    run = RatingsScoring(searcher, session=session, study=study, examiner=examiner, k=k)
     while True:
         if progress is not None:
             progress(run.done, run.total)

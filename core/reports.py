@@ -25,7 +25,7 @@ import numpy as np
 from .atomic import replacing
 from .search import SearchHit, SearchResponse, page_numbers
 from .sources import display_patent_id
-from .store import Store, study_matches
+from .store import Store
 
 RATING_SCALE = {0: "Not relevant", 1: "Marginal", 2: "Relevant", 3: "Highly relevant"}
 RELEVANT_MIN = 2
@@ -272,9 +272,10 @@ RATINGS_COLUMNS = ["rated_at", "examiner", "study", "session", "search_id", "que
 
 
 def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | None = None,
-                      study: str | None = None) -> int:
-    """The current rating of every rated result (optionally of one session or study)."""
-    rows = [r for r in store.current_ratings(session=session) if study_matches(r["study"], study)]
+                      study: str | None = None, examiner: str | None = None) -> int:
+    """The current rating of every rated result (optionally of one session, study or
+    examiner)."""
+    rows = store.current_ratings(session=session, study=study, examiner=examiner)
     searches: dict[int, dict] = {}
     with replacing(path, newline="") as f:
         w = csv.writer(f)
@@ -344,10 +345,7 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
     out.searches = store.count_searches(session=session, **{
         k: v or None for k, v in (("examiner", examiner), ("study", study)) if v is not None})
     by_search: dict[int | None, SearchScore] = {}
-    for r in store.current_ratings(session=session):
-        if (examiner is not None and r["examiner"] != examiner) or \
-                not study_matches(r["study"], study):
-            continue
+    for r in store.current_ratings(session=session, study=study, examiner=examiner):
         score = by_search.setdefault(r["search_id"], SearchScore(r["search_id"], 0))
         score.rated += 1
         out.rated += 1

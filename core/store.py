@@ -503,31 +503,32 @@ class Store:
                  patent_id, figure_id, rank, rating, int(blind)))
             return cur.lastrowid
 
-    def current_ratings(self, search_id: int | None = None, session: str | None = None
+    def current_ratings(self, search_id: int | None = None, session: str | None = None,
+                        *, study: str | None = None, examiner: str | None = None
                         ) -> list[dict]:
         """The latest rating per (search, examiner, figure/patent); cleared ones omitted.
         ``session``: those whose latest rating was made in that session (a rating belongs to
-        the session it was last set or cleared in, as the examiner's screen shows it)."""
+        the session it was last set or cleared in, as the examiner's screen shows it);
+        ``study``: that study's, "" those made outside any study; ``examiner``: that
+        examiner's."""
         cond = "WHERE search_id = ?" if search_id is not None else ""
         args: list = [search_id] if search_id is not None else []
-        in_session = ""
-        if session is not None:
-            in_session = "AND session = ? "
-            args.append(session)
+        where = ""
+        for column, value in (("session", session), ("examiner", examiner)):
+            if value is not None:
+                where += f"AND {column} = ? "
+                args.append(value)
+        if study is not None:
+            where += "AND COALESCE(study, '') = ? "
+            args.append(study)
         sql = (f"SELECT * FROM ratings WHERE id IN ({_LATEST_RATINGS.format(cond=cond)}) "
-               f"AND rating IS NOT NULL {in_session}ORDER BY search_id, rank")
+               f"AND rating IS NOT NULL {where}ORDER BY search_id, rank")
         return list(self.db.query(sql, args))
 
 
 #: The latest rating event of each (search, examiner, figure/patent): the current rating.
 _LATEST_RATINGS = ("SELECT MAX(id) FROM ratings {cond} GROUP BY search_id, "
                    "COALESCE(examiner, ''), patent_id, COALESCE(figure_id, -1)")
-
-
-def study_matches(value: str | None, study: str | None) -> bool:
-    """The study filter of the ratings views: None any study, "" none (ratings made outside
-    a study), else that study."""
-    return study is None or (value or "") == study
 
 
 def _search_filter(where: dict) -> tuple[str, list]:

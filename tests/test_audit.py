@@ -158,6 +158,10 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     assert sorted(r["rating"] for r in csv.DictReader(out.open())) == ["0", "2", "3"]
     assert json.loads(run("ratings", "--library", path, "--session", "s2",
                           "--json").stdout)["ratings"] == 0
+    nobody = run("ratings", "--library", path, "--examiner", "bob")
+    assert nobody.stdout.strip() == "no ratings for these filters"
+    ann = json.loads(run("ratings", "--library", path, "--examiner", "ann", "--json").stdout)
+    assert ann["ratings"] == 3 and [s["examiner"] for s in ann["sessions"]] == ["ann"]
 
 
 def test_the_log_is_filtered_in_the_database(tmp_path):

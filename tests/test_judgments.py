@@ -41,6 +41,7 @@ def test_grades_take_each_examiners_best_figure_and_average_examiners(tmp_path):
     rate(None, "D", 8, 3, "ann")           # a rating outside a logged search: not a judgment
     assert grades(store) == {1: {"A": 2.0, "B": 0.0}, 2: {"C": 2.0}}
     assert grades(store, study="other") == {2: {"C": 2.0}}
+    assert grades(store, examiner="bob") == {1: {"A": 1.0}}
     store.close()
 
 

@@ -110,6 +110,9 @@ def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
     assert {r["text"] for r in rows if r["search_id"] != "1"} == {""}
     assert write_ratings_csv(path, store) == 7
     assert write_ratings_csv(path, store, study="other") == 0
+    assert write_ratings_csv(path, store, examiner="bob") == 1
+    assert [r["examiner"] for r in csv.DictReader(path.open())] == ["bob"]
+    assert write_ratings_csv(path, store, session="s2", examiner="bob") == 0
     store.close()
 
 
