@@ -195,8 +195,11 @@ def cmd_index_add(args) -> int:
 
 
 def cmd_index_info(args) -> int:
+    from .ingest import missing_page_files
+
     with _open_library(args) as lib:
         info = lib.info()
+        info["missing_page_files"] = missing_page_files(lib)
         if args.errors:
             info["recent_errors"] = [dict(r) for r in lib.store.db.query(
                 "SELECT at, item, reason FROM ingest_errors ORDER BY id DESC LIMIT 100")]
@@ -216,6 +219,11 @@ def cmd_index_info(args) -> int:
         print(f"note:      {info['pages_older_finder']} page(s) were cut into figures by an "
               "older figure finder (or one not recorded); `patent-examiner index rebuild` "
               "cuts them again, keeping searches and ratings")
+    gone = info["missing_page_files"]
+    if gone:
+        print(f"missing:   {len(gone)} page file(s) are no longer where they were added, e.g. "
+              f"{gone[0]}: their figures are still searched, without thumbnails; put them "
+              "back, or `patent-examiner index rebuild --drop-missing` to leave them out")
     for row in info.get("recent_errors", []):
         reason = row["reason"].removeprefix(f"{row['item']}: ")
         print(f"  skipped {row['item']}: {reason}")

@@ -12,10 +12,14 @@ from .library import Library
 
 
 def library_overview(library: Library, errors: int = 200) -> dict:
-    """``Library.info()`` plus ``sources`` (kind, path, added, last run) and the latest
-    ``errors`` skipped files (``recent_errors``: at, item, reason), newest first."""
+    """``Library.info()`` plus ``sources`` (kind, path, added, last run), the latest
+    ``errors`` skipped files (``recent_errors``: at, item, reason), newest first, and the page
+    files no longer where they were added (``missing_page_files``)."""
+    from .ingest import missing_page_files
+
     db = library.store.db
     info = library.info()
+    info["missing_page_files"] = missing_page_files(library)
     info["sources"] = list(db.query(
         "SELECT kind, path, added_at, last_run_at FROM sources ORDER BY id"))
     info["recent_errors"] = list(db.query(

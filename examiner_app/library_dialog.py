@@ -178,6 +178,16 @@ class LibraryDialog(QDialog):
             note.setWordWrap(True)
             note.setObjectName("olderFinder")
             self.summary.addRow("Figures", note)
+        gone = info.get("missing_page_files") or []
+        if gone:
+            note = QLabel(f"{len(gone)} page file(s) are no longer where they were added "
+                          f"(e.g. {gone[0]}): their figures are still searched, without "
+                          "thumbnails. Put them back, or rebuild without them.")
+            note.setWordWrap(True)
+            note.setToolTip("\n".join(gone[:30]) + ("\n\u2026" if len(gone) > 30 else ""))
+            note.setObjectName("missingPages")
+            self.summary.addRow("Missing", note)
+        self.drop_missing_button.setVisible(bool(gone) and self.task is None)
         self._fill_sources([s["path"] for s in info.get("sources", [])])
         if self.skipped.rowCount() == 0:
             self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])])

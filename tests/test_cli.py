@@ -339,13 +339,17 @@ def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_pat
     gone = sorted((src / "D0906013").glob("*sheet*.png"))[0]
     gone.unlink()
     db_before = (lib / "library.sqlite").read_bytes()
+    told = run("index", "info", "--library", lib).stdout
+    assert "missing:   1 page file(s)" in told and gone.name in told and "--drop-missing" in told
+    assert json.loads(run("index", "info", "--library", lib, "--json").stdout
+                      )["missing_page_files"] == [str(gone)]
     proc = run("index", "rebuild", "--library", lib, "--workers", "0")
     assert proc.returncode == 1 and "gone" in proc.stderr and "--drop-missing" in proc.stderr
     assert (lib / "library.sqlite").read_bytes() == db_before
     proc = run("index", "rebuild", "--library", lib, "--workers", "0", "--drop-missing")
     assert proc.returncode == 0, proc.stderr
     info = json.loads(run("index", "info", "--library", lib, "--json").stdout)
-    assert info["pages"] == pages - 1
+    assert info["pages"] == pages - 1 and info["missing_page_files"] == []
 
 
 def test_an_interrupted_index_add_exits_130_and_a_rerun_completes(sheets, tmp_path,

@@ -577,6 +577,8 @@ def test_missing_page_files_are_told_and_a_rebuild_can_go_without_them(qtbot, wi
     import json
     import shutil
 
+    from PySide6.QtWidgets import QLabel
+
     from core.ingest import ingest
     from core.library import Library
     from core.models import create_model
@@ -598,6 +600,10 @@ def test_missing_page_files_are_told_and_a_rebuild_can_go_without_them(qtbot, wi
     window.show_library_dialog()
     dialog = window._library_dialog
     qtbot.waitUntil(lambda: dialog.update_button.isEnabled(), timeout=WAIT)
+    missing = dialog.findChild(QLabel, "missingPages")         # told on opening the dialog
+    assert missing is not None and "1 page file(s)" in missing.text() and \
+        "sheet.png" in missing.text()
+    assert dialog.drop_missing_button.isVisible()
     dialog.update_button.click()
     qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
     assert "1 page file(s) of the library are no longer where they were added" in \
