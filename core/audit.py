@@ -51,21 +51,42 @@ def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
     return kept
 
 
-def query_of(rec: dict) -> SearchQuery:
-    """The ``SearchQuery`` that produced a log record; its query file must still be there
-    (``rerun`` checks that it still has the same bytes)."""
+def query_of(rec: dict, store: Store | None = None) -> SearchQuery:
+    """The ``SearchQuery`` that produced a log record; its query file must still be there, or
+    (with ``store``) be a library page that has moved since (``rerun`` checks that it still
+    has the same bytes)."""
     path = rec.get("query_path")
     if path is None and not rec.get("text"):
         raise AuditError(f"search #{rec['id']} was made with a pasted image that was not "
                          "saved: it cannot be run again")
     if path is not None and not Path(path).is_file():
-        raise AuditError(f"search #{rec['id']}: the query file {path} is gone")
+        moved = moved_library_page(store, rec) if store is not None else None
+        if moved is None:
+            raise AuditError(f"search #{rec['id']}: the query file {path} is gone")
+        path = moved
     box = rec.get("query_box")
     return SearchQuery(image=path, page_index=rec.get("query_page"),
                        box=FigureBox(*box) if box else None, text=rec.get("text"),
                        before=date.fromisoformat(rec["before"]) if rec.get("before") else None,
                        locarno=rec.get("locarno"), k=int(rec.get("k") or 50),
                        per_patent=bool((rec.get("params") or {}).get("per_patent")))
+
+
+def moved_library_page(store: Store, rec: dict) -> str | None:
+    """Where a logged query file now lies when it was one of the library's pages and the
+    library has followed it to a new folder: a page file of the same name and the logged
+    SHA-256."""
+    from ._page_twins import file_sha256
+
+    name, sha = Path(rec["query_path"]).name, rec.get("query_sha256")
+    if not sha:
+        return None
+    for (path,) in store.conn.execute("SELECT DISTINCT path FROM pages WHERE path LIKE ?",
+                                      ("%" + name,)):
+        if Path(path).name == name and Path(path).is_file() and (
+                file_sha256(path) == sha or _page_sha_matches(Path(path), rec, sha)):
+            return path
+    return None
 
 
 def _page_sha_matches(path: Path, rec: dict, sha: str) -> bool:
@@ -136,7 +157,7 @@ def rerun(searcher: Searcher, rec: dict, k: int | None = None) -> SearchResponse
     """A logged search run again with its logged settings (its query, region, cutoff,
     filters, text and fusion weights; ``k`` results instead of the logged number if given);
     not logged itself."""
-    query = query_of(rec)
+    query = query_of(rec, searcher.library.store)
     if k is not None:
         query.k = k
     fusion = (rec.get("params") or {}).get("fusion")

@@ -513,8 +513,8 @@ class MainWindow(QMainWindow):
             notes = [f"{logged - len(hits)} of its {logged} results are no longer in the "
                      "library (removed, or cut differently by a rebuild)."] \
                 if len(hits) < logged else []
-            if path and Path(path).is_file():
-                self.load_query(Path(path), rec.get("query_page") or 0,
+            if rec.get("query_file"):
+                self.load_query(Path(rec["query_file"]), rec.get("query_page") or 0,
                                 box=rec.get("query_box"), search=False,
                                 expect_sha256=rec.get("query_sha256"), all_pages=every_page)
             else:

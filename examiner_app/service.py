@@ -199,12 +199,16 @@ class LibraryService(QObject):
     def reopen(self, search_id: int, examiner: str | None, *, on_done: Callback,
                on_error: Callback) -> Task:
         """A logged search as it was shown: ``(record, hits, ratings by figure id)``, the
-        ratings being ``examiner``'s own (never another examiner's)."""
+        ratings being ``examiner``'s own (never another examiner's). ``record["query_file"]``
+        is where the query file lies now (None: gone), following a library page that moved."""
         def work(task: Task):
-            from core.audit import logged_hits, search_record
+            from core.audit import logged_hits, moved_library_page, search_record
 
             store = self._require_searcher().library.store
             rec = search_record(store, search_id)
+            path = rec.get("query_path")
+            rec["query_file"] = path if path is None or Path(path).is_file() else \
+                moved_library_page(store, rec)
             hits = logged_hits(store, rec)
             return rec, hits, self._ratings_of(store, search_id, examiner)
 

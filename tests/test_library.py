@@ -309,9 +309,17 @@ def test_a_copied_folder_adds_nothing_and_a_moved_one_is_followed(drawing_manife
         assert "copies of pages already in the library" in " ".join(report.warnings)
         assert lib.store.counts()["pages"] == pages
 
+        from core.audit import AuditError, query_of, replay, search_record
+
+        sheet = sorted(first.glob("*.png"))[0]       # a search made with a library page
+        sid = Searcher(lib, tiny_model).search(SearchQuery(image=sheet, k=5), log=True
+                                               ).search_id
         first.rename(tmp_path / "moved")
         report = ingest(lib, [tmp_path / "moved" / "manifest.jsonl"], tiny_model, workers=0)
         assert report.pages_added == 0 and report.pages_moved == pages
+        with pytest.raises(AuditError, match="gone"):
+            query_of(search_record(lib.store, sid))
+        assert replay(Searcher(lib, tiny_model), sid).reproduced     # found where it went
         assert "moved" in report.summary()
         paths = [p for (p,) in lib.store.conn.execute("SELECT path FROM pages")]
         assert all(p.startswith(str(tmp_path / "moved")) for p in paths)
