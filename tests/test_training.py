@@ -405,6 +405,36 @@ def test_train_refuses_an_empty_corpus(tmp_path, drawing_manifest):
         train(_cfg(tmp_path, drawing_manifest, f"data.exclude_patents={everyone}"))
 
 
+def test_class_losses_without_locarno_classes_are_refused_and_gaps_told(
+        tmp_path, drawing_manifest, caplog):
+    """L_cls/L_cat on data without a single Locarno class would silently be 0: refused, with
+    the remedy; figures without a class among classified ones are counted in the log."""
+    import json
+    import logging
+
+    from training.trainer import train
+
+    rows = [json.loads(line) for line in drawing_manifest.read_text().splitlines()]
+    bare = drawing_manifest.with_name("bare.jsonl")
+    bare.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "locarno"}) + "\n"
+                            for r in rows))
+    with pytest.raises(ConfigError) as refused:
+        train(_cfg(tmp_path, bare, "loss.losses=['clip', 'cls', 'cat']"))
+    assert "none of the 24 training figures has a Locarno class" in str(refused.value)
+    assert str(refused.value).endswith("""--set 'loss.losses=["clip"]'""")
+    assert not (tmp_path / "run").exists()
+    half = drawing_manifest.with_name("half.jsonl")
+    kept = sorted({r["patent_id"] for r in rows})[::2]
+    half.write_text("".join(json.dumps({k: v for k, v in r.items()
+                                        if k != "locarno" or r["patent_id"] in kept}) + "\n"
+                            for r in rows))
+    with caplog.at_level(logging.WARNING, logger="training.datacheck"):
+        train(_cfg(tmp_path, half, "loss.losses=['clip', 'cat']", "optim.epochs=1",
+                   "run.max_steps=1"))
+    assert "12 of 24 training figures have no Locarno class: L_cat learns from the other 12" \
+        in caplog.text and "subclass" not in caplog.text
+
+
 def test_cli_train_and_enrich(tmp_path, drawing_manifest, tiny_model):
     from core.cli import main
     from core.ingest import ingest

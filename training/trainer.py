@@ -27,7 +27,7 @@ from tqdm import tqdm
 from . import distributed, encoder
 from .augment import AugmentConfig, augment
 from .config import ConfigError, TrainConfig, first_line
-from .datacheck import check_rows, check_sources
+from .datacheck import check_class_labels, check_rows, check_sources
 from .dataset import FALLBACK_TEXT, Corpus, FigureDataset, collate
 from .losses import UNKNOWN, LossWeighting, clip_loss, supcon_loss
 from .sampler import BalancedBatches, RandomBatches
@@ -264,6 +264,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     if rows is None:
         rows = corpus.select(exclude=excluded)
     check_rows(corpus, rows)
+    check_class_labels(corpus, rows, cfg.loss.losses, warn=d.main)
     out = Path(cfg.run.out_dir)
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
