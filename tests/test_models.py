@@ -44,9 +44,16 @@ def test_untrained_model_id_is_stable_and_content_addressed(tiny_model):
 def test_checkpoint_roundtrip(tmp_path, tiny_model):
     with torch.no_grad():
         tiny_model.clip.visual.head.proj.weight.mul_(1.5)   # "training"
-    save_checkpoint(tiny_model, tmp_path / "ck", training={"summary": "unit test"})
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(tiny_model, tmp_path / "ck", training={"summary": "unit test"})
+    finally:
+        os.umask(old)
     side = json.loads((tmp_path / "ck" / "model.json").read_text())
     assert side["spec"]["preprocess"]["size"] == 64
+    # colleagues can read a model shared from a group folder, as they can its sidecar
+    assert {(tmp_path / "ck" / f).stat().st_mode & 0o777
+            for f in ("model.json", "model.safetensors")} == {0o644}
     assert "drawing" in side["spec"] and side["embed_dim"] == 32
     loaded = load_checkpoint(tmp_path / "ck")
     assert loaded.model_id == side["model_id"] != create_model("tiny_test", None).model_id

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from importlib import metadata
 from pathlib import Path
 
@@ -264,6 +265,7 @@ def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
     }
     tmp_j = directory / (SIDECAR_FILE + ".tmp")
     tmp_j.write_text(json.dumps(sidecar, indent=2) + "\n")
+    shutil.copymode(tmp_j, tmp_w)   # safetensors writes 0600; the user's umask decides
     os.replace(tmp_w, directory / WEIGHTS_FILE)
     os.replace(tmp_j, directory / SIDECAR_FILE)
     model.model_id = model_id
