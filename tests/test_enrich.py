@@ -85,9 +85,18 @@ def test_title_enricher_is_the_title_alone():
         ["water gun"]
 
 
-def test_unknown_enricher_is_refused():
-    with pytest.raises(ValueError):
+def test_unknown_enricher_is_refused_and_every_listed_name_is_built():
+    from training.config import ENRICHER_NAMES
+
+    with pytest.raises(ValueError, match=r"unknown enricher 'gpt' \(template, title, llm"):
         make_enricher("gpt")
+    options = {"llm": {"base_url": "http://127.0.0.1:9/v1", "model": "m"},
+               "caption": {"model_path": ""}}
+    for name in ENRICHER_NAMES:     # the config's names and the factory's agree
+        try:
+            assert make_enricher(name, options.get(name)).name == name
+        except (ValueError, RuntimeError) as exc:
+            assert "unknown enricher" not in str(exc)
     with pytest.raises(ValueError, match=r"\[enrich.template\]: unknown option 'bogus'"):
         make_enricher("template", {"bogus": 1})
 

@@ -32,8 +32,9 @@ def register_enrich(subparsers) -> None:
     e.add_argument("--library", metavar="DIR", type=folder,
                    help="library folder (default: the user data folder, or "
                         "$PATENT_EXAMINER_LIBRARY)")
-    e.add_argument("--enricher", action="append", choices=["template", "title", "llm",
-                                                           "caption"],
+    from .config import ENRICHER_NAMES
+
+    e.add_argument("--enricher", action="append", choices=ENRICHER_NAMES,
                    help="enricher to run (repeatable; default: template)")
     e.add_argument("--per-figure", type=positive_int, default=20,
                    help="descriptions per drawing")

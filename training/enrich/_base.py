@@ -35,7 +35,8 @@ class Enricher(Protocol):
 
 
 def make_enricher(name: str, options: dict | None = None) -> Enricher:
-    """An enricher by name: template, title, llm or caption; ``options`` from the config."""
+    """An enricher by name (``training.config.ENRICHER_NAMES``); ``options`` from the
+    config."""
     try:
         return _make(name, dict(options or {}))
     except TypeError as exc:            # an option the enricher does not take
@@ -45,6 +46,8 @@ def make_enricher(name: str, options: dict | None = None) -> Enricher:
 
 
 def _make(name: str, options: dict) -> Enricher:
+    from ..config import ENRICHER_NAMES
+
     if name == "template":
         from ._template import TemplateEnricher
 
@@ -61,4 +64,4 @@ def _make(name: str, options: dict) -> Enricher:
         from ._caption import CaptionEnricher
 
         return CaptionEnricher(**options)
-    raise ValueError(f"unknown enricher {name!r} (template, title, llm, caption)")
+    raise ValueError(f"unknown enricher {name!r} ({', '.join(ENRICHER_NAMES)})")
