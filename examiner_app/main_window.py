@@ -146,8 +146,10 @@ class MainWindow(QMainWindow):
         # permanent widgets: showMessage() hides the others, and the busy text is a message
         for w in (self.busy, self.library_label, self.model_label, self.session_label):
             bar.addPermanentWidget(w)
-        QWidget.setTabOrder(self.query_panel.figure, self.filters.date)
-        QWidget.setTabOrder(self.filters.search_button, self.results.view)
+        q = self.query_panel
+        for a, b in ((q.view, q.figure), (q.figure, q.page), (q.page, q.crop),
+                     (q.crop, self.filters.date), (self.filters.search_button, self.results.view)):
+            QWidget.setTabOrder(a, b)
 
     def _connect(self) -> None:
         s = self.service

@@ -1441,3 +1441,25 @@ def test_a_sheet_shown_small_keeps_its_thin_lines(qtbot):
                      for y in range(60, 160)], float)
     assert 170 < gray.mean() < 235                     # 1 in 5 black: about 204
     assert gray.std() < 12
+
+
+def test_tab_goes_from_the_query_controls_to_the_filters_to_the_results(window):
+    """Keyboard users reach the figure choice, Crop, the filters and Search in the order they
+    are laid out, then the results."""
+    from PySide6.QtCore import Qt
+
+    def tab_stops(start, n):
+        out, w = [], start
+        while len(out) < n:
+            w = w.nextInFocusChain()
+            if w.isVisible() and w.isEnabled() and w.focusProxy() is None and \
+                    w.focusPolicy() & Qt.FocusPolicy.TabFocus == Qt.FocusPolicy.TabFocus:
+                out.append(w)
+        return out
+
+    q, f = window.query_panel, window.filters
+    stops = tab_stops(q.view, 12)          # (no query yet: the figure choice is disabled)
+    order = [stops.index(w) for w in (q.crop, f.date, f.search_button, window.results.view)]
+    assert order == sorted(order) and order[0] == 0
+    q.figure.setEnabled(True)
+    assert tab_stops(q.view, 2) == [q.figure, q.crop]
