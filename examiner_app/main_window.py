@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self._note_when_open = None  # a message for the library being opened
         self._history_sized = False  # the dock gets a sensible width when first shown
         self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
+        self._banner_sticky = False      # how library work ended: stays until dismissed
+        self._search_after_rebuild = False   # a search asked for while the index was rebuilt
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self._build_widgets()
         self.acts = WindowActions(self)
@@ -276,7 +278,7 @@ class MainWindow(QMainWindow):
                               "Manage library\u2026", self.show_library_dialog)
         elif self._note_when_open:
             self.show_message("info", self._note_when_open)
-        elif self.banner.level != "error":
+        elif self.banner.level != "error" and not self._banner_sticky:
             self.banner.hide()
         self._note_when_open = None
         self.refresh_history()
@@ -303,8 +305,13 @@ class MainWindow(QMainWindow):
             self.show_message("info", "Rebuilding the index: searching and rating resume when "
                               "it finishes.")
             self._banner_in_rebuild = True
-        elif self._banner_in_rebuild and self.banner.level in ("info", "error"):
-            self.banner.hide()       # its notice, or a search refused while it ran
+        else:
+            if self._banner_in_rebuild and self.banner.level in ("info", "error"):
+                self.banner.hide()   # its notice, or a rating refused while it ran
+            if self._search_after_rebuild:
+                self._search_after_rebuild = False
+                # queued behind the reopening of the rebuilt library (one database thread)
+                QTimer.singleShot(0, self.search)
 
     # -- query ------------------------------------------------------------------------------
     def load_query(self, source: Path | QImage, page_index: int = 0, *,
@@ -407,6 +414,11 @@ class MainWindow(QMainWindow):
             self.show_message("info", "Open (Ctrl+O), paste (Ctrl+V) or drop a drawing to "
                                       "search with, or type a text.")
             return
+        if self.service.maintenance:    # the results on screen stay until it can run
+            self._search_after_rebuild = True
+            self.show_message("info", "Rebuilding the index: this search runs when it "
+                              "finishes.")
+            return
         q = self.query
         page_index = None if q and self.query_panel.all_pages else q.page_index if q else 0
         query = SearchQuery(image=q.path if q else None, page_index=page_index,
@@ -449,7 +461,7 @@ class MainWindow(QMainWindow):
             self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; search "
                                            f"#{resp.search_id}{tip}")
             self.results.select_row(0)
-        if self.banner.level in ("error", "warning"):
+        if self.banner.level in ("error", "warning") and not self._banner_sticky:
             self.banner.hide()
         if resp.text_only and not reopened:
             self.show_message("warning", "This page looks like printed text, not a drawing (a "
@@ -756,7 +768,7 @@ class MainWindow(QMainWindow):
             self._library_dialog.openOtherRequested.connect(self.open_library_dialog)
             self._library_dialog.background.connect(
                 lambda text: self._set_busy(bool(text), text, job="library"))
-            self._library_dialog.notice.connect(self.show_message)
+            self._library_dialog.notice.connect(self._show_notice)
         self._library_dialog.refresh()
         self._library_dialog.show()
         self._library_dialog.raise_()
@@ -866,6 +878,13 @@ class MainWindow(QMainWindow):
                      callback=None, timeout_ms: int = 0) -> None:
         self.banner.show_message(level, text, action, callback, timeout_ms)
         self._banner_in_rebuild = self.service.maintenance
+        self._banner_sticky = False
+
+    def _show_notice(self, level: str, text: str) -> None:
+        """How library work that ran with its dialog closed ended: kept on the banner until
+        dismissed or replaced (the library reopening or a search must not hide it)."""
+        self.show_message(level, text)
+        self._banner_sticky = True
 
     def _set_busy(self, on: bool, text: str = "", job: str = "task") -> None:
         """Show the busy bar and ``text`` while any job (opening the library, a task) runs."""

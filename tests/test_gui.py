@@ -188,6 +188,26 @@ def test_rebuild_notices_go_when_the_rebuild_ends(qtbot, window, gui_library):
     assert not window.banner.isVisible() and window.filters.search_button.isEnabled()
 
 
+def test_a_search_asked_for_during_a_rebuild_keeps_the_results_and_runs_after_it(
+        qtbot, window, gui_library):
+    """Changing a filter (or Enter) while the index is rebuilt does not wipe the results on
+    screen with a refused search: the search runs when the rebuild ends."""
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    rows = window.model.rowCount()
+    window.service.maintenance = True
+    window.service.maintenanceChanged.emit(True)
+    window.filters.no_cutoff.setChecked(True)         # a filter change: a search wanted
+    qtbot.waitUntil(lambda: "this search runs when it finishes" in
+                    window.banner.text.text(), timeout=WAIT)
+    assert window.response is first and window.model.rowCount() == rows > 0
+    assert "Search failed" not in window.results.header.text()
+    window.service.maintenance = False
+    window.service.maintenanceChanged.emit(False)
+    resp = searched(qtbot, window, first.search_id)
+    assert resp.before is None and not window.banner.isVisible()
+
+
 def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
     window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
@@ -613,12 +633,14 @@ def test_missing_page_files_are_told_and_a_rebuild_can_go_without_them(qtbot, wi
     assert "Failed" in dialog.result_label.text() and "--drop-missing" not in \
         dialog.result_label.text()
     assert dialog.drop_missing_button.isVisible()
-    dialog.drop_missing_button.click()
-    dialog.close()                                  # the run goes on, shown by the window
-    assert window.busy.isVisible() and "Ctrl+L" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    with qtbot.waitSignal(window.service.opened, timeout=WAIT):     # the library reopens
+        dialog.drop_missing_button.click()
+        dialog.close()                              # the run goes on, shown by the window
+        assert window.busy.isVisible() and "Ctrl+L" in window.statusBar().currentMessage()
+        qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
     assert "library" not in window._busy_jobs
-    assert "Rebuilding the index: Done: re-embedded" in window.banner.text.text()
+    assert window.banner.isVisible() and \
+        "Rebuilding the index: Done: re-embedded" in window.banner.text.text()
     with Library(gui_library) as lib:
         assert lib.info()["pages"] == pages - 1
 
