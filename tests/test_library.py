@@ -441,6 +441,39 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
     fresh.close()
 
 
+def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path, tiny_model):
+    """Weekly downloads all called weekly.tar (or a .tar and a .zip of one week) unpack into
+    folders of their own: none overwrites another's drawings, in one run or in several."""
+    import tarfile
+    import zipfile
+
+    from core.ingest import missing_page_files
+
+    grants = sorted((shared_data / "uspto_redbook").iterdir())[:3]
+    made = []
+    for i, grant in enumerate(grants):
+        folder = tmp_path / f"week{i}"
+        folder.mkdir()
+        if i < 2:
+            path = folder / "weekly.tar"
+            with tarfile.open(path, "w") as tar:
+                tar.add(grant, arcname=grant.name)
+        else:
+            path = folder / "weekly.zip"
+            with zipfile.ZipFile(path, "w") as zf:
+                for f in sorted(grant.iterdir()):
+                    zf.write(f, f"{grant.name}/{f.name}")
+        made.append(path)
+    with Library(tmp_path / "one_run", create=True) as lib:
+        ingest(lib, made, tiny_model, workers=0)
+        assert lib.info()["patents"] == 3 and not missing_page_files(lib)
+    with Library(tmp_path / "runs", create=True) as lib:
+        for path in [*made, made[0]]:            # the first added again at the end
+            ingest(lib, [path], tiny_model, workers=0)
+        assert lib.info()["patents"] == 3 and not missing_page_files(lib)
+        assert len(list((tmp_path / "runs" / "archives").iterdir())) == 3
+
+
 def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tmp_path,
                                                                   tiny_model, monkeypatch):
     import shutil

@@ -2,13 +2,15 @@
 per-grant ZIPs holding the grant XML and its TIFF sheets.
 
 ``index add ARCHIVE`` unpacks the XML and the drawings once into the library
-(``archives/<archive name>``, one folder per grant) and ingests that folder like any Red Book
+(``archives/<archive name>``, one folder per grant; an archive of the same name from elsewhere
+gets a folder of its own) and ingests that folder like any Red Book
 folder; adding the same archive again reuses it. Member names never escape the target folder,
 a damaged inner ZIP costs that grant only, and a short disk stops the unpacking with a clear
 message before the disk is full.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -53,15 +55,10 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     path, dest_root = Path(path).resolve(), Path(dest_root)
     st = path.stat()
     stamp = {"archive": str(path), "size": st.st_size, "mtime": st.st_mtime}
-    target = dest_root / _stem(path)
-    marker = target / COMPLETE
-    if marker.is_file():
-        try:
-            done = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            done = {}
-        if {k: done.get(k) for k in stamp} == stamp:
-            return target, [tuple(e) for e in done.get("errors", [])]
+    target = _target(dest_root, path)
+    done = _unpacked(target)
+    if {k: done.get(k) for k in stamp} == stamp:
+        return target, [tuple(e) for e in done.get("errors", [])]
     part = dest_root / (target.name + ".part")
     shutil.rmtree(part, ignore_errors=True)
     dest_root.mkdir(parents=True, exist_ok=True, mode=0o700)    # library files: user only
@@ -85,6 +82,24 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     shutil.rmtree(target, ignore_errors=True)
     part.replace(target)
     return target, errors
+
+
+def _unpacked(folder: Path) -> dict:
+    """The record of a finished unpacking in ``folder`` ({} if none)."""
+    try:
+        return json.loads((folder / COMPLETE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _target(dest_root: Path, path: Path) -> Path:
+    """The archive's own folder: ``<name>``, unless another archive of that name (weekly
+    downloads in other folders, or a .tar and a .zip of one week) unpacked there first; then
+    ``<name>-<hash of its path>``, so neither overwrites the other's drawings."""
+    plain = dest_root / _stem(path)
+    if not plain.exists() or _unpacked(plain).get("archive") == str(path):
+        return plain
+    return dest_root / f"{plain.name}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
 
 
 @contextmanager
