@@ -261,12 +261,39 @@ def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawin
     train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
     with pytest.raises(ConfigError, match=r"other settings \(optim.lr 0.003 -> 0.5\)"):
         train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", "optim.lr=0.5"))
+    # [augment] holds only the keys a config sets: one added or dropped is a change too
+    with pytest.raises(ConfigError, match=r"other settings \(augment.hflip 0.5 -> 0.2\)"):
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", "augment.hflip=0.2"))
+    dropped = _cfg(tmp_path, drawing_manifest, "run.max_steps=4")
+    dropped.augment = {}
+    with pytest.raises(ConfigError, match=r"other settings \(augment.rotate_deg 4.0 -> 6.0\)"):
+        train(dropped)
     checkpoint = tmp_path / "run" / "checkpoint.pt"
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
     with pytest.raises(ConfigError, match="cannot be read to resume from"):
         train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
     assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2",
                       "run.resume=false")).steps == 2
+
+
+def test_resume_refuses_a_corpus_that_changed(tmp_path, drawing_manifest):
+    """The same config over a manifest that lost two patents is other training data: the
+    run does not resume onto it (it would record the wrong training patents)."""
+    from training.trainer import train
+
+    rows = drawing_manifest.read_text().splitlines()
+    manifest = drawing_manifest.with_name(f"changing-{tmp_path.name}.jsonl")
+    manifest.write_text("\n".join(rows) + "\n")
+    train(_cfg(tmp_path, manifest, "run.max_steps=2"))
+    manifest.write_text("\n".join(r for r in rows if json.loads(r)["patent_id"] not in
+                                  ("D0900000", "D0900001")) + "\n")
+    with pytest.raises(ConfigError, match=r"was trained on other data \(corpus-\w+: 24 figures "
+                                          r"of 12 patents; now corpus-\w+: 20 figures of 10 "
+                                          r"patents\): resuming would mix the two; start over "
+                                          "with --no-resume"):
+        train(_cfg(tmp_path, manifest, "run.max_steps=4"))
+    result = train(_cfg(tmp_path, manifest, "run.max_steps=2", "run.resume=false"))
+    assert result.record["data"]["counts"]["patents"] == 10
 
 
 def test_a_diverging_run_stops_and_exports_nothing(tmp_path, drawing_manifest):
@@ -346,6 +373,16 @@ torch.save(result.model.clip.visual.state_dict(),
     assert np.mean(losses[-6:]) < np.mean(losses[:6])
     assert json.loads((tmp_path / "run" / "model" / "model.json").read_text()
                       )["training"]["world_size"] == 2
+    from training.trainer import train        # one process draws other batches than two
+
+    cfg = load_config(TINY, [f"data.sources=['{drawing_manifest}']",
+                             f"data.cache_dir='{tmp_path / 'cache'}'",
+                             f"run.out_dir='{tmp_path / 'run'}'", "optim.epochs=6",
+                             "optim.batches_per_epoch=4", "optim.lr=0.01",
+                             "loss.weighting='fixed'", "run.log_every=1"])
+    with pytest.raises(ConfigError, match=r"made by 2 process\(es\), this run has 1: .* run "
+                                          "it with torchrun --nproc_per_node 2, or start over"):
+        train(cfg)
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -342,6 +342,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
 
     epoch, step, batch_in_epoch = 0, 0, 0
     ck = out / CHECKPOINT
+    data = data_identity(corpus, rows)
     resumed = cfg.run.resume and ck.is_file()
     if resumed:
         try:
@@ -356,6 +357,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                               f"{'; ...' if len(changed) > 3 else ''}): resuming would train "
                               "with the old ones; start over with --no-resume, or give "
                               "another --out")
+        check_resumable(state, ck, data, d.world)
         try:
             objective.load_state_dict(state["objective"])
             optimizer.load_state_dict(state["optimizer"])
@@ -381,7 +383,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             torch.save({"objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
                         "rng": rng, "epoch": epoch, "step": step,
-                        "batch_in_epoch": batch_in_epoch, "config": cfg.to_dict()}, tmp)
+                        "batch_in_epoch": batch_in_epoch, "config": cfg.to_dict(),
+                        "data": data, "world_size": d.world}, tmp)
             tmp.replace(ck)
 
     start_step = step
@@ -492,7 +495,9 @@ _RESUMABLE = ("run.out_dir", "run.export_dir", "run.resume", "run.progress", "ru
 
 
 def config_changes(old: dict, new: dict) -> list[str]:
-    """"section.key old -> new" for each training setting that differs."""
+    """"section.key old -> new" for each training setting that differs. [augment] holds only
+    the keys a config sets: both sides are compared with the defaults filled in."""
+    old, new = _augment_filled(old), _augment_filled(new)
     out = []
     for section, values in new.items():
         for key, value in (values or {}).items():
@@ -501,6 +506,43 @@ def config_changes(old: dict, new: dict) -> list[str]:
             if name not in _RESUMABLE and before != value:
                 out.append(f"{name} {before!r} -> {value!r}")
     return out
+
+
+def _augment_filled(config: dict) -> dict:
+    from dataclasses import asdict, fields
+
+    known = {f.name for f in fields(AugmentConfig)}
+    given = {k: v for k, v in (config.get("augment") or {}).items() if k in known}
+    return {**config, "augment": asdict(AugmentConfig.from_dict(given))}
+
+
+def data_identity(corpus: Corpus, rows: np.ndarray) -> dict:
+    """What a run trains on: the corpus (its fingerprint follows the sources' contents) and
+    the rows taken from it, with counts to tell a person what changed."""
+    import hashlib
+
+    fp = corpus.index.get("fingerprint")
+    digest = hashlib.sha256(f"{fp}:".encode() + np.sort(np.asarray(rows, np.int64)).tobytes())
+    return {"corpus": fp, "figures": int(len(rows)),
+            "patents": len(set(corpus.patent[rows])), "rows_sha256": digest.hexdigest()[:16]}
+
+
+def check_resumable(state: dict, ck: Path, data: dict, world: int) -> None:
+    """A checkpoint resumes only onto the same training rows and the same number of
+    processes (each process draws its own batches): anything else is a ConfigError."""
+    again = "start over with --no-resume, or give another --out"
+    was = state.get("data")
+    if was is not None and was.get("rows_sha256") != data["rows_sha256"]:
+        def told(x: dict) -> str:
+            return f"{x.get('corpus')}: {x.get('figures')} figures of {x.get('patents')} " \
+                   "patents"
+        raise ConfigError(f"{ck} was trained on other data ({told(was)}; now {told(data)}): "
+                          f"resuming would mix the two; {again}")
+    made_by = state.get("world_size", len(state.get("rng") or [None]))
+    if made_by != world:
+        raise ConfigError(f"{ck} was made by {made_by} process(es), this run has {world}: "
+                          "the batches would not resume where they stopped; run it with "
+                          f"torchrun --nproc_per_node {made_by}, or {again}")
 
 
 def _open_log(path: Path, from_step: int):
