@@ -61,6 +61,13 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
     ("run.device='gpu'", "run.device must be auto, cpu, cuda, cuda:N or mps"),
     ("optim.per_class=3", "optim.batch_size (8) must be a multiple of optim.per_class (3)"),
     ("data.fold=0", "data.fold (0) must be one of the data.folds (0) folds"),
+    ("loss.fixed_weights={clss=1.0}", "loss.fixed_weights may name clip, cls, cat, design, "
+                                      "not 'clss'"),
+    ("loss.fixed_weights={cls=-1.0}", "loss.fixed_weights.cls must be a number >= 0, not -1.0"),
+    ("loss.fixed_weights={cls='two'}", "loss.fixed_weights.cls must be a number >= 0, not 'two'"),
+    ("loss.fixed_weights={cls=true}", "loss.fixed_weights.cls must be a number >= 0, not True"),
+    ("loss.fixed_weights={cls=2.0}", "loss.fixed_weights is used only with loss.weighting = "
+                                     "'fixed' (now 'uncertainty': the weights are learned)"),
 ])
 def test_config_values_are_type_and_range_checked(override, message):
     with pytest.raises(ConfigError) as info:

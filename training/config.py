@@ -163,6 +163,7 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"enrich.enrichers may name {', '.join(ENRICHER_NAMES)}, not "
                               f"{unknown[0]!r}")
+        self._check_fixed_weights()
         from core._device import is_device_name
 
         if not is_device_name(self.run.device):
@@ -175,6 +176,21 @@ class TrainConfig:
         if d.folds == 1 or (d.folds and d.fold >= d.folds) or (d.fold >= 0 and not d.folds):
             raise ConfigError(f"data.fold ({d.fold}) must be one of the data.folds ({d.folds}) "
                               "folds, 0 to folds - 1 (folds >= 2; fold -1 holds out none)")
+
+    def _check_fixed_weights(self) -> None:
+        weights = self.loss.fixed_weights
+        unknown = [k for k in weights if k not in LOSS_NAMES]
+        if unknown:
+            raise ConfigError(f"loss.fixed_weights may name {', '.join(LOSS_NAMES)}, not "
+                              f"{unknown[0]!r}")
+        for name, w in weights.items():
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) \
+                    or w < 0:
+                raise ConfigError(f"loss.fixed_weights.{name} must be a number >= 0, not {w!r}")
+        if weights and self.loss.weighting != "fixed":
+            raise ConfigError(f"loss.fixed_weights is used only with loss.weighting = 'fixed' "
+                              f"(now {self.loss.weighting!r}: the weights are learned); set "
+                              "weighting to 'fixed', or leave fixed_weights out")
 
 
 def first_line(exc: BaseException) -> str:
