@@ -118,6 +118,21 @@ def test_balanced_batches_meet_every_class_and_ranks_differ():
     assert len(r0) == len(r1) == 2 and not set(a) & set(b)
 
 
+def test_random_batches_honour_batches_per_epoch(tmp_path, drawing_manifest):
+    """More batches than one pass over the data continue with the next shuffle; a run with
+    the random sampler trains optim.batches_per_epoch batches an epoch, as the balanced one."""
+    from training.trainer import train
+
+    one_pass = list(RandomBatches(40, 8, seed=1))
+    longer = list(RandomBatches(40, 8, seed=1, batches_per_epoch=7))
+    assert len(longer) == 7 and longer[:5] == one_pass
+    assert sorted(sum(longer[:5], [])) == list(range(40)) and len(set(sum(longer[5:], []))) == 16
+    r0, r1 = (RandomBatches(40, 8, seed=1, rank=r, world=2, batches_per_epoch=3) for r in (0, 1))
+    assert len(r0) == 3 and not set(sum(list(r0)[:2], [])) & set(sum(list(r1)[:2], []))
+    result = train(_cfg(tmp_path, drawing_manifest, "optim.sampler='random'"))
+    assert result.steps == 2 * 4        # tiny_test: 2 epochs of 4 batches (24 figures: 3 a pass)
+
+
 def test_warmup_then_cosine():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = warmup_cosine(opt, total_steps=10, warmup_steps=2, min_ratio=0.1)

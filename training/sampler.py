@@ -14,25 +14,35 @@ import torch
 
 
 class RandomBatches(torch.utils.data.Sampler):
-    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
+    """Batches of a shuffled order; ``batches_per_epoch`` beyond one pass over the data goes
+    on with the next shuffle (no item twice within one pass)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1,
+                 batches_per_epoch: int | None = None):
         if n < batch_size * world:
             raise ValueError(f"{n} training figures are fewer than one batch of {batch_size} "
                              f"per process ({world} processes)")
         self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.per_pass = n // (batch_size * world)
+        self.batches = batches_per_epoch or self.per_pass
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n // (self.batch_size * self.world)
+        return self.batches
 
     def __iter__(self):
-        perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
-        per_rank = len(self) * self.batch_size
-        mine = perm[self.rank * per_rank:(self.rank + 1) * per_rank]
-        for b in range(len(self)):
-            yield mine[b * self.batch_size:(b + 1) * self.batch_size].tolist()
+        per_rank = self.per_pass * self.batch_size
+        made = 0
+        for k in range(-(-self.batches // self.per_pass)):
+            key = [self.seed, self.epoch] + ([k] if k else [])   # the first pass as before
+            perm = np.random.default_rng(key).permutation(self.n)
+            mine = perm[self.rank * per_rank:(self.rank + 1) * per_rank]
+            for b in range(min(self.per_pass, self.batches - made)):
+                yield mine[b * self.batch_size:(b + 1) * self.batch_size].tolist()
+            made += self.per_pass
 
 
 class BalancedBatches(torch.utils.data.Sampler):

@@ -305,7 +305,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                                   o.alpha, cfg.model.seed, d.rank, d.world,
                                   o.batches_per_epoch or None)
     elif o.sampler == "random":
-        sampler = RandomBatches(len(rows), o.batch_size, cfg.model.seed, d.rank, d.world)
+        sampler = RandomBatches(len(rows), o.batch_size, cfg.model.seed, d.rank, d.world,
+                                o.batches_per_epoch or None)
     else:
         raise ConfigError(f"optim.sampler must be 'balanced' or 'random', not {o.sampler!r}")
     objective = Objective(model, cfg, bank.freeze_blocks if cfg.features.enabled else None
