@@ -190,21 +190,23 @@ def test_model_options_from_the_config_mirror_tta_and_input_size(tmp_path, tiny_
 
     save_checkpoint(tiny_model, tmp_path / "ck")
     cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck")}})
+    with pytest.raises(ConfigError, match="model.arch = 'efficientnet_lite0', but .* is a "
+                                          "'tiny_test' model; set model.arch = 'tiny_test'"):
+        build_model(cfg)                                     # a checkpoint keeps its arch
+    start = {"arch": "tiny_test", "init_checkpoint": str(tmp_path / "ck")}
+    cfg = TrainConfig.from_dict({"model": start})
     assert not build_model(cfg).spec.hflip_tta
-    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck"),
-                                           "hflip_tta": True}})
+    cfg = TrainConfig.from_dict({"model": {**start, "hflip_tta": True}})
     model = build_model(cfg)
     im = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
     e = model.encode_images(model.images_to_tensor([im, im[:, ::-1]]))
     assert model.spec.hflip_tta and torch.allclose(e[0], e[1], atol=1e-5)
     save_checkpoint(model, tmp_path / "tuned")
     assert json.loads((tmp_path / "tuned" / "model.json").read_text())["spec"]["hflip_tta"]
-    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck"),
-                                           "image_size": 96}})
+    cfg = TrainConfig.from_dict({"model": {**start, "image_size": 96}})
     with pytest.raises(ValueError, match="made at 64"):       # a checkpoint keeps its size
         build_model(cfg)
-    cfg = TrainConfig.from_dict({"model": {"init_checkpoint": str(tmp_path / "ck"),
-                                           "style_blocks": 1}})
+    cfg = TrainConfig.from_dict({"model": {**start, "style_blocks": 1}})
     with pytest.raises(ValueError, match="style_blocks"):      # and its streams
         build_model(cfg)
     assert build_model(TrainConfig.from_dict({"model": {"arch": "tiny_test", "pretrained": "none",

@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 class ModelCfg:
     arch: str = "efficientnet_lite0"
     pretrained: str = "imagenet"     # "imagenet", "none", or a trunk weights file
-    init_checkpoint: str = ""        # start from a patent-examiner checkpoint instead
+    init_checkpoint: str = ""        # start from a patent-examiner checkpoint (of model.arch)
     seed: int = 0
     freeze_blocks: int = -1          # stem + first k trunk blocks frozen; -1 = train all
     init: str = ""                   # "whiten": projection from learned whitening (needs

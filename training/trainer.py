@@ -45,6 +45,10 @@ def build_model(cfg: TrainConfig):
     style = m.style_blocks if m.style_blocks >= 0 else None
     if m.init_checkpoint:
         model = load_checkpoint(m.init_checkpoint)
+        if m.arch != model.spec.arch:
+            raise ConfigError(f"model.arch = {m.arch!r}, but {m.init_checkpoint} is a "
+                              f"{model.spec.arch!r} model; set model.arch = "
+                              f"{model.spec.arch!r}")
         if m.image_size and m.image_size != model.image_size:
             raise ConfigError(f"model.image_size = {m.image_size}, but {m.init_checkpoint} was "
                              f"made at {model.image_size}; leave image_size at 0")
