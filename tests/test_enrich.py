@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,6 +144,7 @@ def test_enrich_counts_the_drawings_it_could_not_describe(tmp_path):
 class _Stub(BaseHTTPRequestHandler):
     script: list = []          # status codes to answer before succeeding
     seen: list = []
+    declines = None            # prompts holding this lower-case text (all: "") get a refusal
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -155,6 +157,9 @@ class _Stub(BaseHTTPRequestHandler):
             self.end_headers()
             return
         answer = json.dumps(["a curved body pillow", "a maternity cushion, side view"])
+        declines = type(self).declines
+        if declines is not None and declines in body["messages"][1]["content"].lower():
+            answer = "Sorry, I can't describe drawings."
         data = json.dumps({"choices": [{"message": {"role": "assistant",
                                                     "content": f"```json\n{answer}\n```"}}]})
         self.send_response(200)
@@ -168,7 +173,7 @@ class _Stub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stub_server():
-    _Stub.script, _Stub.seen = [], []
+    _Stub.script, _Stub.seen, _Stub.declines = [], [], None
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -245,7 +250,7 @@ def test_llm_enricher_stops_when_refused(stub_server, code):
 
 
 def test_llm_enricher_retries_a_refused_connection_once_it_has_answered():
-    _Stub.script, _Stub.seen = [], []
+    _Stub.script, _Stub.seen, _Stub.declines = [], [], None
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     llm = LLMEnricher(f"http://127.0.0.1:{server.server_address[1]}/v1", "m", max_retries=1,
@@ -308,6 +313,36 @@ def test_an_unusable_answer_is_not_cached_and_is_asked_again(stub_server, tmp_pa
     assert llm.describe(_ctx(), 3) == ["a curved body pillow",
                                        "a maternity cushion, side view"]
     store.close()
+
+
+def test_training_stops_when_the_llm_describes_nothing_and_records_what_it_missed(
+        stub_server, tmp_path, drawing_manifest, caplog):
+    """An LLM that declines every drawing must not leave a run that says it trained on LLM
+    texts (it would train on titles); one that declines some is told at the end and counted
+    in the model's training record."""
+    import logging
+
+    from training.config import load_config
+    from training.trainer import train
+
+    tiny = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny_test.toml"
+    cfg = load_config(tiny, [f"data.sources=['{drawing_manifest}']",
+                             f"data.cache_dir='{tmp_path / 'cache'}'",
+                             f"run.out_dir='{tmp_path / 'run'}'", "run.max_steps=1",
+                             "enrich.enrichers=['llm']", f"enrich.llm.base_url='{stub_server}'",
+                             "enrich.llm.model='m'", "enrich.llm.requests_per_minute=0"])
+    _Stub.declines = ""
+    with pytest.raises(EnricherUnavailable, match=r"no description could be made by the llm "
+                                                  r"enricher \(it failed on all 36 drawings"):
+        train(cfg)
+    assert not (tmp_path / "run" / "model").exists()
+    _Stub.declines = "kettle"           # 3 patents: 3 x (the patent + 2 figures)
+    with caplog.at_level(logging.WARNING, logger="training"):
+        result = train(cfg)
+    record = json.loads((result.export_dir / "model.json").read_text())["training"]
+    assert record["data"]["enrich_failures"] == {"llm": {"failed": 9, "of": 36}}
+    assert "trained without some descriptions (llm failed on 9 of 36)" in \
+        caplog.records[-1].getMessage()
 
 
 # -- captioner hook -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from core.store import Store
 
 from . import shards
 from .deeppatent2 import DrawingJob, scan_deeppatent2
-from .enrich import FigureContext, enrich, make_enricher
+from .enrich import EnricherUnavailable, FigureContext, enrich, make_enricher
 from .enrich._run import store_cache
 from .views import number_figures
 
@@ -301,10 +301,13 @@ def corpus_contexts(folder: str | Path) -> list[FigureContext]:
 
 
 def enrich_corpus(folder: str | Path, store: Store, enrichers: dict[str, dict],
-                  per_figure: int = 20, progress: Callable[[int, int], None] | None = None
-                  ) -> dict[str, int]:
+                  per_figure: int = 20, progress: Callable[[int, int], None] | None = None,
+                  failures: dict | None = None) -> dict[str, int]:
     """Run the enrichers (name -> options) over a corpus and attach the texts to its shards;
-    ``progress(done, total)`` after each drawing or patent described."""
+    ``progress(done, total)`` after each drawing or patent described. ``failures`` gets
+    ``{name: {"failed": n, "of": total}}`` for an enricher that failed on some; one that
+    failed on all of them raises EnricherUnavailable (training would say it used texts that
+    are not there)."""
     objs = []
     for name, options in enrichers.items():
         options = dict(options or {})
@@ -312,10 +315,18 @@ def enrich_corpus(folder: str | Path, store: Store, enrichers: dict[str, dict],
             options.setdefault("cache", store_cache(store))
         objs.append(make_enricher(name, options))
     contexts = corpus_contexts(folder)
+    failed: dict[str, int] = {}
     added = enrich(store, contexts, objs, per_figure=per_figure,
                    progress=None if progress is None else
-                   lambda i: progress(i, len(contexts)))
+                   lambda i: progress(i, len(contexts)), failures=failed)
     attach_texts(folder, store)
+    if failures is not None:
+        failures.update({n: {"failed": k, "of": len(contexts)} for n, k in failed.items()})
+    hopeless = [n for n, k in failed.items() if k >= len(contexts)]
+    if hopeless:
+        raise EnricherUnavailable(
+            f"no description could be made by the {hopeless[0]} enricher (it failed on all "
+            f"{len(contexts)} drawings and patents; the warnings above say why)")
     return added
 
 

@@ -155,9 +155,10 @@ def _seed_all(seed: int) -> None:
 
 
 def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
-                 enrichers: list[str] | None = None) -> Corpus:
+                 enrichers: list[str] | None = None, failures: dict | None = None) -> Corpus:
     """Render (unless ``data.corpus`` names a prepared one) and enrich the corpus with the
-    configured enrichers, or ``enrichers``; the main process does it, the others wait."""
+    configured enrichers, or ``enrichers``; the main process does it, the others wait.
+    ``failures``: what the enrichers could not describe (training.prepare.enrich_corpus)."""
     from core.store import Store
 
     from .prepare import build_corpus, enrich_corpus, fingerprint
@@ -178,7 +179,8 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
                 def described(done: int, total: int) -> None:
                     bar.total = total
                     bar.update(done - bar.n)
-                enrich_corpus(folder, store, names, cfg.enrich.per_figure, progress=described)
+                enrich_corpus(folder, store, names, cfg.enrich.per_figure, progress=described,
+                              failures=failures)
         finally:
             store.close()
     distributed.barrier()
@@ -261,8 +263,9 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     d = distributed.setup(cfg.run.device)
     _seed_all(cfg.model.seed)
     model = model or build_model(cfg)
+    undescribed: dict = {}
     if corpus is None:
-        corpus = prepare_data(cfg, model, d)
+        corpus = prepare_data(cfg, model, d, failures=undescribed)
     corpus = corpus.with_enrichers(cfg.enrich.enrichers)
     excluded = held_out(cfg, corpus)
     if rows is None:
@@ -471,7 +474,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
         log_file.close()
     distributed.sync_buffers(objective, d)
     model.clip.eval()
-    record = training_record(cfg, corpus, rows, excluded, step, history, d)
+    record = training_record(cfg, corpus, rows, excluded, step, history, d, undescribed)
     export_dir = None
     finished = Path(cfg.run.export_dir or out / "model")
     if resumed and step == start_step and (finished / "model.json").is_file():
@@ -483,6 +486,11 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
 
         export_dir = export(model, cfg, record, patents=set(corpus.patent[rows]))
     distributed.barrier()
+    if undescribed and d.main:
+        log.warning("trained without some descriptions (%s): those drawings had the other "
+                    "enrichers' texts or their title; train again to retry them",
+                    ", ".join(f"{n} failed on {c['failed']} of {c['of']}"
+                              for n, c in undescribed.items()))
     model.to("cpu")
     if d.enabled:
         distributed.teardown()
@@ -568,7 +576,8 @@ def _open_log(path: Path, from_step: int):
 
 
 def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded: set[str],
-                    steps: int, history: list, d: distributed.Dist) -> dict:
+                    steps: int, history: list, d: distributed.Dist,
+                    undescribed: dict | None = None) -> dict:
     from .export import git_commit
 
     pids = set(corpus.patent[rows])
@@ -589,7 +598,8 @@ def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded
                             "classes": len({s[:2] for s in sub if s})},
                  "folds": {"k": cfg.data.folds, "held_out_fold": cfg.data.fold,
                            "seed": cfg.data.fold_seed},
-                 "held_out_patents": sorted(excluded)},
+                 "held_out_patents": sorted(excluded),
+                 **({"enrich_failures": undescribed} if undescribed else {})},
         "steps": steps, "world_size": d.world, "device": d.device.type,
         "final": {k: v for k, v in last.items() if k != "weights"},
         "loss_weights": last.get("weights"),
