@@ -1,24 +1,22 @@
 """Pages a library already holds under another path: a copy of the same drawing file (added
-again from a second folder) is not indexed twice, and a file whose folder was moved is
-re-pointed to its new place, keeping its figures, the search log and the ratings."""
+again from a second folder) is not indexed twice, and a file whose folder was moved (or
+copied, the original then deleted) is re-pointed to its new place, keeping its figures, the
+search log and the ratings."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from ._hashing import sha256_file
 from .records import PageRecord
 from .store import Store
 
 
 def file_sha256(path: str | Path) -> str | None:
-    h = hashlib.sha256()
+    """``sha256_file``, None when the file cannot be read."""
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        return sha256_file(path)
     except OSError:
         return None
-    return h.hexdigest()
 
 
 class PageTwins:
@@ -29,11 +27,11 @@ class PageTwins:
     MTIME_SLACK = 2.0
 
     def __init__(self, store: Store):
-        self._by_key: dict[tuple[str, int, int], list[tuple[int | None, str, float | None]]] = {}
-        for pid, path, index, size, mtime, page_id in store.conn.execute(
-                "SELECT patent_id, path, page_index, file_size, file_mtime, id FROM pages "
-                "WHERE file_size IS NOT NULL"):
-            self._by_key.setdefault((pid, index, size), []).append((page_id, path, mtime))
+        self._by_key: dict[tuple[str, int, int], list[tuple]] = {}
+        for pid, path, index, size, mtime, page_id, sha in store.conn.execute(
+                "SELECT patent_id, path, page_index, file_size, file_mtime, id, file_sha256 "
+                "FROM pages WHERE file_size IS NOT NULL"):
+            self._by_key.setdefault((pid, index, size), []).append((page_id, path, mtime, sha))
         self._sha: dict[str, str | None] = {}        # each file is read once per run
 
     def _hash(self, path: str) -> str | None:
@@ -51,16 +49,21 @@ class PageTwins:
             return None                 # unreadable: ingestion reports it
         key = (page.patent_id, page.page_index, stat.st_size)
         candidates = self._by_key.setdefault(key, [])
-        for page_id, old, mtime in candidates:
+        for page_id, old, mtime, known_sha in candidates:
             if not Path(old).exists():
-                # the same name, size and time: the file itself, at its new place (a file
-                # of that name with other content is a new page)
-                if page_id is not None and Path(old).name == Path(page.path).name and \
-                        mtime is not None and abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
+                # the file itself at its new place: the same bytes as recorded when it was
+                # added, or (pages added before hashes were kept) the same name, size and time
+                if page_id is None:
+                    continue
+                if known_sha is not None:
+                    if self._hash(str(page.path)) == known_sha:
+                        return "moved", page_id, old
+                elif Path(old).name == Path(page.path).name and mtime is not None and \
+                        abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
                     return "moved", page_id, old
                 continue
             sha = self._hash(str(page.path))
-            if sha is not None and self._hash(old) == sha:
+            if sha is not None and (known_sha or self._hash(old)) == sha:
                 return "copy", page_id, old
-        candidates.append((None, str(page.path), stat.st_mtime))
+        candidates.append((None, str(page.path), stat.st_mtime, None))
         return None

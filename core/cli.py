@@ -195,7 +195,7 @@ def cmd_index_add(args) -> int:
 
 
 def cmd_index_info(args) -> int:
-    from .ingest import missing_page_files
+    from .library import missing_page_files
 
     with _open_library(args) as lib:
         info = lib.info()

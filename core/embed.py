@@ -28,6 +28,7 @@ import numpy as np
 from ._lifeline import die_with, pool_options  # noqa: F401  (pool_options: for every pool)
 from .drawing import DrawingConfig, FigureBox
 from .drawing import prepare_page as _prepare_drawing, why_no_figure
+from ._hashing import sha256_file
 from .imageio import ImageReadError, read_page
 from .records import PageRecord
 
@@ -77,6 +78,7 @@ class PreparedPage:
     height: int = 0
     file_size: int | None = None
     file_mtime: float | None = None
+    file_sha256: str | None = None
     boxes: list[FigureBox] = field(default_factory=list)
     images: list[np.ndarray] = field(default_factory=list)
     vectors: np.ndarray | None = None
@@ -255,6 +257,7 @@ def prepare_page(page: PageRecord, drawing: dict,
     try:
         st = os.stat(page.path)
         out.file_size, out.file_mtime = st.st_size, st.st_mtime
+        out.file_sha256 = _file_hash(page.path, st)
         img = read_page(page.path, page.page_index)
         out.height, out.width = img.array.shape
         figures = _prepare_drawing(img.array, page.page_kind, cfg, dpi=img.sheet_dpi)
@@ -279,6 +282,14 @@ def prepare_page(page: PageRecord, drawing: dict,
 
 
 _WORKER: dict = {}
+_LAST_HASH: list = [None, None]      # (path, size, mtime), hash: a file's pages are hashed once
+
+
+def _file_hash(path, st: os.stat_result) -> str:
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if _LAST_HASH[0] != key:
+        _LAST_HASH[:] = [key, sha256_file(path)]
+    return _LAST_HASH[1]
 
 
 def _init_worker(drawing: dict, encoder: CpuEncoder | None, parent: int) -> None:

@@ -8,6 +8,7 @@ twice. Per-file problems are reported and skipped; nothing already in the librar
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -19,11 +20,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ._corrections import correct_metadata
-from ._page_twins import PageTwins
+from ._page_twins import PageTwins, file_sha256
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library,
-                      MissingFilesError, finish_interrupted_swap)
+                      MissingFilesError, finish_interrupted_swap, missing_page_files)
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
 
@@ -148,7 +149,7 @@ class _ChunkWriter:
                         width=prepared.width, height=prepared.height,
                         n_figures=len(prepared.vectors),
                         source_id=self.source_ids.get(str(prepared.page.path)),
-                        run_id=self.run_id)
+                        run_id=self.run_id, sha256=prepared.file_sha256)
                     for _ in range(len(prepared.vectors)):
                         next(row_iter)[1] = page_id
                 store.insert_figures([tuple(r) for r in fig_rows])
@@ -270,6 +271,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         corrections: list[tuple[int | None, str, PatentRecord]] = []
         duplicates: list[tuple[str, str]] = []           # (new path, the page it copies)
         moves: list[tuple[int, str, int | None]] = []    # (page id, new path, source id)
+        changed: set[str] = set()        # files rewritten since their pages were indexed
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
@@ -289,6 +291,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 seen.add(key)
                 if key in known:
                     report.pages_already_present += 1
+                    if _changed(page.path, *known[key]):
+                        changed.add(str(page.path))
                     continue
                 if scan.kind != "rebuild":
                     twins = twins or PageTwins(library.store)
@@ -304,6 +308,11 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 source_ids[str(page.path)] = sid
                 todo.append(page)
         report.pages_total = len(todo)
+        if changed:
+            report.warnings.append(
+                f"{len(changed)} file(s) of pages already in the library have changed since "
+                f"they were added (e.g. {min(changed)}): the index still holds their old "
+                "drawings; `patent-examiner index rebuild` (Rebuild index) indexes them anew")
         if duplicates:
             first, old = duplicates[0]
             report.warnings.append(
@@ -446,10 +455,18 @@ def _copy_tables(new: Library, old_db: Path) -> None:
         conn.execute("DETACH DATABASE old")
 
 
-def missing_page_files(library: Library) -> list[str]:
-    """The library's page files that are no longer where they were added."""
-    return sorted({p for (p,) in library.store.conn.execute("SELECT DISTINCT path FROM pages")
-                   if not Path(p).is_file()})
+def _changed(path, size: int | None, mtime: float | None, sha: str | None) -> bool:
+    """Whether a page's file differs from the one indexed: another size, or another time and
+    other bytes (pages indexed before hashes were recorded: only the size can tell)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False                    # gone: told as missing, not as changed
+    if size is not None and st.st_size != size:
+        return True
+    if mtime is None or abs(st.st_mtime - mtime) <= PageTwins.MTIME_SLACK:
+        return False
+    return sha is not None and file_sha256(path) != sha
 
 
 def rebuild(library: Library, model, *, model_ref: str | None = None,

@@ -293,3 +293,9 @@ class Library:
             "demo_unfinished": not (self.store.get_meta("demo") or {"complete": True}
                                     ).get("complete"),
         }
+
+
+def missing_page_files(library: Library) -> list[str]:
+    """The library's page files that are no longer where they were added."""
+    return sorted({p for (p,) in library.store.conn.execute("SELECT DISTINCT path FROM pages")
+                   if not Path(p).is_file()})

@@ -15,7 +15,7 @@ def library_overview(library: Library, errors: int = 200) -> dict:
     """``Library.info()`` plus ``sources`` (kind, path, added, last run), the latest
     ``errors`` skipped files (``recent_errors``: at, item, reason), newest first, and the page
     files no longer where they were added (``missing_page_files``)."""
-    from .ingest import missing_page_files
+    from .library import missing_page_files
 
     db = library.store.db
     info = library.info()

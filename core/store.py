@@ -20,7 +20,7 @@ import sqlite_utils
 from .atomic import disk_full
 from .records import PageRecord, PatentRecord
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 UNDATED_ORD = 2**31 - 1   # grant-date ordinal of undated items: excluded by every cutoff
 
 _MIGRATIONS: dict[int, str] = {
@@ -74,6 +74,9 @@ _MIGRATIONS: dict[int, str] = {
     CREATE TABLE text_vectors (
         patent_id TEXT NOT NULL, model_id TEXT NOT NULL, text_sha256 TEXT NOT NULL,
         vector BLOB NOT NULL, PRIMARY KEY (patent_id, model_id));
+    """,
+    4: """
+    ALTER TABLE pages ADD COLUMN file_sha256 TEXT;
     """,
 }
 
@@ -270,10 +273,11 @@ class Store:
                               "source_id=COALESCE(?, source_id) WHERE id=?",
                               (path, mtime, source_id, page_id))
 
-    def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None]]:
-        """(path, page_index) -> (file size, mtime) of every page already in the library."""
-        return {(p, i): (s, m) for p, i, s, m in self.conn.execute(
-            "SELECT path, page_index, file_size, file_mtime FROM pages")}
+    def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None, str | None]]:
+        """(path, page_index) -> (file size, mtime, SHA-256) of every page already in the
+        library (the hash is None for pages added before it was recorded)."""
+        return {(p, i): (s, m, h) for p, i, s, m, h in self.conn.execute(
+            "SELECT path, page_index, file_size, file_mtime, file_sha256 FROM pages")}
 
     def max_figure_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM figures").fetchone()[0]
@@ -312,13 +316,13 @@ class Store:
 
     def insert_page(self, page: PageRecord, *, size: int | None, mtime: float | None,
                     width: int, height: int, n_figures: int, source_id: int | None,
-                    run_id: str) -> int:
+                    run_id: str, sha256: str | None = None) -> int:
         cur = self.conn.execute(
             "INSERT INTO pages(patent_id, path, page_index, page_kind, sheet, file_size, "
-            "file_mtime, width, height, n_figures, source_id, run_id, added_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "file_mtime, width, height, n_figures, source_id, run_id, added_at, file_sha256) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (page.patent_id, str(page.path), page.page_index, page.page_kind, page.sheet, size,
-             mtime, width, height, n_figures, source_id, run_id, now_iso()))
+             mtime, width, height, n_figures, source_id, run_id, now_iso(), sha256))
         return cur.lastrowid
 
     def insert_figures(self, rows: list[tuple]) -> None:

@@ -335,13 +335,51 @@ def test_a_copied_folder_adds_nothing_and_a_moved_one_is_followed(drawing_manife
                               tmp_path / "copy" / "manifest.jsonl"], tiny_model, workers=0)
         assert lib.store.counts()["pages"] == pages == report.pages_added
     # a file of the same name and size but other content at the new place is a new page
+    from PIL import Image, PngImagePlugin
+
+    def rewrite(path, note):                     # other bytes, the same size
+        info = PngImagePlugin.PngInfo()
+        info.add_text("note", note)
+        Image.open(path).save(path, pnginfo=info)
+
+    sheet = sorted((tmp_path / "copy").glob("*.png"))[0]
+    rewrite(sheet, "a")
     with Library(tmp_path / "lib3", create=True) as lib:
         ingest(lib, [tmp_path / "copy" / "manifest.jsonl"], tiny_model, workers=0)
         (tmp_path / "copy").rename(tmp_path / "copy2")
-        sheet = next((tmp_path / "copy2").glob("*.png"))
-        os.utime(sheet, (1e9, 1e9))                  # (rewritten: another time)
+        sheet = tmp_path / "copy2" / sheet.name
+        size = sheet.stat().st_size
+        rewrite(sheet, "b")
+        assert sheet.stat().st_size == size
         report = ingest(lib, [tmp_path / "copy2" / "manifest.jsonl"], tiny_model, workers=0)
         assert report.pages_moved == pages - 1 and report.pages_added == 1
+
+    # copied, checked, the original deleted (cp without -p: new times): followed, not doubled
+    with Library(tmp_path / "lib4", create=True) as lib:
+        ingest(lib, [tmp_path / "copy2" / "manifest.jsonl"], tiny_model, workers=0)
+        figures = lib.store.conn.execute("SELECT id FROM figures ORDER BY id").fetchall()
+        shutil.copytree(tmp_path / "copy2", tmp_path / "copy3", copy_function=shutil.copy)
+        report = ingest(lib, [tmp_path / "copy3" / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 0
+        shutil.rmtree(tmp_path / "copy2")
+        report = ingest(lib, [tmp_path / "copy3" / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 0 and report.pages_moved == pages
+        assert lib.store.conn.execute("SELECT id FROM figures ORDER BY id").fetchall() == figures
+
+    # a file rewritten in place: told, with the remedy
+    with Library(tmp_path / "lib5", create=True) as lib:
+        ingest(lib, [tmp_path / "copy3" / "manifest.jsonl"], tiny_model, workers=0)
+        sheet = tmp_path / "copy3" / sheet.name
+        os.utime(sheet, (1e9, 1e9))              # touched only: the same bytes, no warning
+        report = ingest(lib, [tmp_path / "copy3" / "manifest.jsonl"], tiny_model, workers=0)
+        assert not any("changed" in w for w in report.warnings)
+        rewrite(sheet, "c")
+        os.utime(sheet, (2e9, 2e9))
+        report = ingest(lib, [tmp_path / "copy3" / "manifest.jsonl"], tiny_model, workers=0)
+        assert [w for w in report.warnings if "changed" in w] == [
+            f"1 file(s) of pages already in the library have changed since they were added "
+            f"(e.g. {sheet}): the index still holds their old drawings; `patent-examiner index "
+            "rebuild` (Rebuild index) indexes them anew"]
 
 
 def test_imagenet_model_ranks_own_patent_first(shared_data, tmp_path):
@@ -447,7 +485,7 @@ def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path
     import tarfile
     import zipfile
 
-    from core.ingest import missing_page_files
+    from core.library import missing_page_files
 
     grants = sorted((shared_data / "uspto_redbook").iterdir())[:3]
     made = []

@@ -21,6 +21,7 @@ import torch
 
 from resources import MODELS_DIR
 
+from .._hashing import sha256_file
 from ._model import ModelSpec, PatentModel, compute_model_id
 from ._registry import (
     DEFAULT_ARCH,
@@ -38,15 +39,6 @@ CHECKPOINT_FORMAT = "patent-examiner/checkpoint-v1"
 WEIGHTS_FILE = "model.safetensors"
 SIDECAR_FILE = "model.json"
 DEFAULT_MODEL_DIR = MODELS_DIR / "default"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _text_tower_info(model_cfg: dict) -> dict:
