@@ -199,26 +199,34 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                      unpacked: list[Path], progress: ProgressFn | None,
                      archive_of: dict[str, str]) -> list[str | Path]:
     """Sources with every grant archive (.tar, .zip) replaced by its unpacked folder in the
-    library (``archives/``); an archive that cannot be unpacked becomes one error."""
-    from .sources import SourceError, is_archive, unpack_archive
+    library (``archives/``), including the archives a folder source holds (a folder of
+    weekly downloads: registered, so that updating the library takes the new ones); an
+    archive that cannot be unpacked becomes one error."""
+    from .sources import SourceError, archives_in, holds_drawings, is_archive, unpack_archive
 
     out: list[str | Path] = []
     for src in sources:
-        if not is_archive(src):
+        found = archives_in(src) if Path(src).is_dir() else []
+        if found:
+            library.store.source_id("archives", str(Path(src).resolve()))
+            if holds_drawings(Path(src)):
+                out.append(src)
+        elif not is_archive(src):
             out.append(src)
             continue
-        root = library.path / ARCHIVES_DIR
-        existed = {p.name for p in root.iterdir()} if root.is_dir() else set()
-        try:
-            folder, errors = unpack_archive(src, root, progress)
-        except SourceError as exc:
-            report.errors.append((str(src), str(exc)))
-            continue
-        report.errors += errors
-        if folder.name not in existed:
-            unpacked.append(folder)
-        archive_of[str(folder)] = str(src)
-        out.append(folder)
+        for archive in found or [src]:
+            root = library.path / ARCHIVES_DIR
+            existed = {p.name for p in root.iterdir()} if root.is_dir() else set()
+            try:
+                folder, errors = unpack_archive(archive, root, progress)
+            except SourceError as exc:
+                report.errors.append((str(archive), str(exc)))
+                continue
+            report.errors += errors
+            if folder.name not in existed:
+                unpacked.append(folder)
+            archive_of[str(folder)] = str(archive)
+            out.append(folder)
     return out
 
 

@@ -511,6 +511,21 @@ def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path
         assert lib.info()["patents"] == 3 and not missing_page_files(lib)
         assert len(list((tmp_path / "runs" / "archives").iterdir())) == 3
 
+    # a folder of downloads: its archives are added, and updating takes the new ones
+    from core.overview import source_paths
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    made[0].rename(downloads / "w0.tar")
+    with Library(tmp_path / "folder", create=True) as lib:
+        report = ingest(lib, [downloads], tiny_model, workers=0)
+        assert lib.info()["patents"] == 1 and not report.errors
+        made[1].rename(downloads / "w1.tar")      # next week's download
+        paths, _ = source_paths(lib)
+        assert str(downloads) in paths
+        ingest(lib, paths, tiny_model, workers=0)
+        assert lib.info()["patents"] == 2 and not missing_page_files(lib)
+
 
 def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tmp_path,
                                                                   tiny_model, monkeypatch):
@@ -533,8 +548,8 @@ def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tm
         zipfile.ZipFile(tmp_path / "empty.zip", "w").close()      # named as the user gave it
         report = ingest(lib, [tmp_path / "empty.zip"], tiny_model, workers=0)
         assert report.errors == [(str(tmp_path / "empty.zip"), f"{tmp_path / 'empty.zip'}: "
-                                  "holds nothing usable (no manifest.jsonl, grant XML or "
-                                  "drawing files)")]
+                                  "holds nothing usable (no manifest.jsonl, grant XML, "
+                                  "drawing files or grant archives)")]
         assert not list((tmp_path / "library" / "archives").iterdir())
         usage = namedtuple("usage", "total used free")
         monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))

@@ -12,10 +12,10 @@ Page kinds (``PAGE_KINDS``): ``front_page`` is a whole front page (bibliographic
 plus the representative figure); ``front_view`` is the representative figure alone, as the
 Red Book ships it (``-D00000.TIF``, no text block); ``drawing_sheet`` is a numbered sheet.
 """
-from ._archive import ARCHIVE_SUFFIXES, is_archive, unpack_archive
+from ._archive import ARCHIVE_SUFFIXES, archives_in, is_archive, unpack_archive
 from ._deeppatent2 import (deeppatent2_records, image_candidates, record_field,
                            scan_deeppatent2)
-from ._dispatch import scan_source
+from ._dispatch import holds_drawings, scan_source
 from ._fields import (PAGE_KINDS, FieldError, SourceError, article_name, display_title,
                       parse_date, title_from_figures)
 from ._folder import image_id, scan_folder
@@ -24,10 +24,9 @@ from ._manifest import scan_manifest
 from ._redbook import scan_redbook
 
 __all__ = [
-    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "article_name",
-    "deeppatent2_records",
-    "display_patent_id", "display_title", "image_candidates", "image_id", "is_archive",
-    "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field", "scan_deeppatent2",
-    "scan_folder", "scan_manifest", "scan_redbook", "scan_source", "title_from_figures",
-    "unpack_archive",
+    "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "archives_in",
+    "article_name", "deeppatent2_records", "display_patent_id", "display_title",
+    "holds_drawings", "image_candidates", "image_id", "is_archive", "is_us_patent_id",
+    "normalize_patent_id", "parse_date", "record_field", "scan_deeppatent2", "scan_folder",
+    "scan_manifest", "scan_redbook", "scan_source", "title_from_figures", "unpack_archive",
 ]

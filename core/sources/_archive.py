@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 from ._fields import SourceError
+from ._files import iter_files
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 #: What a grant needs: its XML and its drawing sheets.
@@ -38,6 +39,13 @@ Progress = Callable[[int, int, str], None]
 def is_archive(path: str | os.PathLike) -> bool:
     name = Path(path).name.lower()
     return Path(path).is_file() and name.endswith(ARCHIVE_SUFFIXES)
+
+
+def archives_in(folder: str | os.PathLike) -> list[Path]:
+    """The grant archives in ``folder`` or one level below (weekly downloads saved into one
+    folder), sorted."""
+    return [p for p in iter_files(Path(folder), {".tar", ".gz", ".tgz", ".zip"}, max_depth=2)
+            if is_archive(p)]
 
 
 def _stem(path: Path) -> str:

@@ -74,4 +74,11 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
     if next(iter_files(path, SUPPORTED_SUFFIXES), None) is not None:
         return scan_folder(path)
     raise SourceError(f"{path}: holds nothing usable "
-                      "(no manifest.jsonl, grant XML or drawing files)")
+                      "(no manifest.jsonl, grant XML, drawing files or grant archives)")
+
+
+def holds_drawings(folder: Path) -> bool:
+    """Whether a folder is a source of its own (a manifest, grant XML or drawing files), as
+    opposed to one that only holds grant archives."""
+    return ((folder / "manifest.jsonl").is_file() or bool(find_grant_xml(folder))
+            or next(iter_files(folder, SUPPORTED_SUFFIXES), None) is not None)
