@@ -219,6 +219,11 @@ def cmd_index_info(args) -> int:
         print(f"note:      {info['pages_older_finder']} page(s) were cut into figures by an "
               "older figure finder (or one not recorded); `patent-examiner index rebuild` "
               "cuts them again, keeping searches and ratings")
+    damaged = info["damaged_index_files"]
+    if damaged:
+        print(f"damaged:   index file(s) {', '.join(damaged[:3])}"
+              f"{' ...' if len(damaged) > 3 else ''}: searches fail until the library is "
+              "rebuilt from its sources (`patent-examiner index rebuild`)")
     gone = info["missing_page_files"]
     if gone:
         print(f"missing:   {len(gone)} page file(s) are no longer where they were added, e.g. "

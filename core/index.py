@@ -298,7 +298,25 @@ class _private:
 
 def segment_files(directory: Path, name: str) -> list[Path]:
     base = directory / name
-    return [base.with_suffix(s) for s in (".meta.npz", ".vec.npy", ".hnsw")]
+    return [base.with_suffix(s) for s in _SUFFIXES.values()]
+
+
+_SUFFIXES = {"meta": ".meta.npz", "vectors": ".vec.npy", "hnsw": ".hnsw"}
+
+
+def damaged_files(directory: Path, manifest: dict | None) -> list[str]:
+    """Index files the manifest lists that are gone or of another size (a cheap look, no
+    checksums: ``index verify`` reads them whole)."""
+    out = []
+    for entry in (manifest or {}).get("segments", []):
+        for kind, expected in entry.get("files", {}).items():
+            path = (directory / entry["name"]).with_suffix(_SUFFIXES.get(kind, ""))
+            try:
+                if path.stat().st_size != expected["size"]:
+                    out.append(f"{path.name} (another size)")
+            except OSError:
+                out.append(f"{path.name} (gone)")
+    return out
 
 
 def empty_manifest(model_id: str, dim: int) -> dict:

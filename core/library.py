@@ -19,8 +19,8 @@ from typing import Iterator
 import numpy as np
 
 from ._finder_version import FINDER_VERSION
-from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, empty_manifest,
-                    segment_files, write_segment)
+from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, damaged_files,
+                    empty_manifest, segment_files, write_segment)
 from .store import DiskFullError, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -290,6 +290,7 @@ class Library:
             "index_segments": len(manifest.get("segments", [])),
             "index_vectors": sum(s["count"] for s in manifest.get("segments", [])),
             "pages_older_finder": self.older_finder_pages(),
+            "damaged_index_files": damaged_files(self.path / INDEX_DIR, manifest),
             "demo_unfinished": not (self.store.get_meta("demo") or {"complete": True}
                                     ).get("complete"),
         }

@@ -208,7 +208,8 @@ def test_damaged_index_file_is_reported_never_searched(built_library, sheets,
     expected = _results(built_library, query)
     path = tmp_path / "lib"
     shutil.copytree(built_library, path)
-    _damage(sorted((path / "index").glob(f"*{suffix}"))[-1], how)
+    target = sorted((path / "index").glob(f"*{suffix}"))[-1]
+    _damage(target, how)
     try:
         got = _results(path, query)
     except (LibraryError, IndexError_) as exc:
@@ -219,6 +220,10 @@ def test_damaged_index_file_is_reported_never_searched(built_library, sheets,
     with Library(path, params=params()) as lib:
         with pytest.raises((LibraryError, IndexError_), match="damaged|truncated|missing"):
             lib.index(verify="full")
+        # `index info` looks at the files' sizes: a missing or cut file shows there at once
+        assert lib.info()["damaged_index_files"] == (
+            [] if how == "flip" else
+            [f"{target.name} ({'gone' if how == 'delete' else 'another size'})"])
 
 
 def test_damaged_index_is_rebuilt_to_the_same_results(built_library, sheets,
