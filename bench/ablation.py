@@ -44,7 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.config import TrainConfig, apply_overrides, read_toml  # noqa: E402
+from training.config import ConfigError, TrainConfig, apply_overrides, read_toml  # noqa: E402
 
 VARIANTS = {
     "whiten_only": ["optim.epochs=0"],
@@ -82,16 +82,30 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[], help="config override for all runs")
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--fold-seed", type=int, default=0)
-    p.add_argument("--variants", default="untrained,whiten_only,title_only,clip_only,fixed,"
-                                         "full,full_design")
+    names = ",".join(["untrained", *VARIANTS])
+    p.add_argument("--variants", default=names, help=f"comma-separated, of {names} (default: "
+                                                     "all)")
     p.add_argument("--text", default="full,full_design", help="variants also scored with text "
-                                                           "fusion")
+                                                           "fusion (of the same names)")
     p.add_argument("--out", default="runs/ablation")
     p.add_argument("--per-application", action="store_true",
                    help="also score one query per held-out patent with all its sheets (as "
                         "`search --page all`; prior art only)")
     args = p.parse_args(argv)
+    for option in ("variants", "text"):
+        given = getattr(args, option)
+        unknown = [v for v in given.split(",") if given and v not in names.split(",")]
+        if unknown:
+            p.error(f"--{option}: unknown variant {unknown[0]!r} (variants: {names})")
 
+    try:
+        return run(args)
+    except ConfigError as exc:
+        print(f"ablation: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(args) -> int:
     from core.search import DEFAULT_FUSION
     from training import distributed
     from training.augment import AugmentConfig
@@ -103,16 +117,23 @@ def main(argv=None) -> int:
 
     raw = apply_overrides(read_toml(args.config), args.set)
     base = TrainConfig.from_dict(raw)
+    split = base.features.split if base.features.split >= 0 else base.model.freeze_blocks
+    if base.features.enabled and (base.model.freeze_blocks < 0 or
+                                  split > base.model.freeze_blocks):
+        raise ConfigError("features.enabled needs model.freeze_blocks >= 0 and "
+                          "features.split <= model.freeze_blocks")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     model0 = build_model(base)
     corpus = prepare_data(base, model0, distributed.Dist(), enrichers=sorted(
         set(base.enrich.enrichers) | {"title"}))
-    split = base.features.split if base.features.split >= 0 else base.model.freeze_blocks
-    bank = FeatureBank.build(model0, corpus, base.data.cache_dir, freeze_blocks=split,
-                             views=base.features.views,
-                             aug=AugmentConfig.from_dict(base.augment), seed=base.model.seed)
+    bank = None         # a recipe that trains the whole trunk runs on the crops
+    if base.features.enabled:
+        bank = FeatureBank.build(model0, corpus, base.data.cache_dir, freeze_blocks=split,
+                                 views=base.features.views,
+                                 aug=AugmentConfig.from_dict(base.augment),
+                                 seed=base.model.seed)
     es = eval_set(corpus, base.data.sources)
     folds = make_folds(corpus, args.folds, args.fold_seed)
     texts = TextCache(model0, "cpu", base.data.cache_dir)
@@ -141,8 +162,8 @@ def main(argv=None) -> int:
                 model = train(cfg, corpus=corpus, rows=rows, bank=bank).model
                 cfg_dict = cfg.to_dict()
             # The bank's prefix is only valid while training left it frozen.
-            frozen = variant == "untrained" or (cfg.features.enabled and
-                                                cfg.model.freeze_blocks >= bank.freeze_blocks)
+            frozen = bank is not None and (variant == "untrained" or (
+                cfg.features.enabled and cfg.model.freeze_blocks >= bank.freeze_blocks))
             vectors = embed_rows(model, corpus, es.rows, bank if frozen else None)
             rec = {"variant": variant, "fold": fold, "config": cfg_dict,
                    "train_seconds": round(time.perf_counter() - t, 1),

@@ -554,6 +554,32 @@ def test_cross_validation_scoring_ranks_by_image_then_fuses_text(tmp_path, drawi
     assert image_only < 0.9, image_only
 
 
+def test_ablation_runs_a_recipe_that_trains_the_whole_trunk(tmp_path, drawing_manifest,
+                                                            capsys):
+    """bench/ablation.py with tiny_test.toml (freeze_blocks = -1, no cached features) scores
+    on the crops; unknown variants and settings that do not fit are one-line errors."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ablation", REPO / "bench" / "ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    with pytest.raises(SystemExit) as info:
+        ablation.main(["--variants", "untrained,bogus"])
+    assert info.value.code == 2
+    assert "--variants: unknown variant 'bogus' (variants: untrained,whiten_only," in \
+        capsys.readouterr().err
+    run = ["--config", str(TINY), "--set", f"data.sources=['{drawing_manifest}']",
+           "--set", f"data.cache_dir='{tmp_path / 'cache'}'", "--set", "run.max_steps=2",
+           "--folds", "2", "--variants", "clip_only", "--text", "", "--out", str(tmp_path / "out")]
+    assert ablation.main(run) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["clip_only"]["deployed:prior_art_subclass/mAP"] is not None
+    assert ablation.main(run + ["--set", "features.enabled=true"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "ablation: error: " \
+        "features.enabled needs model.freeze_blocks >= 0 and features.split <= " \
+        "model.freeze_blocks"
+
+
 def test_a_worker_crash_costs_one_group_not_the_corpus_build():
     """training.prepare.ordered_map: a group that kills its worker process gets the crash
     stand-in; every other group still yields its result, in order."""
