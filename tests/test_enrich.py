@@ -443,6 +443,40 @@ def test_cli_enrich_says_which_listed_patents_are_not_in_the_library(enrich_libr
     assert captured.out.startswith("1 patent(s) described (")
 
 
+def test_cli_enrich_takes_enrichers_and_count_from_the_config(enrich_library, tmp_path):
+    """enrich --config runs the config's [enrich] enrichers, per_figure descriptions each;
+    --enricher and --per-figure given on the command line win."""
+    from core.cli import main
+    from core.library import Library
+
+    cfg = tmp_path / "enrich.toml"
+    cfg.write_text("[enrich]\nenrichers = ['title']\nper_figure = 1\n")
+    (tmp_path / "one.txt").write_text("D0900000\n")          # the patent and its 2 figures
+    common = ["enrich", "--library", str(enrich_library), "--patents", str(tmp_path / "one.txt"),
+              "--config", str(cfg), "--json"]
+    assert main(common) == 0
+    assert main([*common, "--enricher", "template", "--per-figure", "2"]) == 0
+    with Library(enrich_library) as lib:
+        counts = dict(lib.store.conn.execute(
+            "SELECT enricher, COUNT(*) FROM descriptions GROUP BY enricher").fetchall())
+    assert counts == {"title": 3, "template": 3 * 2}
+
+
+def test_python_m_training_shows_where_with_v(tmp_path, drawing_manifest, capsys):
+    """`python -m training` says "-v shows where" of an unexpected error, and takes -v."""
+    from training.cli import main
+
+    run = ["--config", str(Path(__file__).resolve().parents[1] / "training" / "configs" /
+                           "tiny_test.toml"),
+           "--out", str(tmp_path / "run"), "--set", f"data.sources=['{drawing_manifest}']",
+           "--set", f"data.cache_dir='{tmp_path / 'cache'}'", "--set", "optim.sampler='random'",
+           "--set", "optim.batch_size=64"]            # more than the 24 figures
+    assert main(run) == 1
+    assert capsys.readouterr().err.strip().endswith("per process (1 processes) (-v shows where)")
+    with pytest.raises(ValueError, match="fewer than one batch of 64"):
+        main([*run, "-v"])
+
+
 def test_cli_train_and_enrich_describe_themselves(capsys):
     from core.cli import main
 

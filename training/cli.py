@@ -35,11 +35,14 @@ def register_enrich(subparsers) -> None:
     from .config import ENRICHER_NAMES
 
     e.add_argument("--enricher", action="append", choices=ENRICHER_NAMES,
-                   help="enricher to run (repeatable; default: template)")
-    e.add_argument("--per-figure", type=positive_int, default=20,
-                   help="descriptions per drawing")
-    e.add_argument("--config", metavar="FILE", help="take [enrich] settings (llm endpoint, "
-                                                    "captioner) from a training config")
+                   help="enricher to run (repeatable; default: the --config's enrichers, "
+                        "else template)")
+    e.add_argument("--per-figure", type=positive_int,
+                   help="descriptions per drawing (default: the --config's per_figure, "
+                        "else 20)")
+    e.add_argument("--config", metavar="FILE", help="take the [enrich] settings (enrichers, "
+                   "per_figure, llm endpoint, captioner) from a training config; the options "
+                   "given here win")
     e.add_argument("--base-url", help="llm: OpenAI-compatible endpoint, e.g. "
                                       "http://127.0.0.1:8080/v1")
     e.add_argument("--model", dest="llm_model", help="llm: model name")
@@ -104,18 +107,18 @@ def cmd_enrich(args) -> int:
     from .enrich import EnricherUnavailable, make_enricher
 
     try:
-        options = _enrich_options(args)
+        names, per_figure, options = _enrich_settings(args)
         patents = read_list(args.patents, "patent list") if args.patents else None
     except (ValueError, CliError) as exc:       # a ConfigError or an unreadable patent list
         return _error(exc, EXIT_ERROR)
     enrichers = []
-    for name in args.enricher or ["template"]:
+    for name in names:
         try:
             enrichers.append(make_enricher(name, options.get(name, {})))
         except (ValueError, TypeError) as exc:   # TypeError: an unknown [enrich.*] option
             return _error(exc, EXIT_USAGE)
     try:
-        contexts, added = _run_enrich(args, enrichers, patents)
+        contexts, added = _run_enrich(args, enrichers, patents, per_figure)
     except EnricherUnavailable as exc:
         return _error(f"{exc}; stopped (descriptions written so far are kept)", EXIT_ERROR)
     except CliError as exc:
@@ -134,13 +137,15 @@ def _error(message, code: int) -> int:
     return code
 
 
-def _enrich_options(args) -> dict[str, dict]:
-    """Enricher name -> options: the config's [enrich] tables under the command line's."""
-    options: dict[str, dict] = {}
+def _enrich_settings(args) -> tuple[list[str], int, dict[str, dict]]:
+    """The enrichers to run, descriptions per drawing and each enricher's options: the
+    command line's over the config's [enrich] table over the defaults."""
+    names, per_figure, options = ["template"], 20, {}
     if args.config:
         from .config import load_config
 
         cfg = load_config(args.config)
+        names, per_figure = list(cfg.enrich.enrichers), cfg.enrich.per_figure
         options = {"llm": dict(cfg.enrich.llm), "caption": dict(cfg.enrich.caption)}
     llm = options.setdefault("llm", {})
     for key, value in (("base_url", args.base_url), ("model", args.llm_model),
@@ -149,10 +154,10 @@ def _enrich_options(args) -> dict[str, dict]:
             llm[key] = value
     if args.caption_model:
         options.setdefault("caption", {})["model_path"] = args.caption_model
-    return options
+    return args.enricher or names, args.per_figure or per_figure, options
 
 
-def _run_enrich(args, enrichers: list, patents: list[str] | None):
+def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: int):
     from tqdm import tqdm
 
     from core.library import Library, default_library_path
@@ -176,7 +181,7 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None):
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
         failures: dict[str, int] = {}
         try:
-            added = enrich(lib.store, contexts, enrichers, per_figure=args.per_figure,
+            added = enrich(lib.store, contexts, enrichers, per_figure=per_figure,
                            force=args.force, progress=lambda i: bar.update(i - bar.n),
                            failures=failures)
         finally:
@@ -193,7 +198,13 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m training --config FILE``: the train command on its own."""
+    import logging
+
     p = argparse.ArgumentParser(prog="python -m training",
                                 description="Train the drawing encoder.")
     add_train_args(p)
-    return cmd_train(p.parse_args(argv))
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log details, and show where an error came from")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    return cmd_train(args)
