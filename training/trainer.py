@@ -10,13 +10,13 @@ Launch several processes with ``torchrun --nproc_per_node N -m training --config
 from __future__ import annotations
 
 import contextlib
-
+import hashlib
 import itertools
 import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -522,8 +522,6 @@ def config_changes(old: dict, new: dict) -> list[str]:
 
 
 def _augment_filled(config: dict) -> dict:
-    from dataclasses import asdict, fields
-
     known = {f.name for f in fields(AugmentConfig)}
     given = {k: v for k, v in (config.get("augment") or {}).items() if k in known}
     return {**config, "augment": asdict(AugmentConfig.from_dict(given))}
@@ -532,8 +530,6 @@ def _augment_filled(config: dict) -> dict:
 def data_identity(corpus: Corpus, rows: np.ndarray) -> dict:
     """What a run trains on: the corpus (its fingerprint follows the sources' contents) and
     the rows taken from it, with counts to tell a person what changed."""
-    import hashlib
-
     fp = corpus.index.get("fingerprint")
     digest = hashlib.sha256(f"{fp}:".encode() + np.sort(np.asarray(rows, np.int64)).tobytes())
     return {"corpus": fp, "figures": int(len(rows)),
