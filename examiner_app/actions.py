@@ -62,6 +62,14 @@ class WindowActions:
                         "Compare the current result with the query at full resolution",
                         context=w.results)
         self.back = A("Back to results", w.show_grid, "Esc", context=w.detail)
+        # in the detail view (the zoom views' own keys only reach the one clicked)
+        self.zoom_in = A("Zoom &in", w.detail.zoom_in, ["+", "="],
+                         "Detail view: zoom into the result's sheet (the query's once "
+                         "clicked)", context=w.detail)
+        self.zoom_out = A("Zoom &out", w.detail.zoom_out, "-",
+                          "Detail view: zoom out of the sheet", context=w.detail)
+        self.fit = A("Fit &page", w.detail.fit_page, "F",
+                     "Detail view: show the whole sheet", context=w.detail)
         self.rate = [A(f"Rate &{v}: {label}", lambda _=False, v=v: w.rate_current(v), str(v),
                        context=grid) for v, label in RATING_SCALE.items()]
         self.unrate = A("C&lear rating", lambda: w.rate_current(None), ["Del", "Backspace"],
@@ -110,8 +118,9 @@ class WindowActions:
                            self.open_library, self.library, self.demo, None, self.quit)),
                 ("&Search", (self.search, self.crop, self.all_figures, self.cutoff, None,
                              self.more, self.replay, self.history)),
-                ("&Results", (self.next, self.prev, self.detail, self.back, self.expand,
-                              self.group, None, *self.rate, self.unrate, None, self.source)),
+                ("&Results", (self.next, self.prev, self.detail, self.back, self.zoom_in,
+                              self.zoom_out, self.fit, None, self.expand, self.group, None,
+                              *self.rate, self.unrate, None, self.source)),
                 ("S&tudy", (self.session, self.blind, self.ratings)),
                 ("&Help", (self.shortcuts,))):
             menu = bar.addMenu(title)

@@ -317,6 +317,21 @@ class DetailView(QWidget):
             html.escape(f) for f in figs[:12]) + "</div>") if figs else ""
         self.meta.setText(f"<table>{table}</table>{extra}")
 
+    # -- zoom -------------------------------------------------------------------------------
+    def zoomed_view(self) -> ZoomView:
+        """The sheet the zoom keys act on: the query's once it was clicked or tabbed to, else
+        the result's (the view itself has the focus when it opens)."""
+        return self.query_view if self.query_view.hasFocus() else self.result_view
+
+    def zoom_in(self) -> None:
+        self.zoomed_view().zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self.zoomed_view().zoom_by(0.8)
+
+    def fit_page(self) -> None:
+        self.zoomed_view().fit()
+
     # -- actions ----------------------------------------------------------------------------
     def _chip_clicked(self, value: int) -> None:
         checked = self.rating_buttons.button(value).isChecked()

@@ -1,9 +1,19 @@
-"""Help \u25b8 Keyboard shortcuts: a table built from the menus, so it never goes stale."""
+"""Help \u25b8 Keyboard shortcuts: a table built from the menus, so it never goes stale, and
+the mouse gestures no menu holds."""
 from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QMenuBar, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
+
+
+#: What the mouse does that no menu action does, listed under "Mouse".
+MOUSE_ROWS = [
+    ("Mouse", "Zoom the query or a sheet of the detail view", "Wheel"),
+    ("Mouse", "Pan a zoomed sheet", "Drag"),
+    ("Mouse", "Search with one figure of the query (again: all)", "Click the figure"),
+    ("Mouse", "Search with a part of the query", "C, then drag a rectangle"),
+]
 
 
 def shortcut_rows(menubar: QMenuBar) -> list[tuple[str, str, str]]:
@@ -27,7 +37,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, menubar: QMenuBar, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = shortcut_rows(menubar)
+        rows = shortcut_rows(menubar) + MOUSE_ROWS
         table = QTableWidget(len(rows), 3)
         table.setHorizontalHeaderLabels(["Menu", "Action", "Keys"])
         table.verticalHeader().setVisible(False)

@@ -1485,3 +1485,38 @@ def test_tab_goes_from_the_query_controls_to_the_filters_to_the_results(window):
     assert order == sorted(order) and order[0] == 0
     q.figure.setEnabled(True)
     assert tab_stops(q.view, 2) == [q.figure, q.crop]
+
+
+def test_zoom_keys_work_as_soon_as_the_detail_view_opens(qtbot, window, gui_library):
+    """Space opens the detail view with the focus on the view itself: +, - and F zoom the
+    result's sheet at once (the query's once clicked), and Help lists them with the wheel."""
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.shortcuts import MOUSE_ROWS, shortcut_rows
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.activateWindow()
+    window.show_grid()
+    qtbot.keyClick(window.results.view, Qt.Key.Key_Space)
+    assert window.stack.currentWidget() is window.detail
+    view = window.detail.result_view
+    qtbot.waitUntil(view.has_image, timeout=WAIT)
+    scale = lambda v: v.transform().m11()  # noqa: E731
+    before = scale(view)
+    focus = QApplication.focusWidget()
+    assert focus is window.detail or window.detail.isAncestorOf(focus)
+    qtbot.keyClick(focus, Qt.Key.Key_Plus)
+    assert scale(view) == pytest.approx(before * 1.25)
+    qtbot.keyClick(focus, Qt.Key.Key_Minus)
+    assert scale(view) == pytest.approx(before)
+    qtbot.keyClick(focus, Qt.Key.Key_F)
+    assert view._target == "fit"
+    query = window.detail.query_view
+    query.setFocus()
+    query_before = scale(query)
+    qtbot.keyClick(query, Qt.Key.Key_Equal)
+    assert scale(query) == pytest.approx(query_before * 1.25)
+    rows = shortcut_rows(window.menuBar())
+    assert ("Results", "Zoom in", "+, =") in rows and ("Results", "Fit page", "F") in rows
+    assert ("Mouse", "Zoom the query or a sheet of the detail view", "Wheel") in MOUSE_ROWS
