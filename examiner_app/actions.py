@@ -46,6 +46,9 @@ class WindowActions:
                       "Open a query drawing (PNG, JPEG, TIFF, PDF)")
         self.paste = A("&Paste drawing", w.paste, QKeySequence.StandardKey.Paste,
                        "Use the image or file on the clipboard as the query")
+        self.clear_query = A("&Clear drawing", w.clear_query, "Ctrl+Shift+Backspace",
+                             "Remove the query drawing (the text and filters stay): search by "
+                             "the title or description alone")
         self.search = A("&Search", w.search, ["Ctrl+Return", "F5"],
                         "Search prior art with the query and filters")
         self.crop = A("&Crop query", w.query_panel.crop.toggle, "C",
@@ -114,8 +117,9 @@ class WindowActions:
     def _fill_menus(self, w) -> None:
         bar = w.menuBar()
         for title, items in (
-                ("&File", (self.open, self.paste, None, self.report, self.ratings, None,
-                           self.open_library, self.library, self.demo, None, self.quit)),
+                ("&File", (self.open, self.paste, self.clear_query, None, self.report,
+                           self.ratings, None, self.open_library, self.library, self.demo, None,
+                           self.quit)),
                 ("&Search", (self.search, self.crop, self.all_figures, self.cutoff, None,
                              self.more, self.replay, self.history)),
                 ("&Results", (self.next, self.prev, self.detail, self.back, self.zoom_in,

@@ -386,6 +386,30 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self._use_mime(event.mimeData())
 
+    def clear_query(self) -> None:
+        """File \u25b8 Clear drawing: no query drawing, the text and filters kept. With a text
+        typed, its search alone runs at once; else the drawing's results go too and the Text
+        field takes the keys."""
+        self._query_gen += 1                    # a drawing still being read is dropped
+        had = self.query is not None
+        self.query = None
+        self.query_panel.clear()
+        if self.filters.query_text() is not None:
+            self.search()
+            return
+        self._gen += 1                          # and so is its search's answer
+        self._set_busy(False)
+        self.response = None
+        self._searched_with = (None, None)
+        self.model.set_results([])
+        self.results.reset()
+        self.show_grid()
+        self.filters.text.setFocus()
+        if had:
+            self.show_message("info", "The drawing is cleared. Type a title or description "
+                              "in Text and press Enter to search by the words alone.",
+                              timeout_ms=10000)
+
     def _page_requested(self, page_index: int) -> None:
         if self.query is not None:
             self.load_query(Path(self.query.path), page_index)

@@ -77,6 +77,8 @@ class QueryPanel(QWidget):
 
     def clear(self) -> None:
         self.query = None
+        self.all_pages = False
+        self.crop.setChecked(False)
         self.view.set_query(None, [])
         self.page.setVisible(False)
         self.file_label.setText("No query")

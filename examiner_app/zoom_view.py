@@ -67,6 +67,9 @@ class ZoomView(QGraphicsView):
             self._pixmap_item = SheetItem(image)
             self.scene().addItem(self._pixmap_item)
             self.scene().setSceneRect(QRectF(image.rect()))
+        else:                           # no scroll bars left over from the sheet before
+            self.scene().setSceneRect(QRectF())
+            self.resetTransform()
         self.fit()
         self.viewport().update()
 

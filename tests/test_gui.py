@@ -1520,3 +1520,27 @@ def test_zoom_keys_work_as_soon_as_the_detail_view_opens(qtbot, window, gui_libr
     rows = shortcut_rows(window.menuBar())
     assert ("Results", "Zoom in", "+, =") in rows and ("Results", "Fit page", "F") in rows
     assert ("Mouse", "Zoom the query or a sheet of the detail view", "Wheel") in MOUSE_ROWS
+
+
+def test_clearing_the_drawing_leaves_a_search_by_the_words_alone(qtbot, window, gui_library):
+    from examiner_app.shortcuts import shortcut_rows
+
+    assert ("File", "Clear drawing", "Ctrl+Shift+Backspace") in shortcut_rows(window.menuBar())
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    window.filters.text.setText("drinking mug")
+    window.acts.clear_query.trigger()
+    resp = searched(qtbot, window, first.search_id)
+    assert window.query is None and window.query_panel.file_label.text() == "No query"
+    assert not window.query_panel.view.verticalScrollBar().isVisible()  # (the sheet's)
+    assert resp.query is None and resp.text == "drinking mug" and resp.results
+    assert window.results.header.text().endswith("the text \u201cdrinking mug\u201d alone")
+    assert window.filters.query_text() == "drinking mug"     # the text and filters stay
+
+    window.load_query(sheets(gui_library)[1])                # no text: the results go too
+    searched(qtbot, window, resp.search_id)
+    window.filters.text.clear()
+    window.acts.clear_query.trigger()
+    assert window.query is None and window.response is None and window.model.rowCount() == 0
+    assert window.results.header.text() == "No search yet"
+    assert "Type a title" in window.banner.text.text()
