@@ -17,6 +17,7 @@ WHO = (6, 7)                # examiner and session: shown only with every sessio
 OPTIONAL = {5: "locarno"}   # shown when some search used it
 DOCK_WIDTH = 440
 QUERY_WIDTH = 160           # the query column's share when the dock widens for more columns
+QUERY_MIN = 80              # in a dock squeezed by a small window (the tooltip has it all)
 
 
 class HistoryPanel(QDockWidget):
@@ -72,11 +73,14 @@ class HistoryPanel(QDockWidget):
         for j, key in OPTIONAL.items():
             self.table.setColumnHidden(j, not any(r.get(key) for r in rows))
         self.table.setRowCount(len(rows))
-        this_year = str(date.today().year)
+        today = date.today().isoformat()
+        paged = paged_files(self._records)
         for i, r in enumerate(rows):
             at = (r.get("at") or "").replace("T", " ")[:19]
-            when = at[5:16] if at.startswith(this_year) else at[:16]     # "12-03 14:05"
-            values = [r["id"], when, query_label(r), r.get("before") or "no cutoff",
+            # "14:05" today, "12-03 14:05" this year, else the whole date
+            when = at[11:16] if at.startswith(today) else \
+                at[5:16] if at.startswith(today[:4]) else at[:16]
+            values = [r["id"], when, query_label(r, paged), r.get("before") or "no cutoff",
                       len(r.get("results") or []), r.get("locarno") or "",
                       r.get("examiner") or "", r.get("session") or ""]
             for j, v in enumerate(values):
@@ -87,7 +91,7 @@ class HistoryPanel(QDockWidget):
                     item.setToolTip(at)
                 if j == QUERY:
                     item.setToolTip("\n".join(filter(None, [r.get("query_path"),
-                                                             r.get("text")])))
+                                                             region_text(r), r.get("text")])))
                 self.table.setItem(i, j, item)
         self._fit_query()
 
@@ -102,10 +106,11 @@ class HistoryPanel(QDockWidget):
                    for j in range(len(COLUMNS)) if j != QUERY and not self.table.isColumnHidden(j))
 
     def _fit_query(self) -> None:
-        """The query column takes the free width, but never less than ``QUERY_WIDTH`` (the
-        table scrolls sideways instead of eliding every name to "p...g")."""
+        """The query column takes the free width, but never less than ``QUERY_MIN`` (the
+        table scrolls sideways instead of eliding every name to "p...g"); the cutoff and the
+        number of results stay whole beside it."""
         free = self.table.viewport().width() - self._other_widths()
-        self.table.horizontalHeader().resizeSection(QUERY, max(QUERY_WIDTH, free))
+        self.table.horizontalHeader().resizeSection(QUERY, max(QUERY_MIN, free))
 
     def _widen(self) -> None:
         """With examiner and session shown, take the room they need (up to half the window)
@@ -138,8 +143,37 @@ class HistoryPanel(QDockWidget):
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
 
-def query_label(record: dict) -> str:
-    """What a logged search asked with: the sheet's file name and/or its title text."""
-    name = Path(record["query_path"]).name if record.get("query_path") else ""
+def paged_files(records: list[dict]) -> set[str]:
+    """The query files searched page by page (another page than the first, or all pages):
+    their labels name the page, the first one's too."""
+    return {r["query_path"] for r in records if r.get("query_path")
+            and r.get("query_page") != 0}
+
+
+def query_label(record: dict, paged: set[str] = frozenset()) -> str:
+    """What a logged search asked with: the sheet's file name, which page ("p.2", "all
+    pages") of a file searched page by page, a part of it ("part": a figure or a crop; the
+    tooltip gives its box), and/or its title text."""
+    path = record.get("query_path")
+    name = ""
+    if path:
+        page = record.get("query_page")
+        name = Path(path).name + (" (all pages)" if page is None else
+                                  f" p.{page + 1}" if path in paged else "")
+        if record.get("query_box"):
+            name += ", part"
     text = f"\u201c{record['text']}\u201d" if record.get("text") else ""
     return " + ".join(filter(None, [name, text])) or "(no query)"
+
+
+def region_text(record: dict) -> str:
+    """The searched region of the query page, for the query's tooltip."""
+    if not record.get("query_path"):
+        return ""
+    page = record.get("query_page")
+    box = record.get("query_box")
+    where = "every page" if page is None else f"page {page + 1}"
+    if not box:
+        return f"{where}, all figures"
+    x0, y0, x1, y1 = box
+    return f"{where}, the part x {x0}\u2013{x1}, y {y0}\u2013{y1} (a figure or a crop)"

@@ -1544,3 +1544,22 @@ def test_clearing_the_drawing_leaves_a_search_by_the_words_alone(qtbot, window, 
     assert window.query is None and window.response is None and window.model.rowCount() == 0
     assert window.results.header.text() == "No search yet"
     assert "Type a title" in window.banner.text.text()
+
+
+def test_history_names_the_page_and_the_part_of_a_file_searched():
+    from examiner_app.history_panel import paged_files, query_label, region_text
+
+    records = [{"query_path": "/q/app.pdf", "query_page": 0},
+               {"query_path": "/q/app.pdf", "query_page": 1},
+               {"query_path": "/q/app.pdf", "query_page": None},
+               {"query_path": "/q/app.tif", "query_page": 0},
+               {"query_path": "/q/app.tif", "query_page": 0, "query_box": [10, 20, 300, 400],
+                "text": "chair"},
+               {"query_path": None, "query_page": 0, "text": "lamp"}]
+    paged = paged_files(records)
+    labels = [query_label(r, paged) for r in records]
+    assert labels == ["app.pdf p.1", "app.pdf p.2", "app.pdf (all pages)", "app.tif",
+                      "app.tif, part + \u201cchair\u201d", "\u201clamp\u201d"]
+    assert region_text(records[4]) == "page 1, the part x 10\u2013300, y 20\u2013400 (a figure " \
+        "or a crop)"
+    assert region_text(records[2]) == "every page, all figures" and region_text(records[5]) == ""
