@@ -246,7 +246,7 @@ def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[Se
                         ratings: dict[int, int] | None = None, blind: bool = False) -> None:
     """A search report as CSV or HTML, by the suffix of ``path``; ``thumbnails`` is a
     ``core.thumbnails.ThumbnailCache`` for the HTML's pictures, ``query_page`` (file, page)
-    the query drawing to show in its header."""
+    the query drawing to show in its header (with ``meta.query_box`` outlined on it)."""
     from .thumbnails import query_thumbnail, report_thumbnails
 
     fmt = report_format(path)
@@ -254,7 +254,8 @@ def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[Se
         write_search_csv(path, meta, hits, ratings, blind)
     elif fmt == "html":
         write_search_html(path, meta, hits, thumbnail=report_thumbnails(thumbnails),
-                          query_image=query_thumbnail(thumbnails, *query_page)
+                          query_image=query_thumbnail(thumbnails, *query_page,
+                                                      box=meta.query_box)
                           if query_page else None, ratings=ratings, blind=blind)
     else:
         raise ValueError(f"{path}: PDF reports are written by the desktop app; use .html "

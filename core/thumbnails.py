@@ -146,14 +146,43 @@ def report_thumbnails(cache: "ThumbnailCache"):
     return thumb
 
 
-def query_thumbnail(cache: "ThumbnailCache", path: str | None, page_index: int = 0
-                    ) -> np.ndarray | None:
-    """The query page for a report's header; None when it cannot be read now."""
+#: Colour of the searched region drawn on a report's query page (the GUI's crop red).
+REGION_RGB = (192, 57, 43)
+QUERY_SIDE = 400
+
+
+def query_thumbnail(cache: "ThumbnailCache", path: str | None, page_index: int = 0,
+                    box: Sequence[int] | None = None) -> np.ndarray | None:
+    """The query page for a report's header; None when it cannot be read now. With ``box``
+    (page pixels: the figure or crop searched) it is an RGB image with that region outlined,
+    so a report of a part of the sheet shows which part."""
     from .imageio import ImageReadError
 
     if path is None:
         return None
     try:
-        return cache.thumbnail(path, page_index, None, side=400)
+        if box is None:
+            return cache.thumbnail(path, page_index, None, side=QUERY_SIDE)
+        page = read_page(path, page_index).array
     except (ImageReadError, OSError):
         return None
+    return outline(fit(page, QUERY_SIDE), box, page.shape)
+
+
+def outline(thumb: np.ndarray, box: Sequence[int], page_shape: tuple[int, int],
+            rgb: tuple[int, int, int] = REGION_RGB) -> np.ndarray:
+    """An RGB copy of a page's grayscale thumbnail with a page box outlined (clipped to the
+    page; at least 2 pixels wide, so it survives the report's downscaling)."""
+    h, w = thumb.shape
+    sy, sx = h / page_shape[0], w / page_shape[1]
+    x0, y0, x1, y1 = (int(v) for v in box)
+    x0, x1 = (min(max(round(v * sx), 0), w - 1) for v in (x0, x1))
+    y0, y1 = (min(max(round(v * sy), 0), h - 1) for v in (y0, y1))
+    out = np.repeat(thumb[:, :, None], 3, axis=2)
+    t = max(2, round(max(h, w) / 130))
+    color = np.array(rgb, np.uint8)
+    out[y0:min(y0 + t, y1 + 1), x0:x1 + 1] = color
+    out[max(y1 - t + 1, y0):y1 + 1, x0:x1 + 1] = color
+    out[y0:y1 + 1, x0:min(x0 + t, x1 + 1)] = color
+    out[y0:y1 + 1, max(x1 - t + 1, x0):x1 + 1] = color
+    return out

@@ -6,8 +6,11 @@ from PySide6.QtGui import QImage, QPixmap
 
 
 def gray_to_qimage(array: np.ndarray) -> QImage:
-    """A QImage that owns a copy of a uint8 grayscale array."""
+    """A QImage that owns a copy of a uint8 grayscale (or RGB: a marked-up page) array."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
+    if array.ndim == 3:
+        h, w, _ = array.shape
+        return QImage(array.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     h, w = array.shape
     return QImage(array.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 

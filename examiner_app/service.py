@@ -365,7 +365,8 @@ class LibraryService(QObject):
                 from .pdf_report import write_pdf
 
                 write_pdf(target, meta, hits, report_thumbnails(cache),
-                          query_thumbnail(cache, *_page_of(query)), ratings, blind)
+                          query_thumbnail(cache, *_page_of(query), box=meta.query_box),
+                          ratings, blind)
             else:
                 reports.write_search_report(target, meta, hits, thumbnails=cache,
                                             query_page=_page_of(query), ratings=ratings,

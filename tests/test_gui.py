@@ -1270,8 +1270,12 @@ def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):
 def test_a_report_shows_the_query_region_its_results_were_searched_with(
         qtbot, window, gui_library, tmp_path):
     """Exported while the next query is loaded and its search pending: the report is still
-    the shown search's own, with its crop (not the next query's)."""
+    the shown search's own, with its crop (not the next query's), outlined on its query
+    page."""
     import threading
+
+    import numpy as np
+    import pypdfium2
 
     files = sheets(gui_library)
     window.start(gui_library, files[0])
@@ -1294,6 +1298,11 @@ def test_a_report_shows_the_query_region_its_results_were_searched_with(
         gate.set()
     html = (tmp_path / "report.html").read_text()
     assert "x0 y0 x1 y1 = " + " ".join(map(str, crop)) in html
+    window.export_report(tmp_path / "report.pdf")   # its query page, the crop outlined
+    qtbot.waitUntil(lambda: window.banner.text.text().endswith("report.pdf"), timeout=WAIT)
+    head = np.asarray(pypdfium2.PdfDocument(tmp_path / "report.pdf")[0].render(scale=1)
+                      .to_pil().convert("RGB")).astype(int)
+    assert ((head[:, :, 0] > 150) & (head[:, :, 1] < 100) & (head[:, :, 2] < 100)).sum() > 50
 
 
 @pytest.fixture

@@ -298,3 +298,34 @@ def test_a_rating_changed_in_a_later_session_belongs_to_that_session(tmp_path):
     assert by == {"s1": {3: 1}, "s2": {2: 1}}
     assert session_summary(store, "s1", "ada").rated == 1
     store.close()
+
+
+def test_a_report_of_a_part_of_the_sheet_outlines_that_part_on_the_query(tmp_path):
+    """A crop (or one figure) searched is drawn as a red rectangle on the report's query
+    page, where it lies on the page; a search of the whole sheet shows it unmarked."""
+    import base64
+    import io
+    import re
+
+    from core.thumbnails import REGION_RGB, query_thumbnail
+
+    page = np.full((1000, 800), 255, np.uint8)
+    src = tmp_path / "sheet.png"
+    Image.fromarray(page).save(src)
+    cache = ThumbnailCache(None)
+    assert query_thumbnail(cache, str(src), 0).ndim == 2
+    marked = query_thumbnail(cache, str(src), 0, box=(200, 100, 600, 500))
+    assert marked.shape == (400, 320, 3)
+    red = np.all(marked == REGION_RGB, axis=2)
+    ys, xs = np.nonzero(red)
+    assert (xs.min(), ys.min(), xs.max(), ys.max()) == (80, 40, 240, 200)   # the box / 2.5
+    assert not red[45:195, 85:235].any()                  # an outline, not a fill
+    assert query_thumbnail(cache, str(tmp_path / "gone.png"), 0, box=(0, 0, 9, 9)) is None
+
+    meta = ReportMeta(**{**META.__dict__, "query": str(src), "query_box": [200, 100, 600, 500]})
+    path = tmp_path / "r.html"
+    reports.write_search_report(path, meta, [hit(1)], thumbnails=cache,
+                                query_page=(str(src), 0))
+    uri = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", path.read_text()).group(1)
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB"))
+    assert np.all(shown == REGION_RGB, axis=2).any()
