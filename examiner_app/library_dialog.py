@@ -10,13 +10,20 @@ from __future__ import annotations
 import html
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox,
-                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QListWidget, QProgressBar, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout)
+                               QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QListWidget, QMessageBox, QProgressBar,
+                               QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from .tasks import describe_error
+
+
+#: Default size: fits a 1366x768 screen with its task bar and the dialog's title bar.
+DEFAULT_SIZE = (760, 680)
+#: The skipped-file table keeps room for its heading and this many rows.
+SKIPPED_ROWS = 3
 
 
 def eta_text(done: int, total: int, elapsed: float) -> str:
@@ -29,6 +36,23 @@ def eta_text(done: int, total: int, elapsed: float) -> str:
     return f"{done} / {total} pages, {rate:.1f} pages/s, about {eta} left"
 
 
+class _Compact:
+    """A list or table that prefers its minimum height: the dialog's spare height reaches
+    it by stretch, and the scrolled contents are only as tall as they must be (a scroll
+    area sizes them by their preferred height)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
+class _SourceList(_Compact, QListWidget):
+    pass
+
+
+class _SkippedTable(_Compact, QTableWidget):
+    pass
+
+
 class LibraryDialog(QDialog):
     openOtherRequested = Signal()
     background = Signal(str)        # closed while a run goes on: its progress ("" once over)
@@ -38,13 +62,15 @@ class LibraryDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Library")
         self.setModal(False)
-        self.resize(760, 640)
+        self.resize(*DEFAULT_SIZE)
         self.service = service
         self.settings = settings
         self.task = None
         self._started = 0.0
         self._what = ""
         self._cancelling = False
+        self._info: dict | None = None      # the last overview shown
+        self.confirm_box: QMessageBox | None = None
 
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -54,7 +80,8 @@ class LibraryDialog(QDialog):
         summary_box = QGroupBox("Contents")
         summary_box.setLayout(self.summary)
 
-        self.sources = QListWidget()
+        self.sources = _SourceList()
+        self.sources.setMinimumHeight(70)
         self.sources.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.pending: list[str] = []
         self._registered: list[str] = []
@@ -82,7 +109,7 @@ class LibraryDialog(QDialog):
         self.remove.clicked.connect(self._remove_pending)
         self.ingest_button.clicked.connect(lambda: self.start_ingest(list(self.pending)))
         self.update_button.clicked.connect(lambda: self.start_ingest(None))
-        self.rebuild_button.clicked.connect(self.start_rebuild)
+        self.rebuild_button.clicked.connect(self.ask_rebuild)
         src_buttons = QHBoxLayout()
         for b in (add_manifest, add_folder, self.remove):
             src_buttons.addWidget(b)
@@ -103,6 +130,7 @@ class LibraryDialog(QDialog):
         self.progress.setTextVisible(True)
         self.progress_label = QLabel("")
         self.progress_label.setObjectName("muted")
+        self.progress_label.hide()          # shown while a run goes on
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -116,31 +144,48 @@ class LibraryDialog(QDialog):
                                             "ratings are kept")
         self.drop_missing_button.clicked.connect(lambda: self.start_rebuild(drop_missing=True))
         self.drop_missing_button.hide()
-        self.skipped = QTableWidget(0, 2)
+        self.skipped = _SkippedTable(0, 2)
         self.skipped.setHorizontalHeaderLabels(["Skipped file", "Reason"])
         self.skipped.verticalHeader().setVisible(False)
         self.skipped.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.skipped.horizontalHeader().setStretchLastSection(True)
         self.skipped.setColumnWidth(0, 300)
         self.skipped.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.skipped.setMinimumHeight(self.skipped.horizontalHeader().sizeHint().height()
+                                      + SKIPPED_ROWS * self.skipped.verticalHeader()
+                                      .defaultSectionSize() + 2 * self.skipped.frameWidth())
+        self.skipped.hide()                 # shown when a run skipped files
         run_box = QGroupBox("Progress")
         run_lay = QVBoxLayout(run_box)
         run_lay.addLayout(prog)
         run_lay.addWidget(self.progress_label)
         run_lay.addWidget(self.result_label)
         run_lay.addWidget(self.drop_missing_button, 0, Qt.AlignmentFlag.AlignLeft)
-        run_lay.addWidget(self.skipped)
+        run_lay.addWidget(self.skipped, 1)
+        run_lay.addStretch(0)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         top = QHBoxLayout()
         top.addWidget(self.path_label, 1)
         top.addWidget(other)
+        body = QWidget()
+        body_lay = QVBoxLayout(body)
+        body_lay.setContentsMargins(0, 0, 0, 0)
+        body_lay.addLayout(top)
+        body_lay.addWidget(summary_box)
+        body_lay.addWidget(src_box, 1)
+        body_lay.addWidget(run_box)
+        self._body_lay, self._run_box = body_lay, run_box
+        # on a small screen (or a long message and many skipped files) the contents scroll
+        # rather than squeezing a wrapped message or the table to a sliver
+        self.body = QScrollArea()
+        self.body.setWidget(body)
+        self.body.setWidgetResizable(True)
+        self.body.setFrameShape(QFrame.Shape.NoFrame)
+        self.body.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(summary_box)
-        lay.addWidget(src_box, 1)
-        lay.addWidget(run_box, 2)
+        lay.addWidget(self.body, 1)
         lay.addWidget(buttons)
         self._set_running(False)
 
@@ -151,6 +196,7 @@ class LibraryDialog(QDialog):
                               on_error=lambda exc: self._show_overview(None))
 
     def _show_overview(self, info: dict | None) -> None:
+        self._info = info
         while self.summary.rowCount():
             self.summary.removeRow(0)
         if info is None:
@@ -204,6 +250,8 @@ class LibraryDialog(QDialog):
 
     def _fill_skipped(self, errors: list[tuple[str, str]]) -> None:
         self.skipped.setRowCount(len(errors))
+        self.skipped.setVisible(bool(errors))
+        self._body_lay.setStretchFactor(self._run_box, 2 if errors else 0)
         for i, (item, reason) in enumerate(errors):
             self.skipped.setItem(i, 0, QTableWidgetItem(item))
             self.skipped.setItem(i, 1, QTableWidgetItem(reason))
@@ -247,6 +295,27 @@ class LibraryDialog(QDialog):
                                         on_progress=self._progress, on_done=self._ingest_done,
                                         on_error=self._failed)
 
+    def ask_rebuild(self) -> None:
+        """Rebuild index\u2026: say what a rebuild costs and start it once confirmed."""
+        if self.task is not None or self.service.path is None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Rebuild the index",
+                          "Rebuild the index with the current model?", parent=self)
+        pages = (self._info or {}).get("pages")
+        box.setInformativeText(
+            f"Every drawing{f' ({pages} pages)' if pages else ''} is read and embedded "
+            "again: minutes for a small library, hours for a large one. Searching and rating "
+            "pause until it finishes. Search history and ratings are kept; Cancel leaves "
+            "the library as it was.")
+        box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+        start = box.addButton("Rebuild", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(start)
+        self.confirm_box = box              # (tests answer it)
+        box.exec()
+        self.confirm_box = None
+        if box.clickedButton() is start:
+            self.start_rebuild()
+
     def start_rebuild(self, drop_missing: bool = False) -> None:
         if self.task is not None or self.service.path is None:
             return
@@ -283,6 +352,7 @@ class LibraryDialog(QDialog):
         self._started = time.monotonic()
         self.progress.setRange(0, 0)
         self.progress_label.setText(text)
+        self.progress_label.show()
         self.result_label.clear()
         self.drop_missing_button.hide()
         self._fill_skipped([])
@@ -314,6 +384,7 @@ class LibraryDialog(QDialog):
         self.task = None
         self._set_running(False)
         self.progress_label.setText("")
+        self.progress_label.hide()
         self._fill_skipped(list(report.errors))
         if report.cancelled:
             text = "Cancelled: the library is exactly as it was."
@@ -340,6 +411,7 @@ class LibraryDialog(QDialog):
         self.task = None
         self._set_running(False)
         self.progress_label.setText("")
+        self.progress_label.hide()
         from core.library import MissingFilesError
 
         why = describe_error(exc)

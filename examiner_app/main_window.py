@@ -797,7 +797,7 @@ class MainWindow(QMainWindow):
         self._library_dialog.show()
         self._library_dialog.raise_()
         if rebuild:
-            self._library_dialog.start_rebuild()
+            self._library_dialog.ask_rebuild()
 
     def open_library_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(

@@ -688,6 +688,8 @@ def test_uncaught_errors_are_shown_not_fatal(qtbot, window):
 
 
 def test_a_library_of_another_model_offers_a_rebuild(qtbot, window, gui_library):
+    from PySide6.QtCore import QTimer
+
     from core.library import Library
 
     with Library(gui_library) as lib:
@@ -697,7 +699,8 @@ def test_a_library_of_another_model_offers_a_rebuild(qtbot, window, gui_library)
     window.start(gui_library)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
     assert "rebuild" in window.banner.text.text() and window.banner.action.isVisible()
-    window.banner.action.click()                    # "Rebuild with the current model..."
+    QTimer.singleShot(0, lambda: window._library_dialog.confirm_box.defaultButton().click())
+    window.banner.action.click()                    # "Rebuild with the current model...": OK
     dialog = window._library_dialog
     qtbot.waitUntil(lambda: dialog.task is None and window.service.info is not None,
                     timeout=WAIT)
@@ -1572,3 +1575,67 @@ def test_history_names_the_page_and_the_part_of_a_file_searched():
     assert region_text(records[4]) == "page 1, the part x 10\u2013300, y 20\u2013400 (a figure " \
         "or a crop)"
     assert region_text(records[2]) == "every page, all figures" and region_text(records[5]) == ""
+
+
+def test_the_library_dialog_keeps_a_long_message_and_the_skipped_files_whole(
+        qtbot, app_theme, settings):
+    """At its default size (fits a 768-px screen) a three-line failure is shown whole and the
+    skipped-file table keeps room for a few rows (the contents scroll when they must)."""
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.library_dialog import SKIPPED_ROWS, LibraryDialog
+    from examiner_app.service import LibraryService
+
+    dialog = LibraryDialog(LibraryService(), settings)
+    qtbot.addWidget(dialog)
+    dialog._show_overview({
+        "model": {"id": "m", "ref": "r"}, "grant_date_range": ("2001-01-01", "2020-01-01"),
+        "patents": 10, "undated_patents": 0, "pages": 30, "figures": 90, "index_segments": 2,
+        "searches": 3, "ratings": 4, "sources": [{"path": "/data/a.jsonl"}],
+        "missing_page_files": ["/data/gone.png"], "recent_errors": []})
+    dialog.show()
+    assert dialog.height() <= 700 and not dialog.skipped.isVisible()
+    dialog._fill_skipped([(f"/data/sheet{i}.png", "cannot decode") for i in range(6)])
+    dialog.result_label.setText("Failed: " + "a long reason that wraps " * 20)
+    QApplication.processEvents()
+    assert dialog.height() <= 700
+    label = dialog.result_label
+    assert label.height() >= label.heightForWidth(label.width()) >= 3 * label.fontMetrics(
+    ).lineSpacing()
+    table = dialog.skipped
+    assert table.isVisible() and table.height() >= \
+        table.horizontalHeader().height() + SKIPPED_ROWS * table.rowHeight(0)
+
+
+def test_rebuild_index_asks_first(qtbot, window, gui_library):
+    """Rebuild index\u2026 says what it costs (every page again, searching paused) and starts
+    only once confirmed."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.service.workers = 0
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    qtbot.waitUntil(lambda: dialog._info is not None, timeout=WAIT)
+    told = []
+
+    def answer(button):
+        box = dialog.confirm_box
+        told.append(box.informativeText())
+        if button == "Rebuild":
+            next(b for b in box.buttons() if b.text() == "Rebuild").click()
+        else:
+            box.button(QMessageBox.StandardButton.Cancel).click()
+    QTimer.singleShot(0, lambda: answer("Cancel"))
+    dialog.rebuild_button.click()
+    assert dialog.task is None and not window.service.maintenance
+    assert "Searching and rating pause" in told[0] and \
+        f"({window.service.info['pages']} pages)" in told[0]
+    QTimer.singleShot(0, lambda: answer("Rebuild"))
+    dialog.rebuild_button.click()
+    assert dialog.task is not None and window.service.maintenance
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    dialog.close()
