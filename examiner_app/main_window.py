@@ -815,7 +815,16 @@ class MainWindow(QMainWindow):
             lambda: self.export_ratings_dialog(dialog, self.notify_in(dialog)))
         dialog.scoreRequested.connect(lambda: self.score_by_ratings(dialog))
         dialog.scoreCancelled.connect(lambda: self._scoring and self._scoring.cancel())
-        self.service.session_summary(self.identity(), on_done=dialog.set_summary)
+
+        def summary(examiner: str, study: str, session: str) -> None:
+            whose = (examiner, study, session)
+            self.service.session_summary(
+                Identity(examiner, study, session),
+                on_done=lambda s: shiboken6.isValid(dialog) and dialog.set_summary(s, whose),
+                on_error=lambda exc: shiboken6.isValid(dialog)
+                and dialog.summary.setText(describe_error(exc)))
+        dialog.summaryRequested.connect(summary)
+        summary(*dialog.whose())
         examiner = self.settings.examiner
         accepted = dialog.exec()
         dialog.deleteLater()                # one per opening; an export still running reports

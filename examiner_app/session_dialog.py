@@ -1,8 +1,11 @@
 """Who is rating, in which study and session, blind mode, and the session's summary: how
-many results were rated and the precision of the top 10 by the examiner's own ratings."""
+many results were rated and the precision of the top 10 by the examiner's own ratings. The
+summary follows the examiner, study and session typed, and says whose it is."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from datetime import date
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout)
 
@@ -15,6 +18,7 @@ class SessionDialog(QDialog):
     exportRequested = Signal()
     scoreRequested = Signal()
     scoreCancelled = Signal()
+    summaryRequested = Signal(str, str, str)    # examiner, study, session typed (debounced)
 
     def __init__(self, settings, parent=None):
         super().__init__(parent)
@@ -31,6 +35,11 @@ class SessionDialog(QDialog):
         self.blind.setChecked(settings.blind)
         self.summary = QLabel("\u2026")
         self.summary.setWordWrap(True)
+        self.summary.setObjectName("sessionSummary")
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(300)
+        self._summary_timer.timeout.connect(self._ask_summary)
         rule = QLabel(RELEVANCE_RULE[0].upper() + RELEVANCE_RULE[1:] + ".")
         rule.setObjectName("muted")
         rule.setWordWrap(True)
@@ -48,12 +57,14 @@ class SessionDialog(QDialog):
         self.outcome.hide()
         for field in (self.study, self.session):
             field.textChanged.connect(self._export_follows_the_session)
+        for field in (self.examiner, self.study, self.session):
+            field.textChanged.connect(self._summary_follows)
         form = QFormLayout()
         form.addRow("Examiner", self.examiner)
         form.addRow("Study", self.study)
         form.addRow("Session", self.session)
         form.addRow("", self.blind)
-        form.addRow("This session", self.summary)
+        form.addRow("Ratings", self.summary)
         form.addRow("", rule)
         form.addRow("", export)
         form.addRow("", self.score)
@@ -94,8 +105,31 @@ class SessionDialog(QDialog):
         self.scoring = on
         self.score.setText("Cancel scoring" if on else "Score the model by these ratings")
 
-    def set_summary(self, summary) -> None:
-        self.summary.setText(summary.text())
+    def whose(self) -> tuple[str, str, str]:
+        """(examiner, study, session) as typed; an empty session is today's."""
+        return (self.examiner.text().strip(), self.study.text(),
+                self.session.text().strip() or date.today().isoformat())
+
+    def _summary_follows(self) -> None:
+        """Another examiner, study or session typed: its summary, once typing pauses."""
+        self.summary.setText("\u2026")
+        self._summary_timer.start()
+
+    def _ask_summary(self) -> None:
+        examiner, study, session = self.whose()
+        if not examiner:
+            self.summary.setText("Type the examiner's name to see their ratings.")
+            return
+        self.summaryRequested.emit(examiner, study, session)
+
+    def set_summary(self, summary, whose: tuple[str, str, str] | None = None) -> None:
+        """Show ``summary`` (core.reports.SessionSummary) of ``whose`` (default: the fields
+        as typed); the answer for fields typed since is dropped."""
+        if whose is not None and whose != self.whose():
+            return
+        examiner, study, session = whose or self.whose()
+        in_study = f" of study {study}" if study else ""
+        self.summary.setText(f"{examiner} in session {session}{in_study}: {summary.text()}")
 
     def accept(self) -> None:
         if not self.examiner.text().strip():

@@ -1607,6 +1607,40 @@ def test_the_library_dialog_keeps_a_long_message_and_the_skipped_files_whole(
         table.horizontalHeader().height() + SKIPPED_ROWS * table.rowHeight(0)
 
 
+def test_the_session_summary_follows_the_examiner_typed_and_says_whose_it_is(
+        qtbot, window, gui_library):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(3)                                          # Ada rates one result
+    qtbot.waitUntil(lambda: "1 rated" in window.session_label.text(), timeout=WAIT)
+    seen = []
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        try:
+            qtbot.waitUntil(lambda: dialog.summary.text().startswith(
+                "Ada Examiner in session s-1 of study pilot: "), timeout=WAIT)
+            seen.append(dialog.summary.text())
+            dialog.examiner.setText("Bob")
+            assert dialog.summary.text() == "\u2026"                # not Ada's counts
+            qtbot.waitUntil(lambda: dialog.summary.text().startswith("Bob in session s-1"),
+                            timeout=WAIT)
+            seen.append(dialog.summary.text())
+            dialog.examiner.setText("")
+            qtbot.waitUntil(lambda: "Type the examiner" in dialog.summary.text(), timeout=WAIT)
+        finally:
+            dialog.reject()
+    QTimer.singleShot(0, answer)
+    window.show_session_dialog()
+    assert len(seen) == 2
+    assert "1 results rated" in seen[0] and "0 results rated" in seen[1]
+    assert window.settings.examiner == "Ada Examiner"               # (cancelled)
+
+
 def test_rebuild_index_asks_first(qtbot, window, gui_library):
     """Rebuild index\u2026 says what it costs (every page again, searching paused) and starts
     only once confirmed."""
