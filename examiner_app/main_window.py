@@ -13,7 +13,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow,
                                QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
                                QVBoxLayout, QWidget)
 
@@ -24,6 +24,7 @@ from core.sources import display_patent_id
 from .actions import WindowActions
 from .banner import Banner
 from .detail_view import DetailView
+from .elided_label import MIN_WIDTH, ElidedLabel
 from .filters import FilterPanel
 from .gc_guard import UiThreadGC
 from .history_panel import DOCK_WIDTH, HistoryPanel
@@ -37,7 +38,10 @@ from .shortcuts import ShortcutsDialog
 from .tasks import describe_error
 from .thumbnails import ThumbnailLoader
 
+QWIDGETSIZE_MAX = (1 << 24) - 1
 THUMB_SIDE = 180
+#: Status-bar width taken by what is not text: margins, spacing, the size grip.
+STATUS_SLACK = 48
 REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
 
 
@@ -142,12 +146,13 @@ class MainWindow(QMainWindow):
         self.busy.setFixedWidth(110)
         self.busy.setMaximumHeight(14)
         self.busy.hide()
-        self.library_label = QLabel("No library")
-        self.model_label = QLabel("")
-        self.session_label = QLabel("")
+        self.library_label = ElidedLabel("No library")
+        self.model_label = ElidedLabel("")
+        self.session_label = ElidedLabel("")
         # permanent widgets: showMessage() hides the others, and the busy text is a message
         for w in (self.busy, self.library_label, self.model_label, self.session_label):
             bar.addPermanentWidget(w)
+        bar.messageChanged.connect(self._fit_status)
         q = self.query_panel
         for a, b in ((q.view, q.figure), (q.figure, q.page), (q.page, q.crop),
                      (q.crop, self.filters.date), (self.filters.search_button, self.results.view)):
@@ -930,6 +935,24 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(list(self._busy_jobs.values())[-1])
         else:
             self.statusBar().clearMessage()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_status(self.statusBar().currentMessage())
+
+    def _fit_status(self, message: str) -> None:
+        """The status bar's message (the current result, what is running) is shown whole:
+        when the bar is too short for it and the library, model and session labels, these
+        give way in proportion, elided (their tooltips have it all)."""
+        bar = self.statusBar()
+        labels = [w for w in (self.library_label, self.model_label, self.session_label)
+                  if not w.isHidden()]
+        need = [w.sizeHint().width() for w in labels]
+        room = (bar.width() - bar.fontMetrics().horizontalAdvance(message) - STATUS_SLACK
+                - 8 * len(labels) - (self.busy.width() if not self.busy.isHidden() else 0))
+        share = max(0, room) / max(1, sum(need))
+        for w, n in zip(labels, need):
+            w.setMaximumWidth(QWIDGETSIZE_MAX if share >= 1 else max(MIN_WIDTH, int(n * share)))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

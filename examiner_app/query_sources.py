@@ -34,4 +34,19 @@ def query_from_mime(mime: QMimeData | None) -> Path | QImage | str:
 
 
 def can_accept(mime: QMimeData | None) -> bool:
-    return mime is not None and (mime.hasImage() or any(u.isLocalFile() for u in mime.urls()))
+    """Whether a drag may be dropped as a query: image data, or a local file that can be a
+    drawing (the one a drop would use, the first). A folder, a text file or a document of
+    another kind is refused while dragging rather than failing once dropped."""
+    if mime is None:
+        return False
+    if mime.hasUrls():
+        files = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+        if files:
+            return can_be_drawing(files[0])
+    return mime.hasImage()
+
+
+def can_be_drawing(path: Path) -> bool:
+    """A file of a drawing format, or without a suffix (the decoder tells by the content)."""
+    suffix = path.suffix.lower()
+    return not path.is_dir() and (suffix in SUPPORTED_SUFFIXES or not suffix)

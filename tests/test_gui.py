@@ -1673,3 +1673,53 @@ def test_rebuild_index_asks_first(qtbot, window, gui_library):
     dialog.cancel()
     qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
     dialog.close()
+
+
+def test_only_what_can_be_a_drawing_is_accepted_while_dragging(tmp_path):
+    from examiner_app.query_sources import can_accept
+
+    def urls(*paths):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) if not str(p).startswith("http") else
+                      QUrl(str(p)) for p in paths])
+        return mime
+    (tmp_path / "notes.txt").write_text("x")
+    assert not can_accept(urls(tmp_path / "notes.txt"))
+    assert not can_accept(urls(tmp_path))                           # a folder
+    assert can_accept(urls(tmp_path / "sheet.TIF")) and can_accept(urls(tmp_path / "app.pdf"))
+    assert not can_accept(urls(tmp_path / "notes.txt", tmp_path / "sheet.png"))  # the first
+    assert not can_accept(urls("https://example.com/sheet.png"))
+    image = QMimeData()
+    image.setImageData(QImage(8, 8, QImage.Format.Format_Grayscale8))
+    assert can_accept(image) and not can_accept(None)
+
+
+def test_at_1024_the_status_bar_keeps_the_current_result_readable(qtbot, window, gui_library):
+    """The library, model and session labels give way (elided, whole in their tooltips) to
+    the message naming the current result; the history dock keeps its cutoff and count."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.resize(1024, 700)
+    qtbot.wait(100)
+    window.results.select_row(1)
+    window.results.select_row(0)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("US D")
+    room = window.library_label.x() - 8
+    assert window.statusBar().fontMetrics().horizontalAdvance(message) <= room
+    label = window.library_label
+    assert label.is_elided() and label.shown_text().endswith("\u2026")
+    window.statusBar().clearMessage()
+    window.resize(1300, 700)
+    qtbot.wait(100)
+    assert not label.is_elided()                        # room for all: nothing elided
+
+    window.acts.history.trigger()
+    table = window.history.table
+    qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=WAIT)
+    qtbot.wait(100)
+    header = table.horizontalHeader()
+    for j in (3, 4):                                    # before, results
+        assert header.sectionViewportPosition(j) + header.sectionSize(j) <= \
+            table.viewport().width()
+    assert table.horizontalScrollBar().maximum() == 0

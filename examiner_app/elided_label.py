@@ -1,0 +1,37 @@
+"""A one-line label that ends in "\u2026" when it gets less width than its text needs (a status
+bar's permanent labels at 1024 px), its tooltip then led by the full text."""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QLabel, QToolTip
+
+MIN_WIDTH = 48
+
+
+class ElidedLabel(QLabel):
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(MIN_WIDTH, hint.width()), hint.height())
+
+    def shown_text(self) -> str:
+        """The text as painted: elided to the width the label has."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             self.contentsRect().width())
+
+    def is_elided(self) -> bool:
+        return self.shown_text() != self.text()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        self.style().drawItemText(painter, self.contentsRect(),
+                                  int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
+                                  self.palette(), self.isEnabled(), self.shown_text(),
+                                  self.foregroundRole())
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self.is_elided():
+            QToolTip.showText(event.globalPos(),
+                              "\n".join(filter(None, [self.text(), self.toolTip()])), self)
+            return True
+        return super().event(event)
