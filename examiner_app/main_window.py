@@ -54,6 +54,24 @@ def report_path(path: str, chosen_filter: str) -> Path:
     return Path(path + suffix)
 
 
+def ratings_elsewhere(sessions: dict, hits: list, ident: Identity) -> str | None:
+    """A reopened search shows the examiner's ratings of it from any session; says how many
+    of those on screen were made in another session (a rating belongs to the session it was
+    last set in), or None."""
+    shown = {h.figure_id for h in hits}
+    here = (ident.study or "", ident.session)
+    other = [where for fid, where in sessions.items() if fid in shown and where != here]
+    if not other:
+        return None
+    names = sorted({(session or "(none)") + (f" of study {study or '(none)'}"
+                                             if study != here[0] else "")
+                    for study, session in other})
+    n = len(other)
+    return (f"{n} of the ratings shown {'was' if n == 1 else 'were'} made in "
+            f"session{'s' * (len(names) > 1)} {', '.join(names)}: they count there; rating "
+            f"one again moves it to this session ({ident.session}).")
+
+
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1].rstrip() + "\u2026"
 
@@ -566,9 +584,14 @@ class MainWindow(QMainWindow):
                 self.query_panel.clear()
                 if path:                    # (a search by its title alone had no file)
                     notes.insert(0, f"The query file is no longer at {path}.")
+            elsewhere = ratings_elsewhere(rec.get("rating_sessions") or {}, hits,
+                                          self.identity())
             if notes:
                 self.show_message("warning", f"Search #{search_id}: " + " ".join(notes)
-                                  + " What remains is shown as it was ranked.")
+                                  + " What remains is shown as it was ranked."
+                                  + (f" {elsewhere}" if elsewhere else ""))
+            elif elsewhere:
+                self.show_message("info", f"Search #{search_id}: {elsewhere}")
 
         def failed(exc):
             self._search_failed(gen, exc)

@@ -200,7 +200,8 @@ class LibraryService(QObject):
                on_error: Callback) -> Task:
         """A logged search as it was shown: ``(record, hits, ratings by figure id)``, the
         ratings being ``examiner``'s own (never another examiner's). ``record["query_file"]``
-        is where the query file lies now (None: gone), following a library page that moved."""
+        is where the query file lies now (None: gone), following a library page that moved;
+        ``record["rating_sessions"]`` the (study, session) each rating was last set in."""
         def work(task: Task):
             from core.audit import logged_hits, moved_library_page, search_record
 
@@ -210,7 +211,10 @@ class LibraryService(QObject):
             rec["query_file"] = path if path is None or Path(path).is_file() else \
                 moved_library_page(store, rec)
             hits = logged_hits(store, rec)
-            return rec, hits, self._ratings_of(store, search_id, examiner)
+            rows = self._rating_rows(store, search_id, examiner)
+            rec["rating_sessions"] = {r["figure_id"]: (r["study"] or "", r["session"])
+                                      for r in rows}
+            return rec, hits, {r["figure_id"]: r["rating"] for r in rows}
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
@@ -317,9 +321,14 @@ class LibraryService(QObject):
         return self.ratings.submit(work, on_done=on_done, on_error=lambda exc: None)
 
     @staticmethod
-    def _ratings_of(store, search_id: int, examiner: str | None) -> dict[int, int]:
-        return {r["figure_id"]: r["rating"] for r in store.current_ratings(search_id=search_id)
-                if r["examiner"] == examiner}
+    def _rating_rows(store, search_id: int, examiner: str | None) -> list[dict]:
+        return [r for r in store.current_ratings(search_id=search_id)
+                if r["examiner"] == examiner]
+
+    @classmethod
+    def _ratings_of(cls, store, search_id: int, examiner: str | None) -> dict[int, int]:
+        return {r["figure_id"]: r["rating"] for r in cls._rating_rows(store, search_id,
+                                                                      examiner)}
 
     def session_summary(self, identity: Identity, *, on_done: Callback,
                         on_error: Callback = None) -> Task:

@@ -1723,3 +1723,21 @@ def test_at_1024_the_status_bar_keeps_the_current_result_readable(qtbot, window,
         assert header.sectionViewportPosition(j) + header.sectionSize(j) <= \
             table.viewport().width()
     assert table.horizontalScrollBar().maximum() == 0
+
+
+def test_a_reopened_search_says_which_ratings_were_made_in_another_session(
+        qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(2)
+    qtbot.waitUntil(lambda: "1 rated" in window.session_label.text(), timeout=WAIT)
+    window.reopen(resp.search_id)                       # the same session: nothing to say
+    qtbot.waitUntil(lambda: "reopened" in window.results.subheader.text(), timeout=WAIT)
+    assert not window.banner.isVisible()
+    window.settings.session = "s-2"
+    window.reopen(resp.search_id)
+    qtbot.waitUntil(lambda: "made in session" in window.banner.text.text(), timeout=WAIT)
+    assert window.model.index(0).data(RatingRole) == 2
+    assert "1 of the ratings shown was made in session s-1: they count there; rating one " \
+        "again moves it to this session (s-2)." in window.banner.text.text()
