@@ -155,7 +155,8 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
         f.flush()
         os.fsync(f.fileno())
     pages = [{**_plain(asdict(p.page)), "width": p.width, "height": p.height,
-              "file_size": p.file_size, "file_mtime": p.file_mtime, "error": p.error,
+              "file_size": p.file_size, "file_mtime": p.file_mtime,
+              "file_sha256": p.file_sha256, "error": p.error,
               "no_figure": p.no_figure, "boxes": [b.to_list() for b in p.boxes]}
              for p in done]
     meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
@@ -235,8 +236,10 @@ class ShardSet:
             if cancel is not None and cancel.is_set():
                 return
             s, start, p = self._where[(str(page.path), page.page_index)]
-            prepared = PreparedPage(page, p["width"], p["height"], p["file_size"],
-                                    p["file_mtime"], [FigureBox(*b) for b in p["boxes"]],
+            prepared = PreparedPage(page, width=p["width"], height=p["height"],
+                                    file_size=p["file_size"], file_mtime=p["file_mtime"],
+                                    file_sha256=p.get("file_sha256"),
+                                    boxes=[FigureBox(*b) for b in p["boxes"]],
                                     error=p["error"],
                                     no_figure=p.get("no_figure") or "the shard was written "
                                     "by an older version, which did not record why")

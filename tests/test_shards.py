@@ -65,6 +65,9 @@ def test_two_ranks_write_the_vectors_of_one_process(sheets, checkpoint, tmp_path
         assert again.pages_added == 0 and again.pages_already_present == len(one)
         ingest(direct, [sheets], model, workers=0)
         assert _library_vectors(merged) == _library_vectors(direct)
+        sql = "SELECT path, page_index, file_sha256 FROM pages ORDER BY path, page_index"
+        hashes = merged.store.conn.execute(sql).fetchall()
+        assert hashes == direct.store.conn.execute(sql).fetchall() and all(h for *_, h in hashes)
         segments = merged.manifest["segments"]
         assert all(a["max_date"] <= b["min_date"] for a, b in zip(segments, segments[1:]))
 
