@@ -11,13 +11,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeade
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-COLUMNS = ["#", "When", "Query", "Before", "Results", "Locarno", "Examiner", "Session"]
+COLUMNS = ["#", "When", "Query", "Before", "Hits", "Locarno", "Examiner", "Session"]
 QUERY = 2                   # the sheet's file name and the title text: takes the free width
 WHO = (6, 7)                # examiner and session: shown only with every session listed
 OPTIONAL = {5: "locarno"}   # shown when some search used it
 DOCK_WIDTH = 440
 QUERY_WIDTH = 160           # the query column's share when the dock widens for more columns
 QUERY_MIN = 80              # in a dock squeezed by a small window (the tooltip has it all)
+PARTS_ROLE = Qt.ItemDataRole.UserRole + 1   # (file name, page/part/text) of the query cell
 
 
 class HistoryPanel(QDockWidget):
@@ -36,7 +37,7 @@ class HistoryPanel(QDockWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)   # (a long title text)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(24)
@@ -90,6 +91,7 @@ class HistoryPanel(QDockWidget):
                 if j == 1:
                     item.setToolTip(at)
                 if j == QUERY:
+                    item.setData(PARTS_ROLE, query_parts(r, paged))
                     item.setToolTip("\n".join(filter(None, [r.get("query_path"),
                                                              region_text(r), r.get("text")])))
                 self.table.setItem(i, j, item)
@@ -111,7 +113,20 @@ class HistoryPanel(QDockWidget):
         number of results stay whole beside it."""
         free = self.table.viewport().width() - self._other_widths()
         self.table.horizontalHeader().resizeSection(QUERY, max(QUERY_MIN, free))
+        self._elide_names()
 
+    def _elide_names(self) -> None:
+        """Shorten the file names (not the page or part after them) to the query column."""
+        fm = self.table.fontMetrics()
+        room = self.table.columnWidth(QUERY) - 2 * fm.averageCharWidth() - 4
+        for i in range(self.table.rowCount()):
+            item = self.table.item(i, QUERY)
+            name, rest = item.data(PARTS_ROLE) if item is not None else ("", "")
+            if not name:
+                continue
+            keep = min(fm.horizontalAdvance(rest), room // 2)
+            item.setText(fm.elidedText(name, Qt.TextElideMode.ElideMiddle,
+                                       max(room - keep, fm.averageCharWidth() * 5)) + rest)
     def _widen(self) -> None:
         """With examiner and session shown, take the room they need (up to half the window)
         rather than squeezing the query to nothing."""
@@ -151,19 +166,25 @@ def paged_files(records: list[dict]) -> set[str]:
 
 
 def query_label(record: dict, paged: set[str] = frozenset()) -> str:
-    """What a logged search asked with: the sheet's file name, which page ("p.2", "all
-    pages") of a file searched page by page, a part of it ("part": a figure or a crop; the
-    tooltip gives its box), and/or its title text."""
+    """What a logged search asked with: the sheet's file name, which page ("p.2", "p.all")
+    of a file searched page by page, a part of it ("part": a figure or a crop; the tooltip
+    gives its box), and/or its title text."""
+    return "".join(query_parts(record, paged)) or "(no query)"
+
+
+def query_parts(record: dict, paged: set[str] = frozenset()) -> tuple[str, str]:
+    """``query_label`` as (file name, the rest): a narrow column shortens the name, never
+    which page or part of it was searched."""
     path = record.get("query_path")
-    name = ""
+    name, rest = (Path(path).name, "") if path else ("", "")
     if path:
         page = record.get("query_page")
-        name = Path(path).name + (" (all pages)" if page is None else
-                                  f" p.{page + 1}" if path in paged else "")
+        rest = (" p.all" if page is None else f" p.{page + 1}" if path in paged else "")
         if record.get("query_box"):
-            name += ", part"
-    text = f"\u201c{record['text']}\u201d" if record.get("text") else ""
-    return " + ".join(filter(None, [name, text])) or "(no query)"
+            rest += " part"
+    if record.get("text"):
+        rest += (" + " if name else "") + f"\u201c{record['text']}\u201d"
+    return name, rest
 
 
 def region_text(record: dict) -> str:

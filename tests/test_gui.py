@@ -1570,11 +1570,30 @@ def test_history_names_the_page_and_the_part_of_a_file_searched():
                {"query_path": None, "query_page": 0, "text": "lamp"}]
     paged = paged_files(records)
     labels = [query_label(r, paged) for r in records]
-    assert labels == ["app.pdf p.1", "app.pdf p.2", "app.pdf (all pages)", "app.tif",
-                      "app.tif, part + \u201cchair\u201d", "\u201clamp\u201d"]
+    assert labels == ["app.pdf p.1", "app.pdf p.2", "app.pdf p.all", "app.tif",
+                      "app.tif part + \u201cchair\u201d", "\u201clamp\u201d"]
     assert region_text(records[4]) == "page 1, the part x 10\u2013300, y 20\u2013400 (a figure " \
         "or a crop)"
     assert region_text(records[2]) == "every page, all figures" and region_text(records[5]) == ""
+
+
+def test_a_narrow_history_shortens_file_names_not_the_page_searched(qtbot):
+    from examiner_app.history_panel import QUERY, HistoryPanel
+
+    panel = HistoryPanel()
+    qtbot.addWidget(panel)
+    long_name = "/q/US-application-2019-0123456-drawings-as-filed.pdf"
+    panel.set_records([{"id": i + 1, "query_path": long_name, "query_page": page,
+                        "results": [], "session": "s"} for i, page in enumerate((0, 1, None))],
+                      "s")
+    panel.resize(300, 300)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.table.viewport().width() > 0)
+    panel._fit_query()
+    texts = [panel.table.item(i, QUERY).text() for i in range(3)]
+    assert texts[0].endswith(" p.1") and texts[1].endswith(" p.2") and \
+        texts[2].endswith(" p.all")
+    assert all("\u2026" in t for t in texts)                 # the name gave way
 
 
 def test_the_library_dialog_keeps_a_long_message_and_the_skipped_files_whole(
