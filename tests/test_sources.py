@@ -268,7 +268,7 @@ def test_folder_groups_uspto_named_drawings_and_keeps_other_files_apart(tmp_path
     # an impossible date in the name (month 13) and any other name: an undated item each
     assert len(scan.patents) == 4 and len(scan.pages) == 5
     assert scan.warnings == [f"2 images of {scan.root} have no grant date in their file name: "
-                             "they are kept undated, excluded by any date cutoff"]
+                             "those added are kept undated, excluded by any date cutoff"]
 
 
 @pytest.mark.realdata

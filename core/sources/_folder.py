@@ -92,5 +92,5 @@ def scan_folder(path: str | Path) -> SourceScan:
     undated = sum(p.grant_date is None for p in scan.patents.values())
     if undated:
         scan.warnings.append(f"{undated} images of {root} have no grant date in their file "
-                             "name: they are kept undated, excluded by any date cutoff")
+                             "name: those added are kept undated, excluded by any date cutoff")
     return scan
