@@ -4,11 +4,42 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import socket
 import sys
+
+_NO_DISPLAY_USE = ("run it under a virtual one (xvfb-run patent-examiner), or use the command "
+                   "line (patent-examiner demo --no-gui, search, index, history)")
+
+
+def x_server_answers(display: str, timeout: float = 1.0) -> bool:
+    """Whether an X server listens at ``display`` ("[host]:N[.screen]"): a local one on its
+    socket (abstract or in /tmp/.X11-unix), a remote or forwarded one on TCP 6000 + N."""
+    host, _, rest = display.rpartition(":")
+    try:
+        number = int(rest.split(".")[0])
+    except ValueError:
+        return True             # a form this check does not know: let Qt try
+    if host.startswith("/"):
+        return True             # a launchd socket path (macOS XQuartz)
+    if host in ("", "unix"):
+        targets = [(socket.AF_UNIX, f"\0/tmp/.X11-unix/X{number}"),
+                   (socket.AF_UNIX, f"/tmp/.X11-unix/X{number}")]
+    else:
+        targets = [(socket.AF_INET, (host, 6000 + number))]
+    for family, address in targets:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def display_problem(environ=os.environ, platform: str = sys.platform,
-                    find_library=ctypes.util.find_library) -> str | None:
+                    find_library=ctypes.util.find_library,
+                    answers=x_server_answers) -> str | None:
     """A sentence saying why no window can open (and what to do), or None if one can."""
     if environ.get("QT_QPA_PLATFORM") or not platform.startswith("linux"):
         return None             # a platform chosen by the user; macOS and Windows have theirs
@@ -16,9 +47,11 @@ def display_problem(environ=os.environ, platform: str = sys.platform,
         return None
     if not environ.get("DISPLAY"):
         return ("no graphical display here (DISPLAY and WAYLAND_DISPLAY are unset): open the "
-                "desktop app in a desktop session, run it under a virtual one (xvfb-run "
-                "patent-examiner), or use the command line (patent-examiner search, index, "
-                "history)")
+                f"desktop app in a desktop session, {_NO_DISPLAY_USE}")
+    if not answers(environ["DISPLAY"]):
+        return (f"no X server answers at DISPLAY={environ['DISPLAY']} (it has stopped, or "
+                f"the display was forwarded by a session that has ended): start it, "
+                f"{_NO_DISPLAY_USE}")
     if find_library("xcb-cursor") is None:
         return ("Qt's X11 support needs the libxcb-cursor library, which is not installed "
                 "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install "

@@ -10,10 +10,14 @@ from examiner_app._display import display_problem
 
 def test_display_problem_names_the_missing_display_or_library():
     found = {"xcb-cursor": "libxcb-cursor.so.0"}.get
+    up = lambda display: True  # noqa: E731
     assert "DISPLAY and WAYLAND_DISPLAY are unset" in display_problem({}, "linux", found)
-    assert display_problem({"DISPLAY": ":0"}, "linux", found) is None
+    assert "demo --no-gui" in display_problem({}, "linux", found)
+    assert display_problem({"DISPLAY": ":0"}, "linux", found, up) is None
     assert "apt install libxcb-cursor0" in display_problem({"DISPLAY": ":0"}, "linux",
-                                                           lambda name: None)
+                                                           lambda name: None, up)
+    assert display_problem({"DISPLAY": ":99"}, "linux", found, lambda d: False).startswith(
+        "no X server answers at DISPLAY=:99")
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda name: None) is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", found) is None
     assert display_problem({}, "darwin", found) is None and \
@@ -31,3 +35,19 @@ def test_the_app_without_a_display_says_so_and_exits(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith(
         "patent-examiner: error: no graphical display here")
     assert not (tmp_path / "lib").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="abstract sockets are Linux's")
+def test_an_x_server_is_found_on_its_socket_and_a_stopped_one_is_told():
+    import socket
+
+    from examiner_app._display import x_server_answers
+
+    free = next(n for n in range(900, 999)
+                if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not x_server_answers(f":{n}"))
+    assert not x_server_answers(f":{free}.0")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(f"\0/tmp/.X11-unix/X{free}")       # an X server's abstract socket
+        server.listen(1)
+        assert x_server_answers(f":{free}") and x_server_answers(f"unix:{free}.0")
+    assert x_server_answers("odd-form")                  # not known: Qt decides
