@@ -190,14 +190,21 @@ def cmd_ratings_score(args) -> int:
     with _library(args) as lib:
         model = lib.load_model(None)
         model.to(pick_device(None))
-        with tqdm(total=0, desc="rated searches", unit="search", file=sys.stderr,
-                  dynamic_ncols=True) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+        bars: list = []                 # made once the number of rated searches is known
+
+        def progress(done: int, total: int) -> None:
+            if not bars and total:
+                bars.append(tqdm(total=total, desc="rated searches", unit="search",
+                                 file=sys.stderr, dynamic_ncols=True))
+            if bars:
+                bars[0].update(done - bars[0].n)
+        try:
             scores = score_by_ratings(Searcher(lib, model), session=args.session,
                                       study=args.study, examiner=args.examiner,
                                       progress=progress)
+        finally:
+            for bar in bars:
+                bar.close()
     if args.json:
         print(json.dumps(scores.to_json()))
         return EXIT_OK

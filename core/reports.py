@@ -47,6 +47,8 @@ class ReportMeta:
     search_id: int | None = None
     at: str | None = None
     examiner: str | None = None
+    study: str | None = None
+    session: str | None = None
     allowed: int | None = None
     query_box: list[int] | None = None
     query_page: str | None = None       # "3", or "all" for every page of the file
@@ -67,7 +69,8 @@ class ReportMeta:
         return cls(query=rec.get("query_path"), query_sha256=rec.get("query_sha256"),
                    before=rec.get("before"), locarno=rec.get("locarno"), text=rec.get("text"),
                    model_id=rec.get("model_id"), search_id=rec.get("id"), at=rec.get("at"),
-                   examiner=rec.get("examiner"), query_box=rec.get("query_box"),
+                   examiner=rec.get("examiner"), study=rec.get("study"),
+                   session=rec.get("session"), query_box=rec.get("query_box"),
                    query_page=None if not rec.get("query_path") else
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
                    text_pages=(rec.get("params") or {}).get("text_pages", []))
@@ -100,8 +103,9 @@ class ReportMeta:
             rows.append(("Search id", str(self.search_id)))
         if self.at:
             rows.append(("Searched at", self.at))
-        if self.examiner:
-            rows.append(("Examiner", self.examiner))
+        rows += [(key, value) for key, value in (("Examiner", self.examiner),
+                                                 ("Study", self.study),
+                                                 ("Session", self.session)) if value]
         return rows
 
 

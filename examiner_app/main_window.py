@@ -767,7 +767,9 @@ class MainWindow(QMainWindow):
 
     def export_report(self, path: Path) -> None:
         resp = self.response
-        meta = ReportMeta.from_response(resp, examiner=self.settings.examiner)
+        ident = self.identity()
+        meta = ReportMeta.from_response(resp, examiner=ident.examiner, study=ident.study or None,
+                                        session=ident.session or None)
         query, meta.query_box = self._searched_with
         self._set_busy(True, "Writing the report\u2026", job="report")
 

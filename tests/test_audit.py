@@ -110,6 +110,9 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     (mine,) = [json.loads(ln) for ln in run("history", "--library", path, "--session", "s2",
                                             "--json").stdout.splitlines()]
     assert (mine["examiner"], mine["study"], len(mine["results"])) == ("bob", "pilot", 3)
+    told = run("history", mine["id"], "--library", path).stdout
+    assert "Examiner:                 bob" in told and "Study:                    pilot" in \
+        told and "Session:                  s2" in told
     assert run("history", "--library", path, "--examiner", "nobody").stdout.strip() == \
         "no searches logged for these filters"
 

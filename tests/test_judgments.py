@@ -79,6 +79,8 @@ def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library,
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
     assert obj["scored"] == 1 and obj["ndcg_now"] == pytest.approx(expected)
+    bars = [ln for ln in proc.stderr.replace("\r", "\n").splitlines() if "rated searches" in ln]
+    assert bars and all("/2" in ln for ln in bars)     # one bar, of the 2 rated searches
     text = run("ratings", "--score", "--library", path).stdout
     assert f"as the examiners saw the ranking {expected:.3f}, the model now {expected:.3f}" \
         in text and "1 skipped" in text

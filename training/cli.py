@@ -127,8 +127,9 @@ def cmd_enrich(args) -> int:
         print(json.dumps({"contexts": len(contexts), "added": added}))
     else:
         n = len({c.patent_id for c in contexts})
-        print(f"{n} patent(s) described ({len(contexts)} patents and numbered figures); new "
-              "descriptions: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+        figures = sum(1 for c in contexts if c.figure_key)
+        print(f"{n} patent(s) and {figures} numbered figure(s) described; new descriptions: "
+              + ", ".join(f"{k} {v}" for k, v in added.items()))
     return 0
 
 
