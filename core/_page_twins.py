@@ -1,9 +1,10 @@
 """Pages a library already holds under another path: a copy of the same drawing file (added
 again from a second folder) is not indexed twice, and a file whose folder was moved (or
 copied, the original then deleted) is re-pointed to its new place, keeping its figures, the
-search log and the ratings."""
+search log and the ratings; a file rewritten at its place is told apart from one touched."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ._hashing import sha256_file
@@ -17,6 +18,20 @@ def file_sha256(path: str | Path) -> str | None:
         return sha256_file(path)
     except OSError:
         return None
+
+
+def file_changed(path, size: int | None, mtime: float | None, sha: str | None) -> bool:
+    """Whether a page's file differs from the one indexed: another size, or another time and
+    other bytes (pages indexed before hashes were recorded: only the size can tell)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False                    # gone: told as missing, not as changed
+    if size is not None and st.st_size != size:
+        return True
+    if mtime is None or abs(st.st_mtime - mtime) <= PageTwins.MTIME_SLACK:
+        return False
+    return sha is not None and file_sha256(path) != sha
 
 
 class PageTwins:

@@ -26,9 +26,9 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from ._lifeline import die_with, pool_options  # noqa: F401  (pool_options: for every pool)
+from ._hashing import sha256_file
 from .drawing import DrawingConfig, FigureBox
 from .drawing import prepare_page as _prepare_drawing, why_no_figure
-from ._hashing import sha256_file
 from .imageio import ImageReadError, read_page
 from .records import PageRecord
 

@@ -39,6 +39,8 @@ import numpy as np
 from .atomic import disk_full
 
 INDEX_FORMAT = "patent-examiner/index-v2"
+#: A segment's files by kind (the manifest's ``files`` keys).
+_SUFFIXES = {"meta": ".meta.npz", "vectors": ".vec.npy", "hnsw": ".hnsw"}
 BLOCK = 1 << 22
 
 
@@ -226,9 +228,9 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
     name = f"seg-{uuid.uuid4().hex[:12]}"
     base = directory / name
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {"meta": base.with_suffix(".meta.npz"), "vectors": base.with_suffix(".vec.npy")}
+    paths = {kind: base.with_suffix(_SUFFIXES[kind]) for kind in ("meta", "vectors")}
     if len(labels) >= params.min_hnsw:
-        paths["hnsw"] = base.with_suffix(".hnsw")
+        paths["hnsw"] = base.with_suffix(_SUFFIXES["hnsw"])
     try:
         _write_segment_files(paths, labels, dates, vectors, params, graph)
     except BaseException as exc:
@@ -299,9 +301,6 @@ class _private:
 def segment_files(directory: Path, name: str) -> list[Path]:
     base = directory / name
     return [base.with_suffix(s) for s in _SUFFIXES.values()]
-
-
-_SUFFIXES = {"meta": ".meta.npz", "vectors": ".vec.npy", "hnsw": ".hnsw"}
 
 
 def damaged_files(directory: Path, manifest: dict | None) -> list[str]:

@@ -8,7 +8,6 @@ twice. Per-file problems are reported and skipped; nothing already in the librar
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 import time
@@ -20,7 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ._corrections import correct_metadata
-from ._page_twins import PageTwins, file_sha256
+from ._page_twins import PageTwins, file_changed
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library,
@@ -299,7 +298,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 seen.add(key)
                 if key in known:
                     report.pages_already_present += 1
-                    if _changed(page.path, *known[key]):
+                    if file_changed(page.path, *known[key]):
                         changed.add(str(page.path))
                     continue
                 if scan.kind != "rebuild":
@@ -461,20 +460,6 @@ def _copy_tables(new: Library, old_db: Path) -> None:
                 conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
     finally:
         conn.execute("DETACH DATABASE old")
-
-
-def _changed(path, size: int | None, mtime: float | None, sha: str | None) -> bool:
-    """Whether a page's file differs from the one indexed: another size, or another time and
-    other bytes (pages indexed before hashes were recorded: only the size can tell)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False                    # gone: told as missing, not as changed
-    if size is not None and st.st_size != size:
-        return True
-    if mtime is None or abs(st.st_mtime - mtime) <= PageTwins.MTIME_SLACK:
-        return False
-    return sha is not None and file_sha256(path) != sha
 
 
 def rebuild(library: Library, model, *, model_ref: str | None = None,

@@ -3,14 +3,13 @@ many results were rated and the precision of the top 10 by the examiner's own ra
 summary follows the examiner, study and session typed, and says whose it is."""
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout)
 
 from core.reports import RELEVANCE_RULE
 
+from .settings import session_or_today
 from .theme import BANNER_COLORS
 
 
@@ -108,7 +107,7 @@ class SessionDialog(QDialog):
     def whose(self) -> tuple[str, str, str]:
         """(examiner, study, session) as typed; an empty session is today's."""
         return (self.examiner.text().strip(), self.study.text(),
-                self.session.text().strip() or date.today().isoformat())
+                session_or_today(self.session.text()))
 
     def _summary_follows(self) -> None:
         """Another examiner, study or session typed: its summary, once typing pauses."""

@@ -15,6 +15,11 @@ def _truthy(value) -> bool:
     return value in (True, "true", "1", 1)
 
 
+def session_or_today(typed: str) -> str:
+    """A session id as typed, or today's date for none (each working day is a session)."""
+    return typed.strip() or date.today().isoformat()
+
+
 class Settings:
     def __init__(self, qsettings: QSettings | None = None):
         self.q = qsettings if qsettings is not None else QSettings(ORG, APP)
@@ -60,7 +65,7 @@ class Settings:
     @property
     def session(self) -> str:
         """The session id; defaults to today's date, so each working day is a session."""
-        return self.session_typed or date.today().isoformat()
+        return session_or_today(self.session_typed)
 
     @session.setter
     def session(self, value: str) -> None:

@@ -44,8 +44,8 @@ def is_archive(path: str | os.PathLike) -> bool:
 def archives_in(folder: str | os.PathLike) -> list[Path]:
     """The grant archives in ``folder`` or one level below (weekly downloads saved into one
     folder), sorted."""
-    return [p for p in iter_files(Path(folder), {".tar", ".gz", ".tgz", ".zip"}, max_depth=2)
-            if is_archive(p)]
+    last = {"." + s.rsplit(".", 1)[-1] for s in ARCHIVE_SUFFIXES}    # (.tar.gz: .gz)
+    return [p for p in iter_files(Path(folder), last, max_depth=2) if is_archive(p)]
 
 
 def _stem(path: Path) -> str:
