@@ -555,8 +555,9 @@ def _provenance_note(trained_on: int | None, n_patents: int) -> str:
 
 # -- demo and first run ----------------------------------------------------------------------------
 def _gui_launcher():
-    """The GUI's ``launch(library, query=None, before=None, *, demo=False, demo_patents=None)
-    -> int`` (entry point ``patent_examiner.gui``), or None when the GUI is unavailable."""
+    """The GUI's ``launch(library, query=None, before=None, *, demo=False, demo_patents=None,
+    notice=None) -> int`` (entry point ``patent_examiner.gui``), or None when the GUI is
+    unavailable."""
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="patent_examiner.gui"):
@@ -591,26 +592,30 @@ def _build_demo(path: Path | None, n_patents: int):
 
 
 def _launch_gui(library: Path, query: Path | None = None, *, demo: bool = False,
-                demo_patents: int | None = None) -> int:
+                demo_patents: int | None = None, notice: str | None = None) -> int:
     """Open the window on ``library``; with ``demo``, on the demo library there (the window
-    builds it with a progress dialog when needed)."""
+    builds it with a progress dialog when needed). ``notice`` is printed once the window can
+    open (not before a "no display" error)."""
     launch = _gui_launcher()
     if launch is None:
         raise CliError("the desktop app is not available (PySide6 missing); use the "
                        "`search` command instead")
     if demo:
-        return int(launch(library, demo=True, demo_patents=demo_patents) or 0)
-    return int(launch(library, query=query) or 0)
+        return int(launch(library, demo=True, demo_patents=demo_patents, notice=notice) or 0)
+    return int(launch(library, query=query, notice=notice) or 0)
 
 
-def _open_demo(path: Path | None, n_patents: int | None) -> int:
+def _open_demo(path: Path | None, n_patents: int | None, notice: str | None = None) -> int:
     from .demo import check_demo_folder, demo_library_path
 
     path = path or demo_library_path()
     check_demo_folder(path)         # refuse a user's library or folder before any window opens
     if _gui_launcher() is None:     # no window to show progress in: build it here
+        if notice:
+            print(notice, file=sys.stderr)
+            notice = None
         _build_demo(path, n_patents)
-    return _launch_gui(path, demo=True, demo_patents=n_patents)
+    return _launch_gui(path, demo=True, demo_patents=n_patents, notice=notice)
 
 
 def cmd_demo(args) -> int:
@@ -633,9 +638,9 @@ def cmd_default(args) -> int:
     lib = default_library_path()
     if (lib / DB_FILE).exists():
         return _launch_gui(lib)
-    print("no library yet: opening the built-in demo library of synthetic patents "
-          "(your own library stays untouched)", file=sys.stderr)
-    return _open_demo(None, args.patents)
+    return _open_demo(None, args.patents,
+                      notice="no library yet: opening the built-in demo library of synthetic "
+                             "patents (your own library stays untouched)")
 
 
 # -- models --------------------------------------------------------------------------------------

@@ -10,14 +10,17 @@ from pathlib import Path
 
 
 def launch(library: Path | None, query: Path | None = None, before: date | None = None, *,
-           demo: bool = False, demo_patents: int | None = None) -> int:
+           demo: bool = False, demo_patents: int | None = None,
+           notice: str | None = None) -> int:
     """Run the GUI on ``library`` (None: the last or the default library), optionally with a
     query drawing loaded and searched with the filing-date cutoff ``before``; with ``demo``, on
-    the demo library there, built in the window if needed. Returns the exit status. Qt is
+    the demo library there, built in the window if needed; ``notice`` is printed once a window
+    can open. Returns the exit status. Qt is
     imported only here, so importing the package stays cheap."""
     from .app import launch as _launch
 
-    return _launch(library, query, before, demo=demo, demo_patents=demo_patents)
+    return _launch(library, query, before, demo=demo, demo_patents=demo_patents,
+                   notice=notice)
 
 
 __all__ = ["launch"]

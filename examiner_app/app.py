@@ -38,17 +38,19 @@ def application() -> QApplication:
 
 def launch(library: Path | None = None, query: Path | None = None,
            before: date | None = None, *, demo: bool = False,
-           demo_patents: int | None = None) -> int:
+           demo_patents: int | None = None, notice: str | None = None) -> int:
     """Show the main window on ``library`` (default: the last one, else the default library),
     optionally with ``query`` loaded and searched with the cutoff ``before``; with ``demo``,
     on the demo library at ``library`` (default: its usual folder), built in the window with
     a progress dialog when it does not exist yet. Returns the exit status when the window is
-    closed."""
+    closed. ``notice`` is printed to stderr once the display is known to work."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     problem = display_problem()
     if problem:
         print(f"patent-examiner: error: {problem}", file=sys.stderr)
         return 1
+    if notice:
+        print(notice, file=sys.stderr)
     app = application()
     guard = CrashGuard(app)
     guard.install()

@@ -37,6 +37,23 @@ def test_the_app_without_a_display_says_so_and_exits(tmp_path):
     assert not (tmp_path / "lib").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland are Linux's")
+def test_the_first_run_without_a_display_does_not_promise_a_demo(tmp_path):
+    """The bare command on a machine without a library would open the demo: without a display
+    it says only why no window opens, and builds nothing."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PATENT_EXAMINER_LIBRARY"] = str(tmp_path / "lib")
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "core.cli"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 1
+    assert "no graphical display here" in proc.stderr
+    assert "opening" not in proc.stderr and "demo library" not in proc.stderr
+    assert not (tmp_path / "lib").exists()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="abstract sockets are Linux's")
 def test_an_x_server_is_found_on_its_socket_and_a_stopped_one_is_told():
     import socket
