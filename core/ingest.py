@@ -194,6 +194,15 @@ def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
     return scans, errors
 
 
+def _files_progress(progress: ProgressFn | None, archive: str | Path) -> ProgressFn | None:
+    """Unpacking counts an archive's files, not pages: report it as a note with no total, so
+    that a progress bar in pages is not given the file count as its page total."""
+    if progress is None:
+        return None
+    name = Path(archive).name
+    return lambda done, total, note: progress(0, 0, f"{note} ({done} / {total} files of {name})")
+
+
 def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "IngestReport",
                      unpacked: list[Path], progress: ProgressFn | None,
                      archive_of: dict[str, str]) -> list[str | Path]:
@@ -217,7 +226,8 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             root = library.path / ARCHIVES_DIR
             existed = {p.name for p in root.iterdir()} if root.is_dir() else set()
             try:
-                folder, errors = unpack_archive(archive, root, progress)
+                folder, errors = unpack_archive(archive, root, _files_progress(progress,
+                                                                               archive))
             except SourceError as exc:
                 report.errors.append((str(archive), str(exc)))
                 continue

@@ -448,8 +448,14 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
         ("I20210126/DESIGN/USD0999999-20210126.ZIP", b"PK\x03\x04 damaged"),
         ("I20210126/DESIGN/USD0999998-20210126.ZIP", evil.getvalue())])
     lib = Library(tmp_path / "library", create=True)
-    first = ingest(lib, [archive], tiny_model, workers=0)
+    calls = []
+    first = ingest(lib, [archive], tiny_model, workers=0,
+                   progress=lambda *call: calls.append(call))
     assert first.patents_added == 5 and first.pages_added == 24
+    # unpacking reports files without a total, so a bar in pages never shows the file count
+    unpacking = [note for done, total, note in calls if note.startswith("unpacking")]
+    assert unpacking and unpacking[-1].endswith("(7 / 7 files of I20210126.tar)")
+    assert {total for done, total, note in calls if total} == {24}
     reasons = dict(first.errors)
     assert any("USD0999999" in item and "damaged" in why for item, why in reasons.items())
     assert any("unsafe file name" in why for why in reasons.values())
