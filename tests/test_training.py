@@ -320,6 +320,25 @@ def test_resume_refuses_a_corpus_that_changed(tmp_path, drawing_manifest):
     assert result.record["data"]["counts"]["patents"] == 10
 
 
+def test_resume_refuses_descriptions_that_changed(tmp_path, drawing_manifest):
+    """The same drawings described anew (enriched again between the run and its resume)
+    are other training data too."""
+    import sqlite3
+
+    from training.trainer import train
+
+    train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    [store] = (tmp_path / "cache").glob("corpus-*/descriptions.sqlite")
+    with sqlite3.connect(store) as conn:
+        changed = conn.execute("UPDATE descriptions SET text = text || ' (reworded)' "
+                               "WHERE id % 3 = 0").rowcount
+    assert changed
+    with pytest.raises(ConfigError, match="other descriptions of the same drawings"):
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2",
+                      "run.resume=false")).steps == 2
+
+
 def test_a_diverging_run_stops_and_exports_nothing(tmp_path, drawing_manifest):
     from training.trainer import TrainingDiverged, train
 

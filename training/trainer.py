@@ -528,12 +528,17 @@ def _augment_filled(config: dict) -> dict:
 
 
 def data_identity(corpus: Corpus, rows: np.ndarray) -> dict:
-    """What a run trains on: the corpus (its fingerprint follows the sources' contents) and
-    the rows taken from it, with counts to tell a person what changed."""
+    """What a run trains on: the corpus (its fingerprint follows the sources' contents), the
+    rows taken from it and their descriptions, with counts to tell a person what changed."""
     fp = corpus.index.get("fingerprint")
-    digest = hashlib.sha256(f"{fp}:".encode() + np.sort(np.asarray(rows, np.int64)).tobytes())
+    rows = np.sort(np.asarray(rows, np.int64))
+    digest = hashlib.sha256(f"{fp}:".encode() + rows.tobytes())
+    texts = hashlib.sha256()
+    for i in rows:
+        texts.update(json.dumps(corpus.texts(int(i))).encode())
     return {"corpus": fp, "figures": int(len(rows)),
-            "patents": len(set(corpus.patent[rows])), "rows_sha256": digest.hexdigest()[:16]}
+            "patents": len(set(corpus.patent[rows])), "rows_sha256": digest.hexdigest()[:16],
+            "texts_sha256": texts.hexdigest()[:16]}
 
 
 def check_resumable(state: dict, ck: Path, data: dict, world: int) -> None:
@@ -547,6 +552,10 @@ def check_resumable(state: dict, ck: Path, data: dict, world: int) -> None:
                    "patents"
         raise ConfigError(f"{ck} was trained on other data ({told(was)}; now {told(data)}): "
                           f"resuming would mix the two; {again}")
+    if was is not None and was.get("texts_sha256", data["texts_sha256"]) != data["texts_sha256"]:
+        raise ConfigError(f"{ck} was trained on other descriptions of the same drawings (they "
+                          "were enriched again since): resuming would mix the two; "
+                          f"{again}")
     made_by = state.get("world_size", len(state.get("rng") or [None]))
     if made_by != world:
         raise ConfigError(f"{ck} was made by {made_by} process(es), this run has {world}: "
