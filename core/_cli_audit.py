@@ -26,9 +26,12 @@ def _library(args):
 
 def _query_text(rec: dict) -> str:
     if rec.get("query_path"):
+        from .audit import searched_region
+
         page = rec.get("query_page")
-        where = " (all pages)" if page is None else f" (page {page + 1})" if page else ""
-        what = Path(rec["query_path"]).name + where
+        where = ["all pages"] if page is None else [f"page {page + 1}"] if page else []
+        where += [searched_region(rec)] if rec.get("query_box") else []
+        what = Path(rec["query_path"]).name + (f" ({', '.join(where)})" if where else "")
         return what + (f" + {rec['text']!r}" if rec.get("text") else "")
     return repr(rec["text"]) if rec.get("text") else "(pasted image)"
 

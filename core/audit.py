@@ -66,10 +66,19 @@ def query_of(rec: dict, store: Store | None = None) -> SearchQuery:
         path = moved
     box = rec.get("query_box")
     return SearchQuery(image=path, page_index=rec.get("query_page"),
-                       box=FigureBox(*box) if box else None, text=rec.get("text"),
+                       box=FigureBox(*box) if box else None,
+                       region=(rec.get("params") or {}).get("region"), text=rec.get("text"),
                        before=date.fromisoformat(rec["before"]) if rec.get("before") else None,
                        locarno=rec.get("locarno"), k=int(rec.get("k") or 50),
                        per_patent=bool((rec.get("params") or {}).get("per_patent")))
+
+
+def searched_region(rec: dict) -> str:
+    """Which part of the query page a logged search used: "" for every figure, else what the
+    log says it was ("figure 2", "crop"), or "part" for searches logged before it said."""
+    if not rec.get("query_box"):
+        return ""
+    return (rec.get("params") or {}).get("region") or "part"
 
 
 def moved_library_page(store: Store, rec: dict) -> str | None:

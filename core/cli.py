@@ -378,7 +378,7 @@ def cmd_search(args) -> int:
                     box = FigureBox(*args.box)
                 resp = searcher.search(
                     SearchQuery(image=q, page_index=None if args.page is None else args.page - 1,
-                                box=box, text=args.text,
+                                box=box, region="crop" if box else None, text=args.text,
                                 before=args.before, locarno=args.locarno, k=args.k,
                                 per_patent=args.per_patent),
                     log=not args.no_log, study=args.study, session=args.session,

@@ -51,6 +51,7 @@ class ReportMeta:
     session: str | None = None
     allowed: int | None = None
     query_box: list[int] | None = None
+    query_region: str | None = None     # what the box is: "figure 2", "crop"
     query_page: str | None = None       # "3", or "all" for every page of the file
     text_pages: list[int] = field(default_factory=list)  # all pages: text pages left out (0-based)
 
@@ -61,7 +62,8 @@ class ReportMeta:
         return cls(query=resp.query, query_sha256=resp.query_sha256, before=resp.before,
                    locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
                    search_id=resp.search_id, allowed=resp.allowed, query_page=page,
-                   text_pages=list(resp.text_pages), **extra)
+                   text_pages=list(resp.text_pages), query_region=resp.query_region,
+                   **extra)
 
     @classmethod
     def from_record(cls, rec: dict) -> "ReportMeta":
@@ -71,6 +73,7 @@ class ReportMeta:
                    model_id=rec.get("model_id"), search_id=rec.get("id"), at=rec.get("at"),
                    examiner=rec.get("examiner"), study=rec.get("study"),
                    session=rec.get("session"), query_box=rec.get("query_box"),
+                   query_region=(rec.get("params") or {}).get("region"),
                    query_page=None if not rec.get("query_path") else
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
                    text_pages=(rec.get("params") or {}).get("text_pages", []))
@@ -89,8 +92,9 @@ class ReportMeta:
         if self.text_pages:
             rows.append(("Pages left out", f"{page_numbers(self.text_pages)} (printed text)"))
         if self.query is not None or self.query_sha256:
-            rows.append(("Query region", "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box))
-                         if self.query_box else "all figures"))
+            box = "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box or ()))
+            rows.append(("Query region", "all figures" if not self.query_box else
+                         f"{self.query_region}: {box}" if self.query_region else box))
         rows += [("Prior art granted before", self.before or "no date cutoff"),
                  ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
                   if self.locarno else "none"),

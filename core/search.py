@@ -29,6 +29,7 @@ class SearchQuery:
     image: str | Path | bytes | PageImage | None = None
     page_index: int | None = 0            # None: every page of the file (an application)
     box: FigureBox | None = None          # a picked figure or a crop; None = every figure
+    region: str | None = None             # what ``box`` is, for the log: "figure 2", "crop"
     text: str | None = None
     before: date | None = None            # prior art = granted strictly before this date
     locarno: str | None = None            # "NN" class or "NN-NN" subclass
@@ -73,6 +74,7 @@ class SearchResponse:
     #                                                        left out (0-based)
     text_only: bool = False             # one page: it looks like printed text, not a drawing
     query_sha256: str | None = None
+    query_region: str | None = None     # the query's ``region`` (with a box)
     allowed: int = 0                    # figures that pass the cutoff and filters
     timings_ms: dict = field(default_factory=dict)
     search_id: int | None = None
@@ -219,7 +221,7 @@ class Searcher:
             locarno=query.locarno, text=text, results=results,
             query_figures=[b.to_list() for b in boxes], query_pages=pages,
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
-            timings_ms=timings)
+            timings_ms=timings, query_region=query.region if query.box else None)
         if log:
             resp.search_id = self.library.store.log_search(
                 query_path=None if path is None else os.path.abspath(path),   # for replays
@@ -230,7 +232,8 @@ class Searcher:
                                      "patent_id": h.patent_id} for h in results],
                 params={**({"fusion": self.fusion} if text else {}),
                         **({"text_pages": text_pages} if text_pages else {}),
-                        **({"per_patent": True} if query.per_patent else {})},
+                        **({"per_patent": True} if query.per_patent else {}),
+                        **({"region": query.region} if query.box and query.region else {})},
                 examiner=examiner, study=study, session=session)
         return resp
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from core.audit import searched_region
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
@@ -167,8 +168,8 @@ def paged_files(records: list[dict]) -> set[str]:
 
 def query_label(record: dict, paged: set[str] = frozenset()) -> str:
     """What a logged search asked with: the sheet's file name, which page ("p.2", "p.all")
-    of a file searched page by page, a part of it ("part": a figure or a crop; the tooltip
-    gives its box), and/or its title text."""
+    of a file searched page by page, a part of it ("fig.2", "crop"; "part" in older logs; the
+    tooltip gives its box), and/or its title text."""
     return "".join(query_parts(record, paged)) or "(no query)"
 
 
@@ -180,8 +181,9 @@ def query_parts(record: dict, paged: set[str] = frozenset()) -> tuple[str, str]:
     if path:
         page = record.get("query_page")
         rest = (" p.all" if page is None else f" p.{page + 1}" if path in paged else "")
-        if record.get("query_box"):
-            rest += " part"
+        region = searched_region(record)
+        if region:
+            rest += " " + region.replace("figure ", "fig.")
     if record.get("text"):
         rest += (" + " if name else "") + f"\u201c{record['text']}\u201d"
     return name, rest
@@ -197,4 +199,7 @@ def region_text(record: dict) -> str:
     if not box:
         return f"{where}, all figures"
     x0, y0, x1, y1 = box
-    return f"{where}, the part x {x0}\u2013{x1}, y {y0}\u2013{y1} (a figure or a crop)"
+    region = searched_region(record)
+    what = "the part" if region == "part" else "a crop" if region == "crop" else region
+    return (f"{where}, {what} x {x0}\u2013{x1}, y {y0}\u2013{y1}"
+            + (" (a figure or a crop)" if region == "part" else ""))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow,
                                QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
                                QVBoxLayout, QWidget)
 
+from core.audit import searched_region
 from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta
 from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
@@ -469,7 +470,8 @@ class MainWindow(QMainWindow):
         q = self.query
         page_index = None if q and self.query_panel.all_pages else q.page_index if q else 0
         query = SearchQuery(image=q.path if q else None, page_index=page_index,
-                            box=self.query_panel.box() if q else None, text=text,
+                            box=self.query_panel.box() if q else None,
+                            region=self.query_panel.region() if q else None, text=text,
                             before=self.filters.before(), locarno=self.filters.locarno(),
                             k=self.filters.k.value())
         self._gen += 1
@@ -562,11 +564,15 @@ class MainWindow(QMainWindow):
                                   before=rec.get("before"), locarno=rec.get("locarno"),
                                   text=rec.get("text"), results=hits,
                                   query_sha256=rec.get("query_sha256"), search_id=rec["id"],
-                                  text_pages=(rec.get("params") or {}).get("text_pages", []))
+                                  text_pages=(rec.get("params") or {}).get("text_pages", []),
+                                  query_region=(rec.get("params") or {}).get("region"))
+            region = searched_region(rec)
             self._show_response(gen, resp, ratings, reopened=f"reopened from "
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
                                 what=None if not rec.get("query_path") else
-                                "a part of the drawing" if rec.get("query_box") else
+                                "a part of the drawing" if region == "part" else
+                                "a crop of the drawing" if region == "crop" else
+                                f"{region} of the drawing" if region else
                                 "every page of the drawing" if every_page else
                                 "the drawing", used=(None, rec.get("query_box")))
             path = rec.get("query_path")

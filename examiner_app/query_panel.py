@@ -110,6 +110,16 @@ class QueryPanel(QWidget):
             return self.view.boxes[self.view.picked]
         return None
 
+    def region(self) -> str | None:
+        """What ``box()`` is, for the search log: "figure 2" or "crop" (None: every figure)."""
+        if self.all_pages:
+            return None
+        if self.view.crop is not None:
+            return "crop"
+        if 0 <= self.view.picked < len(self.view.boxes):
+            return f"figure {self.view.picked + 1}"
+        return None
+
     def selection_text(self) -> str:
         if self.all_pages:
             return f"every figure of all {self.query.n_pages} pages"

@@ -211,6 +211,10 @@ def test_a_crop_without_drawing_and_an_empty_cutoff_are_explained(cli_library, t
         assert "Traceback" not in proc.stderr
     proc = run("search", q, "--box", "350", "550", "850", "1050", *common)
     assert proc.returncode == 0, proc.stderr
+    proc = run("search", q, "--box", "350", "550", "850", "1050", "--library", lib)
+    assert proc.returncode == 0, proc.stderr
+    listed = run("history", "--library", lib, "--limit", "1")      # the log names the crop
+    assert f"{q.name} (crop)" in listed.stdout, listed.stdout
     proc = run("search", q, "--before", "1900-01-01", *common)
     assert proc.returncode == 0 and "no results: the library's earliest grant is" in proc.stdout
     # a batch in which one query fails exits non-zero after running the others

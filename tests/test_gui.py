@@ -214,11 +214,27 @@ def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
     view = window.query_panel.view
     box = view.boxes[0].to_list()
     crop = (box[0], box[1], (box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+    window.query_panel.set_selection(0)
+    picked = run_search(qtbot, window)
     previous = window.response.search_id
     view.cropDrawn.emit(crop)
     resp = searched(qtbot, window, previous)
     assert resp.query_figures == [list(crop)]
     assert "crop" in window.results.header.text()
+    # the log says which: the history and the reports name the figure or the crop
+    from core.store import Store
+
+    store = Store(gui_library / "library.sqlite", create=False)
+    try:
+        logged = {i: store.search_record(i) for i in (picked.search_id, resp.search_id)}
+    finally:
+        store.close()
+    assert logged[picked.search_id]["params"]["region"] == "figure 1"
+    assert logged[resp.search_id]["params"]["region"] == "crop"
+    from examiner_app.history_panel import query_label
+
+    assert query_label(logged[picked.search_id]).endswith(" fig.1")
+    assert query_label(logged[resp.search_id]).endswith(" crop")
     window.acts.crop.trigger()                       # C, then Esc: crop mode and button off
     assert view.crop_mode and window.query_panel.crop.isChecked()
     qtbot.keyClick(view, Qt.Key.Key_Escape)
@@ -1575,6 +1591,11 @@ def test_history_names_the_page_and_the_part_of_a_file_searched():
     assert region_text(records[4]) == "page 1, the part x 10\u2013300, y 20\u2013400 (a figure " \
         "or a crop)"
     assert region_text(records[2]) == "every page, all figures" and region_text(records[5]) == ""
+    figure = {**records[3], "query_box": [5, 6, 70, 80], "params": {"region": "figure 2"}}
+    crop = {**records[3], "query_box": [5, 6, 70, 80], "params": {"region": "crop"}}
+    assert query_label(figure) == "app.tif fig.2" and query_label(crop) == "app.tif crop"
+    assert region_text(figure) == "page 1, figure 2 x 5\u201370, y 6\u201380"
+    assert region_text(crop) == "page 1, a crop x 5\u201370, y 6\u201380"
 
 
 def test_a_narrow_history_shortens_file_names_not_the_page_searched(qtbot):
