@@ -74,6 +74,7 @@ class ReportMeta:
                    examiner=rec.get("examiner"), study=rec.get("study"),
                    session=rec.get("session"), query_box=rec.get("query_box"),
                    query_region=(rec.get("params") or {}).get("region"),
+                   allowed=(rec.get("params") or {}).get("allowed"),
                    query_page=None if not rec.get("query_path") else
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
                    text_pages=(rec.get("params") or {}).get("text_pages", []))

@@ -75,7 +75,8 @@ class SearchResponse:
     text_only: bool = False             # one page: it looks like printed text, not a drawing
     query_sha256: str | None = None
     query_region: str | None = None     # the query's ``region`` (with a box)
-    allowed: int = 0                    # figures that pass the cutoff and filters
+    allowed: int | None = 0             # figures that pass the cutoff and filters (None:
+    #                                     a search reopened from a log that did not say)
     timings_ms: dict = field(default_factory=dict)
     search_id: int | None = None
 
@@ -230,7 +231,7 @@ class Searcher:
                 locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
                                      "patent_id": h.patent_id} for h in results],
-                params={**({"fusion": self.fusion} if text else {}),
+                params={"allowed": allowed, **({"fusion": self.fusion} if text else {}),
                         **({"text_pages": text_pages} if text_pages else {}),
                         **({"per_patent": True} if query.per_patent else {}),
                         **({"region": query.region} if query.box and query.region else {})},

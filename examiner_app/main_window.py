@@ -565,7 +565,8 @@ class MainWindow(QMainWindow):
                                   text=rec.get("text"), results=hits,
                                   query_sha256=rec.get("query_sha256"), search_id=rec["id"],
                                   text_pages=(rec.get("params") or {}).get("text_pages", []),
-                                  query_region=(rec.get("params") or {}).get("region"))
+                                  query_region=(rec.get("params") or {}).get("region"),
+                                  allowed=(rec.get("params") or {}).get("allowed"))
             region = searched_region(rec)
             self._show_response(gen, resp, ratings, reopened=f"reopened from "
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",

@@ -140,6 +140,8 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     page = report.read_text()
     assert page.count("data:image/png;base64,") == 8 + 1          # results + the query
     assert "3 Highly relevant" in page and "Prior art granted before" in page
+    allowed = obj["params"]["allowed"]              # how many figures the cutoff let through
+    assert 8 <= allowed and f"<b>Figures searched</b></td><td>{allowed}</td>" in page
     table = tmp_path / "search.csv"
     assert run("history", sid, "--library", path, "--report", table).returncode == 0
     assert [r["rating"] for r in csv.DictReader(table.open())][:4] == ["3", "0", "2", ""]
