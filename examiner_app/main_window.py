@@ -366,6 +366,8 @@ class MainWindow(QMainWindow):
                 self._results_header()          # a reopened search: its figure or crop
                 if self.response is not None and self.response.query == query.path:
                     self._searched_with = (query, self._searched_with[1])
+                if self.stack.currentWidget() is self.detail:
+                    self.show_detail()          # its query beside its result, not the last
             if expect_sha256 and query.sha256 != expect_sha256:
                 self.show_message("warning", f"{Path(query.path).name} has changed since this "
                                   "search was run: searching again may give other results.")
@@ -589,6 +591,8 @@ class MainWindow(QMainWindow):
                 self._query_gen += 1
                 self.query = None
                 self.query_panel.clear()
+                if self.stack.currentWidget() is self.detail:
+                    self.show_detail()
                 if path:                    # (a search by its title alone had no file)
                     notes.insert(0, f"The query file is no longer at {path}.")
             elsewhere = ratings_elsewhere(rec.get("rating_sessions") or {}, hits,

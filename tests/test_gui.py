@@ -372,6 +372,33 @@ def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
     qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
 
 
+def test_a_search_reopened_in_the_detail_view_shows_its_own_query(qtbot, window, gui_library):
+    """Reopening a search with the detail view open shows that search's query sheet beside
+    its result (it kept the sheet of the search on screen before), or none for a search by
+    the words alone."""
+    files = sheets(gui_library)
+    window.start(gui_library, files[1])
+    b = searched(qtbot, window)
+    window.filters.text.setText("drinking mug")
+    window.acts.clear_query.trigger()
+    words = searched(qtbot, window, b.search_id)
+    window.filters.text.clear()
+    window.load_query(files[0])
+    searched(qtbot, window, words.search_id)
+    window.show_detail()
+    assert window.detail._query_key == (str(files[0]), 0)
+
+    window.reopen(b.search_id)
+    qtbot.waitUntil(lambda: window.query is not None and window.query.path == str(files[1]),
+                    timeout=WAIT)
+    assert window.stack.currentWidget() is window.detail
+    assert window.detail._query_key == (str(files[1]), 0)
+    assert window.detail.hit == window.current_hit()
+    window.reopen(words.search_id)
+    qtbot.waitUntil(lambda: window.response.search_id == words.search_id, timeout=WAIT)
+    assert window.query is None and not window.detail.query_view.has_image()
+
+
 def test_history_runs_a_search_again_and_says_whether_it_reproduces(
         qtbot, window, gui_library, tmp_path):
     """The history's context menu action replays a logged search against today's library: the
