@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from core import locarno
+
+#: Keys that step the date (as the wheel and the arrow buttons do): it searches at once.
+STEP_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 
 
 class FilterPanel(QWidget):
@@ -70,7 +73,11 @@ class FilterPanel(QWidget):
         lay.addWidget(self.search_button, 0, Qt.AlignmentFlag.AlignRight)
 
         self.no_cutoff.toggled.connect(self._cutoff_toggled)
-        self.date.dateChanged.connect(lambda _: self.changed.emit())
+        self._typing = False                # digits typed in the date, not yet entered
+        self._date_searched = self.date.date()
+        self.date.installEventFilter(self)
+        self.date.dateChanged.connect(self._date_changed)
+        self.date.editingFinished.connect(self._date_edited)
         self.main_class.currentIndexChanged.connect(self._class_changed)
         self.subclass.currentIndexChanged.connect(lambda _: self.changed.emit())
         self._k_searched = self.k.value()
@@ -112,15 +119,42 @@ class FilterPanel(QWidget):
             self.text.setText(text or "")
             if k:
                 self.k.setValue(k)
-            self._k_searched = self.k.value()
+            self.searched()
         finally:
             for w in widgets:
                 w.blockSignals(False)
+
+    def searched(self) -> None:
+        """The values on screen were searched with: leaving the date or the count unchanged
+        since (after Ctrl+Enter) searches no more."""
+        self._typing = False
+        self._date_searched = self.date.date()
+        self._k_searched = self.k.value()
 
     def toggle_cutoff(self) -> None:
         self.no_cutoff.toggle()
 
     # -- internals --------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.date:
+            if event.type() == QEvent.Type.KeyPress:
+                self._typing = event.key() not in STEP_KEYS
+            elif event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress):
+                self._typing = False
+        return super().eventFilter(watched, event)
+
+    def _date_changed(self) -> None:
+        """A step (arrow keys, wheel, the calendar) searches again at once; a date being
+        typed waits for Enter or the focus leaving, else each half-typed date is searched
+        and logged."""
+        if not self._typing:
+            self.changed.emit()
+
+    def _date_edited(self) -> None:
+        typed, self._typing = self._typing, False
+        if typed and self.date.date() != self._date_searched:
+            self.changed.emit()
+
     def _k_edited(self) -> None:
         """Leaving the box (Tab, a click elsewhere) finishes editing too: only a new value
         searches again (and is logged)."""

@@ -476,6 +476,7 @@ class MainWindow(QMainWindow):
                             region=self.query_panel.region() if q else None, text=text,
                             before=self.filters.before(), locarno=self.filters.locarno(),
                             k=self.filters.k.value())
+        self.filters.searched()
         self._gen += 1
         gen = self._gen
         used = (q, query.box.to_list() if query.box is not None else None)

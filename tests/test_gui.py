@@ -162,6 +162,40 @@ def test_searches_run_again_only_when_something_changed(qtbot, window, gui_libra
     assert not window.banner.isVisible(), window.banner.text.text()
 
 
+def test_a_date_typed_by_hand_is_searched_once_entered(qtbot, window, gui_library):
+    """Typing a filing date searches (and logs) nothing per digit, only the date entered
+    (Enter or the focus leaving); an arrow-key step searches at once."""
+    from PySide6.QtWidgets import QDateTimeEdit
+
+    window.start(gui_library, sheets(gui_library)[0])
+    window.filters.set_values(date(2020, 5, 5), None, None)
+    first = run_search(qtbot, window)
+    edit = window.filters.date
+    window.activateWindow()
+    edit.setFocus()
+    edit.setSelectedSection(QDateTimeEdit.Section.YearSection)
+    for key in "20180317":                  # each section full moves to the next
+        qtbot.keyClick(edit, key)
+        qtbot.wait(300)                     # past the filters' pause before searching
+        assert window.response.search_id == first.search_id and not window.busy.isVisible()
+    assert edit.date() == QDate(2018, 3, 17)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    typed = searched(qtbot, window, first.search_id)
+    assert typed.before == "2018-03-17"
+    qtbot.keyClick(edit, Qt.Key.Key_Up)     # a step: searched at once
+    stepped = searched(qtbot, window, typed.search_id)
+    assert stepped.before == "2018-03-18"
+    window.results.view.setFocus()          # leaving it unchanged searches no more
+    qtbot.wait(600)
+    assert window.response.search_id == stepped.search_id and not window.busy.isVisible()
+
+    edit.setFocus()
+    edit.setSelectedSection(QDateTimeEdit.Section.DaySection)
+    qtbot.keyClicks(edit, "09")
+    window.results.view.setFocus()          # leaving it with a new date typed searches it
+    assert searched(qtbot, window, stepped.search_id).before == "2018-03-09"
+
+
 def test_a_failed_search_clears_the_results_it_replaced(qtbot, window, gui_library,
                                                        tmp_path):
     """A blank sheet cannot be searched: the earlier search's results do not stay under
