@@ -323,6 +323,15 @@ class LibraryDialog(QDialog):
         self.task = self.service.rebuild(on_progress=self._progress, on_done=self._finish,
                                          on_error=self._failed, drop_missing=drop_missing)
 
+    def running_text(self) -> str | None:
+        """"Adding drawings: 143 of 804 pages done" while a run goes on (not once it is
+        being cancelled: its work is lost already), else None."""
+        if self.task is None or self._cancelling:
+            return None
+        total = self.progress.maximum()
+        return (f"{self._what}: {self.progress.value()} of {total} pages done" if total > 1
+                else f"{self._what}: just started")
+
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()

@@ -13,7 +13,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow,
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMessageBox,
                                QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
                                QVBoxLayout, QWidget)
 
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self._banner_sticky = False      # how library work ended: stays until dismissed
         self._search_after_rebuild = False   # a search asked for while the index was rebuilt
         self._scoring = None         # the task scoring the model by the ratings, while it runs
+        self.confirm_box = None      # the question asked before quitting (tests answer it)
         self._build_widgets()
         self.acts = WindowActions(self)
         self._connect()
@@ -1000,7 +1001,33 @@ class MainWindow(QMainWindow):
         if event.type() == event.Type.DevicePixelRatioChange:
             self.model.set_device_pixel_ratio(self.devicePixelRatioF())
 
+    def _may_quit(self) -> bool:
+        """Quitting while drawings are added or the index is rebuilt (the library dialog may
+        be closed) cancels that run and loses its work: ask first, keeping it by default."""
+        running = self._library_dialog.running_text() if self._library_dialog else None
+        if running is None:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit",
+                          f"{running}. Quit and lose it?", parent=self)
+        box.setInformativeText("Quitting cancels it: the library stays as it was before it "
+                               "started. Keep running lets it finish (Manage library, Ctrl+L, "
+                               "shows its progress).")
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.confirm_box = box
+        box.exec()
+        self.confirm_box = None
+        if box.clickedButton() is not quit_button:
+            return False
+        self._library_dialog.cancel()       # rolled back before the library is closed
+        return True
+
     def closeEvent(self, event) -> None:
+        if not self._may_quit():
+            event.ignore()
+            return
         self.settings.save_geometry(self.saveGeometry(), self.saveState())
         self.service.shutdown()
         super().closeEvent(event)

@@ -493,8 +493,10 @@ class LibraryService(QObject):
 
     def shutdown(self) -> None:
         """Cancel background work, wait for it, then close the database connections. Ratings
-        still queued (the examiner rated and quit at once) are written, not dropped."""
-        for runner in (self.admin, self.io, self.db):
+        still queued (the examiner rated and quit at once) are written, not dropped; a
+        cancelled add or rebuild is given the time to put the library back as it was."""
+        self.admin.shutdown(60_000)
+        for runner in (self.io, self.db):
             runner.shutdown()
         self.ratings.shutdown(drop_queued=False)
         self._close_library()

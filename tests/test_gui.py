@@ -666,6 +666,48 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     dialog.close()
 
 
+def test_quitting_while_drawings_are_added_asks_first_and_keeps_the_library(
+        qtbot, window, gui_library, shared_data):
+    """Closing the window while drawings are added (the library dialog closed) asks first,
+    keeping the run by default; quitting cancels it and the library stays as it was."""
+    from PySide6.QtCore import QTimer
+
+    from core.library import Library
+
+    with Library(gui_library) as lib:
+        before = lib.info()
+    window.service.workers = 0
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    dialog.add_pending(str(shared_data / "real_dev" / "manifest.jsonl"))
+    dialog.start_ingest(list(dialog.pending))
+    qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=WAIT)
+    dialog.close()
+    asked = []
+
+    def answer(button: str) -> None:
+        box = window.confirm_box
+        asked.append(box.text())
+        if button == "default":
+            box.defaultButton().click()
+        else:
+            next(b for b in box.buttons() if b.text() == button).click()
+    QTimer.singleShot(0, lambda: answer("default"))
+    window.close()
+    assert window.isVisible() and dialog.task is not None           # kept running
+    assert asked[0].startswith("Adding drawings: ") and asked[0].endswith(
+        f" of {dialog.progress.maximum()} pages done. Quit and lose it?")
+    QTimer.singleShot(0, lambda: answer("Quit"))
+    window.close()
+    assert len(asked) == 2 and not window.isVisible()
+    with Library(gui_library) as lib:
+        after = lib.info()
+    assert {k: after[k] for k in ("patents", "pages", "figures", "index_vectors")} == \
+        {k: before[k] for k in ("patents", "pages", "figures", "index_vectors")}
+
+
 def test_missing_page_files_are_told_and_a_rebuild_can_go_without_them(qtbot, window,
                                                                         gui_library, tmp_path):
     """Update from sources says when page files are gone; the rebuild that refuses them
