@@ -300,6 +300,31 @@ def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawin
                       "run.resume=false")).steps == 2
 
 
+def test_the_llm_key_is_never_written_and_connection_settings_resume(tmp_path,
+                                                                      drawing_manifest):
+    """The API key is in neither the checkpoint, the sidecar nor a refusal; another key or
+    request rate resumes (they do not change what is trained on), another LLM model does not."""
+    from training.trainer import train
+
+    llm = ("enrich.llm.base_url='http://u:pw-in-url@127.0.0.1:9/v1'", "enrich.llm.model='m'")
+    result = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2", *llm,
+                        "enrich.llm.api_key='sk-SECRET-123'"))
+    for path in (result.export_dir / "model.json", tmp_path / "run" / "checkpoint.pt"):
+        assert b"sk-SECRET-123" not in path.read_bytes() and b"pw-in-url" not in \
+            path.read_bytes()
+    record = json.loads((result.export_dir / "model.json").read_text())["training"]
+    assert record["config"]["enrich"]["llm"] == {"base_url": "http://***@127.0.0.1:9/v1",
+                                                 "model": "m"}
+    other_key = (*llm, "enrich.llm.api_key='sk-OTHER-456'", "enrich.llm.requests_per_minute=5")
+    with pytest.raises(ConfigError, match=r"other settings \(enrich.llm.model 'm' -> 'n'\)") \
+            as info:
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", *other_key,
+                   "enrich.llm.model='n'"))
+    assert "sk-" not in str(info.value)
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", *other_key)).steps == 4
+    assert b"sk-OTHER-456" not in (tmp_path / "run" / "checkpoint.pt").read_bytes()
+
+
 def test_resume_refuses_a_corpus_that_changed(tmp_path, drawing_manifest):
     """The same config over a manifest that lost two patents is other training data: the
     run does not resume onto it (it would record the wrong training patents)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -131,7 +132,9 @@ class TrainConfig:
     run: RunCfg = field(default_factory=RunCfg)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as plain data, as checkpoints, model sidecars and messages record
+        them: without secrets (see ``redacted``)."""
+        return redacted(asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -191,6 +194,24 @@ class TrainConfig:
             raise ConfigError(f"loss.fixed_weights is used only with loss.weighting = 'fixed' "
                               f"(now {self.loss.weighting!r}: the weights are learned); set "
                               "weighting to 'fixed', or leave fixed_weights out")
+
+
+_SECRET = re.compile(r"api_?key|token|secret|password|passwd", re.IGNORECASE)
+_URL_LOGIN = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redacted(value):
+    """``value`` (a config dict) without its secrets: settings named like a key, token or
+    password are left out and a login in a URL is masked, so an API key never leaves
+    memory (checkpoints, sidecars, logs and messages hold this)."""
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()
+                if not (isinstance(k, str) and _SECRET.search(k))}
+    if isinstance(value, (list, tuple)):
+        return [redacted(v) for v in value]
+    if isinstance(value, str):
+        return _URL_LOGIN.sub("***@", value)
+    return value
 
 
 def first_line(exc: BaseException) -> str:

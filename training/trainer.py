@@ -26,9 +26,10 @@ from tqdm import tqdm
 
 from . import distributed, encoder
 from .augment import AugmentConfig, augment
-from .config import ConfigError, TrainConfig, first_line
+from .config import ConfigError, TrainConfig, first_line, redacted
 from .datacheck import check_class_labels, check_rows, check_sources
 from .dataset import FALLBACK_TEXT, Corpus, FigureDataset, collate
+from .enrich._llm import CONNECTION
 from .losses import UNKNOWN, LossWeighting, clip_loss, supcon_loss
 from .sampler import BalancedBatches, RandomBatches
 from .schedule import warmup_cosine
@@ -501,22 +502,30 @@ class TrainingDiverged(ConfigError):
     """The loss became NaN or infinite: nothing is exported."""
 
 
-#: Settings that may change between a run and its resumption (where and how it reports).
+#: Settings that may change between a run and its resumption (where and how it reports, how
+#: the LLM is reached: its descriptions are cached, and resuming checks their texts).
 _RESUMABLE = ("run.out_dir", "run.export_dir", "run.resume", "run.progress", "run.log_every",
               "run.checkpoint_every", "run.max_steps", "run.export_half", "run.device",
-              "data.workers", "data.loader_workers", "data.cache_dir")
+              "data.workers", "data.loader_workers", "data.cache_dir",
+              *(f"enrich.llm.{k}" for k in CONNECTION))
 
 
 def config_changes(old: dict, new: dict) -> list[str]:
-    """"section.key old -> new" for each training setting that differs. [augment] holds only
-    the keys a config sets: both sides are compared with the defaults filled in."""
-    old, new = _augment_filled(old), _augment_filled(new)
+    """"section.key old -> new" for each training setting that differs (secrets are never
+    compared nor named). [augment] holds only the keys a config sets: both sides are
+    compared with the defaults filled in; a table's keys ([enrich.llm]) one by one."""
+    old, new = _augment_filled(redacted(old)), _augment_filled(redacted(new))
     out = []
     for section, values in new.items():
         for key, value in (values or {}).items():
             name = f"{section}.{key}"
             before = (old.get(section) or {}).get(key, value)
-            if name not in _RESUMABLE and before != value:
+            if isinstance(value, dict) and isinstance(before, dict) and section != "augment":
+                for sub in sorted(set(value) | set(before)):
+                    a, b = before.get(sub, "(unset)"), value.get(sub, "(unset)")
+                    if f"{name}.{sub}" not in _RESUMABLE and a != b:
+                        out.append(f"{name}.{sub} {a!r} -> {b!r}")
+            elif name not in _RESUMABLE and before != value:
                 out.append(f"{name} {before!r} -> {value!r}")
     return out
 

@@ -41,6 +41,8 @@ class LLMUnavailable(LLMError, EnricherUnavailable):
 
 
 _FATAL_HTTP = (401, 403, 404)
+#: Options that say how to reach the endpoint, not what it writes.
+CONNECTION = ("api_key", "requests_per_minute", "timeout_s", "max_retries", "backoff_s")
 
 
 class LLMEnricher:
