@@ -480,7 +480,8 @@ def cmd_eval(args) -> int:
         text_modes = any(m != "image" for m in modes)
         untitled = 0
         if text_modes:      # every mode on the same queries: those with a title to search by
-            untitled = sum(not q.text for q in queries)
+            untitled = (len({q.patent_id for q in queries if not q.text})
+                        if args.per == "application" else sum(not q.text for q in queries))
             queries = [q for q in queries if q.text]
             if not queries:
                 raise CliError("no query page's patent has a title: the text and fused modes "
@@ -507,6 +508,13 @@ def cmd_eval(args) -> int:
             fn = None if mode == "image" else fusion_scores_fn(gallery, text_index, encode, mode,
                                                                weights)
             results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
+        if not any(any(r.counts.values()) for r in results.values()):
+            raise CliError(
+                f"nothing could be scored: none of the {len(query_patents)} query patents has "
+                + ("an earlier patent of its Locarno class in the library (prior art; a whole "
+                   "application is not scored for same design)" if args.per == "application"
+                   else "another drawing of its own in the library (same design) or an "
+                        "earlier patent of its Locarno class (prior art)"))
         cis = {mode: intervals(r) for mode, r in results.items()}
         base = results.get("image")
         vs_image = {mode: compare(base, r) for mode, r in results.items()
@@ -530,10 +538,11 @@ def cmd_eval(args) -> int:
             for mode, r in results.items():
                 print(f"\n[{mode}]")
                 print(r.table())
-                print("patent level, 95 % intervals (query patents resampled): " + "; ".join(
-                    f"{task} {HEADLINE[task]} {v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
-                    for task, v in cis[mode].items()))
-                if mode in vs_image:
+                if cis[mode]:
+                    print("patent level, 95 % intervals (query patents resampled): " + "; ".join(
+                        f"{task} {HEADLINE[task]} {v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
+                        for task, v in cis[mode].items()))
+                if vs_image.get(mode):
                     print("against image on the same queries: " + "; ".join(
                         f"{task} {HEADLINE[task]} " + (
                             f"{v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" if task == "same_design"

@@ -309,22 +309,32 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
     modes compare on the same queries, and the report says how many."""
     import shutil
 
-    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS[:2])
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl",
+                                     PATENTS[:2] + ["D0822408"])     # prior art of D906,013
     folder = tmp_path / "grants"
     folder.mkdir()
-    shutil.copy(shared_data / "real_dev" / "D0889911" / "page02_sheet.png",
-                folder / "USD0889911-20200218-D00001.png")
+    for n in (1, 2):
+        shutil.copy(shared_data / "real_dev" / "D0889911" / f"page0{n + 1}_sheet.png",
+                    folder / f"USD0889911-20200218-D0000{n}.png")
     lib = tmp_path / "lib"
     proc = run("index", "add", manifest, folder, "--library", lib, "--model", "tiny_test:random",
                "--allow-absolute", "--workers", "0")
     assert proc.returncode == 0, proc.stderr
     image = json.loads(run("eval", "--library", lib, "--modes", "image", "--json").stdout)
     fused = json.loads(run("eval", "--library", lib, "--modes", "image,fused", "--json").stdout)
-    assert image["untitled_left_out"] == 0 and fused["untitled_left_out"] == 1
-    assert fused["queries"] == image["queries"] - 1 and fused["query_patents"] == 2
+    assert image["untitled_left_out"] == 0 and fused["untitled_left_out"] == 2
+    assert fused["queries"] == image["queries"] - 2 and fused["query_patents"] == 3
     text = run("eval", "--library", lib, "--modes", "text")
-    assert text.returncode == 0 and "1 query pages of patents without a title are left out" \
+    assert text.returncode == 0 and "2 query pages of patents without a title are left out" \
         in text.stdout
+    apps = run("eval", "--library", lib, "--modes", "text", "--per", "application")
+    assert apps.returncode == 0 and "1 applications of patents without a title are left out" \
+        in apps.stdout                                   # one patent, however many pages
+    # a patent with no prior art in the library, queried whole: nothing to score, said so
+    (tmp_path / "one.txt").write_text("D0889911\n")
+    none = run("eval", "--library", lib, "--per", "application", "--patents",
+               tmp_path / "one.txt")
+    assert none.returncode == 1 and "nothing could be scored" in none.stderr, none.stdout
 
 
 def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path):
