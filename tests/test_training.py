@@ -372,6 +372,23 @@ def test_a_diverging_run_stops_and_exports_nothing(tmp_path, drawing_manifest):
     assert not (tmp_path / "run" / "model").exists()
 
 
+def test_a_fresh_run_stopped_early_leaves_nothing_of_the_run_before(tmp_path, drawing_manifest):
+    """--no-resume over a finished run that stops before its first checkpoint (diverged,
+    interrupted) leaves neither the old checkpoint nor the old model beside its own log:
+    the next run starts over instead of taking the old run up."""
+    from training.trainer import TrainingDiverged, train
+
+    train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    run = tmp_path / "run"
+    assert (run / "checkpoint.pt").is_file() and (run / "model" / "model.json").is_file()
+    with pytest.raises(TrainingDiverged):
+        train(_cfg(tmp_path, drawing_manifest, "optim.lr=1e30", "run.resume=false"))
+    assert not (run / "checkpoint.pt").exists() and not (run / "model").exists()
+    assert all(json.loads(x)["lr"] > 1 for x in (run / "log.jsonl").read_text().splitlines())
+    again = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    assert again.steps == 2 and len((run / "log.jsonl").read_text().splitlines()) == 2
+
+
 def test_cached_prefix_features_train_the_tail_only(tmp_path, drawing_manifest):
     from training.trainer import build_model, train
 

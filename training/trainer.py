@@ -397,6 +397,9 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             tmp.replace(ck)
 
     start_step = step
+    finished = Path(cfg.run.export_dir or out / "model")
+    if d.main and not resumed:
+        _start_over(ck, finished)
     log_file = _open_log(out / "log.jsonl", step if resumed else 0) if d.main else None
     bar = tqdm(total=total_steps, initial=step, desc="training", unit="step",
                disable=not (d.main and cfg.run.progress), dynamic_ncols=True)
@@ -477,7 +480,6 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     model.clip.eval()
     record = training_record(cfg, corpus, rows, excluded, step, history, d, undescribed)
     export_dir = None
-    finished = Path(cfg.run.export_dir or out / "model")
     if resumed and step == start_step and (finished / "model.json").is_file():
         export_dir = finished           # a finished run started again: its model stays as is
         if d.main:
@@ -570,6 +572,21 @@ def check_resumable(state: dict, ck: Path, data: dict, world: int) -> None:
         raise ConfigError(f"{ck} was made by {made_by} process(es), this run has {world}: "
                           "the batches would not resume where they stopped; run it with "
                           f"torchrun --nproc_per_node {made_by}, or {again}")
+
+
+def _start_over(ck: Path, export_dir: Path) -> None:
+    """A fresh run in a used run folder first removes the checkpoint, then the exported
+    model, before it rewrites the log: stopped early, the folder never holds one run's
+    checkpoint or model beside another run's log (a later resume would take the old run
+    up with the new log)."""
+    from core.models._factory import SIDECAR_FILE, WEIGHTS_FILE
+    from core.provenance import PATENTS_FILE
+
+    for path in (ck, ck.with_suffix(".tmp"), export_dir / SIDECAR_FILE,
+                 export_dir / WEIGHTS_FILE, export_dir / PATENTS_FILE):
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):      # kept when it holds other files
+        export_dir.rmdir()
 
 
 def _open_log(path: Path, from_step: int):
