@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -170,3 +170,7 @@ class TaskRunner(QObject):
         for task in list(self._running.values()):
             task.cancel()
         self.pool.waitForDone(msecs)
+        for signals in list(self._running):
+            # what ended meanwhile (a cancelled add, reopening the library) is not delivered
+            # to the window being closed
+            QCoreApplication.removePostedEvents(signals)
