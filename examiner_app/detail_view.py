@@ -16,11 +16,14 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QListW
 from core.sources import display_patent_id
 
 from . import theme
+from .elided_label import ElidedLabel
 from .thumbnails import ThumbnailLoader
 from .zoom_view import ZoomView
 
 STRIP_SIDE = 110
-CHIP_LABELS_WIDTH = 760   # narrower: the rating chips show their key alone
+CHIP_LABELS_WIDTH = 760   # narrower: the rating chips show their key alone, the title
+                          # has a row of its own
+META_WIDTH = 220          # the metadata's least width: a file name fits on a line
 MATCH_COLOR = QColor("#c0392b")
 OTHER_COLOR = QColor(47, 111, 179, 140)
 
@@ -43,10 +46,8 @@ class DetailView(QWidget):
         self._query_key: tuple[str, int] | None = None
         self.blind = False
 
-        self.title = QLabel()
+        self.title = ElidedLabel()            # a long title never widens the window
         self.title.setObjectName("resultsHeader")
-        self.title.setWordWrap(True)          # a long title never widens the window
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         back = QPushButton("\u2190 Results")
         back.setToolTip("Back to the results grid (Esc)")
         back.clicked.connect(self.back.emit)
@@ -80,16 +81,18 @@ class DetailView(QWidget):
         self.open_button = QPushButton("Open source file")
         self.open_button.setToolTip("Open the drawing file in the system viewer (Ctrl+Shift+O)")
         self.open_button.clicked.connect(self.open_source)
-        self._label_chips(False)                # named in full once it is shown wide enough
 
-        # two rows, so the detail view never needs a wider window than the grid
-        bar = QHBoxLayout()
+        # two rows (three when narrow), so the detail view never needs a wider window than
+        # the grid
+        self._bar = bar = QHBoxLayout()
         bar.addWidget(back)
         bar.addWidget(prev_b)
         bar.addWidget(next_b)
+        bar.addStretch()                        # (the title's, when it has a row of its own)
         bar.addWidget(self.title, 1)
         bar.addWidget(self.search_button)
         bar.addWidget(self.open_button)
+        self._title_row = QHBoxLayout()
         bar2 = QHBoxLayout()
         self.page_label = QLabel()
         self.page_label.setObjectName("muted")
@@ -123,8 +126,7 @@ class DetailView(QWidget):
         meta_scroll.setWidgetResizable(True)
         meta_scroll.setFrameShape(QFrame.Shape.NoFrame)
         meta_scroll.setFixedHeight(STRIP_SIDE + 62)
-        meta_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        meta_scroll.setMinimumWidth(160)       # the text wraps to the width it gets
+        meta_scroll.setMinimumWidth(META_WIDTH)    # the text wraps to it; a longer word scrolls
         bottom = QHBoxLayout()
         bottom.addWidget(self.strip, 3)
         bottom.addWidget(meta_scroll, 2)
@@ -132,9 +134,11 @@ class DetailView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addLayout(bar)
+        lay.addLayout(self._title_row)
         lay.addLayout(bar2)
         lay.addWidget(sides, 1)
         lay.addLayout(bottom)
+        self._label_chips(False)                # named in full once it is shown wide enough
         thumbnails.ready.connect(self._thumbnail_ready)
         thumbnails.failed.connect(lambda key, why: self._thumbnail_ready(key))
 
@@ -144,8 +148,12 @@ class DetailView(QWidget):
 
     def _label_chips(self, labelled: bool) -> None:
         """Rating chips name their grade and buttons say it in full when there is room; else
-        a chip shows its key alone (the tooltip names it), so the view never holds the window
-        wide."""
+        a chip shows its key alone (the tooltip names it) and the title takes a row of its
+        own, so the view never holds the window wide nor squeezes the title."""
+        row = self._bar if labelled else self._title_row
+        if row.indexOf(self.title) < 0:
+            (self._title_row if labelled else self._bar).removeWidget(self.title)
+            row.insertWidget(4 if labelled else 0, self.title, 1)
         for b in self.rating_buttons.buttons():
             value = self.rating_buttons.id(b)
             b.setText(f"{value}  {theme.RATING_LABELS[value]}" if labelled else f" {value} ")

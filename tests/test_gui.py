@@ -1008,6 +1008,39 @@ def test_a_small_window_keeps_everything_reachable(qtbot, app_theme, window, gui
     assert meta.width() <= meta.parentWidget().width()  # inside its scroll area's viewport
 
 
+def test_the_detail_view_cuts_no_text_beside_the_history(qtbot, window, gui_library):
+    """At 1280x720 and 1024x700 with the history open, the detail view's title is whole or
+    ends in "\u2026" (the patent number shown), its metadata wraps inside its panel (a file
+    name too) and the rating chips keep their number."""
+    from PySide6.QtGui import QTextDocument
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.acts.history.trigger()
+    window.show_detail()
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.details is not None, timeout=WAIT)
+    for size in ((1280, 720), (1024, 700)):
+        window.resize(*size)
+        qtbot.wait(200)
+        assert window.history.isVisible() and window.width() == size[0]
+        title = detail.title
+        shown = getattr(title, "shown_text", title.text)()
+        assert shown.startswith(detail.title.text().split(" \u2014 ")[0])
+        assert title.fontMetrics().horizontalAdvance(shown) <= title.contentsRect().width()
+        meta = detail.meta
+        doc = QTextDocument()
+        doc.setDefaultFont(meta.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(meta.text())
+        doc.setTextWidth(meta.contentsRect().width())
+        assert doc.idealWidth() <= meta.contentsRect().width(), size
+        assert meta.width() <= meta.parentWidget().width(), size     # none of it hidden
+        for b in detail.rating_buttons.buttons():
+            assert str(detail.rating_buttons.id(b)) in b.text()
+            assert b.width() >= b.sizeHint().width()
+
+
 def test_history_dock_fits_beside_the_results(qtbot, window, gui_library):
     """Ctrl+H at 1280 wide keeps the window's width, and the dock shows the query, its cutoff
     and its number of results without scrolling sideways."""
