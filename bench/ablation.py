@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default="training/configs/default.toml")
     p.add_argument("--set", action="append", default=[], help="config override for all runs")
-    p.add_argument("--folds", type=int, default=4)
+    p.add_argument("--folds", type=_fold_count, default=4)
     p.add_argument("--fold-seed", type=int, default=0)
     names = ",".join(["untrained", *VARIANTS])
     p.add_argument("--variants", default=names, help=f"comma-separated, of {names} (default: "
@@ -93,10 +93,13 @@ def main(argv=None) -> int:
                         "`search --page all`; prior art only)")
     args = p.parse_args(argv)
     for option in ("variants", "text"):
-        given = getattr(args, option)
-        unknown = [v for v in given.split(",") if given and v not in names.split(",")]
+        given = [v.strip() for v in getattr(args, option).split(",") if v.strip()]
+        unknown = [v for v in given if v not in names.split(",")]
         if unknown:
             p.error(f"--{option}: unknown variant {unknown[0]!r} (variants: {names})")
+        setattr(args, option, ",".join(given))
+    if not args.variants:
+        p.error(f"--variants: name at least one variant (variants: {names})")
 
     try:
         return run(args)
@@ -105,10 +108,27 @@ def main(argv=None) -> int:
         return 1
 
 
+def _fold_count(text: str) -> int:
+    """--folds: a whole number, at least 2 (one fold would leave nothing to train on)."""
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 2, not {text!r}")
+    return k
+
+
+def _num(value) -> str:
+    """A metric for a table or a line: "–" for a fold or variant that scored no query."""
+    return "–" if value is None else f"{value:.3f}"
+
+
 def run(args) -> int:
     from core.search import DEFAULT_FUSION
     from training import distributed
     from training.augment import AugmentConfig
+    from training.datacheck import check_sources
     from training.evaluate import embed_rows, eval_set, patent_texts, score
     from training.features import FeatureBank
     from training.folds import make_folds
@@ -122,6 +142,7 @@ def run(args) -> int:
                                   split > base.model.freeze_blocks):
         raise ConfigError("features.enabled needs model.freeze_blocks >= 0 and "
                           "features.split <= model.freeze_blocks")
+    check_sources(base.data)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -185,8 +206,9 @@ def run(args) -> int:
             log.flush()
             results.setdefault(variant, []).append(rec)
             d = rec["deployed"]
-            print(f"{variant:<12} fold {fold}: prior-art mAP {d['prior_art_subclass/mAP']:.3f} "
-                  f"same-design MRR@10 {d['same_design/MRR@10']:.3f} "
+            print(f"{variant:<12} fold {fold}: "
+                  f"prior-art mAP {_num(d['prior_art_subclass/mAP'])} "
+                  f"same-design MRR@10 {_num(d['same_design/MRR@10'])} "
                   f"({rec['train_seconds']:.0f} s)", flush=True)
     summary = summarize(results)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -251,7 +273,7 @@ def table(summary: dict, args) -> str:
     head = ("| model | prior-art mAP (subclass) | prior-art mAP (class) | same-design MRR@10 | "
             "strict prior-art mAP | strict same-design MRR@10 |\n|---|---|---|---|---|---|")
     lines = [head]
-    f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    f = _num
     for name, row in summary.items():
         if name == "ablations":
             continue

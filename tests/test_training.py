@@ -641,6 +641,33 @@ def test_ablation_runs_a_recipe_that_trains_the_whole_trunk(tmp_path, drawing_ma
         "model.freeze_blocks"
 
 
+def test_ablation_refuses_bad_arguments_in_one_line_and_scores_folds_without_queries(
+        tmp_path, drawing_manifest, capsys):
+    """No variant, fewer than 2 folds and missing sources are one-line errors before any data
+    is prepared; a fold with no prior-art query prints "–" for its mAP."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ablation", REPO / "bench" / "ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    base = ["--config", str(TINY), "--set", f"data.cache_dir='{tmp_path / 'cache'}'",
+            "--variants", "untrained", "--out", str(tmp_path / "out")]
+    for bad, said in ((["--variants", ""], "--variants: name at least one variant"),
+                      (["--folds", "1"], "--folds: must be a whole number >= 2, not '1'"),
+                      (["--folds", "-2"], "--folds: must be a whole number >= 2")):
+        with pytest.raises(SystemExit) as info:
+            ablation.main(base + bad)
+        assert info.value.code == 2 and said in capsys.readouterr().err
+    assert ablation.main(base + ["--set", "data.sources=['/nonexist.jsonl']"]) == 1
+    assert capsys.readouterr().err.strip() == "ablation: error: training data not found: " \
+        "data.sources /nonexist.jsonl"
+    assert not (tmp_path / "cache").exists()
+    # one patent a fold: the first of each subclass has no earlier patent to find
+    assert ablation.main(base + ["--set", f"data.sources=['{drawing_manifest}']",
+                                 "--folds", "12"]) == 0
+    assert ": prior-art mAP – same-design MRR@10 " in capsys.readouterr().out
+
+
 def test_a_worker_crash_costs_one_group_not_the_corpus_build():
     """training.prepare.ordered_map: a group that kills its worker process gets the crash
     stand-in; every other group still yields its result, in order."""
