@@ -52,6 +52,10 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
     ("data.workers=-1", "data.workers must be >= 0"),
     ("optim.sampler='fancy'", "optim.sampler must be one of 'balanced', 'random'"),
     ("augment.hflip='often'", "augment.hflip must be a number"),
+    ("augment.crop_scale=['a','b']", "augment.crop_scale must be a list of 2 numbers, not "
+                                     "['a', 'b']"),
+    ("augment.crop_scale=[0.5]", "augment.crop_scale must be a list of 2 numbers"),
+    ("data.exclude_patents=['D0906013', 1]", "data.exclude_patents must be a list of strings"),
     ("enrich.per_figure=0", "enrich.per_figure must be > 0"),
     ("optim.lr=nan", "optim.lr must be a finite number"),
     ("optim.lr=inf", "optim.lr must be a finite number"),
@@ -248,6 +252,25 @@ def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manif
     lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
     assert len(lines) == result.steps == 8
     assert {"loss", "clip", "cls", "cat", "lr", "images_per_s"} <= set(json.loads(lines[0]))
+
+
+def test_excluded_patents_are_read_as_the_sources_ids_and_unknown_ones_told(
+        tmp_path, drawing_manifest, caplog):
+    """"D900001" and "d0900002" hold out D0900001 and D0900002, as the record says; an id
+    the corpus does not have is warned about, not recorded as held out."""
+    import logging
+
+    from training.trainer import train
+
+    with caplog.at_level(logging.WARNING, logger="training"):
+        result = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=1",
+                            "data.exclude_patents=['D900001', ' d0900002', 'D0999999']"))
+    rec = json.loads((result.export_dir / "model.json").read_text())["training"]["data"]
+    assert rec["held_out_patents"] == ["D0900001", "D0900002"]
+    trained = (result.export_dir / rec["patents_file"]).read_text().split()
+    assert len(trained) == 10 and not {"D0900001", "D0900002"} & set(trained)
+    assert "1 of the 3 listed patent(s) are not in the training data, nothing to hold out " \
+           "for them (D0999999)" in caplog.text
 
 
 def test_resume_is_exact(tmp_path, drawing_manifest):

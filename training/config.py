@@ -229,6 +229,8 @@ _POSITIVE = {"optim.batch_size", "optim.accum_steps", "optim.lr",
              "optim.per_class", "features.views", "features.batch_size", "data.shard_size",
              "run.checkpoint_every", "run.log_every", "enrich.per_figure", "loss.temperature",
              "model.style_dim"}
+_LISTS_OF_STRINGS = {"data.sources", "data.deeppatent2", "data.exclude_patents",
+                     "enrich.enrichers", "loss.losses"}
 _CHOICES = {"optim.sampler": ("balanced", "random"), "loss.weighting": ("uncertainty", "fixed"),
             "model.init": ("", "whiten")}
 
@@ -252,8 +254,15 @@ def _checked(key: str, value, default):
             value = int(value) if ok else value
         elif ok:
             value = float(value)
+    elif isinstance(default, tuple) and default:        # [augment] ranges: (low, high)
+        ok = isinstance(value, (list, tuple)) and len(value) == len(default) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        kind = f"a list of {len(default)} numbers"
+        value = tuple(float(v) for v in value) if ok else value
     elif isinstance(default, (list, tuple)):
         ok, kind = isinstance(value, (list, tuple)), "a list"
+        if ok and key in _LISTS_OF_STRINGS:
+            ok, kind = all(isinstance(v, str) for v in value), "a list of strings"
     elif isinstance(default, dict):
         ok, kind = isinstance(value, dict), "a table"
     else:

@@ -244,9 +244,19 @@ def whiten_projection(model, bank, corpus: Corpus, rows: np.ndarray, ridge: floa
         visual.style_proj.weight[dim - style_dim:] = torch.from_numpy(w_style * scale)
 
 
-def held_out(cfg: TrainConfig, corpus: Corpus) -> set[str]:
-    """Patents this run must not train on: the listed ones and the held-out CV fold."""
-    out = set(cfg.data.exclude_patents)
+def held_out(cfg: TrainConfig, corpus: Corpus, warn: bool = True) -> set[str]:
+    """Patents this run must not train on: the listed ones, read as the sources' ids are
+    ("D906013" and "d0906013" are D0906013), and the held-out CV fold. Listed ids that name
+    no patent of the corpus are told (a typo would otherwise train on what it meant)."""
+    from core.sources import normalize_patent_id
+
+    listed = {normalize_patent_id(p) or p.strip() for p in cfg.data.exclude_patents}
+    out = listed & set(corpus.patent)
+    absent = sorted(listed - out)
+    if absent and warn:
+        log.warning("data.exclude_patents: %d of the %d listed patent(s) are not in the "
+                    "training data, nothing to hold out for them (%s%s)", len(absent),
+                    len(listed), ", ".join(absent[:5]), ", ..." if len(absent) > 5 else "")
     if cfg.data.folds > 0 and cfg.data.fold >= 0:
         from .folds import make_folds
 
@@ -268,7 +278,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     if corpus is None:
         corpus = prepare_data(cfg, model, d, failures=undescribed)
     corpus = corpus.with_enrichers(cfg.enrich.enrichers)
-    excluded = held_out(cfg, corpus)
+    excluded = held_out(cfg, corpus, warn=d.main)
     if rows is None:
         rows = corpus.select(exclude=excluded)
     check_rows(corpus, rows)
