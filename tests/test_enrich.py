@@ -478,6 +478,31 @@ def test_python_m_training_shows_where_with_v(tmp_path, drawing_manifest, capsys
         main([*run, "-v"])
 
 
+def test_python_m_training_reports_os_errors_and_ctrl_c_in_one_line(tmp_path, drawing_manifest,
+                                                                    capsys, monkeypatch):
+    """--out naming a file is a one-line error; Ctrl-C says "interrupted" (exit 130), from
+    the first torchrun process only, as `patent-examiner train` does."""
+    import training.trainer
+    from training.cli import main
+
+    (tmp_path / "afile").write_text("")
+    run = ["--config", str(Path(__file__).resolve().parents[1] / "training" / "configs" /
+                           "tiny_test.toml"),
+           "--out", str(tmp_path / "afile"), "--set", f"data.sources=['{drawing_manifest}']",
+           "--set", f"data.cache_dir='{tmp_path / 'cache'}'"]
+    assert main(run) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        f"patent-examiner: error: {tmp_path / 'afile'}: File exists"
+
+    def interrupted(cfg):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(training.trainer, "train", interrupted)
+    assert main(run) == 130
+    assert capsys.readouterr().err.strip() == "patent-examiner: interrupted"
+    monkeypatch.setenv("RANK", "1")
+    assert main(run) == 130 and capsys.readouterr().err == ""
+
+
 def test_cli_train_and_enrich_describe_themselves(capsys):
     from core.cli import main
 

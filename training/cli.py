@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from core.cli import (CliError, folder, positive_float, positive_int, read_list,
                       unknown_patents_note)
 
-EXIT_ERROR, EXIT_USAGE = 1, 2
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def register(subparsers) -> None:
@@ -208,4 +209,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="log details, and show where an error came from")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    return cmd_train(args)
+    try:
+        return cmd_train(args)
+    except KeyboardInterrupt:       # torchrun interrupts every process: one of them says so
+        if os.environ.get("RANK", "0") == "0":
+            print("patent-examiner: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:          # --out naming a file, a folder not writable, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or exc}", EXIT_ERROR)
