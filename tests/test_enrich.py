@@ -142,18 +142,28 @@ def test_enrich_counts_the_drawings_it_could_not_describe(tmp_path):
 
 # -- the LLM enricher, against a stub server ----------------------------------------------------
 class _Stub(BaseHTTPRequestHandler):
-    script: list = []          # status codes to answer before succeeding
+    script: list = []          # status codes (or "cut", "garbage") to answer before succeeding
     seen: list = []
     declines = None            # prompts holding this lower-case text (all: "") get a refusal
+    retry_after = "0"
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append((time.monotonic(), self.headers.get("Authorization"), body))
         if type(self).script:
             code = type(self).script.pop(0)
-            self.send_response(code)
+            self.close_connection = True
+            if code == "garbage":                   # not an HTTP status line
+                self.wfile.write(b"GARBAGE\r\n\r\n")
+                return
+            self.send_response(200 if code == "cut" else code)
             if code == 429:
-                self.send_header("Retry-After", "0")
+                self.send_header("Retry-After", type(self).retry_after)
+            if code == "cut":                       # the answer ends before its length
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"choices": [')
+                return
             self.end_headers()
             return
         answer = json.dumps(["a curved body pillow", "a maternity cushion, side view"])
@@ -173,7 +183,7 @@ class _Stub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stub_server():
-    _Stub.script, _Stub.seen, _Stub.declines = [], [], None
+    _Stub.script, _Stub.seen, _Stub.declines, _Stub.retry_after = [], [], None, "0"
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -224,6 +234,55 @@ def test_llm_enricher_gives_up_clearly(stub_server):
         LLMEnricher(stub_server, "m", max_retries=2, backoff_s=0.01).describe(_ctx(), 3)
 
 
+def test_llm_enricher_caps_a_long_retry_after_and_says_so(stub_server, monkeypatch, caplog):
+    """A 429 asking to wait 100000 s waits max_backoff_s (300 s unless set), logged."""
+    import logging
+
+    from training.enrich import _llm
+
+    slept = []
+    monkeypatch.setattr(_llm.time, "sleep", slept.append)
+    _Stub.script, _Stub.retry_after = [429, 429], "100000"
+    with caplog.at_level(logging.WARNING, logger="training"):
+        assert LLMEnricher(stub_server, "m", max_retries=2, requests_per_minute=0).describe(
+            _ctx(), 1) == ["a curved body pillow"]
+    assert slept == [300.0, 300.0]
+    assert f"{stub_server}: HTTP 429; waiting 300 s before try 2 of 3, it asked for 100000 s" \
+        in caplog.text
+    _Stub.script = [429]
+    LLMEnricher(stub_server, "m", max_backoff_s=0.5, requests_per_minute=0).describe(_ctx(), 1)
+    assert slept[-1] == 0.5
+
+
+@pytest.mark.parametrize("failure, said", [("cut", "IncompleteRead"),
+                                           ("garbage", "BadStatusLine")])
+def test_llm_enricher_retries_a_cut_off_answer_or_a_bad_status_line(stub_server, failure, said):
+    _Stub.script = [failure]
+    llm = LLMEnricher(stub_server, "m", max_retries=1, backoff_s=0.01, requests_per_minute=0)
+    assert llm.describe(_ctx(), 1) == ["a curved body pillow"] and len(_Stub.seen) == 2
+    _Stub.script = [failure, failure]
+    with pytest.raises(LLMError, match=f"^{re.escape(stub_server)}: gave up after 2 tries "
+                                       f"\\(network error: {said}"):
+        llm.describe(FigureContext("D2", title="FAN"), 1)
+
+
+@pytest.mark.parametrize("option, said", [
+    ({"max_retries": "three"}, "enrich.llm.max_retries must be a whole number >= 0, not 'three'"),
+    ({"requests_per_minute": -5}, "enrich.llm.requests_per_minute must be a number >= 0, not -5"),
+    ({"timeout_s": 0}, "enrich.llm.timeout_s must be a number > 0, not 0"),
+    ({"backoff_s": True}, "enrich.llm.backoff_s must be a number >= 0, not True"),
+    ({"model": 5}, "enrich.llm.model must be a string, not 5")])
+def test_llm_options_are_checked_when_built_and_when_the_config_loads(option, said):
+    from training.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=f"^{re.escape(said)}$"):
+        make_enricher("llm", {"base_url": "http://127.0.0.1:9/v1", "model": "m", **option})
+    tiny = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny_test.toml"
+    sets = [f"enrich.llm.{k}={json.dumps(v)}" for k, v in option.items()]
+    with pytest.raises(ConfigError, match=f"^{re.escape(said)}$"):
+        load_config(tiny, ["enrich.enrichers=['llm']", *sets])
+
+
 def _closed_port_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -250,7 +309,7 @@ def test_llm_enricher_stops_when_refused(stub_server, code):
 
 
 def test_llm_enricher_retries_a_refused_connection_once_it_has_answered():
-    _Stub.script, _Stub.seen, _Stub.declines = [], [], None
+    _Stub.script, _Stub.seen, _Stub.declines, _Stub.retry_after = [], [], None, "0"
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     llm = LLMEnricher(f"http://127.0.0.1:{server.server_address[1]}/v1", "m", max_retries=1,

@@ -167,6 +167,10 @@ class TrainConfig:
             raise ConfigError(f"enrich.enrichers may name {', '.join(ENRICHER_NAMES)}, not "
                               f"{unknown[0]!r}")
         self._check_fixed_weights()
+        if "llm" in self.enrich.enrichers:
+            from .enrich._llm import check_options
+
+            check_options(self.enrich.llm)
         from core._device import is_device_name
 
         if not is_device_name(self.run.device):

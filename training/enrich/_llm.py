@@ -4,8 +4,9 @@ Works with OpenAI, vLLM, llama.cpp's server, Ollama's /v1 and the like: POST
 ``{base_url}/chat/completions``. Settings come from the config (``base_url``, ``model``,
 ``api_key``) or the environment (``PATENT_EXAMINER_LLM_BASE_URL`` / ``OPENAI_BASE_URL``,
 ``PATENT_EXAMINER_LLM_MODEL``, ``PATENT_EXAMINER_LLM_API_KEY`` / ``OPENAI_API_KEY``).
-Requests are spaced to at most ``requests_per_minute``, retried with exponential backoff on
-429, 5xx and network errors, and answers are cached by (model, prompt) through ``cache``
+Requests are spaced to at most ``requests_per_minute`` (0: no limit), retried with
+exponential backoff on 429, 5xx and network errors (a cut-off answer too), waiting at most
+``max_backoff_s`` between tries whatever a Retry-After asks (a long wait is logged), and answers are cached by (model, prompt) through ``cache``
 (the store's ``cache`` table), so a re-run costs nothing. The key is never cached or logged.
 An endpoint that is not there (connection refused or an unknown host before it ever
 answered) or refuses us (401, 403, 404) raises ``LLMUnavailable``, which stops the run.
@@ -13,7 +14,9 @@ answered) or refuses us (401, 403, 404) raises ``LLMUnavailable``, which stops t
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
+import logging
 import os
 import re
 import socket
@@ -23,8 +26,11 @@ import urllib.error
 import urllib.request
 from typing import Callable
 
+from ..config import ConfigError
 from ._base import EnricherUnavailable, FigureContext
 from ._template import object_name
+
+log = logging.getLogger(__name__)
 
 SYSTEM = ("You write short, varied, concrete descriptions of design-patent drawings for "
           "training an image retrieval model. Use common names, synonyms and the kind of "
@@ -42,7 +48,33 @@ class LLMUnavailable(LLMError, EnricherUnavailable):
 
 _FATAL_HTTP = (401, 403, 404)
 #: Options that say how to reach the endpoint, not what it writes.
-CONNECTION = ("api_key", "requests_per_minute", "timeout_s", "max_retries", "backoff_s")
+CONNECTION = ("api_key", "requests_per_minute", "timeout_s", "max_retries", "backoff_s",
+              "max_backoff_s")
+#: Numeric options: (whole number, lowest allowed, lowest excluded).
+_NUMBERS = {"requests_per_minute": (False, 0, False), "count": (True, 1, False),
+            "max_retries": (True, 0, False), "backoff_s": (False, 0, False),
+            "max_backoff_s": (False, 0, False), "timeout_s": (False, 0, True),
+            "temperature": (False, 0, False)}
+_LONG_WAIT_S = 10.0
+
+
+def check_options(options: dict) -> None:
+    """A ConfigError naming the first [enrich.llm] option of the wrong type or range
+    (checked when the config loads and when the enricher is built, not per drawing)."""
+    for key, value in options.items():
+        if key in ("base_url", "model", "api_key"):
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"enrich.llm.{key} must be a string, not {value!r}")
+        elif key in _NUMBERS:
+            whole, low, strict = _NUMBERS[key]
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                value == value and value not in (float("inf"), float("-inf")) and \
+                (not whole or float(value).is_integer()) and \
+                (value > low if strict else value >= low)
+            if not ok:
+                kind = "a whole number" if whole else "a number"
+                raise ConfigError(f"enrich.llm.{key} must be {kind} {'>' if strict else '>='} "
+                                  f"{low}, not {value!r}")
 
 
 class LLMEnricher:
@@ -50,9 +82,15 @@ class LLMEnricher:
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
                  requests_per_minute: float = 60.0, count: int = 20, max_retries: int = 4,
-                 backoff_s: float = 1.0, timeout_s: float = 60.0, temperature: float = 0.7,
+                 backoff_s: float = 1.0, max_backoff_s: float = 300.0, timeout_s: float = 60.0,
+                 temperature: float = 0.7,
                  cache: tuple[Callable[[str], str | None], Callable[[str, str], None]] | None
                  = None):
+        check_options({"base_url": base_url, "model": model, "api_key": api_key,
+                       "requests_per_minute": requests_per_minute, "count": count,
+                       "max_retries": max_retries, "backoff_s": backoff_s,
+                       "max_backoff_s": max_backoff_s, "timeout_s": timeout_s,
+                       "temperature": temperature})
         if not base_url or not model:
             raise ValueError("the llm enricher needs base_url and model (--base-url and "
                              "--model, config [enrich.llm], or PATENT_EXAMINER_LLM_BASE_URL / "
@@ -64,8 +102,9 @@ class LLMEnricher:
         self.model = model
         self.api_key = api_key
         self.interval = 60.0 / requests_per_minute if requests_per_minute > 0 else 0.0
-        self.max_retries = max_retries
+        self.max_retries = int(max_retries)
         self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
         self.timeout_s = timeout_s
         self.temperature = temperature
         self.count = count
@@ -151,19 +190,36 @@ class LLMEnricher:
                     raise LLMError(f"{self.base_url}: {last} {exc.reason}") from None
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 delay = float(retry_after) if retry_after and retry_after.isdigit() else None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            except (urllib.error.URLError, TimeoutError, ConnectionError,
+                    http.client.HTTPException) as exc:
+                # HTTPException: an answer cut off (IncompleteRead) or a bad status line
                 reason = getattr(exc, "reason", exc)
                 if not self._answered and isinstance(reason, (ConnectionRefusedError,
                                                               socket.gaierror)):
                     raise LLMUnavailable(f"{self.base_url}: cannot connect ({reason})") \
                         from None
+                name = type(reason).__name__
+                if isinstance(reason, http.client.HTTPException) and \
+                        not str(reason).startswith(name):
+                    reason = f"{name}: {reason}"
                 last, delay = f"network error: {reason}", None
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise LLMError(f"{self.base_url}: not a chat completion answer ({exc})") \
                     from None
             if attempt < self.max_retries:
-                time.sleep(delay if delay is not None else self.backoff_s * 2 ** attempt)
+                self._back_off(attempt, delay, last)
         raise LLMError(f"{self.base_url}: gave up after {self.max_retries + 1} tries ({last})")
+
+    def _back_off(self, attempt: int, asked: float | None, why: str) -> None:
+        """Sleep before the next try: what a Retry-After asked, else exponential backoff,
+        never more than ``max_backoff_s``; a long wait is logged, not silent."""
+        wait = min(asked if asked is not None else self.backoff_s * 2 ** attempt,
+                   self.max_backoff_s)
+        if wait >= _LONG_WAIT_S:
+            told = f", it asked for {asked:.0f} s" if asked is not None and asked > wait else ""
+            log.warning("%s: %s; waiting %.0f s before try %d of %d%s", self.base_url, why,
+                        wait, attempt + 2, self.max_retries + 1, told)
+        time.sleep(wait)
 
     def _wait_turn(self) -> None:
         with self._lock:
