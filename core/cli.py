@@ -136,14 +136,46 @@ def _cancel_on_sigint() -> threading.Event:
 
 # -- index ---------------------------------------------------------------------------------------
 def cmd_index_add(args) -> int:
+    path = _library_path(args)
+    new_folder = not path.exists()
+    try:
+        return _index_add(args, path)
+    finally:                    # interrupted or not: a new library with nothing is not kept
+        if new_folder and _holds_no_pages(path):
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+            print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
+
+
+def _holds_no_pages(path: Path) -> bool:
+    """Whether the library folder at ``path`` exists and records no page (False when that
+    cannot be told: such a folder is left alone)."""
+    import sqlite3
+
+    from .library import DB_FILE
+
+    if not path.is_dir():
+        return False
+    if not (path / DB_FILE).exists():
+        return True
+    try:
+        conn = sqlite3.connect(f"{(path / DB_FILE).as_uri()}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+def _index_add(args, path: Path) -> int:
     from .ingest import ingest
     from .library import DB_FILE
     from .models import load_model
 
     device = _device(args)
-    path = _library_path(args)
     model = None
-    new_folder = not path.exists()
     if not (path / DB_FILE).exists():   # a bad model or device leaves no empty library behind
         model_ref = args.model or "default"
         model = load_model(model_ref)
@@ -166,13 +198,7 @@ def cmd_index_add(args) -> int:
                             batch_size=_gpu_batch(args), workers=args.workers)
         finally:
             bar.close()
-        empty = lib.store.counts()["pages"] == 0
     print(report.summary(), file=sys.stderr)
-    if new_folder and empty:     # nothing usable: leave no empty library behind
-        import shutil
-
-        shutil.rmtree(path, ignore_errors=True)
-        print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
     if args.json:
         print(json.dumps({"added_pages": report.pages_added,
                           "added_figures": report.figures_added,
@@ -859,9 +885,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("patent-examiner: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:     # output piped into a reader that stopped (| head): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    except BrokenPipeError as exc:
+        if _stdout_reader_gone():   # output piped into a reader that stopped (| head)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        print(f"patent-examiner: error: a helper process stopped ({exc.strerror or exc}; out "
+              "of memory?): what was committed is kept; run the command again to go on",
+              file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:
         if _user_error(exc):
             print(f"patent-examiner: error: {exc}", file=sys.stderr)
@@ -877,6 +908,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"patent-examiner: error: {where}{exc.strerror or exc}", file=sys.stderr)
             return EXIT_ERROR
         raise
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (where this cannot be told, as
+    on Windows, a broken pipe is taken to be stdout's)."""
+    try:
+        import select
+
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+    except (AttributeError, OSError, ValueError):
+        return not hasattr(select, "poll")
+    return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poll.poll(0))
 
 
 def _device(args) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 import threading
 import warnings
 from collections import deque
@@ -294,6 +295,7 @@ def _file_hash(path, st: os.stat_result) -> str:
 
 def _init_worker(drawing: dict, encoder: CpuEncoder | None, parent: int) -> None:
     die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the main process's to handle
     if encoder is not None:
         import torch
 
@@ -318,17 +320,31 @@ def worker_context():
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["core.embed", "torch"])
+        _start_server()
         return ctx
     return multiprocessing.get_context("spawn")
 
 
+def _start_server() -> None:
+    """Start the fork server, if it is not running, with Ctrl-C ignored: the process it
+    starts keeps that, and so do the workers it forks. Ctrl-C is the main process's (it
+    stops after the batch in progress); a server still importing torch would die of it, and
+    the run with it."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()         # (only the main thread may change handlers)
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def warm_up() -> None:
     """Start the worker server now (e.g. while the model loads), not at the first page."""
-    ctx = worker_context()
-    if ctx.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+    worker_context()
 
 
 def submit_or_broken(pool: cf.ProcessPoolExecutor, fn: Callable, *args) -> cf.Future:

@@ -247,6 +247,15 @@ def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared
     proc = run("index", "add", junk, "--library", new, "--model", "tiny_test:random",
                "--workers", "0")
     assert proc.returncode == 1 and "no library was made" in proc.stderr and not new.exists()
+    interrupted = ("import sys, core.ingest as i, core.cli as c\n"   # Ctrl-C twice, early
+                   "def stop(*a, **k): raise KeyboardInterrupt\n"
+                   "i.ingest = stop\n"
+                   f"sys.exit(c.main(['index', 'add', {str(junk)!r}, '--library', "
+                   f"{str(new)!r}, '--model', 'tiny_test:random', '--workers', '0']))\n")
+    proc = subprocess.run([sys.executable, "-c", interrupted], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 130 and "no library was made" in proc.stderr, proc.stderr
+    assert not new.exists()
     from core.models import create_model, save_checkpoint
 
     other = save_checkpoint(create_model("tiny_test", pretrained=None, seed=7), tmp_path / "ck")

@@ -512,3 +512,49 @@ def test_full_disk_mid_ingest_keeps_the_library_and_a_rerun_completes(sheets, tm
     with Library(tmp_path / "direct", create=True, params=params()) as direct:
         ingest(direct, [sheets], model, workers=0)
         assert len(final) == len(snapshot(direct))
+
+
+_SERVER_PROBE = """
+import os, signal, time, concurrent.futures as cf
+from multiprocessing import forkserver
+from core.embed import warm_up, worker_context
+warm_up()
+pid = forkserver._forkserver._forkserver_pid
+os.kill(pid, signal.SIGINT)          # Ctrl-C reaches the server while it imports torch
+time.sleep(0.5)
+with cf.ProcessPoolExecutor(1, mp_context=worker_context()) as pool:
+    print(pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN)
+print(pid)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork server is Linux's")
+def test_ctrl_c_while_the_worker_server_starts_leaves_it_to_the_main_process():
+    """A terminal's Ctrl-C goes to every process of the command: the worker server and its
+    workers ignore it (the main process stops after the batch in progress); the server,
+    which imports torch for seconds after it starts, used to die of it and break the run."""
+    proc = subprocess.run([sys.executable, "-c", _SERVER_PROBE], capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    ignored, pid = proc.stdout.split()
+    assert ignored == "True" and "KeyboardInterrupt" not in proc.stderr
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_success(tmp_path):
+    """A helper process that died (its pipe broke) is a failure, said in one line; output
+    piped into a reader that stopped (`| head`) is not."""
+    died = ("import sys, core.cli as c\n"
+            "def boom(args): raise BrokenPipeError(32, 'Broken pipe')\n"
+            "c.cmd_models = boom\n"
+            "sys.exit(c.main(['models']))\n")
+    proc = subprocess.run([sys.executable, "-c", died], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 1 and "a helper process stopped" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    read, write = os.pipe()
+    os.close(read)                              # the reader is gone before anything is written
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "models"], stdout=write,
+                          stderr=subprocess.PIPE, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    os.close(write)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
