@@ -90,10 +90,21 @@ def cmd_history_show(args) -> int:
     missing = len(rec.get("results") or []) - len(hits)
     print(f"{'Results:':<26}{len(hits)}" + (f" ({missing} no longer in the library)"
                                               if missing else ""))
+    corrected = sum(bool(h.corrected) for h in hits)
+    if corrected:
+        print(f"note: the library has corrected {corrected} of these results' patent data "
+              "since; they are shown as they were, today's values in [ ]")
     for line, h in zip(hit_lines(hits), hits):
         rated = ratings.get(h.figure_id)
-        print(line + (f"  rated {', '.join(rated)}" if rated else ""))
+        print(line + (f"  rated {', '.join(rated)}" if rated else "") + _corrected_text(h))
     return EXIT_OK
+
+
+def _corrected_text(hit) -> str:
+    names = {"grant_date": "granted", "locarno": "Locarno", "title": "title"}
+    if not hit.corrected:
+        return ""
+    return "  [now " + ", ".join(f"{names[f]} {v or '-'}" for f, v in hit.corrected.items()) + "]"
 
 
 def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
@@ -143,7 +154,7 @@ def cmd_history_replay(args) -> int:
     else:
         print(result.text())
         if result.first_difference is not None and result.response is not None:
-            print("now:")
+            print("now:" + ("" if result.response.results else " no results"))
             for line in hit_lines(result.response.results[:max(10, result.first_difference)]):
                 print(line)
     return EXIT_OK if result.reproduced else EXIT_DIFFERS

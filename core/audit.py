@@ -15,7 +15,9 @@ from pathlib import Path
 
 from .drawing import FigureBox
 from .library import LibraryError
-from .search import QueryError, Searcher, SearchHit, SearchQuery, SearchResponse, hydrate
+from .locarno import title as locarno_title
+from .search import (SHOWN_FIELDS, QueryError, Searcher, SearchHit, SearchQuery,
+                     SearchResponse, hydrate)
 from .store import Store
 
 #: Scores that differ by less than this are the same (float16 weights, CPU vs GPU kernels).
@@ -34,10 +36,12 @@ def search_record(store: Store, search_id: int) -> dict:
 
 
 def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
-    """The results of a logged search as they were ranked and scored then, with today's
-    metadata. A figure no longer in the library, or whose id now names a figure of another
-    patent (a library rebuilt by a figure finder that cuts its pages differently), is left
-    out rather than shown in its place."""
+    """The results of a logged search as they were ranked, scored and shown then: a grant
+    date, Locarno class or title corrected since is shown as logged, today's value in
+    ``hit.corrected`` (searches logged before results kept them show today's). A figure no
+    longer in the library, or whose id now names a figure of another patent (a library
+    rebuilt by a figure finder that cuts its pages differently), is left out rather than
+    shown in its place."""
     logged = rec.get("results") or []
     hits = hydrate(store, [(r["figure_id"], r["score"]) for r in logged])
     then = {r["figure_id"]: r for r in logged}
@@ -47,6 +51,12 @@ def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
         if r.get("patent_id") not in (None, h.patent_id):
             continue
         h.rank = r.get("rank", h.rank)
+        for f in SHOWN_FIELDS:
+            if f in r and r[f] != getattr(h, f):
+                h.corrected[f] = getattr(h, f)
+                setattr(h, f, r[f])
+        if "locarno" in h.corrected:
+            h.locarno_title = locarno_title(h.locarno)
         kept.append(h)
     return kept
 

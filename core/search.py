@@ -38,6 +38,11 @@ class SearchQuery:
     per_patent: bool = False              # each patent once, by its best figure
 
 
+#: What a result showed of its patent: logged with it, so the audit trail shows it as it was
+#: after the library corrects a date, class or title.
+SHOWN_FIELDS = ("grant_date", "locarno", "title")
+
+
 @dataclass
 class SearchHit:
     rank: int
@@ -55,6 +60,8 @@ class SearchHit:
     sheet: int | None
     figure: list[int]           # box on that page
     synthetic: bool = False
+    corrected: dict = field(default_factory=dict)   # a logged hit: field -> today's value,
+    #                                                 where the library was corrected since
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -230,7 +237,9 @@ class Searcher:
                 query_box=query.box.to_list() if query.box else None, before=resp.before,
                 locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
-                                     "patent_id": h.patent_id} for h in results],
+                                     "patent_id": h.patent_id, **{
+                                         f: getattr(h, f) for f in SHOWN_FIELDS}}
+                                    for h in results],
                 params={"allowed": allowed, **({"fusion": self.fusion} if text else {}),
                         **({"text_pages": text_pages} if text_pages else {}),
                         **({"per_patent": True} if query.per_patent else {}),

@@ -585,6 +585,10 @@ class MainWindow(QMainWindow):
             notes = [f"{logged - len(hits)} of its {logged} results are no longer in the "
                      "library (removed, or cut differently by a rebuild)."] \
                 if len(hits) < logged else []
+            corrected = sum(bool(h.corrected) for h in hits)
+            if corrected:
+                notes.append(f"The library has corrected the grant date, class or title of "
+                             f"{corrected} of its results since; they are shown as they were.")
             if rec.get("query_file"):
                 self.load_query(Path(rec["query_file"]), rec.get("query_page") or 0,
                                 box=rec.get("query_box"), search=False,
@@ -601,7 +605,7 @@ class MainWindow(QMainWindow):
                                           self.identity())
             if notes:
                 self.show_message("warning", f"Search #{search_id}: " + " ".join(notes)
-                                  + " What remains is shown as it was ranked."
+                                  + " The search is shown as it was ranked."
                                   + (f" {elsewhere}" if elsewhere else ""))
             elif elsewhere:
                 self.show_message("info", f"Search #{search_id}: {elsewhere}")
