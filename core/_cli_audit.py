@@ -233,7 +233,9 @@ def register(sub, lib_arg) -> None:
     """Add ``history`` and ``ratings`` to the top-level subparsers."""
     h = sub.add_parser("history", help="the audit log: list logged searches, show one, or run "
                                        "one again to check that it reproduces")
-    h.add_argument("search_id", type=int, nargs="?", metavar="ID",
+    from .cli import non_negative_int, positive_int
+
+    h.add_argument("search_id", type=positive_int, nargs="?", metavar="ID",
                    help="show this search as it was shown, with its ratings")
     act = h.add_mutually_exclusive_group()
     act.add_argument("--report", type=_report_file, metavar="FILE",
@@ -247,8 +249,6 @@ def register(sub, lib_arg) -> None:
         h.add_argument(f"--{key}", help=f"list only searches of this {key}"
                        + (" (with --report: put this examiner's ratings in)"
                           if key == "examiner" else ""))
-    from .cli import non_negative_int
-
     h.add_argument("--limit", type=non_negative_int, default=50,
                    help="list the newest N searches (default 50; 0 = all)")
     h.add_argument("--json", action="store_true",

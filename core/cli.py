@@ -77,8 +77,10 @@ def device_name(text: str) -> str:
     return text.strip().lower()
 
 
-positive_int = _number(int, lambda v: v > 0, "a positive integer")
-non_negative_int = _number(int, lambda v: v >= 0, "0 or a positive integer")
+#: The largest integer the library's database (SQLite) stores.
+MAX_INT = 2 ** 63 - 1
+positive_int = _number(int, lambda v: 0 < v <= MAX_INT, "a positive integer")
+non_negative_int = _number(int, lambda v: 0 <= v <= MAX_INT, "0 or a positive integer")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
 
 
