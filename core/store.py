@@ -116,12 +116,28 @@ class Store:
         fresh = not self.path.exists()
         self.read_only = not fresh and not (os.access(self.path, os.W_OK)
                                             and os.access(self.path.parent, os.W_OK))
+        self.disk_was_full = False      # opened read-only because the disk was full
         if fresh:
             old = os.umask(0o077)
             try:
                 self.path.touch()
             finally:
                 os.umask(old)
+        side = [Path(f"{self.path}{s}") for s in ("-wal", "-shm")]
+        there = {p for p in side if p.exists()}
+        try:
+            self._open(timeout)
+        except DiskFullError:
+            if fresh or self.read_only:
+                raise
+            for p in side:          # what this open made (another process's are left alone)
+                if p not in there:
+                    p.unlink(missing_ok=True)
+            self.read_only = self.disk_was_full = True     # reading needs no room
+            self._open(timeout)
+
+    def _open(self, timeout: float) -> None:
+        conn = None
         try:
             conn = self._connect(timeout)
             if not self.read_only:
@@ -135,6 +151,8 @@ class Store:
                 raise StoreError(f"{self.path}: database is damaged (integrity check failed)")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
             if self._full(exc):
                 raise self._full_error() from exc
             raise StoreError(f"{self.path}: not a usable library database ({exc})") from exc
@@ -159,6 +177,8 @@ class Store:
         if not self.read_only:
             return sqlite3.connect(str(self.path), **kw)
         uri = self.path.resolve().as_uri()
+        if self.disk_was_full:      # no journal files can be made; none can be written
+            return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, **kw)
         try:
             conn = sqlite3.connect(uri + "?mode=ro", uri=True, **kw)
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -168,7 +188,10 @@ class Store:
             return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, **kw)
 
     def refuse_write(self) -> None:
-        """Raise the message of a write to a library this user cannot write."""
+        """Raise the message of a write to a library this user cannot write (or, opened while
+        its disk was full, cannot write now)."""
+        if self.disk_was_full:
+            raise self._full_error()
         raise StoreError(f"{self.path.parent}: the library is read-only for this user; "
                          "searching works, but adding drawings, logging searches and rating "
                          "need write access (search with --no-log)")

@@ -234,6 +234,47 @@ def test_a_full_disk_while_logging_says_so_and_leaves_the_store_usable(tmp_path)
     store.close()
 
 
+def test_a_library_on_a_full_disk_still_opens_for_reading_and_leaves_nothing(tmp_path,
+                                                                         monkeypatch):
+    """Opening a library writes its journal files; on a full disk that fails, so it opens
+    read-only instead (searching and listing work), removes the journal files it made, and
+    a write says the disk is full."""
+    import sqlite3
+
+    import core.store as store_module
+    from core.store import DiskFullError, Store
+
+    _store_with_ratings(tmp_path).close()
+    db = tmp_path / "library.sqlite"
+    assert not (tmp_path / "library.sqlite-wal").exists()
+    connect = sqlite3.connect
+
+    class Full(sqlite3.Connection):
+        def execute(self, sql, *args):
+            out = super().execute(sql, *args)         # the journal files are made, then
+            if sql.startswith("PRAGMA journal_mode"):  # the disk has no room for them
+                raise sqlite3.OperationalError("disk I/O error")
+            return out
+
+    def full_connect(target, *args, **kw):
+        return connect(target, *args, **kw) if kw.get("uri") else \
+            connect(target, *args, factory=Full, **kw)
+    monkeypatch.setattr(store_module.sqlite3, "connect", full_connect)
+    monkeypatch.setattr(store_module, "disk_full", lambda path: True)
+    store = Store(db, create=False)
+    try:
+        assert store.read_only and store.disk_was_full
+        assert store.conn.execute("SELECT COUNT(*) FROM searches").fetchone()[0] == 4
+        assert not (tmp_path / "library.sqlite-wal").exists()
+        assert not (tmp_path / "library.sqlite-shm").exists()
+        with pytest.raises(DiskFullError, match="disk holding the library is full"):
+            store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
+                             query_box=None, before=None, locarno=None, text=None,
+                             model_id="m", k=20, results=[], examiner="ada")
+    finally:
+        store.close()
+
+
 def test_a_search_by_its_text_alone_is_not_called_a_pasted_image():
     meta = ReportMeta(query=None, query_sha256=None, before="2019-06-01", locarno=None,
                       text="wax warmer", model_id="m")
