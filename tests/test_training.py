@@ -327,8 +327,11 @@ def test_the_llm_key_is_never_written_and_connection_settings_resume(tmp_path,
                                                                       drawing_manifest):
     """The API key is in neither the checkpoint, the sidecar nor a refusal; another key or
     request rate resumes (they do not change what is trained on), another LLM model does not."""
+    from training.config import redacted
     from training.trainer import train
 
+    assert redacted({"api_key": "k", "auth_token": "t", "max_tokens": 5, "apikey": "k"}) == \
+        {"max_tokens": 5}                       # a setting merely about tokens is kept
     llm = ("enrich.llm.base_url='http://u:pw-in-url@127.0.0.1:9/v1'", "enrich.llm.model='m'")
     result = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2", *llm,
                         "enrich.llm.api_key='sk-SECRET-123'"))

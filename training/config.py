@@ -200,7 +200,7 @@ class TrainConfig:
                               "weighting to 'fixed', or leave fixed_weights out")
 
 
-_SECRET = re.compile(r"api_?key|token|secret|password|passwd", re.IGNORECASE)
+_SECRET = re.compile(r"(?:^|_)(?:api_?key|token|secret|password|passwd)$", re.IGNORECASE)
 _URL_LOGIN = re.compile(r"(?<=://)[^/@\s]+@")
 
 
