@@ -100,7 +100,9 @@ def test_bare_command_opens_the_demo_the_first_time_then_the_users_library(
     monkeypatch.setattr(core.demo, "demo_library_path", lambda: demo)
     monkeypatch.setenv("PATENT_EXAMINER_LIBRARY", str(tmp_path / "user-library"))
     assert cli.main([]) == 0                    # the window opens the demo (building it)
-    assert opened[-1] == (demo, None, {"demo": True, "demo_patents": None})
+    lib, query, kw = opened[-1]
+    assert (lib, query, kw["demo"], kw["demo_patents"]) == (demo, None, True, None)
+    assert kw["notice"].startswith("no library yet: opening the built-in demo library")
     assert not (tmp_path / "user-library").exists()
     Library(tmp_path / "user-library", create=True).close()
     assert cli.main([]) == 0
