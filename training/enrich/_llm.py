@@ -6,8 +6,9 @@ Works with OpenAI, vLLM, llama.cpp's server, Ollama's /v1 and the like: POST
 ``PATENT_EXAMINER_LLM_MODEL``, ``PATENT_EXAMINER_LLM_API_KEY`` / ``OPENAI_API_KEY``).
 Requests are spaced to at most ``requests_per_minute`` (0: no limit), retried with
 exponential backoff on 429, 5xx and network errors (a cut-off answer too), waiting at most
-``max_backoff_s`` between tries whatever a Retry-After asks (a long wait is logged), and answers are cached by (model, prompt) through ``cache``
-(the store's ``cache`` table), so a re-run costs nothing. The key is never cached or logged.
+``max_backoff_s`` between tries whatever a Retry-After asks (a long wait is logged), and
+answers are cached by (model, prompt) through ``cache`` (the store's ``cache`` table), so a
+re-run costs nothing. The key is never cached or logged.
 An endpoint that is not there (connection refused or an unknown host before it ever
 answered) or refuses us (401, 403, 404) raises ``LLMUnavailable``, which stops the run.
 """
