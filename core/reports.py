@@ -30,8 +30,16 @@ from .store import Store
 RATING_SCALE = {0: "Not relevant", 1: "Marginal", 2: "Relevant", 3: "Highly relevant"}
 RELEVANT_MIN = 2
 TOP_K = 10
-RELEVANCE_RULE = (f"relevant = rated {RELEVANT_MIN} or more; P@{TOP_K} = relevant results among "
-                  f"the top {TOP_K} / {TOP_K} (unrated count as not relevant)")
+RELEVANCE_RULE = (f"relevant = rated {RELEVANT_MIN} or more; P@{TOP_K} = relevant patents among "
+                  f"the top {TOP_K} patents of the search / {TOP_K} (a patent is relevant when one "
+                  "of its drawings is rated so; unrated count as not relevant)")
+
+
+def top_patents(ranked: list[tuple[int, str]], k: int = TOP_K) -> list[str]:
+    """The first ``k`` patents of a search's (rank, patent) list, each at its best figure's
+    place: what P@k counts, the same whether the results were shown by figure or by
+    patent."""
+    return list(dict.fromkeys(p for _, p in sorted(ranked)))[:k]
 
 
 @dataclass
@@ -193,11 +201,12 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
 
 
 def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:
-    """"P@10 of this search: 0.30 (3 relevant among the top 10, 5 rated)"."""
-    top = [h for h in hits if h.rank <= TOP_K]
-    relevant = sum(ratings.get(h.figure_id, -1) >= RELEVANT_MIN for h in top)
-    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant among the "
-            f"top {TOP_K}, {sum(h.figure_id in ratings for h in hits)} rated)")
+    """"P@10 of this search: 0.30 (3 relevant patents among its top 10, 5 drawings rated)"."""
+    good = {h.patent_id for h in hits if ratings.get(h.figure_id, -1) >= RELEVANT_MIN}
+    relevant = len(good.intersection(top_patents([(h.rank, h.patent_id) for h in hits])))
+    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant patents "
+            f"among its top {TOP_K}, {sum(h.figure_id in ratings for h in hits)} drawings "
+            "rated)")
 
 
 def search_html(meta: ReportMeta, hits: list[SearchHit], *,
@@ -311,13 +320,14 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
 class SearchScore:
     search_id: int | None
     rated: int
-    top_ranks: set[int] = field(default_factory=set)   # ranks 1..TOP_K rated relevant
+    top: list[str] = field(default_factory=list)       # the search's top TOP_K patents
+    relevant_patents: set[str] = field(default_factory=set)
 
     @property
     def relevant_top(self) -> int:
-        """Relevant positions among the top ``TOP_K``: a position counts once, however many
-        figures of a patent shown there (expanded, by several examiners) were rated."""
-        return len(self.top_ranks)
+        """Relevant patents among the search's top ``TOP_K``: a patent counts once, however
+        many of its figures (by however many examiners) were rated relevant."""
+        return len(self.relevant_patents.intersection(self.top))
 
     @property
     def precision(self) -> float:
@@ -356,12 +366,15 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
         k: v or None for k, v in (("examiner", examiner), ("study", study)) if v is not None})
     by_search: dict[int | None, SearchScore] = {}
     for r in store.current_ratings(session=session, study=study, examiner=examiner):
-        score = by_search.setdefault(r["search_id"], SearchScore(r["search_id"], 0))
+        score = by_search.get(r["search_id"])
+        if score is None:
+            rec = store.search_record(r["search_id"]) if r["search_id"] is not None else None
+            score = by_search[r["search_id"]] = SearchScore(r["search_id"], 0, top_patents(
+                [(x["rank"], x["patent_id"]) for x in (rec or {}).get("results") or []]))
         score.rated += 1
         out.rated += 1
         if r["rating"] >= RELEVANT_MIN:
             out.relevant += 1
-            if r["rank"] is not None and r["rank"] <= TOP_K:
-                score.top_ranks.add(r["rank"])
+            score.relevant_patents.add(r["patent_id"])
     out.per_search = list(by_search.values())
     return out

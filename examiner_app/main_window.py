@@ -743,7 +743,7 @@ class MainWindow(QMainWindow):
 
         self.service.rate(hit, value, search_id=self.response.search_id,
                           query_sha256=self.response.query_sha256, identity=self.identity(),
-                          rank=position, on_done=saved, on_error=failed)
+                          on_done=saved, on_error=failed)     # rank: the hit's in the log
 
     def refresh_summary(self) -> None:
         ident = self.identity()

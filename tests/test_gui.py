@@ -299,7 +299,7 @@ def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settin
     qtbot.waitUntil(lambda: len(stored()) == 1, timeout=WAIT)
     row = stored()[0]
     assert (row["rating"], row["patent_id"], row["figure_id"], row["rank"]) == \
-        (2, hit.patent_id, hit.figure_id, 2)
+        (2, hit.patent_id, hit.figure_id, hit.rank)     # its rank in the logged search
     assert (row["examiner"], row["study"], row["session"]) == ("Ada Examiner", "pilot", "s-1")
     assert row["model_id"] == resp.model_id and row["query_sha256"] == resp.query_sha256
     qtbot.waitUntil(lambda: "1 rated" in window.session_label.text(), timeout=WAIT)

@@ -55,7 +55,13 @@ def test_html_report_embeds_thumbnails_and_states_the_search(tmp_path):
     for text in ("2021-01-01", "06", "tiny-123", "US D906,013 S", "2 Relevant", "42"):
         assert text in page
     assert reports.RELEVANCE_RULE in page
-    assert "P@10 of this search: 0.10 (1 relevant among the top 10, 1 rated)" in page
+    assert "P@10 of this search: 0.10 (1 relevant patents among its top 10, 1 drawings " \
+        "rated)" in page
+
+
+#: A logged ranking of 20 figures, each of its own patent (figure r at rank r).
+RANKED = [{"rank": r, "score": 1 - r / 100, "figure_id": r, "patent_id": f"D{r:07d}"}
+          for r in range(1, 21)]
 
 
 def _store_with_ratings(tmp_path) -> Store:
@@ -64,7 +70,7 @@ def _store_with_ratings(tmp_path) -> Store:
     for session, text in (("s1", "wax warmer"), ("s1", None), ("s1", None), ("s2", None)):
         ids.append(store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
                                     query_box=None, before="2020-01-01", locarno=None,
-                                    text=text, model_id="m", k=20, results=[],
+                                    text=text, model_id="m", k=20, results=RANKED,
                                     examiner="ada", session=session))
 
     def rate(search, rank, value, examiner="ada", session="s1"):
@@ -302,19 +308,34 @@ def test_ratings_outside_a_study_are_kept_apart_from_a_studys(tmp_path):
     store.close()
 
 
-def test_p_at_10_counts_a_position_once_however_many_of_its_figures_are_rated(tmp_path):
-    """Grouped by patent, the figures shown under one position share its rank: rating them
-    all relevant makes that position relevant once (P@10 never above 1)."""
+def test_p_at_10_counts_the_searchs_top_10_patents_however_the_results_were_shown(tmp_path):
+    """P@10 counts relevant patents among the logged ranking's first 10 patents (each at its
+    best figure's place): a patent counts once however many of its figures are rated, and the
+    same ratings give the same P@10 in the summary and the report, whether the examiner
+    rated them grouped by patent or figure by figure."""
+    # 30 figures of 15 patents: patent p holds the figures at ranks p and p + 15
+    ranked = [{"rank": r, "score": 1 - r / 100, "figure_id": r,
+               "patent_id": f"D{(r - 1) % 15:07d}"} for r in range(1, 31)]
     store = Store(tmp_path / "library.sqlite")
     sid = store.log_search(query_path="/q.png", query_sha256="x", query_page=0, query_box=None,
-                           before=None, locarno=None, text=None, model_id="m", k=20,
-                           results=[], examiner="ada", session="s1")
-    for figure in range(14):                         # 14 figures of the top 3 patents
-        store.add_rating(search_id=sid, patent_id=f"D000000{figure % 3}", figure_id=figure,
-                         rank=1 + figure % 3, rating=3, model_id="m", query_sha256="x",
-                         examiner="ada", session="s1")
-    s = session_summary(store, "s1", "ada")
-    assert s.rated == 14 and s.precision_at_10 == pytest.approx(0.3)
+                           before=None, locarno=None, text=None, model_id="m", k=30,
+                           results=ranked, examiner="ada", session="s1")
+    # ada rates grouped by patent (positions 1, 2, 4 and 12), bob figure by figure; both the
+    # second figures of the top patents and figures of patents 1, 2, 4 and 12
+    for examiner, figures in (("ada", (1, 16, 2, 4, 12)), ("bob", (16, 17, 19, 27))):
+        for f in figures:
+            store.add_rating(search_id=sid, patent_id=ranked[f - 1]["patent_id"], figure_id=f,
+                             rank=f, rating=3, model_id="m", query_sha256="x",
+                             examiner=examiner, session="s1")
+    assert session_summary(store, "s1", "ada").precision_at_10 == pytest.approx(0.3)
+    assert session_summary(store, "s1", "bob").precision_at_10 == pytest.approx(0.3)
+    hits = [SearchHit(rank=x["rank"], score=x["score"], figure_id=x["figure_id"],
+                      patent_id=x["patent_id"], title=None, locarno=None, locarno_title=None,
+                      grant_date=None, filing_date=None, image="p.png", page_index=0,
+                      page_kind=None, sheet=None, figure=[0, 0, 1, 1]) for x in ranked]
+    for figures in ((1, 16, 2, 4, 12), (16, 17, 19, 27)):
+        line = reports.precision_line(hits, {f: 3 for f in figures})
+        assert line.startswith("P@10 of this search: 0.30 (3 relevant patents among its top 10")
     store.close()
 
 
