@@ -489,7 +489,9 @@ class Store:
                    results: list[dict], params: dict | None = None,
                    examiner: str | None = None, study: str | None = None,
                    session: str | None = None) -> int:
-        """Record one search exactly enough to reopen it; returns its id."""
+        """Record one search exactly enough to reopen it; returns its id. Examiner, study
+        and session are kept trimmed, an empty one as none."""
+        examiner, study, session = _who(examiner), _who(study), _who(session)
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO searches(at, examiner, study, session, query_path, query_sha256, "
@@ -521,6 +523,7 @@ class Store:
                    query_sha256: str | None, examiner: str | None, study: str | None = None,
                    session: str | None = None, blind: bool = False) -> int:
         """Append a rating (``None`` clears it); committed before returning."""
+        examiner, study, session = _who(examiner), _who(study), _who(session)
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO ratings(at, search_id, examiner, study, session, query_sha256, "
@@ -541,13 +544,10 @@ class Store:
         cond = "WHERE search_id = ?" if search_id is not None else ""
         args: list = [search_id] if search_id is not None else []
         where = ""
-        for column, value in (("session", session), ("examiner", examiner)):
+        for column, value in (("session", session), ("examiner", examiner), ("study", study)):
             if value is not None:
-                where += f"AND {column} = ? "
-                args.append(value)
-        if study is not None:
-            where += "AND COALESCE(study, '') = ? "
-            args.append(study)
+                where += f"AND COALESCE(TRIM({column}), '') = ? "
+                args.append(value.strip())
         sql = (f"SELECT * FROM ratings WHERE id IN ({_LATEST_RATINGS.format(cond=cond)}) "
                f"AND rating IS NOT NULL {where}ORDER BY search_id, rank")
         return list(self.db.query(sql, args))
@@ -562,9 +562,15 @@ def _search_filter(where: dict) -> tuple[str, list]:
     unknown = set(where) - {"examiner", "study", "session"}
     if unknown:
         raise TypeError(f"searches cannot be filtered by {', '.join(sorted(unknown))}")
-    terms = [f"{k} IS NULL" if v is None else f"{k} = ?" for k, v in where.items()]
+    # (trimmed, and '' as none: as logged before names were trimmed on the way in)
+    terms = [f"COALESCE(TRIM({k}), '') = ?" for k in where]
     return (("WHERE " + " AND ".join(terms)) if terms else "",
-            [v for v in where.values() if v is not None])
+            [(v or "").strip() for v in where.values()])
+
+
+def _who(name: str | None) -> str | None:
+    """An examiner, study or session name as stored: trimmed, an empty one as none."""
+    return (name or "").strip() or None
 
 
 def _decode_search(row: dict) -> dict:

@@ -189,6 +189,32 @@ def test_the_log_is_filtered_in_the_database(tmp_path):
     store.close()
 
 
+def test_names_are_trimmed_and_an_empty_study_is_outside_any_study(tmp_path):
+    """What the GUI trims, the command line's --examiner "ann " or --study "" must not keep:
+    the log and the ratings store names trimmed and an empty one as none, and filters find
+    rows logged before they were (with '' or spaces)."""
+    from core.reports import session_summary
+    from core.store import Store
+
+    store = Store(tmp_path / "library.sqlite")
+    sid = store.log_search(query_path="/q.png", query_sha256=None, query_page=0,
+                           query_box=None, before=None, locarno=None, text=None, model_id="m",
+                           k=5, results=[], examiner="ann ", study="", session=" s9")
+    rec = store.search_record(sid)
+    assert (rec["examiner"], rec["study"], rec["session"]) == ("ann", None, "s9")
+    store.conn.execute("INSERT INTO searches(at, examiner, study, session, model_id, k, "
+                       "results) VALUES ('2020-01-01', 'ann', '', 's9 ', 'm', 5, '[]')")
+    found = store.searches(examiner="ann", study=None, session="s9")
+    assert len(found) == 2 and store.searches(examiner=" ann", study="", session="s9 ") == found
+    store.add_rating(search_id=sid, patent_id="D1", figure_id=1, rank=1, rating=3,
+                     model_id="m", query_sha256=None, examiner=" ann", study="",
+                     session="s9")
+    summary = session_summary(store, "s9", "ann", study="")
+    assert (summary.searches, len(summary.per_search), summary.rated) == (2, 1, 1)
+    assert store.current_ratings(study="", examiner="ann")[0]["examiner"] == "ann"
+    store.close()
+
+
 def test_a_rebuild_keeps_the_ids_the_log_and_ratings_name(searchable_library):
     """Rebuilding (here without a page whose file is gone) gives every figure it cuts the same
     way its old id, so a logged search reopens with the very figures it showed; a figure
