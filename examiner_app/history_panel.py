@@ -29,7 +29,9 @@ class HistoryPanel(QDockWidget):
     def __init__(self, parent=None):
         super().__init__("Search history", parent)
         self.setObjectName("history")
-        self.only_session = QCheckBox("This session only")
+        self.only_session = QCheckBox("Only mine, this session")
+        self.only_session.setToolTip("The searches of the examiner, study and session in use "
+                                     "(Study session dialog); untick to list everyone's")
         self.only_session.setChecked(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -61,15 +63,24 @@ class HistoryPanel(QDockWidget):
         self.setWidget(body)
         self._records: list[dict] = []
         self.session: str | None = None
+        self.examiner: str | None = None
+        self.study: str | None = None
 
-    def set_records(self, records: list[dict], session: str | None) -> None:
+    def set_records(self, records: list[dict], session: str | None,
+                    examiner: str | None = None, study: str | None = None) -> None:
+        """Show ``records``; "Only mine, this session" keeps those of ``examiner`` in
+        ``study`` (none: outside any) and ``session``."""
         self._records = records
-        self.session = session
+        self.session, self.examiner, self.study = session, examiner, study
         self._fill()
 
+    def _mine(self, r: dict) -> bool:
+        return (r.get("session") == self.session
+                and (r.get("examiner") or "") == (self.examiner or "").strip()
+                and (r.get("study") or "") == (self.study or "").strip())
+
     def _fill(self) -> None:
-        rows = [r for r in self._records
-                if not self.only_session.isChecked() or r.get("session") == self.session]
+        rows = [r for r in self._records if not self.only_session.isChecked() or self._mine(r)]
         for j in WHO:
             self.table.setColumnHidden(j, self.only_session.isChecked())
         for j, key in OPTIONAL.items():

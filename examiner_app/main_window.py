@@ -768,8 +768,9 @@ class MainWindow(QMainWindow):
 
     def refresh_history(self) -> None:
         if self.history.isVisible():
+            who = self.identity()
             self.service.history(on_done=lambda rows: self.history.set_records(
-                rows, self.settings.session))
+                rows, who.session, who.examiner, who.study))
 
     def export_report_dialog(self) -> None:
         if self.response is None:

@@ -1736,6 +1736,25 @@ def test_history_names_the_page_and_the_part_of_a_file_searched():
     assert region_text(crop) == "page 1, a crop x 5\u201370, y 6\u201380"
 
 
+def test_the_history_lists_only_the_examiners_own_searches_of_the_session(qtbot):
+    """A session is often named by its date, which every examiner shares: "Only mine" keeps
+    the searches of this examiner in this study, and unticked lists everyone's with who."""
+    from examiner_app.history_panel import HistoryPanel
+
+    panel = HistoryPanel()
+    qtbot.addWidget(panel)
+    who = [("ann", "pilot"), ("bob", "pilot"), ("ann", None), ("bob", None), ("ann", "pilot")]
+    panel.set_records([{"id": i + 1, "query_path": "/q/a.png", "query_page": 0, "results": [],
+                        "examiner": e, "study": st, "session": "2026-12-05"}
+                       for i, (e, st) in enumerate(who)], "2026-12-05", "ann", "pilot")
+    shown = lambda: [panel.table.item(i, 0).text() for i in range(panel.table.rowCount())]  # noqa: E731
+    assert shown() == ["1", "5"]
+    panel.set_records(panel._records, "2026-12-05", "ann", "")       # outside any study
+    assert shown() == ["3"]
+    panel.only_session.setChecked(False)
+    assert shown() == ["1", "2", "3", "4", "5"] and not panel.table.isColumnHidden(6)
+
+
 def test_a_narrow_history_shortens_file_names_not_the_page_searched(qtbot):
     from examiner_app.history_panel import QUERY, HistoryPanel
 
