@@ -1747,7 +1747,8 @@ def test_the_history_lists_only_the_examiners_own_searches_of_the_session(qtbot)
     panel.set_records([{"id": i + 1, "query_path": "/q/a.png", "query_page": 0, "results": [],
                         "examiner": e, "study": st, "session": "2026-12-05"}
                        for i, (e, st) in enumerate(who)], "2026-12-05", "ann", "pilot")
-    shown = lambda: [panel.table.item(i, 0).text() for i in range(panel.table.rowCount())]  # noqa: E731
+    def shown():
+        return [panel.table.item(i, 0).text() for i in range(panel.table.rowCount())]
     assert shown() == ["1", "5"]
     panel.set_records(panel._records, "2026-12-05", "ann", "")       # outside any study
     assert shown() == ["3"]
