@@ -139,9 +139,11 @@ class Replay:
         return (self.same_order and not self.new and not self.gone
                 and self.max_score_diff <= SCORE_TOLERANCE)
 
-    def text(self) -> str:
+    def text(self, blind: bool = False) -> str:
+        """What matches and what does not, in a sentence or two; ``blind`` (a user study's
+        blind mode) names no model and no score."""
         if self.reproduced:
-            same = ("the same scores" if self.max_score_diff == 0 else
+            same = ("the same scores" if self.max_score_diff == 0 or blind else
                     f"scores within {self.max_score_diff:.1g}")
             if not self.compared:
                 return (f"Search #{self.search_id} reproduces: it found nothing then and "
@@ -150,15 +152,19 @@ class Replay:
                     f"{self.compared} results in the same order, with {same}.")
         parts = [f"Search #{self.search_id} does not reproduce:"]
         if self.logged_model and self.logged_model != self.model:
-            parts.append(f"it was made with model {self.logged_model}, the library now has "
-                         f"{self.model};")
+            parts.append("it was made with another model than the library's now;" if blind
+                         else f"it was made with model {self.logged_model}, the library now "
+                              f"has {self.model};")
         if self.first_difference is not None:
             parts.append(f"the ranking differs from rank {self.first_difference} on;")
         if self.new:
             parts.append(f"{len(self.new)} result(s) not in the log;")
         if self.gone:
             parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
-        parts.append(f"the scores of the results in both differ by up to "
+        parts.append("the scores of the results in both differ." if blind and
+                     self.max_score_diff > SCORE_TOLERANCE else
+                     "the scores of the results in both agree." if blind else
+                     f"the scores of the results in both differ by up to "
                      f"{self.max_score_diff:.2g}." if self.max_score_diff else
                      "the results in both have the same scores.")
         return " ".join(parts)

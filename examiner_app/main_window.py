@@ -631,10 +631,11 @@ class MainWindow(QMainWindow):
 
         def done(result):
             self._set_busy(False, job="replay")
+            text = result.text(blind=self.settings.blind)
             if result.reproduced:   # good news about one search: gone after a while
-                self.show_message("info", result.text(), timeout_ms=15000)
+                self.show_message("info", text, timeout_ms=15000)
             else:                   # a warning stays until the next search's results
-                self.show_message("warning", result.text())
+                self.show_message("warning", text)
 
         def failed(exc):
             self._set_busy(False, job="replay")

@@ -293,3 +293,17 @@ def test_a_logged_search_shows_its_results_as_they_were_after_a_correction(
     assert f"corrected {len(same)} of these results' patent data since" in shown.stdout
     line = next(ln for ln in shown.stdout.splitlines() if first.patent_id in ln)
     assert first.grant_date in line and line.endswith("[now granted 1999-01-02, Locarno 99-99]")
+
+
+def test_a_replay_in_blind_mode_names_no_model_and_no_score():
+    from core.audit import Replay
+
+    changed = Replay(search_id=4, logged_model="lite0-aaaa", model="lite0-bbbb", compared=10,
+                     same_order=False, max_score_diff=0.36, first_difference=3)
+    assert "lite0-aaaa" in changed.text() and "0.36" in changed.text()
+    blind = changed.text(blind=True)
+    assert "does not reproduce" in blind and "another model" in blind
+    assert "lite0" not in blind and "0.36" not in blind
+    same = Replay(search_id=4, logged_model="m", model="m", compared=10, same_order=True,
+                  max_score_diff=2e-4)
+    assert "within" in same.text() and "within" not in same.text(blind=True)
