@@ -322,6 +322,7 @@ class SearchScore:
     rated: int
     top: list[str] = field(default_factory=list)       # the search's top TOP_K patents
     relevant_patents: set[str] = field(default_factory=set)
+    logged_in: str | None = None                       # the session the search was made in
 
     @property
     def relevant_top(self) -> int:
@@ -351,9 +352,13 @@ class SessionSummary:
         return sum(s.precision for s in self.per_search) / len(self.per_search)
 
     def text(self) -> str:
+        """"3 searches, 2 rated; ..." (a search of an earlier session rated in this one is
+        named apart: "1 searches, 2 rated (1 of them made in another session)")."""
         p = self.precision_at_10
-        return (f"{self.searches} searches, {len(self.per_search)} rated; {self.rated} results "
-                f"rated, {self.relevant} relevant; mean P@{TOP_K} "
+        earlier = sum(s.logged_in != self.session for s in self.per_search)
+        return (f"{self.searches} searches, {len(self.per_search)} rated"
+                + (f" ({earlier} of them made in another session)" if earlier else "")
+                + f"; {self.rated} results rated, {self.relevant} relevant; mean P@{TOP_K} "
                 + (f"{p:.2f}" if p is not None else "-"))
 
 
@@ -370,7 +375,8 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
         if score is None:
             rec = store.search_record(r["search_id"]) if r["search_id"] is not None else None
             score = by_search[r["search_id"]] = SearchScore(r["search_id"], 0, top_patents(
-                [(x["rank"], x["patent_id"]) for x in (rec or {}).get("results") or []]))
+                [(x["rank"], x["patent_id"]) for x in (rec or {}).get("results") or []]),
+                logged_in=(rec or {}).get("session", session))
         score.rated += 1
         out.rated += 1
         if r["rating"] >= RELEVANT_MIN:

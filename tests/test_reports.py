@@ -391,3 +391,18 @@ def test_a_report_of_a_part_of_the_sheet_outlines_that_part_on_the_query(tmp_pat
     uri = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", path.read_text()).group(1)
     shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB"))
     assert np.all(shown == REGION_RGB, axis=2).any()
+
+
+def test_a_summary_names_searches_of_another_session_rated_in_this_one(tmp_path):
+    store = Store(tmp_path / "library.sqlite")
+    ids = [store.log_search(query_path="/q.png", query_sha256=None, query_page=0,
+                            query_box=None, before=None, locarno=None, text=None, model_id="m",
+                            k=20, results=RANKED, examiner="ann", session=s)
+           for s in ("s1", "s2")]
+    for sid in ids:                              # both rated in s2
+        store.add_rating(search_id=sid, patent_id="D0000001", figure_id=1, rank=1, rating=3,
+                         model_id="m", query_sha256=None, examiner="ann", session="s2")
+    assert session_summary(store, "s2", "ann").text().startswith(
+        "1 searches, 2 rated (1 of them made in another session); 2 results rated")
+    assert session_summary(store, "s1", "ann").text().startswith("1 searches, 0 rated;")
+    store.close()
