@@ -3,9 +3,14 @@ Qt aborts the process with a message about platform plugins that does not say wh
 from __future__ import annotations
 
 import ctypes.util
+import importlib.util
 import os
+import re
+import shutil
 import socket
+import subprocess
 import sys
+from pathlib import Path
 
 _NO_DISPLAY_USE = ("run it under a virtual one (xvfb-run patent-examiner), or use the command "
                    "line (patent-examiner demo --no-gui, search, index, history)")
@@ -37,8 +42,32 @@ def x_server_answers(display: str, timeout: float = 1.0) -> bool:
     return False
 
 
+def missing_xcb_libraries() -> list[str]:
+    """The system libraries Qt's X11 plugin needs and cannot find ("libxcb-icccm.so.4"), as
+    ``ldd`` reports them for the plugin PySide6 ships; where that cannot be asked, whether
+    libxcb-cursor (the one Qt 6.5 added) is there."""
+    spec = importlib.util.find_spec("PySide6")
+    plugin = next((Path(p) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+                   for p in (spec.submodule_search_locations or []) if spec), None) \
+        if spec else None
+    if plugin is not None and plugin.is_file() and shutil.which("ldd"):
+        try:
+            out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True,
+                                 timeout=10).stdout
+            return sorted(set(re.findall(r"^\s*(\S+) => not found", out, re.MULTILINE)))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return [] if ctypes.util.find_library("xcb-cursor") else ["libxcb-cursor.so.0"]
+
+
+def _debian_package(library: str) -> str:
+    """libxcb-icccm.so.4 -> libxcb-icccm4, libxkbcommon-x11.so.0 -> libxkbcommon-x11-0."""
+    name, _, version = library.partition(".so.")
+    return name + ("-" if name[-1:].isdigit() else "") + version.split(".")[0]
+
+
 def display_problem(environ=os.environ, platform: str = sys.platform,
-                    find_library=ctypes.util.find_library,
+                    missing=missing_xcb_libraries,
                     answers=x_server_answers) -> str | None:
     """A sentence saying why no window can open (and what to do), or None if one can."""
     if environ.get("QT_QPA_PLATFORM") or not platform.startswith("linux"):
@@ -52,8 +81,10 @@ def display_problem(environ=os.environ, platform: str = sys.platform,
         return (f"no X server answers at DISPLAY={environ['DISPLAY']} (it has stopped, or "
                 f"the display was forwarded by a session that has ended): start it, "
                 f"{_NO_DISPLAY_USE}")
-    if find_library("xcb-cursor") is None:
-        return ("Qt's X11 support needs the libxcb-cursor library, which is not installed "
-                "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install "
-                "xcb-util-cursor)")
+    libraries = missing()
+    if libraries:
+        return (f"Qt's X11 support needs {', '.join(libraries)}, not installed here "
+                f"(Debian/Ubuntu: sudo apt install "
+                f"{' '.join(_debian_package(lib) for lib in libraries)}; other systems: the "
+                "package that provides each, e.g. Fedora's xcb-util-cursor)")
     return None

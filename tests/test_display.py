@@ -1,5 +1,6 @@
 """Opening the desktop app where no window can open: a clear message, not Qt's abort."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,19 +10,40 @@ from examiner_app._display import display_problem
 
 
 def test_display_problem_names_the_missing_display_or_library():
-    found = {"xcb-cursor": "libxcb-cursor.so.0"}.get
+    found = lambda: []  # noqa: E731
     up = lambda display: True  # noqa: E731
     assert "DISPLAY and WAYLAND_DISPLAY are unset" in display_problem({}, "linux", found)
     assert "demo --no-gui" in display_problem({}, "linux", found)
     assert display_problem({"DISPLAY": ":0"}, "linux", found, up) is None
-    assert "apt install libxcb-cursor0" in display_problem({"DISPLAY": ":0"}, "linux",
-                                                           lambda name: None, up)
+    told = display_problem({"DISPLAY": ":0"}, "linux",
+                           lambda: ["libxcb-icccm.so.4", "libxkbcommon-x11.so.0"], up)
+    assert "needs libxcb-icccm.so.4, libxkbcommon-x11.so.0" in told
+    assert "apt install libxcb-icccm4 libxkbcommon-x11-0" in told
     assert display_problem({"DISPLAY": ":99"}, "linux", found, lambda d: False).startswith(
         "no X server answers at DISPLAY=:99")
-    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda name: None) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda: ["x"]) is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", found) is None
     assert display_problem({}, "darwin", found) is None and \
         display_problem({}, "win32", found) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("ldd"),
+                    reason="ldd and Qt's X11 plugin are Linux's")
+def test_the_libraries_missing_for_qts_x11_plugin_are_asked_of_the_plugin(monkeypatch):
+    """What is missing is what the dynamic linker says the plugin PySide6 ships lacks, not
+    a guess from one library name (libxcb-cursor0 installed, libxcb-icccm4 missing, made
+    Qt abort after this check had passed)."""
+    from examiner_app import _display
+
+    asked = []
+
+    def ldd(args, **kw):
+        asked.append(args)
+        return subprocess.CompletedProcess(args, 0, out, "")
+    out = "\tlibxcb-icccm.so.4 => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n"
+    monkeypatch.setattr(_display.subprocess, "run", ldd)
+    assert _display.missing_xcb_libraries() == ["libxcb-icccm.so.4"]
+    assert asked[0][0] == "ldd" and asked[0][1].endswith("platforms/libqxcb.so")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland are Linux's")
