@@ -86,12 +86,15 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default=names, help=f"comma-separated, of {names} (default: "
                                                      "all)")
     p.add_argument("--text", default="full,full_design", help="variants also scored with text "
-                                                           "fusion (of the same names)")
+                                                           "fusion (of the same names; 'none': "
+                                                           "no text scoring)")
     p.add_argument("--out", default="runs/ablation")
     p.add_argument("--per-application", action="store_true",
                    help="also score one query per held-out patent with all its sheets (as "
                         "`search --page all`; prior art only)")
     args = p.parse_args(argv)
+    if args.text.strip().lower() == "none":
+        args.text = ""
     for option in ("variants", "text"):
         given = [v.strip() for v in getattr(args, option).split(",") if v.strip()]
         unknown = [v for v in given if v not in names.split(",")]

@@ -690,7 +690,7 @@ def test_ablation_refuses_bad_arguments_in_one_line_and_scores_folds_without_que
     assert not (tmp_path / "cache").exists()
     # one patent a fold: the first of each subclass has no earlier patent to find
     assert ablation.main(base + ["--set", f"data.sources=['{drawing_manifest}']",
-                                 "--folds", "12"]) == 0
+                                 "--folds", "12", "--text", "none"]) == 0   # (as documented)
     assert ": prior-art mAP – same-design MRR@10 " in capsys.readouterr().out
 
 
