@@ -124,7 +124,16 @@ class ReportMeta:
 
 SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "model_id", "rank",
                   "score", "patent_id", "patent_number", "title", "locarno", "locarno_title",
-                  "grant_date", "filing_date", "image", "page", "figure_box", "rating"]
+                  "grant_date", "filing_date", "image", "page", "figure_box", "rating",
+                  "query_region", "corrected_since"]
+
+
+def _region_text(meta: "ReportMeta") -> str:
+    """"figure 2: 10 20 300 400", "crop: ...", or "all figures"."""
+    if not meta.query_box:
+        return "all figures"
+    box = " ".join(map(str, meta.query_box))
+    return f"{meta.query_region}: {box}" if meta.query_region else box
 
 
 def _score_text(score: float, blind: bool) -> str:
@@ -147,7 +156,8 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
                         display_patent_id(h.patent_id), h.title or "", h.locarno or "",
                         h.locarno_title or "", h.grant_date or "", h.filing_date or "",
                         h.image, h.page_index + 1, " ".join(map(str, h.figure)),
-                        ratings.get(h.figure_id, "")])
+                        ratings.get(h.figure_id, ""), _region_text(meta),
+                        "; ".join(f"{k}={v or ''}" for k, v in h.corrected.items())])
             n += 1
     return n
 
@@ -191,13 +201,19 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
     cells = [("right", str(hit.rank)), ("center", img),
              ("left", f"<b>{e(display_patent_id(hit.patent_id))}</b><br><small>"
                       f"{e(Path(hit.image).name)} p.{hit.page_index + 1}</small>"),
-             ("left", e(hit.title or "")),
+             ("left", e(hit.title or "") + (
+                 "<br><small>corrected since: now " + e(", ".join(
+                     f"{_SHOWN_NAMES[k]} {v or '-'}" for k, v in hit.corrected.items()))
+                 + "</small>" if hit.corrected else "")),
              ("left", f"{hit.locarno or '-'}<br><small>{e(hit.locarno_title or '')}</small>"),
              ("left", e(hit.grant_date or "undated"))]
     if not blind:
         cells.append(("right", f"{hit.score:.4f}"))
     cells.append(("left", e(rating_text)))
     return cells
+
+
+_SHOWN_NAMES = {"grant_date": "granted", "locarno": "Locarno", "title": "title"}
 
 
 def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:

@@ -34,6 +34,18 @@ def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
     assert rows[0]["rating"] == "3" and rows[1]["rating"] == ""
     assert {r["before"] for r in rows} == {"2021-01-01"} and rows[0]["model_id"] == "tiny-123"
     assert rows[0]["figure_box"] == "1 2 30 40" and rows[0]["score"] == "0.9000"
+    assert rows[0]["query_region"] == "all figures" and rows[0]["corrected_since"] == ""
+    import dataclasses
+
+    crop = dataclasses.replace(META, query_box=[5, 6, 70, 80], query_region="figure 2")
+    fixed = hit(1)
+    fixed.corrected = {"grant_date": "2021-02-02", "locarno": "06-01"}
+    write_search_csv(path, crop, [fixed])
+    row = next(csv.DictReader(path.open()))
+    assert row["query_region"] == "figure 2: 5 6 70 80"
+    assert row["corrected_since"] == "grant_date=2021-02-02; locarno=06-01"
+    page = reports.search_html(crop, [fixed, hit(2)])
+    assert page.count("corrected since: now granted 2021-02-02, Locarno 06-01") == 1
 
 
 def test_blind_reports_hide_scores_and_model(tmp_path):
