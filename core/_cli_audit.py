@@ -101,10 +101,9 @@ def cmd_history_show(args) -> int:
 
 
 def _corrected_text(hit) -> str:
-    names = {"grant_date": "granted", "locarno": "Locarno", "title": "title"}
-    if not hit.corrected:
-        return ""
-    return "  [now " + ", ".join(f"{names[f]} {v or '-'}" for f, v in hit.corrected.items()) + "]"
+    from .reports import corrected_text
+
+    return f"  [now {corrected_text(hit)}]" if hit.corrected else ""
 
 
 def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:

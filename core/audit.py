@@ -161,12 +161,14 @@ class Replay:
             parts.append(f"{len(self.new)} result(s) not in the log;")
         if self.gone:
             parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
-        parts.append("the scores of the results in both differ." if blind and
-                     self.max_score_diff > SCORE_TOLERANCE else
-                     "the scores of the results in both agree." if blind else
-                     f"the scores of the results in both differ by up to "
-                     f"{self.max_score_diff:.2g}." if self.max_score_diff else
-                     "the results in both have the same scores.")
+        if blind:
+            parts.append("the scores of the results in both " + (
+                "differ." if self.max_score_diff > SCORE_TOLERANCE else "agree."))
+        elif self.max_score_diff:
+            parts.append(f"the scores of the results in both differ by up to "
+                         f"{self.max_score_diff:.2g}.")
+        else:
+            parts.append("the results in both have the same scores.")
         return " ".join(parts)
 
     def to_json(self) -> dict:

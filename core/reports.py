@@ -101,9 +101,7 @@ class ReportMeta:
         if self.text_pages:
             rows.append(("Pages left out", f"{page_numbers(self.text_pages)} (printed text)"))
         if self.query is not None or self.query_sha256:
-            box = "x0 y0 x1 y1 = " + " ".join(map(str, self.query_box or ()))
-            rows.append(("Query region", "all figures" if not self.query_box else
-                         f"{self.query_region}: {box}" if self.query_region else box))
+            rows.append(("Query region", _region_text(self, "x0 y0 x1 y1 = ")))
         rows += [("Prior art granted before", self.before or "no date cutoff"),
                  ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
                   if self.locarno else "none"),
@@ -128,11 +126,11 @@ SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "mod
                   "query_region", "corrected_since"]
 
 
-def _region_text(meta: "ReportMeta") -> str:
+def _region_text(meta: "ReportMeta", label: str = "") -> str:
     """"figure 2: 10 20 300 400", "crop: ...", or "all figures"."""
     if not meta.query_box:
         return "all figures"
-    box = " ".join(map(str, meta.query_box))
+    box = label + " ".join(map(str, meta.query_box))
     return f"{meta.query_region}: {box}" if meta.query_region else box
 
 
@@ -202,9 +200,8 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
              ("left", f"<b>{e(display_patent_id(hit.patent_id))}</b><br><small>"
                       f"{e(Path(hit.image).name)} p.{hit.page_index + 1}</small>"),
              ("left", e(hit.title or "") + (
-                 "<br><small>corrected since: now " + e(", ".join(
-                     f"{_SHOWN_NAMES[k]} {v or '-'}" for k, v in hit.corrected.items()))
-                 + "</small>" if hit.corrected else "")),
+                 "<br><small>corrected since: now " + e(corrected_text(hit)) + "</small>"
+                 if hit.corrected else "")),
              ("left", f"{hit.locarno or '-'}<br><small>{e(hit.locarno_title or '')}</small>"),
              ("left", e(hit.grant_date or "undated"))]
     if not blind:
@@ -214,6 +211,11 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
 
 
 _SHOWN_NAMES = {"grant_date": "granted", "locarno": "Locarno", "title": "title"}
+
+
+def corrected_text(hit: SearchHit) -> str:
+    """Today's values of a logged result corrected since: "granted 2019-10-01, Locarno 16-01"."""
+    return ", ".join(f"{_SHOWN_NAMES[k]} {v or '-'}" for k, v in hit.corrected.items())
 
 
 def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:

@@ -48,8 +48,7 @@ def missing_xcb_libraries() -> list[str]:
     libxcb-cursor (the one Qt 6.5 added) is there."""
     spec = importlib.util.find_spec("PySide6")
     plugin = next((Path(p) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
-                   for p in (spec.submodule_search_locations or []) if spec), None) \
-        if spec else None
+                   for p in (spec.submodule_search_locations or [])), None) if spec else None
     if plugin is not None and plugin.is_file() and shutil.which("ldd"):
         try:
             out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True,
