@@ -21,6 +21,7 @@ import signal
 import threading
 import warnings
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -347,15 +348,47 @@ def warm_up() -> None:
     worker_context()
 
 
+@contextmanager
+def _ctrl_c_held():
+    """Hold a Ctrl-C until the block is done: ``submit`` may be starting a worker, and one
+    interrupted half-way is left behind to print a traceback once the run has exited."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        for frame in held:                  # each one: a second Ctrl-C means "abort"
+            if callable(old):
+                old(signal.SIGINT, frame)
+            elif old == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+
 def submit_or_broken(pool: cf.ProcessPoolExecutor, fn: Callable, *args) -> cf.Future:
     """``pool.submit``, or a future failed with BrokenProcessPool once a worker has died
     (submit raises it then): the caller handles the crash where it reads the result."""
     try:
-        return pool.submit(fn, *args)
+        with _ctrl_c_held():
+            return pool.submit(fn, *args)
     except cf.process.BrokenProcessPool as exc:
         failed: cf.Future = cf.Future()
         failed.set_exception(exc)
         return failed
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Terminate a pool's workers and wait for them (an abort: the main process is about to
+    exit, and a worker still starting would print a traceback once its semaphores are gone)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class PagePipeline:
@@ -416,10 +449,17 @@ class PagePipeline:
                                         "page died (a crash in a decoder, or out of memory)")
                 suspects = max(0, suspects - 1)
                 yield done
+        except KeyboardInterrupt:
+            _stop_workers(pool)
+            raise
         finally:
             for _, f in pending:
                 f.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:           # a second Ctrl-C while the last pages finish
+                _stop_workers(pool)
+                raise
 
 
 def embed_pages(model, pages: Iterable[PageRecord], *, batch_size: int = 32,

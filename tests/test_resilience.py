@@ -540,6 +540,44 @@ def test_ctrl_c_while_the_worker_server_starts_leaves_it_to_the_main_process():
     assert ignored == "True" and "KeyboardInterrupt" not in proc.stderr
 
 
+_ABORT_WHILE_A_WORKER_STARTS = """
+import os, signal, sys, threading
+from pathlib import Path
+from PIL import Image
+from core.drawing import DrawingConfig
+from core.embed import PagePipeline, warm_up
+from core.records import PageRecord
+page = Path(sys.argv[1])
+Image.new("L", (400, 300), 255).save(page)
+warm_up()                                # the server imports torch for seconds: the first
+seen = []                                # worker starts only then, inside submit()
+def handler(signum, frame):              # as the CLI's: the second Ctrl-C aborts
+    seen.append(signum)
+    if len(seen) > 1:
+        raise KeyboardInterrupt
+signal.signal(signal.SIGINT, handler)
+for delay in (0.2, 0.4):
+    threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    for _ in PagePipeline(DrawingConfig(), workers=2).run([PageRecord("D1", page)] * 8):
+        pass
+except KeyboardInterrupt:
+    print("aborted", len(seen))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork server is Linux's")
+def test_a_second_ctrl_c_while_a_worker_starts_aborts_without_a_traceback(tmp_path):
+    """Ctrl-C twice while `index add` starts its workers: the run aborts (exit 130) and no
+    worker left half-started prints a traceback after it (its semaphores gone with the run)."""
+    proc = subprocess.run([sys.executable, "-c", _ABORT_WHILE_A_WORKER_STARTS,
+                           str(tmp_path / "blank.png")], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["aborted", "2"]
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_success(tmp_path):
     """A helper process that died (its pipe broke) is a failure, said in one line; output
     piped into a reader that stopped (`| head`) is not."""
