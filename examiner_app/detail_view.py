@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QListW
                                QListWidgetItem, QPushButton, QScrollArea, QSplitter, QToolButton,
                                QVBoxLayout, QWidget)
 
+from core.reports import corrected_text
 from core.sources import display_patent_id
 
 from . import theme
@@ -318,6 +319,8 @@ class DetailView(QWidget):
         if not self.blind:
             rows.append(("Score", f"{h.score:.4f}"))
         rows.append(("File", f"{h.image} (page {h.page_index + 1})"))
+        if h.corrected:
+            rows.append(("Corrected", f"since this search; now {corrected_text(h)}"))
         table = "".join(f"<tr><td style='color:#6b7480; padding-right:8px'>{k}</td>"
                         f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         figs = json.loads(p["figure_descriptions"]) if p.get("figure_descriptions") else []

@@ -1,5 +1,5 @@
-"""Paints a result card (thumbnail, rank, score, patent number, title, Locarno, grant date and
-the 0-3 rating chips) and turns clicks on a chip or on the "+n figures" badge into edits of
+"""Paints a result card (thumbnail, rank, score, patent number, title, Locarno, grant date, a
+"corrected" mark on a logged result the library has corrected since, and the 0-3 rating chips) and turns clicks on a chip or on the "+n figures" badge into edits of
 the model (a click on the chip already set clears the rating)."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .results_model import (ExpandedRole, GroupSizeRole, HitRole, IsChildRole, P
 PAD = 8
 CHIP_H = 22
 TEXT_LINES = 3
+CORRECTED = "corrected"     # a reopened search's result whose date, class or title changed since
 
 
 class ResultDelegate(QStyledItemDelegate):
@@ -50,6 +51,11 @@ class ResultDelegate(QStyledItemDelegate):
     def _badge_rect(self, thumb: QRect, text: str, fm: QFontMetrics) -> QRect:
         w = fm.horizontalAdvance(text) + 12
         return QRect(thumb.right() - w - 3, thumb.bottom() - fm.height() - 6, w, fm.height() + 4)
+
+    @staticmethod
+    def _corrected_rect(thumb: QRect, fm: QFontMetrics) -> QRect:
+        return QRect(thumb.left() + 3, thumb.bottom() - fm.height() - 6,
+                     fm.horizontalAdvance(CORRECTED) + 12, fm.height() + 4)
 
     @staticmethod
     def _group_text(index: QModelIndex) -> str | None:
@@ -96,6 +102,9 @@ class ResultDelegate(QStyledItemDelegate):
         if group:
             self._badge(painter, self._badge_rect(thumb, group, fm_small), group,
                         QColor("#dbe7f5"), theme.ACCENT, outline=QColor("#b7cde8"))
+        if hit.corrected:
+            self._badge(painter, self._corrected_rect(thumb, fm_small), CORRECTED,
+                        *theme.CORRECTED_BADGE)
         self._paint_text(painter, option, card, thumb, hit)
         self._paint_chips(painter, card, index.data(RatingRole), small)
         painter.restore()

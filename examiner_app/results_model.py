@@ -8,10 +8,12 @@ scores is shuffled (the examiner cannot read the model's tie-breaking) and no sc
 from __future__ import annotations
 
 import random
+from html import escape
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
 
+from core.reports import corrected_text
 from core.search import group_by_patent
 from core.sources import display_patent_id
 
@@ -184,7 +186,8 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(h)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"rank {r.position}, {display_patent_id(h.patent_id)}, {h.title or ''}"
+            return (f"rank {r.position}, {display_patent_id(h.patent_id)}, {h.title or ''}"
+                    + (", corrected since" if h.corrected else ""))
         return None
 
     def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -223,10 +226,12 @@ class ResultsModel(QAbstractListModel):
                 self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DecorationRole])
 
     def _tooltip(self, h) -> str:
-        lines = [f"<b>{display_patent_id(h.patent_id)}</b> {h.title or ''}",
-                 f"Locarno {h.locarno or '-'} {h.locarno_title or ''}",
+        lines = [f"<b>{display_patent_id(h.patent_id)}</b> {escape(h.title or '')}",
+                 f"Locarno {h.locarno or '-'} {escape(h.locarno_title or '')}",
                  f"Granted {h.grant_date or 'undated'}; filed {h.filing_date or '-'}",
-                 f"{h.image} (page {h.page_index + 1})"]
+                 f"{escape(str(h.image))} (page {h.page_index + 1})"]
         if not self.blind:
             lines.insert(1, f"Score {h.score:.4f}")
+        if h.corrected:
+            lines.append(f"Shown as logged; corrected since: now {escape(corrected_text(h))}")
         return "<br>".join(lines)

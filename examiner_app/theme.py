@@ -18,6 +18,7 @@ BADGE = QColor("#27364d")
 RATING_COLORS = {0: QColor("#8b949e"), 1: QColor("#d4a017"), 2: QColor("#4c9a52"),
                  3: QColor("#1d6b35")}
 RATING_LABELS = dict(RATING_SCALE)
+CORRECTED_BADGE = (QColor("#fff5d6"), QColor("#7a5a00"), QColor("#e6cf8a"))   # bg, text, outline
 
 BANNER_COLORS = {"info": ("#e8f1fb", "#1f4f82"), "warning": ("#fff5d6", "#7a5a00"),
                  "error": ("#fde8e8", "#8a1f1f")}

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QDate, QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QDate, QMimeData, QPointF, QRect, QSettings, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QDropEvent, QGuiApplication, QImage  # noqa: E402
 
 from examiner_app.main_window import MainWindow  # noqa: E402
@@ -404,6 +404,57 @@ def test_history_reopens_a_search_exactly(qtbot, window, gui_library, tmp_path):
     shutil.copy(files[2], query)             # the query file changed since: say so
     window.reopen(first.search_id)
     qtbot.waitUntil(lambda: "has changed" in window.banner.text.text(), timeout=WAIT)
+
+
+def test_a_reopened_search_marks_the_results_the_library_corrected_since(
+        qtbot, window, gui_library):
+    """A result whose grant date or class was corrected after the search is shown as it was
+    logged, and its card, tooltip and detail view say so with today's values; the others
+    carry no mark."""
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from core.library import Library
+
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    fixed = first.results[0]
+    with Library(gui_library) as lib, lib.store.transaction():
+        lib.store.conn.execute("UPDATE patents SET grant_date = '1999-01-02' "
+                               "WHERE patent_id = ?", (fixed.patent_id,))
+    window.reopen(first.search_id)
+    qtbot.waitUntil(lambda: "corrected" in window.banner.text.text(), timeout=WAIT)
+    rows = [window.model.index(r) for r in range(window.model.rowCount())]
+    marked = [ix for ix in rows if ix.data(HitRole).corrected]
+    assert {ix.data(HitRole).patent_id for ix in marked} == {fixed.patent_id}
+    assert marked[0].data(HitRole).grant_date == fixed.grant_date        # as logged
+    assert "corrected since: now granted 1999-01-02" in \
+        marked[0].data(Qt.ItemDataRole.ToolTipRole)
+    plain = next(ix for ix in rows if not ix.data(HitRole).corrected)
+    assert "corrected" not in plain.data(Qt.ItemDataRole.ToolTipRole)
+
+    delegate = window.results.view.itemDelegate()
+
+    def card(ix) -> QImage:
+        option = QStyleOptionViewItem()
+        option.initFrom(window.results.view)
+        size = delegate.sizeHint(option, ix)
+        option.rect = QRect(0, 0, size.width(), size.height())
+        image = QImage(size, QImage.Format.Format_RGB32)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        delegate.paint(painter, option, ix)
+        painter.end()
+        return image
+
+    def amber(image: QImage) -> int:
+        return sum(image.pixelColor(x, y) == QColor("#fff5d6")
+                   for x in range(image.width()) for y in range(image.height()))
+
+    assert amber(card(marked[0])) > 100 and amber(card(plain)) == 0
+    window.results.view.setCurrentIndex(marked[0])
+    window.show_detail()
+    assert "now granted 1999-01-02" in window.detail.meta.text()
 
 
 def test_a_search_reopened_in_the_detail_view_shows_its_own_query(qtbot, window, gui_library):
