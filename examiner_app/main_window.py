@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
         self._search_after_rebuild = False   # a search asked for while the index was rebuilt
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self.confirm_box = None      # the question asked before quitting (tests answer it)
+        self.quit_progress = None    # shown while a cancelled run puts the library back
+        self._quitting = False
         self._build_widgets()
         self.acts = WindowActions(self)
         self._connect()
@@ -1007,6 +1009,26 @@ class MainWindow(QMainWindow):
         if event.type() == event.Type.DevicePixelRatioChange:
             self.model.set_device_pixel_ratio(self.devicePixelRatioF())
 
+    def _shut_down_service(self) -> None:
+        """Stop background work; a cancelled add or rebuild first puts the library back
+        (seconds, at most a minute): a busy box says so, kept painted meanwhile."""
+        if not self.service.maintaining():
+            self.service.shutdown()
+            return
+        from PySide6.QtCore import QCoreApplication, QEventLoop
+        from PySide6.QtWidgets import QProgressDialog
+
+        self.quit_progress = QProgressDialog(
+            "Quitting: waiting for the cancelled run to put the library back as it "
+            "was\u2026", None, 0, 0, self)
+        self.quit_progress.setWindowTitle("Quit")
+        self.quit_progress.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self.quit_progress.setMinimumDuration(0)
+        self.quit_progress.show()
+        self.service.shutdown(tick=lambda: QCoreApplication.processEvents(
+            QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents))
+        self.quit_progress.close()
+
     def _may_quit(self) -> bool:
         """Quitting while drawings are added or the index is rebuilt (the library dialog may
         be closed) cancels that run and loses its work: ask first, keeping it by default."""
@@ -1031,11 +1053,12 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event) -> None:
-        if not self._may_quit():
+        if self._quitting or not self._may_quit():
             event.ignore()
             return
+        self._quitting = True
         self.settings.save_geometry(self.saveGeometry(), self.saveState())
-        self.service.shutdown()
+        self._shut_down_service()
         super().closeEvent(event)
         if self._gc is not None:
             self._gc.release()

@@ -491,11 +491,16 @@ class LibraryService(QObject):
         if on_done is not None:
             on_done(report)
 
-    def shutdown(self) -> None:
+    def maintaining(self) -> bool:
+        """An add, update or rebuild is running (or being cancelled)."""
+        return self.admin.pool.activeThreadCount() > 0
+
+    def shutdown(self, tick: Callable[[], None] | None = None) -> None:
         """Cancel background work, wait for it, then close the database connections. Ratings
         still queued (the examiner rated and quit at once) are written, not dropped; a
-        cancelled add or rebuild is given the time to put the library back as it was."""
-        self.admin.shutdown(60_000)
+        cancelled add or rebuild is given the time to put the library back as it was
+        (``tick``: called meanwhile, every 50 ms)."""
+        self.admin.shutdown(60_000, tick=tick)
         for runner in (self.io, self.db):
             runner.shutdown()
         self.ratings.shutdown(drop_queued=False)

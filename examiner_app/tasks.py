@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
@@ -161,15 +162,25 @@ class TaskRunner(QObject):
         queue()
         return chain
 
-    def shutdown(self, msecs: int = 5000, *, drop_queued: bool = True) -> None:
+    def shutdown(self, msecs: int = 5000, *, drop_queued: bool = True,
+                 tick: Callable[[], None] | None = None) -> None:
         """Cancel queued and running work and wait for it (on quit); with ``drop_queued``
-        False, queued work (e.g. rating writes) still runs within the wait."""
+        False, queued work (e.g. rating writes) still runs within the wait. ``tick`` is
+        called every 50 ms of the wait (to keep a "please wait" on screen painted): what
+        the tasks emit from then on is dropped, not delivered."""
         self._closed = True
         if drop_queued:
             self.pool.clear()
         for task in list(self._running.values()):
             task.cancel()
-        self.pool.waitForDone(msecs)
+            if tick is not None:
+                task.signals.blockSignals(True)
+        if tick is None:
+            self.pool.waitForDone(msecs)
+        else:
+            deadline = time.monotonic() + msecs / 1000
+            while not self.pool.waitForDone(50) and time.monotonic() < deadline:
+                tick()
         for signals in list(self._running):
             # what ended meanwhile (a cancelled add, reopening the library) is not delivered
             # to the window being closed

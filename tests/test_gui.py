@@ -750,9 +750,18 @@ def test_quitting_while_drawings_are_added_asks_first_and_keeps_the_library(
     assert window.isVisible() and dialog.task is not None           # kept running
     assert asked[0].startswith("Adding drawings: ") and asked[0].endswith(
         f" of {dialog.progress.maximum()} pages done. Quit and lose it?")
+    shown = []                      # the window says why quitting waits, while it waits
+    shutdown = window.service.shutdown
+
+    def spy(tick=None):
+        shown.append(window.quit_progress is not None and window.quit_progress.isVisible()
+                     and "put the library back" in window.quit_progress.labelText())
+        shutdown(tick=tick)
+    window.service.shutdown = spy
     QTimer.singleShot(0, lambda: answer("Quit"))
     window.close()
     assert len(asked) == 2 and not window.isVisible()
+    assert shown == [True] and not window.quit_progress.isVisible()
     with qtbot.assertNotEmitted(window.service.opened, wait=1000):
         pass                                # the run's end does not reopen the library
     with Library(gui_library) as lib:
