@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QEvent, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from core import locarno
 
-#: Keys that step the date (as the wheel and the arrow buttons do): it searches at once.
-STEP_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+from .date_field import DateField
 
 
 class FilterPanel(QWidget):
     changed = Signal()            # a filter that should re-run the search changed
     searchRequested = Signal()
+    problem = Signal(str)         # what was typed in the date is not a date
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.date = QDateEdit(QDate.currentDate())
-        self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("yyyy-MM-dd")
+        self.date = DateField(QDate.currentDate())
         self.date.setToolTip("Filing (or priority) date of the application: results are prior "
                              "art granted strictly before it")
         self.no_cutoff = QCheckBox("No date cutoff")
@@ -73,11 +71,8 @@ class FilterPanel(QWidget):
         lay.addWidget(self.search_button, 0, Qt.AlignmentFlag.AlignRight)
 
         self.no_cutoff.toggled.connect(self._cutoff_toggled)
-        self._typing = False                # digits typed in the date, not yet entered
-        self._date_searched = self.date.date()
-        self.date.installEventFilter(self)
-        self.date.dateChanged.connect(self._date_changed)
-        self.date.editingFinished.connect(self._date_edited)
+        self.date.dateChanged.connect(lambda _: self.changed.emit())
+        self.date.problem.connect(self.problem.emit)
         self.main_class.currentIndexChanged.connect(self._class_changed)
         self.subclass.currentIndexChanged.connect(lambda _: self.changed.emit())
         self._k_searched = self.k.value()
@@ -91,7 +86,16 @@ class FilterPanel(QWidget):
 
     # -- values -----------------------------------------------------------------------------
     def before(self) -> date | None:
-        return None if self.no_cutoff.isChecked() else self.date.date().toPython()
+        """The cutoff, counting a date typed but not entered yet (Ctrl+Enter searches with
+        it); ``ValueError`` saying why if the typed text is not a date."""
+        if self.no_cutoff.isChecked():
+            return None
+        value = self.date.typed_date()
+        if value != self.date.date():
+            self.date.blockSignals(True)    # searched now, not again through ``changed``
+            self.date.setDate(value)
+            self.date.blockSignals(False)
+        return value.toPython()
 
     def locarno(self) -> str | None:
         return self.subclass.currentData() or self.main_class.currentData()
@@ -125,36 +129,14 @@ class FilterPanel(QWidget):
                 w.blockSignals(False)
 
     def searched(self) -> None:
-        """The values on screen were searched with: leaving the date or the count unchanged
-        since (after Ctrl+Enter) searches no more."""
-        self._typing = False
-        self._date_searched = self.date.date()
+        """The values on screen were searched with: leaving the count unchanged since (after
+        Ctrl+Enter) searches no more."""
         self._k_searched = self.k.value()
 
     def toggle_cutoff(self) -> None:
         self.no_cutoff.toggle()
 
     # -- internals --------------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.date:
-            if event.type() == QEvent.Type.KeyPress:
-                self._typing = event.key() not in STEP_KEYS
-            elif event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress):
-                self._typing = False
-        return super().eventFilter(watched, event)
-
-    def _date_changed(self) -> None:
-        """A step (arrow keys, wheel, the calendar) searches again at once; a date being
-        typed waits for Enter or the focus leaving, else each half-typed date is searched
-        and logged."""
-        if not self._typing:
-            self.changed.emit()
-
-    def _date_edited(self) -> None:
-        typed, self._typing = self._typing, False
-        if typed and self.date.date() != self._date_searched:
-            self.changed.emit()
-
     def _k_edited(self) -> None:
         """Leaving the box (Tab, a click elsewhere) finishes editing too: only a new value
         searches again (and is logged)."""

@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self._debounce.timeout.connect(self.search)
         self.filters.changed.connect(self._filters_changed)
         self.filters.searchRequested.connect(self.search)
+        self.filters.problem.connect(self._date_problem)
         self.results.activated.connect(self.show_detail)
         self.results.view.selectionModel().currentChanged.connect(self._current_changed)
         self.model.ratingChanged.connect(self._store_rating)
@@ -455,6 +456,12 @@ class MainWindow(QMainWindow):
         if self.query is not None or text_search:
             self._debounce.start()
 
+    def _date_problem(self, text: str) -> None:
+        if text:
+            self.show_message("warning", text)
+        elif self.banner.isVisible() and self.banner.text.text().startswith("Filing date:"):
+            self.banner.hide()
+
     # -- search -----------------------------------------------------------------------------
     def identity(self) -> Identity:
         s = self.settings
@@ -472,12 +479,18 @@ class MainWindow(QMainWindow):
             self.show_message("info", "Rebuilding the index: this search runs when it "
                               "finishes.")
             return
+        try:
+            before = self.filters.before()
+        except ValueError:              # a typed date that is not one: no search, and why
+            self.filters.date.commit()      # marks the field and says why
+            self.filters.date.setFocus()
+            return
         q = self.query
         page_index = None if q and self.query_panel.all_pages else q.page_index if q else 0
         query = SearchQuery(image=q.path if q else None, page_index=page_index,
                             box=self.query_panel.box() if q else None,
                             region=self.query_panel.region() if q else None, text=text,
-                            before=self.filters.before(), locarno=self.filters.locarno(),
+                            before=before, locarno=self.filters.locarno(),
                             k=self.filters.k.value())
         self.filters.searched()
         self._gen += 1

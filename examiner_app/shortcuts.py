@@ -1,5 +1,5 @@
 """Help \u25b8 Keyboard shortcuts: a table built from the menus, so it never goes stale, and
-the mouse gestures no menu holds."""
+the mouse gestures and the filing date's keys no menu holds."""
 from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence
@@ -7,12 +7,15 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QMenuBar,
                                QTableWidgetItem, QVBoxLayout)
 
 
-#: What the mouse does that no menu action does, listed under "Mouse".
+#: What the mouse and the filing date's keys do that no menu action does.
 MOUSE_ROWS = [
     ("Mouse", "Zoom the query or a sheet of the detail view", "Wheel"),
     ("Mouse", "Pan a zoomed sheet", "Drag"),
     ("Mouse", "Search with one figure of the query (again: all)", "Click the figure"),
     ("Mouse", "Search with a part of the query", "C, then drag a rectangle"),
+    ("Filing date", "A day later / earlier (searches at once)", "Up, Down, wheel"),
+    ("Filing date", "A month later / earlier", "PgUp, PgDown"),
+    ("Filing date", "Pick from a calendar", "Alt+Down, F4"),
 ]
 
 

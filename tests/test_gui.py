@@ -163,37 +163,106 @@ def test_searches_run_again_only_when_something_changed(qtbot, window, gui_libra
 
 
 def test_a_date_typed_by_hand_is_searched_once_entered(qtbot, window, gui_library):
-    """Typing a filing date searches (and logs) nothing per digit, only the date entered
+    """Typing a filing date searches (and logs) nothing per key, only the date entered
     (Enter or the focus leaving); an arrow-key step searches at once."""
-    from PySide6.QtWidgets import QDateTimeEdit
-
     window.start(gui_library, sheets(gui_library)[0])
     window.filters.set_values(date(2020, 5, 5), None, None)
     first = run_search(qtbot, window)
-    edit = window.filters.date
+    edit = window.filters.date.edit
     window.activateWindow()
     edit.setFocus()
-    edit.setSelectedSection(QDateTimeEdit.Section.YearSection)
-    for key in "20180317":                  # each section full moves to the next
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    for key in "2018-03-17":
         qtbot.keyClick(edit, key)
         qtbot.wait(300)                     # past the filters' pause before searching
         assert window.response.search_id == first.search_id and not window.busy.isVisible()
-    assert edit.date() == QDate(2018, 3, 17)
     qtbot.keyClick(edit, Qt.Key.Key_Return)
     typed = searched(qtbot, window, first.search_id)
     assert typed.before == "2018-03-17"
     qtbot.keyClick(edit, Qt.Key.Key_Up)     # a step: searched at once
     stepped = searched(qtbot, window, typed.search_id)
-    assert stepped.before == "2018-03-18"
+    assert stepped.before == "2018-03-18" and edit.text() == "2018-03-18"
     window.results.view.setFocus()          # leaving it unchanged searches no more
     qtbot.wait(600)
     assert window.response.search_id == stepped.search_id and not window.busy.isVisible()
 
-    edit.setFocus()
-    edit.setSelectedSection(QDateTimeEdit.Section.DaySection)
-    qtbot.keyClicks(edit, "09")
+    edit.setFocus()                         # the US way, read and shown back as ISO
+    edit.selectAll()
+    qtbot.keyClicks(edit, "03/09/2018")
     window.results.view.setFocus()          # leaving it with a new date typed searches it
     assert searched(qtbot, window, stepped.search_id).before == "2018-03-09"
+    assert edit.text() == "2018-03-09"
+
+
+@pytest.mark.parametrize("typed, expected", [("2019-07-31", "2019-07-31"),
+                                             ("20190731", "2019-07-31"),
+                                             ("31.07.2019", "2019-07-31"),
+                                             ("Jul 4 2019", "2019-07-04")])
+def test_a_date_typed_over_the_whole_field_is_the_date_searched(qtbot, typed, expected):
+    """Select all and type: the whole date is taken (QDateEdit kept the old year: Ctrl+A,
+    2019-07-31 became 2026-07-31, a cutoff seven years off)."""
+    from examiner_app.filters import FilterPanel
+
+    panel = FilterPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.date.setDate(QDate(2026, 12, 5))
+    edit = panel.date.edit
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(panel.changed, timeout=2000):
+        qtbot.keyClicks(edit, typed)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert panel.before() == date.fromisoformat(expected) and edit.text() == expected
+
+
+def test_a_typed_date_that_is_not_one_is_refused_and_searched_with_nothing(
+        qtbot, window, gui_library):
+    """An impossible or ambiguous date is said in the banner and marked in the field; no
+    search runs with the old date meanwhile (Ctrl+Enter neither), and fixing it searches
+    and takes the warning away. A date typed and not entered is what Ctrl+Enter searches,
+    once."""
+    window.start(gui_library, sheets(gui_library)[0])
+    window.filters.set_values(date(2020, 5, 5), None, None)
+    first = run_search(qtbot, window)
+    edit = window.filters.date.edit
+    window.activateWindow()
+    edit.setFocus()
+    for bad, why in (("2019-02-30", "not a calendar date"), ("07-08-2019", "could be"),
+                     ("7/31/19", "year in full"), ("1019-07-31", "between 1790")):
+        edit.selectAll()
+        qtbot.keyClicks(edit, bad)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+        assert window.banner.isVisible() and why in window.banner.text.text()
+        assert edit.styleSheet() and window.filters.date.date() == QDate(2020, 5, 5)
+        window.search()                     # Ctrl+Enter
+        qtbot.wait(400)
+        assert window.response.search_id == first.search_id and not window.busy.isVisible()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2019-07-08")     # typed, not entered: Ctrl+Enter takes it
+    assert not window.banner.isVisible() and not edit.styleSheet()
+    window.search()
+    fixed = searched(qtbot, window, first.search_id)
+    assert fixed.before == "2019-07-08"
+    window.results.view.setFocus()          # already searched: not again
+    qtbot.wait(600)
+    assert window.response.search_id == fixed.search_id
+
+
+def test_the_filing_date_calendar_picks_a_date_and_searches(qtbot, window, gui_library):
+    window.start(gui_library, sheets(gui_library)[0])
+    window.filters.set_values(date(2020, 5, 5), None, None)
+    first = run_search(qtbot, window)
+    field = window.filters.date
+    field.edit.setFocus()
+    qtbot.keyClick(field.edit, Qt.Key.Key_PageDown)        # a month earlier, at once
+    month = searched(qtbot, window, first.search_id)
+    assert month.before == "2020-04-05"
+    qtbot.keyClick(field.edit, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert field.calendar.isVisible() and field.calendar.selectedDate() == QDate(2020, 4, 5)
+    field.calendar.activated.emit(QDate(2017, 1, 2))
+    assert not field.calendar.isVisible() and field.edit.text() == "2017-01-02"
+    assert searched(qtbot, window, month.search_id).before == "2017-01-02"
 
 
 def test_a_failed_search_clears_the_results_it_replaced(qtbot, window, gui_library,
@@ -1707,7 +1776,7 @@ def test_tab_goes_from_the_query_controls_to_the_filters_to_the_results(window):
 
     q, f = window.query_panel, window.filters
     stops = tab_stops(q.view, 12)          # (no query yet: the figure choice is disabled)
-    order = [stops.index(w) for w in (q.crop, f.date, f.search_button, window.results.view)]
+    order = [stops.index(w) for w in (q.crop, f.date.edit, f.search_button, window.results.view)]
     assert order == sorted(order) and order[0] == 0
     q.figure.setEnabled(True)
     assert tab_stops(q.view, 2) == [q.figure, q.crop]

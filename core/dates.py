@@ -1,0 +1,79 @@
+"""Dates as examiners type them: 2019-07-31, 20190731, 07/31/2019 (US, month first),
+31.07.2019 (day first), Jul 31 2019 or 31 July 2019. A filing date decides what counts as
+prior art, so a date that could be read two ways is refused with a question, never guessed."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+EXAMPLES = "2019-07-31, 20190731, 07/31/2019, 31.07.2019 or Jul 31 2019"
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
+_YEAR_FIRST = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_YEAR_LAST = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{2,4})")
+_MONTH_DAY = re.compile(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{2,4})")
+_DAY_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\.?\s+([a-z]+)\.?,?\s+(\d{2,4})")
+
+
+def parse_typed_date(text: str) -> date:
+    """The date ``text`` names; ``ValueError`` saying why not (and what to type) otherwise."""
+    t = " ".join(text.strip().lower().split())
+    if not t:
+        raise ValueError(f"no date typed: type one such as {EXAMPLES}")
+    if m := _YEAR_FIRST.fullmatch(t):
+        return _calendar(text, int(m[1]), int(m[3]), int(m[4]))
+    if m := _COMPACT.fullmatch(t):
+        return _calendar(text, int(m[1]), int(m[2]), int(m[3]))
+    if m := _YEAR_LAST.fullmatch(t):
+        first, second, year = int(m[1]), int(m[3]), _full_year(text, m[4])
+        if m[2] == "/":                     # the US way: month first
+            return _calendar(text, year, first, second)
+        if m[2] == ".":                     # the European way: day first
+            return _calendar(text, year, second, first)
+        if first > 12 and second > 12:
+            raise ValueError(f"not a calendar date: {text.strip()!r} (no month {first} or "
+                             f"{second})")
+        if first > 12 >= second:
+            return _calendar(text, year, second, first)
+        if second > 12 >= first:
+            return _calendar(text, year, first, second)
+        if first != second:
+            raise ValueError(f"{text.strip()!r} could be {_named(year, first, second)} or "
+                             f"{_named(year, second, first)}: type it as "
+                             f"{year:04d}-MM-DD")
+        return _calendar(text, year, first, second)
+    for pattern, month_at, day_at in ((_MONTH_DAY, 1, 2), (_DAY_MONTH, 2, 1)):
+        if m := pattern.fullmatch(t):
+            month = _MONTHS.get(m[month_at][:3]) if len(m[month_at]) >= 3 else None
+            if month is None or not _is_month_name(m[month_at]):
+                break
+            return _calendar(text, _full_year(text, m[3]), month, int(m[day_at]))
+    raise ValueError(f"not a date: {text.strip()!r} (type one such as {EXAMPLES})")
+
+
+def _is_month_name(word: str) -> bool:
+    names = ("january", "february", "march", "april", "may", "june", "july", "august",
+             "september", "october", "november", "december")
+    return any(n.startswith(word) for n in names) or word == "sept"
+
+
+def _full_year(text: str, digits: str) -> int:
+    if len(digits) != 4:
+        raise ValueError(f"{text.strip()!r}: type the year in full (four digits)")
+    return int(digits)
+
+
+def _calendar(text: str, year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(f"not a calendar date: {text.strip()!r} ({exc})") from None
+
+
+def _named(year: int, month: int, day: int) -> str:
+    try:
+        return date(year, month, day).strftime("%d %B %Y").lstrip("0")
+    except ValueError:
+        return f"{year:04d}-{month:02d}-{day:02d}"

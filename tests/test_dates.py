@@ -1,0 +1,35 @@
+"""Filing dates as examiners type them (core.dates): the formats read, and the refusals."""
+from datetime import date
+
+import pytest
+
+from core.dates import parse_typed_date
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2019-07-31", date(2019, 7, 31)), (" 2019/7/3 ", date(2019, 7, 3)),
+    ("2019.07.31", date(2019, 7, 31)), ("20190731", date(2019, 7, 31)),
+    ("07/31/2019", date(2019, 7, 31)),          # slashes, year last: month first (US)
+    ("7/4/2019", date(2019, 7, 4)),
+    ("31.07.2019", date(2019, 7, 31)),          # dots, year last: day first
+    ("4.7.2019", date(2019, 7, 4)),
+    ("31-07-2019", date(2019, 7, 31)), ("07-31-2019", date(2019, 7, 31)),   # one reading
+    ("07-07-2019", date(2019, 7, 7)),
+    ("Jul 31, 2019", date(2019, 7, 31)), ("july 4th 2019", date(2019, 7, 4)),
+    ("Sept 3 2019", date(2019, 9, 3)), ("31 JULY 2019", date(2019, 7, 31)),
+    ("3 Dec. 2019", date(2019, 12, 3)),
+])
+def test_typed_dates_are_read_as_examiners_write_them(text, expected):
+    assert parse_typed_date(text) == expected
+
+
+@pytest.mark.parametrize("text, why", [
+    ("07-08-2019", "could be 8 July 2019 or 7 August 2019"),   # dashes, year last: either
+    ("2019-02-30", "not a calendar date"), ("02/30/2019", "not a calendar date"),
+    ("13-14-2019", "no month 13 or 14"), ("7/31/19", "year in full"),
+    ("Mai 3 2019", "not a date"), ("ju 3 2019", "not a date"), ("2019-07", "not a date"),
+    ("", "no date typed"), ("banana", "2019-07-31"),
+])
+def test_what_is_not_one_date_is_refused_with_the_reason(text, why):
+    with pytest.raises(ValueError, match=why):
+        parse_typed_date(text)
