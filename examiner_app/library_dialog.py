@@ -193,17 +193,22 @@ class LibraryDialog(QDialog):
     def refresh(self) -> None:
         self.path_label.setText(f"<b>Library:</b> {self.service.path or '(none)'}")
         self.service.overview(on_done=self._show_overview,
-                              on_error=lambda exc: self._show_overview(None))
+                              on_error=lambda exc: self._show_overview(None, exc))
 
-    def _show_overview(self, info: dict | None) -> None:
+    def _show_overview(self, info: dict | None, error: BaseException | None = None) -> None:
         self._info = info
         while self.summary.rowCount():
             self.summary.removeRow(0)
         if info is None:
-            self.summary.addRow("Status", QLabel("No library here yet: add sources to "
-                                                 "create it."))
+            self.summary.addRow("Status", self._note(
+                f"The library could not be read: {describe_error(error)}" if error else
+                "No library here yet: add sources to create it."))
             self._fill_sources([])
             return
+        problem = self.service.problem
+        if problem is not None and problem[1] == "mismatch":
+            self.summary.addRow("Status", self._note(
+                f"{problem[0]}: Rebuild index below.", "modelMismatch"))
         model = info.get("model") or {}
         first, last = info["grant_date_range"]
         for label, value in (
@@ -237,6 +242,13 @@ class LibraryDialog(QDialog):
         self._fill_sources([s["path"] for s in info.get("sources", [])])
         if self.skipped.rowCount() == 0:
             self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])])
+
+    @staticmethod
+    def _note(text: str, name: str = "") -> QLabel:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setObjectName(name)
+        return label
 
     def _fill_sources(self, registered: list[str]) -> None:
         self.sources.clear()

@@ -33,7 +33,7 @@ from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
 from .results_model import HitRole, PositionRole, RatingRole, ResultsModel
 from .results_panel import ResultsPanel
-from .service import Identity, LibraryService
+from .service import Identity, LibraryService, LibraryUnusable
 from .settings import Settings
 from .shortcuts import ShortcutsDialog
 from .tasks import describe_error
@@ -566,6 +566,9 @@ class MainWindow(QMainWindow):
         self.results.header.setText("Search failed")
         self.results.subheader.setText("No results: see the message above. Earlier searches "
                                        "are in the history (Ctrl+H).")
+        if isinstance(exc, LibraryUnusable):    # why the library did not open, and its remedy
+            self._library_failed(str(exc), exc.kind)
+            return
         self.show_message("error", describe_error(exc))
 
     def reopen(self, search_id: int) -> None:

@@ -52,6 +52,15 @@ class LibraryMissing(LibraryError):
     """The folder holds no library (yet): adding drawings will create one."""
 
 
+class LibraryUnusable(LibraryError):
+    """The library did not open (``kind`` as ``openFailed`` says it: built with another
+    model, missing, an error); a search asked for meanwhile gets the same reason."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
 class LibraryService(QObject):
     """Open a library and run searches, ratings, reports and maintenance in the background."""
 
@@ -67,6 +76,7 @@ class LibraryService(QObject):
         self.admin = TaskRunner(1, self)
         self.path: Path | None = None
         self.info: dict | None = None
+        self.problem: tuple[str, str] | None = None     # why the library did not open, kind
         self.model_id: str | None = None
         self.maintenance = False        # a rebuild is running: no searches or ratings
         self.workers: int | None = None  # page-decoding processes of ingest (None: per core)
@@ -82,6 +92,7 @@ class LibraryService(QObject):
         path = Path(path).expanduser()
         self.path = path
         self.info = None
+        self.problem = None
 
         opened_model: list = [None]
 
@@ -118,7 +129,13 @@ class LibraryService(QObject):
                 return
             kind = ("mismatch" if isinstance(exc, ModelMismatchError) else
                     "missing" if isinstance(exc, LibraryMissing) else "error")
-            self.openFailed.emit(str(exc), kind)
+            message = str(exc)
+            if kind == "mismatch" and hasattr(exc, "built_with"):
+                message = (f"This library's index was built with the model {exc.built_with}; "
+                           f"the model it names is now {exc.in_use}. Searching needs the "
+                           "index rebuilt with it (searches and ratings are kept)")
+            self.problem = (message, kind)
+            self.openFailed.emit(message, kind)
 
         def done(info):
             if self.path != path:       # another library was opened meanwhile
@@ -151,6 +168,8 @@ class LibraryService(QObject):
     def _require_searcher(self):
         if self.maintenance:
             raise LibraryError("the library is being rebuilt; search again when it finishes")
+        if self._library is None and self.problem is not None:
+            raise LibraryUnusable(*self.problem)
         if self._library is None:
             raise LibraryError("no library is open: open one (Ctrl+Shift+L) or add drawings "
                                "to a new one")
@@ -391,12 +410,19 @@ class LibraryService(QObject):
 
     # -- maintenance ------------------------------------------------------------------------
     def overview(self, *, on_done: Callback, on_error: Callback = None) -> Task:
+        path = self.path
+
         def work(task: Task):
             from core.overview import library_overview
 
-            if self._library is None:
+            if self._library is not None:
+                return library_overview(self._library)
+            if path is None or not (path / "library.sqlite").exists():
                 return None
-            return library_overview(self._library)
+            from core.library import Library
+
+            with Library(path) as lib:      # it did not open for searching (another model)
+                return library_overview(lib)
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 

@@ -938,20 +938,35 @@ def test_uncaught_errors_are_shown_not_fatal(qtbot, window):
 
 
 def test_a_library_of_another_model_offers_a_rebuild(qtbot, window, gui_library):
+    """A library whose index another model built says so, in words for the window, keeps
+    saying so when a search is tried, shows its contents in Manage library, and rebuilds."""
     from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QLabel
 
     from core.library import Library
 
     with Library(gui_library) as lib:
         info = lib.model_info
         lib.store.set_meta("model", {**info, "id": "tiny_test-0000000000000000"})
+        patents = lib.info()["patents"]
     window.service.workers = 0
     window.start(gui_library)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
-    assert "rebuild" in window.banner.text.text() and window.banner.action.isVisible()
+    said = window.banner.text.text()
+    assert said.startswith("This library's index was built with the model tiny_test-0000")
+    assert "rebuilt" in said and window.banner.action.isVisible()
+    window.load_query(sheets(gui_library)[0])       # a search meanwhile: the same reason
+    qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
+    assert window.banner.text.text() == said and window.banner.action.isVisible()
+    window.show_library_dialog()                    # what the library holds, and why not
+    dialog = window._library_dialog                 # searchable
+    qtbot.waitUntil(lambda: dialog._info is not None, timeout=WAIT)
+    assert dialog._info["patents"] == patents and dialog._registered
+    status = dialog.findChild(QLabel, "modelMismatch")
+    assert status is not None and "tiny_test-0000" in status.text()
+    dialog.close()
     QTimer.singleShot(0, lambda: window._library_dialog.confirm_box.defaultButton().click())
     window.banner.action.click()                    # "Rebuild with the current model...": OK
-    dialog = window._library_dialog
     qtbot.waitUntil(lambda: dialog.task is None and window.service.info is not None,
                     timeout=WAIT)
     assert window.service.model_id == info["id"]
