@@ -472,6 +472,24 @@ def _copy_tables(new: Library, old_db: Path) -> None:
         conn.execute("DETACH DATABASE old")
 
 
+def _changed_since(aside: Library, old_db: Path) -> bool:
+    """Whether the library changed under an interrupted rebuild's aside copy: a patent's
+    metadata corrected (its dates are in the vectors embedded already) or a page re-pointed
+    or dropped. Rows added since are no change: the resumed run adds them."""
+    conn = aside.store.conn
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(patents)")]
+    differs = " OR ".join(f"n.{c} IS NOT o.{c}" for c in columns)
+    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
+    try:
+        return conn.execute(
+            f"SELECT 1 FROM main.patents n JOIN old.patents o USING (patent_id) WHERE {differs} "
+            "UNION ALL SELECT 1 FROM main.pages n WHERE NOT EXISTS (SELECT 1 FROM old.pages o "
+            "WHERE o.path = n.path AND o.page_index = n.page_index) LIMIT 1").fetchone() \
+            is not None
+    finally:
+        conn.execute("DETACH DATABASE old")
+
+
 def rebuild(library: Library, model, *, model_ref: str | None = None,
             progress: ProgressFn | None = None, cancel: threading.Event | None = None,
             batch_size: int = 32, workers: int | None = None,
@@ -496,13 +514,15 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 "nothing was changed. Restore them (a moved folder: add it again from its new "
                 "place, which re-points its pages)", "rebuild without their pages")
     with library.write_lock():
+        restarted = False
         if tmp.exists():
             try:
                 with Library(tmp) as probe:
                     same = probe.model_id in (None, model.model_id)
+                    restarted = same and _changed_since(probe, path / "library.sqlite")
             except Exception:
                 same = False
-            if not same:
+            if not same or restarted:
                 shutil.rmtree(tmp)
         new = Library(tmp, create=True, params=library.params)
         try:
@@ -524,6 +544,9 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                             scans=[scan], keep_ids=keep_ids)
             report.rebuilt = True
             report.patents_added = new.store.counts()["patents"]     # (all re-embedded)
+            if restarted:
+                report.warnings.append("the library was corrected or re-pointed since the "
+                                       "interrupted rebuild began: it started over")
             if report.cancelled:
                 new.close()
                 shutil.rmtree(tmp, ignore_errors=True)

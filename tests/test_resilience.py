@@ -262,6 +262,52 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
     assert not path.with_name(path.name + ".rebuild").exists()
 
 
+def test_a_rebuild_resumed_after_a_correction_starts_over(built_library, sheets, tmp_path,
+                                                         monkeypatch):
+    """A rebuild killed after some chunks, a grant date corrected meanwhile, the rebuild run
+    again: the corrected date holds (in the patents and in the vectors' cutoff), where the
+    resumed aside copy used to bring the old one back."""
+    import functools
+    from datetime import date
+
+    import core.ingest as ingest_module
+    from core._corrections import correct_metadata
+    from core.records import PatentRecord
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    monkeypatch.setattr(ingest_module, "ingest", functools.partial(ingest, chunk_pages=3))
+    model = create_model("tiny_test", pretrained=None)
+
+    def crash(done, total, note):
+        if done >= 7:
+            raise RuntimeError("killed")
+    with Library(path, params=params()) as lib, pytest.raises(RuntimeError):
+        rebuild(lib, model, model_ref="tiny_test:random", workers=0, progress=crash)
+    aside = path.with_name(path.name + ".rebuild")
+    with Library(aside, params=params()) as lib:
+        assert lib.store.counts()["pages"] >= 6            # chunks committed aside
+    query = _query(sheets)
+    with Library(path, params=params()) as lib:
+        hits = Searcher(lib, model).search(SearchQuery(image=query, k=50)).results
+        pid, sid, granted = lib.store.conn.execute(
+            "SELECT patent_id, source_id, grant_date FROM patents WHERE patent_id = ?",
+            (hits[0].patent_id,)).fetchone()
+        later = date(2031, 1, 1)
+        notes, kept, _ = correct_metadata(lib, [(sid, "the source", PatentRecord(
+            pid, grant_date=later))])
+        assert notes and not kept
+        report = rebuild(lib, model, model_ref="tiny_test:random", workers=0)
+    assert "it started over" in report.summary() and not aside.exists()
+    cutoff = date(2030, 1, 1)
+    with Library(path, params=params()) as lib:
+        assert lib.store.patents([pid])[pid]["grant_date"] == later.isoformat()
+        found = Searcher(lib, model).search(SearchQuery(image=query, k=50, before=cutoff))
+        assert pid not in {h.patent_id for h in found.results}
+        assert {h.patent_id for h in found.results} == \
+            {h.patent_id for h in hits if h.patent_id != pid}
+
+
 @pytest.mark.parametrize("how", ["truncate", "garbage"])
 def test_damaged_database_is_reported_with_a_rebuild_path(built_library, tmp_path, how):
     path = tmp_path / "lib"
