@@ -138,40 +138,18 @@ def _cancel_on_sigint() -> threading.Event:
 
 # -- index ---------------------------------------------------------------------------------------
 def cmd_index_add(args) -> int:
-    path = _library_path(args)
-    new_folder = not path.exists()
-    try:
-        return _index_add(args, path)
-    finally:                    # interrupted or not: a new library with nothing is not kept
-        if new_folder and _holds_no_pages(path):
-            import shutil
+    from .library import remove_if_empty
 
-            shutil.rmtree(path, ignore_errors=True)
+    path = _library_path(args)
+    made: list[bool] = []       # this run made the folder (not another run started with it)
+    try:
+        return _index_add(args, path, made)
+    finally:                    # interrupted or not: a new library with nothing is not kept
+        if made and remove_if_empty(path):
             print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
 
 
-def _holds_no_pages(path: Path) -> bool:
-    """Whether the library folder at ``path`` exists and records no page (False when that
-    cannot be told: such a folder is left alone)."""
-    import sqlite3
-
-    from .library import DB_FILE
-
-    if not path.is_dir():
-        return False
-    if not (path / DB_FILE).exists():
-        return True
-    try:
-        conn = sqlite3.connect(f"{(path / DB_FILE).as_uri()}?mode=ro", uri=True)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 0
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-
-
-def _index_add(args, path: Path) -> int:
+def _index_add(args, path: Path, made: list) -> int:
     from .ingest import ingest
     from .library import DB_FILE
     from .models import load_model
@@ -182,6 +160,8 @@ def _index_add(args, path: Path) -> int:
         model_ref = args.model or "default"
         model = load_model(model_ref)
     lib = _open_library(args, create=True)
+    if lib.created:
+        made.append(True)
     with lib:
         if args.workers != 0:
             from .embed import warm_up

@@ -50,11 +50,61 @@ class LibraryBusyError(LibraryError):
     """Another process is writing to this library."""
 
 
+def _open_lock(folder: Path) -> int:
+    return os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the writer lock on ``fd`` (held until it is closed); False if another holds it."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def remove_if_empty(path: Path) -> bool:
+    """Remove a library folder that records no page, under the writer lock: a run that made a
+    new library and added nothing leaves none behind, and one another run is writing to
+    (it holds the lock) is left alone. True if it was removed."""
+    import sqlite3
+
+    try:
+        fd = _open_lock(path)
+    except OSError:
+        return False
+    try:
+        if not _try_lock(fd):
+            return False
+        db = path / DB_FILE
+        if db.exists():
+            try:
+                conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+                try:
+                    if conn.execute("SELECT COUNT(*) FROM pages").fetchone()[0]:
+                        return False
+                finally:
+                    conn.close()
+            except sqlite3.Error:
+                return False        # cannot tell: left alone
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
 def default_library_path() -> Path:
     """The user's default library folder (platform data directory), or $PATENT_EXAMINER_LIBRARY."""
     env = os.environ.get("PATENT_EXAMINER_LIBRARY")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     from platformdirs import user_data_path
 
     return user_data_path("patent-examiner", appauthor=False) / "library"
@@ -62,7 +112,7 @@ def default_library_path() -> Path:
 
 def library_path(given: str | os.PathLike | None) -> Path:
     """The library folder a user named (``--library``), else the default one."""
-    return Path(given).expanduser() if given else default_library_path()
+    return Path(given).expanduser().absolute() if given else default_library_path()
 
 
 #: ``index rebuild`` builds the new library beside the old one (``<name>.rebuild``) and swaps
@@ -98,6 +148,7 @@ class Library:
         if not self.path.resolve().name:
             raise LibraryError(f"{self.path} cannot be a library: name a folder of its own")
         finish_interrupted_swap(self.path)
+        self.created = False            # this object made the folder (not another process)
         db = self.path / DB_FILE
         if not db.exists():
             if not create:
@@ -105,7 +156,11 @@ class Library:
                                    f"`patent-examiner index add SOURCE --library {self.path}`)")
             old = os.umask(0o077)
             try:
-                self.path.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.mkdir(parents=True)
+                    self.created = True
+                except FileExistsError:
+                    pass
                 (self.path / INDEX_DIR).mkdir(exist_ok=True)
             finally:
                 os.umask(old)
@@ -252,28 +307,22 @@ class Library:
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
         """Exclusive writer lock (one ingest/rebuild at a time; readers never wait)."""
-        path = self.path / LOCK_FILE
         if self.store.read_only:
             self.store.refuse_write()
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = _open_lock(self.path)
+        except FileNotFoundError:
+            raise LibraryError(f"the library folder {self.path} was removed while this run "
+                               "started (by another run that added nothing?); run it "
+                               "again") from None
         except OSError as exc:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
             self.store.refuse_write()
         try:
-            try:
-                if sys.platform == "win32":  # pragma: no cover
-                    import msvcrt
-
-                    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-                else:
-                    import fcntl
-
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            if not _try_lock(fd):
                 raise LibraryBusyError(f"another process is writing to the library at "
-                                       f"{self.path}; wait for it to finish") from None
+                                       f"{self.path}; wait for it to finish")
             self.collect_garbage()
             yield
         finally:

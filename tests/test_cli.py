@@ -236,6 +236,35 @@ def test_dates_must_be_real_and_in_one_form(date_text, needle):
     assert proc.returncode == 2 and needle in proc.stderr
 
 
+def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, tmp_path):
+    """Two first adds started together: the one refused (or that added nothing) never removes
+    the folder the other is writing to; only a library folder this run made and added
+    nothing to goes, and only under the writer lock. A relative --library works (it used to
+    end in a traceback, exit 1, after adding)."""
+    from core.library import Library, remove_if_empty
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "a.png").write_bytes(b"not an image")
+    shared = tmp_path / "shared"
+    with Library(shared, create=True) as other:        # another run made it, has not written
+        proc = run("index", "add", junk, "--library", shared, "--model", "tiny_test:random",
+                   "--workers", "0")
+        assert proc.returncode == 1 and "no library was made" not in proc.stderr
+        assert (shared / "library.sqlite").exists()
+        with other.write_lock():                        # made here, but another run writes
+            assert not remove_if_empty(shared) and shared.exists()
+    assert remove_if_empty(shared) and not shared.exists()
+    proc = run("index", "add", shared_data / "uspto_redbook", "--library", "relative",
+               "--model", "tiny_test:random", "--workers", "0", cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert (tmp_path / "relative" / "library.sqlite").exists()
+    proc = run("index", "add", junk, "--library", "relative2", "--model", "tiny_test:random",
+               "--workers", "0", cwd=tmp_path)
+    assert proc.returncode == 1 and "no library was made" in proc.stderr
+    assert not (tmp_path / "relative2").exists()
+
+
 def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared_data,
                                                              tmp_path):
     lib, _ = cli_library
