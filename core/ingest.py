@@ -504,7 +504,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
 
     from datetime import date as _date
 
-    path = library.path
+    path = library.path.resolve()   # built beside the folder a link names, not the link
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
     if not drop_missing:
         gone = missing_page_files(library)

@@ -123,6 +123,7 @@ REBUILD_MARKER = "REBUILD_COMPLETE"
 
 def finish_interrupted_swap(path: Path) -> None:
     """Complete a rebuild whose final folder swap was interrupted."""
+    path = path.resolve()           # a library opened through a link: its folder, not the link
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
     if (tmp / REBUILD_MARKER).exists():
         old = path.with_name(path.name + ".old")

@@ -262,6 +262,23 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
     assert not path.with_name(path.name + ".rebuild").exists()
 
 
+def test_a_rebuild_through_a_link_rebuilds_the_library_it_names(built_library, tmp_path):
+    """A library reached through a symbolic link is rebuilt in its own folder: the link stays
+    a link to it (it used to be replaced by the new library, the real one left as it was)."""
+    real = tmp_path / "store" / "lib"
+    shutil.copytree(built_library, real)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    other = create_model("tiny_test", pretrained=None, seed=7)
+    with Library(link, params=params()) as lib:
+        rebuild(lib, other, model_ref="tiny_test:random", workers=0)
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "store"]
+    assert sorted(p.name for p in real.parent.iterdir()) == ["lib"]
+    with Library(real, params=params()) as lib:
+        assert lib.model_id == other.model_id and lib.store.counts()["pages"]
+
+
 def test_a_rebuild_resumed_after_a_correction_starts_over(built_library, sheets, tmp_path,
                                                          monkeypatch):
     """A rebuild killed after some chunks, a grant date corrected meanwhile, the rebuild run
