@@ -12,14 +12,15 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeade
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-COLUMNS = ["#", "When", "Query", "Before", "Hits", "Locarno", "Examiner", "Session"]
-QUERY = 2                   # the sheet's file name and the title text: takes the free width
+COLUMNS = ["#", "When", "Query", "Before", "Hits", "Class", "Examiner", "Session"]
+WHEN = 1                    # gives way to the query in a narrow dock (the "#" tooltip has it)
+QUERY = 2                   # the sheet's folder and name and the title text: the free width
 WHO = (6, 7)                # examiner and session: shown only with every session listed
 OPTIONAL = {5: "locarno"}   # shown when some search used it
-DOCK_WIDTH = 440
-QUERY_WIDTH = 160           # the query column's share when the dock widens for more columns
-QUERY_MIN = 80              # in a dock squeezed by a small window (the tooltip has it all)
-PARTS_ROLE = Qt.ItemDataRole.UserRole + 1   # (file name, page/part/text) of the query cell
+DOCK_WIDTH = 440            # the dock's width by default (a quarter of a wider window)
+QUERY_WIDTH = 180           # room the dock keeps for the query column when it can
+QUERY_MIN = 100             # in a dock squeezed by a small window (the tooltip has it all)
+PARTS_ROLE = Qt.ItemDataRole.UserRole + 1   # (folder/, file name, page/part/text) of the query
 
 
 class HistoryPanel(QDockWidget):
@@ -35,6 +36,7 @@ class HistoryPanel(QDockWidget):
         self.only_session.setChecked(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(5).setToolTip("The Locarno class or subclass searched in")
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -61,6 +63,12 @@ class HistoryPanel(QDockWidget):
         lay.addWidget(self.only_session)
         lay.addWidget(self.table)
         self.setWidget(body)
+        for j in WHO:
+            self.table.setColumnHidden(j, True)
+        self._share: float | None = None    # of the window's width, once the examiner chose
+        self._window_width = 0
+        self._press_width = None
+        self._watch_window()
         self._records: list[dict] = []
         self.session: str | None = None
         self.examiner: str | None = None
@@ -73,6 +81,7 @@ class HistoryPanel(QDockWidget):
         self._records = records
         self.session, self.examiner, self.study = session, examiner, study
         self._fill()
+        self._widen()
 
     def _mine(self, r: dict) -> bool:
         return (r.get("session") == self.session
@@ -88,31 +97,78 @@ class HistoryPanel(QDockWidget):
         self.table.setRowCount(len(rows))
         today = date.today().isoformat()
         paged = paged_files(self._records)
+        foldered = len({str(Path(r["query_path"]).parent) for r in self._records
+                        if r.get("query_path")}) > 1
         for i, r in enumerate(rows):
             at = (r.get("at") or "").replace("T", " ")[:19]
             # "14:05" today, "12-03 14:05" this year, else the whole date
             when = at[11:16] if at.startswith(today) else \
                 at[5:16] if at.startswith(today[:4]) else at[:16]
-            values = [r["id"], when, query_label(r, paged), r.get("before") or "no cutoff",
-                      len(r.get("results") or []), r.get("locarno") or "",
-                      r.get("examiner") or "", r.get("session") or ""]
+            parts = query_parts(r, paged, foldered)
+            values = [r["id"], when, "".join(parts) or "(no query)",
+                      r.get("before") or "no cutoff", len(r.get("results") or []),
+                      r.get("locarno") or "", r.get("examiner") or "", r.get("session") or ""]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
                 if j == 0:
                     item.setData(Qt.ItemDataRole.UserRole, r["id"])
-                if j == 1:
+                    item.setToolTip(f"Search #{r['id']}, {at}")
+                if j == WHEN:
                     item.setToolTip(at)
                 if j == QUERY:
-                    item.setData(PARTS_ROLE, query_parts(r, paged))
+                    item.setData(PARTS_ROLE, parts)
                     item.setToolTip("\n".join(filter(None, [r.get("query_path"),
                                                              region_text(r), r.get("text")])))
                 self.table.setItem(i, j, item)
         self._fit_query()
 
     def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self._fit_query()
+        kind = event.type()
+        if watched is self.table.viewport():
+            if kind == QEvent.Type.Resize:
+                self._fit_query()
+        elif watched is self.parentWidget():
+            if kind == QEvent.Type.MouseButtonPress:
+                self._press_width = self.width()
+            elif kind == QEvent.Type.MouseButtonRelease and self._docked() and \
+                    self._press_width not in (None, self.width()):
+                # the examiner dragged the dock's edge: it keeps that share of the window
+                self._share = self.width() / max(1, watched.width())
+            elif kind == QEvent.Type.Resize and event.size().width() != self._window_width:
+                self._window_width = event.size().width()
+                if self._docked():
+                    self.fit_to_window()
         return False
+
+    def _watch_window(self) -> None:
+        window = self.parentWidget()
+        if isinstance(window, QMainWindow):
+            window.installEventFilter(self)
+            self._window_width = window.width()
+
+    def _docked(self) -> bool:
+        return (self.isVisible() and not self.isFloating()
+                and isinstance(self.parentWidget(), QMainWindow))
+
+    def wanted_width(self, window_width: int) -> int:
+        """The dock's width in a window ``window_width`` wide: the share the examiner gave it
+        by dragging its edge, else room for every column shown with the query readable (a
+        quarter of a wide window, up to half); the window's layout gives what it can."""
+        if self._share is not None:
+            return round(self._share * window_width)
+        bar = self.table.verticalScrollBar().sizeHint().width()
+        when = self.table.sizeHintForColumn(WHEN) if self.table.isColumnHidden(WHEN) else 0
+        need = self._other_widths() + when + QUERY_WIDTH + bar + 20
+        return min(max(DOCK_WIDTH, window_width // 4, need), window_width // 2)
+
+    def fit_to_window(self) -> None:
+        """Size the dock for the window it is in: it grows back when the window does (a
+        dock squeezed by a small window stays readable on a large one) and gives way when
+        the window shrinks."""
+        window = self.parentWidget()
+        if self._docked():
+            window.resizeDocks([self], [self.wanted_width(window.width())],
+                               Qt.Orientation.Horizontal)
 
     def _other_widths(self) -> int:
         header = self.table.horizontalHeader()
@@ -120,36 +176,39 @@ class HistoryPanel(QDockWidget):
                    for j in range(len(COLUMNS)) if j != QUERY and not self.table.isColumnHidden(j))
 
     def _fit_query(self) -> None:
-        """The query column takes the free width, but never less than ``QUERY_MIN`` (the
-        table scrolls sideways instead of eliding every name to "p...g"); the cutoff and the
-        number of results stay whole beside it."""
+        """The query column takes the free width, but never less than ``QUERY_MIN``: in a
+        narrow dock the time of day gives way first (the "#" tooltip has it), then the table
+        scrolls sideways rather than eliding every name to "p...g"; the cutoff and the number
+        of results stay whole beside it."""
+        if self.table.rowCount():
+            self.table.setColumnHidden(WHEN, False)
+            narrow = self.table.viewport().width() - self._other_widths() < QUERY_MIN
+            self.table.setColumnHidden(WHEN, narrow)
         free = self.table.viewport().width() - self._other_widths()
         self.table.horizontalHeader().resizeSection(QUERY, max(QUERY_MIN, free))
         self._elide_names()
 
     def _elide_names(self) -> None:
-        """Shorten the file names (not the page or part after them) to the query column."""
+        """Shorten the file names to the query column: the page or part searched stays whole
+        (up to half the column), then the folder (a patent's number, which tells the
+        searches of same-named sheets apart), and the file name gives way in its middle."""
         fm = self.table.fontMetrics()
-        room = self.table.columnWidth(QUERY) - 2 * fm.averageCharWidth() - 4
+        room = self.table.columnWidth(QUERY) - fm.averageCharWidth() - 8
+        least = fm.horizontalAdvance("\u2026") + 2 * fm.averageCharWidth()
         for i in range(self.table.rowCount()):
             item = self.table.item(i, QUERY)
-            name, rest = item.data(PARTS_ROLE) if item is not None else ("", "")
+            folder, name, rest = item.data(PARTS_ROLE) if item is not None else ("", "", "")
             if not name:
                 continue
             keep = min(fm.horizontalAdvance(rest), room // 2)
-            item.setText(fm.elidedText(name, Qt.TextElideMode.ElideMiddle,
-                                       max(room - keep, fm.averageCharWidth() * 5)) + rest)
+            item.setText(elide_path(fm, folder, name, max(room - keep, least)) + rest)
+
     def _widen(self) -> None:
         """With examiner and session shown, take the room they need (up to half the window)
         rather than squeezing the query to nothing."""
         window = self.parentWidget()
-        if self.isFloating() or not isinstance(window, QMainWindow):
-            return
-        bar = self.table.verticalScrollBar().sizeHint().width()
-        need = self._other_widths() + QUERY_WIDTH + bar + 16
-        if need > self.width():
-            window.resizeDocks([self], [min(need, window.width() // 2)],
-                               Qt.Orientation.Horizontal)
+        if self._docked() and self.wanted_width(window.width()) > self.width():
+            self.fit_to_window()
 
     def search_id(self, row: int) -> int | None:
         item = self.table.item(row, 0)
@@ -181,13 +240,19 @@ def query_label(record: dict, paged: set[str] = frozenset()) -> str:
     """What a logged search asked with: the sheet's file name, which page ("p.2", "p.all")
     of a file searched page by page, a part of it ("fig.2", "crop"; "part" in older logs; the
     tooltip gives its box), and/or its title text."""
-    return "".join(query_parts(record, paged)) or "(no query)"
+    return "".join(query_parts(record, paged)[1:]) or "(no query)"
 
 
-def query_parts(record: dict, paged: set[str] = frozenset()) -> tuple[str, str]:
-    """``query_label`` as (file name, the rest): a narrow column shortens the name, never
-    which page or part of it was searched."""
+def query_parts(record: dict, paged: set[str] = frozenset(),
+                with_folder: bool = False) -> tuple[str, str, str]:
+    """What the history's query cell shows as (the file's folder and "/", its name, the
+    rest): ``query_label`` (the name and the rest), ``with_folder`` (the log's queries are
+    in more than one folder) led by the folder, which tells apart the sheets of patents
+    named alike (D0910260/page02_sheet.png, D0906013/page02_...); a narrow column shortens
+    the name, never which page or part of it was searched."""
     path = record.get("query_path")
+    folder = Path(path).parent.name if path and with_folder else ""
+    folder = f"{folder}/" if folder else ""
     name, rest = (Path(path).name, "") if path else ("", "")
     if path:
         page = record.get("query_page")
@@ -197,7 +262,20 @@ def query_parts(record: dict, paged: set[str] = frozenset()) -> tuple[str, str]:
             rest += " " + region.replace("figure ", "fig.")
     if record.get("text"):
         rest += (" + " if name else "") + f"\u201c{record['text']}\u201d"
-    return name, rest
+    return folder, name, rest
+
+
+def elide_path(fm, folder: str, name: str, width: int) -> str:
+    """``folder`` + ``name`` in ``width`` pixels: whole if it fits, else the folder whole
+    and the name elided in its middle (when a few letters of it fit), else the whole path
+    elided in its middle."""
+    whole = folder + name
+    if fm.horizontalAdvance(whole) <= width:
+        return whole
+    room = width - fm.horizontalAdvance(folder)
+    if folder and room >= fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
+        return folder + fm.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
+    return fm.elidedText(whole, Qt.TextElideMode.ElideMiddle, width)
 
 
 def region_text(record: dict) -> str:

@@ -28,7 +28,7 @@ from .detail_view import DetailView
 from .elided_label import MIN_WIDTH, ElidedLabel
 from .filters import FilterPanel
 from .gc_guard import UiThreadGC
-from .history_panel import DOCK_WIDTH, HistoryPanel
+from .history_panel import HistoryPanel
 from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
 from .results_model import HitRole, PositionRole, RatingRole, ResultsModel
@@ -782,7 +782,7 @@ class MainWindow(QMainWindow):
         if not self._history_sized and not self.history.isFloating():
             # room for query, cutoff and count, taken from the grid (never past the window)
             self._history_sized = True
-            self.resizeDocks([self.history], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+            self.history.fit_to_window()
         self.refresh_history()
 
     def refresh_history(self) -> None:
