@@ -67,11 +67,16 @@ class ResultsPanel(QWidget):
         self._top.addWidget(self.header, 0, 0)
         self._top.addWidget(self.subheader, 1, 0)
         self._legend_beside = None
-        self._place_legend(True)
+        self._place_legend(False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 0)
         lay.addLayout(self._top)
         lay.addWidget(self.view, 1)
+        # the least width is the one with the legend on a line of its own: the legend goes
+        # beside the summary only when there is room, so a window made smaller in one step
+        # (1920 to 1024 px wide) is not held at the width the legend beside would need
+        self.setMinimumWidth(lay.minimumSize().width())
+        self._place_legend(True)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -76,3 +76,25 @@ def test_history_query_column_takes_the_free_width_and_names_the_patent_folder(
             if size[0] >= 1280:
                 assert shown == f"{path.parent.name}/{path.name}", (size, shown)
     assert window.history.width() >= 440                 # grew back with the window
+
+
+def test_history_dock_gives_way_when_a_wide_window_is_made_small(
+        qtbot, window, gui_library_source):
+    """With the history open, a window at 1920x1080 (an external monitor) made 1024x640 in
+    one step (a laptop) is 1024 wide: neither the dock nor the grid's legend holds it wider."""
+    window.resize(1280, 800)
+    window.start(gui_library_source, sheets(gui_library_source)[0])
+    resp = searched(qtbot, window)
+    table = _history_rows(qtbot, window, [resp.search_id])
+    window.resize(1920, 1080)
+    qtbot.wait(300)
+    wide = window.history.width()
+    window.resize(1024, 640)
+    qtbot.wait(300)
+    assert window.width() == 1024 and window.minimumSizeHint().width() <= 1024
+    assert window.history.isVisible() and window.history.width() < wide
+    assert window.results.width() >= window.results.minimumWidth()
+    assert table.horizontalScrollBar().maximum() == 0
+    window.resize(1920, 1080)                            # and back: the dock as it was
+    qtbot.wait(300)
+    assert window.width() == 1920 and window.history.width() == wide
