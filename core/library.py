@@ -21,7 +21,7 @@ import numpy as np
 from ._finder_version import FINDER_VERSION
 from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, damaged_files,
                     empty_manifest, segment_files, write_segment)
-from .store import DiskFullError, Store, StoreError
+from .store import Store, StoreDamaged, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -165,15 +165,37 @@ class Library:
                 (self.path / INDEX_DIR).mkdir(exist_ok=True)
             finally:
                 os.umask(old)
-        try:
-            self.store = Store(db)
-        except DiskFullError as exc:
-            raise LibraryError(str(exc)) from exc
-        except StoreError as exc:
-            raise LibraryError(f"{exc}. Move the library aside and rebuild it from its sources "
-                               "with `patent-examiner index add`.") from exc
+        self.store = self._open_store(db)
+        self._db_inode = os.stat(db).st_ino     # (a rebuild swaps in another file)
         self._index: VectorIndex | None = None
         self._index_key = None
+
+    @staticmethod
+    def _open_store(db: Path) -> Store:
+        try:
+            store = Store(db)
+        except StoreDamaged as exc:
+            raise LibraryError(f"{exc}. Move the library aside and rebuild it from its sources "
+                               "with `patent-examiner index add`.") from exc
+        except StoreError as exc:       # newer, read-only and older, locked, disk full
+            raise LibraryError(str(exc)) from exc
+        return store
+
+    def reopen_if_replaced(self) -> bool:
+        """Follow a rebuild that swapped a new library in since this one was opened (the
+        open database is the old one, its index files gone): True if it was reopened."""
+        db = self.path / DB_FILE
+        try:
+            inode = os.stat(db).st_ino
+        except OSError:
+            return False
+        if inode == self._db_inode:
+            return False
+        self.store.close()
+        self.store = self._open_store(db)
+        self._db_inode = inode
+        self._index = self._index_key = None
+        return True
 
     def close(self) -> None:
         self.store.close()
@@ -264,6 +286,8 @@ class Library:
                 if verify == "lazy":
                     self._index.verify_in_background()
             except IndexError_ as exc:
+                if self.reopen_if_replaced():       # a rebuild swapped the folders meanwhile
+                    return self.index(verify)
                 raise LibraryError(f"{exc}. The index of {self.path} is damaged; rebuild it "
                                    f"with `patent-examiner index rebuild --library {self.path}`"
                                    ) from exc

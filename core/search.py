@@ -231,6 +231,7 @@ class Searcher:
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
             timings_ms=timings, query_region=query.region if query.box else None)
         if log:
+            self.library.reopen_if_replaced()       # logged where the library is now
             resp.search_id = self.library.store.log_search(
                 query_path=None if path is None else os.path.abspath(path),   # for replays
                 query_sha256=sha, query_page=query.page_index,

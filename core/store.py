@@ -85,6 +85,11 @@ class StoreError(Exception):
     """The database is missing, damaged, locked too long, or from a newer version."""
 
 
+class StoreDamaged(StoreError):
+    """The database file is damaged or not a library database: rebuilding from the sources
+    is the way back."""
+
+
 class DiskFullError(StoreError):
     """The disk holding the library is full: nothing was written; the library is intact."""
 
@@ -148,14 +153,14 @@ class Store:
             self.conn = conn
             self.db = sqlite_utils.Database(conn)
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise StoreError(f"{self.path}: database is damaged (integrity check failed)")
+                raise StoreDamaged(f"{self.path}: database is damaged (integrity check failed)")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
             if self._full(exc):
                 raise self._full_error() from exc
-            raise StoreError(f"{self.path}: not a usable library database ({exc})") from exc
+            raise StoreDamaged(f"{self.path}: not a usable library database ({exc})") from exc
 
     def _full(self, exc: BaseException) -> bool:
         """Whether an SQLite error means the disk is full (with no space left at all SQLite

@@ -262,6 +262,25 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
     assert not path.with_name(path.name + ".rebuild").exists()
 
 
+def test_a_search_opened_before_a_rebuild_swapped_the_library_in_follows_it(
+        built_library, sheets, tmp_path):
+    """A search whose library was opened just before a rebuild finished (the folders swapped
+    under it) searches the new library and logs there; it used to call the index damaged."""
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    model = create_model("tiny_test", pretrained=None)
+    with Library(path, params=params()) as reader:
+        searcher = Searcher(reader, model)          # index not loaded yet
+        with Library(path, params=params()) as writer:
+            rebuild(writer, model, model_ref="tiny_test:random", workers=0)
+        resp = searcher.search(SearchQuery(image=_query(sheets), k=8), log=True)
+    assert resp.results and resp.search_id is not None
+    with Library(path, params=params()) as lib:
+        assert lib.store.conn.execute("SELECT COUNT(*) FROM searches WHERE id = ?",
+                                      (resp.search_id,)).fetchone()[0] == 1
+    assert [h.figure_id for h in resp.results] == [f for f, _ in _results(path, _query(sheets))]
+
+
 def test_a_rebuild_through_a_link_rebuilds_the_library_it_names(built_library, tmp_path):
     """A library reached through a symbolic link is rebuilt in its own folder: the link stays
     a link to it (it used to be replaced by the new library, the real one left as it was)."""
@@ -337,6 +356,26 @@ def test_damaged_database_is_reported_with_a_rebuild_path(built_library, tmp_pat
         side.unlink()
     with pytest.raises(LibraryError, match="rebuild"):
         Library(path)
+
+
+def test_a_library_of_a_newer_version_says_upgrade_not_rebuild(built_library, tmp_path):
+    """Only a damaged database gets the advice to rebuild from the sources; a library made by
+    a newer version says to upgrade, and nothing else (rebuilding would lose its history)."""
+    import sqlite3
+
+    from core.store import SCHEMA_VERSION
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    conn = sqlite3.connect(path / "library.sqlite")
+    with conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION + 1),))
+    conn.close()
+    with pytest.raises(LibraryError) as caught:
+        Library(path)
+    assert "upgrade patent-examiner" in str(caught.value)
+    assert "rebuild" not in str(caught.value) and "Move the library aside" not in str(caught.value)
 
 
 RATER = """
