@@ -68,10 +68,11 @@ class DetailView(QWidget):
             b.setText(f"{value}  {label}")
             b.setCheckable(True)
             b.setToolTip(f"Rate {value}: {label} (key {value}; click again to clear)")
-            color = theme.RATING_COLORS[value].name()
-            b.setStyleSheet(f"QToolButton {{ border: 1px solid {color}; color: {color}; "
+            ink, fill = theme.RATING_INK[value].name(), theme.RATING_COLORS[value].name()
+            b.setStyleSheet(f"QToolButton {{ border: 1px solid {ink}; color: {ink}; "
                             f"border-radius: 4px; padding: 3px 7px; background: white; }}"
-                            f"QToolButton:checked {{ background: {color}; color: white; }}")
+                            f"QToolButton:checked {{ background: {fill}; border-color: {fill}; "
+                            f"color: {theme.RATING_TEXT[value].name()}; }}")
             self.rating_buttons.addButton(b, value)
             chips.addWidget(b)
         self.rating_buttons.idClicked.connect(self._chip_clicked)

@@ -165,12 +165,12 @@ class ResultDelegate(QStyledItemDelegate):
     def _paint_chips(self, painter: QPainter, card: QRect, rating, font: QFont) -> None:
         painter.setFont(font)
         for value, rect in enumerate(self._chip_rects(card)):
-            color = theme.RATING_COLORS[value]
             on = rating == value
+            color = theme.RATING_COLORS[value] if on else theme.RATING_INK[value]
             painter.setPen(QPen(color, 1))
             painter.setBrush(color if on else QColor("white"))
             painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
-            painter.setPen(QColor("white") if on else color)
+            painter.setPen(theme.RATING_TEXT[value] if on else color)
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(value))
 
     # -- editing ----------------------------------------------------------------------------

@@ -19,7 +19,8 @@ HOW_TO_SEARCH = ("Drop a drawing sheet here, paste it (Ctrl+V) or open it (Ctrl+
 
 def rating_legend() -> QLabel:
     """"Rate: [0] Not relevant [1] Marginal ..." with the chips' colours."""
-    parts = [f"<span style='background:{theme.RATING_COLORS[v].name()}; color:white; "
+    parts = [f"<span style='background:{theme.RATING_COLORS[v].name()}; "
+             f"color:{theme.RATING_TEXT[v].name()}; "
              f"padding:1px 5px'>&nbsp;{v}&nbsp;</span>&nbsp;{label}"
              for v, label in theme.RATING_LABELS.items()]
     label = QLabel("Rate (keys 0\u20133):&nbsp; " + " &nbsp; ".join(parts))

@@ -15,8 +15,14 @@ CARD_CHILD = QColor("#f1f5fa")
 CANVAS = QColor("#eef1f4")
 BADGE = QColor("#27364d")
 
-RATING_COLORS = {0: QColor("#8b949e"), 1: QColor("#d4a017"), 2: QColor("#4c9a52"),
-                 3: QColor("#1d6b35")}
+# The 0-3 scale: grey, amber, green, dark green. A chip set to a rating is filled with its
+# colour and lettered in RATING_TEXT; an unset chip is lettered and outlined in RATING_INK on
+# white. Every pair reads at 4.5:1 or more (WCAG AA): amber is too light for white text or
+# for text on white, so its set chip is lettered in ink and its unset one in a dark amber.
+RATING_COLORS = {0: QColor("#6b7480"), 1: QColor("#d4a017"), 2: QColor("#2e7d32"),
+                 3: QColor("#14532d")}
+RATING_TEXT = {0: QColor("#ffffff"), 1: INK, 2: QColor("#ffffff"), 3: QColor("#ffffff")}
+RATING_INK = {**RATING_COLORS, 1: QColor("#8a5d00")}
 RATING_LABELS = dict(RATING_SCALE)
 CORRECTED_BADGE = (QColor("#fff5d6"), QColor("#7a5a00"), QColor("#e6cf8a"))   # bg, text, outline
 

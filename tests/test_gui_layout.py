@@ -98,3 +98,98 @@ def test_history_dock_gives_way_when_a_wide_window_is_made_small(
     window.resize(1920, 1080)                            # and back: the dock as it was
     qtbot.wait(300)
     assert window.width() == 1920 and window.history.width() == wide
+
+
+# -- the rating chips' contrast -----------------------------------------------------------
+def _luminance(color) -> float:
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (0.2126 * linear(color.redF()) + 0.7152 * linear(color.greenF())
+            + 0.0722 * linear(color.blueF()))
+
+
+def contrast(a, b) -> float:
+    """WCAG 2 contrast ratio of two QColors."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _painted_contrast(image, rect) -> tuple[float, str, str]:
+    """(ratio, background, text) of a chip painted in ``rect`` of ``image``: its background
+    is the commonest colour inside its outline, its text the colour farthest from it (a
+    glyph's fully covered pixels)."""
+    from collections import Counter
+
+    from PySide6.QtGui import QColor
+
+    pixels = [image.pixelColor(x, y).rgb()
+              for x in range(rect.left() + 2, rect.right() - 1)
+              for y in range(rect.top() + 2, rect.bottom() - 1)]
+    background = QColor.fromRgb(Counter(pixels).most_common(1)[0][0])
+    text = max((QColor.fromRgb(p) for p in set(pixels)), key=lambda c: contrast(c, background))
+    return contrast(text, background), background.name(), text.name()
+
+
+def test_the_rating_scale_colours_read_at_4_5_to_1():
+    """Every chip's text on its background (set: the scale's colour; unset: white) and the
+    outline of an unset one read at 4.5:1 or more, and the four colours stay apart."""
+    from examiner_app import theme
+
+    white = theme.CARD
+    for v in theme.RATING_LABELS:
+        assert contrast(theme.RATING_TEXT[v], theme.RATING_COLORS[v]) >= 4.5, v
+        assert contrast(theme.RATING_INK[v], white) >= 4.5, v
+    fills = [theme.RATING_COLORS[v] for v in sorted(theme.RATING_COLORS)]
+    assert len({c.name() for c in fills}) == 4
+    assert fills[1].hue() < fills[2].hue() and fills[0].saturation() < 60   # grey, amber, green
+
+
+def test_result_card_chips_are_painted_at_4_5_to_1(qtbot):
+    """The chips as the result card paints them, set and unset, measured in the pixels."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFont, QImage, QPainter
+
+    from examiner_app.result_delegate import ResultDelegate
+
+    delegate = ResultDelegate(160)
+    card = QRect(0, 0, 200, 300)
+    font = QFont()
+    for rating in (None, 0, 1, 2, 3):
+        image = QImage(card.size(), QImage.Format.Format_RGB32)
+        image.fill(Qt.GlobalColor.white)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        delegate._paint_chips(painter, card, rating, font)
+        painter.end()
+        for value, rect in enumerate(delegate._chip_rects(card)):
+            ratio, bg, fg = _painted_contrast(image, rect)
+            assert ratio >= 4.5, (rating, value, bg, fg, round(ratio, 2))
+
+
+def test_detail_chips_and_the_legend_read_at_4_5_to_1(qtbot, window):
+    """The detail view's rating buttons, checked and not, and the grid's legend."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor
+
+    from examiner_app import theme
+
+    buttons = window.detail.rating_buttons
+    window.show()
+    for checked in (False, True):
+        for b in buttons.buttons():
+            b.setChecked(checked)
+            image = b.grab().toImage()
+            ratio, bg, fg = _painted_contrast(image, image.rect().adjusted(1, 1, -1, -1))
+            assert ratio >= 4.5, (buttons.id(b), checked, bg, fg, round(ratio, 2))
+    legend = window.results.legend
+    image = legend.grab().toImage()
+    for v in theme.RATING_LABELS:
+        fill = theme.RATING_COLORS[v].rgb()
+        spots = [(x, y) for x in range(image.width()) for y in range(image.height())
+                 if image.pixelColor(x, y).rgb() == fill]
+        assert spots, v                                    # the legend shows the chip
+        xs, ys = [p[0] for p in spots], [p[1] for p in spots]
+        box = QRect(min(xs) - 2, min(ys) - 2, max(xs) - min(xs) + 5, max(ys) - min(ys) + 5)
+        ratio, bg, fg = _painted_contrast(image, box)
+        assert bg == QColor.fromRgb(fill).name() and ratio >= 4.5, (v, bg, fg, round(ratio, 2))
