@@ -5,6 +5,7 @@ two sources that disagree never overwrite each other back and forth."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +33,23 @@ def differences(stored: dict, rec: PatentRecord) -> dict[str, tuple]:
             if v not in (None, "") and v != stored.get(f)}
 
 
+def _source(store, sid: int | None) -> tuple[str, str] | None:
+    """(kind, path) of a registered source."""
+    if sid is None:
+        return None
+    row = store.conn.execute("SELECT kind, path FROM sources WHERE id = ?", (sid,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _same_grant_files(first: tuple[str, str] | None, now: tuple[str, str] | None) -> bool:
+    """Grant folders one inside the other (a week's folder, then one grant of it, or its
+    XML): the same files, so the same source as far as corrections go."""
+    if first is None or now is None or first[0] != "redbook" or now[0] != "redbook":
+        return False
+    a, b = Path(first[1]).resolve(), Path(now[1]).resolve()
+    return a == b or a in b.parents or b in a.parents
+
+
 def correct_metadata(library: Library, records: list[tuple[int | None, str, PatentRecord]]
                      ) -> tuple[list[str], list[str], set[str]]:
     """Apply ``(source id, source path, record)`` corrections of known patents in one
@@ -51,12 +69,15 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             continue
         said = "; ".join(f"{f} {_shown(f, old, stored)} -> {new}"
                          for f, (old, new) in diff.items())
-        if sid is not None and stored.get("source_id") == sid:
+        first = _source(store, stored.get("source_id"))
+        if sid is not None and stored.get("source_id") == sid or \
+                _same_grant_files(first, _source(store, sid)):
             updates[rec.patent_id] = diff, rec
             notes.append(f"{rec.patent_id} from {where}: {said}")
         else:
             kept.append(f"{rec.patent_id}: {where} gives other metadata ({said}); the library "
-                         "keeps what the patent's first source gave")
+                        "keeps what the patent's first source gave"
+                        + (f" (to correct it, fix and add {first[1]} again)" if first else ""))
     if not updates:
         return notes, kept, set()
     new_ords: dict[int, int] = {}

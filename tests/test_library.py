@@ -238,7 +238,8 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
         assert [w for w in report.warnings if "other metadata" in w] == [
             f"{pid}: {other} gives other metadata (title Corrected cup -> "
             f"{rows[0]['title']}; grant_date 2010-01-05 -> 2011-01-04; locarno 07-02 -> "
-            f"{rows[0]['locarno']}); the library keeps what the patent's first source gave"]
+            f"{rows[0]['locarno']}); the library keeps what the patent's first source gave "
+            f"(to correct it, fix and add {src / 'manifest.jsonl'} again)"]
         future = tmp_path / "future.jsonl"
         future.write_text(json.dumps({**rows[0], "image": str(src / rows[0]["image"]),
                                       "patent_id": "D0999999", "grant_date": "2099-01-06",
@@ -662,3 +663,28 @@ def test_a_correction_names_the_title_an_untitled_patent_was_shown_with():
     assert _shown("title", None, stored) == "(none; shown as 'Seat cushion')"
     assert _shown("grant_date", None, stored) == "(none)"
     assert _shown("title", "Chair", stored) == "Chair"
+
+
+def test_a_grant_corrected_through_its_own_folder_is_corrected(shared_data, tmp_path,
+                                                              tiny_model):
+    """A week's grant folder added, then one grant's folder of it added again with a fixed
+    title: the same grant files, so the correction applies (it used to be refused as
+    another source's)."""
+    import shutil
+
+    weekly = tmp_path / "rb"
+    shutil.copytree(shared_data / "uspto_redbook", weekly)
+    grant = next(p for p in sorted(weekly.iterdir()) if p.is_dir())
+    xml = next(grant.glob("*.XML"))
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [weekly], tiny_model, workers=0)
+        pid = next(iter(lib.store.conn.execute("SELECT patent_id FROM pages WHERE path LIKE ?",
+                                               (f"{grant}%",))))[0]
+        title = lib.store.patent(pid)["title"]
+        text = xml.read_text()
+        xml.write_text(text.replace(f">{title}</invention-title>",
+                                    ">Corrected article</invention-title>", 1))
+        report = ingest(lib, [grant], tiny_model, workers=0)
+        assert [c.split(":")[0] for c in report.corrected] == [f"{pid} from {grant}"]
+        assert lib.store.patent(pid)["title"] == "Corrected article"
+
