@@ -22,7 +22,7 @@ from ._corrections import correct_metadata
 from ._page_twins import PageTwins, file_changed
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
-from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library,
+from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
                       MissingFilesError, finish_interrupted_swap, missing_page_files)
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import date_ord
@@ -524,7 +524,12 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                 same = False
             if not same or restarted:
                 shutil.rmtree(tmp)
-        new = Library(tmp, create=True, params=library.params)
+        try:
+            new = Library(tmp, create=True, params=library.params)
+        except PermissionError as exc:
+            raise LibraryError(f"a rebuild builds the new library beside this one, in "
+                               f"{path.parent}, which cannot be written here "
+                               f"({exc.strerror}); nothing was changed") from None
         try:
             _copy_tables(new, path / "library.sqlite")
             scan = SourceScan(kind="rebuild", root=path)

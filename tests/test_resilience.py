@@ -281,6 +281,27 @@ def test_a_search_opened_before_a_rebuild_swapped_the_library_in_follows_it(
     assert [h.figure_id for h in resp.results] == [f for f, _ in _results(path, _query(sheets))]
 
 
+def test_a_rebuild_where_the_folder_beside_cannot_be_written_says_so(built_library, tmp_path,
+                                                                    monkeypatch):
+    """The new library is built beside the old one: a parent folder this user cannot write
+    is named as the reason, and the library is unchanged."""
+    import core.ingest as ingest_module
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    before = (path / "library.sqlite").read_bytes()
+
+    def refuse(folder, *args, **kwargs):
+        if str(folder).endswith(".rebuild"):
+            raise PermissionError(1, "Operation not permitted", str(folder))
+        return Library(folder, *args, **kwargs)
+    monkeypatch.setattr(ingest_module, "Library", refuse)
+    with Library(path, params=params()) as lib, pytest.raises(LibraryError) as caught:
+        rebuild(lib, create_model("tiny_test", pretrained=None), workers=0)
+    assert f"beside this one, in {tmp_path}, which cannot be written here" in str(caught.value)
+    assert (path / "library.sqlite").read_bytes() == before
+
+
 def test_a_rebuild_through_a_link_rebuilds_the_library_it_names(built_library, tmp_path):
     """A library reached through a symbolic link is rebuilt in its own folder: the link stays
     a link to it (it used to be replaced by the new library, the real one left as it was)."""
