@@ -62,8 +62,8 @@ class WindowActions:
         self.next = A("&Next result", lambda: w.step(1), "J", context=grid)
         self.prev = A("Pre&vious result", lambda: w.step(-1), "K", context=grid)
         self.detail = A("&Detail view", w.toggle_detail, ["Space", "Return"],
-                        "Compare the current result with the query at full resolution",
-                        context=w.results)
+                        "Compare the current result with the query at full resolution; "
+                        "again: back to the results", context=grid)
         self.back = A("Back to results", w.show_grid, "Esc", context=w.detail)
         # in the detail view (the zoom views' own keys only reach the one clicked)
         self.zoom_in = A("Zoom &in", w.detail.zoom_in, ["+", "="],

@@ -7,11 +7,11 @@ import html
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QScrollArea, QSplitter, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QButtonGroup, QFrame, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSplitter,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from core.reports import corrected_text
 from core.sources import display_patent_id
@@ -143,6 +143,17 @@ class DetailView(QWidget):
         self._label_chips(False)                # named in full once it is shown wide enough
         thumbnails.ready.connect(self._thumbnail_ready)
         thumbnails.failed.connect(lambda key, why: self._thumbnail_ready(key))
+
+    def event(self, event) -> bool:
+        # Space and Return go back to the results (the Detail view toggle), but a button
+        # reached with Tab keeps them: they press it, as everywhere else
+        if event.type() == QEvent.Type.ShortcutOverride and \
+                event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                isinstance(self.focusWidget(), QAbstractButton) and \
+                self.isAncestorOf(self.focusWidget()):
+            event.accept()
+            return True
+        return super().event(event)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

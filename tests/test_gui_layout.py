@@ -193,3 +193,28 @@ def test_detail_chips_and_the_legend_read_at_4_5_to_1(qtbot, window):
         box = QRect(min(xs) - 2, min(ys) - 2, max(xs) - min(xs) + 5, max(ys) - min(ys) + 5)
         ratio, bg, fg = _painted_contrast(image, box)
         assert bg == QColor.fromRgb(fill).name() and ratio >= 4.5, (v, bg, fg, round(ratio, 2))
+
+
+# -- keys ---------------------------------------------------------------------------------
+def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_source):
+    """F1 lists Space for the Detail view toggle: Space opens it from the grid and goes back
+    from it (as Esc does); a rating button reached with Tab still takes Space itself."""
+    window.start(gui_library_source, sheets(gui_library_source)[0])
+    searched(qtbot, window)
+    window.activateWindow()
+    window.show_grid()
+    window.results.select_row(0)
+    assert "Space" in window.acts.detail.shortcut().toString()
+    qtbot.keyClick(window.results.view, Qt.Key.Key_Space)
+    assert window.stack.currentWidget() is window.detail
+    qtbot.keyClick(window.detail, Qt.Key.Key_Space)
+    assert window.stack.currentWidget() is window.results
+    assert window.results.view.hasFocus()
+    qtbot.keyClick(window.results.view, Qt.Key.Key_Space)
+    assert window.stack.currentWidget() is window.detail
+    chip = window.detail.rating_buttons.button(2)
+    chip.setFocus()
+    qtbot.keyClick(chip, Qt.Key.Key_Space)
+    assert window.stack.currentWidget() is window.detail and chip.isChecked()
+    qtbot.keyClick(window.detail, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.results
