@@ -6,11 +6,46 @@ from datetime import date
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QSpinBox, QStyle, QStyleOptionComboBox,
+                               QStylePainter, QVBoxLayout, QWidget)
 
 from core import locarno
 
 from .date_field import DateField
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box whose choice ends in "\u2026" when it is wider than the box (a Locarno
+    class's title at any window size), the whole title then in its tooltip; the popup list
+    is as wide as its longest title, so every title shows whole there."""
+
+    def shown_text(self) -> str:
+        """The choice as painted: elided to the box's text field."""
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        return self.fontMetrics().elidedText(opt.currentText, Qt.TextElideMode.ElideRight,
+                                             field.width() - 4)
+
+    def paintEvent(self, event) -> None:
+        painter = QStylePainter(self)
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        shown = self.shown_text()
+        tip = opt.currentText if shown != opt.currentText else ""
+        if self.toolTip() != tip:
+            self.setToolTip(tip)        # (set as painted: set_values blocks the signals)
+        opt.currentText = shown
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
+
+
+    def showPopup(self) -> None:
+        view = self.view()
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + bar)
+        super().showPopup()
 
 
 class FilterPanel(QWidget):
@@ -26,15 +61,16 @@ class FilterPanel(QWidget):
         self.no_cutoff = QCheckBox("No date cutoff")
         self.no_cutoff.setToolTip("Search the whole library regardless of grant dates "
                                   "(Ctrl+Shift+D)")
-        self.main_class = QComboBox()
+        self.main_class = ElidedComboBox()
         self.main_class.addItem("Any class", None)
         for code, title in locarno.main_classes().items():
             self.main_class.addItem(f"{code}  {title}", code)
-        self.subclass = QComboBox()
+        self.subclass = ElidedComboBox()
         self.subclass.setEnabled(False)
         self.subclass.addItem("Any subclass", None)
         for combo in (self.main_class, self.subclass):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(18)
         self.text = QLineEdit()
         self.text.setPlaceholderText("Title or description (optional)")

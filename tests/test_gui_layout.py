@@ -218,3 +218,50 @@ def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_sourc
     assert window.stack.currentWidget() is window.detail and chip.isChecked()
     qtbot.keyClick(window.detail, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.results
+
+
+# -- the Locarno pickers -------------------------------------------------------------------
+def _painted_like(qtbot, combo, text) -> bool:
+    """Whether ``combo`` looks like a plain combo box of its size showing ``text``."""
+    from PySide6.QtWidgets import QComboBox
+
+    plain = QComboBox(combo.parentWidget())
+    plain.addItem(text)
+    plain.setEnabled(combo.isEnabled())
+    plain.setGeometry(combo.geometry())
+    plain.show()
+    qtbot.wait(20)
+    same = plain.grab().toImage() == combo.grab().toImage()
+    plain.deleteLater()
+    return same
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_locarno_pickers_elide_long_titles_with_an_ellipsis(qtbot, window, size):
+    """"07  Household goods, not elsewhere specified" is cut with "\u2026" (not mid-word with
+    nothing to say so) at every window size, whole in the tooltip and in the popup list;
+    the subclass picker does the same."""
+    filters = window.filters
+    window.resize(*size)
+    qtbot.wait(100)
+    filters.set_values(None, "07", None)
+    sub = max(range(1, filters.subclass.count()),
+              key=lambda i: len(filters.subclass.itemText(i)))
+    filters.subclass.setCurrentIndex(sub)
+    qtbot.wait(50)
+    for combo in (filters.main_class, filters.subclass):
+        full = combo.currentText()
+        fm = combo.fontMetrics()
+        assert fm.horizontalAdvance(full) > combo.width()      # it cannot show it whole
+        shown = combo.shown_text()
+        assert shown.endswith("\u2026") and full.startswith(shown[:-1].rstrip()), shown
+        assert len(shown) > 10                                 # the code and some title
+        assert _painted_like(qtbot, combo, shown)              # painted so, not clipped
+        assert not _painted_like(qtbot, combo, full)
+        assert combo.toolTip() == full
+        combo.showPopup()
+        view = combo.view()
+        qtbot.waitUntil(view.isVisible)
+        widest = max(fm.horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
+        assert view.viewport().width() >= widest, (view.viewport().width(), widest)
+        combo.hidePopup()
