@@ -103,6 +103,8 @@ class MainWindow(QMainWindow):
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self.confirm_box = None      # the question asked before quitting (tests answer it)
         self.quit_progress = None    # shown while a cancelled run puts the library back
+        self._banner_kind = None     # "missing": the banner says there is no library yet
+        self._opened_library = None  # the library last opened (its path, as info gives it)
         self._quitting = False
         self._build_widgets()
         self.acts = WindowActions(self)
@@ -306,8 +308,10 @@ class MainWindow(QMainWindow):
                               "Manage library\u2026", self.show_library_dialog)
         elif self._note_when_open:
             self.show_message("info", self._note_when_open)
-        elif self.banner.level != "error" and not self._banner_sticky:
-            self.banner.hide()
+        elif (self.banner.level != "error" or info["library"] != self._opened_library) \
+                and not self._banner_sticky:
+            self.banner.hide()          # (an error stays while the same library reopens)
+        self._opened_library = info["library"]
         self._note_when_open = None
         self.refresh_history()
         self.refresh_summary()
@@ -323,6 +327,7 @@ class MainWindow(QMainWindow):
             self.show_message("info", f"No library at {self.service.path} yet. Add drawings "
                               "to create one, or open another library.", "Manage library\u2026",
                               self.show_library_dialog)
+            self._banner_kind = "missing"
         else:
             self.show_message("error", message)
 
@@ -857,14 +862,20 @@ class MainWindow(QMainWindow):
         if self._library_dialog is None:
             self._library_dialog = LibraryDialog(self.service, self.settings, self)
             self._library_dialog.openOtherRequested.connect(self.open_library_dialog)
-            self._library_dialog.background.connect(
-                lambda text: self._set_busy(bool(text), text, job="library"))
+            self._library_dialog.background.connect(self._library_run_shown)
             self._library_dialog.notice.connect(self._show_notice)
         self._library_dialog.refresh()
         self._library_dialog.show()
         self._library_dialog.raise_()
         if rebuild:
             self._library_dialog.ask_rebuild()
+
+    def _library_run_shown(self, text: str) -> None:
+        """An add or rebuild going on with the dialog closed: its progress in the status bar
+        (and "no library here yet" is no longer what to tell)."""
+        self._set_busy(bool(text), text, job="library")
+        if text and self.banner.isVisible() and self._banner_kind == "missing":
+            self.banner.hide()
 
     def open_library_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -977,6 +988,7 @@ class MainWindow(QMainWindow):
     def show_message(self, level: str, text: str, action: str | None = None,
                      callback=None, timeout_ms: int = 0) -> None:
         self.banner.show_message(level, text, action, callback, timeout_ms)
+        self._banner_kind = None
         self._banner_in_rebuild = self.service.maintenance
         self._banner_sticky = False
 

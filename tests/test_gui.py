@@ -786,6 +786,34 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     dialog.close()
 
 
+def test_banners_go_when_they_stop_being_true(qtbot, window, gui_library, shared_data,
+                                              tmp_path):
+    """"No library here yet" goes once drawings are being added to it (the dialog closed);
+    an error about the last query goes when another library is opened."""
+    new = tmp_path / "new"
+    window.service.workers = 0
+    window.start(new)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert window.banner.text.text().startswith("No library at")
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    dialog.add_pending(str(shared_data / "real_dev" / "manifest.jsonl"))
+    dialog.start_ingest(list(dialog.pending))
+    dialog.close()
+    assert not window.banner.isVisible() and window.busy.isVisible()
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a drawing")
+    window.load_query(junk)
+    qtbot.waitUntil(lambda: window.banner.isVisible() and window.banner.level == "error",
+                    timeout=WAIT)
+    window.open_library(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    assert not window.banner.isVisible(), window.banner.text.text()
+
+
 def test_quitting_while_drawings_are_added_asks_first_and_keeps_the_library(
         qtbot, window, gui_library, shared_data):
     """Closing the window while drawings are added (the library dialog closed) asks first,
