@@ -443,6 +443,8 @@ def enrich_library(tmp_path, drawing_manifest, tiny_model):
     (["--enricher", "llm"], 2, "the llm enricher needs base_url and model (--base-url"),
     (["--enricher", "llm", "--base-url", "127.0.0.1:8080/v1", "--model", "m"], 2,
      "the llm base_url must start with http:// or https://"),
+    (["--enricher", "llm", "--base-url", "https://ann:s3cret@llm.example/v1", "--model", "m"],
+     2, "the llm base_url must not carry a login (https://\u2026@llm.example)"),
     (["--enricher", "caption"], 2, "the caption enricher needs model_path"),
     (["--enricher", "caption", "--caption-model", "{tmp}/none"], 2,
      "the captioning model {tmp}/none is not a model folder on disk"),

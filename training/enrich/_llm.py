@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Callable
 
@@ -99,6 +100,11 @@ class LLMEnricher:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"the llm base_url must start with http:// or https://, not "
                              f"{base_url!r}")
+        where = urllib.parse.urlsplit(base_url)
+        if where.username is not None or where.password is not None:
+            raise ValueError(f"the llm base_url must not carry a login ({where.scheme}://"
+                             f"\u2026@{where.hostname}): give the key as api_key or "
+                             "PATENT_EXAMINER_LLM_API_KEY, which are never written or shown")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
