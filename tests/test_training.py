@@ -407,7 +407,7 @@ def test_a_fresh_run_stopped_early_leaves_nothing_of_the_run_before(tmp_path, dr
     train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
     run = tmp_path / "run"
     assert (run / "checkpoint.pt").is_file() and (run / "model" / "model.json").is_file()
-    with pytest.raises(TrainingDiverged):
+    with pytest.raises(TrainingDiverged, match="no checkpoint was saved before it"):
         train(_cfg(tmp_path, drawing_manifest, "optim.lr=1e30", "run.resume=false"))
     assert not (run / "checkpoint.pt").exists() and not (run / "model").exists()
     assert all(json.loads(x)["lr"] > 1 for x in (run / "log.jsonl").read_text().splitlines())

@@ -444,8 +444,9 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
                 if not torch.isfinite(total.detach()):
                     raise TrainingDiverged(
                         f"the loss became {float(total.detach())} at step {step + 1}: training "
-                        "diverged (try a lower optim.lr); nothing was exported, the last "
-                        f"checkpoint in {out} is from before")
+                        "diverged (try a lower optim.lr); nothing was exported, "
+                        + (f"the last checkpoint in {out} is from before" if ck.exists() else
+                           "and no checkpoint was saved before it"))
                 scaler.scale(total / o.accum_steps).backward()
             seen += len(x)
             if not last:
