@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         left_scroll.setWidgetResizable(True)
         left_scroll.setFrameShape(QFrame.Shape.NoFrame)
         left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop: it shows no focus
         left_scroll.setMinimumWidth(left.minimumWidth() + left_scroll.style().pixelMetric(
             QStyle.PixelMetric.PM_ScrollBarExtent))
         split = QSplitter(Qt.Orientation.Horizontal)

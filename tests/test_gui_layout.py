@@ -220,6 +220,27 @@ def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_sourc
     assert window.stack.currentWidget() is window.results
 
 
+def test_tab_from_the_results_goes_to_the_query_not_to_an_invisible_stop(
+        qtbot, window, gui_library_source):
+    """Tab from the results grid reaches the query sheet next (the left panel's scroll area
+    shows no focus and does nothing: it is no Tab stop), and the chain goes round."""
+    from PySide6.QtWidgets import QApplication, QScrollArea
+
+    window.start(gui_library_source, sheets(gui_library_source)[0])
+    searched(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.filters.search_button.setFocus()
+    seen = []
+    for _ in range(3):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    assert seen[0] is window.results.view
+    assert seen[1] is window.query_panel.view, [type(w).__name__ for w in seen]
+    assert not any(isinstance(w, QScrollArea) for w in seen)
+    assert seen[2].isVisible() and window.query_panel.isAncestorOf(seen[2])
+
+
 # -- the Locarno pickers -------------------------------------------------------------------
 def _painted_like(qtbot, combo, text) -> bool:
     """Whether ``combo`` looks like a plain combo box of its size showing ``text``."""
