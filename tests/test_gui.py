@@ -164,15 +164,21 @@ def test_searches_run_again_only_when_something_changed(qtbot, window, gui_libra
     assert not window.banner.isVisible(), window.banner.text.text()
 
 
-def test_a_date_typed_by_hand_is_searched_once_entered(qtbot, window, gui_library):
-    """Typing a filing date searches (and logs) nothing per key, only the date entered
-    (Enter or the focus leaving); an arrow-key step searches at once."""
-    window.start(gui_library, sheets(gui_library)[0])
+def searched_with_the_date_focused(qtbot, window, library):
+    """A search of the library's first sheet filed 2020-05-05, the date field focused."""
+    window.start(library, sheets(library)[0])
     window.filters.set_values(date(2020, 5, 5), None, None)
     first = run_search(qtbot, window)
     edit = window.filters.date.edit
     window.activateWindow()
     edit.setFocus()
+    return first, edit
+
+
+def test_a_date_typed_by_hand_is_searched_once_entered(qtbot, window, gui_library):
+    """Typing a filing date searches (and logs) nothing per key, only the date entered
+    (Enter or the focus leaving); an arrow-key step searches at once."""
+    first, edit = searched_with_the_date_focused(qtbot, window, gui_library)
     qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     for key in "2018-03-17":
         qtbot.keyClick(edit, key)
@@ -224,12 +230,7 @@ def test_a_typed_date_that_is_not_one_is_refused_and_searched_with_nothing(
     search runs with the old date meanwhile (Ctrl+Enter neither), and fixing it searches
     and takes the warning away. A date typed and not entered is what Ctrl+Enter searches,
     once."""
-    window.start(gui_library, sheets(gui_library)[0])
-    window.filters.set_values(date(2020, 5, 5), None, None)
-    first = run_search(qtbot, window)
-    edit = window.filters.date.edit
-    window.activateWindow()
-    edit.setFocus()
+    first, edit = searched_with_the_date_focused(qtbot, window, gui_library)
     for bad, why in (("2019-02-30", "not a calendar date"), ("07-08-2019", "could be"),
                      ("7/31/19", "year in full"), ("1019-07-31", "between 1790")):
         edit.selectAll()
@@ -252,11 +253,8 @@ def test_a_typed_date_that_is_not_one_is_refused_and_searched_with_nothing(
 
 
 def test_the_filing_date_calendar_picks_a_date_and_searches(qtbot, window, gui_library):
-    window.start(gui_library, sheets(gui_library)[0])
-    window.filters.set_values(date(2020, 5, 5), None, None)
-    first = run_search(qtbot, window)
+    first, _ = searched_with_the_date_focused(qtbot, window, gui_library)
     field = window.filters.date
-    field.edit.setFocus()
     qtbot.keyClick(field.edit, Qt.Key.Key_PageDown)        # a month earlier, at once
     month = searched(qtbot, window, first.search_id)
     assert month.before == "2020-04-05"
