@@ -18,6 +18,7 @@ import numpy as np
 
 from .drawing import FigureBox, prepare_query_page, render_figure, why_no_figure
 from .imageio import PageImage, read_page
+from .index import ModelMismatchError
 from .library import Library
 from .store import date_ord
 
@@ -289,6 +290,10 @@ class Searcher:
         from .locarno import normalize_locarno
 
         index = self.library.index()
+        if self.library.model_id != self.model.model_id:   # rebuilt with another, just now
+            raise ModelMismatchError(
+                f"the library was rebuilt with the model {self.library.model_id} while this "
+                "search ran; search again")
         cutoff = date_ord(before) if before else None
         code = None
         allowed_labels = None

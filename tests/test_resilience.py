@@ -279,6 +279,13 @@ def test_a_search_opened_before_a_rebuild_swapped_the_library_in_follows_it(
         assert lib.store.conn.execute("SELECT COUNT(*) FROM searches WHERE id = ?",
                                       (resp.search_id,)).fetchone()[0] == 1
     assert [h.figure_id for h in resp.results] == [f for f, _ in _results(path, _query(sheets))]
+    other = create_model("tiny_test", pretrained=None, seed=7)
+    with Library(path, params=params()) as reader:     # rebuilt with another model meanwhile:
+        searcher = Searcher(reader, model)              # said, not a dimension error
+        with Library(path, params=params()) as writer:
+            rebuild(writer, other, model_ref="tiny_test:random", workers=0)
+        with pytest.raises(IndexError_, match="rebuilt with the model .* while this search ran"):
+            searcher.search(SearchQuery(image=_query(sheets), k=8), log=True)
 
 
 def test_a_rebuild_where_the_folder_beside_cannot_be_written_says_so(built_library, tmp_path,
