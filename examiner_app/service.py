@@ -48,8 +48,13 @@ class QueryPage:
     sha256: str
 
 
-class LibraryMissing(LibraryError):
-    """The folder holds no library (yet): adding drawings will create one."""
+def mismatch_text(exc) -> str:
+    """A library's index built with another model, in the window's words."""
+    if not hasattr(exc, "built_with"):
+        return str(exc)
+    return (f"This library's index was built with the model {exc.built_with}; the model it "
+            f"names is now {exc.in_use}. Searching needs the index rebuilt with it (searches "
+            "and ratings are kept)")
 
 
 class LibraryUnusable(LibraryError):
@@ -97,12 +102,15 @@ class LibraryService(QObject):
         opened_model: list = [None]
 
         def work(task: Task):
+            from core.index import ModelMismatchError
             from core.library import Library
             from core.search import Searcher
 
             self._close_library()
+            self.problem = None
             if not (path / "library.sqlite").exists():
-                raise LibraryMissing(f"no library at {path}")
+                self.problem = (f"no library at {path}", "missing")
+                raise LibraryUnusable(*self.problem)
             lib = Library(path)
             try:
                 info = lib.info()
@@ -110,6 +118,12 @@ class LibraryService(QObject):
                 if lib.model_info is not None:
                     model = self._load_model(lib.model_info.get("ref") or "default")
                     lib.check_model(model)
+            except ModelMismatchError as exc:
+                lib.close()
+                # set here, on the database thread: a search queued behind this task gives
+                # the same reason (the window learns it only once ``openFailed`` arrives)
+                self.problem = (mismatch_text(exc), "mismatch")
+                raise LibraryUnusable(*self.problem) from None
             except BaseException:
                 lib.close()
                 raise
@@ -123,19 +137,9 @@ class LibraryService(QObject):
             return info
 
         def failed(exc):
-            from core.index import ModelMismatchError
-
             if self.path != path:
                 return
-            kind = ("mismatch" if isinstance(exc, ModelMismatchError) else
-                    "missing" if isinstance(exc, LibraryMissing) else "error")
-            message = str(exc)
-            if kind == "mismatch" and hasattr(exc, "built_with"):
-                message = (f"This library's index was built with the model {exc.built_with}; "
-                           f"the model it names is now {exc.in_use}. Searching needs the "
-                           "index rebuilt with it (searches and ratings are kept)")
-            self.problem = (message, kind)
-            self.openFailed.emit(message, kind)
+            self.openFailed.emit(str(exc), getattr(exc, "kind", "error"))
 
         def done(info):
             if self.path != path:       # another library was opened meanwhile

@@ -978,13 +978,15 @@ def test_a_library_of_another_model_offers_a_rebuild(qtbot, window, gui_library)
         lib.store.set_meta("model", {**info, "id": "tiny_test-0000000000000000"})
         patents = lib.info()["patents"]
     window.service.workers = 0
-    window.start(gui_library)
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    window.start(gui_library, sheets(gui_library)[0])   # its search queued behind the open
+    qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
+    qtbot.wait(200)
     said = window.banner.text.text()
     assert said.startswith("This library's index was built with the model tiny_test-0000")
     assert "rebuilt" in said and window.banner.action.isVisible()
-    window.load_query(sheets(gui_library)[0])       # a search meanwhile: the same reason
-    qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
+    window.load_query(sheets(gui_library)[1])       # a search later: the same reason
+    qtbot.waitUntil(lambda: window.query.path == str(sheets(gui_library)[1]), timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.busy.isVisible(), timeout=WAIT)
     assert window.banner.text.text() == said and window.banner.action.isVisible()
     window.show_library_dialog()                    # what the library holds, and why not
     dialog = window._library_dialog                 # searchable
