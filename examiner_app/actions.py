@@ -49,7 +49,7 @@ class WindowActions:
         self.clear_query = A("&Clear drawing", w.clear_query, "Ctrl+Shift+Backspace",
                              "Remove the query drawing (the text and filters stay): search by "
                              "the title or description alone")
-        self.search = A("&Search", w.search, ["Ctrl+Return", "F5"],
+        self.search = A("&Search", lambda: w.search(typed_date=True), ["Ctrl+Return", "F5"],
                         "Search prior art with the query and filters")
         self.crop = A("&Crop query", w.query_panel.crop.toggle, "C",
                       "Draw a rectangle on the query to search with part of it",

@@ -124,7 +124,10 @@ class DateField(QWidget):
             self.calendar.setDateRange(QDate(FIRST.year, 1, 1), QDate(LAST.year, 12, 31))
             self.calendar.activated.connect(self._picked)
             self.calendar.clicked.connect(self._picked)
-        self.calendar.setSelectedDate(self._date)
+        try:
+            self.calendar.setSelectedDate(self.typed_date())     # typed, not yet entered
+        except ValueError:
+            self.calendar.setSelectedDate(self._date)
         self.calendar.adjustSize()
         self.calendar.move(self.mapToGlobal(QPoint(0, self.height())))
         self.calendar.show()

@@ -121,11 +121,14 @@ class FilterPanel(QWidget):
             QWidget.setTabOrder(a, b)
 
     # -- values -----------------------------------------------------------------------------
-    def before(self) -> date | None:
-        """The cutoff, counting a date typed but not entered yet (Ctrl+Enter searches with
-        it); ``ValueError`` saying why if the typed text is not a date."""
+    def before(self, typed: bool = False) -> date | None:
+        """The cutoff entered; with ``typed`` (the examiner asked for the search: Ctrl+Enter,
+        Search) the date typed but not entered yet, ``ValueError`` saying why if it is not
+        one. A search that starts by itself never takes half-typed text."""
         if self.no_cutoff.isChecked():
             return None
+        if not typed:
+            return self.date.date().toPython()
         value = self.date.typed_date()
         if value != self.date.date():
             self.date.blockSignals(True)    # searched now, not again through ``changed``

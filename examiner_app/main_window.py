@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self._debounce.setInterval(250)
         self._debounce.timeout.connect(self.search)
         self.filters.changed.connect(self._filters_changed)
-        self.filters.searchRequested.connect(self.search)
+        self.filters.searchRequested.connect(lambda: self.search(typed_date=True))
         self.filters.problem.connect(self._date_problem)
         self.results.activated.connect(self.show_detail)
         self.results.view.selectionModel().currentChanged.connect(self._current_changed)
@@ -473,7 +473,9 @@ class MainWindow(QMainWindow):
         s = self.settings
         return Identity(s.examiner, s.study or "", s.session, s.blind)
 
-    def search(self) -> None:
+    def search(self, typed_date: bool = False) -> None:
+        """Search with the query and filters on screen; ``typed_date``: the examiner asked
+        for it, so a filing date typed and not yet entered counts."""
         self._debounce.stop()
         text = self.filters.query_text()
         if self.query is None and text is None:
@@ -486,7 +488,7 @@ class MainWindow(QMainWindow):
                               "finishes.")
             return
         try:
-            before = self.filters.before()
+            before = self.filters.before(typed=typed_date)
         except ValueError:              # a typed date that is not one: no search, and why
             self.filters.date.commit()      # marks the field and says why
             self.filters.date.setFocus()
@@ -579,6 +581,7 @@ class MainWindow(QMainWindow):
 
     def reopen(self, search_id: int) -> None:
         """Show a logged search as it was: query, region, cutoff, filters, results, ratings."""
+        self._debounce.stop()       # (a date just entered by leaving the field: not searched)
         self._gen += 1
         gen = self._gen
         self._set_busy(True, f"Reopening search #{search_id}\u2026")

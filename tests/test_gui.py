@@ -238,18 +238,43 @@ def test_a_typed_date_that_is_not_one_is_refused_and_searched_with_nothing(
         qtbot.keyClick(edit, Qt.Key.Key_Return)
         assert window.banner.isVisible() and why in window.banner.text.text()
         assert edit.styleSheet() and window.filters.date.date() == QDate(2020, 5, 5)
-        window.search()                     # Ctrl+Enter
+        window.acts.search.trigger()        # Ctrl+Enter
         qtbot.wait(400)
         assert window.response.search_id == first.search_id and not window.busy.isVisible()
     edit.selectAll()
     qtbot.keyClicks(edit, "2019-07-08")     # typed, not entered: Ctrl+Enter takes it
     assert not window.banner.isVisible() and not edit.styleSheet()
-    window.search()
+    window.acts.search.trigger()
     fixed = searched(qtbot, window, first.search_id)
     assert fixed.before == "2019-07-08"
     window.results.view.setFocus()          # already searched: not again
     qtbot.wait(600)
     assert window.response.search_id == fixed.search_id
+
+
+def test_a_search_that_starts_by_itself_leaves_a_half_typed_date_alone(qtbot, window,
+                                                                        gui_library):
+    """A search the examiner did not ask for (a filter changed, a figure picked) searches the
+    date entered and leaves the text being typed as it is; reopening a logged search right
+    after a date was entered by leaving the field shows that search, not a new one; the
+    calendar opens on the date typed."""
+    first, edit = searched_with_the_date_focused(qtbot, window, gui_library)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2018-12-2")                  # half typed
+    window.filters.main_class.setCurrentIndex(3)        # a search by itself
+    moved = searched(qtbot, window, first.search_id)
+    assert moved.before == "2020-05-05" and edit.text() == "2018-12-2"
+    edit.setText("2018-03-17")
+    qtbot.keyClick(edit, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert window.filters.date.calendar.selectedDate() == QDate(2018, 3, 17)
+    window.filters.date.calendar.hide()
+    edit.setFocus()
+    window.history.setFocus()                           # entered by leaving the field
+    window.reopen(first.search_id)
+    qtbot.waitUntil(lambda: "reopened" in window.results.subheader.text(), timeout=WAIT)
+    qtbot.wait(600)
+    assert window.response.search_id == first.search_id
+    assert window.filters.date.date() == QDate(2020, 5, 5)
 
 
 def test_the_filing_date_calendar_picks_a_date_and_searches(qtbot, window, gui_library):
