@@ -558,6 +558,18 @@ def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tm
                                   "holds nothing usable (no manifest.jsonl, grant XML, "
                                   "drawing files or grant archives)")]
         assert not list((tmp_path / "library" / "archives").iterdir())
+        import tarfile
+
+        packed = tmp_path / "my_set.tar"     # a manifest and its images: not grant files
+        manifest = shared_data / "real_dev" / "manifest.jsonl"
+        with tarfile.open(packed, "w") as tf:
+            tf.add(manifest, "my_set/manifest.jsonl")
+            tf.add(shared_data / "real_dev" / "D0906013", "my_set/D0906013")
+        report = ingest(lib, [packed], tiny_model, workers=0)
+        assert report.pages_added == 0 and report.errors == [(str(packed), (
+            f"{packed}: holds a manifest (my_set/manifest.jsonl), not USPTO grant files: "
+            "unpack it and add the manifest"))]
+        assert not list((tmp_path / "library" / "archives").iterdir())
         usage = namedtuple("usage", "total used free")
         monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
         report = ingest(lib, [archive], tiny_model, workers=0)

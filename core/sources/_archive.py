@@ -85,6 +85,9 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         shutil.rmtree(part, ignore_errors=True)
         raise SourceError(f"{path}: not a readable archive ({_why(exc)})") from None
+    except SourceError:
+        shutil.rmtree(part, ignore_errors=True)
+        raise
     _write(part, "", COMPLETE, json.dumps({**stamp, "errors": errors}).encode(), str(path),
            errors)
     shutil.rmtree(target, ignore_errors=True)
@@ -120,12 +123,23 @@ def _members(path: Path) -> Iterator[list[tuple[str, Callable[[], bytes]]]]:
 
     if path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
+            _not_a_manifest(path, [i.filename for i in zf.infolist() if not i.is_dir()])
             yield [(info.filename, _bounded(lambda info=info: zf.read(info), info.file_size))
                    for info in zf.infolist() if not info.is_dir() and wanted(info.filename)]
         return
     with tarfile.open(path) as tf:
+        _not_a_manifest(path, [m.name for m in tf.getmembers() if m.isfile()])
         yield [(m.name, _bounded(lambda m=m: tf.extractfile(m).read(), m.size))
                for m in tf.getmembers() if m.isfile() and wanted(m.name)]
+
+
+def _not_a_manifest(path: Path, names: list[str]) -> None:
+    """An archive of a manifest and its images is not grant files: its rows would be lost
+    (every image an undated patent of its own), so it is refused with what to do."""
+    listed = next((n for n in names if PurePosixPath(n).suffix.lower() == ".jsonl"), None)
+    if listed is not None:
+        raise SourceError(f"{path}: holds a manifest ({listed}), not USPTO grant files: "
+                          "unpack it and add the manifest")
 
 
 def _unpack_member(name: str, read: Callable[[], bytes], part: Path, where: str,
