@@ -49,7 +49,13 @@ class IndexError_(Exception):
 
 
 class ModelMismatchError(IndexError_):
-    """The library was built with a different model than the one in use."""
+    """The library was built with a different model than the one in use (``built_with``,
+    ``in_use``: their ids, where known)."""
+
+    def __init__(self, message: str, built_with: str | None = None,
+                 in_use: str | None = None):
+        super().__init__(message)
+        self.built_with, self.in_use = built_with, in_use
 
 
 @dataclass

@@ -7,6 +7,7 @@ twice. Per-file problems are reported and skipped; nothing already in the librar
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import threading
@@ -459,35 +460,36 @@ def compact(library: Library, force: bool = False, only: set[str] | None = None)
 _COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache")
 
 
+@contextlib.contextmanager
+def _attached(conn, old_db: Path):
+    """``conn`` with the library's own database attached as ``old``."""
+    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
+    try:
+        yield conn
+    finally:
+        conn.execute("DETACH DATABASE old")
+
+
 def _copy_tables(new: Library, old_db: Path) -> None:
     """Copy metadata, search history and ratings (rows keep their ids; re-running adds only
     rows that are new since the last copy)."""
-    conn = new.store.conn
-    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
-    try:
-        with new.store.transaction():
-            for table in _COPIED_TABLES:
-                conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
-    finally:
-        conn.execute("DETACH DATABASE old")
+    with _attached(new.store.conn, old_db) as conn, new.store.transaction():
+        for table in _COPIED_TABLES:
+            conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
 
 
 def _changed_since(aside: Library, old_db: Path) -> bool:
     """Whether the library changed under an interrupted rebuild's aside copy: a patent's
     metadata corrected (its dates are in the vectors embedded already) or a page re-pointed
     or dropped. Rows added since are no change: the resumed run adds them."""
-    conn = aside.store.conn
-    columns = [r[1] for r in conn.execute("PRAGMA table_info(patents)")]
+    columns = [r[1] for r in aside.store.conn.execute("PRAGMA table_info(patents)")]
     differs = " OR ".join(f"n.{c} IS NOT o.{c}" for c in columns)
-    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
-    try:
+    with _attached(aside.store.conn, old_db) as conn:
         return conn.execute(
             f"SELECT 1 FROM main.patents n JOIN old.patents o USING (patent_id) WHERE {differs} "
             "UNION ALL SELECT 1 FROM main.pages n WHERE NOT EXISTS (SELECT 1 FROM old.pages o "
             "WHERE o.path = n.path AND o.page_index = n.page_index) LIMIT 1").fetchone() \
             is not None
-    finally:
-        conn.execute("DETACH DATABASE old")
 
 
 def rebuild(library: Library, model, *, model_ref: str | None = None,

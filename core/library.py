@@ -219,12 +219,11 @@ class Library:
     def check_model(self, model) -> None:
         """Raise ModelMismatchError unless ``model`` built this library (or it is empty)."""
         if self.model_id is not None and self.model_id != model.model_id:
-            exc = ModelMismatchError(
+            raise ModelMismatchError(
                 f"this library was built with model {self.model_id} but the model in use is "
                 f"{model.model_id}; rebuild it with `patent-examiner index rebuild --library "
-                f"{self.path} --model ...`, or use the model it was built with")
-            exc.built_with, exc.in_use = self.model_id, model.model_id
-            raise exc
+                f"{self.path} --model ...`, or use the model it was built with",
+                built_with=self.model_id, in_use=model.model_id)
 
     def bind_model(self, conn, model, ref: str | None) -> None:
         if self.model_id is None:

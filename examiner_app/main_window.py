@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self.confirm_box = None      # the question asked before quitting (tests answer it)
         self.quit_progress = None    # shown while a cancelled run puts the library back
-        self._banner_kind = None     # "missing": the banner says there is no library yet
+        self._banner_kind = None     # what the banner says: "missing" library, bad "date"
         self._opened_library = None  # the library last opened (its path, as info gives it)
         self._quitting = False
         self._build_widgets()
@@ -465,7 +465,8 @@ class MainWindow(QMainWindow):
     def _date_problem(self, text: str) -> None:
         if text:
             self.show_message("warning", text)
-        elif self.banner.isVisible() and self.banner.text.text().startswith("Filing date:"):
+            self._banner_kind = "date"
+        elif self.banner.isVisible() and self._banner_kind == "date":
             self.banner.hide()
 
     # -- search -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Paints a result card (thumbnail, rank, score, patent number, title, Locarno, grant date, a
-"corrected" mark on a logged result the library has corrected since, and the 0-3 rating chips) and turns clicks on a chip or on the "+n figures" badge into edits of
+"corrected" mark on a logged result the library has corrected since, and the 0-3 rating
+chips) and turns clicks on a chip or on the "+n figures" badge into edits of
 the model (a click on the chip already set clears the rating)."""
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage
 
-from core.library import LibraryError
+from core.library import DB_FILE, LibraryError
 
 from .imaging import gray_to_qimage
 from .tasks import Steps, Task, TaskRunner
@@ -50,7 +50,7 @@ class QueryPage:
 
 def mismatch_text(exc) -> str:
     """A library's index built with another model, in the window's words."""
-    if not hasattr(exc, "built_with"):
+    if exc.built_with is None:
         return str(exc)
     return (f"This library's index was built with the model {exc.built_with}; the model it "
             f"names is now {exc.in_use}. Searching needs the index rebuilt with it (searches "
@@ -108,7 +108,7 @@ class LibraryService(QObject):
 
             self._close_library()
             self.problem = None
-            if not (path / "library.sqlite").exists():
+            if not (path / DB_FILE).exists():
                 self.problem = (f"no library at {path}", "missing")
                 raise LibraryUnusable(*self.problem)
             lib = Library(path)
@@ -312,7 +312,7 @@ class LibraryService(QObject):
 
             if self._rating_store is not None:
                 self._rating_store.close()
-            self._rating_store = Store(path / "library.sqlite", create=False)
+            self._rating_store = Store(path / DB_FILE, create=False)
 
         self.ratings.submit(work)
 
@@ -421,7 +421,7 @@ class LibraryService(QObject):
 
             if self._library is not None:
                 return library_overview(self._library)
-            if path is None or not (path / "library.sqlite").exists():
+            if path is None or not (path / DB_FILE).exists():
                 return None
             from core.library import Library
 

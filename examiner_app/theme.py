@@ -24,10 +24,11 @@ RATING_COLORS = {0: QColor("#6b7480"), 1: QColor("#d4a017"), 2: QColor("#2e7d32"
 RATING_TEXT = {0: QColor("#ffffff"), 1: INK, 2: QColor("#ffffff"), 3: QColor("#ffffff")}
 RATING_INK = {**RATING_COLORS, 1: QColor("#8a5d00")}
 RATING_LABELS = dict(RATING_SCALE)
-CORRECTED_BADGE = (QColor("#fff5d6"), QColor("#7a5a00"), QColor("#e6cf8a"))   # bg, text, outline
 
 BANNER_COLORS = {"info": ("#e8f1fb", "#1f4f82"), "warning": ("#fff5d6", "#7a5a00"),
                  "error": ("#fde8e8", "#8a1f1f")}
+#: a result corrected since its search: the warning banner's colours (bg, text) and an outline
+CORRECTED_BADGE = (*map(QColor, BANNER_COLORS["warning"]), QColor("#e6cf8a"))
 
 STYLE_SHEET = """
 QMainWindow, QDialog { background: #f6f7f9; }
