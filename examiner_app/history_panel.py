@@ -3,6 +3,7 @@ reopens one exactly as it was (query, region, cutoff, filters, ranked results, r
 context menu also runs one again to check that today's library gives the same ranking."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -68,6 +69,8 @@ class HistoryPanel(QDockWidget):
         self._share: float | None = None    # of the window's width, once the examiner chose
         self._window_width = 0
         self._press_width = None
+        # the width the window's other panes want beside the dock (set by the window)
+        self.room_beside: Callable[[], int] | None = None
         self._watch_window()
         self._records: list[dict] = []
         self.session: str | None = None
@@ -153,13 +156,19 @@ class HistoryPanel(QDockWidget):
     def wanted_width(self, window_width: int) -> int:
         """The dock's width in a window ``window_width`` wide: the share the examiner gave it
         by dragging its edge, else room for every column shown with the query readable (a
-        quarter of a wide window, up to half); the window's layout gives what it can."""
+        quarter of a wide window, up to half) where that leaves the other panes the room
+        they want (``room_beside``); the window's layout gives what it can."""
         if self._share is not None:
             return round(self._share * window_width)
         bar = self.table.verticalScrollBar().sizeHint().width()
         when = self.table.sizeHintForColumn(WHEN) if self.table.isColumnHidden(WHEN) else 0
         need = self._other_widths() + when + QUERY_WIDTH + bar + 20
-        return min(max(DOCK_WIDTH, window_width // 4, need), window_width // 2)
+        wanted = min(max(DOCK_WIDTH, window_width // 4, need), window_width // 2)
+        if self.room_beside is None:
+            return wanted
+        # the other panes keep their room where the dock can still show the query readably
+        least = self._other_widths(WHEN) + QUERY_MIN + bar + 20
+        return min(wanted, max(least, window_width - self.room_beside()))
 
     def fit_to_window(self) -> None:
         """Size the dock for the window it is in: it grows back when the window does (a
@@ -170,10 +179,12 @@ class HistoryPanel(QDockWidget):
             window.resizeDocks([self], [self.wanted_width(window.width())],
                                Qt.Orientation.Horizontal)
 
-    def _other_widths(self) -> int:
+    def _other_widths(self, *skip: int) -> int:
+        """The width of the columns shown other than the query (and ``skip``)."""
         header = self.table.horizontalHeader()
         return sum(max(self.table.sizeHintForColumn(j), header.sectionSizeHint(j))
-                   for j in range(len(COLUMNS)) if j != QUERY and not self.table.isColumnHidden(j))
+                   for j in range(len(COLUMNS))
+                   if j != QUERY and j not in skip and not self.table.isColumnHidden(j))
 
     def _fit_query(self) -> None:
         """The query column takes the free width, but never less than ``QUERY_MIN``: in a

@@ -161,6 +161,10 @@ class MainWindow(QMainWindow):
         lay.addWidget(split, 1)
         self.setCentralWidget(central)
         self.history = HistoryPanel(self)
+        # a window that can show two columns of results beside the history keeps them
+        edge = self.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent)
+        self.history.room_beside = lambda: (left_scroll.width() + split.handleWidth() + edge
+                                            + self.results.width_for_columns(2))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history)
         self.history.hide()
 

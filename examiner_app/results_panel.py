@@ -109,6 +109,11 @@ class ResultsPanel(QWidget):
                                             self.view.verticalScrollBar())
         return self.view.maximumViewportSize().width() - bar
 
+    def width_for_columns(self, columns: int) -> int:
+        """The panel's width at which it lays out ``columns`` columns of cards."""
+        card = self.delegate.card_size(self.view.font())
+        return self.width() - self._layout_width() + columns * (card.width() + GAP) + GAP
+
     def _spread_columns(self, width: int) -> None:
         """Share the free width between the columns, so cards fill the row evenly."""
         card = self.delegate.card_size(self.view.font())

@@ -100,6 +100,23 @@ def test_history_dock_gives_way_when_a_wide_window_is_made_small(
     assert window.width() == 1920 and window.history.width() == wide
 
 
+def test_results_keep_two_columns_beside_the_history_at_1280(qtbot, window,
+                                                             gui_library_source):
+    """At 1280x800 the history dock takes the width a readable table needs and leaves the
+    results two columns of cards (it took 440 px and left one column)."""
+    window.resize(1280, 800)
+    window.start(gui_library_source, sheets(gui_library_source)[0])
+    resp = searched(qtbot, window)
+    table = _history_rows(qtbot, window, [resp.search_id])
+    view = window.results.view
+    assert view.viewport().width() // view.gridSize().width() >= 2
+    assert table.horizontalScrollBar().maximum() == 0
+    assert table.horizontalHeader().sectionSize(2) >= 100
+    window.resize(1920, 1080)                            # on a wide screen it takes more
+    qtbot.wait(300)
+    assert window.history.width() >= 440
+
+
 # -- the rating chips' contrast -----------------------------------------------------------
 def _luminance(color) -> float:
     def linear(c: float) -> float:
