@@ -756,7 +756,7 @@ class MainWindow(QMainWindow):
         self.model.setData(index, value, RatingRole)
         self.detail.set_rating(value)
 
-    def _store_rating(self, hit, value, position: int, previous) -> None:
+    def _store_rating(self, hit, value, previous) -> None:
         if self.response is None:
             return
         label = "cleared" if value is None else f"rated {value}"
@@ -776,7 +776,7 @@ class MainWindow(QMainWindow):
 
         self.service.rate(hit, value, search_id=self.response.search_id,
                           query_sha256=self.response.query_sha256, identity=self.identity(),
-                          on_done=saved, on_error=failed)     # rank: the hit's in the log
+                          on_done=saved, on_error=failed)
 
     def refresh_summary(self) -> None:
         ident = self.identity()

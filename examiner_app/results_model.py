@@ -37,8 +37,8 @@ class _Row:
 
 
 class ResultsModel(QAbstractListModel):
-    # hit, rating (int or None), displayed rank, the rating it replaced
-    ratingChanged = Signal(object, object, int, object)
+    # hit, rating (int or None), the rating it replaced (the log has the hit's rank)
+    ratingChanged = Signal(object, object, object)
 
     def __init__(self, thumbnails: ThumbnailLoader, thumb_side: int = 180,
                  parent: QObject | None = None):
@@ -196,7 +196,7 @@ class ResultsModel(QAbstractListModel):
         r = self._rows[index.row()]
         previous = self.ratings.get(r.hit.figure_id)
         self._set_rating(r.hit.figure_id, value)
-        self.ratingChanged.emit(r.hit, value, r.position, previous)
+        self.ratingChanged.emit(r.hit, value, previous)
         return True
 
     def undo_rating(self, figure_id: int, failed, previous) -> bool:
