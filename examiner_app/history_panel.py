@@ -21,6 +21,7 @@ OPTIONAL = {5: "locarno"}   # shown when some search used it
 DOCK_WIDTH = 440            # the dock's width by default (a quarter of a wider window)
 QUERY_WIDTH = 180           # room the dock keeps for the query column when it can
 QUERY_MIN = 100             # in a dock squeezed by a small window (the tooltip has it all)
+QUERY_BESIDE = 150          # the least it keeps, readable, to leave the results their room
 PARTS_ROLE = Qt.ItemDataRole.UserRole + 1   # (folder/, file name, page/part/text) of the query
 
 
@@ -162,12 +163,12 @@ class HistoryPanel(QDockWidget):
             return round(self._share * window_width)
         bar = self.table.verticalScrollBar().sizeHint().width()
         when = self.table.sizeHintForColumn(WHEN) if self.table.isColumnHidden(WHEN) else 0
-        need = self._other_widths() + when + QUERY_WIDTH + bar + 20
-        wanted = min(max(DOCK_WIDTH, window_width // 4, need), window_width // 2)
+        fixed = self._other_widths() + when + bar + 20
+        wanted = min(max(DOCK_WIDTH, window_width // 4, fixed + QUERY_WIDTH), window_width // 2)
         if self.room_beside is None:
             return wanted
         # the other panes keep their room where the dock can still show the query readably
-        least = self._other_widths(WHEN) + QUERY_MIN + bar + 20
+        least = fixed + QUERY_BESIDE
         return min(wanted, max(least, window_width - self.room_beside()))
 
     def fit_to_window(self) -> None:
