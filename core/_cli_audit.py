@@ -171,7 +171,8 @@ def cmd_ratings(args) -> int:
         written = write_ratings_csv(args.out, store, **who) if args.out else None
         groups = sorted({(r["session"], r["examiner"]) for r in rows},
                         key=lambda g: (g[0] or "", g[1] or ""))
-        summaries = [session_summary(store, s, e, study=args.study) for s, e in groups]
+        # a group of ratings without an examiner is theirs, not everyone's
+        summaries = [session_summary(store, s, e or "", study=args.study) for s, e in groups]
     if args.json:
         print(json.dumps({"ratings": len(rows), "written": written,
                           "sessions": [{"session": s.session, "examiner": s.examiner,

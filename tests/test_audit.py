@@ -269,6 +269,29 @@ def test_an_empty_study_filter_means_outside_any_study(tmp_path):
     assert [r["study"] for r in logged] == [None]
 
 
+def test_each_rating_is_summarised_in_exactly_one_session_and_examiner_row(tmp_path):
+    """The ratings made outside a session, or without an examiner, are their own row: that
+    row did count every session's (or examiner's) ratings, so the rows added up to more
+    than the CSV holds."""
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        for session, examiner, rated in (("S2", "bob", 3), (None, "bob", 1),
+                                         ("S2", None, 2)):
+            sid = lib.store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
+                                       query_box=None, before=None, locarno=None, text=None,
+                                       model_id="m", k=5, results=[], examiner=examiner,
+                                       session=session)
+            for rank in range(1, rated + 1):
+                lib.store.add_rating(search_id=sid, patent_id=f"D000000{rank}",
+                                     figure_id=rank, rank=rank, rating=3, model_id="m",
+                                     query_sha256="x", examiner=examiner, session=session)
+    out = json.loads(run("ratings", "--library", path, "--json",
+                         "--out", tmp_path / "r.csv").stdout)
+    rows = {(s["session"], s["examiner"]): (s["searches"], s["rated"]) for s in out["sessions"]}
+    assert rows == {("S2", "bob"): (1, 3), (None, "bob"): (1, 1), ("S2", None): (1, 2)}
+    assert sum(rated for _, rated in rows.values()) == out["ratings"] == out["written"] == 6
+
+
 def test_a_logged_search_shows_its_results_as_they_were_after_a_correction(
         searchable_library):
     """A grant date or class the library corrects after a search does not rewrite the audit
