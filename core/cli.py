@@ -459,14 +459,20 @@ def cmd_eval(args) -> int:
                              intervals, library_query_vectors, per_application,
                              queries_from_library)
     from .provenance import PATENTS_FILE, training_patents
+    from .sources._fields import PAGE_KINDS
 
+    kinds = None
+    if args.page_kinds.strip() != "all":
+        kinds = [k.strip() for k in args.page_kinds.split(",") if k.strip()]
+        if not kinds or set(kinds) - set(PAGE_KINDS):
+            raise UsageError(f"--page-kinds takes a comma list of {', '.join(PAGE_KINDS)}, "
+                             f"or 'all' (got {args.page_kinds!r})")
     with _open_library(args) as lib:
         patents = read_list(args.patents, "patent list") if args.patents else None
         if patents:
             unknown, note = unknown_patents_note(lib.store, patents, args.patents)
             if unknown:
                 print(note, file=sys.stderr)
-        kinds = None if args.page_kinds == "all" else args.page_kinds.split(",")
         queries = queries_from_library(lib, kinds, patents)
         if not queries:
             raise CliError("no query pages: the library is empty, or no page matched "
@@ -805,7 +811,8 @@ def build_parser() -> argparse.ArgumentParser:
     lib_arg(e)
     e.add_argument("--patents", metavar="FILE", help="only query with these patent ids")
     e.add_argument("--page-kinds", default="drawing_sheet",
-                   help="comma list of page kinds used as queries, or 'all'")
+                   help="comma list of the page kinds used as queries (drawing_sheet, "
+                   "front_page, front_view), or 'all'")
     e.add_argument("--modes", default="image",
                    help="comma list of image, text, fused (text = the query patent's title)")
     e.add_argument("--model", metavar="NAME_OR_PATH", help="must be the library's model")

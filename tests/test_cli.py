@@ -312,6 +312,7 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     for args, needle in (
             (["search", sheet, "--box", "100", "100", "50", "50"], "empty region"),
             (["eval", "--modes", "bogus"], "--modes takes"),
+            (["eval", "--page-kinds", "drawing_sheet,frontpage"], "--page-kinds takes"),
             (["history", "--report", tmp_path / "r.html"], "needs the ID"),
             (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed")):
         proc = run(*args, "--library", lib)
@@ -362,6 +363,11 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
                "--allow-absolute", "--workers", "0")
     assert proc.returncode == 0, proc.stderr
     image = json.loads(run("eval", "--library", lib, "--modes", "image", "--json").stdout)
+    spaced = json.loads(run("eval", "--library", lib, "--modes", "image", "--json",
+                            "--page-kinds", " drawing_sheet, front_page").stdout)
+    assert spaced == json.loads(run("eval", "--library", lib, "--modes", "image", "--json",
+                                    "--page-kinds", "drawing_sheet,front_page").stdout)
+    assert spaced["queries"] > image["queries"]          # the front pages were dropped
     fused = json.loads(run("eval", "--library", lib, "--modes", "image,fused", "--json").stdout)
     assert image["untitled_left_out"] == 0 and fused["untitled_left_out"] == 2
     assert fused["queries"] == image["queries"] - 2 and fused["query_patents"] == 3
