@@ -1,6 +1,8 @@
-"""Helpers shared by the benchmark scripts: machine load, timing statistics, table printing."""
+"""Helpers shared by the benchmark scripts: argument types, machine load, timing statistics,
+table printing."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -13,6 +15,32 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 REAL_DEV = SHARED_DATA / "real_dev" / "manifest.jsonl"
+
+
+def summary(doc: str) -> str:
+    """A script's ``--help`` description: the first paragraph of its docstring, lines joined
+    (its first line alone cuts a sentence that wraps)."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def _whole_number(text: str, least: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _whole_number(text, 1, "a positive whole number")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _whole_number(text, 0, "0 or a positive whole number")
 
 
 def manifest_rows(manifest: Path = REAL_DEV, n: int | None = None, kind: str | None = None

@@ -44,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import summary  # noqa: E402
 from training.config import ConfigError, TrainConfig, apply_overrides, read_toml  # noqa: E402
 
 VARIANTS = {
@@ -77,7 +78,7 @@ def metrics(result) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=summary(__doc__))
     p.add_argument("--config", default="training/configs/default.toml")
     p.add_argument("--set", action="append", default=[], help="config override for all runs")
     p.add_argument("--folds", type=_fold_count, default=4)

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import manifest_rows, real_dev_library, require_real_dev, table  # noqa: E402
+from _common import (manifest_rows, positive_int, real_dev_library, require_real_dev,  # noqa: E402
+                     summary, table)
 
 from core.models import load_model  # noqa: E402
 
@@ -29,8 +30,9 @@ def run(cmd: list[str], env: dict) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--repeats", type=positive_int, default=3,
+                    help="timed runs of each cached case (best kept)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
     require_real_dev()

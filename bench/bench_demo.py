@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, load, table  # noqa: E402
+from _common import SHARED_DATA, load, positive_int, summary, table  # noqa: E402
 
 from core.demo import DEMO_PATENTS, build_demo_library  # noqa: E402
 from core.evaluation import Gallery, evaluate, library_query_vectors, queries_from_library  # noqa: E402
@@ -37,8 +37,8 @@ def quality(lib: Library) -> list:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--patents", type=int, default=DEMO_PATENTS)
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--patents", type=positive_int, default=DEMO_PATENTS)
     ap.add_argument("--workdir", default="/tmp/pe-bench-demo")
     args = ap.parse_args()
     work = Path(args.workdir)

@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import non_negative_int, positive_int, summary  # noqa: E402
 from core.drawing import DrawingConfig, find_figures, render_figure  # noqa: E402
 from core.imageio import read_page  # noqa: E402
 
@@ -37,22 +38,32 @@ def time_page(page, page_kind, cfg) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--limit", type=int, default=60, help="pages per folder (0 = all)")
-    ap.add_argument("--repeat", type=int, default=1, help="timed runs per page (best kept)")
+    looks_for = ", ".join(f"{folder}/{pattern}" for _, folder, pattern, _ in FOLDERS)
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                    help=f"folder holding the pages: any of {looks_for} (default: %(default)s)")
+    ap.add_argument("--limit", type=non_negative_int, default=60,
+                    help="pages per folder (0 = all)")
+    ap.add_argument("--repeat", type=positive_int, default=1,
+                    help="timed runs per page (best kept)")
     args = ap.parse_args()
     if not args.data.is_dir():
-        sys.exit(f"no data folder at {args.data}")
-    cfg = DrawingConfig()
-    print(f"{'folder':26s} {'pages':>5s} {'fig/page':>8s} {'mean ms':>8s} {'median':>7s} "
-          f"{'p95':>6s} {'cpu ms':>7s}")
+        ap.error(f"--data: no folder at {args.data}")
+    found = []
     for name, folder, pattern, kind in FOLDERS:
         paths = sorted((args.data / folder).glob(pattern))
         if args.limit:
             paths = paths[::max(1, len(paths) // args.limit)][:args.limit]
-        if not paths:
-            continue
+        if paths:
+            found.append((name, kind, paths))
+    if not found:
+        hint = (f"; did you mean --data {args.data.parent}?"
+                if args.data.name in {folder for _, folder, _, _ in FOLDERS} else "")
+        ap.error(f"--data: no pages in {args.data} (looks for {looks_for}){hint}")
+    cfg = DrawingConfig()
+    print(f"{'folder':26s} {'pages':>5s} {'fig/page':>8s} {'mean ms':>8s} {'median':>7s} "
+          f"{'p95':>6s} {'cpu ms':>7s}")
+    for name, kind, paths in found:
         walls, cpus, figs = [], [], []
         for path in paths:
             page = read_page(path).array

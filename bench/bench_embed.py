@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
-from _common import REAL_DEV, TreeCPU, load, machine, manifest_rows, table  # noqa: E402
+from _common import (REAL_DEV, TreeCPU, load, machine, manifest_rows, positive_int,  # noqa: E402
+                     summary, table)
 
 
 def _clock(threads: int, device: str):
@@ -146,9 +147,10 @@ def pipeline_rows(model, n_pages: int) -> list[list]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--model", default="default")
-    ap.add_argument("--pages", type=int, default=48)
+    ap.add_argument("--pages", type=positive_int, default=48,
+                    help="real sheets for the page-pipeline table")
     args = ap.parse_args()
     import torch
 

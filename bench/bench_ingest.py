@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
-from _common import SHARED_DATA, TreeCPU, load, machine, manifest_rows, table  # noqa: E402
+from _common import (SHARED_DATA, TreeCPU, load, machine, manifest_rows,  # noqa: E402
+                     non_negative_int, positive_int, summary, table)
 
 
 def stage_costs(manifest: Path, n: int) -> None:
@@ -123,14 +124,21 @@ def end_to_end(manifest: Path, n_pages: int, workers: int | None) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=SHARED_DATA)
-    ap.add_argument("--pages", type=int, default=804, help="pages for the end-to-end run")
-    ap.add_argument("--sample", type=int, default=40, help="pages for the stage costs")
-    ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--skip-stages", action="store_true")
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--data", type=Path, default=SHARED_DATA,
+                    help="folder holding real_dev/manifest.jsonl and its pages "
+                         "(default: %(default)s)")
+    ap.add_argument("--pages", type=positive_int, default=804,
+                    help="pages for the end-to-end run")
+    ap.add_argument("--sample", type=positive_int, default=40, help="pages for the stage costs")
+    ap.add_argument("--workers", type=non_negative_int, default=None,
+                    help="page-decoding processes of `index add` (default: its own; 0: "
+                         "in-process)")
+    ap.add_argument("--skip-stages", action="store_true", help="only the end-to-end run")
     args = ap.parse_args()
     manifest = args.data / "real_dev" / "manifest.jsonl"
+    if not manifest.is_file():
+        ap.error(f"--data: no real_dev/manifest.jsonl in {args.data}")
     print(f"machine: {machine()}")
     if not args.skip_stages:
         stage_costs(manifest, args.sample)

@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import manifest_rows, real_dev_library, require_real_dev, table  # noqa: E402
+from _common import (manifest_rows, positive_int, real_dev_library, require_real_dev,  # noqa: E402
+                     summary, table)
 
 from core.drawing import prepare_page  # noqa: E402
 from core.imageio import read_page  # noqa: E402
@@ -37,8 +38,8 @@ def pasted(crop: np.ndarray, scale: float) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--queries", type=int, default=40)
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--queries", type=positive_int, default=40)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
     require_real_dev()

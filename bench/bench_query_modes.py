@@ -15,16 +15,16 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (load, manifest_rows, pct, real_dev_library, require_real_dev,  # noqa: E402
-                     table)
+from _common import (load, manifest_rows, pct, positive_int, real_dev_library,  # noqa: E402
+                     require_real_dev, summary, table)
 
 from core.models import load_model  # noqa: E402
 from core.search import Searcher, SearchQuery  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--queries", type=int, default=40)
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--queries", type=positive_int, default=40)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/pe-bench-modes"))
     args = ap.parse_args()
     require_real_dev()

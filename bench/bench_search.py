@@ -31,7 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402,F401  (process settings before torch loads: core/_env.py)
-from _common import REAL_DEV, load, machine, manifest_rows, pct, table  # noqa: E402
+from _common import (REAL_DEV, load, machine, manifest_rows, non_negative_int, pct,  # noqa: E402
+                     positive_int, summary, table)
 from _synthetic import VectorModel  # noqa: E402
 
 from core.index import IndexParams  # noqa: E402
@@ -40,6 +41,8 @@ K = 10
 SHARES = (0.01, 0.1, 0.5, 1.0)
 FIRST_GRANT = date(2007, 1, 2)
 YEARS = 14
+# the 1 % cutoff must let through at least K figures (recall@K against exact search)
+MIN_SIZE = 5_000
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -295,19 +298,38 @@ def footprint(path: Path) -> dict:
     return info
 
 
+def sizes(text: str) -> list[int]:
+    """--sizes: comma-separated library sizes (figures), each a whole number >= MIN_SIZE."""
+    out = []
+    for item in text.split(","):
+        try:
+            n = int(item)
+        except ValueError:
+            n = None
+        if n is None or n < MIN_SIZE:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated whole numbers of at least {MIN_SIZE}, got {item!r}")
+        out.append(n)
+    return out
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--e2e-queries", type=int, default=20)
-    ap.add_argument("--slow-queries", type=int, default=50,
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--sizes", type=sizes, default=[10_000, 100_000, 1_000_000],
+                    help=f"library sizes in figures, comma-separated, each at least {MIN_SIZE} "
+                         "(default: 10000,100000,1000000)")
+    ap.add_argument("--queries", type=positive_int, default=200)
+    ap.add_argument("--e2e-queries", type=positive_int, default=20)
+    ap.add_argument("--slow-queries", type=positive_int, default=50,
                     help="queries for the slow alternatives (Python-callback filter)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/pe_bench"))
     ap.add_argument("--build-only", action="store_true")
-    ap.add_argument("--faiss-hnsw-max", type=int, default=100_000,
+    ap.add_argument("--faiss-hnsw-max", type=non_negative_int, default=100_000,
                     help="largest library to build a faiss HNSW graph for (1M takes hours "
                          "on 2 cores; its numbers are then omitted)")
     args = ap.parse_args()
+    if args.cache.exists() and not args.cache.is_dir():
+        ap.error(f"--cache: {args.cache} is not a folder")
     args.cache.mkdir(parents=True, exist_ok=True)
     from core.library import Library
     from core.models import load_model
@@ -328,7 +350,7 @@ def main() -> None:
           f"{p.ef_search}, exact_max {p.exact_max}, filter_min_share {p.filter_min_share}, "
           f"overfetch {p.overfetch}, segment_max {p.segment_max}")
     rows2, rows3, foot = [], [], []
-    for n in [int(x) for x in args.sizes.split(",")]:
+    for n in args.sizes:
         path, built = build_library(n, args.cache, model)
         vectors, _, dates = dataset(n, args.cache)
         fh = ff = None

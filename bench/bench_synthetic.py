@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import positive_int, summary  # noqa: E402
 from core.synthetic import (FAMILIES, VIEWS, generate_patent, render_sheets,  # noqa: E402
                             save_png, write_corpus)
 
@@ -23,13 +24,31 @@ def _clock():
     return time.perf_counter(), time.process_time()
 
 
+# below ~0.011 the header's font size rounds to 0 px, which PIL refuses; 0.05 keeps a margin
+MIN_SCALE = 0.05
+
+
+def sheet_scale(text: str) -> float:
+    """--scale: a number >= MIN_SCALE."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= MIN_SCALE or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of at least {MIN_SCALE}, got {text!r}")
+    return value
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--designs", type=int, default=4, help="designs per family")
-    ap.add_argument("--size", type=int, default=1024)
-    ap.add_argument("--sheets", type=int, default=20, help="patents whose sheets are timed")
-    ap.add_argument("--scale", type=float, default=1.0, help="sheet scale (1 = 2550x3300)")
-    ap.add_argument("--corpus", type=int, default=20, help="patents for write_corpus timing")
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--designs", type=positive_int, default=4, help="designs per family")
+    ap.add_argument("--size", type=positive_int, default=1024, help="drawing size in pixels")
+    ap.add_argument("--sheets", type=positive_int, default=20,
+                    help="patents whose sheets are timed")
+    ap.add_argument("--scale", type=sheet_scale, default=1.0,
+                    help=f"sheet scale (1 = 2550x3300; at least {MIN_SCALE})")
+    ap.add_argument("--corpus", type=positive_int, default=20,
+                    help="patents for write_corpus timing")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})   # one core

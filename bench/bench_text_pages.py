@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import SHARED_DATA  # noqa: E402
+from bench._common import SHARED_DATA, positive_int, summary  # noqa: E402
 from core import _layout  # noqa: E402
 from core.drawing import (DrawingConfig, _analyze, _find, _layout_box, _printed,  # noqa: E402
                           prepare_query_page)
@@ -29,8 +29,9 @@ FOLDERS = [("real_dev", "*/page*.png"), ("uspto_redbook", "*/*.TIF"),
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text-pages", type=int, default=100)
+    ap = argparse.ArgumentParser(description=summary(__doc__))
+    ap.add_argument("--text-pages", type=positive_int, default=100,
+                    help="generated text pages to classify")
     args = ap.parse_args()
     cfg = DrawingConfig()
     print(f"{'pages':28s} {'n':>5s} {'with figures':>12s} {'taken for text':>15s} "

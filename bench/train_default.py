@@ -1,4 +1,4 @@
-"""Train the default model the app ships (resources/models/default) with one command:
+"""Train the default model the app ships (resources/models/default) with one command.
 
     python bench/train_default.py            # = patent-examiner train --config
                                              #   training/configs/default.toml, then install
@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench._common import summary  # noqa: E402
 from core.provenance import PATENTS_FILE  # noqa: E402
 from training.config import load_config  # noqa: E402
 
@@ -26,7 +27,7 @@ MAX_MB = 25
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=summary(__doc__))
     p.add_argument("--config", default=str(REPO / "training/configs/default.toml"))
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--install", default=str(REPO / "resources/models/default"),
