@@ -538,6 +538,11 @@ class Store:
                  patent_id, figure_id, rank, rating, int(blind)))
             return cur.lastrowid
 
+    def rating_event(self, row_id: int) -> dict | None:
+        """One rating event (a row of the ratings table) by its id; None if there is none."""
+        rows = list(self.db.query("SELECT * FROM ratings WHERE id=?", [row_id]))
+        return rows[0] if rows else None
+
     def current_ratings(self, search_id: int | None = None, session: str | None = None,
                         *, study: str | None = None, examiner: str | None = None
                         ) -> list[dict]:

@@ -10,6 +10,7 @@ Results come back on the UI thread through the callbacks given to each call.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ class LibraryService(QObject):
         self._library = None            # core.library.Library, used on the db thread only
         self._searcher = None
         self._rating_store = None       # core.store.Store, used on the ratings thread only
+        self._rating_db_file: tuple[Path, int] | None = None   # (its file, the file's inode)
         self._models: dict[str, Any] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
 
@@ -308,13 +310,35 @@ class LibraryService(QObject):
         path = self.path
 
         def work(task: Task):
-            from core.store import Store
-
-            if self._rating_store is not None:
-                self._rating_store.close()
-            self._rating_store = Store(path / DB_FILE, create=False)
+            self._open_rating_store(path / DB_FILE)
 
         self.ratings.submit(work)
+
+    def _open_rating_store(self, db: Path) -> None:
+        from core.store import Store
+
+        if self._rating_store is not None:
+            self._rating_store.close()
+            self._rating_store = None
+        self._rating_db_file = (db, -1)         # (the next rating tries again if this fails)
+        inode = os.stat(db).st_ino
+        self._rating_store = Store(db, create=False)
+        self._rating_db_file = (db, inode)
+
+    def _rating_db(self):
+        """The ratings thread's store, opened again when a rebuild in another process (the
+        command line, another window) swapped a new database in: what went to the old one,
+        deleted by the swap, would be lost."""
+        if self._rating_db_file is None:
+            raise LibraryError("no library is open")
+        db, inode = self._rating_db_file
+        try:
+            replaced = os.stat(db).st_ino != inode
+        except OSError:         # (mid-swap: the old one is still the library's)
+            replaced = False
+        if replaced or self._rating_store is None:
+            self._open_rating_store(db)
+        return self._rating_store
 
     def rate(self, hit, rating: int | None, *, search_id: int | None, query_sha256: str | None,
              identity: Identity, rank: int | None = None, on_done: Callback = None,
@@ -325,13 +349,21 @@ class LibraryService(QObject):
         def work(task: Task) -> int:
             if self.maintenance:
                 raise LibraryError("the library is being rebuilt; rate again when it finishes")
-            if self._rating_store is None:
-                raise LibraryError("no library is open")
-            return self._rating_store.add_rating(
+            fields = dict(
                 search_id=search_id, patent_id=hit.patent_id, figure_id=hit.figure_id,
                 rank=rank if rank is not None else hit.rank, rating=rating,
                 model_id=model_id, query_sha256=query_sha256, examiner=identity.examiner,
                 study=identity.study or None, session=identity.session, blind=identity.blind)
+            store = self._rating_db()
+            row_id = store.add_rating(**fields)
+            written = store.rating_event(row_id)
+            if self._rating_db() is not store:
+                # swapped just as it was written: the rebuild may have copied the ratings
+                # before it, so it goes in again unless the new database holds it
+                kept = self._rating_store.rating_event(row_id)
+                if kept != written:
+                    row_id = self._rating_store.add_rating(**fields)
+            return row_id
 
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 
@@ -378,9 +410,7 @@ class LibraryService(QObject):
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 
     def _store_for_reports(self):
-        if self._rating_store is None:
-            raise LibraryError("no library is open")
-        return self._rating_store
+        return self._rating_db()
 
     # -- reports ----------------------------------------------------------------------------
     def export_report(self, target: Path, meta, hits: list, ratings: dict[int, int],
@@ -537,7 +567,7 @@ class LibraryService(QObject):
         self._close_library()
         if self._rating_store is not None:
             self._rating_store.close()
-            self._rating_store = None
+            self._rating_store = self._rating_db_file = None
         self._tmp.cleanup()
 
 

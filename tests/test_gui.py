@@ -414,6 +414,41 @@ def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settin
     qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
 
 
+def test_ratings_follow_a_rebuild_run_from_the_command_line(qtbot, window, gui_library):
+    """`index rebuild` in another process swaps a new database in while the window has the
+    library open: the ratings made after it are in the library (they went to the deleted
+    old database, each reported as saved)."""
+    import subprocess
+    import sys
+
+    from core.store import Store
+
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    window.show_grid()
+
+    def stored():
+        store = Store(gui_library / "library.sqlite", create=False)
+        try:
+            return {r["figure_id"]: r["rating"]
+                    for r in store.current_ratings(search_id=resp.search_id)}
+        finally:
+            store.close()
+
+    hits = []
+    for row, key in ((0, Qt.Key.Key_3), (1, Qt.Key.Key_1)):
+        window.results.select_row(row)
+        hits.append(window.results.view.currentIndex().data(HitRole).figure_id)
+        qtbot.keyClick(window.results.view, key)
+        qtbot.waitUntil(lambda: len(stored()) == row + 1, timeout=WAIT)
+        if row == 0:
+            proc = subprocess.run([sys.executable, "-m", "core.cli", "index", "rebuild",
+                                   "--library", str(gui_library)],
+                                  capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, proc.stderr
+    assert stored() == {hits[0]: 3, hits[1]: 1}
+
+
 def test_a_rating_that_cannot_be_stored_is_taken_back_on_screen(qtbot, window, gui_library,
                                                                 monkeypatch):
     """A full disk while rating: the message says so and the card shows the rating the
