@@ -26,7 +26,7 @@ from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
                       MissingFilesError, finish_interrupted_swap, missing_page_files)
 from .records import PageRecord, PatentRecord, SourceScan
-from .store import date_ord
+from .store import DiskFullError, date_ord
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,19 @@ class _ChunkWriter:
         self.known_patents |= new_pids
         from .text_index import update_text_vectors
 
-        # new patents, and known ones whose empty fields this chunk filled (unchanged texts
-        # are recognised by their hash and not encoded again)
-        update_text_vectors(lib, self.model, {p.page.patent_id for p in self.pages})
         report.patents_added += len(new_pids)
         report.pages_added += len(self.pages)
         report.figures_added += len(fig_rows)
+        # new patents, and known ones whose empty fields this chunk filled (unchanged texts
+        # are recognised by their hash and not encoded again)
+        try:
+            update_text_vectors(lib, self.model, {p.page.patent_id for p in self.pages})
+        except DiskFullError as exc:     # (the pages are in: say so, not "nothing written")
+            raise DiskFullError(
+                f"{lib.path}: the disk holding the library is full. {report.pages_added} "
+                "page(s) were added and are searchable by drawing, but the titles of some "
+                "patents are not yet searchable as text: free space and add the same sources "
+                "again (it completes them)") from exc
         self.pages, self.n_figures = [], 0
 
 

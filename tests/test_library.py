@@ -155,6 +155,34 @@ def test_interrupted_run_resumes_without_duplicates(shared_data, tmp_path, tiny_
     assert len(labels) == len(set(labels.tolist())) == lib.info()["figures"]
 
 
+def test_a_disk_that_fills_after_the_pages_says_they_were_added_and_a_rerun_completes(
+        shared_data, tmp_path, tiny_model, monkeypatch):
+    """The disk fills between a chunk's pages and its patents' title vectors: the message
+    says the pages went in (it said "nothing was written") and what is missing, and adding
+    the same source again completes the title vectors."""
+    from core import text_index
+    from core.store import DiskFullError
+
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS[:2])
+    n_pages = len(manifest.read_text().splitlines())
+    real = text_index.update_text_vectors
+
+    def full(*args, **kw):
+        raise DiskFullError("disk full")
+    monkeypatch.setattr(text_index, "update_text_vectors", full)
+    with Library(tmp_path / "lib", create=True) as lib:
+        with pytest.raises(DiskFullError) as err:
+            ingest(lib, [manifest], tiny_model, allow_absolute=True, workers=0)
+        assert f"{n_pages} page(s) were added" in str(err.value)
+        assert "nothing was written" not in str(err.value)
+        assert lib.info()["pages"] == n_pages
+        assert len(text_index.missing_text_vectors(lib, tiny_model)) == 2
+        monkeypatch.setattr(text_index, "update_text_vectors", real)
+        again = ingest(lib, [manifest], tiny_model, allow_absolute=True, workers=0)
+        assert again.pages_added == 0
+        assert text_index.missing_text_vectors(lib, tiny_model) == []
+
+
 @pytest.mark.slow
 def test_a_title_that_arrives_later_reaches_the_text_search(drawing_manifest, tmp_path,
                                                              tiny_model):
