@@ -165,10 +165,27 @@ class Library:
                 (self.path / INDEX_DIR).mkdir(exist_ok=True)
             finally:
                 os.umask(old)
+        self._refuse_emptied(db)
         self.store = self._open_store(db)
         self._db_inode = os.stat(db).st_ino     # (a rebuild swaps in another file)
         self._index: VectorIndex | None = None
         self._index_key = None
+
+    def _refuse_emptied(self, db: Path) -> None:
+        """An empty database beside a library's index files was lost or cut off (a copy or
+        a disk gone wrong): opened, it would become a new library whose next write removes
+        those files."""
+        wal = db.with_name(db.name + "-wal")
+        try:
+            emptied = (db.stat().st_size == 0 and not (wal.exists() and wal.stat().st_size)
+                       and any((self.path / INDEX_DIR).iterdir()))
+        except OSError:
+            return
+        if emptied:
+            raise LibraryError(f"{db} is empty, but {self.path / INDEX_DIR} holds a library's "
+                               "index: the database was lost or cut off. Move the library "
+                               "aside and rebuild it from its sources with "
+                               "`patent-examiner index add`.")
 
     @staticmethod
     def _open_store(db: Path) -> Store:

@@ -406,6 +406,27 @@ def test_a_library_of_a_newer_version_says_upgrade_not_rebuild(built_library, tm
     assert "rebuild" not in str(caught.value) and "Move the library aside" not in str(caught.value)
 
 
+def test_an_emptied_database_beside_index_files_is_refused_not_made_a_new_library(
+        built_library, tmp_path):
+    """A library.sqlite cut to zero bytes beside the index files of a library: opening it
+    made a new empty library (patents: 0) whose next add removed those files."""
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    for extra in ("library.sqlite-wal", "library.sqlite-shm"):
+        (path / extra).unlink(missing_ok=True)
+    (path / "library.sqlite").write_bytes(b"")
+    segments = sorted(p.name for p in (path / "index").iterdir())
+    with pytest.raises(LibraryError, match="is empty.*Move the library aside"):
+        Library(path)
+    assert sorted(p.name for p in (path / "index").iterdir()) == segments
+    assert (path / "library.sqlite").stat().st_size == 0
+    fresh = tmp_path / "fresh"                  # a new library is still made as before
+    Library(fresh, create=True).close()
+    (fresh / "library.sqlite").write_bytes(b"")  # (killed before its schema: index empty)
+    with Library(fresh) as lib:
+        assert lib.info()["patents"] == 0
+
+
 RATER = """
 import sys
 from core.store import Store
