@@ -42,8 +42,9 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/pe-bench-demo")
     args = ap.parse_args()
     work = Path(args.workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    for made in ("demo", "real"):          # what an earlier run made there, nothing else
+        shutil.rmtree(work / made, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     print(f"load before: {load()}")
     t0 = time.perf_counter()
     model = load_model("default")
