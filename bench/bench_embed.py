@@ -1,6 +1,6 @@
 """Embedding throughput (drawings/s) against the machine's own ceiling, and where time goes.
 
-    /work/venv/bin/python bench/bench_embed.py [--model default] [--pages 48]
+    python bench/bench_embed.py [--model default] [--pages 48]
 
 Ceiling = sustained fp32 matrix-multiply GFLOP/s of this machine, measured in the same run
 with the same threads, divided by the model's FLOPs per drawing (torch's flop counter):

@@ -1,6 +1,6 @@
 """Ingestion throughput on real 300 dpi sheets, and where a page's time goes.
 
-    /work/venv/bin/python bench/bench_ingest.py [--pages 804] [--sample 40] [--workers N]
+    python bench/bench_ingest.py [--pages 804] [--sample 40] [--workers N]
 
 1. Stage costs, one process, one thread, CPU ms (robust to other users' load): page decode,
    the drawing preprocessing function by function, and the model per figure (the frozen CPU

@@ -1,6 +1,6 @@
 """Query latency, recall and footprint of the date-cutoff search, and of the alternatives.
 
-    /work/venv/bin/python bench/bench_search.py [--sizes 10000,100000,1000000] [--queries 200]
+    python bench/bench_search.py [--sizes 10000,100000,1000000] [--queries 200]
 
 Libraries of 10k, 100k and 1M figures: vectors are synthetic but shaped like real ones
 (bench/_synthetic.py, fitted to a real library built with the default model), rows are real
