@@ -232,8 +232,7 @@ class Searcher:
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
             timings_ms=timings, query_region=query.region if query.box else None)
         if log:
-            self.library.reopen_if_replaced()       # logged where the library is now
-            resp.search_id = self.library.store.log_search(
+            resp.search_id = self._log(
                 query_path=None if path is None else os.path.abspath(path),   # for replays
                 query_sha256=sha, query_page=query.page_index,
                 query_box=query.box.to_list() if query.box else None, before=resp.before,
@@ -248,6 +247,18 @@ class Searcher:
                         **({"region": query.region} if query.box and query.region else {})},
                 examiner=examiner, study=study, session=session)
         return resp
+
+    def _log(self, **entry) -> int:
+        """Log a search where the library is now: a rebuild (another process's) may swap
+        in a new database; one swapped in just as the entry was written may lack it."""
+        self.library.reopen_if_replaced()
+        store = self.library.store
+        search_id = store.log_search(**entry)
+        written = store.search_record(search_id)
+        if self.library.reopen_if_replaced() and \
+                self.library.store.search_record(search_id) != written:
+            search_id = self.library.store.log_search(**entry)
+        return search_id
 
     def _all_pages(self, query: SearchQuery):
         """Path, sha256, and the pages, boxes and images of the figures of every page of the

@@ -269,6 +269,46 @@ def test_an_empty_study_filter_means_outside_any_study(tmp_path):
     assert [r["study"] for r in logged] == [None]
 
 
+def test_a_search_logged_as_a_rebuild_swaps_its_library_in_is_in_the_new_log(
+        searchable_library, monkeypatch):
+    """A rebuild in another process copies the log, then swaps its library in: a search
+    written to the old database between the two is logged again in the new one (it was
+    lost with the old database)."""
+    import sqlite3
+
+    from core.search import SearchQuery
+    from core.store import Store
+
+    path, query = searchable_library
+    real = Store.log_search
+    swapped = []
+
+    def log_then_swap(store, **entry):
+        if not swapped:         # the rebuild's copy, made before this entry is written
+            aside = path.with_name("lib.rebuild")
+            shutil.copytree(path, aside, ignore=shutil.ignore_patterns("library.sqlite*"))
+            src, dst = sqlite3.connect(path / "library.sqlite"), \
+                sqlite3.connect(aside / "library.sqlite")
+            src.backup(dst)
+            src.close(), dst.close()
+        search_id = real(store, **entry)
+        if not swapped:
+            swapped.append(search_id)
+            path.rename(path.with_name("lib.old"))
+            path.with_name("lib.rebuild").rename(path)
+        return search_id
+
+    monkeypatch.setattr(Store, "log_search", log_then_swap)
+    with Library(path) as lib:
+        resp = Searcher(lib, create_model("tiny_test", pretrained=None)).search(
+            SearchQuery(image=query, before=BEFORE, k=8), log=True, examiner="ann")
+    assert swapped
+    with Library(path) as lib:
+        rec = lib.store.search_record(resp.search_id)
+        assert rec is not None and rec["examiner"] == "ann"
+        assert [r["figure_id"] for r in rec["results"]] == [h.figure_id for h in resp.results]
+
+
 def test_each_rating_is_summarised_in_exactly_one_session_and_examiner_row(tmp_path):
     """The ratings made outside a session, or without an examiner, are their own row: that
     row did count every session's (or examiner's) ratings, so the rows added up to more
