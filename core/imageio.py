@@ -75,10 +75,23 @@ def _check_size(w: int, h: int, where: str) -> None:
                              "refusing a possible decompression bomb")
 
 
+def _is_pdf(path: Path) -> bool:
+    """A PDF by its content (the "%PDF-" header, within the first KiB), as images are known
+    by theirs whatever their name; by its name where the file cannot be read twice (a pipe)."""
+    try:
+        if path.is_file():
+            with open(path, "rb") as f:
+                return b"%PDF-" in f.read(1024)
+    except OSError:
+        pass
+    return path.suffix.lower() in PDF_SUFFIXES
+
+
 def _open(source: str | os.PathLike | bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():     # the size is checked against MAX_PIXELS after
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)   # (damage is told as an error)
             fp = io.BytesIO(source) if isinstance(source, bytes) else source
             return Image.open(fp)
     except FileNotFoundError:
@@ -106,7 +119,7 @@ def _reason(exc: BaseException) -> str:
 def count_pages(path: str | os.PathLike) -> int:
     """Number of pages (frames) in a file, without decoding pixel data."""
     path = Path(path)
-    if path.suffix.lower() in PDF_SUFFIXES:
+    if _is_pdf(path):
         doc = _pdf(path)
         try:
             return len(doc)
@@ -169,7 +182,7 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
     """Decode one page of a drawing file (or of in-memory image bytes)."""
     if not isinstance(source, bytes):
         path = Path(source)
-        if path.suffix.lower() in PDF_SUFFIXES:
+        if _is_pdf(path):
             return _read_pdf_page(path, page_index)
         if path.is_file() and path.stat().st_size == 0:
             raise ImageReadError(f"{path}: empty file")
@@ -180,10 +193,12 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
         n = int(getattr(im, "n_frames", 1))
         if not 0 <= page_index < n:
             raise ImageReadError(f"{where}: has no page {page_index + 1} (it has {n})")
-        if page_index:
-            im.seek(page_index)
-            _check_size(im.width, im.height, where)
-        im.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)    # (damage is told as an error)
+            if page_index:
+                im.seek(page_index)
+                _check_size(im.width, im.height, where)
+            im.load()
         im = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
         dpi = im.info.get("dpi", (None,))[0]
         return PageImage(_to_gray(im), where, page_index, float(dpi) if dpi else None)

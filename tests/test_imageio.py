@@ -72,3 +72,36 @@ def test_a_huge_image_is_called_too_large_not_unreadable(tmp_path, size):
     Image.new("1", size, 1).save(path)
     with pytest.raises(ImageReadError, match=r"huge.png: image too large .*120,000,000"):
         read_page(path)
+
+
+def test_a_pdf_is_known_by_its_content_not_its_name(tmp_path):
+    """An application's PDF saved without its suffix (or as .png) is read as a PDF, and an
+    image named .pdf as an image, as images are known by their content whatever their name."""
+    pdfium = pytest.importorskip("pypdfium2")
+    doc = pdfium.PdfDocument.new()
+    for _ in range(2):
+        doc.new_page(612, 792)
+    for name in ("application", "application.png"):
+        doc.save(str(tmp_path / name))
+    doc.close()
+    for name in ("application", "application.png"):
+        assert count_pages(tmp_path / name) == 2
+        assert read_page(tmp_path / name, 1).array.shape[0] > 792      # rendered at dpi
+    (tmp_path / "sheet.pdf").write_bytes(_png_bytes())
+    assert count_pages(tmp_path / "sheet.pdf") == 1
+    assert read_page(tmp_path / "sheet.pdf").array.shape == (48, 64)
+
+
+def test_pillow_warnings_about_a_damaged_file_do_not_reach_the_user(tmp_path):
+    """A TIFF whose directory lies past its end is refused with one message; Pillow's
+    "Corrupt EXIF data" warning (with its internal path) was printed before it."""
+    import struct
+    import warnings
+
+    path = tmp_path / "cut.tif"
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 5000) + bytes(1000))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageReadError, match=r"cut\.tif: not a readable image"):
+            read_page(path)
+    assert [str(w.message) for w in caught] == []
