@@ -39,6 +39,9 @@ _COARSE_SCAN = (1000, 2000)
 #: A page with this share of its pixels in mid tones is continuous-tone (a photograph), not
 #: line art (a drawing's mid tones are anti-aliased stroke edges and light shading).
 _MID_TONES, _PHOTO_SHARE = (48, 208), 0.25
+#: A query page with more dark than light (a share of its pixels) is a negative; an all-dark
+#: one holds nothing to search.
+_NEGATIVE_SHARE, _ALL_DARK_SHARE = 0.5, 0.998
 
 
 @dataclass(frozen=True)
@@ -148,19 +151,37 @@ def prepare_page(page: np.ndarray, page_kind: str | None = None,
 def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *,
                        dpi: float | None = None
                        ) -> tuple[list[tuple[FigureBox, np.ndarray]], bool]:
-    """``prepare_page`` of a query page, and whether it looks like printed text only (every
-    figure found is a block of text lines: a specification or bibliographic page of an
-    application file). Such a page still has its figures: a typeface design is drawn as
-    text, so only the caller, seeing the file's other pages, can leave it out."""
-    an = _analyze(page, None, cfg, dpi)
+    """``prepare_page`` of a query page (a negative made ``positive``), and whether it looks
+    like printed text only (every figure found is a block of text lines: a specification or
+    bibliographic page of an application file). Such a page still has its figures: a
+    typeface design is drawn as text, so only the caller, seeing the file's other pages, can
+    leave it out."""
+    if _dark_share(page) >= _ALL_DARK_SHARE:
+        return [], False        # (the whole page would be one black "figure")
+    an = _analyze(positive(page), None, cfg, dpi)
     boxes = _find(an, cfg)
     return [(b, _render_box(an, b, cfg)) for b in boxes], _printed(an, boxes)
+
+
+def positive(page: np.ndarray) -> np.ndarray:
+    """A query page that is a negative (light lines on a dark ground: a film or microfiche
+    scan, a screenshot of a dark viewer) turned into dark lines on paper, as drawings are
+    indexed; any other page as it is. Shaded drawings stay far below half dark."""
+    return 255 - page if _NEGATIVE_SHARE < _dark_share(page) < _ALL_DARK_SHARE else page
+
+
+def _dark_share(page: np.ndarray) -> float:
+    _, sample = _layout.gray_sample(_check(page))
+    return float((sample < 128).mean())
 
 
 def why_no_figure(page: np.ndarray, *, query: bool = True) -> str:
     """Why a page gave no figure, in words for the person who gave it: blank or text only, or
     soft continuous tones (a photograph) that do not separate into lines and paper. ``query``:
     the reason is for someone searching with the page, so it says what to give instead."""
+    if _dark_share(page) >= _ALL_DARK_SHARE:
+        reason = "the page is dark all over (no lines on paper)"
+        return reason + "; give a page with a drawing" if query else reason
     _, sample = _layout.gray_sample(_check(page))
     if ((sample > _MID_TONES[0]) & (sample < _MID_TONES[1])).mean() >= _PHOTO_SHARE:
         reason = "its tones do not separate into lines and paper (a photograph?)"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing import FigureBox, prepare_query_page, render_figure, why_no_figure
+from .drawing import FigureBox, positive, prepare_query_page, render_figure, why_no_figure
 from .imageio import PageImage, read_page
 from .index import ModelMismatchError
 from .library import Library
@@ -128,6 +128,23 @@ def load_query_page(image, page_index: int = 0) -> tuple[PageImage, str | None, 
     return page, str(path), hashlib.sha256(data).hexdigest()
 
 
+def _on_page(path: str | None, page_index: int, exc: QueryError) -> str:
+    """A query page's problem, naming the file and, in a file of several pages, the page:
+    the drawings of an application's PDF are often not on its first page."""
+    if path is None:
+        return str(exc)
+    from .imageio import count_pages
+
+    try:    # (a pipe cannot be read twice: no count)
+        n = count_pages(path) if Path(path).is_file() else 1
+    except Exception:
+        n = 1
+    if n < 2:
+        return f"{path}: {exc}"
+    return (f"{path}, page {page_index + 1} of {n}: {exc}; or search another of its pages, "
+            "or all of them")
+
+
 class Searcher:
     """Runs queries against one library with the model it was built with."""
 
@@ -166,7 +183,9 @@ class Searcher:
             if box.x1 <= 0 or box.y1 <= 0 or box.x0 >= W or box.y0 >= H:
                 raise QueryError(f"the region {box.to_list()} lies outside the page "
                                  f"({W} x {H} pixels)")
-            image = render_figure(page, box, self.cfg, dpi=dpi)
+            # the part on the page is what is searched (and what the response names)
+            box = FigureBox(max(0, box.x0), max(0, box.y0), min(W, box.x1), min(H, box.y1))
+            image = render_figure(positive(page), box, self.cfg, dpi=dpi)
             if not (image < 128).any():
                 raise QueryError(f"no drawing in the region {box.to_list()} (is it blank?)")
             return [box], [image], False
@@ -205,7 +224,7 @@ class Searcher:
                     boxes, images, text_only = self.query_figures(page.array, query.box,
                                                                   page.sheet_dpi)
                 except QueryError as exc:
-                    raise QueryError(f"{path}: {exc}" if path else str(exc)) from None
+                    raise QueryError(_on_page(path, query.page_index, exc)) from None
                 pages = [query.page_index] * len(boxes)
                 t["preprocess"] = time.perf_counter()
             vectors = self.embed_query(images)

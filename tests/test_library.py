@@ -74,6 +74,42 @@ def test_locarno_filter(tiny_library, shared_data):
     assert resp.results and all(h.locarno.startswith("21-") for h in resp.results)
 
 
+def test_query_pages_as_examiners_have_them(tiny_library, shared_data, tmp_path):
+    """A negative of a sheet (light lines on black) is searched as the drawing it is; a page
+    dark all over is refused as such; a PDF whose first page has no drawing names the page
+    and the pages it has; a region reaching past the page is searched, and named, clipped."""
+    from PIL import Image
+
+    from core.search import QueryError
+
+    lib, model, _ = tiny_library
+    searcher = Searcher(lib, model)
+    sheet = shared_data / "real_dev" / "D0906013" / "page02_sheet.png"
+    plain = searcher.search(SearchQuery(image=sheet, k=5))
+    assert plain.results[0].patent_id == "D0906013" and plain.results[0].score > 0.99
+    page = np.asarray(Image.open(sheet).convert("L"))
+    Image.fromarray(255 - page).save(tmp_path / "negative.png")
+    negative = searcher.search(SearchQuery(image=tmp_path / "negative.png", k=5))
+    assert [(h.figure_id, round(h.score, 4)) for h in negative.results] == \
+        [(h.figure_id, round(h.score, 4)) for h in plain.results]
+    Image.new("L", (850, 1100), 0).save(tmp_path / "dark.png")
+    with pytest.raises(QueryError, match="dark all over"):
+        searcher.search(SearchQuery(image=tmp_path / "dark.png"))
+    pages = [Image.new("L", page.shape[::-1], 255), Image.fromarray(page)]
+    pages[0].save(tmp_path / "application.pdf", save_all=True, append_images=pages[1:],
+                  resolution=300)
+    with pytest.raises(QueryError, match=r"application\.pdf, page 1 of 2: no drawing found.*"
+                                         r"another of its pages, or all of them"):
+        searcher.search(SearchQuery(image=tmp_path / "application.pdf"))
+    second = searcher.search(SearchQuery(image=tmp_path / "application.pdf", page_index=1))
+    assert second.results[0].patent_id == "D0906013"
+    h, w = page.shape
+    from core.drawing import FigureBox
+
+    clipped = searcher.search(SearchQuery(image=sheet, box=FigureBox(-50, 100, w + 500, h - 100)))
+    assert clipped.query_figures == [[0, 100, w, h - 100]]
+
+
 def test_other_model_is_refused(tiny_library):
     lib, _, _ = tiny_library
     other = create_model("tiny_test", pretrained=None, seed=7)
