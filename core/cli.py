@@ -38,12 +38,13 @@ def iso_date(text: str) -> date:
 
 
 def locarno_code(text: str) -> str:
-    from .locarno import normalize_locarno
+    from .locarno import LocarnoError, parse_locarno
 
-    code = normalize_locarno(text)
-    if code is None:
-        raise argparse.ArgumentTypeError(f"not a Locarno class (NN) or subclass (NN-NN): {text!r}")
-    return code
+    try:
+        return parse_locarno(text)
+    except LocarnoError as exc:     # (it says why: "classes are 1 to 32", ...)
+        raise argparse.ArgumentTypeError(f"{exc}; give a Locarno class (NN) or subclass "
+                                          "(NN-NN)") from None
 
 
 def _number(kind: type, ok, what: str):
@@ -428,8 +429,8 @@ def _page_of(path: str, page: int | None, text_pages: list[int] = ()) -> str:
     from .imageio import count_pages
     from .search import page_numbers
 
-    try:
-        n = count_pages(path)
+    try:    # (a pipe, read by the search, would wait for a writer that has gone)
+        n = count_pages(path) if Path(path).is_file() else 1
     except Exception:       # the search itself read the page; the count is only a hint
         return ""
     if page is None:

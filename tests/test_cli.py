@@ -313,6 +313,7 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
             (["search", sheet, "--box", "100", "100", "50", "50"], "empty region"),
             (["eval", "--modes", "bogus"], "--modes takes"),
             (["eval", "--page-kinds", "drawing_sheet,frontpage"], "--page-kinds takes"),
+            (["search", sheet, "--locarno", "99"], "classes are 1 to 32"),
             (["history", "--report", tmp_path / "r.html"], "needs the ID"),
             (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed")):
         proc = run(*args, "--library", lib)
@@ -642,3 +643,24 @@ def test_page_all_leaves_out_pages_of_printed_text(cli_library, shared_data, tmp
     obj = json.loads(run("search", only_text, "--library", lib, "--page", "all", "--json",
                          "--no-log").stdout)
     assert obj["text_pages"] == [] and set(obj["query_pages"]) == {0, 1}
+
+
+def test_the_page_hint_does_not_read_a_pipe_again(tmp_path):
+    """A query read from a named pipe: the "(page N of M)" hint opened it a second time and
+    waited for a writer that had gone, after the search had run."""
+    import os
+    import threading
+
+    from core.cli import _page_of
+
+    fifo = tmp_path / "query.fifo"
+    os.mkfifo(fifo)
+    out = []
+    worker = threading.Thread(target=lambda: out.append(_page_of(str(fifo), 1)), daemon=True)
+    worker.start()
+    worker.join(10)
+    waited = worker.is_alive()
+    if waited:                  # (let the blocked open go)
+        with open(fifo, "wb"):
+            pass
+    assert not waited and out == [""]
