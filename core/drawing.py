@@ -41,7 +41,7 @@ _COARSE_SCAN = (1000, 2000)
 _MID_TONES, _PHOTO_SHARE = (48, 208), 0.25
 #: A query page with more dark than light (a share of its pixels) is a negative; an all-dark
 #: one holds nothing to search.
-_NEGATIVE_SHARE, _ALL_DARK_SHARE = 0.5, 0.998
+_NEGATIVE_SHARE, _ALL_DARK_SHARE, _NEGATIVE_EDGES = 0.5, 0.998, 0.9
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,14 @@ def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *
 def positive(page: np.ndarray) -> np.ndarray:
     """A query page that is a negative (light lines on a dark ground: a film or microfiche
     scan, a screenshot of a dark viewer) turned into dark lines on paper, as drawings are
-    indexed; any other page as it is. Shaded drawings stay far below half dark."""
-    return 255 - page if _NEGATIVE_SHARE < _dark_share(page) < _ALL_DARK_SHARE else page
+    indexed; any other page as it is. A negative is more dark than light, its edges (the
+    ground around the drawing) nearly all dark; the darkest real sheets are a quarter dark,
+    and a crop of a dark shaded part still has paper at some edge."""
+    if not _NEGATIVE_SHARE < _dark_share(page) < _ALL_DARK_SHARE:
+        return page
+    _, sample = _layout.gray_sample(_check(page))
+    edges = np.concatenate([sample[0], sample[-1], sample[:, 0], sample[:, -1]])
+    return 255 - page if (edges < 128).mean() >= _NEGATIVE_EDGES else page
 
 
 def _dark_share(page: np.ndarray) -> float:

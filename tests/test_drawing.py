@@ -506,3 +506,19 @@ def test_query_pages_of_printed_text_are_told_from_drawings(shared_data):
         figures, text = prepare_query_page(arr)
         assert figures and not text, name
         assert [b for b, _ in figures] == find_figures(arr)
+
+
+def test_only_a_negative_is_turned_positive():
+    """Light lines on a dark ground are inverted for the search; a crop of a dark shaded
+    part (more ink than paper, but paper at an edge) and an ordinary sheet are not."""
+    from core.drawing import positive
+
+    negative = np.zeros((400, 300), np.uint8)
+    negative[100:300, 80:84] = 255                   # a light line on a dark ground
+    assert (positive(negative) == 255 - negative).all()
+    shaded = np.full((400, 300), 255, np.uint8)
+    shaded[:, 40:] = 0                               # dark shading, paper at the left edge
+    assert positive(shaded) is shaded
+    sheet = np.full((400, 300), 255, np.uint8)
+    sheet[100:300, 80:84] = 0
+    assert positive(sheet) is sheet
