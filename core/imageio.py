@@ -75,6 +75,27 @@ def _check_size(w: int, h: int, where: str) -> None:
                              "refusing a possible decompression bomb")
 
 
+#: How drawing files begin (PNG, JPEG, TIFF both byte orders, BMP, GIF, WebP's RIFF, PDF).
+_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8", b"RIFF",
+          b"%PDF-")
+
+
+def may_be_drawing_file(path: str | os.PathLike) -> bool:
+    """Whether a file can be a drawing, before decoding it: a drawing format's name, or (a
+    name such as "USD0871717 v1.2" or none at all) content that begins as a drawing file's."""
+    path = Path(path)
+    if path.is_dir():
+        return False
+    if path.suffix.lower() in SUPPORTED_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return not path.suffix      # (not readable now: the decoder will say why)
+    return head.startswith(_MAGIC) or b"%PDF-" in head
+
+
 def _is_pdf(path: Path) -> bool:
     """A PDF by its content (the "%PDF-" header, within the first KiB), as images are known
     by theirs whatever their name; by its name where the file cannot be read twice (a pipe)."""

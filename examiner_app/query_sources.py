@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage
 
-from core.imageio import SUPPORTED_SUFFIXES
+from core.imageio import SUPPORTED_SUFFIXES, may_be_drawing_file
 
 FILE_FILTER = ("Drawings (" + " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES)) + ");;"
                "All files (*)")
@@ -28,6 +28,8 @@ def query_from_mime(mime: QMimeData | None) -> Path | QImage | str:
             return image
     if mime.hasText():
         text = mime.text().strip().strip('"')
+        if text.startswith("file:"):        # a file's address, as some programs copy it
+            text = QUrl(text).toLocalFile()
         if text and "\n" not in text and Path(text).expanduser().is_file():
             return Path(text).expanduser()
     return "the clipboard holds no image or drawing file"
@@ -42,11 +44,6 @@ def can_accept(mime: QMimeData | None) -> bool:
     if mime.hasUrls():
         files = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
         if files:
-            return can_be_drawing(files[0])
+            return may_be_drawing_file(files[0])
     return mime.hasImage()
 
-
-def can_be_drawing(path: Path) -> bool:
-    """A file of a drawing format, or without a suffix (the decoder tells by the content)."""
-    suffix = path.suffix.lower()
-    return not path.is_dir() and (suffix in SUPPORTED_SUFFIXES or not suffix)

@@ -2124,6 +2124,28 @@ def test_only_what_can_be_a_drawing_is_accepted_while_dragging(tmp_path):
     image = QMimeData()
     image.setImageData(QImage(8, 8, QImage.Format.Format_Grayscale8))
     assert can_accept(image) and not can_accept(None)
+    # other names are told by how the file begins: a drawing's, or not
+    QImage(8, 8, QImage.Format.Format_Grayscale8).save(str(tmp_path / "x.png"))
+    (tmp_path / "x.png").rename(tmp_path / "USD0871717 v1.2")
+    (tmp_path / "notes.txt").rename(tmp_path / "notes")
+    assert can_accept(urls(tmp_path / "USD0871717 v1.2"))
+    assert not can_accept(urls(tmp_path / "notes"))
+
+
+def test_a_files_address_pasted_as_text_is_the_query(tmp_path):
+    """A file manager that copies a file's address as text ("file:///...") gives that file;
+    a plain path as before."""
+    from examiner_app.query_sources import query_from_mime
+
+    sheet = tmp_path / "my sheet.png"
+    QImage(8, 8, QImage.Format.Format_Grayscale8).save(str(sheet))
+    for text in (QUrl.fromLocalFile(str(sheet)).toString(), str(sheet), f'"{sheet}"'):
+        mime = QMimeData()
+        mime.setText(text)
+        assert query_from_mime(mime) == sheet, text
+    mime = QMimeData()
+    mime.setText("file:///nowhere/sheet.png")
+    assert query_from_mime(mime) == "the clipboard holds no image or drawing file"
 
 
 def test_at_1024_the_status_bar_keeps_the_current_result_readable(qtbot, window, gui_library):
