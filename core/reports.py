@@ -16,7 +16,7 @@ import csv
 import html
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -62,6 +62,7 @@ class ReportMeta:
     query_region: str | None = None     # what the box is: "figure 2", "crop"
     query_page: str | None = None       # "3", or "all" for every page of the file
     text_pages: list[int] = field(default_factory=list)  # all pages: text pages left out (0-based)
+    query_note: str | None = None       # why the query drawing is not pictured
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -95,6 +96,8 @@ class ReportMeta:
         else:
             rows = [("Query", self.query or "(pasted image)"),
                     ("Query SHA-256", self.query_sha256 or "-")]
+        if self.query_note:
+            rows.append(("Query drawing", self.query_note))
         if self.query_page:
             rows.append(("Query page", "every page of the file" if self.query_page == "all"
                          else self.query_page))
@@ -283,16 +286,17 @@ def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[Se
     """A search report as CSV or HTML, by the suffix of ``path``; ``thumbnails`` is a
     ``core.thumbnails.ThumbnailCache`` for the HTML's pictures, ``query_page`` (file, page)
     the query drawing to show in its header (with ``meta.query_box`` outlined on it)."""
-    from .thumbnails import query_thumbnail, report_thumbnails
+    from .thumbnails import query_picture, report_thumbnails
 
     fmt = report_format(path)
     if fmt == "csv":
         write_search_csv(path, meta, hits, ratings, blind)
     elif fmt == "html":
-        write_search_html(path, meta, hits, thumbnail=report_thumbnails(thumbnails),
-                          query_image=query_thumbnail(thumbnails, *query_page,
-                                                      box=meta.query_box)
-                          if query_page else None, ratings=ratings, blind=blind)
+        picture, note = query_picture(thumbnails, *query_page, box=meta.query_box,
+                                      sha256=meta.query_sha256) if query_page else (None, None)
+        write_search_html(path, replace(meta, query_note=note), hits,
+                          thumbnail=report_thumbnails(thumbnails), query_image=picture,
+                          ratings=ratings, blind=blind)
     else:
         raise ValueError(f"{path}: PDF reports are written by the desktop app; use .html "
                          "(a browser prints it to PDF) or .csv")

@@ -169,6 +169,27 @@ def query_thumbnail(cache: "ThumbnailCache", path: str | None, page_index: int =
     return outline(fit(page, QUERY_SIDE), box, page.shape)
 
 
+def query_picture(cache: "ThumbnailCache", path: str | None, page_index: int = 0,
+                  box: Sequence[int] | None = None, sha256: str | None = None
+                  ) -> tuple[np.ndarray | None, str | None]:
+    """``query_thumbnail`` of the file a search was made with, and why it is not shown when
+    it is not: a file at the path that is not the one searched (``sha256``, as logged) would
+    show another drawing as the query."""
+    from ._hashing import sha256_file
+
+    if path is None:
+        return None, None
+    if sha256 is not None:
+        try:
+            if sha256_file(path) != sha256:
+                return None, ("not shown: the file at this path has changed since the search "
+                              "(its SHA-256 differs)")
+        except OSError:
+            return None, "not shown: the file is gone or cannot be read now"
+    picture = query_thumbnail(cache, path, page_index, box)
+    return picture, None if picture is not None else "not shown: the file cannot be read now"
+
+
 def outline(thumb: np.ndarray, box: Sequence[int], page_shape: tuple[int, int],
             rgb: tuple[int, int, int] = REGION_RGB) -> np.ndarray:
     """An RGB copy of a page's grayscale thumbnail with a page box outlined (clipped to the

@@ -420,15 +420,18 @@ class LibraryService(QObject):
         cache = self.thumbnail_cache()
 
         def work(task: Task) -> Path:
+            from dataclasses import replace
+
             from core import reports
-            from core.thumbnails import query_thumbnail, report_thumbnails
+            from core.thumbnails import query_picture, report_thumbnails
 
             if reports.report_format(target) == "pdf":
                 from .pdf_report import write_pdf
 
-                write_pdf(target, meta, hits, report_thumbnails(cache),
-                          query_thumbnail(cache, *_page_of(query), box=meta.query_box),
-                          ratings, blind)
+                picture, note = query_picture(cache, *_page_of(query), box=meta.query_box,
+                                              sha256=meta.query_sha256)
+                write_pdf(target, replace(meta, query_note=note), hits,
+                          report_thumbnails(cache), picture, ratings, blind)
             else:
                 reports.write_search_report(target, meta, hits, thumbnails=cache,
                                             query_page=_page_of(query), ratings=ratings,

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.audit import AuditError, logged_hits, replay, search_record
@@ -267,6 +268,26 @@ def test_an_empty_study_filter_means_outside_any_study(tmp_path):
     logged = [json.loads(x) for x in run("history", "--library", path, "--study", "",
                                          "--json").stdout.splitlines()]
     assert [r["study"] for r in logged] == [None]
+
+
+def test_a_report_never_shows_another_drawing_as_the_query(searchable_library, tmp_path):
+    """The file at a logged query's path replaced by another drawing (or gone): the report
+    says so and shows no query picture; it showed the new drawing as the one searched."""
+    from PIL import Image
+
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    report = tmp_path / "search.html"
+    assert run("history", sid, "--library", path, "--report", report).returncode == 0
+    assert report.read_text().count("data:image/png;base64,") == 8 + 1   # results + query
+    page = np.asarray(Image.open(query).convert("L"))
+    Image.fromarray(255 - page).save(query)              # another drawing, the same name
+    for state in ("has changed since the search", "is gone"):
+        made = run("history", sid, "--library", path, "--report", report)
+        assert made.returncode == 0, made.stderr
+        text = report.read_text()
+        assert text.count("data:image/png;base64,") == 8 and state in text, state
+        query.unlink(missing_ok=True)
 
 
 def test_a_search_logged_as_a_rebuild_swaps_its_library_in_is_in_the_new_log(

@@ -396,7 +396,10 @@ def test_a_report_of_a_part_of_the_sheet_outlines_that_part_on_the_query(tmp_pat
     assert not red[45:195, 85:235].any()                  # an outline, not a fill
     assert query_thumbnail(cache, str(tmp_path / "gone.png"), 0, box=(0, 0, 9, 9)) is None
 
-    meta = ReportMeta(**{**META.__dict__, "query": str(src), "query_box": [200, 100, 600, 500]})
+    from core._hashing import sha256_file
+
+    meta = ReportMeta(**{**META.__dict__, "query": str(src), "query_box": [200, 100, 600, 500],
+                         "query_sha256": sha256_file(src)})       # (the file searched)
     path = tmp_path / "r.html"
     reports.write_search_report(path, meta, [hit(1)], thumbnails=cache,
                                 query_page=(str(src), 0))
