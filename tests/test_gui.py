@@ -2195,3 +2195,73 @@ def test_a_reopened_search_says_which_ratings_were_made_in_another_session(
     assert window.model.index(0).data(RatingRole) == 2
     assert "1 of the ratings shown was made in session s-1: they count there; rating one " \
         "again moves it to this session (s-2)." in window.banner.text.text()
+
+
+def test_a_pdf_report_goes_on_over_the_next_pages_with_a_block_taller_than_a_page(
+        qtbot, tmp_path):
+    """A very long query text ran past the foot of page 1 (over the page number, losing the
+    Model, Search id and Examiner lines after it) and a result with a title of ~700 words was
+    cut at the page's foot: each goes on over the next pages, cut between lines, every line
+    on a page once, the column headings above each part of the result and never alone."""
+    import re
+
+    import numpy as np
+    import pypdfium2
+
+    from core.reports import ReportMeta
+    from core.search import SearchHit
+    from examiner_app.pdf_report import write_pdf
+
+    sentence = "A folding chair with a curved backrest and slender legs. "
+    meta = ReportMeta(query="/q.png", query_sha256="ab", before="2020-01-01", locarno="06-01",
+                      text=sentence * 200 + "END_OF_TEXT", model_id="m", search_id=7,
+                      examiner="Ada Examiner", allowed=99)
+    hits = [SearchHit(rank=i + 1, score=0.5 - i / 100, figure_id=i, patent_id=f"USD{800000 + i}",
+                      title="armchair " * 700 + "END_OF_TITLE" if i == 1 else "armchair",
+                      locarno="06-01", locarno_title="Seats", grant_date="2019-01-01",
+                      filing_date=None, image=f"/p/{i}.tif", page_index=0, page_kind=None,
+                      sheet=1, figure=[0, 0, 9, 9]) for i in range(3)]
+
+    def thumb(hit):
+        image = np.full((160, 120), 255, np.uint8)
+        image[::7] = 0
+        return image
+
+    layout = write_pdf(tmp_path / "r.pdf", meta, hits, thumb, thumb(hits[0]), {1: 2}, False)
+    assert all(p.top + p.height <= layout.page_height + 0.5 for p in layout.placements)
+    assert [p.what for p in layout.placements if p.what.startswith("rank")
+            and not p.what.endswith("continued")] == ["rank 1", "rank 2", "rank 3"]
+    assert any(p.what == "head continued" for p in layout.placements)
+    assert sum(p.what == "rank 2 continued" for p in layout.placements) >= 2
+    for page in range(layout.placements[-1].page + 1):
+        on_page = [p.what for p in layout.placements if p.page == page]
+        for i, what in enumerate(on_page):  # headings, then a result (or a part of one)
+            if what == "columns":
+                assert on_page[i + 1:i + 2] and on_page[i + 1].startswith("rank"), on_page
+            elif what.startswith("rank"):
+                assert i > 0 and on_page[i - 1].startswith(("rank", "columns")), on_page
+
+    pdf = pypdfium2.PdfDocument(tmp_path / "r.pdf")
+    assert len(pdf) == layout.placements[-1].page + 1
+    foot = 14 / 25.4 * 72                       # the bottom margin, in points
+    text = ""
+    for i in range(len(pdf)):
+        page = pdf[i]
+        width, height = page.get_size()
+        chars = page.get_textpage()
+        # nothing painted off the page, or over the page number in the bottom margin
+        margin = ""
+        for j in range(chars.count_chars()):
+            left, bottom, right, top = chars.get_charbox(j)
+            assert 0 <= left and right <= width and 0 <= bottom and top <= height, \
+                (i + 1, chars.get_text_range(j, 1), (left, bottom, right, top))
+            if bottom < foot - 1:
+                margin += chars.get_text_range(j, 1)
+        assert margin.strip() == str(i + 1)
+        text += chars.get_text_range()
+    flat = re.sub(r"\s+", "", text)
+    assert flat.count("slenderlegs.") == 200     # every line of the text, once
+    assert flat.count("armchair") == 702
+    for line in ("END_OF_TEXT", "END_OF_TITLE", "Modelm", "Figuressearched99", "Searchid7",
+                 "ExaminerAdaExaminer", "3results", "P@10ofthissearch"):
+        assert flat.count(line) == 1, line
