@@ -141,14 +141,45 @@ def _score_text(score: float, blind: bool) -> str:
     return "" if blind else f"{score:.4f}"
 
 
+#: How a spreadsheet cell that runs as a formula begins (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _SheetSafeWriter:
+    """``csv.writer`` for files people open in a spreadsheet: UTF-8 with a byte-order mark
+    (so Excel reads non-Latin titles), and a text cell that would begin a formula (a title
+    "=HYPERLINK(...)", an examiner "+alice") given a leading apostrophe; numbers stay as
+    they are."""
+
+    def __init__(self, f):
+        self._w = csv.writer(f)
+
+    def writerow(self, row) -> None:
+        self._w.writerow([_sheet_cell(v) for v in row])
+
+
+def _sheet_cell(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def _csv_file(path: str | os.PathLike):
+    return replacing(path, newline="", encoding="utf-8-sig")
+
+
 def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[SearchHit],
                      ratings: dict[int, int] | None = None, blind: bool = False) -> int:
     """One row per result (the search's own fields repeated, so every row stands alone);
     ``ratings`` maps figure id -> rating. Returns the number of rows."""
     ratings = ratings or {}
     n = 0
-    with replacing(path, newline="") as f:
-        w = csv.writer(f)
+    with _csv_file(path) as f:
+        w = _SheetSafeWriter(f)
         w.writerow(SEARCH_COLUMNS)
         for h in hits:
             w.writerow([meta.search_id or "", meta.query or "", meta.before or "",
@@ -318,8 +349,8 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
     examiner)."""
     rows = store.current_ratings(session=session, study=study, examiner=examiner)
     searches: dict[int, dict] = {}
-    with replacing(path, newline="") as f:
-        w = csv.writer(f)
+    with _csv_file(path) as f:
+        w = _SheetSafeWriter(f)
         w.writerow(RATINGS_COLUMNS)
         for r in rows:
             sid = r["search_id"]

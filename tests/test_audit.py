@@ -145,7 +145,8 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     assert 8 <= allowed and f"<b>Figures searched</b></td><td>{allowed}</td>" in page
     table = tmp_path / "search.csv"
     assert run("history", sid, "--library", path, "--report", table).returncode == 0
-    assert [r["rating"] for r in csv.DictReader(table.open())][:4] == ["3", "0", "2", ""]
+    rows = csv.DictReader(table.open(encoding="utf-8-sig"))
+    assert [r["rating"] for r in rows][:4] == ["3", "0", "2", ""]
     assert run("history", sid, "--library", path, "--report", tmp_path / "r.pdf"
                ).returncode == 2                          # PDF: the desktop app's
 
@@ -161,7 +162,8 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     assert summary.returncode == 0, summary.stderr
     assert "session s1, examiner ann: 2 searches, 1 rated; 3 results rated, 2 relevant; " \
         "mean P@10 0.20" in summary.stdout
-    assert sorted(r["rating"] for r in csv.DictReader(out.open())) == ["0", "2", "3"]
+    rows = csv.DictReader(out.open(encoding="utf-8-sig"))
+    assert sorted(r["rating"] for r in rows) == ["0", "2", "3"]
     assert json.loads(run("ratings", "--library", path, "--session", "s2",
                           "--json").stdout)["ratings"] == 0
     nobody = run("ratings", "--library", path, "--examiner", "bob")

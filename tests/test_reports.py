@@ -28,7 +28,7 @@ META = ReportMeta(query="/q/query.png", query_sha256="ab" * 32, before="2021-01-
 def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
     path = tmp_path / "r.csv"
     n = write_search_csv(path, META, [hit(1), hit(2, "SYN-000004", 0.5)], {101: 3})
-    rows = list(csv.DictReader(path.open()))
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert n == 2 and [r["rank"] for r in rows] == ["1", "2"]
     assert rows[0]["patent_number"] == "US D906,013 S" and rows[1]["patent_number"] == "SYN-000004"
     assert rows[0]["rating"] == "3" and rows[1]["rating"] == ""
@@ -41,17 +41,36 @@ def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
     fixed = hit(1)
     fixed.corrected = {"grant_date": "2021-02-02", "locarno": "06-01"}
     write_search_csv(path, crop, [fixed])
-    row = next(csv.DictReader(path.open()))
+    row = next(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert row["query_region"] == "figure 2: 5 6 70 80"
     assert row["corrected_since"] == "grant_date=2021-02-02; locarno=06-01"
     page = reports.search_html(crop, [fixed, hit(2)])
     assert page.count("corrected since: now granted 2021-02-02, Locarno 06-01") == 1
 
 
+def test_csv_files_open_in_a_spreadsheet_as_text_not_formulas(tmp_path):
+    """A title or query text that begins like a formula (=, +, -, @) is written with a
+    leading apostrophe, so a spreadsheet shows it rather than runs it; a negative score stays
+    a number; the file starts with a byte-order mark, so Excel reads non-Latin titles."""
+    import dataclasses
+
+    evil = hit(1, score=-0.25)
+    evil.title = '=HYPERLINK("http://evil.example/x","click")'
+    greek = hit(2)
+    greek.title = "Καρέκλα 中文 @home"
+    meta = dataclasses.replace(META, text="+1 cmd|calc")
+    path = tmp_path / "r.csv"
+    write_search_csv(path, meta, [evil, greek])
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfsearch_id,")
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    assert rows[0]["title"] == "'" + evil.title and rows[0]["score"] == "-0.2500"
+    assert rows[1]["title"] == greek.title and {r["text"] for r in rows} == {"'+1 cmd|calc"}
+
+
 def test_blind_reports_hide_scores_and_model(tmp_path):
     path = tmp_path / "r.csv"
     write_search_csv(path, META, [hit(1)], blind=True)
-    row = next(csv.DictReader(path.open()))
+    row = next(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert row["score"] == "" and row["model_id"] == ""
     page = reports.search_html(META, [hit(1)], blind=True)
     assert "tiny-123" not in page and "0.9000" not in page
@@ -118,7 +137,7 @@ def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
     store = _store_with_ratings(tmp_path)
     path = tmp_path / "ratings.csv"
     assert write_ratings_csv(path, store, session="s1") == 6
-    rows = list(csv.DictReader(path.open()))
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert set(rows[0]) == set(reports.RATINGS_COLUMNS)
     five = [r for r in rows if r["rank"] == "5"]
     assert len(five) == 1 and five[0]["rating"] == "2" and five[0]["relevant"] == "1"
@@ -129,7 +148,7 @@ def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
     assert write_ratings_csv(path, store) == 7
     assert write_ratings_csv(path, store, study="other") == 0
     assert write_ratings_csv(path, store, examiner="bob") == 1
-    assert [r["examiner"] for r in csv.DictReader(path.open())] == ["bob"]
+    assert [r["examiner"] for r in csv.DictReader(path.open(encoding="utf-8-sig"))] == ["bob"]
     assert write_ratings_csv(path, store, session="s2", examiner="bob") == 0
     store.close()
 
@@ -313,7 +332,7 @@ def test_ratings_outside_a_study_are_kept_apart_from_a_studys(tmp_path):
                      model_id="m", query_sha256="x", examiner="ada", study=None, session="s1")
     path = tmp_path / "r.csv"
     assert write_ratings_csv(path, store, session="s1", study="") == 1
-    assert [r["study"] for r in csv.DictReader(path.open())] == [""]
+    assert [r["study"] for r in csv.DictReader(path.open(encoding="utf-8-sig"))] == [""]
     assert session_summary(store, "s1", "ada", study="").rated == 1
     assert session_summary(store, "s1", "ada", study="").searches == 4   # (logged outside)
     assert session_summary(store, "s1", "ada", study="pilot").rated == 5
