@@ -63,6 +63,7 @@ class ReportMeta:
     query_page: str | None = None       # "3", or "all" for every page of the file
     text_pages: list[int] = field(default_factory=list)  # all pages: text pages left out (0-based)
     query_note: str | None = None       # why the query drawing is not pictured
+    per_patent: bool = False            # one result per patent (its best figure)
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -86,7 +87,8 @@ class ReportMeta:
                    allowed=(rec.get("params") or {}).get("allowed"),
                    query_page=None if not rec.get("query_path") else
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
-                   text_pages=(rec.get("params") or {}).get("text_pages", []))
+                   text_pages=(rec.get("params") or {}).get("text_pages", []),
+                   per_patent=bool((rec.get("params") or {}).get("per_patent")))
 
     def lines(self, blind: bool = False) -> list[tuple[str, str]]:
         from .locarno import title
@@ -113,6 +115,8 @@ class ReportMeta:
             rows.append(("Model", self.model_id or "-"))
         if self.allowed is not None:
             rows.append(("Figures searched", str(self.allowed)))
+        if self.per_patent:
+            rows.append(("Results", "one per patent (its best figure)"))
         if self.search_id is not None:
             rows.append(("Search id", str(self.search_id)))
         if self.at:

@@ -272,6 +272,19 @@ def test_an_empty_study_filter_means_outside_any_study(tmp_path):
     assert [r["study"] for r in logged] == [None]
 
 
+def test_a_report_of_a_per_patent_search_says_its_rows_are_patents(searchable_library,
+                                                                    tmp_path):
+    """`search --per-patent` ranks one figure per patent: its report says so (it read as
+    the top figures)."""
+    path, query = searchable_library
+    sid = search_logged(path, query, per_patent=True)
+    plain = search_logged(path, query)
+    for search_id, said in ((sid, True), (plain, False)):
+        report = tmp_path / f"{search_id}.html"
+        assert run("history", search_id, "--library", path, "--report", report).returncode == 0
+        assert ("one per patent" in report.read_text()) is said
+
+
 def test_a_report_never_shows_another_drawing_as_the_query(searchable_library, tmp_path):
     """The file at a logged query's path replaced by another drawing (or gone): the report
     says so and shows no query picture; it showed the new drawing as the one searched."""
