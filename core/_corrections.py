@@ -67,16 +67,23 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
         diff = differences(stored, rec)
         if not diff:
             continue
-        said = "; ".join(f"{f} {_shown(f, old, stored)} -> {new}"
-                         for f, (old, new) in diff.items())
+
+        def said(fields: dict) -> str:
+            return "; ".join(f"{f} {_shown(f, old, stored)} -> {new}"
+                             for f, (old, new) in fields.items())
         first = _source(store, stored.get("source_id"))
-        if sid is not None and stored.get("source_id") == sid or \
-                _same_grant_files(first, _source(store, sid)):
-            updates[rec.patent_id] = diff, rec
-            notes.append(f"{rec.patent_id} from {where}: {said}")
-        else:
-            kept.append(f"{rec.patent_id}: {where} gives other metadata ({said}); the library "
-                        "keeps what the patent's first source gave"
+        # what the library lacks (an image folder has no titles or classes) any source fills
+        apply = {f: d for f, d in diff.items() if d[0] in (None, "")}
+        other = {f: d for f, d in diff.items() if f not in apply}
+        if other and (sid is not None and stored.get("source_id") == sid or
+                      _same_grant_files(first, _source(store, sid))):
+            apply, other = diff, {}
+        if apply:
+            updates[rec.patent_id] = apply, rec
+            notes.append(f"{rec.patent_id} from {where}: {said(apply)}")
+        if other:
+            kept.append(f"{rec.patent_id}: {where} gives other metadata ({said(other)}); the "
+                        "library keeps what the patent's first source gave"
                         + (f" (to correct it, fix and add {first[1]} again)" if first else ""))
     if not updates:
         return notes, kept, set()

@@ -676,6 +676,43 @@ def test_deeppatent2_metadata_builds_a_dated_library(shared_data, tmp_path, tiny
         assert not searcher.search(query).results
 
 
+def test_deeppatent2_metadata_in_a_folder_or_added_later_reaches_the_library(
+        shared_data, tmp_path, tiny_model):
+    """The data set's folder (JSON beside its images) is read as DeepPatent2, not as a folder
+    of untitled images; and a library first built from the images alone gets the titles and
+    classes it lacks from the JSON added later (they were kept out as "other metadata")."""
+    import shutil
+
+    from core.sources._ids import normalize_patent_id
+
+    images = sorted((shared_data / "deeppatent2_sheets" / "images").glob("*.png"))[:4]
+    folder = tmp_path / "dp2"
+    (folder / "images").mkdir(parents=True)
+    records = []
+    for img in images:
+        shutil.copy(img, folder / "images" / img.name)
+        records.append({"patentID": img.stem.rsplit("-", 1)[0], "Figure_file": img.name,
+                        "object": "drinking cup", "classification_locarno": "0701"})
+    (folder / "2020.json").write_text(json.dumps(records))
+    patents = {img.stem.rsplit("-", 1)[0].split("-")[0] for img in images}
+    with Library(tmp_path / "whole", create=True) as lib:
+        report = ingest(lib, [folder], tiny_model, workers=0)
+        assert report.pages_added == len(images)
+        rows = set(lib.store.conn.execute("SELECT title, locarno FROM patents"))
+        assert rows == {("drinking cup", "07-01")}
+    with Library(tmp_path / "later", create=True) as lib:
+        ingest(lib, [folder / "images"], tiny_model, workers=0)
+        assert set(lib.store.conn.execute("SELECT title, locarno FROM patents")) == \
+            {(None, None)}
+        later = ingest(lib, [folder / "2020.json"], tiny_model, workers=0)
+        assert later.pages_added == 0 and not later.warnings
+        assert set(lib.store.conn.execute("SELECT title, locarno FROM patents")) == \
+            {("drinking cup", "07-01")}
+        resp = Searcher(lib, tiny_model).search(SearchQuery(image=images[0], locarno="07-01",
+                                                            k=50))
+        assert {h.patent_id for h in resp.results} == {normalize_patent_id(p) for p in patents}
+
+
 def test_a_page_of_cited_references_is_kept_without_figures(shared_data, tmp_path, tiny_model):
     """D822,408 page 2 continues the front page (cited references) though the manifest calls
     it a drawing sheet: the page is recorded, says why it has no figure, and adds none."""

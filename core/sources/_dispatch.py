@@ -21,9 +21,10 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
     """Scan whatever ``path`` is, without decoding any image.
 
     A .jsonl/.json file is a manifest (or DeepPatent2 metadata, told by its fields), a .xml
-    file a grant (or weekly grant) file, an image
-    or PDF file a single item. A folder is a manifest when it holds ``manifest.jsonl``, Red Book
-    when grant XML lies at most ``XML_DEPTH`` parts below it, otherwise a folder of images.
+    file a grant (or weekly grant) file, an image or PDF file a single item. A folder is a
+    manifest when it holds ``manifest.jsonl``, Red Book when grant XML lies at most
+    ``XML_DEPTH`` parts below it, DeepPatent2 when it holds DeepPatent2 JSON files, otherwise
+    a folder of images.
     ``allow_absolute`` lets manifest rows name files outside the manifest's folder.
     """
     path = Path(path).expanduser()
@@ -71,10 +72,30 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
         return scan_manifest(path / "manifest.jsonl", allow_absolute)
     if find_grant_xml(path):
         return scan_redbook(path)
+    metadata = [p for p in sorted(path.glob("*.json")) if p.is_file() and is_deeppatent2(p)]
+    if metadata:            # (the images beside them are theirs: not untitled patents)
+        return _merged([scan_deeppatent2(p, allow_absolute) for p in metadata], path)
     if next(iter_files(path, SUPPORTED_SUFFIXES), None) is not None:
         return scan_folder(path)
     raise SourceError(f"{path}: holds nothing usable "
                       "(no manifest.jsonl, grant XML, drawing files or grant archives)")
+
+
+def _merged(scans: list[SourceScan], root: Path) -> SourceScan:
+    """One scan of a folder's metadata files (DeepPatent2 ships one per year): a patent as
+    the first file gives it, each page once."""
+    out = SourceScan(scans[0].kind, root)
+    seen: set[Path] = set()
+    for scan in scans:
+        for pid, rec in scan.patents.items():
+            out.patents.setdefault(pid, rec)
+        for page in scan.pages:
+            if page.path not in seen:
+                seen.add(page.path)
+                out.pages.append(page)
+        out.errors += scan.errors
+        out.warnings += scan.warnings
+    return out
 
 
 def holds_drawings(folder: Path) -> bool:
