@@ -7,6 +7,7 @@ the latest request is shown, so results of a query the user has since changed ar
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -73,6 +74,19 @@ def ratings_elsewhere(sessions: dict, hits: list, ident: Identity) -> str | None
             f"one again moves it to this session ({ident.session}).")
 
 
+@dataclass
+class LoggedReportMeta(ReportMeta):
+    """The report of a logged search, reopened: who made it, when and how, as logged (as
+    `patent-examiner history ID --report` has it), and whose ratings it shows when they are
+    not the searcher's own."""
+
+    rated_by: str | None = None
+
+    def lines(self, blind: bool = False) -> list[tuple[str, str]]:
+        rows = super().lines(blind)
+        return rows + [("Ratings by", self.rated_by)] if self.rated_by else rows
+
+
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1].rstrip() + "\u2026"
 
@@ -91,6 +105,7 @@ class MainWindow(QMainWindow):
         self.query = None            # service.QueryPage on screen
         self.response = None         # core.search.SearchResponse on screen
         self._searched_with = (None, None)  # its QueryPage and region, for its report
+        self._logged = None          # its audit-log record when it was reopened from there
         self._gen = 0                # search generation: only the latest answer is shown
         self._query_gen = 0
         self._library_dialog = None
@@ -517,14 +532,16 @@ class MainWindow(QMainWindow):
 
     def _show_response(self, gen: int, resp, ratings: dict | None = None,
                        reopened: str | None = None, what: str | None = None,
-                       used: tuple = (None, None)) -> None:
+                       used: tuple = (None, None), logged: dict | None = None) -> None:
         """``used``: the QueryPage and region searched (a report shows these, not the query
-        on screen, which may already be the next one)."""
+        on screen, which may already be the next one); ``logged``: the audit-log record of
+        a reopened search (its report names who made it and when from there)."""
         if resp is None or gen != self._gen:
             return                              # a newer request superseded this one
         self._set_busy(False)
         self.response = resp
         self._searched_with = used
+        self._logged = logged
         self.model.set_results(resp.results, ratings=ratings, seed=resp.search_id or 0)
         before = f"granted before {resp.before}" if resp.before else "with no date cutoff"
         loc = f", Locarno {resp.locarno}" if resp.locarno else ""
@@ -575,6 +592,7 @@ class MainWindow(QMainWindow):
         self._set_busy(False)
         # the results of an earlier search would read as this one's (and take its ratings)
         self.response = None
+        self._logged = None
         self.model.set_results([])
         self.results.header.setText("Search failed")
         self.results.subheader.setText("No results: see the message above. Earlier searches "
@@ -611,7 +629,7 @@ class MainWindow(QMainWindow):
                                 "a crop of the drawing" if region == "crop" else
                                 f"{region} of the drawing" if region else
                                 "every page of the drawing" if every_page else
-                                "the drawing", used=(None, rec.get("query_box")))
+                                "the drawing", used=(None, rec.get("query_box")), logged=rec)
             path = rec.get("query_path")
             logged = len(rec.get("results") or [])
             notes = [f"{logged - len(hits)} of its {logged} results are no longer in the "
@@ -819,9 +837,18 @@ class MainWindow(QMainWindow):
     def export_report(self, path: Path) -> None:
         resp = self.response
         ident = self.identity()
-        meta = ReportMeta.from_response(resp, examiner=ident.examiner, study=ident.study or None,
-                                        session=ident.session or None)
-        query, meta.query_box = self._searched_with
+        ratings = dict(self.model.ratings)
+        query, box = self._searched_with
+        if self._logged is not None:    # reopened: the searcher, time and page as logged
+            meta = LoggedReportMeta.from_record(self._logged)
+            # the ratings on screen are the window's examiner's own (service.reopen)
+            if ratings and (ident.examiner or None) != (meta.examiner or None):
+                meta.rated_by = ident.examiner or "(no examiner)"
+        else:
+            meta = ReportMeta.from_response(resp, examiner=ident.examiner,
+                                            study=ident.study or None,
+                                            session=ident.session or None)
+            meta.query_box = box
         self._set_busy(True, "Writing the report\u2026", job="report")
 
         def done(target):
@@ -832,9 +859,8 @@ class MainWindow(QMainWindow):
             self._set_busy(False, job="report")
             self.show_message("error", f"The report was not saved: {describe_error(exc)}")
 
-        self.service.export_report(path, meta, resp.results, dict(self.model.ratings),
-                                   self.settings.blind, query, on_done=done,
-                                   on_error=failed)
+        self.service.export_report(path, meta, resp.results, ratings, self.settings.blind,
+                                   query, on_done=done, on_error=failed)
 
     def export_ratings_dialog(self, parent=None, notify=None) -> None:
         """Ask where to save the session's ratings; ``parent`` and ``notify`` let a dialog

@@ -2265,3 +2265,70 @@ def test_a_pdf_report_goes_on_over_the_next_pages_with_a_block_taller_than_a_pag
     for line in ("END_OF_TEXT", "END_OF_TITLE", "Modelm", "Figuressearched99", "Searchid7",
                  "ExaminerAdaExaminer", "3results", "P@10ofthissearch"):
         assert flat.count(line) == 1, line
+
+
+def test_the_report_of_a_reopened_search_names_who_made_it_and_when_as_logged(
+        qtbot, window, gui_library, tmp_path):
+    """A search logged from the command line by another examiner, reopened and exported, was
+    credited to the window's examiner, study and session, and lost its time and query page;
+    its report now says what `history ID --report` says (the examiner whose ratings it
+    shows named apart), and the report of a search made in the window stays the window's."""
+    import json
+    import re
+    import subprocess
+    import sys
+
+    import pypdfium2
+
+    def run_cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def head(path):
+        return re.findall(r"<tr><td><b>(.*?)</b></td><td>(.*?)</td></tr>", path.read_text())
+
+    files = sheets(gui_library)
+    logged = json.loads(run_cli("search", files[1], "--library", gui_library, "--json",
+                                "--examiner", "Cleo Searcher", "--study", "main",
+                                "--session", "cli-3"))
+    window.start(gui_library, files[0])
+    mine = searched(qtbot, window)
+    window.reopen(logged["search_id"])
+    qtbot.waitUntil(lambda: window.response.search_id == logged["search_id"]
+                    and not window.busy.isVisible(), timeout=WAIT)
+    window.results.select_row(0)
+    window.rate_current(2)                  # the window's examiner rates the reopened search
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().endswith("(saved)"),
+                    timeout=WAIT)
+    for name in ("reopened.html", "reopened.pdf", "reopened.csv"):
+        window.export_report(tmp_path / name)
+        qtbot.waitUntil(lambda: window.banner.text.text().endswith(name), timeout=WAIT)
+    run_cli("history", logged["search_id"], "--library", gui_library, "--report",
+            tmp_path / "cli.html", "--examiner", "Ada Examiner")
+
+    rows = dict(head(tmp_path / "reopened.html"))
+    cli_rows = dict(head(tmp_path / "cli.html"))
+    assert {k: rows.get(k) for k in cli_rows} == cli_rows
+    assert (rows["Examiner"], rows["Study"], rows["Session"], rows["Query page"]) == \
+        ("Cleo Searcher", "main", "cli-3", "1")
+    assert rows["Searched at"] and rows["Search id"] == str(logged["search_id"])
+    assert rows["Ratings by"] == "Ada Examiner"
+    pdf = pypdfium2.PdfDocument(tmp_path / "reopened.pdf")
+    text = re.sub(r"\s+", " ", "".join(page.get_textpage().get_text_range() for page in pdf))
+    pdf.close()
+    for line in (f"Searched at {rows['Searched at']}", "Examiner Cleo Searcher", "Study main",
+                 "Session cli-3", "Query page 1", "Ratings by Ada Examiner"):
+        assert line in text, line
+    table = list(csv.DictReader((tmp_path / "reopened.csv").open(encoding="utf-8-sig")))
+    assert {r["search_id"] for r in table} == {str(logged["search_id"])}
+    assert table[0]["rating"] == "2"
+
+    window.load_query(files[0])             # a search made now: the window's own
+    assert searched(qtbot, window, logged["search_id"]).search_id > mine.search_id
+    window.export_report(tmp_path / "mine.html")
+    qtbot.waitUntil(lambda: window.banner.text.text().endswith("mine.html"), timeout=WAIT)
+    rows = dict(head(tmp_path / "mine.html"))
+    assert (rows["Examiner"], rows["Study"], rows["Session"]) == ("Ada Examiner", "pilot", "s-1")
+    assert "Searched at" not in rows and "Ratings by" not in rows
