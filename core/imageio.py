@@ -75,9 +75,8 @@ def _check_size(w: int, h: int, where: str) -> None:
                              "refusing a possible decompression bomb")
 
 
-#: How drawing files begin (PNG, JPEG, TIFF both byte orders, BMP, GIF, WebP's RIFF, PDF).
-_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8", b"RIFF",
-          b"%PDF-")
+#: How image files begin (PNG, JPEG, TIFF both byte orders, BMP, GIF, WebP's RIFF).
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8", b"RIFF")
 
 
 def may_be_drawing_file(path: str | os.PathLike) -> bool:
@@ -93,16 +92,18 @@ def may_be_drawing_file(path: str | os.PathLike) -> bool:
             head = f.read(1024)
     except OSError:
         return not path.suffix      # (not readable now: the decoder will say why)
-    return head.startswith(_MAGIC) or b"%PDF-" in head
+    return head.startswith(_IMAGE_MAGIC) or b"%PDF-" in head
 
 
 def _is_pdf(path: Path) -> bool:
-    """A PDF by its content (the "%PDF-" header, within the first KiB), as images are known
-    by theirs whatever their name; by its name where the file cannot be read twice (a pipe)."""
+    """A PDF by its content (the "%PDF-" header, within the first KiB, of a file that does
+    not begin as an image: an image's notes may quote a PDF's), as images are known by theirs
+    whatever their name; by its name where the file cannot be read twice (a pipe)."""
     try:
         if path.is_file():
             with open(path, "rb") as f:
-                return b"%PDF-" in f.read(1024)
+                head = f.read(1024)
+            return not head.startswith(_IMAGE_MAGIC) and b"%PDF-" in head
     except OSError:
         pass
     return path.suffix.lower() in PDF_SUFFIXES

@@ -90,6 +90,14 @@ def test_a_pdf_is_known_by_its_content_not_its_name(tmp_path):
     (tmp_path / "sheet.pdf").write_bytes(_png_bytes())
     assert count_pages(tmp_path / "sheet.pdf") == 1
     assert read_page(tmp_path / "sheet.pdf").array.shape == (48, 64)
+    from PIL import PngImagePlugin
+
+    notes = PngImagePlugin.PngInfo()          # an image whose notes quote a PDF's header
+    notes.add_text("Source", "page 2 of application.pdf, %PDF-1.7")
+    Image.new("L", (64, 48), 255).save(tmp_path / "page.png", pnginfo=notes)
+    Image.new("L", (64, 48), 255).save(tmp_path / "page.jpg", comment=b"from %PDF-1.7")
+    for name in ("page.png", "page.jpg"):
+        assert read_page(tmp_path / name).array.shape == (48, 64)
 
 
 def test_pillow_warnings_about_a_damaged_file_do_not_reach_the_user(tmp_path):
