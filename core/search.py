@@ -207,6 +207,11 @@ class Searcher:
         text = (query.text or "").strip() or None
         if query.image is None and text is None:
             raise QueryError("a query needs a drawing, a text, or both")
+        if query.image is None and not self.fusion["cross"] and not len(self.text_index()):
+            raise QueryError("no patent in this library has a title or description to search "
+                             "the text against (a library of image files alone): add a drawing "
+                             "to the query, or add the patents' metadata (a manifest, grant "
+                             "XML or DeepPatent2 JSON)")
         path = sha = None
         boxes: list[FigureBox] = []
         pages: list[int] = []

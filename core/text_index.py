@@ -116,6 +116,8 @@ class TextIndex:
         return len(self.patent_ids)
 
     def similarities(self, text_vector: np.ndarray) -> dict[str, float]:
+        if not len(self):       # (no patent has a text: a library of untitled images)
+            return {}
         sims = self.vectors @ text_vector
         return dict(zip(self.patent_ids.tolist(), sims.tolist()))
 
@@ -128,6 +130,8 @@ class TextIndex:
             ok &= np.array([c == locarno or c.startswith(locarno + "-") for c in self.locarno],
                            bool) if len(self) else ok
         idx = np.nonzero(ok)[0]
+        if not len(idx):
+            return []
         sims = self.vectors[idx] @ text_vector
         order = np.argsort(-sims)[:k]
         return [(self.patent_ids[idx[i]], float(sims[i])) for i in order]

@@ -683,6 +683,7 @@ def test_deeppatent2_metadata_in_a_folder_or_added_later_reaches_the_library(
     classes it lacks from the JSON added later (they were kept out as "other metadata")."""
     import shutil
 
+    from core.search import QueryError
     from core.sources._ids import normalize_patent_id
 
     images = sorted((shared_data / "deeppatent2_sheets" / "images").glob("*.png"))[:4]
@@ -711,6 +712,13 @@ def test_deeppatent2_metadata_in_a_folder_or_added_later_reaches_the_library(
         resp = Searcher(lib, tiny_model).search(SearchQuery(image=images[0], locarno="07-01",
                                                             k=50))
         assert {h.patent_id for h in resp.results} == {normalize_patent_id(p) for p in patents}
+    with Library(tmp_path / "untitled", create=True) as lib:    # no patent has a text
+        ingest(lib, [folder / "images"], tiny_model, workers=0)
+        searcher = Searcher(lib, tiny_model)      # (both raised a ValueError from numpy)
+        fused = searcher.search(SearchQuery(image=images[0], text="drinking cup", k=5))
+        assert len(fused.results) == 5
+        with pytest.raises(QueryError, match="no patent in this library has a title"):
+            searcher.search(SearchQuery(text="drinking cup", k=5))
 
 
 def test_a_page_of_cited_references_is_kept_without_figures(shared_data, tmp_path, tiny_model):
