@@ -297,6 +297,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         duplicates: list[tuple[str, str]] = []           # (new path, the page it copies)
         moves: list[tuple[int, str, int | None]] = []    # (page id, new path, source id)
         changed: set[str] = set()        # files rewritten since their pages were indexed
+        present: set[tuple[str, int]] = set()   # library pages found again, each counted once
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
@@ -315,7 +316,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     continue
                 seen.add(key)
                 if key in known:
-                    report.pages_already_present += 1
+                    present.add(key)
                     if file_changed(page.path, *known[key]):
                         changed.add(str(page.path))
                     continue
@@ -324,7 +325,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     twin = twins.match(page)
                     if twin is not None:
                         how, page_id, old = twin
-                        report.pages_already_present += page_id is not None
+                        if page_id is not None:     # the library's page, at its own path
+                            present.add((old, page.page_index))
                         if how == "moved":
                             moves.append((page_id, str(page.path), sid))
                         else:
@@ -333,6 +335,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 source_ids[str(page.path)] = sid
                 todo.append(page)
         report.pages_total = len(todo)
+        report.pages_already_present = len(present)
         if changed:
             report.warnings.append(
                 f"{len(changed)} file(s) of pages already in the library have changed since "
@@ -384,7 +387,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 compact(library)
                 for page_id, path, sid in moves:
                     library.store.move_page(page_id, path, sid)
-                report.pages_moved = len(moves)
+                report.pages_moved = len({page_id for page_id, _, _ in moves})
                 from .text_index import missing_text_vectors, update_text_vectors
 
                 report.corrected, kept, retitled = correct_metadata(library, corrections)

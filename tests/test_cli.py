@@ -664,3 +664,21 @@ def test_the_page_hint_does_not_read_a_pipe_again(tmp_path):
         with open(fifo, "wb"):
             pass
     assert not waited and out == [""]
+
+
+def test_pages_found_again_through_overlapping_sources_are_counted_once(sheets, tmp_path):
+    """A second add of two sources that hold the same drawings (a copied folder, a weekly
+    archive and its unpacked grants) says each library page was already there once."""
+    import shutil
+
+    copy = shutil.copytree(sheets.parent, tmp_path / "copy")      # same bytes, other paths
+    pages = len(sheets.read_text().splitlines())
+    args = ("index", "add", sheets, copy / sheets.name, "--library", tmp_path / "lib",
+            "--model", "tiny_test:random", "--workers", "0", "--json")
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.splitlines()[-1])["added_pages"] == pages
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.splitlines()[-1])["already_present"] == pages
+    assert f"{pages} pages were already in the library" in again.stderr
