@@ -121,7 +121,8 @@ def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
         print(f"note: {len(raters)} examiners rated this search; the report leaves ratings "
               "out (--examiner NAME puts one examiner's in)", file=sys.stderr)
     page = rec.get("query_page") or 0
-    write_search_report(args.report, ReportMeta.from_record(rec), hits,
+    meta = ReportMeta.from_record(rec).with_ratings_of(examiner, bool(ratings))
+    write_search_report(args.report, meta, hits,
                         thumbnails=ThumbnailCache.for_library(lib.path),
                         query_page=(rec["query_path"], page) if rec.get("query_path") else None,
                         ratings=ratings)

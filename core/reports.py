@@ -64,6 +64,7 @@ class ReportMeta:
     text_pages: list[int] = field(default_factory=list)  # all pages: text pages left out (0-based)
     query_note: str | None = None       # why the query drawing is not pictured
     per_patent: bool = False            # one result per patent (its best figure)
+    rated_by: str | None = None         # whose ratings it shows, when not the searcher's
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -123,8 +124,15 @@ class ReportMeta:
             rows.append(("Searched at", self.at))
         rows += [(key, value) for key, value in (("Examiner", self.examiner),
                                                  ("Study", self.study),
-                                                 ("Session", self.session)) if value]
+                                                 ("Session", self.session),
+                                                 ("Ratings by", self.rated_by)) if value]
         return rows
+
+    def with_ratings_of(self, examiner: str | None, rated: bool) -> "ReportMeta":
+        """This report showing ``examiner``'s ratings (``rated``: it has some): named when
+        they are not the searcher's own."""
+        other = rated and (examiner or None) != (self.examiner or None)
+        return replace(self, rated_by=(examiner or "(no examiner)") if other else None)
 
 
 SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "model_id", "rank",

@@ -7,7 +7,6 @@ the latest request is shown, so results of a query the user has since changed ar
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -72,19 +71,6 @@ def ratings_elsewhere(sessions: dict, hits: list, ident: Identity) -> str | None
     return (f"{n} of the ratings shown {'was' if n == 1 else 'were'} made in "
             f"session{'s' * (len(names) > 1)} {', '.join(names)}: they count there; rating "
             f"one again moves it to this session ({ident.session}).")
-
-
-@dataclass
-class LoggedReportMeta(ReportMeta):
-    """The report of a logged search, reopened: who made it, when and how, as logged (as
-    `patent-examiner history ID --report` has it), and whose ratings it shows when they are
-    not the searcher's own."""
-
-    rated_by: str | None = None
-
-    def lines(self, blind: bool = False) -> list[tuple[str, str]]:
-        rows = super().lines(blind)
-        return rows + [("Ratings by", self.rated_by)] if self.rated_by else rows
 
 
 def _clip(text: str, n: int) -> str:
@@ -840,10 +826,9 @@ class MainWindow(QMainWindow):
         ratings = dict(self.model.ratings)
         query, box = self._searched_with
         if self._logged is not None:    # reopened: the searcher, time and page as logged
-            meta = LoggedReportMeta.from_record(self._logged)
-            # the ratings on screen are the window's examiner's own (service.reopen)
-            if ratings and (ident.examiner or None) != (meta.examiner or None):
-                meta.rated_by = ident.examiner or "(no examiner)"
+            # (the ratings on screen are the window's examiner's own: service.reopen)
+            meta = ReportMeta.from_record(self._logged).with_ratings_of(ident.examiner,
+                                                                        bool(ratings))
         else:
             meta = ReportMeta.from_response(resp, examiner=ident.examiner,
                                             study=ident.study or None,

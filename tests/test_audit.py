@@ -285,6 +285,25 @@ def test_a_report_of_a_per_patent_search_says_its_rows_are_patents(searchable_li
         assert ("one per patent" in report.read_text()) is said
 
 
+def test_a_report_with_another_examiners_ratings_names_them(searchable_library, tmp_path):
+    """`history ID --report --examiner bob` of ann's search shows bob's ratings and says
+    whose they are (the desktop app's report of a reopened search does the same)."""
+    path, query = searchable_library
+    sid = search_logged(path, query)                      # by ann
+    with Library(path) as lib:
+        hit = logged_hits(lib.store, search_record(lib.store, sid))[0]
+        for who in ("ann", "bob"):
+            lib.store.add_rating(search_id=sid, patent_id=hit.patent_id, figure_id=hit.figure_id,
+                                 rank=hit.rank, rating=3, model_id=None, query_sha256=None,
+                                 examiner=who)
+    for who, named in (("bob", True), ("ann", False)):
+        report = tmp_path / f"{who}.html"
+        assert run("history", sid, "--library", path, "--report", report,
+                   "--examiner", who).returncode == 0
+        page = report.read_text()
+        assert "3 Highly relevant" in page and ("<b>Ratings by</b></td><td>bob" in page) is named
+
+
 def test_a_report_never_shows_another_drawing_as_the_query(searchable_library, tmp_path):
     """The file at a logged query's path replaced by another drawing (or gone): the report
     says so and shows no query picture; it showed the new drawing as the one searched."""
