@@ -829,11 +829,13 @@ class MainWindow(QMainWindow):
             # (the ratings on screen are the window's examiner's own: service.reopen)
             meta = ReportMeta.from_record(self._logged).with_ratings_of(ident.examiner,
                                                                         bool(ratings))
+            query_page = (self._logged.get("query_path"), self._logged.get("query_page") or 0)
         else:
             meta = ReportMeta.from_response(resp, examiner=ident.examiner,
                                             study=ident.study or None,
                                             session=ident.session or None)
             meta.query_box = box
+            query_page = (query.path, query.page_index) if query is not None else (None, 0)
         self._set_busy(True, "Writing the report\u2026", job="report")
 
         def done(target):
@@ -845,7 +847,7 @@ class MainWindow(QMainWindow):
             self.show_message("error", f"The report was not saved: {describe_error(exc)}")
 
         self.service.export_report(path, meta, resp.results, ratings, self.settings.blind,
-                                   query, on_done=done, on_error=failed)
+                                   query_page, on_done=done, on_error=failed)
 
     def export_ratings_dialog(self, parent=None, notify=None) -> None:
         """Ask where to save the session's ratings; ``parent`` and ``notify`` let a dialog

@@ -414,9 +414,10 @@ class LibraryService(QObject):
 
     # -- reports ----------------------------------------------------------------------------
     def export_report(self, target: Path, meta, hits: list, ratings: dict[int, int],
-                      blind: bool, query: QueryPage | None, *, on_done: Callback,
+                      blind: bool, query_page: tuple[str | None, int], *, on_done: Callback,
                       on_error: Callback) -> Task:
-        """Write a search report; the format follows the suffix (.html, .csv or .pdf)."""
+        """Write a search report; the format follows the suffix (.html, .csv or .pdf);
+        ``query_page``: the (file, page index) searched, pictured in its header."""
         cache = self.thumbnail_cache()
 
         def work(task: Task) -> Path:
@@ -428,13 +429,13 @@ class LibraryService(QObject):
             if reports.report_format(target) == "pdf":
                 from .pdf_report import write_pdf
 
-                picture, note = query_picture(cache, *_page_of(query), box=meta.query_box,
+                picture, note = query_picture(cache, *query_page, box=meta.query_box,
                                               sha256=meta.query_sha256)
                 write_pdf(target, replace(meta, query_note=note), hits,
                           report_thumbnails(cache), picture, ratings, blind)
             else:
                 reports.write_search_report(target, meta, hits, thumbnails=cache,
-                                            query_page=_page_of(query), ratings=ratings,
+                                            query_page=query_page, ratings=ratings,
                                             blind=blind)
             return target
 
@@ -586,7 +587,3 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
     if not path.exists():
         path.write_bytes(data)
     return path
-
-
-def _page_of(query: QueryPage | None) -> tuple[str | None, int]:
-    return (query.path, query.page_index) if query is not None else (None, 0)

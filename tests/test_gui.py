@@ -2315,6 +2315,9 @@ def test_the_report_of_a_reopened_search_names_who_made_it_and_when_as_logged(
         ("Cleo Searcher", "main", "cli-3", "1")
     assert rows["Searched at"] and rows["Search id"] == str(logged["search_id"])
     assert rows["Ratings by"] == "Ada Examiner"
+    pictures = [(tmp_path / f).read_text().count("data:image/png") for f in ("reopened.html",
+                                                                           "cli.html")]
+    assert pictures[0] == pictures[1] == len(window.response.results) + 1   # with the query
     pdf = pypdfium2.PdfDocument(tmp_path / "reopened.pdf")
     text = re.sub(r"\s+", " ", "".join(page.get_textpage().get_text_range() for page in pdf))
     pdf.close()
