@@ -280,7 +280,7 @@ def cmd_index_rebuild(args) -> int:
 def cmd_embed(args) -> int:
     """One rank of a sharded bulk embedding (run it under torchrun; see docs/scale.md)."""
     from .models import load_model
-    from .shards import embed_to_shards, shard_summary
+    from .shards import _rank_world, embed_to_shards, job_summary, shard_summary
 
     model_ref = args.model or "default"
     model = load_model(model_ref)
@@ -293,10 +293,28 @@ def cmd_embed(args) -> int:
         bar.close()
     summary = shard_summary(shard)
     for item, reason in summary["skipped"] + summary["failed_pages"]:
-        print(f"  skipped {item}: {reason}", file=sys.stderr)
-    print(f"wrote {shard}: {summary['pages']} pages, {summary['figures']} figures, "
-          f"{len(summary['skipped']) + len(summary['failed_pages'])} skipped", file=sys.stderr)
-    return EXIT_OK if summary["figures"] else EXIT_ERROR
+        print(f"  skipped {item}: {reason.removeprefix(f'{item}: ')}", file=sys.stderr)
+    skipped = len(summary["skipped"]) + len(summary["failed_pages"])
+    if summary["pages"]:
+        print(f"wrote {shard}: {summary['pages']} pages, {summary['figures']} figures, "
+              f"{skipped} skipped", file=sys.stderr)
+    else:               # pages are dealt out rank by rank: the job has more ranks than pages
+        print(f"wrote {shard}: an empty shard (this rank got no pages: the job has more ranks "
+              f"than pages){f', {skipped} skipped' if skipped else ''}", file=sys.stderr)
+    if _rank_world()[0] != 0:
+        return EXIT_OK  # this rank's part is done; rank 0, which finishes the job, judges it
+    job = job_summary(args.out)
+    if not job["figures"]:
+        print(f"patent-examiner: error: the job found no figures: its {job['pages']} pages "
+              f"(in {job['shards']} shard(s) of {args.out}) hold no drawing or could not be "
+              "read", file=sys.stderr)
+        return EXIT_ERROR
+    missing = [s for s in args.sources if not Path(s).exists()]
+    if missing:         # a mistyped path is an error even when the other sources were embedded
+        print(f"patent-examiner: error: no such source: {', '.join(map(str, missing))}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def cmd_index_add_shards(args) -> int:

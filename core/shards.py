@@ -143,6 +143,15 @@ def shard_summary(target: Path) -> dict:
             "failed_pages": failed, "skipped": [tuple(e) for e in meta["errors"]]}
 
 
+def job_summary(out: str | Path) -> dict:
+    """Counts of a finished job (rank 0 wrote its COMPLETE.json): shards, pages, figures."""
+    out = Path(out)
+    names = json.loads((out / COMPLETE).read_text())["shards"]
+    counts = [shard_summary(out / name) for name in names]
+    return {"shards": len(names), "pages": sum(c["pages"] for c in counts),
+            "figures": sum(c["figures"] for c in counts)}
+
+
 def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
                  patents: dict[str, PatentRecord], errors: list, job: list[str]) -> None:
     tmp = target.with_name(target.name + ".tmp")

@@ -153,3 +153,59 @@ def test_a_page_without_a_drawing_keeps_its_reason_through_a_shard(checkpoint, t
         via_shard = add_shards(a, tmp_path / "shards", model).warnings
         direct = ingest(b, [tmp_path / "m.jsonl"], model, workers=0).warnings
     assert via_shard == direct and "None" not in via_shard[0] and "blank" in via_shard[0]
+
+
+def _ranks(world: int, *args) -> list[subprocess.CompletedProcess]:
+    """``embed ARGS`` run as ``world`` ranks started by hand (as torchrun starts them)."""
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "WORLD_SIZE": str(world), "LOCAL_WORLD_SIZE": str(world),
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    cmd = [sys.executable, "-m", "core.cli", "embed", *map(str, args), "--model", "tiny_test",
+           "--workers", "0"]
+    procs = [subprocess.Popen(cmd, cwd=REPO, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(world)]
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return done
+
+
+def test_a_rank_without_pages_or_figures_succeeds_and_rank_0_judges_the_job(sheets, tmp_path):
+    """More ranks than pages: the rank that gets none writes an empty shard and exits 0 (it
+    failed the whole torchrun job); a job that found no figure at all fails on rank 0 only."""
+    from PIL import Image
+
+    one = tmp_path / "one.jsonl"
+    row = json.loads(sheets.read_text().splitlines()[0])
+    one.write_text(json.dumps({**row, "image": str(sheets.parent / row["image"])}) + "\n")
+    rank0, rank1 = _ranks(2, one, "--out", tmp_path / "s", "--allow-absolute")
+    assert rank0.returncode == 0, rank0.stderr[-2000:]
+    assert rank1.returncode == 0 and "an empty shard" in rank1.stderr, rank1.stderr[-2000:]
+    assert [len(meta["pages"]) for meta, _ in ShardSet(tmp_path / "s").shards] == [1, 0]
+
+    Image.new("L", (800, 1000), 255).save(tmp_path / "blank.png")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text(json.dumps({"image": "blank.png", "patent_id": "D0900001",
+                                 "grant_date": "2019-01-01"}) + "\n")
+    rank0, rank1 = _ranks(2, blank, "--out", tmp_path / "b")
+    assert rank1.returncode == 0, rank1.stderr[-2000:]
+    assert rank0.returncode == 1 and "found no figures" in rank0.stderr, rank0.stderr[-2000:]
+    assert (tmp_path / "b" / COMPLETE).exists()
+
+
+def test_embed_naming_a_missing_source_writes_the_others_and_exits_1(sheets, tmp_path):
+    """As `index add`: a mistyped source is an error even though the others were embedded."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "embed", str(sheets), str(tmp_path / "missing"),
+         "--out", str(tmp_path / "s"), "--model", "tiny_test", "--workers", "0"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert f"no such source: {tmp_path / 'missing'}" in proc.stderr
+    assert len(_by_page(tmp_path / "s")) == len(sheets.read_text().splitlines())
