@@ -42,8 +42,11 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/pe-bench-demo")
     args = ap.parse_args()
     work = Path(args.workdir)
-    for made in ("demo", "real"):          # what an earlier run made there, nothing else
-        shutil.rmtree(work / made, ignore_errors=True)
+    for made in (work / "demo", work / "real"):
+        if made.exists() and not (made / "library.sqlite").is_file():
+            ap.error(f"{made} is not a library an earlier run made: give another --workdir")
+    for made in (work / "demo", work / "real"):     # the libraries an earlier run made
+        shutil.rmtree(made, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     print(f"load before: {load()}")
     t0 = time.perf_counter()

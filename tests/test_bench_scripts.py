@@ -72,3 +72,14 @@ def test_bad_argument_is_a_usage_error(script, args, names, tmp_path):
     assert last.startswith(f"{script}: error: ") and names in last, proc.stderr
     assert proc.stdout == ""        # nothing started: no table header, no machine line
     assert sorted(p.name for p in tmp.iterdir()) == ["uspto_redbook"]   # nothing written
+
+
+def test_the_demo_bench_never_removes_a_folder_it_did_not_make(tmp_path):
+    """--workdir holding a demo/ or real/ folder that is not a library (someone's notes) is
+    refused before any work; the bench removed it with everything in it."""
+    work = tmp_path / "work"
+    (work / "real").mkdir(parents=True)
+    (work / "real" / "notes.txt").write_text("precious")
+    proc = _run("bench_demo.py", "--patents", "2", "--workdir", str(work), timeout=60)
+    assert proc.returncode == 2 and "not a library an earlier run made" in proc.stderr
+    assert (work / "real" / "notes.txt").read_text() == "precious"
