@@ -259,7 +259,8 @@ class Searcher:
             resp.search_id = self._log(
                 query_path=None if path is None else os.path.abspath(path),   # for replays
                 query_sha256=sha, query_page=query.page_index,
-                query_box=query.box.to_list() if query.box else None, before=resp.before,
+                query_box=boxes[0].to_list() if query.box else None,     # (clipped)
+                before=resp.before,
                 locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
                                      "patent_id": h.patent_id, **{

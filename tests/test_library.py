@@ -106,8 +106,10 @@ def test_query_pages_as_examiners_have_them(tiny_library, shared_data, tmp_path)
     h, w = page.shape
     from core.drawing import FigureBox
 
-    clipped = searcher.search(SearchQuery(image=sheet, box=FigureBox(-50, 100, w + 500, h - 100)))
+    clipped = searcher.search(SearchQuery(image=sheet, box=FigureBox(-50, 100, w + 500, h - 100)),
+                              log=True)
     assert clipped.query_figures == [[0, 100, w, h - 100]]
+    assert lib.store.search_record(clipped.search_id)["query_box"] == [0, 100, w, h - 100]
 
 
 def test_other_model_is_refused(tiny_library):
