@@ -318,16 +318,38 @@ def cmd_embed(args) -> int:
 
 
 def cmd_index_add_shards(args) -> int:
-    from .shards import ShardSet, add_shards
+    from .library import remove_if_empty
+    from .shards import ShardSet
 
     shards = ShardSet(args.shards)
-    with _open_library(args, create=True) as lib:
-        model_ref = args.model or (lib.model_info or {}).get("ref") or shards.model_ref or \
-            "default"
-        from .models import load_model
+    path = _library_path(args)
+    made: list[bool] = []       # this run made the folder (not another run started with it)
+    try:
+        return _index_add_shards(args, shards, path, made)
+    finally:                    # refused or interrupted: a new library with nothing is not kept
+        if made and remove_if_empty(path):
+            print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
 
+
+def _index_add_shards(args, shards, path: Path, made: list) -> int:
+    from .library import DB_FILE
+    from .models import load_model
+    from .shards import add_shards
+
+    model = None
+    if not (path / DB_FILE).exists():   # shards of another model leave no empty library behind
+        model_ref = args.model or shards.model_ref or "default"
         model = load_model(model_ref)
+        shards.check_model(model)
+    with _open_library(args, create=True) as lib:
+        if lib.created:
+            made.append(True)
+        if model is None:
+            model_ref = args.model or (lib.model_info or {}).get("ref") or shards.model_ref \
+                or "default"
+            model = load_model(model_ref)
         lib.check_model(model)
+        shards.check_model(model)       # before the progress bar
         bar, progress = _tqdm_progress("merging")
         try:
             report = add_shards(lib, shards, model, model_ref=model_ref, progress=progress,

@@ -199,6 +199,11 @@ class ShardSet:
         try:
             complete = json.loads((self.folder / COMPLETE).read_text())
         except (OSError, ValueError):
+            if not any(p.is_dir() for p in self.folder.glob("shard-*")):
+                raise ShardError(
+                    f"{self.folder}: holds no shards of an `embed` job (pass the --out folder "
+                    "of `patent-examiner embed`; drawings, manifests and Red Book folders are "
+                    "added with `patent-examiner index add`)") from None
             raise ShardError(f"{self.folder}: no complete sharded embedding here (the "
                              f"`embed` job has not finished: {COMPLETE} is missing)") from None
         self.model_id = complete["model_id"]
@@ -224,6 +229,12 @@ class ShardSet:
             for p in meta["pages"]:
                 self._where[(p["path"], p["page_index"])] = (s, start, p)
                 start += len(p["boxes"])
+
+    def check_model(self, model) -> None:
+        """Refuse to merge vectors of another model than ``model``."""
+        if self.model_id != model.model_id:
+            raise ShardError(f"{self.folder} was embedded with model {self.model_id}, not with "
+                             f"{model.model_id}")
 
     def scan(self) -> SourceScan:
         """Patents and pages of all shards, pages in grant-date order."""
@@ -273,9 +284,7 @@ def add_shards(library, folder: "str | Path | ShardSet", model, *,
 
     shards = folder if isinstance(folder, ShardSet) else ShardSet(folder)
     folder = shards.folder
-    if shards.model_id != model.model_id:
-        raise ShardError(f"{folder} was embedded with model {shards.model_id}, not with "
-                         f"{model.model_id}")
+    shards.check_model(model)
     scan = shards.scan()
     return ingest(library, [str(folder)], model, model_ref=model_ref or shards.model_ref,
                   progress=progress, cancel=cancel, scans=[scan], embed=shards.embed,

@@ -209,3 +209,29 @@ def test_embed_naming_a_missing_source_writes_the_others_and_exits_1(sheets, tmp
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert f"no such source: {tmp_path / 'missing'}" in proc.stderr
     assert len(_by_page(tmp_path / "s")) == len(sheets.read_text().splitlines())
+
+
+def test_shards_of_another_model_leave_no_new_library_and_no_progress_bar(sheets, checkpoint,
+                                                                          tmp_path):
+    """add-shards refused for the model makes no empty library folder (as `index add`) and
+    says why before any "merging" bar."""
+    embed_to_shards([sheets], tmp_path / "s", load_model(str(checkpoint)), workers=0)
+    other = save_checkpoint(create_model("tiny_test", pretrained=None, seed=3),
+                            tmp_path / "other")
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "index", "add-shards", str(tmp_path / "s"),
+         "--library", str(tmp_path / "lib"), "--model", str(other)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "was embedded with model" in proc.stderr, proc.stderr
+    assert "merging" not in proc.stderr
+    assert not (tmp_path / "lib").exists()
+
+
+def test_a_folder_without_shards_is_not_called_an_unfinished_job(sheets, checkpoint, tmp_path):
+    with pytest.raises(ShardError, match="holds no shards of an `embed` job") as exc:
+        ShardSet(sheets.parent)                     # the drawings, not the --out folder
+    assert "not finished" not in str(exc.value)
+    embed_to_shards([sheets], tmp_path / "s", load_model(str(checkpoint)), workers=0)
+    (tmp_path / "s" / COMPLETE).unlink()            # shards, but the job did not finish
+    with pytest.raises(ShardError, match="not finished"):
+        ShardSet(tmp_path / "s")
