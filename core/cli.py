@@ -195,8 +195,13 @@ def _index_add(args, path: Path, made: list) -> int:
         return EXIT_INTERRUPTED
     if report.pages_total == 0 and report.pages_already_present == 0 and report.errors:
         return EXIT_ERROR
-    missing = [s for s in args.sources if not Path(s).exists()]
-    if missing:         # a mistyped path is an error even when the other sources were added
+    return _missing_sources(args.sources)
+
+
+def _missing_sources(sources) -> int:
+    """A mistyped path is an error even when the other sources were added: exit status."""
+    missing = [s for s in sources if not Path(s).exists()]
+    if missing:
         print(f"patent-examiner: error: no such source: {', '.join(map(str, missing))}",
               file=sys.stderr)
         return EXIT_ERROR
@@ -309,12 +314,7 @@ def cmd_embed(args) -> int:
               f"(in {job['shards']} shard(s) of {args.out}) hold no drawing or could not be "
               "read", file=sys.stderr)
         return EXIT_ERROR
-    missing = [s for s in args.sources if not Path(s).exists()]
-    if missing:         # a mistyped path is an error even when the other sources were embedded
-        print(f"patent-examiner: error: no such source: {', '.join(map(str, missing))}",
-              file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+    return _missing_sources(args.sources)
 
 
 def cmd_index_add_shards(args) -> int:
