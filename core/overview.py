@@ -31,9 +31,16 @@ def source_paths(library: Library) -> tuple[list[str], list[str]]:
     """The registered sources, to ingest again, and why any is left out: a manifest that an
     older version registered as its folder (scanning the folder would take every image in
     it for a patent of its own)."""
+    from .sources._deeppatent2 import is_deeppatent2
+
     paths, notes = [], []
     for kind, path in library.store.conn.execute("SELECT kind, path FROM sources ORDER BY id"):
         folder = Path(path)
+        # (a folder holding its DeepPatent2 JSON is scanned as such since it was added)
+        if kind == "deeppatent2" and folder.is_dir() and \
+                any(is_deeppatent2(p) for p in folder.glob("*.json")):
+            paths.append(path)
+            continue
         if kind in ("manifest", "deeppatent2") and folder.is_dir() and \
                 not (folder / "manifest.jsonl").is_file():
             notes.append(f"{path}: registered as a folder by an older version, not as the "

@@ -688,14 +688,18 @@ def test_deeppatent2_metadata_in_a_folder_or_added_later_reaches_the_library(
     from core.search import QueryError
     from core.sources._ids import normalize_patent_id
 
-    images = sorted((shared_data / "deeppatent2_sheets" / "images").glob("*.png"))[:4]
+    from core.overview import source_paths
+
+    every = sorted((shared_data / "deeppatent2_sheets" / "images").glob("*.png"))
+    images = every[:4]
     folder = tmp_path / "dp2"
     (folder / "images").mkdir(parents=True)
-    records = []
-    for img in images:
+
+    def record(img):
         shutil.copy(img, folder / "images" / img.name)
-        records.append({"patentID": img.stem.rsplit("-", 1)[0], "Figure_file": img.name,
-                        "object": "drinking cup", "classification_locarno": "0701"})
+        return {"patentID": img.stem.rsplit("-", 1)[0], "Figure_file": img.name,
+                "object": "drinking cup", "classification_locarno": "0701"}
+    records = [record(img) for img in images]
     (folder / "2020.json").write_text(json.dumps(records))
     patents = {img.stem.rsplit("-", 1)[0].split("-")[0] for img in images}
     with Library(tmp_path / "whole", create=True) as lib:
@@ -703,6 +707,12 @@ def test_deeppatent2_metadata_in_a_folder_or_added_later_reaches_the_library(
         assert report.pages_added == len(images)
         rows = set(lib.store.conn.execute("SELECT title, locarno FROM patents"))
         assert rows == {("drinking cup", "07-01")}
+        records.append(record(every[4]))
+        (folder / "2020.json").write_text(json.dumps(records))
+        patents.add(every[4].stem.rsplit("-", 1)[0].split("-")[0])
+        paths, notes = source_paths(lib)        # updating scans the folder again
+        assert paths == [str(folder.resolve())] and notes == []
+        assert ingest(lib, paths, tiny_model, workers=0).pages_added == 1
     with Library(tmp_path / "later", create=True) as lib:
         ingest(lib, [folder / "images"], tiny_model, workers=0)
         assert set(lib.store.conn.execute("SELECT title, locarno FROM patents")) == \
