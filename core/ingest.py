@@ -268,6 +268,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
     report = IngestReport(run_id, sources=[str(s) for s in sources])
     t0 = time.perf_counter()
     library.check_model(model)
+    registered = library.store.registrations()      # (what a rollback unregisters)
     unpacked: list[Path] = []       # archive folders this run created (dropped on rollback)
     if scans is None:
         archive_of: dict[str, str] = {}         # unpacked folder -> the archive given
@@ -377,6 +378,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 if rollback_on_cancel:
                     writer.pages = []
                     rollback_run(library, run_id, writer.segments)
+                    library.store.forget_registrations_since(registered)
                     for folder in unpacked:
                         shutil.rmtree(folder, ignore_errors=True)
                     report.pages_added = report.figures_added = report.patents_added = 0

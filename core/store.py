@@ -288,6 +288,22 @@ class Store:
         again (an update) keeps that leave."""
         return set(self.get_meta("absolute_sources", []))
 
+    def registrations(self) -> tuple[int, list[str]]:
+        """Where the registered sources stand (the last source id, the absolute-path leaves),
+        for ``forget_registrations_since`` to undo what a run then registered."""
+        last = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM sources").fetchone()[0]
+        return last, sorted(self.absolute_sources())
+
+    def forget_registrations_since(self, state: tuple[int, list[str]]) -> None:
+        """Unregister the sources registered since ``registrations`` gave ``state`` that no
+        page names (a cancelled run's), and their absolute-path leaves."""
+        last, absolute = state
+        with self.transaction():
+            self.conn.execute("DELETE FROM sources WHERE id > ? AND id NOT IN (SELECT "
+                              "source_id FROM pages WHERE source_id IS NOT NULL)", (last,))
+        if sorted(self.absolute_sources()) != absolute:
+            self.set_meta("absolute_sources", absolute)
+
     def remember_absolute(self, paths: Iterable[str]) -> None:
         new = set(paths) - self.absolute_sources()
         if new:

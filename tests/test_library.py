@@ -162,7 +162,10 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
 def test_cancel_with_rollback_leaves_library_as_it_was(tiny_library, shared_data, tmp_path):
     lib, model, _ = tiny_library
     extra = write_subset_manifest(shared_data, tmp_path / "extra.jsonl", ["D0528368", "D0538119"])
+    from core.overview import source_paths
+
     before = (lib.info(), json.dumps(lib.manifest, sort_keys=True))
+    sources = (source_paths(lib), lib.store.absolute_sources())
     cancel = threading.Event()
 
     def progress(done, total, note):
@@ -172,6 +175,8 @@ def test_cancel_with_rollback_leaves_library_as_it_was(tiny_library, shared_data
                     progress=progress, cancel=cancel, rollback_on_cancel=True)
     assert report.cancelled
     assert (lib.info(), json.dumps(lib.manifest, sort_keys=True)) == before
+    # nor is the source registered: an update would add what was cancelled
+    assert (source_paths(lib), lib.store.absolute_sources()) == sources
     assert not [p for p in (lib.path / "index").iterdir()
                 if p.name.split(".")[0] not in {s["name"] for s in lib.manifest["segments"]}]
 
