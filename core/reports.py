@@ -65,6 +65,7 @@ class ReportMeta:
     query_note: str | None = None       # why the query drawing is not pictured
     per_patent: bool = False            # one result per patent (its best figure)
     rated_by: str | None = None         # whose ratings it shows, when not the searcher's
+    shown_blind: bool = False           # the examiner saw it blind (no scores, ties shuffled)
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -89,7 +90,8 @@ class ReportMeta:
                    query_page=None if not rec.get("query_path") else
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
                    text_pages=(rec.get("params") or {}).get("text_pages", []),
-                   per_patent=bool((rec.get("params") or {}).get("per_patent")))
+                   per_patent=bool((rec.get("params") or {}).get("per_patent")),
+                   shown_blind=bool((rec.get("params") or {}).get("blind")))
 
     def lines(self, blind: bool = False) -> list[tuple[str, str]]:
         from .locarno import title
@@ -118,6 +120,8 @@ class ReportMeta:
             rows.append(("Figures searched", str(self.allowed)))
         if self.per_patent:
             rows.append(("Results", "one per patent (its best figure)"))
+        if self.shown_blind:
+            rows.append(("Shown", "blind (no scores; results of equal score in random order)"))
         if self.search_id is not None:
             rows.append(("Search id", str(self.search_id)))
         if self.at:

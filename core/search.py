@@ -202,7 +202,10 @@ class Searcher:
         return encoder_for(self.model)(images)
 
     def search(self, query: SearchQuery, *, log: bool = False, examiner: str | None = None,
-               study: str | None = None, session: str | None = None) -> SearchResponse:
+               study: str | None = None, session: str | None = None,
+               blind: bool = False) -> SearchResponse:
+        """Run ``query``; with ``log``, record it in the audit log with who searched and
+        whether the results were shown ``blind`` (no scores, ties in random order)."""
         t = {"start": time.perf_counter()}
         text = (query.text or "").strip() or None
         if query.image is None and text is None:
@@ -269,6 +272,7 @@ class Searcher:
                 params={"allowed": allowed, **({"fusion": self.fusion} if text else {}),
                         **({"text_pages": text_pages} if text_pages else {}),
                         **({"per_patent": True} if query.per_patent else {}),
+                        **({"blind": True} if blind else {}),
                         **({"region": query.region} if query.box and query.region else {})},
                 examiner=examiner, study=study, session=session)
         return resp

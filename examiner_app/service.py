@@ -217,7 +217,7 @@ class LibraryService(QObject):
                 return None
             return self._require_searcher().search(
                 query, log=True, examiner=identity.examiner, study=identity.study or None,
-                session=identity.session)
+                session=identity.session, blind=identity.blind)
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 

@@ -723,6 +723,12 @@ def test_grouping_blind_mode_and_detail_view(qtbot, window, gui_library):
     assert window.settings.blind and window.results.delegate.blind
     assert "Score" not in window.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert not window.model_label.isVisible()
+    blind = run_search(qtbot, window)           # the log says the examiner saw it blind
+    from core.library import Library
+
+    with Library(gui_library) as lib:
+        logged = [lib.store.search_record(r.search_id)["params"] for r in (resp, blind)]
+    assert [p.get("blind", False) for p in logged] == [False, True]
 
     window.show_detail()
     assert window.stack.currentWidget() is window.detail

@@ -440,3 +440,14 @@ def test_a_summary_names_searches_of_another_session_rated_in_this_one(tmp_path)
         "1 searches, 2 rated (1 of them made in another session); 2 results rated")
     assert session_summary(store, "s1", "ann").text().startswith("1 searches, 0 rated;")
     store.close()
+
+
+def test_the_header_of_a_search_shown_blind_says_so():
+    """A logged search the examiner saw blind (no scores, ties shuffled) says so in its
+    header, which `history ID` and the reports print; others say nothing of it."""
+    rec = {"id": 3, "query_path": "/q.png", "query_sha256": "ab", "query_page": 0,
+           "model_id": "m", "params": {"allowed": 5, "blind": True}}
+    assert ("Shown", "blind (no scores; results of equal score in random order)") in \
+        ReportMeta.from_record(rec).lines()
+    rec["params"] = {"allowed": 5}
+    assert "Shown" not in dict(ReportMeta.from_record(rec).lines())
