@@ -433,12 +433,17 @@ class LibraryDialog(QDialog):
         self._set_running(False)
         self.progress_label.setText("")
         self.progress_label.hide()
+        from core.index import ModelMismatchError
         from core.library import MissingFilesError
+
+        from .service import mismatch_text
 
         why = describe_error(exc)
         if isinstance(exc, MissingFilesError):  # the CLI's --drop-missing: here a button
             why = exc.what + "; or rebuild without them (below)."
             self.drop_missing_button.show()
+        elif isinstance(exc, ModelMismatchError):   # (not the command line's advice)
+            why = mismatch_text(exc) + ": Rebuild index below, then add."
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
                                   f"{html.escape(why)}</span>")

@@ -1060,6 +1060,11 @@ def test_a_library_of_another_model_offers_a_rebuild(qtbot, window, gui_library)
     assert dialog._info["patents"] == patents and dialog._registered
     status = dialog.findChild(QLabel, "modelMismatch")
     assert status is not None and "tiny_test-0000" in status.text()
+    dialog.start_ingest([str(sheets(gui_library)[0].parent)])    # adding: the window's words
+    qtbot.waitUntil(lambda: dialog.task is None and
+                    dialog.result_label.text().startswith("<span"), timeout=WAIT)
+    said = dialog.result_label.text()
+    assert "Rebuild index below" in said and "patent-examiner" not in said, said
     dialog.close()
     QTimer.singleShot(0, lambda: window._library_dialog.confirm_box.defaultButton().click())
     window.banner.action.click()                    # "Rebuild with the current model...": OK
