@@ -168,8 +168,35 @@ class Library:
         self._refuse_emptied(db)
         self.store = self._open_store(db)
         self._db_inode = os.stat(db).st_ino     # (a rebuild swaps in another file)
+        self._follow_own_folder()
         self._index: VectorIndex | None = None
         self._index_key = None
+
+    def _follow_own_folder(self) -> None:
+        """The drawings unpacked into the library (its ``archives`` folder) are named by
+        absolute path: a library moved or copied elsewhere names its own copies again, not
+        files that are gone or belong to the library it was copied from."""
+        if self.store.read_only:
+            return
+        here = str(self.path)
+        was = self.store.get_meta("library_path")
+        if was == here:
+            return
+        try:
+            same = was is not None and Path(was).resolve() == self.path.resolve()
+        except OSError:
+            same = False
+        try:        # (best effort: a library that cannot be written now opens as it is)
+            with self.store.transaction() as conn:
+                if was is not None and not same:
+                    old, new = (os.path.join(p, ARCHIVES_DIR) + os.sep for p in (was, here))
+                    for table in ("pages", "sources"):
+                        conn.execute(f"UPDATE {table} SET path = ? || substr(path, ?) "
+                                     "WHERE substr(path, 1, ?) = ?",
+                                     (new, len(old) + 1, len(old), old))
+                self.store._set_meta("library_path", here)
+        except StoreError:
+            pass
 
     def _refuse_emptied(self, db: Path) -> None:
         """An empty database beside a library's index files was lost or cut off (a copy or

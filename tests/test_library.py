@@ -557,6 +557,33 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
     fresh.close()
 
 
+def test_a_moved_or_copied_library_names_its_own_unpacked_drawings(shared_data, tmp_path,
+                                                                    tiny_model):
+    """The drawings of a grant archive are unpacked into the library: moved, it lost them
+    ("no longer where they were added"), and a copy named the original's files."""
+    import shutil
+
+    from core.library import missing_page_files
+
+    archive = _weekly_archive(shared_data, tmp_path / "I20210126.tar", [])
+    with Library(tmp_path / "library", create=True) as lib:
+        assert ingest(lib, [archive], tiny_model, workers=0).pages_added == 24
+    shutil.copytree(tmp_path / "library", tmp_path / "copy")
+    (tmp_path / "library").rename(tmp_path / "moved")
+    for name in ("moved", "copy"):
+        with Library(tmp_path / name) as lib:
+            assert missing_page_files(lib) == []
+            paths = [p for (p,) in lib.store.conn.execute("SELECT path FROM pages UNION ALL "
+                                                          "SELECT path FROM sources")]
+            assert paths and all(p.startswith(str(tmp_path / name / "archives")) for p in paths)
+            query = next((tmp_path / name / "archives").rglob("*D00001.TIF"))
+            assert Searcher(lib, tiny_model).search(SearchQuery(image=query, k=3)).results
+    with Library(tmp_path / "copy") as lib:       # and the source updates where it lies
+        from core.overview import source_paths
+
+        assert ingest(lib, source_paths(lib)[0], tiny_model, workers=0).pages_added == 0
+
+
 def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path, tiny_model):
     """Weekly downloads all called weekly.tar (or a .tar and a .zip of one week) unpack into
     folders of their own: none overwrites another's drawings, in one run or in several."""

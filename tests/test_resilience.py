@@ -249,6 +249,7 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
 
     path = tmp_path / "lib"
     shutil.copytree(built_library, path)
+    Library(path, params=params()).close()      # (a copy records its own folder once)
     before = (path / "library.sqlite").read_bytes()
     cancel = threading.Event()
     with Library(path, params=params()) as lib:
@@ -296,6 +297,7 @@ def test_a_rebuild_where_the_folder_beside_cannot_be_written_says_so(built_libra
 
     path = tmp_path / "lib"
     shutil.copytree(built_library, path)
+    Library(path, params=params()).close()      # (a copy records its own folder once)
     before = (path / "library.sqlite").read_bytes()
 
     def refuse(folder, *args, **kwargs):
