@@ -100,12 +100,21 @@ class ResultsModel(QAbstractListModel):
         hits = self._tie_shuffled(self.hits) if self.blind else self.hits
         self._groups = group_by_patent(hits) if self.grouped else [[h] for h in hits]
         if self.blind and self.grouped:
-            self._groups = self._tie_shuffled(self._groups, key=lambda g: g[0].score)
+            self._groups = self._tie_shuffled([self._rated_first(g) for g in self._groups],
+                                              key=lambda g: g[0].score)
         self._rows = []
         for gi, group in enumerate(self._groups):
             self._rows.append(_Row(group[0], gi + 1, gi))
             if self.grouped and group[0].patent_id in self._expanded:
                 self._rows += [_Row(h, gi + 1, gi, child=True) for h in group[1:]]
+
+    def _rated_first(self, group: list) -> list:
+        """A patent's figures with a rated one at the head where it ties with the head's
+        score: the shuffle of ties must not hide a rating in a collapsed group."""
+        rated = [h for h in group if h.score == group[0].score and h.figure_id in self.ratings]
+        if not rated or group[0] is rated[0]:
+            return group
+        return [rated[0]] + [h for h in group if h is not rated[0]]
 
     def _tie_shuffled(self, items: list, key=lambda h: h.score) -> list:
         rng = random.Random(self._seed)

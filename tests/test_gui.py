@@ -2346,3 +2346,26 @@ def test_the_report_of_a_reopened_search_names_who_made_it_and_when_as_logged(
     rows = dict(head(tmp_path / "mine.html"))
     assert (rows["Examiner"], rows["Study"], rows["Session"]) == ("Ada Examiner", "pilot", "s-1")
     assert "Searched at" not in rows and "Ratings by" not in rows
+
+
+def test_blind_grouping_never_hides_a_rating_in_a_collapsed_group(window):
+    """Blind, grouped: figures of one patent with the same score are shuffled, and the one
+    shuffled to the head stood for the patent: a rated figure behind it was hidden, the
+    patent shown unrated."""
+    from core.search import SearchHit
+
+    def hit(rank, figure, pid, score):
+        return SearchHit(rank=rank, score=score, figure_id=figure, patent_id=pid, title="t",
+                         locarno="06-01", locarno_title="x", grant_date="2020-01-01",
+                         filing_date=None, image="/x.png", page_index=0,
+                         page_kind="drawing_sheet", sheet=1, figure=[0, 0, 9, 9])
+    hits = [hit(1, 77, "D0919445", 0.9), hit(2, 78, "D0919445", 0.9),
+            hit(3, 79, "D0919445", 0.9), hit(4, 80, "D0000001", 0.5)]
+    model = window.model
+    model.set_blind(True)
+    model.set_grouped(True)
+    for seed in range(12):
+        model.set_results(hits, ratings={78: 3}, seed=seed)
+        head = model.index(0).data(HitRole)
+        assert head.patent_id == "D0919445" and head.figure_id == 78, seed
+        assert model.index(0).data(RatingRole) == 3
