@@ -129,6 +129,7 @@ class Replay:
     compared: int                       # ranks compared (the shorter of the two rankings)
     same_order: bool                    # the same figures at the same ranks
     max_score_diff: float               # over figures in both rankings
+    in_both: int | None = None          # figures in both rankings (None: not counted)
     first_difference: int | None = None  # the first rank whose figure differs
     new: list[SearchHit] = field(default_factory=list)      # now ranked, not in the log
     gone: list[int] = field(default_factory=list)           # logged figure ids not ranked now
@@ -161,7 +162,9 @@ class Replay:
             parts.append(f"{len(self.new)} result(s) not in the log;")
         if self.gone:
             parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
-        if blind:
+        if self.in_both == 0:
+            parts.append("no result is in both.")
+        elif blind:
             parts.append("the scores of the results in both " + (
                 "differ." if self.max_score_diff > SCORE_TOLERANCE else "agree."))
         elif self.max_score_diff:
@@ -222,6 +225,7 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
     now_set, then_set = set(now_ids), set(logged_ids)
     return Replay(search_id=search_id, logged_model=rec.get("model_id"),
                   model=searcher.model.model_id, compared=n, same_order=first is None,
-                  max_score_diff=max(diffs, default=0.0), first_difference=first,
+                  max_score_diff=max(diffs, default=0.0), in_both=len(diffs),
+                  first_difference=first,
                   new=[h for h in resp.results if h.figure_id not in then_set],
                   gone=[f for f in logged_ids if f not in now_set], response=resp)

@@ -425,3 +425,19 @@ def test_a_replay_in_blind_mode_names_no_model_and_no_score():
     same = Replay(search_id=4, logged_model="m", model="m", compared=10, same_order=True,
                   max_score_diff=2e-4)
     assert "within" in same.text() and "within" not in same.text(blind=True)
+
+
+def test_a_replay_with_no_result_in_common_does_not_call_their_scores_the_same():
+    """Every logged result gone and all new ones in their place: there are no results in
+    both to compare ("the results in both have the same scores" was said of none)."""
+    from core.audit import Replay
+
+    none_shared = Replay(search_id=1, logged_model="m", model="m", compared=3,
+                         same_order=False, max_score_diff=0.0, in_both=0, first_difference=1,
+                         gone=[1, 2, 3])
+    for blind in (False, True):
+        said = none_shared.text(blind)
+        assert said.endswith("no result is in both.") and "same scores" not in said
+    shared = Replay(search_id=1, logged_model="m", model="m", compared=3, same_order=False,
+                    max_score_diff=0.0, in_both=2, first_difference=1, gone=[3])
+    assert shared.text().endswith("the results in both have the same scores.")

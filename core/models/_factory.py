@@ -200,7 +200,8 @@ def _read_state_dict(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle with arbitrary objects, or not a torch file
-        raise ModelError(f"{path}: not a plain tensor state dict ({exc})") from exc
+        raise ModelError(f"{path}: not a plain tensor state dict ({_torch_reason(exc)})"
+                         ) from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -343,7 +344,8 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
     try:
         clip = open_clip.create_model(arch, pretrained=str(path), weights_only=True)
     except Exception as exc:
-        raise ModelError(f"{path}: cannot load as open_clip {arch} ({exc})") from exc
+        raise ModelError(f"{path}: cannot load as open_clip {arch} ({_torch_reason(exc)})"
+                         ) from exc
     pre = getattr(clip.visual, "preprocess_cfg", {}) or {}
     model_cfg = open_clip.get_model_config(arch)
     size = clip.visual.image_size
@@ -388,3 +390,12 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
 
 __all__ = ["create_model", "load_model", "load_checkpoint", "save_checkpoint",
            "load_open_clip_checkpoint", "text_package_path"]
+
+
+def _torch_reason(exc: BaseException) -> str:
+    """Why a weights file did not load, in a line: PyTorch's own refusal of a file that is not
+    plain tensors runs to paragraphs and advises switching the weights-only safeguard off."""
+    text = str(exc).strip()
+    if "Weights only load failed" in text:
+        return "not a PyTorch file of plain tensors; pickled code is never loaded"
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
