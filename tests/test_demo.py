@@ -55,8 +55,8 @@ def test_demo_queries_find_their_own_kind(demo):
         judged = hits = 0
         for q in _queries(demo):
             response = searcher.search(SearchQuery(image=demo / "queries" / q["image"], k=30))
-            assert response.results and all(h.patent_id.startswith("SYN-")
-                                            for h in response.results)
+            assert response.results and all(h.patent_id.startswith("SYN-") and h.synthetic
+                                            for h in response.results)    # (marked so)
             scores = [h.score for h in response.results]
             assert scores == sorted(scores, reverse=True)
             if q["locarno"] in present:

@@ -119,6 +119,9 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
     figures = obj.get("figure_descriptions") or []
     if not isinstance(figures, list) or not all(isinstance(f, str) for f in figures):
         raise FieldError("figure_descriptions: not a list of strings")
+    synthetic = obj.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        raise FieldError(f"synthetic: not true or false: {synthetic!r}")
     warnings: list[str] = []
     extra = {"source": "manifest",
              "title_display": display_title(title) or title_from_figures(figures)}
@@ -130,7 +133,7 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
         priority_date=parse_date(obj.get("priority_date"), "priority_date"),
         locarno=_locarno(obj.get("locarno"), where, warnings),
         locarno_edition=_edition(obj.get("locarno_edition"), where, warnings),
-        figure_descriptions=list(figures), extra=extra)
+        figure_descriptions=list(figures), extra=extra, synthetic=synthetic)
     return _Row(where, patent, page, warnings)
 
 

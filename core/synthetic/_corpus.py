@@ -56,7 +56,7 @@ def _patent_pages(job: tuple) -> list[dict]:
             "grant_date": p.grant_date.isoformat(), "filing_date": p.filing_date.isoformat(),
             "locarno": p.locarno, "locarno_edition": "13", "title": p.title,
             "figure_descriptions": p.figure_descriptions,
-            "metadata_origin": f"synthetic (core.synthetic, seed {seed})",
+            "metadata_origin": f"synthetic (core.synthetic, seed {seed})", "synthetic": True,
         })
     return rows
 
