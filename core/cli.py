@@ -388,10 +388,11 @@ def _read_queries(args) -> list[str | None]:
             raise CliError(f"the query list {args.queries} names no drawing (one path per line)")
         for entry in entries:
             # a relative entry is read beside the list (as a manifest's rows are), else from
-            # the current folder
-            beside = base / Path(entry).expanduser()
-            queries.append(str(beside) if not Path(entry).expanduser().is_absolute()
-                           and beside.exists() else entry)
+            # the current folder; one in neither is named where it was looked for first
+            path = Path(entry).expanduser()
+            beside = base / path
+            queries.append(entry if path.is_absolute() or (path.exists() and not beside.exists())
+                           else str(beside))
     if not queries:
         if args.text and args.text.strip():
             return [None]           # the title alone: a text search over the library

@@ -222,10 +222,13 @@ def test_a_crop_without_drawing_and_an_empty_cutoff_are_explained(cli_library, t
     assert proc.returncode == 0 and "no results: the library's earliest grant is" in proc.stdout
     # a batch in which one query fails exits non-zero after running the others
     qfile = tmp_path / "list.txt"
-    qfile.write_text(f"{q}\n{tmp_path / 'missing.png'}\n")
+    qfile.write_text(f"{q}\n{tmp_path / 'missing.png'}\nalso-missing.png\n")
     proc = run("search", "--queries", qfile, "--json", *common)
-    assert proc.returncode == 1 and "1 of 2 queries failed" in proc.stderr
-    assert [("error" in json.loads(ln)) for ln in proc.stdout.splitlines()] == [False, True]
+    assert proc.returncode == 1 and "2 of 3 queries failed" in proc.stderr
+    lines = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    assert [("error" in ln) for ln in lines] == [False, True, True]
+    # a relative entry found nowhere is named where it was looked for first: beside the list
+    assert lines[2]["error"] == f"{tmp_path / 'also-missing.png'}: file not found"
 
 
 @pytest.mark.parametrize("date_text, needle", [("2019-02-30", "not a calendar date"),
