@@ -189,7 +189,7 @@ def test_corpus_manifest_matches_real_format(tmp_path):
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert {r["patent_id"] for r in rows} == {"SYN-000000", "SYN-000001"}
     for r in rows:
-        assert list(r) == _real_keys()
+        assert list(r) == _real_keys() + ["synthetic"] and r["synthetic"] is True
         assert r["page_kind"] == "drawing_sheet" and r["locarno_edition"] == "13"
         assert r["metadata_origin"] == "synthetic (core.synthetic, seed 4)"
         assert isinstance(r["sheet"], int) and r["figure_descriptions"]
