@@ -156,9 +156,10 @@ def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *
     bibliographic page of an application file). Such a page still has its figures: a
     typeface design is drawn as text, so only the caller, seeing the file's other pages, can
     leave it out."""
-    if _dark_share(page) >= _ALL_DARK_SHARE:
+    sample = _layout.gray_sample(_check(page))[1]
+    if _dark_share(sample) >= _ALL_DARK_SHARE:
         return [], False        # (the whole page would be one black "figure")
-    an = _analyze(positive(page), None, cfg, dpi)
+    an = _analyze(_positive(page, sample), None, cfg, dpi)
     boxes = _find(an, cfg)
     return [(b, _render_box(an, b, cfg)) for b in boxes], _printed(an, boxes)
 
@@ -169,15 +170,18 @@ def positive(page: np.ndarray) -> np.ndarray:
     indexed; any other page as it is. A negative is more dark than light, its edges (the
     ground around the drawing) nearly all dark; the darkest real sheets are a quarter dark,
     and a crop of a dark shaded part still has paper at some edge."""
-    if not _NEGATIVE_SHARE < _dark_share(page) < _ALL_DARK_SHARE:
+    return _positive(page, _layout.gray_sample(_check(page))[1])
+
+
+def _positive(page: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    if not _NEGATIVE_SHARE < _dark_share(sample) < _ALL_DARK_SHARE:
         return page
-    _, sample = _layout.gray_sample(_check(page))
     edges = np.concatenate([sample[0], sample[-1], sample[:, 0], sample[:, -1]])
     return 255 - page if (edges < 128).mean() >= _NEGATIVE_EDGES else page
 
 
-def _dark_share(page: np.ndarray) -> float:
-    _, sample = _layout.gray_sample(_check(page))
+def _dark_share(sample: np.ndarray) -> float:
+    """The share of dark pixels in a page's ``gray_sample``."""
     return float((sample < 128).mean())
 
 
@@ -185,10 +189,10 @@ def why_no_figure(page: np.ndarray, *, query: bool = True) -> str:
     """Why a page gave no figure, in words for the person who gave it: blank or text only, or
     soft continuous tones (a photograph) that do not separate into lines and paper. ``query``:
     the reason is for someone searching with the page, so it says what to give instead."""
-    if _dark_share(page) >= _ALL_DARK_SHARE:
+    _, sample = _layout.gray_sample(_check(page))
+    if _dark_share(sample) >= _ALL_DARK_SHARE:
         reason = "the page is dark all over (no lines on paper)"
         return reason + "; give a page with a drawing" if query else reason
-    _, sample = _layout.gray_sample(_check(page))
     if ((sample > _MID_TONES[0]) & (sample < _MID_TONES[1])).mean() >= _PHOTO_SHARE:
         reason = "its tones do not separate into lines and paper (a photograph?)"
         return (reason + "; the search compares line drawings: use a drawing, or a scan or "

@@ -87,26 +87,32 @@ def may_be_drawing_file(path: str | os.PathLike) -> bool:
         return False
     if path.suffix.lower() in SUPPORTED_SUFFIXES:
         return True
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1024)
-    except OSError:
+    head = _head(path)
+    if head is None:
         return not path.suffix      # (not readable now: the decoder will say why)
     return head.startswith(_IMAGE_MAGIC) or b"%PDF-" in head
+
+
+def _head(path: Path) -> bytes | None:
+    """The first KiB of a regular file (where a PDF's header may lie); None for anything
+    that cannot be read twice (a pipe) or not now."""
+    try:
+        if path.is_file():
+            with open(path, "rb") as f:
+                return f.read(1024)
+    except OSError:
+        pass
+    return None
 
 
 def _is_pdf(path: Path) -> bool:
     """A PDF by its content (the "%PDF-" header, within the first KiB, of a file that does
     not begin as an image: an image's notes may quote a PDF's), as images are known by theirs
     whatever their name; by its name where the file cannot be read twice (a pipe)."""
-    try:
-        if path.is_file():
-            with open(path, "rb") as f:
-                head = f.read(1024)
-            return not head.startswith(_IMAGE_MAGIC) and b"%PDF-" in head
-    except OSError:
-        pass
-    return path.suffix.lower() in PDF_SUFFIXES
+    head = _head(path)
+    if head is None:
+        return path.suffix.lower() in PDF_SUFFIXES
+    return not head.startswith(_IMAGE_MAGIC) and b"%PDF-" in head
 
 
 def _open(source: str | os.PathLike | bytes) -> Image.Image:

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -225,21 +225,41 @@ class Library:
             raise LibraryError(str(exc)) from exc
         return store
 
+    def replaced(self) -> bool:
+        """Whether a rebuild swapped a new library in since this one was opened."""
+        try:
+            return os.stat(self.path / DB_FILE).st_ino != self._db_inode
+        except OSError:         # (mid-swap: the open one is still the library's)
+            return False
+
     def reopen_if_replaced(self) -> bool:
         """Follow a rebuild that swapped a new library in since this one was opened (the
         open database is the old one, its index files gone): True if it was reopened."""
+        if not self.replaced():
+            return False
         db = self.path / DB_FILE
-        try:
-            inode = os.stat(db).st_ino
-        except OSError:
-            return False
-        if inode == self._db_inode:
-            return False
+        inode = os.stat(db).st_ino
         self.store.close()
         self.store = self._open_store(db)
         self._db_inode = inode
         self._index = self._index_key = None
         return True
+
+    def write_where_kept(self, write: Callable[[Store], int],
+                         read: Callable[[Store, int], object]) -> int:
+        """``write`` one row (it returns the row's id) into the library's database as it is
+        now: a rebuild in another process may have swapped a new one in, and what went to
+        the old one would be lost. Swapped in just as the row was written, the new one gets
+        it too unless the rebuild copied it (``read`` gives the row, to compare)."""
+        self.reopen_if_replaced()
+        store = self.store
+        row_id = write(store)
+        if self.replaced():
+            written = read(store, row_id)
+            self.reopen_if_replaced()
+            if read(self.store, row_id) != written:
+                row_id = write(self.store)
+        return row_id
 
     def close(self) -> None:
         self.store.close()

@@ -259,7 +259,7 @@ class Searcher:
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
             timings_ms=timings, query_region=query.region if query.box else None)
         if log:
-            resp.search_id = self._log(
+            entry = dict(
                 query_path=None if path is None else os.path.abspath(path),   # for replays
                 query_sha256=sha, query_page=query.page_index,
                 query_box=boxes[0].to_list() if query.box else None,     # (clipped)
@@ -275,19 +275,9 @@ class Searcher:
                         **({"blind": True} if blind else {}),
                         **({"region": query.region} if query.box and query.region else {})},
                 examiner=examiner, study=study, session=session)
+            resp.search_id = self.library.write_where_kept(   # logged where the library is now
+                lambda store: store.log_search(**entry), lambda store, i: store.search_record(i))
         return resp
-
-    def _log(self, **entry) -> int:
-        """Log a search where the library is now: a rebuild (another process's) may swap
-        in a new database; one swapped in just as the entry was written may lack it."""
-        self.library.reopen_if_replaced()
-        store = self.library.store
-        search_id = store.log_search(**entry)
-        written = store.search_record(search_id)
-        if self.library.reopen_if_replaced() and \
-                self.library.store.search_record(search_id) != written:
-            search_id = self.library.store.log_search(**entry)
-        return search_id
 
     def _all_pages(self, query: SearchQuery):
         """Path, sha256, and the pages, boxes and images of the figures of every page of the

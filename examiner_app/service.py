@@ -10,7 +10,6 @@ Results come back on the UI thread through the callbacks given to each call.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +87,7 @@ class LibraryService(QObject):
         self.workers: int | None = None  # page-decoding processes of ingest (None: per core)
         self._library = None            # core.library.Library, used on the db thread only
         self._searcher = None
-        self._rating_store = None       # core.store.Store, used on the ratings thread only
-        self._rating_db_file: tuple[Path, int] | None = None   # (its file, the file's inode)
+        self._rating_library = None     # core.library.Library, used on the ratings thread only
         self._models: dict[str, Any] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
 
@@ -148,7 +146,7 @@ class LibraryService(QObject):
                 return
             self.info = info
             self.model_id = (info.get("model") or {}).get("id")
-            self._reset_rating_store()
+            self._reset_rating_library()
             self.opened.emit(info)
             model = opened_model[0]
             if model is not None and not model.is_built:
@@ -306,39 +304,26 @@ class LibraryService(QObject):
         return self.io.submit(work, on_done=on_done, on_error=on_error)
 
     # -- ratings ----------------------------------------------------------------------------
-    def _reset_rating_store(self) -> None:
+    def _reset_rating_library(self) -> None:
         path = self.path
 
         def work(task: Task):
-            self._open_rating_store(path / DB_FILE)
+            from core.library import Library
+
+            self._close_rating_library()
+            self._rating_library = Library(path)
 
         self.ratings.submit(work)
 
-    def _open_rating_store(self, db: Path) -> None:
-        from core.store import Store
+    def _close_rating_library(self) -> None:
+        if self._rating_library is not None:
+            self._rating_library.close()
+            self._rating_library = None
 
-        if self._rating_store is not None:
-            self._rating_store.close()
-            self._rating_store = None
-        self._rating_db_file = (db, -1)         # (the next rating tries again if this fails)
-        inode = os.stat(db).st_ino
-        self._rating_store = Store(db, create=False)
-        self._rating_db_file = (db, inode)
-
-    def _rating_db(self):
-        """The ratings thread's store, opened again when a rebuild in another process (the
-        command line, another window) swapped a new database in: what went to the old one,
-        deleted by the swap, would be lost."""
-        if self._rating_db_file is None:
+    def _rating_lib(self):
+        if self._rating_library is None:
             raise LibraryError("no library is open")
-        db, inode = self._rating_db_file
-        try:
-            replaced = os.stat(db).st_ino != inode
-        except OSError:         # (mid-swap: the old one is still the library's)
-            replaced = False
-        if replaced or self._rating_store is None:
-            self._open_rating_store(db)
-        return self._rating_store
+        return self._rating_library
 
     def rate(self, hit, rating: int | None, *, search_id: int | None, query_sha256: str | None,
              identity: Identity, rank: int | None = None, on_done: Callback = None,
@@ -354,16 +339,10 @@ class LibraryService(QObject):
                 rank=rank if rank is not None else hit.rank, rating=rating,
                 model_id=model_id, query_sha256=query_sha256, examiner=identity.examiner,
                 study=identity.study or None, session=identity.session, blind=identity.blind)
-            store = self._rating_db()
-            row_id = store.add_rating(**fields)
-            written = store.rating_event(row_id)
-            if self._rating_db() is not store:
-                # swapped just as it was written: the rebuild may have copied the ratings
-                # before it, so it goes in again unless the new database holds it
-                kept = self._rating_store.rating_event(row_id)
-                if kept != written:
-                    row_id = self._rating_store.add_rating(**fields)
-            return row_id
+            # (a rebuild in another process may swap a new database in: ratings follow it)
+            return self._rating_lib().write_where_kept(
+                lambda store: store.add_rating(**fields),
+                lambda store, row_id: store.rating_event(row_id))
 
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 
@@ -410,7 +389,9 @@ class LibraryService(QObject):
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 
     def _store_for_reports(self):
-        return self._rating_db()
+        lib = self._rating_lib()
+        lib.reopen_if_replaced()
+        return lib.store
 
     # -- reports ----------------------------------------------------------------------------
     def export_report(self, target: Path, meta, hits: list, ratings: dict[int, int],
@@ -569,9 +550,7 @@ class LibraryService(QObject):
             runner.shutdown()
         self.ratings.shutdown(drop_queued=False)
         self._close_library()
-        if self._rating_store is not None:
-            self._rating_store.close()
-            self._rating_store = self._rating_db_file = None
+        self._close_rating_library()
         self._tmp.cleanup()
 
 
