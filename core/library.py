@@ -32,6 +32,25 @@ LOCK_FILE = "library.lock"
 FINDER_RUNS = "finder_runs"   # meta: ingestion run id -> FINDER_VERSION that cut its pages
 
 
+@contextlib.contextmanager
+def _held_back(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
+    """Collect what ``logger`` and its children log instead of emitting it."""
+    held: list[logging.LogRecord] = []
+
+    class _Hold(logging.Handler):
+        def emit(self, record):
+            held.append(record)
+
+    handler, propagate = _Hold(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield held
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 class LibraryError(Exception):
     """A library cannot be used as asked; the message says what to do."""
 
@@ -325,8 +344,11 @@ class Library:
         from .models import load_model
 
         info = self.model_info
-        model = load_model(override or (info["ref"] if info else "default"))
-        self.check_model(model)
+        with _held_back(logging.getLogger("core.models")) as held:
+            model = load_model(override or (info["ref"] if info else "default"))
+        self.check_model(model)         # a refused model's load warnings would only mislead
+        for record in held:
+            logging.getLogger(record.name).handle(record)
         return model
 
     # -- index ----------------------------------------------------------------------------

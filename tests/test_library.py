@@ -119,6 +119,18 @@ def test_other_model_is_refused(tiny_library):
         Searcher(lib, other)
 
 
+def test_a_refused_model_says_only_that_it_is_refused(tiny_library, tmp_path, caplog):
+    """Loading a model the library was not built with is refused without first warning about
+    that model's weights; a model that is used still warns."""
+    lib, _, _ = tiny_library
+    with caplog.at_level("WARNING"), pytest.raises(ModelMismatchError, match="rebuild"):
+        lib.load_model("efficientnet_b0")
+    assert "randomly initialised" not in caplog.text
+    with Library(tmp_path / "empty", create=True) as empty, caplog.at_level("WARNING"):
+        empty.load_model("tiny_test")
+    assert "tiny_test has no offline pretrained weights: randomly initialised" in caplog.text
+
+
 def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_data, tmp_path,
                                                          monkeypatch):
     """A library this user may not write (a read-only share or medium; emulated here, since
