@@ -109,7 +109,9 @@ def _corrected_text(hit) -> str:
 def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
     """The logged search as a report (HTML with thumbnails, or CSV), with one examiner's
     ratings: --examiner's, or the only examiner's who rated it."""
-    from .reports import ReportMeta, write_search_report
+    from tqdm import tqdm
+
+    from .reports import ReportMeta, report_format, write_search_report
     from .thumbnails import ThumbnailCache
 
     raters = sorted({r["examiner"] or "" for r in rows})
@@ -122,10 +124,13 @@ def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
               "out (--examiner NAME puts one examiner's in)", file=sys.stderr)
     page = rec.get("query_page") or 0
     meta = ReportMeta.from_record(rec).with_ratings_of(examiner, bool(ratings))
-    write_search_report(args.report, meta, hits,
-                        thumbnails=ThumbnailCache.for_library(lib.path),
-                        query_page=(rec["query_path"], page) if rec.get("query_path") else None,
-                        ratings=ratings)
+    with tqdm(total=len(hits), desc="report pictures", unit="result", file=sys.stderr,
+              dynamic_ncols=True, disable=report_format(args.report) != "html") as bar:
+        write_search_report(args.report, meta, hits,
+                            thumbnails=ThumbnailCache.for_library(lib.path),
+                            query_page=(rec["query_path"], page) if rec.get("query_path")
+                            else None, ratings=ratings,
+                            progress=lambda done, _total: bar.update(done - bar.n))
     print(f"wrote {args.report}", file=sys.stderr)
 
 

@@ -329,10 +329,12 @@ def report_format(path: str | os.PathLike) -> str:
 
 def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[SearchHit], *,
                         thumbnails, query_page: tuple[str, int] | None = None,
-                        ratings: dict[int, int] | None = None, blind: bool = False) -> None:
+                        ratings: dict[int, int] | None = None, blind: bool = False,
+                        progress: Callable[[int, int], None] | None = None) -> None:
     """A search report as CSV or HTML, by the suffix of ``path``; ``thumbnails`` is a
     ``core.thumbnails.ThumbnailCache`` for the HTML's pictures, ``query_page`` (file, page)
-    the query drawing to show in its header (with ``meta.query_box`` outlined on it)."""
+    the query drawing to show in its header (with ``meta.query_box`` outlined on it);
+    ``progress(done, total)`` is told of each result's picture drawn."""
     from .thumbnails import query_picture, report_thumbnails
 
     fmt = report_format(path)
@@ -341,8 +343,16 @@ def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[Se
     elif fmt == "html":
         picture, note = query_picture(thumbnails, *query_page, box=meta.query_box,
                                       sha256=meta.query_sha256) if query_page else (None, None)
+        thumbnail = report_thumbnails(thumbnails)
+        if progress is not None:
+            drawn = iter(range(1, len(hits) + 1))
+
+            def thumbnail(hit, _plain=thumbnail):
+                image = _plain(hit)
+                progress(next(drawn), len(hits))
+                return image
         write_search_html(path, replace(meta, query_note=note), hits,
-                          thumbnail=report_thumbnails(thumbnails), query_image=picture,
+                          thumbnail=thumbnail, query_image=picture,
                           ratings=ratings, blind=blind)
     else:
         raise ValueError(f"{path}: PDF reports are written by the desktop app; use .html "

@@ -138,6 +138,7 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     made = run("history", sid, "--library", path, "--report", report)
     assert made.returncode == 0, made.stderr
     assert made.stdout == "" and made.stderr.strip().endswith(f"wrote {report}")
+    assert "report pictures: 100%" in made.stderr and "8/8" in made.stderr
     page = report.read_text()
     assert page.count("data:image/png;base64,") == 8 + 1          # results + the query
     assert "3 Highly relevant" in page and "Prior art granted before" in page

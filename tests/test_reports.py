@@ -420,8 +420,11 @@ def test_a_report_of_a_part_of_the_sheet_outlines_that_part_on_the_query(tmp_pat
     meta = ReportMeta(**{**META.__dict__, "query": str(src), "query_box": [200, 100, 600, 500],
                          "query_sha256": sha256_file(src)})       # (the file searched)
     path = tmp_path / "r.html"
-    reports.write_search_report(path, meta, [hit(1)], thumbnails=cache,
-                                query_page=(str(src), 0))
+    told = []
+    reports.write_search_report(path, meta, [hit(1), hit(2)], thumbnails=cache,
+                                query_page=(str(src), 0),
+                                progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 2), (2, 2)]                   # each result's picture, as drawn
     uri = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", path.read_text()).group(1)
     shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB"))
     assert np.all(shown == REGION_RGB, axis=2).any()
