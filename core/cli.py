@@ -467,13 +467,10 @@ def _page_of(path: str, page: int | None, text_pages: list[int] = ()) -> str:
     """" (page 2 of 8; ...)" for a multi-page file, so a search of page 1 of an application's
     PDF (its front page) says that the drawing sheets follow; "" for a one-page file; for all
     pages, which pages of printed text were left out."""
-    from .imageio import count_pages
+    from .imageio import pages_for_a_message
     from .search import page_numbers
 
-    try:    # (a pipe, read by the search, would wait for a writer that has gone)
-        n = count_pages(path) if Path(path).is_file() else 1
-    except Exception:       # the search itself read the page; the count is only a hint
-        return ""
+    n = pages_for_a_message(path)
     if page is None:
         left = (f"; page{'s' if len(text_pages) > 1 else ''} "
                 f"{page_numbers(text_pages)} left out: printed text"

@@ -162,6 +162,15 @@ def count_pages(path: str | os.PathLike) -> int:
         im.close()
 
 
+def pages_for_a_message(path: str | os.PathLike) -> int:
+    """How many pages a message about ``path`` should name: 1 for a pipe (it cannot be read
+    twice) or a file that cannot be counted now, since the count is only a hint."""
+    try:
+        return count_pages(path) if Path(path).is_file() else 1
+    except Exception:
+        return 1
+
+
 def _pdf(path: Path):
     try:
         import pypdfium2 as pdfium

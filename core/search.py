@@ -133,12 +133,9 @@ def _on_page(path: str | None, page_index: int, exc: QueryError) -> str:
     the drawings of an application's PDF are often not on its first page."""
     if path is None:
         return str(exc)
-    from .imageio import count_pages
+    from .imageio import pages_for_a_message
 
-    try:    # (a pipe cannot be read twice: no count)
-        n = count_pages(path) if Path(path).is_file() else 1
-    except Exception:
-        n = 1
+    n = pages_for_a_message(path)
     if n < 2:
         return f"{path}: {exc}"
     return (f"{path}, page {page_index + 1} of {n}: {exc}; or search another of its pages, "
