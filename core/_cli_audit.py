@@ -111,6 +111,7 @@ def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
     ratings: --examiner's, or the only examiner's who rated it."""
     from tqdm import tqdm
 
+    from .audit import moved_library_page
     from .reports import ReportMeta, report_format, write_search_report
     from .thumbnails import ThumbnailCache
 
@@ -123,13 +124,15 @@ def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
         print(f"note: {len(raters)} examiners rated this search; the report leaves ratings "
               "out (--examiner NAME puts one examiner's in)", file=sys.stderr)
     page = rec.get("query_page") or 0
+    query = rec.get("query_path")
+    if query and not Path(query).is_file():         # a library page or kept query, moved
+        query = moved_library_page(lib.store, rec) or query
     meta = ReportMeta.from_record(rec).with_ratings_of(examiner, bool(ratings))
     with tqdm(total=len(hits), desc="report pictures", unit="result", file=sys.stderr,
               dynamic_ncols=True, disable=report_format(args.report) != "html") as bar:
         write_search_report(args.report, meta, hits,
                             thumbnails=ThumbnailCache.for_library(lib.path),
-                            query_page=(rec["query_path"], page) if rec.get("query_path")
-                            else None, ratings=ratings,
+                            query_page=(query, page) if query else None, ratings=ratings,
                             progress=lambda done, _total: bar.update(done - bar.n))
     print(f"wrote {args.report}", file=sys.stderr)
 

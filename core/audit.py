@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from .drawing import FigureBox
-from .library import LibraryError
+from .library import QUERIES_DIR, LibraryError
 from .locarno import title as locarno_title
 from .search import (SHOWN_FIELDS, QueryError, Searcher, SearchHit, SearchQuery,
                      SearchResponse, hydrate)
@@ -92,14 +92,17 @@ def searched_region(rec: dict) -> str:
 
 
 def moved_library_page(store: Store, rec: dict) -> str | None:
-    """Where a logged query file now lies when it was one of the library's pages and the
-    library has followed it to a new folder: a page file of the same name and the logged
-    SHA-256."""
+    """Where a logged query file now lies when it was one of the library's pages, or a query
+    kept in its ``queries`` folder (pasted images, the demo's queries), and the library has
+    moved: a file of the same name and the logged SHA-256."""
     from ._page_twins import file_sha256
 
     name, sha = Path(rec["query_path"]).name, rec.get("query_sha256")
     if not sha:
         return None
+    kept = store.path.parent / QUERIES_DIR / name
+    if kept.is_file() and (file_sha256(kept) == sha or _page_sha_matches(kept, rec, sha)):
+        return str(kept)
     for (path,) in store.conn.execute("SELECT DISTINCT path FROM pages WHERE path LIKE ?",
                                       ("%" + name,)):
         if Path(path).name == name and Path(path).is_file() and (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .library import Library, LibraryError
+from .library import QUERIES_DIR, Library, LibraryError
 
 DEMO_PATENTS = 200
 DEMO_SEED = 2024
@@ -36,7 +36,7 @@ def demo_library_path() -> Path:
 
 
 def _load_queries(path: Path) -> DemoLibrary:
-    qdir = path / "queries"
+    qdir = path / QUERIES_DIR
     info = []
     listing = qdir / "queries.jsonl"
     if listing.is_file():
@@ -100,7 +100,7 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
         lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
                                     "complete": False})
     manifest = corpus / "manifest.jsonl"        # written last: there means the corpus is whole
-    drawn = drawn and manifest.is_file() and (path / "queries" / "queries.jsonl").is_file()
+    drawn = drawn and manifest.is_file() and (path / QUERIES_DIR / "queries.jsonl").is_file()
     loading = None
     if model is None:       # load it while the drawing workers run (~6 s of the first run)
         loading = ThreadPoolExecutor(1, thread_name_prefix="demo-model")
@@ -109,7 +109,7 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
         # Drawing workers are spawned (they need numpy and PIL, not torch: the first patent is
         # drawn within a second), never forked from this process while a thread imports torch.
         if not drawn:
-            write_queries(path / "queries", DEMO_QUERIES, seed=DEMO_SEED)
+            write_queries(path / QUERIES_DIR, DEMO_QUERIES, seed=DEMO_SEED)
             manifest = write_corpus(corpus, n_patents, seed=DEMO_SEED,
                                     progress=(lambda d, t: progress("drawing", d, t))
                                     if progress else None,

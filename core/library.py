@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DB_FILE = "library.sqlite"
 INDEX_DIR = "index"
 ARCHIVES_DIR = "archives"     # grant archives unpacked by `index add` (core.sources)
+QUERIES_DIR = "queries"       # query drawings kept with the library (pasted images, the demo's)
 LOCK_FILE = "library.lock"
 FINDER_RUNS = "finder_runs"   # meta: ingestion run id -> FINDER_VERSION that cut its pages
 

@@ -829,7 +829,8 @@ class MainWindow(QMainWindow):
             # (the ratings on screen are the window's examiner's own: service.reopen)
             meta = ReportMeta.from_record(self._logged).with_ratings_of(ident.examiner,
                                                                         bool(ratings))
-            query_page = (self._logged.get("query_path"), self._logged.get("query_page") or 0)
+            query_page = (self._logged.get("query_file") or self._logged.get("query_path"),
+                          self._logged.get("query_page") or 0)       # (where it lies now)
         else:
             meta = ReportMeta.from_response(resp, examiner=ident.examiner,
                                             study=ident.study or None,

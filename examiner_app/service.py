@@ -18,7 +18,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage
 
-from core.library import DB_FILE, LibraryError
+from core.library import DB_FILE, QUERIES_DIR, LibraryError
 
 from .imaging import gray_to_qimage
 from .tasks import Steps, Task, TaskRunner
@@ -187,7 +187,7 @@ class LibraryService(QObject):
                    on_done: Callback, on_error: Callback) -> Task:
         """Decode a query file (or a pasted image, first saved next to the library so the
         audit trail can reopen it) and find its figures."""
-        folder = (self.path / "queries") if self.path else Path(self._tmp.name)
+        folder = (self.path / QUERIES_DIR) if self.path else Path(self._tmp.name)
         image = source.copy() if isinstance(source, QImage) else None
         drawing_cfg = self._searcher.cfg if self._searcher is not None else None
 

@@ -442,3 +442,22 @@ def test_a_replay_with_no_result_in_common_does_not_call_their_scores_the_same()
     shared = Replay(search_id=1, logged_model="m", model="m", compared=3, same_order=False,
                     max_score_diff=0.0, in_both=2, first_difference=1, gone=[3])
     assert shared.text().endswith("the results in both have the same scores.")
+
+
+def test_a_query_kept_in_the_library_is_found_after_the_library_moved(searchable_library,
+                                                                        tmp_path):
+    """A pasted image is saved in the library's queries folder and logged by its path there:
+    once the library has moved, replay and the report find it in the library's new place."""
+    path, query = searchable_library
+    kept = path / "queries" / "pasted-0123456789abcdef.png"
+    kept.parent.mkdir()
+    shutil.copy(query, kept)
+    sid = search_logged(path, kept)
+    moved = tmp_path / "elsewhere" / "lib"
+    moved.parent.mkdir()
+    path.rename(moved)
+    assert _replay(moved, sid).same_order
+    report = tmp_path / "r.html"
+    assert run("history", sid, "--library", moved, "--report", report).returncode == 0
+    page = report.read_text()
+    assert page.count("data:image/png;base64,") == 8 + 1 and "file is gone" not in page
