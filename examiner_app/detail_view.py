@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QAbstractButton, QButtonGroup, QFrame, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QAbstractButton, QFrame, QHBoxLayout, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -59,8 +59,8 @@ class DetailView(QWidget):
         next_b.setToolTip("Next result (J)")
         prev_b.clicked.connect(lambda: self.stepRequested.emit(-1))
         next_b.clicked.connect(lambda: self.stepRequested.emit(1))
-        self.rating_buttons = QButtonGroup(self)
-        self.rating_buttons.setExclusive(False)
+        # (not a QButtonGroup: Qt lets only one checkable button of a group take Tab focus)
+        self.rating_chips: dict[int, QToolButton] = {}
         chips = QHBoxLayout()
         chips.setSpacing(3)
         for value, label in theme.RATING_LABELS.items():
@@ -73,9 +73,9 @@ class DetailView(QWidget):
                             f"border-radius: 4px; padding: 3px 7px; background: white; }}"
                             f"QToolButton:checked {{ background: {fill}; border-color: {fill}; "
                             f"color: {theme.RATING_TEXT[value].name()}; }}")
-            self.rating_buttons.addButton(b, value)
+            b.clicked.connect(lambda _=False, v=value: self._chip_clicked(v))
+            self.rating_chips[value] = b
             chips.addWidget(b)
-        self.rating_buttons.idClicked.connect(self._chip_clicked)
         self.search_button = QPushButton("Search with this drawing")
         self.search_button.setToolTip("Use the result's sheet (and figure) as the new query "
                                       "(Ctrl+Shift+F)")
@@ -167,8 +167,7 @@ class DetailView(QWidget):
         if row.indexOf(self.title) < 0:
             (self._title_row if labelled else self._bar).removeWidget(self.title)
             row.insertWidget(4 if labelled else 0, self.title, 1)
-        for b in self.rating_buttons.buttons():
-            value = self.rating_buttons.id(b)
+        for value, b in self.rating_chips.items():
             b.setText(f"{value}  {theme.RATING_LABELS[value]}" if labelled else f" {value} ")
         self.search_button.setText("Search with this drawing" if labelled else "Search with it")
         self.open_button.setText("Open source file" if labelled else "Open file")
@@ -209,8 +208,8 @@ class DetailView(QWidget):
             self._select_strip(hit.image, hit.page_index)
 
     def set_rating(self, rating) -> None:
-        for b in self.rating_buttons.buttons():
-            b.setChecked(self.rating_buttons.id(b) == rating)
+        for value, b in self.rating_chips.items():
+            b.setChecked(value == rating)
 
     def set_blind(self, blind: bool) -> None:
         self.blind = blind
@@ -357,7 +356,7 @@ class DetailView(QWidget):
 
     # -- actions ----------------------------------------------------------------------------
     def _chip_clicked(self, value: int) -> None:
-        checked = self.rating_buttons.button(value).isChecked()
+        checked = self.rating_chips[value].isChecked()
         self.set_rating(value if checked else None)
         self.rateRequested.emit(value if checked else None)
 

@@ -33,7 +33,7 @@ from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
 from .results_model import HitRole, PositionRole, RatingRole, ResultsModel
 from .results_panel import ResultsPanel
-from .service import Identity, LibraryService, LibraryUnusable
+from .service import Identity, LibraryEmpty, LibraryService, LibraryUnusable
 from .settings import Settings
 from .shortcuts import ShortcutsDialog
 from .tasks import describe_error
@@ -585,6 +585,12 @@ class MainWindow(QMainWindow):
                                        "are in the history (Ctrl+H).")
         if isinstance(exc, LibraryUnusable):    # why the library did not open, and its remedy
             self._library_failed(str(exc), exc.kind)
+            return
+        if isinstance(exc, LibraryEmpty):       # nothing failed: there is nothing to search
+            self.results.header.setText("No drawings to search")
+            self.results.subheader.setText("The library is empty.")
+            self.show_message("info", "This library is empty. Add drawings to it, then search "
+                              "again.", "Manage library\u2026", self.show_library_dialog)
             return
         self.show_message("error", describe_error(exc))
 

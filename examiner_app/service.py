@@ -66,6 +66,10 @@ class LibraryUnusable(LibraryError):
         self.kind = kind
 
 
+class LibraryEmpty(LibraryError):
+    """A search of a library that holds no drawings yet."""
+
+
 class LibraryService(QObject):
     """Open a library and run searches, ratings, reports and maintenance in the background."""
 
@@ -178,8 +182,8 @@ class LibraryService(QObject):
             raise LibraryError("no library is open: open one (Ctrl+Shift+L) or add drawings "
                                "to a new one")
         if self._searcher is None:
-            raise LibraryError(f"the library at {self._library.path} is empty: add drawings "
-                               "with Library \u25b8 Manage library")
+            raise LibraryEmpty(f"the library at {self._library.path} is empty: add drawings "
+                               "with File \u25b8 Manage library (Ctrl+L)")
         return self._searcher
 
     # -- queries ----------------------------------------------------------------------------

@@ -471,7 +471,7 @@ def test_a_rating_that_cannot_be_stored_is_taken_back_on_screen(qtbot, window, g
     assert window.model.index(0).data(RatingRole) == 3                 # shown at once
     qtbot.waitUntil(lambda: "not saved" in window.banner.text.text(), timeout=WAIT)
     assert window.model.index(0).data(RatingRole) == 2
-    assert [b.isChecked() for b in window.detail.rating_buttons.buttons()] == \
+    assert [b.isChecked() for b in window.detail.rating_chips.values()] == \
         [False, False, True, False]
 
 
@@ -705,6 +705,16 @@ def test_missing_and_empty_libraries_explain_themselves(qtbot, window, tmp_path)
     window.search()                     # says the same again, with the way to make one
     qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
     assert "No library at" in window.banner.text.text() and window.banner.action.isVisible()
+    from core.library import Library
+
+    Library(tmp_path / "empty", create=True).close()
+    window.start(tmp_path / "empty")
+    qtbot.waitUntil(lambda: "library is empty" in window.banner.text.text(), timeout=WAIT)
+    window.search()                     # not a failure: the same way to add drawings
+    qtbot.waitUntil(lambda: window.results.header.text() == "No drawings to search",
+                    timeout=WAIT)
+    assert window.banner.level == "info" and window.banner.action.isVisible()
+    assert window.banner.text.text().startswith("This library is empty. Add drawings")
 
 
 def test_grouping_blind_mode_and_detail_view(qtbot, window, gui_library):
@@ -1281,8 +1291,8 @@ def test_the_detail_view_cuts_no_text_beside_the_history(qtbot, window, gui_libr
         doc.setTextWidth(meta.contentsRect().width())
         assert doc.idealWidth() <= meta.contentsRect().width(), size
         assert meta.width() <= meta.parentWidget().width(), size     # none of it hidden
-        for b in detail.rating_buttons.buttons():
-            assert str(detail.rating_buttons.id(b)) in b.text()
+        for value, b in detail.rating_chips.items():
+            assert str(value) in b.text()
             assert b.width() >= b.sizeHint().width()
 
 

@@ -191,10 +191,10 @@ def test_detail_chips_and_the_legend_read_at_4_5_to_1(qtbot, window):
 
     from examiner_app import theme
 
-    buttons = window.detail.rating_buttons
+    buttons = window.detail.rating_chips
     window.show()
     for checked in (False, True):
-        for b in buttons.buttons():
+        for b in buttons.values():
             b.setChecked(checked)
             image = b.grab().toImage()
             ratio, bg, fg = _painted_contrast(image, image.rect().adjusted(1, 1, -1, -1))
@@ -229,12 +229,34 @@ def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_sourc
     assert window.results.view.hasFocus()
     qtbot.keyClick(window.results.view, Qt.Key.Key_Space)
     assert window.stack.currentWidget() is window.detail
-    chip = window.detail.rating_buttons.button(2)
+    chip = window.detail.rating_chips[2]
     chip.setFocus()
     qtbot.keyClick(chip, Qt.Key.Key_Space)
     assert window.stack.currentWidget() is window.detail and chip.isChecked()
     qtbot.keyClick(window.detail, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.results
+
+
+def test_every_rating_chip_is_a_tab_stop_rated_or_not(qtbot, window, gui_library_source):
+    """Keyboard and screen-reader users reach each of the four rating chips with Tab, before
+    and after rating (a button group let only one chip take focus)."""
+    window.start(gui_library_source, sheets(gui_library_source)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.show_detail()
+    chips = window.detail.rating_chips
+    for rating in (None, 2):
+        window.detail.set_rating(rating)
+        assert all(b.focusPolicy() & Qt.FocusPolicy.TabFocus for b in chips.values()), rating
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    reached = set()
+    chips[0].setFocus()
+    for _ in range(3):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        reached |= {v for v, b in chips.items() if b.hasFocus()}
+    assert reached == {1, 2, 3}
 
 
 def test_tab_from_the_results_goes_to_the_query_not_to_an_invisible_stop(
