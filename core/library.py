@@ -141,13 +141,23 @@ REBUILD_SUFFIX = ".rebuild"
 REBUILD_MARKER = "REBUILD_COMPLETE"
 
 
+#: What a rebuild makes anew; everything else in the folder (the unpacked grant archives its
+#: pages are read from, kept queries) moves into the rebuilt library.
+REBUILT = {DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", DB_FILE + "-journal", INDEX_DIR,
+           LOCK_FILE, REBUILD_MARKER}
+
+
 def finish_interrupted_swap(path: Path) -> None:
-    """Complete a rebuild whose final folder swap was interrupted."""
+    """Complete a rebuild whose final folder swap was interrupted (each step is a rename, so
+    an interrupted swap resumes where it stopped)."""
     path = path.resolve()           # a library opened through a link: its folder, not the link
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
     if (tmp / REBUILD_MARKER).exists():
         old = path.with_name(path.name + ".old")
         if path.exists():
+            for entry in sorted(path.iterdir()):
+                if entry.name not in REBUILT and not (tmp / entry.name).exists():
+                    entry.rename(tmp / entry.name)
             if old.exists():
                 shutil.rmtree(old)
             path.rename(old)

@@ -2,6 +2,7 @@
 cancel, model binding, and the CLI's JSON contract."""
 import json
 import os
+import shutil
 import threading
 from datetime import date
 
@@ -594,6 +595,38 @@ def test_a_moved_or_copied_library_names_its_own_unpacked_drawings(shared_data, 
         from core.overview import source_paths
 
         assert ingest(lib, source_paths(lib)[0], tiny_model, workers=0).pages_added == 0
+
+
+def test_a_rebuild_keeps_the_unpacked_archives_and_kept_queries(shared_data, tmp_path,
+                                                                tiny_model):
+    """The drawings of a grant archive and pasted queries live in the library folder: a
+    rebuild carries them into the rebuilt library (it deleted them with the old folder), and
+    a swap interrupted half way carries the rest when the library next opens."""
+    from core.ingest import rebuild
+    from core.library import REBUILD_MARKER, REBUILD_SUFFIX, finish_interrupted_swap, \
+        missing_page_files
+
+    archive = _weekly_archive(shared_data, tmp_path / "I20210126.tar", [])
+    path = tmp_path / "library"
+    with Library(path, create=True) as lib:
+        assert ingest(lib, [archive], tiny_model, workers=0).pages_added == 24
+    (path / "queries").mkdir()
+    (path / "queries" / "pasted-00.png").write_bytes(b"kept")
+    for _ in range(2):                          # (the second needs the files the first kept)
+        with Library(path) as lib:
+            assert rebuild(lib, tiny_model, workers=0).pages_added == 24
+        with Library(path) as lib:
+            assert missing_page_files(lib) == []
+        assert (path / "queries" / "pasted-00.png").read_bytes() == b"kept"
+    aside = path.with_name(path.name + REBUILD_SUFFIX)
+    shutil.copytree(path, aside, ignore=shutil.ignore_patterns("archives", "queries"))
+    (aside / REBUILD_MARKER).touch()
+    (path / "queries").rename(aside / "queries")        # interrupted after one move
+    finish_interrupted_swap(path)
+    assert not aside.exists() and not path.with_name(path.name + ".old").exists()
+    assert {p.name for p in path.iterdir()} >= {"archives", "queries", "index", "library.sqlite"}
+    with Library(path) as lib:
+        assert missing_page_files(lib) == []
 
 
 def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path, tiny_model):
