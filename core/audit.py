@@ -137,6 +137,12 @@ class Replay:
     new: list[SearchHit] = field(default_factory=list)      # now ranked, not in the log
     gone: list[int] = field(default_factory=list)           # logged figure ids not ranked now
     response: SearchResponse | None = None
+    # why, as far as the library knows: it grew, or was corrected, since the search
+    new_added_since: int = 0            # new results whose patent was added after the search
+    gone_corrected: int = 0             # gone results whose patent was corrected since
+    gone_removed: int = 0               # gone results no longer in the library
+    allowed_then: int | None = None     # figures the cutoff and filters let through then
+    allowed_now: int | None = None
 
     @property
     def reproduced(self) -> bool:
@@ -161,10 +167,20 @@ class Replay:
                               f"has {self.model};")
         if self.first_difference is not None:
             parts.append(f"the ranking differs from rank {self.first_difference} on;")
+        if self.allowed_then is not None and self.allowed_now is not None \
+                and self.allowed_then != self.allowed_now:
+            parts.append(f"{self.allowed_then} figures were searched then, {self.allowed_now} "
+                         "now;")
         if self.new:
-            parts.append(f"{len(self.new)} result(s) not in the log;")
+            parts.append(f"{len(self.new)} result(s) not in the log" + (
+                f" ({self.new_added_since} of patents added to the library since the search);"
+                if self.new_added_since else ";"))
         if self.gone:
-            parts.append(f"{len(self.gone)} logged result(s) no longer ranked;")
+            why = [f"{self.gone_corrected} of patents whose grant date, class or title was "
+                   "corrected since"] if self.gone_corrected else []
+            why += [f"{self.gone_removed} no longer in the library"] if self.gone_removed else []
+            parts.append(f"{len(self.gone)} logged result(s) no longer ranked"
+                         + (f" ({'; '.join(why)});" if why else ";"))
         if self.in_both == 0:
             parts.append("no result is in both.")
         elif blind:
@@ -183,7 +199,10 @@ class Replay:
                 "compared": self.compared, "same_order": self.same_order,
                 "first_difference": self.first_difference,
                 "max_score_diff": round(self.max_score_diff, 6),
-                "new": [h.figure_id for h in self.new], "gone": self.gone}
+                "new": [h.figure_id for h in self.new], "gone": self.gone,
+                "new_added_since": self.new_added_since, "gone_corrected": self.gone_corrected,
+                "gone_removed": self.gone_removed, "allowed_then": self.allowed_then,
+                "allowed_now": self.allowed_now}
 
 
 def rerun(searcher: Searcher, rec: dict, k: int | None = None) -> SearchResponse:
@@ -226,9 +245,18 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
     diffs = [abs(h.score - score_then[h.figure_id]) for h in resp.results
              if h.figure_id in score_then]
     now_set, then_set = set(now_ids), set(logged_ids)
+    new = [h for h in resp.results if h.figure_id not in then_set]
+    gone = [f for f in logged_ids if f not in now_set]
+    store = searcher.library.store
+    added = {pid for (pid,) in store.conn.execute(
+        "SELECT patent_id FROM patents WHERE added_at > ?", (rec["at"],))}     # (to the second)
+    still = {h.figure_id: h for h in logged_hits(store, rec) if h.figure_id in set(gone)}
     return Replay(search_id=search_id, logged_model=rec.get("model_id"),
                   model=searcher.model.model_id, compared=n, same_order=first is None,
                   max_score_diff=max(diffs, default=0.0), in_both=len(diffs),
-                  first_difference=first,
-                  new=[h for h in resp.results if h.figure_id not in then_set],
-                  gone=[f for f in logged_ids if f not in now_set], response=resp)
+                  first_difference=first, new=new, gone=gone, response=resp,
+                  new_added_since=sum(h.patent_id in added for h in new),
+                  gone_corrected=sum(bool(h.corrected) for h in still.values()),
+                  gone_removed=len(gone) - len(still),
+                  allowed_then=(rec.get("params") or {}).get("allowed"),
+                  allowed_now=resp.allowed)

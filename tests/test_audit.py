@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def test_replay_reproduces_until_the_library_gains_earlier_prior_art(searchable_
     assert first.reproduced and first.compared == 8 and first.max_score_diff < 1e-5
     assert "reproduces" in first.text()
 
-    # a new patent, granted before the cutoff, whose drawing is the query's own
+    # a new patent, granted before the cutoff, whose drawing is the query's own (added a
+    # second later at least: the log and the library keep the time to the second)
+    time.sleep(1.05)
     new = tmp_path / "new"
     new.mkdir()
     shutil.copy(query, new / "twin.png")
@@ -65,7 +68,35 @@ def test_replay_reproduces_until_the_library_gains_earlier_prior_art(searchable_
     after = _replay(path, sid)
     assert not after.reproduced and after.first_difference is not None
     assert [h.patent_id for h in after.new] == ["D0955555"] and len(after.gone) == 1
-    assert "does not reproduce" in after.text() and "1 result(s) not in the log" in after.text()
+    assert after.new_added_since == 1 and after.allowed_now == after.allowed_then + 1
+    assert "1 result(s) not in the log (1 of patents added to the library since the search)" \
+        in after.text()
+    assert f"{after.allowed_then} figures were searched then, {after.allowed_now} now" \
+        in after.text()
+
+
+def test_a_replay_names_the_results_a_correction_took_out(searchable_library):
+    """A logged result whose patent's grant date was corrected to after the cutoff is no
+    longer ranked: the replay says it was corrected, not only that it went."""
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    with Library(path) as lib:
+        first = search_record(lib.store, sid)["results"][0]
+        pid = logged_hits(lib.store, search_record(lib.store, sid))[0].patent_id
+    manifest = path.parent / "src" / "manifest.jsonl"
+    rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
+    for r in rows:
+        if r["patent_id"] == pid:
+            r["grant_date"] = "2021-06-01"          # after the search's cutoff
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with Library(path) as lib:
+        ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+    after = _replay(path, sid)
+    assert first["figure_id"] in after.gone and after.gone_corrected == 2 == len(after.gone)
+    assert after.gone_removed == 0 and after.new_added_since == 0
+    assert "(2 of patents whose grant date, class or title was corrected since)" in after.text()
+    assert after.to_json()["gone_corrected"] == 2
 
 
 def test_replay_refuses_a_query_file_that_changed_or_is_gone(searchable_library):
