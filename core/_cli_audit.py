@@ -145,7 +145,10 @@ def _report_file(text: str) -> Path:
     if REPORT_FORMATS.get(Path(text).suffix.lower()) not in ("html", "csv"):
         raise argparse.ArgumentTypeError(f"{text}: a report file ends in .html or .csv (PDF "
                                          "from the desktop app, or print the HTML)")
-    return Path(text)
+    folder = Path(text).expanduser().parent
+    if not folder.is_dir():         # (said before the pictures are drawn, not after)
+        raise argparse.ArgumentTypeError(f"{text}: there is no folder {folder}")
+    return Path(text).expanduser()
 
 
 def cmd_history_replay(args) -> int:

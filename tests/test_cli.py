@@ -318,7 +318,9 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
             (["eval", "--page-kinds", "drawing_sheet,frontpage"], "--page-kinds takes"),
             (["search", sheet, "--locarno", "99"], "classes are 1 to 32"),
             (["history", "--report", tmp_path / "r.html"], "needs the ID"),
-            (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed")):
+            (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed"),
+            (["history", "1", "--report", tmp_path / "no" / "r.html"],
+             f"there is no folder {tmp_path / 'no'}")):
         proc = run(*args, "--library", lib)
         assert proc.returncode == 2 and needle in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
@@ -685,3 +687,13 @@ def test_pages_found_again_through_overlapping_sources_are_counted_once(sheets, 
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout.splitlines()[-1])["already_present"] == pages
     assert f"{pages} pages were already in the library" in again.stderr
+
+
+def test_info_of_an_empty_library_says_it_has_no_model_yet(tmp_path):
+    from core.library import Library
+
+    Library(tmp_path / "lib", create=True).close()
+    proc = run("index", "info", "--library", tmp_path / "lib")
+    assert proc.returncode == 0, proc.stderr
+    assert "model:     (none yet: chosen when drawings are first added)\n" in proc.stdout
+    assert "patents:   0" in proc.stdout
