@@ -343,14 +343,8 @@ def write_search_report(path: str | os.PathLike, meta: ReportMeta, hits: list[Se
     elif fmt == "html":
         picture, note = query_picture(thumbnails, *query_page, box=meta.query_box,
                                       sha256=meta.query_sha256) if query_page else (None, None)
-        thumbnail = report_thumbnails(thumbnails)
-        if progress is not None:
-            drawn = iter(range(1, len(hits) + 1))
-
-            def thumbnail(hit, _plain=thumbnail):
-                image = _plain(hit)
-                progress(next(drawn), len(hits))
-                return image
+        thumbnail = report_thumbnails(thumbnails, progress and (
+            lambda drawn: progress(drawn, len(hits))))
         write_search_html(path, replace(meta, query_note=note), hits,
                           thumbnail=thumbnail, query_image=picture,
                           ratings=ratings, blind=blind)

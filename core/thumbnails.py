@@ -15,7 +15,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -133,16 +133,24 @@ def pad_square(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def report_thumbnails(cache: "ThumbnailCache"):
+def report_thumbnails(cache: "ThumbnailCache", progress: Callable[[int], None] | None = None):
     """Square thumbnails of results for reports (``hit -> array``); None for a drawing that
-    cannot be read now, so a report still lists it."""
+    cannot be read now, so a report still lists it. ``progress(n)`` is told how many have
+    been drawn so far."""
     from .imageio import ImageReadError
 
+    drawn = 0
+
     def thumb(hit):
+        nonlocal drawn
         try:
             return pad_square(cache.thumbnail(hit.image, hit.page_index, hit.figure, side=240))
         except (ImageReadError, OSError):
             return None
+        finally:
+            drawn += 1
+            if progress is not None:
+                progress(drawn)
     return thumb
 
 

@@ -853,8 +853,13 @@ class MainWindow(QMainWindow):
             self._set_busy(False, job="report")
             self.show_message("error", f"The report was not saved: {describe_error(exc)}")
 
+        def progress(drawn, total, _note):
+            self._set_busy(True, f"Writing the report\u2026 {drawn} of {total} pictures",
+                           job="report")
+
         self.service.export_report(path, meta, resp.results, ratings, self.settings.blind,
-                                   query_page, on_done=done, on_error=failed)
+                                   query_page, on_done=done, on_error=failed,
+                                   on_progress=progress)
 
     def export_ratings_dialog(self, parent=None, notify=None) -> None:
         """Ask where to save the session's ratings; ``parent`` and ``notify`` let a dialog

@@ -400,9 +400,10 @@ class LibraryService(QObject):
     # -- reports ----------------------------------------------------------------------------
     def export_report(self, target: Path, meta, hits: list, ratings: dict[int, int],
                       blind: bool, query_page: tuple[str | None, int], *, on_done: Callback,
-                      on_error: Callback) -> Task:
+                      on_error: Callback, on_progress: Callback | None = None) -> Task:
         """Write a search report; the format follows the suffix (.html, .csv or .pdf);
-        ``query_page``: the (file, page index) searched, pictured in its header."""
+        ``query_page``: the (file, page index) searched, pictured in its header;
+        ``on_progress(drawn, total, note)`` as the results' pictures are drawn."""
         cache = self.thumbnail_cache()
 
         def work(task: Task) -> Path:
@@ -411,20 +412,25 @@ class LibraryService(QObject):
             from core import reports
             from core.thumbnails import query_picture, report_thumbnails
 
+            def told(drawn: int, total: int) -> None:
+                task.report(drawn, total, "pictures")
+
             if reports.report_format(target) == "pdf":
                 from .pdf_report import write_pdf
 
                 picture, note = query_picture(cache, *query_page, box=meta.query_box,
                                               sha256=meta.query_sha256)
                 write_pdf(target, replace(meta, query_note=note), hits,
-                          report_thumbnails(cache), picture, ratings, blind)
+                          report_thumbnails(cache, lambda n: told(n, len(hits))), picture,
+                          ratings, blind)
             else:
                 reports.write_search_report(target, meta, hits, thumbnails=cache,
                                             query_page=query_page, ratings=ratings,
-                                            blind=blind)
+                                            blind=blind, progress=told)
             return target
 
-        return self.io.submit(work, on_done=on_done, on_error=on_error)
+        return self.io.submit(work, on_done=on_done, on_error=on_error,
+                              on_progress=on_progress)
 
     def thumbnail_cache(self):
         from core.thumbnails import ThumbnailCache

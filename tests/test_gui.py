@@ -494,9 +494,13 @@ def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     rows = list(csv.DictReader(ratings_csv.open()))
     assert [(r["study"], r["rating"]) for r in rows] == [("main", "1")]
 
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
     for name in ("report.csv", "report.html", "report.pdf"):
         window.export_report(tmp_path / name)
         qtbot.waitUntil(lambda: window.banner.text.text().endswith(name), timeout=WAIT)
+    n = len(resp.results)                           # the pictures' progress, HTML and PDF
+    assert said.count(f"Writing the report\u2026 {n} of {n} pictures") == 2, said
     table = list(csv.DictReader((tmp_path / "report.csv").open()))
     assert [int(r["rank"]) for r in table] == [h.rank for h in resp.results]
     assert table[0]["rating"] == "3" and table[0]["model_id"] == resp.model_id
