@@ -79,6 +79,35 @@ def test_config_values_are_type_and_range_checked(override, message):
     assert str(info.value).startswith(message)
 
 
+@pytest.mark.parametrize("overrides, message", [
+    (["enrich.enrichers=['template','llm']", "enrich.llm={base_url='http://x/v1', model='m', "
+      "temprature=0.5}"], "unknown option(s) in [enrich.llm]: temprature"),
+    (["enrich.enrichers=['caption']", "enrich.caption={model='/x'}"],
+     "[enrich.caption]: unknown option 'model'"),
+    (["model.init='whiten'", "model.init_checkpoint='runs/m'"],
+     "model.init = 'whiten' would replace the projection of model.init_checkpoint (runs/m)"),
+])
+def test_settings_that_would_fail_late_or_silently_are_refused_on_loading(overrides, message):
+    """A misspelled enricher option is refused when the config loads, not after the corpus
+    is rendered; whitening would silently replace a checkpoint's trained projection."""
+    with pytest.raises(ConfigError) as info:
+        load_config(TINY, overrides)
+    assert str(info.value).startswith(message)
+
+
+def test_a_device_that_is_not_here_is_refused_before_any_data_is_prepared(tmp_path,
+                                                                          drawing_manifest):
+    import torch
+
+    from training.trainer import train
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match="run.device: device 'cuda' is not available"):
+        train(_cfg(tmp_path, drawing_manifest, "run.device='cuda'"))
+    assert not (tmp_path / "cache").exists()
+
+
 @pytest.mark.parametrize("folds, fold", [(3, 5), (1, 0), (3, 3)])
 def test_a_held_out_fold_must_be_one_of_the_folds(folds, fold):
     with pytest.raises(ConfigError, match="must be one of the data.folds"):
@@ -371,23 +400,33 @@ def test_resume_refuses_a_corpus_that_changed(tmp_path, drawing_manifest):
     assert result.record["data"]["counts"]["patents"] == 10
 
 
-def test_resume_refuses_descriptions_that_changed(tmp_path, drawing_manifest):
-    """The same drawings described anew (enriched again between the run and its resume)
-    are other training data too."""
+def test_a_resume_keeps_its_descriptions_and_refuses_others(tmp_path, drawing_manifest):
+    """A resumed run does not describe the drawings again (an LLM enricher would retry the
+    ones it failed on and change what the run trains on); the same drawings described anew
+    and attached to the corpus by another run meanwhile are other training data."""
     import sqlite3
 
+    from core.store import Store
+    from training.prepare import attach_texts
     from training.trainer import train
 
     train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
     [store] = (tmp_path / "cache").glob("corpus-*/descriptions.sqlite")
-    with sqlite3.connect(store) as conn:
+    with sqlite3.connect(store) as conn:        # what a retry of failed drawings would add
         changed = conn.execute("UPDATE descriptions SET text = text || ' (reworded)' "
                                "WHERE id % 3 = 0").rowcount
     assert changed
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4")).steps == 4
+    texts = (store.parent / "shard-00000.texts.json").read_text()
+    assert "(reworded)" not in texts
+    opened = Store(store)                       # another run's enrichment attached them
+    attach_texts(store.parent, opened)
+    opened.close()
     with pytest.raises(ConfigError, match="other descriptions of the same drawings"):
-        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=6"))
     assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2",
                       "run.resume=false")).steps == 2
+    assert "(reworded)" in (store.parent / "shard-00000.texts.json").read_text()
 
 
 def test_a_diverging_run_stops_and_exports_nothing(tmp_path, drawing_manifest):

@@ -167,10 +167,22 @@ class TrainConfig:
             raise ConfigError(f"enrich.enrichers may name {', '.join(ENRICHER_NAMES)}, not "
                               f"{unknown[0]!r}")
         self._check_fixed_weights()
-        if "llm" in self.enrich.enrichers:
-            from .enrich._llm import check_options
+        for name in self.enrich.enrichers:      # a misspelled option: now, not after rendering
+            if name == "llm":
+                from .enrich._llm import check_options
 
-            check_options(self.enrich.llm)
+                check_options(self.enrich.llm)
+            else:
+                from .enrich import make_enricher
+
+                try:
+                    make_enricher(name, getattr(self.enrich, name, {}))
+                except ValueError as exc:
+                    raise ConfigError(str(exc)) from None
+        if self.model.init == "whiten" and self.model.init_checkpoint:
+            raise ConfigError("model.init = 'whiten' would replace the projection of "
+                              f"model.init_checkpoint ({self.model.init_checkpoint}) with a "
+                              "new one; set model.init = '' to continue from the checkpoint's")
         from core._device import is_device_name
 
         if not is_device_name(self.run.device):

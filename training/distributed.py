@@ -29,7 +29,17 @@ class Dist:
 
 
 def setup(device: str = "auto") -> Dist:
-    """Join the process group when launched by torchrun; pick this process's device."""
+    """Join the process group when launched by torchrun; pick this process's device (one
+    that is not on this machine is a ConfigError now, before any data is prepared)."""
+    if device != "auto":
+        from core.embed import DeviceError, pick_device
+
+        from .config import ConfigError
+
+        try:
+            pick_device(device)
+        except DeviceError as exc:
+            raise ConfigError(f"run.device: {exc}") from None
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))

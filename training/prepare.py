@@ -330,6 +330,13 @@ def enrich_corpus(folder: str | Path, store: Store, enrichers: dict[str, dict],
     return added
 
 
+def texts_attached(folder: str | Path) -> bool:
+    """Whether every shard of a corpus has its descriptions attached."""
+    index = shards.read_index(folder)
+    return bool(index) and all((Path(folder) / f"{s['name']}.texts.json").is_file()
+                               for s in index["shards"])
+
+
 def attach_texts(folder: str | Path, store: Store) -> None:
     """Write each shard's per-row descriptions (by enricher) next to it."""
     index = shards.read_index(folder)

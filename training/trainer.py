@@ -156,13 +156,16 @@ def _seed_all(seed: int) -> None:
 
 
 def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
-                 enrichers: list[str] | None = None, failures: dict | None = None) -> Corpus:
+                 enrichers: list[str] | None = None, failures: dict | None = None,
+                 describe: bool = True) -> Corpus:
     """Render (unless ``data.corpus`` names a prepared one) and enrich the corpus with the
     configured enrichers, or ``enrichers``; the main process does it, the others wait.
-    ``failures``: what the enrichers could not describe (training.prepare.enrich_corpus)."""
+    ``failures``: what the enrichers could not describe (training.prepare.enrich_corpus).
+    ``describe=False`` (a resumed run) keeps the descriptions the corpus has: describing
+    again would retry the drawings an enricher failed on and change what the run trains on."""
     from core.store import Store
 
-    from .prepare import build_corpus, enrich_corpus, fingerprint
+    from .prepare import build_corpus, enrich_corpus, fingerprint, texts_attached
 
     folder = Path(cfg.data.corpus) if cfg.data.corpus else None
     if d.main:
@@ -173,17 +176,23 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
                                       cfg.data.cache_dir, workers=cfg.data.workers,
                                       shard_size=cfg.data.shard_size,
                                       progress=lambda n: bar.update(n - bar.n))
-        store = Store(_store_path(cfg, folder))
-        try:
-            names = {n: getattr(cfg.enrich, n, {}) for n in enrichers or cfg.enrich.enrichers}
-            with tqdm(desc="describing", unit="drawing", disable=not cfg.run.progress) as bar:
-                def described(done: int, total: int) -> None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-                enrich_corpus(folder, store, names, cfg.enrich.per_figure, progress=described,
-                              failures=failures)
-        finally:
-            store.close()
+        if describe or not texts_attached(folder):
+            store = Store(_store_path(cfg, folder))
+            try:
+                names = {n: getattr(cfg.enrich, n, {})
+                         for n in enrichers or cfg.enrich.enrichers}
+                with tqdm(desc="describing", unit="drawing",
+                          disable=not cfg.run.progress) as bar:
+                    def described(done: int, total: int) -> None:
+                        bar.total = total
+                        bar.update(done - bar.n)
+                    enrich_corpus(folder, store, names, cfg.enrich.per_figure,
+                                  progress=described, failures=failures)
+            finally:
+                store.close()
+        else:
+            log.info("resuming: the descriptions the run began with are kept (a fresh run, "
+                     "--no-resume, retries drawings an enricher failed on)")
     distributed.barrier()
     if folder is None:
         key = fingerprint(cfg.data.__dict__, model.drawing_config)
@@ -276,7 +285,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     model = model or build_model(cfg)
     undescribed: dict = {}
     if corpus is None:
-        corpus = prepare_data(cfg, model, d, failures=undescribed)
+        resuming = cfg.run.resume and (Path(cfg.run.out_dir) / CHECKPOINT).is_file()
+        corpus = prepare_data(cfg, model, d, failures=undescribed, describe=not resuming)
     corpus = corpus.with_enrichers(cfg.enrich.enrichers)
     excluded = held_out(cfg, corpus, warn=d.main)
     if rows is None:
@@ -502,7 +512,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     distributed.barrier()
     if undescribed and d.main:
         log.warning("trained without some descriptions (%s): those drawings had the other "
-                    "enrichers' texts or their title; train again to retry them",
+                    "enrichers' texts or their title; a fresh run (--no-resume) or `patent-examiner "
+                    "enrich` retries them",
                     ", ".join(f"{n} failed on {c['failed']} of {c['of']}"
                               for n, c in undescribed.items()))
     model.to("cpu")

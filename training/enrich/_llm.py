@@ -63,6 +63,10 @@ _LONG_WAIT_S = 10.0
 def check_options(options: dict) -> None:
     """A ConfigError naming the first [enrich.llm] option of the wrong type or range
     (checked when the config loads and when the enricher is built, not per drawing)."""
+    unknown = sorted(set(options) - {"base_url", "model", "api_key", *_NUMBERS})
+    if unknown:
+        raise ConfigError(f"unknown option(s) in [enrich.llm]: {', '.join(unknown)} (known: "
+                          f"base_url, model, api_key, {', '.join(_NUMBERS)})")
     for key, value in options.items():
         if key in ("base_url", "model", "api_key"):
             if value is not None and not isinstance(value, str):
