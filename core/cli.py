@@ -169,7 +169,7 @@ def _index_add(args, path: Path, made: list) -> int:
 
             warm_up()  # worker processes start while the model loads
         if model is None:
-            model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
+            model_ref = lib.model_ref(args.model)
             model = load_model(model_ref)
         lib.check_model(model)
         model.to(device)
@@ -264,7 +264,7 @@ def cmd_index_rebuild(args) -> int:
 
     path = _library_path(args)
     lib = Library(path)
-    model_ref = args.model or (lib.model_info or {}).get("ref") or "default"
+    model_ref = lib.model_ref(args.model)
     model = load_model(model_ref)
     bar, progress = _tqdm_progress("rebuilding")
     cancel = _cancel_on_sigint()
@@ -346,8 +346,7 @@ def _index_add_shards(args, shards, path: Path, made: list) -> int:
         if lib.created:
             made.append(True)
         if model is None:
-            model_ref = args.model or (lib.model_info or {}).get("ref") or shards.model_ref \
-                or "default"
+            model_ref = lib.model_ref(args.model, fallback=shards.model_ref)
             model = load_model(model_ref)
         lib.check_model(model)
         shards.check_model(model)       # before the progress bar

@@ -350,13 +350,26 @@ class Library:
                 f"(or one that was not recorded); `patent-examiner index rebuild --library "
                 f"{self.path}` cuts them again (searches and ratings are kept)")
 
+    def model_ref(self, override: str | None = None, fallback: str | None = None) -> str:
+        """What to load as this library's model: ``override``, else what it was built with
+        (a checkpoint folder that has moved since is a LibraryError that says so), else
+        ``fallback`` or the default model."""
+        if override:
+            return override
+        ref = (self.model_info or {}).get("ref")
+        if ref and os.sep in ref and not Path(ref).expanduser().exists():
+            raise LibraryError(f"this library was built with the model at {ref}, which is not "
+                               "there now: put it back, give --model with where it lies now, "
+                               "or rebuild the library with another model (index rebuild "
+                               "--model NAME)")
+        return ref or fallback or "default"
+
     def load_model(self, override: str | None = None):
         """The model this library was built with (or ``override``, which must match)."""
         from .models import load_model
 
-        info = self.model_info
         with _held_back(logging.getLogger("core.models")) as held:
-            model = load_model(override or (info["ref"] if info else "default"))
+            model = load_model(self.model_ref(override))
         self.check_model(model)         # a refused model's load warnings would only mislead
         for record in held:
             logging.getLogger(record.name).handle(record)

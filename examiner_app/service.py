@@ -120,7 +120,7 @@ class LibraryService(QObject):
                 info = lib.info()
                 model = None
                 if lib.model_info is not None:
-                    model = self._load_model(lib.model_info.get("ref") or "default")
+                    model = self._load_model(lib.model_ref())
                     lib.check_model(model)
             except ModelMismatchError as exc:
                 lib.close()
@@ -487,7 +487,7 @@ class LibraryService(QObject):
             from core.overview import source_paths
 
             with Library(path, create=True) as lib:
-                ref = (lib.model_info or {}).get("ref") or "default"
+                ref = lib.model_ref()
                 model = self._load_model(ref)
                 todo, notes = (sources, []) if sources is not None else source_paths(lib)
                 report = ingest(lib, todo, model, model_ref=ref, allow_absolute=allow_absolute,
@@ -519,7 +519,7 @@ class LibraryService(QObject):
 
             lib = Library(path)
             try:
-                ref = (lib.model_info or {}).get("ref") or "default"
+                ref = lib.model_ref()
                 self._models.pop(ref, None)         # take the model as it is now
                 model = self._load_model(ref)
                 return rebuild(lib, model, model_ref=ref, progress=task.report,

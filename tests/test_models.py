@@ -288,12 +288,13 @@ def test_a_damaged_graph_cache_is_traced_again(tmp_path):
     assert model.is_built and len(path.read_bytes()) > 1000    # rewritten whole
 
 
-def test_models_in_memory_are_not_cached_and_the_cache_is_bounded(tmp_path, tiny_model):
+def test_models_in_memory_are_not_cached_and_the_cache_is_bounded(tmp_path):
     from core import _graph_cache
     from core.embed import CpuEncoder
 
-    CpuEncoder(tiny_model)([np.full((64, 64), 255, np.uint8)])
-    assert not _graph_cache.has_graph(tiny_model.model_id)
+    in_memory = create_model("tiny_test", pretrained=None, seed=987)    # (no other test's)
+    CpuEncoder(in_memory)([np.full((64, 64), 255, np.uint8)])
+    assert not _graph_cache.has_graph(in_memory.model_id)
     for seed in range(_graph_cache.KEEP + 2):
         save_checkpoint(create_model("tiny_test", pretrained=None, seed=10 + seed),
                         tmp_path / f"ck{seed}")
@@ -418,3 +419,31 @@ def test_a_checkpoint_path_that_is_not_there_is_named(tmp_path):
         load_checkpoint(folder / "does_not_exist")
     with pytest.raises(ModelError, match="nowhere: no such checkpoint"):
         load_checkpoint(tmp_path / "nowhere")
+
+
+def test_an_installed_checkpoint_loads_by_the_name_models_lists(tmp_path, monkeypatch):
+    from core.models import _factory
+
+    monkeypatch.setattr(_factory, "MODELS_DIR", tmp_path)
+    mine = save_checkpoint(create_model("tiny_test", pretrained=None, seed=3), tmp_path / "mine")
+    assert load_model("mine").model_id == load_checkpoint(mine).model_id
+    with pytest.raises(ModelError, match="an installed checkpoint"):
+        load_model("theirs")
+
+
+def test_a_library_whose_model_folder_moved_says_so(tmp_path):
+    """Built with a checkpoint by path, then the folder moved: the library names the folder
+    it was built with and how to go on, not 'neither a registered architecture ...'."""
+    from core.library import Library, LibraryError
+
+    ck = save_checkpoint(create_model("tiny_test", pretrained=None, seed=3), tmp_path / "ck")
+    model = load_checkpoint(ck)
+    with Library(tmp_path / "lib", create=True) as lib:
+        with lib.store.transaction() as conn:
+            lib.bind_model(conn, model, str(ck))
+    ck.rename(tmp_path / "moved")
+    with Library(tmp_path / "lib") as lib:
+        with pytest.raises(LibraryError, match=f"built with the model at {ck}, which is not "
+                                               "there now: put it back, give --model"):
+            lib.load_model()
+        assert lib.load_model(str(tmp_path / "moved")).model_id == model.model_id

@@ -374,6 +374,9 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
     path = Path(spec).expanduser()
     if path.exists():
         return load_checkpoint(path)
+    installed = MODELS_DIR / spec                   # a checkpoint `models` lists by name
+    if Path(spec).name == spec and (installed / SIDECAR_FILE).is_file():
+        return load_checkpoint(installed)
     if spec.endswith(":random"):
         return create_model(spec[: -len(":random")], pretrained=None)
     from ._registry import list_models
@@ -385,7 +388,8 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
             log.warning("%s has no offline pretrained weights: randomly initialised", spec)
             return create_model(spec, pretrained=None)
     raise ModelError(f"model {spec!r} is neither a registered architecture "
-                     f"({', '.join(list_models())}) nor an existing checkpoint path")
+                     f"({', '.join(list_models())}), an installed checkpoint (`patent-examiner "
+                     f"models` lists them) nor an existing checkpoint path")
 
 
 __all__ = ["create_model", "load_model", "load_checkpoint", "save_checkpoint",
