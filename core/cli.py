@@ -372,26 +372,39 @@ def unknown_patents_note(store, patents: list[str], listed: str) -> tuple[list[s
 def read_list(path: str, what: str) -> list[str]:
     """The entries of a one-per-line list file (blank lines and # comments skipped)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()   # BOM of Notepad
+        lines = Path(user_path(path)).read_text(encoding="utf-8-sig").splitlines()  # (BOM)
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or "not a text file"
         raise CliError(f"cannot read the {what} {path}: {why}") from None
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
+def user_path(text: str) -> str:
+    """A path as a user may give it: ``~`` for the home folder, or a ``file://`` address
+    (copied from a browser or a file manager)."""
+    if text.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(text)
+        if parts.netloc in ("", "localhost"):
+            return unquote(parts.path)
+    return os.path.expanduser(text)
+
+
 def _read_queries(args) -> list[str | None]:
-    queries = list(args.images)
+    queries = [user_path(q) for q in args.images]
     if args.queries:
-        base = Path(args.queries).parent
+        base = Path(user_path(args.queries)).parent
         entries = read_list(args.queries, "query list")
         if not entries:
             raise CliError(f"the query list {args.queries} names no drawing (one path per line)")
         for entry in entries:
             # a relative entry is read beside the list (as a manifest's rows are), else from
             # the current folder; one in neither is named where it was looked for first
-            path = Path(entry).expanduser()
+            path = Path(user_path(entry))
             beside = base / path
-            queries.append(entry if path.is_absolute() or (path.exists() and not beside.exists())
+            queries.append(str(path) if path.is_absolute() or (path.exists()
+                                                               and not beside.exists())
                            else str(beside))
     if not queries:
         if args.text and args.text.strip():
@@ -896,6 +909,12 @@ def _add_plugin_commands(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        os.getcwd()
+    except OSError:         # (torch, imported later, dies on it with a message about itself)
+        print("patent-examiner: error: the current folder no longer exists (deleted or "
+              "unmounted): change to another folder and run the command again", file=sys.stderr)
+        return EXIT_ERROR
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -346,6 +346,18 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
                "--no-log", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["query"] == str(tmp_path / "apps" / "q1.png")
+    import os                                       # ~ in a list, a file:// address
+    from urllib.parse import quote
+
+    shutil.copy(sheet, tmp_path / "apps" / "q 2.png")
+    (tmp_path / "apps" / "home.txt").write_text("~/q1.png\n")
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "search", "--queries",
+                           "~/home.txt", f"file://{quote(str(tmp_path / 'apps' / 'q 2.png'))}",
+                           "--library", str(lib), "--no-log", "--json"], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "HOME": str(tmp_path / "apps")})
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(ln)["query"] for ln in proc.stdout.splitlines()] == \
+        [str(tmp_path / "apps" / "q 2.png"), str(tmp_path / "apps" / "q1.png")]
     (tmp_path / "apps" / "empty.txt").write_text("\n# nothing yet\n")
     proc = run("search", "--queries", tmp_path / "apps" / "empty.txt", "--library", lib)
     assert proc.returncode == 1 and "names no drawing" in proc.stderr
@@ -697,3 +709,15 @@ def test_info_of_an_empty_library_says_it_has_no_model_yet(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "model:     (none yet: chosen when drawings are first added)\n" in proc.stdout
     assert "patents:   0" in proc.stdout
+
+
+def test_a_deleted_working_folder_is_one_clear_line(tmp_path):
+    """torch cannot be imported from a deleted folder and died with a message of its own."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    proc = subprocess.run(["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "$0" -m core.cli '
+                           f'search x.png --library "{tmp_path / "lib"}"', sys.executable],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.strip() == (
+        "patent-examiner: error: the current folder no longer exists (deleted or unmounted): "
+        "change to another folder and run the command again")
