@@ -629,6 +629,27 @@ def test_a_rebuild_keeps_the_unpacked_archives_and_kept_queries(shared_data, tmp
         assert missing_page_files(lib) == []
 
 
+def test_a_library_kept_inside_its_folder_of_drawings_does_not_index_itself(shared_data,
+                                                                             tmp_path,
+                                                                             tiny_model):
+    """Adding the folder again (to pick up new pages) indexed the library's cached thumbnails
+    as undated patents."""
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    grant = shared_data / "uspto_redbook" / "USD0925765-20210720"
+    for tif in sorted(grant.glob("*.TIF"))[:2]:
+        shutil.copy(tif, imgs / tif.name)
+    with Library(imgs / "lib", create=True) as lib:
+        assert ingest(lib, [imgs], tiny_model, workers=0).pages_added == 2
+        before = lib.store.counts()
+    (imgs / "lib" / "thumbnails").mkdir(exist_ok=True)
+    shutil.copy(imgs / sorted(p.name for p in imgs.glob("*.TIF"))[0],
+                imgs / "lib" / "thumbnails" / "cached.tif")
+    with Library(imgs / "lib") as lib:
+        again = ingest(lib, [imgs], tiny_model, workers=0)
+        assert again.pages_added == 0 and lib.store.counts() == before
+
+
 def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path, tiny_model):
     """Weekly downloads all called weekly.tar (or a .tar and a .zip of one week) unpack into
     folders of their own: none overwrites another's drawings, in one run or in several."""

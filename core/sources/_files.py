@@ -13,11 +13,18 @@ _ALLOW = ("for a manifest you trust, allow files outside its folder: `index add 
 
 
 def iter_files(root: Path, suffixes: set[str], max_depth: int | None = None) -> Iterator[Path]:
-    """Files under ``root`` with one of ``suffixes`` (lower case), sorted, hidden ones skipped.
+    """Files under ``root`` with one of ``suffixes`` (lower case), sorted, hidden ones skipped,
+    and a library folder's own (its thumbnails, unpacked archives, kept queries) too: a
+    library kept inside the folder of drawings it indexes.
 
     ``max_depth`` counts path parts below ``root``: 1 = files in ``root`` itself.
     """
+    from ..library import DB_FILE
+
     for folder, dirs, files in os.walk(root):
+        if DB_FILE in files:
+            dirs[:] = []
+            continue
         depth = len(Path(folder).relative_to(root).parts) + 1
         if max_depth is not None and depth >= max_depth:
             dirs[:] = []
