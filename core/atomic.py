@@ -29,7 +29,7 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{_short(path.name)}.{os.getpid()}.tmp")
     if "b" not in mode:
         open_kw.setdefault("encoding", "utf-8")
     try:
@@ -49,6 +49,14 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _short(name: str, limit: int = 100) -> str:
+    """``name`` cut to at most ``limit`` bytes: a temporary name that adds to a long but legal
+    file name must still fit the file system's 255."""
+    while len(os.fsencode(name)) > limit:
+        name = name[:-1]
+    return name
 
 
 def _about(exc: OSError, path: Path) -> OSError:

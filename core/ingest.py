@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import threading
 import time
@@ -520,6 +521,15 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
 
     path = library.path.resolve()   # built beside the folder a link names, not the link
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
+    try:
+        longest = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(tmp.name)) > longest:
+        raise LibraryError(f"a rebuild builds the new library beside this one, as {tmp.name}: "
+                           f"a name longer than this file system allows ({longest} bytes); "
+                           "rename the library folder to a shorter name and rebuild; nothing "
+                           "was changed")
     if not drop_missing:
         gone = missing_page_files(library)
         if gone:

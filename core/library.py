@@ -152,7 +152,13 @@ def finish_interrupted_swap(path: Path) -> None:
     an interrupted swap resumes where it stopped)."""
     path = path.resolve()           # a library opened through a link: its folder, not the link
     tmp = path.with_name(path.name + REBUILD_SUFFIX)
-    if (tmp / REBUILD_MARKER).exists():
+    try:
+        swapping = (tmp / REBUILD_MARKER).exists()
+    except OSError as exc:          # a name too long to have a rebuild beside it has none
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        swapping = False
+    if swapping:
         old = path.with_name(path.name + ".old")
         if path.exists():
             for entry in sorted(path.iterdir()):

@@ -749,3 +749,22 @@ def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_success(tmp_pa
                           cwd=Path(__file__).resolve().parents[1])
     os.close(write)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_long_but_legal_names_open_write_and_say_when_a_rebuild_cannot_fit(tmp_path,
+                                                                           tiny_model):
+    """A library folder of 250 bytes opens (its rebuild's name beside it is too long to look
+    for), a report of 250 bytes is written (its temporary name is cut), and a rebuild that
+    would need a longer name than the file system allows says so and changes nothing."""
+    from core.atomic import replacing
+
+    long = tmp_path / ("L" * 250)
+    with Library(long, create=True) as lib:
+        with pytest.raises(LibraryError, match="a name longer than this file system allows"):
+            rebuild(lib, tiny_model, workers=0)
+    with Library(long) as lib:
+        assert lib.store.counts()["patents"] == 0
+    report = tmp_path / ("R" * 245 + ".html")
+    with replacing(report) as f:
+        f.write("<html></html>")
+    assert report.read_text() == "<html></html>"
