@@ -189,6 +189,7 @@ def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
                  ) -> tuple[list[SourceScan], list[tuple[str, str]]]:
     """Scan every source; a source that cannot be read at all becomes one error.
     ``absolute_sources``: sources (resolved paths) allowed files outside their folder."""
+    from ._names import readable
     from .sources import SourceError, scan_source
 
     scans, errors = [], []
@@ -199,7 +200,7 @@ def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
         try:
             scans.append(scan_source(Path(p), allow_absolute=allowed))
         except SourceError as exc:
-            errors.append((str(p), str(exc)))
+            errors.append((readable(p), str(exc)))
     return scans, errors
 
 

@@ -379,12 +379,15 @@ class Store:
                    replace: bool = False) -> None:
         """Record a run's skipped items; ``replace``: drop what earlier runs of the same
         sources recorded (the run went through, so its list is the current one)."""
+        from ._names import readable
+
+        source = readable(source)
         if replace:
             self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
         at = now_iso()
         self.conn.executemany(
             "INSERT INTO ingest_errors(run_id, at, source, item, reason) VALUES (?,?,?,?,?)",
-            [(run_id, at, source, item, reason) for item, reason in errors])
+            [(run_id, at, source, readable(item), readable(reason)) for item, reason in errors])
 
     # -- reading --------------------------------------------------------------------------
     _FIGURE_COLS = (
@@ -511,8 +514,12 @@ class Store:
                    examiner: str | None = None, study: str | None = None,
                    session: str | None = None) -> int:
         """Record one search exactly enough to reopen it; returns its id. Examiner, study
-        and session are kept trimmed, an empty one as none."""
+        and session are kept trimmed, an empty one as none. A query file name that is not
+        valid UTF-8 is kept with U+FFFD for its odd bytes (its SHA-256 still identifies it)."""
+        from ._names import readable
+
         examiner, study, session = _who(examiner), _who(study), _who(session)
+        query_path = readable(query_path) if query_path is not None else None
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO searches(at, examiner, study, session, query_path, query_sha256, "

@@ -768,3 +768,35 @@ def test_long_but_legal_names_open_write_and_say_when_a_rebuild_cannot_fit(tmp_p
     with replacing(report) as f:
         f.write("<html></html>")
     assert report.read_text() == "<html></html>"
+
+
+def test_names_that_are_not_utf8_are_skipped_named_or_logged_readably(shared_data, tmp_path,
+                                                                       tiny_model):
+    """File and folder names made on another system (Latin-1 bytes) crashed `index add` and
+    the search log: such a file is skipped with the reason, such a source folder is one
+    error, and a search of such a file is logged with U+FFFD for the odd bytes."""
+    from core.search import Searcher, SearchQuery
+
+    grant = shared_data / "uspto_redbook" / "USD0925765-20210720"
+    odd = os.fsdecode(b"caf\xe9")
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    tifs = sorted(grant.glob("*.TIF"))
+    shutil.copy(tifs[1], imgs / tifs[1].name)
+    shutil.copy(tifs[2], imgs / f"x {odd}.tif")
+    (tmp_path / f"dossier {odd}").mkdir()
+    shutil.copy(tifs[3], tmp_path / f"dossier {odd}" / tifs[3].name)
+    with Library(tmp_path / "lib", create=True) as lib:
+        report = ingest(lib, [imgs, tmp_path / f"dossier {odd}"], tiny_model, workers=0)
+        assert report.pages_added == 1
+        assert sorted(why for _, why in report.errors) == [
+            f"{tmp_path}/dossier caf\ufffd: its name is not valid UTF-8 (written on another "
+            "system?): rename it, then add it again",
+            "its name is not valid UTF-8 (written on another system?): rename it, then add it "
+            "again"]
+        assert lib.store.counts()["patents"] == 1
+        query = tmp_path / f"q {odd}.tif"
+        shutil.copy(tifs[1], query)
+        resp = Searcher(lib, tiny_model).search(SearchQuery(image=query, k=2), log=True)
+        assert lib.store.search_record(resp.search_id)["query_path"] == \
+            f"{tmp_path}/q caf\ufffd.tif"

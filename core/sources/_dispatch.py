@@ -9,6 +9,7 @@ from ..records import SourceScan
 from ._archive import is_archive
 from ._deeppatent2 import is_deeppatent2, scan_deeppatent2
 from ._fields import SourceError
+from .._names import NOT_UTF8, readable, storable
 from ._files import iter_files
 from ._folder import scan_folder
 from ._manifest import scan_manifest
@@ -29,11 +30,28 @@ def scan_source(path: str | Path, allow_absolute: bool = False) -> SourceScan:
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise SourceError(f"{path}: no such file or folder")
+        raise SourceError(f"{readable(path)}: no such file or folder")
+    if not storable(str(path.resolve())):
+        raise SourceError(f"{readable(path)}: {NOT_UTF8}")
     scan = _scan(path, allow_absolute)
     scan.source = path.resolve()
     _drop_future_grants(scan)
+    _drop_unstorable_names(scan)
     return scan
+
+
+def _drop_unstorable_names(scan: SourceScan) -> None:
+    """Files whose names the library cannot record (not valid UTF-8) are skipped, named."""
+    bad = {str(p.path) for p in scan.pages if not storable(str(p.path))}
+    if not bad:
+        return
+    scan.pages = [p for p in scan.pages if str(p.path) not in bad]
+    kept = {p.patent_id for p in scan.pages}
+    for pid in [pid for pid in scan.patents if pid not in kept and not storable(
+            " ".join(str(v) for v in vars(scan.patents[pid]).values()))]:
+        del scan.patents[pid]
+    scan.errors.extend((readable(name), NOT_UTF8) for name in sorted(bad))
+    scan.errors = [(readable(item), readable(why)) for item, why in scan.errors]
 
 
 def _drop_future_grants(scan: SourceScan) -> None:

@@ -14,6 +14,7 @@ import unicodedata
 from datetime import date
 from pathlib import Path
 
+from .._names import NOT_UTF8, readable, storable
 from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, count_pages
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import FieldError, SourceError, parse_date
@@ -68,6 +69,9 @@ def scan_folder(path: str | Path) -> SourceScan:
         raise SourceError(f"{path}: holds no drawing files ({suffixes})")
     scan = SourceScan("folder", root)
     for file in files:
+        if not storable(str(file)):
+            scan.errors.append((readable(file), NOT_UTF8))
+            continue
         key = file.relative_to(root.parent).as_posix()
         try:
             n = count_pages(file)
