@@ -25,6 +25,8 @@ def _library(args):
 
 
 def _query_text(rec: dict) -> str:
+    from .reports import one_line
+
     if rec.get("query_path"):
         from .audit import searched_region
 
@@ -32,8 +34,8 @@ def _query_text(rec: dict) -> str:
         where = ["all pages"] if page is None else [f"page {page + 1}"] if page else []
         where += [searched_region(rec)] if rec.get("query_box") else []
         what = Path(rec["query_path"]).name + (f" ({', '.join(where)})" if where else "")
-        return what + (f" + {rec['text']!r}" if rec.get("text") else "")
-    return repr(rec["text"]) if rec.get("text") else "(pasted image)"
+        return what + (f" + {one_line(rec['text'], 60)!r}" if rec.get("text") else "")
+    return repr(one_line(rec["text"], 80)) if rec.get("text") else "(pasted image)"
 
 
 def cmd_history(args) -> int:
@@ -86,7 +88,7 @@ def cmd_history_show(args) -> int:
         return EXIT_OK
     meta = ReportMeta.from_record(rec)
     for key, value in meta.lines():
-        print(f"{key + ':':<26}{value}")
+        print(f"{key + ':':<26}{' '.join(str(value).split())}")   # (a text's line breaks)
     missing = len(rec.get("results") or []) - len(hits)
     print(f"{'Results:':<26}{len(hits)}" + (f" ({missing} no longer in the library)"
                                               if missing else ""))

@@ -417,6 +417,7 @@ def cmd_search(args) -> int:
     from ._cli_audit import hit_lines
     from .drawing import FigureBox
     from .imageio import ImageReadError
+    from .reports import one_line
     from .search import QueryError, Searcher, SearchQuery
 
     queries = _read_queries(args)
@@ -454,12 +455,14 @@ def cmd_search(args) -> int:
                 else:
                     print(f"patent-examiner: error: {msg}", file=sys.stderr)
                 continue
+            if resp.text_note and q is queries[0]:       # (the same text in every query)
+                print(f"patent-examiner: note: {resp.text_note}", file=sys.stderr)
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue
             what = (f"query {q}{_page_of(q, args.page, resp.text_pages)}: "
                     f"{len(resp.query_figures)} figure(s)"
-                    if q is not None else f"query text {args.text.strip()!r}")
+                    if q is not None else f"query text {one_line(args.text, 80)!r}")
             print(f"{what}; prior art "
                   f"{'before ' + resp.before if resp.before else 'of any date'}; "
                   f"{resp.allowed} figures searched; "

@@ -66,6 +66,7 @@ class ReportMeta:
     per_patent: bool = False            # one result per patent (its best figure)
     rated_by: str | None = None         # whose ratings it shows, when not the searcher's
     shown_blind: bool = False           # the examiner saw it blind (no scores, ties shuffled)
+    text_words_read: int | None = None  # a text too long for the model: the words it read
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -75,7 +76,7 @@ class ReportMeta:
                    locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
                    search_id=resp.search_id, allowed=resp.allowed, query_page=page,
                    text_pages=list(resp.text_pages), query_region=resp.query_region,
-                   **extra)
+                   text_words_read=resp.text_words_read, **extra)
 
     @classmethod
     def from_record(cls, rec: dict) -> "ReportMeta":
@@ -90,6 +91,7 @@ class ReportMeta:
                    query_page=None if not rec.get("query_path") else
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
                    text_pages=(rec.get("params") or {}).get("text_pages", []),
+                   text_words_read=(rec.get("params") or {}).get("text_words_read"),
                    per_patent=bool((rec.get("params") or {}).get("per_patent")),
                    shown_blind=bool((rec.get("params") or {}).get("blind")))
 
@@ -114,6 +116,9 @@ class ReportMeta:
                  ("Locarno filter", f"{self.locarno} {title(self.locarno) or ''}".strip()
                   if self.locarno else "none"),
                  ("Text", self.text or "none")]
+        if self.text_words_read:
+            rows.append(("Text read", f"its first {self.text_words_read} words (the model "
+                                      "reads no more)"))
         if not blind:
             rows.append(("Model", self.model_id or "-"))
         if self.allowed is not None:
@@ -143,6 +148,13 @@ SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "mod
                   "score", "patent_id", "patent_number", "title", "locarno", "locarno_title",
                   "grant_date", "filing_date", "image", "page", "figure_box", "rating",
                   "query_region", "corrected_since"]
+
+
+def one_line(text: str, n: int) -> str:
+    """``text`` on one line (its line breaks and runs of spaces as one space), cut to ``n``
+    characters with an ellipsis: a long or pasted text in a list or a status line."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 1].rstrip() + "\u2026"
 
 
 def _region_text(meta: "ReportMeta", label: str = "") -> str:

@@ -87,10 +87,22 @@ class SearchResponse:
     #                                     a search reopened from a log that did not say)
     timings_ms: dict = field(default_factory=dict)
     search_id: int | None = None
+    text_words_read: int | None = None  # a text too long for the text tower: the words read
+    fusion: dict | None = None          # with a text: the weights of the fused score
+
+    @property
+    def text_note(self) -> str | None:
+        """What a person should know about how the text was read."""
+        if self.text_words_read is None:
+            return None
+        return (f"the text is longer than the model reads: only its first "
+                f"{self.text_words_read} words were searched by")
 
     def to_json(self) -> dict:
         return {"query": self.query, "before": self.before, "model": self.model_id,
                 "locarno": self.locarno, "text": self.text, "allowed": self.allowed,
+                **({"text_words_read": self.text_words_read} if self.text_words_read else {}),
+                **({"fusion": self.fusion} if self.fusion else {}),
                 "query_figures": self.query_figures, "query_pages": self.query_pages,
                 "text_pages": self.text_pages, "text_only": self.text_only,
                 "search_id": self.search_id,
@@ -205,8 +217,13 @@ class Searcher:
         whether the results were shown ``blind`` (no scores, ties in random order)."""
         t = {"start": time.perf_counter()}
         text = (query.text or "").strip() or None
+        if text is not None and self.model.text_is_blank(text):
+            text = None                 # (spaces or invisible characters: nothing to read)
         if query.image is None and text is None:
-            raise QueryError("a query needs a drawing, a text, or both")
+            raise QueryError("the text holds nothing to search by (only spaces or invisible "
+                             "characters)" if (query.text or "").strip() else
+                             "a query needs a drawing, a text, or both")
+        words_read = self.model.text_words_read(text) if text else None
         if query.image is None and not self.fusion["cross"] and not len(self.text_index()):
             raise QueryError("no patent in this library has a title or description to search "
                              "the text against (a library of image files alone): add a drawing "
@@ -254,7 +271,8 @@ class Searcher:
             locarno=query.locarno, text=text, results=results,
             query_figures=[b.to_list() for b in boxes], query_pages=pages,
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
-            timings_ms=timings, query_region=query.region if query.box else None)
+            timings_ms=timings, query_region=query.region if query.box else None,
+            text_words_read=words_read, fusion=dict(self.fusion) if text else None)
         if log:
             entry = dict(
                 query_path=None if path is None else os.path.abspath(path),   # for replays
@@ -270,7 +288,8 @@ class Searcher:
                         **({"text_pages": text_pages} if text_pages else {}),
                         **({"per_patent": True} if query.per_patent else {}),
                         **({"blind": True} if blind else {}),
-                        **({"region": query.region} if query.box and query.region else {})},
+                        **({"region": query.region} if query.box and query.region else {}),
+                        **({"text_words_read": words_read} if words_read else {})},
                 examiner=examiner, study=study, session=session)
             resp.search_id = self.library.write_where_kept(   # logged where the library is now
                 lambda store: store.log_search(**entry), lambda store, i: store.search_record(i))

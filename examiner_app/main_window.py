@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMes
                                QVBoxLayout, QWidget)
 
 from core.audit import searched_region
-from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta
+from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta, one_line
 from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
 
@@ -71,10 +71,6 @@ def ratings_elsewhere(sessions: dict, hits: list, ident: Identity) -> str | None
     return (f"{n} of the ratings shown {'was' if n == 1 else 'were'} made in "
             f"session{'s' * (len(names) > 1)} {', '.join(names)}: they count there; rating "
             f"one again moves it to this session ({ident.session}).")
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n - 1].rstrip() + "\u2026"
 
 
 class MainWindow(QMainWindow):
@@ -487,11 +483,13 @@ class MainWindow(QMainWindow):
         if self.query is None and text is None:
             self.show_message("info", "Open (Ctrl+O), paste (Ctrl+V) or drop a drawing to "
                                       "search with, or type a text.")
+            self._banner_kind = "hint"          # (gone once a search is shown)
             return
         if self.service.maintenance:    # the results on screen stay until it can run
             self._search_after_rebuild = True
             self.show_message("info", "Rebuilding the index: this search runs when it "
                               "finishes.")
+            self._banner_kind = "hint"
             return
         try:
             before = self.filters.before(typed=typed_date)
@@ -545,8 +543,12 @@ class MainWindow(QMainWindow):
             self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; search "
                                            f"#{resp.search_id}{tip}")
             self.results.select_row(0)
-        if self.banner.level in ("error", "warning") and not self._banner_sticky:
+        if (self.banner.level in ("error", "warning") or self._banner_kind == "hint") \
+                and not self._banner_sticky:
             self.banner.hide()
+        if resp.text_note and not reopened:
+            self.show_message("warning", f"{resp.text_note[0].upper()}{resp.text_note[1:]}. "
+                              "Put the title or the key words first.")
         if resp.text_only and not reopened:
             self.show_message("warning", "This page looks like printed text, not a drawing (a "
                               "specification page?); it was searched as it is. Pick a page "
@@ -561,7 +563,7 @@ class MainWindow(QMainWindow):
         resp = self.response
         if resp is None or not resp.results:
             return
-        words = f"\u201c{_clip(resp.text, 60)}\u201d" if resp.text else ""
+        words = f"\u201c{one_line(resp.text, 60)}\u201d" if resp.text else ""
         what = what or (self.query_panel.selection_text() if resp.query else None)
         if what and resp.text_pages:
             what += (f" but {'pages' if len(resp.text_pages) > 1 else 'page'} "

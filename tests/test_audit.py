@@ -492,3 +492,18 @@ def test_a_query_kept_in_the_library_is_found_after_the_library_moved(searchable
     assert run("history", sid, "--library", moved, "--report", report).returncode == 0
     page = report.read_text()
     assert page.count("data:image/png;base64,") == 8 + 1 and "file is gone" not in page
+
+
+def test_a_long_text_is_noted_and_listed_on_one_line(searchable_library):
+    """A text longer than the model reads is said at the search; the history lists it cut to
+    a line and shows it without its line breaks."""
+    path, query = searchable_library
+    long = "design 3 with a handle\n" + "and a lid " * 200
+    made = run("search", query, "--text", long, "--library", path, "--k", "3")
+    assert made.returncode == 0, made.stderr
+    assert "note: the text is longer than the model reads: only its first" in made.stderr
+    listed = run("history", "--library", path).stdout.splitlines()
+    assert max(len(ln) for ln in listed) < 200 and "design 3 with a handle and a lid" in listed[1]
+    shown = run("history", "1", "--library", path).stdout
+    assert "Text:                     design 3 with a handle and a lid and a lid" in shown
+    assert "Text read:                its first" in shown

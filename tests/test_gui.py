@@ -151,9 +151,21 @@ def test_searches_run_again_only_when_something_changed(qtbot, window, gui_libra
 
     window.query = None                                  # the title alone
     window.query_panel.clear()
+    window.filters.text.setText("")
+    window.search()                                      # nothing to search with: a hint
+    assert window.banner.isVisible() and "type a text" in window.banner.text.text()
     window.filters.text.setText("drinking mug")
     text_only = run_search(qtbot, window)
     assert text_only.query is None
+    assert not window.banner.isVisible(), window.banner.text.text()     # the hint is gone
+    window.filters.text.setText("a drinking mug with a handle " * 40)
+    long_text = run_search(qtbot, window)
+    assert long_text.text_words_read and window.banner.level == "warning"
+    assert window.banner.text.text().startswith(
+        f"The text is longer than the model reads: only its first {long_text.text_words_read} "
+        "words were searched by.")
+    window.filters.text.setText("drinking mug")
+    text_only = run_search(qtbot, window)
     window.filters.date.setDate(QDate(2015, 1, 1))
     moved = searched(qtbot, window, text_only.search_id)
     assert moved.query is None and moved.before == "2015-01-01"

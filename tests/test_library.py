@@ -132,6 +132,33 @@ def test_a_refused_model_says_only_that_it_is_refused(tiny_library, tmp_path, ca
     assert "tiny_test has no offline pretrained weights: randomly initialised" in caplog.text
 
 
+def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_data):
+    """The text tower reads a bounded number of tokens: a longer text is searched by its
+    first words and the response, the log and its report say how many; a text of invisible
+    characters is no text (refused alone, left out beside a drawing)."""
+    from core.reports import ReportMeta
+    from core.search import QueryError
+
+    lib, model, _ = tiny_library
+    searcher = Searcher(lib, model)
+    long = "a drinking cup with a handle " * 40
+    resp = searcher.search(SearchQuery(text=long, k=3), log=True)
+    rec = lib.store.search_record(resp.search_id)
+    assert resp.text_words_read and resp.text_words_read < len(long.split())
+    assert rec["params"]["text_words_read"] == resp.text_words_read
+    assert rec["text"] == long.strip()                      # what was typed, all of it
+    assert resp.to_json()["fusion"] == searcher.fusion
+    assert ("Text read", f"its first {resp.text_words_read} words (the model reads no more)") \
+        in ReportMeta.from_record(rec).lines()
+    short = searcher.search(SearchQuery(text="drinking cup", k=3))
+    assert short.text_words_read is None and short.text_note is None
+    with pytest.raises(QueryError, match="the text holds nothing to search by"):
+        searcher.search(SearchQuery(text="\u200b &nbsp; ", k=3))
+    sheet = shared_data / "real_dev" / PATENTS[0] / "page02_sheet.png"
+    drawing = searcher.search(SearchQuery(image=sheet, text="\u200b", k=3))
+    assert drawing.text is None and "fusion" not in drawing.to_json()
+
+
 def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_data, tmp_path,
                                                          monkeypatch):
     """A library this user may not write (a read-only share or medium; emulated here, since

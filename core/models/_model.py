@@ -278,6 +278,19 @@ class PatentModel:
         used = (tokens != pad).any(0).nonzero()
         return tokens[:, :int(used.max()) + 1] if len(used) else tokens
 
+    def text_is_blank(self, text: str) -> bool:
+        """Whether ``text`` gives the text tower nothing to read (spaces, invisible
+        characters)."""
+        from . import _text_graph
+
+        return _text_graph.is_blank(self.spec, text)
+
+    def text_words_read(self, text: str) -> int | None:
+        """How many words of a ``text`` too long for the text tower it reads (None: all)."""
+        from . import _text_graph
+
+        return _text_graph.words_read(self.spec, text)
+
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
         """L2-normalized text embeddings (float32, on CPU).

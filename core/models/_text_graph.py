@@ -56,6 +56,16 @@ class FastTokenizer:
         tok.enable_truncation(context_length)
         self._tok = tok
 
+    def words_read(self, text: str) -> int | None:
+        """How many words of ``text`` (cleaned) the tower reads when it cuts the text at its
+        context length; None when it reads all of it."""
+        text = clean(text)
+        enc = self._tok.encode(text)
+        ends = [end for (_, end), special in zip(enc.offsets, enc.special_tokens_mask)
+                if not special]
+        read = max(ends, default=0)
+        return len(text[:read].split()) if text[read:].strip() else None
+
     def __call__(self, texts: Sequence[str]) -> torch.Tensor:
         ids = [e.ids for e in self._tok.encode_batch([clean(t) for t in texts])]
         width = max(len(i) for i in ids)
@@ -88,6 +98,23 @@ def _tokenizer(spec) -> FastTokenizer | None:
         return FastTokenizer(_folder(spec), int(spec.model_cfg["text_cfg"]["context_length"]))
     except Exception:  # noqa: BLE001 - no tokenizer.json to run: the network's tokenizer it is
         return None
+
+
+def is_blank(spec, text: str) -> bool:
+    """Whether ``text`` gives the text tower nothing to read (spaces, invisible characters,
+    an HTML entity for a space)."""
+    tokenizer = _tokenizer(spec)
+    if tokenizer is None:
+        return not clean(text)
+    return not any(not special for special in
+                   tokenizer._tok.encode(clean(text)).special_tokens_mask)
+
+
+def words_read(spec, text: str) -> int | None:
+    """How many words of ``text`` a model's text tower reads when it is too long for it
+    (None: all of them, or a tower without a light tokenizer to tell)."""
+    tokenizer = _tokenizer(spec)
+    return tokenizer.words_read(text) if tokenizer is not None else None
 
 
 def load(spec) -> TextGraph | None:
