@@ -409,6 +409,9 @@ def _read_queries(args) -> list[str | None]:
     if not queries:
         if args.text and args.text.strip():
             return [None]           # the title alone: a text search over the library
+        if args.text is not None:
+            raise UsageError("--text is empty: give the application's title or a "
+                             "description (or a drawing to search with)")
         raise UsageError("no query given (pass IMAGE paths, --queries FILE or --text TEXT)")
     return queries
 

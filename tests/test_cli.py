@@ -318,6 +318,7 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
             (["eval", "--page-kinds", "drawing_sheet,frontpage"], "--page-kinds takes"),
             (["search", sheet, "--locarno", "99"], "classes are 1 to 32"),
             (["history", "--report", tmp_path / "r.html"], "needs the ID"),
+            (["search", "--text", "   "], "--text is empty"),
             (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed"),
             (["history", "1", "--report", tmp_path / "no" / "r.html"],
              f"there is no folder {tmp_path / 'no'}")):
