@@ -400,6 +400,20 @@ def test_resume_refuses_a_corpus_that_changed(tmp_path, drawing_manifest):
     assert result.record["data"]["counts"]["patents"] == 10
 
 
+def test_a_corpus_rendered_again_to_the_same_crops_resumes(tmp_path, drawing_manifest,
+                                                           monkeypatch):
+    """A change to the code that cuts the drawings renders the corpus again (its cache key
+    follows that code); when the crops come out the same, a run resumes onto them."""
+    from training import prepare
+    from training.trainer import train
+
+    train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    keyed = prepare.fingerprint
+    monkeypatch.setattr(prepare, "fingerprint", lambda *a, **k: "z" + keyed(*a, **k)[1:])
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4")).steps == 4
+    assert len(list((tmp_path / "cache").glob("corpus-*"))) == 2      # (rendered again)
+
+
 def test_a_resume_keeps_its_descriptions_and_refuses_others(tmp_path, drawing_manifest):
     """A resumed run does not describe the drawings again (an LLM enricher would retry the
     ones it failed on and change what the run trains on); the same drawings described anew

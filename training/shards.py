@@ -7,6 +7,7 @@ A 2.7M-drawing corpus at 224 px is ~135 GB of shards that are never all in memor
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -40,18 +41,22 @@ class ShardWriter:
         if not self.images:
             return
         name = f"shard-{len(self.shards):05d}"
-        np.save(self.folder / f"{name}.npy", np.stack(self.images))
+        images = np.stack(self.images)
+        lines = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in self.meta)
+        np.save(self.folder / f"{name}.npy", images)
         with open(self.folder / f"{name}.jsonl", "w", encoding="utf-8") as f:
-            for m in self.meta:
-                f.write(json.dumps(m, ensure_ascii=False) + "\n")
-        self.shards.append({"name": name, "count": len(self.images)})
+            f.write(lines)
+        content = hashlib.sha256(images.tobytes() + lines.encode()).hexdigest()[:16]
+        self.shards.append({"name": name, "count": len(self.images), "sha256": content})
         self.images, self.meta = [], []
 
     def close(self, info: dict) -> dict:
         """Write the remaining rows and ``index.json`` (last: a folder without it is partial)."""
         self.flush()
+        content = hashlib.sha256("".join(s["sha256"] for s in self.shards).encode())
         index = {"image_size": self.image_size, "shards": self.shards,
-                 "count": sum(s["count"] for s in self.shards), **info}
+                 "count": sum(s["count"] for s in self.shards),
+                 "content_sha256": content.hexdigest()[:16], **info}
         tmp = self.folder / (INDEX_FILE + ".tmp")
         tmp.write_text(json.dumps(index, indent=1))
         tmp.replace(self.folder / INDEX_FILE)
