@@ -250,13 +250,14 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
     store = searcher.library.store
     added = {pid for (pid,) in store.conn.execute(
         "SELECT patent_id FROM patents WHERE added_at > ?", (rec["at"],))}     # (to the second)
-    still = {h.figure_id: h for h in logged_hits(store, rec) if h.figure_id in set(gone)}
+    gone_ids = set(gone)
+    still = [h for h in logged_hits(store, rec) if h.figure_id in gone_ids]
     return Replay(search_id=search_id, logged_model=rec.get("model_id"),
                   model=searcher.model.model_id, compared=n, same_order=first is None,
                   max_score_diff=max(diffs, default=0.0), in_both=len(diffs),
                   first_difference=first, new=new, gone=gone, response=resp,
                   new_added_since=sum(h.patent_id in added for h in new),
-                  gone_corrected=sum(bool(h.corrected) for h in still.values()),
+                  gone_corrected=sum(bool(h.corrected) for h in still),
                   gone_removed=len(gone) - len(still),
                   allowed_then=(rec.get("params") or {}).get("allowed"),
                   allowed_now=resp.allowed)

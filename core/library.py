@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -33,23 +34,28 @@ LOCK_FILE = "library.lock"
 FINDER_RUNS = "finder_runs"   # meta: ingestion run id -> FINDER_VERSION that cut its pages
 
 
+_HOLDING = threading.Lock()
+
+
 @contextlib.contextmanager
 def _held_back(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
-    """Collect what ``logger`` and its children log instead of emitting it."""
+    """Collect what ``logger`` and its children log instead of emitting it (one holder at a
+    time: two would restore each other's settings)."""
     held: list[logging.LogRecord] = []
 
     class _Hold(logging.Handler):
         def emit(self, record):
             held.append(record)
 
-    handler, propagate = _Hold(), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield held
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+    with _HOLDING:
+        handler, propagate = _Hold(), logger.propagate
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            yield held
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 class LibraryError(Exception):
