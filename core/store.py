@@ -378,12 +378,17 @@ class Store:
     def log_errors(self, run_id: str, source: str, errors: Iterable[tuple[str, str]], *,
                    replace: bool = False) -> None:
         """Record a run's skipped items; ``replace``: drop what earlier runs of the same
-        sources recorded (the run went through, so its list is the current one)."""
+        sources recorded (the run went through, so its list is the current one), and earlier
+        skips of files the library now holds."""
         from ._names import readable
 
         source = readable(source)
         if replace:
             self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
+            # a file an earlier run skipped and the library holds now is skipped no more
+            # (another run's sources may have been named otherwise: a path typed, an update)
+            self.conn.execute("DELETE FROM ingest_errors WHERE run_id IS NOT ? AND item IN "
+                              "(SELECT path FROM pages)", (run_id,))
         at = now_iso()
         self.conn.executemany(
             "INSERT INTO ingest_errors(run_id, at, source, item, reason) VALUES (?,?,?,?,?)",

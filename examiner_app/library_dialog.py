@@ -70,11 +70,15 @@ class LibraryDialog(QDialog):
         self._what = ""
         self._cancelling = False
         self._info: dict | None = None      # the last overview shown
+        self._ran = False                   # a run ended here: the table holds its skips
+        self._shown_path = None
         self.confirm_box: QMessageBox | None = None
 
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        other = QPushButton("Open another library\u2026")
+        other = self.other_button = QPushButton("Open another library\u2026")
+        other.setToolTip("Not while drawings are added or the index is rebuilt: they go into "
+                         "this library")
         other.clicked.connect(self.openOtherRequested.emit)
         self.summary = QFormLayout()
         summary_box = QGroupBox("Contents")
@@ -191,6 +195,10 @@ class LibraryDialog(QDialog):
 
     # -- contents ---------------------------------------------------------------------------
     def refresh(self) -> None:
+        if self.service.path != self._shown_path:       # another library: none of its runs
+            self._shown_path, self._ran = self.service.path, False
+            self.result_label.clear()
+            self._fill_skipped([])
         self.path_label.setText(f"<b>Library:</b> {self.service.path or '(none)'}")
         self.service.overview(on_done=self._show_overview,
                               on_error=lambda exc: self._show_overview(None, exc))
@@ -199,6 +207,7 @@ class LibraryDialog(QDialog):
         self._info = info
         while self.summary.rowCount():
             self.summary.removeRow(0)
+        self.rebuild_button.setEnabled(info is not None and self.task is None)
         if info is None:
             self.summary.addRow("Status", self._note(
                 f"The library could not be read: {describe_error(error)}" if error else
@@ -240,8 +249,9 @@ class LibraryDialog(QDialog):
             self.summary.addRow("Missing", note)
         self.drop_missing_button.setVisible(bool(gone) and self.task is None)
         self._fill_sources([s["path"] for s in info.get("sources", [])])
-        if self.skipped.rowCount() == 0:
-            self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])])
+        if self.skipped.rowCount() == 0 and not self._ran:
+            self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])],
+                               earlier=True)
 
     @staticmethod
     def _note(text: str, name: str = "") -> QLabel:
@@ -260,7 +270,10 @@ class LibraryDialog(QDialog):
         self.update_button.setEnabled(bool(registered) and self.task is None)
         self._registered = registered
 
-    def _fill_skipped(self, errors: list[tuple[str, str]]) -> None:
+    def _fill_skipped(self, errors: list[tuple[str, str]], earlier: bool = False) -> None:
+        """The files a run skipped, or (``earlier``) those earlier runs skipped, said so."""
+        self.skipped.setHorizontalHeaderLabels(
+            ["Skipped by earlier runs" if earlier else "Skipped file", "Reason"])
         self.skipped.setRowCount(len(errors))
         self.skipped.setVisible(bool(errors))
         self._body_lay.setStretchFactor(self._run_box, 2 if errors else 0)
@@ -382,11 +395,13 @@ class LibraryDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
         self.progress.setTextVisible(running)
-        for b in (self.ingest_button, self.update_button, self.rebuild_button):
+        for b in (self.ingest_button, self.update_button, self.rebuild_button,
+                  self.other_button):
             b.setEnabled(not running)
         if not running:
             self.ingest_button.setEnabled(bool(self.pending))
             self.update_button.setEnabled(bool(self._registered))
+            self.rebuild_button.setEnabled(self._info is not None)
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
 
@@ -403,6 +418,7 @@ class LibraryDialog(QDialog):
 
     def _finish(self, report) -> None:
         self.task = None
+        self._ran = True                # the table holds this run's skips, not older runs'
         self._set_running(False)
         self.progress_label.setText("")
         self.progress_label.hide()

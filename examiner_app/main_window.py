@@ -282,6 +282,13 @@ class MainWindow(QMainWindow):
         dialog.canceled.connect(self._demo_task.cancel)
 
     def open_library(self, path: Path) -> None:
+        dialog = self._library_dialog
+        if dialog is not None and dialog.task is not None and self.service.path is not None \
+                and Path(path).resolve() != self.service.path.resolve():
+            self.show_message("warning", f"{dialog.running_text() or 'Library work'} in "
+                              f"{self.service.path.name}: open another library when it has "
+                              "finished, or cancel it (Manage library, Ctrl+L).")
+            return
         self.settings.library = path
         self.library_label.setText(f"Opening {path.name}\u2026")
         self._set_busy(True, f"Opening the library {path.name} and loading its model\u2026",

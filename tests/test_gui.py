@@ -717,6 +717,11 @@ def test_missing_and_empty_libraries_explain_themselves(qtbot, window, tmp_path)
     window.start(tmp_path / "nowhere")
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
     assert "No library at" in window.banner.text.text() and window.banner.action.isVisible()
+    window.show_library_dialog()                # nothing to rebuild yet
+    dialog = window._library_dialog
+    qtbot.waitUntil(lambda: dialog.summary.rowCount() > 0, timeout=WAIT)
+    assert not dialog.rebuild_button.isEnabled() and dialog.other_button.isEnabled()
+    dialog.close()
     window.filters.text.setText("chair")
     window.search()                     # says the same again, with the way to make one
     qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
@@ -875,6 +880,24 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
         dialog.result_label.text()
     with Library(gui_library) as lib:
         assert lib.info()["pages"] == after["pages"]
+    dialog.start_ingest([str(manifest)])                 # (another library: not meanwhile)
+    window.open_library(tmp_path / "other")
+    assert "open another library when it has finished" in window.banner.text.text()
+    assert window.service.path == gui_library and not dialog.other_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    mended = next(r for r in rows if r["patent_id"] not in known | {new["patent_id"]}
+                  and r["page_kind"] == "drawing_sheet")
+    shutil.copy(src.parent / mended["image"], broken)   # the skipped file mended
+    dialog.update_button.click()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    qtbot.wait(300)                                      # (the overview that follows)
+    assert dialog.result_label.text().startswith("Done: added 1 pages")
+    assert dialog.skipped.rowCount() == 0                # not the earlier runs' skips
+    from core.overview import library_overview
+
+    with Library(gui_library) as lib:                    # nor in the log: it is indexed now
+        assert not [e for e in library_overview(lib)["recent_errors"]
+                    if "broken.png" in e["item"]]
     dialog.close()
 
 
