@@ -94,12 +94,21 @@ def searched_region(rec: dict) -> str:
 def moved_library_page(store: Store, rec: dict) -> str | None:
     """Where a logged query file now lies when it was one of the library's pages, or a query
     kept in its ``queries`` folder (pasted images, the demo's queries), and the library has
-    moved: a file of the same name and the logged SHA-256."""
+    moved: a file of the same name and the logged SHA-256 (or, for a name that is not UTF-8,
+    logged readably, the file in its folder that reads so)."""
     from ._page_twins import file_sha256
 
     name, sha = Path(rec["query_path"]).name, rec.get("query_sha256")
     if not sha:
         return None
+    if "\ufffd" in rec["query_path"]:      # a name that is not UTF-8, logged as readable
+        from ._names import readable
+
+        folder = Path(rec["query_path"]).parent
+        for entry in (sorted(folder.iterdir()) if folder.is_dir() else []):
+            if readable(entry) == rec["query_path"] and entry.is_file() and \
+                    file_sha256(entry) == sha:
+                return str(entry)
     kept = store.path.parent / QUERIES_DIR / name
     if kept.is_file() and (file_sha256(kept) == sha or _page_sha_matches(kept, rec, sha)):
         return str(kept)

@@ -172,6 +172,8 @@ def _index_add(args, path: Path, made: list) -> int:
             model_ref = lib.model_ref(args.model)
             model = load_model(model_ref)
         lib.check_model(model)
+        if args.model:
+            lib.remember_model_ref(model, args.model)
         model.to(device)
         bar, progress = _tqdm_progress("indexing")
         cancel = _cancel_on_sigint()
@@ -928,6 +930,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         args.func = cmd_default
         args.patents = None
+    if isinstance(getattr(args, "sources", None), list):
+        args.sources = [user_path(src) for src in args.sources]
     model = getattr(args, "model", None)
     if isinstance(model, str) and ((Path(model).expanduser() / "model.json").is_file()
                                    or Path(model).expanduser().is_file()):

@@ -593,6 +593,8 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                     "the library is unchanged. Fix them")
             compact(new, force=True)     # (ingest computed the text vectors it lacked)
             _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
+            with new.store.transaction():   # where it will be (not where it was built)
+                new.store._set_meta("library_path", str(path))
             (tmp / REBUILD_MARKER).touch()
         finally:
             new.close()

@@ -164,6 +164,10 @@ def finish_interrupted_swap(path: Path) -> None:
         if exc.errno != errno.ENAMETOOLONG:
             raise
         swapping = False
+    if not swapping and (path / REBUILD_MARKER).exists():   # swapped, killed before the end
+        (path / REBUILD_MARKER).unlink()
+        shutil.rmtree(path.with_name(path.name + ".old"), ignore_errors=True)
+        return
     if swapping:
         old = path.with_name(path.name + ".old")
         if path.exists():
@@ -197,6 +201,12 @@ class Library:
             if not create:
                 raise LibraryError(f"no library at {self.path} (create one with "
                                    f"`patent-examiner index add SOURCE --library {self.path}`)")
+            from ._names import readable, storable
+
+            if not storable(str(self.path.resolve())):
+                raise LibraryError(f"{readable(self.path)}: a library folder's name must be "
+                                   "valid UTF-8 (the library records paths inside it): choose "
+                                   "another name")
             old = os.umask(0o077)
             try:
                 try:
@@ -368,13 +378,29 @@ class Library:
         ``fallback`` or the default model."""
         if override:
             return override
+        from .models import missing_file
+
         ref = (self.model_info or {}).get("ref")
-        if ref and os.sep in ref and not Path(ref).expanduser().exists():
-            raise LibraryError(f"this library was built with the model at {ref}, which is not "
-                               "there now: put it back, give --model with where it lies now, "
-                               "or rebuild the library with another model (index rebuild "
+        gone = missing_file(ref) if ref else None
+        if gone:
+            raise LibraryError(f"this library was built with the model at {gone}, which is not "
+                               "there now: put it back, or give its new place once with "
+                               "--model (search, index add: the library remembers it), or "
+                               "rebuild the library with another model (index rebuild "
                                "--model NAME)")
         return ref or fallback or "default"
+
+    def remember_model_ref(self, model, ref: str) -> None:
+        """The model this library was built with, found at ``ref`` now (its recorded place is
+        gone): later commands load it from there without being told."""
+        from .models import missing_file
+
+        info = self.model_info
+        if (info and info.get("id") == model.model_id and ref != info.get("ref")
+                and missing_file(info.get("ref") or "") and not missing_file(ref)
+                and not self.store.read_only):
+            with self.store.transaction():
+                self.store._set_meta("model", {**info, "ref": ref})
 
     def load_model(self, override: str | None = None):
         """The model this library was built with (or ``override``, which must match)."""
@@ -385,6 +411,8 @@ class Library:
         self.check_model(model)         # a refused model's load warnings would only mislead
         for record in held:
             logging.getLogger(record.name).handle(record)
+        if override:
+            self.remember_model_ref(model, override)
         return model
 
     # -- index ----------------------------------------------------------------------------

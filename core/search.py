@@ -96,7 +96,7 @@ class SearchResponse:
         if self.text_words_read is None:
             return None
         return (f"the text is longer than the model reads: only its first "
-                f"{self.text_words_read} words were searched by")
+                f"{self.text_words_read} words were read")
 
     def to_json(self) -> dict:
         return {"query": self.query, "before": self.before, "model": self.model_id,

@@ -355,7 +355,8 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     proc = subprocess.run([sys.executable, "-m", "core.cli", "search", "--queries",
                            "~/home.txt", f"file://{quote(str(tmp_path / 'apps' / 'q 2.png'))}",
                            "--library", str(lib), "--no-log", "--json"], capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "HOME": str(tmp_path / "apps")})
+                          text=True, timeout=600,
+                          env={**os.environ, "HOME": str(tmp_path / "apps")})
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(ln)["query"] for ln in proc.stdout.splitlines()] == \
         [str(tmp_path / "apps" / "q 2.png"), str(tmp_path / "apps" / "q1.png")]
@@ -722,3 +723,17 @@ def test_a_deleted_working_folder_is_one_clear_line(tmp_path):
     assert proc.returncode == 1 and proc.stderr.strip() == (
         "patent-examiner: error: the current folder no longer exists (deleted or unmounted): "
         "change to another folder and run the command again")
+
+
+def test_a_source_given_with_a_tilde_is_added(shared_data, tmp_path):
+    """A quoted ~ (a list pasted into a shell script) reached the archive step unexpanded."""
+    import os
+    import shutil
+
+    (tmp_path / "imgs").mkdir()
+    shutil.copy(next((shared_data / "uspto_redbook").glob("*/*D00001.TIF")), tmp_path / "imgs")
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "index", "add", "~/imgs",
+                           "--library", str(tmp_path / "lib"), "--model", "tiny_test:random",
+                           "--workers", "0"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.returncode == 0 and "done: added 1 pages" in proc.stderr, proc.stderr

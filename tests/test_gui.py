@@ -163,7 +163,7 @@ def test_searches_run_again_only_when_something_changed(qtbot, window, gui_libra
     assert long_text.text_words_read and window.banner.level == "warning"
     assert window.banner.text.text().startswith(
         f"The text is longer than the model reads: only its first {long_text.text_words_read} "
-        "words were searched by.")
+        "words were read.")
     window.filters.text.setText("drinking mug")
     text_only = run_search(qtbot, window)
     window.filters.date.setDate(QDate(2015, 1, 1))

@@ -650,9 +650,17 @@ def test_a_rebuild_keeps_the_unpacked_archives_and_kept_queries(shared_data, tmp
     (aside / REBUILD_MARKER).touch()
     (path / "queries").rename(aside / "queries")        # interrupted after one move
     finish_interrupted_swap(path)
-    assert not aside.exists() and not path.with_name(path.name + ".old").exists()
+    old = path.with_name(path.name + ".old")
+    assert not aside.exists() and not old.exists()
     assert {p.name for p in path.iterdir()} >= {"archives", "queries", "index", "library.sqlite"}
     with Library(path) as lib:
+        assert missing_page_files(lib) == []
+    old.mkdir()                                         # killed after the last rename
+    (path / REBUILD_MARKER).touch()
+    finish_interrupted_swap(path)
+    assert not old.exists() and not (path / REBUILD_MARKER).exists()
+    path.rename(tmp_path / "moved")                     # a rebuilt library moved: followed
+    with Library(tmp_path / "moved") as lib:
         assert missing_page_files(lib) == []
 
 

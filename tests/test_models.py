@@ -429,6 +429,22 @@ def test_an_installed_checkpoint_loads_by_the_name_models_lists(tmp_path, monkey
     assert load_model("mine").model_id == load_checkpoint(mine).model_id
     with pytest.raises(ModelError, match="an installed checkpoint"):
         load_model("theirs")
+    (tmp_path / "work" / "mine").mkdir(parents=True)    # a folder of that name, no model
+    monkeypatch.chdir(tmp_path / "work")
+    assert load_model("mine").model_id == load_checkpoint(mine).model_id
+
+
+def test_what_a_model_spec_needs_on_disk_is_named_when_gone(tmp_path):
+    from core.models import missing_file
+
+    weights = tmp_path / "oc.bin"
+    weights.write_bytes(b"x")
+    assert missing_file(f"open_clip:ViT-S-32@{weights}") is None
+    assert missing_file(f"open_clip:ViT-S-32@{tmp_path / 'gone.bin'}") == str(tmp_path /
+                                                                             "gone.bin")
+    assert missing_file(str(tmp_path / "ck")) == str(tmp_path / "ck")
+    assert [missing_file(s) for s in ("default", "tiny_test:random", "efficientnet_lite0",
+                                      str(tmp_path))] == [None] * 4
 
 
 def test_a_library_whose_model_folder_moved_says_so(tmp_path):
@@ -444,6 +460,9 @@ def test_a_library_whose_model_folder_moved_says_so(tmp_path):
     ck.rename(tmp_path / "moved")
     with Library(tmp_path / "lib") as lib:
         with pytest.raises(LibraryError, match=f"built with the model at {ck}, which is not "
-                                               "there now: put it back, give --model"):
+                                               "there now: put it back, or give its new place once "
+                                               "with --model"):
             lib.load_model()
         assert lib.load_model(str(tmp_path / "moved")).model_id == model.model_id
+    with Library(tmp_path / "lib") as lib:          # told once, remembered
+        assert lib.load_model().model_id == model.model_id

@@ -798,5 +798,10 @@ def test_names_that_are_not_utf8_are_skipped_named_or_logged_readably(shared_dat
         query = tmp_path / f"q {odd}.tif"
         shutil.copy(tifs[1], query)
         resp = Searcher(lib, tiny_model).search(SearchQuery(image=query, k=2), log=True)
-        assert lib.store.search_record(resp.search_id)["query_path"] == \
-            f"{tmp_path}/q caf\ufffd.tif"
+        rec = lib.store.search_record(resp.search_id)
+        assert rec["query_path"] == f"{tmp_path}/q caf\ufffd.tif"
+        from core.audit import query_of
+
+        assert query_of(rec, lib.store).image == str(query)     # found again to replay
+    with pytest.raises(LibraryError, match="a library folder's name must be valid UTF-8"):
+        Library(tmp_path / f"lib {odd}", create=True)

@@ -512,8 +512,8 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     distributed.barrier()
     if undescribed and d.main:
         log.warning("trained without some descriptions (%s): those drawings had the other "
-                    "enrichers' texts or their title; a fresh run (--no-resume) or `patent-examiner "
-                    "enrich` retries them",
+                    "enrichers' texts or their title; a fresh run (--no-resume) or "
+                    "`patent-examiner enrich` retries them",
                     ", ".join(f"{n} failed on {c['failed']} of {c['of']}"
                               for n, c in undescribed.items()))
     model.to("cpu")

@@ -5,6 +5,7 @@ from ._factory import (
     load_checkpoint,
     load_model,
     load_open_clip_checkpoint,
+    missing_file,
     save_checkpoint,
     sha256_file,
 )
@@ -15,7 +16,7 @@ from ._style import enable_style_stream, style_blocks_of, style_head, trunk_feat
 __all__ = [
     "DEFAULT_ARCH", "DEFAULT_MODEL_DIR", "ModelError", "ModelSpec", "PatentModel",
     "compute_model_id", "create_model", "get_model_config", "list_models", "load_checkpoint",
-    "load_model", "load_open_clip_checkpoint", "save_checkpoint", "sha256_file",
+    "load_model", "load_open_clip_checkpoint", "missing_file", "save_checkpoint", "sha256_file",
     "enable_style_stream",
     "style_blocks_of", "style_head", "trunk_features",
 ]

@@ -358,6 +358,14 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
                        origin=f"open_clip {arch} from {path}")
 
 
+def missing_file(spec: str) -> str | None:
+    """The file or folder a model ``spec`` names on disk when it is not there (a checkpoint
+    folder, an open_clip weights file); None for a spec that names none or one that is."""
+    m = _OPEN_CLIP_RE.match(spec)
+    where = m["path"] if m else spec if os.sep in spec else None
+    return where if where is not None and not Path(where).expanduser().exists() else None
+
+
 def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
     """Resolve what a user typed: ``default``, an architecture name, a checkpoint path, or
     ``open_clip:ARCH@/path/to/weights``."""
@@ -372,11 +380,12 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
                     DEFAULT_MODEL_DIR, DEFAULT_ARCH)
         return create_model(DEFAULT_ARCH, pretrained="imagenet")
     path = Path(spec).expanduser()
+    installed = MODELS_DIR / spec                   # a checkpoint `models` lists by name
+    if Path(spec).name == spec and (installed / SIDECAR_FILE).is_file() \
+            and not (path / SIDECAR_FILE).is_file():    # (a folder here of that name is none)
+        return load_checkpoint(installed)
     if path.exists():
         return load_checkpoint(path)
-    installed = MODELS_DIR / spec                   # a checkpoint `models` lists by name
-    if Path(spec).name == spec and (installed / SIDECAR_FILE).is_file():
-        return load_checkpoint(installed)
     if spec.endswith(":random"):
         return create_model(spec[: -len(":random")], pretrained=None)
     from ._registry import list_models
@@ -392,7 +401,7 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
                      f"models` lists them) nor an existing checkpoint path")
 
 
-__all__ = ["create_model", "load_model", "load_checkpoint", "save_checkpoint",
+__all__ = ["create_model", "load_model", "missing_file", "load_checkpoint", "save_checkpoint",
            "load_open_clip_checkpoint", "text_package_path"]
 
 
