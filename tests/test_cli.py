@@ -90,7 +90,7 @@ def test_search_by_text_alone(cli_library):
     order = list(scores)
     assert len(order) > 1 and order == sorted(order, key=lambda p: -sims[p])
     proc = run("search", "--library", lib, "--text", "  ")
-    assert proc.returncode == 2 and "no query given" in proc.stderr
+    assert proc.returncode == 2 and "--text is empty" in proc.stderr
 
 
 @pytest.mark.parametrize("args, code, needle", [
