@@ -922,7 +922,9 @@ def test_banners_go_when_they_stop_being_true(qtbot, window, gui_library, shared
     window.service.opened.connect(lambda *_: reopened.append(True))
     window.service.openFailed.connect(lambda *_: reopened.append(True))
     dialog.cancel()
-    qtbot.waitUntil(lambda: dialog.task is None and bool(reopened), timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog.task is None and bool(reopened)
+                    and "library is empty" in window.banner.text.text(), timeout=WAIT)
+    qtbot.wait(300)                 # (an open still on its way from the run's start)
 
     junk = tmp_path / "notes.txt"
     junk.write_text("not a drawing")
