@@ -9,6 +9,7 @@ same cleaning as open_clip's ``HFTokenizer`` (tests check the ids are identical)
 """
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -95,9 +96,15 @@ def _folder(spec) -> Path:
 
 def _tokenizer(spec) -> FastTokenizer | None:
     try:
-        return FastTokenizer(_folder(spec), int(spec.model_cfg["text_cfg"]["context_length"]))
+        return _read_tokenizer(_folder(spec), int(spec.model_cfg["text_cfg"]["context_length"]))
     except Exception:  # noqa: BLE001 - no tokenizer.json to run: the network's tokenizer it is
         return None
+
+
+@functools.lru_cache(maxsize=4)
+def _read_tokenizer(folder: Path, context_length: int) -> FastTokenizer:
+    """One tokenizer per package (a search's text checks and its encoding share it)."""
+    return FastTokenizer(folder, context_length)
 
 
 def is_blank(spec, text: str) -> bool:
