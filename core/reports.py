@@ -67,6 +67,7 @@ class ReportMeta:
     rated_by: str | None = None         # whose ratings it shows, when not the searcher's
     shown_blind: bool = False           # the examiner saw it blind (no scores, ties shuffled)
     text_words_read: int | None = None  # a text too long for the model: the words it read
+    fusion: dict | None = None          # with a text: the weights of the fused score
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -76,7 +77,7 @@ class ReportMeta:
                    locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
                    search_id=resp.search_id, allowed=resp.allowed, query_page=page,
                    text_pages=list(resp.text_pages), query_region=resp.query_region,
-                   text_words_read=resp.text_words_read, **extra)
+                   text_words_read=resp.text_words_read, fusion=resp.fusion, **extra)
 
     @classmethod
     def from_record(cls, rec: dict) -> "ReportMeta":
@@ -92,6 +93,7 @@ class ReportMeta:
                    "all" if rec.get("query_page") is None else str(rec["query_page"] + 1),
                    text_pages=(rec.get("params") or {}).get("text_pages", []),
                    text_words_read=(rec.get("params") or {}).get("text_words_read"),
+                   fusion=(rec.get("params") or {}).get("fusion") if rec.get("text") else None,
                    per_patent=bool((rec.get("params") or {}).get("per_patent")),
                    shown_blind=bool((rec.get("params") or {}).get("blind")))
 
@@ -119,6 +121,8 @@ class ReportMeta:
         if self.text_words_read:
             rows.append(("Text read", f"its first {self.text_words_read} words (the model "
                                       "reads no more)"))
+        if self.text and self.fusion and not blind:
+            rows.append(("Score weights", _fusion_text(self)))
         if not blind:
             rows.append(("Model", self.model_id or "-"))
         if self.allowed is not None:
@@ -163,6 +167,15 @@ def _region_text(meta: "ReportMeta", label: str = "") -> str:
         return "all figures"
     box = label + " ".join(map(str, meta.query_box))
     return f"{meta.query_region}: {box}" if meta.query_region else box
+
+
+def _fusion_text(meta: "ReportMeta") -> str:
+    """"drawing 1 + text 1.5": how the fused score weighed the query's drawing and text."""
+    drawing = meta.query is not None or bool(meta.query_sha256)
+    parts = [(name, meta.fusion.get(key) or 0) for key, name in
+             (("image", "drawing"), ("text", "text"), ("cross", "text against drawings"))
+             if key != "image" or drawing]
+    return " + ".join(f"{name} {weight:g}" for name, weight in parts if weight)
 
 
 def _score_text(score: float, blind: bool) -> str:

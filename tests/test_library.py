@@ -157,6 +157,15 @@ def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_da
     sheet = shared_data / "real_dev" / PATENTS[0] / "page02_sheet.png"
     drawing = searcher.search(SearchQuery(image=sheet, text="\u200b", k=3))
     assert drawing.text is None and "fusion" not in drawing.to_json()
+    assert all(k != "Score weights" for k, _ in ReportMeta.from_response(drawing).lines())
+    # the report says how the fused score weighed drawing and text (the text alone: no drawing)
+    assert searcher.fusion == {"image": 1.0, "text": 1.5, "cross": 0.0}
+    assert ("Score weights", "text 1.5") in ReportMeta.from_record(rec).lines()
+    fused = searcher.search(SearchQuery(image=sheet, text="drinking cup", k=3), log=True)
+    for meta in (ReportMeta.from_response(fused),
+                 ReportMeta.from_record(lib.store.search_record(fused.search_id))):
+        assert ("Score weights", "drawing 1 + text 1.5") in meta.lines()
+        assert all(k != "Score weights" for k, _ in meta.lines(blind=True))
 
 
 def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_data, tmp_path,
