@@ -159,7 +159,7 @@ def cmd_history_replay(args) -> int:
     from .search import Searcher
 
     with _library(args) as lib:
-        model = lib.load_model(None)
+        model = lib.load_model(args.model)
         model.to(pick_device(None))
         result = replay(Searcher(lib, model), args.search_id)
     if args.json:
@@ -216,7 +216,7 @@ def cmd_ratings_score(args) -> int:
     from .search import Searcher
 
     with _library(args) as lib:
-        model = lib.load_model(None)
+        model = lib.load_model(args.model)
         model.to(pick_device(None))
         bars: list = []                 # made once the number of rated searches is known
 
@@ -263,6 +263,9 @@ def register(sub, lib_arg) -> None:
         h.add_argument(f"--{key}", help=f"list only searches of this {key}"
                        + (" (with --report: put this examiner's ratings in)"
                           if key == "examiner" else ""))
+    h.add_argument("--model", metavar="NAME_OR_PATH",
+                   help="with --replay: the library's model, where it is now if it has moved "
+                        "(remembered)")
     h.add_argument("--limit", type=non_negative_int, default=50,
                    help="list the newest N searches (default 50; 0 = all)")
     h.add_argument("--json", action="store_true",
@@ -282,5 +285,8 @@ def register(sub, lib_arg) -> None:
                    help="score the library's model by the ratings: every rated search run "
                         "again, nDCG@10 on the judged patents against the ranking the "
                         "examiners saw (core/judgments.py)")
+    r.add_argument("--model", metavar="NAME_OR_PATH",
+                   help="with --score: the library's model, where it is now if it has moved "
+                        "(remembered)")
     r.add_argument("--json", action="store_true", help="the summary (or the scores) as JSON")
     r.set_defaults(func=cmd_ratings)

@@ -385,7 +385,8 @@ class Library:
         if gone:
             raise LibraryError(f"this library was built with the model at {gone}, which is not "
                                "there now: put it back, or give its new place once with "
-                               "--model (search, index add: the library remembers it), or "
+                               "--model (search, index add, history --replay, ratings "
+                               "--score: the library remembers it), or "
                                "rebuild the library with another model (index rebuild "
                                "--model NAME)")
         return ref or fallback or "default"

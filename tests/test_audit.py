@@ -507,3 +507,31 @@ def test_a_long_text_is_noted_and_listed_on_one_line(searchable_library):
     shown = run("history", "1", "--library", path).stdout
     assert "Text:                     design 3 with a handle and a lid and a lid" in shown
     assert "Text read:                its first" in shown
+
+
+def test_replay_and_scoring_find_a_moved_model_once_told(searchable_library, tmp_path):
+    """A library built with a checkpoint folder that has moved since: `history --replay` and
+    `ratings --score` say so and take its new place with --model, which is remembered."""
+    from core.models import save_checkpoint
+
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    ck = save_checkpoint(create_model("tiny_test", pretrained=None), tmp_path / "ck")
+    with Library(path) as lib:
+        with lib.store.transaction():
+            lib.store._set_meta("model", {**lib.model_info, "ref": str(ck)})
+        hit = logged_hits(lib.store, search_record(lib.store, sid))[0]
+        lib.store.add_rating(search_id=sid, patent_id=hit.patent_id, figure_id=hit.figure_id,
+                             rank=hit.rank, rating=3, model_id=None, query_sha256=None,
+                             examiner="ann", session="s1")
+    moved = ck.rename(tmp_path / "moved")
+    refused = run("history", sid, "--replay", "--library", path)
+    assert refused.returncode == 1
+    assert f"built with the model at {ck}, which is not there now" in refused.stderr
+    assert "history --replay" in refused.stderr
+    replayed = run("history", sid, "--replay", "--library", path, "--model", moved, "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["reproduced"] is True
+    scored = run("ratings", "--score", "--json", "--library", path)      # remembered
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["scored"] == 1
