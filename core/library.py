@@ -72,6 +72,21 @@ class MissingFilesError(LibraryError):
                          "--drop-missing`")
 
 
+class ModelMovedError(LibraryError):
+    """The checkpoint this library was built with is not where it was: ``missing`` is the
+    file or folder it needs, ``ref`` the recorded model spec."""
+
+    def __init__(self, message: str, ref: str, missing: str):
+        super().__init__(message)
+        self.ref, self.missing = ref, missing
+
+    def moved_to(self, place: str | os.PathLike) -> str:
+        """The model spec with its file or folder at ``place`` now."""
+        if self.ref.startswith("open_clip:") and "@" in self.ref:
+            return f"{self.ref.rsplit('@', 1)[0]}@{place}"
+        return str(place)
+
+
 class LibraryBusyError(LibraryError):
     """Another process is writing to this library."""
 
@@ -383,12 +398,12 @@ class Library:
         ref = (self.model_info or {}).get("ref")
         gone = missing_file(ref) if ref else None
         if gone:
-            raise LibraryError(f"this library was built with the model at {gone}, which is not "
+            raise ModelMovedError(f"this library was built with the model at {gone}, which is not "
                                "there now: put it back, or give its new place once with "
                                "--model (search, index add, history --replay, ratings "
                                "--score: the library remembers it), or "
                                "rebuild the library with another model (index rebuild "
-                               "--model NAME)")
+                               "--model NAME)", ref, gone)
         return ref or fallback or "default"
 
     def remember_model_ref(self, model, ref: str) -> None:

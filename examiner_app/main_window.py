@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
                                                   on_done=done, on_error=failed)
         dialog.canceled.connect(self._demo_task.cancel)
 
-    def open_library(self, path: Path) -> None:
+    def open_library(self, path: Path, model_at: str | None = None) -> None:
         dialog = self._library_dialog
         if dialog is not None and dialog.task is not None and self.service.path is not None \
                 and Path(path).resolve() != self.service.path.resolve():
@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         self.model.set_results([])
         self.response = None
         self.results.reset()
-        self.service.open(path)
+        self.service.open(path, model_at=model_at)
         self.thumbnails.set_cache(self.service.thumbnail_cache())
 
     def _library_opened(self, info: dict) -> None:
@@ -332,6 +332,9 @@ class MainWindow(QMainWindow):
         if kind == "mismatch":
             self.show_message("warning", f"{message}.", "Rebuild with the current model\u2026",
                               lambda: self.show_library_dialog(rebuild=True))
+        elif kind == "moved":
+            self.show_message("warning", f"{message}.", "Locate the model\u2026",
+                              self.locate_model)
         elif kind == "missing":
             self.show_message("info", f"No library at {self.service.path} yet. Add drawings "
                               "to create one, or open another library.", "Manage library\u2026",
@@ -919,6 +922,23 @@ class MainWindow(QMainWindow):
         self._set_busy(bool(text), text, job="library")
         if text and self.banner.isVisible() and self._banner_kind == "missing":
             self.banner.hide()
+
+    def locate_model(self) -> None:
+        """Ask where the model checkpoint of a library that did not open has moved to."""
+        moved = self.service.moved
+        if moved is None or self.service.path is None:
+            return
+        gone = Path(moved.missing)
+        start = str(next((p for p in gone.parents if p.is_dir()), Path.home()))
+        if moved.ref.startswith("open_clip:"):
+            place, _ = QFileDialog.getOpenFileName(
+                self, f"Where is {gone.name} now?", start,
+                "open_clip weights (*.bin *.pt *.pth *.safetensors);;All files (*)")
+        else:
+            place = QFileDialog.getExistingDirectory(
+                self, f"Where is the model folder {gone.name} now?", start)
+        if place:
+            self.open_library(self.service.path, model_at=moved.moved_to(place))
 
     def open_library_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(

@@ -57,6 +57,13 @@ def mismatch_text(exc) -> str:
             "and ratings are kept)")
 
 
+def moved_text(exc) -> str:
+    """A library's model checkpoint that is no longer where it was, in the window's words."""
+    return (f"This library was built with the model at {exc.missing}, which is not there "
+            "now. Locate it where it is now (or rebuild the library with another model: "
+            "patent-examiner index rebuild --model NAME)")
+
+
 class LibraryUnusable(LibraryError):
     """The library did not open (``kind`` as ``openFailed`` says it: built with another
     model, missing, an error); a search asked for meanwhile gets the same reason."""
@@ -86,6 +93,7 @@ class LibraryService(QObject):
         self.path: Path | None = None
         self.info: dict | None = None
         self.problem: tuple[str, str] | None = None     # why the library did not open, kind
+        self.moved = None               # core.library.ModelMovedError: its model is elsewhere
         self.model_id: str | None = None
         self.maintenance = False        # a rebuild is running: no searches or ratings
         self.workers: int | None = None  # page-decoding processes of ingest (None: per core)
@@ -96,8 +104,9 @@ class LibraryService(QObject):
         self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
 
     # -- opening ----------------------------------------------------------------------------
-    def open(self, path: Path) -> Task:
-        """Open (or reopen) a library; ``opened`` or ``openFailed`` follows."""
+    def open(self, path: Path, model_at: str | None = None) -> Task:
+        """Open (or reopen) a library; ``opened`` or ``openFailed`` follows. ``model_at``:
+        where the model it was built with is now (``moved``), remembered once it matches."""
         path = Path(path).expanduser()
         self.path = path
         self.info = None
@@ -107,7 +116,8 @@ class LibraryService(QObject):
 
         def work(task: Task):
             from core.index import ModelMismatchError
-            from core.library import Library
+            from core.library import Library, ModelMovedError
+            from core.models import ModelError
             from core.search import Searcher
 
             self._close_library()
@@ -120,16 +130,31 @@ class LibraryService(QObject):
                 info = lib.info()
                 model = None
                 if lib.model_info is not None:
-                    model = self._load_model(lib.model_ref())
+                    model = self._load_model(model_at or lib.model_ref())
                     lib.check_model(model)
-            except ModelMismatchError as exc:
+                    if model_at:
+                        lib.remember_model_ref(model, model_at)
+                self.moved = None
+            except ModelMovedError as exc:
                 lib.close()
-                # set here, on the database thread: a search queued behind this task gives
-                # the same reason (the window learns it only once ``openFailed`` arrives)
-                self.problem = (mismatch_text(exc), "mismatch")
+                self.moved = exc
+                self.problem = (moved_text(exc), "moved")
                 raise LibraryUnusable(*self.problem) from None
-            except BaseException:
+            except BaseException as exc:
                 lib.close()
+                if model_at and self.moved is not None and isinstance(
+                        exc, (ModelError, ModelMismatchError, OSError)):
+                    # the place given for the moved model does not hold it: say so, ask again
+                    why = ("it holds another model" if isinstance(exc, ModelMismatchError)
+                           else str(exc))
+                    self.problem = (f"{model_at} is not the model this library was built "
+                                    f"with ({why}). {moved_text(self.moved)}", "moved")
+                    raise LibraryUnusable(*self.problem) from None
+                if isinstance(exc, ModelMismatchError):
+                    # set here, on the database thread: a search queued behind this task gives
+                    # the same reason (the window learns it only once ``openFailed`` arrives)
+                    self.problem = (mismatch_text(exc), "mismatch")
+                    raise LibraryUnusable(*self.problem) from None
                 raise
             self._library = lib
             self._searcher = Searcher(lib, model) if model is not None else None

@@ -2425,3 +2425,40 @@ def test_blind_grouping_never_hides_a_rating_in_a_collapsed_group(window):
         head = model.index(0).data(HitRole)
         assert head.patent_id == "D0919445" and head.figure_id == 78, seed
         assert model.index(0).data(RatingRole) == 3
+
+
+def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
+                                                     monkeypatch):
+    """Built with a checkpoint folder that has moved since: the window says which folder and
+    lets the examiner locate it (a wrong folder is said and asked again); the library opens
+    and remembers the new place."""
+    from core.library import Library
+    from core.models import create_model, save_checkpoint
+    from examiner_app import main_window
+
+    ck = save_checkpoint(create_model("tiny_test", pretrained=None), tmp_path / "ck")
+    with Library(gui_library) as lib:
+        with lib.store.transaction():
+            lib.store._set_meta("model", {**lib.model_info, "ref": str(ck)})
+    moved = ck.rename(tmp_path / "moved")
+    (tmp_path / "elsewhere").mkdir()
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert window.banner.level == "warning"
+    assert window.banner.text.text().startswith(
+        f"This library was built with the model at {ck}, which is not there now.")
+    assert window.banner.action.text() == "Locate the model\u2026"
+    answers = iter([str(tmp_path / "elsewhere"), str(moved)])
+    monkeypatch.setattr(main_window.QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: next(answers))
+    window.banner.action.click()                    # a folder without the model
+    qtbot.waitUntil(lambda: "is not the model" in window.banner.text.text(), timeout=WAIT)
+    assert window.banner.text.text().startswith(f"{tmp_path / 'elsewhere'} is not the model")
+    assert window.banner.action.isVisible() and window.service.info is None
+    window.banner.action.click()                    # where it is now
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    assert not window.banner.isVisible()
+    with Library(gui_library) as lib:
+        assert lib.model_info["ref"] == str(moved)
+    window.load_query(sheets(gui_library)[0])
+    assert searched(qtbot, window).results
