@@ -50,16 +50,22 @@ def _same_grant_files(first: tuple[str, str] | None, now: tuple[str, str] | None
     return a == b or a in b.parents or b in a.parents
 
 
-def correct_metadata(library: Library, records: list[tuple[int | None, str, PatentRecord]]
+def correct_metadata(library: Library, records: list[tuple[int | None, str, PatentRecord]],
+                     dates_before: dict[str, str | None] | None = None
                      ) -> tuple[list[str], list[str], set[str]]:
     """Apply ``(source id, source path, record)`` corrections of known patents in one
     transaction; returns what was corrected and what was not (a line per patent) and the
-    patents whose title changed (their text vectors are stale)."""
+    patents whose title changed (their text vectors are stale). ``dates_before``: the grant
+    dates patents had before this run added pages (which fill an empty date in the patent's
+    row, not in its earlier figures: those are redated here)."""
     store = library.store
     notes: list[str] = []
     kept: list[str] = []
     updates: dict[str, tuple[dict[str, tuple], PatentRecord]] = {}
     known = store.patents(rec.patent_id for _, _, rec in records)
+    for pid, before in (dates_before or {}).items():
+        if pid in known:
+            known[pid] = {**known[pid], "grant_date": before}
     for sid, where, rec in records:
         stored = known.get(rec.patent_id)
         if stored is None:

@@ -89,8 +89,12 @@ class _ChunkWriter:
     def __init__(self, library: Library, model, model_ref: str | None, run_id: str,
                  patents: dict[str, PatentRecord], source_ids: dict[str, int],
                  finder: int | None = FINDER_VERSION,
-                 keep_ids: dict[tuple[str, int, tuple[int, ...]], int] | None = None):
+                 keep_ids: dict[tuple[str, int, tuple[int, ...]], int] | None = None,
+                 dates: dict[str, str | None] | None = None):
         self.lib = library
+        # grant dates of patents in the library before the run: their new pages are dated as
+        # the library dates the patent (a correction of the date redates all its figures)
+        self.dates = {pid: d for pid, d in (dates or {}).items() if d}
         self.keep_ids = keep_ids or {}
         self.id_floor = max(self.keep_ids.values(), default=0)
         self.finder = finder
@@ -117,7 +121,7 @@ class _ChunkWriter:
         labels, dates, vecs, fig_rows = [], [], [], []
         for prepared in self.pages:
             rec = self.patents[prepared.page.patent_id]
-            ord_ = date_ord(rec.grant_date)
+            ord_ = date_ord(self.dates.get(rec.patent_id) or rec.grant_date)
             page_key = (str(prepared.page.path), prepared.page.page_index)
             for i, (box, v) in enumerate(zip(prepared.boxes, prepared.vectors)):
                 label = self.keep_ids.get((*page_key, tuple(box.to_list())))
@@ -349,8 +353,10 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
             report.warnings.append(
                 f"{len(duplicates)} page(s) are copies of pages already in the library or "
                 f"added now (e.g. {first} = {old}); each drawing is indexed once")
+        dates = {pid: row["grant_date"] for pid, row in library.store.patents(
+            rec.patent_id for _, _, rec in corrections).items()}
         writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder,
-                              keep_ids)
+                              keep_ids, dates)
         done = 0
 
         def on_page(prepared: PreparedPage) -> None:
@@ -394,7 +400,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 report.pages_moved = len({page_id for page_id, _, _ in moves})
                 from .text_index import missing_text_vectors, update_text_vectors
 
-                report.corrected, kept, retitled = correct_metadata(library, corrections)
+                report.corrected, kept, retitled = correct_metadata(library, corrections,
+                                                                    dates)
                 report.warnings += kept
                 if retitled:
                     update_text_vectors(library, model, retitled)

@@ -931,6 +931,51 @@ def test_pages_cut_by_an_older_figure_finder_are_told_and_rebuilt(shared_data, t
         assert lib.info()["pages"] == n_old + added.pages_added
 
 
+def test_a_date_filled_with_new_pages_dates_the_earlier_figures_too(drawing_manifest,
+                                                                    tmp_path, tiny_model):
+    """A patent first added undated, then with its date and another sheet: every figure of it
+    is dated (not only the new sheet's), and said as a correction. Pages another source adds
+    to a dated patent are dated as the library dates it."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    rows = [json.loads(x) for x in (src / "manifest.jsonl").read_text().splitlines()]
+    pid = rows[0]["patent_id"]
+    mine = [r for r in rows if r["patent_id"] == pid]
+    undated = {k: v for k, v in mine[0].items() if k != "grant_date"}
+    (src / "manifest.jsonl").write_text(json.dumps(undated) + "\n")
+    cutoff = date(2012, 1, 1)
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in mine) + "\n")
+        report = ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 1
+        assert report.corrected == [f"{pid} from {src / 'manifest.jsonl'}: grant_date (none) "
+                                    "-> 2010-01-05"]
+        figures = lib.store.figure_ids_of_patents([pid])
+        assert len(figures) == 2
+        assert lib.store.count_figures_before(figures, cutoff.toordinal()) == 2
+        query = SearchQuery(image=src / mine[0]["image"], k=10, before=cutoff)
+        found = Searcher(lib, tiny_model).search(query).results
+        assert sorted(h.image for h in found if h.patent_id == pid) == \
+            sorted(str(src / r["image"]) for r in mine)
+
+    shutil.rmtree(tmp_path / "lib")
+    (src / "manifest.jsonl").write_text(json.dumps(mine[0]) + "\n")
+    other = tmp_path / "other.jsonl"                # another source, another date, a new sheet
+    other.write_text(json.dumps({**mine[1], "image": str(src / mine[1]["image"]),
+                                 "grant_date": "2013-01-08"}) + "\n")
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        report = ingest(lib, [other], tiny_model, workers=0, allow_absolute=True)
+        assert report.pages_added == 1 and report.corrected == []
+        assert any("other metadata" in w for w in report.warnings)
+        assert lib.store.patent(pid)["grant_date"] == "2010-01-05"
+        figures = lib.store.figure_ids_of_patents([pid])
+        assert lib.store.count_figures_before(figures, cutoff.toordinal()) == 2
+
+
 def test_a_correction_names_the_title_an_untitled_patent_was_shown_with():
     from core._corrections import _shown
 
