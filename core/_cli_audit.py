@@ -183,24 +183,28 @@ def cmd_ratings(args) -> int:
         who = dict(session=args.session, study=args.study, examiner=args.examiner)
         rows = store.current_ratings(**who)
         written = write_ratings_csv(args.out, store, **who) if args.out else None
-        groups = sorted({(r["session"], r["examiner"]) for r in rows},
-                        key=lambda g: (g[0] or "", g[1] or ""))
-        # a group of ratings without an examiner is theirs, not everyone's
-        summaries = [session_summary(store, s, e or "", study=args.study) for s, e in groups]
+        groups = sorted({(r["study"], r["session"], r["examiner"]) for r in rows},
+                        key=lambda g: tuple(x or "" for x in g))
+        # a group of ratings without an examiner (or study) is theirs, not everyone's; two
+        # studies that name a session alike are two sessions
+        summaries = [(st, session_summary(store, s, e or "", study=st or ""))
+                     for st, s, e in groups]
     if args.json:
         print(json.dumps({"ratings": len(rows), "written": written,
-                          "sessions": [{"session": s.session, "examiner": s.examiner,
+                          "sessions": [{"study": st, "session": s.session,
+                                        "examiner": s.examiner,
                                         "searches": s.searches, "rated_searches":
                                         len(s.per_search), "rated": s.rated,
                                         "relevant": s.relevant,
                                         "precision_at_10": s.precision_at_10}
-                                       for s in summaries]}))
+                                       for st, s in summaries]}))
         return EXIT_OK
     if not rows:
         print("no ratings" + (" for these filters" if any(
             v is not None for v in (args.session, args.study, args.examiner)) else ""))
-    for s in summaries:
-        print(f"session {s.session or '-'}, examiner {s.examiner or '-'}: {s.text()}")
+    for st, s in summaries:
+        print((f"study {st}, " if st else "")
+              + f"session {s.session or '-'}, examiner {s.examiner or '-'}: {s.text()}")
     if rows:
         print(f"({RELEVANCE_RULE})")
     if written is not None:

@@ -399,24 +399,32 @@ def test_a_search_logged_as_a_rebuild_swaps_its_library_in_is_in_the_new_log(
 def test_each_rating_is_summarised_in_exactly_one_session_and_examiner_row(tmp_path):
     """The ratings made outside a session, or without an examiner, are their own row: that
     row did count every session's (or examiner's) ratings, so the rows added up to more
-    than the CSV holds."""
+    than the CSV holds. Two studies that name a session alike are two rows, each named."""
     path = tmp_path / "lib"
     with Library(path, create=True) as lib:
-        for session, examiner, rated in (("S2", "bob", 3), (None, "bob", 1),
-                                         ("S2", None, 2)):
+        for session, examiner, rated, study in (("S2", "bob", 3, None), (None, "bob", 1, None),
+                                                ("S2", None, 2, None), ("S2", "bob", 2, "pilot")):
             sid = lib.store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
                                        query_box=None, before=None, locarno=None, text=None,
                                        model_id="m", k=5, results=[], examiner=examiner,
-                                       session=session)
+                                       session=session, study=study)
             for rank in range(1, rated + 1):
                 lib.store.add_rating(search_id=sid, patent_id=f"D000000{rank}",
                                      figure_id=rank, rank=rank, rating=3, model_id="m",
-                                     query_sha256="x", examiner=examiner, session=session)
+                                     query_sha256="x", examiner=examiner, session=session,
+                                     study=study)
     out = json.loads(run("ratings", "--library", path, "--json",
                          "--out", tmp_path / "r.csv").stdout)
-    rows = {(s["session"], s["examiner"]): (s["searches"], s["rated"]) for s in out["sessions"]}
-    assert rows == {("S2", "bob"): (1, 3), (None, "bob"): (1, 1), ("S2", None): (1, 2)}
-    assert sum(rated for _, rated in rows.values()) == out["ratings"] == out["written"] == 6
+    rows = {(s["study"], s["session"], s["examiner"]): (s["searches"], s["rated"])
+            for s in out["sessions"]}
+    assert rows == {(None, "S2", "bob"): (1, 3), (None, None, "bob"): (1, 1),
+                    (None, "S2", None): (1, 2), ("pilot", "S2", "bob"): (1, 2)}
+    assert sum(rated for _, rated in rows.values()) == out["ratings"] == out["written"] == 8
+    text = run("ratings", "--library", path).stdout.splitlines()
+    assert "study pilot, session S2, examiner bob: 1 searches, 1 rated; 2 results rated, " \
+        "2 relevant; mean P@10 0.00" in text
+    assert "session S2, examiner bob: 1 searches, 1 rated; 3 results rated, 3 relevant; " \
+        "mean P@10 0.00" in text
 
 
 def test_a_logged_search_shows_its_results_as_they_were_after_a_correction(
