@@ -434,6 +434,28 @@ def test_an_installed_checkpoint_loads_by_the_name_models_lists(tmp_path, monkey
     assert load_model("mine").model_id == load_checkpoint(mine).model_id
 
 
+def test_a_bare_model_name_does_not_change_with_the_working_folder(tmp_path, monkeypatch):
+    """A library remembers an installed checkpoint or an architecture by name: a checkpoint
+    folder of that name in the working folder does not replace it (a folder here is given
+    as a path: ./NAME)."""
+    from core.models import _factory
+
+    monkeypatch.setattr(_factory, "MODELS_DIR", tmp_path / "installed")
+    mine = save_checkpoint(create_model("tiny_test", pretrained=None, seed=3),
+                           tmp_path / "installed" / "mine")
+    arch = load_model("tiny_test:random").model_id
+    other = create_model("tiny_test", pretrained=None, seed=7)
+    work = tmp_path / "work"
+    for name in ("mine", "tiny_test", "tiny_test:random", "here"):
+        save_checkpoint(other, work / name)
+    monkeypatch.chdir(work)
+    assert load_model("mine").model_id == load_checkpoint(mine).model_id
+    assert load_model("tiny_test:random").model_id == arch
+    assert load_model("tiny_test").model_id == arch
+    assert load_model("./mine").model_id == other.model_id
+    assert load_model("here").model_id == other.model_id      # no other model of that name
+
+
 def test_what_a_model_spec_needs_on_disk_is_named_when_gone(tmp_path):
     from core.models import missing_file
 

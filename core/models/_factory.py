@@ -380,16 +380,19 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
                     DEFAULT_MODEL_DIR, DEFAULT_ARCH)
         return create_model(DEFAULT_ARCH, pretrained="imagenet")
     path = Path(spec).expanduser()
+    bare = Path(spec).name == spec
     installed = MODELS_DIR / spec                   # a checkpoint `models` lists by name
-    if Path(spec).name == spec and (installed / SIDECAR_FILE).is_file() \
-            and not (path / SIDECAR_FILE).is_file():    # (a folder here of that name is none)
+    if bare and (installed / SIDECAR_FILE).is_file():
         return load_checkpoint(installed)
-    if path.exists():
+    from ._registry import list_models
+
+    # a bare name is an installed checkpoint or an architecture before a folder here (a
+    # library's remembered model must not change with the working folder: `--model NAME`
+    # typed for a folder here is recorded as its absolute path)
+    if path.exists() and not (bare and _arch_name(spec) in list_models()):
         return load_checkpoint(path)
     if spec.endswith(":random"):
         return create_model(spec[: -len(":random")], pretrained=None)
-    from ._registry import list_models
-
     if spec in list_models():
         try:
             return create_model(spec, pretrained="imagenet")
@@ -403,6 +406,10 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
 
 __all__ = ["create_model", "load_model", "missing_file", "load_checkpoint", "save_checkpoint",
            "load_open_clip_checkpoint", "text_package_path"]
+
+
+def _arch_name(spec: str) -> str:
+    return spec[: -len(":random")] if spec.endswith(":random") else spec
 
 
 def _torch_reason(exc: BaseException) -> str:
