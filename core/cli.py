@@ -750,13 +750,14 @@ def cmd_models(args) -> int:
     for meta in sorted(MODELS_DIR.glob("*/model.json")):
         try:
             info = json.loads(meta.read_text())
-            size = (meta.parent / info["weights_file"]).stat().st_size / 1e6
-            spec = info.get("spec", {})
-            px = spec.get("drawing", {}).get("image_size", "?")
+            size = (meta.parent / info.get("weights_file", "model.safetensors")
+                    ).stat().st_size / 1e6
+            spec = info.get("spec") or {}
+            px = (spec.get("drawing") or {}).get("image_size", "?")
             print(f"  {meta.parent.name:<24} {info['model_id']} ({spec.get('arch', '?')}, "
                   f"{px} px, {info.get('dtype', 'float32')}, {size:.1f} MB)")
-        except (OSError, ValueError, KeyError) as exc:
-            print(f"  {meta.parent.name:<24} unreadable ({exc})")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            print(f"  {meta.parent.name:<24} unreadable ({type(exc).__name__}: {exc})")
         found = True
     if not found:
         print("  none: the default model is missing; reinstall, or pass --model NAME")

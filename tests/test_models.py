@@ -1,6 +1,7 @@
 """Model runtime: registry, offline ImageNet weights, checkpoints that carry their config."""
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -116,6 +117,19 @@ def test_pickled_weights_are_not_executed(tmp_path):
     assert not (tmp_path / "pwned").exists()
     said = str(caught.value)        # one line, not PyTorch's advice to switch the guard off
     assert "\n" not in said and "weights_only" not in said and "plain tensors" in said
+
+
+def test_truncated_weights_are_said_to_be_so(tmp_path):
+    """A weights file cut short (an interrupted copy): said in a whole sentence, not
+    PyTorch's internal error cut off mid-word."""
+    whole = tmp_path / "whole.pth"
+    torch.save(create_model("tiny_test", pretrained=None).clip.visual.trunk.state_dict(), whole)
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ModelError) as caught:
+        create_model("tiny_test", pretrained=str(cut))
+    assert str(caught.value) == (f"{cut}: not a plain tensor state dict (the file is "
+                                 "truncated or damaged: not a whole PyTorch file)")
 
 
 def test_unknown_model_name():
@@ -488,3 +502,31 @@ def test_a_library_whose_model_folder_moved_says_so(tmp_path):
         assert lib.load_model(str(tmp_path / "moved")).model_id == model.model_id
     with Library(tmp_path / "lib") as lib:          # told once, remembered
         assert lib.load_model().model_id == model.model_id
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda d: d.pop("model_id"), "incomplete checkpoint config (no model_id)"),
+    (lambda d: d.pop("weights_sha256"), "incomplete checkpoint config (no weights_sha256)"),
+    (lambda d: d["spec"].pop("arch"), "malformed model settings"),
+    (lambda d: d["spec"].pop("preprocess"), "malformed model settings"),
+    (lambda d: d.update(training="yes"), "malformed checkpoint config"),
+])
+def test_a_damaged_model_json_is_one_clear_error(tmp_path, edit, said):
+    """A model.json with a field missing or of the wrong kind is a ModelError naming the
+    file, not a KeyError or AttributeError out of the loader; ``training: null`` is none."""
+    folder = save_checkpoint(create_model("tiny_test", pretrained=None), tmp_path / "ck")
+    sidecar = json.loads((folder / "model.json").read_text())
+    edit(sidecar)
+    (folder / "model.json").write_text(json.dumps(sidecar))
+    with pytest.raises(ModelError, match=re.escape(f"model.json: {said}")):
+        load_checkpoint(folder)
+
+
+def test_a_model_json_that_is_not_an_object_or_has_no_training_info(tmp_path):
+    folder = save_checkpoint(create_model("tiny_test", pretrained=None), tmp_path / "ck")
+    sidecar = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**sidecar, "training": None}))
+    assert load_checkpoint(folder).training_info == {}
+    (folder / "model.json").write_text(json.dumps([sidecar]))
+    with pytest.raises(ModelError, match="not a checkpoint config"):
+        load_checkpoint(folder)

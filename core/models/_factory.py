@@ -280,14 +280,28 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
         sidecar = json.loads(sidecar_path.read_text())
     except (OSError, ValueError) as exc:
         raise ModelError(f"{sidecar_path}: unreadable checkpoint config ({exc})") from exc
+    if not isinstance(sidecar, dict):
+        raise ModelError(f"{sidecar_path}: not a checkpoint config (a JSON object)")
     if sidecar.get("format") != CHECKPOINT_FORMAT:
         raise ModelError(f"{sidecar_path}: unknown checkpoint format {sidecar.get('format')!r}")
+    missing = [k for k in ("model_id", "spec", "weights_sha256") if not sidecar.get(k)]
+    if missing:
+        raise ModelError(f"{sidecar_path}: incomplete checkpoint config (no "
+                         f"{', '.join(missing)}); export the model again")
+    if not isinstance(sidecar.get("training") or {}, dict) or \
+            not isinstance(sidecar.get("weights_file", WEIGHTS_FILE), str):
+        raise ModelError(f"{sidecar_path}: malformed checkpoint config (training, "
+                         "weights_file); export the model again")
     weights = directory / sidecar.get("weights_file", WEIGHTS_FILE)
     if not weights.is_file():
         raise ModelError(f"{weights}: weights file missing")
     if sha256_file(weights) != sidecar["weights_sha256"]:
         raise ModelError(f"{weights}: checksum mismatch, the file is damaged or was replaced")
-    spec = ModelSpec.from_dict(sidecar["spec"])
+    try:
+        spec = ModelSpec.from_dict(sidecar["spec"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{sidecar_path}: malformed model settings (spec: "
+                         f"{type(exc).__name__} {exc}); export the model again") from None
     model_id = sidecar["model_id"]
     _check_config(spec.arch, spec.model_cfg)
     tensors = load_file(str(weights))
@@ -315,8 +329,8 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
                              f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})")
         return clip, tokenizer
 
-    origin = sidecar.get("training", {}).get("summary") or f"checkpoint {directory}"
-    info = sidecar.get("training", {})
+    info = sidecar.get("training") or {}
+    origin = info.get("summary") or f"checkpoint {directory}"
     from .._graph_cache import has_graph
 
     if has_graph(model_id, spec.hflip_tta):
@@ -418,4 +432,10 @@ def _torch_reason(exc: BaseException) -> str:
     text = str(exc).strip()
     if "Weights only load failed" in text:
         return "not a PyTorch file of plain tensors; pickled code is never loaded"
-    return (text.splitlines() or [type(exc).__name__])[0][:200]
+    if "failed finding central directory" in text or "failed reading zip archive" in text:
+        return "the file is truncated or damaged: not a whole PyTorch file"
+    line = (text.splitlines() or [type(exc).__name__])[0]
+    if len(line) <= 200:
+        return line
+    end = line.rfind(". ", 0, 200)      # whole sentences, not a sentence cut off
+    return line[:end + 1] if end > 0 else line[:200].rsplit(" ", 1)[0] + "\u2026"
