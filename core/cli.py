@@ -537,7 +537,8 @@ def cmd_eval(args) -> int:
         if not queries:
             raise CliError("no query pages: the library is empty, or no page matched "
                            f"--patents / --page-kinds ({args.page_kinds})")
-        seen = training_patents(args.model or (lib.model_info or {}).get("ref"), lib.model_id)
+        # (a model folder that has moved is said so here, not taken as one without a record)
+        seen = training_patents(lib.model_ref(args.model), lib.model_id)
         if args.unseen_only:
             if seen is None:
                 raise CliError("--unseen-only: the library's model does not record the patents "

@@ -25,7 +25,9 @@ def checkpoint_folder(ref: str | None) -> Path | None:
     """The checkpoint folder a model reference names ("default" or a folder), else None."""
     if not ref:
         return None
-    folder = MODELS_DIR / "default" if ref == "default" else Path(ref).expanduser()
+    folder = Path(ref).expanduser()
+    if Path(ref).name == ref and (ref == "default" or (MODELS_DIR / ref / "model.json").is_file()):
+        folder = MODELS_DIR / ref       # "default", or a checkpoint installed by name
     if folder.is_file():                # model.json or model.safetensors named
         folder = folder.parent
     return folder if (folder / "model.json").is_file() else None
@@ -35,7 +37,7 @@ def training_patents(ref: str | None, model_id: str) -> frozenset[str] | None:
     """The patents model ``model_id`` (loaded as ``ref``) was trained on; an empty set for an
     untrained architecture (ImageNet weights at most); None when nobody recorded them."""
     arch = (ref or "").removesuffix(":random")
-    if (MODEL_CONFIGS_DIR / f"{arch}.json").is_file() and not Path(ref).expanduser().exists():
+    if (MODEL_CONFIGS_DIR / f"{arch}.json").is_file() and Path(ref).name == ref:
         return frozenset()              # an architecture name: never trained here
     folder = checkpoint_folder(ref)
     if folder is None:

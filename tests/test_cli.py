@@ -520,6 +520,30 @@ def test_eval_tells_in_sample_from_held_out_and_can_score_unseen_patents_only(
     assert run("eval", "--library", lib, "--unseen-only").returncode == 1
     assert training_patents("tiny_test:random", "any id") == frozenset()
     assert training_patents(str(ckpt), "another model's id") is None
+    write_training_patents(ckpt, PATENTS[:2])
+    moved = ckpt.rename(tmp_path / "moved")             # said so, not "does not record"
+    proc = run("eval", "--library", lib)
+    assert proc.returncode == 1 and f"built with the model at {ckpt}, which is not there " \
+        "now" in proc.stderr
+    proc = run("eval", "--library", lib, "--model", moved)
+    assert proc.returncode == 0 and "IN-SAMPLE: the model was trained on 2 of" in proc.stdout
+
+
+def test_an_installed_checkpoint_records_its_training_patents_by_name(tmp_path, monkeypatch):
+    """A model named as `models` lists it (not a path) finds its training_patents.txt in the
+    installed folder, whatever the working folder."""
+    from core import provenance
+    from core.models import create_model, save_checkpoint
+
+    monkeypatch.setattr(provenance, "MODELS_DIR", tmp_path / "installed")
+    model = create_model("tiny_test", pretrained=None)
+    provenance.write_training_patents(save_checkpoint(model, tmp_path / "installed" / "mine"),
+                                      ["D1", "D2"])
+    (tmp_path / "work" / "tiny_test").mkdir(parents=True)
+    save_checkpoint(model, tmp_path / "work" / "tiny_test")
+    monkeypatch.chdir(tmp_path / "work")
+    assert provenance.training_patents("mine", model.model_id) == {"D1", "D2"}
+    assert provenance.training_patents("tiny_test", model.model_id) == frozenset()
 
 
 def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, shared_data,
