@@ -381,6 +381,14 @@ def read_list(path: str, what: str) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
+def read_patent_list(path: str) -> list[str]:
+    """A list file of patent ids, written as the app shows them ("US D793,495 S"), as the
+    USPTO names files (USD0793495) or as the library stores them (D0793495): the library's."""
+    from .sources import normalize_patent_id
+
+    return [normalize_patent_id(p) or p for p in read_list(path, "patent list")]
+
+
 def user_path(text: str) -> str:
     """A path as a user may give it: ``~`` for the home folder, or a ``file://`` address
     (copied from a browser or a file manager)."""
@@ -528,7 +536,7 @@ def cmd_eval(args) -> int:
             raise UsageError(f"--page-kinds takes a comma list of {', '.join(PAGE_KINDS)}, "
                              f"or 'all' (got {args.page_kinds!r})")
     with _open_library(args) as lib:
-        patents = read_list(args.patents, "patent list") if args.patents else None
+        patents = read_patent_list(args.patents) if args.patents else None
         if patents:
             unknown, note = unknown_patents_note(lib.store, patents, args.patents)
             if unknown:

@@ -402,6 +402,13 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
     none = run("eval", "--library", lib, "--per", "application", "--patents",
                tmp_path / "one.txt")
     assert none.returncode == 1 and "nothing could be scored" in none.stderr, none.stdout
+    # the ids as the app and the USPTO write them are the library's
+    (tmp_path / "stored.txt").write_text("D0906013\nD0910780\n")
+    (tmp_path / "shown.txt").write_text("US D906,013 S\nUSD0910780\n")
+    stored, shown = (json.loads(run("eval", "--library", lib, "--modes", "image", "--json",
+                                    "--patents", tmp_path / name).stdout)
+                     for name in ("stored.txt", "shown.txt"))
+    assert shown == stored and stored["query_patents"] == 2
 
 
 def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path):

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.cli import (CliError, folder, positive_float, positive_int, read_list,
+from core.cli import (CliError, folder, positive_float, positive_int, read_patent_list,
                       unknown_patents_note)
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -109,7 +109,7 @@ def cmd_enrich(args) -> int:
 
     try:
         names, per_figure, options = _enrich_settings(args)
-        patents = read_list(args.patents, "patent list") if args.patents else None
+        patents = read_patent_list(args.patents) if args.patents else None
     except (ValueError, CliError) as exc:       # a ConfigError or an unreadable patent list
         return _error(exc, EXIT_ERROR)
     enrichers = []
