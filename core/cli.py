@@ -591,7 +591,19 @@ def cmd_eval(args) -> int:
             fn = None if mode == "image" else fusion_scores_fn(gallery, text_index, encode, mode,
                                                                weights)
             results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
+        unjudged = next(iter(results.values())).no_date_or_class
+        unit = "query pages" if args.per == "sheet" else "applications"
+        unjudged_note = (f"{unjudged} {unit} of patents without a filing date or a Locarno "
+                         "class are not scored for prior art (it needs both)"
+                         if unjudged else "")
         if not any(any(r.counts.values()) for r in results.values()):
+            if unjudged == len(queries):
+                raise CliError(f"nothing could be scored: none of the {len(query_patents)} "
+                               "query patents has a filing date and a Locarno class (prior art "
+                               "needs both" + ("; a whole application is not scored for same "
+                                               "design)" if args.per == "application" else
+                                               "), nor another drawing of its own in the "
+                                               "library (same design)"))
             raise CliError(
                 f"nothing could be scored: none of the {len(query_patents)} query patents has "
                 + ("an earlier patent of its Locarno class in the library (prior art; a whole "
@@ -604,7 +616,7 @@ def cmd_eval(args) -> int:
                     if base is not None and mode != "image"}
         if args.json:
             print(json.dumps({"model": lib.model_id, "queries": len(queries), "per": args.per,
-                              "untitled_left_out": untitled,
+                              "untitled_left_out": untitled, "no_date_or_class": unjudged,
                               "query_patents": len(query_patents),
                               "query_patents_trained_on": trained_on, "modes": {
                 mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics,
@@ -618,6 +630,8 @@ def cmd_eval(args) -> int:
                 what = "query pages" if args.per == "sheet" else "applications"
                 print(f"{untitled} {what} of patents without a title are left out: the "
                       "text and fused modes search by the title")
+            if unjudged_note:
+                print(unjudged_note)
             for mode, r in results.items():
                 print(f"\n[{mode}]")
                 print(r.table())

@@ -119,6 +119,7 @@ class EvalResult:
     counts: dict = field(default_factory=dict)     # task -> scored queries
     skipped: dict = field(default_factory=dict)    # task -> queries without relevant items
     n_queries: int = 0
+    no_date_or_class: int = 0                      # queries prior art cannot be judged for
     per_query: dict = field(default_factory=dict)  # task -> [(query patent, patent-level scores)]
 
     def table(self) -> str:
@@ -143,7 +144,13 @@ def intervals(result: EvalResult, n: int = 2000) -> dict:
     baseline of zeros, as one fold."""
     return {task: bootstrap_ci([[(p, 0.0, s[m]) for p, s in result.per_query[task]]],
                                ratio=False, n=n)
-            for task, m in HEADLINE.items() if result.per_query.get(task)}
+            for task, m in HEADLINE.items() if _resamplable(result.per_query.get(task))}
+
+
+def _resamplable(rows) -> bool:
+    """Whether scores of a task come from two query patents or more: resampling one patent
+    gives the same mean every time, an interval of no width that claims a certainty."""
+    return len({p for p, _ in rows or ()}) >= 2
 
 
 def compare(base: EvalResult, other: EvalResult, n: int = 2000) -> dict:
@@ -152,7 +159,7 @@ def compare(base: EvalResult, other: EvalResult, n: int = 2000) -> dict:
     out = {}
     for task, m in HEADLINE.items():
         a, b = base.per_query.get(task), other.per_query.get(task)
-        if not a or not b:
+        if not _resamplable(a) or not b:
             continue
         if [p for p, _ in a] != [p for p, _ in b]:
             raise ValueError("compare: the two results scored other queries")
@@ -183,6 +190,7 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
     """
     sums: dict = {t: {"figure": [], "patent": [], "query": []} for t in TASKS}
     skipped = {t: 0 for t in TASKS}
+    no_date_or_class = 0
     for q in queries:
         qv = query_vectors(q)
         sims = (qv @ gallery.vectors.T).max(axis=0)
@@ -197,7 +205,9 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
         tasks = {
             "same_design": (not_self, gallery.patent == q.patent_id),
         }
-        if cutoff is not None and sub:
+        if cutoff is None or not sub:
+            no_date_or_class += 1
+        else:
             before = not_self & (gallery.grant < cutoff)
             tasks["prior_art_subclass"] = (before, gallery.subclass == sub) if len(sub) == 5 \
                 else None
@@ -220,7 +230,8 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
             prels = [p in rel_patents for p in ranked_patents]
             sums[task]["patent"].append(score_ranking(prels, len(rel_patents)))
             sums[task]["query"].append(q.patent_id)
-    result = EvalResult(n_queries=len(queries), skipped=skipped)
+    result = EvalResult(n_queries=len(queries), skipped=skipped,
+                        no_date_or_class=no_date_or_class)
     for task in TASKS:
         result.counts[task] = len(sums[task]["figure"])
         result.per_query[task] = list(zip(sums[task]["query"], sums[task]["patent"]))

@@ -401,7 +401,11 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
     (tmp_path / "one.txt").write_text("D0889911\n")
     none = run("eval", "--library", lib, "--per", "application", "--patents",
                tmp_path / "one.txt")
-    assert none.returncode == 1 and "nothing could be scored" in none.stderr, none.stdout
+    assert none.returncode == 1 and "nothing could be scored: none of the 1 query patents has " \
+        "a filing date and a Locarno class (prior art needs both" in none.stderr, none.stdout
+    assert "2 query pages of patents without a filing date or a Locarno class are not scored " \
+        "for prior art" in run("eval", "--library", lib, "--modes", "image").stdout
+    assert image["no_date_or_class"] == 2
     # the ids as the app and the USPTO write them are the library's
     (tmp_path / "stored.txt").write_text("D0906013\nD0910780\n")
     (tmp_path / "shown.txt").write_text("US D906,013 S\nUSD0910780\n")

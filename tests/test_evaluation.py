@@ -101,6 +101,20 @@ def test_per_query_scores_are_kept_with_their_query_patent():
     assert res.per_query["prior_art_subclass"][0][1]["mAP"] == pytest.approx(1.0)
 
 
+def test_no_interval_is_given_from_a_single_query_patent():
+    """Resampling one patent gives its own mean every time: no interval rather than one of no
+    width; two patents give one."""
+    from core.evaluation import EvalResult, compare, intervals
+
+    one = {"same_design": [("P", {"MRR@10": 0.6}), ("P", {"MRR@10": 0.4})]}
+    two = {"same_design": [("P", {"MRR@10": 0.6}), ("Q", {"MRR@10": 0.2})]}
+    assert intervals(EvalResult(per_query=one)) == {}
+    assert compare(EvalResult(per_query=one), EvalResult(per_query=one)) == {}
+    point, lo, hi = intervals(EvalResult(per_query=two), n=200)["same_design"]
+    assert point == pytest.approx(0.4) and lo < point < hi
+    assert set(compare(EvalResult(per_query=two), EvalResult(per_query=two))) == {"same_design"}
+
+
 def test_bootstrap_interval_of_a_paired_ratio_and_difference():
     from core.evaluation import bootstrap_ci
 
