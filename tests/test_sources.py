@@ -599,3 +599,35 @@ def test_fuzz_grant_xml_bytes_become_file_errors(tmp_path, data):
     (tmp_path / "USD0900001-20210105" / "USD0900001-20210105.XML").write_bytes(data)
     scan = scan_redbook(tmp_path)
     check_consistent(scan)
+
+
+def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path):
+    """A JSON-lines file with one broken line: that line is skipped by its number and the
+    others are read; a patentID without a grant date and a class that is not one are said
+    (as manifests say them), not dropped in silence."""
+    from core.sources import scan_deeppatent2
+
+    (tmp_path / "images").mkdir()
+    for n in (1, 2, 3):
+        Image.new("L", (40, 30), 255).save(tmp_path / "images" / f"s{n}.png")
+    lines = [{"patentID": "USD0871741-20200107", "Figure_file": "s1.png", "object": "chair",
+              "classification_locarno": "0601"},
+             {"patentID": "USD0871720", "Figure_file": "s2.png", "object": "bottle"},
+             {"patentID": "USD0871722-20200107", "Figure_file": "s3.png", "object": "table",
+              "classification_locarno": "6-3x"}]
+    text = "\n".join(json.dumps(r) for r in lines) + '\n{"patentID": "USD0871744", "obj\n'
+    (tmp_path / "2020.json").write_text(text)
+    scan = scan_deeppatent2(tmp_path / "2020.json")
+    assert sorted(scan.patents) == ["D0871720", "D0871722", "D0871741"]
+    assert [where for where, _ in scan.errors] == ["2020.json line 4"]
+    assert scan.errors[0][1].startswith("not JSON (")
+    assert scan.patents["D0871741"].locarno == "06-01"
+    assert scan.patents["D0871722"].locarno is None
+    assert scan.warnings == [
+        "2020.json: 1 patents have no grant date in their patentID (USD0871717-20200107) and "
+        "are kept undated (excluded by any date cutoff): D0871720",
+        "2020.json: 1 patents have a Locarno class that is not one, stored as unknown: "
+        "D0871722 not a Locarno code: '6-3x'"]
+    (tmp_path / "2020.json").write_text('{"patentID": "USD0871744", "obj\n' + text)
+    with pytest.raises(SourceError, match="not readable DeepPatent2 JSON"):
+        scan_deeppatent2(tmp_path / "2020.json")

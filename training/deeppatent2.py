@@ -48,7 +48,7 @@ def scan_deeppatent2(json_path: str | Path, image_root: str | Path | None = None
     """Drawing jobs of one DeepPatent2 JSON file; unusable records go to ``errors``."""
     json_path = Path(json_path)
     root = Path(image_root) if image_root else None
-    for i, rec in enumerate(deeppatent2_records(json_path)):
+    for i, rec in enumerate(deeppatent2_records(json_path, errors)):
         where = f"{json_path.name} record {i}"
         raw_id = record_field(rec, "patentID", "patent_id", "pid", "id")
         pid = normalize_patent_id(str(raw_id).split("-")[0]) if raw_id else None

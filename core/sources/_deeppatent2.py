@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
-from ..locarno import normalize_locarno
+from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import FieldError, SourceError, display_title
 from ._files import resolve_inside
@@ -38,15 +38,24 @@ def record_field(rec: dict, *names: str):
     return None
 
 
-def deeppatent2_records(path: str | Path) -> Iterator[dict]:
-    """The records of one DeepPatent2 JSON file, in file order."""
+def deeppatent2_records(path: str | Path, errors: list | None = None) -> Iterator[dict]:
+    """The records of one DeepPatent2 JSON file, in file order. A JSON-lines file's bad line
+    goes to ``errors`` as (where, why) and the others are read; without ``errors`` it raises."""
     text = Path(path).read_text(encoding="utf-8-sig")
     try:
         data = json.loads(text)
-    except ValueError:
-        for line in text.splitlines():
-            if line.strip():
-                yield json.loads(line)
+    except ValueError as whole:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        for i, (n, line) in enumerate(lines):
+            try:
+                rec = json.loads(line)
+            except ValueError as exc:
+                if i == 0 or errors is None:    # the first line too: not JSON lines at all
+                    raise (whole if i == 0 else ValueError(f"line {n}: {exc}")) from None
+                errors.append((f"{Path(path).name} line {n}", f"not JSON ({exc})"))
+                continue
+            if isinstance(rec, dict):
+                yield rec
         return
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list) and v and
@@ -89,9 +98,10 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
     scan = SourceScan("deeppatent2", path.parent)
     seen: set[Path] = set()
     try:
-        records = list(deeppatent2_records(path))
+        records = list(deeppatent2_records(path, scan.errors))
     except (OSError, ValueError) as exc:
         raise SourceError(f"{path}: not readable DeepPatent2 JSON ({exc})") from None
+    bad_classes: list[str] = []
     for i, rec in enumerate(records):
         where = f"{path.name} record {i}"
         raw_id = str(record_field(rec, "patentID", "patent_id", "pid", "id") or "")
@@ -106,15 +116,26 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
             scan.errors.append((where, str(exc)))
             continue
         if pid not in scan.patents:
-            scan.patents[pid] = _patent(pid, raw_id, rec)
+            scan.patents[pid] = _patent(pid, raw_id, rec, bad_classes)
         if image not in seen:
             seen.add(image)
             sheet = record_field(rec, "Figure_file", "figure_file") is not None
             scan.pages.append(PageRecord(pid, image,
                                          page_kind="drawing_sheet" if sheet else None))
-    if records and not scan.patents:
+    if (records or scan.errors) and not scan.patents:
         raise SourceError(f"{path}: no usable DeepPatent2 record "
                           f"({scan.errors[0][1] if scan.errors else 'empty'})")
+    undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
+    if undated:
+        more = " ..." if len(undated) > 5 else ""
+        scan.warnings.append(f"{path.name}: {len(undated)} patents have no grant date in their "
+                             "patentID (USD0871717-20200107) and are kept undated (excluded by "
+                             f"any date cutoff): {', '.join(undated[:5])}{more}")
+    if bad_classes:
+        more = " ..." if len(bad_classes) > 3 else ""
+        scan.warnings.append(f"{path.name}: {len(bad_classes)} patents have a Locarno class "
+                             f"that is not one, stored as unknown: {'; '.join(bad_classes[:3])}"
+                             f"{more}")
     return scan
 
 
@@ -130,7 +151,7 @@ def _locate(json_path: Path, name: object, allow_absolute: bool) -> Path:
     raise FieldError(f"image not found: {name}")
 
 
-def _patent(pid: str, raw_id: str, rec: dict) -> PatentRecord:
+def _patent(pid: str, raw_id: str, rec: dict, bad_classes: list[str]) -> PatentRecord:
     m = _GRANTED.search(raw_id)
     grant = None
     if m:
@@ -140,8 +161,14 @@ def _patent(pid: str, raw_id: str, rec: dict) -> PatentRecord:
             grant = None
     obj = record_field(rec, "title", "object_title", "object")
     title = str(obj).strip() if obj else None
+    raw_class = record_field(rec, "classification_locarno", "locarno")
+    locarno = None
+    if raw_class is not None:
+        try:
+            locarno = parse_locarno(raw_class)
+        except LocarnoError as exc:
+            bad_classes.append(f"{pid} {exc}")
     return PatentRecord(
-        pid, title=title, grant_date=grant,
-        locarno=normalize_locarno(record_field(rec, "classification_locarno", "locarno")),
+        pid, title=title, grant_date=grant, locarno=locarno,
         extra={"source": "deeppatent2", "title_display": display_title(title) if title else None,
                "metadata_origin": "DeepPatent2 (object name as title; no filing date)"})
