@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.confirm_box = None      # the question asked before quitting (tests answer it)
         self.quit_progress = None    # shown while a cancelled run puts the library back
         self._banner_kind = None     # what the banner says: "missing" library, bad "date"
+        self._reopened_notes = None  # (search id, rating sessions, hits, notes) of a reopened one
         self._opened_library = None  # the library last opened (its path, as info gives it)
         self._quitting = False
         self._build_widgets()
@@ -533,6 +534,7 @@ class MainWindow(QMainWindow):
         if resp is None or gen != self._gen:
             return                              # a newer request superseded this one
         self._set_busy(False)
+        self._reopened_notes = None             # (set again after a reopened one is shown)
         self.response = resp
         self._searched_with = used
         self._logged = logged
@@ -655,20 +657,39 @@ class MainWindow(QMainWindow):
                     self.show_detail()
                 if path:                    # (a search by its title alone had no file)
                     notes.insert(0, f"The query file is no longer at {path}.")
-            elsewhere = ratings_elsewhere(rec.get("rating_sessions") or {}, hits,
-                                          self.identity())
-            if notes:
-                self.show_message("warning", f"Search #{search_id}: " + " ".join(notes)
-                                  + " The search is shown as it was ranked."
-                                  + (f" {elsewhere}" if elsewhere else ""))
-            elif elsewhere:
-                self.show_message("info", f"Search #{search_id}: {elsewhere}")
+            self._reopened_notes = (search_id, dict(rec.get("rating_sessions") or {}), hits,
+                                    notes)
+            self._say_reopened()
 
         def failed(exc):
             self._search_failed(gen, exc)
 
         self.service.reopen(search_id, self.identity().examiner, on_done=done,
                             on_error=failed)
+
+    def _say_reopened(self, again: bool = False, shown_or_not: bool = False) -> None:
+        """What the banner says of the reopened search on screen: results gone or corrected,
+        ratings shown that count in another session. ``again``: said anew after a rating (only
+        while it is still on the banner) or a change of session (``shown_or_not``); taken
+        down once none of it is true."""
+        if self._reopened_notes is None:
+            return
+        search_id, sessions, hits, notes = self._reopened_notes
+        ours = self.banner.isVisible() and self._banner_kind == "reopened"
+        if again and not (ours or shown_or_not):
+            return
+        elsewhere = ratings_elsewhere(sessions, hits, self.identity())
+        if notes:
+            self.show_message("warning", f"Search #{search_id}: " + " ".join(notes)
+                              + " The search is shown as it was ranked."
+                              + (f" {elsewhere}" if elsewhere else ""))
+        elif elsewhere:
+            self.show_message("info", f"Search #{search_id}: {elsewhere}")
+        else:
+            if ours:
+                self.banner.hide()
+            return
+        self._banner_kind = "reopened"
 
     def replay_current(self) -> None:
         """``replay`` the search on screen (a new or a reopened one)."""
@@ -783,10 +804,17 @@ class MainWindow(QMainWindow):
             return
         label = "cleared" if value is None else f"rated {value}"
 
+        search_id, ident = self.response.search_id, self.identity()
+
         def saved(_row_id):
             self.statusBar().showMessage(f"{display_patent_id(hit.patent_id)} {label} "
                                          "(saved)", 3000)
             self.refresh_summary()
+            reopened = self._reopened_notes
+            if reopened is not None and reopened[0] == search_id:
+                # the rating belongs to the session it was set (or cleared) in now
+                reopened[1][hit.figure_id] = (ident.study or "", ident.session)
+                self._say_reopened(again=True)
 
         def failed(exc):
             # the screen (and any report exported from it) shows what the library holds
@@ -971,6 +999,7 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()                # one per opening; an export still running reports
         if accepted:                        # on the banner (notify_in)
             self.acts.blind.setChecked(self.settings.blind)
+            self._say_reopened(again=True, shown_or_not=True)   # "this session" changed
             self.refresh_summary()
             self.refresh_history()
             if self.settings.examiner != examiner:

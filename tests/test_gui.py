@@ -2262,6 +2262,26 @@ def test_a_reopened_search_says_which_ratings_were_made_in_another_session(
     assert window.model.index(0).data(RatingRole) == 2
     assert "1 of the ratings shown was made in session s-1: they count there; rating one " \
         "again moves it to this session (s-2)." in window.banner.text.text()
+    window.results.select_row(0)                        # rated again here: it counts here
+    window.rate_current(3)
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=WAIT)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def back_to_s1():
+        dialog = QApplication.activeModalWidget()
+        dialog.session.setText("s-1")
+        dialog.accept()
+    window.results.subheader.setText("")
+    window.reopen(resp.search_id)                       # shown from s-2: nothing to say
+    qtbot.waitUntil(lambda: "reopened" in window.results.subheader.text(), timeout=WAIT)
+    assert not window.banner.isVisible()
+    QTimer.singleShot(0, back_to_s1)                    # back in s-1: that rating is s-2's
+    window.show_session_dialog()
+    assert window.banner.isVisible() and "1 of the ratings shown was made in session s-2: " \
+        "they count there; rating one again moves it to this session (s-1)." \
+        in window.banner.text.text()
 
 
 def test_a_pdf_report_goes_on_over_the_next_pages_with_a_block_taller_than_a_page(
