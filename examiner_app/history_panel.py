@@ -25,6 +25,13 @@ QUERY_BESIDE = 150          # the least it keeps, readable, to leave the results
 PARTS_ROLE = Qt.ItemDataRole.UserRole + 1   # (folder/, file name, page/part/text) of the query
 
 
+def session_text(record: dict) -> str:
+    """The Session cell: "s-1", or "pilot / s-1" in a study (two studies may name a session
+    alike)."""
+    session, study = record.get("session") or "", (record.get("study") or "").strip()
+    return f"{study} / {session or '-'}" if study else session
+
+
 class HistoryPanel(QDockWidget):
     reopenRequested = Signal(int)
     replayRequested = Signal(int)
@@ -111,7 +118,7 @@ class HistoryPanel(QDockWidget):
             parts = query_parts(r, paged, foldered)
             values = [r["id"], when, "".join(parts) or "(no query)",
                       r.get("before") or "no cutoff", len(r.get("results") or []),
-                      r.get("locarno") or "", r.get("examiner") or "", r.get("session") or ""]
+                      r.get("locarno") or "", r.get("examiner") or "", session_text(r)]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
                 if j == 0:

@@ -2055,6 +2055,10 @@ def test_the_history_lists_only_the_examiners_own_searches_of_the_session(qtbot)
     assert shown() == ["3"]
     panel.only_session.setChecked(False)
     assert shown() == ["1", "2", "3", "4", "5"] and not panel.table.isColumnHidden(6)
+    # everyone's: a study's session named apart from the same name outside it
+    assert [panel.table.item(i, 7).text() for i in range(5)] == \
+        ["pilot / 2026-12-05", "pilot / 2026-12-05", "2026-12-05", "2026-12-05",
+         "pilot / 2026-12-05"]
 
 
 def test_a_narrow_history_shortens_file_names_not_the_page_searched(qtbot):
