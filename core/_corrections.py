@@ -13,6 +13,7 @@ from .index import Segment, redate_segment
 from .library import INDEX_DIR, Library
 from .records import PatentRecord
 from .store import date_ord
+from .text_index import bump_text_generation
 
 #: The fields a source may correct, as stored (ISO dates, Locarno code).
 FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno", "locarno_edition")
@@ -121,6 +122,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
                 if "grant_date" in sets:
                     conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
                                  (date_ord(sets["grant_date"]), pid))
+            bump_text_generation(store)
             if written:
                 manifest = library.manifest
                 manifest["segments"] = [s for s in manifest["segments"]

@@ -439,6 +439,7 @@ class Library:
     def index(self, verify: str = "lazy") -> VectorIndex:
         """The live index (reloaded when another process has committed new segments; segments
         already loaded are kept). Vector blocks are checked in the background."""
+        self.reopen_if_replaced()       # a rebuild in another process swapped a new one in
         manifest = self.manifest
         if manifest is None:
             raise LibraryError(f"the library at {self.path} is empty: add drawings with "

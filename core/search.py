@@ -165,6 +165,7 @@ class Searcher:
         self.fusion = {**DEFAULT_FUSION, **model.training_info.get("fusion", {}),
                        **(fusion or {})}
         self._text_index = None
+        self._text_key = None
 
     def warm_up(self) -> None:
         """Load the index and run the encoder once (on CPU that builds its frozen graph), so
@@ -174,10 +175,17 @@ class Searcher:
         self.embed_query([blank])
 
     def text_index(self):
-        from .text_index import TextIndex
+        """The patents' text vectors, reloaded when another process (or this one) has added
+        patents, corrected their metadata or rebuilt the library since they were read."""
+        from .text_index import TextIndex, text_generation
 
-        if self._text_index is None:
-            self._text_index = TextIndex.load(self.library, self.model.model_id)
+        lib = self.library
+        lib.reopen_if_replaced()
+        key = (lib._db_inode, [s["name"] for s in (lib.manifest or {}).get("segments", [])],
+               text_generation(lib.store))
+        if self._text_index is None or key != self._text_key:
+            self._text_index = TextIndex.load(lib, self.model.model_id)
+            self._text_key = key
         return self._text_index
 
     def query_figures(self, page: np.ndarray, box: FigureBox | None, dpi: float | None = None

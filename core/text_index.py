@@ -72,7 +72,22 @@ def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -
             store.conn.executemany(
                 "INSERT OR REPLACE INTO text_vectors(patent_id, model_id, text_sha256, vector) "
                 "VALUES (?,?,?,?)", out)
+            bump_text_generation(store)
     return len(out)
+
+
+#: Meta key counting the changes to what a TextIndex holds (text vectors, patents' dates and
+#: classes): a searcher in another process reloads its copy when it has moved on.
+GENERATION_KEY = "text_generation"
+
+
+def text_generation(store) -> int:
+    return store.get_meta(GENERATION_KEY, 0)
+
+
+def bump_text_generation(store) -> None:
+    """Within a write transaction: the patents' texts, dates or classes changed."""
+    store._set_meta(GENERATION_KEY, text_generation(store) + 1)
 
 
 def _patent_filters(patent_ids, chunk: int = 500):

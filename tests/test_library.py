@@ -1008,3 +1008,44 @@ def test_a_grant_corrected_through_its_own_folder_is_corrected(shared_data, tmp_
         assert [c.split(":")[0] for c in report.corrected] == [f"{pid} from {grant}"]
         assert lib.store.patent(pid)["title"] == "Corrected article"
 
+
+
+def test_a_searcher_follows_what_another_process_adds_rebuilds_and_corrects(
+        drawing_manifest, tmp_path, tiny_model):
+    """An open searcher (the desktop app) and another process (the command line) on one
+    library: patents added, a rebuild swapped in, a class corrected are all in its next
+    search, by drawing and by title (the titles were read once and never again)."""
+    from core.ingest import rebuild
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    rows = [json.loads(x) for x in (src / "manifest.jsonl").read_text().splitlines()]
+    pids = sorted({r["patent_id"] for r in rows})
+
+    def manifest(name, upto, **change):
+        out = [{**r, **change.get(r["patent_id"], {})} for r in rows
+               if r["patent_id"] in pids[:upto]]
+        (src / name).write_text("\n".join(json.dumps(r) for r in out) + "\n")
+        return src / name
+
+    kettles = lambda **kw: {h.patent_id for h in searcher.search(      # noqa: E731
+        SearchQuery(text="KETTLE", k=40, **kw)).results}
+    with Library(tmp_path / "lib", create=True) as reader:
+        ingest(reader, [manifest("m.jsonl", 6)], tiny_model, workers=0)
+        searcher = Searcher(reader, tiny_model)
+        assert "D0900003" in kettles() and "D0900007" not in kettles()
+        with Library(tmp_path / "lib") as writer:
+            ingest(writer, [manifest("m.jsonl", 9)], tiny_model, workers=0)
+        assert {"D0900003", "D0900007"} <= kettles()
+        with Library(tmp_path / "lib") as writer:
+            rebuild(writer, tiny_model, workers=0)
+        with Library(tmp_path / "lib") as writer:
+            ingest(writer, [manifest("m.jsonl", 12)], tiny_model, workers=0)
+        last = [r for r in rows if r["patent_id"] == "D0900011"][0]
+        found = searcher.search(SearchQuery(image=src / last["image"], k=5)).results
+        assert found and found[0].patent_id == "D0900011"
+        assert {"D0900003", "D0900007", "D0900011"} <= kettles(locarno="07-02")
+        with Library(tmp_path / "lib") as writer:               # a class corrected
+            ingest(writer, [manifest("m.jsonl", 12, D0900007={"locarno": "06-01"})],
+                   tiny_model, workers=0)
+        assert "D0900007" not in kettles(locarno="07-02")
