@@ -299,6 +299,12 @@ class Library:
         except OSError:         # (mid-swap: the open one is still the library's)
             return False
 
+    def content_key(self) -> tuple:
+        """What the library holds, cheaply: its database file and index segments (an add, a
+        date correction or a rebuild, in this process or another, changes it)."""
+        return self._db_inode, [seg["name"] for seg in (self.manifest or {}).get("segments",
+                                                                                 [])]
+
     def reopen_if_replaced(self) -> bool:
         """Follow a rebuild that swapped a new library in since this one was opened (the
         open database is the old one, its index files gone): True if it was reopened."""

@@ -181,8 +181,7 @@ class Searcher:
 
         lib = self.library
         lib.reopen_if_replaced()
-        key = (lib._db_inode, [s["name"] for s in (lib.manifest or {}).get("segments", [])],
-               text_generation(lib.store))
+        key = (lib.content_key(), text_generation(lib.store))
         if self._text_index is None or key != self._text_key:
             self._text_index = TextIndex.load(lib, self.model.model_id)
             self._text_key = key

@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         s.opened.connect(self._library_opened)
         s.openFailed.connect(self._library_failed)
         s.maintenanceChanged.connect(self._maintenance)
+        s.changed.connect(self._show_library_info)
         self.query_panel.selectionChanged.connect(self.search)
         self.query_panel.pageRequested.connect(self._page_requested)
         self._debounce = QTimer(self)
@@ -302,13 +303,7 @@ class MainWindow(QMainWindow):
 
     def _library_opened(self, info: dict) -> None:
         self._set_busy(False, job="library")
-        model = info.get("model") or {}
-        first, last = info["grant_date_range"]
-        self.library_label.setText(
-            f"{Path(info['library']).name}: {info['patents']} patents, {info['figures']} "
-            f"figures, granted {first or '-'} \u2026 {last or '-'}")
-        self.library_label.setToolTip(info["library"])
-        self.model_label.setText(f"Model {model.get('id', '(none)')}")
+        self._show_library_info(info)
         if info.get("demo_unfinished"):
             self.show_message("warning", "This demo library was not finished: it holds only "
                               "part of the demo patents.", "Finish it",
@@ -325,6 +320,16 @@ class MainWindow(QMainWindow):
         self._note_when_open = None
         self.refresh_history()
         self.refresh_summary()
+
+    def _show_library_info(self, info: dict) -> None:
+        """The status bar's library and model (also after another program changed them)."""
+        model = info.get("model") or {}
+        first, last = info["grant_date_range"]
+        self.library_label.setText(
+            f"{Path(info['library']).name}: {info['patents']} patents, {info['figures']} "
+            f"figures, granted {first or '-'} \u2026 {last or '-'}")
+        self.library_label.setToolTip(info["library"])
+        self.model_label.setText(f"Model {model.get('id', '(none)')}")
 
     def _library_failed(self, message: str, kind: str) -> None:
         self._set_busy(False, job="library")

@@ -83,6 +83,7 @@ class LibraryService(QObject):
     opened = Signal(dict)           # Library.info() of the library now open
     openFailed = Signal(str, str)   # message, kind: "missing" | "mismatch" | "error"
     maintenanceChanged = Signal(bool)
+    changed = Signal(dict)          # Library.info() after another program changed the library
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -101,6 +102,7 @@ class LibraryService(QObject):
         self._searcher = None
         self._rating_library = None     # core.library.Library, used on the ratings thread only
         self._models: dict[str, Any] = {}
+        self._info_key = None           # what the library held when ``info`` was read
         self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
 
     # -- opening ----------------------------------------------------------------------------
@@ -157,6 +159,7 @@ class LibraryService(QObject):
                     raise LibraryUnusable(*self.problem) from None
                 raise
             self._library = lib
+            self._info_key = lib.content_key()
             self._searcher = Searcher(lib, model) if model is not None else None
             if self._searcher is not None:
                 # model graph and index ready before the first query, which is queued behind
@@ -239,14 +242,29 @@ class LibraryService(QObject):
                on_done: Callback, on_error: Callback) -> Task:
         """Run and log a ``core.search.SearchQuery``; a request that is no longer current when
         its turn comes is skipped (``on_done(None)``)."""
+        path = self.path
+
         def work(task: Task):
             if not is_current():
                 return None
-            return self._require_searcher().search(
+            searcher = self._require_searcher()
+            resp = searcher.search(
                 query, log=True, examiner=identity.examiner, study=identity.study or None,
                 session=identity.session, blind=identity.blind)
+            key = searcher.library.content_key()
+            if key == self._info_key:
+                return resp, None
+            self._info_key = key        # (another program added to it, or rebuilt it)
+            return resp, searcher.library.info()
 
-        return self.db.submit(work, on_done=on_done, on_error=on_error)
+        def done(result):
+            resp, info = result or (None, None)
+            if info is not None and self.path == path:
+                self.info = info
+                self.changed.emit(info)
+            on_done(resp)
+
+        return self.db.submit(work, on_done=done, on_error=on_error)
 
     def reopen(self, search_id: int, examiner: str | None, *, on_done: Callback,
                on_error: Callback) -> Task:

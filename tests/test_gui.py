@@ -2486,3 +2486,38 @@ def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library
         assert lib.model_info["ref"] == str(moved)
     window.load_query(sheets(gui_library)[0])
     assert searched(qtbot, window).results
+
+
+def test_the_window_follows_patents_another_program_adds(qtbot, window, gui_library,
+                                                         shared_data, tmp_path):
+    """The command line adds patents while the window is open: the next search finds them, by
+    title and by drawing, and the status bar counts them."""
+    import json
+
+    from conftest import write_subset_manifest
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import create_model
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.clear_query()
+    window.filters.set_values(None, None, "wax warmer", 500)   # (every patent: the tiny
+    first = run_search(qtbot, window)                          # model's text ranks none)
+    assert "D0838859" not in {h.patent_id for h in first.results}      # WAX WARMER
+    before = window.library_label.text()
+    with Library(gui_library) as lib:
+        patents = lib.info()["patents"]
+    manifest = write_subset_manifest(shared_data, tmp_path / "more.jsonl", ["D0838859"])
+    with Library(gui_library) as other:
+        ingest(other, [manifest], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", allow_absolute=True, workers=0)
+    assert "D0838859" in {h.patent_id for h in run_search(qtbot, window).results}
+    qtbot.waitUntil(lambda: window.library_label.text() != before, timeout=WAIT)
+    assert window.library_label.text().startswith(f"library: {patents + 1} patents, ")
+    sheet = json.loads(manifest.read_text().splitlines()[0])["image"]
+    window.filters.set_values(None, None, "", 10)
+    window.load_query(Path(sheet))
+    qtbot.waitUntil(lambda: window.query is not None and window.query.path == sheet,
+                    timeout=WAIT)
+    assert searched(qtbot, window).results[0].patent_id == "D0838859"
