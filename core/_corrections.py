@@ -100,17 +100,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             ord_ = date_ord(diff["grant_date"][1])
             for (fid,) in store.conn.execute("SELECT id FROM figures WHERE patent_id=?", (pid,)):
                 new_ords[fid] = ord_
-    manifest = library.manifest
-    written: list[dict] = []
-    replaced: list[str] = []
-    directory = library.path / INDEX_DIR
-    if new_ords and manifest is not None:
-        labels = np.fromiter(new_ords, np.int64)
-        for entry in manifest["segments"]:
-            seg = Segment(directory, entry, library.params, "lazy", graph=False)
-            if (seg.positions_of(labels) >= 0).any():
-                written.append(redate_segment(directory, seg, new_ords, library.params))
-                replaced.append(entry["name"])
+    written, replaced = _redated_segments(library, new_ords)
     try:
         with store.transaction() as conn:
             for pid, (diff, rec) in updates.items():
@@ -123,16 +113,81 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
                     conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
                                  (date_ord(sets["grant_date"]), pid))
             bump_text_generation(store)
-            if written:
-                manifest = library.manifest
-                manifest["segments"] = [s for s in manifest["segments"]
-                                        if s["name"] not in replaced] + written
-                library.set_manifest(manifest)
+            _swap_segments(library, written, replaced)
     except BaseException:
         library.drop_segment_files([e["name"] for e in written])
         raise
     library.drop_segment_files(replaced)
     return notes, kept, {pid for pid, (diff, _) in updates.items() if "title" in diff}
+
+
+def _redated_segments(library: Library, new_ords: dict[int, int]
+                      ) -> tuple[list[dict], list[str]]:
+    """New index segments with the figures of ``new_ords`` (figure id -> day) redated, and
+    the names of the segments they replace (swapped in by ``_swap_segments``)."""
+    manifest = library.manifest
+    written: list[dict] = []
+    replaced: list[str] = []
+    directory = library.path / INDEX_DIR
+    if new_ords and manifest is not None:
+        labels = np.fromiter(new_ords, np.int64)
+        for entry in manifest["segments"]:
+            seg = Segment(directory, entry, library.params, "lazy", graph=False)
+            if (seg.positions_of(labels) >= 0).any():
+                written.append(redate_segment(directory, seg, new_ords, library.params))
+                replaced.append(entry["name"])
+    return written, replaced
+
+
+def _swap_segments(library: Library, written: list[dict], replaced: list[str]) -> None:
+    """Within the store's transaction: the manifest names ``written`` for ``replaced``."""
+    if written:
+        manifest = library.manifest
+        manifest["segments"] = [s for s in manifest["segments"]
+                                if s["name"] not in replaced] + written
+        library.set_manifest(manifest)
+
+
+def refile_pages(library: Library, moves: list[tuple[int, str, str, int | None, str]],
+                 records: dict[str, PatentRecord], run_id: str) -> list[str]:
+    """File pages an image folder added under stand-in ``IMG-`` patents under the patents a
+    later source names for them: ``(page id, stand-in id, patent id, source id, path)``. Their
+    figures take the patent's grant date (in the index too); a stand-in left without pages
+    goes. Returns a line per page."""
+    if not moves:
+        return []
+    store = library.store
+    dated = {pid: row["grant_date"] for pid, row in store.patents(
+        new for _, _, new, _, _ in moves).items() if row["grant_date"]}
+    ords = {new: date_ord(dated.get(new) or records[new].grant_date) for _, _, new, _, _ in moves}
+    new_ords: dict[int, int] = {}
+    for page_id, _, new, _, _ in moves:
+        for (fid,) in store.conn.execute("SELECT id FROM figures WHERE page_id=?", (page_id,)):
+            new_ords[fid] = ords[new]
+    written, replaced = _redated_segments(library, new_ords)
+    try:
+        with store.transaction() as conn:
+            for _, _, new, sid, _ in moves:
+                store.upsert_patents([records[new]], sid, run_id)
+            for page_id, _, new, sid, _ in moves:
+                conn.execute("UPDATE pages SET patent_id=?, source_id=? WHERE id=?",
+                             (new, sid, page_id))
+                conn.execute("UPDATE figures SET patent_id=?, grant_ord=? WHERE page_id=?",
+                             (new, ords[new], page_id))
+            for old in {old for _, old, _, _, _ in moves}:
+                if conn.execute("SELECT 1 FROM pages WHERE patent_id=? LIMIT 1",
+                                (old,)).fetchone() is None:
+                    conn.execute("DELETE FROM text_vectors WHERE patent_id=?", (old,))
+                    conn.execute("DELETE FROM descriptions WHERE patent_id=?", (old,))
+                    conn.execute("DELETE FROM patents WHERE patent_id=?", (old,))
+            bump_text_generation(store)
+            _swap_segments(library, written, replaced)
+    except BaseException:
+        library.drop_segment_files([e["name"] for e in written])
+        raise
+    library.drop_segment_files(replaced)
+    return [f"{Path(path).name}: filed under {new} (was {old}, an image of a folder)"
+            for _, old, new, _, path in moves]
 
 
 def _shown(field: str, old, stored: dict) -> str:

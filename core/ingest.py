@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ._corrections import correct_metadata
+from ._corrections import correct_metadata, refile_pages
 from ._page_twins import PageTwins, file_changed
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
@@ -305,6 +305,11 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         moves: list[tuple[int, str, int | None]] = []    # (page id, new path, source id)
         changed: set[str] = set()        # files rewritten since their pages were indexed
         present: set[tuple[str, int]] = set()   # library pages found again, each counted once
+        filed = None                      # the library's pages' patents, read when needed
+        # pages found again that this source files under another patent: from an image
+        # folder's stand-in (IMG-) to the patent named now, or (left as they are) another one
+        refile: list[tuple[int, str, str, int | None, str]] = []
+        misfiled: list[tuple[int, str, str, int | None, str]] = []
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
@@ -326,6 +331,13 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     present.add(key)
                     if file_changed(page.path, *known[key]):
                         changed.add(str(page.path))
+                    elif scan.kind != "rebuild":
+                        filed = filed or library.store.page_patents()
+                        page_id, old = filed[key]
+                        if old != page.patent_id:
+                            (refile if old.startswith("IMG-") and not
+                             page.patent_id.startswith("IMG-") else misfiled).append(
+                                (page_id, old, page.patent_id, sid, str(page.path)))
                     continue
                 if scan.kind != "rebuild":
                     twins = twins or PageTwins(library.store)
@@ -348,6 +360,12 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 f"{len(changed)} file(s) of pages already in the library have changed since "
                 f"they were added (e.g. {min(changed)}): the index still holds their old "
                 "drawings; `patent-examiner index rebuild` (Rebuild index) indexes them anew")
+        if misfiled:
+            _, old, new, _, path = misfiled[0]
+            report.warnings.append(
+                f"{len(misfiled)} page(s) are in the library under other patents than their "
+                f"source names now (e.g. {path}: {old} in the library, {new} here); the "
+                "library keeps them where they are")
         if duplicates:
             first, old = duplicates[0]
             report.warnings.append(
@@ -400,8 +418,12 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 report.pages_moved = len({page_id for page_id, _, _ in moves})
                 from .text_index import missing_text_vectors, update_text_vectors
 
+                refiled = refile_pages(library, refile, patents, run_id)
                 report.corrected, kept, retitled = correct_metadata(library, corrections,
                                                                     dates)
+                report.corrected = refiled + report.corrected
+                if refiled:
+                    retitled |= {new for _, _, new, _, _ in refile}
                 report.warnings += kept
                 if retitled:
                     update_text_vectors(library, model, retitled)

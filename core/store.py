@@ -323,6 +323,11 @@ class Store:
         return {(p, i): (s, m, h) for p, i, s, m, h in self.conn.execute(
             "SELECT path, page_index, file_size, file_mtime, file_sha256 FROM pages")}
 
+    def page_patents(self) -> dict[tuple[str, int], tuple[int, str]]:
+        """(path, page_index) -> (page id, patent id) of every page in the library."""
+        return {(p, i): (pid, patent) for p, i, pid, patent in self.conn.execute(
+            "SELECT path, page_index, id, patent_id FROM pages")}
+
     def max_figure_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM figures").fetchone()[0]
 

@@ -1049,3 +1049,45 @@ def test_a_searcher_follows_what_another_process_adds_rebuilds_and_corrects(
             ingest(writer, [manifest("m.jsonl", 12, D0900007={"locarno": "06-01"})],
                    tiny_model, workers=0)
         assert "D0900007" not in kettles(locarno="07-02")
+
+
+def test_a_manifest_files_images_a_folder_added_under_their_patents(drawing_manifest, tmp_path,
+                                                                    tiny_model):
+    """Scans added as a plain folder first (undated stand-ins, IMG-...), then a manifest that
+    names them: the pages are filed under their patents with the manifest's date, class and
+    title (the date cutoff finds them), the stand-ins go, and it is said."""
+    src = tmp_path / "scans"
+    shutil.copytree(drawing_manifest.parent, src)
+    (src / "manifest.jsonl").unlink()
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()][:4]
+    cutoff = date(2013, 1, 1)
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src], tiny_model, workers=0)
+        assert all(p.startswith("IMG-") for p, in lib.store.conn.execute(
+            "SELECT patent_id FROM patents"))
+        (src / "meta.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        report = ingest(lib, [src / "meta.jsonl"], tiny_model, workers=0)
+        assert report.pages_added == 0 and len(report.corrected) == 4
+        assert report.corrected[0].startswith(
+            f"{rows[0]['image']}: filed under {rows[0]['patent_id']} (was IMG-")
+        assert all(c.endswith(", an image of a folder)") for c in report.corrected)
+        mine = {r["patent_id"] for r in rows}
+        got = {p["patent_id"]: p for p in lib.store.patents(mine).values()}
+        assert set(got) == mine and got[rows[0]["patent_id"]]["title"] == rows[0]["title"]
+        stand_ins = {p for p, in lib.store.conn.execute("SELECT patent_id FROM patents")
+                     if p.startswith("IMG-")}
+        assert len(stand_ins) == 24 - 4                  # the scans the manifest names go
+        figures = lib.store.figure_ids_of_patents(sorted(mine))
+        assert len(figures) == 4
+        assert lib.store.count_figures_before(figures, cutoff.toordinal()) == 4
+        found = Searcher(lib, tiny_model).search(
+            SearchQuery(image=src / rows[0]["image"], k=5, before=cutoff)).results
+        assert found and found[0].patent_id == rows[0]["patent_id"]
+        again = ingest(lib, [src / "meta.jsonl"], tiny_model, workers=0)
+        assert again.corrected == [] and not again.warnings
+        (src / "other.jsonl").write_text(json.dumps({**rows[0], "patent_id": "D0999990"}) + "\n")
+        other = ingest(lib, [src / "other.jsonl"], tiny_model, workers=0)   # a real id: kept
+        assert other.corrected == [] and other.warnings == [
+            f"1 page(s) are in the library under other patents than their source names now "
+            f"(e.g. {src / rows[0]['image']}: {rows[0]['patent_id']} in the library, D0999990 "
+            "here); the library keeps them where they are"]
