@@ -334,9 +334,9 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                     elif scan.kind != "rebuild":
                         filed = filed or library.store.page_patents()
                         page_id, old = filed[key]
-                        if old != page.patent_id:
-                            (refile if old.startswith("IMG-") and not
-                             page.patent_id.startswith("IMG-") else misfiled).append(
+                        # (a folder scanned again names its stand-ins: the library knows better)
+                        if old != page.patent_id and not page.patent_id.startswith("IMG-"):
+                            (refile if old.startswith("IMG-") else misfiled).append(
                                 (page_id, old, page.patent_id, sid, str(page.path)))
                     continue
                 if scan.kind != "rebuild":

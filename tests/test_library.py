@@ -1085,6 +1085,10 @@ def test_a_manifest_files_images_a_folder_added_under_their_patents(drawing_mani
         assert found and found[0].patent_id == rows[0]["patent_id"]
         again = ingest(lib, [src / "meta.jsonl"], tiny_model, workers=0)
         assert again.corrected == [] and not again.warnings
+        folder = ingest(lib, [src], tiny_model, workers=0)      # the folder scanned again
+        assert (folder.pages_added, folder.corrected) == (0, [])
+        assert not [w for w in folder.warnings if "other patents" in w]
+        assert len(lib.store.figure_ids_of_patents(sorted(mine))) == 4
         (src / "other.jsonl").write_text(json.dumps({**rows[0], "patent_id": "D0999990"}) + "\n")
         other = ingest(lib, [src / "other.jsonl"], tiny_model, workers=0)   # a real id: kept
         assert other.corrected == [] and other.warnings == [
