@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -61,7 +62,32 @@ def launch(library: Path | None = None, query: Path | None = None,
         window.start_demo(library, demo_patents)
     else:
         window.start(library, query, before)
+    interrupted = _quit_on_ctrl_c(window)
     try:
-        return app.exec()
+        status = app.exec()
+        return EXIT_INTERRUPTED if interrupted else status
     finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         guard.uninstall()
+
+
+#: The exit status of a run stopped with Ctrl+C (as the command line's).
+EXIT_INTERRUPTED = 130
+
+
+def _quit_on_ctrl_c(window: MainWindow) -> list:
+    """Ctrl+C in the terminal closes the window (``window.interrupt``) instead of raising
+    KeyboardInterrupt in whatever Qt slot runs next. Python sees the signal only between
+    its own bytecodes: a timer gives it a moment a few times a second. Returns a list that
+    is not empty once it happened."""
+    happened: list = []
+
+    def on_signal(*_):
+        if not happened:
+            happened.append(True)
+            QTimer.singleShot(0, window.interrupt)
+    signal.signal(signal.SIGINT, on_signal)
+    tick = QTimer(window)
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    return happened

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self._query_gen = 0
         self._library_dialog = None
         self._demo_task = None       # the demo library being built (start_demo)
+        self._interrupted = False    # Ctrl+C in the terminal: quit without asking
         self._note_when_open = None  # a message for the library being opened
         self._history_sized = False  # the dock gets a sensible width when first shown
         self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
@@ -1154,11 +1155,24 @@ class MainWindow(QMainWindow):
             QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents))
         self.quit_progress.close()
 
+    def interrupt(self) -> None:
+        """Ctrl+C in the terminal that started the app: cancel what runs (a cancelled add or
+        rebuild puts the library back as it was; a demo build stops) and quit, unasked."""
+        self._interrupted = True
+        if self._demo_task is not None:
+            self._demo_task.cancel()
+        if self.confirm_box is not None:    # asked already: the answer is quit
+            self.confirm_box.done(0)
+        self.close()
+
     def _may_quit(self) -> bool:
         """Quitting while drawings are added or the index is rebuilt (the library dialog may
         be closed) cancels that run and loses its work: ask first, keeping it by default."""
         running = self._library_dialog.running_text() if self._library_dialog else None
         if running is None:
+            return True
+        if self._interrupted:
+            self._library_dialog.cancel()
             return True
         box = QMessageBox(QMessageBox.Icon.Warning, "Quit",
                           f"{running}. Quit and lose it?", parent=self)

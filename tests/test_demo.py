@@ -205,3 +205,39 @@ def test_the_bare_command_shows_demo_results_through_the_gui_entry_point(
     response, rows = shown[0]
     assert rows > 0 and response.results
     assert all(h.patent_id.startswith("SYN-") for h in response.results)
+
+
+def test_ctrl_c_in_the_terminal_quits_the_app_while_it_builds_the_demo(tmp_path):
+    """Ctrl+C in the terminal that started the window cancels the demo build and quits with
+    the interrupted status (130); it used to print a KeyboardInterrupt traceback from a Qt
+    timer and leave the window running."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen",
+           "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config")}
+    script = ("import sys; from pathlib import Path; from examiner_app.app import launch; "
+              "sys.exit(launch(Path(sys.argv[1]), demo=True, demo_patents=60, "
+              "notice='window starting'))")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "demo")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("window starting" in line for line in said):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(said)
+            time.sleep(0.2)
+        time.sleep(4)                           # the window shown, the build under way
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=90) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=10)
+    assert "Traceback" not in "".join(said) and "KeyboardInterrupt" not in "".join(said)
