@@ -55,6 +55,7 @@ class _SkippedTable(_Compact, QTableWidget):
 
 class LibraryDialog(QDialog):
     openOtherRequested = Signal()
+    ownLibraryRequested = Signal(list)  # sources to add to the user's own library, not the demo
     background = Signal(str)        # closed while a run goes on: its progress ("" once over)
     notice = Signal(str, str)       # level, text: how a run ended while the dialog was closed
 
@@ -312,13 +313,37 @@ class LibraryDialog(QDialog):
                                       "index. Remove only takes back sources still to add.")
 
     # -- running ----------------------------------------------------------------------------
-    def start_ingest(self, sources: list[str] | None) -> None:
+    def start_ingest(self, sources: list[str] | None, ask_demo: bool = True) -> None:
+        """Add ``sources`` (None: update from the registered sources); the demo library asks
+        first whether they go to the examiner's own library (``ask_demo``)."""
         if self.task is not None or self.service.path is None:
+            return
+        if sources and ask_demo and (self._info or {}).get("demo") and \
+                not self._demo_mixed(sources):
             return
         self._begin("Adding drawings\u2026")
         self.task = self.service.ingest(sources, self.allow_absolute.isChecked(),
                                         on_progress=self._progress, on_done=self._ingest_done,
                                         on_error=self._failed)
+
+    def _demo_mixed(self, sources: list[str]) -> bool:
+        """Adding to the demo library: ask whether the drawings go to the examiner's own
+        library (the usual wish) or really among the synthetic patents. True: the demo."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Add drawings",
+                          "This is the demo library of synthetic patents.", parent=self)
+        box.setInformativeText(
+            "Drawings added here are mixed with its synthetic patents (SYN-\u2026). Your own "
+            "library keeps real patents apart; it is made when drawings are first added.")
+        own = box.addButton("Add to my own library", QMessageBox.ButtonRole.AcceptRole)
+        demo = box.addButton("Add to the demo", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(own)
+        self.confirm_box = box              # (tests answer it)
+        box.exec()
+        self.confirm_box = None
+        if box.clickedButton() is own:
+            self.ownLibraryRequested.emit(list(sources))
+        return box.clickedButton() is demo
 
     def ask_rebuild(self) -> None:
         """Rebuild index\u2026: say what a rebuild costs and start it once confirmed."""

@@ -942,6 +942,7 @@ class MainWindow(QMainWindow):
         if self._library_dialog is None:
             self._library_dialog = LibraryDialog(self.service, self.settings, self)
             self._library_dialog.openOtherRequested.connect(self.open_library_dialog)
+            self._library_dialog.ownLibraryRequested.connect(self._add_to_own_library)
             self._library_dialog.background.connect(self._library_run_shown)
             self._library_dialog.notice.connect(self._show_notice)
         self._library_dialog.refresh()
@@ -973,6 +974,17 @@ class MainWindow(QMainWindow):
                 self, f"Where is the model folder {gone.name} now?", start)
         if place:
             self.open_library(self.service.path, model_at=moved.moved_to(place))
+
+    def _add_to_own_library(self, sources: list) -> None:
+        """Drawings meant for the examiner's own library, not the demo open now: open that
+        (made by this first add when it does not exist yet) and add them there."""
+        from core.library import default_library_path
+
+        self.open_library(default_library_path())
+        dialog = self._library_dialog
+        dialog.pending = list(sources)
+        dialog.refresh()
+        dialog.start_ingest(list(sources), ask_demo=False)
 
     def open_library_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(

@@ -241,3 +241,55 @@ def test_ctrl_c_in_the_terminal_quits_the_app_while_it_builds_the_demo(tmp_path)
             proc.kill()
     reader.join(timeout=10)
     assert "Traceback" not in "".join(said) and "KeyboardInterrupt" not in "".join(said)
+
+
+def test_adding_drawings_to_the_demo_asks_and_goes_to_the_users_own_library(
+        demo, qtbot, tmp_path, monkeypatch, shared_data):
+    """Manage library on the demo: the drawings an examiner adds go to their own library (the
+    question's default), not among the synthetic patents; the demo is unchanged."""
+    pytest.importorskip("pytestqt")
+    import shutil
+
+    from PySide6.QtCore import QSettings, QTimer
+
+    from conftest import write_subset_manifest
+    from examiner_app.main_window import MainWindow
+    from examiner_app.settings import Settings
+
+    copy = tmp_path / "demo-library"
+    shutil.copytree(demo, copy, ignore=shutil.ignore_patterns("library.lock"))
+    own = tmp_path / "own"
+    monkeypatch.setenv("PATENT_EXAMINER_LIBRARY", str(own))
+    manifest = write_subset_manifest(shared_data, tmp_path / "mine.jsonl", ["D0906013"])
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.service.workers = 0
+    w.start(copy)
+    qtbot.waitUntil(lambda: w.service.info is not None, timeout=60_000)
+    w.show_library_dialog()
+    dialog = w._library_dialog
+    qtbot.waitUntil(lambda: bool((dialog._info or {}).get("demo")), timeout=60_000)
+    asked = []
+
+    def answer():
+        box = dialog.confirm_box
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == "Add to my own library").click()
+    QTimer.singleShot(0, answer)
+    dialog.allow_absolute.setChecked(True)
+    try:
+        dialog.start_ingest([str(manifest)])
+        assert asked == ["This is the demo library of synthetic patents."]
+        qtbot.waitUntil(lambda: dialog.task is None and w.service.path == own and
+                        (w.service.info or {}).get("patents") == 1, timeout=120_000)
+    finally:
+        dialog.cancel()
+    with Library(copy) as lib:
+        assert lib.info()["patents"] == N_PATENTS
+    with Library(own) as lib:
+        assert [p for p, in lib.store.conn.execute("SELECT patent_id FROM patents")] == \
+            ["D0906013"]
+    dialog.close()
+    w.close()
