@@ -712,10 +712,13 @@ def _launch_gui(library: Path, query: Path | None = None, *, demo: bool = False,
 
 
 def _open_demo(path: Path | None, n_patents: int | None, notice: str | None = None) -> int:
-    from .demo import check_demo_folder, demo_library_path
+    from .demo import check_demo_folder, demo_library_path, other_size_note
 
     path = path or demo_library_path()
     check_demo_folder(path)         # refuse a user's library or folder before any window opens
+    size_note = other_size_note(path, n_patents)
+    if size_note:
+        notice = "\n".join(filter(None, [notice, f"patent-examiner: note: {size_note}"]))
     if _gui_launcher() is None:     # no window to show progress in: build it here
         if notice:
             print(notice, file=sys.stderr)
@@ -728,7 +731,12 @@ def cmd_demo(args) -> int:
     path = Path(args.library).expanduser() if args.library else None
     if not args.no_gui:
         return _open_demo(path, args.patents)
+    from .demo import demo_library_path, other_size_note
+
+    size_note = other_size_note(path or demo_library_path(), args.patents)
     demo = _build_demo(path, args.patents)
+    if size_note:
+        print(f"patent-examiner: note: {size_note}", file=sys.stderr)
     print(f"demo library ready: {demo.path}", file=sys.stderr)
     for q, info in zip(demo.queries, demo.query_info):
         print(f"  demo query: {q}  ({info.get('title', '')}, Locarno {info.get('locarno', '?')})",

@@ -23,6 +23,7 @@ class DemoLibrary:
     path: Path
     queries: list[Path] = field(default_factory=list)
     query_info: list[dict] = field(default_factory=list)   # family, Locarno code, title
+    patents: int | None = None      # how many synthetic patents it holds
 
 
 class DemoCancelled(LibraryError):
@@ -42,7 +43,23 @@ def _load_queries(path: Path) -> DemoLibrary:
     if listing.is_file():
         info = [json.loads(ln) for ln in listing.read_text().splitlines() if ln.strip()]
     queries = [qdir / row["image"] for row in info if (qdir / row["image"]).is_file()]
-    return DemoLibrary(path, queries, info)
+    with Library(path) as lib:
+        patents = (lib.store.get_meta("demo") or {}).get("patents")
+    return DemoLibrary(path, queries, info, patents)
+
+
+def other_size_note(path: Path, n_patents: int | None) -> str | None:
+    """Said when a finished demo library at ``path`` is reused though ``n_patents`` asked for
+    another size (a size applies to a new demo library only)."""
+    if not n_patents or not (path / "library.sqlite").exists():
+        return None
+    with Library(path) as lib:
+        demo = lib.store.get_meta("demo") or {}
+    if not demo.get("complete") or demo.get("patents") in (None, n_patents):
+        return None
+    return (f"the demo library at {path} holds {demo['patents']} patents from an earlier "
+            f"build and is reused: --patents {n_patents} applies to a new demo library (give "
+            "another --library folder, or delete this one)")
 
 
 def check_demo_folder(path: Path) -> bool:

@@ -68,12 +68,22 @@ def test_demo_queries_find_their_own_kind(demo):
     assert hits / judged >= 0.5, f"{hits} of {judged} demo queries found their kind in the top 3"
 
 
-def test_second_run_reuses_the_demo_library(demo):
+def test_second_run_reuses_the_demo_library(demo, capsys):
     db = demo / "library.sqlite"
     before = (db.stat().st_mtime_ns, sorted(p.name for p in (demo / "index").iterdir()))
     again = build_demo_library(demo, n_patents=N_PATENTS)
     assert again.path == demo and len(again.queries) == DEMO_QUERIES
+    assert again.patents == N_PATENTS
     assert (db.stat().st_mtime_ns, sorted(p.name for p in (demo / "index").iterdir())) == before
+    capsys.readouterr()
+    # another size asked for: reused all the same, and said (it was silently ignored)
+    assert cli.main(["demo", "--no-gui", "--library", str(demo), "--patents", "10"]) == 0
+    assert f"note: the demo library at {demo} holds {N_PATENTS} patents from an earlier " \
+        "build and is reused: --patents 10 applies to a new demo library" in \
+        capsys.readouterr().err
+    assert cli.main(["demo", "--no-gui", "--library", str(demo), "--patents",
+                     str(N_PATENTS)]) == 0
+    assert "note:" not in capsys.readouterr().err
 
 
 def test_a_user_library_or_folder_is_never_overwritten(tmp_path, capsys):
