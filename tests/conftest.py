@@ -225,3 +225,18 @@ def search_logged(path: Path, query: Path, **kw) -> int:
         searcher = Searcher(lib, create_model("tiny_test", pretrained=None))
         return searcher.search(SearchQuery(image=query, before=AUDIT_BEFORE, k=8, **kw),
                                log=True, examiner="ann", session="s1").search_id
+
+
+@pytest.fixture
+def qtbot(qtbot):
+    """pytest-qt's qtbot, whose ``waitUntil`` takes a lambda that gives None as not yet true:
+    pytest-qt counts None as an assertion-style callback that passed, so a condition such as
+    ``lambda: info.get("demo")`` used to pass at once while info was still empty."""
+    wait_until = qtbot.waitUntil
+
+    def strict(callback, **kwargs):
+        if getattr(callback, "__name__", "") != "<lambda>":
+            return wait_until(callback, **kwargs)
+        return wait_until(lambda: bool(callback()), **kwargs)
+    qtbot.waitUntil = strict
+    return qtbot
