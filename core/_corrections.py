@@ -11,8 +11,8 @@ import numpy as np
 
 from .index import Segment, redate_segment
 from .library import INDEX_DIR, Library
-from .records import PatentRecord
-from .store import date_ord
+from .records import PageRecord, PatentRecord
+from .store import date_ord, now_iso
 from .text_index import bump_text_generation
 
 #: The fields a source may correct, as stored (ISO dates, Locarno code).
@@ -148,33 +148,44 @@ def _swap_segments(library: Library, written: list[dict], replaced: list[str]) -
         library.set_manifest(manifest)
 
 
-def refile_pages(library: Library, moves: list[tuple[int, str, str, int | None, str]],
+def refile_pages(library: Library, moves: list[tuple[int, str, PageRecord, int | None]],
                  records: dict[str, PatentRecord], run_id: str) -> list[str]:
     """File pages an image folder added under stand-in ``IMG-`` patents under the patents a
-    later source names for them: ``(page id, stand-in id, patent id, source id, path)``. Their
-    figures take the patent's grant date (in the index too); a stand-in left without pages
-    goes. Returns a line per page."""
+    later source names for them: ``(page id, stand-in id, the source's page, source id)``.
+    The pages take the source's kind and sheet, their figures the patent's grant date (in the
+    index too); a stand-in left without pages goes. The search log and the ratings keep the
+    stand-ins they named: ``Store.refiled`` says where their figures went. Returns a line per
+    page."""
     if not moves:
         return []
     store = library.store
     dated = {pid: row["grant_date"] for pid, row in store.patents(
-        new for _, _, new, _, _ in moves).items() if row["grant_date"]}
-    ords = {new: date_ord(dated.get(new) or records[new].grant_date) for _, _, new, _, _ in moves}
-    new_ords: dict[int, int] = {}
-    for page_id, _, new, _, _ in moves:
-        for (fid,) in store.conn.execute("SELECT id FROM figures WHERE page_id=?", (page_id,)):
-            new_ords[fid] = ords[new]
+        page.patent_id for _, _, page, _ in moves).items() if row["grant_date"]}
+    ords = {page.patent_id: date_ord(dated.get(page.patent_id) or
+                                     records[page.patent_id].grant_date)
+            for _, _, page, _ in moves}
+    figures: dict[int, list[int]] = {}
+    for page_id, _, _, _ in moves:
+        figures[page_id] = [fid for (fid,) in store.conn.execute(
+            "SELECT id FROM figures WHERE page_id=?", (page_id,))]
+    new_ords = {fid: ords[page.patent_id] for page_id, _, page, _ in moves
+                for fid in figures[page_id]}
     written, replaced = _redated_segments(library, new_ords)
+    at = now_iso()
     try:
         with store.transaction() as conn:
-            for _, _, new, sid, _ in moves:
-                store.upsert_patents([records[new]], sid, run_id)
-            for page_id, _, new, sid, _ in moves:
-                conn.execute("UPDATE pages SET patent_id=?, source_id=? WHERE id=?",
-                             (new, sid, page_id))
+            for _, _, page, sid in moves:
+                store.upsert_patents([records[page.patent_id]], sid, run_id)
+            for page_id, old, page, sid in moves:
+                new = page.patent_id
+                conn.execute("UPDATE pages SET patent_id=?, source_id=?, page_kind=?, sheet=? "
+                             "WHERE id=?", (new, sid, page.page_kind, page.sheet, page_id))
                 conn.execute("UPDATE figures SET patent_id=?, grant_ord=? WHERE page_id=?",
                              (new, ords[new], page_id))
-            for old in {old for _, old, _, _, _ in moves}:
+                conn.executemany("INSERT OR REPLACE INTO refiled(figure_id, old_patent, "
+                                 "new_patent, at) VALUES (?,?,?,?)",
+                                 [(fid, old, new, at) for fid in figures[page_id]])
+            for old in {old for _, old, _, _ in moves}:
                 if conn.execute("SELECT 1 FROM pages WHERE patent_id=? LIMIT 1",
                                 (old,)).fetchone() is None:
                     conn.execute("DELETE FROM text_vectors WHERE patent_id=?", (old,))
@@ -186,8 +197,8 @@ def refile_pages(library: Library, moves: list[tuple[int, str, str, int | None, 
         library.drop_segment_files([e["name"] for e in written])
         raise
     library.drop_segment_files(replaced)
-    return [f"{Path(path).name}: filed under {new} (was {old}, an image of a folder)"
-            for _, old, new, _, path in moves]
+    return [f"{Path(page.path).name} under {page.patent_id} (was {old}, an image of a "
+            "folder)" for _, old, page, _ in moves]
 
 
 def _shown(field: str, old, stored: dict) -> str:

@@ -41,14 +41,17 @@ def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
     ``hit.corrected`` (searches logged before results kept them show today's). A figure no
     longer in the library, or whose id now names a figure of another patent (a library
     rebuilt by a figure finder that cuts its pages differently), is left out rather than
-    shown in its place."""
+    shown in its place; a scan filed under its patent since it was added as an image of a
+    folder is shown under that patent (its title and date as corrections)."""
     logged = rec.get("results") or []
     hits = hydrate(store, [(r["figure_id"], r["score"]) for r in logged])
     then = {r["figure_id"]: r for r in logged}
+    refiled = store.refiled(then)       # scans of a folder filed under their patents since
     kept = []
     for h in hits:
         r = then[h.figure_id]
-        if r.get("patent_id") not in (None, h.patent_id):
+        if r.get("patent_id") not in (None, h.patent_id) and \
+                refiled.get(h.figure_id) != h.patent_id:
             continue
         h.rank = r.get("rank", h.rank)
         for f in SHOWN_FIELDS:

@@ -190,7 +190,7 @@ def _index_add(args, path: Path, made: list) -> int:
                           "added_patents": report.patents_added,
                           "already_present": report.pages_already_present,
                           "skipped": [{"item": i, "reason": r} for i, r in report.errors],
-                          "corrected": report.corrected,
+                          "corrected": report.corrected, "refiled": report.refiled,
                           "warnings": report.warnings, "seconds": round(report.seconds, 2),
                           "cancelled": report.cancelled}))
     if report.cancelled:
@@ -620,6 +620,8 @@ def cmd_eval(args) -> int:
                               "query_patents": len(query_patents),
                               "query_patents_trained_on": trained_on, "modes": {
                 mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics,
+                       "scored_patents": {task: len({p for p, _ in rows})
+                                          for task, rows in r.per_query.items() if rows},
                        "intervals": cis[mode], "vs_image": vs_image.get(mode)}
                 for mode, r in results.items()}}, indent=2))
         else:

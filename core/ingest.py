@@ -46,6 +46,7 @@ class IngestReport:
     pages_already_present: int = 0
     pages_moved: int = 0            # found at a new place (a moved folder): re-pointed
     corrected: list[str] = field(default_factory=list)  # known patents a source corrected
+    refiled: list[str] = field(default_factory=list)    # scans filed under their patents now
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
@@ -69,8 +70,11 @@ class IngestReport:
                         if self.pages_moved else "") + "; ")
         lines = [first + f"{len(self.errors)} skipped"
                  + (f"; {_count(len(self.corrected), 'patent')} corrected"
-                    if self.corrected else "")]
+                    if self.corrected else "")
+                 + (f"; {_count(len(self.refiled), 'page')} filed under their patents"
+                    if self.refiled else "")]
         lines += [f"  corrected {c}" for c in self.corrected[:50]]
+        lines += [f"  filed {c}" for c in self.refiled[:50]]
         lines += [f"  skipped {item}: {reason.removeprefix(item + ': ')}"
                   for item, reason in self.errors[:50]]
         if len(self.errors) > 50:
@@ -308,8 +312,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         filed = None                      # the library's pages' patents, read when needed
         # pages found again that this source files under another patent: from an image
         # folder's stand-in (IMG-) to the patent named now, or (left as they are) another one
-        refile: list[tuple[int, str, str, int | None, str]] = []
-        misfiled: list[tuple[int, str, str, int | None, str]] = []
+        refile: list[tuple[int, str, PageRecord, int | None]] = []
+        misfiled: list[tuple[int, str, PageRecord, int | None]] = []
         for scan in scans:
             report.errors += scan.errors
             report.warnings += scan.warnings
@@ -337,7 +341,7 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                         # (a folder scanned again names its stand-ins: the library knows better)
                         if old != page.patent_id and not page.patent_id.startswith("IMG-"):
                             (refile if old.startswith("IMG-") else misfiled).append(
-                                (page_id, old, page.patent_id, sid, str(page.path)))
+                                (page_id, old, page, sid))
                     continue
                 if scan.kind != "rebuild":
                     twins = twins or PageTwins(library.store)
@@ -361,7 +365,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 f"they were added (e.g. {min(changed)}): the index still holds their old "
                 "drawings; `patent-examiner index rebuild` (Rebuild index) indexes them anew")
         if misfiled:
-            _, old, new, _, path = misfiled[0]
+            _, old, page, _ = misfiled[0]
+            path, new = page.path, page.patent_id
             report.warnings.append(
                 f"{len(misfiled)} page(s) are in the library under other patents than their "
                 f"source names now (e.g. {path}: {old} in the library, {new} here); the "
@@ -418,12 +423,11 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 report.pages_moved = len({page_id for page_id, _, _ in moves})
                 from .text_index import missing_text_vectors, update_text_vectors
 
-                refiled = refile_pages(library, refile, patents, run_id)
+                report.refiled = refile_pages(library, refile, patents, run_id)
                 report.corrected, kept, retitled = correct_metadata(library, corrections,
                                                                     dates)
-                report.corrected = refiled + report.corrected
-                if refiled:
-                    retitled |= {new for _, _, new, _, _ in refile}
+                if refile:
+                    retitled |= {page.patent_id for _, _, page, _ in refile}
                 report.warnings += kept
                 if retitled:
                     update_text_vectors(library, model, retitled)
@@ -500,7 +504,8 @@ def compact(library: Library, force: bool = False, only: set[str] | None = None)
         merged = True
 
 
-_COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache")
+_COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache",
+                  "refiled")
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ import sqlite_utils
 from .atomic import disk_full
 from .records import PageRecord, PatentRecord
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 UNDATED_ORD = 2**31 - 1   # grant-date ordinal of undated items: excluded by every cutoff
 
 _MIGRATIONS: dict[int, str] = {
@@ -77,6 +77,11 @@ _MIGRATIONS: dict[int, str] = {
     """,
     4: """
     ALTER TABLE pages ADD COLUMN file_sha256 TEXT;
+    """,
+    5: """
+    CREATE TABLE refiled (
+        figure_id INTEGER PRIMARY KEY, old_patent TEXT NOT NULL, new_patent TEXT NOT NULL,
+        at TEXT NOT NULL);
     """,
 }
 
@@ -327,6 +332,19 @@ class Store:
         """(path, page_index) -> (page id, patent id) of every page in the library."""
         return {(p, i): (pid, patent) for p, i, pid, patent in self.conn.execute(
             "SELECT path, page_index, id, patent_id FROM pages")}
+
+    def refiled(self, figure_ids: Iterable[int]) -> dict[int, str]:
+        """Figure id -> the patent its page was filed under since it was added as an image of
+        a folder (an IMG- stand-in), for those of ``figure_ids`` that were: the search log
+        and the ratings name the stand-in, the library the patent."""
+        ids = list(dict.fromkeys(figure_ids))
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            out.update(self.conn.execute(
+                f"SELECT figure_id, new_patent FROM refiled WHERE figure_id IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
 
     def max_figure_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM figures").fetchone()[0]

@@ -1061,16 +1061,38 @@ def test_a_manifest_files_images_a_folder_added_under_their_patents(drawing_mani
     (src / "manifest.jsonl").unlink()
     rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()][:4]
     cutoff = date(2013, 1, 1)
+    from core.audit import logged_hits, replay
+    from core.judgments import score_by_ratings
+
     with Library(tmp_path / "lib", create=True) as lib:
         ingest(lib, [src], tiny_model, workers=0)
         assert all(p.startswith("IMG-") for p, in lib.store.conn.execute(
             "SELECT patent_id FROM patents"))
+        # a search that showed the stand-ins, rated: its log still holds after the refiling
+        seen = Searcher(lib, tiny_model).search(SearchQuery(image=src / rows[0]["image"], k=8),
+                                                log=True, examiner="ann")
+        for h, grade in zip(seen.results[:3], (3, 2, 0)):
+            lib.store.add_rating(search_id=seen.search_id, patent_id=h.patent_id,
+                                 figure_id=h.figure_id, rank=h.rank, rating=grade,
+                                 model_id=None, query_sha256=None, examiner="ann")
         (src / "meta.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
         report = ingest(lib, [src / "meta.jsonl"], tiny_model, workers=0)
-        assert report.pages_added == 0 and len(report.corrected) == 4
-        assert report.corrected[0].startswith(
-            f"{rows[0]['image']}: filed under {rows[0]['patent_id']} (was IMG-")
-        assert all(c.endswith(", an image of a folder)") for c in report.corrected)
+        assert report.pages_added == 0 and report.corrected == [] and len(report.refiled) == 4
+        assert report.refiled[0].startswith(
+            f"{rows[0]['image']} under {rows[0]['patent_id']} (was IMG-")
+        assert all(c.endswith(", an image of a folder)") for c in report.refiled)
+        assert "4 pages filed under their patents" in report.summary()
+        assert {k for k, in lib.store.conn.execute(
+            "SELECT DISTINCT page_kind FROM pages WHERE patent_id LIKE 'D%'")} == \
+            {"drawing_sheet"}                              # as the manifest says
+        shown = logged_hits(lib.store, lib.store.search_record(seen.search_id))
+        assert [h.figure_id for h in shown] == [h.figure_id for h in seen.results]
+        assert shown[0].patent_id == rows[0]["patent_id"] and "title" in shown[0].corrected
+        again_seen = replay(Searcher(lib, tiny_model), seen.search_id)
+        assert again_seen.reproduced, again_seen.text()
+        scores = score_by_ratings(Searcher(lib, tiny_model))
+        (judged,) = scores.searches
+        assert judged.logged == pytest.approx(judged.now)
         mine = {r["patent_id"] for r in rows}
         got = {p["patent_id"]: p for p in lib.store.patents(mine).values()}
         assert set(got) == mine and got[rows[0]["patent_id"]]["title"] == rows[0]["title"]
@@ -1084,14 +1106,21 @@ def test_a_manifest_files_images_a_folder_added_under_their_patents(drawing_mani
             SearchQuery(image=src / rows[0]["image"], k=5, before=cutoff)).results
         assert found and found[0].patent_id == rows[0]["patent_id"]
         again = ingest(lib, [src / "meta.jsonl"], tiny_model, workers=0)
-        assert again.corrected == [] and not again.warnings
+        assert again.refiled == again.corrected == [] and not again.warnings
         folder = ingest(lib, [src], tiny_model, workers=0)      # the folder scanned again
-        assert (folder.pages_added, folder.corrected) == (0, [])
+        assert (folder.pages_added, folder.refiled) == (0, [])
         assert not [w for w in folder.warnings if "other patents" in w]
         assert len(lib.store.figure_ids_of_patents(sorted(mine))) == 4
         (src / "other.jsonl").write_text(json.dumps({**rows[0], "patent_id": "D0999990"}) + "\n")
         other = ingest(lib, [src / "other.jsonl"], tiny_model, workers=0)   # a real id: kept
-        assert other.corrected == [] and other.warnings == [
+        assert other.refiled == [] and other.warnings == [
             f"1 page(s) are in the library under other patents than their source names now "
             f"(e.g. {src / rows[0]['image']}: {rows[0]['patent_id']} in the library, D0999990 "
             "here); the library keeps them where they are"]
+    from core.ingest import rebuild
+
+    with Library(tmp_path / "lib") as lib:                      # kept through a rebuild
+        rebuild(lib, tiny_model, workers=0)
+    with Library(tmp_path / "lib") as lib:
+        shown = logged_hits(lib.store, lib.store.search_record(seen.search_id))
+        assert [h.figure_id for h in shown] == [h.figure_id for h in seen.results]
