@@ -615,12 +615,16 @@ def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path)
              {"patentID": "USD0871720", "Figure_file": "s2.png", "object": "bottle"},
              {"patentID": "USD0871722-20200107", "Figure_file": "s3.png", "object": "table",
               "classification_locarno": "6-3x"}]
-    text = "\n".join(json.dumps(r) for r in lines) + '\n{"patentID": "USD0871744", "obj\n'
+    missing = {"patentID": "USD0871745-20200107", "Figure_file": "gone.png"}
+    text = ("\n".join(json.dumps(r) for r in lines) + '\n{"patentID": "USD0871744", "obj\n'
+            + json.dumps(missing) + "\n")
     (tmp_path / "2020.json").write_text(text)
     scan = scan_deeppatent2(tmp_path / "2020.json")
     assert sorted(scan.patents) == ["D0871720", "D0871722", "D0871741"]
-    assert [where for where, _ in scan.errors] == ["2020.json line 4"]
-    assert scan.errors[0][1].startswith("not JSON (")
+    # each named by its line (a record count of the lines read named other lines)
+    assert scan.errors == [
+        ("2020.json line 4", "not JSON (column 28: Unterminated string starting at)"),
+        ("2020.json line 5", "image not found: gone.png")]
     assert scan.patents["D0871741"].locarno == "06-01"
     assert scan.patents["D0871722"].locarno is None
     assert scan.warnings == [

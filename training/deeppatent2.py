@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from core.locarno import normalize_locarno
-from core.sources import (deeppatent2_records, image_candidates, normalize_patent_id,
+from core.sources import (deeppatent2_entries, image_candidates, normalize_patent_id,
                           record_field)
 
 _FIG_NO = re.compile(r"(?:fig(?:ure)?\.?\s*)?(\d+)", re.IGNORECASE)
@@ -48,8 +48,8 @@ def scan_deeppatent2(json_path: str | Path, image_root: str | Path | None = None
     """Drawing jobs of one DeepPatent2 JSON file; unusable records go to ``errors``."""
     json_path = Path(json_path)
     root = Path(image_root) if image_root else None
-    for i, rec in enumerate(deeppatent2_records(json_path, errors)):
-        where = f"{json_path.name} record {i}"
+    for place, rec in deeppatent2_entries(json_path, errors):
+        where = f"{json_path.name} {place}"
         raw_id = record_field(rec, "patentID", "patent_id", "pid", "id")
         pid = normalize_patent_id(str(raw_id).split("-")[0]) if raw_id else None
         sub = record_field(rec, "subfigure_file", "subfigure")

@@ -39,8 +39,16 @@ def record_field(rec: dict, *names: str):
 
 
 def deeppatent2_records(path: str | Path, errors: list | None = None) -> Iterator[dict]:
-    """The records of one DeepPatent2 JSON file, in file order. A JSON-lines file's bad line
-    goes to ``errors`` as (where, why) and the others are read; without ``errors`` it raises."""
+    """The records of one DeepPatent2 JSON file, in file order (see ``deeppatent2_entries``)."""
+    return (rec for _, rec in deeppatent2_entries(path, errors))
+
+
+def deeppatent2_entries(path: str | Path, errors: list | None = None
+                        ) -> Iterator[tuple[str, dict]]:
+    """(where, record) of one DeepPatent2 JSON file, in file order: where is "line N" in a
+    JSON-lines file, else "record N" (1-based). A JSON-lines file's bad line goes to
+    ``errors`` as (where, why) and the others are read; without ``errors`` it raises."""
+    name = Path(path).name
     text = Path(path).read_text(encoding="utf-8-sig")
     try:
         data = json.loads(text)
@@ -50,12 +58,14 @@ def deeppatent2_records(path: str | Path, errors: list | None = None) -> Iterato
             try:
                 rec = json.loads(line)
             except ValueError as exc:
+                why = (f"column {exc.colno}: {exc.msg}"
+                       if isinstance(exc, json.JSONDecodeError) else str(exc))
                 if i == 0 or errors is None:    # the first line too: not JSON lines at all
-                    raise (whole if i == 0 else ValueError(f"line {n}: {exc}")) from None
-                errors.append((f"{Path(path).name} line {n}", f"not JSON ({exc})"))
+                    raise (whole if i == 0 else ValueError(f"line {n}: {why}")) from None
+                errors.append((f"{name} line {n}", f"not JSON ({why})"))
                 continue
             if isinstance(rec, dict):
-                yield rec
+                yield f"line {n}", rec
         return
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list) and v and
@@ -66,7 +76,7 @@ def deeppatent2_records(path: str | Path, errors: list | None = None) -> Iterato
             data = list(data.values())
         else:
             data = [data]
-    yield from (r for r in data if isinstance(r, dict))
+    yield from ((f"record {i}", r) for i, r in enumerate(data, 1) if isinstance(r, dict))
 
 
 def is_deeppatent2(path: str | Path) -> bool:
@@ -98,12 +108,12 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
     scan = SourceScan("deeppatent2", path.parent)
     seen: set[Path] = set()
     try:
-        records = list(deeppatent2_records(path, scan.errors))
+        records = list(deeppatent2_entries(path, scan.errors))
     except (OSError, ValueError) as exc:
         raise SourceError(f"{path}: not readable DeepPatent2 JSON ({exc})") from None
     bad_classes: list[str] = []
-    for i, rec in enumerate(records):
-        where = f"{path.name} record {i}"
+    for place, rec in records:
+        where = f"{path.name} {place}"
         raw_id = str(record_field(rec, "patentID", "patent_id", "pid", "id") or "")
         pid = normalize_patent_id(raw_id.split("-")[0]) if raw_id else None
         if pid is None:
