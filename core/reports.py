@@ -420,7 +420,7 @@ class SearchScore:
     rated: int
     top: list[str] = field(default_factory=list)       # the search's top TOP_K patents
     relevant_patents: set[str] = field(default_factory=set)
-    logged_in: str | None = None                       # the session the search was made in
+    logged_in: tuple = ("", None)       # the (study, session) the search was made in
 
     @property
     def relevant_top(self) -> int:
@@ -441,6 +441,7 @@ class SessionSummary:
     rated: int = 0              # results rated
     relevant: int = 0           # results rated relevant
     per_search: list[SearchScore] = field(default_factory=list)
+    study: str | None = None    # of this study ("": outside any; None: of any study)
 
     @property
     def precision_at_10(self) -> float | None:
@@ -453,7 +454,9 @@ class SessionSummary:
         """"3 searches, 2 rated; ..." (a search of an earlier session rated in this one is
         named apart: "1 searches, 2 rated (1 of them made in another session)")."""
         p = self.precision_at_10
-        earlier = sum(s.logged_in != self.session for s in self.per_search)
+        # (two studies that name a session alike hold two sessions)
+        earlier = sum(s.logged_in[1] != self.session or self.study is not None
+                      and s.logged_in[0] != self.study.strip() for s in self.per_search)
         return (f"{self.searches} searches, {len(self.per_search)} rated"
                 + (f" ({earlier} of them made in another session)" if earlier else "")
                 + f"; {self.rated} results rated, {self.relevant} relevant; mean P@{TOP_K} "
@@ -465,7 +468,7 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
     """How much an examiner (None: anyone, "": none given) rated in a session (None: outside
     any; of one study, if given) and the precision of the top 10 by those ratings (see
     ``RELEVANCE_RULE``)."""
-    out = SessionSummary(session, examiner or None)
+    out = SessionSummary(session, examiner or None, study=study)
     out.searches = store.count_searches(session=session, **{
         k: v or None for k, v in (("examiner", examiner), ("study", study)) if v is not None})
     by_search: dict[int | None, SearchScore] = {}
@@ -476,7 +479,8 @@ def session_summary(store: Store, session: str | None, examiner: str | None = No
             rec = store.search_record(r["search_id"]) if r["search_id"] is not None else None
             score = by_search[r["search_id"]] = SearchScore(r["search_id"], 0, top_patents(
                 [(x["rank"], x["patent_id"]) for x in (rec or {}).get("results") or []]),
-                logged_in=(rec or {}).get("session", session))
+                logged_in=((rec or {}).get("study") or "", (rec or {}).get("session"))
+                if rec else ((study or "").strip(), session))
         score.rated += 1
         out.rated += 1
         if r["rating"] >= RELEVANT_MIN:

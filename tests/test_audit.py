@@ -543,3 +543,27 @@ def test_replay_and_scoring_find_a_moved_model_once_told(searchable_library, tmp
     scored = run("ratings", "--score", "--json", "--library", path)      # remembered
     assert scored.returncode == 0, scored.stderr
     assert json.loads(scored.stdout)["scored"] == 1
+
+
+def test_a_search_of_another_study_rated_in_a_session_of_the_same_name_is_said(tmp_path):
+    """Study A's session s-1 and study B's session s-1 are two sessions: a search made in A
+    and rated in B is one 'made in another session' in B's summary (it was not)."""
+    from core.reports import session_summary
+
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        sids = [lib.store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
+                                     query_box=None, before=None, locarno=None, text=None,
+                                     model_id="m", k=5, results=[], examiner="ann",
+                                     study=study, session="s-1") for study in ("A", "B")]
+        for sid in sids:
+            lib.store.add_rating(search_id=sid, patent_id="D0000001", figure_id=1, rank=1,
+                                 rating=3, model_id="m", query_sha256="x", examiner="ann",
+                                 study="B", session="s-1")
+        b = session_summary(lib.store, "s-1", "ann", study="B")
+        assert "2 rated (1 of them made in another session)" in b.text()
+        anywhere = session_summary(lib.store, "s-1", "ann")      # of any study: one session
+        assert "made in another session" not in anywhere.text()
+    text = run("ratings", "--library", path).stdout
+    assert "study B, session s-1, examiner ann: 1 searches, 2 rated (1 of them made in " \
+        "another session)" in text
