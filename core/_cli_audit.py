@@ -58,11 +58,15 @@ def cmd_history(args) -> int:
         print("no searches logged" + (" for these filters" if any(
             getattr(args, k) is not None for k in ("examiner", "study", "session")) else ""))
         return EXIT_OK
-    print(f"{'id':>5}  {'searched at':<19}  {'examiner':<12} {'session':<12} {'before':<10} "
+    # (the study only where there is one: two studies may name a session alike)
+    studies = any((r.get("study") or "").strip() for r in records)
+    print(f"{'id':>5}  {'searched at':<19}  {'examiner':<12} "
+          + (f"{'study':<12} " if studies else "") + f"{'session':<12} {'before':<10} "
           f"{'class':<5} {'results':>7}  query")
     for r in records:
         print(f"{r['id']:>5}  {(r['at'] or '')[:19]:<19}  {(r['examiner'] or '-')[:12]:<12} "
-              f"{(r['session'] or '-')[:12]:<12} {r['before'] or '-':<10} "
+              + (f"{(r.get('study') or '-')[:12]:<12} " if studies else "")
+              + f"{(r['session'] or '-')[:12]:<12} {r['before'] or '-':<10} "
               f"{r['locarno'] or '-':<5} {len(r.get('results') or []):>7}  {_query_text(r)}")
     return EXIT_OK
 
