@@ -180,7 +180,8 @@ class DetailView(QWidget):
         self.hit = hit
         self.position = position
         self.set_rating(rating)
-        self.title.setText(f"{display_patent_id(hit.patent_id)} \u2014 {hit.title or ''}")
+        self.title.setText(display_patent_id(hit.patent_id)
+                           + (f" \u2014 {hit.title}" if hit.title else ""))
         if query is not None:
             if self._query_key != (query.path, query.page_index):
                 self.query_view.set_image(query.image)
@@ -379,8 +380,10 @@ class DetailView(QWidget):
 
 
 def _page_name(page: dict) -> str:
-    """A page of the store as the examiner knows it: "Front page", "Sheet 4" or its file."""
+    """A page of the store as the examiner knows it: "Front page", "Representative view" (a
+    grant's D00000 drawing), "Sheet 4" or its file."""
     return ("Front page" if page["page_kind"] == "front_page" else
+            "Representative view" if page["page_kind"] == "front_view" else
             f"Sheet {page['sheet']}" if page["sheet"] else Path(page["path"]).name)
 
 

@@ -74,6 +74,7 @@ class LibraryDialog(QDialog):
         self._ran = False                   # a run ended here: the table holds its skips
         self._shown_path = None
         self.confirm_box: QMessageBox | None = None
+        self._adding: list[str] | None = None    # the sources the run adds (None: update)
 
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -322,6 +323,7 @@ class LibraryDialog(QDialog):
                 not self._demo_mixed(sources):
             return
         self._begin("Adding drawings\u2026")
+        self._adding = sources
         self.task = self.service.ingest(sources, self.allow_absolute.isChecked(),
                                         on_progress=self._progress, on_done=self._ingest_done,
                                         on_error=self._failed)
@@ -465,8 +467,8 @@ class LibraryDialog(QDialog):
         self.refresh()
 
     def _ingest_done(self, report) -> None:
-        if not report.cancelled:
-            self.pending = []
+        if not report.cancelled:        # (an update adds none of them: they wait on)
+            self.pending = [p for p in self.pending if p not in (self._adding or [])]
         self._finish(report)
 
     def _failed(self, exc) -> None:

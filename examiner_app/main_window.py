@@ -747,8 +747,8 @@ class MainWindow(QMainWindow):
         hit = current.data(HitRole) if current.isValid() else None
         if hit is not None:
             self.statusBar().showMessage(
-                f"{display_patent_id(hit.patent_id)}  {hit.title or ''}  \u2014  "
-                f"{Path(hit.image).name} p.{hit.page_index + 1}", 4000)
+                "  ".join(filter(None, [display_patent_id(hit.patent_id), hit.title]))
+                + f"  \u2014  {Path(hit.image).name} p.{hit.page_index + 1}", 4000)
 
     def toggle_expanded(self) -> None:
         row = self.results.current_row()

@@ -874,10 +874,15 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     # "Update from sources" re-reads the manifest, not every image of the manifest's folder
     shutil.copy(src.parent / new["image"], incoming / "screenshot.png")
     qtbot.waitUntil(lambda: dialog.update_button.isEnabled(), timeout=WAIT)
+    (tmp_path / "later").mkdir()
+    dialog.add_pending(str(tmp_path / "later"))          # chosen, not added yet
     dialog.update_button.click()
     qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
     assert dialog.result_label.text().startswith("Done: added 0 pages"), \
         dialog.result_label.text()
+    assert dialog.pending == [str(tmp_path / "later")]   # an update leaves it waiting
+    assert dialog.ingest_button.isEnabled()
+    dialog.pending = []
     with Library(gui_library) as lib:
         assert lib.info()["pages"] == after["pages"]
     dialog.start_ingest([str(manifest)])                 # (another library: not meanwhile)
@@ -2521,3 +2526,16 @@ def test_the_window_follows_patents_another_program_adds(qtbot, window, gui_libr
     qtbot.waitUntil(lambda: window.query is not None and window.query.path == sheet,
                     timeout=WAIT)
     assert searched(qtbot, window).results[0].patent_id == "D0838859"
+
+
+def test_pages_are_named_as_examiners_know_them():
+    from examiner_app.detail_view import _page_name
+
+    assert _page_name({"page_kind": "front_view", "sheet": None,
+                       "path": "/g/USD0939222-20211228-D00000.TIF"}) == "Representative view"
+    assert _page_name({"page_kind": "front_page", "sheet": None, "path": "/p/p0.png"}) == \
+        "Front page"
+    assert _page_name({"page_kind": "drawing_sheet", "sheet": 4, "path": "/p/p4.png"}) == \
+        "Sheet 4"
+    assert _page_name({"page_kind": None, "sheet": None, "path": "/p/scan 1.png"}) == \
+        "scan 1.png"
