@@ -66,6 +66,7 @@ class ReportMeta:
     per_patent: bool = False            # one result per patent (its best figure)
     rated_by: str | None = None         # whose ratings it shows, when not the searcher's
     shown_blind: bool = False           # the examiner saw it blind (no scores, ties shuffled)
+    shown_grouped: int | None = None    # the window grouped the figures into this many patents
     text_words_read: int | None = None  # a text too long for the model: the words it read
     fusion: dict | None = None          # with a text: the weights of the fused score
 
@@ -131,6 +132,10 @@ class ReportMeta:
             rows.append(("Results", "one per patent (its best figure)"))
         if self.shown_blind:
             rows.append(("Shown", "blind (no scores; results of equal score in random order)"))
+        if self.shown_grouped:
+            rows.append(("Grouping", f"the window showed them grouped by patent "
+                                     f"({self.shown_grouped} patents); listed here figure by "
+                                     "figure, as ranked"))
         if self.search_id is not None:
             rows.append(("Search id", str(self.search_id)))
         if self.at:

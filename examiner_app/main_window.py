@@ -889,6 +889,9 @@ class MainWindow(QMainWindow):
                                             session=ident.session or None)
             meta.query_box = box
             query_page = (query.path, query.page_index) if query is not None else (None, 0)
+        if self.model.grouped and not meta.per_patent and \
+                self.model.patents() < len(resp.results):
+            meta.shown_grouped = self.model.patents()
         self._set_busy(True, "Writing the report\u2026", job="report")
 
         def done(target):

@@ -1761,6 +1761,11 @@ def test_a_report_shows_the_query_region_its_results_were_searched_with(
         gate.set()
     html = (tmp_path / "report.html").read_text()
     assert "x0 y0 x1 y1 = " + " ".join(map(str, crop)) in html
+    # grouped in the window (the default): the report, figure by figure, says so
+    patents = len({h.patent_id for h in cropped.results})
+    assert window.model.grouped and patents < len(cropped.results)
+    assert (f"the window showed them grouped by patent ({patents} patents); listed here "
+            "figure by figure, as ranked") in html
     window.export_report(tmp_path / "report.pdf")   # its query page, the crop outlined
     qtbot.waitUntil(lambda: window.banner.text.text().endswith("report.pdf"), timeout=WAIT)
     head = np.asarray(pypdfium2.PdfDocument(tmp_path / "report.pdf")[0].render(scale=1)
