@@ -276,8 +276,9 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
     size = f"height='{image_height}'" if image_height else f"width='{image_width}'"
     img = f"<img src='{e(image_src)}' {size}>" if image_src else ""
     rating_text = f"{rating} {RATING_SCALE[rating]}" if rating is not None else ""
+    number = e(display_patent_id(hit.patent_id)).replace(" ", "&nbsp;")  # (one line)
     cells = [("right", str(hit.rank)), ("center", img),
-             ("left", f"<b>{e(display_patent_id(hit.patent_id))}</b><br><small>"
+             ("left", f"<b>{number}</b><br><small>"
                       f"{e(Path(hit.image).name)} p.{hit.page_index + 1}</small>"),
              ("left", e(hit.title or "") + (
                  "<br><small>corrected since: now " + e(corrected_text(hit)) + "</small>"

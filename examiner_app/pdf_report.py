@@ -27,8 +27,8 @@ from .imaging import gray_to_qimage
 
 DPI = 150
 #: Column widths in per cent of the page, as ``core.reports.result_columns`` names them.
-WIDTHS = {"Rank": 6, "Drawing": 17, "Patent": 15, "Title": 20, "Locarno": 11, "Granted": 11,
-          "Score": 9, "Rating": 11}
+WIDTHS = {"Rank": 5, "Drawing": 17, "Patent": 16, "Title": 18, "Locarno": 15, "Granted": 10,
+          "Score": 8, "Rating": 11}
 NOWRAP = " style='white-space: nowrap'"
 STYLE = "font-family: sans-serif; font-size: 9pt"
 
