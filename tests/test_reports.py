@@ -83,8 +83,9 @@ def test_html_report_embeds_thumbnails_and_states_the_search(tmp_path):
                               query_image=thumb, ratings={101: 2})
     page = path.read_text()
     assert page.count("data:image/png;base64,") == 3
-    for text in ("2021-01-01", "06", "tiny-123", "US D906,013 S", "2 Relevant", "42"):
+    for text in ("2021-01-01", "06", "tiny-123", "2 Relevant", "42"):
         assert text in page
+    assert "<b>US&nbsp;D906,013&nbsp;S</b>" in page        # a patent number on one line
     assert reports.RELEVANCE_RULE in page
     assert "P@10 of this search: 0.10 (1 relevant patents among its top 10, 1 drawings " \
         "rated)" in page
