@@ -4,6 +4,7 @@ manifest row takes effect; another source's different values are reported and le
 two sources that disagree never overwrite each other back and forth."""
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 
@@ -100,24 +101,16 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             ord_ = date_ord(diff["grant_date"][1])
             for (fid,) in store.conn.execute("SELECT id FROM figures WHERE patent_id=?", (pid,)):
                 new_ords[fid] = ord_
-    written, replaced = _redated_segments(library, new_ords)
-    try:
-        with store.transaction() as conn:
-            for pid, (diff, rec) in updates.items():
-                sets = {f: new for f, (_, new) in diff.items()}
-                if "title" in sets:
-                    sets["title_display"] = rec.extra.get("title_display") or rec.title
-                conn.execute(f"UPDATE patents SET {', '.join(f'{f}=?' for f in sets)} "
-                             "WHERE patent_id=?", (*sets.values(), pid))
-                if "grant_date" in sets:
-                    conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
-                                 (date_ord(sets["grant_date"]), pid))
-            bump_text_generation(store)
-            _swap_segments(library, written, replaced)
-    except BaseException:
-        library.drop_segment_files([e["name"] for e in written])
-        raise
-    library.drop_segment_files(replaced)
+    with _index_redated(library, new_ords) as conn:
+        for pid, (diff, rec) in updates.items():
+            sets = {f: new for f, (_, new) in diff.items()}
+            if "title" in sets:
+                sets["title_display"] = rec.extra.get("title_display") or rec.title
+            conn.execute(f"UPDATE patents SET {', '.join(f'{f}=?' for f in sets)} "
+                         "WHERE patent_id=?", (*sets.values(), pid))
+            if "grant_date" in sets:
+                conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
+                             (date_ord(sets["grant_date"]), pid))
     return notes, kept, {pid for pid, (diff, _) in updates.items() if "title" in diff}
 
 
@@ -139,13 +132,25 @@ def _redated_segments(library: Library, new_ords: dict[int, int]
     return written, replaced
 
 
-def _swap_segments(library: Library, written: list[dict], replaced: list[str]) -> None:
-    """Within the store's transaction: the manifest names ``written`` for ``replaced``."""
-    if written:
-        manifest = library.manifest
-        manifest["segments"] = [s for s in manifest["segments"]
-                                if s["name"] not in replaced] + written
-        library.set_manifest(manifest)
+@contextlib.contextmanager
+def _index_redated(library: Library, new_ords: dict[int, int]):
+    """One store transaction (the ``with`` body writes the patents) that ends by swapping in
+    index segments with the figures of ``new_ords`` redated (written aside first, dropped if
+    the body fails); what a TextIndex holds has changed."""
+    written, replaced = _redated_segments(library, new_ords)
+    try:
+        with library.store.transaction() as conn:
+            yield conn
+            bump_text_generation(library.store)
+            if written:
+                manifest = library.manifest
+                manifest["segments"] = [s for s in manifest["segments"]
+                                        if s["name"] not in replaced] + written
+                library.set_manifest(manifest)
+    except BaseException:
+        library.drop_segment_files([e["name"] for e in written])
+        raise
+    library.drop_segment_files(replaced)
 
 
 def refile_pages(library: Library, moves: list[tuple[int, str, PageRecord, int | None]],
@@ -170,33 +175,25 @@ def refile_pages(library: Library, moves: list[tuple[int, str, PageRecord, int |
             "SELECT id FROM figures WHERE page_id=?", (page_id,))]
     new_ords = {fid: ords[page.patent_id] for page_id, _, page, _ in moves
                 for fid in figures[page_id]}
-    written, replaced = _redated_segments(library, new_ords)
     at = now_iso()
-    try:
-        with store.transaction() as conn:
-            for _, _, page, sid in moves:
-                store.upsert_patents([records[page.patent_id]], sid, run_id)
-            for page_id, old, page, sid in moves:
-                new = page.patent_id
-                conn.execute("UPDATE pages SET patent_id=?, source_id=?, page_kind=?, sheet=? "
-                             "WHERE id=?", (new, sid, page.page_kind, page.sheet, page_id))
-                conn.execute("UPDATE figures SET patent_id=?, grant_ord=? WHERE page_id=?",
-                             (new, ords[new], page_id))
-                conn.executemany("INSERT OR REPLACE INTO refiled(figure_id, old_patent, "
-                                 "new_patent, at) VALUES (?,?,?,?)",
-                                 [(fid, old, new, at) for fid in figures[page_id]])
-            for old in {old for _, old, _, _ in moves}:
-                if conn.execute("SELECT 1 FROM pages WHERE patent_id=? LIMIT 1",
-                                (old,)).fetchone() is None:
-                    conn.execute("DELETE FROM text_vectors WHERE patent_id=?", (old,))
-                    conn.execute("DELETE FROM descriptions WHERE patent_id=?", (old,))
-                    conn.execute("DELETE FROM patents WHERE patent_id=?", (old,))
-            bump_text_generation(store)
-            _swap_segments(library, written, replaced)
-    except BaseException:
-        library.drop_segment_files([e["name"] for e in written])
-        raise
-    library.drop_segment_files(replaced)
+    with _index_redated(library, new_ords) as conn:
+        for _, _, page, sid in moves:
+            store.upsert_patents([records[page.patent_id]], sid, run_id)
+        for page_id, old, page, sid in moves:
+            new = page.patent_id
+            conn.execute("UPDATE pages SET patent_id=?, source_id=?, page_kind=?, sheet=? "
+                         "WHERE id=?", (new, sid, page.page_kind, page.sheet, page_id))
+            conn.execute("UPDATE figures SET patent_id=?, grant_ord=? WHERE page_id=?",
+                         (new, ords[new], page_id))
+            conn.executemany("INSERT OR REPLACE INTO refiled(figure_id, old_patent, "
+                             "new_patent, at) VALUES (?,?,?,?)",
+                             [(fid, old, new, at) for fid in figures[page_id]])
+        for old in {old for _, old, _, _ in moves}:
+            if conn.execute("SELECT 1 FROM pages WHERE patent_id=? LIMIT 1",
+                            (old,)).fetchone() is None:
+                conn.execute("DELETE FROM text_vectors WHERE patent_id=?", (old,))
+                conn.execute("DELETE FROM descriptions WHERE patent_id=?", (old,))
+                conn.execute("DELETE FROM patents WHERE patent_id=?", (old,))
     return [f"{Path(page.path).name} under {page.patent_id} (was {old}, an image of a "
             "folder)" for _, old, page, _ in moves]
 
