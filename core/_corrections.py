@@ -117,7 +117,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
 def _redated_segments(library: Library, new_ords: dict[int, int]
                       ) -> tuple[list[dict], list[str]]:
     """New index segments with the figures of ``new_ords`` (figure id -> day) redated, and
-    the names of the segments they replace (swapped in by ``_swap_segments``)."""
+    the names of the segments they replace (swapped in by ``_index_redated``)."""
     manifest = library.manifest
     written: list[dict] = []
     replaced: list[str] = []

@@ -309,7 +309,6 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
         moves: list[tuple[int, str, int | None]] = []    # (page id, new path, source id)
         changed: set[str] = set()        # files rewritten since their pages were indexed
         present: set[tuple[str, int]] = set()   # library pages found again, each counted once
-        filed = None                      # the library's pages' patents, read when needed
         # pages found again that this source files under another patent: from an image
         # folder's stand-in (IMG-) to the patent named now, or (left as they are) another one
         refile: list[tuple[int, str, PageRecord, int | None]] = []
@@ -333,11 +332,10 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 seen.add(key)
                 if key in known:
                     present.add(key)
-                    if file_changed(page.path, *known[key]):
+                    size, mtime, sha256, page_id, old = known[key]
+                    if file_changed(page.path, size, mtime, sha256):
                         changed.add(str(page.path))
                     elif scan.kind != "rebuild":
-                        filed = filed or library.store.page_patents()
-                        page_id, old = filed[key]
                         # (a folder scanned again names its stand-ins: the library knows better)
                         if old != page.patent_id and not page.patent_id.startswith("IMG-"):
                             (refile if old.startswith("IMG-") else misfiled).append(

@@ -322,28 +322,22 @@ class Store:
                               "source_id=COALESCE(?, source_id) WHERE id=?",
                               (path, mtime, source_id, page_id))
 
-    def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None, str | None]]:
-        """(path, page_index) -> (file size, mtime, SHA-256) of every page already in the
-        library (the hash is None for pages added before it was recorded)."""
-        return {(p, i): (s, m, h) for p, i, s, m, h in self.conn.execute(
-            "SELECT path, page_index, file_size, file_mtime, file_sha256 FROM pages")}
-
-    def page_patents(self) -> dict[tuple[str, int], tuple[int, str]]:
-        """(path, page_index) -> (page id, patent id) of every page in the library."""
-        return {(p, i): (pid, patent) for p, i, pid, patent in self.conn.execute(
-            "SELECT path, page_index, id, patent_id FROM pages")}
+    def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None, str | None,
+                                                         int, str]]:
+        """(path, page_index) -> (file size, mtime, SHA-256, page id, patent id) of every page
+        already in the library (the hash is None for pages added before it was recorded)."""
+        return {(p, i): rest for p, i, *rest in self.conn.execute(
+            "SELECT path, page_index, file_size, file_mtime, file_sha256, id, patent_id "
+            "FROM pages")}
 
     def refiled(self, figure_ids: Iterable[int]) -> dict[int, str]:
         """Figure id -> the patent its page was filed under since it was added as an image of
         a folder (an IMG- stand-in), for those of ``figure_ids`` that were: the search log
         and the ratings name the stand-in, the library the patent."""
-        ids = list(dict.fromkeys(figure_ids))
         out: dict[int, str] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
+        for chunk, marks in _chunked(list(dict.fromkeys(figure_ids))):
             out.update(self.conn.execute(
-                f"SELECT figure_id, new_patent FROM refiled WHERE figure_id IN "
-                f"({','.join('?' * len(chunk))})", chunk))
+                f"SELECT figure_id, new_patent FROM refiled WHERE figure_id IN ({marks})", chunk))
         return out
 
     def max_figure_id(self) -> int:
@@ -427,9 +421,7 @@ class Store:
     def figures_by_ids(self, ids: Iterable[int]) -> dict[int, dict]:
         ids = [int(i) for i in ids]
         out: dict[int, dict] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunked(ids):
             for row in self.db.query(
                     f"SELECT {self._FIGURE_COLS} FROM figures f JOIN pages p ON p.id=f.page_id "
                     f"JOIN patents t ON t.patent_id=f.patent_id WHERE f.id IN ({marks})", chunk):
@@ -450,9 +442,7 @@ class Store:
         """``patent`` of many ids in a few queries; ids not in the library are left out."""
         ids = list(dict.fromkeys(patent_ids))
         out: dict[str, dict] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunked(ids):
             for row in self.db.query(f"SELECT * FROM patents WHERE patent_id IN ({marks})",
                                      chunk):
                 out[row["patent_id"]] = row
@@ -487,21 +477,17 @@ class Store:
     def figure_ids_of_patents(self, patent_ids: Iterable[str]) -> list[int]:
         ids = list(patent_ids)
         out: list[int] = []
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
+        for chunk, marks in _chunked(ids):
             out += [r[0] for r in self.conn.execute(
-                f"SELECT id FROM figures WHERE patent_id IN ({','.join('?' * len(chunk))})",
-                chunk)]
+                f"SELECT id FROM figures WHERE patent_id IN ({marks})", chunk)]
         return out
 
     def patent_of_figures(self, figure_ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in figure_ids]
         out: dict[int, str] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
+        for chunk, marks in _chunked(ids):
             out.update(self.conn.execute(
-                f"SELECT id, patent_id FROM figures WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk).fetchall())
+                f"SELECT id, patent_id FROM figures WHERE id IN ({marks})", chunk).fetchall())
         return out
 
     def counts(self) -> dict[str, int]:
@@ -627,6 +613,13 @@ def _search_filter(where: dict) -> tuple[str, list]:
     terms = [f"COALESCE(TRIM({k}), '') = ?" for k in where]
     return (("WHERE " + " AND ".join(terms)) if terms else "",
             [(v or "").strip() for v in where.values()])
+
+
+def _chunked(ids: list, size: int = 900):
+    """``ids`` in chunks under SQLite's variable limit, each with its ``?,?,...`` marks."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _who(name: str | None) -> str | None:

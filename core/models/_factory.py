@@ -403,7 +403,7 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
     # a bare name is an installed checkpoint or an architecture before a folder here (a
     # library's remembered model must not change with the working folder: `--model NAME`
     # typed for a folder here is recorded as its absolute path)
-    if path.exists() and not (bare and _arch_name(spec) in list_models()):
+    if path.exists() and not (bare and spec.removesuffix(":random") in list_models()):
         return load_checkpoint(path)
     if spec.endswith(":random"):
         return create_model(spec[: -len(":random")], pretrained=None)
@@ -420,10 +420,6 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
 
 __all__ = ["create_model", "load_model", "missing_file", "load_checkpoint", "save_checkpoint",
            "load_open_clip_checkpoint", "text_package_path"]
-
-
-def _arch_name(spec: str) -> str:
-    return spec[: -len(":random")] if spec.endswith(":random") else spec
 
 
 def _torch_reason(exc: BaseException) -> str:
