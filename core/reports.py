@@ -153,10 +153,10 @@ class ReportMeta:
         return replace(self, rated_by=(examiner or "(no examiner)") if other else None)
 
 
-SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "model_id", "rank",
-                  "score", "patent_id", "patent_number", "title", "locarno", "locarno_title",
-                  "grant_date", "filing_date", "image", "page", "figure_box", "rating",
-                  "query_region", "corrected_since"]
+SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "score_weights",
+                  "model_id", "rank", "score", "patent_id", "patent_number", "title", "locarno",
+                  "locarno_title", "grant_date", "filing_date", "image", "page", "figure_box",
+                  "rating", "query_region", "corrected_since"]
 
 
 def one_line(text: str, n: int) -> str:
@@ -223,13 +223,15 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
     """One row per result (the search's own fields repeated, so every row stands alone);
     ``ratings`` maps figure id -> rating. Returns the number of rows."""
     ratings = ratings or {}
+    weights = _fusion_text(meta) if meta.text and meta.fusion and not blind else ""
     n = 0
     with _csv_file(path) as f:
         w = _SheetSafeWriter(f)
         w.writerow(SEARCH_COLUMNS)
         for h in hits:
             w.writerow([meta.search_id or "", meta.query or "", meta.before or "",
-                        meta.locarno or "", meta.text or "", "" if blind else meta.model_id,
+                        meta.locarno or "", meta.text or "", weights,
+                        "" if blind else meta.model_id,
                         h.rank, _score_text(h.score, blind), h.patent_id,
                         display_patent_id(h.patent_id), h.title or "", h.locarno or "",
                         h.locarno_title or "", h.grant_date or "", h.filing_date or "",

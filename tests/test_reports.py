@@ -35,7 +35,15 @@ def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
     assert {r["before"] for r in rows} == {"2021-01-01"} and rows[0]["model_id"] == "tiny-123"
     assert rows[0]["figure_box"] == "1 2 30 40" and rows[0]["score"] == "0.9000"
     assert rows[0]["query_region"] == "all figures" and rows[0]["corrected_since"] == ""
+    assert rows[0]["score_weights"] == ""
     import dataclasses
+
+    fused = dataclasses.replace(META, text="Pillow", fusion={"image": 1.0, "text": 1.5})
+    write_search_csv(path, fused, [hit(1)])
+    assert next(csv.DictReader(path.open(encoding="utf-8-sig")))["score_weights"] == \
+        "drawing 1 + text 1.5"
+    write_search_csv(path, fused, [hit(1)], blind=True)
+    assert next(csv.DictReader(path.open(encoding="utf-8-sig")))["score_weights"] == ""
 
     crop = dataclasses.replace(META, query_box=[5, 6, 70, 80], query_region="figure 2")
     fixed = hit(1)
