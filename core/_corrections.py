@@ -159,7 +159,8 @@ def refile_pages(library: Library, moves: list[tuple[int, str, PageRecord, int |
     later source names for them: ``(page id, stand-in id, the source's page, source id)``.
     The pages take the source's kind and sheet, their figures the patent's grant date (in the
     index too); a stand-in left without pages goes. The search log and the ratings keep the
-    stand-ins they named: ``Store.refiled`` says where their figures went. Returns a line per
+    stand-ins they named; the table ``refiled`` says where their figures went (the store
+    reads them back under their patents). Returns a line per
     page."""
     if not moves:
         return []

