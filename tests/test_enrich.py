@@ -146,6 +146,7 @@ class _Stub(BaseHTTPRequestHandler):
     seen: list = []
     declines = None            # prompts holding this lower-case text (all: "") get a refusal
     retry_after = "0"
+    content = None             # the answer's text, when set (else the two descriptions)
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -170,8 +171,9 @@ class _Stub(BaseHTTPRequestHandler):
         declines = type(self).declines
         if declines is not None and declines in body["messages"][1]["content"].lower():
             answer = "Sorry, I can't describe drawings."
+        content = type(self).content or f"```json\n{answer}\n```"
         data = json.dumps({"choices": [{"message": {"role": "assistant",
-                                                    "content": f"```json\n{answer}\n```"}}]})
+                                                    "content": content}}]})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -184,6 +186,7 @@ class _Stub(BaseHTTPRequestHandler):
 @pytest.fixture
 def stub_server():
     _Stub.script, _Stub.seen, _Stub.declines, _Stub.retry_after = [], [], None, "0"
+    _Stub.content = None
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -308,18 +311,74 @@ def test_llm_enricher_stops_when_refused(stub_server, code):
     assert len(_Stub.seen) == 1
 
 
-def test_llm_enricher_retries_a_refused_connection_once_it_has_answered():
-    _Stub.script, _Stub.seen, _Stub.declines, _Stub.retry_after = [], [], None, "0"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+def _serve(port: int = 0) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Stub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    llm = LLMEnricher(f"http://127.0.0.1:{server.server_address[1]}/v1", "m", max_retries=1,
-                      backoff_s=0.01, requests_per_minute=0)
+    return server
+
+
+def test_llm_enricher_retries_a_refused_connection_once_it_has_answered():
+    """After a first answer a refused connection is retried (a server restarting); refused
+    through all the retries of a drawing, the endpoint is gone and the run stops, rather than
+    every drawing left waiting out its retries."""
+    _Stub.script, _Stub.seen, _Stub.declines, _Stub.retry_after = [], [], None, "0"
+    _Stub.content = None
+    server = _serve()
+    port = server.server_address[1]
+    llm = LLMEnricher(f"http://127.0.0.1:{port}/v1", "m", max_retries=3, backoff_s=0.3,
+                      requests_per_minute=0)
     assert llm.describe(_ctx(), 1) == ["a curved body pillow"]
     server.shutdown()
-    server.server_close()                             # the server restarts, say
-    with pytest.raises(LLMError, match="gave up after 2 tries .*refused") as info:
-        llm.describe(FigureContext("D2", title="FAN"), 1)
-    assert not isinstance(info.value, LLMUnavailable)
+    server.server_close()
+    back = []                                          # the server restarts
+    threading.Timer(0.1, lambda: back.append(_serve(port))).start()
+    assert llm.describe(FigureContext("D2", title="FAN"), 1) == ["a curved body pillow"]
+    back[0].shutdown()
+    back[0].server_close()                             # and is gone for good
+    llm.max_retries, llm.backoff_s = 1, 0.01
+    with pytest.raises(LLMUnavailable, match=r"cannot connect \(.*refused.*\) after 2 tries"):
+        llm.describe(FigureContext("D3", title="LAMP"), 1)
+
+
+@pytest.mark.parametrize("answer", [
+    "I'm sorry, but I cannot help with that request.\nAs an AI model I do not describe "
+    "drawings.",
+    "Sure! Here are the descriptions:\nLet me know if you need more."])
+def test_parse_list_finds_nothing_in_a_refusal_or_remarks_of_several_lines(answer):
+    assert parse_list(answer) == []
+
+
+@pytest.mark.parametrize("answer", [
+    'Here are the descriptions:\n["a chair", "a seat"]',
+    "Sure! Here are 2 descriptions of the drawing:\n1. a chair\n2. a seat\nLet me know if "
+    "you need more.",
+    "Here are the descriptions:\na chair\na seat"])
+def test_parse_list_leaves_out_what_is_said_around_the_list(answer):
+    assert parse_list(answer) == ["a chair", "a seat"]
+
+
+def test_llm_cache_keeps_what_was_used_and_force_asks_again(stub_server, tmp_path):
+    """The cache holds the descriptions taken from an answer, not the answer (a chatty or
+    huge one); an answer over MAX_ANSWER_BYTES is refused unread; ``ask_again`` (enrich
+    --force) asks the endpoint again instead of re-reading the cache."""
+    from training.enrich._llm import MAX_ANSWER_BYTES
+
+    store = Store(tmp_path / "library.sqlite")
+    _Stub.content = "Here you go:\n" + json.dumps([f"a chair number {i}" for i in range(40)])
+    llm = LLMEnricher(stub_server, "m", count=3, requests_per_minute=0,
+                      cache=store_cache(store))
+    assert llm.describe(_ctx(), 2) == ["a chair number 0", "a chair number 1"]
+    (cached,) = [v for k, v in store.conn.execute("SELECT key, value FROM cache")]
+    assert json.loads(cached) == ["a chair number 0", "a chair number 1", "a chair number 2"]
+    _Stub.content = json.dumps(["a stool", "a bench", "a pew"])
+    assert llm.describe(_ctx(), 2)[0] == "a chair number 0" and len(_Stub.seen) == 1
+    llm.ask_again = True
+    assert llm.describe(_ctx(), 2) == ["a stool", "a bench"] and len(_Stub.seen) == 2
+    _Stub.content = json.dumps(["x" * 1000] * (MAX_ANSWER_BYTES // 1000))
+    with pytest.raises(LLMError, match="an answer over 1 MB"):
+        llm.describe(FigureContext("D2", title="FAN"), 2)
+    assert store.conn.execute("SELECT COUNT(*) FROM cache").fetchone()[0] == 1
+    store.close()
 
 
 def test_an_unavailable_enricher_stops_the_run_and_keeps_what_was_written(tmp_path):
@@ -522,6 +581,54 @@ def test_cli_enrich_takes_enrichers_and_count_from_the_config(enrich_library, tm
         counts = dict(lib.store.conn.execute(
             "SELECT enricher, COUNT(*) FROM descriptions GROUP BY enricher").fetchall())
     assert counts == {"title": 3, "template": 3 * 2}
+
+
+def test_cli_enrich_brings_text_search_up_to_date(enrich_library, tmp_path, capsys):
+    """New descriptions reach the patents' text vectors in the same command (text and fused
+    searches read those), only for the patents whose texts changed."""
+    from core.cli import main
+    from core.library import Library
+    from core.text_index import update_text_vectors
+
+    def vectors():
+        with Library(enrich_library) as lib:
+            return dict(lib.store.conn.execute("SELECT patent_id, text_sha256 "
+                                               "FROM text_vectors"))
+
+    (tmp_path / "one.txt").write_text("D0900000\n")
+    before = vectors()
+    assert main(["enrich", "--library", str(enrich_library), "--patents",
+                 str(tmp_path / "one.txt"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["text_vectors_updated"] == 1
+    after = vectors()
+    assert after["D0900000"] != before["D0900000"]
+    assert {p: v for p, v in after.items() if p != "D0900000"} == \
+        {p: v for p, v in before.items() if p != "D0900000"}
+    with Library(enrich_library) as lib:
+        assert update_text_vectors(lib, lib.load_model()) == 0      # nothing left stale
+
+
+def test_cli_enrich_fails_while_drawings_are_left_undescribed(enrich_library, tmp_path,
+                                                              stub_server, capsys):
+    """Drawings the LLM declined are named in a one-line error (exit 1, so `enrich && train`
+    stops) after what was described is kept; the run again asks only for those, and says
+    the same."""
+    from core.cli import main
+
+    _Stub.declines = "kettle"
+    (tmp_path / "two.txt").write_text("D0900000\nD0900003\n")         # a chair, a kettle
+    run = ["enrich", "--library", str(enrich_library), "--enricher", "llm", "--base-url",
+           stub_server, "--model", "m", "--rpm", "6000", "--patents", str(tmp_path / "two.txt")]
+    said = ("patent-examiner: error: drawings left undescribed: llm 3 (the warnings above say "
+            "why; run again to retry them, the descriptions made are kept)")
+    assert main(run) == 1
+    out, err = capsys.readouterr()
+    assert "new descriptions: llm 6" in out and err.strip().splitlines()[-1] == said
+    asked = len(_Stub.seen)
+    assert main(run) == 1
+    out, err = capsys.readouterr()
+    assert "new descriptions: llm 0" in out and err.strip().splitlines()[-1] == said
+    assert len(_Stub.seen) - asked == 3
 
 
 def test_python_m_training_shows_where_with_v(tmp_path, drawing_manifest, capsys):

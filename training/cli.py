@@ -50,7 +50,9 @@ def register_enrich(subparsers) -> None:
     e.add_argument("--rpm", type=positive_float, help="llm: requests per minute")
     e.add_argument("--caption-model", metavar="DIR", help="caption: captioning model on disk")
     e.add_argument("--patents", metavar="FILE", help="only these patent ids (one per line)")
-    e.add_argument("--force", action="store_true", help="replace existing descriptions")
+    e.add_argument("--force", action="store_true",
+                   help="replace existing descriptions (an LLM is asked again, not read from "
+                        "its cached answers)")
     e.add_argument("--json", action="store_true", help="print counts as JSON")
     e.set_defaults(func=cmd_enrich)
 
@@ -119,18 +121,26 @@ def cmd_enrich(args) -> int:
         except (ValueError, TypeError) as exc:   # TypeError: an unknown [enrich.*] option
             return _error(exc, EXIT_USAGE)
     try:
-        contexts, added = _run_enrich(args, enrichers, patents, per_figure)
+        contexts, added, failures, refreshed = _run_enrich(args, enrichers, patents,
+                                                           per_figure)
     except EnricherUnavailable as exc:
         return _error(f"{exc}; stopped (descriptions written so far are kept)", EXIT_ERROR)
     except CliError as exc:
         return _error(exc, EXIT_ERROR)
     if args.json:
-        print(json.dumps({"contexts": len(contexts), "added": added}))
+        print(json.dumps({"contexts": len(contexts), "added": added, "failed": failures,
+                          "text_vectors_updated": refreshed}))
     else:
         n = len({c.patent_id for c in contexts})
         figures = sum(1 for c in contexts if c.figure_key)
         print(f"{n} patent(s) and {figures} numbered figure(s) described; new descriptions: "
-              + ", ".join(f"{k} {v}" for k, v in added.items()))
+              + ", ".join(f"{k} {v}" for k, v in added.items())
+              + (f"; text search vectors of {refreshed} patent(s) updated" if refreshed
+                 else ""))
+    if failures:
+        lost = ", ".join(f"{k} {v}" for k, v in failures.items())
+        return _error(f"drawings left undescribed: {lost} (the warnings above say why; run "
+                      "again to retry them, the descriptions made are kept)", EXIT_ERROR)
     return 0
 
 
@@ -164,13 +174,13 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
 
     from core.library import Library, default_library_path
 
-    from .enrich import contexts_from_store, enrich
+    from .enrich import EnricherUnavailable, contexts_from_store, enrich
     from .enrich._run import store_cache
 
     with Library(args.library or default_library_path()) as lib:
         for e in enrichers:
             if e.name == "llm":
-                e.cache = store_cache(lib.store)
+                e.cache, e.ask_again = store_cache(lib.store), args.force
         if patents is not None:
             unknown, note = unknown_patents_note(lib.store, patents, args.patents)
             if unknown and len(unknown) == len(patents):
@@ -180,22 +190,39 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
                 print(note, file=sys.stderr)
         contexts = contexts_from_store(lib.store, patents,
                                        with_images=any(e.name == "caption" for e in enrichers))
+        described = sorted({c.patent_id for c in contexts})
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
         failures: dict[str, int] = {}
         try:
-            added = enrich(lib.store, contexts, enrichers, per_figure=per_figure,
-                           force=args.force, progress=lambda i: bar.update(i - bar.n),
-                           failures=failures)
-        finally:
-            bar.close()
-    if failures:
-        lost = ", ".join(f"{k} {v}" for k, v in failures.items())
-        if not any(added.values()):
-            raise CliError(f"no description could be made (failed: {lost}; the warnings "
-                           "above say why)")
-        print(f"warning: drawings left undescribed (run again to retry them): {lost}",
-              file=sys.stderr)
-    return contexts, added
+            try:
+                added = enrich(lib.store, contexts, enrichers, per_figure=per_figure,
+                               force=args.force, progress=lambda i: bar.update(i - bar.n),
+                               failures=failures)
+            finally:
+                bar.close()
+        except EnricherUnavailable:
+            _update_text_vectors(lib, described)     # for what was written before it stopped
+            raise
+        refreshed = _update_text_vectors(lib, described)
+    return contexts, added, failures, refreshed
+
+
+def _update_text_vectors(lib, patent_ids: list[str]) -> int:
+    """Embed the texts of the patents whose descriptions changed, so text and fused searches
+    read them; returns how many. Patents whose texts are unchanged cost nothing."""
+    from core.index import IndexError_
+    from core.library import LibraryError
+    from core.models import ModelError
+    from core.text_index import update_text_vectors
+
+    if not patent_ids:
+        return 0
+    try:
+        model = lib.load_model()
+    except (ModelError, LibraryError, IndexError_) as exc:      # moved, damaged, another
+        raise CliError(f"the descriptions are kept, but text searches read them only once "
+                       f"the library's model loads ({exc}); then run enrich again") from None
+    return update_text_vectors(lib, model, patent_ids)
 
 
 def main(argv: list[str] | None = None) -> int:

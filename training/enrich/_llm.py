@@ -10,7 +10,8 @@ exponential backoff on 429, 5xx and network errors (a cut-off answer too), waiti
 answers are cached by (model, prompt) through ``cache`` (the store's ``cache`` table), so a
 re-run costs nothing. The key is never cached or logged.
 An endpoint that is not there (connection refused or an unknown host before it ever
-answered) or refuses us (401, 403, 404) raises ``LLMUnavailable``, which stops the run.
+answered, or through all the retries of a drawing after it did) or refuses us (401, 403,
+404) raises ``LLMUnavailable``, which stops the run.
 """
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ _NUMBERS = {"requests_per_minute": (False, 0, False), "count": (True, 1, False),
             "max_backoff_s": (False, 0, False), "timeout_s": (False, 0, True),
             "temperature": (False, 0, False)}
 _LONG_WAIT_S = 10.0
+#: An answer larger than this is not a list of descriptions (and is not read further).
+MAX_ANSWER_BYTES = 1 << 20
 
 
 def check_options(options: dict) -> None:
@@ -123,6 +126,7 @@ class LLMEnricher:
         self._lock = threading.Lock()
         self._next_at = 0.0
         self._answered = False      # after a first answer a refused connection is retried
+        self.ask_again = False      # True: a cached answer is not reused (enrich --force)
 
     @property
     def settings(self) -> dict:
@@ -160,19 +164,20 @@ class LLMEnricher:
 
     # -- api ---------------------------------------------------------------------------------
     def describe(self, ctx: FigureContext, n: int) -> list[str]:
-        prompt = self.prompt(ctx, max(n, self.count))
+        n_asked = max(n, self.count)
+        prompt = self.prompt(ctx, n_asked)
         key = "llm:" + hashlib.sha256(json.dumps(
             [self.base_url, self.model, SYSTEM, prompt]).encode()).hexdigest()
-        answer = self.cache[0](key) if self.cache else None
+        answer = self.cache[0](key) if self.cache and not self.ask_again else None
         found = parse_list(answer)
         if not found:           # not asked yet, or an unusable answer was cached before
             answer = self._complete(prompt)
-            found = parse_list(answer)
+            found = parse_list(answer)[:n_asked]
             if not found:       # a refusal, broken JSON, an empty answer: asked again next run
                 raise LLMError(f"{self.base_url}: no descriptions in the answer "
                                f"({str(answer)[:60]!r})")
-            if self.cache:
-                self.cache[1](key, answer)
+            if self.cache:      # what was used, not whatever else the answer held
+                self.cache[1](key, json.dumps(found))
         return found[:n]
 
     def _complete(self, prompt: str) -> str:
@@ -189,7 +194,14 @@ class LLMEnricher:
                                          headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    data = json.loads(resp.read().decode("utf-8"))
+                    raw = resp.read(MAX_ANSWER_BYTES + 1)
+                    if len(raw) > MAX_ANSWER_BYTES:
+                        raise LLMError(f"{self.base_url}: an answer over "
+                                       f"{MAX_ANSWER_BYTES // 2 ** 20} MB (not a list of "
+                                       "descriptions)")
+                    if resp.length:     # less came than its Content-Length said
+                        raise http.client.IncompleteRead(raw, resp.length)
+                data = json.loads(raw.decode("utf-8"))
                 self._answered = True
                 return data["choices"][0]["message"]["content"]
             except urllib.error.HTTPError as exc:
@@ -205,10 +217,11 @@ class LLMEnricher:
                     http.client.HTTPException) as exc:
                 # HTTPException: an answer cut off (IncompleteRead) or a bad status line
                 reason = getattr(exc, "reason", exc)
-                if not self._answered and isinstance(reason, (ConnectionRefusedError,
-                                                              socket.gaierror)):
-                    raise LLMUnavailable(f"{self.base_url}: cannot connect ({reason})") \
-                        from None
+                gone = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+                if gone and (not self._answered or attempt == self.max_retries):
+                    # not there, or no longer: every drawing left would wait out its retries
+                    raise LLMUnavailable(f"{self.base_url}: cannot connect ({reason})" + (
+                        f" after {attempt + 1} tries" if self._answered else "")) from None
                 name = type(reason).__name__
                 if isinstance(reason, http.client.HTTPException) and \
                         not str(reason).startswith(name):
@@ -245,24 +258,40 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
 
 
 def parse_list(answer: str | None) -> list[str]:
-    """Descriptions from a JSON array of strings (possibly in a code fence), or from a list
-    of two or more lines. Anything else (a refusal or remark in one line, a cut-off or
-    other JSON value, no answer) gives none."""
+    """Descriptions from a JSON array of strings (possibly in a code fence or after a line
+    of preamble), or from a list of two or more lines (its bulleted or numbered items, when
+    it has some, so "Sure! Here are...:" around them is left out). A refusal, a remark in
+    one line, a cut-off or other JSON value, or no answer gives none."""
     if not isinstance(answer, str):
         return []
     text = answer.strip()
     fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     if fence:
         text = fence.group(1).strip()
-    try:
-        items = json.loads(text)
-    except ValueError:
-        if text.startswith(("[", "{")):
-            return []                   # JSON cut off or broken
+    start, end = text.find("["), text.rfind("]")
+    if start >= 0 and end > start:          # the array, whatever was said around it
+        try:
+            items = json.loads(text[start:end + 1])
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            return [" ".join(s.split()) for s in items if isinstance(s, str) and s.strip()]
+    if text.startswith(("[", "{")) or _REFUSAL.search(text):
+        return []                   # JSON cut off, broken or not a list; a refusal
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if any(_BULLET.match(ln) for ln in lines):
+        lines = [ln for ln in lines if _BULLET.match(ln)]
     else:
-        if not isinstance(items, list):
-            return []
-        return [" ".join(s.split()) for s in items if isinstance(s, str) and s.strip()]
-    lines = [_BULLET.sub("", ln).strip().strip('"') for ln in text.splitlines()]
-    lines = [" ".join(ln.split()) for ln in lines if ln]
+        lines = [ln for ln in lines if not (ln.endswith(":") or _REMARK.match(ln))]
+    lines = [" ".join(_BULLET.sub("", ln).strip().strip('"').split()) for ln in lines]
+    lines = [ln for ln in lines if ln]
     return lines if len(lines) >= 2 else []
+
+
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
+#: An answer that declines; no description of a drawing says this.
+_REFUSAL = re.compile(r"\b(?:I(?:'m| am) (?:sorry|unable|not able)|I (?:cannot|can't|can not|"
+                      r"won't)|as an AI)\b", re.IGNORECASE)
+#: A line said around the list rather than in it.
+_REMARK = re.compile(r"^(?:sure|certainly|of course|here (?:are|is)|i hope|let me know|note\b|"
+                     r"okay|ok\b)", re.IGNORECASE)
