@@ -18,6 +18,22 @@ PAD = 8
 CHIP_H = 22
 TEXT_LINES = 3
 CORRECTED = "corrected"     # a reopened search's result whose date, class or title changed since
+WIDEST_NUMBER = "US D0,000,000 S"   # a design patent's number as a card shows it
+WIDEST_DATE = "0000-00-00"
+DATE_GAP = 6
+
+
+def _bold(font: QFont) -> QFont:
+    bold = QFont(font)
+    bold.setBold(True)
+    return bold
+
+
+def _small(font: QFont) -> QFont:
+    """The badges' and the grant date's font."""
+    small = QFont(font)
+    small.setPointSizeF(font.pointSizeF() * 0.85)
+    return small
 
 
 class ResultDelegate(QStyledItemDelegate):
@@ -25,6 +41,7 @@ class ResultDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumb = thumb_side
         self.blind = False
+        self.width = 0      # the width the panel spreads the cards to (0: the least they need)
         self._double_click: tuple[int, int, float] | None = None
 
     # -- geometry ---------------------------------------------------------------------------
@@ -32,11 +49,17 @@ class ResultDelegate(QStyledItemDelegate):
         return QFontMetrics(option.font).height() + 2
 
     def card_size(self, font: QFont) -> QSize:
+        """As wide as the thumbnail, or as a seven-digit design patent's number and a grant
+        date side by side in ``font`` (a large system font), whichever is wider."""
         lh = QFontMetrics(font).height() + 2
-        return QSize(self.thumb + 2 * PAD + 6, self.thumb + 2 * PAD + TEXT_LINES * lh + CHIP_H + 16)
+        first_line = (QFontMetrics(_bold(font)).horizontalAdvance(WIDEST_NUMBER) + DATE_GAP
+                      + QFontMetrics(_small(font)).horizontalAdvance(WIDEST_DATE))
+        return QSize(max(self.thumb, first_line) + 2 * PAD + 6,
+                     self.thumb + 2 * PAD + TEXT_LINES * lh + CHIP_H + 16)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        return self.card_size(option.font)
+        size = self.card_size(option.font)
+        return QSize(max(size.width(), self.width), size.height())
 
     def _card(self, rect: QRect) -> QRect:
         return rect.adjusted(3, 3, -3, -3)
@@ -85,8 +108,7 @@ class ResultDelegate(QStyledItemDelegate):
 
         thumb = self._thumb_rect(card)
         self._paint_thumbnail(painter, thumb, index)
-        small = QFont(option.font)
-        small.setPointSizeF(option.font.pointSizeF() * 0.85)
+        small = _small(option.font)
         fm_small = QFontMetrics(small)
         painter.setFont(small)
         rank = str(index.data(PositionRole)) + ("\u00b7" if child else "")
@@ -142,18 +164,21 @@ class ResultDelegate(QStyledItemDelegate):
         lh = self._line_height(option)
         x, w = card.left() + PAD, card.width() - 2 * PAD
         y = thumb.bottom() + 6
-        bold = QFont(option.font)
-        bold.setBold(True)
+        fm = QFontMetrics(option.font)
+        when, small = hit.grant_date or "undated", _small(option.font)
+        room = w - QFontMetrics(small).horizontalAdvance(when) - DATE_GAP   # never run into
+        bold = _bold(option.font)
         painter.setFont(bold)
         painter.setPen(theme.INK)
-        number = display_patent_id(hit.patent_id)
-        painter.drawText(QRect(x, y, w, lh), Qt.AlignmentFlag.AlignLeft |
+        number = QFontMetrics(bold).elidedText(display_patent_id(hit.patent_id),
+                                               Qt.TextElideMode.ElideMiddle, room)
+        painter.drawText(QRect(x, y, room, lh), Qt.AlignmentFlag.AlignLeft |
                          Qt.AlignmentFlag.AlignVCenter, number)
-        painter.setFont(option.font)
+        painter.setFont(small)
         painter.setPen(theme.MUTED)
         painter.drawText(QRect(x, y, w, lh), Qt.AlignmentFlag.AlignRight |
-                         Qt.AlignmentFlag.AlignVCenter, hit.grant_date or "undated")
-        fm = QFontMetrics(option.font)
+                         Qt.AlignmentFlag.AlignVCenter, when)
+        painter.setFont(option.font)
         painter.setPen(theme.INK)
         title = (hit.title or "(no title)").strip()
         painter.drawText(QRect(x, y + lh, w, lh), Qt.AlignmentFlag.AlignVCenter,

@@ -115,11 +115,12 @@ class ResultsPanel(QWidget):
         return self.width() - self._layout_width() + columns * (card.width() + GAP) + GAP
 
     def _spread_columns(self, width: int) -> None:
-        """Share the free width between the columns, so cards fill the row evenly."""
+        """Share the free width between the columns, so the cards fill the row evenly."""
         card = self.delegate.card_size(self.view.font())
         columns = max(1, (width - GAP) // (card.width() + GAP))
         cell = QSize(max(card.width() + GAP, (width - 1) // columns), card.height() + GAP)
         if cell != self.view.gridSize():
+            self.delegate.width = cell.width() - GAP        # the cards fill their cells
             self.view.setGridSize(cell)
 
     def reset(self) -> None:

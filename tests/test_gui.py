@@ -2544,3 +2544,24 @@ def test_pages_are_named_as_examiners_know_them():
         "Sheet 4"
     assert _page_name({"page_kind": None, "sheet": None, "path": "/p/scan 1.png"}) == \
         "scan 1.png"
+
+
+@pytest.mark.parametrize("points", [9, 11, 14])
+def test_a_result_card_has_room_for_a_seven_digit_number_beside_its_date(qtbot, window,
+                                                                          points):
+    """The card's first line holds the patent number and the grant date: in a large system
+    font the card widens rather than drawing one over the other."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from core.sources import display_patent_id
+    from examiner_app.result_delegate import DATE_GAP, PAD
+
+    font = QFont(window.results.view.font())
+    font.setPointSize(points)
+    bold, small = QFont(font), QFont(font)
+    bold.setBold(True)
+    small.setPointSizeF(points * 0.85)                  # the date's
+    need = (QFontMetrics(bold).horizontalAdvance(display_patent_id("D1000001")) + DATE_GAP
+            + QFontMetrics(small).horizontalAdvance("2026-12-01"))
+    card = window.results.delegate.card_size(font)
+    assert card.width() - 6 - 2 * PAD >= need, (card.width(), need)
