@@ -41,10 +41,43 @@ def describe_error(exc: BaseException) -> str:
 
 
 class _Signals(QObject):
+    """A task's signals, delivered on the UI thread to the callbacks it holds, which it drops
+    once the task has finished: a Python callable connected to a signal is never released by
+    PySide6, and a callback may hold a query page or a whole result list."""
+
     progress = Signal(int, int, str)
     done = Signal(object)
     failed = Signal(object)
     finished = Signal()
+
+    def __init__(self, callbacks: dict[str, Callable | None]):
+        super().__init__()
+        self.callbacks = {k: v for k, v in callbacks.items() if v is not None}
+        for name in ("progress", "done", "failed", "finished"):
+            getattr(self, name).connect(getattr(self, f"_{name}"))
+
+    @Slot(int, int, str)
+    def _progress(self, done: int, total: int, note: str) -> None:
+        self._call("progress", done, total, note)
+
+    @Slot(object)
+    def _done(self, result) -> None:
+        self._call("done", result)
+
+    @Slot(object)
+    def _failed(self, exc) -> None:
+        self._call("failed", exc)
+
+    @Slot()
+    def _finished(self) -> None:
+        callbacks, self.callbacks = self.callbacks, {}
+        if "finished" in callbacks:
+            callbacks["finished"]()
+
+    def _call(self, name: str, *args) -> None:
+        callback = self.callbacks.get(name)
+        if callback is not None:
+            callback(*args)
 
 
 class Cancellable:
@@ -73,12 +106,8 @@ class Task(QRunnable, Cancellable):
         self.setAutoDelete(False)
         self.fn = fn
         self.cancel_event = threading.Event()
-        self.signals = _Signals()
-        for signal, slot in ((self.signals.done, on_done), (self.signals.failed, on_error),
-                             (self.signals.progress, on_progress),
-                             (self.signals.finished, on_finished)):
-            if slot is not None:
-                signal.connect(slot)
+        self.signals = _Signals({"done": on_done, "failed": on_error, "progress": on_progress,
+                                 "finished": on_finished})
 
     def report(self, done: int, total: int, note: str = "") -> None:
         self._emit("progress", done, total, note)
@@ -96,6 +125,7 @@ class Task(QRunnable, Cancellable):
         else:
             self._emit("done", result)
         finally:
+            self.fn = None      # (what it holds: a pasted image, a query)
             self._emit("finished")
 
     def _emit(self, name: str, *args) -> None:

@@ -1198,6 +1198,33 @@ def test_a_task_that_outlives_the_window_finishes_quietly(qtbot, caplog):
     assert got == [(1, 2, "half"), 42]
 
 
+def test_a_finished_task_lets_go_of_what_its_callbacks_hold(qtbot):
+    """PySide6 never releases a Python callable connected to a signal: a task's callbacks
+    (which hold a query page, a result list) are dropped once it has finished, else every
+    search kept its query page in memory (10 MB each)."""
+    import gc
+    import weakref
+
+    from examiner_app.tasks import TaskRunner
+
+    class Page:
+        pass
+
+    runner = TaskRunner(1)
+    got = []
+    for i in range(3):
+        page = Page()
+        held = weakref.ref(page)
+        runner.submit(lambda task: i, on_done=lambda n, page=page: got.append(n),
+                      on_finished=lambda page=page: got.append("end"))
+        del page
+        qtbot.waitUntil(lambda: got[-1:] == ["end"] and not runner._running, timeout=WAIT)
+        gc.collect()
+        assert held() is None, i
+    assert got == [0, "end", 1, "end", 2, "end"]
+    runner.shutdown()
+
+
 def test_detail_view_of_another_patent_shows_its_own_sheet(qtbot, window, gui_library):
     """Switching the detail view to another patent shows that patent's sheet (clearing the
     previous patent's page strip used to re-show its current page) and acts on it."""
