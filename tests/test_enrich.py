@@ -352,7 +352,9 @@ def test_parse_list_finds_nothing_in_a_refusal_or_remarks_of_several_lines(answe
     'Here are the descriptions:\n["a chair", "a seat"]',
     "Sure! Here are 2 descriptions of the drawing:\n1. a chair\n2. a seat\nLet me know if "
     "you need more.",
-    "Here are the descriptions:\na chair\na seat"])
+    "Here are the descriptions:\na chair\na seat",
+    'The drawing [Title: Chair], described:\n["a chair", "a seat"]\nNote: no [numerals].',
+    'Option A: ["a chair", "a seat"]\nOption B: ["a stool"]'])
 def test_parse_list_leaves_out_what_is_said_around_the_list(answer):
     assert parse_list(answer) == ["a chair", "a seat"]
 
@@ -560,7 +562,7 @@ def test_cli_enrich_says_which_listed_patents_are_not_in_the_library(enrich_libr
                  "--patents", str(tmp_path / "some.txt")]) == 0
     captured = capsys.readouterr()
     assert "1 patent(s) of" in captured.err and "D0900099" in captured.err
-    assert re.match(r"1 patent\(s\) and [1-9]\d* numbered figure\(s\) described; new ",
+    assert re.match(r"1 patent\(s\) and [1-9]\d* numbered figure\(s\) looked at; new ",
                     captured.out)
 
 

@@ -254,6 +254,22 @@ class LLMEnricher:
             time.sleep(wait)
 
 
+def _first_array(text: str) -> list[str] | None:
+    """The strings of the first JSON array of strings in ``text``."""
+    decoder, start = json.JSONDecoder(), text.find("[")
+    while start >= 0:
+        try:
+            items, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            strings = [" ".join(s.split()) for s in items if isinstance(s, str) and s.strip()]
+            if strings:
+                return strings
+        start = text.find("[", start + 1)
+    return None
+
+
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
 
 
@@ -268,14 +284,9 @@ def parse_list(answer: str | None) -> list[str]:
     fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     if fence:
         text = fence.group(1).strip()
-    start, end = text.find("["), text.rfind("]")
-    if start >= 0 and end > start:          # the array, whatever was said around it
-        try:
-            items = json.loads(text[start:end + 1])
-        except ValueError:
-            items = None
-        if isinstance(items, list):
-            return [" ".join(s.split()) for s in items if isinstance(s, str) and s.strip()]
+    found = _first_array(text)                      # whatever was said around it
+    if found is not None:
+        return found
     if text.startswith(("[", "{")) or _REFUSAL.search(text):
         return []                   # JSON cut off, broken or not a list; a refusal
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
