@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate, QEvent, QObject, QPoint, Qt, Signal
-from PySide6.QtWidgets import (QCalendarWidget, QHBoxLayout, QLineEdit, QToolButton, QWidget)
+from PySide6.QtWidgets import (QCalendarWidget, QHBoxLayout, QLineEdit, QStyle, QToolButton,
+                               QWidget)
 
 from core.dates import EXAMPLES, parse_typed_date
 
@@ -40,8 +41,21 @@ class DateField(QWidget):
         lay.addWidget(self.edit, 1)
         lay.addWidget(self.button)
         self.setFocusProxy(self.edit)
+        self._fit_a_date()
         self.edit.editingFinished.connect(self.commit)
         self.edit.textEdited.connect(lambda _: self._mark(None))
+
+    def _fit_a_date(self) -> None:
+        """Room for a whole date in the field's font (a large system font included)."""
+        frame = self.edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None,
+                                              self.edit)
+        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance("0000-00-00")
+                                  + 2 * frame + 10)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_a_date()
+        super().changeEvent(event)
 
     # -- value ------------------------------------------------------------------------------
     def date(self) -> QDate:

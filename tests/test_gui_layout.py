@@ -325,3 +325,33 @@ def test_locarno_pickers_elide_long_titles_with_an_ellipsis(qtbot, window, size)
         widest = max(fm.horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
         assert view.viewport().width() >= widest, (view.viewport().width(), widest)
         combo.hidePopup()
+
+
+@pytest.mark.parametrize("points", [9, 12, 16])
+def test_the_filing_date_shows_whole_in_a_large_system_font(qtbot, settings, points):
+    """The date field is as wide as a date in the font the window opens with (at 16 pt it
+    showed "26-12-05" of 2026-12-05)."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.main_window import MainWindow
+
+    app = QApplication.instance()
+    before = app.font()
+    font = QFont(before)
+    font.setPointSize(points)
+    app.setFont(font)
+    try:
+        w = MainWindow(settings)
+        qtbot.addWidget(w)
+        w.resize(1300, 850)
+        w.show()
+        qtbot.wait(100)
+        edit = w.filters.date.edit
+        shown = edit.contentsRect().width() - edit.textMargins().left() \
+            - edit.textMargins().right()
+        assert shown >= edit.fontMetrics().horizontalAdvance(edit.text()), \
+            (shown, edit.text())
+        w.close()
+    finally:
+        app.setFont(before)
