@@ -1,8 +1,8 @@
-"""Background work: a QRunnable that runs a function in a QThreadPool and reports through
-signals, so the UI thread never waits for model inference, index search, SQLite or decoding.
+"""Background work: a task runs a function in a QThreadPool and reports through signals, so
+the UI thread never waits for model inference, index search, SQLite or decoding.
 
-Callbacks are connected to signals of a QObject created on the UI thread, so they run on the
-UI thread. Expected failures (unreadable file, bad query, missing library...) reach
+Its callbacks are called by a QObject created on the UI thread, so they run on the UI
+thread. Expected failures (unreadable file, bad query, missing library...) reach
 ``on_error`` as one-line messages; anything else is logged with its traceback and reported as
 an internal error, never raised into Qt.
 """
@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -93,26 +93,41 @@ class Cancellable:
         self.cancel_event.set()
 
 
-class Task(QRunnable, Cancellable):
+class Task(Cancellable):
     """``fn(task)`` runs in a pool thread; it may call ``task.report(done, total, note)`` and
-    should stop early when ``task.cancelled`` is set."""
+    should stop early when ``task.cancelled`` is set. (Not a QRunnable: the pool kept every
+    QRunnable handed to it alive, through PySide6, for the rest of the session.)"""
 
     def __init__(self, fn: Callable[["Task"], Any], *,
                  on_done: Callable[[Any], None] | None = None,
                  on_error: Callable[[BaseException], None] | None = None,
                  on_progress: Callable[[int, int, str], None] | None = None,
                  on_finished: Callable[[], None] | None = None):
-        super().__init__()
-        self.setAutoDelete(False)
         self.fn = fn
         self.cancel_event = threading.Event()
+        self._state = "queued"          # then "running", or "taken" back before it ran
+        self._state_lock = threading.Lock()
         self.signals = _Signals({"done": on_done, "failed": on_error, "progress": on_progress,
                                  "finished": on_finished})
 
     def report(self, done: int, total: int, note: str = "") -> None:
         self._emit("progress", done, total, note)
 
+    def take(self) -> bool:
+        """Not to run after all, if it has not started: True if so (it then runs nothing
+        and says nothing; its taker sees to its ``finished``)."""
+        with self._state_lock:
+            if self._state != "queued":
+                return False
+            self._state = "taken"
+            self.fn = None
+            return True
+
     def run(self) -> None:
+        with self._state_lock:
+            if self._state != "queued":
+                return
+            self._state = "running"
         try:
             result = self.fn(self)
         except user_errors() as exc:
@@ -156,7 +171,7 @@ class TaskRunner(QObject):
     def start(self, task: Task, priority: int = 0) -> Task:
         self._running[task.signals] = task
         task.signals.finished.connect(self._finished)
-        self.pool.start(task, priority)
+        self.pool.start(task.run, priority)
         return task
 
     @Slot()

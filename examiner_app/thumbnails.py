@@ -48,7 +48,7 @@ class ThumbnailLoader(QObject):
         """Forget requests not started yet (their results were replaced); they are asked
         for again if a view still paints them."""
         for key, task in list(self._pending.items()):
-            if self.runner.pool.tryTake(task):
+            if task.take():
                 task.signals.finished.emit()
                 del self._pending[key]
 

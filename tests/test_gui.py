@@ -1215,13 +1215,36 @@ def test_a_finished_task_lets_go_of_what_its_callbacks_hold(qtbot):
     for i in range(3):
         page = Page()
         held = weakref.ref(page)
-        runner.submit(lambda task: i, on_done=lambda n, page=page: got.append(n),
-                      on_finished=lambda page=page: got.append("end"))
+        task = weakref.ref(runner.submit(lambda task: i, on_done=lambda n, page=page:
+                                         got.append(n), on_finished=lambda page=page:
+                                         got.append("end")))
         del page
         qtbot.waitUntil(lambda: got[-1:] == ["end"] and not runner._running, timeout=WAIT)
         gc.collect()
-        assert held() is None, i
+        assert held() is None and task() is None, i       # (the pool kept every task)
     assert got == [0, "end", 1, "end", 2, "end"]
+    runner.shutdown()
+
+
+def test_a_queued_task_taken_back_never_runs(qtbot):
+    """What the thumbnails do with requests a new search replaced: a task not started yet
+    is taken back (it runs nothing, calls nothing); one that has started is not."""
+    import threading
+
+    from examiner_app.tasks import TaskRunner
+
+    runner = TaskRunner(1)
+    release, got = threading.Event(), []
+    first = runner.submit(lambda task: (release.wait(WAIT / 1000), "first")[1],
+                          on_done=got.append)
+    second = runner.submit(lambda task: got.append("ran") or "second", on_done=got.append)
+    qtbot.waitUntil(lambda: first._state == "running", timeout=WAIT)
+    assert not first.take() and second.take() and not second.take()
+    release.set()
+    qtbot.waitUntil(lambda: got == ["first"], timeout=WAIT)
+    runner.pool.waitForDone(WAIT)
+    qtbot.wait(50)
+    assert got == ["first"]
     runner.shutdown()
 
 
