@@ -64,6 +64,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
     notes: list[str] = []
     kept: list[str] = []
     updates: dict[str, tuple[dict[str, tuple], PatentRecord]] = {}
+    wheres: dict[str, str] = {}         # the source of each patent's correction
     known = store.patents(rec.patent_id for _, _, rec in records)
     for pid, before in (dates_before or {}).items():
         if pid in known:
@@ -88,6 +89,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             apply, other = diff, {}
         if apply:
             updates[rec.patent_id] = apply, rec
+            wheres[rec.patent_id] = str(where)
             notes.append(f"{rec.patent_id} from {where}: {said(apply)}")
         if other:
             kept.append(f"{rec.patent_id}: {where} gives other metadata ({said(other)}); the "
@@ -101,8 +103,13 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             ord_ = date_ord(diff["grant_date"][1])
             for (fid,) in store.conn.execute("SELECT id FROM figures WHERE patent_id=?", (pid,)):
                 new_ords[fid] = ord_
+    at = now_iso()
     with _index_redated(library, new_ords) as conn:
         for pid, (diff, rec) in updates.items():
+            conn.executemany(
+                "INSERT INTO corrections(patent_id, field, old, new, source, at) "
+                "VALUES (?,?,?,?,?,?)", [(pid, f, old, new, wheres[pid], at)
+                                         for f, (old, new) in diff.items()])
             sets = {f: new for f, (_, new) in diff.items()}
             if "title" in sets:
                 sets["title_display"] = rec.extra.get("title_display") or rec.title

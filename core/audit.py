@@ -149,6 +149,7 @@ class Replay:
     response: SearchResponse | None = None
     # why, as far as the library knows: it grew, or was corrected, since the search
     new_added_since: int = 0            # new results whose patent was added after the search
+    new_corrected: int = 0              # new results whose patent was corrected since
     gone_corrected: int = 0             # gone results whose patent was corrected since
     gone_removed: int = 0               # gone results no longer in the library
     allowed_then: int | None = None     # figures the cutoff and filters let through then
@@ -182,9 +183,12 @@ class Replay:
             parts.append(f"{self.allowed_then} figures were searched then, {self.allowed_now} "
                          "now;")
         if self.new:
-            parts.append(f"{len(self.new)} result(s) not in the log" + (
-                f" ({self.new_added_since} of patents added to the library since the search);"
-                if self.new_added_since else ";"))
+            why = [f"{self.new_added_since} of patents added to the library since the "
+                   "search"] if self.new_added_since else []
+            why += [f"{self.new_corrected} of patents whose grant date, class or title was "
+                    "corrected since"] if self.new_corrected else []
+            parts.append(f"{len(self.new)} result(s) not in the log"
+                         + (f" ({'; '.join(why)});" if why else ";"))
         if self.gone:
             why = [f"{self.gone_corrected} of patents whose grant date, class or title was "
                    "corrected since"] if self.gone_corrected else []
@@ -210,7 +214,8 @@ class Replay:
                 "first_difference": self.first_difference,
                 "max_score_diff": round(self.max_score_diff, 6),
                 "new": [h.figure_id for h in self.new], "gone": self.gone,
-                "new_added_since": self.new_added_since, "gone_corrected": self.gone_corrected,
+                "new_added_since": self.new_added_since, "new_corrected": self.new_corrected,
+                "gone_corrected": self.gone_corrected,
                 "gone_removed": self.gone_removed, "allowed_then": self.allowed_then,
                 "allowed_now": self.allowed_now}
 
@@ -262,11 +267,13 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
         "SELECT patent_id FROM patents WHERE added_at > ?", (rec["at"],))}     # (to the second)
     gone_ids = set(gone)
     still = [h for h in logged_hits(store, rec) if h.figure_id in gone_ids]
+    corrected = store.corrected_since({h.patent_id for h in new} - added, rec["at"])
     return Replay(search_id=search_id, logged_model=rec.get("model_id"),
                   model=searcher.model.model_id, compared=n, same_order=first is None,
                   max_score_diff=max(diffs, default=0.0), in_both=len(diffs),
                   first_difference=first, new=new, gone=gone, response=resp,
                   new_added_since=sum(h.patent_id in added for h in new),
+                  new_corrected=sum(h.patent_id in corrected for h in new),
                   gone_corrected=sum(bool(h.corrected) for h in still),
                   gone_removed=len(gone) - len(still),
                   allowed_then=(rec.get("params") or {}).get("allowed"),

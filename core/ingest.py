@@ -503,7 +503,7 @@ def compact(library: Library, force: bool = False, only: set[str] | None = None)
 
 
 _COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache",
-                  "refiled")
+                  "refiled", "corrections")
 
 
 @contextlib.contextmanager

@@ -69,6 +69,28 @@ class JudgedSearch:
     relevant: int           # patents graded 2 or more
     logged: float           # nDCG@k of the ranking the examiners saw
     now: float              # nDCG@k of the model's ranking now
+    left_out: int = 0       # judged patents no longer prior art for it (corrected, removed)
+
+
+def still_prior_art(store: Store, rec: dict, patents) -> set[str]:
+    """Those of ``patents`` a logged search could find today: in the library, granted
+    before its cutoff and in its Locarno class, by today's metadata (a corrected grant date
+    or class may have taken a judged patent out of what it searches)."""
+    from .locarno import normalize_locarno
+    from .store import date_ord
+
+    cutoff = date_ord(rec["before"]) if rec.get("before") else None
+    code = normalize_locarno(rec["locarno"]) if rec.get("locarno") else None
+    out = set()
+    for pid, row in store.patents(patents).items():
+        if cutoff is not None and date_ord(row.get("grant_date")) >= cutoff:
+            continue
+        loc = row.get("locarno") or ""
+        if code is not None and loc != code and not (len(code) == 2 and
+                                                    loc.startswith(code + "-")):
+            continue
+        out.add(pid)
+    return out
 
 
 @dataclass
@@ -103,10 +125,14 @@ class JudgedScores:
         logged, now = self.means()
         diff, lo, hi = self.difference()
         model = "the library's model" if blind else f"model {self.model}"
+        left_out = sum(s.left_out for s in self.searches)
         return (f"{len(self.searches)} rated search(es) scored with {model}"
                 f"{skipped}{stopped}. nDCG@{self.k} on the judged patents: as the examiners "
                 f"saw the ranking {logged:.3f}, the model now {now:.3f}; difference "
-                f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}] (95 %, searches resampled).")
+                f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}] (95 %, searches resampled)."
+                + (f" {left_out} judged patent(s) left out of both: no longer prior art for "
+                   "their search (grant date or class corrected since, or gone from the "
+                   "library)." if left_out else ""))
 
     def to_json(self) -> dict:
         out = {"model": self.model, "k": self.k, "scored": len(self.searches),
@@ -142,14 +168,23 @@ class RatingsScoring:
         sid, marks = self._todo[self.done]
         self.done += 1
         out = self.scores
-        rec = self.searcher.library.store.search_record(sid)
+        store = self.searcher.library.store
+        rec = store.search_record(sid)
         if rec is None:
             out.skipped.append((sid, "not in the log"))
             return True
+        if not any(marks.values()):
+            out.skipped.append((sid, "no patent rated above 0"))
+            return True
+        findable = still_prior_art(store, rec, marks)
+        left_out = len(marks) - len(findable)
+        marks = {p: g for p, g in marks.items() if p in findable}
         logged = ndcg(patent_order([r["patent_id"] for r in rec.get("results") or []]),
                       marks, self.k)
         if logged is None:
-            out.skipped.append((sid, "no patent rated above 0"))
+            out.skipped.append((sid, "the patents rated above 0 are no longer prior art for "
+                                     "it (their grant date or class corrected since, or gone "
+                                     "from the library)"))
             return True
         try:
             resp = rerun(self.searcher, rec, k=max(RERUN_DEPTH, int(rec.get("k") or 0)))
@@ -158,7 +193,7 @@ class RatingsScoring:
             return True
         now = ndcg(patent_order([h.patent_id for h in resp.results]), marks, self.k)
         out.searches.append(JudgedSearch(sid, len(marks), sum(g >= 2 for g in marks.values()),
-                                         logged, now))
+                                         logged, now, left_out))
         return True
 
 

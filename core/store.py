@@ -20,7 +20,7 @@ import sqlite_utils
 from .atomic import disk_full
 from .records import PageRecord, PatentRecord
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 UNDATED_ORD = 2**31 - 1   # grant-date ordinal of undated items: excluded by every cutoff
 
 _MIGRATIONS: dict[int, str] = {
@@ -82,6 +82,12 @@ _MIGRATIONS: dict[int, str] = {
     CREATE TABLE refiled (
         figure_id INTEGER PRIMARY KEY, old_patent TEXT NOT NULL, new_patent TEXT NOT NULL,
         at TEXT NOT NULL);
+    """,
+    6: """
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY, patent_id TEXT NOT NULL, field TEXT NOT NULL, old TEXT,
+        new TEXT, source TEXT, at TEXT NOT NULL);
+    CREATE INDEX corrections_patent ON corrections(patent_id);
     """,
 }
 
@@ -351,6 +357,16 @@ class Store:
             if r.get("patent_id") == old:
                 r["logged_patent_id"], r["patent_id"] = old, new
         return rows
+
+    def corrected_since(self, patent_ids: Iterable[str], at: str) -> set[str]:
+        """Those of ``patent_ids`` whose grant date, class or title a source corrected after
+        ``at`` (a logged search's time)."""
+        out: set[str] = set()
+        for chunk, marks in _chunked(list(dict.fromkeys(patent_ids))):
+            out.update(pid for (pid,) in self.conn.execute(
+                f"SELECT DISTINCT patent_id FROM corrections WHERE patent_id IN ({marks}) "
+                "AND at > ?", [*chunk, at]))
+        return out
 
     def max_figure_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM figures").fetchone()[0]

@@ -99,6 +99,40 @@ def test_a_replay_names_the_results_a_correction_took_out(searchable_library):
     assert after.to_json()["gone_corrected"] == 2
 
 
+def test_a_replay_names_the_results_a_correction_brought_in(searchable_library):
+    """A patent the cutoff left out of a search (granted after it, by the metadata of the
+    time) and corrected since to an earlier grant is ranked when the search is replayed: the
+    replay says its patent was corrected, and the library keeps each correction with its
+    time and source."""
+    path, query = searchable_library
+    manifest = path.parent / "src" / "manifest.jsonl"
+    rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
+
+    def granted(day: str) -> None:
+        for r in rows:
+            if r["patent_id"] == "D0900003":            # the query's own design
+                r["grant_date"] = day
+        manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with Library(path) as lib:
+            ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
+                   model_ref="tiny_test:random", workers=0)
+
+    granted("2021-06-01")                               # after the search's cutoff
+    sid = search_logged(path, query)
+    time.sleep(1.05)                                    # (the log keeps the second)
+    granted("2008-01-04")
+    after = _replay(path, sid)
+    assert "D0900003" in {h.patent_id for h in after.new} and after.new_added_since == 0
+    assert after.new_corrected == len(after.new) and after.to_json()["new_corrected"]
+    assert (f"{len(after.new)} result(s) not in the log ({after.new_corrected} of patents "
+            "whose grant date, class or title was corrected since)") in after.text()
+    with Library(path) as lib:
+        log = list(lib.store.conn.execute(
+            "SELECT patent_id, field, old, new, source FROM corrections ORDER BY id"))
+    assert log == [("D0900003", "grant_date", "2008-01-04", "2021-06-01", str(manifest)),
+                   ("D0900003", "grant_date", "2021-06-01", "2008-01-04", str(manifest))]
+
+
 def test_replay_refuses_a_query_file_that_changed_or_is_gone(searchable_library):
     path, query = searchable_library
     sid = search_logged(path, query)

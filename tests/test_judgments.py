@@ -95,3 +95,50 @@ def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library,
     assert stopped.cancelled and not stopped.searches
     assert stopped.text() == ("No rated search scored (stopped early: 0 of 2 rated searches "
                               "looked at).")
+
+
+def test_a_judged_patent_no_longer_prior_art_is_left_out_of_both_scores(searchable_library):
+    """A judged patent whose grant date was corrected to after the search's cutoff cannot be
+    ranked by the search run again: it is left out of the logged and the new score alike
+    (and said), not counted as the model's miss; a search whose only relevant patent it was
+    is skipped with the reason."""
+    from core.ingest import ingest
+
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    with Library(path) as lib:
+        hits = logged_hits(lib.store, search_record(lib.store, sid))
+        order = patent_order([h.patent_id for h in hits])
+        first = {p: next(h for h in hits if h.patent_id == p) for p in order}
+        for patent, grade in ((order[0], 3), (order[1], 2), (order[2], 0)):
+            h = first[patent]
+            lib.store.add_rating(search_id=sid, patent_id=patent, figure_id=h.figure_id,
+                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
+                                 examiner="ann")
+
+    def score():
+        with Library(path) as lib:
+            return score_by_ratings(Searcher(lib, create_model("tiny_test", pretrained=None)))
+
+    def regrant(patent: str) -> None:
+        manifest = path.parent / "src" / "manifest.jsonl"
+        rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
+        for r in rows:
+            if r["patent_id"] == patent:
+                r["grant_date"] = "2021-06-01"          # after the search's cutoff
+        manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with Library(path) as lib:
+            ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
+                   model_ref="tiny_test:random", workers=0)
+
+    (before,) = score().searches
+    assert before.logged == pytest.approx(1.0) and before.now == pytest.approx(1.0)
+    regrant(order[0])
+    scores = score()
+    (row,) = scores.searches
+    assert (row.judged, row.left_out) == (2, 1)
+    assert row.logged == pytest.approx(1.0) and row.now == pytest.approx(1.0)
+    assert "1 judged patent(s) left out of both: no longer prior art" in scores.text()
+    regrant(order[1])
+    (skipped,) = score().skipped
+    assert skipped[0] == sid and "no longer prior art" in skipped[1]
