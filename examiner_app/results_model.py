@@ -60,7 +60,7 @@ class ResultsModel(QAbstractListModel):
     # -- content ----------------------------------------------------------------------------
     def set_results(self, hits: list, *, ratings: dict[int, int] | None = None,
                     seed: int = 0) -> None:
-        self.thumbnails.drop_pending()
+        self.thumbnails.drop_pending(figures_only=True)
         self.beginResetModel()
         self.hits = list(hits)
         self.ratings = dict(ratings or {})

@@ -44,10 +44,13 @@ class ThumbnailLoader(QObject):
         self._pixmaps.clear()
         self.errors.clear()
 
-    def drop_pending(self) -> None:
+    def drop_pending(self, figures_only: bool = False) -> None:
         """Forget requests not started yet (their results were replaced); they are asked
-        for again if a view still paints them."""
+        for again if a view still paints them. ``figures_only``: those of figures (the
+        results'), not of whole pages (the detail view's page strip, still shown)."""
         for key, task in list(self._pending.items()):
+            if figures_only and key[2] is None:
+                continue
             if task.take():
                 task.signals.finished.emit()
                 del self._pending[key]

@@ -1248,6 +1248,38 @@ def test_a_queued_task_taken_back_never_runs(qtbot):
     runner.shutdown()
 
 
+def test_new_results_drop_their_queued_figure_thumbnails_but_not_the_page_strips(qtbot,
+                                                                                 tmp_path):
+    """New results take back the figure thumbnails still queued for the old ones; the
+    detail view's page strip, still on screen, keeps its requests (a search that kept the
+    same top patent left the strip blank for good)."""
+    import threading
+
+    from PIL import Image
+
+    from core.thumbnails import ThumbnailCache
+    from examiner_app.results_model import ResultsModel
+    from examiner_app.tasks import TaskRunner
+    from examiner_app.thumbnails import ThumbnailLoader
+
+    page = tmp_path / "sheet.png"
+    Image.new("L", (300, 400), 255).save(page)
+    runner = TaskRunner(1)
+    loader = ThumbnailLoader(runner)
+    loader.set_cache(ThumbnailCache(tmp_path / "thumbs"))
+    model = ResultsModel(loader)
+    release = threading.Event()
+    runner.submit(lambda task: release.wait(WAIT / 1000))        # the pool is busy
+    strip = ThumbnailLoader.key(str(page), 0, None, 96, 1.0)
+    figure = ThumbnailLoader.key(str(page), 0, (10, 10, 200, 200), 180, 1.0)
+    assert loader.pixmap(strip, 1.0) is None and loader.pixmap(figure, 1.0) is None
+    model.set_results([])
+    assert strip in loader._pending and figure not in loader._pending
+    release.set()
+    qtbot.waitUntil(lambda: loader.pixmap(strip, 1.0) is not None, timeout=WAIT)
+    runner.shutdown()
+
+
 def test_detail_view_of_another_patent_shows_its_own_sheet(qtbot, window, gui_library):
     """Switching the detail view to another patent shows that patent's sheet (clearing the
     previous patent's page strip used to re-show its current page) and acts on it."""
