@@ -293,11 +293,22 @@ class Library:
         return store
 
     def replaced(self) -> bool:
-        """Whether a rebuild swapped a new library in since this one was opened."""
+        """Whether a rebuild swapped a new library in since this one was opened; a
+        LibraryError if the library is gone (deleted or moved while open: what is written to
+        the open database would be lost)."""
         try:
             return os.stat(self.path / DB_FILE).st_ino != self._db_inode
-        except OSError:         # (mid-swap: the open one is still the library's)
+        except OSError:
+            pass
+        swap = self.path.with_name(self.path.name + REBUILD_SUFFIX) / REBUILD_MARKER
+        if swap.exists():       # mid-swap: the open one is still the library's
             return False
+        try:                    # (or the swap has just ended)
+            return os.stat(self.path / DB_FILE).st_ino != self._db_inode
+        except OSError:
+            raise LibraryError(f"the library at {self.path} is gone (deleted or moved while "
+                               "open): nothing more can be saved to it; open it where it "
+                               "is now") from None
 
     def content_key(self) -> tuple:
         """What the library holds, cheaply: its database file and index segments (an add, a

@@ -82,7 +82,8 @@ class ThumbnailCache:
         target = self._file(key)
         tmp = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(exist_ok=True)        # (not a library folder gone meanwhile)
+            target.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 Image.fromarray(thumb).save(f, format="PNG")

@@ -12,7 +12,7 @@ import pytest
 from conftest import write_subset_manifest
 from core.index import ModelMismatchError
 from core.ingest import ingest
-from core.library import Library
+from core.library import Library, LibraryError
 from core.models import create_model
 from core.search import Searcher, SearchQuery
 
@@ -1174,3 +1174,31 @@ def test_ratings_of_scans_follow_them_to_the_patent_they_are_filed_under(
         assert sorted((r["figure_id"], r["rating"]) for r in current) == sorted(
             [(two[0].figure_id, 0), (two[1].figure_id, 3)])
         assert session_summary(lib.store, None, "ann").per_search[0].relevant_top == 1
+
+
+def test_a_library_deleted_while_open_says_so_instead_of_saving_into_it(sheets, tmp_path,
+                                                                        tiny_model):
+    """Deleted (or moved) while a window has it open, the library is not written on as if
+    it were there: a search and a rating say it is gone (they were reported as saved into
+    the deleted file), and no thumbnail brings its folder back."""
+    from core.search import SearchQuery
+    from core.thumbnails import ThumbnailCache
+
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        ingest(lib, [sheets], tiny_model, workers=0)
+    lib = Library(path)
+    searcher = Searcher(lib, tiny_model)
+    query = SearchQuery(image=sheets.parent / "D0900001_1.png", k=3)
+    hit = searcher.search(query, log=True).results[0]
+    shutil.rmtree(path)
+    with pytest.raises(LibraryError, match="is gone .deleted or moved while open"):
+        searcher.search(query, log=True)
+    with pytest.raises(LibraryError, match="is gone"):
+        lib.write_where_kept(lambda store: store.add_rating(
+            search_id=1, patent_id=hit.patent_id, figure_id=hit.figure_id, rank=1, rating=2,
+            model_id=None, query_sha256=None, examiner="ann"),
+            lambda store, row: store.rating_event(row))
+    ThumbnailCache.for_library(path).thumbnail(sheets.parent / "D0900001_1.png", 0, None, 64)
+    assert not path.exists()
+    lib.close()
