@@ -7,7 +7,6 @@ twice. Per-file problems are reported and skipped; nothing already in the librar
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -25,7 +24,8 @@ from ._page_twins import PageTwins, file_changed
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
-                      MissingFilesError, finish_interrupted_swap, missing_page_files)
+                      MissingFilesError, attached, copy_kept_rows, finish_interrupted_swap,
+                      missing_page_files)
 from .records import PageRecord, PatentRecord, SourceScan
 from .store import DiskFullError, date_ord
 
@@ -502,35 +502,13 @@ def compact(library: Library, force: bool = False, only: set[str] | None = None)
         merged = True
 
 
-_COPIED_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache",
-                  "refiled", "corrections")
-
-
-@contextlib.contextmanager
-def _attached(conn, old_db: Path):
-    """``conn`` with the library's own database attached as ``old``."""
-    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
-    try:
-        yield conn
-    finally:
-        conn.execute("DETACH DATABASE old")
-
-
-def _copy_tables(new: Library, old_db: Path) -> None:
-    """Copy metadata, search history and ratings (rows keep their ids; re-running adds only
-    rows that are new since the last copy)."""
-    with _attached(new.store.conn, old_db) as conn, new.store.transaction():
-        for table in _COPIED_TABLES:
-            conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
-
-
 def _changed_since(aside: Library, old_db: Path) -> bool:
     """Whether the library changed under an interrupted rebuild's aside copy: a patent's
     metadata corrected (its dates are in the vectors embedded already) or a page re-pointed
     or dropped. Rows added since are no change: the resumed run adds them."""
     columns = [r[1] for r in aside.store.conn.execute("PRAGMA table_info(patents)")]
     differs = " OR ".join(f"n.{c} IS NOT o.{c}" for c in columns)
-    with _attached(aside.store.conn, old_db) as conn:
+    with attached(aside.store.conn, old_db) as conn:
         return conn.execute(
             f"SELECT 1 FROM main.patents n JOIN old.patents o USING (patent_id) WHERE {differs} "
             "UNION ALL SELECT 1 FROM main.pages n WHERE NOT EXISTS (SELECT 1 FROM old.pages o "
@@ -588,7 +566,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                                f"{path.parent}, which cannot be written here "
                                f"({exc.strerror}); nothing was changed") from None
         try:
-            _copy_tables(new, path / "library.sqlite")
+            copy_kept_rows(new.store, path / "library.sqlite")
             scan = SourceScan(kind="rebuild", root=path)
             for pid, grant in library.store.conn.execute(
                     "SELECT patent_id, grant_date FROM patents"):
@@ -624,7 +602,7 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                     f"{len(report.errors)} page(s) could not be read again ({item}: {reason}); "
                     "the library is unchanged. Fix them")
             compact(new, force=True)     # (ingest computed the text vectors it lacked)
-            _copy_tables(new, path / "library.sqlite")   # searches and ratings made meanwhile
+            copy_kept_rows(new.store, path / "library.sqlite")   # searches, ratings made meanwhile
             with new.store.transaction():   # where it will be (not where it was built)
                 new.store._set_meta("library_path", str(path))
             (tmp / REBUILD_MARKER).touch()

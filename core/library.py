@@ -168,6 +168,41 @@ REBUILT = {DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", DB_FILE + "-journal", IN
            LOCK_FILE, REBUILD_MARKER}
 
 
+#: What a rebuild keeps of the library it replaces (rows keep their ids).
+KEPT_TABLES = ("sources", "patents", "searches", "ratings", "descriptions", "cache", "refiled",
+               "corrections")
+
+
+@contextlib.contextmanager
+def attached(conn, old_db: Path):
+    """``conn`` with another library database attached as ``old``."""
+    conn.execute("ATTACH DATABASE ? AS old", (str(old_db),))
+    try:
+        yield conn
+    finally:
+        conn.execute("DETACH DATABASE old")
+
+
+def copy_kept_rows(store: Store, old_db: Path) -> None:
+    """The rows of ``KEPT_TABLES`` in ``old_db`` that ``store`` lacks, in one transaction
+    (searches and ratings written to a library while it was being rebuilt)."""
+    with attached(store.conn, old_db) as conn, store.transaction():
+        for table in KEPT_TABLES:
+            conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+
+
+def _keep_last_rows(old: Path, path: Path) -> None:
+    """After a swap: what was written to the replaced library since the rebuild's last copy
+    of it (a rating saved just before the swap, or during it) goes into the new one."""
+    if not (old / DB_FILE).exists():
+        return
+    store = Store(path / DB_FILE)
+    try:
+        copy_kept_rows(store, old / DB_FILE)
+    finally:
+        store.close()
+
+
 def finish_interrupted_swap(path: Path) -> None:
     """Complete a rebuild whose final folder swap was interrupted (each step is a rename, so
     an interrupted swap resumes where it stopped)."""
@@ -180,6 +215,7 @@ def finish_interrupted_swap(path: Path) -> None:
             raise
         swapping = False
     if not swapping and (path / REBUILD_MARKER).exists():   # swapped, killed before the end
+        _keep_last_rows(path.with_name(path.name + ".old"), path)
         (path / REBUILD_MARKER).unlink()
         shutil.rmtree(path.with_name(path.name + ".old"), ignore_errors=True)
         return
@@ -193,6 +229,7 @@ def finish_interrupted_swap(path: Path) -> None:
                 shutil.rmtree(old)
             path.rename(old)
         tmp.rename(path)
+        _keep_last_rows(old, path)
         (path / REBUILD_MARKER).unlink()
         if old.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -300,7 +337,8 @@ class Library:
             return os.stat(self.path / DB_FILE).st_ino != self._db_inode
         except OSError:
             pass
-        swap = self.path.with_name(self.path.name + REBUILD_SUFFIX) / REBUILD_MARKER
+        real = self.path.resolve()     # (a library opened through a link is swapped there)
+        swap = real.with_name(real.name + REBUILD_SUFFIX) / REBUILD_MARKER
         if swap.exists():       # mid-swap: the open one is still the library's
             return False
         try:                    # (or the swap has just ended)

@@ -1202,3 +1202,59 @@ def test_a_library_deleted_while_open_says_so_instead_of_saving_into_it(sheets, 
     ThumbnailCache.for_library(path).thumbnail(sheets.parent / "D0900001_1.png", 0, None, 64)
     assert not path.exists()
     lib.close()
+
+
+def test_a_rating_saved_as_a_rebuild_swaps_folders_is_kept(sheets, tmp_path, tiny_model,
+                                                            monkeypatch):
+    """A rating saved by another window after the rebuild's last copy of the ratings (just
+    before its folders swap) is in the rebuilt library: the swap copies what the replaced
+    library gained meanwhile (it was lost, though reported as saved)."""
+    import core.ingest
+    from core.ingest import rebuild
+    from core.library import finish_interrupted_swap
+
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        ingest(lib, [sheets], tiny_model, workers=0)
+    window = Library(path)                      # open in another window all along
+
+    def rate() -> int:
+        return window.write_where_kept(lambda store: store.add_rating(
+            search_id=None, patent_id="D0900001", figure_id=1, rank=1, rating=3,
+            model_id=None, query_sha256=None, examiner="ann", session="late"),
+            lambda store, row: store.rating_event(row))
+
+    def swap_after_a_rating(where):
+        rate()                                  # the old database, not yet replaced
+        finish_interrupted_swap(where)
+
+    monkeypatch.setattr(core.ingest, "finish_interrupted_swap", swap_after_a_rating)
+    with Library(path) as lib:
+        rebuild(lib, tiny_model, workers=0)
+    window.close()
+    with Library(path) as lib:
+        assert [r["session"] for r in lib.store.current_ratings()] == ["late"]
+
+
+def test_a_library_opened_through_a_link_is_not_gone_while_a_rebuild_swaps_it(sheets,
+                                                                               tmp_path,
+                                                                               tiny_model):
+    """Between a rebuild's two folder renames the library's folder is briefly missing: a
+    window holding it through a link waits for the swap instead of calling it gone."""
+    from core.library import REBUILD_MARKER, REBUILD_SUFFIX
+
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        ingest(lib, [sheets], tiny_model, workers=0)
+    link = tmp_path / "link"
+    link.symlink_to(path)
+    window = Library(link)
+    rebuilt = path.with_name(path.name + REBUILD_SUFFIX)
+    rebuilt.mkdir()
+    (rebuilt / REBUILD_MARKER).touch()
+    path.rename(path.with_name("lib.old"))             # the swap's first rename
+    assert window.replaced() is False
+    (rebuilt / REBUILD_MARKER).unlink()                 # no swap: really gone
+    with pytest.raises(LibraryError, match="is gone"):
+        window.replaced()
+    window.close()
