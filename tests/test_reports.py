@@ -168,6 +168,7 @@ def test_thumbnails_are_cached_on_disk_and_refreshed_when_the_file_changes(tmp_p
     page[100:600, 100:700:50] = 0
     src = tmp_path / "sheet.png"
     Image.fromarray(page).save(src)
+    (tmp_path / "lib").mkdir()                  # (a library's folder, not made by its cache)
     cache = ThumbnailCache.for_library(tmp_path / "lib")
     first = cache.thumbnail(src, 0, (100, 100, 700, 600), side=120)
     assert max(first.shape) == 120 and first.min() < 160
