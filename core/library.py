@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -191,16 +192,42 @@ def copy_kept_rows(store: Store, old_db: Path) -> None:
             conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
 
 
-def _keep_last_rows(old: Path, path: Path) -> None:
-    """After a swap: what was written to the replaced library since the rebuild's last copy
-    of it (a rating saved just before the swap, or during it) goes into the new one."""
-    if not (old / DB_FILE).exists():
+def _keep_last_rows(library: Path, rebuilt: Path) -> None:
+    """Just before a swap: what was written to the library since the rebuild's last copy of
+    it goes into the rebuilt one, which nobody else has open yet (writers wait for the swap
+    meanwhile: ``Library.replaced``)."""
+    if not (library / DB_FILE).exists() or not (rebuilt / DB_FILE).exists():
         return
-    store = Store(path / DB_FILE)
+    store = Store(rebuilt / DB_FILE)
     try:
-        copy_kept_rows(store, old / DB_FILE)
+        copy_kept_rows(store, library / DB_FILE)
     finally:
         store.close()
+
+
+#: How long a library's readers and writers wait for another process's rebuild to swap
+#: folders (a marker older than ``SWAP_FRESH_S`` is a killed rebuild's: nobody waits).
+SWAP_WAIT_S = 10.0
+SWAP_FRESH_S = 120.0
+
+
+def _swap_marker(path: Path) -> Path:
+    real = path.resolve()           # (a library opened through a link is swapped there)
+    return real.with_name(real.name + REBUILD_SUFFIX) / REBUILD_MARKER
+
+
+def _wait_for_swap(path: Path) -> None:
+    """While a rebuild swaps the library's folders, wait (so nothing is written to the
+    library it replaces after its last rows were copied)."""
+    marker = _swap_marker(path)
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            if time.time() - marker.stat().st_mtime > SWAP_FRESH_S:
+                return
+        except OSError:             # no swap (any more)
+            return
+        time.sleep(0.02)
 
 
 def finish_interrupted_swap(path: Path) -> None:
@@ -215,13 +242,13 @@ def finish_interrupted_swap(path: Path) -> None:
             raise
         swapping = False
     if not swapping and (path / REBUILD_MARKER).exists():   # swapped, killed before the end
-        _keep_last_rows(path.with_name(path.name + ".old"), path)
         (path / REBUILD_MARKER).unlink()
         shutil.rmtree(path.with_name(path.name + ".old"), ignore_errors=True)
         return
     if swapping:
         old = path.with_name(path.name + ".old")
         if path.exists():
+            _keep_last_rows(path, tmp)
             for entry in sorted(path.iterdir()):
                 if entry.name not in REBUILT and not (tmp / entry.name).exists():
                     entry.rename(tmp / entry.name)
@@ -229,7 +256,6 @@ def finish_interrupted_swap(path: Path) -> None:
                 shutil.rmtree(old)
             path.rename(old)
         tmp.rename(path)
-        _keep_last_rows(old, path)
         (path / REBUILD_MARKER).unlink()
         if old.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -332,14 +358,13 @@ class Library:
     def replaced(self) -> bool:
         """Whether a rebuild swapped a new library in since this one was opened; a
         LibraryError if the library is gone (deleted or moved while open: what is written to
-        the open database would be lost)."""
+        the open database would be lost). A swap in progress is waited for."""
+        _wait_for_swap(self.path)
         try:
             return os.stat(self.path / DB_FILE).st_ino != self._db_inode
         except OSError:
             pass
-        real = self.path.resolve()     # (a library opened through a link is swapped there)
-        swap = real.with_name(real.name + REBUILD_SUFFIX) / REBUILD_MARKER
-        if swap.exists():       # mid-swap: the open one is still the library's
+        if _swap_marker(self.path).exists():   # mid-swap still: the open one is the library's
             return False
         try:                    # (or the swap has just ended)
             return os.stat(self.path / DB_FILE).st_ino != self._db_inode

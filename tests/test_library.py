@@ -1208,7 +1208,8 @@ def test_a_rating_saved_as_a_rebuild_swaps_folders_is_kept(sheets, tmp_path, tin
                                                             monkeypatch):
     """A rating saved by another window after the rebuild's last copy of the ratings (just
     before its folders swap) is in the rebuilt library: the swap copies what the replaced
-    library gained meanwhile (it was lost, though reported as saved)."""
+    library gained meanwhile (it was lost, though reported as saved), and a window that
+    writes while the folders swap waits for the swap."""
     import core.ingest
     from core.ingest import rebuild
     from core.library import finish_interrupted_swap
@@ -1218,14 +1219,12 @@ def test_a_rating_saved_as_a_rebuild_swaps_folders_is_kept(sheets, tmp_path, tin
         ingest(lib, [sheets], tiny_model, workers=0)
     window = Library(path)                      # open in another window all along
 
-    def rate() -> int:
-        return window.write_where_kept(lambda store: store.add_rating(
-            search_id=None, patent_id="D0900001", figure_id=1, rank=1, rating=3,
-            model_id=None, query_sha256=None, examiner="ann", session="late"),
-            lambda store, row: store.rating_event(row))
-
     def swap_after_a_rating(where):
-        rate()                                  # the old database, not yet replaced
+        # a rating that was on its way in as the rebuild made its last copy: in the database
+        # being replaced (one that comes later waits for the swap: Library.replaced)
+        window.store.add_rating(search_id=None, patent_id="D0900001", figure_id=1, rank=1,
+                                rating=3, model_id=None, query_sha256=None, examiner="ann",
+                                session="late")
         finish_interrupted_swap(where)
 
     monkeypatch.setattr(core.ingest, "finish_interrupted_swap", swap_after_a_rating)
@@ -1257,4 +1256,31 @@ def test_a_library_opened_through_a_link_is_not_gone_while_a_rebuild_swaps_it(sh
     (rebuilt / REBUILD_MARKER).unlink()                 # no swap: really gone
     with pytest.raises(LibraryError, match="is gone"):
         window.replaced()
+    window.close()
+
+
+def test_a_write_waits_while_another_process_swaps_the_folders(sheets, tmp_path, tiny_model):
+    """While a rebuild's swap marker is fresh, a window's write waits for the swap (and then
+    goes to the rebuilt library); a stale marker (a killed rebuild's) is not waited for."""
+    import threading
+    import time
+
+    from core.library import REBUILD_MARKER, REBUILD_SUFFIX, SWAP_FRESH_S
+
+    path = tmp_path / "lib"
+    with Library(path, create=True) as lib:
+        ingest(lib, [sheets], tiny_model, workers=0)
+    window = Library(path)
+    rebuilt = path.with_name(path.name + REBUILD_SUFFIX)
+    rebuilt.mkdir()
+    marker = rebuilt / REBUILD_MARKER
+    marker.touch()
+    threading.Timer(0.5, marker.unlink).start()        # the swap ends
+    start = time.monotonic()
+    assert window.replaced() is False
+    assert 0.4 < time.monotonic() - start < 5
+    marker.touch()
+    os.utime(marker, (time.time() - SWAP_FRESH_S - 5,) * 2)
+    start = time.monotonic()
+    assert window.replaced() is False and time.monotonic() - start < 0.3
     window.close()
