@@ -227,6 +227,26 @@ def search_logged(path: Path, query: Path, **kw) -> int:
                                log=True, examiner="ann", session="s1").search_id
 
 
+def regrant(path: Path, patent: str, day: str) -> None:
+    """Correct ``patent``'s grant date to ``day`` in the manifest of ``searchable_library``
+    at ``path`` and add the manifest again (the library corrects its metadata)."""
+    import json
+
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import create_model
+
+    manifest = path.parent / "src" / "manifest.jsonl"
+    rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
+    for r in rows:
+        if r["patent_id"] == patent:
+            r["grant_date"] = day
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with Library(path) as lib:
+        ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+
+
 @pytest.fixture
 def qtbot(qtbot):
     """pytest-qt's qtbot, whose ``waitUntil`` takes a lambda that gives None as not yet true:

@@ -18,7 +18,7 @@ from core.library import Library
 from core.models import create_model
 from core.search import Searcher
 
-from conftest import AUDIT_BEFORE as BEFORE, search_logged
+from conftest import AUDIT_BEFORE as BEFORE, regrant, search_logged
 
 
 def run(*args):
@@ -83,15 +83,7 @@ def test_a_replay_names_the_results_a_correction_took_out(searchable_library):
     with Library(path) as lib:
         first = search_record(lib.store, sid)["results"][0]
         pid = logged_hits(lib.store, search_record(lib.store, sid))[0].patent_id
-    manifest = path.parent / "src" / "manifest.jsonl"
-    rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
-    for r in rows:
-        if r["patent_id"] == pid:
-            r["grant_date"] = "2021-06-01"          # after the search's cutoff
-    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with Library(path) as lib:
-        ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
-               model_ref="tiny_test:random", workers=0)
+    regrant(path, pid, "2021-06-01")                    # after the search's cutoff
     after = _replay(path, sid)
     assert first["figure_id"] in after.gone and after.gone_corrected == 2 == len(after.gone)
     assert after.gone_removed == 0 and after.new_added_since == 0
@@ -106,21 +98,10 @@ def test_a_replay_names_the_results_a_correction_brought_in(searchable_library):
     time and source."""
     path, query = searchable_library
     manifest = path.parent / "src" / "manifest.jsonl"
-    rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
-
-    def granted(day: str) -> None:
-        for r in rows:
-            if r["patent_id"] == "D0900003":            # the query's own design
-                r["grant_date"] = day
-        manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        with Library(path) as lib:
-            ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
-                   model_ref="tiny_test:random", workers=0)
-
-    granted("2021-06-01")                               # after the search's cutoff
+    regrant(path, "D0900003", "2021-06-01")     # the query's own design, after the cutoff
     sid = search_logged(path, query)
     time.sleep(1.05)                                    # (the log keeps the second)
-    granted("2008-01-04")
+    regrant(path, "D0900003", "2008-01-04")
     after = _replay(path, sid)
     assert "D0900003" in {h.patent_id for h in after.new} and after.new_added_since == 0
     assert after.new_corrected == len(after.new) and after.to_json()["new_corrected"]

@@ -11,7 +11,7 @@ from core.library import Library
 from core.models import create_model
 from core.search import Searcher
 from core.store import Store
-from conftest import search_logged
+from conftest import regrant, search_logged
 from test_audit import run
 
 
@@ -102,8 +102,6 @@ def test_a_judged_patent_no_longer_prior_art_is_left_out_of_both_scores(searchab
     ranked by the search run again: it is left out of the logged and the new score alike
     (and said), not counted as the model's miss; a search whose only relevant patent it was
     is skipped with the reason."""
-    from core.ingest import ingest
-
     path, query = searchable_library
     sid = search_logged(path, query)
     with Library(path) as lib:
@@ -120,25 +118,14 @@ def test_a_judged_patent_no_longer_prior_art_is_left_out_of_both_scores(searchab
         with Library(path) as lib:
             return score_by_ratings(Searcher(lib, create_model("tiny_test", pretrained=None)))
 
-    def regrant(patent: str) -> None:
-        manifest = path.parent / "src" / "manifest.jsonl"
-        rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
-        for r in rows:
-            if r["patent_id"] == patent:
-                r["grant_date"] = "2021-06-01"          # after the search's cutoff
-        manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        with Library(path) as lib:
-            ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
-                   model_ref="tiny_test:random", workers=0)
-
     (before,) = score().searches
     assert before.logged == pytest.approx(1.0) and before.now == pytest.approx(1.0)
-    regrant(order[0])
+    regrant(path, order[0], "2021-06-01")               # after the search's cutoff
     scores = score()
     (row,) = scores.searches
     assert (row.judged, row.left_out) == (2, 1)
     assert row.logged == pytest.approx(1.0) and row.now == pytest.approx(1.0)
     assert "1 judged patent(s) left out of both: no longer prior art" in scores.text()
-    regrant(order[1])
+    regrant(path, order[1], "2021-06-01")
     (skipped,) = score().skipped
     assert skipped[0] == sid and "no longer prior art" in skipped[1]
