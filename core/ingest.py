@@ -602,7 +602,6 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
                     f"{len(report.errors)} page(s) could not be read again ({item}: {reason}); "
                     "the library is unchanged. Fix them")
             compact(new, force=True)     # (ingest computed the text vectors it lacked)
-            copy_kept_rows(new.store, path / "library.sqlite")   # searches, ratings made meanwhile
             with new.store.transaction():   # where it will be (not where it was built)
                 new.store._set_meta("library_path", str(path))
             (tmp / REBUILD_MARKER).touch()

@@ -76,21 +76,13 @@ def still_prior_art(store: Store, rec: dict, patents) -> set[str]:
     """Those of ``patents`` a logged search could find today: in the library, granted
     before its cutoff and in its Locarno class, by today's metadata (a corrected grant date
     or class may have taken a judged patent out of what it searches)."""
-    from .locarno import normalize_locarno
+    from .locarno import matches
     from .store import date_ord
 
     cutoff = date_ord(rec["before"]) if rec.get("before") else None
-    code = normalize_locarno(rec["locarno"]) if rec.get("locarno") else None
-    out = set()
-    for pid, row in store.patents(patents).items():
-        if cutoff is not None and date_ord(row.get("grant_date")) >= cutoff:
-            continue
-        loc = row.get("locarno") or ""
-        if code is not None and loc != code and not (len(code) == 2 and
-                                                    loc.startswith(code + "-")):
-            continue
-        out.add(pid)
-    return out
+    return {pid for pid, row in store.patents(patents).items()
+            if (cutoff is None or date_ord(row.get("grant_date")) < cutoff)
+            and matches(row.get("locarno"), rec.get("locarno"))}
 
 
 @dataclass

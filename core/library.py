@@ -194,8 +194,8 @@ def copy_kept_rows(store: Store, old_db: Path) -> None:
 
 def _keep_last_rows(library: Path, rebuilt: Path) -> None:
     """Just before a swap: what was written to the library since the rebuild's last copy of
-    it goes into the rebuilt one, which nobody else has open yet (writers wait for the swap
-    meanwhile: ``Library.replaced``)."""
+    it (searches and ratings made meanwhile) goes into the rebuilt one, which nobody else
+    has open yet (writers wait for the swap meanwhile: ``Library.replaced``)."""
     if not (library / DB_FILE).exists() or not (rebuilt / DB_FILE).exists():
         return
     store = Store(rebuilt / DB_FILE)
@@ -216,10 +216,9 @@ def _swap_marker(path: Path) -> Path:
     return real.with_name(real.name + REBUILD_SUFFIX) / REBUILD_MARKER
 
 
-def _wait_for_swap(path: Path) -> None:
-    """While a rebuild swaps the library's folders, wait (so nothing is written to the
-    library it replaces after its last rows were copied)."""
-    marker = _swap_marker(path)
+def _wait_for_swap(marker: Path) -> None:
+    """While a rebuild swaps the library's folders (its ``marker`` is there), wait: nothing
+    is written to the library it replaces after its last rows were copied."""
     deadline = time.monotonic() + SWAP_WAIT_S
     while time.monotonic() < deadline:
         try:
@@ -359,12 +358,13 @@ class Library:
         """Whether a rebuild swapped a new library in since this one was opened; a
         LibraryError if the library is gone (deleted or moved while open: what is written to
         the open database would be lost). A swap in progress is waited for."""
-        _wait_for_swap(self.path)
+        marker = _swap_marker(self.path)
+        _wait_for_swap(marker)
         try:
             return os.stat(self.path / DB_FILE).st_ino != self._db_inode
         except OSError:
             pass
-        if _swap_marker(self.path).exists():   # mid-swap still: the open one is the library's
+        if marker.exists():     # mid-swap still: the open one is the library's
             return False
         try:                    # (or the swap has just ended)
             return os.stat(self.path / DB_FILE).st_ino != self._db_inode

@@ -122,8 +122,8 @@ class ReportMeta:
         if self.text_words_read:
             rows.append(("Text read", f"its first {self.text_words_read} words (the model "
                                       "reads no more)"))
-        if self.text and self.fusion and not blind:
-            rows.append(("Score weights", _fusion_text(self)))
+        if weights := self.score_weights(blind):
+            rows.append(("Score weights", weights))
         if not blind:
             rows.append(("Model", self.model_id or "-"))
         if self.allowed is not None:
@@ -145,6 +145,10 @@ class ReportMeta:
                                                  ("Session", self.session),
                                                  ("Ratings by", self.rated_by)) if value]
         return rows
+
+    def score_weights(self, blind: bool = False) -> str:
+        """How a text-and-drawing search weighed them ("" for others, and when blind)."""
+        return _fusion_text(self) if self.text and self.fusion and not blind else ""
 
     def with_ratings_of(self, examiner: str | None, rated: bool) -> "ReportMeta":
         """This report showing ``examiner``'s ratings (``rated``: it has some): named when
@@ -223,7 +227,7 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
     """One row per result (the search's own fields repeated, so every row stands alone);
     ``ratings`` maps figure id -> rating. Returns the number of rows."""
     ratings = ratings or {}
-    weights = _fusion_text(meta) if meta.text and meta.fusion and not blind else ""
+    weights = meta.score_weights(blind)
     n = 0
     with _csv_file(path) as f:
         w = _SheetSafeWriter(f)

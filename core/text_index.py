@@ -39,25 +39,7 @@ def missing_text_vectors(library, model) -> list[str]:
 
 def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -> int:
     """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed."""
-    store = library.store
-    rows, descs, known = [], {}, {}
-    for where, args in _patent_filters(patent_ids):     # only the patents asked for
-        rows += store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
-                               f"FROM patents{where}", args)
-        for pid, text in store.conn.execute(
-                f"SELECT patent_id, text FROM descriptions{where} ORDER BY id", args):
-            descs.setdefault(pid, []).append(text)
-        known.update(store.conn.execute(
-            "SELECT patent_id, text_sha256 FROM text_vectors WHERE model_id=?"
-            + where.replace(" WHERE", " AND"), (model.model_id, *args)))
-    todo = []
-    for r in rows:
-        texts = patent_texts(r, descs.get(r["patent_id"], []))
-        if not texts:
-            continue
-        sha = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
-        if known.get(r["patent_id"]) != sha:
-            todo.append((r["patent_id"], sha, texts))
+    todo = stale_texts(library, model.model_id, patent_ids)
     flat = [t for _, _, texts in todo for t in texts]
     vecs = np.concatenate([model.encode_text(flat[i:i + batch_size]).numpy()
                            for i in range(0, len(flat), batch_size)]) if flat else None
@@ -68,12 +50,38 @@ def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -
         v = (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
         out.append((pid, model.model_id, sha, v.tobytes()))
     if out:
-        with store.transaction():
-            store.conn.executemany(
+        with library.store.transaction():
+            library.store.conn.executemany(
                 "INSERT OR REPLACE INTO text_vectors(patent_id, model_id, text_sha256, vector) "
                 "VALUES (?,?,?,?)", out)
-            bump_text_generation(store)
+            bump_text_generation(library.store)
     return len(out)
+
+
+def stale_texts(library, model_id: str, patent_ids=None) -> list[tuple[str, str, list[str]]]:
+    """(patent, SHA-256 of its texts, its texts) of ``patent_ids`` (default: all) whose
+    text vector for ``model_id`` is missing or was embedded from other texts (found without
+    loading the model)."""
+    store = library.store
+    rows, descs, known = [], {}, {}
+    for where, args in _patent_filters(patent_ids):     # only the patents asked for
+        rows += store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
+                               f"FROM patents{where}", args)
+        for pid, text in store.conn.execute(
+                f"SELECT patent_id, text FROM descriptions{where} ORDER BY id", args):
+            descs.setdefault(pid, []).append(text)
+        known.update(store.conn.execute(
+            "SELECT patent_id, text_sha256 FROM text_vectors WHERE model_id=?"
+            + where.replace(" WHERE", " AND"), (model_id, *args)))
+    todo = []
+    for r in rows:
+        texts = patent_texts(r, descs.get(r["patent_id"], []))
+        if not texts:
+            continue
+        sha = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
+        if known.get(r["patent_id"]) != sha:
+            todo.append((r["patent_id"], sha, texts))
+    return todo
 
 
 #: Meta key counting the changes to what a TextIndex holds (text vectors, patents' dates and

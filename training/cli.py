@@ -209,13 +209,15 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
 
 def _update_text_vectors(lib, patent_ids: list[str]) -> int:
     """Embed the texts of the patents whose descriptions changed, so text and fused searches
-    read them; returns how many. Patents whose texts are unchanged cost nothing."""
+    read them; returns how many. Patents whose texts are unchanged cost nothing (the model
+    is loaded only when some changed)."""
     from core.index import IndexError_
     from core.library import LibraryError
     from core.models import ModelError
-    from core.text_index import update_text_vectors
+    from core.text_index import stale_texts, update_text_vectors
 
-    if not patent_ids:
+    if not patent_ids or lib.model_id is not None and not stale_texts(lib, lib.model_id,
+                                                                         patent_ids):
         return 0
     try:
         model = lib.load_model()
