@@ -18,6 +18,8 @@ from .text_index import bump_text_generation
 
 #: The fields a source may correct, as stored (ISO dates, Locarno code).
 FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno", "locarno_edition")
+#: The fields enrichers describe a patent from (its title, its class's meaning).
+DESCRIBED_FROM = ("title", "locarno")
 
 
 def _as_stored(rec: PatentRecord) -> dict:
@@ -57,7 +59,9 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
                      ) -> tuple[list[str], list[str], set[str]]:
     """Apply ``(source id, source path, record)`` corrections of known patents in one
     transaction; returns what was corrected and what was not (a line per patent) and the
-    patents whose title changed (their text vectors are stale). ``dates_before``: the grant
+    patents whose title or class changed: their enriched descriptions, written from the old
+    ones, are dropped (``enrich`` writes new ones) and their text vectors are stale.
+    ``dates_before``: the grant
     dates patents had before this run added pages (which fill an empty date in the patent's
     row, not in its earlier figures: those are redated here)."""
     store = library.store
@@ -65,6 +69,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
     kept: list[str] = []
     updates: dict[str, tuple[dict[str, tuple], PatentRecord]] = {}
     wheres: dict[str, str] = {}         # the source of each patent's correction
+    line_of: dict[str, int] = {}        # its line in ``notes``
     known = store.patents(rec.patent_id for _, _, rec in records)
     for pid, before in (dates_before or {}).items():
         if pid in known:
@@ -90,6 +95,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
         if apply:
             updates[rec.patent_id] = apply, rec
             wheres[rec.patent_id] = str(where)
+            line_of[rec.patent_id] = len(notes)
             notes.append(f"{rec.patent_id} from {where}: {said(apply)}")
         if other:
             kept.append(f"{rec.patent_id}: {where} gives other metadata ({said(other)}); the "
@@ -118,7 +124,16 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             if "grant_date" in sets:
                 conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
                              (date_ord(sets["grant_date"]), pid))
-    return notes, kept, {pid for pid, (diff, _) in updates.items() if "title" in diff}
+            if sets.keys() & DESCRIBED_FROM:
+                dropped = conn.execute("DELETE FROM descriptions WHERE patent_id=?",
+                                       (pid,)).rowcount
+                if dropped:
+                    notes[line_of[pid]] += (
+                        f" ({dropped} enriched descriptions written from the old "
+                        f"{' and '.join(f for f in DESCRIBED_FROM if f in sets)} dropped: "
+                        "`patent-examiner enrich` describes it again)")
+    return notes, kept, {pid for pid, (diff, _) in updates.items()
+                         if diff.keys() & DESCRIBED_FROM}
 
 
 def _redated_segments(library: Library, new_ords: dict[int, int]

@@ -83,6 +83,7 @@ MAX_INT = 2 ** 63 - 1
 positive_int = _number(int, lambda v: 0 < v <= MAX_INT, "a positive integer")
 non_negative_int = _number(int, lambda v: 0 <= v <= MAX_INT, "0 or a positive integer")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
+non_negative_float = _number(float, lambda v: v >= 0, "0 or a positive number")
 
 
 def page_number(text: str) -> int | None:

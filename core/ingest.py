@@ -422,13 +422,13 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
                 from .text_index import missing_text_vectors, update_text_vectors
 
                 report.refiled = refile_pages(library, refile, patents, run_id)
-                report.corrected, kept, retitled = correct_metadata(library, corrections,
+                report.corrected, kept, restated = correct_metadata(library, corrections,
                                                                     dates)
                 if refile:
-                    retitled |= {page.patent_id for _, _, page, _ in refile}
+                    restated |= {page.patent_id for _, _, page, _ in refile}
                 report.warnings += kept
-                if retitled:
-                    update_text_vectors(library, model, retitled)
+                if restated:
+                    update_text_vectors(library, model, restated)
 
                 missing = missing_text_vectors(library, model)   # left by a killed run
                 if missing:

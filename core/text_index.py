@@ -7,6 +7,7 @@ vector, stored per model in SQLite. Recomputed only when the patent's text chang
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -67,21 +68,30 @@ def stale_texts(library, model_id: str, patent_ids=None) -> list[tuple[str, str,
     for where, args in _patent_filters(patent_ids):     # only the patents asked for
         rows += store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
                                f"FROM patents{where}", args)
-        for pid, text in store.conn.execute(
-                f"SELECT patent_id, text FROM descriptions{where} ORDER BY id", args):
-            descs.setdefault(pid, []).append(text)
+        for pid, enricher, text in store.conn.execute(
+                f"SELECT patent_id, enricher, text FROM descriptions{where} ORDER BY "
+                "figure_key <> '', length(figure_key), figure_key, id", args):
+            descs.setdefault(pid, {}).setdefault(enricher, []).append(text)
         known.update(store.conn.execute(
             "SELECT patent_id, text_sha256 FROM text_vectors WHERE model_id=?"
             + where.replace(" WHERE", " AND"), (model_id, *args)))
     todo = []
     for r in rows:
-        texts = patent_texts(r, descs.get(r["patent_id"], []))
+        texts = patent_texts(r, interleaved(descs.get(r["patent_id"], {})))
         if not texts:
             continue
         sha = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
         if known.get(r["patent_id"]) != sha:
             todo.append((r["patent_id"], sha, texts))
     return todo
+
+
+def interleaved(by_enricher: dict[str, list[str]]) -> list[str]:
+    """Each enricher's descriptions (the patent's own first, then its figures') taken in
+    turn, enrichers by name: every enricher reaches the text vector, whichever ran first, and
+    the same descriptions always give the same vector."""
+    lists = [by_enricher[name] for name in sorted(by_enricher)]
+    return [t for group in itertools.zip_longest(*lists) for t in group if t is not None]
 
 
 #: Meta key counting the changes to what a TextIndex holds (text vectors, patents' dates and

@@ -525,14 +525,16 @@ def test_cli_enrich_reports_bad_input_in_one_line(tmp_path, monkeypatch, capsys,
 
 
 @pytest.mark.parametrize("args", [["--per-figure", "-3"], ["--per-figure", "0"],
-                                  ["--rpm", "0"]])
+                                  ["--rpm", "-1"], ["--rpm", "nan"]])
 def test_cli_enrich_refuses_counts_below_one(tmp_path, capsys, args):
+    """(--rpm 0 is "no limit", as in the config.)"""
     from core.cli import main
 
     with pytest.raises(SystemExit) as info:
         main(["enrich", "--library", str(tmp_path), *args])
     assert info.value.code == 2
-    assert re.search(r"expected a positive (integer|number), got", capsys.readouterr().err)
+    assert re.search(r"expected (a|0 or a) positive (integer|number), got",
+                     capsys.readouterr().err)
 
 
 def test_cli_enrich_stops_when_the_llm_is_not_there(enrich_library, tmp_path, capsys):
@@ -608,6 +610,82 @@ def test_cli_enrich_brings_text_search_up_to_date(enrich_library, tmp_path, caps
         {p: v for p, v in before.items() if p != "D0900000"}
     with Library(enrich_library) as lib:
         assert update_text_vectors(lib, lib.load_model()) == 0      # nothing left stale
+
+
+def test_cli_enrich_every_enricher_reaches_the_text_vector_whichever_ran_first(
+        enrich_library, tmp_path, stub_server, capsys):
+    """An LLM's descriptions written after the template's (which alone fill the patent's
+    share) still change its text vector; the same descriptions written again (--force) in
+    another order leave it as it is, so logged text searches still reproduce."""
+    from core.cli import main
+    from core.library import Library
+
+    (tmp_path / "one.txt").write_text("D0900000\n")
+    common = ["enrich", "--library", str(enrich_library), "--patents",
+              str(tmp_path / "one.txt"), "--json"]
+
+    def vector():
+        with Library(enrich_library) as lib:
+            return lib.store.conn.execute("SELECT text_sha256 FROM text_vectors WHERE "
+                                          "patent_id='D0900000'").fetchone()[0]
+
+    assert main(common) == 0
+    capsys.readouterr()
+    templated = vector()
+    assert main([*common, "--enricher", "llm", "--base-url", stub_server, "--model", "m",
+                 "--rpm", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["text_vectors_updated"] == 1
+    both = vector()
+    assert both != templated
+    assert main([*common, "--force"]) == 0          # the template's again, with new row ids
+    assert json.loads(capsys.readouterr().out)["text_vectors_updated"] == 0
+    assert vector() == both
+
+
+def test_a_corrected_title_drops_the_descriptions_of_the_old_one(tmp_path, drawing_manifest,
+                                                                 tiny_model):
+    """A title fixed in the patent's manifest drops the descriptions written from the old
+    title (it would otherwise outweigh the new one in the text vector) and says so; the next
+    enrich, without --force, describes that patent alone again, from the new title."""
+    import shutil
+
+    from core.ingest import ingest
+    from core.library import Library
+    from core.text_index import stale_texts, update_text_vectors
+    from training.enrich import contexts_from_store
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    manifest = src / "manifest.jsonl"
+    rows = [json.loads(x) for x in manifest.read_text().splitlines()]
+    pid, old = rows[0]["patent_id"], rows[0]["title"]
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [manifest], tiny_model, workers=0)
+        enrich(lib.store, contexts_from_store(lib.store), [make_enricher("template")],
+               per_figure=3)
+        update_text_vectors(lib, tiny_model)
+        before = load_descriptions(lib.store)
+        assert any(old.lower() in t.lower() for t in before[(pid, "")])
+        manifest.write_text("".join(json.dumps({**r, "title": "GARDEN HOSE NOZZLE"}
+                                               if r["patent_id"] == pid else r) + "\n"
+                                    for r in rows))
+        report = ingest(lib, [manifest], tiny_model, workers=0)
+        assert report.corrected == [
+            f"{pid} from {manifest}: title {old} -> GARDEN HOSE NOZZLE (9 enriched descriptions "
+            "written from the old title dropped: `patent-examiner enrich` describes it again)"]
+        now = load_descriptions(lib.store)
+        assert not any(p == pid for p, _ in now) and len(now) == len(before) - 3
+        assert stale_texts(lib, tiny_model.model_id) == []     # the vector has the new title
+        again = enrich(lib.store, contexts_from_store(lib.store), [make_enricher("template")],
+                       per_figure=3)
+        assert again == {"template": 9}
+        texts = [t.lower() for (p, _), ts in load_descriptions(lib.store).items() if p == pid
+                 for t in ts]
+        assert len(texts) == 9 and all(old.lower() not in t for t in texts)
+        assert any("garden hose nozzle" in t for t in texts)
+        (_, _, used), = stale_texts(lib, tiny_model.model_id)
+        assert used[0] == "Garden hose nozzle" and any("garden hose nozzle" in t.lower()
+                                                       for t in used[2:])
 
 
 def test_cli_enrich_fails_while_drawings_are_left_undescribed(enrich_library, tmp_path,

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.cli import (CliError, folder, positive_float, positive_int, read_patent_list,
+from core.cli import (CliError, folder, non_negative_float, positive_int, read_patent_list,
                       unknown_patents_note)
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -47,7 +47,8 @@ def register_enrich(subparsers) -> None:
     e.add_argument("--base-url", help="llm: OpenAI-compatible endpoint, e.g. "
                                       "http://127.0.0.1:8080/v1")
     e.add_argument("--model", dest="llm_model", help="llm: model name")
-    e.add_argument("--rpm", type=positive_float, help="llm: requests per minute")
+    e.add_argument("--rpm", type=non_negative_float,
+                   help="llm: requests per minute (0: no limit)")
     e.add_argument("--caption-model", metavar="DIR", help="caption: captioning model on disk")
     e.add_argument("--patents", metavar="FILE", help="only these patent ids (one per line)")
     e.add_argument("--force", action="store_true",
