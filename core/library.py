@@ -96,7 +96,7 @@ def _open_lock(folder: Path) -> int:
     return os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
     """Take the writer lock on ``fd`` (held until it is closed); False if another holds it."""
     try:
         if sys.platform == "win32":  # pragma: no cover
@@ -123,7 +123,7 @@ def remove_if_empty(path: Path) -> bool:
     except OSError:
         return False
     try:
-        if not _try_lock(fd):
+        if not try_lock(fd):
             return False
         db = path / DB_FILE
         if db.exists():
@@ -591,7 +591,7 @@ class Library:
                 raise
             self.store.refuse_write()
         try:
-            if not _try_lock(fd):
+            if not try_lock(fd):
                 raise LibraryBusyError(f"another process is writing to the library at "
                                        f"{self.path}; wait for it to finish")
             self.collect_garbage()

@@ -724,6 +724,11 @@ def test_python_m_training_shows_where_with_v(tmp_path, drawing_manifest, capsys
     assert capsys.readouterr().err.strip().endswith("per process (1 processes) (-v shows where)")
     with pytest.raises(ValueError, match="fewer than one batch of 64"):
         main([*run, "-v"])
+    from core.cli import main as patent_examiner     # -v before or after the subcommand
+
+    for args in (["-v", "train", *run], ["train", *run, "-v"]):
+        with pytest.raises(ValueError, match="fewer than one batch of 64"):
+            patent_examiner(args)
 
 
 def test_python_m_training_reports_os_errors_and_ctrl_c_in_one_line(tmp_path, drawing_manifest,

@@ -352,6 +352,78 @@ def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawin
                       "run.resume=false")).steps == 2
 
 
+def test_a_second_run_in_the_same_folder_is_refused_while_the_first_writes(
+        tmp_path, drawing_manifest):
+    """The run folder's lock: a second run would resume from the first's checkpoint while it
+    is rewritten and both would write log.jsonl; refused, it leaves the folder as it was."""
+    import fcntl
+
+    from training.trainer import RUN_LOCK, train
+
+    train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    run = tmp_path / "run"
+    before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    with open(run / RUN_LOCK, "w") as held:          # a run that is writing now
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConfigError, match=f"another training run is writing to {run}; "
+                                              "wait for it to finish, or give another --out"):
+            train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
+    assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    # started over, the refusal said it removes the model a library may be using
+    with pytest.raises(ConfigError, match=r"start over with --no-resume \(that removes the "
+                                          f"model exported to {run / 'model'}: copy it"):
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", "optim.lr=0.5"))
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4")).steps == 4
+
+
+def test_a_failed_run_leaves_no_empty_run_folder(tmp_path, drawing_manifest):
+    from training.trainer import train
+
+    with pytest.raises(ConfigError, match="accum_steps"):
+        train(_cfg(tmp_path, drawing_manifest, "optim.accum_steps=100000"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_pages_left_out_of_training_are_named_and_recorded(tmp_path, drawing_manifest, caplog):
+    """A page that cannot be read is left out with a warning naming it (also when a later
+    run reuses the rendered corpus) and the exported model's record lists it."""
+    import logging
+    import shutil
+
+    from training.trainer import train
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    (src / "D0900011_2.png").write_bytes(b"not a picture")
+    manifest = src / "manifest.jsonl"
+    for attempt in range(2):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="training"):
+            result = train(_cfg(tmp_path, manifest, "run.max_steps=1", "run.resume=false"))
+        said = [r.getMessage() for r in caplog.records if "could not be used" in r.getMessage()]
+        assert len(said) == 1, attempt
+        assert said[0].startswith(f"1 page(s) or record(s) of the data could not be used and "
+                                  f"are left out ({src / 'D0900011_2.png'}: ")
+    record = json.loads((result.export_dir / "model.json").read_text())["training"]
+    assert record["data"]["skipped"]["count"] == 1
+    assert record["data"]["skipped"]["first"][0][0] == str(src / "D0900011_2.png")
+
+
+def test_an_unreadable_deeppatent2_file_is_named(tmp_path, drawing_manifest):
+    from training.trainer import train
+
+    good = tmp_path / "dp2.json"
+    good.write_text(json.dumps([{"patentID": "USD0900000-20180101", "Figure_file":
+                                 str(drawing_manifest.parent / "D0900000_1.png"),
+                                 "classification_locarno": "06-01"}]))
+    cut = tmp_path / "cut.json"
+    cut.write_text(good.read_text()[:40])
+    cfg = _cfg(tmp_path, drawing_manifest, f"data.deeppatent2=['{good}', '{cut}']")
+    with pytest.raises(ConfigError, match=f"data.deeppatent2: {cut} is not readable "
+                                          r"DeepPatent2 JSON \(Unterminated string"):
+        train(cfg)
+
+
 def test_the_llm_key_is_never_written_and_connection_settings_resume(tmp_path,
                                                                       drawing_manifest):
     """The API key is in neither the checkpoint, the sidecar nor a refusal; another key or

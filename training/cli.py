@@ -67,6 +67,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    "DIR/model)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a "
                                                             "checkpoint exists")
+    # (also after the subcommand: `patent-examiner train ... -v` as well as `-v train ...`)
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log details, and show where an error came from")
 
 
 def _override(text: str) -> str:
@@ -235,10 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training",
                                 description="Train the drawing encoder.")
     add_train_args(p)
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="log details, and show where an error came from")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False)
+                        else logging.WARNING)
     try:
         return cmd_train(args)
     except KeyboardInterrupt:       # torchrun interrupts every process: one of them says so

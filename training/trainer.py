@@ -14,17 +14,19 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from . import distributed, encoder
+from . import distributed, encoder, shards
 from .augment import AugmentConfig, augment
 from .config import ConfigError, TrainConfig, first_line, redacted
 from .datacheck import check_class_labels, check_rows, check_sources
@@ -37,6 +39,7 @@ from .textcache import TextCache
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
+RUN_LOCK = ".lock"          # held by the run writing the folder
 
 
 def build_model(cfg: TrainConfig):
@@ -281,12 +284,54 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     if corpus is None:
         check_sources(cfg.data)
     d = distributed.setup(cfg.run.device)
+    with _run_folder_lock(Path(cfg.run.out_dir), d):
+        return _train(cfg, d, corpus=corpus, rows=rows, bank=bank, model=model)
+
+
+@contextlib.contextmanager
+def _run_folder_lock(out: Path, d: distributed.Dist) -> Iterator[None]:
+    """One run at a time in a run folder: a second would resume from the first's checkpoint
+    while it is rewritten and both would write the log. A folder this made is removed again
+    when the run fails before writing anything in it."""
+    from core.library import try_lock
+
+    made = fd = None
+    busy = False
+    if d.main:
+        made = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        busy = not try_lock(fd)
+    if d.enabled:
+        flag = [busy]
+        torch.distributed.broadcast_object_list(flag, src=0)
+        busy = flag[0]
+    try:
+        if busy:
+            raise ConfigError(f"another training run is writing to {out}; wait for it to "
+                              "finish, or give another --out")
+        yield
+    except BaseException:
+        if made:
+            (out / RUN_LOCK).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
+           rows: np.ndarray | None, bank, model) -> TrainResult:
     _seed_all(cfg.model.seed)
     model = model or build_model(cfg)
     undescribed: dict = {}
     if corpus is None:
         resuming = cfg.run.resume and (Path(cfg.run.out_dir) / CHECKPOINT).is_file()
         corpus = prepare_data(cfg, model, d, failures=undescribed, describe=not resuming)
+        if d.main:
+            _warn_skipped(corpus)
     corpus = corpus.with_enrichers(cfg.enrich.enrichers)
     excluded = held_out(cfg, corpus, warn=d.main)
     if rows is None:
@@ -373,20 +418,20 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
     ck = out / CHECKPOINT
     data = data_identity(corpus, rows)
     resumed = cfg.run.resume and ck.is_file()
+    finished = Path(cfg.run.export_dir or out / "model")
     if resumed:
+        again = start_over_hint(finished)
         try:
             state = torch.load(ck, map_location="cpu", weights_only=False)
         except Exception as exc:
             why = first_line(exc)[:200]
-            raise ConfigError(f"{ck} cannot be read to resume from ({why}); "
-                              "start over with --no-resume, or give another --out") from None
+            raise ConfigError(f"{ck} cannot be read to resume from ({why}); {again}") from None
         changed = config_changes(state.get("config") or {}, cfg.to_dict())
         if changed:
             raise ConfigError(f"{ck} was made with other settings ({'; '.join(changed[:3])}"
                               f"{'; ...' if len(changed) > 3 else ''}): resuming would train "
-                              "with the old ones; start over with --no-resume, or give "
-                              "another --out")
-        check_resumable(state, ck, data, d.world)
+                              f"with the old ones; {again}")
+        check_resumable(state, ck, data, d.world, again)
         try:
             objective.load_state_dict(state["objective"])
             optimizer.load_state_dict(state["optimizer"])
@@ -394,8 +439,7 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             scaler.load_state_dict(state["scaler"])
         except (RuntimeError, KeyError, ValueError) as exc:
             why = first_line(exc)[:200]
-            raise ConfigError(f"{ck} does not fit this model ({why}); start over "
-                              "with --no-resume, or give another --out") from None
+            raise ConfigError(f"{ck} does not fit this model ({why}); {again}") from None
         _set_rng_state(state["rng"][min(d.rank, len(state["rng"]) - 1)], aug_gen)
         epoch, step, batch_in_epoch = state["epoch"], state["step"], state["batch_in_epoch"]
         if d.main:
@@ -417,7 +461,6 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
             tmp.replace(ck)
 
     start_step = step
-    finished = Path(cfg.run.export_dir or out / "model")
     if d.main and not resumed:
         _start_over(ck, finished)
     log_file = _open_log(out / "log.jsonl", step if resumed else 0) if d.main else None
@@ -577,10 +620,20 @@ def data_identity(corpus: Corpus, rows: np.ndarray) -> dict:
             "texts_sha256": texts.hexdigest()[:16]}
 
 
-def check_resumable(state: dict, ck: Path, data: dict, world: int) -> None:
+def start_over_hint(export_dir: Path) -> str:
+    """What to do when a run cannot resume; starting over removes the model it exported."""
+    from core.models._factory import WEIGHTS_FILE
+
+    if (export_dir / WEIGHTS_FILE).is_file():
+        return (f"start over with --no-resume (that removes the model exported to {export_dir}"
+                ": copy it elsewhere first if a library uses it), or give another --out")
+    return "start over with --no-resume, or give another --out"
+
+
+def check_resumable(state: dict, ck: Path, data: dict, world: int,
+                    again: str = "start over with --no-resume, or give another --out") -> None:
     """A checkpoint resumes only onto the same training rows and the same number of
     processes (each process draws its own batches): anything else is a ConfigError."""
-    again = "start over with --no-resume, or give another --out"
     was = state.get("data")
     if was is not None and was.get("rows_sha256") != data["rows_sha256"]:
         def told(x: dict) -> str:
@@ -631,6 +684,17 @@ def _open_log(path: Path, from_step: int):
     return f
 
 
+def _warn_skipped(corpus: Corpus) -> None:
+    """Name the pages the data lists that could not be used (also for a corpus rendered by
+    an earlier run): training goes on without them."""
+    errors = corpus.index.get("errors") or []
+    if errors:
+        shown = "; ".join(f"{where}: {why}" for where, why in errors[:3])
+        log.warning("%d page(s) or record(s) of the data could not be used and are left out "
+                    "(%s%s); all are listed under \"errors\" in %s", len(errors), shown,
+                    "; ..." if len(errors) > 3 else "", corpus.folder / shards.INDEX_FILE)
+
+
 def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded: set[str],
                     steps: int, history: list, d: distributed.Dist,
                     undescribed: dict | None = None) -> dict:
@@ -655,7 +719,10 @@ def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded
                  "folds": {"k": cfg.data.folds, "held_out_fold": cfg.data.fold,
                            "seed": cfg.data.fold_seed},
                  "held_out_patents": sorted(excluded),
-                 **({"enrich_failures": undescribed} if undescribed else {})},
+                 **({"enrich_failures": undescribed} if undescribed else {}),
+                 **({"skipped": {"count": len(corpus.index["errors"]),
+                                 "first": corpus.index["errors"][:50]}}
+                    if corpus.index.get("errors") else {})},
         "steps": steps, "world_size": d.world, "device": d.device.type,
         "final": {k: v for k, v in last.items() if k != "weights"},
         "loss_weights": last.get("weights"),
