@@ -289,11 +289,13 @@ def cmd_index_rebuild(args) -> int:
 def cmd_embed(args) -> int:
     """One rank of a sharded bulk embedding (run it under torchrun; see docs/scale.md)."""
     from .models import load_model
-    from .shards import _rank_world, embed_to_shards, job_summary, shard_summary
+    from .shards import _rank_world, embed_to_shards, job_summary, shard_name, shard_summary
 
     model_ref = args.model or "default"
     model = load_model(model_ref)
     bar, progress = _tqdm_progress("embedding")
+    records = Path(args.out) / shard_name(*_rank_world()[:2]) / "records.json"
+    before = _file_identity(records)
     try:
         shard = embed_to_shards(args.sources, args.out, model, model_ref=model_ref,
                                 allow_absolute=args.allow_absolute, batch_size=_gpu_batch(args),
@@ -304,11 +306,13 @@ def cmd_embed(args) -> int:
     for item, reason in summary["skipped"] + summary["failed_pages"]:
         print(f"  skipped {item}: {reason.removeprefix(f'{item}: ')}", file=sys.stderr)
     skipped = len(summary["skipped"]) + len(summary["failed_pages"])
+    did = ("kept (its pages have not changed since it was written)"
+           if before is not None and _file_identity(records) == before else "wrote")
     if summary["pages"]:
-        print(f"wrote {shard}: {summary['pages']} pages, {summary['figures']} figures, "
+        print(f"{did} {shard}: {summary['pages']} pages, {summary['figures']} figures, "
               f"{skipped} skipped", file=sys.stderr)
     else:               # pages are dealt out rank by rank: the job has more ranks than pages
-        print(f"wrote {shard}: an empty shard (this rank got no pages: the job has more ranks "
+        print(f"{did} {shard}: an empty shard (this rank got no pages: the job has more ranks "
               f"than pages){f', {skipped} skipped' if skipped else ''}", file=sys.stderr)
     if _rank_world()[0] != 0:
         return EXIT_OK  # this rank's part is done; rank 0, which finishes the job, judges it
@@ -319,6 +323,15 @@ def cmd_embed(args) -> int:
               "read", file=sys.stderr)
         return EXIT_ERROR
     return _missing_sources(args.sources)
+
+
+def _file_identity(path: Path) -> tuple | None:
+    """(inode, mtime): a file replaced in between (a shard written again) has another."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def cmd_index_add_shards(args) -> int:

@@ -210,12 +210,22 @@ class CpuEncoder:
 
         graph = self._graph or self._build()
         out = np.zeros((len(images), self.dim), np.float32)
-        with torch.inference_mode():
-            for i, im in enumerate(images):
-                if im.shape != (self.size, self.size):
-                    raise ValueError(f"expected a {self.size}x{self.size} figure, got {im.shape}")
-                v = graph(self._input(im))[0].float().numpy()
-                out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+        # one intra-op thread, as in the worker processes: how many threads share a
+        # convolution changes oneDNN's sums in the last bit on some CPUs
+        threads = torch.get_num_threads()
+        if threads != 1:
+            torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                for i, im in enumerate(images):
+                    if im.shape != (self.size, self.size):
+                        raise ValueError(f"expected a {self.size}x{self.size} figure, "
+                                         f"got {im.shape}")
+                    v = graph(self._input(im))[0].float().numpy()
+                    out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+        finally:
+            if threads != 1:
+                torch.set_num_threads(threads)
         return out
 
 

@@ -7,7 +7,8 @@ Every rank scans the same sources, so all agree on the page list (sorted by file
 embeds ``pages[rank::world]`` with the pipeline of core.embed (on its GPU, or its share of
 the CPU cores) and writes one shard folder atomically (written aside, renamed into place):
 vectors, figure boxes, page and patent records, model id. After a barrier, rank 0 writes
-``COMPLETE.json``. A re-run with the same world size keeps the shards already written.
+``COMPLETE.json``. A re-run with the same world size keeps the shards already written whose
+pages have not changed (new grants in a source folder are embedded anew).
 Vectors do not depend on how pages were spread over ranks (core.embed), so any world size
 gives the vectors of a single-process run.
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from .atomic import replacing
 from ._finder_version import FINDER_VERSION
+from ._hashing import sha256_file
 from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages
 from .records import PageRecord, PatentRecord, SourceScan
@@ -59,7 +61,8 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     """This rank's part of a sharded embedding (all of it outside torchrun); returns its
     shard folder. On a GPU machine rank r uses GPU ``LOCAL_RANK``; on a CPU the ranks of a
     node share its cores. A shard already there is kept only if the same model embedded the
-    same sources into it; ``progress(done, total, note)`` follows this rank's pages."""
+    same sources into it, and embedded again when their pages changed since;
+    ``progress(done, total, note)`` follows this rank's pages."""
     from .embed import pick_device
     from .ingest import scan_sources
 
@@ -83,22 +86,24 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     job = sorted(str(Path(src).expanduser().resolve()) for src in sources)
     if target.exists():
         _check_reusable(target, model, job)
-    else:
-        scans, errors = scan_sources(sources, allow_absolute)
-        patents: dict[str, PatentRecord] = {}
-        pages: dict[tuple[str, int], PageRecord] = {}
-        for scan in scans:
-            errors += scan.errors
-            for pid, rec in scan.patents.items():
-                patents.setdefault(pid, rec)
-            for p in scan.pages:
-                pages.setdefault((str(p.path), p.page_index), p)
-        if not pages:
-            reasons = "; ".join(f"{item}: {why}" for item, why in errors[:3])
-            raise ShardError("nothing to embed: no drawing pages in the sources"
-                             + (f" ({len(errors)} skipped: {reasons})" if errors else ""))
-        mine = [pages[k] for k in sorted(pages)][rank::world]
-
+    scans, errors = scan_sources(sources, allow_absolute)
+    patents: dict[str, PatentRecord] = {}
+    pages: dict[tuple[str, int], PageRecord] = {}
+    for scan in scans:
+        errors += scan.errors
+        for pid, rec in scan.patents.items():
+            patents.setdefault(pid, rec)
+        for p in scan.pages:
+            pages.setdefault((str(p.path), p.page_index), p)
+    if not pages:
+        reasons = "; ".join(f"{item}: {why}" for item, why in errors[:3])
+        raise ShardError("nothing to embed: no drawing pages in the sources"
+                         + (f" ({len(errors)} skipped: {reasons})" if errors else ""))
+    mine = [pages[k] for k in sorted(pages)][rank::world]
+    if not (target.exists() and _same_pages(target, mine)):
+        # (new pages in a source folder, or files changed since: the job is embedded anew,
+        # and add-shards waits for this run's COMPLETE.json)
+        (out / COMPLETE).unlink(missing_ok=True)
         counter = itertools.count(1)
 
         def on_page(p: PreparedPage) -> None:
@@ -120,6 +125,23 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     if dist is not None:
         dist.destroy_process_group()
     return target
+
+
+def _same_pages(target: Path, mine: list[PageRecord]) -> bool:
+    """Whether a shard holds exactly the pages (path, page, file size and time) this rank
+    would embed now."""
+    meta = json.loads((target / "records.json").read_text())
+    stats: dict[str, tuple] = {}
+    for p in mine:
+        if str(p.path) not in stats:
+            try:
+                st = os.stat(p.path)
+                stats[str(p.path)] = (st.st_size, st.st_mtime)
+            except OSError:
+                stats[str(p.path)] = (None, None)
+    now = sorted((str(p.path), p.page_index, *stats[str(p.path)]) for p in mine)
+    return now == sorted((p["path"], p["page_index"], p.get("file_size"), p.get("file_mtime"))
+                         for p in meta["pages"])
 
 
 def _check_reusable(target: Path, model, job: list[str]) -> None:
@@ -163,6 +185,7 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
         np.save(f, vectors)
         f.flush()
         os.fsync(f.fileno())
+    vectors_sha256 = sha256_file(tmp / "vectors.npy")
     pages = [{**_plain(asdict(p.page)), "width": p.width, "height": p.height,
               "file_size": p.file_size, "file_mtime": p.file_mtime,
               "file_sha256": p.file_sha256, "error": p.error,
@@ -172,9 +195,14 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
             "finder": FINDER_VERSION,
             "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
             "patents": {pid: _plain(asdict(r)) for pid, r in patents.items()},
-            "errors": errors, "sources": job}
+            "errors": errors, "sources": job, "vectors_sha256": vectors_sha256}
     _atomic_text(tmp / "records.json", json.dumps(meta))
+    old = target.with_name(target.name + ".old")        # an outdated shard of this rank
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
     os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _plain(d: dict) -> dict:
@@ -206,18 +234,12 @@ class ShardSet:
                     "added with `patent-examiner index add`)") from None
             raise ShardError(f"{self.folder}: no complete sharded embedding here (the "
                              f"`embed` job has not finished: {COMPLETE} is missing)") from None
-        self.model_id = complete["model_id"]
-        self.shards = []
-        for name in complete["shards"]:
-            try:
-                meta = json.loads((self.folder / name / "records.json").read_text())
-                vectors = np.load(self.folder / name / "vectors.npy", mmap_mode="r")
-            except (OSError, ValueError) as exc:
-                raise ShardError(f"{self.folder / name}: unreadable shard ({exc})") from None
-            if meta.get("format") != SHARD_FORMAT or meta["model_id"] != self.model_id or \
-                    vectors.shape != (meta["figures"], meta["dim"]):
-                raise ShardError(f"{self.folder / name}: damaged or from another model")
-            self.shards.append((meta, vectors))
+        if not (isinstance(complete, dict) and isinstance(complete.get("shards"), list)
+                and all(isinstance(n, str) for n in complete["shards"])):
+            raise ShardError(f"{self.folder / COMPLETE} is damaged (it does not list the "
+                             "job's shards); run the `embed` job again")
+        self.model_id = complete.get("model_id")
+        self.shards = [self._read_shard(name) for name in complete["shards"]]
         self.model_ref = self.shards[0][0]["model_ref"] if self.shards else None
         # the oldest figure finder that cut a shard's pages (None: one did not record it)
         versions = [meta.get("finder") for meta, _ in self.shards]
@@ -229,6 +251,32 @@ class ShardSet:
             for p in meta["pages"]:
                 self._where[(p["path"], p["page_index"])] = (s, start, p)
                 start += len(p["boxes"])
+
+    def _read_shard(self, name: str) -> tuple[dict, np.ndarray]:
+        """A shard's records and vectors, checked: its format and model, the vectors' shape
+        and (where recorded) checksum, and that every vector is finite."""
+        folder = self.folder / name
+        try:
+            meta = json.loads((folder / "records.json").read_text())
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        except (OSError, ValueError, EOFError) as exc:
+            raise ShardError(f"{folder}: unreadable shard ({exc or 'an empty file'})") from None
+        try:
+            ok = (meta.get("format") == SHARD_FORMAT and meta["model_id"] == self.model_id
+                  and vectors.shape == (meta["figures"], meta["dim"]))
+        except (KeyError, TypeError, AttributeError):
+            ok = False
+        if not ok:
+            raise ShardError(f"{folder}: damaged or from another model")
+        recorded = meta.get("vectors_sha256")
+        if recorded is not None and sha256_file(folder / "vectors.npy") != recorded:
+            raise ShardError(f"{folder}: its vectors changed since they were written (checksum "
+                             "mismatch); run the `embed` job again")
+        for start in range(0, len(vectors), 1 << 16):
+            if not np.isfinite(vectors[start:start + (1 << 16)]).all():
+                raise ShardError(f"{folder}: damaged (vectors that are not numbers); run the "
+                                 "`embed` job again")
+        return meta, vectors
 
     def check_model(self, model) -> None:
         """Refuse to merge vectors of another model than ``model``."""

@@ -100,6 +100,74 @@ def test_a_shard_folder_of_another_job_is_not_passed_off_as_this_one(sheets, che
         embed_to_shards([tmp_path / "missing"], tmp_path / "none", model, workers=0)
 
 
+def test_a_rerun_embeds_the_pages_added_to_its_sources_since(sheets, checkpoint, tmp_path,
+                                                             capsys):
+    """New grants in the job's source (here: rows added to its manifest) are embedded by the
+    re-run, which says whether it kept or wrote the shard; add-shards then finds them all."""
+    import shutil
+
+    from core.cli import main
+
+    src = tmp_path / "src"
+    shutil.copytree(sheets.parent, src)
+    rows = (src / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (src / "manifest.jsonl").write_text("".join(rows[:8]))
+    run = ["embed", str(src / "manifest.jsonl"), "--out", str(tmp_path / "s"), "--model",
+           str(checkpoint), "--workers", "0"]
+    shard = tmp_path / "s" / "shard-00000-of-00001"
+    assert main(run) == 0
+    assert f"wrote {shard}: 8 pages" in capsys.readouterr().err
+    assert main(run) == 0
+    assert f"kept (its pages have not changed since it was written) {shard}: 8 pages" in \
+        capsys.readouterr().err
+    (src / "manifest.jsonl").write_text("".join(rows))          # the next week's grants
+    assert main(run) == 0
+    assert f"wrote {shard}: {len(rows)} pages" in capsys.readouterr().err
+    assert not (tmp_path / "s" / "shard-00000-of-00001.old").exists()
+    with Library(tmp_path / "lib", create=True) as lib:
+        report = add_shards(lib, tmp_path / "s", load_model(str(checkpoint)))
+        assert report.pages_added == len(rows)
+
+
+@pytest.mark.parametrize("damage, said", [
+    ("flip", "its vectors changed since they were written"),
+    ("nan", "its vectors changed since they were written"),
+    ("nan-unrecorded", "vectors that are not numbers"),
+    ("empty", "unreadable shard"),
+    ("complete-list", "COMPLETE.json is damaged"),
+])
+def test_damaged_shards_are_refused_in_one_line(sheets, checkpoint, tmp_path, capsys, damage,
+                                               said):
+    """A vector changed on disk (one flipped bit put its figure first in every search), an
+    empty vectors file, a COMPLETE.json of another shape: add-shards refuses in one line and
+    writes nothing."""
+    from core.cli import main
+
+    shard = embed_to_shards([sheets], tmp_path / "s", load_model(str(checkpoint)), workers=0)
+    vectors = shard / "vectors.npy"
+    if damage == "flip":
+        data = bytearray(vectors.read_bytes())
+        data[128 + 5 * 4 + 3] ^= 0x40
+        vectors.write_bytes(bytes(data))
+    elif damage.startswith("nan"):
+        array = np.load(vectors)
+        array[2, 5] = np.nan
+        np.save(vectors, array)
+        if damage == "nan-unrecorded":          # a shard of a version without the checksum
+            meta = json.loads((shard / "records.json").read_text())
+            del meta["vectors_sha256"]
+            (shard / "records.json").write_text(json.dumps(meta))
+    elif damage == "empty":
+        vectors.write_bytes(b"")
+    else:
+        (tmp_path / "s" / COMPLETE).write_text("[1]")
+    assert main(["index", "add-shards", str(tmp_path / "s"), "--library", str(tmp_path / "lib"),
+                 "--model", str(checkpoint)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert said in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "lib").exists()
+
+
 def test_cpu_encoder_is_batch_and_process_independent(sheets):
     import pickle
 
@@ -117,6 +185,30 @@ def test_cpu_encoder_is_batch_and_process_independent(sheets):
     assert np.array_equal(together, pickle.loads(pickle.dumps(enc))(images))
     eager = model.encode_images(model.images_to_tensor(images)).numpy()
     assert np.abs(together - eager).max() < 1e-5
+
+
+def test_cpu_encoder_vectors_do_not_depend_on_the_callers_threads(sheets):
+    """An in-process encoder (queries, workers=0) gives the vectors of a worker process,
+    which encodes with one intra-op thread, and leaves the caller's thread count as it was."""
+    import torch
+
+    from core.drawing import prepare_page
+    from core.imageio import read_page
+
+    model = create_model("tiny_test", pretrained=None)
+    row = json.loads(sheets.read_text().splitlines()[0])
+    images = [im for _, im in prepare_page(read_page(sheets.parent / row["image"]).array,
+                                           row["page_kind"], model.drawing_config)]
+    before = torch.get_num_threads()
+    try:
+        got = {}
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            got[n] = CpuEncoder(model)(images)
+            assert torch.get_num_threads() == n
+        assert np.array_equal(got[1], got[2]) and np.array_equal(got[1], got[3])
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_shards_carry_the_figure_finder_that_cut_them(sheets, checkpoint, tmp_path):
