@@ -208,14 +208,14 @@ class CpuEncoder:
         """(n, dim) float32 L2-normalized vectors of square uint8 figure images."""
         import torch
 
-        graph = self._graph or self._build()
         out = np.zeros((len(images), self.dim), np.float32)
-        # one intra-op thread, as in the worker processes: how many threads share a
-        # convolution changes oneDNN's sums in the last bit on some CPUs
+        # one intra-op thread, as in the worker processes (the graph is optimized for it too):
+        # how many threads share a convolution changes oneDNN's sums in the last bit
         threads = torch.get_num_threads()
         if threads != 1:
             torch.set_num_threads(1)
         try:
+            graph = self._graph or self._build()
             with torch.inference_mode():
                 for i, im in enumerate(images):
                     if im.shape != (self.size, self.size):

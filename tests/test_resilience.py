@@ -239,7 +239,10 @@ def test_damaged_index_is_rebuilt_to_the_same_results(built_library, sheets,
                          model_ref="tiny_test:random", workers=0)
     assert not report.errors and not report.cancelled
     got = _results(path, query)
-    assert [f for f, _ in got] and [s for _, s in got] == [s for _, s in expected]
+    # (scores are rounded to 6 decimals from sums that one segment or several order
+    # differently: the last digit may differ)
+    assert [f for f, _ in got] and np.allclose([s for _, s in got], [s for _, s in expected],
+                                               rtol=0, atol=2e-6)
 
 
 def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_path):
