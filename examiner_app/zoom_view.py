@@ -102,8 +102,18 @@ class ZoomView(QGraphicsView):
         self._boxes = []
 
     # -- zoom -------------------------------------------------------------------------------
+    def _scroll_bars(self, shown: bool) -> None:
+        """Scroll bars only once the user zooms: a view fitted to its sheet or a box on every
+        resize would otherwise show a bar, lose its width, fit again without it, and so on
+        (a loop of resizes that froze the window)."""
+        policy = (Qt.ScrollBarPolicy.ScrollBarAsNeeded if shown
+                  else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(policy)
+        self.setVerticalScrollBarPolicy(policy)
+
     def fit(self) -> None:
         self._target = "fit"
+        self._scroll_bars(False)
         if self._pixmap_item is not None:
             self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
 
@@ -113,11 +123,13 @@ class ZoomView(QGraphicsView):
         scale = self.transform().m11() * factor
         if 0.02 <= scale <= 8:
             self._target = None
+            self._scroll_bars(True)
             self.scale(factor, factor)
 
     def zoom_to(self, box, margin: float = 0.15) -> None:
-        """Show a page box (x0, y0, x1, y1) filling the view."""
+        """Show a page box (x0, y0, x1, y1) filling the view (drag to see the rest)."""
         self._target = tuple(box)
+        self._scroll_bars(False)
         x0, y0, x1, y1 = box
         pad = margin * max(x1 - x0, y1 - y0)
         self.fitInView(QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad),

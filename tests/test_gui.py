@@ -2024,6 +2024,43 @@ def test_a_sheet_shown_small_keeps_its_thin_lines(qtbot):
     assert gray.std() < 12
 
 
+def test_a_sheet_zoomed_to_a_figure_does_not_resize_itself_in_a_loop(qtbot):
+    """Fitted to a figure on every resize, the view used to show a scroll bar, fit again
+    without the room it took, hide it, and so on: ~30,000 resizes a second froze the app
+    (this geometry is the detail view of a real result at 1300x850)."""
+    from PySide6.QtCore import QEvent, QEventLoop, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.zoom_view import ZoomView
+
+    class Resizes(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Resize:
+                self.n += 1
+                if self.n > 100:            # a loop: end it, so the test fails, not hangs
+                    view._target = None
+            return False
+
+    page = QImage(2560, 3300, QImage.Format.Format_Grayscale8)
+    page.fill(255)
+    view = ZoomView()
+    qtbot.addWidget(view)
+    view.resize(450, 517)
+    view.show()
+    view.set_image(page)
+    resizes = Resizes()
+    view.viewport().installEventFilter(resizes)
+    view.zoom_to((448, 608, 2016, 2896))
+    for _ in range(20):
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    assert resizes.n < 5
+    view.zoom_by(1.25)                      # zoomed by the user, the bars are back to pan
+    assert view.horizontalScrollBar().maximum() > 0
+    assert view.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded
+
+
 def test_tab_goes_from_the_query_controls_to_the_filters_to_the_results(window):
     """Keyboard users reach the figure choice, Crop, the filters and Search in the order they
     are laid out, then the results."""
