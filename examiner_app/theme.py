@@ -1,6 +1,7 @@
 """Colours, the rating scale's look and the application style sheet, in one place."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -58,19 +59,28 @@ DISABLED_TEXT = QColor("#9aa3ad")
 
 
 def apply(app: QApplication) -> None:
-    """Fusion style with a light palette (consistent on every platform) plus the sheet above."""
+    """Fusion style with a light palette (consistent on every platform, a dark desktop
+    included) plus the sheet above."""
+    hints = app.styleHints()
+    if hasattr(hints, "setColorScheme"):        # Qt 6.8+: Fusion draws its light variant
+        hints.setColorScheme(Qt.ColorScheme.Light)
     app.setStyle("Fusion")
     app.setPalette(light_palette(app.palette()))
     app.setStyleSheet(STYLE_SHEET)
 
 
 def light_palette(pal: QPalette) -> QPalette:
-    """``pal`` with the app's colours; disabled text stays grey, so a disabled button or
-    menu item does not look like an enabled one."""
+    """``pal`` with the app's colours, every role set (a dark desktop's buttons, bevels and
+    scroll bars would otherwise stay dark under dark ink); disabled text stays grey, so a
+    disabled button or menu item does not look like an enabled one."""
     pal = QPalette(pal)
-    pal.setColor(QPalette.ColorRole.Window, QColor("#f6f7f9"))
-    pal.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
-    pal.setColor(QPalette.ColorRole.AlternateBase, QColor("#f3f5f8"))
+    for role, color in (("Window", "#f6f7f9"), ("Base", "#ffffff"),
+                        ("AlternateBase", "#f3f5f8"), ("Button", "#eef0f3"),
+                        ("Light", "#ffffff"), ("Midlight", "#f6f7f9"), ("Mid", "#c5cbd3"),
+                        ("Dark", "#9aa2ad"), ("Shadow", "#6b7480"), ("BrightText", "#ffffff"),
+                        ("PlaceholderText", "#737c87"), ("Link", ACCENT.name()),
+                        ("LinkVisited", "#6a3fa0")):
+        pal.setColor(getattr(QPalette.ColorRole, role), QColor(color))
     pal.setColor(QPalette.ColorRole.Text, INK)
     pal.setColor(QPalette.ColorRole.WindowText, INK)
     pal.setColor(QPalette.ColorRole.ButtonText, INK)

@@ -1871,6 +1871,24 @@ def app_theme(qtbot):
     app.setStyleSheet(sheet)
 
 
+def test_the_theme_is_light_on_a_dark_desktop(qtbot):
+    """On a dark desktop palette the theme kept the system's dark buttons, bevels and scroll
+    bars under its dark ink (1.6:1): every role it draws with is set."""
+    from PySide6.QtGui import QPalette
+
+    from examiner_app import theme
+    from test_gui_layout import contrast
+
+    pal = theme.light_palette(QPalette(QColor("#353535")))     # a dark desktop's palette
+    Role, Group = QPalette.ColorRole, QPalette.ColorGroup
+    for group in (Group.Active, Group.Inactive):
+        for text, back in ((Role.ButtonText, Role.Button), (Role.WindowText, Role.Window),
+                           (Role.Text, Role.Base), (Role.ToolTipText, Role.ToolTipBase)):
+            assert contrast(pal.color(group, text), pal.color(group, back)) >= 4.5, (text, back)
+        for role in (Role.Button, Role.Light, Role.Midlight, Role.Mid, Role.Dark):
+            assert pal.color(group, role).lightness() > 150, role
+
+
 def test_disabled_buttons_look_disabled_in_the_app_theme(qtbot, app_theme):
     """The theme's palette set every colour group, so a disabled OK looked enabled."""
     from PySide6.QtWidgets import QPushButton
