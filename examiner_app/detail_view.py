@@ -72,7 +72,10 @@ class DetailView(QWidget):
             b.setStyleSheet(f"QToolButton {{ border: 1px solid {ink}; color: {ink}; "
                             f"border-radius: 4px; padding: 3px 7px; background: white; }}"
                             f"QToolButton:checked {{ background: {fill}; border-color: {fill}; "
-                            f"color: {theme.RATING_TEXT[value].name()}; }}")
+                            f"color: {theme.RATING_TEXT[value].name()}; }}"
+                            # the keyboard focus: a thicker accent frame, the same size
+                            f"QToolButton:focus {{ border: 2px solid {theme.ACCENT.name()}; "
+                            f"padding: 2px 6px; }}")
             b.clicked.connect(lambda _=False, v=value: self._chip_clicked(v))
             self.rating_chips[value] = b
             chips.addWidget(b)

@@ -212,6 +212,23 @@ def test_detail_chips_and_the_legend_read_at_4_5_to_1(qtbot, window):
         assert bg == QColor.fromRgb(fill).name() and ratio >= 4.5, (v, bg, fg, round(ratio, 2))
 
 
+def test_a_rating_chip_shows_the_keyboard_focus(qtbot, window):
+    """Each chip's own style sheet replaced the focus frame: tabbed to, it looked the same,
+    so a keyboard user could not tell which rating Space would set."""
+    window.show()
+    window.stack.setCurrentWidget(window.detail)
+    for checked in (False, True):
+        for value, chip in window.detail.rating_chips.items():
+            chip.setChecked(checked)
+            window.detail.search_button.setFocus()
+            qtbot.waitUntil(window.detail.search_button.hasFocus)
+            plain = chip.grab().toImage()
+            chip.setFocus(Qt.FocusReason.TabFocusReason)
+            qtbot.waitUntil(chip.hasFocus)
+            focused = chip.grab().toImage()
+            assert focused.size() == plain.size() and focused != plain, (value, checked)
+
+
 # -- keys ---------------------------------------------------------------------------------
 def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_source):
     """F1 lists Space for the Detail view toggle: Space opens it from the grid and goes back
