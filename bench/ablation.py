@@ -161,6 +161,10 @@ def run(args) -> int:
                                  seed=base.model.seed)
     es = eval_set(corpus, base.data.sources)
     folds = make_folds(corpus, args.folds, args.fold_seed)
+    if args.folds > len(folds):
+        raise ConfigError(f"--folds {args.folds} is more than the {len(folds)} patents that "
+                          f"can be held out: every fold past them would score nothing; give "
+                          f"--folds {len(folds)} or fewer")
     texts = TextCache(model0, "cpu", base.data.cache_dir)
     # what the app's search weighs the title with: the weight the checkpoint carries, if any
     app_weight = base.run.fusion_text or DEFAULT_FUSION["text"]

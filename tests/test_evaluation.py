@@ -146,6 +146,27 @@ def test_bootstrap_interval_of_a_paired_ratio_and_difference():
     assert large[1] < 0.02 < large[2]
 
 
+def test_the_ablation_refuses_more_folds_than_patents(tmp_path, drawing_manifest, capsys):
+    """Folds past the patent count are empty: each would still tune (or train) and score
+    nothing, hours lost to a typo."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("ablation", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    config = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny_test.toml"
+    assert ablation.main(["--config", str(config), "--folds", "40", "--variants", "untrained",
+                          "--text", "none", "--out", str(tmp_path / "runs"),
+                          "--set", f"data.sources=['{drawing_manifest}']",
+                          "--set", f"data.cache_dir='{tmp_path / 'cache'}'"]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "--folds 40 is more than the 12 patents that can be held out: every fold past them "
+        "would score nothing; give --folds 12 or fewer")
+    assert not (tmp_path / "runs" / "runs.jsonl").exists()
+
+
 def test_the_ablation_summary_compares_each_variant_with_untrained_on_the_same_queries():
     import importlib.util
     from pathlib import Path
