@@ -125,6 +125,11 @@ class EvalResult:
     def table(self) -> str:
         lines = [f"{'task':<20} {'level':<7} {'n':>5} " + " ".join(f"{m:>7}" for m in METRICS)]
         for task in TASKS:
+            if not self.metrics.get(task):      # said, rather than a row gone missing
+                n = self.skipped.get(task, 0)
+                lines.append(f"{task:<20} {'-':<7} {0:>5}  no query scored"
+                             + (f" ({n} had nothing relevant to find)" if n else ""))
+                continue
             for level in ("figure", "patent"):
                 m = self.metrics.get(task, {}).get(level)
                 if m is None:

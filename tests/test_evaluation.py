@@ -146,6 +146,23 @@ def test_bootstrap_interval_of_a_paired_ratio_and_difference():
     assert large[1] < 0.02 < large[2]
 
 
+def test_a_task_no_query_could_be_scored_for_keeps_its_row_and_says_why():
+    """The row of a task without scored queries used to vanish from eval's table."""
+    from core.evaluation import METRICS, EvalResult
+
+    scores = {m: 0.5 for m in METRICS}
+    result = EvalResult(metrics={"same_design": {"figure": scores, "patent": scores}},
+                        counts={"same_design": 4, "prior_art_subclass": 0,
+                                "prior_art_class": 0},
+                        skipped={"same_design": 0, "prior_art_subclass": 4,
+                                 "prior_art_class": 0}, n_queries=4)
+    rows = result.table().splitlines()[1:]
+    assert [r.split()[0] for r in rows] == ["same_design", "same_design",
+                                            "prior_art_subclass", "prior_art_class"]
+    assert rows[2].endswith("no query scored (4 had nothing relevant to find)")
+    assert rows[3].endswith("no query scored")
+
+
 def test_the_ablation_refuses_more_folds_than_patents(tmp_path, drawing_manifest, capsys):
     """Folds past the patent count are empty: each would still tune (or train) and score
     nothing, hours lost to a typo."""
