@@ -52,6 +52,9 @@ class QueryPanel(QWidget):
         self.view.cropDrawn.connect(self._cropped)
         self.figure.activated.connect(self._combo_picked)
         self.crop.toggled.connect(self.view.set_crop_mode)
+        # (turned on from the results with C: the sheet, where the box is drawn, takes the
+        # keys, so Esc turns crop mode off again)
+        self.crop.toggled.connect(lambda on: on and self.view.setFocus())
         self.view.cropCancelled.connect(lambda: self.crop.setChecked(False))
         self.page.editingFinished.connect(self._page_edited)
 

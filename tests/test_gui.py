@@ -375,8 +375,13 @@ def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
 
     assert query_label(logged[picked.search_id]).endswith(" fig.1")
     assert query_label(logged[resp.search_id]).endswith(" crop")
-    window.acts.crop.trigger()                       # C, then Esc: crop mode and button off
+    window.show()
+    window.activateWindow()
+    window.results.view.setFocus()
+    qtbot.waitUntil(window.results.view.hasFocus)
+    window.acts.crop.trigger()                       # C in the results, then Esc: crop off
     assert view.crop_mode and window.query_panel.crop.isChecked()
+    qtbot.waitUntil(view.hasFocus)                   # the sheet, where the box is drawn
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert not view.crop_mode and not window.query_panel.crop.isChecked()
     window.acts.crop.trigger()                       # so one C starts it again
