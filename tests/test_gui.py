@@ -1882,7 +1882,7 @@ def test_the_theme_is_light_on_a_dark_desktop(qtbot):
     from PySide6.QtGui import QPalette
 
     from examiner_app import theme
-    from test_gui_layout import contrast
+    from tests.test_gui_layout import contrast
 
     pal = theme.light_palette(QPalette(QColor("#353535")))     # a dark desktop's palette
     Role, Group = QPalette.ColorRole, QPalette.ColorGroup
