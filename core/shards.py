@@ -32,6 +32,7 @@ import numpy as np
 from .atomic import replacing
 from ._finder_version import FINDER_VERSION
 from ._hashing import sha256_file
+from ._page_twins import file_changed
 from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages
 from .records import PageRecord, PatentRecord, SourceScan
@@ -84,8 +85,7 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     out.mkdir(parents=True, exist_ok=True)
     target = out / shard_name(rank, world)
     job = sorted(str(Path(src).expanduser().resolve()) for src in sources)
-    if target.exists():
-        _check_reusable(target, model, job)
+    kept = _check_reusable(target, model, job) if target.exists() else None
     scans, errors = scan_sources(sources, allow_absolute)
     patents: dict[str, PatentRecord] = {}
     pages: dict[tuple[str, int], PageRecord] = {}
@@ -100,7 +100,7 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
         raise ShardError("nothing to embed: no drawing pages in the sources"
                          + (f" ({len(errors)} skipped: {reasons})" if errors else ""))
     mine = [pages[k] for k in sorted(pages)][rank::world]
-    if not (target.exists() and _same_pages(target, mine)):
+    if kept is None or not _same_pages(kept, mine):
         # (new pages in a source folder, or files changed since: the job is embedded anew,
         # and add-shards waits for this run's COMPLETE.json)
         (out / COMPLETE).unlink(missing_ok=True)
@@ -127,25 +127,20 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     return target
 
 
-def _same_pages(target: Path, mine: list[PageRecord]) -> bool:
-    """Whether a shard holds exactly the pages (path, page, file size and time) this rank
-    would embed now."""
-    meta = json.loads((target / "records.json").read_text())
-    stats: dict[str, tuple] = {}
-    for p in mine:
-        if str(p.path) not in stats:
-            try:
-                st = os.stat(p.path)
-                stats[str(p.path)] = (st.st_size, st.st_mtime)
-            except OSError:
-                stats[str(p.path)] = (None, None)
-    now = sorted((str(p.path), p.page_index, *stats[str(p.path)]) for p in mine)
-    return now == sorted((p["path"], p["page_index"], p.get("file_size"), p.get("file_mtime"))
-                         for p in meta["pages"])
+def _same_pages(meta: dict, mine: list[PageRecord]) -> bool:
+    """Whether a shard (its ``records.json``) holds exactly the pages this rank would embed
+    now, from the same files (``file_changed``: the rule the library uses for its pages)."""
+    if sorted((str(p.path), p.page_index) for p in mine) != \
+            sorted((p["path"], p["page_index"]) for p in meta["pages"]):
+        return False
+    files = {p["path"]: p for p in meta["pages"]}
+    return not any(file_changed(path, p.get("file_size"), p.get("file_mtime"),
+                                p.get("file_sha256")) for path, p in files.items())
 
 
-def _check_reusable(target: Path, model, job: list[str]) -> None:
-    """Refuse to keep a shard of another model or of other sources in place of this job's."""
+def _check_reusable(target: Path, model, job: list[str]) -> dict:
+    """The records of a shard already there, refused if of another model or of other
+    sources than this job's."""
     try:
         meta = json.loads((target / "records.json").read_text())
     except (OSError, ValueError) as exc:
@@ -155,6 +150,7 @@ def _check_reusable(target: Path, model, job: list[str]) -> None:
                 else "other sources")
         raise ShardError(f"{target.parent} already holds a shard embedded with {what}; "
                          "write to a new --out folder, or delete the old shards")
+    return meta
 
 
 def shard_summary(target: Path) -> dict:
@@ -254,7 +250,7 @@ class ShardSet:
 
     def _read_shard(self, name: str) -> tuple[dict, np.ndarray]:
         """A shard's records and vectors, checked: its format and model, the vectors' shape
-        and (where recorded) checksum, and that every vector is finite."""
+        and their checksum (a shard written before checksums: that every vector is finite)."""
         folder = self.folder / name
         try:
             meta = json.loads((folder / "records.json").read_text())
@@ -269,10 +265,12 @@ class ShardSet:
         if not ok:
             raise ShardError(f"{folder}: damaged or from another model")
         recorded = meta.get("vectors_sha256")
-        if recorded is not None and sha256_file(folder / "vectors.npy") != recorded:
-            raise ShardError(f"{folder}: its vectors changed since they were written (checksum "
-                             "mismatch); run the `embed` job again")
-        for start in range(0, len(vectors), 1 << 16):
+        if recorded is not None:
+            if sha256_file(folder / "vectors.npy") != recorded:
+                raise ShardError(f"{folder}: its vectors changed since they were written "
+                                 "(checksum mismatch); run the `embed` job again")
+            return meta, vectors
+        for start in range(0, len(vectors), 1 << 16):     # (a shard without the checksum)
             if not np.isfinite(vectors[start:start + (1 << 16)]).all():
                 raise ShardError(f"{folder}: damaged (vectors that are not numbers); run the "
                                  "`embed` job again")

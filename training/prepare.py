@@ -60,17 +60,13 @@ def deeppatent2_jobs(paths: Iterable[str], image_root: str | None, errors: list
     from .config import ConfigError, first_line
 
     for path in paths:
-        jobs = scan_deeppatent2(path, image_root, errors)
-        while True:
-            try:
-                job = next(jobs)
-            except StopIteration:
-                break
-            except ValueError as exc:          # (UnicodeDecodeError too)
-                raise ConfigError(f"data.deeppatent2: {path} is not readable DeepPatent2 JSON "
-                                  f"({first_line(exc)[:200]})") from None
-            yield {k: job.meta.get(k) for k in ("title", "locarno", "source")} | {
-                "figure_descriptions": []}, [job]
+        try:
+            for job in scan_deeppatent2(path, image_root, errors):
+                yield {k: job.meta.get(k) for k in ("title", "locarno", "source")} | {
+                    "figure_descriptions": []}, [job]
+        except ValueError as exc:          # (UnicodeDecodeError too)
+            raise ConfigError(f"data.deeppatent2: {path} is not readable DeepPatent2 JSON "
+                              f"({first_line(exc)[:200]})") from None
 
 
 # -- rendering ---------------------------------------------------------------------------------
