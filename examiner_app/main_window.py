@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMessageBox,
                                QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
@@ -113,9 +113,18 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1440, 900)
+            self.resize(self._first_size())
         if state is not None:
             self.restoreState(state)
+
+    def _first_size(self) -> QSize:
+        """1440x900, or the screen's free area less a margin for the frame where that is
+        smaller (a 1280x720 laptop screen at 150 %)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        if free is None or free.isEmpty():
+            return QSize(1440, 900)
+        return QSize(min(1440, free.width() - 16), min(900, free.height() - 48))
 
     # -- layout -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:

@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from . import theme
-from .results_model import (ExpandedRole, GroupSizeRole, HitRole, IsChildRole, PositionRole,
-                            RatingRole, ThumbErrorRole)
+from .results_model import (ExpandedRole, GroupSizeRole, HiddenRatingsRole, HitRole,
+                            IsChildRole, PositionRole, RatingRole, ThumbErrorRole)
 
 PAD = 8
 CHIP_H = 22
@@ -129,7 +129,8 @@ class ResultDelegate(QStyledItemDelegate):
             self._badge(painter, self._corrected_rect(thumb, fm_small), CORRECTED,
                         *theme.CORRECTED_BADGE)
         self._paint_text(painter, option, card, thumb, hit)
-        self._paint_chips(painter, card, index.data(RatingRole), small)
+        self._paint_chips(painter, card, index.data(RatingRole), small,
+                          index.data(HiddenRatingsRole) or ())
         painter.restore()
 
     def _paint_thumbnail(self, painter: QPainter, rect: QRect, index: QModelIndex) -> None:
@@ -188,16 +189,25 @@ class ResultDelegate(QStyledItemDelegate):
         painter.drawText(QRect(x, y + 2 * lh, w, lh), Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(loc, Qt.TextElideMode.ElideRight, w))
 
-    def _paint_chips(self, painter: QPainter, card: QRect, rating, font: QFont) -> None:
+    def _paint_chips(self, painter: QPainter, card: QRect, rating, font: QFont,
+                     hidden=()) -> None:
+        """The four chips, the rating's filled; a rating a collapsed patent's other figure
+        has is a thick outline with a dot (the chip is not this figure's rating)."""
         painter.setFont(font)
         for value, rect in enumerate(self._chip_rects(card)):
             on = rating == value
+            elsewhere = not on and value in hidden
             color = theme.RATING_COLORS[value] if on else theme.RATING_INK[value]
-            painter.setPen(QPen(color, 1))
+            painter.setPen(QPen(color, 2.5 if elsewhere else 1))
             painter.setBrush(color if on else QColor("white"))
-            painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+            inset = 1.25 if elsewhere else 0.5
+            painter.drawRoundedRect(QRectF(rect).adjusted(inset, inset, -inset, -inset), 4, 4)
             painter.setPen(theme.RATING_TEXT[value] if on else color)
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(value))
+            if elsewhere:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(color)
+                painter.drawEllipse(QPointF(rect.right() - 6, rect.top() + 6), 2.5, 2.5)
 
     # -- editing ----------------------------------------------------------------------------
     def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem,
@@ -239,9 +249,13 @@ class ResultDelegate(QStyledItemDelegate):
         """Chip tooltips name the rating scale; elsewhere the model's tooltip."""
         from PySide6.QtWidgets import QToolTip
 
+        hidden = index.data(HiddenRatingsRole) or ()
         for value, rect in enumerate(self._chip_rects(self._card(option.rect))):
             if rect.contains(event.pos()):
-                QToolTip.showText(event.globalPos(),
-                                  f"{value}: {theme.RATING_LABELS[value]} (key {value})", view)
+                text = f"{value}: {theme.RATING_LABELS[value]} (key {value})"
+                if value in hidden and index.data(RatingRole) != value:
+                    text += ("; another figure of this patent has this rating (expand the "
+                             "patent to see it)")
+                QToolTip.showText(event.globalPos(), text, view)
                 return True
         return super().helpEvent(event, view, option, index)

@@ -26,6 +26,7 @@ ExpandedRole = Qt.ItemDataRole.UserRole + 4
 IsChildRole = Qt.ItemDataRole.UserRole + 5       # an extra figure of an expanded patent
 PositionRole = Qt.ItemDataRole.UserRole + 6      # 1-based rank as displayed (patent or figure)
 ThumbErrorRole = Qt.ItemDataRole.UserRole + 7
+HiddenRatingsRole = Qt.ItemDataRole.UserRole + 8  # ratings of a collapsed patent's other figures
 
 
 @dataclass
@@ -73,7 +74,8 @@ class ResultsModel(QAbstractListModel):
         """Replace the ratings shown (figure id -> rating) without storing them."""
         self.ratings = dict(ratings)
         if self._rows:
-            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [RatingRole])
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
+                                  [RatingRole, HiddenRatingsRole])
 
     def set_grouped(self, grouped: bool) -> None:
         if grouped != self.grouped:
@@ -150,7 +152,8 @@ class ResultsModel(QAbstractListModel):
             self._expanded.add(pid)
             self._layout()
             self.endInsertRows()
-        self.dataChanged.emit(self.index(head), self.index(head), [ExpandedRole])
+        self.dataChanged.emit(self.index(head), self.index(head),
+                              [ExpandedRole, HiddenRatingsRole])
 
     def patents(self) -> int:
         return len({h.patent_id for h in self.hits})
@@ -184,6 +187,8 @@ class ResultsModel(QAbstractListModel):
             return self.thumbnails.errors.get(self._thumb_key(h))
         if role == RatingRole:
             return self.ratings.get(h.figure_id)
+        if role == HiddenRatingsRole:
+            return self._hidden_ratings(r)
         if role == GroupSizeRole:
             return len(self._groups[r.group]) if self.grouped else 1
         if role == ExpandedRole:
@@ -193,11 +198,21 @@ class ResultsModel(QAbstractListModel):
         if role == PositionRole:
             return r.position
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(h)
+            return self._tooltip(h, self._hidden_ratings(r))
         if role == Qt.ItemDataRole.AccessibleTextRole:
+            hidden = self._hidden_ratings(r)
             return (f"rank {r.position}, {display_patent_id(h.patent_id)}, {h.title or ''}"
-                    + (", corrected since" if h.corrected else ""))
+                    + (", corrected since" if h.corrected else "")
+                    + (f", {_hidden_text(hidden)}" if hidden else ""))
         return None
+
+    def _hidden_ratings(self, r: _Row) -> list[int]:
+        """The ratings of a collapsed patent's figures other than the one its card shows
+        (one per rated figure, best first): the card must not look unrated."""
+        if not self.grouped or r.child or r.hit.patent_id in self._expanded:
+            return []
+        rated = (self.ratings.get(h.figure_id) for h in self._groups[r.group][1:])
+        return sorted((v for v in rated if v is not None), reverse=True)
 
     def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != RatingRole or not index.isValid():
@@ -221,9 +236,12 @@ class ResultsModel(QAbstractListModel):
             self.ratings.pop(figure_id, None)
         else:
             self.ratings[figure_id] = int(value)
+        groups = {i for i, g in enumerate(self._groups)
+                  if any(h.figure_id == figure_id for h in g)}
         for i, r in enumerate(self._rows):
-            if r.hit.figure_id == figure_id:
-                self.dataChanged.emit(self.index(i), self.index(i), [RatingRole])
+            if r.hit.figure_id == figure_id or (r.group in groups and not r.child):
+                self.dataChanged.emit(self.index(i), self.index(i),
+                                      [RatingRole, HiddenRatingsRole])
 
     def _thumb_key(self, h):
         return ThumbnailLoader.key(h.image, h.page_index, h.figure, self.thumb_side, self.dpr)
@@ -234,7 +252,7 @@ class ResultsModel(QAbstractListModel):
                 ix = self.index(i)
                 self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DecorationRole])
 
-    def _tooltip(self, h) -> str:
+    def _tooltip(self, h, hidden: list[int]) -> str:
         lines = [f"<b>{display_patent_id(h.patent_id)}</b> {escape(h.title or '')}",
                  f"Locarno {h.locarno or '-'} {escape(h.locarno_title or '')}",
                  f"Granted {h.grant_date or 'undated'}; filed {h.filing_date or '-'}",
@@ -243,4 +261,13 @@ class ResultsModel(QAbstractListModel):
             lines.insert(1, f"Score {h.score:.4f}")
         if h.corrected:
             lines.append(f"Shown as logged; corrected since: now {escape(corrected_text(h))}")
+        if hidden:
+            lines.append(f"{_hidden_text(hidden).capitalize()} (expand the patent to see it)")
         return "<br>".join(lines)
+
+
+def _hidden_text(hidden: list[int]) -> str:
+    """'another figure rated 3' / '2 other figures rated 3, 1'."""
+    if len(hidden) == 1:
+        return f"another figure rated {hidden[0]}"
+    return f"{len(hidden)} other figures rated {', '.join(map(str, hidden))}"

@@ -2603,6 +2603,57 @@ def test_blind_grouping_never_hides_a_rating_in_a_collapsed_group(window):
         assert model.index(0).data(RatingRole) == 3
 
 
+def test_a_collapsed_patent_shows_that_another_of_its_figures_is_rated(qtbot, window):
+    """Grouped by patent, a rating given to a figure behind the head (expanded, rated,
+    collapsed; or a reopened search) is shown on the patent's card: its chip outlined, the
+    tooltip and the screen reader's text name it. The card looked unrated before."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFont, QImage, QPainter
+
+    from core.search import SearchHit
+    from examiner_app.results_model import HiddenRatingsRole
+
+    def hit(rank, figure, pid, score):
+        return SearchHit(rank=rank, score=score, figure_id=figure, patent_id=pid, title="t",
+                         locarno="06-01", locarno_title="x", grant_date="2020-01-01",
+                         filing_date=None, image="/x.png", page_index=0,
+                         page_kind="drawing_sheet", sheet=1, figure=[0, 0, 9, 9])
+    hits = [hit(1, 77, "D0919445", 0.9), hit(2, 78, "D0919445", 0.8),
+            hit(3, 79, "D0000001", 0.5)]
+    model = window.model
+    model.set_grouped(True)
+    model.set_results(hits, ratings={})
+    model.toggle_expanded(0)
+    assert model.index(1).data(HitRole).figure_id == 78
+    model.setData(model.index(1), 3, RatingRole)
+    assert model.index(0).data(HiddenRatingsRole) == []          # expanded: shown on its own
+    model.toggle_expanded(0)
+    head = model.index(0)
+    assert head.data(RatingRole) is None and head.data(HiddenRatingsRole) == [3]
+    assert head.data(Qt.ItemDataRole.AccessibleTextRole).endswith("another figure rated 3")
+    assert "Another figure rated 3" in head.data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(1).data(HiddenRatingsRole) == []          # the other patent
+
+    model.set_results(hits, ratings={78: 1, 77: 2})              # reopened: both rated
+    assert model.index(0).data(RatingRole) == 2
+    assert model.index(0).data(HiddenRatingsRole) == [1]
+    model.set_grouped(False)
+    assert all(model.index(r).data(HiddenRatingsRole) == [] for r in range(3))
+
+    delegate = window.results.delegate
+    card = QRect(0, 0, 200, 300)
+
+    def chips(hidden):
+        image = QImage(card.size(), QImage.Format.Format_RGB32)
+        image.fill(Qt.GlobalColor.white)
+        painter = QPainter(image)
+        delegate._paint_chips(painter, card, None, QFont(), hidden)
+        painter.end()
+        return [image.copy(r) for r in delegate._chip_rects(card)]
+    plain, marked = chips(()), chips([3])
+    assert [a == b for a, b in zip(plain, marked)] == [True, True, True, False]
+
+
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):
     """Built with a checkpoint folder that has moved since: the window says which folder and

@@ -372,3 +372,17 @@ def test_the_filing_date_shows_whole_in_a_large_system_font(qtbot, settings, poi
         w.close()
     finally:
         app.setFont(before)
+
+
+def test_the_first_window_fits_the_screen(qtbot, settings):
+    """No saved geometry: the window opens at 1440x900 or the screen's free area, whichever
+    is smaller (a 1280x720 laptop screen at 150 % hid the results and the Search button)."""
+    from examiner_app.main_window import MainWindow
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    free = w.screen().availableGeometry()
+    assert free.width() < 1440 or free.height() < 900     # the offscreen screen is small
+    assert w.width() <= max(free.width(), w.minimumWidth()) and w.width() <= 1440
+    assert w.height() <= max(free.height(), w.minimumHeight()) and w.height() <= 900
+    assert w.width() >= min(1440, free.width()) - 16
