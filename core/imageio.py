@@ -54,12 +54,16 @@ class PageImage:
 def _to_gray(im: Image.Image) -> np.ndarray:
     if im.mode == "1":
         return np.asarray(im.convert("L"))
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+    wide = im.mode in ("I;16", "I;16B", "I;16L", "I")
+    # transparent (an alpha channel, or a PNG's one "transparent colour") is the white paper
+    if im.mode in ("RGBA", "LA", "PA") or ("transparency" in im.info and not wide):
         im = im.convert("RGBA")
         bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if wide:
         arr = np.asarray(im, dtype=np.float64)
+        if isinstance(im.info.get("transparency"), int):
+            arr[arr == im.info["transparency"]] = 65535 if im.mode != "I" else arr.max()
         hi = arr.max() or 1.0
         return (arr * (255.0 / hi)).clip(0, 255).astype(np.uint8)
     if im.mode != "L":

@@ -113,3 +113,34 @@ def test_pillow_warnings_about_a_damaged_file_do_not_reach_the_user(tmp_path):
         with pytest.raises(ImageReadError, match=r"cut\.tif: not a readable image"):
             read_page(path)
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "I;16", "RGBA", "P"])
+def test_a_transparent_background_is_white_paper_however_the_png_stores_it(tmp_path, mode):
+    """Dark lines on a transparent background: with an alpha channel, or (as PNG optimisers
+    write it) one colour marked transparent in a tRNS chunk. Read as black, the page was
+    "dark all over" and the drawing was never found."""
+    import numpy as np
+
+    ink = np.zeros((60, 80), bool)
+    ink[10:50, 30:33] = True
+    path = tmp_path / "drawing.png"
+    if mode == "RGB":
+        rgb = np.zeros(ink.shape + (3,), np.uint8)
+        rgb[ink] = (0, 0, 160)
+        Image.fromarray(rgb).save(path, transparency=(0, 0, 0))
+    elif mode == "RGBA":
+        rgba = np.zeros(ink.shape + (4,), np.uint8)
+        rgba[ink] = (0, 0, 160, 255)
+        Image.fromarray(rgba).save(path)
+    elif mode == "P":
+        Image.fromarray(np.where(ink, 60, 0).astype(np.uint8)).convert("P").save(
+            path, transparency=0)
+    else:
+        values = np.where(ink, 60 if mode == "L" else 6000, 0)
+        Image.fromarray(values.astype(np.uint8 if mode == "L" else np.uint16)).save(
+            path, transparency=0)
+    page = read_page(path, 0).array
+    assert page.shape == ink.shape
+    assert page[~ink].min() == 255                 # the paper
+    assert page[ink].max() < 100                   # the lines
