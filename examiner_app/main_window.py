@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._history_sized = False  # the dock gets a sensible width when first shown
         self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
         self._banner_sticky = False      # how library work ended: stays until dismissed
+        self._error_while_opening = False  # (a query's error then is not the old library's)
         self._search_after_rebuild = False   # a search asked for while the index was rebuilt
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self.confirm_box = None      # the question asked before quitting (tests answer it)
@@ -234,7 +235,7 @@ class MainWindow(QMainWindow):
             library = self.settings.library or default_library_path()
         self.open_library(Path(library))
         if query is not None:
-            self.load_query(Path(query))
+            self.load_query(Path(query).expanduser())
 
     def start_demo(self, path: Path | None = None, n_patents: int | None = None) -> None:
         """Open the built-in demo library (building it first, with progress and cancel, on
@@ -308,6 +309,7 @@ class MainWindow(QMainWindow):
         self.model.set_results([])
         self.response = None
         self.results.reset()
+        self._error_while_opening = False
         self.service.open(path, model_at=model_at)
         self.thumbnails.set_cache(self.service.thumbnail_cache())
 
@@ -324,7 +326,7 @@ class MainWindow(QMainWindow):
         elif self._note_when_open:
             self.show_message("info", self._note_when_open)
         elif (self.banner.level != "error" or info["library"] != self._opened_library) \
-                and not self._banner_sticky:
+                and not self._banner_sticky and not self._error_while_opening:
             self.banner.hide()          # (an error stays while the same library reopens)
         self._opened_library = info["library"]
         self._note_when_open = None
@@ -1110,6 +1112,7 @@ class MainWindow(QMainWindow):
     def show_message(self, level: str, text: str, action: str | None = None,
                      callback=None, timeout_ms: int = 0) -> None:
         self.banner.show_message(level, text, action, callback, timeout_ms)
+        self._error_while_opening = level == "error" and "library" in self._busy_jobs
         self._banner_kind = None
         self._banner_in_rebuild = self.service.maintenance
         self._banner_sticky = False

@@ -2654,6 +2654,21 @@ def test_a_collapsed_patent_shows_that_another_of_its_figures_is_rated(qtbot, wi
     assert [a == b for a, b in zip(plain, marked)] == [True, True, True, False]
 
 
+@pytest.mark.parametrize("name", ["missing.png", "empty.png"])
+def test_a_query_given_at_start_that_cannot_be_read_says_so(qtbot, window, gui_library,
+                                                            tmp_path, name):
+    """``gui --query`` with a missing or empty file: the error came while the library was
+    still opening, and the library's arrival hid it (the window showed "No query")."""
+    (tmp_path / "empty.png").write_bytes(b"")
+    window.start(gui_library, tmp_path / name)
+    qtbot.waitUntil(lambda: window.service.info is not None and not window.busy.isVisible(),
+                    timeout=WAIT)
+    qtbot.wait(200)
+    assert window.banner.isVisible() and window.banner.level == "error"
+    assert window.banner.text.text().startswith("Cannot use this query:")
+    assert name in window.banner.text.text()
+
+
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):
     """Built with a checkpoint folder that has moved since: the window says which folder and
