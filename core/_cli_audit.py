@@ -187,12 +187,15 @@ def cmd_ratings(args) -> int:
         who = dict(session=args.session, study=args.study, examiner=args.examiner)
         rows = store.current_ratings(**who)
         written = write_ratings_csv(args.out, store, **who) if args.out else None
-        groups = sorted({(r["study"], r["session"], r["examiner"]) for r in rows},
-                        key=lambda g: tuple(x or "" for x in g))
         # a group of ratings without an examiner (or study) is theirs, not everyone's; two
         # studies that name a session alike are two sessions
-        summaries = [(st, session_summary(store, s, e or "", study=st or ""))
-                     for st, s, e in groups]
+        groups: dict[tuple, list[dict]] = {}
+        for r in rows:
+            groups.setdefault(tuple((r[k] or "").strip() for k in ("study", "session",
+                                                                   "examiner")), []).append(r)
+        summaries = [(st or None, session_summary(store, s or None, e, study=st,
+                                                  ratings=groups[st, s, e]))
+                     for st, s, e in sorted(groups)]
     if args.json:
         print(json.dumps({"ratings": len(rows), "written": written,
                           "sessions": [{"study": st, "session": s.session,

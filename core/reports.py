@@ -476,16 +476,19 @@ class SessionSummary:
 
 
 def session_summary(store: Store, session: str | None, examiner: str | None = None, *,
-                    study: str | None = None) -> SessionSummary:
+                    study: str | None = None, ratings: list[dict] | None = None
+                    ) -> SessionSummary:
     """How much an examiner (None: anyone, "": none given) rated in a session (None: outside
     any; of one study, if given) and the precision of the top 10 by those ratings (see
-    ``RELEVANCE_RULE``)."""
+    ``RELEVANCE_RULE``). ``ratings``: those ratings, where the caller has them already."""
     out = SessionSummary(session, examiner or None, study=study)
     out.searches = store.count_searches(session=session, **{
         k: v or None for k, v in (("examiner", examiner), ("study", study)) if v is not None})
     by_search: dict[int | None, SearchScore] = {}
     # (to the store None is any session; here it is the ratings made outside one)
-    for r in store.current_ratings(session=session or "", study=study, examiner=examiner):
+    if ratings is None:
+        ratings = store.current_ratings(session=session or "", study=study, examiner=examiner)
+    for r in ratings:
         score = by_search.get(r["search_id"])
         if score is None:
             rec = store.search_record(r["search_id"]) if r["search_id"] is not None else None
