@@ -157,6 +157,20 @@ def _report_file(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def _csv_file(text: str) -> Path:
+    """A CSV file to write: a name ending in .csv in a folder that exists (a slip such as
+    ``--out library.sqlite`` must not replace another file with the ratings)."""
+    import argparse
+
+    path = Path(text).expanduser()
+    if path.suffix.lower() != ".csv":
+        raise argparse.ArgumentTypeError(f"{text}: the ratings are written as CSV: give a "
+                                         "file name ending in .csv")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: there is no folder {path.parent}")
+    return path
+
+
 def cmd_history_replay(args) -> int:
     from .audit import replay
     from .embed import pick_device
@@ -258,7 +272,7 @@ def register(sub, lib_arg) -> None:
     """Add ``history`` and ``ratings`` to the top-level subparsers."""
     h = sub.add_parser("history", help="the audit log: list logged searches, show one, or run "
                                        "one again to check that it reproduces")
-    from .cli import non_negative_int, positive_int
+    from .cli import non_negative_int, positive_int, utf8_text
 
     h.add_argument("search_id", type=positive_int, nargs="?", metavar="ID",
                    help="show this search as it was shown, with its ratings")
@@ -271,7 +285,7 @@ def register(sub, lib_arg) -> None:
                           "ranking (exit status 3 when it does not)")
     lib_arg(h)
     for key in ("examiner", "study", "session"):
-        h.add_argument(f"--{key}", help=f"list only searches of this {key}"
+        h.add_argument(f"--{key}", type=utf8_text, help=f"list only searches of this {key}"
                        + (" (with --report: put this examiner's ratings in)"
                           if key == "examiner" else ""))
     h.add_argument("--model", metavar="NAME_OR_PATH",
@@ -288,14 +302,16 @@ def register(sub, lib_arg) -> None:
                                        "session and examiner, CSV export, the model scored "
                                        "by them")
     lib_arg(r)
-    r.add_argument("--session", help="only this session")
-    r.add_argument("--study", help="only this study (\"\": ratings made outside any study)")
-    r.add_argument("--examiner", help="only this examiner's ratings")
-    r.add_argument("--out", metavar="FILE.csv", help="write the ratings to this CSV file")
-    r.add_argument("--score", action="store_true",
-                   help="score the library's model by the ratings: every rated search run "
-                        "again, nDCG@10 on the judged patents against the ranking the "
-                        "examiners saw (core/judgments.py)")
+    r.add_argument("--session", type=utf8_text, help="only this session")
+    r.add_argument("--study", type=utf8_text, help="only this study (\"\": ratings made outside any study)")
+    r.add_argument("--examiner", type=utf8_text, help="only this examiner's ratings")
+    what = r.add_mutually_exclusive_group()
+    what.add_argument("--out", type=_csv_file, metavar="FILE.csv",
+                      help="write the ratings to this CSV file")
+    what.add_argument("--score", action="store_true",
+                      help="score the library's model by the ratings: every rated search run "
+                           "again, nDCG@10 on the judged patents against the ranking the "
+                           "examiners saw (core/judgments.py)")
     r.add_argument("--model", metavar="NAME_OR_PATH",
                    help="with --score: the library's model, where it is now if it has moved "
                         "(remembered)")

@@ -37,6 +37,18 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a calendar date: {text!r} ({exc})") from None
 
 
+def utf8_text(text: str) -> str:
+    """A name or text for the audit log: bytes the terminal did not send as UTF-8 cannot be
+    stored (SQLite), so they are refused here, not after the search has run."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(f"'{shown}' is not UTF-8 text (is the terminal set "
+                                         "to another encoding?)") from None
+    return text
+
+
 def locarno_code(text: str) -> str:
     from .locarno import LocarnoError, parse_locarno
 
@@ -423,6 +435,11 @@ def _read_queries(args) -> list[str | None]:
         if not entries:
             raise CliError(f"the query list {args.queries} names no drawing (one path per line)")
         for entry in entries:
+            # (as Windows' "Copy as path" gives it; with its folders split by backslashes)
+            if len(entry) > 1 and entry[0] == entry[-1] == '"':
+                entry = entry[1:-1]
+            if os.sep == "/" and "\\" in entry and not Path(user_path(entry)).exists():
+                entry = entry.replace("\\", "/")
             # a relative entry is read beside the list (as a manifest's rows are), else from
             # the current folder; one in neither is named where it was looked for first
             path = Path(user_path(entry))
@@ -448,6 +465,11 @@ def cmd_search(args) -> int:
     from .search import QueryError, Searcher, SearchQuery
 
     queries = _read_queries(args)
+    examiner = args.examiner or os.environ.get("PATENT_EXAMINER_USER")
+    try:
+        examiner = examiner and utf8_text(examiner)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"$PATENT_EXAMINER_USER: {exc}") from None
     if args.box and not (args.box[0] < args.box[2] and args.box[1] < args.box[3]):
         raise UsageError("--box X0 Y0 X1 Y1 is an empty region: it needs X0 < X1 and Y0 < Y1")
     if args.box and args.page is None:
@@ -473,7 +495,7 @@ def cmd_search(args) -> int:
                                 before=args.before, locarno=args.locarno, k=args.k,
                                 per_patent=args.per_patent),
                     log=not args.no_log, study=args.study, session=args.session,
-                    examiner=args.examiner or os.environ.get("PATENT_EXAMINER_USER"))
+                    examiner=examiner)
             except (ImageReadError, QueryError, OSError) as exc:
                 failures += 1
                 msg = str(exc) if not isinstance(exc, OSError) else f"{q}: {exc.strerror}"
@@ -897,7 +919,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="filing date: only prior art granted before it")
     s.add_argument("--locarno", type=locarno_code, metavar="NN[-NN]",
                    help="only this Locarno class or subclass")
-    s.add_argument("--text", help="the application's title or a description (fused query)")
+    s.add_argument("--text", type=utf8_text, help="the application's title or a description (fused query)")
     s.add_argument("--k", type=positive_int, default=20, help="results per query (default 20)")
     s.add_argument("--page", type=page_number, default=1,
                    help="page of a multi-page file, or 'all': the figures of every page (an "
@@ -909,10 +931,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="must be the model the library was built with")
     s.add_argument("--json", action="store_true", help="one JSON object per query per line")
     s.add_argument("--no-log", action="store_true", help="do not record in the audit log")
-    s.add_argument("--examiner", help="who searches, as the audit log records it (default: "
+    s.add_argument("--examiner", type=utf8_text, help="who searches, as the audit log records it (default: "
                                       "$PATENT_EXAMINER_USER)")
-    s.add_argument("--study", help="the user study the searches belong to (audit log)")
-    s.add_argument("--session", help="the study session (audit log; `history --session`)")
+    s.add_argument("--study", type=utf8_text, help="the user study the searches belong to (audit log)")
+    s.add_argument("--session", type=utf8_text, help="the study session (audit log; `history --session`)")
     s.set_defaults(func=cmd_search)
 
     e = sub.add_parser("eval", help="same-design and prior-art retrieval metrics")

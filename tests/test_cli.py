@@ -321,16 +321,24 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
             (["search", "--text", "   "], "--text is empty"),
             (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed"),
             (["history", "1", "--report", tmp_path / "no" / "r.html"],
-             f"there is no folder {tmp_path / 'no'}")):
+             f"there is no folder {tmp_path / 'no'}"),
+            (["ratings", "--out", tmp_path / "no" / "r.csv"],
+             f"there is no folder {tmp_path / 'no'}"),
+            # a slip that named another file (the library's database) replaced it
+            (["ratings", "--out", lib / "library.sqlite"], "ending in .csv"),
+            (["ratings", "--score", "--out", tmp_path / "r.csv"], "not allowed with"),
+            # bytes that are not UTF-8 crashed in SQLite, after the search had run
+            (["search", sheet, "--examiner", "bad\udcffname"], "'bad\\xffname' is not UTF-8"),
+            (["ratings", "--study", "\udce9"], "is not UTF-8 text")):
         proc = run(*args, "--library", lib)
         assert proc.returncode == 2 and needle in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
-    for target, why in ((tmp_path / "no" / "dir" / "r.csv", "No such file or directory"),
-                        (tmp_path, "is a folder, not a file")):
-        proc = run("ratings", "--out", target, "--library", lib)
-        assert proc.returncode == 1 and proc.stderr.strip() == \
-            f"patent-examiner: error: {target}: {why}"
-        assert not list(tmp_path.glob(".*.tmp"))
+    assert run("index", "info", "--library", lib).returncode == 0
+    (tmp_path / "a.csv").mkdir()
+    proc = run("ratings", "--out", tmp_path / "a.csv", "--library", lib)
+    assert proc.returncode == 1 and proc.stderr.strip() == \
+        f"patent-examiner: error: {tmp_path / 'a.csv'}: is a folder, not a file"
+    assert not list(tmp_path.glob(".*.tmp"))
     proc = run("index", "add", shared_data / "uspto_redbook", tmp_path / "typo", "--library",
                lib, "--workers", "0")
     assert proc.returncode == 1 and f"no such source: {tmp_path / 'typo'}" in proc.stderr
@@ -360,6 +368,13 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(ln)["query"] for ln in proc.stdout.splitlines()] == \
         [str(tmp_path / "apps" / "q 2.png"), str(tmp_path / "apps" / "q1.png")]
+    (tmp_path / "apps" / "sub").mkdir()            # as Windows "Copy as path" writes it
+    shutil.copy(sheet, tmp_path / "apps" / "sub" / "q 3.png")
+    (tmp_path / "apps" / "win.txt").write_text('"sub\\q 3.png"\r\n')
+    proc = run("search", "--queries", tmp_path / "apps" / "win.txt", "--library", lib,
+               "--no-log", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["query"] == str(tmp_path / "apps" / "sub" / "q 3.png")
     (tmp_path / "apps" / "empty.txt").write_text("\n# nothing yet\n")
     proc = run("search", "--queries", tmp_path / "apps" / "empty.txt", "--library", lib)
     assert proc.returncode == 1 and "names no drawing" in proc.stderr
