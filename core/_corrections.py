@@ -83,7 +83,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             continue
 
         def said(fields: dict) -> str:
-            return "; ".join(f"{f} {_shown(f, old, stored)} -> {new}"
+            return "; ".join(f"{f} {_shown(f, old, stored)} -> {_flat(new)}"
                              for f, (old, new) in fields.items())
         first = _source(store, stored.get("source_id"))
         # what the library lacks (an image folder has no titles or classes) any source fills
@@ -225,7 +225,12 @@ def _shown(field: str, old, stored: dict) -> str:
     """The value a correction replaces, as users saw it: an untitled patent showed the
     title its figure descriptions name."""
     if old:
-        return str(old)
+        return _flat(old)
     if field == "title" and stored.get("title_display"):
-        return f"(none; shown as {stored['title_display']!r})"
+        return f"(none; shown as {_flat(stored['title_display'])!r})"
     return "(none)"
+
+
+def _flat(value) -> str:
+    """A value on one line (a title with a line break in it), as the note is one line."""
+    return " ".join(str(value).split())

@@ -983,6 +983,7 @@ def test_a_correction_names_the_title_an_untitled_patent_was_shown_with():
     assert _shown("title", None, stored) == "(none; shown as 'Seat cushion')"
     assert _shown("grant_date", None, stored) == "(none)"
     assert _shown("title", "Chair", stored) == "Chair"
+    assert _shown("title", "WAX WARMER\nwith  lid", stored) == "WAX WARMER with lid"  # one line
 
 
 def test_a_grant_corrected_through_its_own_folder_is_corrected(shared_data, tmp_path,
