@@ -366,8 +366,8 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
                                       "filing_date": "2098-01-01"}) + "\n")
         report = ingest(lib, [future], tiny_model, workers=0, allow_absolute=True)
         assert report.pages_added == 0 and lib.store.patent("D0999999") is None
-        assert report.errors == [("D0999999", "grant date 2099-01-06 is in the future: not a "
-                                              "granted patent; patent skipped")]
+        assert report.errors == [(f"{future.name} line 1", "D0999999: grant date 2099-01-06 "
+                                  "is in the future: not a granted patent; patent skipped")]
 
 
 def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_manifest,

@@ -289,7 +289,7 @@ def test_manifest_bad_rows_are_errors_and_the_scan_goes_on(tmp_path):
     (tmp_path / "outside.png").write_bytes(b"x")
     tmp_path = tmp_path / "m"
     tmp_path.mkdir()
-    for name in ("a.png", "b.png", "c.png", "d.png", "e.png"):
+    for name in ("a.png", "b.png", "c.png", "d.png", "e.png", "f.png"):
         (tmp_path / name).write_bytes(b"x")
     os.symlink(tmp_path.parent / "outside.png", tmp_path / "link.png")
     rows = [
@@ -308,11 +308,13 @@ def test_manifest_bad_rows_are_errors_and_the_scan_goes_on(tmp_path):
         row("e.png", "D0900010", locarno="77-01", sheet=2),      # 13: bad Locarno: warning
         row("a.png"),                                            # 14: duplicate page
         "",                                                      # blank lines are skipped
+        row("f.png", "D0900011", grant_date="2099-01-06"),       # 16: granted in the future
+        row("f.png", "D0900012"),                                # 17: good (16 was skipped)
     ]
     scan = scan_manifest(write_manifest(tmp_path, rows))
     check_consistent(scan)
     errors = dict(scan.errors)
-    bad_lines = (2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14)
+    bad_lines = (2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14, 16)
     assert set(errors) == {f"manifest.jsonl line {n}" for n in bad_lines}
     assert "invalid JSON" in errors["manifest.jsonl line 2"]
     assert "'..'" in errors["manifest.jsonl line 3"]
@@ -324,7 +326,8 @@ def test_manifest_bad_rows_are_errors_and_the_scan_goes_on(tmp_path):
     assert "page_kind" in errors["manifest.jsonl line 11"]
     assert "patent_id" in errors["manifest.jsonl line 12"]
     assert "duplicate page" in errors["manifest.jsonl line 14"]
-    assert set(scan.patents) == {"D0900001", "D0900008", "D0900010"}
+    assert "in the future" in errors["manifest.jsonl line 16"]
+    assert set(scan.patents) == {"D0900001", "D0900008", "D0900010", "D0900012"}
     assert scan.patents["D0900008"].grant_date is None
     assert scan.patents["D0900010"].locarno is None
     assert any("no grant date" in w and "D0900008" in w for w in scan.warnings)

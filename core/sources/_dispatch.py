@@ -1,14 +1,13 @@
 """``scan_source``: tell a manifest, a Red Book folder and a plain image folder apart."""
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 from ..imageio import SUPPORTED_SUFFIXES
 from ..records import SourceScan
 from ._archive import is_archive
 from ._deeppatent2 import is_deeppatent2, scan_deeppatent2
-from ._fields import SourceError
+from ._fields import SourceError, future_grant_error
 from .._names import NOT_UTF8, readable, storable
 from ._files import iter_files
 from ._folder import scan_folder
@@ -55,16 +54,15 @@ def _drop_unstorable_names(scan: SourceScan) -> None:
 
 
 def _drop_future_grants(scan: SourceScan) -> None:
-    """A grant date after tomorrow (a weekly archive may be dated a day ahead) is a wrong
-    date, not a granted patent: the patent and its pages are skipped with the reason."""
-    latest = date.today() + timedelta(days=1)
-    future = {pid for pid, rec in scan.patents.items()
-              if rec.grant_date is not None and rec.grant_date > latest}
+    """A patent granted in the future (``future_grant_error``) and its pages are skipped
+    with the reason."""
+    future = {pid: why for pid, rec in scan.patents.items()
+              if (why := future_grant_error(rec.grant_date))}
     if not future:
         return
     for pid in sorted(future):
-        scan.errors.append((pid, f"grant date {scan.patents.pop(pid).grant_date} is in the "
-                                 "future: not a granted patent; patent skipped"))
+        del scan.patents[pid]
+        scan.errors.append((pid, f"{future[pid]}; patent skipped"))
     scan.pages = [p for p in scan.pages if p.patent_id not in future]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 #: ``front_page``: a whole front page, bibliographic text block plus the representative figure
 #: (e.g. a Google-Patents scan). ``front_view``: the representative figure alone, without the
@@ -49,6 +49,14 @@ def date_order_error(grant: date | None, filing: date | None) -> str | None:
     """Why a filing date after the grant date makes the record unusable, or None."""
     if grant and filing and filing > grant:
         return f"filing_date {filing} is after grant_date {grant}"
+    return None
+
+
+def future_grant_error(grant: date | None) -> str | None:
+    """Why a grant date after tomorrow (a weekly archive may be dated a day ahead) is a wrong
+    date, not a granted patent, or None."""
+    if grant is not None and grant > date.today() + timedelta(days=1):
+        return f"grant date {grant} is in the future: not a granted patent"
     return None
 
 

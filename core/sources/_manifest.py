@@ -14,7 +14,7 @@ from pathlib import Path
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
-                      parse_date, title_from_figures)
+                      future_grant_error, parse_date, title_from_figures)
 from ._files import resolve_inside
 from ._ids import normalize_patent_id
 
@@ -46,7 +46,9 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
     seen: dict[tuple[Path, int], str] = {}
     for pid, rows in groups.items():
         first = rows[0]
-        if problem := date_order_error(first.patent.grant_date, first.patent.filing_date):
+        # (checked before its rows claim their pages: a skipped row's page is no duplicate)
+        if problem := (date_order_error(first.patent.grant_date, first.patent.filing_date)
+                       or future_grant_error(first.patent.grant_date)):
             scan.errors.append((first.where, f"{pid}: {problem}; patent skipped"))
             continue
         pages = []
