@@ -297,7 +297,8 @@ def result_cells(hit: SearchHit, *, image_src: str | None, rating: int | None,
     return cells
 
 
-_SHOWN_NAMES = {"grant_date": "granted", "locarno": "Locarno", "title": "title"}
+_SHOWN_NAMES = {"grant_date": "granted", "filing_date": "filed", "locarno": "Locarno",
+                "title": "title"}
 
 
 def corrected_text(hit: SearchHit) -> str:

@@ -40,8 +40,9 @@ class SearchQuery:
 
 
 #: What a result showed of its patent: logged with it, so the audit trail shows it as it was
-#: after the library corrects a date, class or title.
-SHOWN_FIELDS = ("grant_date", "locarno", "title")
+#: after the library corrects a date, class or title (both dates: a report must not pair the
+#: grant date shown then with a filing date corrected since).
+SHOWN_FIELDS = ("grant_date", "filing_date", "locarno", "title")
 
 
 @dataclass

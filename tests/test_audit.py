@@ -452,20 +452,24 @@ def test_a_logged_search_shows_its_results_as_they_were_after_a_correction(
         first = logged_hits(lib.store, search_record(lib.store, sid))[0]
         with lib.store.transaction():
             lib.store.conn.execute("UPDATE patents SET grant_date = '1999-01-02', "
-                                   "locarno = '99-99' WHERE patent_id = ?", (first.patent_id,))
+                                   "filing_date = '1998-06-01', locarno = '99-99' "
+                                   "WHERE patent_id = ?", (first.patent_id,))
         hits = logged_hits(lib.store, search_record(lib.store, sid))
     again = hits[0]
     same = [h for h in hits if h.patent_id == first.patent_id]
     assert all(h.corrected for h in same) and not any(h.corrected for h in hits if h not in same)
     assert first.corrected == {} and again.figure_id == first.figure_id
-    assert (again.grant_date, again.locarno, again.locarno_title) == \
-        (first.grant_date, first.locarno, first.locarno_title)
-    assert again.corrected == {"grant_date": "1999-01-02", "locarno": "99-99"}
+    # (the filing date too: a report paired the grant date shown then with today's filing)
+    assert (again.grant_date, again.filing_date, again.locarno, again.locarno_title) == \
+        (first.grant_date, first.filing_date, first.locarno, first.locarno_title)
+    assert again.corrected == {"grant_date": "1999-01-02", "filing_date": "1998-06-01",
+                               "locarno": "99-99"}
     shown = run("history", sid, "--library", path)
     assert shown.returncode == 0, shown.stderr
     assert f"corrected {len(same)} of these results' patent data since" in shown.stdout
     line = next(ln for ln in shown.stdout.splitlines() if first.patent_id in ln)
-    assert first.grant_date in line and line.endswith("[now granted 1999-01-02, Locarno 99-99]")
+    assert first.grant_date in line and \
+        line.endswith("[now granted 1999-01-02, filed 1998-06-01, Locarno 99-99]")
 
 
 def test_a_replay_in_blind_mode_names_no_model_and_no_score():
