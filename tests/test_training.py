@@ -376,6 +376,33 @@ def test_a_second_run_in_the_same_folder_is_refused_while_the_first_writes(
     assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4")).steps == 4
 
 
+def test_a_run_refused_in_a_race_leaves_the_winners_folder(tmp_path, monkeypatch):
+    """Two runs started at once into a new folder: both saw no folder, the other made it and
+    took its lock first; the refused run removed "its" folder (and the winner's lock), and
+    the winner crashed writing its checkpoint."""
+    import fcntl
+
+    from training import distributed
+    from training.trainer import RUN_LOCK, _run_folder_lock
+
+    run = tmp_path / "run"
+    held = []
+    real_mkdir = Path.mkdir
+
+    def other_run_first(self, *args, **kwargs):
+        if self == run and not held:            # the other run, a moment earlier
+            real_mkdir(self)
+            held.append(open(run / RUN_LOCK, "w"))
+            fcntl.flock(held[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return real_mkdir(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "mkdir", other_run_first)
+    with pytest.raises(ConfigError, match="another training run is writing"):
+        with _run_folder_lock(run, distributed.Dist()):
+            pytest.fail("the run went on in a busy folder")
+    assert (run / RUN_LOCK).is_file()
+    held[0].close()
+
+
 def test_a_failed_run_leaves_no_empty_run_folder(tmp_path, drawing_manifest):
     from training.trainer import train
 

@@ -298,18 +298,26 @@ def _run_folder_lock(out: Path, d: distributed.Dist) -> Iterator[None]:
     made = fd = None
     busy = False
     if d.main:
-        made = not out.exists()
-        out.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir()             # (one run of two started at once makes it, not both)
+            made = True
+        except FileExistsError:
+            if not out.is_dir():
+                raise
+            made = False
         fd = os.open(out / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         busy = not try_lock(fd)
     if d.enabled:
         flag = [busy]
         torch.distributed.broadcast_object_list(flag, src=0)
         busy = flag[0]
+    if busy:                        # (the folder is the other run's now, made or not)
+        if fd is not None:
+            os.close(fd)
+        raise ConfigError(f"another training run is writing to {out}; wait for it to "
+                          "finish, or give another --out")
     try:
-        if busy:
-            raise ConfigError(f"another training run is writing to {out}; wait for it to "
-                              "finish, or give another --out")
         yield
     except BaseException:
         if made:
