@@ -226,6 +226,10 @@ class Store:
                              "cannot be upgraded; open it once with write access")
         for v in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
+                # (another process opening the library at the same time may have taken it
+                # to v already: read again under the write lock)
+                if int(self.get_meta("schema_version", 0)) >= v:
+                    continue
                 for statement in _MIGRATIONS[v].split(";"):
                     if statement.strip():
                         self.conn.execute(statement)

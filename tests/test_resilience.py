@@ -411,6 +411,27 @@ def test_a_library_of_a_newer_version_says_upgrade_not_rebuild(built_library, tm
     assert "rebuild" not in str(caught.value) and "Move the library aside" not in str(caught.value)
 
 
+def test_two_processes_making_one_database_at_once_both_open_it(tmp_path, monkeypatch):
+    """The second process read the schema version (none yet) before the first had made the
+    tables; it then ran the same migrations ("table sources already exists") and called a
+    healthy library unusable."""
+    from core.store import SCHEMA_VERSION, Store
+
+    Store(tmp_path / "library.sqlite").close()        # the first process, a moment earlier
+    real = Store.get_meta
+    stale = []
+
+    def read_before_the_first_finished(self, key, default=None):
+        if key == "schema_version" and not stale:
+            stale.append(key)
+            return 0
+        return real(self, key, default)
+    monkeypatch.setattr(Store, "get_meta", read_before_the_first_finished)
+    second = Store(tmp_path / "library.sqlite")
+    assert stale and second.get_meta("schema_version") == SCHEMA_VERSION
+    second.close()
+
+
 def test_an_emptied_database_beside_index_files_is_refused_not_made_a_new_library(
         built_library, tmp_path):
     """A library.sqlite cut to zero bytes beside the index files of a library: opening it
