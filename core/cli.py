@@ -301,25 +301,25 @@ def cmd_index_rebuild(args) -> int:
 def cmd_embed(args) -> int:
     """One rank of a sharded bulk embedding (run it under torchrun; see docs/scale.md)."""
     from .models import load_model
-    from .shards import _rank_world, embed_to_shards, job_summary, shard_name, shard_summary
+    from .shards import _rank_world, embed_to_shards, job_summary, shard_summary
 
     model_ref = args.model or "default"
     model = load_model(model_ref)
     bar, progress = _tqdm_progress("embedding")
-    records = Path(args.out) / shard_name(*_rank_world()[:2]) / "records.json"
-    before = _file_identity(records)
     try:
-        shard = embed_to_shards(args.sources, args.out, model, model_ref=model_ref,
-                                allow_absolute=args.allow_absolute, batch_size=_gpu_batch(args),
-                                workers=args.workers, device=_device(args), progress=progress)
+        result = embed_to_shards(args.sources, args.out, model, model_ref=model_ref,
+                                 allow_absolute=args.allow_absolute,
+                                 batch_size=_gpu_batch(args), workers=args.workers,
+                                 device=_device(args), progress=progress)
     finally:
         bar.close()
+    shard = result.path
     summary = shard_summary(shard)
     for item, reason in summary["skipped"] + summary["failed_pages"]:
         print(f"  skipped {item}: {reason.removeprefix(f'{item}: ')}", file=sys.stderr)
     skipped = len(summary["skipped"]) + len(summary["failed_pages"])
-    did = ("kept (its pages have not changed since it was written)"
-           if before is not None and _file_identity(records) == before else "wrote")
+    did = ("kept (its pages and patents have not changed since it was written)" if result.kept
+           else "wrote" if result.why == "new" else f"wrote again ({result.why})")
     if summary["pages"]:
         print(f"{did} {shard}: {summary['pages']} pages, {summary['figures']} figures, "
               f"{skipped} skipped", file=sys.stderr)
@@ -335,15 +335,6 @@ def cmd_embed(args) -> int:
               "read", file=sys.stderr)
         return EXIT_ERROR
     return _missing_sources(args.sources)
-
-
-def _file_identity(path: Path) -> tuple | None:
-    """(inode, mtime): a file replaced in between (a shard written again) has another."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_mtime_ns
 
 
 def cmd_index_add_shards(args) -> int:

@@ -8,7 +8,8 @@ embeds ``pages[rank::world]`` with the pipeline of core.embed (on its GPU, or it
 the CPU cores) and writes one shard folder atomically (written aside, renamed into place):
 vectors, figure boxes, page and patent records, model id. After a barrier, rank 0 writes
 ``COMPLETE.json``. A re-run with the same world size keeps the shards already written whose
-pages have not changed (new grants in a source folder are embedded anew).
+pages and vectors have not changed (new grants in a source folder are embedded anew; corrected
+patent records are written into the shard without embedding again).
 Vectors do not depend on how pages were spread over ranks (core.embed), so any world size
 gives the vectors of a single-process run.
 
@@ -18,11 +19,12 @@ cover consecutive date ranges and a cutoff splits at most one of them).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -55,17 +57,26 @@ def shard_name(rank: int, world: int) -> str:
     return f"shard-{rank:05d}-of-{world:05d}"
 
 
+@dataclass(frozen=True)
+class RankShard:
+    """This rank's part of an embedding job: its shard folder, and what the run did with it
+    (``kept``: the shard already there stood; else ``why`` it was written)."""
+    path: Path
+    kept: bool
+    why: str = "new"
+
+
 def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
                     model_ref: str | None = None, allow_absolute: bool = False,
                     batch_size: int = 32, workers: int | None = None,
-                    device: str | None = None, progress=None) -> Path:
-    """This rank's part of a sharded embedding (all of it outside torchrun); returns its
-    shard folder. On a GPU machine rank r uses GPU ``LOCAL_RANK``; on a CPU the ranks of a
-    node share its cores. A shard already there is kept only if the same model embedded the
-    same sources into it, and embedded again when their pages changed since;
+                    device: str | None = None, progress=None) -> RankShard:
+    """This rank's part of a sharded embedding (all of it outside torchrun). On a GPU
+    machine rank r uses GPU ``LOCAL_RANK``; on a CPU the ranks of a node share its cores. A
+    shard already there is kept only if the same model embedded the same sources into it:
+    embedded again when their pages changed since, or its vectors did; its records written
+    again when only the patents' records changed (a corrected date or title).
     ``progress(done, total, note)`` follows this rank's pages."""
     from .embed import pick_device
-    from .ingest import scan_sources
 
     rank, world, local_rank = _rank_world()
     device = pick_device(device)
@@ -84,8 +95,45 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / shard_name(rank, world)
+    with _shard_lock(target):
+        result = _embed_rank(sources, target, model, model_ref, allow_absolute, batch_size,
+                             workers, rank, world, progress)
+        if dist is not None:
+            dist.barrier()
+        if rank == 0:
+            names = [shard_name(r, world) for r in range(world)]
+            missing = [n for n in names if not (out / n).is_dir()]
+            if missing:
+                raise ShardError(f"shards missing after all ranks finished: {missing[:3]}")
+            _atomic_text(out / COMPLETE, json.dumps({"world": world, "shards": names,
+                                                     "model_id": model.model_id}))
+    if dist is not None:
+        dist.destroy_process_group()
+    return result
+
+
+@contextlib.contextmanager
+def _shard_lock(target: Path) -> Iterator[None]:
+    """One job at a time writes a shard (two jobs of other sources into one --out each
+    found no shard, and one's was silently replaced by the other's)."""
+    from .library import try_lock
+
+    fd = os.open(target.with_name(f".{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not try_lock(fd):
+            raise ShardError(f"another `embed` job is writing {target}; wait for it to "
+                             "finish, or give another --out")
+        yield
+    finally:
+        os.close(fd)
+
+
+def _embed_rank(sources, target: Path, model, model_ref, allow_absolute: bool,
+                batch_size: int, workers: int, rank: int, world: int, progress) -> RankShard:
+    from .ingest import scan_sources
+
     job = sorted(str(Path(src).expanduser().resolve()) for src in sources)
-    kept = _check_reusable(target, model, job) if target.exists() else None
+    old = _check_reusable(target, model, job) if target.exists() else None
     scans, errors = scan_sources(sources, allow_absolute)
     patents: dict[str, PatentRecord] = {}
     pages: dict[tuple[str, int], PageRecord] = {}
@@ -100,42 +148,56 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
         raise ShardError("nothing to embed: no drawing pages in the sources"
                          + (f" ({len(errors)} skipped: {reasons})" if errors else ""))
     mine = [pages[k] for k in sorted(pages)][rank::world]
-    if kept is None or not _same_pages(kept, mine):
-        # (new pages in a source folder, or files changed since: the job is embedded anew,
-        # and add-shards waits for this run's COMPLETE.json)
-        (out / COMPLETE).unlink(missing_ok=True)
-        counter = itertools.count(1)
+    records = _json_plain({"patents": {pid: _plain(asdict(patents[pid]))
+                                       for pid in sorted({p.patent_id for p in mine})},
+                           "errors": errors if rank == 0 else []})
+    why = "new" if old is None else _outdated(target, old, mine)
+    if why is None:
+        if all(old.get(k) == v for k, v in records.items()):
+            return RankShard(target, kept=True)
+        # (a corrected date or title: the vectors stand, the records are written again)
+        (target.parent / COMPLETE).unlink(missing_ok=True)
+        _atomic_text(target / "records.json", json.dumps({**old, **records}))
+        return RankShard(target, kept=False, why="the patents' records changed")
+    # (new pages in a source folder, or files changed since: the job is embedded anew, and
+    # add-shards waits for this run's COMPLETE.json)
+    (target.parent / COMPLETE).unlink(missing_ok=True)
+    counter = itertools.count(1)
 
-        def on_page(p: PreparedPage) -> None:
-            progress(next(counter), len(mine), Path(p.page.path).name)
-        done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers,
-                                on_page=on_page if progress is not None else None))
-        _write_shard(target, model, model_ref, done,
-                     {p.page.patent_id: patents[p.page.patent_id] for p in done},
-                     errors if rank == 0 else [], job)
-    if dist is not None:
-        dist.barrier()
-    if rank == 0:
-        names = [shard_name(r, world) for r in range(world)]
-        missing = [n for n in names if not (out / n).is_dir()]
-        if missing:
-            raise ShardError(f"shards missing after all ranks finished: {missing[:3]}")
-        _atomic_text(out / COMPLETE, json.dumps({"world": world, "shards": names,
-                                                 "model_id": model.model_id}))
-    if dist is not None:
-        dist.destroy_process_group()
-    return target
+    def on_page(p: PreparedPage) -> None:
+        progress(next(counter), len(mine), Path(p.page.path).name)
+    done = list(embed_pages(model, mine, batch_size=batch_size, workers=workers,
+                            on_page=on_page if progress is not None else None))
+    _write_shard(target, model, model_ref, done, records, job)
+    return RankShard(target, kept=False, why=why)
 
 
-def _same_pages(meta: dict, mine: list[PageRecord]) -> bool:
-    """Whether a shard (its ``records.json``) holds exactly the pages this rank would embed
-    now, from the same files (``file_changed``: the rule the library uses for its pages)."""
+def _outdated(target: Path, meta: dict, mine: list[PageRecord]) -> str | None:
+    """Why a shard (its ``records.json``) cannot stand for the pages this rank would embed
+    now, or None: other pages, files changed since (``file_changed``: the rule the library
+    uses for its pages), or vectors that are not the ones written."""
     if sorted((str(p.path), p.page_index) for p in mine) != \
             sorted((p["path"], p["page_index"]) for p in meta["pages"]):
-        return False
+        return "the sources' pages changed"
     files = {p["path"]: p for p in meta["pages"]}
-    return not any(file_changed(path, p.get("file_size"), p.get("file_mtime"),
-                                p.get("file_sha256")) for path, p in files.items())
+    if any(file_changed(path, p.get("file_size"), p.get("file_mtime"), p.get("file_sha256"))
+           for path, p in files.items()):
+        return "page files changed"
+    vectors = target / "vectors.npy"
+    recorded = meta.get("vectors_sha256")
+    try:
+        if recorded is not None:
+            same = sha256_file(vectors) == recorded
+        else:
+            same = np.load(vectors, mmap_mode="r").shape == (meta["figures"], meta["dim"])
+    except (OSError, ValueError, EOFError, KeyError):
+        same = False
+    return None if same else "its vectors were damaged or missing"
+
+
+def _json_plain(value):
+    """``value`` as it reads back from JSON (tuples as lists), to compare with a record."""
+    return json.loads(json.dumps(value))
 
 
 def _check_reusable(target: Path, model, job: list[str]) -> dict:
@@ -145,6 +207,10 @@ def _check_reusable(target: Path, model, job: list[str]) -> dict:
         meta = json.loads((target / "records.json").read_text())
     except (OSError, ValueError) as exc:
         raise ShardError(f"{target} is damaged ({exc}); delete it and run again") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("pages"), list)
+            and "model_id" in meta):
+        raise ShardError(f"{target} is damaged (its records.json is not a shard's records); "
+                         "delete it and run again")
     if meta.get("model_id") != model.model_id or meta.get("sources", job) != job:
         what = ("another model" if meta.get("model_id") != model.model_id
                 else "other sources")
@@ -170,8 +236,8 @@ def job_summary(out: str | Path) -> dict:
             "figures": sum(c["figures"] for c in counts)}
 
 
-def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
-                 patents: dict[str, PatentRecord], errors: list, job: list[str]) -> None:
+def _write_shard(target: Path, model, model_ref, done: list[PreparedPage], records: dict,
+                 job: list[str]) -> None:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -190,8 +256,7 @@ def _write_shard(target: Path, model, model_ref, done: list[PreparedPage],
     meta = {"format": SHARD_FORMAT, "model_id": model.model_id, "model_ref": model_ref,
             "finder": FINDER_VERSION,
             "dim": model.embed_dim, "figures": len(vectors), "pages": pages,
-            "patents": {pid: _plain(asdict(r)) for pid, r in patents.items()},
-            "errors": errors, "sources": job, "vectors_sha256": vectors_sha256}
+            **records, "sources": job, "vectors_sha256": vectors_sha256}
     _atomic_text(tmp / "records.json", json.dumps(meta))
     old = target.with_name(target.name + ".old")        # an outdated shard of this rank
     if target.exists():
@@ -222,7 +287,9 @@ class ShardSet:
                              "`patent-examiner embed`)")
         try:
             complete = json.loads((self.folder / COMPLETE).read_text())
-        except (OSError, ValueError):
+        except ValueError:
+            complete = None             # (said below: damaged)
+        except OSError:
             if not any(p.is_dir() for p in self.folder.glob("shard-*")):
                 raise ShardError(
                     f"{self.folder}: holds no shards of an `embed` job (pass the --out folder "

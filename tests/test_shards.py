@@ -12,7 +12,8 @@ from core.embed import CpuEncoder
 from core.ingest import ingest
 from core.library import Library
 from core.models import create_model, load_model, save_checkpoint
-from core.shards import COMPLETE, ShardError, ShardSet, add_shards, embed_to_shards
+from core.shards import (COMPLETE, RankShard, ShardError, ShardSet, add_shards,
+                         embed_to_shards)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,9 +88,9 @@ def test_a_shard_folder_of_another_job_is_not_passed_off_as_this_one(sheets, che
                                                                       tmp_path):
     model = load_model(str(checkpoint))
     out = tmp_path / "s"
-    first = embed_to_shards([sheets], out, model, workers=0)
+    first = embed_to_shards([sheets], out, model, workers=0).path
     written = (first / "vectors.npy").read_bytes()
-    assert embed_to_shards([sheets], out, model, workers=0) == first     # a re-run keeps it
+    assert embed_to_shards([sheets], out, model, workers=0) == RankShard(first, kept=True)
     with pytest.raises(ShardError, match="another model"):
         embed_to_shards([sheets], out, create_model("tiny_test", pretrained=None, seed=3),
                         workers=0)
@@ -118,11 +119,12 @@ def test_a_rerun_embeds_the_pages_added_to_its_sources_since(sheets, checkpoint,
     assert main(run) == 0
     assert f"wrote {shard}: 8 pages" in capsys.readouterr().err
     assert main(run) == 0
-    assert f"kept (its pages have not changed since it was written) {shard}: 8 pages" in \
-        capsys.readouterr().err
+    assert f"kept (its pages and patents have not changed since it was written) {shard}: " \
+        "8 pages" in capsys.readouterr().err
     (src / "manifest.jsonl").write_text("".join(rows))          # the next week's grants
     assert main(run) == 0
-    assert f"wrote {shard}: {len(rows)} pages" in capsys.readouterr().err
+    assert f"wrote again (the sources' pages changed) {shard}: {len(rows)} pages" in \
+        capsys.readouterr().err
     assert not (tmp_path / "s" / "shard-00000-of-00001.old").exists()
     with Library(tmp_path / "lib", create=True) as lib:
         report = add_shards(lib, tmp_path / "s", load_model(str(checkpoint)))
@@ -135,6 +137,7 @@ def test_a_rerun_embeds_the_pages_added_to_its_sources_since(sheets, checkpoint,
     ("nan-unrecorded", "vectors that are not numbers"),
     ("empty", "unreadable shard"),
     ("complete-list", "COMPLETE.json is damaged"),
+    ("complete-cut", "COMPLETE.json is damaged"),
 ])
 def test_damaged_shards_are_refused_in_one_line(sheets, checkpoint, tmp_path, capsys, damage,
                                                said):
@@ -143,7 +146,8 @@ def test_damaged_shards_are_refused_in_one_line(sheets, checkpoint, tmp_path, ca
     writes nothing."""
     from core.cli import main
 
-    shard = embed_to_shards([sheets], tmp_path / "s", load_model(str(checkpoint)), workers=0)
+    shard = embed_to_shards([sheets], tmp_path / "s", load_model(str(checkpoint)),
+                            workers=0).path
     vectors = shard / "vectors.npy"
     if damage == "flip":
         data = bytearray(vectors.read_bytes())
@@ -159,6 +163,9 @@ def test_damaged_shards_are_refused_in_one_line(sheets, checkpoint, tmp_path, ca
             (shard / "records.json").write_text(json.dumps(meta))
     elif damage == "empty":
         vectors.write_bytes(b"")
+    elif damage == "complete-cut":              # (was called an unfinished job)
+        complete = tmp_path / "s" / COMPLETE
+        complete.write_text(complete.read_text()[:15])
     else:
         (tmp_path / "s" / COMPLETE).write_text("[1]")
     assert main(["index", "add-shards", str(tmp_path / "s"), "--library", str(tmp_path / "lib"),
@@ -217,7 +224,7 @@ def test_shards_carry_the_figure_finder_that_cut_them(sheets, checkpoint, tmp_pa
     from core.drawing import FINDER_VERSION
 
     model = load_model(str(checkpoint))
-    shard = embed_to_shards([sheets], tmp_path / "s", model, workers=0)
+    shard = embed_to_shards([sheets], tmp_path / "s", model, workers=0).path
     assert json.loads((shard / "records.json").read_text())["finder"] == FINDER_VERSION
     assert ShardSet(tmp_path / "s").finder == FINDER_VERSION
     with Library(tmp_path / "lib", create=True) as lib:
@@ -327,3 +334,89 @@ def test_a_folder_without_shards_is_not_called_an_unfinished_job(sheets, checkpo
     (tmp_path / "s" / COMPLETE).unlink()            # shards, but the job did not finish
     with pytest.raises(ShardError, match="not finished"):
         ShardSet(tmp_path / "s")
+
+
+def test_a_rerun_writes_a_corrected_patent_record_into_the_shard(sheets, checkpoint, tmp_path,
+                                                                  capsys):
+    """A grant date corrected in the source: the re-run kept the shard with the old date, so
+    add-shards could not correct the library (and the patent fell out of date-cut searches).
+    Now the shard's records are written again, its vectors kept as they were."""
+    import shutil
+
+    from core.cli import main
+
+    src = tmp_path / "src"
+    shutil.copytree(sheets.parent, src)
+    rows = [json.loads(r) for r in (src / "manifest.jsonl").read_text().splitlines()]
+    pid = rows[0]["patent_id"]
+    run = ["embed", str(src / "manifest.jsonl"), "--out", str(tmp_path / "s"), "--model",
+           str(checkpoint), "--workers", "0"]
+    assert main(run) == 0
+    shard = tmp_path / "s" / "shard-00000-of-00001"
+    vectors = (shard / "vectors.npy").stat()
+    model = load_model(str(checkpoint))
+    with Library(tmp_path / "lib", create=True) as lib:
+        add_shards(lib, tmp_path / "s", model)
+    fixed = [{**r, "grant_date": "2001-02-06", "filing_date": "2000-01-04"}
+             if r["patent_id"] == pid else r for r in rows]
+    (src / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fixed))
+    capsys.readouterr()
+    assert main(run) == 0
+    assert f"wrote again (the patents' records changed) {shard}" in capsys.readouterr().err
+    after = (shard / "vectors.npy").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (vectors.st_ino, vectors.st_mtime_ns)
+    assert json.loads((shard / "records.json").read_text())["patents"][pid]["grant_date"] == \
+        "2001-02-06"
+    with Library(tmp_path / "lib") as lib:
+        report = add_shards(lib, tmp_path / "s", model)
+        assert len(report.corrected) == 1 and lib.store.patent(pid)["grant_date"] == "2001-02-06"
+    assert main(run) == 0
+    assert "kept (its pages and patents have not changed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["flip", "gone"])
+def test_a_rerun_embeds_again_a_shard_whose_vectors_were_damaged(sheets, checkpoint, tmp_path,
+                                                                damage):
+    """add-shards says "run the `embed` job again" of damaged vectors: the re-run kept the
+    damaged shard, and the advice went round in a loop."""
+    model = load_model(str(checkpoint))
+    shard = embed_to_shards([sheets], tmp_path / "s", model, workers=0).path
+    good = (shard / "vectors.npy").read_bytes()
+    if damage == "flip":
+        data = bytearray(good)
+        data[200] ^= 0x40
+        (shard / "vectors.npy").write_bytes(bytes(data))
+    else:
+        (shard / "vectors.npy").unlink()
+    again = embed_to_shards([sheets], tmp_path / "s", model, workers=0)
+    assert again == RankShard(shard, kept=False, why="its vectors were damaged or missing")
+    assert (shard / "vectors.npy").read_bytes() == good
+    with Library(tmp_path / "lib", create=True) as lib:
+        assert add_shards(lib, tmp_path / "s", model).pages_added > 0
+
+
+def test_a_second_embed_job_into_a_shard_being_written_is_refused(sheets, checkpoint,
+                                                                  tmp_path):
+    """Two jobs of other sources into one --out at once both found no shard there, both said
+    "wrote", and one's shard silently replaced the other's."""
+    import fcntl
+
+    out = tmp_path / "s"
+    out.mkdir()
+    with open(out / ".shard-00000-of-00001.lock", "w") as held:     # the other job
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ShardError, match="another `embed` job is writing"):
+            embed_to_shards([sheets], out, load_model(str(checkpoint)), workers=0)
+    assert not (out / "shard-00000-of-00001").exists()
+    assert embed_to_shards([sheets], out, load_model(str(checkpoint)), workers=0).why == "new"
+
+
+@pytest.mark.parametrize("records", ["[]", "{}"])
+def test_a_shard_with_records_of_another_shape_is_called_damaged(sheets, checkpoint, tmp_path,
+                                                                 records):
+    """``[]`` was a traceback, ``{}`` "embedded with another model"."""
+    model = load_model(str(checkpoint))
+    shard = embed_to_shards([sheets], tmp_path / "s", model, workers=0).path
+    (shard / "records.json").write_text(records)
+    with pytest.raises(ShardError, match="is damaged .*delete it and run again"):
+        embed_to_shards([sheets], tmp_path / "s", model, workers=0)
