@@ -297,8 +297,9 @@ class ShardSet:
                     "added with `patent-examiner index add`)") from None
             raise ShardError(f"{self.folder}: no complete sharded embedding here (the "
                              f"`embed` job has not finished: {COMPLETE} is missing)") from None
-        if not (isinstance(complete, dict) and isinstance(complete.get("shards"), list)
-                and all(isinstance(n, str) for n in complete["shards"])):
+        world = complete.get("world") if isinstance(complete, dict) else None
+        if not (isinstance(world, int) and world > 0
+                and complete.get("shards") == [shard_name(r, world) for r in range(world)]):
             raise ShardError(f"{self.folder / COMPLETE} is damaged (it does not list the "
                              "job's shards); run the `embed` job again")
         self.model_id = complete.get("model_id")

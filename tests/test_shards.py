@@ -138,6 +138,7 @@ def test_a_rerun_embeds_the_pages_added_to_its_sources_since(sheets, checkpoint,
     ("empty", "unreadable shard"),
     ("complete-list", "COMPLETE.json is damaged"),
     ("complete-cut", "COMPLETE.json is damaged"),
+    ("complete-fewer", "COMPLETE.json is damaged"),
 ])
 def test_damaged_shards_are_refused_in_one_line(sheets, checkpoint, tmp_path, capsys, damage,
                                                said):
@@ -166,6 +167,9 @@ def test_damaged_shards_are_refused_in_one_line(sheets, checkpoint, tmp_path, ca
     elif damage == "complete-cut":              # (was called an unfinished job)
         complete = tmp_path / "s" / COMPLETE
         complete.write_text(complete.read_text()[:15])
+    elif damage == "complete-fewer":            # (its shards were merged without a word)
+        complete = tmp_path / "s" / COMPLETE
+        complete.write_text(json.dumps({**json.loads(complete.read_text()), "world": 2}))
     else:
         (tmp_path / "s" / COMPLETE).write_text("[1]")
     assert main(["index", "add-shards", str(tmp_path / "s"), "--library", str(tmp_path / "lib"),
