@@ -40,12 +40,12 @@ def iso_date(text: str) -> date:
 def utf8_text(text: str) -> str:
     """A name or text for the audit log: bytes the terminal did not send as UTF-8 cannot be
     stored (SQLite), so they are refused here, not after the search has run."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    from ._names import storable
+
+    if not storable(text):
         shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise argparse.ArgumentTypeError(f"'{shown}' is not UTF-8 text (is the terminal set "
-                                         "to another encoding?)") from None
+                                         "to another encoding?)")
     return text
 
 

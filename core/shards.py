@@ -34,6 +34,7 @@ import numpy as np
 from .atomic import replacing
 from ._finder_version import FINDER_VERSION
 from ._hashing import sha256_file
+from ._names import NOT_UTF8, readable, storable
 from ._page_twins import file_changed
 from .drawing import FigureBox
 from .embed import PreparedPage, embed_pages
@@ -93,11 +94,17 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     out = Path(out)
+    if not storable(str(out.resolve())):
+        raise ShardError(f"{readable(out)}: {NOT_UTF8.replace('add it again', 'run again')}")
     out.mkdir(parents=True, exist_ok=True)
     target = out / shard_name(rank, world)
-    with _shard_lock(target):
-        result = _embed_rank(sources, target, model, model_ref, allow_absolute, batch_size,
-                             workers, rank, world, progress)
+    job = sorted(str(Path(src).expanduser().resolve()) for src in sources)
+    # (the job's rank 0 holds the folder: a job of another world size writes other shards)
+    with _lock(out / ".embed.lock", out) if rank == 0 else contextlib.nullcontext(), \
+            _lock(target.with_name(f".{target.name}.lock"), target):
+        _check_job(out, job)
+        result = _embed_rank(sources, job, target, model, model_ref, allow_absolute,
+                             batch_size, workers, rank, world, progress)
         if dist is not None:
             dist.barrier()
         if rank == 0:
@@ -106,33 +113,46 @@ def embed_to_shards(sources: Iterable[str | Path], out: str | Path, model, *,
             if missing:
                 raise ShardError(f"shards missing after all ranks finished: {missing[:3]}")
             _atomic_text(out / COMPLETE, json.dumps({"world": world, "shards": names,
-                                                     "model_id": model.model_id}))
+                                                     "model_id": model.model_id,
+                                                     "sources": job}))
     if dist is not None:
         dist.destroy_process_group()
     return result
 
 
 @contextlib.contextmanager
-def _shard_lock(target: Path) -> Iterator[None]:
-    """One job at a time writes a shard (two jobs of other sources into one --out each
+def _lock(path: Path, what: Path) -> Iterator[None]:
+    """One job at a time writes a shard folder (two jobs of other sources into one --out each
     found no shard, and one's was silently replaced by the other's)."""
     from .library import try_lock
 
-    fd = os.open(target.with_name(f".{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if not try_lock(fd):
-            raise ShardError(f"another `embed` job is writing {target}; wait for it to "
+            raise ShardError(f"another `embed` job is writing {what}; wait for it to "
                              "finish, or give another --out")
         yield
     finally:
         os.close(fd)
 
 
-def _embed_rank(sources, target: Path, model, model_ref, allow_absolute: bool,
-                batch_size: int, workers: int, rank: int, world: int, progress) -> RankShard:
+def _check_job(out: Path, job: list[str]) -> None:
+    """Refuse a folder whose finished job embedded other sources (with another world size
+    its shards have other names, and add-shards merged only the last job's)."""
+    try:
+        done = json.loads((out / COMPLETE).read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(done, dict) and done.get("sources", job) != job:
+        raise ShardError(f"{out} already holds shards embedded with other sources; write to "
+                         "a new --out folder, or delete the old shards")
+
+
+def _embed_rank(sources, job: list[str], target: Path, model, model_ref,
+                allow_absolute: bool, batch_size: int, workers: int, rank: int, world: int,
+                progress) -> RankShard:
     from .ingest import scan_sources
 
-    job = sorted(str(Path(src).expanduser().resolve()) for src in sources)
     old = _check_reusable(target, model, job) if target.exists() else None
     scans, errors = scan_sources(sources, allow_absolute)
     patents: dict[str, PatentRecord] = {}
@@ -176,8 +196,10 @@ def _outdated(target: Path, meta: dict, mine: list[PageRecord]) -> str | None:
     """Why a shard (its ``records.json``) cannot stand for the pages this rank would embed
     now, or None: other pages, files changed since (``file_changed``: the rule the library
     uses for its pages), or vectors that are not the ones written."""
-    if sorted((str(p.path), p.page_index) for p in mine) != \
-            sorted((p["path"], p["page_index"]) for p in meta["pages"]):
+    fields = ("path", "page_index", "patent_id", "page_kind", "sheet")   # (a page refiled)
+    now = sorted(_json_plain([str(getattr(p, f)) if f == "path" else getattr(p, f)
+                              for f in fields]) for p in mine)
+    if now != sorted([p.get(f) for f in fields] for p in meta["pages"]):
         return "the sources' pages changed"
     files = {p["path"]: p for p in meta["pages"]}
     if any(file_changed(path, p.get("file_size"), p.get("file_mtime"), p.get("file_sha256"))
@@ -282,6 +304,8 @@ class ShardSet:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        if not storable(str(self.folder.resolve())):
+            raise ShardError(f"{readable(self.folder)}: {NOT_UTF8}")
         if not self.folder.is_dir():
             raise ShardError(f"{self.folder}: no such folder (the --out folder of "
                              "`patent-examiner embed`)")

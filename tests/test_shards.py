@@ -424,3 +424,53 @@ def test_a_shard_with_records_of_another_shape_is_called_damaged(sheets, checkpo
     (shard / "records.json").write_text(records)
     with pytest.raises(ShardError, match="is damaged .*delete it and run again"):
         embed_to_shards([sheets], tmp_path / "s", model, workers=0)
+
+
+def test_a_rerun_after_pages_were_filed_under_another_patent_embeds_them_again(
+        sheets, checkpoint, tmp_path):
+    """A patent id fixed in the manifest: the records-only rewrite kept the pages under the
+    old id while the patents had the new one, and add-shards failed with a KeyError."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(sheets.parent, src)
+    rows = [json.loads(r) for r in (src / "manifest.jsonl").read_text().splitlines()]
+    pid = rows[0]["patent_id"]
+    model = load_model(str(checkpoint))
+    embed_to_shards([src / "manifest.jsonl"], tmp_path / "s", model, workers=0)
+    fixed = [{**r, "patent_id": "D0999999"} if r["patent_id"] == pid else r for r in rows]
+    (src / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fixed))
+    again = embed_to_shards([src / "manifest.jsonl"], tmp_path / "s", model, workers=0)
+    assert again.why == "the sources' pages changed"
+    with Library(tmp_path / "lib", create=True) as lib:
+        add_shards(lib, tmp_path / "s", model)
+        assert lib.store.patent(pid) is None and lib.store.patent("D0999999") is not None
+
+
+def test_a_job_of_other_sources_or_another_world_size_is_refused(sheets, checkpoint, tmp_path):
+    """A job with another world size writes shards of other names: it was neither locked out
+    while the first job wrote, nor told the folder held another job's shards (add-shards then
+    merged only the last job's)."""
+    import fcntl
+
+    model = load_model(str(checkpoint))
+    out = tmp_path / "s"
+    out.mkdir()
+    with open(out / ".embed.lock", "w") as held:            # a job's rank 0, writing
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ShardError, match=f"another `embed` job is writing {out}"):
+            embed_to_shards([sheets], out, model, workers=0)
+    embed_to_shards([sheets], out, model, workers=0)
+    with pytest.raises(ShardError, match="already holds shards embedded with other sources"):
+        embed_to_shards([sheets.parent], out, model, workers=0)
+    assert embed_to_shards([sheets], out, model, workers=0).kept
+
+
+def test_a_shard_folder_whose_name_is_not_utf8_is_refused_in_one_line(sheets, checkpoint,
+                                                                       tmp_path):
+    model = load_model(str(checkpoint))
+    bad = tmp_path / "shards\udcff"
+    with pytest.raises(ShardError, match="not valid UTF-8"):
+        embed_to_shards([sheets], bad, model, workers=0)
+    with pytest.raises(ShardError, match="not valid UTF-8.*rename it"):
+        ShardSet(bad)
