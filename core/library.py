@@ -142,9 +142,14 @@ def remove_if_empty(path: Path) -> bool:
         os.close(fd)
 
 
+#: Names the user's library folder, over the platform's data directory (and, in the window,
+#: over the library used last).
+LIBRARY_ENV = "PATENT_EXAMINER_LIBRARY"
+
+
 def default_library_path() -> Path:
     """The user's default library folder (platform data directory), or $PATENT_EXAMINER_LIBRARY."""
-    env = os.environ.get("PATENT_EXAMINER_LIBRARY")
+    env = os.environ.get(LIBRARY_ENV)
     if env:
         return Path(env).expanduser().absolute()
     from platformdirs import user_data_path

@@ -10,8 +10,8 @@ from core.cli import folder, iso_date
 def register(subparsers) -> None:
     p = subparsers.add_parser("gui", help="open the examiner desktop app")
     p.add_argument("--library", metavar="DIR", type=folder,
-                   help="library folder (default: the last one used, else the user data "
-                        "folder or $PATENT_EXAMINER_LIBRARY)")
+                   help="library folder (default: $PATENT_EXAMINER_LIBRARY, else the last "
+                        "one used, else the one in the user data folder)")
     p.add_argument("--query", metavar="IMAGE", type=Path,
                    help="a drawing to search with at start")
     p.add_argument("--before", metavar="YYYY-MM-DD", type=iso_date,

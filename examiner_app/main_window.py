@@ -7,6 +7,7 @@ the latest request is shown, so results of a query the user has since changed ar
 """
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -229,10 +230,11 @@ class MainWindow(QMainWindow):
         """Open a library and optionally load a query (searched at once) with a cutoff."""
         if before is not None:
             self.filters.set_values(before, self.filters.locarno(), self.filters.query_text())
-        if library is None:
-            from core.library import default_library_path
+        if library is None:         # $PATENT_EXAMINER_LIBRARY, else the last one used
+            from core.library import LIBRARY_ENV, default_library_path
 
-            library = self.settings.library or default_library_path()
+            library = (default_library_path() if os.environ.get(LIBRARY_ENV) else None) \
+                or self.settings.library or default_library_path()
         self.open_library(Path(library))
         if query is not None:
             self.load_query(Path(query).expanduser())

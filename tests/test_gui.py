@@ -2669,6 +2669,22 @@ def test_a_query_given_at_start_that_cannot_be_read_says_so(qtbot, window, gui_l
     assert name in window.banner.text.text()
 
 
+def test_the_library_variable_comes_before_the_library_used_last(qtbot, window, gui_library,
+                                                                  tmp_path, monkeypatch):
+    """As the README says, $PATENT_EXAMINER_LIBRARY overrides the default: the window opened
+    the library it remembered instead (and a session's searches were logged there)."""
+    from core.library import Library
+
+    Library(tmp_path / "other", create=True).close()
+    window.settings.library = gui_library
+    monkeypatch.setenv("PATENT_EXAMINER_LIBRARY", str(tmp_path / "other"))
+    window.start(None)
+    qtbot.waitUntil(lambda: window.service.info is not None and not window.busy.isVisible(),
+                    timeout=WAIT)
+    assert Path(window.service.info["library"]) == tmp_path / "other"
+    assert window.settings.library == tmp_path / "other"
+
+
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):
     """Built with a checkpoint folder that has moved since: the window says which folder and
