@@ -53,10 +53,18 @@ def score_ranking(rels: Sequence[bool], n_relevant: int) -> dict[str, float]:
 
 
 # -- queries and gallery -------------------------------------------------------------------
+def effective_filing_date(filing: date | None, priority: date | None) -> date | None:
+    """The date prior art must be granted before: the priority date an application claims
+    where it is earlier (a foreign filing within the priority period), else its filing date."""
+    if filing is None or priority is None:
+        return filing or priority
+    return min(filing, priority)
+
+
 @dataclass
 class EvalQuery:
     patent_id: str
-    filing_date: date | None
+    filing_date: date | None              # effective: ``effective_filing_date``
     locarno: str | None
     page_id: int | None = None            # a library page (its stored vectors are reused)
     pages: tuple[int, ...] = ()           # or all these pages: the whole application
@@ -100,16 +108,17 @@ def queries_from_library(library, page_kinds: Iterable[str] | None = ("drawing_s
     wanted = set(patents) if patents is not None else None
     kinds = set(page_kinds) if page_kinds else None
     out = []
-    for pid, page_id, kind, filing, loc, title in library.store.conn.execute(
-            "SELECT p.patent_id, p.id, p.page_kind, t.filing_date, t.locarno, "
-            "COALESCE(t.title_display, t.title) FROM pages p JOIN patents t ON "
+    for pid, page_id, kind, filing, priority, loc, title in library.store.conn.execute(
+            "SELECT p.patent_id, p.id, p.page_kind, t.filing_date, t.priority_date, "
+            "t.locarno, COALESCE(t.title_display, t.title) FROM pages p JOIN patents t ON "
             "t.patent_id = p.patent_id WHERE p.n_figures > 0 ORDER BY p.patent_id, p.id"):
         if wanted is not None and pid not in wanted:
             continue
         if kinds is not None and kind not in kinds:
             continue
-        out.append(EvalQuery(pid, date.fromisoformat(filing) if filing else None, loc,
-                             page_id=page_id, text=title))
+        cutoff = effective_filing_date(*(date.fromisoformat(d) if d else None
+                                         for d in (filing, priority)))
+        out.append(EvalQuery(pid, cutoff, loc, page_id=page_id, text=title))
     return out
 
 

@@ -224,3 +224,31 @@ def test_the_ablation_summary_compares_each_variant_with_untrained_on_the_same_q
     full[1]["deployed"]["per_query"]["same_design/MRR@10"] = [["D", 0.7], ["C", 0.9]]
     with pytest.raises(ValueError, match="other queries"):
         ablation.summarize({"untrained": base, "full": full})
+
+
+def test_prior_art_is_cut_at_the_priority_date_an_application_claims(drawing_manifest,
+                                                                        tmp_path, tiny_model):
+    """Prior art must be granted before the effective filing date: a claimed priority date
+    earlier than the filing date (the eval cut at the filing date and counted a patent granted
+    in between as prior art)."""
+    import json
+    import shutil
+
+    from core.evaluation import effective_filing_date, queries_from_library
+    from core.ingest import ingest
+    from core.library import Library
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    rows = [json.loads(x) for x in (src / "manifest.jsonl").read_text().splitlines()]
+    pid = rows[0]["patent_id"]
+    claimed = [{**r, "priority_date": "2008-10-01"} if r["patent_id"] == pid else r
+               for r in rows]
+    (src / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in claimed))
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        cutoffs = {q.patent_id: q.filing_date for q in queries_from_library(lib)}
+    assert cutoffs[pid] == date(2008, 10, 1)                    # filed 2009-03-01
+    assert cutoffs[rows[-1]["patent_id"]] == date.fromisoformat(rows[-1]["filing_date"])
+    assert effective_filing_date(date(2009, 3, 1), date(2010, 1, 1)) == date(2009, 3, 1)
+    assert effective_filing_date(None, date(2010, 1, 1)) == date(2010, 1, 1)

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from core.evaluation import (EvalQuery, EvalResult, Gallery, evaluate, fusion_scores_fn,
-                             library_query_vectors, per_application)
+from core.evaluation import (EvalQuery, EvalResult, Gallery, effective_filing_date, evaluate,
+                             fusion_scores_fn, library_query_vectors, per_application)
 from core.store import date_ord
 
 from . import encoder
@@ -57,7 +57,8 @@ def eval_set(corpus: Corpus, sources: list[str]) -> EvalSet:
         if kinds.get(key) != "drawing_sheet":
             continue
         rec = patents[pid]
-        queries.append(EvalQuery(pid, rec.filing_date, rec.locarno, page_id=page_ids[key],
+        queries.append(EvalQuery(pid, effective_filing_date(rec.filing_date, rec.priority_date),
+                                 rec.locarno, page_id=page_ids[key],
                                  text=rec.extra.get("title_display") or rec.title))
     return EvalSet(corpus, rows, gallery, queries)
 
