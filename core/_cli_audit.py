@@ -303,7 +303,8 @@ def register(sub, lib_arg) -> None:
                                        "by them")
     lib_arg(r)
     r.add_argument("--session", type=utf8_text, help="only this session")
-    r.add_argument("--study", type=utf8_text, help="only this study (\"\": ratings made outside any study)")
+    r.add_argument("--study", type=utf8_text,
+                   help="only this study (\"\": ratings made outside any study)")
     r.add_argument("--examiner", type=utf8_text, help="only this examiner's ratings")
     what = r.add_mutually_exclusive_group()
     what.add_argument("--out", type=_csv_file, metavar="FILE.csv",

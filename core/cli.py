@@ -910,7 +910,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="filing date: only prior art granted before it")
     s.add_argument("--locarno", type=locarno_code, metavar="NN[-NN]",
                    help="only this Locarno class or subclass")
-    s.add_argument("--text", type=utf8_text, help="the application's title or a description (fused query)")
+    s.add_argument("--text", type=utf8_text,
+                   help="the application's title or a description (fused query)")
     s.add_argument("--k", type=positive_int, default=20, help="results per query (default 20)")
     s.add_argument("--page", type=page_number, default=1,
                    help="page of a multi-page file, or 'all': the figures of every page (an "
@@ -922,10 +923,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="must be the model the library was built with")
     s.add_argument("--json", action="store_true", help="one JSON object per query per line")
     s.add_argument("--no-log", action="store_true", help="do not record in the audit log")
-    s.add_argument("--examiner", type=utf8_text, help="who searches, as the audit log records it (default: "
-                                      "$PATENT_EXAMINER_USER)")
-    s.add_argument("--study", type=utf8_text, help="the user study the searches belong to (audit log)")
-    s.add_argument("--session", type=utf8_text, help="the study session (audit log; `history --session`)")
+    s.add_argument("--examiner", type=utf8_text,
+                   help="who searches, as the audit log records it (default: "
+                        "$PATENT_EXAMINER_USER)")
+    s.add_argument("--study", type=utf8_text,
+                   help="the user study the searches belong to (audit log)")
+    s.add_argument("--session", type=utf8_text,
+                   help="the study session (audit log; `history --session`)")
     s.set_defaults(func=cmd_search)
 
     e = sub.add_parser("eval", help="same-design and prior-art retrieval metrics")
