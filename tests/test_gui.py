@@ -2580,19 +2580,22 @@ def test_the_report_of_a_reopened_search_names_who_made_it_and_when_as_logged(
     assert "Searched at" not in rows and "Ratings by" not in rows
 
 
+def _hit(rank, figure, pid, score):
+    """A result of a made-up patent (the model's view of results, no library needed)."""
+    from core.search import SearchHit
+
+    return SearchHit(rank=rank, score=score, figure_id=figure, patent_id=pid, title="t",
+                     locarno="06-01", locarno_title="x", grant_date="2020-01-01",
+                     filing_date=None, image="/x.png", page_index=0, page_kind="drawing_sheet",
+                     sheet=1, figure=[0, 0, 9, 9])
+
+
 def test_blind_grouping_never_hides_a_rating_in_a_collapsed_group(window):
     """Blind, grouped: figures of one patent with the same score are shuffled, and the one
     shuffled to the head stood for the patent: a rated figure behind it was hidden, the
     patent shown unrated."""
-    from core.search import SearchHit
-
-    def hit(rank, figure, pid, score):
-        return SearchHit(rank=rank, score=score, figure_id=figure, patent_id=pid, title="t",
-                         locarno="06-01", locarno_title="x", grant_date="2020-01-01",
-                         filing_date=None, image="/x.png", page_index=0,
-                         page_kind="drawing_sheet", sheet=1, figure=[0, 0, 9, 9])
-    hits = [hit(1, 77, "D0919445", 0.9), hit(2, 78, "D0919445", 0.9),
-            hit(3, 79, "D0919445", 0.9), hit(4, 80, "D0000001", 0.5)]
+    hits = [_hit(1, 77, "D0919445", 0.9), _hit(2, 78, "D0919445", 0.9),
+            _hit(3, 79, "D0919445", 0.9), _hit(4, 80, "D0000001", 0.5)]
     model = window.model
     model.set_blind(True)
     model.set_grouped(True)
@@ -2610,16 +2613,10 @@ def test_a_collapsed_patent_shows_that_another_of_its_figures_is_rated(qtbot, wi
     from PySide6.QtCore import QRect
     from PySide6.QtGui import QFont, QImage, QPainter
 
-    from core.search import SearchHit
     from examiner_app.results_model import HiddenRatingsRole
 
-    def hit(rank, figure, pid, score):
-        return SearchHit(rank=rank, score=score, figure_id=figure, patent_id=pid, title="t",
-                         locarno="06-01", locarno_title="x", grant_date="2020-01-01",
-                         filing_date=None, image="/x.png", page_index=0,
-                         page_kind="drawing_sheet", sheet=1, figure=[0, 0, 9, 9])
-    hits = [hit(1, 77, "D0919445", 0.9), hit(2, 78, "D0919445", 0.8),
-            hit(3, 79, "D0000001", 0.5)]
+    hits = [_hit(1, 77, "D0919445", 0.9), _hit(2, 78, "D0919445", 0.8),
+            _hit(3, 79, "D0000001", 0.5)]
     model = window.model
     model.set_grouped(True)
     model.set_results(hits, ratings={})
