@@ -52,6 +52,37 @@ def test_representative_view_named_in_descriptions():
     assert views[0][0].number == 2 and [v.number for v in views[1]] == [1, 2]
 
 
+def test_views_are_not_given_to_the_wrong_figures():
+    """Pages without sheet numbers went last rather than in page order (two sheets swapped
+    their views), and a label found as a figure shifted every later figure onto its
+    neighbour's view: with a count that does not add up no figure gets a view."""
+    descriptions = [f"FIG. {i} is a {v} view thereof" for i, v in
+                    enumerate(("perspective", "front", "rear", "top plan"), 1)]
+    views = number_figures([("drawing_sheet", None, 2), ("drawing_sheet", None, 2)],
+                           descriptions)
+    assert [v.view for vs in views for v in vs] == ["perspective view", "front view",
+                                                     "rear view", "top plan view"]
+    views = number_figures([("front_page", None, 1), ("drawing_sheet", 1, 2),
+                            ("drawing_sheet", 2, 3)], descriptions)          # 5 found, 4 told
+    assert views[0][0].view == "perspective view"         # the front page: still FIG. 1
+    assert [v.number for v in views[2]] == [3, 4, 5]
+    assert all(v.view is None and v.description is None for vs in views[1:] for v in vs)
+
+
+@pytest.mark.parametrize("description, view", [
+    ("FIG. 2 is another perspective view thereof", "perspective view"),       # not "other"
+    ("FIG. 5 is a Right - side view", "right-side view"),                   # OCR's spacing
+    ("FIG. 6 is a cross - sectional view along 6-6", "cross-sectional view"),
+    ("FIG. 3 is a left side view thereof, the right side view being a mirror image thereof",
+     "left side view"),
+    # the view named is the one not shown
+    ("FIG. 4 is a front, bottom surface perspective of the game set, the rear, bottom "
+     "perspective view being a mirror image", None),
+])
+def test_a_view_is_read_as_written(description, view):
+    assert view_phrase(description) == view
+
+
 # -- template and title enrichers ---------------------------------------------------------------
 def test_object_name_and_head_noun():
     assert object_name(FigureContext("D1", title="SHARK BLANKET A47G")) == "shark blanket"
@@ -59,6 +90,32 @@ def test_object_name_and_head_noun():
     assert head_noun("stripping tool for leafy vegetables") == "tool"
     assert head_noun("pair of lobster slippers") == "slippers"
     assert head_noun("lunch box") == "lunchbox"
+    # a modifier is not the head: its aliases named other objects ("a pistol", "a luminaire")
+    assert head_noun("hot air gun body") is None and head_noun("lamp shade") is None
+
+
+def test_articles_follow_the_sound_and_the_number():
+    from training.enrich._template import _article
+
+    assert [_article(n) for n in ("usb hub", "unicorn toy", "hour glass", "umbrella",
+                                  "eyeglasses", "house shoes", "pair of slippers", "glass",
+                                  "lens cap")] == ["a", "a", "an", "an", "", "", "a", "a", "a"]
+
+
+def test_untitled_and_miscellaneous_patents_are_described_as_what_they_are():
+    """No title: the article was named by the plural class title ("an optical articles");
+    a NN-99 subclass said only "in the class of miscellaneous"."""
+    enricher = make_enricher("template")
+    untitled = " | ".join(enricher.describe(FigureContext("D1", "fig:1", locarno="16-06"), 20))
+    assert "an article of the kind optical articles" in untitled
+    assert "an optical articles" not in untitled
+    misc = " | ".join(enricher.describe(FigureContext("D2", "fig:1", title="Tool handle",
+                                                      locarno="04-99"), 20))
+    assert "in the class of miscellaneous brushware" in misc
+    assert "class of miscellaneous |" not in misc + " |"
+    plural = enricher.describe(FigureContext("D3", "fig:1", title="Eyeglasses",
+                                             locarno="16-06"), 20)
+    assert "eyeglasses" in plural and not any("an eyeglasses" in t for t in plural)
 
 
 def test_template_enricher_writes_varied_alias_rich_descriptions():

@@ -43,24 +43,41 @@ def object_name(ctx: FigureContext) -> str | None:
 
 
 def head_noun(name: str) -> str | None:
-    """The noun the name is about: last known word before "for/with/of..." ("stripping tool
-    for leafy vegetables" -> "tool"); a known two-word noun wins ("lunch box" -> "lunchbox")."""
+    """The noun the name is about, if the alias table knows it: the last word before
+    "for/with/of..." ("stripping tool for leafy vegetables" -> "tool"); a known two-word noun
+    wins ("lunch box" -> "lunchbox"). A modifier is never taken for it: "hot air gun body" has
+    none (not "gun"), "mouse pad" none (not "mouse")."""
     table = aliases()
-    name = _COLLECTION.sub("", name)
-    for part in (_SPLIT.split(name, maxsplit=1)[0], name):
-        words = re.findall(r"[a-z]+", part)
-        for i in range(len(words) - 1, -1, -1):
-            if i and (words[i - 1] + words[i]) in table:
-                return words[i - 1] + words[i]
-            if words[i] in table:
-                return words[i]
-            if words[i].endswith("s") and words[i][:-1] in table:
-                return words[i][:-1]
-    return None
+    words = re.findall(r"[a-z]+", _SPLIT.split(_COLLECTION.sub("", name), maxsplit=1)[0])
+    if not words:
+        return None
+    last = words[-1]
+    candidates = ([words[-2] + last] if len(words) > 1 else []) + [last]
+    if last.endswith("s"):
+        candidates.append(last[:-1])
+    return next((c for c in candidates if c in table), None)
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
+_AN_THOUGH_CONSONANT = ("hour", "honest", "honor", "honour", "heir")
+_A_THOUGH_VOWEL = ("uni", "usb", "use", "usu", "uti", "ure", "uro", "eu", "one", "ewe")
+_SINGULAR_IN_S = ("ss", "us", "is", "lens", "gas", "canvas", "chassis", "series", "species")
+
+
+def _article(name: str) -> str:
+    """"a", "an", or none for a plural ("eyeglasses", "house shoes"): by sound, mostly."""
+    word = name.split()[0] if name.split() else ""
+    if _plural(name):
+        return ""
+    if word.startswith(_AN_THOUGH_CONSONANT):
+        return "an"
+    return "an" if word[:1] in "aeiou" and not word.startswith(_A_THOUGH_VOWEL) else "a"
+
+
+def _plural(name: str) -> bool:
+    """Whether the head of the name is plural ("house shoes"; not "pair of slippers")."""
+    head = _SPLIT.split(name, maxsplit=1)[0].split()
+    last = head[-1] if head else ""
+    return last.endswith("s") and not last.endswith(_SINGULAR_IN_S)
 
 
 class TitleEnricher:
@@ -81,18 +98,25 @@ class TemplateEnricher:
     def __init__(self, seed: int = 0):
         self.seed = seed
 
+    #: Raised when the rules change what is written: a library's descriptions made by
+    #: older rules are then written again by the next ``enrich``.
+    RULES = 2
+
     @property
     def settings(self) -> dict:
-        return {"seed": self.seed}
+        return {"seed": self.seed, "rules": self.RULES}
 
     def describe(self, ctx: FigureContext, n: int) -> list[str]:
         name = object_name(ctx)
         code = normalize_locarno(ctx.locarno)
         sub_title = locarno_title(code).lower() if code and len(code) == 5 else None
         cls_title = main_classes()[code[:2]].lower() if code else None
+        if sub_title and sub_title.startswith("miscellaneous"):   # (NN-99: say of what)
+            sub_title = f"miscellaneous {cls_title}"
         if not name and not cls_title:
             return []
-        name = name or (sub_title or cls_title).split(",")[0]
+        # (untitled: the class names what kind of article, not the article itself)
+        name = name or f"article of the kind {(sub_title or cls_title).split(',')[0]}"
         noun = head_noun(name)
         entry = aliases().get(noun or "", {})
         alias_names = [a for a in entry.get("aliases", []) if a not in name]
@@ -114,8 +138,8 @@ class TemplateEnricher:
             out += [f"{_article(a)} {a}", f"line drawing of {_article(a)} {a}"]
             if view:
                 out.append(f"{view} of {_article(a)} {a}")
-        for h in hypernyms:
-            out += [f"{art} {name}, a kind of {h}", f"{_article(h)} {h}: {art} {name}"]
+        for h in hypernyms:         # (a class of things: "furniture", "games and toys")
+            out += [f"{art} {name}, a kind of {h}", f"{h}: {art} {name}"]
         if sub_title:
             out += [f"{art} {name}, in the class of {sub_title}",
                     f"drawing of an article in the category {sub_title}"]
