@@ -851,3 +851,33 @@ def test_deeppatent2_records_become_jobs(tmp_path):
     assert a.meta["locarno"] == "06-01" and a.meta["view"] == "front view"
     assert a.meta["object_name"] == "chair" and a.meta["captions"] == ["FIG. 3 is a front view"]
     assert not b.single and b.box == (0, 0, 25, 25) and b.figure_key is None
+
+
+def test_enrich_names_the_patents_it_has_nothing_to_describe_from(tmp_path, drawing_manifest,
+                                                                  tiny_model, capsys):
+    """A drawing added from an image folder or a DeepPatent2 sheet may come without title,
+    class or figure descriptions: enrich wrote nothing for it and said nothing."""
+    import shutil
+
+    from core.cli import main
+    from core.ingest import ingest
+    from core.library import Library
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    row = json.loads((src / "manifest.jsonl").read_text().splitlines()[0])
+    shutil.copy(src / row["image"], src / "bare.png")
+    (src / "bare.jsonl").write_text(json.dumps({"image": "bare.png", "patent_id": "D0955555",
+                                                "grant_date": "2020-01-07"}) + "\n")
+    from core.models import save_checkpoint
+
+    save_checkpoint(tiny_model, tmp_path / "tiny_ck")
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl", src / "bare.jsonl"], tiny_model,
+               model_ref=str(tmp_path / "tiny_ck"), workers=0)
+    assert main(["enrich", "--library", str(tmp_path / "lib"), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["nothing_to_describe"] == ["D0955555"]
+    assert main(["enrich", "--library", str(tmp_path / "lib")]) == 0
+    assert "1 patent(s) have no title, Locarno class or figure descriptions, so there is " \
+           "nothing to describe them from (first: D0955555)" in capsys.readouterr().err

@@ -131,10 +131,19 @@ def cmd_enrich(args) -> int:
         return _error(f"{exc}; stopped (descriptions written so far are kept)", EXIT_ERROR)
     except CliError as exc:
         return _error(exc, EXIT_ERROR)
+    # (a DeepPatent2 sheet or an image folder may give neither: not a failure, but said)
+    told = {c.patent_id for c in contexts
+            if c.title or c.locarno or c.description or c.object_name or c.captions}
+    bare = sorted({c.patent_id for c in contexts} - told)
     if args.json:
         print(json.dumps({"contexts": len(contexts), "added": added, "failed": failures,
-                          "text_vectors_updated": refreshed}))
+                          "text_vectors_updated": refreshed, "nothing_to_describe": bare}))
     else:
+        if bare:
+            print(f"patent-examiner: note: {len(bare)} patent(s) have no title, Locarno class "
+                  f"or figure descriptions, so there is nothing to describe them from (first: "
+                  f"{', '.join(bare[:3])}); add a manifest or grant XML that gives them",
+                  file=sys.stderr)
         n = len({c.patent_id for c in contexts})
         figures = sum(1 for c in contexts if c.figure_key)
         print(f"{n} patent(s) and {figures} numbered figure(s) looked at; new descriptions: "
