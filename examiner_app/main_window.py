@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
         self._banner_sticky = False      # how library work ended: stays until dismissed
         self._error_while_opening = False  # (a query's error then is not the old library's)
-        self._search_after_rebuild = False   # a search asked for while the index was rebuilt
+        self._after_rebuild = None   # a search (or reopening) asked for while it was rebuilt
         self._scoring = None         # the task scoring the model by the ratings, while it runs
         self.confirm_box = None      # the question asked before quitting (tests answer it)
         self.quit_progress = None    # shown while a cancelled run puts the library back
@@ -373,10 +373,10 @@ class MainWindow(QMainWindow):
         else:
             if self._banner_in_rebuild and self.banner.level in ("info", "error"):
                 self.banner.hide()   # its notice, or a rating refused while it ran
-            if self._search_after_rebuild:
-                self._search_after_rebuild = False
+            if self._after_rebuild is not None:
                 # queued behind the reopening of the rebuilt library (one database thread)
-                QTimer.singleShot(0, self.search)
+                QTimer.singleShot(0, self._after_rebuild)
+                self._after_rebuild = None
 
     # -- query ------------------------------------------------------------------------------
     def load_query(self, source: Path | QImage, page_index: int = 0, *,
@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
             self._banner_kind = "hint"          # (gone once a search is shown)
             return
         if self.service.maintenance:    # the results on screen stay until it can run
-            self._search_after_rebuild = True
+            self._after_rebuild = self.search
             self.show_message("info", "Rebuilding the index: this search runs when it "
                               "finishes.")
             self._banner_kind = "hint"
@@ -630,6 +630,12 @@ class MainWindow(QMainWindow):
     def reopen(self, search_id: int) -> None:
         """Show a logged search as it was: query, region, cutoff, filters, results, ratings."""
         self._debounce.stop()       # (a date just entered by leaving the field: not searched)
+        if self.service.maintenance:    # (as a search: what is on screen stays till then)
+            self._after_rebuild = lambda: self.reopen(search_id)
+            self.show_message("info", f"Rebuilding the index: search #{search_id} reopens "
+                              "when it finishes.")
+            self._banner_kind = "hint"
+            return
         self._gen += 1
         gen = self._gen
         self._set_busy(True, f"Reopening search #{search_id}\u2026")

@@ -348,6 +348,31 @@ def test_a_search_asked_for_during_a_rebuild_keeps_the_results_and_runs_after_it
     assert resp.before is None and not window.banner.isVisible()
 
 
+def test_a_search_reopened_during_a_rebuild_keeps_the_results_and_opens_after_it(
+        qtbot, window, gui_library):
+    """Reopening a logged search from the history while the index was rebuilt failed: the
+    results on screen (and their ratings) were wiped, "Search failed"."""
+    files = sheets(gui_library)
+    window.start(gui_library, files[0])
+    first = searched(qtbot, window)
+    window.load_query(files[1])
+    second = searched(qtbot, window, first.search_id)
+    rows = window.model.rowCount()
+    window.service.maintenance = True
+    window.service.maintenanceChanged.emit(True)
+    window.reopen(first.search_id)
+    qtbot.waitUntil(lambda: f"search #{first.search_id} reopens when it finishes" in
+                    window.banner.text.text(), timeout=WAIT)
+    qtbot.wait(300)
+    assert window.response is second and window.model.rowCount() == rows > 0
+    assert "Search failed" not in window.results.header.text()
+    window.service.maintenance = False
+    window.service.maintenanceChanged.emit(False)
+    qtbot.waitUntil(lambda: window.response is not None
+                    and window.response.search_id == first.search_id, timeout=WAIT)
+    assert "reopened from" in window.results.subheader.text()
+
+
 def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
     window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
