@@ -459,10 +459,11 @@ class LibraryDialog(QDialog):
                 "\n\u2022 " + ln.strip().removeprefix("warning: ") for ln in lines[1:])
         self.result_label.setTextFormat(Qt.TextFormat.PlainText)
         self.result_label.setText(text)
+        # (the summary line counts the skipped already)
         self._ended("info" if not (report.errors or report.warnings) else "warning",
-                    text.splitlines()[0] + (f" ({len(report.errors)} skipped, "
-                                            f"{len(report.warnings)} warning(s): Manage library "
-                                            "lists them)" if report.errors or report.warnings
+                    text.splitlines()[0] + (f" ({len(report.warnings)} warning(s): Manage "
+                                            "library lists them)" if report.warnings else
+                                            " (Manage library lists them)" if report.errors
                                             else ""))
         self.refresh()
 

@@ -743,6 +743,27 @@ def test_bad_input_is_a_message_not_a_crash(qtbot, window, gui_library, tmp_path
     assert searched(qtbot, window).results
 
 
+def test_a_run_that_ended_with_the_dialog_closed_says_its_skips_once(qtbot, window,
+                                                                     gui_library):
+    """The banner read "...; 0 skipped (0 skipped, 1 warning(s): ...)"."""
+    from core.ingest import IngestReport
+
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    dialog.close()
+    told = []
+    dialog.notice.connect(lambda level, text: told.append((level, text)))
+    for errors, warnings in (([], ["w"]), ([("x.png", "damaged")], []),
+                             ([("x.png", "damaged")], ["w"])):
+        dialog._finish(IngestReport("r", pages_added=2, errors=errors, warnings=warnings,
+                                    rebuilt=True))
+        level, text = told[-1]
+        assert level == "warning" and text.count("skipped") == 1, text
+        assert text.endswith("Manage library lists them)")
+
+
 def test_missing_and_empty_libraries_explain_themselves(qtbot, window, tmp_path):
     window.start(tmp_path / "nowhere")
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
