@@ -352,6 +352,45 @@ def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawin
                       "run.resume=false")).steps == 2
 
 
+def test_a_run_of_an_older_version_resumes_onto_the_same_crops(tmp_path, drawing_manifest):
+    """Versions before corpora recorded their contents named a run's rows by the corpus's
+    fingerprint, which follows the code that cuts the crops: after an upgrade the run could
+    not resume ("trained on other data") though the crops were the same. The older corpus,
+    still in the cache, says whether they are."""
+    import hashlib
+    import shutil
+
+    from training.dataset import Corpus
+    from training.trainer import CHECKPOINT, data_identity, train
+
+    train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+    folder = next((tmp_path / "cache").glob("corpus-*"))
+    corpus = Corpus(folder)
+    rows = np.arange(len(corpus))
+    ck = tmp_path / "run" / CHECKPOINT
+    state = torch.load(ck, map_location="cpu", weights_only=False)
+    assert state["data"]["rows_sha256"] == data_identity(corpus, rows)["rows_sha256"]
+    old = tmp_path / "cache" / "corpus-0123456789abcdef"        # as the older version left it
+    shutil.copytree(folder, old)
+    index = json.loads((old / "index.json").read_text())
+    del index["content_sha256"]
+    index["fingerprint"] = old.name
+    for shard in index["shards"]:
+        shard.pop("sha256", None)
+    (old / "index.json").write_text(json.dumps(index))
+    state["data"] = {**state["data"], "corpus": old.name, "rows_sha256": hashlib.sha256(
+        f"{old.name}:".encode() + rows.tobytes()).hexdigest()[:16]}
+    torch.save(state, ck)
+    assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=3")).steps == 3
+
+    state["step"] = 2
+    torch.save(state, ck)
+    jsonl = next(old.glob("*.jsonl"))
+    jsonl.write_text(jsonl.read_text().replace('"fig:1"', '"fig:9"', 1))   # other records
+    with pytest.raises(ConfigError, match="was trained on other data"):
+        train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
+
+
 def test_a_second_run_in_the_same_folder_is_refused_while_the_first_writes(
         tmp_path, drawing_manifest):
     """The run folder's lock: a second run would resume from the first's checkpoint while it

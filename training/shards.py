@@ -63,6 +63,23 @@ class ShardWriter:
         return index
 
 
+def content_sha256(folder: str | Path) -> str | None:
+    """The crops and records a corpus holds, as ``CorpusWriter.close`` records them; worked
+    out from its files for a corpus written before that was recorded (None: no corpus)."""
+    folder = Path(folder)
+    index = read_index(folder)
+    if index is None:
+        return None
+    if index.get("content_sha256"):
+        return index["content_sha256"]
+    digests = []
+    for s in index["shards"]:
+        images = np.load(folder / f"{s['name']}.npy")
+        lines = (folder / f"{s['name']}.jsonl").read_bytes()
+        digests.append(hashlib.sha256(images.tobytes() + lines).hexdigest()[:16])
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
+
+
 def read_index(folder: str | Path) -> dict | None:
     path = Path(folder) / INDEX_FILE
     return json.loads(path.read_text()) if path.is_file() else None

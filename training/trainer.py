@@ -439,6 +439,8 @@ def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
             raise ConfigError(f"{ck} was made with other settings ({'; '.join(changed[:3])}"
                               f"{'; ...' if len(changed) > 3 else ''}): resuming would train "
                               f"with the old ones; {again}")
+        if _same_rows_of_an_older_corpus(state.get("data") or {}, corpus, rows):
+            state["data"] = {**state["data"], "rows_sha256": data["rows_sha256"]}
         check_resumable(state, ck, data, d.world, again)
         try:
             objective.load_state_dict(state["objective"])
@@ -626,6 +628,25 @@ def data_identity(corpus: Corpus, rows: np.ndarray) -> dict:
     return {"corpus": fp, "figures": int(len(rows)),
             "patents": len(set(corpus.patent[rows])), "rows_sha256": digest.hexdigest()[:16],
             "texts_sha256": texts.hexdigest()[:16]}
+
+
+def _same_rows_of_an_older_corpus(was: dict, corpus: Corpus, rows: np.ndarray) -> bool:
+    """A checkpoint of a version that named its rows by the corpus's fingerprint (which
+    follows the code that cuts the crops, so it changes with an upgrade): the same rows if
+    that corpus, still in the cache, holds the same crops and records as this one."""
+    from .shards import content_sha256
+
+    old = was.get("corpus")
+    if not old or old == corpus.index.get("fingerprint") or "/" in old or old.startswith("."):
+        return False
+    rows = np.sort(np.asarray(rows, np.int64))
+    if hashlib.sha256(f"{old}:".encode() + rows.tobytes()).hexdigest()[:16] != \
+            was.get("rows_sha256"):
+        return False
+    try:
+        return content_sha256(corpus.folder.parent / old) == content_sha256(corpus.folder)
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def start_over_hint(export_dir: Path) -> str:
