@@ -432,9 +432,18 @@ class Library:
         info = self.model_info
         return info["id"] if info else None
 
-    def check_model(self, model) -> None:
-        """Raise ModelMismatchError unless ``model`` built this library (or it is empty)."""
+    def check_model(self, model, named_by_library: bool = False) -> None:
+        """Raise ModelMismatchError unless ``model`` built this library (or it is empty).
+        ``named_by_library``: ``model`` is what the library's own model reference loads now
+        (that reference, "default" after an upgrade, names another model than it did)."""
         if self.model_id is not None and self.model_id != model.model_id:
+            ref = (self.model_info or {}).get("ref")
+            if named_by_library and ref:
+                raise ModelMismatchError(
+                    f"this library was built with model {self.model_id}; the model it names "
+                    f"({ref}) is now {model.model_id}: rebuild it with `patent-examiner index "
+                    f"rebuild --library {self.path}` (its searches and ratings are kept)",
+                    built_with=self.model_id, in_use=model.model_id)
             raise ModelMismatchError(
                 f"this library was built with model {self.model_id} but the model in use is "
                 f"{model.model_id}; rebuild it with `patent-examiner index rebuild --library "
@@ -509,7 +518,8 @@ class Library:
 
         with _held_back(logging.getLogger("core.models")) as held:
             model = load_model(self.model_ref(override))
-        self.check_model(model)         # a refused model's load warnings would only mislead
+        # (a refused model's load warnings would only mislead)
+        self.check_model(model, named_by_library=not override)
         for record in held:
             logging.getLogger(record.name).handle(record)
         if override:

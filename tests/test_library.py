@@ -132,6 +132,25 @@ def test_a_refused_model_says_only_that_it_is_refused(tiny_library, tmp_path, ca
     assert "tiny_test has no offline pretrained weights: randomly initialised" in caplog.text
 
 
+def test_a_library_whose_model_name_now_loads_another_model_says_to_rebuild(tmp_path):
+    """Built with the default model of an earlier version: the advice was "rebuild it with
+    --model ..., or use the model it was built with", which exists nowhere any more; a plain
+    rebuild is what works."""
+    with Library(tmp_path / "lib", create=True) as lib:
+        with lib.store.transaction():
+            lib.store._set_meta("model", {"id": "tiny_test-0000000000000000",
+                                          "ref": "tiny_test", "arch": "tiny_test"})
+        with pytest.raises(ModelMismatchError) as named:
+            lib.load_model()
+        with pytest.raises(ModelMismatchError) as given:
+            lib.load_model("tiny_test")
+    assert "the model it names (tiny_test) is now tiny_test-" in str(named.value)
+    assert str(named.value).endswith(f"rebuild it with `patent-examiner index rebuild "
+                                     f"--library {tmp_path / 'lib'}` (its searches and "
+                                     "ratings are kept)")
+    assert "--model ..." in str(given.value)
+
+
 def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_data):
     """The text tower reads a bounded number of tokens: a longer text is searched by its
     first words and the response, the log and its report say how many; a text of invisible
