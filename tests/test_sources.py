@@ -604,6 +604,29 @@ def test_fuzz_grant_xml_bytes_become_file_errors(tmp_path, data):
     check_consistent(scan)
 
 
+def test_deeppatent2_views_reach_a_library_as_figure_sentences(tmp_path):
+    """A record's figure number and aspect ("FIG. 2", "front view") were read for training
+    from a config but not into a library: enrich there knew no view of any figure."""
+    from core.sources import scan_deeppatent2
+    from training.views import number_figures
+
+    (tmp_path / "images").mkdir()
+    for n in (1, 2):
+        Image.new("L", (40, 30), 255).save(tmp_path / "images" / f"s{n}.png")
+    common = {"patentID": "USD0871741-20200107", "object": "chair"}
+    records = [{**common, "subfigure_file": "s2.png", "figid": "FIG. 2", "aspect": "Front"},
+               {**common, "subfigure_file": "s1.png", "figid": "1",
+                "aspect": "perspective view"}]
+    (tmp_path / "2020.json").write_text(json.dumps(records))
+    scan = scan_deeppatent2(tmp_path / "2020.json")
+    patent = scan.patents["D0871741"]
+    assert patent.figure_descriptions == ["FIG. 1 is a perspective view of the chair",
+                                          "FIG. 2 is a front view of the chair"]
+    views = number_figures([(p.page_kind, p.sheet, 1) for p in scan.pages],
+                           patent.figure_descriptions)      # (FIG. 2's image came first)
+    assert [vs[0].view for vs in views] == ["front view", "perspective view"]
+
+
 def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path):
     """A JSON-lines file with one broken line: that line is skipped by its number and the
     others are read; a patentID without a grant date and a class that is not one are said

@@ -9,16 +9,13 @@ keyed by id, or JSON lines. Files are read one at a time, so the 2.7M-drawing se
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from core.locarno import normalize_locarno
-from core.sources import (deeppatent2_entries, image_candidates, normalize_patent_id,
-                          record_field)
-
-_FIG_NO = re.compile(r"(?:fig(?:ure)?\.?\s*)?(\d+)", re.IGNORECASE)
+from core.sources import (deeppatent2_entries, figure_number, image_candidates,
+                          normalize_patent_id, record_field)
 
 
 @dataclass
@@ -63,13 +60,12 @@ def scan_deeppatent2(json_path: str | Path, image_root: str | Path | None = None
             continue
         captions = record_field(rec, "captions", "caption", "description") or []
         captions = [captions] if isinstance(captions, str) else [str(c) for c in captions]
-        fig_no = record_field(rec, "figid", "fig_id", "figure_number", "origreftext")
-        m = _FIG_NO.search(str(fig_no)) if fig_no is not None else None
+        number = figure_number(rec)
         bbox = record_field(rec, "bbox", "box")
         box = tuple(int(v) for v in bbox[:4]) if isinstance(bbox, list) and not sub else None
         yield DrawingJob(
             pid, path, single=bool(sub), box=box,
-            figure_key=f"fig:{int(m.group(1))}" if m else None,
+            figure_key=f"fig:{number}" if number is not None else None,
             meta={"object_name": record_field(rec, "object", "object_title"),
                   "view": record_field(rec, "aspect", "view"), "captions": captions,
                   "title": record_field(rec, "title", "object_title", "object"),

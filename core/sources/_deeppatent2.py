@@ -112,6 +112,7 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
     except (OSError, ValueError) as exc:
         raise SourceError(f"{path}: not readable DeepPatent2 JSON ({exc})") from None
     bad_classes: list[str] = []
+    views: dict[str, dict[int, str]] = {}
     for place, rec in records:
         where = f"{path.name} {place}"
         raw_id = str(record_field(rec, "patentID", "patent_id", "pid", "id") or "")
@@ -127,11 +128,17 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
             continue
         if pid not in scan.patents:
             scan.patents[pid] = _patent(pid, raw_id, rec, bad_classes)
+        if said := _figure_view(rec):
+            views.setdefault(pid, {}).setdefault(*said)
         if image not in seen:
             seen.add(image)
             sheet = record_field(rec, "Figure_file", "figure_file") is not None
+            # (an image of one figure: its number orders it, as a sheet's number does)
             scan.pages.append(PageRecord(pid, image,
-                                         page_kind="drawing_sheet" if sheet else None))
+                                         page_kind="drawing_sheet" if sheet else None,
+                                         sheet=None if sheet else figure_number(rec)))
+    for pid, by_number in views.items():       # (read by enrich as a grant's FIG. sentences)
+        scan.patents[pid].figure_descriptions = [by_number[n] for n in sorted(by_number)]
     if (records or scan.errors) and not scan.patents:
         raise SourceError(f"{path}: no usable DeepPatent2 record "
                           f"({scan.errors[0][1] if scan.errors else 'empty'})")
@@ -159,6 +166,30 @@ def _locate(json_path: Path, name: object, allow_absolute: bool) -> Path:
             if "file not found" not in str(exc):    # unsafe or unreadable: no other place
                 raise
     raise FieldError(f"image not found: {name}")
+
+
+_FIG_NO = re.compile(r"(?:fig(?:ure)?\.?\s*)?(\d+)", re.IGNORECASE)
+
+
+def figure_number(rec: dict) -> int | None:
+    """The number of the figure a record shows ("FIG. 3", "3", "Figure 3" -> 3), or None."""
+    fig = record_field(rec, "figid", "fig_id", "figure_number", "origreftext")
+    m = _FIG_NO.search(str(fig)) if fig is not None else None
+    return int(m.group(1)) if m else None
+
+
+def _figure_view(rec: dict) -> tuple[int, str] | None:
+    """A record's figure number and its view as a grant's figure sentence ("FIG. 2 is a
+    front view of the chair"), or None without both."""
+    n = figure_number(rec)
+    aspect = record_field(rec, "aspect", "view")
+    if n is None or not isinstance(aspect, str) or not aspect.strip():
+        return None
+    aspect = " ".join(aspect.split()).lower()
+    aspect += "" if aspect.endswith("view") else " view"
+    obj = record_field(rec, "object", "object_title")
+    return n, (f"FIG. {n} is a {aspect}"
+               + (f" of the {' '.join(str(obj).split())}" if obj else ""))
 
 
 def _patent(pid: str, raw_id: str, rec: dict, bad_classes: list[str]) -> PatentRecord:
