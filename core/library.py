@@ -628,6 +628,7 @@ class Library:
             "index_vectors": sum(s["count"] for s in manifest.get("segments", [])),
             "pages_older_finder": self.older_finder_pages(),
             "damaged_index_files": damaged_files(self.path / INDEX_DIR, manifest),
+            "read_only": self.store.read_only,
             "demo": self.store.get_meta("demo") is not None,
             "demo_unfinished": not (self.store.get_meta("demo") or {"complete": True}
                                     ).get("complete"),

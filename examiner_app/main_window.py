@@ -327,6 +327,11 @@ class MainWindow(QMainWindow):
                               "Manage library\u2026", self.show_library_dialog)
         elif self._note_when_open:
             self.show_message("info", self._note_when_open)
+        elif info.get("read_only"):
+            self.show_message("info", f"This library is read-only for you: searches are not "
+                              f"logged and ratings cannot be saved (both need write access to "
+                              f"{info['library']}).")
+            self._banner_sticky = True
         elif (self.banner.level != "error" or info["library"] != self._opened_library) \
                 and not self._banner_sticky and not self._error_while_opening:
             self.banner.hide()          # (an error stays while the same library reopens)
@@ -571,8 +576,9 @@ class MainWindow(QMainWindow):
                                   f"{resp.timings_ms.get('total', 0):.0f} ms")
             tip = ("" if reopened or resp.text or not resp.query else
                    " \u2014 tip: add the title (Text) to find prior art of the same kind")
-            self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; search "
-                                           f"#{resp.search_id}{tip}")
+            logged = (f"search #{resp.search_id}" if resp.search_id is not None else
+                      "not logged (a read-only library)")
+            self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; {logged}{tip}")
             self.results.select_row(0)
         if (self.banner.level in ("error", "warning") or self._banner_kind == "hint") \
                 and not self._banner_sticky:
@@ -827,6 +833,11 @@ class MainWindow(QMainWindow):
     def _store_rating(self, hit, value, previous) -> None:
         if self.response is None:
             return
+        if self.response.search_id is None:     # (a read-only library: nothing to file it by)
+            self._unrate(hit, value, previous)
+            self.show_message("error", "The rating was not saved: this search is not logged "
+                              "(the library is read-only for you).")
+            return
         label = "cleared" if value is None else f"rated {value}"
 
         search_id, ident = self.response.search_id, self.identity()
@@ -842,16 +853,20 @@ class MainWindow(QMainWindow):
                 self._say_reopened(again=True)
 
         def failed(exc):
-            # the screen (and any report exported from it) shows what the library holds
-            if self.model.undo_rating(hit.figure_id, value, previous) and \
-                    self.detail.hit is not None and self.detail.hit.figure_id == hit.figure_id:
-                self.detail.set_rating(previous)
+            self._unrate(hit, value, previous)
             self.show_message("error", f"The rating was not saved, the result shows its "
                                        f"earlier rating: {describe_error(exc)}")
 
         self.service.rate(hit, value, search_id=self.response.search_id,
                           query_sha256=self.response.query_sha256, identity=self.identity(),
                           on_done=saved, on_error=failed)
+
+    def _unrate(self, hit, value, previous) -> None:
+        """Show a result's earlier rating again where ``value`` was not saved: the screen
+        (and any report exported from it) shows what the library holds."""
+        if self.model.undo_rating(hit.figure_id, value, previous) and \
+                self.detail.hit is not None and self.detail.hit.figure_id == hit.figure_id:
+            self.detail.set_rating(previous)
 
     def refresh_summary(self) -> None:
         ident = self.identity()

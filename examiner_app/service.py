@@ -248,9 +248,9 @@ class LibraryService(QObject):
             if not is_current():
                 return None
             searcher = self._require_searcher()
-            resp = searcher.search(
-                query, log=True, examiner=identity.examiner, study=identity.study or None,
-                session=identity.session, blind=identity.blind)
+            resp = searcher.search(     # (a library this user cannot write: not logged)
+                query, log=not searcher.library.store.read_only, examiner=identity.examiner,
+                study=identity.study or None, session=identity.session, blind=identity.blind)
             key = searcher.library.content_key()
             if key == self._info_key:
                 return resp, None

@@ -2728,6 +2728,34 @@ def test_the_library_variable_comes_before_the_library_used_last(qtbot, window, 
     assert window.settings.library == tmp_path / "other"
 
 
+def test_a_read_only_library_is_searched_without_logging(qtbot, window, gui_library,
+                                                        tmp_path, monkeypatch):
+    """A library this user cannot write (a read-only share; emulated, as root ignores file
+    modes): every search failed ("searching works ... search with --no-log", which the window
+    cannot do). Now searches run unlogged, and the window says what that costs."""
+    import os
+    import shutil
+
+    import core.store
+
+    copy = shutil.copytree(gui_library, tmp_path / "ro")
+    real_access = os.access
+    monkeypatch.setattr(core.store.os, "access", lambda p, mode: False if mode == os.W_OK
+                        and str(p).startswith(str(copy)) else real_access(p, mode))
+    (copy / "library.sqlite-shm").unlink(missing_ok=True)
+    before = (copy / "library.sqlite").read_bytes()
+    window.start(copy, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    assert resp.results and resp.search_id is None
+    assert window.results.subheader.text().split("; ")[-1].startswith(
+        "not logged (a read-only library)")
+    assert window.banner.isVisible() and "read-only for you" in window.banner.text.text()
+    window.model.setData(window.model.index(0), 2, RatingRole)
+    assert window.model.index(0).data(RatingRole) is None
+    assert window.banner.level == "error" and "not saved" in window.banner.text.text()
+    assert (copy / "library.sqlite").read_bytes() == before
+
+
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):
     """Built with a checkpoint folder that has moved since: the window says which folder and
