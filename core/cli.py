@@ -184,7 +184,7 @@ def _index_add(args, path: Path, made: list) -> int:
         if model is None:
             model_ref = lib.model_ref(args.model)
             model = load_model(model_ref)
-        lib.check_model(model)
+        lib.check_model(model, named_by_library=not args.model)
         if args.model:
             lib.remember_model_ref(model, args.model)
         model.to(device)
@@ -367,7 +367,7 @@ def _index_add_shards(args, shards, path: Path, made: list) -> int:
         if model is None:
             model_ref = lib.model_ref(args.model, fallback=shards.model_ref)
             model = load_model(model_ref)
-        lib.check_model(model)
+        lib.check_model(model, named_by_library=not args.model)
         shards.check_model(model)       # before the progress bar
         bar, progress = _tqdm_progress("merging")
         try:

@@ -132,7 +132,7 @@ def test_a_refused_model_says_only_that_it_is_refused(tiny_library, tmp_path, ca
     assert "tiny_test has no offline pretrained weights: randomly initialised" in caplog.text
 
 
-def test_a_library_whose_model_name_now_loads_another_model_says_to_rebuild(tmp_path):
+def test_a_library_whose_model_name_now_loads_another_model_says_to_rebuild(tmp_path, capsys):
     """Built with the default model of an earlier version: the advice was "rebuild it with
     --model ..., or use the model it was built with", which exists nowhere any more; a plain
     rebuild is what works."""
@@ -149,6 +149,12 @@ def test_a_library_whose_model_name_now_loads_another_model_says_to_rebuild(tmp_
                                      f"--library {tmp_path / 'lib'}` (its searches and "
                                      "ratings are kept)")
     assert "--model ..." in str(given.value)
+    from core.cli import main
+
+    (tmp_path / "nothing").mkdir()                     # (said before any scan)
+    assert main(["index", "add", str(tmp_path / "nothing"), "--library",
+                 str(tmp_path / "lib")]) == 1
+    assert "the model it names (tiny_test) is now" in capsys.readouterr().err
 
 
 def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_data):
