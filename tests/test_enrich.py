@@ -99,7 +99,9 @@ def test_articles_follow_the_sound_and_the_number():
 
     assert [_article(n) for n in ("usb hub", "unicorn toy", "hour glass", "umbrella",
                                   "eyeglasses", "house shoes", "pair of slippers", "glass",
-                                  "lens cap")] == ["a", "a", "an", "an", "", "", "a", "a", "a"]
+                                  "lens cap", "utensil holder", "ukulele", "led lamp",
+                                  "hdmi cable", "x-ray viewer")] == \
+        ["a", "a", "an", "an", "", "", "a", "a", "a", "a", "a", "an", "an", "an"]
 
 
 def test_untitled_and_miscellaneous_patents_are_described_as_what_they_are():
@@ -856,7 +858,9 @@ def test_deeppatent2_records_become_jobs(tmp_path):
 def test_enrich_names_the_patents_it_has_nothing_to_describe_from(tmp_path, drawing_manifest,
                                                                   tiny_model, capsys):
     """A drawing added from an image folder or a DeepPatent2 sheet may come without title,
-    class or figure descriptions: enrich wrote nothing for it and said nothing."""
+    class or figure descriptions (or with descriptions that name no article): enrich wrote
+    nothing for it and said nothing. An image folder's file name is no title ("an
+    img_0042.png" was written)."""
     import shutil
 
     from core.cli import main
@@ -867,17 +871,27 @@ def test_enrich_names_the_patents_it_has_nothing_to_describe_from(tmp_path, draw
     shutil.copytree(drawing_manifest.parent, src)
     row = json.loads((src / "manifest.jsonl").read_text().splitlines()[0])
     shutil.copy(src / row["image"], src / "bare.png")
-    (src / "bare.jsonl").write_text(json.dumps({"image": "bare.png", "patent_id": "D0955555",
-                                                "grant_date": "2020-01-07"}) + "\n")
+    (src / "bare.jsonl").write_text(
+        json.dumps({"image": "bare.png", "patent_id": "D0955555", "grant_date": "2020-01-07"})
+        + "\n" + json.dumps({"image": "vague.png", "patent_id": "D0955556",
+                             "grant_date": "2020-01-07", "figure_descriptions": [
+                                 "FIG. 1 is a front perspective view thereof"]}) + "\n")
+    shutil.copy(src / row["image"], src / "vague.png")
+    (src / "folder").mkdir()
+    shutil.copy(src / row["image"], src / "folder" / "IMG_0042.png")
     from core.models import save_checkpoint
 
     save_checkpoint(tiny_model, tmp_path / "tiny_ck")
     with Library(tmp_path / "lib", create=True) as lib:
-        ingest(lib, [src / "manifest.jsonl", src / "bare.jsonl"], tiny_model,
+        ingest(lib, [src / "manifest.jsonl", src / "bare.jsonl", src / "folder"], tiny_model,
                model_ref=str(tmp_path / "tiny_ck"), workers=0)
+        image = lib.store.conn.execute("SELECT patent_id FROM patents WHERE title = ?",
+                                       ["IMG_0042.png"]).fetchone()[0]
     assert main(["enrich", "--library", str(tmp_path / "lib"), "--json"]) == 0
     out = capsys.readouterr()
-    assert json.loads(out.out)["nothing_to_describe"] == ["D0955555"]
+    bare = sorted(["D0955555", "D0955556", image])
+    assert json.loads(out.out)["nothing_to_describe"] == bare
     assert main(["enrich", "--library", str(tmp_path / "lib")]) == 0
-    assert "1 patent(s) have no title, Locarno class or figure descriptions, so there is " \
-           "nothing to describe them from (first: D0955555)" in capsys.readouterr().err
+    assert "no description of 3 patent(s): they have no title or Locarno class, and no " \
+           f"figure description names the article (first: {', '.join(bare)})" in \
+           capsys.readouterr().err

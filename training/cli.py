@@ -125,24 +125,22 @@ def cmd_enrich(args) -> int:
         except (ValueError, TypeError) as exc:   # TypeError: an unknown [enrich.*] option
             return _error(exc, EXIT_USAGE)
     try:
-        contexts, added, failures, refreshed = _run_enrich(args, enrichers, patents,
-                                                           per_figure)
+        contexts, added, failures, refreshed, bare = _run_enrich(args, enrichers, patents,
+                                                                 per_figure)
     except EnricherUnavailable as exc:
         return _error(f"{exc}; stopped (descriptions written so far are kept)", EXIT_ERROR)
     except CliError as exc:
         return _error(exc, EXIT_ERROR)
-    # (a DeepPatent2 sheet or an image folder may give neither: not a failure, but said)
-    told = {c.patent_id for c in contexts
-            if c.title or c.locarno or c.description or c.object_name or c.captions}
-    bare = sorted({c.patent_id for c in contexts} - told)
+    if failures:
+        bare = []               # (said below, with why)
     if args.json:
         print(json.dumps({"contexts": len(contexts), "added": added, "failed": failures,
                           "text_vectors_updated": refreshed, "nothing_to_describe": bare}))
     else:
         if bare:
-            print(f"patent-examiner: note: {len(bare)} patent(s) have no title, Locarno class "
-                  f"or figure descriptions, so there is nothing to describe them from (first: "
-                  f"{', '.join(bare[:3])}); add a manifest or grant XML that gives them",
+            print(f"patent-examiner: note: no description of {len(bare)} patent(s): they have "
+                  f"no title or Locarno class, and no figure description names the article "
+                  f"(first: {', '.join(bare[:3])}); add a manifest or grant XML that gives them",
                   file=sys.stderr)
         n = len({c.patent_id for c in contexts})
         figures = sum(1 for c in contexts if c.figure_key)
@@ -217,7 +215,14 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
             _update_text_vectors(lib, described)     # for what was written before it stopped
             raise
         refreshed = _update_text_vectors(lib, described)
-    return contexts, added, failures, refreshed
+        # (an image folder's drawing, a DeepPatent2 sheet, figure sentences that name no
+        # article: not a failure, but said)
+        names = [e.name for e in enrichers]
+        marks = ",".join("?" * len(names))
+        bare = [pid for pid in described if lib.store.conn.execute(
+            f"SELECT 1 FROM descriptions WHERE patent_id=? AND enricher IN ({marks}) LIMIT 1",
+            [pid, *names]).fetchone() is None]
+    return contexts, added, failures, refreshed, bare
 
 
 def _update_text_vectors(lib, patent_ids: list[str]) -> int:

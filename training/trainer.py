@@ -645,7 +645,7 @@ def _same_rows_of_an_older_corpus(was: dict, corpus: Corpus, rows: np.ndarray) -
         return False
     try:
         return content_sha256(corpus.folder.parent / old) == content_sha256(corpus.folder)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError):
         return False
 
 

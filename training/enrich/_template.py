@@ -59,7 +59,10 @@ def head_noun(name: str) -> str | None:
 
 
 _AN_THOUGH_CONSONANT = ("hour", "honest", "honor", "honour", "heir")
-_A_THOUGH_VOWEL = ("uni", "usb", "use", "usu", "uti", "ure", "uro", "eu", "one", "ewe")
+_A_THOUGH_VOWEL = ("uni", "usb", "use", "usu", "uti", "ute", "ure", "uri", "uro", "uku", "eu",
+                   "one", "ewe")
+#: Initialisms read letter by letter from a vowel sound: "an LED lamp", "an HDMI cable".
+_AN_INITIALISMS = ("led", "hdmi", "lcd", "mp3", "x-ray", "hvac", "rv", "suv", "sd")
 _SINGULAR_IN_S = ("ss", "us", "is", "lens", "gas", "canvas", "chassis", "series", "species")
 
 
@@ -68,7 +71,7 @@ def _article(name: str) -> str:
     word = name.split()[0] if name.split() else ""
     if _plural(name):
         return ""
-    if word.startswith(_AN_THOUGH_CONSONANT):
+    if word.startswith(_AN_THOUGH_CONSONANT) or word in _AN_INITIALISMS:
         return "an"
     return "an" if word[:1] in "aeiou" and not word.startswith(_A_THOUGH_VOWEL) else "a"
 
