@@ -8,6 +8,7 @@ the latest request is shown, so results of a query the user has since changed ar
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self._error_while_opening = False  # (a query's error then is not the old library's)
         self._after_rebuild = None   # a search (or reopening) asked for while it was rebuilt
         self._scoring = None         # the task scoring the model by the ratings, while it runs
+        self._score_dialog = None    # the Study session dialog open on it (reopened: the new)
         self.confirm_box = None      # the question asked before quitting (tests answer it)
         self.quit_progress = None    # shown while a cancelled run puts the library back
         self._banner_kind = None     # what the banner says: "missing" library, bad "date"
@@ -948,7 +950,8 @@ class MainWindow(QMainWindow):
         """Ask where to save the session's ratings; ``parent`` and ``notify`` let a dialog
         that asked for the export (Study session) own the file dialog and show the outcome,
         which the window's banner behind it would hide."""
-        name = f"ratings-{self.settings.session}.csv"
+        # (a session "week 1/2" made the file dialog open another folder, file "2.csv")
+        name = "ratings-" + re.sub(r'[\\/:*?"<>|]+', "-", self.settings.session) + ".csv"
         path, _ = QFileDialog.getSaveFileName(parent or self, "Export ratings",
                                               str(Path(self.settings.last_folder) / name),
                                               "CSV (*.csv)")
@@ -1039,6 +1042,9 @@ class MainWindow(QMainWindow):
             lambda: self.export_ratings_dialog(dialog, self.notify_in(dialog)))
         dialog.scoreRequested.connect(lambda: self.score_by_ratings(dialog))
         dialog.scoreCancelled.connect(lambda: self._scoring and self._scoring.cancel())
+        if self._scoring is not None:       # (started from a dialog closed since: this one
+            dialog.set_scoring(True)        # cancels it and is told the verdict)
+            self._score_dialog = dialog
 
         def summary(examiner: str, study: str, session: str) -> None:
             whose = (examiner, study, session)
@@ -1065,27 +1071,31 @@ class MainWindow(QMainWindow):
         progress; the verdict shows in ``dialog`` while it is open, else on the banner."""
         if self._scoring is not None:
             return
-        notify = self.notify_in(dialog) if dialog is not None else self.show_message
-        alive = lambda: dialog is not None and shiboken6.isValid(dialog)  # noqa: E731
+        self._score_dialog = dialog
+
+        def alive() -> bool:
+            return self._score_dialog is not None and shiboken6.isValid(self._score_dialog)
 
         def progress(done: int, total: int, note: str) -> None:
             self._set_busy(True, f"Scoring the model by the ratings: {done} of {total} "
                                  "searches\u2026", job="score")
 
-        def finish():
+        def finish(level: str, text: str):
             self._scoring = None
             self._set_busy(False, job="score")
             if alive():
-                dialog.set_scoring(False)
+                self._score_dialog.set_scoring(False)
+                self.notify_in(self._score_dialog)(level, text)
+            else:
+                self.show_message(level, text)
+            self._score_dialog = None
 
         def done(scores):
-            finish()
-            notify("info" if scores.searches else "warning",
+            finish("info" if scores.searches else "warning",
                    scores.text(blind=self.settings.blind))
 
         def failed(exc):
-            finish()
-            notify("error", describe_error(exc))
+            finish("error", describe_error(exc))
 
         if alive():
             dialog.set_scoring(True)

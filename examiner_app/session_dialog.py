@@ -83,7 +83,8 @@ class SessionDialog(QDialog):
         """The summary and the export are of the session in use; one typed here counts from
         OK on."""
         s = self.settings
-        same = (self.study.text(), self.session.text().strip()) == (s.study, s.session_typed)
+        same = (self.study.text().strip(), self.session.text().strip()) == \
+            (s.study, s.session_typed)
         self.export.setEnabled(same)
         self.score.setEnabled(same or self.scoring)
         self.export.setToolTip("" if same else "Press OK to switch to this session first: "
@@ -106,7 +107,7 @@ class SessionDialog(QDialog):
 
     def whose(self) -> tuple[str, str, str]:
         """(examiner, study, session) as typed; an empty session is today's."""
-        return (self.examiner.text().strip(), self.study.text(),
+        return (self.examiner.text().strip(), self.study.text().strip(),
                 session_or_today(self.session.text()))
 
     def _summary_follows(self) -> None:
@@ -126,7 +127,7 @@ class SessionDialog(QDialog):
         as typed); the answer for fields typed since is dropped."""
         if whose is not None and whose != self.whose():
             return
-        examiner, study, session = whose or self.whose()
+        examiner, study, session = (_isolated(x) for x in whose or self.whose())
         in_study = f" of study {study}" if study else ""
         self.summary.setText(f"{examiner} in session {session}{in_study}: {summary.text()}")
 
@@ -138,3 +139,9 @@ class SessionDialog(QDialog):
         self.settings.session = self.session.text()
         self.settings.blind = self.blind.isChecked()
         super().accept()
+
+
+def _isolated(name: str) -> str:
+    """A name set apart from the sentence around it (U+2068 ... U+2069): a Hebrew or Arabic
+    name turned the whole English line right to left."""
+    return f"\u2068{name}\u2069" if name else name

@@ -1782,6 +1782,84 @@ def test_the_session_dialog_scores_the_model_by_the_sessions_ratings(
     assert dialog.score.text() == "Score the model by these ratings"
 
 
+def test_a_session_dialog_opened_again_while_scoring_runs_can_cancel_it_and_is_told(
+        qtbot, window, gui_library, monkeypatch):
+    """Scoring started, the dialog closed and opened again: its Score button did nothing
+    (the window ignored a second start), could not cancel, and the verdict went to the
+    banner behind the dialog."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.session_dialog import SessionDialog
+
+    window.start(gui_library)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    started, cancelled = [], []
+
+    class Running:
+        def cancel(self):
+            cancelled.append(True)
+
+    def score_by_ratings(identity, *, on_progress, on_done, on_error):
+        started.append(on_done)
+        return Running()
+    monkeypatch.setattr(window.service, "score_by_ratings", score_by_ratings)
+
+    class Scores:
+        searches = [1]
+
+        def text(self, blind=False):
+            return "1 rated search(es) scored: nDCG@10 0.9"
+
+    first = SessionDialog(window.settings, window)
+    qtbot.addWidget(first)
+    first.scoreRequested.connect(lambda: window.score_by_ratings(first))
+    first.show()
+    first.score.click()
+    assert len(started) == 1
+    first.close()
+    seen = []
+
+    def in_the_new_dialog():
+        dialog = QApplication.activeModalWidget()
+        seen.append(dialog.score.text())
+        dialog.score.click()                        # cancels the run that goes on
+        started[0](Scores())                        # its verdict arrives
+        seen.append((dialog.outcome.text(), dialog.score.text()))
+        dialog.reject()
+    QTimer.singleShot(0, in_the_new_dialog)
+    window.show_session_dialog()
+    assert seen[0] == "Cancel scoring" and cancelled == [True]
+    assert seen[1] == ("1 rated search(es) scored: nDCG@10 0.9",
+                       "Score the model by these ratings")
+    assert not window.banner.isVisible() or "nDCG" not in window.banner.text.text()
+
+
+def test_the_session_dialog_reads_names_as_stored(qtbot, window, tmp_path, monkeypatch):
+    """A study typed with spaces around it is the study in use (Export and Score were
+    switched off for it); a Hebrew name no longer turns the English summary around; a
+    session "week 1/2" no longer sends the export to another folder as "2.csv"."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from core.reports import SessionSummary
+    from examiner_app.session_dialog import SessionDialog
+
+    window.settings.study, window.settings.session = "pilot", "week 1/2"
+    dialog = SessionDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.study.setText("  pilot ")
+    assert dialog.export.isEnabled() and dialog.whose()[1] == "pilot"
+    dialog.examiner.setText("\u05de\u05d1\u05d7\u05df")
+    dialog.set_summary(SessionSummary("week 1/2", "x"))
+    assert dialog.summary.text().startswith("\u2068\u05de\u05d1\u05d7\u05df\u2069 in session")
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a: (asked.append(a[2]), ("", ""))[1])
+    window.settings.last_folder = str(tmp_path)
+    window.export_ratings_dialog()
+    assert asked == [str(tmp_path / "ratings-week 1-2.csv")]
+
+
 def test_a_search_made_while_the_ratings_are_scored_does_not_wait_for_the_scoring(
         qtbot, window, gui_library):
     """Scoring reruns every rated search on the thread searches use; it goes one search per
