@@ -28,5 +28,6 @@ __all__ = [
     "article_name", "deeppatent2_entries", "deeppatent2_records", "display_patent_id",
     "display_title", "figure_number", "holds_drawings", "image_candidates", "image_id",
     "is_archive", "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field",
-    "scan_deeppatent2", "scan_folder", "scan_manifest", "scan_redbook", "scan_source", "title_from_figures", "unpack_archive",
+    "scan_deeppatent2", "scan_folder", "scan_manifest", "scan_redbook", "scan_source",
+    "title_from_figures", "unpack_archive",
 ]
