@@ -142,6 +142,9 @@ class SessionDialog(QDialog):
 
 
 def _isolated(name: str) -> str:
-    """A name set apart from the sentence around it (U+2068 ... U+2069): a Hebrew or Arabic
-    name turned the whole English line right to left."""
-    return f"\u2068{name}\u2069" if name else name
+    """A right-to-left name set apart from the sentence around it (U+2068 ... U+2069): a
+    Hebrew or Arabic name turned the whole English line right to left."""
+    import unicodedata
+
+    rtl = any(unicodedata.bidirectional(c) in ("R", "AL") for c in name)
+    return f"\u2068{name}\u2069" if rtl else name
