@@ -151,10 +151,17 @@ def _report_file(text: str) -> Path:
     if REPORT_FORMATS.get(Path(text).suffix.lower()) not in ("html", "csv"):
         raise argparse.ArgumentTypeError(f"{text}: a report file ends in .html or .csv (PDF "
                                          "from the desktop app, or print the HTML)")
-    folder = Path(text).expanduser().parent
-    if not folder.is_dir():         # (said before the pictures are drawn, not after)
-        raise argparse.ArgumentTypeError(f"{text}: there is no folder {folder}")
-    return Path(text).expanduser()
+    return _in_a_folder(text)       # (said before the pictures are drawn, not after)
+
+
+def _in_a_folder(text: str) -> Path:
+    """The file a user named to write, refused where its folder does not exist."""
+    import argparse
+
+    path = Path(text).expanduser()
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: there is no folder {path.parent}")
+    return path
 
 
 def _csv_file(text: str) -> Path:
@@ -162,13 +169,10 @@ def _csv_file(text: str) -> Path:
     ``--out library.sqlite`` must not replace another file with the ratings)."""
     import argparse
 
-    path = Path(text).expanduser()
-    if path.suffix.lower() != ".csv":
+    if Path(text).suffix.lower() != ".csv":
         raise argparse.ArgumentTypeError(f"{text}: the ratings are written as CSV: give a "
                                          "file name ending in .csv")
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: there is no folder {path.parent}")
-    return path
+    return _in_a_folder(text)
 
 
 def cmd_history_replay(args) -> int:

@@ -218,10 +218,10 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
         # (an image folder's drawing, a DeepPatent2 sheet, figure sentences that name no
         # article: not a failure, but said)
         names = [e.name for e in enrichers]
-        marks = ",".join("?" * len(names))
-        bare = [pid for pid in described if lib.store.conn.execute(
-            f"SELECT 1 FROM descriptions WHERE patent_id=? AND enricher IN ({marks}) LIMIT 1",
-            [pid, *names]).fetchone() is None]
+        have = {pid for (pid,) in lib.store.conn.execute(
+            f"SELECT DISTINCT patent_id FROM descriptions WHERE enricher IN "
+            f"({','.join('?' * len(names))})", names)}
+        bare = [pid for pid in described if pid not in have]
     return contexts, added, failures, refreshed, bare
 
 

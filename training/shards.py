@@ -46,25 +46,32 @@ class ShardWriter:
         np.save(self.folder / f"{name}.npy", images)
         with open(self.folder / f"{name}.jsonl", "w", encoding="utf-8") as f:
             f.write(lines)
-        content = hashlib.sha256(images.tobytes() + lines.encode()).hexdigest()[:16]
-        self.shards.append({"name": name, "count": len(self.images), "sha256": content})
+        self.shards.append({"name": name, "count": len(self.images),
+                            "sha256": _shard_digest(images, lines.encode())})
         self.images, self.meta = [], []
 
     def close(self, info: dict) -> dict:
         """Write the remaining rows and ``index.json`` (last: a folder without it is partial)."""
         self.flush()
-        content = hashlib.sha256("".join(s["sha256"] for s in self.shards).encode())
         index = {"image_size": self.image_size, "shards": self.shards,
                  "count": sum(s["count"] for s in self.shards),
-                 "content_sha256": content.hexdigest()[:16], **info}
+                 "content_sha256": _corpus_digest(s["sha256"] for s in self.shards), **info}
         tmp = self.folder / (INDEX_FILE + ".tmp")
         tmp.write_text(json.dumps(index, indent=1))
         tmp.replace(self.folder / INDEX_FILE)
         return index
 
 
+def _shard_digest(images: np.ndarray, lines: bytes) -> str:
+    return hashlib.sha256(images.tobytes() + lines).hexdigest()[:16]
+
+
+def _corpus_digest(shard_digests) -> str:
+    return hashlib.sha256("".join(shard_digests).encode()).hexdigest()[:16]
+
+
 def content_sha256(folder: str | Path) -> str | None:
-    """The crops and records a corpus holds, as ``CorpusWriter.close`` records them; worked
+    """The crops and records a corpus holds, as ``ShardWriter.close`` records them; worked
     out from its files for a corpus written before that was recorded (None: no corpus)."""
     folder = Path(folder)
     index = read_index(folder)
@@ -72,12 +79,9 @@ def content_sha256(folder: str | Path) -> str | None:
         return None
     if index.get("content_sha256"):
         return index["content_sha256"]
-    digests = []
-    for s in index["shards"]:
-        images = np.load(folder / f"{s['name']}.npy")
-        lines = (folder / f"{s['name']}.jsonl").read_bytes()
-        digests.append(hashlib.sha256(images.tobytes() + lines).hexdigest()[:16])
-    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
+    return _corpus_digest(_shard_digest(np.load(folder / f"{s['name']}.npy"),
+                                        (folder / f"{s['name']}.jsonl").read_bytes())
+                          for s in index["shards"])
 
 
 def read_index(folder: str | Path) -> dict | None:

@@ -621,13 +621,17 @@ def data_identity(corpus: Corpus, rows: np.ndarray) -> dict:
     # the rendered rows themselves where the corpus records them: a corpus rendered again
     # to the same crops (after a change to the code that cuts them) is the same data
     content = corpus.index.get("content_sha256") or fp
-    digest = hashlib.sha256(f"{content}:".encode() + rows.tobytes())
     texts = hashlib.sha256()
     for i in rows:
         texts.update(json.dumps(corpus.texts(int(i))).encode())
     return {"corpus": fp, "figures": int(len(rows)),
-            "patents": len(set(corpus.patent[rows])), "rows_sha256": digest.hexdigest()[:16],
+            "patents": len(set(corpus.patent[rows])), "rows_sha256": _rows_digest(content, rows),
             "texts_sha256": texts.hexdigest()[:16]}
+
+
+def _rows_digest(content: str, rows: np.ndarray) -> str:
+    """The rows (sorted) taken from a corpus named by ``content``."""
+    return hashlib.sha256(f"{content}:".encode() + rows.tobytes()).hexdigest()[:16]
 
 
 def _same_rows_of_an_older_corpus(was: dict, corpus: Corpus, rows: np.ndarray) -> bool:
@@ -639,9 +643,7 @@ def _same_rows_of_an_older_corpus(was: dict, corpus: Corpus, rows: np.ndarray) -
     old = was.get("corpus")
     if not old or old == corpus.index.get("fingerprint") or "/" in old or old.startswith("."):
         return False
-    rows = np.sort(np.asarray(rows, np.int64))
-    if hashlib.sha256(f"{old}:".encode() + rows.tobytes()).hexdigest()[:16] != \
-            was.get("rows_sha256"):
+    if _rows_digest(old, np.sort(np.asarray(rows, np.int64))) != was.get("rows_sha256"):
         return False
     try:
         return content_sha256(corpus.folder.parent / old) == content_sha256(corpus.folder)
