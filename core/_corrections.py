@@ -1,10 +1,12 @@
-"""Corrected metadata: a source added again with other dates, class or title for a patent it
-delivered updates that patent (its figures' grant dates in the index included), so a fixed
-manifest row takes effect; another source's different values are reported and left alone, so
-two sources that disagree never overwrite each other back and forth."""
+"""Corrected metadata: a source added again with other dates, class, title or figure
+descriptions for a patent it delivered updates that patent (its figures' grant dates in the
+index included), so a fixed manifest row takes effect; another source's different values are
+reported and left alone, so two sources that disagree never overwrite each other back and
+forth."""
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import date
 from pathlib import Path
 
@@ -16,16 +18,19 @@ from .records import PageRecord, PatentRecord
 from .store import date_ord, now_iso
 from .text_index import bump_text_generation
 
-#: The fields a source may correct, as stored (ISO dates, Locarno code).
-FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno", "locarno_edition")
-#: The fields enrichers describe a patent from (its title, its class's meaning).
-DESCRIBED_FROM = ("title", "locarno")
+#: The fields a source may correct, as stored (ISO dates, Locarno code, a JSON list).
+FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno", "locarno_edition",
+          "figure_descriptions")
+#: The fields enrichers describe a patent from (its title, its class's meaning, its views).
+DESCRIBED_FROM = ("title", "locarno", "figure_descriptions")
 
 
 def _as_stored(rec: PatentRecord) -> dict:
     out = {}
     for f in FIELDS:
         v = getattr(rec, f)
+        if f == "figure_descriptions":
+            v = json.dumps(v) if v else None
         out[f] = v.isoformat() if isinstance(v, date) else v
     return out
 
@@ -33,8 +38,9 @@ def _as_stored(rec: PatentRecord) -> dict:
 def differences(stored: dict, rec: PatentRecord) -> dict[str, tuple]:
     """field -> (library's value, source's value) where the source gives another value."""
     new = _as_stored(rec)
-    return {f: (stored.get(f), v) for f, v in new.items()
-            if v not in (None, "") and v != stored.get(f)}
+    have = {f: None if f == "figure_descriptions" and stored.get(f) == "[]" else stored.get(f)
+            for f in FIELDS}
+    return {f: (have[f], v) for f, v in new.items() if v not in (None, "") and v != have[f]}
 
 
 def _source(store, sid: int | None) -> tuple[str, str] | None:
@@ -83,7 +89,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
             continue
 
         def said(fields: dict) -> str:
-            return "; ".join(f"{f} {_shown(f, old, stored)} -> {_flat(new)}"
+            return "; ".join(f"{f} {_shown(f, old, stored)} -> {_flat(new, f)}"
                              for f, (old, new) in fields.items())
         first = _source(store, stored.get("source_id"))
         # what the library lacks (an image folder has no titles or classes) any source fills
@@ -125,12 +131,16 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
                 conn.execute("UPDATE figures SET grant_ord=? WHERE patent_id=?",
                              (date_ord(sets["grant_date"]), pid))
             if sets.keys() & DESCRIBED_FROM:
-                dropped = conn.execute("DELETE FROM descriptions WHERE patent_id=?",
+                # the views name the figures' descriptions only, title and class all of them
+                figures_only = not sets.keys() & {"title", "locarno"}
+                dropped = conn.execute("DELETE FROM descriptions WHERE patent_id=?"
+                                       + (" AND figure_key != ''" if figures_only else ""),
                                        (pid,)).rowcount
                 if dropped:
                     notes[line_of[pid]] += (
                         f" ({dropped} enriched descriptions written from the old "
-                        f"{' and '.join(f for f in DESCRIBED_FROM if f in sets)} dropped: "
+                        f"{' and '.join(f.replace('_', ' ') for f in DESCRIBED_FROM if f in sets)}"
+                        " dropped: "
                         "`patent-examiner enrich` describes it again)")
     return notes, kept, {pid for pid, (diff, _) in updates.items()
                          if diff.keys() & DESCRIBED_FROM}
@@ -225,12 +235,15 @@ def _shown(field: str, old, stored: dict) -> str:
     """The value a correction replaces, as users saw it: an untitled patent showed the
     title its figure descriptions name."""
     if old:
-        return _flat(old)
+        return _flat(old, field)
     if field == "title" and stored.get("title_display"):
         return f"(none; shown as {_flat(stored['title_display'])!r})"
     return "(none)"
 
 
-def _flat(value) -> str:
-    """A value on one line (a title with a line break in it), as the note is one line."""
+def _flat(value, field: str = "") -> str:
+    """A value on one line (a title with a line break in it), as the note is one line; figure
+    descriptions by their count (the sentences are in the library)."""
+    if field == "figure_descriptions":
+        return f"{len(json.loads(value))} sentences"
     return " ".join(str(value).split())

@@ -364,12 +364,12 @@ class Store:
 
     def corrected_since(self, patent_ids: Iterable[str], at: str) -> set[str]:
         """Those of ``patent_ids`` whose grant date, class or title a source corrected after
-        ``at`` (a logged search's time)."""
+        ``at`` (a logged search's time; their figure descriptions it did not show)."""
         out: set[str] = set()
         for chunk, marks in _chunked(list(dict.fromkeys(patent_ids))):
             out.update(pid for (pid,) in self.conn.execute(
                 f"SELECT DISTINCT patent_id FROM corrections WHERE patent_id IN ({marks}) "
-                "AND at > ?", [*chunk, at]))
+                "AND at > ? AND field != 'figure_descriptions'", [*chunk, at]))
         return out
 
     def max_figure_id(self) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.store import Store
+from core.store import Store, now_iso
 from training.enrich import FigureContext, enrich, load_descriptions, make_enricher
 from training.enrich import EnricherUnavailable
 from training.enrich._llm import LLMError, LLMEnricher, LLMUnavailable, parse_list
@@ -746,6 +746,62 @@ def test_a_corrected_title_drops_the_descriptions_of_the_old_one(tmp_path, drawi
         assert used[0] == "Garden hose nozzle" and any("garden hose nozzle" in t.lower()
                                                        for t in used[2:])
 
+
+
+def test_corrected_figure_descriptions_replace_the_views_the_descriptions_name(
+        tmp_path, drawing_manifest, tiny_model):
+    """Figure descriptions fixed in the manifest (or filled where the library had none, as a
+    library built before DeepPatent2's figure sentences has) replace the stored ones, drop
+    the descriptions written from the old views and leave a reopened search unmarked (it
+    did not show them)."""
+    import shutil
+
+    from core.ingest import ingest
+    from core.library import Library
+    from training.enrich import contexts_from_store
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    manifest = src / "manifest.jsonl"
+    rows = [json.loads(x) for x in manifest.read_text().splitlines()]
+    pid, other = rows[0]["patent_id"], rows[2]["patent_id"]
+    views = ["FIG. 1 is a perspective view thereof", "FIG. 2 is a bottom plan view thereof"]
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [manifest], tiny_model, workers=0)
+        lib.store.conn.execute("UPDATE patents SET figure_descriptions='[]' WHERE patent_id=?",
+                               (other,))
+        enrich(lib.store, contexts_from_store(lib.store), [make_enricher("template")],
+               per_figure=3)
+
+        def views_of(patent):
+            return [c.view for c in contexts_from_store(lib.store, [patent]) if c.figure_key]
+        assert views_of(pid) == ["front elevational view", "top plan view"]
+        assert views_of(other) == [None, None]
+        before = now_iso()
+        manifest.write_text("".join(json.dumps({**r, "figure_descriptions": views}
+                                               if r["patent_id"] == pid else r) + "\n"
+                                    for r in rows))
+        report = ingest(lib, [manifest], tiny_model, workers=0)
+        assert sorted(report.corrected) == sorted([
+            f"{pid} from {manifest}: figure_descriptions 2 sentences -> 2 sentences (6 enriched "
+            "descriptions written from the old figure descriptions dropped: `patent-examiner "
+            "enrich` describes it again)",
+            f"{other} from {manifest}: figure_descriptions (none) -> 2 sentences (6 enriched "
+            "descriptions written from the old figure descriptions dropped: `patent-examiner "
+            "enrich` describes it again)"])
+        assert json.loads(lib.store.patent(pid)["figure_descriptions"]) == views
+        assert json.loads(lib.store.patent(other)["figure_descriptions"]) == \
+            rows[2]["figure_descriptions"]
+        assert lib.store.corrected_since([pid, other], before) == set()
+        again = enrich(lib.store, contexts_from_store(lib.store), [make_enricher("template")],
+                       per_figure=3)
+        assert again == {"template": 12}
+        assert views_of(pid) == ["perspective view", "bottom plan view"]
+        assert views_of(other) == ["front elevational view", "top plan view"]
+        texts = [t for (p, _), ts in load_descriptions(lib.store).items() if p == pid
+                 for t in ts]
+        assert not any("front" in t or "top plan" in t for t in texts)
+        assert ingest(lib, [manifest], tiny_model, workers=0).corrected == []
 
 def test_cli_enrich_fails_while_drawings_are_left_undescribed(enrich_library, tmp_path,
                                                               stub_server, capsys):
