@@ -245,6 +245,10 @@ def cmd_index_info(args) -> int:
     first, last = info["grant_date_range"]
     print(f"granted:   {first or '-'} .. {last or '-'}")
     print(f"searches:  {info['searches']}   ratings: {info['ratings']}")
+    if info["read_only"]:
+        print("access:    read-only for you: searches are not logged, ratings are not saved")
+    if info["unread_changes"]:
+        print(f"note:      {info['unread_changes']}")
     if info["pages_older_finder"]:
         print(f"note:      {info['pages_older_finder']} page(s) were cut into figures by an "
               "older figure finder (or one not recorded); `patent-examiner index rebuild` "
@@ -469,6 +473,9 @@ def cmd_search(args) -> int:
         raise UsageError("--page and --box choose part of a drawing; this search has only "
                          "--text (give the drawing too)")
     with _open_library(args) as lib:
+        if lib.store.read_only and not args.no_log:
+            raise CliError(f"{lib.path}: the library is read-only for you, so this search "
+                             "cannot be logged: search with --no-log")
         model = lib.load_model(args.model)
         from .embed import pick_device
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -133,6 +135,8 @@ class Store:
         self.read_only = not fresh and not (os.access(self.path, os.W_OK)
                                             and os.access(self.path.parent, os.W_OK))
         self.disk_was_full = False      # opened read-only because the disk was full
+        self.unread_changes = False     # read-only, without what its -wal file holds
+        self._copy_folder: Path | None = None   # where that is read from (a temporary copy)
         if fresh:
             old = os.umask(0o077)
             try:
@@ -169,8 +173,13 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
+            if self._copy_folder is not None:
+                shutil.rmtree(self._copy_folder, ignore_errors=True)
             if self._full(exc):
                 raise self._full_error() from exc
+            if self.unread_changes:     # (not damaged: its file has not been written yet)
+                raise StoreError(f"{self.path}: the library cannot be read without the "
+                                 f"changes its -wal file holds: {self.UNREAD_CHANGES}") from exc
             raise StoreDamaged(f"{self.path}: not a usable library database ({exc})") from exc
 
     def _full(self, exc: BaseException) -> bool:
@@ -193,15 +202,46 @@ class Store:
         if not self.read_only:
             return sqlite3.connect(str(self.path), **kw)
         uri = self.path.resolve().as_uri()
-        if self.disk_was_full:      # no journal files can be made; none can be written
-            return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, **kw)
+        if not self.disk_was_full:      # (then no -shm file can be made)
+            try:
+                conn = sqlite3.connect(uri + "?mode=ro", uri=True, **kw)
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError:
+                pass
+        # a WAL database whose -shm file cannot be made: nothing can be writing it, but its
+        # -wal file may hold committed changes, which an immutable reading leaves out
+        return self._read_through_a_copy(kw) or sqlite3.connect(
+            uri + "?mode=ro&immutable=1", uri=True, **kw)
+
+    def _read_through_a_copy(self, kw: dict) -> sqlite3.Connection | None:
+        """A read-only connection to a copy of the database and its -wal file in a temporary
+        folder, where SQLite can read the changes the -wal file holds; None when it holds
+        none, or the copy cannot be made (``unread_changes`` then says so)."""
+        wal = Path(f"{self.path}-wal")
         try:
-            conn = sqlite3.connect(uri + "?mode=ro", uri=True, **kw)
+            if wal.stat().st_size == 0:
+                return None
+        except OSError:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="patent-examiner-library-"))
+        try:
+            for source, suffix in ((self.path, ""), (wal, "-wal")):
+                shutil.copyfile(source, folder / f"{self.path.name}{suffix}")
+            conn = sqlite3.connect(str(folder / self.path.name), **kw)
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.OperationalError:
-            # a WAL database whose -shm file cannot be created: nothing can be writing it
-            return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, **kw)
+            conn.execute("PRAGMA query_only=ON")
+        except (OSError, sqlite3.Error):
+            shutil.rmtree(folder, ignore_errors=True)
+            self.unread_changes = True
+            return None
+        self._copy_folder = folder
+        return conn
+
+    #: What a read-only library without the changes its -wal file holds lacks, and the cure.
+    UNREAD_CHANGES = ("the latest changes to this library (in library.sqlite-wal) could not be "
+                      "read: there is no room for a temporary copy; what was added, searched or "
+                      "rated last may be missing until it is opened once with write access")
 
     def refuse_write(self) -> None:
         """Raise the message of a write to a library this user cannot write (or, opened while
@@ -210,7 +250,7 @@ class Store:
             raise self._full_error()
         raise StoreError(f"{self.path.parent}: the library is read-only for this user; "
                          "searching works, but adding drawings, logging searches and rating "
-                         "need write access (search with --no-log)")
+                         "need write access")
 
     # -- schema ---------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -237,6 +277,8 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self._copy_folder is not None:
+            shutil.rmtree(self._copy_folder, ignore_errors=True)
 
     # -- transactions ---------------------------------------------------------------------
     @contextlib.contextmanager

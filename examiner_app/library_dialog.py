@@ -209,13 +209,18 @@ class LibraryDialog(QDialog):
         self._info = info
         while self.summary.rowCount():
             self.summary.removeRow(0)
-        self.rebuild_button.setEnabled(info is not None and self.task is None)
+        self.rebuild_button.setEnabled(info is not None and self.task is None
+                                       and self._writable())
         if info is None:
             self.summary.addRow("Status", self._note(
                 f"The library could not be read: {describe_error(error)}" if error else
                 "No library here yet: add sources to create it."))
             self._fill_sources([])
             return
+        if not self._writable():
+            self.summary.addRow("Access", self._note(
+                f"Read-only for you: adding, updating and rebuilding need write access to "
+                f"{info['library']}; searching works.", "readOnly"))
         problem = self.service.problem
         if problem is not None and problem[1] == "mismatch":
             self.summary.addRow("Status", self._note(
@@ -249,7 +254,8 @@ class LibraryDialog(QDialog):
             note.setToolTip("\n".join(gone[:30]) + ("\n\u2026" if len(gone) > 30 else ""))
             note.setObjectName("missingPages")
             self.summary.addRow("Missing", note)
-        self.drop_missing_button.setVisible(bool(gone) and self.task is None)
+        self.drop_missing_button.setVisible(bool(gone) and self.task is None
+                                            and self._writable())
         self._fill_sources([s["path"] for s in info.get("sources", [])])
         if self.skipped.rowCount() == 0 and not self._ran:
             self._fill_skipped([(e["item"], e["reason"]) for e in info.get("recent_errors", [])],
@@ -268,9 +274,15 @@ class LibraryDialog(QDialog):
             self.sources.addItem(f"\u2713 {path}")
         for path in self.pending:
             self.sources.addItem(f"+ {path}  (to add)")
-        self.ingest_button.setEnabled(bool(self.pending) and self.task is None)
-        self.update_button.setEnabled(bool(registered) and self.task is None)
+        self.ingest_button.setEnabled(bool(self.pending) and self.task is None
+                                      and self._writable())
+        self.update_button.setEnabled(bool(registered) and self.task is None
+                                      and self._writable())
         self._registered = registered
+
+    def _writable(self) -> bool:
+        """Whether this user may change the library shown (its runs would be refused)."""
+        return not (self._info or {}).get("read_only")
 
     def _fill_skipped(self, errors: list[tuple[str, str]], earlier: bool = False) -> None:
         """The files a run skipped, or (``earlier``) those earlier runs skipped, said so."""
@@ -426,9 +438,9 @@ class LibraryDialog(QDialog):
                   self.other_button):
             b.setEnabled(not running)
         if not running:
-            self.ingest_button.setEnabled(bool(self.pending))
-            self.update_button.setEnabled(bool(self._registered))
-            self.rebuild_button.setEnabled(self._info is not None)
+            self.ingest_button.setEnabled(bool(self.pending) and self._writable())
+            self.update_button.setEnabled(bool(self._registered) and self._writable())
+            self.rebuild_button.setEnabled(self._info is not None and self._writable())
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
 

@@ -330,9 +330,11 @@ class MainWindow(QMainWindow):
         elif self._note_when_open:
             self.show_message("info", self._note_when_open)
         elif info.get("read_only"):
-            self.show_message("info", f"This library is read-only for you: searches are not "
+            unread = info.get("unread_changes")
+            self.show_message("warning" if unread else "info",
+                              f"This library is read-only for you: searches are not "
                               f"logged and ratings cannot be saved (both need write access to "
-                              f"{info['library']}).")
+                              f"{info['library']})." + (f" Note: {unread}." if unread else ""))
             self._banner_sticky = True
         elif (self.banner.level != "error" or info["library"] != self._opened_library) \
                 and not self._banner_sticky and not self._error_while_opening:

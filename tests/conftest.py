@@ -260,3 +260,37 @@ def qtbot(qtbot):
         return wait_until(lambda: bool(callback()), **kwargs)
     qtbot.waitUntil = strict
     return qtbot
+
+
+def read_only_without_shm(monkeypatch, folder) -> None:
+    """``folder``'s library as this user sees it on a read-only medium where its -shm file
+    cannot be made (SQLite's plain read-only open fails; root ignores file modes)."""
+    import sqlite3
+
+    import core.store
+
+    real_access, real_connect = os.access, sqlite3.connect
+    monkeypatch.setattr(core.store.os, "access", lambda p, mode: False if mode == os.W_OK
+                        and str(p).startswith(str(folder)) else real_access(p, mode))
+
+    def connect(target, *a, uri=False, **kw):
+        if uri and str(folder.resolve()) in target and target.endswith("?mode=ro"):
+            raise sqlite3.OperationalError("unable to open database file")
+        return real_connect(target, *a, uri=uri, **kw)
+    monkeypatch.setattr(core.store.sqlite3, "connect", connect)
+
+
+def leave_in_wal(db, key: str, value: str) -> None:
+    """Commit ``meta[key] = value`` to library database ``db`` the way a writer killed after
+    its commit leaves it: in the -wal file only (everything before it checkpointed)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", f"""
+import json, os, sqlite3
+c = sqlite3.connect({str(db)!r}, isolation_level=None)
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+c.execute("PRAGMA wal_autocheckpoint=0")
+c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+          ({key!r}, json.dumps({value!r})))
+os._exit(0)"""], check=True)

@@ -2831,8 +2831,45 @@ def test_a_read_only_library_is_searched_without_logging(qtbot, window, gui_libr
     window.model.setData(window.model.index(0), 2, RatingRole)
     assert window.model.index(0).data(RatingRole) is None
     assert window.banner.level == "error" and "not saved" in window.banner.text.text()
+    from PySide6.QtWidgets import QLabel
+
+    window.show_library_dialog()            # its runs would be refused: it says so first
+    dialog = window._library_dialog
+    qtbot.waitUntil(lambda: dialog.findChild(QLabel, "readOnly") is not None, timeout=WAIT)
+    assert "need write access" in dialog.findChild(QLabel, "readOnly").text()
+    dialog.pending.append(str(gui_library))
+    dialog._fill_sources(dialog._registered)
+    assert not any(b.isEnabled() for b in (dialog.ingest_button, dialog.update_button,
+                                           dialog.rebuild_button))
+    dialog.close()
     assert (copy / "library.sqlite").read_bytes() == before
 
+
+
+def test_a_read_only_library_without_its_latest_changes_says_so(qtbot, window, gui_library,
+                                                                tmp_path, monkeypatch):
+    """A read-only library whose -wal file holds changes no temporary copy has room to read:
+    the window opens it and warns that what was added, searched or rated last may be
+    missing (a copy that can be made reads them: tests/test_library.py)."""
+    import errno
+    import shutil
+
+    import core.store
+    from conftest import leave_in_wal, read_only_without_shm
+
+    copy = shutil.copytree(gui_library, tmp_path / "ro")
+    leave_in_wal(copy / "library.sqlite", "probe", "saved last")
+    (copy / "library.sqlite-shm").unlink()
+    read_only_without_shm(monkeypatch, copy)
+
+    def no_room(*a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(core.store.shutil, "copyfile", no_room)
+    window.start(copy, sheets(gui_library)[0])
+    assert searched(qtbot, window).results
+    text = window.banner.text.text()
+    assert window.banner.level == "warning" and "read-only for you" in text
+    assert "library.sqlite-wal) could not be read" in text
 
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):

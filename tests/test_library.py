@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from conftest import write_subset_manifest
+from conftest import leave_in_wal, read_only_without_shm, write_subset_manifest
 from core.index import ModelMismatchError
 from core.ingest import ingest
 from core.library import Library, LibraryError
@@ -214,7 +214,7 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
         query = SearchQuery(image=shared_data / "real_dev" / "D0906013" / "page02_sheet.png",
                             k=5)
         assert Searcher(ro, model).search(query).results
-        with pytest.raises(StoreError, match="read-only.*--no-log"):
+        with pytest.raises(StoreError, match="read-only.*need write access$"):
             Searcher(ro, model).search(query, log=True)
         import errno
 
@@ -232,6 +232,60 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
             ingest(ro, [shared_data / "uspto_redbook"], model, workers=0)
     assert (copy / "library.sqlite").read_bytes() == before
 
+
+
+def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, tmp_path,
+                                                                  monkeypatch, capsys):
+    """A read-only library whose -wal file holds committed changes and no -shm file is
+    beside it (a copy that left it out, a writer killed) is read with those changes, from a
+    temporary copy removed on close; where no copy can be made, `index info` and the window
+    say what may be missing. A logged CLI search is refused before it runs, naming --no-log."""
+    import errno
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import core.store
+    from core.cli import main
+
+    lib, _, _ = tiny_library
+    copy = shutil.copytree(lib.path, tmp_path / "ro")
+    db = copy / "library.sqlite"
+    leave_in_wal(db, "probe", "saved last")
+    assert Path(f"{db}-wal").stat().st_size > 0
+    Path(f"{db}-shm").unlink()
+    files = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+    read_only_without_shm(monkeypatch, copy)
+    temp = Path(tempfile.gettempdir())
+    copies = set(temp.glob("patent-examiner-library-*"))
+    cut = shutil.copytree(lib.path, tmp_path / "never_checkpointed")    # all in its -wal file
+    Path(f"{cut / 'library.sqlite'}-shm").unlink(missing_ok=True)
+    with Library(copy) as ro:
+        assert ro.store.read_only and ro.store.get_meta("probe") == "saved last"
+        assert ro.info()["unread_changes"] is None
+        assert len(set(temp.glob("patent-examiner-library-*")) - copies) == 1
+        with pytest.raises(core.store.StoreError, match="read-only"):
+            ro.store.set_meta("probe", "changed")
+    assert set(temp.glob("patent-examiner-library-*")) == copies
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == files
+
+    def no_room(*a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(core.store.shutil, "copyfile", no_room)
+    with Library(copy) as ro:
+        assert ro.store.get_meta("probe") is None
+        assert "could not be read" in ro.info()["unread_changes"]
+    assert main(["index", "info", "--library", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "access:    read-only for you" in out and "library.sqlite-wal) could not be" in out
+    assert main(["search", str(tmp_path), "--library", str(copy)]) == 1
+    assert "read-only for you, so this search cannot be logged: search with --no-log" in \
+        capsys.readouterr().err
+    assert set(temp.glob("patent-examiner-library-*")) == copies
+    read_only_without_shm(monkeypatch, cut)
+    with pytest.raises(LibraryError) as err:
+        Library(cut)
+    assert "could not be read" in str(err.value) and "rebuild" not in str(err.value)
 
 def test_cancel_with_rollback_leaves_library_as_it_was(tiny_library, shared_data, tmp_path):
     lib, model, _ = tiny_library
