@@ -186,9 +186,10 @@ class DetailView(QWidget):
         self.title.setText(display_patent_id(hit.patent_id)
                            + (f" \u2014 {hit.title}" if hit.title else ""))
         if query is not None:
-            if self._query_key != (query.path, query.page_index):
+            key = (query.path, query.page_index, query.sha256)    # (a file saved over)
+            if self._query_key != key:
                 self.query_view.set_image(query.image)
-                self._query_key = (query.path, query.page_index)
+                self._query_key = key
             self.query_view.clear_boxes()
             if query_box is not None:
                 self.query_view.add_box(query_box, MATCH_COLOR, width=2.5)

@@ -626,6 +626,8 @@ class MainWindow(QMainWindow):
         self.results.header.setText("Search failed")
         self.results.subheader.setText("No results: see the message above. Earlier searches "
                                        "are in the history (Ctrl+H).")
+        if self.stack.currentWidget() is self.detail:
+            self.show_grid()
         if isinstance(exc, LibraryUnusable):    # why the library did not open, and its remedy
             self._library_failed(str(exc), exc.kind)
             return
@@ -797,7 +799,9 @@ class MainWindow(QMainWindow):
 
     def show_detail(self) -> None:
         index = self.results.view.currentIndex()
-        if not index.isValid():
+        if not index.isValid():         # (a search without results: the detail's is gone)
+            if self.stack.currentWidget() is self.detail:
+                self.show_grid()
             return
         box = self.query_panel.box()
         self.detail.show_result(index.data(HitRole), index.data(RatingRole), self.query,

@@ -646,18 +646,50 @@ def test_a_search_reopened_in_the_detail_view_shows_its_own_query(qtbot, window,
     window.load_query(files[0])
     searched(qtbot, window, words.search_id)
     window.show_detail()
-    assert window.detail._query_key == (str(files[0]), 0)
+    assert window.detail._query_key[:2] == (str(files[0]), 0)
 
     window.reopen(b.search_id)
     qtbot.waitUntil(lambda: window.query is not None and window.query.path == str(files[1]),
                     timeout=WAIT)
     assert window.stack.currentWidget() is window.detail
-    assert window.detail._query_key == (str(files[1]), 0)
+    assert window.detail._query_key[:2] == (str(files[1]), 0)
     assert window.detail.hit == window.current_hit()
     window.reopen(words.search_id)
     qtbot.waitUntil(lambda: window.response.search_id == words.search_id, timeout=WAIT)
     assert window.query is None and not window.detail.query_view.has_image()
 
+
+
+def test_the_detail_view_follows_a_new_search_without_results_or_a_new_query_file(
+        qtbot, window, gui_library, tmp_path):
+    """With the detail view open, a search that finds nothing or fails goes back to the grid
+    (it kept showing the old result, rated nowhere); a query file saved over with another
+    drawing shows that drawing beside its results (it kept the old one, cached by name)."""
+    import shutil
+
+    files = sheets(gui_library)
+    query = tmp_path / "query.png"
+    shutil.copyfile(files[0], query)
+    window.start(gui_library, query)
+    first = searched(qtbot, window)
+    window.show_detail()
+    old = window.detail.query_view._pixmap_item.image
+    shutil.copyfile(files[3], query)
+    window.load_query(query)
+    second = searched(qtbot, window, first.search_id)
+    assert window.stack.currentWidget() is window.detail
+    assert window.detail.query_view._pixmap_item.image == window.query.image != old
+
+    window.filters.date.setDate(QDate(1990, 1, 1))          # before every patent
+    empty = searched(qtbot, window, second.search_id)
+    assert not empty.results and window.stack.currentWidget() is window.results
+    window.filters.no_cutoff.setChecked(True)
+    searched(qtbot, window, empty.search_id)
+    window.show_detail()
+    query.unlink()
+    window.filters.no_cutoff.setChecked(False)
+    qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
+    assert window.stack.currentWidget() is window.results
 
 def test_history_runs_a_search_again_and_says_whether_it_reproduces(
         qtbot, window, gui_library, tmp_path):
