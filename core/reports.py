@@ -78,7 +78,8 @@ class ReportMeta:
                    locarno=resp.locarno, text=resp.text, model_id=resp.model_id,
                    search_id=resp.search_id, allowed=resp.allowed, query_page=page,
                    text_pages=list(resp.text_pages), query_region=resp.query_region,
-                   text_words_read=resp.text_words_read, fusion=resp.fusion, **extra)
+                   text_words_read=resp.text_words_read, fusion=resp.fusion, at=resp.at,
+                   shown_blind=resp.shown_blind, **extra)
 
     @classmethod
     def from_record(cls, rec: dict) -> "ReportMeta":

@@ -20,7 +20,7 @@ from .drawing import FigureBox, positive, prepare_query_page, render_figure, why
 from .imageio import PageImage, read_page
 from .index import ModelMismatchError
 from .library import Library
-from .store import date_ord
+from .store import date_ord, now_iso
 
 
 @dataclass
@@ -90,6 +90,8 @@ class SearchResponse:
     search_id: int | None = None
     text_words_read: int | None = None  # a text too long for the text tower: the words read
     fusion: dict | None = None          # with a text: the weights of the fused score
+    shown_blind: bool = False           # searched to be shown blind (no scores, ties shuffled)
+    at: str | None = None               # when it was logged (ISO, UTC)
 
     @property
     def text_note(self) -> str | None:
@@ -280,9 +282,11 @@ class Searcher:
             query_figures=[b.to_list() for b in boxes], query_pages=pages,
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
             timings_ms=timings, query_region=query.region if query.box else None,
-            text_words_read=words_read, fusion=dict(self.fusion) if text else None)
+            text_words_read=words_read, fusion=dict(self.fusion) if text else None,
+            shown_blind=blind)
         if log:
-            entry = dict(
+            resp.at = now_iso()
+            entry = dict(at=resp.at,
                 query_path=None if path is None else os.path.abspath(path),   # for replays
                 query_sha256=sha, query_page=query.page_index,
                 query_box=boxes[0].to_list() if query.box else None,     # (clipped)

@@ -600,10 +600,11 @@ class Store:
                    locarno: str | None, text: str | None, model_id: str, k: int,
                    results: list[dict], params: dict | None = None,
                    examiner: str | None = None, study: str | None = None,
-                   session: str | None = None) -> int:
-        """Record one search exactly enough to reopen it; returns its id. Examiner, study
-        and session are kept trimmed, an empty one as none. A query file name that is not
-        valid UTF-8 is kept with U+FFFD for its odd bytes (its SHA-256 still identifies it)."""
+                   session: str | None = None, at: str | None = None) -> int:
+        """Record one search exactly enough to reopen it (``at``: when; default now);
+        returns its id. Examiner, study and session are kept trimmed, an empty one as none.
+        A query file name that is not valid UTF-8 is kept with U+FFFD for its odd bytes (its
+        SHA-256 still identifies it)."""
         from ._names import readable
 
         examiner, study, session = _who(examiner), _who(study), _who(session)
@@ -613,9 +614,9 @@ class Store:
                 "INSERT INTO searches(at, examiner, study, session, query_path, query_sha256, "
                 "query_page, query_box, before, locarno, text, model_id, k, params, results) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (now_iso(), examiner, study, session, query_path, query_sha256, query_page,
-                 json.dumps(query_box) if query_box is not None else None, before, locarno,
-                 text, model_id, k, json.dumps(params or {}), json.dumps(results)))
+                (at or now_iso(), examiner, study, session, query_path, query_sha256,
+                 query_page, json.dumps(query_box) if query_box is not None else None, before,
+                 locarno, text, model_id, k, json.dumps(params or {}), json.dumps(results)))
             return cur.lastrowid
 
     def searches(self, limit: int | None = 200, **where: str | None) -> list[dict]:

@@ -2671,7 +2671,8 @@ def test_the_report_of_a_reopened_search_names_who_made_it_and_when_as_logged(
     """A search logged from the command line by another examiner, reopened and exported, was
     credited to the window's examiner, study and session, and lost its time and query page;
     its report now says what `history ID --report` says (the examiner whose ratings it
-    shows named apart), and the report of a search made in the window stays the window's."""
+    shows named apart), and the report of a search made in the window stays the window's,
+    with its time and whether it was shown blind as a reopened one's says (it left them out)."""
     import json
     import re
     import subprocess
@@ -2733,7 +2734,17 @@ def test_the_report_of_a_reopened_search_names_who_made_it_and_when_as_logged(
     qtbot.waitUntil(lambda: window.banner.text.text().endswith("mine.html"), timeout=WAIT)
     rows = dict(head(tmp_path / "mine.html"))
     assert (rows["Examiner"], rows["Study"], rows["Session"]) == ("Ada Examiner", "pilot", "s-1")
-    assert "Searched at" not in rows and "Ratings by" not in rows
+    assert "Ratings by" not in rows and "Shown" not in rows
+    from core.library import Library
+
+    with Library(gui_library) as lib:       # the same facts as its reopened report's
+        assert rows["Searched at"] == lib.store.search_record(window.response.search_id)["at"]
+    window.set_blind_setting(True)
+    blind = run_search(qtbot, window)
+    window.export_report(tmp_path / "blind.html")
+    qtbot.waitUntil(lambda: window.banner.text.text().endswith("blind.html"), timeout=WAIT)
+    rows = dict(head(tmp_path / "blind.html"))
+    assert rows["Shown"].startswith("blind") and rows["Search id"] == str(blind.search_id)
 
 
 def _hit(rank, figure, pid, score):
