@@ -134,9 +134,10 @@ class ReportMeta:
         if self.shown_blind:
             rows.append(("Shown", "blind (no scores; results of equal score in random order)"))
         if self.shown_grouped:
-            rows.append(("Grouping", f"the window showed them grouped by patent "
-                                     f"({self.shown_grouped} patents); listed here figure by "
-                                     "figure, as ranked"))
+            n = self.shown_grouped
+            rows.append(("Grouping", f"the window showed them grouped by patent ({n} "
+                                     f"patent{'s' * (n != 1)}); listed here figure by figure, "
+                                     "as ranked"))
         if self.search_id is not None:
             rows.append(("Search id", str(self.search_id)))
         if self.at:
@@ -311,9 +312,10 @@ def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:
     """"P@10 of this search: 0.30 (3 relevant patents among its top 10, 5 drawings rated)"."""
     good = {h.patent_id for h in hits if ratings.get(h.figure_id, -1) >= RELEVANT_MIN}
     relevant = len(good.intersection(top_patents([(h.rank, h.patent_id) for h in hits])))
-    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant patents "
-            f"among its top {TOP_K}, {sum(h.figure_id in ratings for h in hits)} drawings "
-            "rated)")
+    rated = sum(h.figure_id in ratings for h in hits)
+    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant "
+            f"patent{'s' * (relevant != 1)} among its top {TOP_K}, {rated} "
+            f"drawing{'s' * (rated != 1)} rated)")
 
 
 def search_html(meta: ReportMeta, hits: list[SearchHit], *,

@@ -95,7 +95,7 @@ def test_html_report_embeds_thumbnails_and_states_the_search(tmp_path):
         assert text in page
     assert "<b>US&nbsp;D906,013&nbsp;S</b>" in page        # a patent number on one line
     assert reports.RELEVANCE_RULE in page
-    assert "P@10 of this search: 0.10 (1 relevant patents among its top 10, 1 drawings " \
+    assert "P@10 of this search: 0.10 (1 relevant patent among its top 10, 1 drawing " \
         "rated)" in page
 
 
