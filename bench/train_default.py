@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from bench._common import summary  # noqa: E402
 from core.provenance import PATENTS_FILE  # noqa: E402
-from training.config import load_config  # noqa: E402
+from training.config import ConfigError, load_config  # noqa: E402
 
 MAX_MB = 25
 
@@ -35,9 +35,17 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from training.trainer import train
 
-    cfg = load_config(args.config, args.set + ["run.resume=false"])
-    t = time.perf_counter()
-    result = train(cfg)
+    try:
+        cfg = load_config(args.config, args.set + ["run.resume=false"])
+        t = time.perf_counter()
+        result = train(cfg)
+    except ConfigError as exc:
+        away = Path.cwd().resolve() != REPO
+        print(f"train_default: error: {exc}" + (
+            f" (the default config's paths are relative to the repository: run it from "
+            f"{REPO})" if away and "--config" not in " ".join(argv or sys.argv) else ""),
+              file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - t
     last = result.history[-1] if result.history else {}
     print(json.dumps({"steps": result.steps, "seconds": round(seconds, 1),

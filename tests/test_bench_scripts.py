@@ -83,3 +83,16 @@ def test_the_demo_bench_never_removes_a_folder_it_did_not_make(tmp_path):
     proc = _run("bench_demo.py", "--patents", "2", "--workdir", str(work), timeout=60)
     assert proc.returncode == 2 and "not a library an earlier run made" in proc.stderr
     assert (work / "real" / "notes.txt").read_text() == "precious"
+
+
+def test_train_default_started_elsewhere_says_where_to_run_it(tmp_path):
+    """The default config's data paths are relative to the repository: started from another
+    folder the script says so in one line (it ended in a traceback), before any training."""
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "train_default.py"),
+                           "--install", ""], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    line, = proc.stderr.strip().splitlines()
+    assert line.startswith("train_default: error: training data not found") and \
+        line.endswith(f"run it from {REPO})")
+    assert list(tmp_path.iterdir()) == []

@@ -55,6 +55,16 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
     ("augment.crop_scale=['a','b']", "augment.crop_scale must be a list of 2 numbers, not "
                                      "['a', 'b']"),
     ("augment.crop_scale=[0.5]", "augment.crop_scale must be a list of 2 numbers"),
+    ("augment.crop_ratio=[0,1]", "augment.crop_ratio must be [low, high] with 0 < low <= high,"
+                                 " not [0.0, 1.0]"),
+    ("augment.erase_area=[0.2,0.1]", "augment.erase_area must be [low, high] with 0 <= low <= "
+                                     "high <= 1"),
+    ("augment.crop_scale=[0.5,2]", "augment.crop_scale must be [low, high] with 0 < low <= "
+                                   "high <= 1"),
+    ("augment.hflip=7", "augment.hflip must be <= 1, not 7.0"),
+    ("augment.gridmask_ratio=5", "augment.gridmask_ratio must be <= 1"),
+    ("model.image_size=100000", "model.image_size must be <= 1024, not 100000"),
+    ("enrich.llm.timeout=3", "unknown option(s) in [enrich.llm]: timeout"),
     ("data.exclude_patents=['D0906013', 1]", "data.exclude_patents must be a list of strings"),
     ("enrich.per_figure=0", "enrich.per_figure must be > 0"),
     ("optim.lr=nan", "optim.lr must be a finite number"),
@@ -469,7 +479,8 @@ def test_pages_left_out_of_training_are_named_and_recorded(tmp_path, drawing_man
         said = [r.getMessage() for r in caplog.records if "could not be used" in r.getMessage()]
         assert len(said) == 1, attempt
         assert said[0].startswith(f"1 page(s) or record(s) of the data could not be used and "
-                                  f"are left out ({src / 'D0900011_2.png'}: ")
+                                  f"are left out ({src / 'D0900011_2.png'}: not a readable "
+                                  "image (")       # (the file named once, not three times)
     record = json.loads((result.export_dir / "model.json").read_text())["training"]
     assert record["data"]["skipped"]["count"] == 1
     assert record["data"]["skipped"]["first"][0][0] == str(src / "D0900011_2.png")

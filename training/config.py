@@ -167,12 +167,11 @@ class TrainConfig:
             raise ConfigError(f"enrich.enrichers may name {', '.join(ENRICHER_NAMES)}, not "
                               f"{unknown[0]!r}")
         self._check_fixed_weights()
-        for name in self.enrich.enrichers:      # a misspelled option: now, not after rendering
-            if name == "llm":
-                from .enrich._llm import check_options
+        from .enrich._llm import check_options
 
-                check_options(self.enrich.llm)
-            else:
+        check_options(self.enrich.llm)      # (a typo there is one whether or not llm runs now)
+        for name in self.enrich.enrichers:      # a misspelled option: now, not after rendering
+            if name != "llm":
                 from .enrich import make_enricher
 
                 try:
@@ -245,6 +244,13 @@ _POSITIVE = {"optim.batch_size", "optim.accum_steps", "optim.lr",
              "optim.per_class", "features.views", "features.batch_size", "data.shard_size",
              "run.checkpoint_every", "run.log_every", "enrich.per_figure", "loss.temperature",
              "model.style_dim"}
+#: Upper bounds: probabilities and shares, and an input size past any GPU's memory.
+_AT_MOST = {**{f"augment.{k}": 1 for k in ("hflip", "vflip", "crop_p", "zoom_out", "erase_p",
+                                             "gridmask_p", "stroke_p", "gridmask_ratio")},
+            "augment.rotate_deg": 180, "model.image_size": 1024}
+#: [augment] ranges (low <= high): the most either end may be, and whether it may be 0.
+_RANGES = {"augment.crop_scale": (1.0, False), "augment.crop_ratio": (None, False),
+           "augment.erase_area": (1.0, True)}
 _LISTS_OF_STRINGS = {"data.sources", "data.deeppatent2", "data.exclude_patents",
                      "enrich.enrichers", "loss.losses"}
 _CHOICES = {"optim.sampler": ("balanced", "random"), "loss.weighting": ("uncertainty", "fixed"),
@@ -292,6 +298,16 @@ def _checked(key: str, value, default):
         if value < low or (key in _POSITIVE and value <= 0):
             bound = "> 0" if key in _POSITIVE else f">= {low}"
             raise ConfigError(f"{key} must be {bound}, not {value!r}")
+    if key in _AT_MOST and value > _AT_MOST[key]:
+        raise ConfigError(f"{key} must be <= {_AT_MOST[key]}, not {value!r}")
+    if key in _RANGES:
+        most, zero = _RANGES[key]
+        low, high = value
+        if low > high or (low < 0 if zero else low <= 0) or (most is not None and high > most):
+            bounds = f"{'0 <=' if zero else '0 <'} low <= high" + (
+                f" <= {most:g}" if most is not None else "")
+            raise ConfigError(f"{key} must be [low, high] with {bounds}, not "
+                              f"{list(value)!r}")
     if key in _CHOICES and value not in _CHOICES[key]:
         raise ConfigError(f"{key} must be one of {', '.join(map(repr, _CHOICES[key]))}, "
                           f"not {value!r}")

@@ -71,7 +71,7 @@ def deeppatent2_jobs(paths: Iterable[str], image_root: str | None, errors: list
 
 # -- rendering ---------------------------------------------------------------------------------
 def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | None]:
-    """Figure crops of one job (runs in a worker process)."""
+    """Figure crops of one job (runs in a worker process), or none and why not."""
     from core.drawing import FigureBox, prepare_page, render_figure
     from core.imageio import ImageReadError, read_page
 
@@ -85,9 +85,10 @@ def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | 
             return [render_figure(page, FigureBox(*job.box), cfg, dpi=dpi)], None
         return [im for _, im in prepare_page(page, job.page_kind, cfg, dpi=dpi)], None
     except (ImageReadError, OSError, ValueError, MemoryError) as exc:
-        return [], f"{job.path}: {exc}"
+        why = str(exc)      # (the caller names the file: an ImageReadError's does too)
+        return [], why.removeprefix(f"{job.path}: ") if isinstance(exc, ImageReadError) else why
     except Exception as exc:  # noqa: BLE001 - one bad drawing must not stop a corpus build
-        return [], f"{job.path}: cannot prepare the drawing ({type(exc).__name__}: {exc})"
+        return [], f"cannot prepare the drawing ({type(exc).__name__}: {exc})"
 
 
 def _render_many(jobs: list[DrawingJob], drawing: dict):
