@@ -30,7 +30,8 @@ core.evaluation.bootstrap_ci), since ~55 query patents per fold make small gains
 
 All trained variants share the config's recipe (default.toml: frozen trunk, cached pooled
 features, learned-whitening start) and differ only as listed. Every run's config and metrics
-are written under --out (default runs/ablation): runs.jsonl and summary.json.
+are written under --out (default runs/ablation): runs.jsonl (appended, each record with the
+time its run started) and summary.json (this run's).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +175,8 @@ def run(args) -> int:
           f"{len(es.rows)} in the real library, {len(es.queries)} query sheets", flush=True)
 
     results: dict = {}
-    log = open(out / "runs.jsonl", "a")
+    log = open(out / "runs.jsonl", "a")       # (every run's: "run" tells them apart)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for variant in args.variants.split(","):
         for fold in range(args.folds):
             held = {p for p, f in folds.items() if f == fold}
@@ -194,7 +197,8 @@ def run(args) -> int:
             frozen = bank is not None and (variant == "untrained" or (
                 cfg.features.enabled and cfg.model.freeze_blocks >= bank.freeze_blocks))
             vectors = embed_rows(model, corpus, es.rows, bank if frozen else None)
-            rec = {"variant": variant, "fold": fold, "config": cfg_dict,
+            rec = {"run": started, "folds": args.folds, "variant": variant, "fold": fold,
+                   "config": cfg_dict,
                    "train_seconds": round(time.perf_counter() - t, 1),
                    "deployed": metrics(score(es, vectors, held)),
                    "strict": metrics(score(es, vectors, held, strict=True))}

@@ -252,3 +252,37 @@ def test_prior_art_is_cut_at_the_priority_date_an_application_claims(drawing_man
     assert cutoffs[rows[-1]["patent_id"]] == date.fromisoformat(rows[-1]["filing_date"])
     assert effective_filing_date(date(2009, 3, 1), date(2010, 1, 1)) == date(2009, 3, 1)
     assert effective_filing_date(None, date(2010, 1, 1)) == date(2010, 1, 1)
+
+
+def test_the_ablation_log_tells_runs_apart(tmp_path, drawing_manifest, monkeypatch):
+    """runs.jsonl is appended to by every run: each record names its run (its start time)
+    and fold count, so the folds of a 2-fold and a 3-fold run are not read as one."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("ablation", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    config = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny_test.toml"
+    starts = iter(["2026-01-01T00:00:00+00:00", "2026-01-01T00:05:00+00:00"])
+
+    class Clock:
+        @staticmethod
+        def now(tz=None):
+            from datetime import datetime
+
+            return datetime.fromisoformat(next(starts))
+    monkeypatch.setattr(ablation, "datetime", Clock)
+    for folds in (2, 3):
+        assert ablation.main(["--config", str(config), "--folds", str(folds), "--variants",
+                              "untrained", "--text", "none", "--out", str(tmp_path / "runs"),
+                              "--set", f"data.sources=['{drawing_manifest}']",
+                              "--set", f"data.cache_dir='{tmp_path / 'cache'}'"]) == 0
+    records = [json.loads(line) for line in
+               (tmp_path / "runs" / "runs.jsonl").read_text().splitlines()]
+    assert [(r["run"], r["folds"], r["fold"]) for r in records] == [
+        ("2026-01-01T00:00:00+00:00", 2, 0), ("2026-01-01T00:00:00+00:00", 2, 1),
+        ("2026-01-01T00:05:00+00:00", 3, 0), ("2026-01-01T00:05:00+00:00", 3, 1),
+        ("2026-01-01T00:05:00+00:00", 3, 2)]
