@@ -52,6 +52,7 @@ def logged_hits(store: Store, rec: dict) -> list[SearchHit]:
         if r.get("patent_id") not in (None, h.patent_id):
             continue
         h.rank = r.get("rank", h.rank)
+        h.query_figure = r.get("query_figure")
         for f in SHOWN_FIELDS:
             if f in r and r[f] != getattr(h, f):
                 h.corrected[f] = getattr(h, f)

@@ -64,6 +64,8 @@ class SearchHit:
     synthetic: bool = False
     corrected: dict = field(default_factory=dict)   # a logged hit: field -> today's value,
     #                                                 where the library was corrected since
+    query_figure: int | None = None     # of several query figures, the one it is most like
+    #                                     (an index into the response's query_figures)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -268,6 +270,10 @@ class Searcher:
                                             text_vector=text_vec)
         t["search"] = time.perf_counter()
         results = hydrate(self.library.store, hits)
+        if vectors is not None and len(vectors) > 1 and results:
+            nearest = (vectors @ self.library.index().vectors_of(
+                [h.figure_id for h in results]).T).argmax(axis=0)
+            results = [replace(h, query_figure=int(i)) for h, i in zip(results, nearest)]
         if query.per_patent:
             results = [replace(g[0], rank=i) for i, g in
                        enumerate(group_by_patent(results)[:query.k], 1)]
@@ -294,13 +300,17 @@ class Searcher:
                 locarno=query.locarno, text=text, model_id=self.model.model_id,
                 k=query.k, results=[{"rank": h.rank, "score": h.score, "figure_id": h.figure_id,
                                      "patent_id": h.patent_id, **{
-                                         f: getattr(h, f) for f in SHOWN_FIELDS}}
+                                         f: getattr(h, f) for f in SHOWN_FIELDS},
+                                     **({"query_figure": h.query_figure}
+                                        if h.query_figure is not None else {})}
                                     for h in results],
                 params={"allowed": allowed, **({"fusion": self.fusion} if text else {}),
                         **({"text_pages": text_pages} if text_pages else {}),
                         **({"per_patent": True} if query.per_patent else {}),
                         **({"blind": True} if blind else {}),
                         **({"region": query.region} if query.box and query.region else {}),
+                        **({"query_figures": resp.query_figures, "query_pages": pages}
+                           if len(boxes) > 1 else {}),
                         **({"text_words_read": words_read} if words_read else {})},
                 examiner=examiner, study=study, session=session)
             resp.search_id = self.library.write_where_kept(   # logged where the library is now

@@ -44,7 +44,7 @@ class DetailView(QWidget):
         self.position = None
         self.details: dict | None = None
         self.shown_page: tuple[str, int] | None = None
-        self._query_key: tuple[str, int] | None = None
+        self._query_key: tuple[str, int, str] | None = None    # (path, page, sha256) shown
         self.blind = False
 
         self.title = ElidedLabel()            # a long title never widens the window
@@ -111,7 +111,10 @@ class DetailView(QWidget):
             v.setAcceptDrops(False)
             v.viewport().setAcceptDrops(False)
         sides = QSplitter(Qt.Orientation.Horizontal)
-        sides.addWidget(_titled("Query", self.query_view))
+        query_side = _titled("Query", self.query_view)
+        self.query_title = query_side.findChild(QLabel)
+        self._query_box: list | None = None
+        sides.addWidget(query_side)
         sides.addWidget(_titled("Result", self.result_view))
         self.strip = QListWidget()
         self.strip.setViewMode(QListWidget.ViewMode.IconMode)
@@ -176,9 +179,12 @@ class DetailView(QWidget):
         self.open_button.setText("Open source file" if labelled else "Open file")
 
     # -- content ----------------------------------------------------------------------------
-    def show_result(self, hit, rating, query, query_box, position: int | None = None) -> None:
-        """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None);
-        ``position``: its rank as the grid shows it (the patent's, when grouped by patent)."""
+    def show_result(self, hit, rating, query, query_box, position: int | None = None,
+                    query_page: int | None = None) -> None:
+        """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None)
+        with ``query_box`` outlined, on ``query_page`` of its file when that is another page
+        (a search with all pages); ``position``: its rank as the grid shows it (the
+        patent's, when grouped by patent)."""
         same_patent = self.hit is not None and self.hit.patent_id == hit.patent_id
         self.hit = hit
         self.position = position
@@ -186,19 +192,23 @@ class DetailView(QWidget):
         self.title.setText(display_patent_id(hit.patent_id)
                            + (f" \u2014 {hit.title}" if hit.title else ""))
         if query is not None:
-            key = (query.path, query.page_index, query.sha256)    # (a file saved over)
+            page = query.page_index if query_page is None else query_page
+            key = (query.path, page, query.sha256)          # (a file saved over: its sha256)
             if self._query_key != key:
-                self.query_view.set_image(query.image)
                 self._query_key = key
-            self.query_view.clear_boxes()
-            if query_box is not None:
-                self.query_view.add_box(query_box, MATCH_COLOR, width=2.5)
-                self.query_view.zoom_to(query_box)
-            else:
-                self.query_view.fit()
+                if page == query.page_index:
+                    self.query_view.set_image(query.image)
+                else:
+                    self._load_query_page(key)
+            self._query_box = query_box
+            self._outline_query()
         else:
             self.query_view.set_image(None)
+            self.query_view.placeholder = "No query"
             self._query_key = None
+        self.query_title.setText("Query" if query is None or query.n_pages < 2 else
+                                 f"Query — page {self._query_key[1] + 1} of "
+                                 f"{query.n_pages}")
         if not same_patent:
             self.details = None
             self.strip.blockSignals(True)     # clearing moves the current row: no page change
@@ -219,6 +229,31 @@ class DetailView(QWidget):
     def set_blind(self, blind: bool) -> None:
         self.blind = blind
         self._render_meta()
+
+    def _outline_query(self) -> None:
+        self.query_view.clear_boxes()
+        if self._query_box is not None and self.query_view.has_image():
+            self.query_view.add_box(self._query_box, MATCH_COLOR, width=2.5)
+            self.query_view.zoom_to(self._query_box)
+        else:
+            self.query_view.fit()
+
+    def _load_query_page(self, key: tuple) -> None:
+        """Another page of the query file (the one with the query figure a result of a
+        search with all pages matched)."""
+        def loaded(image):
+            if self._query_key == key:
+                self.query_view.set_image(image)
+                self._outline_query()
+
+        def failed(exc):
+            if self._query_key == key:
+                self.query_view.placeholder = f"Cannot show this query page:\n{exc}"
+                self.query_view.viewport().update()
+
+        self.query_view.set_image(None)
+        self.query_view.placeholder = "Loading\u2026"
+        self.service.load_page(key[0], key[1], on_done=loaded, on_error=failed)
 
     def _show_page(self, path: str, page_index: int) -> None:
         key = (path, page_index)

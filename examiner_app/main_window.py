@@ -657,9 +657,12 @@ class MainWindow(QMainWindow):
             every_page = rec.get("query_path") is not None and rec.get("query_page") is None
             before = date.fromisoformat(rec["before"]) if rec.get("before") else None
             self.filters.set_values(before, rec.get("locarno"), rec.get("text"), rec.get("k"))
+            params = rec.get("params") or {}
             resp = SearchResponse(query=rec.get("query_path"), model_id=rec.get("model_id"),
                                   before=rec.get("before"), locarno=rec.get("locarno"),
                                   text=rec.get("text"), results=hits,
+                                  query_figures=params.get("query_figures", []),
+                                  query_pages=params.get("query_pages", []),
                                   query_sha256=rec.get("query_sha256"), search_id=rec["id"],
                                   text_pages=(rec.get("params") or {}).get("text_pages", []),
                                   query_region=(rec.get("params") or {}).get("region"),
@@ -803,10 +806,16 @@ class MainWindow(QMainWindow):
             if self.stack.currentWidget() is self.detail:
                 self.show_grid()
             return
-        box = self.query_panel.box()
-        self.detail.show_result(index.data(HitRole), index.data(RatingRole), self.query,
-                                box.to_list() if box is not None else None,
-                                position=index.data(PositionRole))
+        hit, box = index.data(HitRole), self.query_panel.box()
+        box, page = (box.to_list() if box is not None else None), None
+        resp = self.response
+        if box is None and hit.query_figure is not None and resp is not None and \
+                hit.query_figure < len(resp.query_figures):     # the query figure it matched
+            box = resp.query_figures[hit.query_figure]
+            if hit.query_figure < len(resp.query_pages):
+                page = resp.query_pages[hit.query_figure]
+        self.detail.show_result(hit, index.data(RatingRole), self.query, box,
+                                position=index.data(PositionRole), query_page=page)
         self.stack.setCurrentWidget(self.detail)
         self.detail.setFocus()
 

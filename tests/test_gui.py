@@ -1926,7 +1926,8 @@ def test_a_search_made_while_the_ratings_are_scored_does_not_wait_for_the_scorin
 def test_all_pages_of_an_application_are_searched_and_reopened_so(
         qtbot, window, gui_library, tmp_path):
     """A multi-page file offers "All pages": every figure of every page is searched (each
-    with its page), the header says so, and reopening the search restores the choice."""
+    with its page), the header says so, the detail view shows the query page a result
+    matched, and reopening the search restores the choice."""
     from PIL import Image
 
     pdf = tmp_path / "application.pdf"
@@ -1946,12 +1947,30 @@ def test_all_pages_of_an_application_are_searched_and_reopened_so(
     assert sorted(set(every.query_pages)) == [0, 1]
     assert len(every.query_figures) == len(every.query_pages) > len(first.query_figures)
     assert "every figure of all 2 pages" in window.results.header.text()
+
+    def detail_of_page_2():
+        """The detail of a result page 2 of the query matched: that page beside it, the
+        matched query figure outlined (it showed page 1, the one the panel had open)."""
+        row = next(i for i in range(window.model.rowCount())
+                   if window.response.query_pages[window.model.index(i).data(
+                       HitRole).query_figure] == 1)
+        window.results.select_row(row)
+        window.show_detail()
+        hit = window.detail.hit
+        qtbot.waitUntil(lambda: window.detail.query_view.has_image(), timeout=WAIT)
+        assert window.detail.query_title.text() == "Query — page 2 of 2"
+        assert window.detail._query_key[1] == 1 and window.query.page_index == 0
+        assert window.detail.query_view._pixmap_item.image != window.query.image
+        assert window.detail._query_box == window.response.query_figures[hit.query_figure]
+        window.show_grid()
+    detail_of_page_2()
     panel.set_selection(0)                          # a figure of the page shown: one page
     assert not panel.all_pages
     window.reopen(every.search_id)
     qtbot.waitUntil(lambda: panel.all_pages and not window.busy.isVisible(), timeout=WAIT)
     assert panel.figure.currentData() == -3
     assert "every figure of all 2 pages" in window.results.header.text()
+    detail_of_page_2()                              # (as logged)
 
 
 def test_a_rating_made_just_before_quitting_is_kept(qtbot, window, gui_library):

@@ -68,6 +68,39 @@ def test_search_never_returns_results_on_or_after_the_cutoff(tiny_library, share
         assert len(resp.results) == min(n_ok, 50)
 
 
+
+def test_each_result_names_the_query_figure_it_matched(tiny_library, shared_data, tmp_path):
+    """Of a query with several figures, each result names the one it is most like (a figure
+    of the library's own copy of the sheet: its own box), and a reopened search says the
+    same: the detail view shows that figure and page beside the result."""
+    import numpy as np
+
+    from core.audit import logged_hits
+    from core.drawing import FigureBox
+
+    lib, model, _ = tiny_library
+    query = shared_data / "real_dev" / "D0576693" / "page01_sheet.png"     # 3 figures
+    copy = Library(shutil.copytree(lib.path, tmp_path / "lib"))
+    with copy:
+        resp = Searcher(copy, model).search(SearchQuery(image=query, k=40), log=True)
+        assert len(resp.query_figures) > 1 and resp.query_pages == [0] * len(resp.query_figures)
+        own = [h for h in resp.results if h.image == str(query) and h.score > 0.999]
+        assert len(own) == len(resp.query_figures)
+        assert sorted(resp.query_figures[h.query_figure] for h in own) == \
+            sorted(h.figure for h in own)
+        vectors = copy.index().vectors_of([h.figure_id for h in resp.results])
+        queries = copy.index().vectors_of([h.figure_id for h in own])   # (the same vectors)
+        order = [resp.query_figures.index(h.figure) for h in own]
+        assert [h.query_figure for h in resp.results] == \
+            list(np.argmax(queries[np.argsort(order)] @ vectors.T, axis=0))
+        rec = copy.store.search_record(resp.search_id)
+        assert rec["params"]["query_figures"] == resp.query_figures
+        assert [h.query_figure for h in logged_hits(copy.store, rec)] == \
+            [h.query_figure for h in resp.results]
+        one = Searcher(copy, model).search(SearchQuery(image=query, k=5, box=FigureBox(
+            *resp.query_figures[0])))
+        assert all(h.query_figure is None for h in one.results)
+
 def test_locarno_filter(tiny_library, shared_data):
     lib, model, _ = tiny_library
     resp = Searcher(lib, model).search(SearchQuery(
