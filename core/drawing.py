@@ -108,9 +108,11 @@ def find_figures(page: np.ndarray, page_kind: str | None = None,
     """Figure boxes in reading order; [] for a blank page.
 
     page_kind is "front_page", "drawing_sheet" or None (a page whose upper part is all text
-    is then taken for a front page).
+    is then taken for a front page). A negative is cut as its positive; a page dark all
+    over has no figure.
     """
-    return _find(_analyze(page, page_kind, cfg, dpi), cfg)
+    an = _analyze_drawing(page, page_kind, cfg, dpi)
+    return [] if an is None else _find(an, cfg)
 
 
 def render_figure(page: np.ndarray, box: FigureBox | None = None,
@@ -119,7 +121,9 @@ def render_figure(page: np.ndarray, box: FigureBox | None = None,
     """The figure in ``box`` as an (image_size x image_size) uint8 image: text erased, cropped
     to its ink, centred on white. ``box`` None takes all drawing on the page (the figure of a
     front page; all ink below the header of a sheet, a crop or a photo)."""
-    an = _analyze(page, page_kind, cfg, dpi)
+    an = _analyze_drawing(page, page_kind, cfg, dpi)
+    if an is None:                  # (dark all over: no lines on paper to draw)
+        return np.full((cfg.image_size, cfg.image_size), 255, np.uint8)
     if box is None:
         found = _layout.figure_boxes(an, cfg, "front" if an.front else "whole")
         return _render(an, found[0] if found else None, cfg)
@@ -144,28 +148,26 @@ def prepare_page(page: np.ndarray, page_kind: str | None = None,
                  cfg: DrawingConfig = DrawingConfig(), *,
                  dpi: float | None = None) -> list[tuple[FigureBox, np.ndarray]]:
     """find_figures and render_figure for every figure of a page, on one analysis of it."""
-    an = _analyze(page, page_kind, cfg, dpi)
-    return [(b, _render_box(an, b, cfg)) for b in _find(an, cfg)]
+    an = _analyze_drawing(page, page_kind, cfg, dpi)
+    return [] if an is None else [(b, _render_box(an, b, cfg)) for b in _find(an, cfg)]
 
 
 def prepare_query_page(page: np.ndarray, cfg: DrawingConfig = DrawingConfig(), *,
                        dpi: float | None = None
                        ) -> tuple[list[tuple[FigureBox, np.ndarray]], bool]:
-    """``prepare_page`` of a query page (a negative made ``positive``), and whether it looks
-    like printed text only (every figure found is a block of text lines: a specification or
-    bibliographic page of an application file). Such a page still has its figures: a
-    typeface design is drawn as text, so only the caller, seeing the file's other pages, can
-    leave it out."""
-    sample = _layout.gray_sample(_check(page))[1]
-    if _dark_share(sample) >= _ALL_DARK_SHARE:
-        return [], False        # (the whole page would be one black "figure")
-    an = _analyze(_positive(page, sample), None, cfg, dpi)
+    """``prepare_page`` of a query page, and whether it looks like printed text only (every
+    figure found is a block of text lines: a specification or bibliographic page of an
+    application file). Such a page still has its figures: a typeface design is drawn as
+    text, so only the caller, seeing the file's other pages, can leave it out."""
+    an = _analyze_drawing(page, None, cfg, dpi)
+    if an is None:
+        return [], False
     boxes = _find(an, cfg)
     return [(b, _render_box(an, b, cfg)) for b in boxes], _printed(an, boxes)
 
 
 def positive(page: np.ndarray) -> np.ndarray:
-    """A query page that is a negative (light lines on a dark ground: a film or microfiche
+    """A page that is a negative (light lines on a dark ground: a film or microfiche
     scan, a screenshot of a dark viewer) turned into dark lines on paper, as drawings are
     indexed; any other page as it is. A negative is more dark than light, its edges (the
     ground around the drawing) nearly all dark; the darkest real sheets are a quarter dark,
@@ -191,7 +193,7 @@ def why_no_figure(page: np.ndarray, *, query: bool = True) -> str:
     the reason is for someone searching with the page, so it says what to give instead."""
     _, sample = _layout.gray_sample(_check(page))
     if _dark_share(sample) >= _ALL_DARK_SHARE:
-        reason = "the page is dark all over (no lines on paper)"
+        reason = "the page is dark all over, with no lines on paper"
         return reason + "; give a page with a drawing" if query else reason
     if ((sample > _MID_TONES[0]) & (sample < _MID_TONES[1])).mean() >= _PHOTO_SHARE:
         reason = "its tones do not separate into lines and paper (a photograph?)"
@@ -208,6 +210,15 @@ def _printed(an: _layout.Analysis, boxes: list[FigureBox]) -> bool:
     return bool(boxes) and all(
         max(b.x1 - b.x0, b.y1 - b.y0) < speck
         or _layout.text_share(an, _layout_box(an, b)) >= _TEXT_FIGURE for b in boxes)
+
+
+def _analyze_drawing(page, page_kind, cfg, dpi) -> _layout.Analysis | None:
+    """The analysis figures are cut from: of a negative (a microfilm scan, light lines on
+    black) its positive; None for a page dark all over (it would be one black "figure")."""
+    sample = _layout.gray_sample(_check(page))[1]
+    if _dark_share(sample) >= _ALL_DARK_SHARE:
+        return None
+    return _analyze(_positive(page, sample), page_kind, cfg, dpi)
 
 
 def _analyze(page, page_kind, cfg, dpi) -> _layout.Analysis:

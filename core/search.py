@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing import FigureBox, positive, prepare_query_page, render_figure, why_no_figure
+from .drawing import FigureBox, prepare_query_page, render_figure, why_no_figure
 from .imageio import PageImage, read_page
 from .index import ModelMismatchError
 from .library import Library
@@ -206,7 +206,7 @@ class Searcher:
                                  f"({W} x {H} pixels)")
             # the part on the page is what is searched (and what the response names)
             box = FigureBox(max(0, box.x0), max(0, box.y0), min(W, box.x1), min(H, box.y1))
-            image = render_figure(positive(page), box, self.cfg, dpi=dpi)
+            image = render_figure(page, box, self.cfg, dpi=dpi)   # (a negative's positive)
             if not (image < 128).any():
                 raise QueryError(f"no drawing in the region {box.to_list()} (is it blank?)")
             return [box], [image], False

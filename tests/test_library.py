@@ -101,6 +101,33 @@ def test_each_result_names_the_query_figure_it_matched(tiny_library, shared_data
             *resp.query_figures[0])))
         assert all(h.query_figure is None for h in one.results)
 
+
+def test_a_negative_page_is_indexed_as_its_drawing_and_a_dark_one_not_at_all(
+        shared_data, tmp_path):
+    """A library page that is a negative (a microfilm scan) is cut and indexed as its
+    positive, as a query is: the drawing finds it; a page dark all over yields no figure
+    and says why (each became one full-page figure of junk)."""
+    from PIL import Image, ImageOps
+
+    model = create_model("tiny_test", pretrained=None)
+    sheet = shared_data / "real_dev" / "D0576693" / "page01_sheet.png"
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    ImageOps.invert(Image.open(sheet).convert("L")).save(
+        folder / "USD0576693-20080909-D00001.png")
+    Image.new("L", (2560, 3300), 0).save(folder / "USD0999999-20200101-D00001.png")
+    with Library(tmp_path / "lib", create=True) as lib:
+        report = ingest(lib, [folder], model, workers=0)
+        dark = folder / "USD0999999-20200101-D00001.png"
+        assert report.warnings == [f"{dark}: no drawing found (the page is dark all over, "
+                                   "with no lines on paper)"]
+        rows = lib.store.conn.execute("SELECT patent_id, n_figures FROM pages ORDER BY "
+                                      "patent_id").fetchall()
+        assert rows == [("D0576693", 3), ("D0999999", 0)]
+        resp = Searcher(lib, model).search(SearchQuery(image=sheet, k=3))
+        assert [h.patent_id for h in resp.results] == ["D0576693"] * 3
+        assert min(h.score for h in resp.results) > 0.99
+
 def test_locarno_filter(tiny_library, shared_data):
     lib, model, _ = tiny_library
     resp = Searcher(lib, model).search(SearchQuery(
