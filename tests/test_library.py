@@ -127,6 +127,11 @@ def test_a_negative_page_is_indexed_as_its_drawing_and_a_dark_one_not_at_all(
         resp = Searcher(lib, model).search(SearchQuery(image=sheet, k=3))
         assert [h.patent_id for h in resp.results] == ["D0576693"] * 3
         assert min(h.score for h in resp.results) > 0.99
+    from core.drawing import find_figures
+    from core.imageio import read_page
+
+    page = read_page(sheet).array                   # (the query panel's boxes: those searched)
+    assert find_figures(255 - page) == find_figures(page) and len(find_figures(page)) == 3
 
 def test_locarno_filter(tiny_library, shared_data):
     lib, model, _ = tiny_library
