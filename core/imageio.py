@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,21 +52,25 @@ class PageImage:
         return self.dpi if 3.0 <= inches <= 20.0 else None
 
 
-def _to_gray(im: Image.Image) -> np.ndarray:
+def _to_gray(im: Image.Image, zero_is_white: bool = False) -> np.ndarray:
+    """The page as uint8 gray, ink dark; ``zero_is_white``: a TIFF's photometric says 0 is
+    white (Pillow turns only 8-bit ones around)."""
     if im.mode == "1":
         return np.asarray(im.convert("L"))
-    wide = im.mode in ("I;16", "I;16B", "I;16L", "I")
+    wide = im.mode in ("I;16", "I;16B", "I;16L", "I", "F")     # (F: 32-bit float, 0 to 1 too)
     # transparent (an alpha channel, or a PNG's one "transparent colour") is the white paper
     if im.mode in ("RGBA", "LA", "PA") or ("transparency" in im.info and not wide):
         im = im.convert("RGBA")
         bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
     if wide:
-        arr = np.asarray(im, dtype=np.float64)
+        arr = np.array(im, dtype=np.float32)        # (float64 doubled a large scan's peak)
         if isinstance(im.info.get("transparency"), int):
             arr[arr == im.info["transparency"]] = 65535 if im.mode != "I" else arr.max()
-        hi = arr.max() or 1.0
-        return (arr * (255.0 / hi)).clip(0, 255).astype(np.uint8)
+        hi = float(arr.max()) or 1.0
+        arr *= 255.0 / hi
+        gray = arr.clip(0, 255, out=arr).astype(np.uint8)
+        return 255 - gray if zero_is_white else gray
     if im.mode != "L":
         im = im.convert("L")
     return np.asarray(im)
@@ -161,9 +166,33 @@ def count_pages(path: str | os.PathLike) -> int:
         raise ImageReadError(f"{path}: empty file")     # (as read_page says it)
     im = _open(path)
     try:
-        return max(1, int(getattr(im, "n_frames", 1)))
+        return _frames(im)[0]
     finally:
         im.close()
+
+
+def _frames(im: Image.Image) -> tuple[int, bool]:
+    """How many pages (frames) a file holds, and whether that is all of them: of a file
+    damaged after some page (a cut-off download of a multi-page TIFF), the pages before
+    it, which can still be read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return max(1, int(getattr(im, "n_frames", 1))), True
+        except Exception:  # noqa: BLE001 - a decoder's own (TypeError: Missing dimensions)
+            pass
+        n = 1
+        try:
+            while True:
+                im.seek(n)
+                n += 1
+        except Exception:  # noqa: BLE001 - the first page that cannot be reached
+            pass
+        try:
+            im.seek(0)
+        except Exception:  # noqa: BLE001 - then reading page 1 says what is wrong
+            pass
+        return n, False
 
 
 def pages_for_a_message(path: str | os.PathLike) -> int:
@@ -207,10 +236,12 @@ def _read_pdf_page(path: Path, index: int, dpi: int = PDF_DPI) -> PageImage:
             raise ImageReadError(f"{path}: has no page {index + 1} (it has {len(doc)})")
         page = doc[index]
         w, h = page.get_size()
-        scale = dpi / 72.0
+        # a page too large for ``dpi`` (a drawing saved at 72 dpi: 36 x 46 inches) is drawn
+        # at the resolution that fits, not refused: a PDF page is no decompression bomb
+        scale = min(dpi / 72.0, 0.999 * (MAX_PIXELS / max(w * h, 1e-9)) ** 0.5)
         _check_size(int(w * scale), int(h * scale), str(path))
         im = page.render(scale=scale, grayscale=True).to_pil()
-        return PageImage(_to_gray(im), str(path), index, float(dpi))
+        return PageImage(_to_gray(im), str(path), index, 72.0 * scale)
     except ImageReadError:
         raise
     except Exception as exc:
@@ -231,21 +262,30 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
     im = _open(source)
     try:
         _check_size(im.width, im.height, where)
-        n = int(getattr(im, "n_frames", 1))
+        n, whole = _frames(im)
         if not 0 <= page_index < n:
-            raise ImageReadError(f"{where}: has no page {page_index + 1} (it has {n})")
+            raise ImageReadError(
+                f"{where}: has no page {page_index + 1} (it has {n})" if whole else
+                f"{where}: damaged or truncated image (page {page_index + 1} cannot be "
+                f"read; pages 1 to {n} can)" if n > 1 else
+                f"{where}: damaged or truncated image (page {page_index + 1} cannot be "
+                "read; page 1 can)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)    # (damage is told as an error)
             if page_index:
                 im.seek(page_index)
                 _check_size(im.width, im.height, where)
             im.load()
-        im = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
+            zero_is_white = getattr(im, "tag_v2", {}).get(262) == 0
+            # (a phone's picture of a sheet is stored sideways, with the turn to show it)
+            im = ImageOps.exif_transpose(im)
         dpi = im.info.get("dpi", (None,))[0]
-        return PageImage(_to_gray(im), where, page_index, float(dpi) if dpi else None)
+        return PageImage(_to_gray(im, zero_is_white), where, page_index,
+                         float(dpi) if dpi else None)
     except ImageReadError:
         raise
-    except (OSError, ValueError, SyntaxError, MemoryError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError, SyntaxError, MemoryError, TypeError, KeyError, IndexError,
+            EOFError, struct.error, Image.DecompressionBombError) as exc:
         raise ImageReadError(f"{where}: damaged or truncated image ({_reason(exc)})") from None
     finally:
         im.close()

@@ -144,3 +144,76 @@ def test_a_transparent_background_is_white_paper_however_the_png_stores_it(tmp_p
     assert page.shape == ink.shape
     assert page[~ink].min() == 255                 # the paper
     assert page[ink].max() < 100                   # the lines
+
+
+def _sheet() -> Image.Image:
+    """A page with a drawing on it: a dark frame and a cross on white, taller than wide."""
+    from PIL import ImageDraw
+
+    im = Image.new("L", (600, 800), 255)
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((100, 150, 500, 650), outline=0, width=8)
+    draw.line((100, 150, 500, 650), fill=0, width=8)
+    return im
+
+
+def test_a_multi_page_tiff_cut_off_after_its_first_page_reads_that_page(tmp_path):
+    """A cut-off download of a two-page TIFF: page 1 is read, page 2 is damaged in words
+    (a TypeError from the decoder was a traceback, and took page 1 with it)."""
+    from PIL import TiffImagePlugin
+
+    whole = tmp_path / "whole.tif"
+    with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
+        for im, compression in ((_sheet().convert("1"), "group4"), (_sheet(), "tiff_lzw")):
+            im.save(tf, format="TIFF", compression=compression)
+            tf.newFrame()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole.read_bytes()[:int(whole.stat().st_size * 0.6)])
+    assert (read_page(cut).array == read_page(whole).array).all()
+    with pytest.raises(ImageReadError, match=r"cut\.tif: damaged or truncated image \("):
+        read_page(cut, 1)
+    assert count_pages(whole) == 2
+
+
+def test_a_drawing_saved_as_a_pdf_at_72_dpi_is_read_not_refused(tmp_path):
+    """Pillow writes a PDF page at 72 dpi unless told: a 2560 x 3300 sheet is a 36 x 46 inch
+    page, 10666 x 13750 pixels at 300 dpi: it was refused as a decompression bomb. It is drawn
+    at the resolution that fits."""
+    pytest.importorskip("pypdfium2")
+    from core.imageio import MAX_PIXELS
+
+    sheet = _sheet().resize((2560, 3300))
+    sheet.save(tmp_path / "d.pdf")                   # (72 dpi)
+    page = read_page(tmp_path / "d.pdf")
+    h, w = page.array.shape
+    assert h * w <= MAX_PIXELS and 250 < page.dpi < 300 and abs(h / w - 3300 / 2560) < 0.01
+    assert (page.array < 128).any() and page.sheet_dpi is None     # (46 inches: not a sheet)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_a_picture_stored_sideways_is_read_upright_whatever_its_format(tmp_path, fmt):
+    """EXIF orientation 6 (a phone stores the pixels sideways and says how to turn them) was
+    followed for JPEG only: a PNG or WebP was searched on its side."""
+    upright = _sheet()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / f"side.{fmt.lower()}"
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, format=fmt, exif=exif,
+                                                      **({"lossless": True} if fmt == "WEBP"
+                                                         else {}))
+    page = read_page(path).array
+    assert page.shape == (800, 600) and (abs(page.astype(int) - _sheet()).max() < 8)
+
+
+def test_float_and_16_bit_min_is_white_tiffs_are_read_ink_dark(tmp_path):
+    """A 32-bit float TIFF (0 to 1) was clipped to a black page ("dark all over"); a 16-bit
+    TIFF whose 0 is white came out as a negative."""
+    import numpy as np
+
+    sheet = np.asarray(_sheet())
+    Image.fromarray(sheet.astype(np.float32) / 255).save(tmp_path / "f.tif")
+    assert abs(read_page(tmp_path / "f.tif").array.astype(int) - sheet).max() <= 1
+    white0 = ((255 - sheet).astype(np.uint16) * 257)
+    Image.fromarray(white0).save(tmp_path / "w.tif", tiffinfo={262: 0})
+    assert Image.open(tmp_path / "w.tif").tag_v2[262] == 0
+    assert abs(read_page(tmp_path / "w.tif").array.astype(int) - sheet).max() <= 1
