@@ -1005,10 +1005,13 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(getattr(args, "sources", None), list):
         args.sources = [user_path(src) for src in args.sources]
     model = getattr(args, "model", None)
+    open_clip = re.fullmatch(r"(open_clip:[^@]+@)(.+)", model or "")
     if isinstance(model, str) and ((Path(model).expanduser() / "model.json").is_file()
                                    or Path(model).expanduser().is_file()):
         # a checkpoint on disk: a library records where it is, from any working folder
         args.model = str(Path(model).expanduser().resolve())
+    elif open_clip is not None:         # (its weights file, likewise)
+        args.model = open_clip[1] + str(Path(open_clip[2]).expanduser().resolve())
     try:
         return args.func(args)
     except KeyboardInterrupt:

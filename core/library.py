@@ -492,9 +492,11 @@ class Library:
         ref = (self.model_info or {}).get("ref")
         gone = missing_file(ref) if ref else None
         if gone:
+            how = (f"--model {ref[:-len(gone)]}NEW-PATH" if ref.endswith("@" + gone) else
+                   "--model")           # (an open_clip file is named with its architecture)
             raise ModelMovedError(f"this library was built with the model at {gone}, which is not "
-                               "there now: put it back, or give its new place once with "
-                               "--model (search, index add, history --replay, ratings "
+                               f"there now: put it back, or give its new place once with "
+                               f"{how} (search, index add, history --replay, ratings "
                                "--score: the library remembers it), or "
                                "rebuild the library with another model (index rebuild "
                                "--model NAME)", ref, gone)

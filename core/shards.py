@@ -373,6 +373,11 @@ class ShardSet:
         if self.model_id != model.model_id:
             raise ShardError(f"{self.folder} was embedded with model {self.model_id}, not with "
                              f"{model.model_id}")
+        dims = {meta["dim"] for meta, _ in self.shards if meta["figures"]}
+        if dims - {model.embed_dim}:        # (records edited to name another model)
+            raise ShardError(f"{self.folder}: its vectors have {', '.join(map(str, dims))} "
+                             f"dimensions, but model {model.model_id} makes "
+                             f"{model.embed_dim}: they are not this model's")
 
     def scan(self) -> SourceScan:
         """Patents and pages of all shards, pages in grant-date order."""

@@ -1,4 +1,5 @@
 """Model runtime: registry, offline ImageNet weights, checkpoints that carry their config."""
+import hashlib
 import json
 import os
 import re
@@ -96,6 +97,14 @@ def test_damaged_checkpoint_is_refused(tmp_path, tiny_model):
     data[-10] ^= 0xFF
     w.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="checksum"):
+        load_checkpoint(tmp_path / "ck")
+    sidecar = json.loads((tmp_path / "ck" / "model.json").read_text())
+    cut = bytes(data[:len(data) // 3])      # cut off, then checksummed by hand: no traceback
+    w.write_bytes(cut)
+    (tmp_path / "ck" / "model.json").write_text(json.dumps(
+        {**sidecar, "weights_sha256": hashlib.sha256(cut).hexdigest()}))
+    with pytest.raises(ModelError, match=r"model\.safetensors: damaged, or not a safetensors "
+                                         r"file \(.*\); export the model again"):
         load_checkpoint(tmp_path / "ck")
     (tmp_path / "ck" / "model.json").unlink()
     with pytest.raises(ModelError, match="not a patent-examiner checkpoint"):
@@ -502,6 +511,37 @@ def test_a_library_whose_model_folder_moved_says_so(tmp_path):
         assert lib.load_model(str(tmp_path / "moved")).model_id == model.model_id
     with Library(tmp_path / "lib") as lib:          # told once, remembered
         assert lib.load_model().model_id == model.model_id
+
+
+
+def test_an_open_clip_file_is_recorded_where_it_is_and_said_how_to_find_again(
+        tmp_path, monkeypatch):
+    """``--model open_clip:ARCH@PATH`` given relative (or with ~) is recorded as the absolute
+    path, as a checkpoint folder is (the library lost it in any other folder); gone, the
+    message says to name the new place in the same form (a bare path is not an open_clip
+    file)."""
+    from core import cli
+    from core.library import Library, LibraryError
+    from core.models._factory import load_open_clip_checkpoint
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_search", lambda args: seen.append(args.model) or 0)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for given, kept in (("open_clip:ViT-S-32@oc dir/w.bin", tmp_path / "oc dir" / "w.bin"),
+                        ("open_clip:ViT-S-32@~/w.bin", tmp_path / "home" / "w.bin")):
+        assert cli.main(["search", "--text", "chair", "--library", str(tmp_path / "lib"),
+                         "--model", given, "--no-log"]) == 0
+        assert seen[-1] == f"open_clip:ViT-S-32@{kept}"
+    with pytest.raises(ModelError, match=f"open_clip weights not found: {tmp_path}/home/w.bin"):
+        load_open_clip_checkpoint("ViT-S-32", "~/w.bin")
+    with Library(tmp_path / "lib", create=True) as lib:
+        with lib.store.transaction() as conn:
+            lib.bind_model(conn, create_model("tiny_test", pretrained=None),
+                           f"open_clip:ViT-S-32@{tmp_path / 'w.bin'}")
+        with pytest.raises(LibraryError, match=re.escape(
+                "give its new place once with --model open_clip:ViT-S-32@NEW-PATH (")):
+            lib.load_model()
 
 
 @pytest.mark.parametrize("edit, said", [

@@ -84,6 +84,26 @@ def test_shards_of_another_model_or_unfinished_are_refused(sheets, checkpoint, t
             add_shards(lib, tmp_path / "s", model)
 
 
+def test_shards_whose_records_name_another_model_are_refused_by_their_vectors(sheets, tmp_path):
+    """Records edited to name the library's model over vectors of another size were merged,
+    and every later search failed (the index of another width); their size gives them away."""
+    import json
+
+    small = create_model("tiny_test", pretrained=None, seed=3)
+    embed_to_shards([sheets], tmp_path / "s", small, workers=0)
+    wide = create_model("efficientnet_lite0", pretrained=None)
+    assert wide.embed_dim != small.embed_dim
+    for path in [tmp_path / "s" / COMPLETE, *(tmp_path / "s").glob("shard-*/records.json")]:
+        path.write_text(path.read_text().replace(small.model_id, wide.model_id))
+    with Library(tmp_path / "lib", create=True) as lib:
+        with pytest.raises(ShardError, match=f"its vectors have {small.embed_dim} dimensions, "
+                                             f"but model {wide.model_id} makes "
+                                             f"{wide.embed_dim}"):
+            add_shards(lib, tmp_path / "s", wide)
+        assert lib.info()["figures"] == 0
+    assert json.loads((tmp_path / "s" / COMPLETE).read_text())["model_id"] == wide.model_id
+
+
 def test_a_shard_folder_of_another_job_is_not_passed_off_as_this_one(sheets, checkpoint,
                                                                       tmp_path):
     model = load_model(str(checkpoint))

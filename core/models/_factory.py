@@ -304,7 +304,11 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
                          f"{type(exc).__name__} {exc}); export the model again") from None
     model_id = sidecar["model_id"]
     _check_config(spec.arch, spec.model_cfg)
-    tensors = load_file(str(weights))
+    try:
+        tensors = load_file(str(weights))
+    except Exception as exc:    # SafetensorError: a file checksummed after it was damaged
+        raise ModelError(f"{weights}: damaged, or not a safetensors file ({_torch_reason(exc)})"
+                         "; export the model again") from None
     if compute_model_id(spec, _tensor_digest(tensors)) != model_id:
         # an edited model.json: a cached graph or a library of this id would compute other
         # vectors than this spec describes
@@ -350,7 +354,7 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
     """A user's own open_clip checkpoint on disk (e.g. ViT-B-32 weights), used as is."""
     import open_clip
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise ModelError(f"open_clip weights not found: {path}")
     if open_clip.get_model_config(arch) is None:
