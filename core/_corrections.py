@@ -90,7 +90,7 @@ def correct_metadata(library: Library, records: list[tuple[int | None, str, Pate
 
         def said(fields: dict) -> str:
             return "; ".join(f"{f} {_shown(f, old, stored)} -> {_flat(new, f)}"
-                             for f, (old, new) in fields.items())
+                             + _new_sentences(f, old, new) for f, (old, new) in fields.items())
         first = _source(store, stored.get("source_id"))
         # what the library lacks (an image folder has no titles or classes) any source fills
         apply = {f: d for f, d in diff.items() if d[0] in (None, "")}
@@ -245,5 +245,15 @@ def _flat(value, field: str = "") -> str:
     """A value on one line (a title with a line break in it), as the note is one line; figure
     descriptions by their count (the sentences are in the library)."""
     if field == "figure_descriptions":
-        return f"{len(json.loads(value))} sentences"
+        n = len(json.loads(value))
+        return f"{n} sentence" if n == 1 else f"{n} sentences"
     return " ".join(str(value).split())
+
+
+def _new_sentences(field: str, old, new) -> str:
+    """", 2 of them new": figure descriptions replaced by as many or fewer say what changed."""
+    if field != "figure_descriptions" or not old:
+        return ""
+    before = set(json.loads(old))
+    fresh = sum(t not in before for t in json.loads(new))
+    return f", {fresh} of them new"

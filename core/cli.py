@@ -475,7 +475,9 @@ def cmd_search(args) -> int:
     with _open_library(args) as lib:
         if lib.store.read_only and not args.no_log:
             raise CliError(f"{lib.path}: the library is read-only for you, so this search "
-                             "cannot be logged: search with --no-log")
+                           "cannot be logged: search with --no-log")
+        if lib.store.unread_changes:
+            print(f"patent-examiner: note: {lib.store.UNREAD_CHANGES}", file=sys.stderr)
         model = lib.load_model(args.model)
         from .embed import pick_device
 

@@ -266,10 +266,8 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
         if not 0 <= page_index < n:
             raise ImageReadError(
                 f"{where}: has no page {page_index + 1} (it has {n})" if whole else
-                f"{where}: damaged or truncated image (page {page_index + 1} cannot be "
-                f"read; pages 1 to {n} can)" if n > 1 else
-                f"{where}: damaged or truncated image (page {page_index + 1} cannot be "
-                "read; page 1 can)")
+                f"{where}: damaged or truncated image (it is cut off or damaged before page "
+                f"{page_index + 1})")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)    # (damage is told as an error)
             if page_index:
@@ -277,8 +275,7 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
                 _check_size(im.width, im.height, where)
             im.load()
             zero_is_white = getattr(im, "tag_v2", {}).get(262) == 0
-            # (a phone's picture of a sheet is stored sideways, with the turn to show it)
-            im = ImageOps.exif_transpose(im)
+            im = _upright(im)
         dpi = im.info.get("dpi", (None,))[0]
         return PageImage(_to_gray(im, zero_is_white), where, page_index,
                          float(dpi) if dpi else None)
@@ -289,6 +286,16 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
         raise ImageReadError(f"{where}: damaged or truncated image ({_reason(exc)})") from None
     finally:
         im.close()
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """``im`` turned as its EXIF orientation says (a phone stores a picture of a sheet
+    sideways, with the turn to show it); as it is where that block is unreadable, since the
+    pixels are fine."""
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:  # noqa: BLE001 - a malformed EXIF block: Pillow's errors vary
+        return im
 
 
 def iter_pages(path: str | os.PathLike) -> Iterator[PageImage]:

@@ -134,10 +134,9 @@ class ReportMeta:
         if self.shown_blind:
             rows.append(("Shown", "blind (no scores; results of equal score in random order)"))
         if self.shown_grouped:
-            n = self.shown_grouped
-            rows.append(("Grouping", f"the window showed them grouped by patent ({n} "
-                                     f"patent{'s' * (n != 1)}); listed here figure by figure, "
-                                     "as ranked"))
+            rows.append(("Grouping", f"the window showed them grouped by patent "
+                                     f"({counted(self.shown_grouped, 'patent')}); listed here "
+                                     "figure by figure, as ranked"))
         if self.search_id is not None:
             rows.append(("Search id", str(self.search_id)))
         if self.at:
@@ -308,14 +307,19 @@ def corrected_text(hit: SearchHit) -> str:
     return ", ".join(f"{_SHOWN_NAMES[k]} {v or '-'}" for k, v in hit.corrected.items())
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 search", "3 searches": a count and its noun (a regular English plural)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'ch')) else 's'}"
+
+
 def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:
     """"P@10 of this search: 0.30 (3 relevant patents among its top 10, 5 drawings rated)"."""
     good = {h.patent_id for h in hits if ratings.get(h.figure_id, -1) >= RELEVANT_MIN}
     relevant = len(good.intersection(top_patents([(h.rank, h.patent_id) for h in hits])))
     rated = sum(h.figure_id in ratings for h in hits)
     return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant "
-            f"patent{'s' * (relevant != 1)} among its top {TOP_K}, {rated} "
-            f"drawing{'s' * (rated != 1)} rated)")
+            f"{'patent' if relevant == 1 else 'patents'} among its top {TOP_K}, "
+            f"{counted(rated, 'drawing')} rated)")
 
 
 def search_html(meta: ReportMeta, hits: list[SearchHit], *,
@@ -328,7 +332,7 @@ def search_html(meta: ReportMeta, hits: list[SearchHit], *,
     out = [f"<html><head><meta charset='utf-8'><title>{e(title)}</title></head>"
            "<body style='font-family: sans-serif; font-size: 10pt'>",
            report_head_html(meta, query_src=query_src, blind=blind, title=title),
-           f"<h3>{len(hits)} results</h3>"
+           f"<h3>{counted(len(hits), 'result')}</h3>"
            "<table border='1' cellspacing='0' cellpadding='4' width='100%' "
            "style='border-collapse: collapse; border-color: #999'>"
            "<tr style='background-color: #e8e8e8'>"
@@ -468,14 +472,15 @@ class SessionSummary:
 
     def text(self) -> str:
         """"3 searches, 2 rated; ..." (a search of an earlier session rated in this one is
-        named apart: "1 searches, 2 rated (1 of them made in another session)")."""
+        named apart: "1 search, 2 rated (1 of them made in another session)")."""
         p = self.precision_at_10
         # (two studies that name a session alike hold two sessions)
         earlier = sum(s.logged_in[1] != self.session or self.study is not None
                       and s.logged_in[0] != self.study.strip() for s in self.per_search)
-        return (f"{self.searches} searches, {len(self.per_search)} rated"
+        return (f"{counted(self.searches, 'search')}, {len(self.per_search)} rated"
                 + (f" ({earlier} of them made in another session)" if earlier else "")
-                + f"; {self.rated} results rated, {self.relevant} relevant; mean P@{TOP_K} "
+                + f"; {counted(self.rated, 'result')} rated, {self.relevant} relevant; mean "
+                f"P@{TOP_K} "
                 + (f"{p:.2f}" if p is not None else "-"))
 
 

@@ -124,6 +124,27 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
+#: Temporary copies of read-only libraries (``Store._read_through_a_copy``): the prefix, then
+#: the process id that made one (a process killed without cleaning up leaves it behind).
+_COPY_PREFIX = "patent-examiner-library-"
+
+
+def _drop_copies_of_ended_processes() -> None:
+    """Remove the temporary library copies that processes no longer running left behind."""
+    if os.name != "posix":      # (os.kill(pid, 0) asks whether it runs on POSIX only)
+        return
+    for folder in Path(tempfile.gettempdir()).glob(f"{_COPY_PREFIX}*-*"):
+        pid = folder.name[len(_COPY_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:         # (another user's process: running, and not ours to judge)
+            pass
+
+
 class Store:
     """Open (and create or migrate) a library database."""
 
@@ -224,15 +245,18 @@ class Store:
                 return None
         except OSError:
             return None
-        folder = Path(tempfile.mkdtemp(prefix="patent-examiner-library-"))
+        _drop_copies_of_ended_processes()
+        folder = None
         try:
+            folder = Path(tempfile.mkdtemp(prefix=f"{_COPY_PREFIX}{os.getpid()}-"))
             for source, suffix in ((self.path, ""), (wal, "-wal")):
                 shutil.copyfile(source, folder / f"{self.path.name}{suffix}")
             conn = sqlite3.connect(str(folder / self.path.name), **kw)
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             conn.execute("PRAGMA query_only=ON")
         except (OSError, sqlite3.Error):
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
             self.unread_changes = True
             return None
         self._copy_folder = folder

@@ -436,9 +436,9 @@ def test_each_rating_is_summarised_in_exactly_one_session_and_examiner_row(tmp_p
                     (None, "S2", None): (1, 2), ("pilot", "S2", "bob"): (1, 2)}
     assert sum(rated for _, rated in rows.values()) == out["ratings"] == out["written"] == 8
     text = run("ratings", "--library", path).stdout.splitlines()
-    assert "study pilot, session S2, examiner bob: 1 searches, 1 rated; 2 results rated, " \
+    assert "study pilot, session S2, examiner bob: 1 search, 1 rated; 2 results rated, " \
         "2 relevant; mean P@10 0.00" in text
-    assert "session S2, examiner bob: 1 searches, 1 rated; 3 results rated, 3 relevant; " \
+    assert "session S2, examiner bob: 1 search, 1 rated; 3 results rated, 3 relevant; " \
         "mean P@10 0.00" in text
 
 
@@ -584,7 +584,7 @@ def test_a_search_of_another_study_rated_in_a_session_of_the_same_name_is_said(t
         anywhere = session_summary(lib.store, "s-1", "ann")      # of any study: one session
         assert "made in another session" not in anywhere.text()
     text = run("ratings", "--library", path).stdout
-    assert "study B, session s-1, examiner ann: 1 searches, 2 rated (1 of them made in " \
+    assert "study B, session s-1, examiner ann: 1 search, 2 rated (1 of them made in " \
         "another session)" in text
     listed = run("history", "--library", path).stdout.splitlines()
     assert listed[0].split()[:6] == ["id", "searched", "at", "examiner", "study", "session"]

@@ -783,7 +783,8 @@ def test_corrected_figure_descriptions_replace_the_views_the_descriptions_name(
                                     for r in rows))
         report = ingest(lib, [manifest], tiny_model, workers=0)
         assert sorted(report.corrected) == sorted([
-            f"{pid} from {manifest}: figure_descriptions 2 sentences -> 2 sentences (6 enriched "
+            f"{pid} from {manifest}: figure_descriptions 2 sentences -> 2 sentences, 2 of them "
+            "new (6 enriched "
             "descriptions written from the old figure descriptions dropped: `patent-examiner "
             "enrich` describes it again)",
             f"{other} from {manifest}: figure_descriptions (none) -> 2 sentences (6 enriched "

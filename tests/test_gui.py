@@ -2467,7 +2467,7 @@ def test_the_session_summary_follows_the_examiner_typed_and_says_whose_it_is(
     QTimer.singleShot(0, answer)
     window.show_session_dialog()
     assert len(seen) == 2
-    assert "1 results rated" in seen[0] and "0 results rated" in seen[1]
+    assert "1 result rated" in seen[0] and "0 results rated" in seen[1]
     assert window.settings.examiner == "Ada Examiner"               # (cancelled)
 
 

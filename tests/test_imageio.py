@@ -217,3 +217,11 @@ def test_float_and_16_bit_min_is_white_tiffs_are_read_ink_dark(tmp_path):
     Image.fromarray(white0).save(tmp_path / "w.tif", tiffinfo={262: 0})
     assert Image.open(tmp_path / "w.tif").tag_v2[262] == 0
     assert abs(read_page(tmp_path / "w.tif").array.astype(int) - sheet).max() <= 1
+
+
+
+def test_a_malformed_exif_block_does_not_make_a_sound_picture_unreadable(tmp_path):
+    """Orientation is read where it can be: a PNG whose EXIF block is not EXIF was refused as
+    damaged once orientation was followed for every format."""
+    _sheet().save(tmp_path / "odd.png", exif=b"Exif\x00\x00garbage-not-tiff-header")
+    assert (read_page(tmp_path / "odd.png").array == _sheet()).all()

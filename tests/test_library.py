@@ -299,12 +299,14 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
 
 
 
-def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, tmp_path,
-                                                                  monkeypatch, capsys):
+def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, shared_data,
+                                                                  tmp_path, monkeypatch, capsys):
     """A read-only library whose -wal file holds committed changes and no -shm file is
     beside it (a copy that left it out, a writer killed) is read with those changes, from a
-    temporary copy removed on close; where no copy can be made, `index info` and the window
-    say what may be missing. A logged CLI search is refused before it runs, naming --no-log."""
+    temporary copy removed on close (and, left by a process killed since, on the next open);
+    where no copy can be made (no room, a temporary folder it may not write), the library
+    opens without them and `index info`, `search` and the window say so. A logged CLI search
+    is refused before it runs, naming --no-log."""
     import errno
     import shutil
     import tempfile
@@ -322,7 +324,11 @@ def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, 
     files = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
     read_only_without_shm(monkeypatch, copy)
     temp = Path(tempfile.gettempdir())
-    copies = set(temp.glob("patent-examiner-library-*"))
+    stale, alive = (temp / f"patent-examiner-library-{pid}-x" for pid in (999999999, 1))
+    for folder in (stale, alive):
+        (folder / "library.sqlite").parent.mkdir(exist_ok=True)
+        (folder / "library.sqlite").write_bytes(b"a copy")
+    copies = set(temp.glob("patent-examiner-library-*")) - {stale}
     cut = shutil.copytree(lib.path, tmp_path / "never_checkpointed")    # all in its -wal file
     Path(f"{cut / 'library.sqlite'}-shm").unlink(missing_ok=True)
     with Library(copy) as ro:
@@ -331,7 +337,9 @@ def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, 
         assert len(set(temp.glob("patent-examiner-library-*")) - copies) == 1
         with pytest.raises(core.store.StoreError, match="read-only"):
             ro.store.set_meta("probe", "changed")
-    assert set(temp.glob("patent-examiner-library-*")) == copies
+    assert set(temp.glob("patent-examiner-library-*")) == copies and alive in copies
+    shutil.rmtree(alive)
+    copies.discard(alive)
     assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == files
 
     def no_room(*a, **kw):
@@ -346,11 +354,24 @@ def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, 
     assert main(["search", str(tmp_path), "--library", str(copy)]) == 1
     assert "read-only for you, so this search cannot be logged: search with --no-log" in \
         capsys.readouterr().err
+    query = shared_data / "real_dev" / "D0906013" / "page02_sheet.png"
+    assert main(["search", str(query), "--library", str(copy), "--no-log", "--k", "2",
+                 "--model", "tiny_test:random"]) == 0
+    assert "note: the latest changes to this library" in capsys.readouterr().err
+    monkeypatch.undo()
+    read_only_without_shm(monkeypatch, copy)
+
+    def not_allowed(*a, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied", str(temp / "x"))
+    monkeypatch.setattr(core.store.tempfile, "mkdtemp", not_allowed)
+    with Library(copy) as ro:
+        assert ro.store.get_meta("probe") is None and ro.info()["unread_changes"]
     assert set(temp.glob("patent-examiner-library-*")) == copies
     read_only_without_shm(monkeypatch, cut)
     with pytest.raises(LibraryError) as err:
         Library(cut)
     assert "could not be read" in str(err.value) and "rebuild" not in str(err.value)
+
 
 def test_cancel_with_rollback_leaves_library_as_it_was(tiny_library, shared_data, tmp_path):
     lib, model, _ = tiny_library

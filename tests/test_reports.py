@@ -450,8 +450,8 @@ def test_a_summary_names_searches_of_another_session_rated_in_this_one(tmp_path)
         store.add_rating(search_id=sid, patent_id="D0000001", figure_id=1, rank=1, rating=3,
                          model_id="m", query_sha256=None, examiner="ann", session="s2")
     assert session_summary(store, "s2", "ann").text().startswith(
-        "1 searches, 2 rated (1 of them made in another session); 2 results rated")
-    assert session_summary(store, "s1", "ann").text().startswith("1 searches, 0 rated;")
+        "1 search, 2 rated (1 of them made in another session); 2 results rated")
+    assert session_summary(store, "s1", "ann").text().startswith("1 search, 0 rated;")
     store.close()
 
 
@@ -464,3 +464,11 @@ def test_the_header_of_a_search_shown_blind_says_so():
         ReportMeta.from_record(rec).lines()
     rec["params"] = {"allowed": 5}
     assert "Shown" not in dict(ReportMeta.from_record(rec).lines())
+
+
+def test_counts_are_said_in_the_singular_for_one():
+    """"1 results", "1 searches" in report headings and session summaries."""
+    from core.reports import counted
+
+    assert [counted(n, "search") for n in (0, 1, 3)] == ["0 searches", "1 search", "3 searches"]
+    assert [counted(n, "result") for n in (1, 2)] == ["1 result", "2 results"]

@@ -62,6 +62,7 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
     ("augment.crop_scale=[0.5,2]", "augment.crop_scale must be [low, high] with 0 < low <= "
                                    "high <= 1"),
     ("augment.hflip=7", "augment.hflip must be <= 1, not 7.0"),
+    ("augment.crop_scale=[nan,1]", "augment.crop_scale must be [low, high] with 0 < low"),
     ("augment.gridmask_ratio=5", "augment.gridmask_ratio must be <= 1"),
     ("model.image_size=100000", "model.image_size must be <= 1024, not 100000"),
     ("enrich.llm.timeout=3", "unknown option(s) in [enrich.llm]: timeout"),

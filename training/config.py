@@ -303,7 +303,8 @@ def _checked(key: str, value, default):
     if key in _RANGES:
         most, zero = _RANGES[key]
         low, high = value
-        if low > high or (low < 0 if zero else low <= 0) or (most is not None and high > most):
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high or \
+                (low < 0 if zero else low <= 0) or (most is not None and high > most):
             bounds = f"{'0 <=' if zero else '0 <'} low <= high" + (
                 f" <= {most:g}" if most is not None else "")
             raise ConfigError(f"{key} must be [low, high] with {bounds}, not "
