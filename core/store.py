@@ -264,8 +264,10 @@ class Store:
 
     #: What a read-only library without the changes its -wal file holds lacks, and the cure.
     UNREAD_CHANGES = ("the latest changes to this library (in library.sqlite-wal) could not be "
-                      "read: there is no room for a temporary copy; what was added, searched or "
-                      "rated last may be missing until it is opened once with write access")
+                      "read: no temporary copy of it could be made (no room, or no temporary "
+                      "folder this user may write); what was added, searched or rated last may "
+                      "be missing until the library is opened once with write access and room "
+                      "on its disk")
 
     def refuse_write(self) -> None:
         """Raise the message of a write to a library this user cannot write (or, opened while
