@@ -283,7 +283,9 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
         raise
     except (OSError, ValueError, SyntaxError, MemoryError, TypeError, KeyError, IndexError,
             EOFError, struct.error, Image.DecompressionBombError) as exc:
-        raise ImageReadError(f"{where}: damaged or truncated image ({_reason(exc)})") from None
+        page = f"page {page_index + 1}: " if page_index else ""
+        raise ImageReadError(f"{where}: damaged or truncated image ({page}{_reason(exc)})"
+                             ) from None
     finally:
         im.close()
 
