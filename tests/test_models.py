@@ -535,6 +535,12 @@ def test_an_open_clip_file_is_recorded_where_it_is_and_said_how_to_find_again(
         assert seen[-1] == f"open_clip:ViT-S-32@{kept}"
     with pytest.raises(ModelError, match=f"open_clip weights not found: {tmp_path}/home/w.bin"):
         load_open_clip_checkpoint("ViT-S-32", "~/w.bin")
+    (tmp_path / "home").mkdir()
+    for text in ("hello world, not weights", "not weights at all"):    # (said as such)
+        (tmp_path / "home" / "w.bin").write_text(text)
+        with pytest.raises(ModelError, match=r"cannot load as open_clip ViT-S-32 \(not a "
+                                             r"PyTorch (weights )?file"):
+            load_open_clip_checkpoint("ViT-S-32", "~/w.bin")
     with Library(tmp_path / "lib", create=True) as lib:
         with lib.store.transaction() as conn:
             lib.bind_model(conn, create_model("tiny_test", pretrained=None),

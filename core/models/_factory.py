@@ -435,6 +435,8 @@ def _torch_reason(exc: BaseException) -> str:
     if "failed finding central directory" in text or "failed reading zip archive" in text:
         return "the file is truncated or damaged: not a whole PyTorch file"
     line = (text.splitlines() or [type(exc).__name__])[0]
+    if len(line) < 12 and " " not in line:      # (a KeyError of 101: a file of other bytes)
+        return f"not a PyTorch weights file ({type(exc).__name__}: {line})"
     if len(line) <= 200:
         return line
     end = line.rfind(". ", 0, 200)      # whole sentences, not a sentence cut off
