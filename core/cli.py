@@ -11,6 +11,7 @@ import re
 import signal
 import sys
 import threading
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -35,6 +36,16 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a calendar date: {text!r} ({exc})") from None
+
+
+def name_text(text: str) -> str:
+    """An examiner, study or session name: UTF-8 text on one line (a line break or tab in
+    it would split the history's table and the ratings' CSV rows)."""
+    text = utf8_text(text)
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a line break, tab or other control "
+                                         "character: give a name on one line")
+    return text
 
 
 def utf8_text(text: str) -> str:
@@ -393,9 +404,13 @@ def unknown_patents_note(store, patents: list[str], listed: str) -> tuple[list[s
 
 
 def read_list(path: str, what: str) -> list[str]:
-    """The entries of a one-per-line list file (blank lines and # comments skipped)."""
+    """The entries of a one-per-line list file (blank lines and # comments skipped), in
+    UTF-8 (a byte-order mark allowed) or UTF-16 with its mark (as Windows PowerShell and
+    Excel's "Unicode text" save lists)."""
     try:
-        lines = Path(user_path(path)).read_text(encoding="utf-8-sig").splitlines()  # (BOM)
+        raw = Path(user_path(path)).read_bytes()
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        lines = raw.decode("utf-16" if utf16 else "utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or "not a text file"
         raise CliError(f"cannot read the {what} {path}: {why}") from None
@@ -462,7 +477,7 @@ def cmd_search(args) -> int:
     queries = _read_queries(args)
     examiner = args.examiner or os.environ.get("PATENT_EXAMINER_USER")
     try:
-        examiner = examiner and utf8_text(examiner)
+        examiner = examiner and name_text(examiner)
     except argparse.ArgumentTypeError as exc:
         raise UsageError(f"$PATENT_EXAMINER_USER: {exc}") from None
     if args.box and not (args.box[0] < args.box[2] and args.box[1] < args.box[3]):
@@ -483,7 +498,7 @@ def cmd_search(args) -> int:
 
         model.to(pick_device(None))
         searcher = Searcher(lib, model)
-        failures = 0
+        failures, noted = 0, False
         for q in queries:
             box = None
             try:
@@ -504,8 +519,9 @@ def cmd_search(args) -> int:
                 else:
                     print(f"patent-examiner: error: {msg}", file=sys.stderr)
                 continue
-            if resp.text_note and q is queries[0]:       # (the same text in every query)
+            if resp.text_note and not noted:     # (the same text in every query: said once)
                 print(f"patent-examiner: note: {resp.text_note}", file=sys.stderr)
+                noted = True
             if args.json:
                 print(json.dumps(resp.to_json()))
                 continue
@@ -913,7 +929,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("images", nargs="*", metavar="IMAGE",
                    help="query drawings (none with --text: a search by the text alone)")
     s.add_argument("--queries", metavar="FILE", help="a file with one image path per line "
-                   "(relative paths: beside the file, else in the current folder)")
+                   "(relative paths: beside the file, else in the current folder; blank "
+                   "lines and lines that begin with # are skipped)")
     lib_arg(s)
     s.add_argument("--before", type=iso_date, metavar="YYYY-MM-DD",
                    help="filing date: only prior art granted before it")
@@ -932,12 +949,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="must be the model the library was built with")
     s.add_argument("--json", action="store_true", help="one JSON object per query per line")
     s.add_argument("--no-log", action="store_true", help="do not record in the audit log")
-    s.add_argument("--examiner", type=utf8_text,
+    s.add_argument("--examiner", type=name_text,
                    help="who searches, as the audit log records it (default: "
                         "$PATENT_EXAMINER_USER)")
-    s.add_argument("--study", type=utf8_text,
+    s.add_argument("--study", type=name_text,
                    help="the user study the searches belong to (audit log)")
-    s.add_argument("--session", type=utf8_text,
+    s.add_argument("--session", type=name_text,
                    help="the study session (audit log; `history --session`)")
     s.set_defaults(func=cmd_search)
 

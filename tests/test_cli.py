@@ -378,6 +378,20 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     (tmp_path / "apps" / "empty.txt").write_text("\n# nothing yet\n")
     proc = run("search", "--queries", tmp_path / "apps" / "empty.txt", "--library", lib)
     assert proc.returncode == 1 and "names no drawing" in proc.stderr
+    # as Windows PowerShell writes a list (`dir -Name > list.txt`): UTF-16 with its mark
+    (tmp_path / "apps" / "u16.txt").write_text("q1.png\r\n", encoding="utf-16")
+    proc = run("search", "--queries", tmp_path / "apps" / "u16.txt", "--library", lib,
+               "--no-log", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["query"] == str(tmp_path / "apps" / "q1.png")
+    # a long text is noted once, also when the first query fails
+    long = "drinking mug " + " ".join(f"word{i}" for i in range(150))
+    proc = run("search", tmp_path / "gone.png", sheet, "--text", long, "--library", lib,
+               "--no-log", "--k", "1")
+    assert proc.returncode == 1 and proc.stderr.count("note: the text is longer") == 1
+    proc = run("search", sheet, "--examiner", "ann\nbob", "--library", lib, "--no-log")
+    assert proc.returncode == 2 and "holds a line break, tab or other control character" in \
+        proc.stderr
 
 
 def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
