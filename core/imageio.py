@@ -20,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 #: Refuse anything larger than a 600 dpi A0 sheet (about 20000 x 28000 would be absurd).
 MAX_PIXELS = 120_000_000
 PDF_DPI = 300
+#: Pages counted of a damaged file whose count it does not say (no patent has this many).
+MAX_PAGES = 10_000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = IMAGE_SUFFIXES | PDF_SUFFIXES
@@ -183,7 +185,7 @@ def _frames(im: Image.Image) -> tuple[int, bool]:
             pass
         n = 1
         try:
-            while True:
+            while n < MAX_PAGES:            # (a file whose pages chain in a loop)
                 im.seek(n)
                 n += 1
         except Exception:  # noqa: BLE001 - the first page that cannot be reached

@@ -664,9 +664,9 @@ class MainWindow(QMainWindow):
                                   query_figures=params.get("query_figures", []),
                                   query_pages=params.get("query_pages", []),
                                   query_sha256=rec.get("query_sha256"), search_id=rec["id"],
-                                  text_pages=(rec.get("params") or {}).get("text_pages", []),
-                                  query_region=(rec.get("params") or {}).get("region"),
-                                  allowed=(rec.get("params") or {}).get("allowed"))
+                                  text_pages=params.get("text_pages", []),
+                                  query_region=params.get("region"),
+                                  allowed=params.get("allowed"))
             region = searched_region(rec)
             self._show_response(gen, resp, ratings, reopened=f"reopened from "
                                 f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
