@@ -970,8 +970,9 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(parent or self, "Export ratings",
                                               str(Path(self.settings.last_folder) / name),
                                               "CSV (*.csv)")
-        if path:
-            self.export_ratings(Path(path), notify)
+        if path:        # (a name typed without .csv gets it, as a report gets its format's)
+            self.export_ratings(Path(path if Path(path).suffix.lower() == ".csv"
+                                     else path + ".csv"), notify)
 
     def export_ratings(self, path: Path, notify=None) -> None:
         notify = notify or self.show_message

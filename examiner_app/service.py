@@ -218,7 +218,8 @@ class LibraryService(QObject):
     def load_query(self, source: str | Path | QImage, page_index: int = 0, *,
                    on_done: Callback, on_error: Callback) -> Task:
         """Decode a query file (or a pasted image, first saved next to the library so the
-        audit trail can reopen it) and find its figures."""
+        audit trail can reopen it; where it cannot be, in a temporary folder) and find its
+        figures."""
         folder = (self.path / QUERIES_DIR) if self.path else Path(self._tmp.name)
         image = source.copy() if isinstance(source, QImage) else None
         drawing_cfg = self._searcher.cfg if self._searcher is not None else None
@@ -228,7 +229,14 @@ class LibraryService(QObject):
             from core.imageio import count_pages
             from core.search import load_query_page
 
-            path = Path(source) if image is None else _save_pasted(image, folder)
+            if image is None:
+                path = Path(source)
+            else:
+                try:
+                    path = _save_pasted(image, folder)
+                except OSError:     # (a library this user may not write, or its disk full:
+                    #                  searched unlogged, the paste need not outlive the window)
+                    path = _save_pasted(image, Path(self._tmp.name))
             n_pages = count_pages(path)
             page, _, sha = load_query_page(path, page_index)
             boxes = find_figures(page.array, None, drawing_cfg or DrawingConfig(),

@@ -27,13 +27,20 @@ class Settings:
     def _get(self, key: str, default=None):
         return self.q.value(key, default)
 
+    def _text(self, key: str) -> str:
+        """A stored text; "" for none, or for a value of another kind (a settings file edited
+        by hand: a list where a comma went unquoted, a size, bytes), never to be used as a
+        name or path."""
+        value = self._get(key, "")
+        return value if isinstance(value, str) else ""
+
     def _set(self, key: str, value) -> None:
         self.q.setValue(key, value)
         self.q.sync()
 
     @property
     def library(self) -> Path | None:
-        value = self._get("library")
+        value = self._text("library")
         return Path(value) if value else None
 
     @library.setter
@@ -42,9 +49,9 @@ class Settings:
 
     @property
     def examiner(self) -> str:
-        value = self._get("examiner")
+        value = self._text("examiner")
         if value:
-            return str(value)
+            return value
         try:
             return getpass.getuser()
         except (KeyError, OSError):
@@ -56,7 +63,7 @@ class Settings:
 
     @property
     def study(self) -> str:
-        return str(self._get("study", "") or "")
+        return self._text("study")
 
     @study.setter
     def study(self, value: str) -> None:
@@ -74,7 +81,7 @@ class Settings:
     @property
     def session_typed(self) -> str:
         """The session id as the examiner set it ("" while it follows today's date)."""
-        return str(self._get("session", "") or "")
+        return self._text("session")
 
     @property
     def blind(self) -> bool:
@@ -94,14 +101,16 @@ class Settings:
 
     @property
     def last_folder(self) -> str:
-        return str(self._get("last_folder", "") or str(Path.home()))
+        return self._text("last_folder") or str(Path.home())
 
     @last_folder.setter
     def last_folder(self, folder: str) -> None:
         self._set("last_folder", folder)
 
     def geometry(self) -> tuple[QByteArray | None, QByteArray | None]:
-        return self._get("window/geometry"), self._get("window/state")
+        """The window's saved geometry and state (None each where none, or not Qt's bytes)."""
+        return tuple(v if isinstance(v, QByteArray) else None
+                     for v in (self._get("window/geometry"), self._get("window/state")))
 
     def save_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
         self.q.setValue("window/geometry", geometry)

@@ -1890,6 +1890,32 @@ def test_the_session_dialog_reads_names_as_stored(qtbot, window, tmp_path, monke
     window.settings.last_folder = str(tmp_path)
     window.export_ratings_dialog()
     assert asked == [str(tmp_path / "ratings-week 1-2.csv")]
+    exported = []                               # a name typed without .csv gets it
+    monkeypatch.setattr(window, "export_ratings", lambda path, notify=None:
+                        exported.append(path))
+    for typed in ("ratings", "ratings.CSV", "week.v2"):
+        monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                            lambda *a, typed=typed: (str(tmp_path / typed), "CSV (*.csv)"))
+        window.export_ratings_dialog()
+    assert exported == [tmp_path / "ratings.csv", tmp_path / "ratings.CSV",
+                        tmp_path / "week.v2.csv"]
+
+
+def test_settings_edited_by_hand_into_nonsense_fall_back_to_defaults(tmp_path, qtbot):
+    """A settings file edited by hand (geometry=garbage, a library path with an unquoted
+    comma, which QSettings reads as a list) stopped the window from starting, every time;
+    a size where a name belongs became the examiner's name. Each falls back to its default."""
+    settings_file = tmp_path / "examiner.conf"
+    settings_file.write_text("[General]\nlibrary=/a, /b\nexaminer=@Size(1 2)\n"
+                             "study=@ByteArray(\\xff)\nsession=x, y\n"
+                             "[window]\ngeometry=garbage\nstate=1\n")
+    settings = Settings(QSettings(str(settings_file), QSettings.Format.IniFormat))
+    assert settings.library is None and settings.geometry() == (None, None)
+    assert settings.study == "" and settings.session_typed == ""
+    assert "Size" not in settings.examiner and settings.examiner
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    assert w.width() > 0 and w.settings.library is None
 
 
 def test_a_search_made_while_the_ratings_are_scored_does_not_wait_for_the_scoring(
@@ -2893,6 +2919,21 @@ def test_a_read_only_library_is_searched_without_logging(qtbot, window, gui_libr
     window.model.setData(window.model.index(0), 2, RatingRole)
     assert window.model.index(0).data(RatingRole) is None
     assert window.banner.level == "error" and "not saved" in window.banner.text.text()
+    import examiner_app.service
+
+    real_save = examiner_app.service._save_pasted
+
+    def save(image, folder):                # (root writes anywhere: the folder refuses here)
+        if str(folder).startswith(str(copy)):
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real_save(image, folder)
+    monkeypatch.setattr(examiner_app.service, "_save_pasted", save)
+    QGuiApplication.clipboard().setImage(QImage(str(sheets(gui_library)[1])))
+    window.paste()                          # a pasted drawing is searched from a temporary copy
+    qtbot.waitUntil(lambda: window.response is not resp and not window.busy.isVisible(),
+                    timeout=WAIT)
+    assert window.response.results and "pasted-" in window.response.query
+    assert not window.response.query.startswith(str(copy))
     from PySide6.QtWidgets import QLabel
 
     window.show_library_dialog()            # its runs would be refused: it says so first
