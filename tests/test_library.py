@@ -73,6 +73,8 @@ def test_each_result_names_the_query_figure_it_matched(tiny_library, shared_data
     """Of a query with several figures, each result names the one it is most like (a figure
     of the library's own copy of the sheet: its own box), and a reopened search says the
     same: the detail view shows that figure and page beside the result."""
+    from pathlib import Path
+
     import numpy as np
 
     from core.audit import logged_hits
@@ -84,7 +86,8 @@ def test_each_result_names_the_query_figure_it_matched(tiny_library, shared_data
     with copy:
         resp = Searcher(copy, model).search(SearchQuery(image=query, k=40), log=True)
         assert len(resp.query_figures) > 1 and resp.query_pages == [0] * len(resp.query_figures)
-        own = [h for h in resp.results if h.image == str(query) and h.score > 0.999]
+        own = [h for h in resp.results                  # (the library keeps resolved paths)
+               if Path(h.image).resolve() == query.resolve() and h.score > 0.999]
         assert len(own) == len(resp.query_figures)
         assert sorted(resp.query_figures[h.query_figure] for h in own) == \
             sorted(h.figure for h in own)
