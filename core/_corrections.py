@@ -245,8 +245,9 @@ def _flat(value, field: str = "") -> str:
     """A value on one line (a title with a line break in it), as the note is one line; figure
     descriptions by their count (the sentences are in the library)."""
     if field == "figure_descriptions":
-        n = len(json.loads(value))
-        return f"{n} sentence" if n == 1 else f"{n} sentences"
+        from .reports import counted
+
+        return counted(len(json.loads(value)), "sentence")
     return " ".join(str(value).split())
 
 

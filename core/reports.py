@@ -317,8 +317,8 @@ def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:
     good = {h.patent_id for h in hits if ratings.get(h.figure_id, -1) >= RELEVANT_MIN}
     relevant = len(good.intersection(top_patents([(h.rank, h.patent_id) for h in hits])))
     rated = sum(h.figure_id in ratings for h in hits)
-    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} ({relevant} relevant "
-            f"{'patent' if relevant == 1 else 'patents'} among its top {TOP_K}, "
+    return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} "
+            f"({counted(relevant, 'relevant patent')} among its top {TOP_K}, "
             f"{counted(rated, 'drawing')} rated)")
 
 
