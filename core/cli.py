@@ -533,8 +533,11 @@ def cmd_search(args) -> int:
                   f"{resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
             if resp.text_only:
-                print("patent-examiner: note: this page looks like printed text, not a drawing "
-                      "(a specification page?); it was searched as it is", file=sys.stderr)
+                print("patent-examiner: note: "
+                      + ("this page looks like printed text, not a drawing (a specification "
+                         "page?); it was searched as it is" if args.page is not None else
+                         "every page looks like printed text, not a drawing (a specification?); "
+                         "the pages were searched as they are"), file=sys.stderr)
             if not resp.results:
                 print(f"  no results: {_why_empty(lib, resp)}")
             for line in hit_lines(resp.results):

@@ -83,7 +83,7 @@ class SearchResponse:
     query_pages: list[int] = field(default_factory=list)   # the page of each query figure
     text_pages: list[int] = field(default_factory=list)    # all pages: pages of printed text
     #                                                        left out (0-based)
-    text_only: bool = False             # one page: it looks like printed text, not a drawing
+    text_only: bool = False             # the page (every page) looks like printed text
     query_sha256: str | None = None
     query_region: str | None = None     # the query's ``region`` (with a box)
     allowed: int | None = 0             # figures that pass the cutoff and filters (None:
@@ -249,7 +249,7 @@ class Searcher:
         vectors = None
         if query.image is not None:
             if query.page_index is None:
-                path, sha, pages, boxes, images, text_pages = self._all_pages(query)
+                path, sha, pages, boxes, images, text_pages, text_only = self._all_pages(query)
                 t["decode"] = t["preprocess"] = time.perf_counter()
             else:
                 page, path, sha = load_query_page(query.image, query.page_index)
@@ -319,8 +319,9 @@ class Searcher:
 
     def _all_pages(self, query: SearchQuery):
         """Path, sha256, and the pages, boxes and images of the figures of every page of the
-        query file, and the pages of printed text left out; pages without a drawing (a
-        front page's continuation) add none."""
+        query file, the pages of printed text left out, and whether every page looks like
+        printed text (searched as it is then); pages without a drawing (a front page's
+        continuation) add none."""
         from .imageio import iter_pages
 
         if query.box is not None:
@@ -343,7 +344,7 @@ class Searcher:
         if not images:
             raise QueryError(f"{path}: no drawing found on any of its pages")
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return path, sha, pages, boxes, images, text_pages
+        return path, sha, pages, boxes, images, text_pages, not drawn
 
     def search_vectors(self, vectors: np.ndarray | None, *, before: date | None,
                        locarno: str | None, k: int, exclude_patents: tuple[str, ...] = (),

@@ -550,15 +550,18 @@ class MainWindow(QMainWindow):
         self._set_busy(True, "Searching\u2026")
         self.results.header.setText("Searching\u2026")
         self.service.search(query, self.identity(), lambda: gen == self._gen,
-                            on_done=lambda resp: self._show_response(gen, resp, used=used),
+                            on_done=lambda resp: self._show_response(
+                                gen, resp, used=used, all_pages=page_index is None),
                             on_error=lambda exc: self._search_failed(gen, exc))
 
     def _show_response(self, gen: int, resp, ratings: dict | None = None,
                        reopened: str | None = None, what: str | None = None,
-                       used: tuple = (None, None), logged: dict | None = None) -> None:
+                       used: tuple = (None, None), logged: dict | None = None,
+                       all_pages: bool = False) -> None:
         """``used``: the QueryPage and region searched (a report shows these, not the query
         on screen, which may already be the next one); ``logged``: the audit-log record of
-        a reopened search (its report names who made it and when from there)."""
+        a reopened search (its report names who made it and when from there); ``all_pages``:
+        every page of the file was searched."""
         if resp is None or gen != self._gen:
             return                              # a newer request superseded this one
         self._set_busy(False)
@@ -590,10 +593,14 @@ class MainWindow(QMainWindow):
         if resp.text_note and not reopened:
             self.show_message("warning", f"{resp.text_note[0].upper()}{resp.text_note[1:]}. "
                               "Put the title or the key words first.")
-        if resp.text_only and not reopened:
+        if resp.text_only and not reopened and not all_pages:
             self.show_message("warning", "This page looks like printed text, not a drawing (a "
                               "specification page?); it was searched as it is. Pick a page "
                               "of drawings, or All pages.")
+        elif resp.text_only and not reopened:
+            self.show_message("warning", "Every page looks like printed text, not a drawing (a "
+                              "specification?); the pages were searched as they are. Open "
+                              "the application's drawing sheets.")
         self.refresh_history()
         if self.stack.currentWidget() is self.detail:
             self.show_detail()

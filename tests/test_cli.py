@@ -732,7 +732,11 @@ def test_page_all_leaves_out_pages_of_printed_text(cli_library, shared_data, tmp
     text[0].save(only_text, save_all=True, append_images=text[1:], resolution=300)
     obj = json.loads(run("search", only_text, "--library", lib, "--page", "all", "--json",
                          "--no-log").stdout)
-    assert obj["text_pages"] == [] and set(obj["query_pages"]) == {0, 1}
+    assert obj["text_pages"] == [] and set(obj["query_pages"]) == {0, 1} and obj["text_only"]
+    every = run("search", only_text, "--library", lib, "--page", "all", "--no-log")
+    assert every.returncode == 0 and "every page looks like printed text" in every.stderr
+    assert not json.loads(run("search", pdf, "--library", lib, "--page", "all", "--json",
+                              "--no-log").stdout)["text_only"]
 
 
 def test_the_page_hint_does_not_read_a_pipe_again(tmp_path):

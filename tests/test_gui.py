@@ -2222,6 +2222,20 @@ def test_all_pages_says_which_pages_of_printed_text_it_left_out(
     assert window.response.text_pages == [1]
     assert "but page 2 (printed text)" in window.results.header.text()
 
+    only_text = tmp_path / "typeface.pdf"           # every page text: searched, and said so
+    Image.fromarray(text_page(seed)).save(only_text, save_all=True, resolution=300,
+                                          append_images=[Image.fromarray(text_page(seed))])
+    window.start(gui_library, only_text)
+    one = searched(qtbot, window, every.search_id)
+    assert one.text_only and "This page looks like printed text" in window.banner.text.text()
+    row = panel.figure.findData(-3)
+    panel.figure.setCurrentIndex(row)
+    panel.figure.activated.emit(row)
+    window.search()
+    assert searched(qtbot, window, one.search_id).text_only
+    assert window.banner.level == "warning"
+    assert "Every page looks like printed text" in window.banner.text.text()
+
 
 def test_a_sheet_shown_small_keeps_its_thin_lines(qtbot):
     """Fine 1-bit hatching shown at a tenth of its size averages to an even grey (lines kept,
