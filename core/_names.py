@@ -1,6 +1,9 @@
 """File-system names in records and messages: a name that is not valid UTF-8 (bytes from
-another system, carried by Python as escapes) cannot be stored in SQLite as text."""
+another system, carried by Python as escapes) cannot be stored in SQLite as text; and the
+names of people, studies and sessions, which must stay on one line."""
 from __future__ import annotations
+
+import unicodedata
 
 NOT_UTF8 = ("its name is not valid UTF-8 (written on another system?): rename it, then add "
             "it again")
@@ -23,3 +26,12 @@ def readable(text: object) -> str:
     except UnicodeEncodeError:
         raw = str(text).encode("utf-8", "replace")
     return raw.decode("utf-8", "replace")
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an examiner, study or session name (a line break or tab in it
+    would split the history's table and the ratings' CSV rows), or None."""
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return ("holds a line break, tab or other control character: give a name on one "
+                "line")
+    return None

@@ -11,7 +11,6 @@ import re
 import signal
 import sys
 import threading
-import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -41,10 +40,11 @@ def iso_date(text: str) -> date:
 def name_text(text: str) -> str:
     """An examiner, study or session name: UTF-8 text on one line (a line break or tab in
     it would split the history's table and the ratings' CSV rows)."""
+    from ._names import name_problem
+
     text = utf8_text(text)
-    if any(unicodedata.category(c) == "Cc" for c in text):
-        raise argparse.ArgumentTypeError(f"{text!r} holds a line break, tab or other control "
-                                         "character: give a name on one line")
+    if why := name_problem(text):
+        raise argparse.ArgumentTypeError(f"{text!r} {why}")
     return text
 
 

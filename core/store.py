@@ -633,7 +633,8 @@ class Store:
         SHA-256 still identifies it)."""
         from ._names import readable
 
-        examiner, study, session = _who(examiner), _who(study), _who(session)
+        examiner, study, session = (_who(examiner, "examiner"), _who(study, "study"),
+                                    _who(session, "session"))
         query_path = readable(query_path) if query_path is not None else None
         with self.transaction():
             cur = self.conn.execute(
@@ -672,7 +673,8 @@ class Store:
                    query_sha256: str | None, examiner: str | None, study: str | None = None,
                    session: str | None = None, blind: bool = False) -> int:
         """Append a rating (``None`` clears it); committed before returning."""
-        examiner, study, session = _who(examiner), _who(study), _who(session)
+        examiner, study, session = (_who(examiner, "examiner"), _who(study, "study"),
+                                    _who(session, "session"))
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO ratings(at, search_id, examiner, study, session, query_sha256, "
@@ -731,9 +733,15 @@ def _chunked(ids: list, size: int = 900):
         yield chunk, ",".join("?" * len(chunk))
 
 
-def _who(name: str | None) -> str | None:
-    """An examiner, study or session name as stored: trimmed, an empty one as none."""
-    return (name or "").strip() or None
+def _who(name: str | None, what: str) -> str | None:
+    """An examiner, study or session name as stored: trimmed, an empty one as none; one
+    that is not one line is refused (``what``: which of the three it is)."""
+    from ._names import name_problem
+
+    name = (name or "").strip() or None
+    if name and (why := name_problem(name)):
+        raise StoreError(f"the {what} name {name!r} {why}")
+    return name
 
 
 def _decode_search(row: dict) -> dict:

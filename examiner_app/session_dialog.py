@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout)
 
+from core import name_problem
 from core.reports import RELEVANCE_RULE
 
 from .settings import session_or_today
@@ -134,6 +135,12 @@ class SessionDialog(QDialog):
     def accept(self) -> None:
         if not self.examiner.text().strip():
             return
+        for label, field in (("Examiner", self.examiner), ("Study", self.study),
+                             ("Session", self.session)):
+            if why := name_problem(field.text().strip()):
+                self.show_export_outcome("error", f"{label}: {why}.")
+                field.setFocus()
+                return
         self.settings.examiner = self.examiner.text()
         self.settings.study = self.study.text()
         self.settings.session = self.session.text()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from core import name_problem
+
 ORG, APP = "patent-examiner", "examiner"
 
 
@@ -34,6 +36,12 @@ class Settings:
         value = self._get(key, "")
         return value if isinstance(value, str) else ""
 
+    def _name(self, key: str) -> str:
+        """A stored examiner, study or session name; "" for one not on one line (edited by
+        hand), which the audit log would refuse."""
+        value = self._text(key)
+        return "" if name_problem(value) else value
+
     def _set(self, key: str, value) -> None:
         self.q.setValue(key, value)
         self.q.sync()
@@ -49,7 +57,7 @@ class Settings:
 
     @property
     def examiner(self) -> str:
-        value = self._text("examiner")
+        value = self._name("examiner")
         if value:
             return value
         try:
@@ -63,7 +71,7 @@ class Settings:
 
     @property
     def study(self) -> str:
-        return self._text("study")
+        return self._name("study")
 
     @study.setter
     def study(self, value: str) -> None:
@@ -81,7 +89,7 @@ class Settings:
     @property
     def session_typed(self) -> str:
         """The session id as the examiner set it ("" while it follows today's date)."""
-        return self._text("session")
+        return self._name("session")
 
     @property
     def blind(self) -> bool:

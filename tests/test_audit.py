@@ -244,7 +244,7 @@ def test_names_are_trimmed_and_an_empty_study_is_outside_any_study(tmp_path):
     the log and the ratings store names trimmed and an empty one as none, and filters find
     rows logged before they were (with '' or spaces)."""
     from core.reports import session_summary
-    from core.store import Store
+    from core.store import Store, StoreError
 
     store = Store(tmp_path / "library.sqlite")
     sid = store.log_search(query_path="/q.png", query_sha256=None, query_page=0,
@@ -262,6 +262,15 @@ def test_names_are_trimmed_and_an_empty_study_is_outside_any_study(tmp_path):
     summary = session_summary(store, "s9", "ann", study="")
     assert (summary.searches, len(summary.per_search), summary.rated) == (2, 1, 1)
     assert store.current_ratings(study="", examiner="ann")[0]["examiner"] == "ann"
+    # a name on two lines (a spreadsheet row pasted) is refused by the log and the ratings
+    with pytest.raises(StoreError, match="the examiner name 'Jane Doe.tE123' holds a line"):
+        store.log_search(query_path="/q.png", query_sha256=None, query_page=0, query_box=None,
+                         before=None, locarno=None, text=None, model_id="m", k=5, results=[],
+                         examiner="Jane Doe\tE123\n")
+    with pytest.raises(StoreError, match="study name"):
+        store.add_rating(search_id=sid, patent_id="D1", figure_id=1, rank=1, rating=3,
+                         model_id="m", query_sha256=None, examiner="ann", study="a\nb")
+    assert store.count_searches() == 2 and len(store.current_ratings()) == 1
     store.close()
 
 

@@ -1741,6 +1741,18 @@ def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     assert ok.isEnabled()
     dialog.accept()
     assert settings.examiner == "Bob"
+    study = settings.study
+    dialog.examiner.setText("Jane Doe\tE123\n")  # a spreadsheet row pasted: not a name
+    dialog.study.setText("pilot\nweek 2")
+    dialog.accept()
+    assert settings.examiner == "Bob" and settings.study == study and dialog.outcome.isVisibleTo(
+        dialog) and "Examiner: holds a line break, tab" in dialog.outcome.text()
+    dialog.examiner.setText("Jane Doe")
+    dialog.accept()
+    assert settings.examiner == "Bob" and "Study: holds a line break" in dialog.outcome.text()
+    dialog.study.setText("pilot week 2")
+    dialog.accept()
+    assert (settings.examiner, settings.study) == ("Jane Doe", "pilot week 2")
     settings.session = ""                   # following today's date: OK keeps it following
     dialog = SessionDialog(settings)
     qtbot.addWidget(dialog)
@@ -1913,6 +1925,9 @@ def test_settings_edited_by_hand_into_nonsense_fall_back_to_defaults(tmp_path, q
     assert settings.library is None and settings.geometry() == (None, None)
     assert settings.study == "" and settings.session_typed == ""
     assert "Size" not in settings.examiner and settings.examiner
+    settings.q.setValue("examiner", "a\tb")     # a name on two lines, which the log refuses
+    settings.q.setValue("study", "pilot\nweek 2")
+    assert "\t" not in settings.examiner and settings.examiner and settings.study == ""
     w = MainWindow(settings)
     qtbot.addWidget(w)
     assert w.width() > 0 and w.settings.library is None
