@@ -133,7 +133,11 @@ def _drop_copies_of_ended_processes() -> None:
     """Remove the temporary library copies that processes no longer running left behind."""
     if os.name != "posix":      # (os.kill(pid, 0) asks whether it runs on POSIX only)
         return
-    for folder in Path(tempfile.gettempdir()).glob(f"{_COPY_PREFIX}*-*"):
+    try:
+        tmp = tempfile.gettempdir()
+    except OSError:             # (no temporary folder this user may write: no copies in one)
+        return
+    for folder in Path(tmp).glob(f"{_COPY_PREFIX}*-*"):
         pid = folder.name[len(_COPY_PREFIX):].split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue

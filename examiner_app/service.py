@@ -10,7 +10,9 @@ Results come back on the UI thread through the callbacks given to each call.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -103,7 +105,8 @@ class LibraryService(QObject):
         self._rating_library = None     # core.library.Library, used on the ratings thread only
         self._models: dict[str, Any] = {}
         self._info_key = None           # what the library held when ``info`` was read
-        self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
+        self._tmp = None                # for pastes no library keeps (made when needed)
+        self._tmp_lock = threading.Lock()
 
     # -- opening ----------------------------------------------------------------------------
     def open(self, path: Path, model_at: str | None = None) -> Task:
@@ -220,7 +223,7 @@ class LibraryService(QObject):
         """Decode a query file (or a pasted image, first saved next to the library so the
         audit trail can reopen it; where it cannot be, in a temporary folder) and find its
         figures."""
-        folder = (self.path / QUERIES_DIR) if self.path else Path(self._tmp.name)
+        folder = (self.path / QUERIES_DIR) if self.path else None
         image = source.copy() if isinstance(source, QImage) else None
         drawing_cfg = self._searcher.cfg if self._searcher is not None else None
 
@@ -233,10 +236,12 @@ class LibraryService(QObject):
                 path = Path(source)
             else:
                 try:
-                    path = _save_pasted(image, folder)
+                    path = _save_pasted(image, folder or self._temp_folder())
                 except OSError:     # (a library this user may not write, or its disk full:
                     #                  searched unlogged, the paste need not outlive the window)
-                    path = _save_pasted(image, Path(self._tmp.name))
+                    if folder is None:
+                        raise
+                    path = _save_pasted(image, self._temp_folder())
             n_pages = count_pages(path)
             page, _, sha = load_query_page(path, page_index)
             boxes = find_figures(page.array, None, drawing_cfg or DrawingConfig(),
@@ -612,11 +617,21 @@ class LibraryService(QObject):
         self.ratings.shutdown(drop_queued=False)
         self._close_library()
         self._close_rating_library()
-        self._tmp.cleanup()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def _temp_folder(self) -> Path:
+        """The window's temporary folder, made at the first paste that needs it: where no
+        temporary folder can be made, the window still opens and searches."""
+        with self._tmp_lock:
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="patent-examiner-")
+            return Path(self._tmp.name)
 
 
 def _save_pasted(image: QImage, folder: Path) -> Path:
-    """Write a pasted image as PNG named by its content hash (same image, same file)."""
+    """Write a pasted image as PNG named by its content hash (same image, same file), whole
+    or not at all: a write cut short (disk full) leaves no file to be taken for the image."""
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buf, "PNG"):
@@ -624,6 +639,16 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
     data = bytes(buf.data())
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"pasted-{hashlib.sha256(data).hexdigest()[:16]}.png"
-    if not path.exists():
-        path.write_bytes(data)
+    try:
+        if path.stat().st_size == len(data):
+            return path
+    except OSError:
+        pass
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, path)
+    except OSError:
+        part.unlink(missing_ok=True)
+        raise
     return path

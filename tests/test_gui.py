@@ -111,6 +111,14 @@ def test_drop_and_paste_run_searches(qtbot, window, gui_library):
     assert resp.results
     assert Path(resp.query).parent == gui_library / "queries"   # kept for the audit trail
 
+    pasted = Path(resp.query)               # a write cut short (disk full) left it empty:
+    whole = pasted.read_bytes()             # pasting the drawing again writes it whole
+    pasted.write_bytes(b"")
+    window.paste()
+    again = searched(qtbot, window, resp.search_id)
+    assert again.query == resp.query and again.results and pasted.read_bytes() == whole
+    assert list(pasted.parent.glob(".*.part")) == []
+
 
 def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_library):
     window.start(gui_library, sheets(gui_library)[0])
@@ -3002,6 +3010,18 @@ def test_a_read_only_library_without_its_latest_changes_says_so(qtbot, window, g
     text = window.banner.text.text()
     assert window.banner.level == "warning" and "read-only for you" in text
     assert "library.sqlite-wal) could not be read" in text
+
+    import tempfile
+
+    from examiner_app.service import LibraryService
+
+    def no_usable_folder():             # no temporary folder at all: the window's service
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found")
+    monkeypatch.setattr(tempfile, "gettempdir", no_usable_folder)   # made one at start
+    service = LibraryService()
+    with pytest.raises(OSError, match="No usable temporary"):
+        service._temp_folder()          # (asked for by a paste no library keeps)
+    service.shutdown()
 
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):
