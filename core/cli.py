@@ -405,15 +405,21 @@ def unknown_patents_note(store, patents: list[str], listed: str) -> tuple[list[s
 
 def read_list(path: str, what: str) -> list[str]:
     """The entries of a one-per-line list file (blank lines and # comments skipped), in
-    UTF-8 (a byte-order mark allowed) or UTF-16 with its mark (as Windows PowerShell and
-    Excel's "Unicode text" save lists)."""
+    UTF-8 (a byte-order mark allowed) or UTF-16 or UTF-32 with its mark (as Windows
+    PowerShell and Excel's "Unicode text" save lists)."""
+    marked = [(b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+              (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")]
     try:
         raw = Path(user_path(path)).read_bytes()
-        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
-        lines = raw.decode("utf-16" if utf16 else "utf-8-sig").splitlines()
+        encoding = next((enc for mark, enc in marked if raw.startswith(mark)), "utf-8-sig")
+        text = raw.decode(encoding)
+        if "\x00" in text:         # (UTF-16 without its mark reads as UTF-8 with NULs)
+            raise UnicodeDecodeError(encoding, raw, 0, 1, "NUL")
     except (OSError, UnicodeDecodeError) as exc:
-        why = getattr(exc, "strerror", None) or "not a text file"
+        why = getattr(exc, "strerror", None) or ("not a text file (save it as UTF-8 text, "
+                                                 "one entry per line)")
         raise CliError(f"cannot read the {what} {path}: {why}") from None
+    lines = text.splitlines()
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 

@@ -695,6 +695,25 @@ def test_eval_gives_intervals_and_compares_modes_on_the_same_queries(cli_library
     assert "95 % intervals" in text and "against image on the same queries" in text
 
 
+def test_list_files_in_the_encodings_windows_saves_them_are_read_or_refused(tmp_path):
+    """UTF-8 (with or without a mark), UTF-16 and UTF-32 with their marks are read; a file
+    whose text holds NULs (UTF-16 without its mark) is refused in one line: it crashed the
+    search with "embedded null byte", and UTF-32 was read as UTF-16."""
+    from core.cli import CliError, read_list
+
+    entries = ["q1.png", "sub\\ü 2.png"]
+    for i, encoding in enumerate(("utf-8", "utf-8-sig", "utf-16", "utf-32", "utf-16-be")):
+        path = tmp_path / f"{i}.txt"
+        mark = b"\xfe\xff" if encoding == "utf-16-be" else b""
+        path.write_bytes(mark + "# queries\r\nq1.png\r\n\r\nsub\\ü 2.png\r\n".encode(encoding))
+        assert read_list(str(path), "query list") == entries, encoding
+    for encoding in ("utf-16-le", "utf-32-le"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes("q1.png\n".encode(encoding))
+        with pytest.raises(CliError, match=f"cannot read the query list {path}: not a text"):
+            read_list(str(path), "query list")
+
+
 def test_page_all_leaves_out_pages_of_printed_text(cli_library, shared_data, tmp_path):
     """An application file with a specification page between its drawings: the text page adds
     no query figures and the search says so; a file of text pages alone (a typeface design
