@@ -58,20 +58,26 @@ class IngestReport:
         return self.pages_added / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
+        from .reports import counted
+
         head = "cancelled" if self.cancelled else "done"
+        c = counted
         if self.rebuilt:
-            first = (f"{head}: re-embedded {self.pages_added} pages ({self.figures_added} "
-                     f"figures of {self.patents_added} patents) in {self.seconds:.1f} s; ")
+            first = (f"{head}: re-embedded {c(self.pages_added, 'page')} ("
+                     f"{c(self.figures_added, 'figure')} of {c(self.patents_added, 'patent')}) "
+                     f"in {self.seconds:.1f} s; ")
         else:
-            first = (f"{head}: added {self.pages_added} pages ({self.figures_added} figures, "
-                     f"{self.patents_added} new patents) in {self.seconds:.1f} s; "
-                     f"{self.pages_already_present} pages were already in the library"
+            present = self.pages_already_present
+            first = (f"{head}: added {c(self.pages_added, 'page')} ("
+                     f"{c(self.figures_added, 'figure')}, {c(self.patents_added, 'new patent')})"
+                     f" in {self.seconds:.1f} s; {c(present, 'page')} "
+                     f"{'was' if present == 1 else 'were'} already in the library"
                      + (f" ({self.pages_moved} of them moved: their new place is recorded)"
                         if self.pages_moved else "") + "; ")
         lines = [first + f"{len(self.errors)} skipped"
-                 + (f"; {_count(len(self.corrected), 'patent')} corrected"
+                 + (f"; {counted(len(self.corrected), 'patent')} corrected"
                     if self.corrected else "")
-                 + (f"; {_count(len(self.refiled), 'page')} filed under their patents"
+                 + (f"; {counted(len(self.refiled), 'page')} filed under their patents"
                     if self.refiled else "")]
         lines += [f"  corrected {c}" for c in self.corrected[:50]]
         lines += [f"  filed {c}" for c in self.refiled[:50]]
@@ -81,10 +87,6 @@ class IngestReport:
             lines.append(f"  ... and {len(self.errors) - 50} more (see `index info --errors`)")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 class _ChunkWriter:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMes
                                QVBoxLayout, QWidget)
 
 from core.audit import searched_region
-from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta, one_line
+from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta, counted, one_line
 from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
 
@@ -619,8 +619,8 @@ class MainWindow(QMainWindow):
         what = (f"{what} and the text {words}" if what and words else what
                 or f"the text {words} alone")
         patents, figures = self.model.patents(), len(resp.results)
-        self.results.header.setText(f"{patents} patent{'s' * (patents != 1)}, {figures} "
-                                    f"figure{'s' * (figures != 1)} \u2014 searched with {what}")
+        self.results.header.setText(f"{counted(patents, 'patent')}, "
+                                    f"{counted(figures, 'figure')} \u2014 searched with {what}")
 
     def _search_failed(self, gen: int, exc) -> None:
         if gen != self._gen:
@@ -987,7 +987,7 @@ class MainWindow(QMainWindow):
 
         def done(n):
             self._set_busy(False, job="ratings")
-            notify("info", f"{n} ratings of session {self.settings.session} in "
+            notify("info", f"{counted(n, 'rating')} of session {self.settings.session} in "
                    f"study {self.settings.study or '(none)'} (every examiner) saved "
                    f"to {path}", timeout_ms=8000)
 

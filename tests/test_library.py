@@ -1460,3 +1460,21 @@ def test_a_write_waits_while_another_process_swaps_the_folders(sheets, tmp_path,
     start = time.monotonic()
     assert window.replaced() is False and time.monotonic() - start < 0.3
     window.close()
+
+
+def test_an_ingest_summary_counts_in_words_that_agree():
+    """"added 1 page (1 figure, 1 new patent)...; 1 page was already...": plurals were fixed
+    ("1 new patents", "1 pages were")."""
+    from core.ingest import IngestReport
+
+    one = IngestReport("r", pages_added=1, figures_added=1, patents_added=1,
+                       pages_already_present=1, seconds=0.5).summary()
+    assert one.startswith("done: added 1 page (1 figure, 1 new patent) in 0.5 s; 1 page was "
+                          "already in the library; 0 skipped")
+    two = IngestReport("r", pages_added=2, figures_added=3, patents_added=2,
+                       pages_already_present=0, seconds=1).summary()
+    assert two.startswith("done: added 2 pages (3 figures, 2 new patents) in 1.0 s; 0 pages "
+                          "were already in the library")
+    again = IngestReport("r", pages_added=1, figures_added=2, patents_added=1, rebuilt=True,
+                         seconds=1).summary()
+    assert again.startswith("done: re-embedded 1 page (2 figures of 1 patent) in 1.0 s")
