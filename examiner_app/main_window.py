@@ -57,6 +57,19 @@ def report_path(path: str, chosen_filter: str) -> Path:
     return Path(path + suffix)
 
 
+def replace_ok(parent, typed: str, path: Path) -> bool:
+    """Whether to write ``path``, the name typed in a save dialog with a suffix added: the
+    dialog asked about replacing only the name as typed, so an existing file is asked about
+    here (it was silently overwritten)."""
+    if path == Path(typed) or not path.exists():
+        return True
+    answer = QMessageBox.question(
+        parent, "Replace the file?", f"{path.name} already exists in {path.parent}. "
+        "Do you want to replace it?", QMessageBox.StandardButton.Yes |
+        QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def ratings_elsewhere(sessions: dict, hits: list, ident: Identity) -> str | None:
     """A reopened search shows the examiner's ratings of it from any session; says how many
     of those on screen were made in another session (a rating belongs to the session it was
@@ -927,7 +940,7 @@ class MainWindow(QMainWindow):
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export search report", str(Path(self.settings.last_folder) / name),
             REPORT_FILTER)
-        if path:
+        if path and replace_ok(self, path, report_path(path, chosen)):
             self.export_report(report_path(path, chosen))
 
     def export_report(self, path: Path) -> None:
@@ -977,9 +990,10 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(parent or self, "Export ratings",
                                               str(Path(self.settings.last_folder) / name),
                                               "CSV (*.csv)")
-        if path:        # (a name typed without .csv gets it, as a report gets its format's)
-            self.export_ratings(Path(path if Path(path).suffix.lower() == ".csv"
-                                     else path + ".csv"), notify)
+        # (a name typed without .csv gets it, as a report gets its format's)
+        final = Path(path if Path(path).suffix.lower() == ".csv" else path + ".csv")
+        if path and replace_ok(parent or self, path, final):
+            self.export_ratings(final, notify)
 
     def export_ratings(self, path: Path, notify=None) -> None:
         notify = notify or self.show_message

@@ -1919,6 +1919,24 @@ def test_the_session_dialog_reads_names_as_stored(qtbot, window, tmp_path, monke
         window.export_ratings_dialog()
     assert exported == [tmp_path / "ratings.csv", tmp_path / "ratings.CSV",
                         tmp_path / "week.v2.csv"]
+    from PySide6.QtWidgets import QMessageBox
+
+    (tmp_path / "ratings.csv").write_text("an older export")    # the dialog asked about
+    answers, exported[:] = [QMessageBox.StandardButton.No], []  # "ratings", not ratings.csv
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **kw: (answers.append(a[2]), answers[0])[1])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a: (str(tmp_path / "ratings"), "CSV (*.csv)"))
+    window.export_ratings_dialog()
+    assert exported == [] and "ratings.csv already exists" in answers[-1]
+    answers[0] = QMessageBox.StandardButton.Yes
+    window.export_ratings_dialog()
+    assert exported == [tmp_path / "ratings.csv"]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",      # typed whole: the dialog asked
+                        lambda *a: (str(tmp_path / "ratings.csv"), "CSV (*.csv)"))
+    answers[0] = QMessageBox.StandardButton.No
+    window.export_ratings_dialog()
+    assert exported == [tmp_path / "ratings.csv"] * 2 and len(answers) == 3
 
 
 def test_settings_edited_by_hand_into_nonsense_fall_back_to_defaults(tmp_path, qtbot):
@@ -2142,6 +2160,31 @@ def test_a_report_name_without_a_report_suffix_gets_the_chosen_formats():
     assert report_path("/r/search.v2", "CSV table (*.csv)") == Path("/r/search.v2.csv")
     assert report_path("/r/search", "HTML report (*.html)") == Path("/r/search.html")
     assert report_path("/r/Search.PDF", "HTML report (*.html)") == Path("/r/Search.PDF")
+
+
+def test_a_report_whose_suffix_was_added_asks_before_replacing_a_file(
+        qtbot, window, tmp_path, monkeypatch):
+    """The save dialog asks about replacing the name as typed ("search"); the file written
+    is search.html, which was overwritten without a word."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    (tmp_path / "search.html").write_text("last week's report")
+    window.response = SimpleNamespace(search_id=7)
+    written, asked = [], []
+    monkeypatch.setattr(window, "export_report", written.append)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a: (str(tmp_path / "search"), "HTML report (*.html)"))
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **kw: (asked.append(a[2]), QMessageBox.StandardButton.No)[1])
+    window.export_report_dialog()
+    assert written == [] and asked and "search.html already exists" in asked[0]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a: (str(tmp_path / "new"), "PDF document (*.pdf)"))
+    window.export_report_dialog()
+    assert written == [tmp_path / "new.pdf"] and len(asked) == 1
+    assert (tmp_path / "search.html").read_text() == "last week's report"
 
 
 def test_blind_mode_hides_the_model_in_the_library_dialog(qtbot, window, gui_library):
