@@ -610,6 +610,23 @@ def test_cli_enrich_stops_when_the_llm_is_not_there(enrich_library, tmp_path, ca
     assert "Traceback" not in err
 
 
+def test_cli_enrich_is_refused_while_another_process_writes_the_library(enrich_library,
+                                                                        capsys):
+    """enrich is a writer: two at once asked the endpoint twice for every drawing (an LLM's
+    answers differ, so each drawing kept both), and a rebuild swapping its new database in
+    under it dropped every description written after the swap while it reported them."""
+    from core.cli import main
+    from core.library import Library
+
+    with Library(enrich_library) as other, other.write_lock():     # an add, rebuild, enrich
+        assert main(["enrich", "--library", str(enrich_library)]) == 1
+    err = capsys.readouterr().err
+    assert "another process is writing to the library" in err and "Traceback" not in err
+    with Library(enrich_library) as lib:
+        assert lib.store.conn.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0] == 0
+    assert main(["enrich", "--library", str(enrich_library)]) == 0
+
+
 def test_cli_enrich_says_which_listed_patents_are_not_in_the_library(enrich_library,
                                                                      tmp_path, capsys):
     from core.cli import main

@@ -963,6 +963,28 @@ def test_a_description_store_that_is_not_there_is_refused(tmp_path, drawing_mani
     assert not (tmp_path / "nonexist_lib").exists()
 
 
+def test_descriptions_for_a_library_are_written_under_its_writers_lock(
+        tmp_path, drawing_manifest, tiny_model):
+    """data.store naming a library: training describes into it as `patent-examiner enrich`
+    does, so not while another process writes it (a rebuild's swap would drop them)."""
+    from core.ingest import ingest
+    from core.library import Library, LibraryBusyError
+    from training.trainer import train
+
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [drawing_manifest], tiny_model, workers=0)
+    cfg = _cfg(tmp_path, drawing_manifest, f"data.store='{tmp_path / 'lib'}'")
+    with Library(tmp_path / "lib") as other, other.write_lock():
+        with pytest.raises(LibraryBusyError, match="another process is writing"):
+            train(cfg)
+    count = "SELECT COUNT(*) FROM descriptions"
+    with Library(tmp_path / "lib") as lib:
+        assert lib.store.conn.execute(count).fetchone()[0] == 0
+    assert train(cfg).steps > 0
+    with Library(tmp_path / "lib") as lib:
+        assert lib.store.conn.execute(count).fetchone()[0] > 0
+
+
 def test_the_recorded_commit_says_when_the_code_had_uncommitted_changes(tmp_path):
     import subprocess
 

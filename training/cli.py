@@ -188,7 +188,9 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
     from .enrich import EnricherUnavailable, contexts_from_store, enrich
     from .enrich._run import store_cache
 
-    with Library(args.library or default_library_path()) as lib:
+    # the writer's lock: a second enrich would ask the endpoint again for every drawing the
+    # first has not written yet, and a rebuild swapping a new database in would drop the rest
+    with Library(args.library or default_library_path()) as lib, lib.write_lock():
         for e in enrichers:
             if e.name == "llm":
                 e.cache, e.ask_again = store_cache(lib.store), args.force

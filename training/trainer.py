@@ -26,6 +26,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from core.store import Store
+
 from . import distributed, encoder, shards
 from .augment import AugmentConfig, augment
 from .config import ConfigError, TrainConfig, first_line, redacted
@@ -166,8 +168,6 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
     ``failures``: what the enrichers could not describe (training.prepare.enrich_corpus).
     ``describe=False`` (a resumed run) keeps the descriptions the corpus has: describing
     again would retry the drawings an enricher failed on and change what the run trains on."""
-    from core.store import Store
-
     from .prepare import build_corpus, enrich_corpus, fingerprint, texts_attached
 
     folder = Path(cfg.data.corpus) if cfg.data.corpus else None
@@ -180,8 +180,7 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
                                       shard_size=cfg.data.shard_size,
                                       progress=lambda n: bar.update(n - bar.n))
         if describe or not texts_attached(folder):
-            store = Store(_store_path(cfg, folder))
-            try:
+            with _describing_store(_store_path(cfg, folder)) as store:
                 names = {n: getattr(cfg.enrich, n, {})
                          for n in enrichers or cfg.enrich.enrichers}
                 with tqdm(desc="describing", unit="drawing",
@@ -191,8 +190,6 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
                         bar.update(done - bar.n)
                     enrich_corpus(folder, store, names, cfg.enrich.per_figure,
                                   progress=described, failures=failures)
-            finally:
-                store.close()
         else:
             log.info("resuming: the descriptions the run began with are kept (a fresh run, "
                      "--no-resume, retries drawings an enricher failed on)")
@@ -201,6 +198,24 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
         key = fingerprint(cfg.data.__dict__, model.drawing_config)
         folder = Path(cfg.data.cache_dir) / f"corpus-{key}"
     return Corpus(folder, cfg.enrich.enrichers)
+
+
+@contextlib.contextmanager
+def _describing_store(path: Path) -> Iterator[Store]:
+    """The store the descriptions are written to; a library's (``data.store``) under its
+    writer's lock, as `patent-examiner enrich` writes it (a rebuild swapping a new database
+    in meanwhile would drop them; a second writer would describe every drawing again)."""
+    from core.library import DB_FILE, Library
+
+    if path.name == DB_FILE:
+        with Library(path.parent) as lib, lib.write_lock():
+            yield lib.store
+        return
+    store = Store(path)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _store_path(cfg: TrainConfig, corpus_folder: Path) -> Path:
