@@ -487,6 +487,69 @@ def test_pages_left_out_of_training_are_named_and_recorded(tmp_path, drawing_man
     assert record["data"]["skipped"]["first"][0][0] == str(src / "D0900011_2.png")
 
 
+def test_a_deeppatent2_sheet_is_cut_once_whichever_records_name_it(tmp_path, shared_data):
+    """Several records naming one sheet (no subfigure, no box) made one job each: every crop
+    of the sheet went into the corpus once per record, each time with that record's number,
+    view and captions. Now a sheet is cut once and its crops are numbered in reading order;
+    a subfigure keeps its record's number, view and captions; and the JSON given among
+    data.sources (where the captions were lost) makes the same rows as data.deeppatent2."""
+    import shutil
+
+    from PIL import Image
+
+    from core.drawing import DrawingConfig, prepare_page
+    from core.imageio import read_page
+    from training import shards
+    from training.prepare import build_corpus
+
+    sheets = {n: shared_data / "deeppatent2_sheets" / "images" / f"{n}.png" for n in (
+        "USD0871717-20200107-D00002", "USD0871717-20200107-D00003",
+        "USD0871741-20200107-D00006")}
+    (tmp_path / "dp2" / "images").mkdir(parents=True)
+    for path in sheets.values():
+        shutil.copy(path, tmp_path / "dp2" / "images" / path.name)
+    sheet = Image.open(sheets["USD0871741-20200107-D00006"])
+    sheet.crop((0, 0, sheet.width // 2, sheet.height)).save(
+        tmp_path / "dp2" / "images" / "USD0871741-20200107-D00006_1.png")
+
+    def rec(pid, name, fig, aspect, **more):
+        return {"patentID": pid, "Figure_file": f"{name}.png", "figid": fig, "aspect": aspect,
+                "object": "chair", "classification_locarno": "0601", **more}
+    records = [rec("USD0871717-20200107", "USD0871717-20200107-D00002", 2, "front view"),
+               rec("USD0871717-20200107", "USD0871717-20200107-D00002", 3, "side view"),
+               rec("USD0871717-20200107", "USD0871717-20200107-D00003", 4, "top view"),
+               rec("USD0871741-20200107", "USD0871741-20200107-D00006", 6, "rear view",
+                   captions=["FIG. 6 is a rear view of a chair"]),
+               rec("USD0871741-20200107", "USD0871741-20200107-D00006", 9, "bottom view",
+                   subfigure_file="USD0871741-20200107-D00006_1.png",
+                   captions=["FIG. 9 is a bottom view"])]
+    (tmp_path / "dp2" / "meta.json").write_text(json.dumps(records))
+
+    def rows(data: dict) -> list[dict]:
+        folder = build_corpus(data, DrawingConfig(), tmp_path / "cache", workers=0)
+        return [m for shard in shards.read_index(folder)["shards"]
+                for m in shards.shard_meta(folder, shard["name"])]
+    given = rows({"deeppatent2": [str(tmp_path / "dp2" / "meta.json")]})
+    crops = {name: len(prepare_page(read_page(p).array, None, DrawingConfig(),
+                                    dpi=read_page(p).sheet_dpi)) for name, p in sheets.items()}
+    pages = [tuple(r["page"]) for r in given]
+    assert len(pages) == len(set(pages)) == sum(crops.values()) + 1     # each crop once
+    chair = [r for r in given if r["patent_id"] == "D0871717"]
+    assert len({r["figure_key"] for r in chair}) == len(chair) == (
+        crops["USD0871717-20200107-D00002"] + crops["USD0871717-20200107-D00003"])
+    assert all(r["captions"] == [] for r in chair)
+    on_sheet = [r for r in given if r["patent_id"] == "D0871741" and r["page"][0].endswith(
+        "D00006.png")]
+    assert crops["USD0871741-20200107-D00006"] > 1      # one record names it: not every crop
+    assert all(r["captions"] == [] and r["view"] != "rear view" for r in on_sheet)
+    sub = [r for r in given if r["page"][0].endswith("D00006_1.png")]
+    assert [(r["figure_key"], r["view"], r["captions"]) for r in sub] == [
+        ("fig:9", "bottom view", ["FIG. 9 is a bottom view"])]
+    as_source = rows({"sources": [str(tmp_path / "dp2" / "meta.json")]})
+    key = ("patent_id", "figure_key", "view", "captions", "description", "page")
+    assert [[r[k] for k in key] for r in as_source] == [[r[k] for k in key] for r in given]
+
+
 def test_an_unreadable_deeppatent2_file_is_named(tmp_path, drawing_manifest):
     from training.trainer import train
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 from core.locarno import normalize_locarno
-from core.sources import (deeppatent2_entries, figure_number, image_candidates,
-                          normalize_patent_id, record_field)
+from core.sources import (deeppatent2_entries, figure_number, figure_sentence,
+                          image_candidates, normalize_patent_id, record_field)
 
 
 @dataclass
@@ -71,4 +71,4 @@ def scan_deeppatent2(json_path: str | Path, image_root: str | Path | None = None
                   "title": record_field(rec, "title", "object_title", "object"),
                   "locarno": normalize_locarno(record_field(rec, "classification_locarno",
                                                     "locarno")),
-                  "source": "deeppatent2"})
+                  "source": "deeppatent2", "figure_sentence": figure_sentence(rec)})

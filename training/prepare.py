@@ -23,6 +23,7 @@ import numpy as np
 
 from core.drawing import DrawingConfig
 from core.embed import pool_options, submit_or_broken
+from core.sources import deeppatent2_files
 from core.store import Store
 
 from . import shards
@@ -57,16 +58,47 @@ def core_jobs(paths: Iterable[str], errors: list) -> Iterator[tuple[dict, list[D
 
 def deeppatent2_jobs(paths: Iterable[str], image_root: str | None, errors: list
                      ) -> Iterator[tuple[dict, list[DrawingJob]]]:
+    """(patent metadata, jobs) per patent of DeepPatent2 JSON files (one file at a time)."""
     from .config import ConfigError, first_line
 
     for path in paths:
         try:
-            for job in scan_deeppatent2(path, image_root, errors):
-                yield {k: job.meta.get(k) for k in ("title", "locarno", "source")} | {
-                    "figure_descriptions": []}, [job]
+            jobs = list(scan_deeppatent2(path, image_root, errors))
         except ValueError as exc:          # (UnicodeDecodeError too)
             raise ConfigError(f"data.deeppatent2: {path} is not readable DeepPatent2 JSON "
                               f"({first_line(exc)[:200]})") from None
+        yield from _deeppatent2_patents(jobs)
+
+
+def _deeppatent2_patents(jobs: list[DrawingJob]) -> Iterator[tuple[dict, list[DrawingJob]]]:
+    """The records' jobs grouped by patent, each image cut once: several records name the
+    sheet their figures are on, and a sheet is one job whose crops are numbered in reading
+    order, with the records' views as the patent's figure sentences (as a library added
+    from the JSON has them); one record's number, view and captions stay with the sheet only
+    while it names it alone (``_rows`` uses them for a sheet of one figure)."""
+    by_patent: dict[str, list[DrawingJob]] = {}
+    for job in jobs:
+        by_patent.setdefault(job.patent_id, []).append(job)
+    for pid, group in by_patent.items():
+        sentences: dict[int, str] = {}
+        for job in group:
+            if said := job.meta.get("figure_sentence"):
+                sentences.setdefault(*said)
+        out: dict[tuple, DrawingJob] = {}
+        for job in group:
+            key = (job.path, job.single, job.box)
+            if key not in out:
+                out[key] = job
+            elif not job.single and job.box is None:      # a sheet named again
+                first = out[key]
+                out[key] = DrawingJob(pid, first.path, meta={
+                    k: first.meta.get(k) for k in ("title", "locarno", "source",
+                                                   "object_name")})
+        first = group[0].meta
+        yield {"title": first.get("title"), "locarno": first.get("locarno"),
+               "source": first.get("source"),
+               "figure_descriptions": [sentences[n] for n in sorted(sentences)]}, list(
+                   out.values())
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -177,13 +209,18 @@ def _rows(meta: dict, jobs: list[DrawingJob], rendered) -> Iterator[tuple[np.nda
     pages = [(j.page_kind, j.meta.get("sheet"), len(r[0])) for j, r in zip(jobs, rendered)]
     views = number_figures(pages, meta.get("figure_descriptions") or [])
     for job, (images, _), vs in zip(jobs, rendered, views):
+        # (a record's figure is its job's one crop: not every figure found on its sheet)
+        own = job.meta if len(images) == 1 else {}
         for i, (image, v) in enumerate(zip(images, vs)):
-            key = job.figure_key or (f"fig:{v.number}" if v.number is not None else "")
+            key = (job.figure_key if own else None) or (
+                f"fig:{v.number}" if v.number is not None else "")
+            said = (own.get("figure_sentence") or (None, None))[1] if key == job.figure_key \
+                else v.description
             yield image, {
                 "patent_id": job.patent_id, "figure_key": key, "title": meta.get("title"),
-                "locarno": meta.get("locarno"), "view": job.meta.get("view") or v.view,
-                "description": v.description, "object_name": job.meta.get("object_name"),
-                "captions": job.meta.get("captions") or [], "source": meta.get("source"),
+                "locarno": meta.get("locarno"), "view": own.get("view") or v.view,
+                "description": said, "object_name": job.meta.get("object_name"),
+                "captions": own.get("captions") or [], "source": meta.get("source"),
                 "synthetic": bool(meta.get("synthetic")),
                 "page": [str(job.path), job.page_index, i]}
 
@@ -202,6 +239,11 @@ def synthetic_source(n: int, seed: int, cache_dir: str | Path, workers: int) -> 
 
 
 # -- the corpus --------------------------------------------------------------------------------
+#: How jobs become rows (``_deeppatent2_patents``, ``_rows``): a change that alters a corpus
+#: built from the same data raises it, so no cache of the old rows is reused.
+ROWS_VERSION = 2
+
+
 def fingerprint(data: dict, drawing: DrawingConfig) -> str:
     """Hash of what the corpus depends on: the sources' contents (not their mtimes, so a
     re-laid copy of the data keeps its cache), the drawing settings, and the code that reads
@@ -212,10 +254,14 @@ def fingerprint(data: dict, drawing: DrawingConfig) -> str:
     import core.sources
     from core.models import sha256_file
 
-    code = [Path(m.__file__) for m in (core.drawing, core._layout, core.imageio)]
+    from . import deeppatent2, views
+
+    code = [Path(m.__file__) for m in (core.drawing, core._layout, core.imageio, deeppatent2,
+                                       views)]
     code += sorted(Path(core.sources.__file__).parent.glob("*.py"))
     parts = {"data": {k: data.get(k) for k in ("sources", "deeppatent2", "image_root",
                                                "synthetic", "synthetic_seed")},
+             "rows": ROWS_VERSION,
              "drawing": asdict(drawing), "files": [],
              "code": [[p.name, sha256_file(p)] for p in code]}
     for p in list(data.get("sources") or []) + list(data.get("deeppatent2") or []):
@@ -262,7 +308,12 @@ def build_corpus(data: dict, drawing: DrawingConfig, cache_dir: str | Path, *,
     if data.get("synthetic"):
         sources.append(synthetic_source(int(data["synthetic"]), int(data.get("synthetic_seed", 0)),
                                         cache_dir, workers))
-    groups = list(core_jobs(sources, errors))
+    # DeepPatent2 JSON among the sources is read as data.deeppatent2 is (the records' boxes,
+    # numbers, views and captions), its images found beside it
+    dp2 = {str(s): deeppatent2_files(s) for s in sources}
+    groups = list(core_jobs([s for s in sources if not dp2[str(s)]], errors))
+    groups += list(deeppatent2_jobs([str(f) for s in sources for f in dp2[str(s)]], None,
+                                    errors))
     groups += list(deeppatent2_jobs(data.get("deeppatent2") or [], data.get("image_root"),
                                     errors))
     n = 0

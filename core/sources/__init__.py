@@ -14,8 +14,8 @@ Red Book ships it (``-D00000.TIF``, no text block); ``drawing_sheet`` is a numbe
 """
 from ._archive import ARCHIVE_SUFFIXES, archives_in, is_archive, unpack_archive
 from ._deeppatent2 import (deeppatent2_entries, deeppatent2_records, figure_number,
-                           image_candidates, record_field, scan_deeppatent2)
-from ._dispatch import holds_drawings, scan_source
+                           figure_sentence, image_candidates, record_field, scan_deeppatent2)
+from ._dispatch import deeppatent2_files, holds_drawings, scan_source
 from ._fields import (PAGE_KINDS, FieldError, SourceError, article_name, display_title,
                       parse_date, title_from_figures)
 from ._folder import image_id, scan_folder
@@ -25,8 +25,8 @@ from ._redbook import scan_redbook
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "archives_in",
-    "article_name", "deeppatent2_entries", "deeppatent2_records", "display_patent_id",
-    "display_title", "figure_number", "holds_drawings", "image_candidates", "image_id",
+    "article_name", "deeppatent2_entries", "deeppatent2_files", "deeppatent2_records", "display_patent_id",
+    "display_title", "figure_number", "figure_sentence", "holds_drawings", "image_candidates", "image_id",
     "is_archive", "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field",
     "scan_deeppatent2", "scan_folder", "scan_manifest", "scan_redbook", "scan_source",
     "title_from_figures", "unpack_archive",

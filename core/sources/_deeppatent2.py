@@ -128,7 +128,7 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
             continue
         if pid not in scan.patents:
             scan.patents[pid] = _patent(pid, raw_id, rec, bad_classes)
-        if said := _figure_view(rec):
+        if said := figure_sentence(rec):
             views.setdefault(pid, {}).setdefault(*said)
         if image not in seen:
             seen.add(image)
@@ -178,7 +178,7 @@ def figure_number(rec: dict) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _figure_view(rec: dict) -> tuple[int, str] | None:
+def figure_sentence(rec: dict) -> tuple[int, str] | None:
     """A record's figure number and its view as a grant's figure sentence ("FIG. 2 is a
     front view of the chair"), or None without both."""
     n = figure_number(rec)

@@ -66,6 +66,21 @@ def _drop_future_grants(scan: SourceScan) -> None:
     scan.pages = [p for p in scan.pages if p.patent_id not in future]
 
 
+def deeppatent2_files(path: str | Path) -> list[Path]:
+    """The DeepPatent2 JSON files ``scan_source`` reads ``path`` as: the file itself, or a
+    folder's metadata files (one per year); [] for a source of another kind."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        return [path] if path.suffix.lower() == ".json" and is_deeppatent2(path) else []
+    if not path.is_dir() or (path / "manifest.jsonl").is_file() or find_grant_xml(path):
+        return []
+    return _metadata_files(path)
+
+
+def _metadata_files(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.glob("*.json")) if p.is_file() and is_deeppatent2(p)]
+
+
 def _scan(path: Path, allow_absolute: bool) -> SourceScan:
     if path.is_file():
         suffix = path.suffix.lower()
@@ -88,7 +103,7 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
         return scan_manifest(path / "manifest.jsonl", allow_absolute)
     if find_grant_xml(path):
         return scan_redbook(path)
-    metadata = [p for p in sorted(path.glob("*.json")) if p.is_file() and is_deeppatent2(p)]
+    metadata = _metadata_files(path)
     if metadata:            # (the images beside them are theirs: not untitled patents)
         return _merged([scan_deeppatent2(p, allow_absolute) for p in metadata], path)
     if next(iter_files(path, SUPPORTED_SUFFIXES), None) is not None:
