@@ -781,6 +781,30 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
     fresh.close()
 
 
+def test_a_weekly_archive_unpacks_no_utility_or_plant_grants(shared_data, tmp_path, tiny_model):
+    """A week's tar is mostly utility grants: each was unpacked into the library with all its
+    drawings and kept there, never indexed."""
+    import io
+    import zipfile
+
+    def grant_zip(stem: str) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr(f"{stem}/{stem}.XML", "<us-patent-grant/>")
+            zf.writestr(f"{stem}/{stem}-D00001.TIF", b"II*\x00" + bytes(4096))
+        return buf.getvalue()
+    others = ["I20210126/UTIL0901/US10901234-20210126.ZIP",
+              "I20210126/PLANT/USPP032999-20210126.ZIP", "I20210126/SIR/USH0002345-20210126.ZIP"]
+    archive = _weekly_archive(shared_data, tmp_path / "I20210126.tar",
+                              [(name, grant_zip(name.rsplit("/", 1)[1][:-4])) for name in others])
+    with Library(tmp_path / "library", create=True) as lib:
+        report = ingest(lib, [archive], tiny_model, workers=0)
+    assert report.patents_added == 5 and not report.errors
+    folder = tmp_path / "library" / "archives" / "I20210126"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
+        p.name for p in (shared_data / "uspto_redbook").iterdir())
+
+
 def test_a_moved_or_copied_library_names_its_own_unpacked_drawings(shared_data, tmp_path,
                                                                     tiny_model):
     """The drawings of a grant archive are unpacked into the library: moved, it lost them

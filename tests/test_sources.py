@@ -448,7 +448,35 @@ def test_redbook_concatenated_grants_with_a_broken_one(tmp_path):
     (where, reason), = scan.errors
     second = 1 + docs[0].count("\n")
     assert where == f"{weekly} line {second}" and "malformed XML" in reason
-    assert scan.warnings == ["skipped 1 grants that are not design patents"]
+    assert scan.warnings == ["skipped 1 grant(s) that are not design patents (utility, "
+                             "plant, or their reissues): 09999999"]
+
+
+def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_names(tmp_path):
+    """A folder of weekly archives unpacked by hand (week/DESIGN/grant/x.XML) was read as
+    untitled images, and a grant that deep beside a shallow one was dropped unnamed; a
+    design's reissue (RE..., with its Locarno class) was skipped as not a design; TIFFs whose
+    names' case differs from the XML's were "not found"; skipped grants are named."""
+    deep = make_grant(tmp_path / "2021" / "I20210518" / "DESIGN", "D0919445", "20210518")
+    make_grant(tmp_path / "D0900001", "D0900001")
+    reissue = make_grant(tmp_path / "2021" / "I20210518" / "REISSUE", "RE048999", "20210518",
+                         appl_type="reissue")
+    utility = tmp_path / "2021" / "I20210518" / "UTIL0901" / "US10901234-20210518"
+    utility.mkdir(parents=True)
+    (utility / "US10901234-20210518.XML").write_text(
+        grant_xml("10901234", "20210518", appl_type="utility").replace(
+            "<classification-locarno><edition>13</edition><main-classification>0601"
+            "</main-classification></classification-locarno>", ""), encoding="utf-8")
+    for tif in reissue.glob("*.TIF"):
+        tif.rename(tif.with_name(tif.name.lower()))
+    scan = scan_source(tmp_path)
+    check_consistent(scan)
+    assert scan.kind == "redbook" and set(scan.patents) == {"D0919445", "D0900001", "RE048999"}
+    assert scan.patents["D0919445"].title == "Chair" and scan.patents["RE048999"].locarno
+    assert {p.path.parent for p in scan.pages if p.patent_id != "D0900001"} == {deep, reissue}
+    assert all(p.path.is_file() for p in scan.pages) and not scan.errors
+    assert scan.warnings == ["skipped 1 grant(s) that are not design patents (utility, plant, "
+                             "or their reissues): 10901234"]
 
 
 def test_redbook_parser_loads_no_dtd_and_expands_no_entity(tmp_path):

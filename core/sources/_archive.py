@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import zipfile
@@ -32,6 +33,11 @@ MAX_MEMBER_BYTES = 1 << 30
 #: Unpacking stops when less than this would be left on the library's disk.
 MIN_FREE_BYTES = 256 << 20
 COMPLETE = ".unpacked.json"
+#: Grant ZIPs of a weekly archive that hold no design grant, by their names: utility
+#: (US10901234-...), plant (USPP032999-...) and statutory invention registrations (USH...);
+#: most of a week's drawings, never indexed. Designs (USD...) and reissues (USRE..., a design
+#: one told later by its XML) are unpacked.
+_NOT_DESIGN_ZIP = re.compile(r"^US(?:PP|H)?\d", re.IGNORECASE)
 
 Progress = Callable[[int, int, str], None]
 
@@ -119,7 +125,9 @@ def _members(path: Path) -> Iterator[list[tuple[str, Callable[[], bytes]]]]:
     archive is open."""
     def wanted(name: str) -> bool:
         suffix = PurePosixPath(name).suffix.lower()
-        return suffix == ".zip" or suffix in KEEP_SUFFIXES
+        if suffix == ".zip":
+            return not _NOT_DESIGN_ZIP.match(PurePosixPath(name).name)
+        return suffix in KEEP_SUFFIXES
 
     if path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as zf:

@@ -12,7 +12,7 @@ from .._names import NOT_UTF8, readable, storable
 from ._files import iter_files
 from ._folder import scan_folder
 from ._manifest import scan_manifest
-from ._redbook import find_grant_xml, scan_redbook
+from ._redbook import holds_grant_xml, scan_redbook
 
 MANIFEST_SUFFIXES = {".jsonl", ".json"}
 
@@ -72,7 +72,7 @@ def deeppatent2_files(path: str | Path) -> list[Path]:
     path = Path(path).expanduser()
     if path.is_file():
         return [path] if path.suffix.lower() == ".json" and is_deeppatent2(path) else []
-    if not path.is_dir() or (path / "manifest.jsonl").is_file() or find_grant_xml(path):
+    if not path.is_dir() or (path / "manifest.jsonl").is_file() or holds_grant_xml(path):
         return []
     return _metadata_files(path)
 
@@ -101,7 +101,7 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
         raise SourceError(f"{path}: not a regular file or folder")
     if (path / "manifest.jsonl").is_file():
         return scan_manifest(path / "manifest.jsonl", allow_absolute)
-    if find_grant_xml(path):
+    if holds_grant_xml(path):
         return scan_redbook(path)
     metadata = _metadata_files(path)
     if metadata:            # (the images beside them are theirs: not untitled patents)
@@ -132,5 +132,5 @@ def _merged(scans: list[SourceScan], root: Path) -> SourceScan:
 def holds_drawings(folder: Path) -> bool:
     """Whether a folder is a source of its own (a manifest, grant XML or drawing files), as
     opposed to one that only holds grant archives."""
-    return ((folder / "manifest.jsonl").is_file() or bool(find_grant_xml(folder))
+    return ((folder / "manifest.jsonl").is_file() or holds_grant_xml(folder)
             or next(iter_files(folder, SUPPORTED_SUFFIXES), None) is not None)

@@ -19,18 +19,19 @@ from ._files import iter_files
 from ._ids import is_us_patent_id, normalize_patent_id
 from ._xml import XMLError, iter_documents, parse_xml
 
-#: Grant XML is looked for this many path parts below the root (root/grant/x.XML is 2).
-XML_DEPTH = 3
+#: Grant XML is looked for this many path parts below the root (root/grant/x.XML is 2; a
+#: folder of unpacked weekly archives, root/year/I20210518/DESIGN/grant/x.XML, is 5).
+XML_DEPTH = 8
 _SHEET = re.compile(r"-D(\d{5})\.TIFF?$", re.IGNORECASE)
 
 
 class _NotDesign(Exception):
-    """A utility, plant or reissue grant: not part of a design library."""
+    """A utility or plant grant, or the reissue of one: not part of a design library."""
 
 
-def find_grant_xml(root: Path) -> list[Path]:
-    """XML files within ``XML_DEPTH`` below ``root`` that start like a grant document."""
-    found = []
+def holds_grant_xml(root: Path) -> bool:
+    """Whether an XML file within ``XML_DEPTH`` below ``root`` starts like a grant document
+    (read until the first that does)."""
     for path in iter_files(root, {".xml"}, XML_DEPTH):
         try:
             with open(path, "rb") as f:
@@ -38,8 +39,8 @@ def find_grant_xml(root: Path) -> list[Path]:
         except OSError:
             continue
         if b"us-patent-grant" in head:
-            found.append(path)
-    return found
+            return True
+    return False
 
 
 def scan_redbook(path: str | Path) -> SourceScan:
@@ -51,15 +52,15 @@ def scan_redbook(path: str | Path) -> SourceScan:
     if not files:
         raise SourceError(f"{path}: holds no XML files")
     scan = SourceScan("redbook", path if path.is_dir() else path.parent)
-    skipped = 0
+    skipped: list[str] = []
     for xml_path in files:
         try:
             for start, data in iter_documents(xml_path):
                 where = f"{xml_path}" + (f" line {start}" if start > 1 else "")
                 try:
                     patent, names, warnings = read_grant(data)
-                except _NotDesign:
-                    skipped += 1
+                except _NotDesign as exc:
+                    skipped.append(str(exc))
                     continue
                 except (FieldError, XMLError) as exc:
                     scan.errors.append((where, str(exc)))
@@ -68,7 +69,10 @@ def scan_redbook(path: str | Path) -> SourceScan:
         except OSError as exc:
             scan.errors.append((str(xml_path), f"cannot read ({exc.strerror or exc})"))
     if skipped:
-        scan.warnings.append(f"skipped {skipped} grants that are not design patents")
+        more = " ..." if len(skipped) > 5 else ""
+        scan.warnings.append(f"skipped {len(skipped)} grant(s) that are not design patents "
+                             f"(utility, plant, or their reissues): "
+                             f"{', '.join(skipped[:5])}{more}")
     return scan
 
 
@@ -98,10 +102,19 @@ def _add_grant(scan: SourceScan, where: str, folder: Path, patent: PatentRecord,
 
 
 def _locate(folder: Path, name: str) -> Path | None:
-    """A drawing next to its XML or in a per-grant subfolder (weekly archive layout)."""
+    """A drawing next to its XML or in a per-grant subfolder (weekly archive layout), its
+    name's case as the XML writes it or another (unzipped or copied to a FAT drive:
+    ``-d00001.tif``)."""
     for candidate in (folder / name, folder / _SHEET.split(name)[0] / name):
         if candidate.is_file():
             return candidate
+        try:
+            found = [p for p in candidate.parent.iterdir()
+                     if p.name.casefold() == name.casefold() and p.is_file()]
+        except OSError:
+            continue
+        if found:
+            return sorted(found)[0]
     return None
 
 
@@ -140,7 +153,10 @@ def read_grant(data: bytes) -> tuple[PatentRecord, list[str], list[str]]:
     pid = normalize_patent_id(number)
     if pid is None or not is_us_patent_id(pid):
         raise FieldError(f"publication doc-number {number!r} is not a US patent number")
-    if not (pid.startswith("D") or (appl is not None and appl.get("appl-type") == "design")):
+    # (a design's reissue, RE048999, is told by the Locarno class only designs are given)
+    if not (pid.startswith("D") or (appl is not None and appl.get("appl-type") == "design")
+            or pid.startswith("RE") and bib.find("classification-locarno/main-classification")
+            is not None):
         raise _NotDesign(pid)
     grant, filing = _dates(pid, pub, appl)
     warnings: list[str] = []
