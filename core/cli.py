@@ -407,14 +407,10 @@ def read_list(path: str, what: str) -> list[str]:
     """The entries of a one-per-line list file (blank lines and # comments skipped), in
     UTF-8 (a byte-order mark allowed) or UTF-16 or UTF-32 with its mark (as Windows
     PowerShell and Excel's "Unicode text" save lists)."""
-    marked = [(b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-              (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")]
+    from .sources import decode_text
+
     try:
-        raw = Path(user_path(path)).read_bytes()
-        encoding = next((enc for mark, enc in marked if raw.startswith(mark)), "utf-8-sig")
-        text = raw.decode(encoding)
-        if "\x00" in text:         # (UTF-16 without its mark reads as UTF-8 with NULs)
-            raise UnicodeDecodeError(encoding, raw, 0, 1, "NUL")
+        text = decode_text(Path(user_path(path)).read_bytes())
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or ("not a text file (save it as UTF-8 text, "
                                                  "one entry per line)")

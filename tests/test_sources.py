@@ -354,14 +354,36 @@ def test_manifest_filing_after_grant_skips_the_whole_patent(tmp_path):
     assert not scan.patents and not scan.pages and len(scan.errors) == 1
 
 
-def test_manifest_rows_that_disagree_keep_the_first(tmp_path):
-    for name in ("a.png", "b.png"):
+def test_manifest_rows_that_disagree_keep_the_first_and_empty_fields_are_filled(tmp_path):
+    """A field the first row leaves empty is filled by a later row (it was reported as a
+    difference and the patent kept undated: out of every prior-art search with a cutoff);
+    a value that differs from the one kept is reported with where that came from."""
+    for name in ("a.png", "b.png", "c.png"):
         (tmp_path / name).write_bytes(b"x")
-    rows = [row("a.png", title=None), row("b.png", sheet=2, title="OTHER")]
+    rows = [row("a.png", title=None, grant_date=None, filing_date=None, locarno=None),
+            row("b.png", sheet=2, title="Ice chest", locarno="07-01"),
+            row("c.png", sheet=3, title="OTHER", filing_date="2019-05-03", locarno=None)]
     scan = scan_manifest(write_manifest(tmp_path, rows))
-    assert scan.patents["D0900001"].title is None
-    assert scan.patents["D0900001"].extra["title_display"] is None
-    assert any("title differs" in w for w in scan.warnings)
+    patent = scan.patents["D0900001"]
+    assert (patent.title, patent.extra["title_display"], patent.locarno) == (
+        "Ice chest", "Ice chest", "07-01")
+    assert patent.grant_date == date(2021, 1, 5) and patent.filing_date == date(2020, 1, 2)
+    assert scan.warnings == ["manifest.jsonl line 3: D0900001: title differs from "
+                             "manifest.jsonl line 2; kept the first",
+                             "manifest.jsonl line 3: D0900001: filing_date differs from "
+                             "manifest.jsonl line 2; kept the first"]
+
+
+def test_a_manifest_saved_as_utf16_is_read_or_refused_in_one_line(tmp_path):
+    """Windows PowerShell 5 saves `>` output as UTF-16: every row was "invalid JSON"."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    text = "\r\n".join(json.dumps(r) if isinstance(r, dict) else r for r in [row("a.png")])
+    (tmp_path / "manifest.jsonl").write_bytes(text.encode("utf-16"))
+    scan = scan_manifest(tmp_path / "manifest.jsonl")
+    assert set(scan.patents) == {"D0900001"} and not scan.errors
+    (tmp_path / "manifest.jsonl").write_bytes(text.encode("utf-16-le"))   # without its mark
+    with pytest.raises(SourceError, match="NUL bytes .UTF-16 text without its byte-order mark"):
+        scan_manifest(tmp_path / "manifest.jsonl")
 
 
 def test_manifest_unicode_names_backslashes_and_json_array(tmp_path):

@@ -18,6 +18,7 @@ from ._deeppatent2 import (deeppatent2_entries, deeppatent2_records, figure_numb
 from ._dispatch import deeppatent2_files, holds_drawings, scan_source
 from ._fields import (PAGE_KINDS, FieldError, SourceError, article_name, display_title,
                       parse_date, title_from_figures)
+from ._files import decode_text
 from ._folder import image_id, scan_folder
 from ._ids import display_patent_id, is_us_patent_id, normalize_patent_id
 from ._manifest import scan_manifest
@@ -25,6 +26,7 @@ from ._redbook import scan_redbook
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "archives_in",
+    "decode_text",
     "article_name", "deeppatent2_entries", "deeppatent2_files", "deeppatent2_records", "display_patent_id",
     "display_title", "figure_number", "figure_sentence", "holds_drawings", "image_candidates", "image_id",
     "is_archive", "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field",

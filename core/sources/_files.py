@@ -1,4 +1,5 @@
-"""File-system helpers for the sources: deterministic walks and paths kept inside a root."""
+"""File-system helpers for the sources: deterministic walks, paths kept inside a root, and
+text files in the encodings Windows tools save them in."""
 from __future__ import annotations
 
 import os
@@ -62,3 +63,19 @@ def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = 
     if not is_file:
         raise FieldError(f"{field}: file not found: {text!r}")
     return path
+
+
+#: Byte-order marks and their encodings, longest first (UTF-32's starts like UTF-16's).
+_MARKS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+          (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(raw: bytes) -> str:
+    """A text file's contents: UTF-8 (with or without its mark), or UTF-16 or UTF-32 with
+    theirs (as Windows PowerShell and Excel's "Unicode text" save). Raises UnicodeDecodeError
+    for anything else, NULs included (UTF-16 without its mark)."""
+    encoding = next((enc for mark, enc in _MARKS if raw.startswith(mark)), "utf-8")
+    text = raw.decode(encoding)
+    if "\x00" in text:
+        raise UnicodeDecodeError(encoding, raw, 0, 1, "NUL characters: not text")
+    return text

@@ -2,20 +2,21 @@
 
 A row names its image relative to the manifest's folder and repeats its patent's metadata:
 patent_id, page_kind, sheet, page_index, grant_date, filing_date, priority_date, locarno,
-locarno_edition, title, figure_descriptions, metadata_origin. The first valid row of a patent
-defines the patent; later rows that disagree get a warning.
+locarno_edition, title, figure_descriptions, metadata_origin. Each of a patent's fields comes
+from its first valid row that gives it (an empty field is filled by a later row); rows that
+give another value get a warning.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
                       future_grant_error, parse_date, title_from_figures)
-from ._files import resolve_inside
+from ._files import decode_text, resolve_inside
 from ._ids import normalize_patent_id
 
 _PATENT_FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno",
@@ -46,9 +47,10 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
     seen: dict[tuple[Path, int], str] = {}
     for pid, rows in groups.items():
         first = rows[0]
+        patent, came_from = _merged(rows)
         # (checked before its rows claim their pages: a skipped row's page is no duplicate)
-        if problem := (date_order_error(first.patent.grant_date, first.patent.filing_date)
-                       or future_grant_error(first.patent.grant_date)):
+        if problem := (date_order_error(patent.grant_date, patent.filing_date)
+                       or future_grant_error(patent.grant_date)):
             scan.errors.append((first.where, f"{pid}: {problem}; patent skipped"))
             continue
         pages = []
@@ -61,11 +63,11 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
             pages.append(row.page)
         if not pages:
             continue
-        scan.patents[pid] = first.patent
+        scan.patents[pid] = patent
         scan.pages.extend(pages)
         scan.warnings.extend(first.warnings)
-        scan.warnings.extend(_disagreements(pid, rows))
-        if first.patent.grant_date is None:
+        scan.warnings.extend(_disagreements(pid, rows, patent, came_from))
+        if patent.grant_date is None:
             undated.append(pid)
     if undated:
         more = " ..." if len(undated) > 5 else ""
@@ -80,6 +82,15 @@ def _read_objects(path: Path, scan: SourceScan) -> list[tuple[str, object]]:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):   # UTF-16/32
+        try:                                                # (Windows PowerShell 5's `>`)
+            data = decode_text(data).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{path}: not readable text ({exc.reason}); save it as UTF-8"
+                              ) from None
+    elif data.count(0) * 4 >= len(data) > 0:     # (mostly ASCII text as UTF-16: every other)
+        raise SourceError(f"{path}: holds NUL bytes (UTF-16 text without its byte-order "
+                          "mark?); save it as UTF-8")
     if path.suffix.lower() == ".json":
         try:
             items = json.loads(data.decode("utf-8-sig"))
@@ -168,12 +179,36 @@ def _edition(value: object, where: str, warnings: list[str]) -> str | None:
     return str(int(text))
 
 
-def _disagreements(pid: str, rows: list[_Row]) -> list[str]:
-    first, out = rows[0], []
+def _merged(rows: list[_Row]) -> tuple[PatentRecord, dict[str, str]]:
+    """A patent as its rows give it: each field from the first row that has it (a field left
+    empty on the first row is filled by a later one), and where each came from."""
+    patent = replace(rows[0].patent, extra=dict(rows[0].patent.extra))
+    came_from: dict[str, str] = {}
     for name in _PATENT_FIELDS:
-        for row in rows[1:]:
-            if getattr(row.patent, name) != getattr(first.patent, name):
-                out.append(f"{row.where}: {pid}: {name} differs from {first.where}; "
+        row = next((r for r in rows if getattr(r.patent, name) not in (None, "", [])), None)
+        if row is not None:
+            setattr(patent, name, getattr(row.patent, name))
+            came_from[name] = row.where
+    patent.extra["title_display"] = (display_title(patent.title)
+                                     or title_from_figures(patent.figure_descriptions))
+    if "metadata_origin" not in patent.extra:
+        origin = next((r.patent.extra["metadata_origin"] for r in rows
+                       if "metadata_origin" in r.patent.extra), None)
+        if origin is not None:
+            patent.extra["metadata_origin"] = origin
+    return patent, came_from
+
+
+def _disagreements(pid: str, rows: list[_Row], patent: PatentRecord,
+                   came_from: dict[str, str]) -> list[str]:
+    """Rows that give a field another value than the one kept (an empty one fills, not
+    differs)."""
+    out = []
+    for name in _PATENT_FIELDS:
+        for row in rows:
+            value = getattr(row.patent, name)
+            if value not in (None, "", []) and value != getattr(patent, name):
+                out.append(f"{row.where}: {pid}: {name} differs from {came_from[name]}; "
                            "kept the first")
                 break
     return out
