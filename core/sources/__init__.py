@@ -26,10 +26,10 @@ from ._redbook import scan_redbook
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "PAGE_KINDS", "FieldError", "SourceError", "archives_in",
-    "decode_text",
-    "article_name", "deeppatent2_entries", "deeppatent2_files", "deeppatent2_records", "display_patent_id",
-    "display_title", "figure_number", "figure_sentence", "holds_drawings", "image_candidates", "image_id",
-    "is_archive", "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field",
-    "scan_deeppatent2", "scan_folder", "scan_manifest", "scan_redbook", "scan_source",
-    "title_from_figures", "unpack_archive",
+    "article_name", "decode_text", "deeppatent2_entries", "deeppatent2_files",
+    "deeppatent2_records", "display_patent_id", "display_title", "figure_number",
+    "figure_sentence", "holds_drawings", "image_candidates", "image_id", "is_archive",
+    "is_us_patent_id", "normalize_patent_id", "parse_date", "record_field", "scan_deeppatent2",
+    "scan_folder", "scan_manifest", "scan_redbook", "scan_source", "title_from_figures",
+    "unpack_archive",
 ]
