@@ -830,4 +830,4 @@ def test_a_source_given_with_a_tilde_is_added(shared_data, tmp_path):
                            "--library", str(tmp_path / "lib"), "--model", "tiny_test:random",
                            "--workers", "0"], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "HOME": str(tmp_path)})
-    assert proc.returncode == 0 and "done: added 1 pages" in proc.stderr, proc.stderr
+    assert proc.returncode == 0 and "done: added 1 page (" in proc.stderr, proc.stderr

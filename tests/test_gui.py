@@ -987,7 +987,7 @@ def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window,
     dialog.update_button.click()
     qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
     qtbot.wait(300)                                      # (the overview that follows)
-    assert dialog.result_label.text().startswith("Done: added 1 pages")
+    assert dialog.result_label.text().startswith("Done: added 1 page (")
     assert dialog.skipped.rowCount() == 0                # not the earlier runs' skips
     from core.overview import library_overview
 
