@@ -1027,7 +1027,7 @@ def test_a_description_store_that_is_not_there_is_refused(tmp_path, drawing_mani
 
 
 def test_descriptions_for_a_library_are_written_under_its_writers_lock(
-        tmp_path, drawing_manifest, tiny_model):
+        tmp_path, drawing_manifest, tiny_model, capsys):
     """data.store naming a library: training describes into it as `patent-examiner enrich`
     does, so not while another process writes it (a rebuild's swap would drop them)."""
     from core.ingest import ingest
@@ -1040,6 +1040,14 @@ def test_descriptions_for_a_library_are_written_under_its_writers_lock(
     with Library(tmp_path / "lib") as other, other.write_lock():
         with pytest.raises(LibraryBusyError, match="another process is writing"):
             train(cfg)
+        assert not list((tmp_path / "cache").glob("corpus-*"))    # refused before rendering
+        from training.cli import main                   # python -m training: one line
+        assert main(["--config", str(TINY), "--set", f"data.sources=['{drawing_manifest}']",
+                     "--set", f"data.cache_dir='{tmp_path / 'cache'}'", "--set",
+                     f"data.store='{tmp_path / 'lib'}'", "--out", str(tmp_path / "r2")]) == 1
+        err = capsys.readouterr().err
+        assert "error: another process is writing to the library" in err
+        assert "Traceback" not in err
     count = "SELECT COUNT(*) FROM descriptions"
     with Library(tmp_path / "lib") as lib:
         assert lib.store.conn.execute(count).fetchone()[0] == 0

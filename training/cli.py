@@ -83,6 +83,8 @@ def _override(text: str) -> str:
 def cmd_train(args) -> int:
     import logging
 
+    from core.library import LibraryError
+
     from .config import ConfigError, first_line, load_config
     from .trainer import train
 
@@ -98,7 +100,7 @@ def cmd_train(args) -> int:
         cfg = load_config(args.config, overrides)
         logging.getLogger("training").setLevel(logging.INFO)
         result = train(cfg)
-    except (ConfigError, EnricherUnavailable) as exc:
+    except (ConfigError, EnricherUnavailable, LibraryError) as exc:   # (data.store: busy...)
         return _error(exc, EXIT_ERROR)
     except (ValueError, TypeError, KeyError, RuntimeError) as exc:
         if getattr(args, "verbose", False):

@@ -168,10 +168,17 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
     ``failures``: what the enrichers could not describe (training.prepare.enrich_corpus).
     ``describe=False`` (a resumed run) keeps the descriptions the corpus has: describing
     again would retry the drawings an enricher failed on and change what the run trains on."""
+    from core.library import DB_FILE, Library
+
     from .prepare import build_corpus, enrich_corpus, fingerprint, texts_attached
 
     folder = Path(cfg.data.corpus) if cfg.data.corpus else None
     if d.main:
+        if describe and cfg.data.store:     # a library another process writes: said now,
+            target = _store_path(cfg, Path(cfg.data.cache_dir))   # not after the rendering
+            if target.name == DB_FILE:
+                with Library(target.parent) as lib, lib.write_lock():
+                    pass
         if folder is None:
             with tqdm(desc="rendering figures", unit="figure",
                       disable=not cfg.run.progress) as bar:
