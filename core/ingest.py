@@ -230,6 +230,7 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
     library (``archives/``), including the archives a folder source holds (a folder of
     weekly downloads: registered, so that updating the library takes the new ones); an
     archive that cannot be unpacked becomes one error."""
+    from .reports import counted
     from .sources import SourceError, archives_in, holds_drawings, is_archive, unpack_archive
 
     out: list[str | Path] = []
@@ -246,12 +247,21 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             root = library.path / ARCHIVES_DIR
             existed = {p.name for p in root.iterdir()} if root.is_dir() else set()
             try:
-                folder, errors = unpack_archive(archive, root, _files_progress(progress,
-                                                                               archive))
+                folder, errors, not_design = unpack_archive(
+                    archive, root, _files_progress(progress, archive))
             except SourceError as exc:
                 report.errors.append((str(archive), str(exc)))
                 continue
             report.errors += errors
+            if not_design:
+                more = " ..." if len(not_design) > 3 else ""
+                what = (f"{counted(len(not_design), 'grant ZIP')} of utility, plant or SIR "
+                        f"grants ({', '.join(not_design[:3])}{more})")
+                if not holds_drawings(folder):
+                    report.errors.append((str(archive), f"holds no design grant, only {what}"))
+                    shutil.rmtree(folder, ignore_errors=True)
+                    continue
+                report.warnings.append(f"{archive}: left packed: {what}, not design patents")
             if folder.name not in existed:
                 unpacked.append(folder)
             archive_of[str(folder)] = str(archive)

@@ -799,10 +799,39 @@ def test_a_weekly_archive_unpacks_no_utility_or_plant_grants(shared_data, tmp_pa
                               [(name, grant_zip(name.rsplit("/", 1)[1][:-4])) for name in others])
     with Library(tmp_path / "library", create=True) as lib:
         report = ingest(lib, [archive], tiny_model, workers=0)
-    assert report.patents_added == 5 and not report.errors
-    folder = tmp_path / "library" / "archives" / "I20210126"
-    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
-        p.name for p in (shared_data / "uspto_redbook").iterdir())
+        assert report.patents_added == 5 and not report.errors
+        assert report.warnings == [f"{archive}: left packed: 3 grant ZIPs of utility, plant or "
+                                   "SIR grants (US10901234-20210126.ZIP, USPP032999-20210126.ZIP,"
+                                   " USH0002345-20210126.ZIP), not design patents"]
+        folder = tmp_path / "library" / "archives" / "I20210126"
+        assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
+            p.name for p in (shared_data / "uspto_redbook").iterdir())
+
+        import tarfile                      # a week of utility grants only: said so
+        only = tmp_path / "I20210202.tar"
+        with tarfile.open(only, "w") as tar:
+            data = grant_zip("US10999999-20210202")
+            info = tarfile.TarInfo("I20210202/UTIL0999/US10999999-20210202.ZIP")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        report = ingest(lib, [only], tiny_model, workers=0)
+        assert report.errors == [(str(only), "holds no design grant, only 1 grant ZIP of "
+                                  "utility, plant or SIR grants (US10999999-20210202.ZIP)")]
+        assert not (tmp_path / "library" / "archives" / "I20210202").exists()
+
+    batch = tmp_path / "mine.tar"           # ZIPs named otherwise are unpacked as before
+    with tarfile.open(batch, "w") as tar:
+        grant = shared_data / "uspto_redbook" / "USD0908315-20210126"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for f in sorted(grant.iterdir()):
+                zf.write(f, f"{grant.name}/{f.name}")
+        info = tarfile.TarInfo("batch/US2021-designs-part1.zip")
+        info.size = len(buf.getvalue())
+        tar.addfile(info, io.BytesIO(buf.getvalue()))
+    with Library(tmp_path / "other", create=True) as lib:
+        report = ingest(lib, [batch], tiny_model, workers=0)
+        assert report.patents_added == 1 and not report.warnings
 
 
 def test_a_moved_or_copied_library_names_its_own_unpacked_drawings(shared_data, tmp_path,

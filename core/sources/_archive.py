@@ -37,7 +37,7 @@ COMPLETE = ".unpacked.json"
 #: (US10901234-...), plant (USPP032999-...) and statutory invention registrations (USH...);
 #: most of a week's drawings, never indexed. Designs (USD...) and reissues (USRE..., a design
 #: one told later by its XML) are unpacked.
-_NOT_DESIGN_ZIP = re.compile(r"^US(?:PP|H)?\d", re.IGNORECASE)
+_NOT_DESIGN_ZIP = re.compile(r"^US(?:PP|H)?\d{6,8}-\d{8}\.zip$", re.IGNORECASE)
 
 Progress = Callable[[int, int, str], None]
 
@@ -63,23 +63,26 @@ def _stem(path: Path) -> str:
 
 
 def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
-                   progress: Progress | None = None) -> tuple[Path, list[tuple[str, str]]]:
+                   progress: Progress | None = None
+                   ) -> tuple[Path, list[tuple[str, str]], list[str]]:
     """Unpack the grants of ``path`` into ``dest_root/<name>`` (or reuse an earlier unpacking
-    of the same file); returns the folder and per-member errors."""
+    of the same file); returns the folder, per-member errors and the names of the grant ZIPs
+    left packed (utility, plant and SIR grants)."""
     path, dest_root = Path(path).resolve(), Path(dest_root)
     st = path.stat()
     stamp = {"archive": str(path), "size": st.st_size, "mtime": st.st_mtime}
     target = _target(dest_root, path)
     done = _unpacked(target)
     if {k: done.get(k) for k in stamp} == stamp:
-        return target, [tuple(e) for e in done.get("errors", [])]
+        return target, [tuple(e) for e in done.get("errors", [])], done.get("not_design", [])
     part = dest_root / (target.name + ".part")
     shutil.rmtree(part, ignore_errors=True)
     dest_root.mkdir(parents=True, exist_ok=True, mode=0o700)    # library files: user only
     part.mkdir(mode=0o700)
     errors: list[tuple[str, str]] = []
+    not_design: list[str] = []
     try:
-        with _members(path) as members:
+        with _members(path, not_design) as members:
             for i, (name, read) in enumerate(members, start=1):
                 if progress is not None:
                     progress(i, len(members), f"unpacking {PurePosixPath(name).name}")
@@ -94,11 +97,12 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     except SourceError:
         shutil.rmtree(part, ignore_errors=True)
         raise
-    _write(part, "", COMPLETE, json.dumps({**stamp, "errors": errors}).encode(), str(path),
+    _write(part, "", COMPLETE, json.dumps({**stamp, "errors": errors,
+                                           "not_design": not_design}).encode(), str(path),
            errors)
     shutil.rmtree(target, ignore_errors=True)
     part.replace(target)
-    return target, errors
+    return target, errors, not_design
 
 
 def _unpacked(folder: Path) -> dict:
@@ -120,14 +124,16 @@ def _target(dest_root: Path, path: Path) -> Path:
 
 
 @contextmanager
-def _members(path: Path) -> Iterator[list[tuple[str, Callable[[], bytes]]]]:
+def _members(path: Path, not_design: list[str]
+             ) -> Iterator[list[tuple[str, Callable[[], bytes]]]]:
     """(name, read) of the regular files of a .tar/.tgz or .zip worth reading, while the
-    archive is open."""
+    archive is open; the grant ZIPs named as no design's go to ``not_design``."""
     def wanted(name: str) -> bool:
         suffix = PurePosixPath(name).suffix.lower()
-        if suffix == ".zip":
-            return not _NOT_DESIGN_ZIP.match(PurePosixPath(name).name)
-        return suffix in KEEP_SUFFIXES
+        if suffix == ".zip" and _NOT_DESIGN_ZIP.match(PurePosixPath(name).name):
+            not_design.append(PurePosixPath(name).name)
+            return False
+        return suffix == ".zip" or suffix in KEEP_SUFFIXES
 
     if path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
