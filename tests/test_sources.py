@@ -491,6 +491,10 @@ def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_name
             "</main-classification></classification-locarno>", ""), encoding="utf-8")
     for tif in reissue.glob("*.TIF"):
         tif.rename(tif.with_name(tif.name.lower()))
+    (deep / f"{deep.name}.XML").rename(deep.parent / f"{deep.name}.XML")   # XML above its
+    deep = deep.rename(deep.with_name(deep.name.lower()))     # drawings' folder, lower case
+    for tif in deep.glob("*.TIF"):
+        tif.rename(tif.with_name(tif.name.lower()))
     scan = scan_source(tmp_path)
     check_consistent(scan)
     assert scan.kind == "redbook" and set(scan.patents) == {"D0919445", "D0900001", "RE048999"}

@@ -108,13 +108,21 @@ def _locate(folder: Path, name: str) -> Path | None:
     for candidate in (folder / name, folder / _SHEET.split(name)[0] / name):
         if candidate.is_file():
             return candidate
+    return _any_case(folder, [_SHEET.split(name)[0], name]) or _any_case(folder, [name])
+
+
+def _any_case(folder: Path, parts: list[str]) -> Path | None:
+    """``folder/parts...`` with each part matched whatever its case, or None."""
+    for i, part in enumerate(parts):
         try:
-            found = [p for p in candidate.parent.iterdir()
-                     if p.name.casefold() == name.casefold() and p.is_file()]
+            found = sorted(p for p in folder.iterdir() if p.name.casefold() == part.casefold())
         except OSError:
-            continue
-        if found:
-            return sorted(found)[0]
+            return None
+        if not found:
+            return None
+        folder = found[0]
+        if i == len(parts) - 1:
+            return folder if folder.is_file() else None
     return None
 
 
