@@ -374,6 +374,30 @@ def test_manifest_rows_that_disagree_keep_the_first_and_empty_fields_are_filled(
                              "manifest.jsonl line 2; kept the first"]
 
 
+def test_manifest_rows_fill_blank_titles_keep_a_class_with_its_edition_and_name_the_row(
+        tmp_path):
+    """A title of spaces is empty too; a class is kept with its own row's edition (06-09
+    with another row's edition 13 was a pair no row gave); an unreadable class that a later
+    row fills is not "stored as unknown"; a date problem names the row the date came from."""
+    for name in "abcdef":
+        (tmp_path / f"{name}.png").write_bytes(b"x")
+    rows = [row("a.png", title="  ", locarno="99-99", locarno_edition=None),
+            row("b.png", sheet=2, title="Pregnancy pillow", locarno="06-09",
+                locarno_edition=None),
+            row("c.png", sheet=3, locarno="06-01", locarno_edition="13"),
+            row("d.png", "D0900002", filing_date=None),
+            row("e.png", "D0900002", sheet=2, filing_date="2022-03-01")]
+    scan = scan_manifest(write_manifest(tmp_path, rows))
+    patent = scan.patents["D0900001"]
+    assert (patent.title, patent.locarno, patent.locarno_edition) == (
+        "Pregnancy pillow", "06-09", None)
+    assert not any("stored as unknown" in w for w in scan.warnings)
+    assert any("line 3: D0900001: locarno differs from manifest.jsonl line 2" in w
+               for w in scan.warnings)
+    (where, why), = scan.errors
+    assert where == "manifest.jsonl line 5" and why.startswith("D0900002: ")
+
+
 def test_a_manifest_saved_as_utf16_is_read_or_refused_in_one_line(tmp_path):
     """Windows PowerShell 5 saves `>` output as UTF-16: every row was "invalid JSON"."""
     (tmp_path / "a.png").write_bytes(b"x")

@@ -28,7 +28,7 @@ class _Row:
     where: str
     patent: PatentRecord
     page: PageRecord
-    warnings: list[str] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)   # field -> a value not used
 
 
 def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
@@ -49,9 +49,12 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         first = rows[0]
         patent, came_from = _merged(rows)
         # (checked before its rows claim their pages: a skipped row's page is no duplicate)
-        if problem := (date_order_error(patent.grant_date, patent.filing_date)
-                       or future_grant_error(patent.grant_date)):
-            scan.errors.append((first.where, f"{pid}: {problem}; patent skipped"))
+        if problem := date_order_error(patent.grant_date, patent.filing_date):
+            where = came_from.get("filing_date", first.where)
+        elif problem := future_grant_error(patent.grant_date):
+            where = came_from.get("grant_date", first.where)
+        if problem:
+            scan.errors.append((where, f"{pid}: {problem}; patent skipped"))
             continue
         pages = []
         for row in rows:
@@ -65,7 +68,7 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
             continue
         scan.patents[pid] = patent
         scan.pages.extend(pages)
-        scan.warnings.extend(first.warnings)
+        scan.warnings.extend(_unused_values(rows, patent))
         scan.warnings.extend(_disagreements(pid, rows, patent, came_from))
         if patent.grant_date is None:
             undated.append(pid)
@@ -135,7 +138,7 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
     synthetic = obj.get("synthetic", False)
     if not isinstance(synthetic, bool):
         raise FieldError(f"synthetic: not true or false: {synthetic!r}")
-    warnings: list[str] = []
+    warnings: dict[str, str] = {}
     extra = {"source": "manifest",
              "title_display": display_title(title) or title_from_figures(figures)}
     if isinstance(obj.get("metadata_origin"), str):
@@ -159,24 +162,40 @@ def _int(obj: dict, name: str, minimum: int) -> int | None:
     return value
 
 
-def _locarno(value: object, where: str, warnings: list[str]) -> str | None:
+def _locarno(value: object, where: str, warnings: dict[str, str]) -> str | None:
     if value is None or value == "":
         return None
     try:
         return parse_locarno(value)
     except LocarnoError as exc:
-        warnings.append(f"{where}: locarno: {exc}; stored as unknown")
+        warnings["locarno"] = f"{where}: locarno: {exc}; stored as unknown"
         return None
 
 
-def _edition(value: object, where: str, warnings: list[str]) -> str | None:
+def _edition(value: object, where: str, warnings: dict[str, str]) -> str | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
     if isinstance(value, bool) or not text.isdigit() or not text.isascii():
-        warnings.append(f"{where}: locarno_edition: not an edition number: {value!r}; ignored")
+        warnings["locarno_edition"] = (f"{where}: locarno_edition: not an edition number: "
+                                       f"{value!r}; ignored")
         return None
     return str(int(text))
+
+
+def _empty(value: object) -> bool:
+    return value is None or value == [] or isinstance(value, str) and not value.strip()
+
+
+def _unused_values(rows: list[_Row], patent: PatentRecord) -> list[str]:
+    """What the rows gave that could not be read, for the fields left unknown (a field
+    another row filled is not "stored as unknown"), once per field."""
+    out: dict[str, str] = {}
+    for row in rows:
+        for name, message in row.warnings.items():
+            if _empty(getattr(patent, name)):
+                out.setdefault(name, message)
+    return list(out.values())
 
 
 def _merged(rows: list[_Row]) -> tuple[PatentRecord, dict[str, str]]:
@@ -185,10 +204,15 @@ def _merged(rows: list[_Row]) -> tuple[PatentRecord, dict[str, str]]:
     patent = replace(rows[0].patent, extra=dict(rows[0].patent.extra))
     came_from: dict[str, str] = {}
     for name in _PATENT_FIELDS:
-        row = next((r for r in rows if getattr(r.patent, name) not in (None, "", [])), None)
+        if name == "locarno_edition" and "locarno" in came_from:
+            continue                # (the edition of the class kept, never another row's)
+        row = next((r for r in rows if not _empty(getattr(r.patent, name))), None)
         if row is not None:
             setattr(patent, name, getattr(row.patent, name))
             came_from[name] = row.where
+            if name == "locarno":
+                patent.locarno_edition = row.patent.locarno_edition
+                came_from["locarno_edition"] = row.where
     patent.extra["title_display"] = (display_title(patent.title)
                                      or title_from_figures(patent.figure_descriptions))
     if "metadata_origin" not in patent.extra:
@@ -207,7 +231,7 @@ def _disagreements(pid: str, rows: list[_Row], patent: PatentRecord,
     for name in _PATENT_FIELDS:
         for row in rows:
             value = getattr(row.patent, name)
-            if value not in (None, "", []) and value != getattr(patent, name):
+            if not _empty(value) and value != getattr(patent, name):
                 out.append(f"{row.where}: {pid}: {name} differs from {came_from[name]}; "
                            "kept the first")
                 break
