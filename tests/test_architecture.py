@@ -27,3 +27,31 @@ def test_core_does_not_load_torch_on_import():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_the_public_api_is_re_exported_lazily():
+    """`import core` loads no torch; every name in core.__all__ is the defining module's."""
+    code = ("import sys, core; light = 'torch' not in sys.modules; "
+            "import importlib; "
+            "ok = all(getattr(core, n) is getattr(importlib.import_module("
+            "'core.' + core._PUBLIC[n]), n) for n in core._PUBLIC); "
+            "print(light, ok, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "True"]
+
+
+@pytest.mark.realdata
+def test_the_readmes_python_example_runs(shared_data, tmp_path):
+    """The README's "From Python" example, as written (its paths pointed at the data here)."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("### From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"       # (a file: worker processes import it again)
+    script.write_text(block.replace("../shared/data", str(shared_data)).replace(
+        '"my-library"', repr(str(tmp_path / "my-library"))))
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert len(lines) == 5 and lines[0].split()[:2] == ["1", "D0908315"]
+    assert all(line.split()[2] < "2021-06-01" for line in lines)
