@@ -258,15 +258,25 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                 what = (f"{counted(len(not_design), 'grant ZIP')} of utility, plant or SIR "
                         f"grants ({', '.join(not_design[:3])}{more})")
                 if not holds_drawings(folder):
-                    report.errors.append((str(archive), f"holds no design grant, only {what}"))
+                    why = ("none of its other grants could be unpacked (said above)" if errors
+                           else "it holds no design grant")
+                    report.errors.append((str(archive), f"{why}; left packed: {what}"))
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
-                report.warnings.append(f"{archive}: left packed: {what}, not design patents")
+                if folder.name not in existed:      # (said when unpacked, not every update)
+                    report.warnings.append(f"{archive}: left packed: {what}, not design "
+                                           "patents")
             if folder.name not in existed:
                 unpacked.append(folder)
             archive_of[str(folder)] = str(archive)
             out.append(folder)
-    return out
+    seen: set[Path] = set()     # (an unpacked folder is registered as a source of its own
+    unique = []                 # too: read once)
+    for src in out:
+        if Path(src).resolve() not in seen:
+            seen.add(Path(src).resolve())
+            unique.append(src)
+    return unique
 
 
 def ingest(library: Library, sources: Iterable[str | Path], model, *,

@@ -795,10 +795,11 @@ def test_a_weekly_archive_unpacks_no_utility_or_plant_grants(shared_data, tmp_pa
         return buf.getvalue()
     others = ["I20210126/UTIL0901/US10901234-20210126.ZIP",
               "I20210126/PLANT/USPP032999-20210126.ZIP", "I20210126/SIR/USH0002345-20210126.ZIP"]
-    archive = _weekly_archive(shared_data, tmp_path / "I20210126.tar",
+    (tmp_path / "downloads").mkdir()
+    archive = _weekly_archive(shared_data, tmp_path / "downloads" / "I20210126.tar",
                               [(name, grant_zip(name.rsplit("/", 1)[1][:-4])) for name in others])
     with Library(tmp_path / "library", create=True) as lib:
-        report = ingest(lib, [archive], tiny_model, workers=0)
+        report = ingest(lib, [tmp_path / "downloads"], tiny_model, workers=0)
         assert report.patents_added == 5 and not report.errors
         assert report.warnings == [f"{archive}: left packed: 3 grant ZIPs of utility, plant or "
                                    "SIR grants (US10901234-20210126.ZIP, USPP032999-20210126.ZIP,"
@@ -806,6 +807,11 @@ def test_a_weekly_archive_unpacks_no_utility_or_plant_grants(shared_data, tmp_pa
         folder = tmp_path / "library" / "archives" / "I20210126"
         assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
             p.name for p in (shared_data / "uspto_redbook").iterdir())
+        from core.overview import source_paths
+
+        again = ingest(lib, source_paths(lib)[0], tiny_model, workers=0)    # an update: the
+        assert again.pages_already_present == 24 and again.pages_added == 0   # unpacked folder
+        assert not again.warnings and not again.errors      # read once, nothing said again
 
         import tarfile                      # a week of utility grants only: said so
         only = tmp_path / "I20210202.tar"
@@ -815,9 +821,19 @@ def test_a_weekly_archive_unpacks_no_utility_or_plant_grants(shared_data, tmp_pa
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
         report = ingest(lib, [only], tiny_model, workers=0)
-        assert report.errors == [(str(only), "holds no design grant, only 1 grant ZIP of "
-                                  "utility, plant or SIR grants (US10999999-20210202.ZIP)")]
+        assert report.errors == [(str(only), "it holds no design grant; left packed: 1 grant "
+                                  "ZIP of utility, plant or SIR grants (US10999999-20210202.ZIP)")]
         assert not (tmp_path / "library" / "archives" / "I20210202").exists()
+        damaged = tmp_path / "I20210209.tar"    # its one design grant damaged: not "none"
+        with tarfile.open(damaged, "w") as tar:
+            for name, data in (("DESIGN/USD0930000-20210209.ZIP", b"PK\x03\x04 damaged"),
+                               ("UTIL/US10999998-20210209.ZIP", grant_zip("US10999998"))):
+                info = tarfile.TarInfo(f"I20210209/{name}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        errors = ingest(lib, [damaged], tiny_model, workers=0).errors
+        assert len(errors) == 2 and "damaged archive member" in errors[0][1]
+        assert errors[1][1].startswith("none of its other grants could be unpacked (said above)")
 
     batch = tmp_path / "mine.tar"           # ZIPs named otherwise are unpacked as before
     with tarfile.open(batch, "w") as tar:

@@ -386,16 +386,21 @@ def test_manifest_rows_fill_blank_titles_keep_a_class_with_its_edition_and_name_
                 locarno_edition=None),
             row("c.png", sheet=3, locarno="06-01", locarno_edition="13"),
             row("d.png", "D0900002", filing_date=None),
-            row("e.png", "D0900002", sheet=2, filing_date="2022-03-01")]
+            row("e.png", "D0900002", sheet=2, filing_date="2022-03-01"),
+            row("f.png", "D0900003", title=" ", locarno_edition=None),
+            row("f.png", "D0900003", title=" ", page_index=1)]
     scan = scan_manifest(write_manifest(tmp_path, rows))
     patent = scan.patents["D0900001"]
     assert (patent.title, patent.locarno, patent.locarno_edition) == (
         "Pregnancy pillow", "06-09", None)
+    other = scan.patents["D0900003"]    # the same class's edition on a later row: kept; a
+    assert (other.title, other.locarno_edition) == (None, "13")    # title of spaces: none
     assert not any("stored as unknown" in w for w in scan.warnings)
     assert any("line 3: D0900001: locarno differs from manifest.jsonl line 2" in w
                for w in scan.warnings)
     (where, why), = scan.errors
     assert where == "manifest.jsonl line 5" and why.startswith("D0900002: ")
+    assert why.endswith("(grant_date from manifest.jsonl line 4); patent skipped")
 
 
 def test_a_manifest_saved_as_utf16_is_read_or_refused_in_one_line(tmp_path):
@@ -527,6 +532,11 @@ def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_name
     assert all(p.path.is_file() for p in scan.pages) and not scan.errors
     assert scan.warnings == ["skipped 1 grant(s) that are not design patents (utility, plant, "
                              "or their reissues): 10901234"]
+    (tmp_path / "scans").mkdir()                # drawings beside the grants: named, not lost
+    write_png(tmp_path / "scans" / "mydrawing.png")
+    assert scan_source(tmp_path).warnings[0] == (
+        f"1 drawing file(s) in {tmp_path} lie outside every grant's folder and were not added "
+        "(first: scans/mydrawing.png): add their folder as a source of its own")
 
 
 def test_redbook_parser_loads_no_dtd_and_expands_no_entity(tmp_path):
@@ -703,6 +713,10 @@ def test_deeppatent2_views_reach_a_library_as_figure_sentences(tmp_path):
     views = number_figures([(p.page_kind, p.sheet, 1) for p in scan.pages],
                            patent.figure_descriptions)      # (FIG. 2's image came first)
     assert [vs[0].view for vs in views] == ["front view", "perspective view"]
+    (tmp_path / "2020.json").write_text(json.dumps(records), encoding="utf-16")   # Windows
+    again = scan_source(tmp_path / "2020.json")     # (it was read as a manifest of bad rows)
+    assert again.kind == "deeppatent2" and again.patents["D0871741"].figure_descriptions == \
+        patent.figure_descriptions
 
 
 def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path):

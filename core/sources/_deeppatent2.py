@@ -20,7 +20,7 @@ from typing import Iterator
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import FieldError, SourceError, display_title
-from ._files import resolve_inside
+from ._files import decode_text, resolve_inside, text_encoding
 from ._ids import normalize_patent_id
 
 #: Keys that tell a DeepPatent2 record from a manifest row.
@@ -49,7 +49,7 @@ def deeppatent2_entries(path: str | Path, errors: list | None = None
     JSON-lines file, else "record N" (1-based). A JSON-lines file's bad line goes to
     ``errors`` as (where, why) and the others are read; without ``errors`` it raises."""
     name = Path(path).name
-    text = Path(path).read_text(encoding="utf-8-sig")
+    text = decode_text(Path(path).read_bytes())
     try:
         data = json.loads(text)
     except ValueError as whole:
@@ -84,9 +84,10 @@ def is_deeppatent2(path: str | Path) -> bool:
     first kilobytes: a year of DeepPatent2 is hundreds of megabytes, parsed once, by the scan."""
     try:
         with open(path, "rb") as f:
-            head = f.read(64 * 1024).decode("utf-8", "ignore").lower()
+            raw = f.read(64 * 1024)
     except OSError:
         return False
+    head = raw.decode(text_encoding(raw), "ignore").lower()
     return any(f'"{key}"' in head for key in MARKER_FIELDS)
 
 

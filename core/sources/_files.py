@@ -74,8 +74,13 @@ def decode_text(raw: bytes) -> str:
     """A text file's contents: UTF-8 (with or without its mark), or UTF-16 or UTF-32 with
     theirs (as Windows PowerShell and Excel's "Unicode text" save). Raises UnicodeDecodeError
     for anything else, NULs included (UTF-16 without its mark)."""
-    encoding = next((enc for mark, enc in _MARKS if raw.startswith(mark)), "utf-8")
+    encoding = text_encoding(raw)
     text = raw.decode(encoding)
     if "\x00" in text:
         raise UnicodeDecodeError(encoding, raw, 0, 1, "NUL characters: not text")
     return text
+
+
+def text_encoding(head: bytes) -> str:
+    """The encoding a text file's first bytes mark (UTF-8 without a mark)."""
+    return next((enc for mark, enc in _MARKS if head.startswith(mark)), "utf-8")

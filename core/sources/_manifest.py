@@ -51,6 +51,8 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         # (checked before its rows claim their pages: a skipped row's page is no duplicate)
         if problem := date_order_error(patent.grant_date, patent.filing_date):
             where = came_from.get("filing_date", first.where)
+            if came_from.get("grant_date", where) != where:
+                problem += f" (grant_date from {came_from['grant_date']})"
         elif problem := future_grant_error(patent.grant_date):
             where = came_from.get("grant_date", first.where)
         if problem:
@@ -132,6 +134,7 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
     title = obj.get("title")
     if title is not None and not isinstance(title, str):
         raise FieldError(f"title: not a string: {title!r}")
+    title = title if title and title.strip() else None     # (spaces: none, another fills it)
     figures = obj.get("figure_descriptions") or []
     if not isinstance(figures, list) or not all(isinstance(f, str) for f in figures):
         raise FieldError("figure_descriptions: not a list of strings")
@@ -204,15 +207,15 @@ def _merged(rows: list[_Row]) -> tuple[PatentRecord, dict[str, str]]:
     patent = replace(rows[0].patent, extra=dict(rows[0].patent.extra))
     came_from: dict[str, str] = {}
     for name in _PATENT_FIELDS:
-        if name == "locarno_edition" and "locarno" in came_from:
-            continue                # (the edition of the class kept, never another row's)
-        row = next((r for r in rows if not _empty(getattr(r.patent, name))), None)
-        if row is not None:
-            setattr(patent, name, getattr(row.patent, name))
-            came_from[name] = row.where
-            if name == "locarno":
-                patent.locarno_edition = row.patent.locarno_edition
-                came_from["locarno_edition"] = row.where
+        given = [r for r in rows if not _empty(getattr(r.patent, name))]
+        if name == "locarno_edition" and patent.locarno is not None:
+            # (the edition of the class kept: a row of another class gives none)
+            given = [r for r in given if r.patent.locarno == patent.locarno]
+        if given:
+            setattr(patent, name, getattr(given[0].patent, name))
+            came_from[name] = given[0].where
+        elif name == "locarno_edition":
+            patent.locarno_edition = None
     patent.extra["title_display"] = (display_title(patent.title)
                                      or title_from_figures(patent.figure_descriptions))
     if "metadata_origin" not in patent.extra:
@@ -232,7 +235,7 @@ def _disagreements(pid: str, rows: list[_Row], patent: PatentRecord,
         for row in rows:
             value = getattr(row.patent, name)
             if not _empty(value) and value != getattr(patent, name):
-                out.append(f"{row.where}: {pid}: {name} differs from {came_from[name]}; "
-                           "kept the first")
+                kept = came_from.get(name) or came_from.get("locarno", rows[0].where)
+                out.append(f"{row.where}: {pid}: {name} differs from {kept}; kept the first")
                 break
     return out

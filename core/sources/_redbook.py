@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
+from ..imageio import SUPPORTED_SUFFIXES
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (FieldError, SourceError, clean_description, date_order_error,
@@ -68,12 +69,28 @@ def scan_redbook(path: str | Path) -> SourceScan:
                 _add_grant(scan, where, xml_path.parent, patent, names, warnings)
         except OSError as exc:
             scan.errors.append((str(xml_path), f"cannot read ({exc.strerror or exc})"))
+    if path.is_dir():
+        scan.warnings += _unclaimed(path, {xml.parent for xml in files},
+                                    {page.path for page in scan.pages})
     if skipped:
         more = " ..." if len(skipped) > 5 else ""
         scan.warnings.append(f"skipped {len(skipped)} grant(s) that are not design patents "
                              f"(utility, plant, or their reissues): "
                              f"{', '.join(skipped[:5])}{more}")
     return scan
+
+
+def _unclaimed(root: Path, grant_folders: set[Path], claimed: set[Path]) -> list[str]:
+    """A warning naming the drawing files under ``root`` outside every grant's folder (a
+    folder of scans beside the grants): read as Red Book, the folder adds none of them."""
+    left = [p for p in iter_files(root, SUPPORTED_SUFFIXES) if p not in claimed
+            and p.parent not in grant_folders and p.parent.parent not in grant_folders]
+    if not left:
+        return []
+    more = " ..." if len(left) > 3 else ""
+    return [f"{len(left)} drawing file(s) in {root} lie outside every grant's folder and were "
+            f"not added (first: {', '.join(str(p.relative_to(root)) for p in left[:3])}"
+            f"{more}): add their folder as a source of its own"]
 
 
 def _add_grant(scan: SourceScan, where: str, folder: Path, patent: PatentRecord,
