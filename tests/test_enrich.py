@@ -216,6 +216,11 @@ class _Stub(BaseHTTPRequestHandler):
             if code == "garbage":                   # not an HTTP status line
                 self.wfile.write(b"GARBAGE\r\n\r\n")
                 return
+            if isinstance(code, tuple):             # ("redirect", where)
+                self.send_response(302)
+                self.send_header("Location", code[1])
+                self.end_headers()
+                return
             self.send_response(200 if code == "cut" else code)
             if code == 429:
                 self.send_header("Retry-After", type(self).retry_after)
@@ -284,6 +289,22 @@ def test_llm_enricher_spaces_requests(stub_server):
         llm.describe(FigureContext(f"D{i}", title="FAN"), 2)
     times = [t for t, _, _ in _Stub.seen]
     assert times[2] - times[0] >= 0.18
+
+
+def test_llm_enricher_follows_no_redirect_with_the_key(stub_server):
+    """An endpoint redirecting elsewhere got the API key sent on to the other host (as a
+    GET): now the redirect stops the enricher, saying where it pointed."""
+    other = _serve()
+    try:
+        elsewhere = f"http://127.0.0.1:{other.server_address[1]}/steal"
+        _Stub.script = [("redirect", elsewhere)]
+        with pytest.raises(LLMUnavailable, match=f"HTTP 302: it sends the requests on to "
+                                                 f"{elsewhere}; give that address"):
+            LLMEnricher(stub_server, "m", "sk-secret", backoff_s=0.01).describe(_ctx(), 2)
+        assert len(_Stub.seen) == 1 and _Stub.seen[0][1] == "Bearer sk-secret"
+    finally:
+        other.shutdown()
+        other.server_close()
 
 
 def test_llm_enricher_gives_up_clearly(stub_server):
@@ -461,6 +482,15 @@ def test_llm_settings_from_environment(monkeypatch, stub_server):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(ValueError, match="base_url"):
         make_enricher("llm")
+
+
+def test_a_list_is_looked_for_at_the_first_brackets_only():
+    """An answer of a million characters of "[1 " (under the size cap) took 47 s of CPU per
+    drawing: every bracket started a parse. The first 200 brackets are tried."""
+    from training.enrich._llm import _first_array
+
+    assert _first_array("[x " * 10 + '["a cup"]') == ["a cup"]
+    assert _first_array("[x " * 250 + '["a cup"]') is None
 
 
 def test_parse_list_accepts_lines_and_bullets():

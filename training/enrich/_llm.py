@@ -193,7 +193,7 @@ class LLMEnricher:
             req = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
                                          headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                with _OPENER.open(req, timeout=self.timeout_s) as resp:
                     raw = resp.read(MAX_ANSWER_BYTES + 1)
                     if len(raw) > MAX_ANSWER_BYTES:
                         raise LLMError(f"{self.base_url}: an answer over "
@@ -206,6 +206,13 @@ class LLMEnricher:
                 return data["choices"][0]["message"]["content"]
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}"
+                if 300 <= exc.code < 400:
+                    where = exc.headers.get("Location") if exc.headers else None
+                    raise LLMUnavailable(
+                        f"{self.base_url}: {last}: it sends the requests on to {where or '?'}"
+                        "; give that address as the base URL if it is the endpoint (a "
+                        "redirect is not followed: the API key must not go elsewhere)"
+                    ) from None
                 if exc.code in _FATAL_HTTP:
                     raise LLMUnavailable(f"{self.base_url}: {last} {exc.reason} (check the "
                                          "base URL, the model and the API key)") from None
@@ -254,10 +261,24 @@ class LLMEnricher:
             time.sleep(wait)
 
 
-def _first_array(text: str) -> list[str] | None:
-    """The strings of the first JSON array of strings in ``text``."""
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are answered as errors: urllib would send the API key to wherever the
+    endpoint points, turning the POST into a GET."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _first_array(text: str, tries: int = 200) -> list[str] | None:
+    """The strings of the first JSON array of strings in ``text``, looked for at its first
+    ``tries`` brackets (each failed parse costs the length read so far: an answer of
+    thousands of brackets took minutes)."""
     decoder, start = json.JSONDecoder(), text.find("[")
-    while start >= 0:
+    while start >= 0 and tries > 0:
+        tries -= 1
         try:
             items, _ = decoder.raw_decode(text, start)
         except ValueError:
