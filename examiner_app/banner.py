@@ -7,6 +7,7 @@ from typing import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton
 
+from .plain_text import plain
 from .theme import BANNER_COLORS
 
 ICONS = {"info": "\u2139", "warning": "\u26a0", "error": "\u2716"}
@@ -17,7 +18,7 @@ class Banner(QFrame):
         super().__init__(parent)
         self.level = "info"
         self.icon = QLabel()
-        self.text = QLabel()
+        self.text = plain(QLabel())
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.action = QPushButton()

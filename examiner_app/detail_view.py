@@ -18,6 +18,7 @@ from core.sources import display_patent_id
 
 from . import theme
 from .elided_label import ElidedLabel
+from .plain_text import plain, tip
 from .thumbnails import ThumbnailLoader
 from .zoom_view import ZoomView
 
@@ -99,7 +100,7 @@ class DetailView(QWidget):
         bar.addWidget(self.open_button)
         self._title_row = QHBoxLayout()
         bar2 = QHBoxLayout()
-        self.page_label = QLabel()
+        self.page_label = plain(QLabel())
         self.page_label.setObjectName("muted")
         self.page_label.setWordWrap(True)
         bar2.addWidget(self.page_label, 1)
@@ -333,7 +334,7 @@ class DetailView(QWidget):
             pm = self.thumbnails.pixmap(key, dpr)
             error = self.thumbnails.errors.get(key)
             item.setIcon(QIcon(pm) if pm is not None else QIcon(_blank(error is not None)))
-            item.setToolTip(f"Cannot show this page: {error}" if error else "")
+            item.setToolTip(tip(f"Cannot show this page: {error}") if error else "")
 
     def _thumbnail_ready(self, key) -> None:
         if key[2] is None and self.strip.count():

@@ -6,6 +6,8 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QToolTip
 
+from .plain_text import tip
+
 MIN_WIDTH = 48
 
 
@@ -31,7 +33,10 @@ class ElidedLabel(QLabel):
 
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ToolTip and self.is_elided():
-            QToolTip.showText(event.globalPos(),
-                              "\n".join(filter(None, [self.text(), self.toolTip()])), self)
+            QToolTip.showText(event.globalPos(), self.full_tip(), self)
             return True
         return super().event(event)
+
+    def full_tip(self) -> str:
+        """The full text as written, then the tooltip (set through ``plain_text.tip``)."""
+        return tip(self.text()) + self.toolTip()

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeade
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from .plain_text import tip
+
 COLUMNS = ["#", "When", "Query", "Before", "Hits", "Class", "Examiner", "Session"]
 WHEN = 1                    # gives way to the query in a narrow dock (the "#" tooltip has it)
 QUERY = 2                   # the sheet's folder and name and the title text: the free width
@@ -128,8 +130,9 @@ class HistoryPanel(QDockWidget):
                     item.setToolTip(at)
                 if j == QUERY:
                     item.setData(PARTS_ROLE, parts)
-                    item.setToolTip("\n".join(filter(None, [r.get("query_path"),
-                                                             region_text(r), r.get("text")])))
+                    item.setToolTip(tip("\n".join(filter(None, [r.get("query_path"),
+                                                                 region_text(r),
+                                                                 r.get("text")]))))
                 self.table.setItem(i, j, item)
         self._fit_query()
 

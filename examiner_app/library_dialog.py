@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogBut
                                QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from .plain_text import plain, tip
 from .tasks import describe_error
 
 
@@ -134,7 +135,7 @@ class LibraryDialog(QDialog):
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress_label = QLabel("")
+        self.progress_label = plain(QLabel(""))
         self.progress_label.setObjectName("muted")
         self.progress_label.hide()          # shown while a run goes on
         self.cancel_button = QPushButton("Cancel")
@@ -201,7 +202,8 @@ class LibraryDialog(QDialog):
             self._shown_path, self._ran = self.service.path, False
             self.result_label.clear()
             self._fill_skipped([])
-        self.path_label.setText(f"<b>Library:</b> {self.service.path or '(none)'}")
+        where = html.escape(str(self.service.path or "(none)"))
+        self.path_label.setText(f"<b>Library:</b> {where}")
         self.service.overview(on_done=self._show_overview,
                               on_error=lambda exc: self._show_overview(None, exc))
 
@@ -235,7 +237,7 @@ class LibraryDialog(QDialog):
                                     f"{info['index_segments']} index segment(s)"),
                 ("Granted", f"{first or '-'} \u2026 {last or '-'}"),
                 ("Searches / ratings", f"{info['searches']} / {info['ratings']}")):
-            value_label = QLabel(value)
+            value_label = plain(QLabel(value))
             value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.summary.addRow(label, value_label)
         older = info.get("pages_older_finder")
@@ -294,8 +296,8 @@ class LibraryDialog(QDialog):
         for i, (item, reason) in enumerate(errors):
             self.skipped.setItem(i, 0, QTableWidgetItem(item))
             self.skipped.setItem(i, 1, QTableWidgetItem(reason))
-            self.skipped.item(i, 0).setToolTip(item)
-            self.skipped.item(i, 1).setToolTip(reason)
+            self.skipped.item(i, 0).setToolTip(tip(item))
+            self.skipped.item(i, 1).setToolTip(tip(reason))
 
     def add_pending(self, path: str) -> None:
         if path not in self.pending:

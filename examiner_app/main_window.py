@@ -31,6 +31,7 @@ from .elided_label import MIN_WIDTH, ElidedLabel
 from .filters import FilterPanel
 from .gc_guard import UiThreadGC
 from .history_panel import HistoryPanel
+from .plain_text import tip
 from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
 from .results_model import HitRole, PositionRole, RatingRole, ResultsModel
@@ -297,7 +298,7 @@ class MainWindow(QMainWindow):
             finished()
             if self.service.info is not None:      # the library open before is still open
                 self.library_label.setText(before[0])
-                self.library_label.setToolTip(before[1])
+                self.library_label.setToolTip(tip(before[1]))
             else:
                 self.library_label.setText("No library")
             if isinstance(exc, DemoCancelled):
@@ -364,7 +365,7 @@ class MainWindow(QMainWindow):
         self.library_label.setText(
             f"{Path(info['library']).name}: {info['patents']} patents, {info['figures']} "
             f"figures, granted {first or '-'} \u2026 {last or '-'}")
-        self.library_label.setToolTip(info["library"])
+        self.library_label.setToolTip(tip(info["library"]))
         self.model_label.setText(f"Model {model.get('id', '(none)')}")
 
     def _library_failed(self, message: str, kind: str) -> None:
@@ -913,7 +914,7 @@ class MainWindow(QMainWindow):
             self.session_label.setText(
                 f"{ident.examiner} \u00b7 session {ident.session}: {summary.rated} rated"
                 + (f", P@10 {p:.2f}" if p is not None else ""))
-            self.session_label.setToolTip(summary.text() + "\n" + RELEVANCE_RULE)
+            self.session_label.setToolTip(tip(summary.text() + "\n" + RELEVANCE_RULE))
         self.service.session_summary(ident, on_done=show, on_error=lambda exc: None)
 
     # -- history and exports ----------------------------------------------------------------

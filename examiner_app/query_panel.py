@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
+from .plain_text import plain, tip
 from .query_view import QueryView
 
 
@@ -19,7 +20,7 @@ class QueryPanel(QWidget):
         super().__init__(parent)
         self.view = QueryView()
         self.view.setMinimumSize(240, 200)
-        self.file_label = QLabel("No query")
+        self.file_label = plain(QLabel("No query"))
         self.file_label.setObjectName("muted")
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.page = QSpinBox()
@@ -74,7 +75,7 @@ class QueryPanel(QWidget):
         self.page.blockSignals(False)
         self.page.setVisible(query.n_pages > 1)
         self.file_label.setText(Path(query.path).name)
-        self.file_label.setToolTip(query.path)
+        self.file_label.setToolTip(tip(query.path))
         self._fill_figures()
         self.set_selection(picked, crop)
 

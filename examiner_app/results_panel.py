@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QLabel, QListView
 from core.reports import RELEVANCE_RULE
 
 from . import theme
+from .plain_text import plain
 from .result_delegate import ResultDelegate
 from .results_model import ResultsModel
 
@@ -35,10 +36,10 @@ class ResultsPanel(QWidget):
     def __init__(self, model: ResultsModel, parent=None):
         super().__init__(parent)
         self.model = model
-        self.header = QLabel(NO_SEARCH)
+        self.header = plain(QLabel(NO_SEARCH))
         self.header.setObjectName("resultsHeader")
         self.header.setWordWrap(True)
-        self.subheader = QLabel(HOW_TO_SEARCH)
+        self.subheader = plain(QLabel(HOW_TO_SEARCH))
         self.subheader.setObjectName("muted")
         self.subheader.setWordWrap(True)      # never widens the window
         self.view = QListView()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
 from core import name_problem
 from core.reports import RELEVANCE_RULE
 
+from .plain_text import plain
 from .settings import session_or_today
 from .theme import BANNER_COLORS
 
@@ -51,7 +52,7 @@ class SessionDialog(QDialog):
                               "saw")
         self.score.clicked.connect(self._score_clicked)
         self.scoring = False
-        self.outcome = QLabel()
+        self.outcome = plain(QLabel())
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome.hide()

@@ -3170,3 +3170,37 @@ def test_a_result_card_has_room_for_a_seven_digit_number_beside_its_date(qtbot, 
             + QFontMetrics(small).horizontalAdvance("2026-12-01"))
     card = window.results.delegate.card_size(font)
     assert card.width() - 6 - 2 * PAD >= need, (card.width(), need)
+
+
+def test_names_that_look_like_html_are_shown_as_written(qtbot, window, gui_library, tmp_path):
+    """A query file named "<h1><font color=red>NO PRIOR ART FOUND.png" drew as a red headline
+    in the query panel, and an unreadable one as a green headline in the banner: a name can
+    fake a message. Labels show such names as plain text; tooltips escape them."""
+    import shutil
+
+    from PySide6.QtWidgets import QLabel
+
+    from examiner_app.plain_text import tip
+
+    name = "<h1><font color=red>NO PRIOR ART FOUND.png"
+    query = tmp_path / name
+    shutil.copy(sheets(gui_library)[0], query)
+    window.start(gui_library, query)
+    searched(qtbot, window)
+    label, normal = window.query_panel.file_label, QLabel("No query")
+    assert label.text() == name
+    assert label.sizeHint().height() == normal.sizeHint().height()      # not a headline
+    assert label.sizeHint().width() >= label.fontMetrics().horizontalAdvance(name)
+    assert "&lt;h1&gt;" in label.toolTip() and "<h1>" not in label.toolTip()
+    bad = tmp_path / "<h1><font color=green>ALL CLEAR.png"
+    bad.write_bytes(b"not an image")
+    window.load_query(bad)
+    qtbot.waitUntil(lambda: window.banner.level == "error", timeout=WAIT)
+    text = window.banner.text
+    assert "<h1><font color=green>ALL CLEAR.png" in text.text()
+    as_written = QLabel(text.text())
+    as_written.setTextFormat(Qt.TextFormat.PlainText)
+    as_written.setWordWrap(True)
+    as_written.setFont(text.font())
+    assert text.heightForWidth(400) == as_written.heightForWidth(400)   # (a headline: taller)
+    assert tip("a <b>\nb") == "<p style='white-space:pre-wrap'>a &lt;b&gt;\nb</p>"
