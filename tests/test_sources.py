@@ -719,6 +719,23 @@ def test_deeppatent2_views_reach_a_library_as_figure_sentences(tmp_path):
         patent.figure_descriptions
 
 
+def test_deeppatent2_json_reaches_no_folder_beside_its_own(tmp_path):
+    """A JSON saved in ~/Downloads naming "private_cases/sheet.png" indexed
+    ~/private_cases/sheet.png (the folder one up was searched with the record's whole path);
+    one folder up, only its images folder is searched."""
+    (tmp_path / "Downloads").mkdir()
+    write_png(tmp_path / "private_cases" / "sheet.png")
+    write_png(tmp_path / "images" / "USD0871741-20200107-D00001.png")
+    records = [{"patentID": "USD0871741-20200107", "Figure_file": "private_cases/sheet.png"},
+               {"patentID": "USD0871741-20200107",
+                "Figure_file": "USD0871741-20200107-D00001.png"}]
+    (tmp_path / "Downloads" / "dp2.json").write_text(json.dumps(records))
+    scan = scan_source(tmp_path / "Downloads" / "dp2.json")
+    assert [p.path for p in scan.pages] == [tmp_path / "images" / "USD0871741-20200107-D00001.png"]
+    (where, why), = scan.errors
+    assert where == "dp2.json record 1" and "image not found: private_cases/sheet.png" in why
+
+
 def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path):
     """A JSON-lines file with one broken line: that line is skipped by its number and the
     others are read; a patentID without a grant date and a class that is not one are said

@@ -93,11 +93,14 @@ def is_deeppatent2(path: str | Path) -> bool:
 
 def image_candidates(json_path: Path, name: str) -> list[tuple[Path, str]]:
     """(root, relative name) pairs where DeepPatent2 keeps the image ``name``: next to the
-    JSON, in an ``images`` folder beside it, or one folder up."""
+    JSON, in an ``images`` folder beside it, or in the ``images`` folder one folder up."""
     base = Path(name.replace("\\", "/")).name
     out: list[tuple[Path, str]] = []
-    for root in (json_path.parent, json_path.parent.parent):
-        for rel in (name, f"images/{base}", base):
+    # (one folder up, its images folder only: a record's path resolved there reached any
+    # folder beside the JSON's, ~/private_cases from a JSON saved in ~/Downloads)
+    for root, rels in ((json_path.parent, (name, f"images/{base}", base)),
+                       (json_path.parent.parent, (f"images/{base}",))):
+        for rel in rels:
             if (root, rel) not in out:
                 out.append((root, rel))
     return out
