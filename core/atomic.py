@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
+import stat
 from pathlib import Path
 
 #: Less than this left on a disk: a write that failed there without saying why ran out of
@@ -23,18 +25,29 @@ def disk_full(path: str | os.PathLike) -> bool:
 
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, **open_kw):
-    """``open`` a temporary file beside ``path`` (the user's usual permissions); when the
-    block ends without error it replaces ``path``, otherwise it is removed. A file-system
-    error names ``path``, not the temporary file the user never asked for."""
+    """``open`` a temporary file beside ``path`` (with the permissions ``path`` has, else the
+    user's usual ones); when the block ends without error it replaces ``path``, otherwise it
+    is removed. The temporary file is new, never one found there (a link planted under its
+    name would have had the contents written through it). A file-system error names
+    ``path``, not the temporary file the user never asked for."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
-    tmp = path.with_name(f".{_short(path.name)}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{_short(path.name)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     if "b" not in mode:
         open_kw.setdefault("encoding", "utf-8")
     try:
         try:
-            f = open(tmp, mode, **open_kw)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0), 0o666)
+            try:
+                if os.chmod in os.supports_fd:      # (a report kept private stays so)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.chmod(fd, stat.S_IMODE(path.stat().st_mode))
+                f = os.fdopen(fd, mode, **open_kw)
+            except BaseException:
+                os.close(fd)
+                raise
         except OSError as exc:
             raise _about(exc, path) from None
         with f:

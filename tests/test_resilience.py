@@ -794,6 +794,34 @@ def test_long_but_legal_names_open_write_and_say_when_a_rebuild_cannot_fit(tmp_p
     assert report.read_text() == "<html></html>"
 
 
+def test_a_replaced_file_keeps_its_permissions_and_no_planted_link_is_written_through(
+        tmp_path, monkeypatch):
+    """Exports went through a predictable temporary name opened with open(): a link planted
+    under it had the report written into the file it points to; and a report the user had
+    made private (600) came back readable by all."""
+    import stat
+
+    import core.atomic
+    from core.atomic import replacing
+
+    report = tmp_path / "report.csv"
+    report.write_text("old")
+    report.chmod(0o600)
+    with replacing(report) as f:
+        f.write("new")
+    assert report.read_text() == "new" and stat.S_IMODE(report.stat().st_mode) == 0o600
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    monkeypatch.setattr(core.atomic.secrets, "token_hex", lambda n: "guessed0")
+    planted = tmp_path / f".report.csv.{os.getpid()}.guessed0.tmp"
+    planted.symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        with replacing(report) as f:
+            f.write("the report")
+    assert victim.read_text() == "mine" and report.read_text() == "new"
+
+
 def test_names_that_are_not_utf8_are_skipped_named_or_logged_readably(shared_data, tmp_path,
                                                                        tiny_model):
     """File and folder names made on another system (Latin-1 bytes) crashed `index add` and
