@@ -637,8 +637,8 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
     if not image.save(buf, "PNG"):
         raise OSError("the pasted image could not be encoded")
     data = bytes(buf.data())
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"pasted-{hashlib.sha256(data).hexdigest()[:16]}.png"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)   # (an unpublished application's
+    path = folder / f"pasted-{hashlib.sha256(data).hexdigest()[:16]}.png"   # drawing: private)
     try:
         if path.stat().st_size == len(data):
             return path
@@ -646,7 +646,9 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
         pass
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        part.write_bytes(data)
+        part.unlink(missing_ok=True)
+        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(data)
         os.replace(part, path)
     except OSError:
         part.unlink(missing_ok=True)

@@ -118,6 +118,7 @@ def test_drop_and_paste_run_searches(qtbot, window, gui_library):
     again = searched(qtbot, window, resp.search_id)
     assert again.query == resp.query and again.results and pasted.read_bytes() == whole
     assert list(pasted.parent.glob(".*.part")) == []
+    assert pasted.stat().st_mode & 0o077 == 0       # an unpublished drawing: the user's only
 
 
 def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_library):
