@@ -263,8 +263,18 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
     where = _name(source)
     im = _open(source)
     try:
+        return _decode(im, where, page_index, None)
+    finally:
+        im.close()
+
+
+def _decode(im: Image.Image, where: str, page_index: int,
+            frames: tuple[int, bool] | None) -> PageImage:
+    """Page ``page_index`` of the open image ``im`` (``frames``: what ``_frames`` said of it,
+    if known); its damage as an ImageReadError."""
+    try:
         _check_size(im.width, im.height, where)
-        n, whole = _frames(im)
+        n, whole = frames or _frames(im)
         if not 0 <= page_index < n:
             raise ImageReadError(
                 f"{where}: has no page {page_index + 1} (it has {n})" if whole else
@@ -272,14 +282,14 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
                 f"{page_index + 1})")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)    # (damage is told as an error)
-            if page_index:
+            if page_index != getattr(im, "tell", lambda: 0)():
                 im.seek(page_index)
                 _check_size(im.width, im.height, where)
             im.load()
             zero_is_white = getattr(im, "tag_v2", {}).get(262) == 0
-            im = _upright(im)
-        dpi = im.info.get("dpi", (None,))[0]
-        return PageImage(_to_gray(im, zero_is_white), where, page_index,
+            page = _upright(im)
+        dpi = page.info.get("dpi", (None,))[0]
+        return PageImage(_to_gray(page, zero_is_white), where, page_index,
                          float(dpi) if dpi else None)
     except ImageReadError:
         raise
@@ -288,8 +298,6 @@ def read_page(source: str | os.PathLike | bytes, page_index: int = 0) -> PageIma
         page = f"page {page_index + 1}: " if page_index else ""
         raise ImageReadError(f"{where}: damaged or truncated image ({page}{_reason(exc)})"
                              ) from None
-    finally:
-        im.close()
 
 
 def _upright(im: Image.Image) -> Image.Image:
@@ -303,6 +311,19 @@ def _upright(im: Image.Image) -> Image.Image:
 
 
 def iter_pages(path: str | os.PathLike) -> Iterator[PageImage]:
-    """All pages of a file, decoded one at a time."""
-    for i in range(count_pages(path)):
-        yield read_page(path, i)
+    """All pages of a file, decoded one at a time, the file opened once (opened again per
+    page, a TIFF of a thousand pages took a minute: each opening walks every page)."""
+    path = Path(path)
+    if _is_pdf(path) or (path.is_file() and path.stat().st_size == 0):
+        for i in range(count_pages(path)):
+            yield read_page(path, i)
+        return
+    im = _open(path)
+    try:
+        where = _name(path)
+        _check_size(im.width, im.height, where)
+        frames = _frames(im)
+        for i in range(frames[0]):
+            yield _decode(im, where, i, frames)
+    finally:
+        im.close()
