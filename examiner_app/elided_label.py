@@ -12,6 +12,10 @@ MIN_WIDTH = 48
 
 
 class ElidedLabel(QLabel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setTextFormat(Qt.TextFormat.PlainText)     # (as painted: sized so too)
+
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         return QSize(min(MIN_WIDTH, hint.width()), hint.height())

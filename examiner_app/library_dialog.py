@@ -249,11 +249,11 @@ class LibraryDialog(QDialog):
             self.summary.addRow("Figures", note)
         gone = info.get("missing_page_files") or []
         if gone:
-            note = QLabel(f"{len(gone)} page file(s) are no longer where they were added "
-                          f"(e.g. {gone[0]}): their figures are still searched, without "
-                          "thumbnails. Put them back, or rebuild without them.")
+            note = plain(QLabel(f"{len(gone)} page file(s) are no longer where they were "
+                                f"added (e.g. {gone[0]}): their figures are still searched, "
+                                "without thumbnails. Put them back, or rebuild without them."))
             note.setWordWrap(True)
-            note.setToolTip("\n".join(gone[:30]) + ("\n\u2026" if len(gone) > 30 else ""))
+            note.setToolTip(tip("\n".join(gone[:30]) + ("\n\u2026" if len(gone) > 30 else "")))
             note.setObjectName("missingPages")
             self.summary.addRow("Missing", note)
         self.drop_missing_button.setVisible(bool(gone) and self.task is None
@@ -265,7 +265,7 @@ class LibraryDialog(QDialog):
 
     @staticmethod
     def _note(text: str, name: str = "") -> QLabel:
-        label = QLabel(text)
+        label = plain(QLabel(text))     # (paths and errors, as written)
         label.setWordWrap(True)
         label.setObjectName(name)
         return label

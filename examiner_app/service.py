@@ -9,6 +9,7 @@ Results come back on the UI thread through the callbacks given to each call.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -641,6 +642,8 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
     path = folder / f"pasted-{hashlib.sha256(data).hexdigest()[:16]}.png"   # drawing: private)
     try:
         if path.stat().st_size == len(data):
+            with contextlib.suppress(OSError):      # (saved readable by all before)
+                path.chmod(0o600)
             return path
     except OSError:
         pass

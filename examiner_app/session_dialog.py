@@ -34,7 +34,7 @@ class SessionDialog(QDialog):
         self.session.setPlaceholderText("empty: today's date")
         self.blind = QCheckBox("Blind mode: hide scores and the model, shuffle tied results")
         self.blind.setChecked(settings.blind)
-        self.summary = QLabel("\u2026")
+        self.summary = plain(QLabel("\u2026"))
         self.summary.setWordWrap(True)
         self.summary.setObjectName("sessionSummary")
         self._summary_timer = QTimer(self)

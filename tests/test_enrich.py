@@ -491,6 +491,7 @@ def test_a_list_is_looked_for_at_the_first_brackets_only():
 
     assert _first_array("[x " * 10 + '["a cup"]') == ["a cup"]
     assert _first_array("[x " * 250 + '["a cup"]') is None
+    assert _first_array("[" * 5000) is None         # (RecursionError in json: not a list)
 
 
 def test_parse_list_accepts_lines_and_bullets():

@@ -119,6 +119,10 @@ def test_drop_and_paste_run_searches(qtbot, window, gui_library):
     assert again.query == resp.query and again.results and pasted.read_bytes() == whole
     assert list(pasted.parent.glob(".*.part")) == []
     assert pasted.stat().st_mode & 0o077 == 0       # an unpublished drawing: the user's only
+    pasted.chmod(0o644)                             # (as an older version saved it)
+    window.paste()
+    searched(qtbot, window, again.search_id)
+    assert pasted.stat().st_mode & 0o077 == 0
 
 
 def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_library):
@@ -3205,3 +3209,24 @@ def test_names_that_look_like_html_are_shown_as_written(qtbot, window, gui_libra
     as_written.setFont(text.font())
     assert text.heightForWidth(400) == as_written.heightForWidth(400)   # (a headline: taller)
     assert tip("a <b>\nb") == "<p style='white-space:pre-wrap'>a &lt;b&gt;\nb</p>"
+
+    from examiner_app.elided_label import ElidedLabel
+    from examiner_app.library_dialog import LibraryDialog
+    from examiner_app.session_dialog import SessionDialog
+
+    def as_written(label: QLabel) -> bool:     # (rendered as a headline it is taller)
+        ref = QLabel(label.text())
+        ref.setTextFormat(Qt.TextFormat.PlainText)
+        ref.setWordWrap(label.wordWrap())
+        ref.setFont(label.font())
+        return label.heightForWidth(400) == ref.heightForWidth(400) and \
+            label.sizeHint().height() == ref.sizeHint().height()
+    assert as_written(LibraryDialog._note(f"write access to /x/{name}; searching works."))
+    assert as_written(ElidedLabel(name))        # (the detail view's title, the status bar)
+    window.settings.examiner = "<h1><font color=red>Ada"
+    dialog = SessionDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    from core.reports import SessionSummary
+
+    dialog.set_summary(SessionSummary("s-1", "x"))
+    assert "<h1><font color=red>Ada" in dialog.summary.text() and as_written(dialog.summary)

@@ -281,7 +281,7 @@ def _first_array(text: str, tries: int = 200) -> list[str] | None:
         tries -= 1
         try:
             items, _ = decoder.raw_decode(text, start)
-        except ValueError:
+        except (ValueError, RecursionError):    # (brackets nested thousands deep)
             items = None
         if isinstance(items, list):
             strings = [" ".join(s.split()) for s in items if isinstance(s, str) and s.strip()]
