@@ -643,7 +643,6 @@ def test_full_disk_mid_ingest_keeps_the_library_and_a_rerun_completes(sheets, tm
                                                                       monkeypatch, capsys):
     """ENOSPC while an index segment is written: the CLI says so in one line, what was
     committed before stays intact and consistent, and a re-run adds the rest exactly once."""
-    import errno
 
     from core import cli
 
