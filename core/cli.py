@@ -787,7 +787,7 @@ def _open_demo(path: Path | None, n_patents: int | None, notice: str | None = No
 
 
 def cmd_demo(args) -> int:
-    path = Path(args.library).expanduser() if args.library else None
+    path = Path(args.library).expanduser().absolute() if args.library else None
     if not args.no_gui:
         return _open_demo(path, args.patents)
     from .demo import demo_library_path, other_size_note

@@ -65,14 +65,27 @@ def _debian_package(library: str) -> str:
     return name + ("-" if name[-1:].isdigit() else "") + version.split(".")[0]
 
 
+def wayland_socket(environ) -> Path:
+    """Where the compositor of ``WAYLAND_DISPLAY`` listens (a name under XDG_RUNTIME_DIR)."""
+    name = environ["WAYLAND_DISPLAY"]
+    runtime = environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    return Path(name) if os.path.isabs(name) else Path(runtime) / name
+
+
 def display_problem(environ=os.environ, platform: str = sys.platform,
-                    missing=missing_xcb_libraries,
-                    answers=x_server_answers) -> str | None:
+                    missing=missing_xcb_libraries, answers=x_server_answers,
+                    compositor_up=lambda environ: wayland_socket(environ).exists()
+                    ) -> str | None:
     """A sentence saying why no window can open (and what to do), or None if one can."""
     if environ.get("QT_QPA_PLATFORM") or not platform.startswith("linux"):
         return None             # a platform chosen by the user; macOS and Windows have theirs
     if environ.get("WAYLAND_DISPLAY"):
-        return None
+        if compositor_up(environ):
+            return None
+        if not environ.get("DISPLAY"):  # (a terminal kept from a Wayland session that ended)
+            return (f"no Wayland compositor answers at WAYLAND_DISPLAY="
+                    f"{environ['WAYLAND_DISPLAY']} ({wayland_socket(environ)} is not there: "
+                    f"the session that set it has ended): {_NO_DISPLAY_USE}")
     if not environ.get("DISPLAY"):
         return ("no graphical display here (DISPLAY and WAYLAND_DISPLAY are unset): open the "
                 f"desktop app in a desktop session, {_NO_DISPLAY_USE}")

@@ -22,5 +22,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from . import launch
 
-    library = Path(args.library).expanduser() if args.library else None
+    # (absolute: the window remembers it, and is started again from other folders)
+    library = Path(args.library).expanduser().absolute() if args.library else None
     return launch(library, args.query, args.before)

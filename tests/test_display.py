@@ -21,7 +21,13 @@ def test_display_problem_names_the_missing_display_or_library():
     assert "apt install libxcb-icccm4 libxkbcommon-x11-0" in told
     assert display_problem({"DISPLAY": ":99"}, "linux", found, lambda d: False).startswith(
         "no X server answers at DISPLAY=:99")
-    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda: ["x"]) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda: ["x"],
+                           compositor_up=lambda env: True) is None
+    gone = {"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": "/nonexistent/run"}
+    assert display_problem(gone, "linux", found).startswith(    # (Qt aborted, exit 134)
+        "no Wayland compositor answers at WAYLAND_DISPLAY=wayland-9 (/nonexistent/run/"
+        "wayland-9 is not there")
+    assert display_problem({**gone, "DISPLAY": ":0"}, "linux", found, up) is None  # X then
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", found) is None
     assert display_problem({}, "darwin", found) is None and \
         display_problem({}, "win32", found) is None

@@ -921,6 +921,19 @@ def test_gui_command_is_registered():
     assert args.func.__module__ == "examiner_app.cli"
 
 
+def test_a_library_given_by_a_relative_path_is_remembered_absolute(tmp_path, monkeypatch):
+    """`gui --library lib` stored "lib": started again from another folder, the window opened
+    (and would have begun) a library "lib" there."""
+    import examiner_app
+    from core.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    launched = []
+    monkeypatch.setattr(examiner_app, "launch", lambda *a: launched.append(a) or 0)
+    args = build_parser().parse_args(["gui", "--library", "lib"])
+    assert args.func(args) == 0 and launched[0][0] == tmp_path / "lib"
+
+
 def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window, gui_library,
                                                                   shared_data, tmp_path):
     import json

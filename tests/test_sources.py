@@ -510,6 +510,7 @@ def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_name
     names' case differs from the XML's were "not found"; skipped grants are named."""
     deep = make_grant(tmp_path / "2021" / "I20210518" / "DESIGN", "D0919445", "20210518")
     make_grant(tmp_path / "D0900001", "D0900001")
+    deepest = make_grant(tmp_path.joinpath(*"abcdefg"), "D0900002")   # XML 8 folders down
     reissue = make_grant(tmp_path / "2021" / "I20210518" / "REISSUE", "RE048999", "20210518",
                          appl_type="reissue")
     utility = tmp_path / "2021" / "I20210518" / "UTIL0901" / "US10901234-20210518"
@@ -526,9 +527,12 @@ def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_name
         tif.rename(tif.with_name(tif.name.lower()))
     scan = scan_source(tmp_path)
     check_consistent(scan)
-    assert scan.kind == "redbook" and set(scan.patents) == {"D0919445", "D0900001", "RE048999"}
+    assert len(deepest.relative_to(tmp_path).parts) == 8
+    assert scan.kind == "redbook" and set(scan.patents) == {"D0919445", "D0900001", "RE048999",
+                                                            "D0900002"}
     assert scan.patents["D0919445"].title == "Chair" and scan.patents["RE048999"].locarno
-    assert {p.path.parent for p in scan.pages if p.patent_id != "D0900001"} == {deep, reissue}
+    assert {p.path.parent for p in scan.pages if p.patent_id not in ("D0900001", "D0900002")
+            } == {deep, reissue}
     assert all(p.path.is_file() for p in scan.pages) and not scan.errors
     assert scan.warnings == ["skipped 1 grant(s) that are not design patents (utility, plant, "
                              "or their reissues): 10901234"]

@@ -20,9 +20,10 @@ from ._files import iter_files
 from ._ids import is_us_patent_id, normalize_patent_id
 from ._xml import XMLError, iter_documents, parse_xml
 
-#: Grant XML is looked for this many path parts below the root (root/grant/x.XML is 2; a
-#: folder of unpacked weekly archives, root/year/I20210518/DESIGN/grant/x.XML, is 5).
-XML_DEPTH = 8
+#: Grant XML is looked for this many path parts below the root, the file's included: 8
+#: folders down (root/grant/x.XML is 2; a folder of unpacked weekly archives,
+#: root/year/I20210518/DESIGN/grant/x.XML, is 5).
+XML_DEPTH = 9
 _SHEET = re.compile(r"-D(\d{5})\.TIFF?$", re.IGNORECASE)
 
 
