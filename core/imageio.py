@@ -282,7 +282,7 @@ def _decode(im: Image.Image, where: str, page_index: int,
                 f"{page_index + 1})")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)    # (damage is told as an error)
-            if page_index != getattr(im, "tell", lambda: 0)():
+            if page_index != im.tell():
                 im.seek(page_index)
                 _check_size(im.width, im.height, where)
             im.load()

@@ -61,17 +61,16 @@ class IngestReport:
         from .reports import counted
 
         head = "cancelled" if self.cancelled else "done"
-        c = counted
+        pages, figures = counted(self.pages_added, "page"), counted(self.figures_added, "figure")
         if self.rebuilt:
-            first = (f"{head}: re-embedded {c(self.pages_added, 'page')} ("
-                     f"{c(self.figures_added, 'figure')} of {c(self.patents_added, 'patent')}) "
-                     f"in {self.seconds:.1f} s; ")
+            first = (f"{head}: re-embedded {pages} ({figures} of "
+                     f"{counted(self.patents_added, 'patent')}) in {self.seconds:.1f} s; ")
         else:
             present = self.pages_already_present
-            first = (f"{head}: added {c(self.pages_added, 'page')} ("
-                     f"{c(self.figures_added, 'figure')}, {c(self.patents_added, 'new patent')})"
-                     f" in {self.seconds:.1f} s; {c(present, 'page')} "
-                     f"{'was' if present == 1 else 'were'} already in the library"
+            first = (f"{head}: added {pages} ({figures}, "
+                     f"{counted(self.patents_added, 'new patent')}) in {self.seconds:.1f} s; "
+                     f"{counted(present, 'page')} {'was' if present == 1 else 'were'} already "
+                     "in the library"
                      + (f" ({self.pages_moved} of them moved: their new place is recorded)"
                         if self.pages_moved else "") + "; ")
         lines = [first + f"{len(self.errors)} skipped"
@@ -270,13 +269,8 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                 unpacked.append(folder)
             archive_of[str(folder)] = str(archive)
             out.append(folder)
-    seen: set[Path] = set()     # (an unpacked folder is registered as a source of its own
-    unique = []                 # too: read once)
-    for src in out:
-        if Path(src).resolve() not in seen:
-            seen.add(Path(src).resolve())
-            unique.append(src)
-    return unique
+    # (an unpacked folder is registered as a source of its own too: read once)
+    return list({Path(src).resolve(): src for src in reversed(out)}.values())[::-1]
 
 
 def ingest(library: Library, sources: Iterable[str | Path], model, *,

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage
 
+from core.atomic import replacing
 from core.library import DB_FILE, QUERIES_DIR, LibraryError
 
 from .imaging import gray_to_qimage
@@ -647,13 +648,8 @@ def _save_pasted(image: QImage, folder: Path) -> Path:
             return path
     except OSError:
         pass
-    part = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        part.unlink(missing_ok=True)
-        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-            f.write(data)
-        os.replace(part, path)
-    except OSError:
-        part.unlink(missing_ok=True)
-        raise
+    with replacing(path, "wb") as f:
+        if os.chmod in os.supports_fd:
+            os.chmod(f.fileno(), 0o600)
+        f.write(data)
     return path

@@ -26,6 +26,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from core.library import DB_FILE, Library
 from core.store import Store
 
 from . import distributed, encoder, shards
@@ -168,8 +169,6 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
     ``failures``: what the enrichers could not describe (training.prepare.enrich_corpus).
     ``describe=False`` (a resumed run) keeps the descriptions the corpus has: describing
     again would retry the drawings an enricher failed on and change what the run trains on."""
-    from core.library import DB_FILE, Library
-
     from .prepare import build_corpus, enrich_corpus, fingerprint, texts_attached
 
     folder = Path(cfg.data.corpus) if cfg.data.corpus else None
@@ -177,7 +176,7 @@ def prepare_data(cfg: TrainConfig, model, d: distributed.Dist,
         if describe and cfg.data.store:     # a library another process writes: said now,
             target = _store_path(cfg, Path(cfg.data.cache_dir))   # not after the rendering
             if target.name == DB_FILE:
-                with Library(target.parent) as lib, lib.write_lock():
+                with _describing_store(target):
                     pass
         if folder is None:
             with tqdm(desc="rendering figures", unit="figure",
@@ -212,8 +211,6 @@ def _describing_store(path: Path) -> Iterator[Store]:
     """The store the descriptions are written to; a library's (``data.store``) under its
     writer's lock, as `patent-examiner enrich` writes it (a rebuild swapping a new database
     in meanwhile would drop them; a second writer would describe every drawing again)."""
-    from core.library import DB_FILE, Library
-
     if path.name == DB_FILE:
         with Library(path.parent) as lib, lib.write_lock():
             yield lib.store

@@ -16,7 +16,7 @@ from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
                       future_grant_error, parse_date, title_from_figures)
-from ._files import decode_text, resolve_inside
+from ._files import decode_text, resolve_inside, text_encoding
 from ._ids import normalize_patent_id
 
 _PATENT_FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno",
@@ -87,8 +87,8 @@ def _read_objects(path: Path, scan: SourceScan) -> list[tuple[str, object]]:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):   # UTF-16/32
-        try:                                                # (Windows PowerShell 5's `>`)
+    if text_encoding(data) in ("utf-16", "utf-32"):     # (Windows PowerShell 5's `>`)
+        try:
             data = decode_text(data).encode("utf-8")
         except UnicodeDecodeError as exc:
             raise SourceError(f"{path}: not readable text ({exc.reason}); save it as UTF-8"

@@ -50,7 +50,11 @@ def scan_redbook(path: str | Path) -> SourceScan:
     path = Path(path).resolve()
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
-    files = [path] if path.is_file() else list(iter_files(path, {".xml"}, XML_DEPTH))
+    # (one walk: the XML, and the drawings left outside every grant's folder, said below)
+    found = [] if path.is_file() else list(iter_files(path, {".xml"} | SUPPORTED_SUFFIXES))
+    files = [path] if path.is_file() else [
+        p for p in found if p.suffix.lower() == ".xml"
+        and len(p.relative_to(path).parts) <= XML_DEPTH]
     if not files:
         raise SourceError(f"{path}: holds no XML files")
     scan = SourceScan("redbook", path if path.is_dir() else path.parent)
@@ -71,7 +75,8 @@ def scan_redbook(path: str | Path) -> SourceScan:
         except OSError as exc:
             scan.errors.append((str(xml_path), f"cannot read ({exc.strerror or exc})"))
     if path.is_dir():
-        scan.warnings += _unclaimed(path, {xml.parent for xml in files},
+        scan.warnings += _unclaimed(path, [p for p in found if p.suffix.lower() != ".xml"],
+                                    {xml.parent for xml in files},
                                     {page.path for page in scan.pages})
     if skipped:
         more = " ..." if len(skipped) > 5 else ""
@@ -81,10 +86,11 @@ def scan_redbook(path: str | Path) -> SourceScan:
     return scan
 
 
-def _unclaimed(root: Path, grant_folders: set[Path], claimed: set[Path]) -> list[str]:
-    """A warning naming the drawing files under ``root`` outside every grant's folder (a
+def _unclaimed(root: Path, drawings: list[Path], grant_folders: set[Path],
+               claimed: set[Path]) -> list[str]:
+    """A warning naming the ``drawings`` under ``root`` outside every grant's folder (a
     folder of scans beside the grants): read as Red Book, the folder adds none of them."""
-    left = [p for p in iter_files(root, SUPPORTED_SUFFIXES) if p not in claimed
+    left = [p for p in drawings if p not in claimed
             and p.parent not in grant_folders and p.parent.parent not in grant_folders]
     if not left:
         return []
