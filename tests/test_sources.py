@@ -763,7 +763,8 @@ def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path)
     # each named by its line (a record count of the lines read named other lines)
     assert scan.errors == [
         ("2020.json line 4", "not JSON (column 28: Unterminated string starting at)"),
-        ("2020.json line 5", "image not found: gone.png")]
+        ("2020.json line 5", "image not found: gone.png (looked beside the JSON, in its images "
+                             "folder and in ../images)")]
     assert scan.patents["D0871741"].locarno == "06-01"
     assert scan.patents["D0871722"].locarno is None
     assert scan.warnings == [

@@ -169,7 +169,8 @@ def _locate(json_path: Path, name: object, allow_absolute: bool) -> Path:
         except FieldError as exc:
             if "file not found" not in str(exc):    # unsafe or unreadable: no other place
                 raise
-    raise FieldError(f"image not found: {name}")
+    raise FieldError(f"image not found: {name} (looked beside the JSON, in its images folder "
+                     "and in ../images)")
 
 
 _FIG_NO = re.compile(r"(?:fig(?:ure)?\.?\s*)?(\d+)", re.IGNORECASE)
