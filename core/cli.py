@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from . import _env  # noqa: F401
+from ._model_ref import open_clip_ref
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -927,7 +928,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="page-decoding processes per rank (default: the node's cores / "
                           "its ranks)")
     emb.add_argument("--device", default=None, type=device_name,
-                     help="cpu, cuda, cuda:N (default: auto)")
+                     help="cpu, cuda, cuda:N, mps (default: auto)")
     emb.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("search", help="search prior art for query drawings")
@@ -1029,13 +1030,13 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(getattr(args, "sources", None), list):
         args.sources = [user_path(src) for src in args.sources]
     model = getattr(args, "model", None)
-    open_clip = re.fullmatch(r"(open_clip:[^@]+@)(.+)", model or "")
+    open_clip = open_clip_ref(model)
     if isinstance(model, str) and ((Path(model).expanduser() / "model.json").is_file()
                                    or Path(model).expanduser().is_file()):
         # a checkpoint on disk: a library records where it is, from any working folder
         args.model = str(Path(model).expanduser().resolve())
     elif open_clip is not None:         # (its weights file, likewise)
-        args.model = open_clip[1] + str(Path(open_clip[2]).expanduser().resolve())
+        args.model = f"open_clip:{open_clip[0]}@{Path(open_clip[1]).expanduser().resolve()}"
     try:
         return args.func(args)
     except KeyboardInterrupt:

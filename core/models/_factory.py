@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 from resources import MODELS_DIR
 
 from .._hashing import sha256_file
+from .._model_ref import open_clip_ref
 from ._model import ModelSpec, PatentModel, compute_model_id
 from ._registry import (
     DEFAULT_ARCH,
@@ -347,9 +347,6 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     return model
 
 
-_OPEN_CLIP_RE = re.compile(r"^open_clip:(?P<arch>[^@]+)@(?P<path>.+)$")
-
-
 def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel:
     """A user's own open_clip checkpoint on disk (e.g. ViT-B-32 weights), used as is."""
     import open_clip
@@ -379,8 +376,8 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
 def missing_file(spec: str) -> str | None:
     """The file or folder a model ``spec`` names on disk when it is not there (a checkpoint
     folder, an open_clip weights file); None for a spec that names none or one that is."""
-    m = _OPEN_CLIP_RE.match(spec)
-    where = m["path"] if m else spec if os.sep in spec else None
+    ref = open_clip_ref(spec)
+    where = ref[1] if ref else spec if os.sep in spec else None
     return where if where is not None and not Path(where).expanduser().exists() else None
 
 
@@ -388,9 +385,8 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
     """Resolve what a user typed: ``default``, an architecture name, a checkpoint path, or
     ``open_clip:ARCH@/path/to/weights``."""
     spec = str(name_or_path or "default")
-    m = _OPEN_CLIP_RE.match(spec)
-    if m:
-        return load_open_clip_checkpoint(m["arch"], m["path"])
+    if ref := open_clip_ref(spec):
+        return load_open_clip_checkpoint(*ref)
     if spec == "default":
         if (DEFAULT_MODEL_DIR / SIDECAR_FILE).is_file():
             return load_checkpoint(DEFAULT_MODEL_DIR)
