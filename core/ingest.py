@@ -246,12 +246,16 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             root = library.path / ARCHIVES_DIR
             existed = {p.name for p in root.iterdir()} if root.is_dir() else set()
             try:
-                folder, errors, not_design = unpack_archive(
+                folder, errors, not_design, fresh = unpack_archive(
                     archive, root, _files_progress(progress, archive))
             except SourceError as exc:
                 report.errors.append((str(archive), str(exc)))
                 continue
-            report.errors += errors
+            if fresh:
+                report.errors += errors
+            elif errors:            # (listed when it was unpacked, not every update)
+                report.warnings.append(f"{archive}: {counted(len(errors), 'file')} in it could "
+                                       "not be unpacked when it was added (listed then)")
             if not_design:
                 more = " ..." if len(not_design) > 3 else ""
                 what = (f"{counted(len(not_design), 'grant ZIP')} of utility, plant or SIR "
@@ -262,7 +266,7 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                     report.errors.append((str(archive), f"{why}; left packed: {what}"))
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
-                if folder.name not in existed:      # (said when unpacked, not every update)
+                if fresh:                   # (said when unpacked, not every update)
                     report.warnings.append(f"{archive}: left packed: {what}, not design "
                                            "patents")
             if folder.name not in existed:

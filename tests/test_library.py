@@ -764,9 +764,13 @@ def test_weekly_grant_archive_is_unpacked_into_the_library_once(shared_data, tmp
     assert [r[0] for r in lib.store.conn.execute("SELECT path FROM sources")] == [str(folder)]
     again = ingest(lib, [archive], tiny_model, workers=0)       # same archive: nothing new
     assert again.pages_added == 0 and again.pages_already_present == 24
+    # its two damaged files were listed when it was unpacked, not on every update
+    assert not again.errors and again.warnings == [
+        f"{archive}: 2 files in it could not be unpacked when it was added (listed then)"]
     os.utime(archive, (1e9, 1e9))                  # downloaded again: a new stamp, same grants
     again = ingest(lib, [archive], tiny_model, workers=0)
     assert again.pages_added == 0 and again.pages_already_present == 24
+    assert dict(again.errors).keys() == reasons.keys()          # unpacked anew: listed anew
     assert lib.info()["patents"] == 5 and lib.info()["pages"] == 24
     assert json.loads((folder / ".unpacked.json").read_text())["mtime"] == 1e9
     lib.close()

@@ -20,7 +20,7 @@ import tarfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 from ._fields import SourceError
 from ._files import iter_files
@@ -62,19 +62,27 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
+class Unpacked(NamedTuple):
+    """An unpacked archive: its folder, per-member errors, the names of the grant ZIPs left
+    packed (utility, plant and SIR grants), and whether this call unpacked it (not reused)."""
+    folder: Path
+    errors: list[tuple[str, str]]
+    not_design: list[str]
+    fresh: bool
+
+
 def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
-                   progress: Progress | None = None
-                   ) -> tuple[Path, list[tuple[str, str]], list[str]]:
-    """Unpack the grants of ``path`` into ``dest_root/<name>`` (or reuse an earlier unpacking
-    of the same file); returns the folder, per-member errors and the names of the grant ZIPs
-    left packed (utility, plant and SIR grants)."""
+                   progress: Progress | None = None) -> Unpacked:
+    """Unpack the grants of ``path`` into ``dest_root/<name>``, or reuse an earlier unpacking
+    of the same file (its errors are those found then)."""
     path, dest_root = Path(path).resolve(), Path(dest_root)
     st = path.stat()
     stamp = {"archive": str(path), "size": st.st_size, "mtime": st.st_mtime}
     target = _target(dest_root, path)
     done = _unpacked(target)
     if {k: done.get(k) for k in stamp} == stamp:
-        return target, [tuple(e) for e in done.get("errors", [])], done.get("not_design", [])
+        return Unpacked(target, [tuple(e) for e in done.get("errors", [])],
+                        done.get("not_design", []), fresh=False)
     part = dest_root / (target.name + ".part")
     shutil.rmtree(part, ignore_errors=True)
     dest_root.mkdir(parents=True, exist_ok=True, mode=0o700)    # library files: user only
@@ -102,7 +110,7 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
            errors)
     shutil.rmtree(target, ignore_errors=True)
     part.replace(target)
-    return target, errors, not_design
+    return Unpacked(target, errors, not_design, fresh=True)
 
 
 def _unpacked(folder: Path) -> dict:
