@@ -775,3 +775,48 @@ def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path)
     (tmp_path / "2020.json").write_text('{"patentID": "USD0871744", "obj\n' + text)
     with pytest.raises(SourceError, match="not readable DeepPatent2 JSON"):
         scan_deeppatent2(tmp_path / "2020.json")
+
+
+def test_an_archive_is_unpacked_in_pieces_and_a_damaged_file_leaves_nothing(tmp_path):
+    """A weekly archive's files are copied out in pieces, not read whole into memory (an
+    80 MB drawing took 80 MB and more), and a file found damaged while copied (its checksum
+    read at its end) leaves no part of itself among the unpacked drawings."""
+    import io
+    import tarfile
+    import tracemalloc
+    import zipfile
+
+    from core.sources import unpack_archive
+
+    big = io.BytesIO()
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("USD0999990-20210126/USD0999990-20210126.XML", "<us-patent-grant/>")
+        zf.writestr("USD0999990-20210126/USD0999990-20210126-D00001.TIF", bytes(80 << 20))
+    bad = io.BytesIO()
+    with zipfile.ZipFile(bad, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("USD0999991-20210126/USD0999991-20210126-D00001.TIF", b"II*\x00" * 4096)
+    damaged = bytearray(bad.getvalue())
+    damaged[damaged.index(b"II*\x00") + 100] ^= 0xFF             # its CRC no longer matches
+    archive = tmp_path / "I20210126.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name, data in (("DESIGN/USD0999990-20210126.ZIP", big.getvalue()),
+                           ("DESIGN/USD0999991-20210126.ZIP", bytes(damaged))):
+            info = tarfile.TarInfo(f"I20210126/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    del big, bad, damaged
+    tracemalloc.start()
+    try:
+        folder, errors, not_design, fresh = unpack_archive(archive, tmp_path / "archives")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert fresh and not not_design
+    assert peak < 16 << 20
+    drawing = folder / "USD0999990-20210126" / "USD0999990-20210126-D00001.TIF"
+    assert drawing.stat().st_size == 80 << 20
+    (where, why), = errors
+    assert where.endswith("USD0999991-20210126.ZIP") and "Bad CRC-32" in why
+    assert not (folder / "USD0999991-20210126").exists() or not any(
+        (folder / "USD0999991-20210126").iterdir())
+    assert unpack_archive(archive, tmp_path / "archives").fresh is False

@@ -17,10 +17,11 @@ import os
 import re
 import shutil
 import tarfile
+import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator, NamedTuple
+from typing import BinaryIO, Callable, Iterator, NamedTuple
 
 from ._fields import SourceError
 from ._files import iter_files
@@ -32,6 +33,9 @@ KEEP_SUFFIXES = {".xml", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MAX_MEMBER_BYTES = 1 << 30
 #: Unpacking stops when less than this would be left on the library's disk.
 MIN_FREE_BYTES = 256 << 20
+#: Files are copied out in pieces of this size; a grant ZIP larger than the spool size is
+#: read from a temporary file in the unpacking folder, not from memory.
+CHUNK_BYTES, SPOOL_BYTES = 1 << 20, 64 << 20
 COMPLETE = ".unpacked.json"
 #: Grant ZIPs of a weekly archive that hold no design grant, by their names: utility
 #: (US10901234-...), plant (USPP032999-...) and statutory invention registrations (USH...);
@@ -91,10 +95,10 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     not_design: list[str] = []
     try:
         with _members(path, not_design) as members:
-            for i, (name, read) in enumerate(members, start=1):
+            for i, member in enumerate(members, start=1):
                 if progress is not None:
-                    progress(i, len(members), f"unpacking {PurePosixPath(name).name}")
-                _unpack_member(name, read, part, f"{path}:{name}", errors)
+                    progress(i, len(members), f"unpacking {PurePosixPath(member.name).name}")
+                _unpack_member(member, part, f"{path}:{member.name}", errors)
     except OSError as exc:
         shutil.rmtree(part, ignore_errors=True)
         reason = ("the disk is full" if _disk_full(exc) else exc.strerror or str(exc))
@@ -105,9 +109,8 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
     except SourceError:
         shutil.rmtree(part, ignore_errors=True)
         raise
-    _write(part, "", COMPLETE, json.dumps({**stamp, "errors": errors,
-                                           "not_design": not_design}).encode(), str(path),
-           errors)
+    record = json.dumps({**stamp, "errors": errors, "not_design": not_design}).encode()
+    _write(part, "", COMPLETE, io.BytesIO(record), len(record), str(path), errors)
     shutil.rmtree(target, ignore_errors=True)
     part.replace(target)
     return Unpacked(target, errors, not_design, fresh=True)
@@ -131,11 +134,17 @@ def _target(dest_root: Path, path: Path) -> Path:
     return dest_root / f"{plain.name}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
 
 
+class Member(NamedTuple):
+    """A file of an archive, opened when it is unpacked."""
+    name: str
+    size: int                               # as the archive's header gives it
+    open: Callable[[], BinaryIO]
+
+
 @contextmanager
-def _members(path: Path, not_design: list[str]
-             ) -> Iterator[list[tuple[str, Callable[[], bytes]]]]:
-    """(name, read) of the regular files of a .tar/.tgz or .zip worth reading, while the
-    archive is open; the grant ZIPs named as no design's go to ``not_design``."""
+def _members(path: Path, not_design: list[str]) -> Iterator[list[Member]]:
+    """The regular files of a .tar/.tgz or .zip worth reading, while the archive is open; the
+    grant ZIPs named as no design's go to ``not_design``."""
     def wanted(name: str) -> bool:
         suffix = PurePosixPath(name).suffix.lower()
         if suffix == ".zip" and _NOT_DESIGN_ZIP.match(PurePosixPath(name).name):
@@ -146,12 +155,12 @@ def _members(path: Path, not_design: list[str]
     if path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
             _not_a_manifest(path, [i.filename for i in zf.infolist() if not i.is_dir()])
-            yield [(info.filename, _bounded(lambda info=info: zf.read(info), info.file_size))
+            yield [Member(info.filename, info.file_size, lambda info=info: zf.open(info))
                    for info in zf.infolist() if not info.is_dir() and wanted(info.filename)]
         return
     with tarfile.open(path) as tf:
         _not_a_manifest(path, [m.name for m in tf.getmembers() if m.isfile()])
-        yield [(m.name, _bounded(lambda m=m: tf.extractfile(m).read(), m.size))
+        yield [Member(m.name, m.size, lambda m=m: tf.extractfile(m))
                for m in tf.getmembers() if m.isfile() and wanted(m.name)]
 
 
@@ -164,31 +173,32 @@ def _not_a_manifest(path: Path, names: list[str]) -> None:
                           "unpack it and add the manifest")
 
 
-def _unpack_member(name: str, read: Callable[[], bytes], part: Path, where: str,
+def _unpack_member(member: Member, part: Path, where: str,
                    errors: list[tuple[str, str]]) -> None:
     try:
-        data = read()
-        if name.lower().endswith(".zip"):
-            _unpack_grant_zip(data, PurePosixPath(name).stem, part, where, errors)
-        else:
-            _write(part, _folder_of(name), PurePosixPath(name).name, data, where, errors)
+        if member.size > MAX_MEMBER_BYTES:
+            raise ValueError(f"{member.size:,} bytes, more than any grant holds")
+        with member.open() as src:
+            if member.name.lower().endswith(".zip"):
+                # a grant ZIP is read from a spooled copy, not the archive's stream: a ZIP is
+                # read by seeking back, and each seek back restarts a .tgz's decompression
+                with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=part) as copy:
+                    shutil.copyfileobj(src, copy, CHUNK_BYTES)
+                    copy.seek(0)
+                    _unpack_grant_zip(copy, PurePosixPath(member.name).stem, part, where,
+                                      errors)
+            else:
+                _write(part, _folder_of(member.name), PurePosixPath(member.name).name, src,
+                       member.size, where, errors)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
         if isinstance(exc, OSError) and _disk_full(exc):
             raise
         errors.append((where, f"damaged archive member ({exc})"))
 
 
-def _bounded(read: Callable[[], bytes], size: int) -> Callable[[], bytes]:
-    def checked() -> bytes:
-        if size > MAX_MEMBER_BYTES:
-            raise ValueError(f"{size:,} bytes, more than any grant holds")
-        return read()
-    return checked
-
-
-def _unpack_grant_zip(data: bytes, stem: str, part: Path, where: str,
+def _unpack_grant_zip(data: BinaryIO, stem: str, part: Path, where: str,
                       errors: list[tuple[str, str]]) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+    with zipfile.ZipFile(data) as zf:
         for info in zf.infolist():
             if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in KEEP_SUFFIXES:
                 continue
@@ -196,8 +206,9 @@ def _unpack_grant_zip(data: bytes, stem: str, part: Path, where: str,
                 errors.append((f"{where}:{info.filename}", "too large for a grant file"))
                 continue
             folder = _folder_of(info.filename) or stem
-            _write(part, folder, PurePosixPath(info.filename).name, zf.read(info),
-                   f"{where}:{info.filename}", errors)
+            with zf.open(info) as src:
+                _write(part, folder, PurePosixPath(info.filename).name, src, info.file_size,
+                       f"{where}:{info.filename}", errors)
 
 
 def _folder_of(name: str) -> str:
@@ -206,12 +217,14 @@ def _folder_of(name: str) -> str:
     return PurePosixPath(name).parent.name
 
 
-def _write(part: Path, folder: str, filename: str, data: bytes, where: str,
+def _write(part: Path, folder: str, filename: str, src: BinaryIO, size: int, where: str,
            errors: list[tuple[str, str]]) -> None:
+    """Copy ``src`` (``size`` bytes by the archive's header) to ``part/folder/filename``; a
+    member found damaged while copied leaves no part of itself behind."""
     if not filename or filename in (".", "..") or folder == ".." or "\\" in folder + filename:
         errors.append((where, "unsafe file name in the archive"))
         return
-    if shutil.disk_usage(part).free - len(data) < MIN_FREE_BYTES:
+    if shutil.disk_usage(part).free - size < MIN_FREE_BYTES:
         raise OSError(28, "No space left on device")
     out = part / folder if folder else part
     out.mkdir(exist_ok=True, mode=0o700)
@@ -219,8 +232,12 @@ def _write(part: Path, folder: str, filename: str, data: bytes, where: str,
     if dest.exists():
         errors.append((where, f"{folder}/{filename} is in the archive twice; kept the first"))
         return
-    with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-        f.write(data)
+    try:
+        with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            shutil.copyfileobj(src, f, CHUNK_BYTES)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
 
 
 def _why(exc: BaseException) -> str:
