@@ -934,6 +934,22 @@ def test_a_library_given_by_a_relative_path_is_remembered_absolute(tmp_path, mon
     assert args.func(args) == 0 and launched[0][0] == tmp_path / "lib"
 
 
+def test_a_demo_library_given_by_a_relative_path_is_opened_absolute(tmp_path, monkeypatch):
+    """`demo --library lib` hands the window the folder it names from where it was typed (the
+    window remembers what it opened, and a relative "lib" named another folder next time)."""
+    import core.cli
+    from core.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    launched = []
+    monkeypatch.setattr(core.cli, "_gui_launcher",
+                        lambda: lambda library, **kw: launched.append((library, kw)) or 0)
+    args = build_parser().parse_args(["demo", "--library", "lib", "--patents", "3"])
+    assert args.func(args) == 0
+    (library, kw), = launched
+    assert library == tmp_path / "lib" and library.is_absolute() and kw["demo"]
+
+
 def test_adding_sources_lists_skipped_files_and_cancel_rolls_back(qtbot, window, gui_library,
                                                                   shared_data, tmp_path):
     import json
