@@ -97,6 +97,7 @@ def display_problem(environ=os.environ, platform: str = sys.platform,
     if libraries:
         return (f"Qt's X11 support needs {', '.join(libraries)}, not installed here "
                 f"(Debian/Ubuntu: sudo apt install "
-                f"{' '.join(_debian_package(lib) for lib in libraries)}; other systems: the "
-                "package that provides each, e.g. Fedora's xcb-util-cursor)")
+                f"{' '.join(_debian_package(lib) for lib in libraries)}; Fedora/RHEL: sudo "
+                f"dnf install {' '.join(repr(f'{lib}()(64bit)') for lib in libraries)}; other "
+                "systems: the package that provides each)")
     return None

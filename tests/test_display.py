@@ -19,6 +19,9 @@ def test_display_problem_names_the_missing_display_or_library():
                            lambda: ["libxcb-icccm.so.4", "libxkbcommon-x11.so.0"], up)
     assert "needs libxcb-icccm.so.4, libxkbcommon-x11.so.0" in told
     assert "apt install libxcb-icccm4 libxkbcommon-x11-0" in told
+    # (dnf finds a package by the library it provides: each one named, not one example)
+    assert ("dnf install 'libxcb-icccm.so.4()(64bit)' 'libxkbcommon-x11.so.0()(64bit)'"
+            in told)
     assert display_problem({"DISPLAY": ":99"}, "linux", found, lambda d: False).startswith(
         "no X server answers at DISPLAY=:99")
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda: ["x"],
