@@ -1232,6 +1232,8 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
         if event.type() == event.Type.DevicePixelRatioChange:
             self.model.set_device_pixel_ratio(self.devicePixelRatioF())
+        elif event.type() == event.Type.ActivationChange and self.isActiveWindow():
+            self._reload_ratings()      # (rated meanwhile in another window of this examiner)
 
     def _shut_down_service(self) -> None:
         """Stop background work; a cancelled add or rebuild first puts the library back

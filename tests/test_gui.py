@@ -469,6 +469,36 @@ def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settin
     qtbot.waitUntil(lambda: stored() == [], timeout=WAIT)
 
 
+def test_ratings_made_in_another_window_show_when_this_one_is_back_in_front(
+        qtbot, window, gui_library):
+    """Two windows of one examiner on the same search: what was rated in the other shows
+    here once this window is active again (it kept showing what it had loaded)."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from core.store import Store
+
+    window.start(gui_library, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    window.show_grid()
+    hit = window.model.index(1, 0).data(HitRole)
+    ident = window.identity()
+    store = Store(gui_library / "library.sqlite", create=False)      # the other window
+    try:
+        store.add_rating(search_id=resp.search_id, patent_id=hit.patent_id,
+                         figure_id=hit.figure_id, rank=hit.rank, rating=3,
+                         model_id=resp.model_id, query_sha256=resp.query_sha256,
+                         examiner=ident.examiner, study=ident.study or None,
+                         session=ident.session)
+    finally:
+        store.close()
+    assert window.model.index(1, 0).data(RatingRole) is None
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
+    QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
+    qtbot.waitUntil(lambda: window.model.index(1, 0).data(RatingRole) == 3, timeout=WAIT)
+
+
 def test_ratings_follow_a_rebuild_run_from_the_command_line(qtbot, window, gui_library):
     """`index rebuild` in another process swaps a new database in while the window has the
     library open: the ratings made after it are in the library (they went to the deleted
