@@ -41,9 +41,7 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                          | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0), 0o666)
             try:
-                if os.chmod in os.supports_fd:      # (a report kept private stays so)
-                    with contextlib.suppress(FileNotFoundError):
-                        os.chmod(fd, stat.S_IMODE(path.stat().st_mode))
+                _keep_access(fd, path)
                 f = os.fdopen(fd, mode, **open_kw)
             except BaseException:
                 os.close(fd)
@@ -62,6 +60,20 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _keep_access(fd: int, path: Path) -> None:
+    """Give the new file ``path``'s permissions and, where this user may, its group (a report
+    kept private stays so; one shared with a team's group stays readable by that group)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if os.chown in os.supports_fd and st.st_gid != os.fstat(fd).st_gid:
+        with contextlib.suppress(OSError):  # (not a group of this user's: the mode is kept)
+            os.chown(fd, -1, st.st_gid)
+    if os.chmod in os.supports_fd:
+        os.chmod(fd, stat.S_IMODE(st.st_mode))
 
 
 def _short(name: str, limit: int = 100) -> str:

@@ -821,6 +821,28 @@ def test_a_replaced_file_keeps_its_permissions_and_no_planted_link_is_written_th
     assert victim.read_text() == "mine" and report.read_text() == "new"
 
 
+def test_a_replaced_file_keeps_the_group_it_was_shared_with(tmp_path):
+    """A report a team reads through its group (640, group "examiners") came back in the
+    writer's own group, mode kept: the team could no longer read it."""
+    import stat
+
+    from core.atomic import replacing
+
+    others = [g for g in ([65534] if os.getuid() == 0 else os.getgroups())
+              if g != os.getegid()]
+    if not others:
+        pytest.skip("this user belongs to no group but its own")
+    report = tmp_path / "report.csv"
+    report.write_text("old")
+    os.chown(report, -1, others[0])
+    report.chmod(0o640)
+    with replacing(report) as f:
+        f.write("new")
+    st = report.stat()
+    assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (others[0], 0o640)
+    assert report.read_text() == "new"
+
+
 def test_names_that_are_not_utf8_are_skipped_named_or_logged_readably(shared_data, tmp_path,
                                                                        tiny_model):
     """File and folder names made on another system (Latin-1 bytes) crashed `index add` and
