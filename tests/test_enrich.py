@@ -297,11 +297,19 @@ def test_llm_enricher_follows_no_redirect_with_the_key(stub_server):
     other = _serve()
     try:
         elsewhere = f"http://127.0.0.1:{other.server_address[1]}/steal"
-        _Stub.script = [("redirect", elsewhere)]
+        _Stub.script = [("redirect", f"{elsewhere}/chat/completions")]
+        # (the base URL to give, not the address the requests went to: /chat/completions
+        # is added to it)
         with pytest.raises(LLMUnavailable, match=f"HTTP 302: it sends the requests on to "
-                                                 f"{elsewhere}; give that address"):
+                                                 f"{elsewhere}/chat/completions; if that is "
+                                                 f"the endpoint, give {elsewhere} as the base"):
             LLMEnricher(stub_server, "m", "sk-secret", backoff_s=0.01).describe(_ctx(), 2)
         assert len(_Stub.seen) == 1 and _Stub.seen[0][1] == "Bearer sk-secret"
+        _Stub.script = [("redirect", "/v2/chat/completions")]       # a path on the same host
+        host = stub_server.split("/v1")[0]
+        with pytest.raises(LLMUnavailable, match=f"on to {host}/v2/chat/completions; "
+                                                 f"if that is the endpoint, give {host}/v2 as"):
+            LLMEnricher(stub_server, "m", backoff_s=0.01).describe(_ctx(), 2)
     finally:
         other.shutdown()
         other.server_close()

@@ -208,11 +208,12 @@ class LLMEnricher:
                 last = f"HTTP {exc.code}"
                 if 300 <= exc.code < 400:
                     where = exc.headers.get("Location") if exc.headers else None
+                    where = urllib.parse.urljoin(req.full_url, where) if where else "?"
+                    base = where.rstrip("/").removesuffix("/chat/completions")
                     raise LLMUnavailable(
-                        f"{self.base_url}: {last}: it sends the requests on to {where or '?'}"
-                        "; give that address as the base URL if it is the endpoint (a "
-                        "redirect is not followed: the API key must not go elsewhere)"
-                    ) from None
+                        f"{self.base_url}: {last}: it sends the requests on to {where}; if "
+                        f"that is the endpoint, give {base} as the base URL (a redirect is "
+                        "not followed: the API key must not go elsewhere)") from None
                 if exc.code in _FATAL_HTTP:
                     raise LLMUnavailable(f"{self.base_url}: {last} {exc.reason} (check the "
                                          "base URL, the model and the API key)") from None
