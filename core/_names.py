@@ -31,7 +31,7 @@ def readable(text: object) -> str:
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be an examiner, study or session name (a line break or tab in it
     would split the history's table and the ratings' CSV rows), or None."""
-    if any(unicodedata.category(c) == "Cc" for c in name):
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):    # (U+2028, U+2029)
         return ("holds a line break, tab or other control character: give a name on one "
                 "line")
     return None

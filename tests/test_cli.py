@@ -389,9 +389,10 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
     proc = run("search", tmp_path / "gone.png", sheet, "--text", long, "--library", lib,
                "--no-log", "--k", "1")
     assert proc.returncode == 1 and proc.stderr.count("note: the text is longer") == 1
-    proc = run("search", sheet, "--examiner", "ann\nbob", "--library", lib, "--no-log")
-    assert proc.returncode == 2 and "holds a line break, tab or other control character" in \
-        proc.stderr
+    for name in ("ann\nbob", "ann\u2028bob"):        # (Unicode's line separator too)
+        proc = run("search", sheet, "--examiner", name, "--library", lib, "--no-log")
+        assert proc.returncode == 2 and "holds a line break, tab or other control " \
+            "character" in proc.stderr
 
 
 def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
