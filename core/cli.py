@@ -249,7 +249,8 @@ def cmd_index_info(args) -> int:
         return EXIT_OK
     model = info["model"] or {}
     print(f"library:   {info['library']}")
-    print(f"model:     {model['id']}  [{model.get('ref', '')}]" if model.get("id")
+    print(f"model:     {model['id']}  [{model.get('ref') or 'made in Python, no name'}]"
+          if model.get("id")
           else "model:     (none yet: chosen when drawings are first added)")
     print(f"patents:   {info['patents']}  (undated: {info['undated_patents']})")
     print(f"pages:     {info['pages']}")

@@ -277,8 +277,8 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
     return list({Path(src).resolve(): src for src in reversed(out)}.values())[::-1]
 
 
-def ingest(library: Library, sources: Iterable[str | Path], model, *,
-           model_ref: str | None = None, allow_absolute: bool = False,
+def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.PathLike], model,
+           *, model_ref: str | None = None, allow_absolute: bool = False,
            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
            chunk_pages: int = 500, batch_size: int = 32, workers: int | None = None,
            rollback_on_cancel: bool = False, scans: list[SourceScan] | None = None,
@@ -294,6 +294,8 @@ def ingest(library: Library, sources: Iterable[str | Path], model, *,
     figure ids to reuse, by (page path, page index, figure box) — a rebuild's, so that the
     search log and ratings keep naming the same figures (other figures get ids above them).
     """
+    if isinstance(sources, (str, os.PathLike)):     # one source (a str is not its letters)
+        sources = [sources]
     run_id = uuid.uuid4().hex[:12]
     report = IngestReport(run_id, sources=[str(s) for s in sources])
     t0 = time.perf_counter()

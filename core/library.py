@@ -438,6 +438,14 @@ class Library:
         (that reference, "default" after an upgrade, names another model than it did)."""
         if self.model_id is not None and self.model_id != model.model_id:
             ref = (self.model_info or {}).get("ref")
+            if named_by_library and "ref" in (self.model_info or {}) and ref is None:
+                raise ModelMismatchError(
+                    f"this library was built with model {self.model_id}, one made in Python "
+                    "that no name or folder loads: save it (core.models.save_checkpoint) and "
+                    "give that folder once with --model (the library remembers it), or rebuild "
+                    f"the library with another model (`patent-examiner index rebuild --library "
+                    f"{self.path} --model NAME`)", built_with=self.model_id,
+                    in_use=model.model_id)
             if named_by_library and ref:
                 raise ModelMismatchError(
                     f"this library was built with model {self.model_id}; the model it names "
@@ -451,8 +459,11 @@ class Library:
                 built_with=self.model_id, in_use=model.model_id)
 
     def bind_model(self, conn, model, ref: str | None) -> None:
+        """Record ``model`` as this library's (when it has none yet), with what loads it again:
+        ``ref``, else the name or folder it was loaded by (None: one made in Python)."""
         if self.model_id is None:
-            self.store._set_meta("model", {"id": model.model_id, "ref": ref or "default",
+            self.store._set_meta("model", {"id": model.model_id,
+                                           "ref": ref or getattr(model, "ref", None),
                                            "arch": model.spec.arch,
                                            "embed_dim": model.embed_dim})
 
@@ -504,12 +515,13 @@ class Library:
 
     def remember_model_ref(self, model, ref: str) -> None:
         """The model this library was built with, found at ``ref`` now (its recorded place is
-        gone): later commands load it from there without being told."""
+        gone, or none was recorded): later commands load it from there without being told."""
         from .models import missing_file
 
         info = self.model_info
         if (info and info.get("id") == model.model_id and ref != info.get("ref")
-                and missing_file(info.get("ref") or "") and not missing_file(ref)
+                and (info.get("ref") is None or missing_file(info["ref"]))
+                and not missing_file(ref)
                 and not self.store.read_only):
             with self.store.transaction():
                 self.store._set_meta("model", {**info, "ref": ref})

@@ -140,6 +140,8 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
     """
     from ._imagenet import IMAGENET_WEIGHTS
 
+    named = (pretrained in ("imagenet", None) and drawing is None and seed == 0
+             and not hflip_tta and image_size is None and style_blocks is None)
     model_cfg = get_model_config(arch)
     if image_size:
         model_cfg["vision_cfg"]["image_size"] = int(image_size)
@@ -187,7 +189,10 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
                      hflip_tta=bool(hflip_tta), style_blocks=style_blocks)
     prefix = spec.text_tower.get("prefix")
     model_id = compute_model_id(spec, _weights_digest(clip, prefix))
-    return PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")
+    model = PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")
+    if named:
+        model.ref = arch if pretrained else f"{arch}:random"       # as load_model names it
+    return model
 
 
 def _read_state_dict(path: Path) -> dict:
@@ -344,6 +349,7 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     else:
         model = PatentModel(*build(), spec, model_id, origin=origin, training_info=info)
     model.checkpoint = directory
+    model.ref = str(directory.resolve())
     return model
 
 
@@ -369,8 +375,10 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
                      mean=tuple(pre.get("mean", (0.48145466, 0.4578275, 0.40821073))),
                      std=tuple(pre.get("std", (0.26862954, 0.26130258, 0.27577711))))
     model_id = compute_model_id(spec, sha256_file(path))
-    return PatentModel(clip, open_clip.get_tokenizer(arch), spec, model_id,
-                       origin=f"open_clip {arch} from {path}")
+    model = PatentModel(clip, open_clip.get_tokenizer(arch), spec, model_id,
+                        origin=f"open_clip {arch} from {path}")
+    model.ref = f"open_clip:{arch}@{path.resolve()}"
+    return model
 
 
 def missing_file(spec: str) -> str | None:
@@ -389,15 +397,20 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
         return load_open_clip_checkpoint(*ref)
     if spec == "default":
         if (DEFAULT_MODEL_DIR / SIDECAR_FILE).is_file():
-            return load_checkpoint(DEFAULT_MODEL_DIR)
-        log.warning("no trained default model in %s; using ImageNet-initialised %s",
-                    DEFAULT_MODEL_DIR, DEFAULT_ARCH)
-        return create_model(DEFAULT_ARCH, pretrained="imagenet")
+            model = load_checkpoint(DEFAULT_MODEL_DIR)
+        else:
+            log.warning("no trained default model in %s; using ImageNet-initialised %s",
+                        DEFAULT_MODEL_DIR, DEFAULT_ARCH)
+            model = create_model(DEFAULT_ARCH, pretrained="imagenet")
+        model.ref = "default"
+        return model
     path = Path(spec).expanduser()
     bare = Path(spec).name == spec
     installed = MODELS_DIR / spec                   # a checkpoint `models` lists by name
     if bare and (installed / SIDECAR_FILE).is_file():
-        return load_checkpoint(installed)
+        model = load_checkpoint(installed)
+        model.ref = spec
+        return model
     from ._registry import list_models
 
     # a bare name is an installed checkpoint or an architecture before a folder here (a
@@ -412,7 +425,9 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
             return create_model(spec, pretrained="imagenet")
         except ModelError:
             log.warning("%s has no offline pretrained weights: randomly initialised", spec)
-            return create_model(spec, pretrained=None)
+            model = create_model(spec, pretrained=None)
+            model.ref = spec
+            return model
     raise ModelError(f"model {spec!r} is neither a registered architecture "
                      f"({', '.join(list_models())}), an installed checkpoint (`patent-examiner "
                      f"models` lists them) nor an existing checkpoint path")

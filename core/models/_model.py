@@ -144,6 +144,9 @@ class PatentModel:
         self.training_info = training_info or {}
         self.device = torch.device("cpu")
         self.checkpoint = None          # the folder it was loaded from, if any
+        # what ``load_model`` loads it again by (a name, a folder): a library built with it
+        # records this; None for a model made in Python that no name reproduces
+        self.ref: str | None = None
         self._mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
         self._std = torch.tensor(spec.std).view(1, 3, 1, 1)
         self._builder = None
