@@ -80,7 +80,7 @@ def query_of(rec: dict, store: Store | None = None) -> SearchQuery:
     return SearchQuery(image=path, page_index=rec.get("query_page"),
                        box=FigureBox(*box) if box else None,
                        region=(rec.get("params") or {}).get("region"), text=rec.get("text"),
-                       before=date.fromisoformat(rec["before"]) if rec.get("before") else None,
+                       before=date.fromisoformat(rec["before"][:10]) if rec.get("before") else None,
                        locarno=rec.get("locarno"), k=int(rec.get("k") or 50),
                        per_patent=bool((rec.get("params") or {}).get("per_patent")))
 

@@ -8,10 +8,11 @@ multi-page file (an application's PDF) can be searched with the figures of all i
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,40 @@ class SearchQuery:
     k: int = 50                           # results; patents when ``per_patent``
     exclude_patents: tuple[str, ...] = ()
     per_patent: bool = False              # each patent once, by its best figure
+
+    def __post_init__(self) -> None:
+        """A query made in Python is checked as the command line checks what it is given
+        (a datetime cutoff was logged with its time and broke replaying the search; one
+        patent id given as a string excluded nothing)."""
+        before = self.before
+        if isinstance(before, datetime):
+            before = before.date()
+        elif isinstance(before, str):
+            try:
+                before = date.fromisoformat(before.strip())
+            except ValueError:
+                raise ValueError(f"before: {self.before!r} is not a date (YYYY-MM-DD)") from None
+        elif before is not None and not isinstance(before, date):
+            raise TypeError(f"before: a date, not {type(before).__name__}")
+        self.before = before
+        if isinstance(self.exclude_patents, str):
+            self.exclude_patents = (self.exclude_patents,)
+        else:
+            self.exclude_patents = tuple(self.exclude_patents)
+        self.k = _whole(self.k, 1, "k: a number of results of at least 1")
+        if self.page_index is not None:
+            self.page_index = _whole(self.page_index, 0, "page_index: a page counted from 0, "
+                                     "or None for every page")
+
+
+def _whole(value, least: int, what: str) -> int:
+    try:
+        n = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        n = None
+    if n is None or n < least:
+        raise ValueError(f"{what}, not {value!r}")
+    return n
 
 
 #: What a result showed of its patent: logged with it, so the audit trail shows it as it was

@@ -676,7 +676,7 @@ class MainWindow(QMainWindow):
         def done(payload):
             rec, hits, ratings = payload
             every_page = rec.get("query_path") is not None and rec.get("query_page") is None
-            before = date.fromisoformat(rec["before"]) if rec.get("before") else None
+            before = date.fromisoformat(rec["before"][:10]) if rec.get("before") else None
             self.filters.set_values(before, rec.get("locarno"), rec.get("text"), rec.get("k"))
             params = rec.get("params") or {}
             resp = SearchResponse(query=rec.get("query_path"), model_id=rec.get("model_id"),
