@@ -1551,3 +1551,56 @@ def test_an_ingest_summary_counts_in_words_that_agree():
     again = IngestReport("r", pages_added=1, figures_added=2, patents_added=1, rebuilt=True,
                          seconds=1).summary()
     assert again.startswith("done: re-embedded 1 page (2 figures of 1 patent) in 1.0 s")
+
+
+def test_a_library_built_in_python_remembers_the_model_that_built_it(shared_data, tmp_path):
+    """A library built with the Python API recorded its model as "default" whatever model
+    built it: `lib.load_model()` and every command then refused it as "now another model".
+    It records what loads the model again (its checkpoint folder, its name), and a model made
+    in Python that nothing names is said to be one, with what to do."""
+    from core.models import load_model, save_checkpoint
+
+    grant = shared_data / "uspto_redbook" / "USD0908315-20210126"
+    folder = save_checkpoint(create_model("tiny_test", pretrained=None, seed=31),
+                             tmp_path / "ck")
+    with Library(tmp_path / "ck-lib", create=True) as lib:
+        # (one source given as a str, not a list: it was read letter by letter, "/" first)
+        report = ingest(lib, str(grant), load_model(str(folder)), workers=0)
+        assert report.sources == [str(grant)] and report.pages_added > 0
+        assert lib.model_info["ref"] == str(folder.resolve())
+        assert lib.load_model().model_id == lib.model_id
+    with Library(tmp_path / "named", create=True) as lib:
+        ingest(lib, grant, create_model("tiny_test", pretrained=None), workers=0)
+        assert lib.model_info["ref"] == "tiny_test:random"
+        assert lib.load_model().model_id == lib.model_id
+    made = create_model("tiny_test", pretrained=None, seed=31)
+    with Library(tmp_path / "made", create=True) as lib:
+        ingest(lib, [grant], made, workers=0)
+        assert lib.model_info["ref"] is None
+        with pytest.raises(ModelMismatchError, match="one made in Python that no name or "
+                                                     "folder loads: save it"):
+            lib.load_model()
+        save_checkpoint(made, tmp_path / "saved")       # what the message says to do
+        assert lib.load_model(str(tmp_path / "saved")).model_id == lib.model_id
+        assert lib.load_model().model_id == lib.model_id        # remembered
+
+
+def test_a_query_made_in_python_is_checked_as_the_command_line_checks_it():
+    """A datetime cutoff was logged with its time (replaying the search then failed), a
+    string cutoff failed after the search ran, one excluded patent given as a string
+    excluded nothing, and k=0 or page -1 were taken."""
+    from datetime import datetime
+
+    q = SearchQuery(text="chair", before=datetime(2021, 6, 1, 12, 30))
+    assert q.before == date(2021, 6, 1) and type(q.before) is date
+    assert SearchQuery(text="chair", before=" 2021-06-01").before == date(2021, 6, 1)
+    assert SearchQuery(text="chair", exclude_patents="D0908315").exclude_patents == \
+        ("D0908315",)
+    assert SearchQuery(text="chair", k=np.int64(5), page_index=np.int32(1)).k == 5
+    for bad, why in ((dict(before="June 2021"), "not a date"),
+                     (dict(before=20210601), "a date, not int"),
+                     (dict(k=0), "k: a number of results of at least 1, not 0"),
+                     (dict(k=True), "not True"), (dict(k=2.5), "not 2.5"),
+                     (dict(page_index=-1), "page_index: a page counted from 0")):
+        with pytest.raises((ValueError, TypeError), match=why):
+            SearchQuery(text="chair", **bad)
