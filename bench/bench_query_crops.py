@@ -63,7 +63,7 @@ def main() -> None:
                 vectors = searcher.embed_query([im for _, im in figures])
                 hits, _ = searcher.search_vectors(vectors, before=None, locarno=None, k=5)
                 first += hydrate(searcher.library.store, hits)[0].patent_id == patent
-            rows.append([f"{round(300 * scale)} dpi", len(crops), f"{found}/{len(crops)}",
+            rows.append([f"{5 * round(60 * scale)} dpi", len(crops), f"{found}/{len(crops)}",
                          f"{first}/{len(crops)}"])
     print(table(["pasted at", "queries", "drawing found", "own patent at rank 1"], rows))
 

@@ -96,3 +96,21 @@ def test_train_default_started_elsewhere_says_where_to_run_it(tmp_path):
     assert line.startswith("train_default: error: training data not found") and \
         line.endswith(f"run it from {REPO})")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_bench_scores_a_library_without_prior_art_queries(shared_data, tmp_path,
+                                                                   tiny_model, monkeypatch):
+    """A small demo (--patents 3) may hold no patent with an earlier one of its subclass: the
+    bench ended in a KeyError after building it; the row says "–" for what was not scored."""
+    from core.ingest import ingest
+    from core.library import Library
+
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    import bench_demo
+
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, shared_data / "uspto_redbook" / "USD0908315-20210126", tiny_model,
+               workers=0)
+        queries, mrr, hit1, prior_art, pa_map = bench_demo.quality(lib)
+    assert queries > 0 and 0 < mrr <= 1 and 0 <= hit1 <= 1
+    assert (prior_art, pa_map) == (0, "–")
