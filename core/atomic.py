@@ -15,12 +15,62 @@ from pathlib import Path
 FULL_BELOW = 1 << 20
 
 
-def disk_full(path: str | os.PathLike) -> bool:
-    """Whether the disk holding ``path`` is (all but) full."""
+#: Why a write finds no room, by errno: what it is and what to do, as the user is told.
+NO_ROOM = {errno.ENOSPC: ("the disk is full", "free space"),
+           getattr(errno, "EDQUOT", -1): ("your disk quota is used up", "free space"),
+           errno.EFBIG: ("the file size limit (ulimit -f) is reached", "raise the limit")}
+#: A failed write whose error says nothing about why is tried again with this much.
+PROBE_BYTES = 1 << 20
+
+
+def no_room(path: str | os.PathLike) -> int | None:
+    """Why nothing more can be written in the folder ``path``, as an errno of ``NO_ROOM`` (a
+    full disk, a used-up quota, a file size limit), or None. For the failed writes that do not
+    say why (SQLite's "disk I/O error", numpy's short writes): the disk is asked, then a
+    probe file is written there and removed."""
     try:
-        return shutil.disk_usage(path).free < FULL_BELOW
+        if shutil.disk_usage(path).free < FULL_BELOW:
+            return errno.ENOSPC
     except OSError:
-        return False
+        return None
+    probe = Path(path) / f".room-probe.{os.getpid()}.{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                     | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0), 0o600)
+    except OSError as exc:
+        return exc.errno if exc.errno in NO_ROOM else None
+    try:
+        left = memoryview(bytes(PROBE_BYTES))
+        while left:                 # (a limit reached part way is a short write, then errno)
+            left = left[os.write(fd, left):]
+        os.fsync(fd)
+    except OSError as exc:
+        return exc.errno if exc.errno in NO_ROOM else None
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return None
+
+
+@contextlib.contextmanager
+def said_no_room(path: str | os.PathLike):
+    """A failed write of ``path`` that found no room (torch's and numpy's errors do not say
+    so) is raised as the OSError of ``NO_ROOM`` that says why; other errors as they are."""
+    try:
+        yield
+    except Exception as exc:        # (torch: RuntimeError; safetensors: an error of its own)
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            raise
+        code = no_room(Path(path).parent)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+def disk_full(path: str | os.PathLike) -> bool:
+    """Whether nothing more can be written in the folder ``path`` (``no_room``)."""
+    return no_room(path) is not None
 
 
 @contextlib.contextmanager

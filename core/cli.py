@@ -258,7 +258,10 @@ def cmd_index_info(args) -> int:
     first, last = info["grant_date_range"]
     print(f"granted:   {first or '-'} .. {last or '-'}")
     print(f"searches:  {info['searches']}   ratings: {info['ratings']}")
-    if info["read_only"]:
+    if info.get("no_room"):
+        print(f"access:    read-only now, {info['no_room'][0]}: searches are not logged, "
+              f"ratings are not saved until you {info['no_room'][1]}")
+    elif info["read_only"]:
         print("access:    read-only for you: searches are not logged, ratings are not saved")
     if info["unread_changes"]:
         print(f"note:      {info['unread_changes']}")
@@ -493,6 +496,11 @@ def cmd_search(args) -> int:
                          "--text (give the drawing too)")
     with _open_library(args) as lib:
         if lib.store.read_only and not args.no_log:
+            if lib.store.no_room_now:
+                why, remedy = lib.store.no_room_now
+                raise CliError(f"{lib.path}: the library cannot be written now, {why}, so "
+                               f"this search cannot be logged: {remedy}, or search with "
+                               "--no-log")
             raise CliError(f"{lib.path}: the library is read-only for you, so this search "
                            "cannot be logged: search with --no-log")
         if lib.store.unread_changes:
@@ -1055,10 +1063,14 @@ def main(argv: list[str] | None = None) -> int:
         if _user_error(exc):
             print(f"patent-examiner: error: {exc}", file=sys.stderr)
             return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        from .atomic import NO_ROOM
+
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            what, remedy = NO_ROOM[exc.errno]
             where = f" ({exc.filename})" if exc.filename else ""
-            print(f"patent-examiner: error: disk full{where}; what was being written was not "
-                  "kept (the library and earlier files are as they were): free space and run "
+            what = "disk full" if exc.errno == errno.ENOSPC else what
+            print(f"patent-examiner: error: {what}{where}; what was being written was not "
+                  f"kept (the library and earlier files are as they were): {remedy} and run "
                   "again", file=sys.stderr)
             return EXIT_ERROR
         if isinstance(exc, OSError):        # a folder that is not there, not writable...

@@ -24,7 +24,6 @@ hnswlib files; it is set after every load.
 """
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
@@ -36,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import disk_full
+from .atomic import NO_ROOM, no_room
 
 INDEX_FORMAT = "patent-examiner/index-v2"
 #: A segment's files by kind (the manifest's ``files`` keys).
@@ -242,8 +241,8 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
     except BaseException as exc:
         for path in paths.values():          # no half-written segment is left behind
             path.unlink(missing_ok=True)
-        if _disk_full(exc, directory):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory)) from exc
+        if (code := _no_room(exc, directory)) is not None:
+            raise OSError(code, os.strerror(code), str(directory)) from exc
         raise
     return {
         "name": name, "count": int(len(labels)), "hnsw": "hnsw" in paths,
@@ -254,12 +253,13 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
     }
 
 
-def _disk_full(exc: BaseException, directory: Path) -> bool:
-    """Whether a failed write ran out of space: numpy reports a short write ("N requested
-    and M written") and hnswlib a failed save without an errno, so the disk is asked."""
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return True
-    return isinstance(exc, (OSError, RuntimeError)) and disk_full(directory)
+def _no_room(exc: BaseException, directory: Path) -> int | None:
+    """Why a failed write found no room (``core.atomic.NO_ROOM``), or None: numpy reports a
+    short write ("N requested and M written") and hnswlib a failed save without an errno, so
+    the folder is asked."""
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+        return exc.errno
+    return no_room(directory) if isinstance(exc, (OSError, RuntimeError)) else None
 
 
 def _write_segment_files(paths: dict[str, Path], labels: np.ndarray, dates: np.ndarray,

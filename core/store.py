@@ -7,6 +7,7 @@ this database is the single atomic step that makes new vectors visible.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from .atomic import disk_full
+from .atomic import NO_ROOM, no_room
 from .records import PageRecord, PatentRecord
 
 SCHEMA_VERSION = 6
@@ -160,6 +161,7 @@ class Store:
         self.read_only = not fresh and not (os.access(self.path, os.W_OK)
                                             and os.access(self.path.parent, os.W_OK))
         self.disk_was_full = False      # opened read-only because the disk was full
+        self._no_room: int | None = None  # why (core.atomic.NO_ROOM)
         self.unread_changes = False     # read-only, without what its -wal file holds
         self._copy_folder: Path | None = None   # where that is read from (a temporary copy)
         if fresh:
@@ -208,17 +210,26 @@ class Store:
             raise StoreDamaged(f"{self.path}: not a usable library database ({exc})") from exc
 
     def _full(self, exc: BaseException) -> bool:
-        """Whether an SQLite error means the disk is full (with no space left at all SQLite
-        says only "disk I/O error", so the disk is asked)."""
+        """Whether an SQLite error means no room to write (with no space left at all, or a
+        file size limit, SQLite says only "disk I/O error", so the folder is asked)."""
         text = str(exc).lower()
         if "disk is full" in text:
+            self._no_room = errno.ENOSPC
             return True
-        return "disk i/o error" in text and disk_full(self.path.parent)
+        self._no_room = no_room(self.path.parent) if "disk i/o error" in text else None
+        return self._no_room is not None
+
+    @property
+    def no_room_now(self) -> tuple[str, str] | None:
+        """(why, what to do) when this library was opened read-only for want of room."""
+        return NO_ROOM.get(self._no_room or errno.ENOSPC) if self.disk_was_full else None
 
     def _full_error(self) -> DiskFullError:
-        return DiskFullError(f"{self.path.parent}: the disk holding the library is full; "
-                             "nothing was written and the library is not damaged: free "
-                             "space and try again")
+        what, remedy = NO_ROOM.get(self._no_room or errno.ENOSPC)
+        where = "the disk holding the library is full" if what == "the disk is full" else \
+            f"no room to write the library: {what}"
+        return DiskFullError(f"{self.path.parent}: {where}; nothing was written and the "
+                             f"library is not damaged: {remedy} and try again")
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         """A read-write connection, or on a library this user cannot write (a read-only share

@@ -343,6 +343,12 @@ class MainWindow(QMainWindow):
                               "Manage library\u2026", self.show_library_dialog)
         elif self._note_when_open:
             self.show_message("info", self._note_when_open)
+        elif info.get("no_room"):
+            why, remedy = info["no_room"]
+            self.show_message("warning", f"Nothing can be written to this library now: {why}. "
+                              f"Searches are not logged and ratings cannot be saved until you "
+                              f"{remedy} and open it again.")
+            self._banner_sticky = True
         elif info.get("read_only"):
             unread = info.get("unread_changes")
             self.show_message("warning" if unread else "info",

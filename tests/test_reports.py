@@ -1,6 +1,7 @@
 """Core helpers of the GUI (no Qt): search reports, the ratings export, the per-session
 summary (precision at 10 by the examiner's own ratings) and the thumbnail cache."""
 import csv
+import errno
 import os
 
 import numpy as np
@@ -307,7 +308,7 @@ def test_a_library_on_a_full_disk_still_opens_for_reading_and_leaves_nothing(tmp
         return connect(target, *args, **kw) if kw.get("uri") else \
             connect(target, *args, factory=Full, **kw)
     monkeypatch.setattr(store_module.sqlite3, "connect", full_connect)
-    monkeypatch.setattr(store_module, "disk_full", lambda path: True)
+    monkeypatch.setattr(store_module, "no_room", lambda path: errno.ENOSPC)
     store = Store(db, create=False)
     try:
         assert store.read_only and store.disk_was_full

@@ -878,3 +878,53 @@ def test_names_that_are_not_utf8_are_skipped_named_or_logged_readably(shared_dat
         assert query_of(rec, lib.store).image == str(query)     # found again to replay
     with pytest.raises(LibraryError, match="a library folder's name must be valid UTF-8"):
         Library(tmp_path / f"lib {odd}", create=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
+                    reason="a file size limit (RLIMIT_FSIZE) as Linux sets it")
+def test_a_file_size_limit_is_said_as_such_not_as_a_damaged_library(shared_data, tmp_path,
+                                                                      tiny_model):
+    """Under `ulimit -f` a healthy library was called damaged, with advice to move it aside
+    and rebuild it (SQLite says only "disk I/O error"), and a training checkpoint failed with
+    torch's "unexpected pos" and left its temporary file: a write that finds no room is now
+    said as what it is, and the library opens read-only meanwhile."""
+    import resource
+
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, shared_data / "uspto_redbook" / "USD0908315-20210126", tiny_model,
+               workers=0)
+    sheet = next((shared_data / "uspto_redbook" / "USD0908315-20210126").glob("*D00001.TIF"))
+
+    def limited(*args, limit=16 << 10, code=None):
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        argv = ([sys.executable, "-c", code] if code else
+                [sys.executable, "-m", "core.cli", *map(str, args)])
+        return subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                                    (limit, hard)))
+
+    proc = limited("index", "info", "--library", tmp_path / "lib")
+    assert proc.returncode == 0, proc.stderr
+    assert "read-only now, the file size limit (ulimit -f) is reached" in proc.stdout
+    proc = limited("search", sheet, "--library", tmp_path / "lib")
+    assert proc.returncode == 1 and "not a usable library" not in proc.stderr
+    assert "cannot be written now, the file size limit (ulimit -f) is reached" in proc.stderr
+    assert limited("search", sheet, "--library", tmp_path / "lib", "--no-log",
+                   "--json").returncode == 0
+
+    (tmp_path / "run").mkdir()
+    proc = limited(limit=256 << 10, code=f"""
+import errno, torch
+from pathlib import Path
+from core.atomic import no_room, replacing, said_no_room
+run = Path({str(tmp_path / "run")!r})
+assert no_room(run) == errno.EFBIG
+try:
+    with said_no_room(run / "checkpoint.pt"), replacing(run / "checkpoint.pt", "wb") as f:
+        torch.save({{"w": torch.zeros(1 << 18)}}, f)
+except OSError as exc:
+    print(exc.errno == errno.EFBIG, exc.filename)
+""")
+    assert proc.stdout.split() == ["True", str(tmp_path / "run" / "checkpoint.pt")], \
+        proc.stderr
+    assert list((tmp_path / "run").iterdir()) == []         # no temporary file left

@@ -26,6 +26,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from core.atomic import replacing, said_no_room
 from core.library import DB_FILE, Library
 from core.store import Store
 
@@ -481,13 +482,13 @@ def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
             torch.distributed.all_gather_object(gathered, rng[0])
             rng = gathered
         if d.main:
-            tmp = ck.with_suffix(".tmp")
-            torch.save({"objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                        "rng": rng, "epoch": epoch, "step": step,
-                        "batch_in_epoch": batch_in_epoch, "config": cfg.to_dict(),
-                        "data": data, "world_size": d.world}, tmp)
-            tmp.replace(ck)
+            with said_no_room(ck), replacing(ck, "wb") as f:
+                torch.save({"objective": objective.state_dict(),
+                            "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                            "rng": rng, "epoch": epoch, "step": step,
+                            "batch_in_epoch": batch_in_epoch, "config": cfg.to_dict(),
+                            "data": data, "world_size": d.world}, f)
 
     start_step = step
     if d.main and not resumed:

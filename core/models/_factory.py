@@ -20,6 +20,7 @@ import torch
 
 from resources import MODELS_DIR
 
+from ..atomic import said_no_room
 from .._hashing import sha256_file
 from .._model_ref import open_clip_ref
 from ._model import ModelSpec, PatentModel, compute_model_id
@@ -246,26 +247,32 @@ def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
             t = t.half()
         state[key] = t
     tmp_w = directory / (WEIGHTS_FILE + ".tmp")
-    save_file(state, str(tmp_w), metadata={"format": CHECKPOINT_FORMAT})
-    # The id hashes the weights exactly as they will be loaded (after any float16 rounding).
-    from safetensors.torch import load_file
-
-    model_id = compute_model_id(model.spec, _tensor_digest(load_file(str(tmp_w))))
-    sidecar = {
-        "format": CHECKPOINT_FORMAT,
-        "model_id": model_id,
-        "embed_dim": model.embed_dim,
-        "spec": model.spec.to_dict(),
-        "weights_file": WEIGHTS_FILE,
-        "weights_sha256": sha256_file(tmp_w),
-        "dtype": "float16" if half else "float32",
-        "training": training or model.training_info,
-    }
     tmp_j = directory / (SIDECAR_FILE + ".tmp")
-    tmp_j.write_text(json.dumps(sidecar, indent=2) + "\n")
-    shutil.copymode(tmp_j, tmp_w)   # safetensors writes 0600; the user's umask decides
-    os.replace(tmp_w, directory / WEIGHTS_FILE)
-    os.replace(tmp_j, directory / SIDECAR_FILE)
+    try:
+        with said_no_room(directory / WEIGHTS_FILE):
+            save_file(state, str(tmp_w), metadata={"format": CHECKPOINT_FORMAT})
+            # the id hashes the weights exactly as they will be loaded (after float16 rounding)
+            from safetensors.torch import load_file
+
+            model_id = compute_model_id(model.spec, _tensor_digest(load_file(str(tmp_w))))
+            sidecar = {
+                "format": CHECKPOINT_FORMAT,
+                "model_id": model_id,
+                "embed_dim": model.embed_dim,
+                "spec": model.spec.to_dict(),
+                "weights_file": WEIGHTS_FILE,
+                "weights_sha256": sha256_file(tmp_w),
+                "dtype": "float16" if half else "float32",
+                "training": training or model.training_info,
+            }
+            tmp_j.write_text(json.dumps(sidecar, indent=2) + "\n")
+            shutil.copymode(tmp_j, tmp_w)   # safetensors writes 0600; the user's umask decides
+            os.replace(tmp_w, directory / WEIGHTS_FILE)
+            os.replace(tmp_j, directory / SIDECAR_FILE)
+    except BaseException:
+        tmp_w.unlink(missing_ok=True)
+        tmp_j.unlink(missing_ok=True)
+        raise
     model.model_id = model_id
     return directory
 

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
+from ..atomic import NO_ROOM
 from ._fields import SourceError
 from ._files import iter_files
 
@@ -101,7 +102,7 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
                 _unpack_member(member, part, f"{path}:{member.name}", errors)
     except OSError as exc:
         shutil.rmtree(part, ignore_errors=True)
-        reason = ("the disk is full" if _disk_full(exc) else exc.strerror or str(exc))
+        reason = NO_ROOM[exc.errno][0] if _disk_full(exc) else exc.strerror or str(exc)
         raise SourceError(f"{path}: cannot unpack ({reason}); nothing was added") from None
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         shutil.rmtree(part, ignore_errors=True)
@@ -248,4 +249,4 @@ def _why(exc: BaseException) -> str:
 
 
 def _disk_full(exc: OSError) -> bool:
-    return getattr(exc, "errno", None) == 28
+    return getattr(exc, "errno", None) in NO_ROOM
