@@ -185,10 +185,11 @@ class _ChunkWriter:
         try:
             update_text_vectors(lib, self.model, {p.page.patent_id for p in self.pages})
         except DiskFullError as exc:     # (the pages are in: say so, not "nothing written")
+            what, remedy = lib.store.no_room
             raise DiskFullError(
-                f"{lib.path}: the disk holding the library is full. {report.pages_added} "
+                f"{lib.path}: no room to write the library: {what}. {report.pages_added} "
                 "page(s) were added and are searchable by drawing, but the titles of some "
-                "patents are not yet searchable as text: free space and add the same sources "
+                f"patents are not yet searchable as text: {remedy} and add the same sources "
                 "again (it completes them)") from exc
         self.pages, self.n_figures = [], 0
 

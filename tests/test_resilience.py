@@ -928,3 +928,29 @@ except OSError as exc:
     assert proc.stdout.split() == ["True", str(tmp_path / "run" / "checkpoint.pt")], \
         proc.stderr
     assert list((tmp_path / "run").iterdir()) == []         # no temporary file left
+
+
+def test_titles_left_unwritten_for_want_of_room_say_why_and_what_to_do(shared_data, tmp_path,
+                                                                        tiny_model,
+                                                                        monkeypatch):
+    """The pages are in but the titles' text vectors found no room: the message says what
+    stopped them (here a file size limit, not "the disk is full") and how to complete them."""
+    import errno
+
+    import core.text_index
+    from core.store import DiskFullError
+
+    def no_room(lib, model, patents):
+        lib.store._no_room = errno.EFBIG
+        raise lib.store._full_error()
+    monkeypatch.setattr(core.text_index, "update_text_vectors", no_room)
+    with Library(tmp_path / "lib", create=True) as lib:
+        with pytest.raises(DiskFullError) as info:
+            ingest(lib, shared_data / "uspto_redbook" / "USD0908315-20210126", tiny_model,
+                   workers=0)
+        assert lib.info()["pages"] == 5
+    assert str(info.value) == (
+        f"{tmp_path / 'lib'}: no room to write the library: the file size limit (ulimit -f) is "
+        "reached. 5 page(s) were added and are searchable by drawing, but the titles of some "
+        "patents are not yet searchable as text: raise the limit and add the same sources "
+        "again (it completes them)")
