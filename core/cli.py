@@ -1075,7 +1075,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_ERROR
         if isinstance(exc, OSError):        # a folder that is not there, not writable...
             where = f"{exc.filename}: " if exc.filename else ""
-            print(f"patent-examiner: error: {where}{exc.strerror or exc}", file=sys.stderr)
+            hint = ("; set TMPDIR to a folder you can write" if "No usable temporary "
+                    "directory" in str(exc) else "")    # (tempfile's, asked by torch too)
+            print(f"patent-examiner: error: {where}{exc.strerror or exc}{hint}",
+                  file=sys.stderr)
             return EXIT_ERROR
         raise
 

@@ -832,3 +832,22 @@ def test_a_source_given_with_a_tilde_is_added(shared_data, tmp_path):
                            "--workers", "0"], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "HOME": str(tmp_path)})
     assert proc.returncode == 0 and "done: added 1 page (" in proc.stderr, proc.stderr
+
+
+def test_no_folder_for_temporary_files_says_how_to_give_one(cli_library, monkeypatch,
+                                                             capsys):
+    """Where no temporary folder can be written (torch asks for one when it is imported),
+    the one-line error says what to do about it."""
+    import errno
+
+    import core.library
+    from core.cli import main
+
+    def no_usable_folder(self):
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found in "
+                                "['/tmp', '/var/tmp']")
+    monkeypatch.setattr(core.library.Library, "info", no_usable_folder)
+    assert main(["index", "info", "--library", str(cli_library[0])]) == 1
+    assert capsys.readouterr().err == (
+        "patent-examiner: error: No usable temporary directory found in ['/tmp', '/var/tmp']; "
+        "set TMPDIR to a folder you can write\n")
