@@ -541,6 +541,15 @@ def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_name
     assert scan_source(tmp_path).warnings[0] == (
         f"1 drawing file(s) in {tmp_path} lie outside every grant's folder and were not added "
         "(first: scans/mydrawing.png): add their folder as a source of its own")
+    # a grant one folder deeper than is looked for: its XML is named, not its drawings as
+    # if they lay outside every grant's folder
+    too_deep = make_grant(tmp_path.joinpath(*"abcdefgh"), "D0900003")
+    warnings = scan_source(tmp_path).warnings
+    assert warnings[0] == (
+        f"1 XML file(s) lie more than 8 folders below {tmp_path} and were not read (first: "
+        f"{(too_deep / 'USD0900003-20210105.XML').relative_to(tmp_path)}): add a folder "
+        "nearer to them as a source")
+    assert not any("outside every grant's folder" in w and "D0900003" in w for w in warnings)
 
 
 def test_redbook_parser_loads_no_dtd_and_expands_no_entity(tmp_path):

@@ -75,8 +75,16 @@ def scan_redbook(path: str | Path) -> SourceScan:
         except OSError as exc:
             scan.errors.append((str(xml_path), f"cannot read ({exc.strerror or exc})"))
     if path.is_dir():
+        deep = [p for p in found if p.suffix.lower() == ".xml" and p not in files]
+        if deep:                    # (their drawings are not "outside every grant's folder")
+            more = " ..." if len(deep) > 3 else ""
+            scan.warnings.append(
+                f"{len(deep)} XML file(s) lie more than {XML_DEPTH - 1} folders below {path} "
+                f"and were not read (first: "
+                f"{', '.join(str(p.relative_to(path)) for p in deep[:3])}{more}): add a folder "
+                "nearer to them as a source")
         scan.warnings += _unclaimed(path, [p for p in found if p.suffix.lower() != ".xml"],
-                                    {xml.parent for xml in files},
+                                    {xml.parent for xml in files + deep},
                                     {page.path for page in scan.pages})
     if skipped:
         more = " ..." if len(skipped) > 5 else ""
