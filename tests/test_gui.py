@@ -3038,6 +3038,39 @@ def test_the_library_variable_comes_before_the_library_used_last(qtbot, window, 
     assert window.settings.library == tmp_path / "other"
 
 
+def test_a_library_opened_read_only_for_want_of_room_says_what_stopped_it(
+        qtbot, window, gui_library, tmp_path, monkeypatch):
+    """Opened under a file size limit (or on a full disk) the library is read-only for now:
+    the banner says why and what to do, not "read-only for you" (a matter of permissions)."""
+    import errno
+    import shutil
+
+    import core.store
+
+    copy = shutil.copytree(gui_library, tmp_path / "full")
+    (copy / "library.sqlite-shm").unlink(missing_ok=True)
+    connect = core.store.sqlite3.connect
+
+    class Limited(core.store.sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode"):  # as SQLite says it: the journal
+                raise core.store.sqlite3.OperationalError("disk I/O error")   # files fail
+            return super().execute(sql, *args)
+
+    def limited_connect(target, *args, **kw):
+        return connect(target, *args, **kw) if kw.get("uri") or not str(target).startswith(
+            str(copy)) else connect(target, *args, factory=Limited, **kw)
+    monkeypatch.setattr(core.store.sqlite3, "connect", limited_connect)
+    monkeypatch.setattr(core.store, "no_room", lambda path: errno.EFBIG)
+    window.start(copy, sheets(gui_library)[0])
+    resp = searched(qtbot, window)
+    assert resp.results and resp.search_id is None
+    assert window.banner.level == "warning" and window.banner.text.text() == (
+        "Nothing can be written to this library now: the file size limit (ulimit -f) is "
+        "reached. Searches are not logged and ratings cannot be saved until you raise the "
+        "limit and open it again.")
+
+
 def test_a_read_only_library_is_searched_without_logging(qtbot, window, gui_library,
                                                         tmp_path, monkeypatch):
     """A library this user cannot write (a read-only share; emulated, as root ignores file
