@@ -19,6 +19,7 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterator, NamedTuple
@@ -35,7 +36,7 @@ MAX_MEMBER_BYTES = 1 << 30
 #: Unpacking stops when less than this would be left on the library's disk.
 MIN_FREE_BYTES = 256 << 20
 #: Files are copied out in pieces of this size; a grant ZIP larger than the spool size is
-#: read from a temporary file in the unpacking folder, not from memory.
+#: read from a temporary file in the unpacking folder, a smaller one from memory.
 CHUNK_BYTES, SPOOL_BYTES = 1 << 20, 64 << 20
 COMPLETE = ".unpacked.json"
 #: Grant ZIPs of a weekly archive that hold no design grant, by their names: utility
@@ -104,10 +105,10 @@ def unpack_archive(path: str | os.PathLike, dest_root: str | os.PathLike,
         shutil.rmtree(part, ignore_errors=True)
         reason = NO_ROOM[exc.errno][0] if _disk_full(exc) else exc.strerror or str(exc)
         raise SourceError(f"{path}: cannot unpack ({reason}); nothing was added") from None
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         shutil.rmtree(part, ignore_errors=True)
         raise SourceError(f"{path}: not a readable archive ({_why(exc)})") from None
-    except SourceError:
+    except BaseException:
         shutil.rmtree(part, ignore_errors=True)
         raise
     record = json.dumps({**stamp, "errors": errors, "not_design": not_design}).encode()
@@ -181,9 +182,10 @@ def _unpack_member(member: Member, part: Path, where: str,
             raise ValueError(f"{member.size:,} bytes, more than any grant holds")
         with member.open() as src:
             if member.name.lower().endswith(".zip"):
-                # a grant ZIP is read from a spooled copy, not the archive's stream: a ZIP is
-                # read by seeking back, and each seek back restarts a .tgz's decompression
-                with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=part) as copy:
+                # a grant ZIP is read from a copy, not the archive's stream: a ZIP is read by
+                # seeking back, and each seek back restarts a .tgz's decompression
+                with (io.BytesIO() if member.size <= SPOOL_BYTES
+                      else tempfile.TemporaryFile(dir=part)) as copy:
                     shutil.copyfileobj(src, copy, CHUNK_BYTES)
                     copy.seek(0)
                     _unpack_grant_zip(copy, PurePosixPath(member.name).stem, part, where,
@@ -191,7 +193,8 @@ def _unpack_member(member: Member, part: Path, where: str,
             else:
                 _write(part, _folder_of(member.name), PurePosixPath(member.name).name, src,
                        member.size, where, errors)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError,
+            zlib.error) as exc:
         if isinstance(exc, OSError) and _disk_full(exc):
             raise
         errors.append((where, f"damaged archive member ({exc})"))
