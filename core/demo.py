@@ -92,7 +92,7 @@ def _load_model_and_workers(loader, model_ref: str):
 
 def build_demo_library(path: str | os.PathLike | None = None, *,
                        n_patents: int | None = None,
-                       model=None, model_ref: str = "default", loader=None,
+                       model=None, model_ref: str | None = None, loader=None,
                        progress: Callable[[str, int, int], None] | None = None,
                        cancel: threading.Event | None = None, workers: int | None = None
                        ) -> DemoLibrary:
@@ -100,7 +100,9 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
 
     ``progress(stage, done, total)`` with stage "drawing" then "indexing". Setting ``cancel``
     raises DemoCancelled; the next call reuses what was indexed. Without ``model``,
-    ``loader(model_ref)`` (default core.models.load_model) loads it while the drawing runs.
+    ``loader(model_ref)`` (default core.models.load_model; ``model_ref`` default "default")
+    loads it while the drawing runs. The library records ``model_ref``, else what loads
+    ``model`` again (``PatentModel.ref``).
     """
     from .synthetic import write_corpus, write_queries
 
@@ -121,7 +123,7 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     loading = None
     if model is None:       # load it while the drawing workers run (~6 s of the first run)
         loading = ThreadPoolExecutor(1, thread_name_prefix="demo-model")
-        model_future = loading.submit(_load_model_and_workers, loader, model_ref)
+        model_future = loading.submit(_load_model_and_workers, loader, model_ref or "default")
     try:
         # Drawing workers are spawned (they need numpy and PIL, not torch: the first patent is
         # drawn within a second), never forked from this process while a thread imports torch.
@@ -142,6 +144,8 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
             loading.shutdown(wait=False)
     from .ingest import ingest
 
+    if loading is not None:         # (what it was loaded by; a model given: what loads it)
+        model_ref = model_ref or "default"
     with Library(path) as lib:
         report = ingest(lib, [manifest], model, model_ref=model_ref, cancel=cancel,
                         workers=workers,

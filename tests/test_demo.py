@@ -303,3 +303,15 @@ def test_adding_drawings_to_the_demo_asks_and_goes_to_the_users_own_library(
             ["D0906013"]
     dialog.close()
     w.close()
+
+
+def test_a_demo_built_in_python_with_a_model_records_that_model(tmp_path):
+    """A demo library built from Python with a model of the caller's recorded "default", so
+    it could not be searched afterwards (and `index rebuild` would have changed its model)."""
+    from core.models import create_model
+
+    demo = build_demo_library(tmp_path / "demo", n_patents=3, workers=1,
+                              model=create_model("tiny_test", pretrained=None))
+    with Library(demo.path) as lib:
+        assert lib.model_info["ref"] == "tiny_test:random"
+        assert lib.load_model().model_id == lib.model_id
