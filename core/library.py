@@ -300,7 +300,18 @@ class Library:
             finally:
                 os.umask(old)
         self._refuse_emptied(db)
-        self.store = self._open_store(db)
+        new = not db.exists()
+        try:
+            self.store = self._open_store(db)
+        except BaseException:
+            if self.created:        # (no room for a new library: nothing of it left behind)
+                shutil.rmtree(self.path, ignore_errors=True)
+            elif new:               # (in a folder of the user's: what it made there)
+                for made in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                    made.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    (self.path / INDEX_DIR).rmdir()
+            raise
         self._db_inode = os.stat(db).st_ino     # (a rebuild swaps in another file)
         self._follow_own_folder()
         self._index: VectorIndex | None = None

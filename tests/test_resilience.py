@@ -954,3 +954,33 @@ def test_titles_left_unwritten_for_want_of_room_say_why_and_what_to_do(shared_da
         "reached. 5 page(s) were added and are searchable by drawing, but the titles of some "
         "patents are not yet searchable as text: raise the limit and add the same sources "
         "again (it completes them)")
+
+
+def test_a_new_library_that_finds_no_room_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """Made where nothing can be written (a file size limit: its database cannot take its
+    journal), the new library said "nothing was written" and left its folder and an empty
+    database behind."""
+    import errno
+    import sqlite3
+
+    import core.store
+
+    connect = sqlite3.connect
+
+    class Limited(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode"):
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(core.store.sqlite3, "connect",
+                        lambda target, *a, **kw: connect(target, *a, factory=Limited, **kw))
+    monkeypatch.setattr(core.store, "no_room", lambda path: errno.EFBIG)
+    with pytest.raises(LibraryError, match="the file size limit"):
+        Library(tmp_path / "new", create=True)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()                         # a folder the user made is kept
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(LibraryError):
+        Library(tmp_path / "mine", create=True)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
