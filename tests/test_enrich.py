@@ -216,9 +216,10 @@ class _Stub(BaseHTTPRequestHandler):
             if code == "garbage":                   # not an HTTP status line
                 self.wfile.write(b"GARBAGE\r\n\r\n")
                 return
-            if isinstance(code, tuple):             # ("redirect", where)
+            if isinstance(code, tuple):             # ("redirect", where or None)
                 self.send_response(302)
-                self.send_header("Location", code[1])
+                if code[1] is not None:
+                    self.send_header("Location", code[1])
                 self.end_headers()
                 return
             self.send_response(200 if code == "cut" else code)
@@ -310,6 +311,12 @@ def test_llm_enricher_follows_no_redirect_with_the_key(stub_server):
         with pytest.raises(LLMUnavailable, match=f"on to {host}/v2/chat/completions; "
                                                  f"if that is the endpoint, give {host}/v2 as"):
             LLMEnricher(stub_server, "m", backoff_s=0.01).describe(_ctx(), 2)
+        for where, said in ((None, "elsewhere without saying where (a redirect"),
+                            (f"{host}/v2/chat/completions?api-version=2024-02-01",
+                             "an address with a query, which a base URL cannot give")):
+            _Stub.script = [("redirect", where)]
+            with pytest.raises(LLMUnavailable, match=re.escape(said)):
+                LLMEnricher(stub_server, "m", backoff_s=0.01).describe(_ctx(), 2)
     finally:
         other.shutdown()
         other.server_close()

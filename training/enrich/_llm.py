@@ -208,12 +208,11 @@ class LLMEnricher:
                 last = f"HTTP {exc.code}"
                 if 300 <= exc.code < 400:
                     where = exc.headers.get("Location") if exc.headers else None
-                    where = urllib.parse.urljoin(req.full_url, where) if where else "?"
-                    base = where.rstrip("/").removesuffix("/chat/completions")
-                    raise LLMUnavailable(
-                        f"{self.base_url}: {last}: it sends the requests on to {where}; if "
-                        f"that is the endpoint, give {base} as the base URL (a redirect is "
-                        "not followed: the API key must not go elsewhere)") from None
+                    advice = _redirect_advice(urllib.parse.urljoin(req.full_url, where)
+                                              if where else None)
+                    raise LLMUnavailable(f"{self.base_url}: {last}: {advice} (a redirect is "
+                                         "not followed: the API key must not go elsewhere)"
+                                         ) from None
                 if exc.code in _FATAL_HTTP:
                     raise LLMUnavailable(f"{self.base_url}: {last} {exc.reason} (check the "
                                          "base URL, the model and the API key)") from None
@@ -260,6 +259,21 @@ class LLMEnricher:
             self._next_at = max(now, self._next_at) + self.interval
         if wait > 0:
             time.sleep(wait)
+
+
+def _redirect_advice(where: str | None) -> str:
+    """Where a redirect sends the requests, and the base URL to give if that is the endpoint
+    (``/chat/completions`` is added to a base URL, before any query such as Azure's)."""
+    if where is None:
+        return "it sends the requests elsewhere without saying where"
+    parts = urllib.parse.urlsplit(where)
+    path = parts.path.rstrip("/").removesuffix("/chat/completions")
+    if parts.query or parts.fragment:
+        return (f"it sends the requests on to {where}, an address with a query, which a base "
+                "URL cannot give (/chat/completions is added to its end): ask your provider for "
+                "the endpoint's base URL")
+    return (f"it sends the requests on to {where}; if that is the endpoint, give "
+            f"{urllib.parse.urlunsplit(parts._replace(path=path))} as the base URL")
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
