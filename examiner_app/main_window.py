@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
         self._searched_with = (None, None)  # its QueryPage and region, for its report
         self._logged = None          # its audit-log record when it was reopened from there
         self._gen = 0                # search generation: only the latest answer is shown
+        self._rating_seq = 0         # ratings given here, counted; figure id -> the last's
+        self._rated_at: dict[int, int] = {}
         self._query_gen = 0
         self._library_dialog = None
         self._demo_task = None       # the demo library being built (start_demo)
@@ -877,6 +879,8 @@ class MainWindow(QMainWindow):
     def _store_rating(self, hit, value, previous) -> None:
         if self.response is None:
             return
+        self._rating_seq += 1
+        self._rated_at[hit.figure_id] = self._rating_seq
         if self.response.search_id is None:     # (a read-only library: nothing to file it by)
             self._unrate(hit, value, previous)
             self.show_message("error", "The rating was not saved: this search is not logged "
@@ -1162,9 +1166,17 @@ class MainWindow(QMainWindow):
         resp = self.response
         if resp is None or resp.search_id is None:
             return
+        asked = self._rating_seq
 
         def show(ratings):
             if self.response is resp:
+                # a rating given here after they were asked for is newer than what is read
+                ratings = dict(ratings)
+                for figure_id, seq in self._rated_at.items():
+                    if seq > asked:
+                        ratings.pop(figure_id, None)
+                        if (mine := self.model.ratings.get(figure_id)) is not None:
+                            ratings[figure_id] = mine
                 self.model.set_ratings(ratings)
                 if self.stack.currentWidget() is self.detail:
                     self.detail.set_rating(self.results.view.currentIndex().data(RatingRole))

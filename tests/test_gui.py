@@ -498,6 +498,26 @@ def test_ratings_made_in_another_window_show_when_this_one_is_back_in_front(
     QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
     qtbot.waitUntil(lambda: window.model.index(1, 0).data(RatingRole) == 3, timeout=WAIT)
 
+    # a rating given here just after the window came to the front stays shown (the ratings
+    # read for it, without this one, replaced it on screen)
+    window.show_grid()
+    window.results.select_row(0)
+    QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
+    qtbot.keyClick(window.results.view, Qt.Key.Key_2)
+    rated = window.model.index(0, 0).data(HitRole).figure_id
+
+    def stored():
+        store = Store(gui_library / "library.sqlite", create=False)
+        try:
+            return {r["figure_id"]: r["rating"]
+                    for r in store.current_ratings(search_id=resp.search_id)}
+        finally:
+            store.close()
+    qtbot.waitUntil(lambda: stored().get(rated) == 2, timeout=WAIT)
+    qtbot.wait(300)
+    assert window.model.index(0, 0).data(RatingRole) == 2
+    assert window.model.index(1, 0).data(RatingRole) == 3
+
 
 def test_ratings_follow_a_rebuild_run_from_the_command_line(qtbot, window, gui_library):
     """`index rebuild` in another process swaps a new database in while the window has the
