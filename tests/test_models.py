@@ -576,3 +576,19 @@ def test_a_model_json_that_is_not_an_object_or_has_no_training_info(tmp_path):
     (folder / "model.json").write_text(json.dumps([sidecar]))
     with pytest.raises(ModelError, match="not a checkpoint config"):
         load_checkpoint(folder)
+
+
+def test_an_untrained_models_id_does_not_follow_the_thread_count():
+    """The seeded projection's QR differs in its last bits with the BLAS thread count, and the
+    id hashed it: a library built in a shell (2 threads) refused the same model under torchrun
+    or OMP_NUM_THREADS=1 ("the model it names is now ..."), and rebuilding did not help."""
+    threads = torch.get_num_threads()
+    ids = []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            ids.append(create_model("tiny_test", pretrained=None).model_id)
+    finally:
+        torch.set_num_threads(threads)
+    assert ids[0] == ids[1]
+    assert create_model("tiny_test", pretrained=None, seed=1).model_id != ids[0]
