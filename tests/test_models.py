@@ -578,10 +578,11 @@ def test_a_model_json_that_is_not_an_object_or_has_no_training_info(tmp_path):
         load_checkpoint(folder)
 
 
-def test_an_untrained_models_id_does_not_follow_the_thread_count():
+def test_an_untrained_models_id_does_not_follow_the_thread_count(tmp_path):
     """The seeded projection's QR differs in its last bits with the BLAS thread count, and the
     id hashed it: a library built in a shell (2 threads) refused the same model under torchrun
-    or OMP_NUM_THREADS=1 ("the model it names is now ..."), and rebuilding did not help."""
+    or OMP_NUM_THREADS=1 ("the model it names is now ..."), and rebuilding did not help. A
+    checkpoint saved of it keeps its id (the library it built opens with that checkpoint)."""
     threads = torch.get_num_threads()
     ids = []
     try:
@@ -592,3 +593,10 @@ def test_an_untrained_models_id_does_not_follow_the_thread_count():
         torch.set_num_threads(threads)
     assert ids[0] == ids[1]
     assert create_model("tiny_test", pretrained=None, seed=1).model_id != ids[0]
+    proj = create_model("tiny_test", pretrained=None).clip.visual.head.proj.weight.detach()
+    rows, cols = proj.shape
+    assert torch.allclose(proj @ proj.T if rows <= cols else proj.T @ proj,
+                          torch.eye(min(rows, cols)), atol=1e-5)       # orthonormal still
+    saved = save_checkpoint(create_model("tiny_test", pretrained=None, seed=17), tmp_path / "c")
+    assert load_checkpoint(saved).model_id == create_model("tiny_test", pretrained=None,
+                                                           seed=17).model_id

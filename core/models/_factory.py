@@ -16,6 +16,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from resources import MODELS_DIR
@@ -114,20 +115,27 @@ def _quiet():
         root.setLevel(level)
 
 
-def _weights_digest(clip: torch.nn.Module, exclude_prefix: str | None,
-                    recipes: dict[str, str] | None = None) -> str:
-    """SHA-256 of the weights' names and values; a weight named in ``recipes`` is hashed by
-    the recipe that made it instead (its values depend on the machine's thread count)."""
+def _weights_digest(clip: torch.nn.Module, exclude_prefix: str | None) -> str:
     h = hashlib.sha256()
     for key, t in sorted(clip.state_dict().items()):
         if exclude_prefix and key.startswith(exclude_prefix):
             continue
         h.update(key.encode())
-        if recipes and key in recipes:
-            h.update(recipes[key].encode())
-        else:
-            h.update(t.detach().cpu().contiguous().float().numpy().tobytes())
+        h.update(t.detach().cpu().contiguous().float().numpy().tobytes())
     return h.hexdigest()
+
+
+def _seeded_orthogonal(rows: int, cols: int, seed: int) -> torch.Tensor:
+    """A (rows, cols) float32 matrix with orthonormal rows or columns from ``seed``, as
+    ``torch.nn.init.orthogonal_`` makes one, but factored in float64: float32's QR differs in
+    its last bits with the BLAS thread count (1 under torchrun, 2 in a shell), and so did the
+    model id hashed from it; float64's differences vanish when it is rounded to float32."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.empty(rows, cols).normal_(0, 1, generator=g).double().numpy()
+    a = a.T if rows < cols else a
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    return torch.from_numpy(np.ascontiguousarray(q.T if rows < cols else q)).float()
 
 
 def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
@@ -179,16 +187,9 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
         trunk.load_state_dict(state, strict=True)
     head = getattr(clip.visual, "head", None)
     proj = getattr(head, "proj", None) if head is not None else None
-    recipes = {}
     if isinstance(proj, torch.nn.Linear):
-        g = torch.Generator().manual_seed(seed)
-        w = torch.empty_like(proj.weight)
-        torch.nn.init.orthogonal_(w, generator=g)
         with torch.no_grad():
-            proj.weight.copy_(w)
-        # (its QR's last bits follow the BLAS thread count: 1 under torchrun, 2 in a shell)
-        key = next(k for k, p in clip.named_parameters() if p is proj.weight)
-        recipes[key] = f"orthogonal, seed {seed}"
+            proj.weight.copy_(_seeded_orthogonal(*proj.weight.shape, seed))
     from ..drawing import DrawingConfig
 
     image_size = int(model_cfg["vision_cfg"]["image_size"])
@@ -199,7 +200,7 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
                      drawing=drawing_cfg, text_tower=_text_tower_info(model_cfg),
                      hflip_tta=bool(hflip_tta), style_blocks=style_blocks)
     prefix = spec.text_tower.get("prefix")
-    model_id = compute_model_id(spec, _weights_digest(clip, prefix, recipes))
+    model_id = compute_model_id(spec, _weights_digest(clip, prefix))
     model = PatentModel(clip, tokenizer, spec, model_id, origin=f"{arch}: {origin}, untrained")
     if named:
         model.ref = arch if pretrained else f"{arch}:random"       # as load_model names it
