@@ -468,7 +468,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
             if report.errors or completed:
                 with library.store.transaction():
                     # a run of the same sources that went through replaces their old skips
-                    library.store.log_errors(run_id, ", ".join(report.sources), report.errors,
+                    library.store.log_errors(run_id, report.sources, report.errors,
                                              replace=completed)
     return report
 

@@ -108,6 +108,14 @@ class DiskFullError(StoreError):
     """The disk holding the library is full: nothing was written; the library is intact."""
 
 
+def _item_of(item: str, source: str) -> bool:
+    """Whether a skipped ``item`` belongs to ``source``: the source itself, a file under it
+    or a member of it (an archive), or a line or record of it (a manifest, by its name)."""
+    name = os.path.basename(source.rstrip(os.sep))
+    return (item == source or item.startswith((source.rstrip(os.sep) + os.sep, source + ":"))
+            or item.startswith((f"{name} line ", f"{name} record ")))
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -512,16 +520,23 @@ class Store:
             "INSERT INTO figures(id, page_id, patent_id, fig_index, x0, y0, x1, y1, grant_ord, "
             "run_id) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
-    def log_errors(self, run_id: str, source: str, errors: Iterable[tuple[str, str]], *,
-                   replace: bool = False) -> None:
-        """Record a run's skipped items; ``replace``: drop what earlier runs of the same
-        sources recorded (the run went through, so its list is the current one), and earlier
-        skips of files the library now holds."""
+    def log_errors(self, run_id: str, sources: list[str], errors: Iterable[tuple[str, str]],
+                   *, replace: bool = False) -> None:
+        """Record a run's skipped items; ``replace``: drop what earlier runs recorded of these
+        ``sources`` (the run went through, so its list is the current one), and earlier skips
+        of files the library now holds."""
         from ._names import readable
 
-        source = readable(source)
+        sources = [readable(s) for s in sources]
+        source = ", ".join(sources)
         if replace:
             self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
+            # an earlier run that named these sources among others: their own items
+            self.conn.executemany("DELETE FROM ingest_errors WHERE id=?", [
+                (row_id,) for row_id, was, item in self.conn.execute(
+                    "SELECT id, source, item FROM ingest_errors WHERE run_id IS NOT ?",
+                    (run_id,))
+                if any(s in was and _item_of(item, s) for s in sources)])
             # a file an earlier run skipped and the library holds now is skipped no more
             # (another run's sources may have been named otherwise: a path typed, an update)
             self.conn.execute("DELETE FROM ingest_errors WHERE run_id IS NOT ? AND item IN "
