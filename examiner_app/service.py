@@ -132,7 +132,11 @@ class LibraryService(QObject):
             if not (path / DB_FILE).exists():
                 self.problem = (f"no library at {path}", "missing")
                 raise LibraryUnusable(*self.problem)
-            lib = Library(path)
+            try:
+                lib = Library(path)
+            except Exception as exc:    # (unreadable, damaged...: said to a search too)
+                self.problem = (str(exc), "error")
+                raise
             try:
                 info = lib.info()
                 model = None
@@ -162,6 +166,8 @@ class LibraryService(QObject):
                     # the same reason (the window learns it only once ``openFailed`` arrives)
                     self.problem = (mismatch_text(exc), "mismatch")
                     raise LibraryUnusable(*self.problem) from None
+                if isinstance(exc, Exception):
+                    self.problem = (str(exc), "error")
                 raise
             self._library = lib
             self._info_key = lib.content_key()

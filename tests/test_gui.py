@@ -3183,6 +3183,27 @@ def test_a_read_only_library_without_its_latest_changes_says_so(qtbot, window, g
         service._temp_folder()          # (asked for by a paste no library keeps)
     service.shutdown()
 
+
+def test_a_library_that_cannot_be_opened_says_why_to_the_search_asked_with_it(
+        qtbot, window, gui_library, monkeypatch):
+    """Opened with a query (as `gui --library L QUERY` does), a library this user may not read
+    said "no library is open: open one ..." once the queued search failed, over the reason."""
+    import core.library
+
+    real = core.library.Library
+
+    def unreadable(path, *args, **kw):
+        if path == gui_library:
+            raise PermissionError(13, "Permission denied", str(path / "library.sqlite"))
+        return real(path, *args, **kw)
+    monkeypatch.setattr(core.library, "Library", unreadable)
+    window.start(gui_library, sheets(gui_library)[0])
+    qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.busy.isVisible(), timeout=WAIT)
+    text = window.banner.text.text()
+    assert "Permission denied" in text and "no library is open" not in text
+
+
 def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library, tmp_path,
                                                      monkeypatch):
     """Built with a checkpoint folder that has moved since: the window says which folder and
