@@ -3,6 +3,7 @@ reopens one exactly as it was (query, region, cutoff, filters, ranked results, r
 context menu also runs one again to check that today's library gives the same ranking."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -217,13 +218,18 @@ class HistoryPanel(QDockWidget):
         fm = self.table.fontMetrics()
         room = self.table.columnWidth(QUERY) - fm.averageCharWidth() - 8
         least = fm.horizontalAdvance("\u2026") + 2 * fm.averageCharWidth()
-        for i in range(self.table.rowCount()):
-            item = self.table.item(i, QUERY)
-            folder, name, rest = item.data(PARTS_ROLE) if item is not None else ("", "", "")
+        items = [self.table.item(i, QUERY) for i in range(self.table.rowCount())]
+        parts = [item.data(PARTS_ROLE) if item is not None else ("", "", "") for item in items]
+        names = sorted({name for _, name, _ in parts if name})
+        # (what the names share is given up first: page0|2|_sheet.png, page0|3|_sheet.png)
+        head = len(os.path.commonprefix(names)) if len(names) > 1 else 0
+        tail = len(os.path.commonprefix([n[::-1] for n in names])) if len(names) > 1 else 0
+        for item, (folder, name, rest) in zip(items, parts):
             if not name:
                 continue
             keep = min(fm.horizontalAdvance(rest), room // 2)
-            item.setText(elide_path(fm, folder, name, max(room - keep, least)) + rest)
+            shared = (min(head, len(name)), min(tail, len(name) - min(head, len(name))))
+            item.setText(elide_path(fm, folder, name, max(room - keep, least), shared) + rest)
 
     def _widen(self) -> None:
         """With examiner and session shown, take the room they need (up to half the window)
@@ -287,17 +293,41 @@ def query_parts(record: dict, paged: set[str] = frozenset(),
     return folder, name, rest
 
 
-def elide_path(fm, folder: str, name: str, width: int) -> str:
+def elide_path(fm, folder: str, name: str, width: int, shared: tuple[int, int] = (0, 0)) -> str:
     """``folder`` + ``name`` in ``width`` pixels: whole if it fits, else the folder whole
-    and the name elided in its middle (when a few letters of it fit), else the whole path
-    elided in its middle."""
+    and the name elided (when a few letters of it fit), else the whole path elided in its
+    middle. ``shared``: how many leading and trailing letters the name has in common with
+    the others listed; they give way first, so that what tells it apart stays."""
     whole = folder + name
     if fm.horizontalAdvance(whole) <= width:
         return whole
     room = width - fm.horizontalAdvance(folder)
     if folder and room >= fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
-        return folder + fm.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
+        return folder + _elide_around(fm, name, room, *shared)
     return fm.elidedText(whole, Qt.TextElideMode.ElideMiddle, width)
+
+
+def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
+    """``name`` in ``room`` pixels keeping ``name[head:len(name) - tail]`` (elided in its
+    middle where even that does not fit), with as much on either side as fits."""
+    def shown(left: int, right: int) -> str:
+        return ("\u2026" if left else "") + name[left:right] + (
+            "\u2026" if right < len(name) else "")
+
+    left, right = head, len(name) - tail
+    if right <= left or fm.horizontalAdvance(shown(left, right)) > room:
+        return fm.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
+    to_right = True                 # grown a letter at a time, on each side in turn
+    while True:
+        later = [(left, right + 1)] if right < len(name) else []
+        earlier = [(left - 1, right)] if left > 0 else []
+        for grown in (later + earlier if to_right else earlier + later):
+            if fm.horizontalAdvance(shown(*grown)) <= room:
+                left, right = grown
+                break
+        else:
+            return shown(left, right)
+        to_right = not to_right
 
 
 def region_text(record: dict) -> str:

@@ -386,3 +386,24 @@ def test_the_first_window_fits_the_screen(qtbot, settings):
     assert w.width() <= max(free.width(), w.minimumWidth()) and w.width() <= 1440
     assert w.height() <= max(free.height(), w.minimumHeight()) and w.height() <= 900
     assert w.width() >= min(1440, free.width()) - 16
+
+
+def test_a_narrow_history_keeps_what_tells_its_queries_apart(qtbot):
+    """At 1024 px the history's query column showed "D0906013/p…g" for page02_sheet.png and
+    page03_sheet.png alike: what the names share gives way first, their sheet number stays."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from examiner_app.history_panel import elide_path
+
+    fm = QFontMetrics(QFont())
+    names = ["page02_sheet.png", "page03_sheet.png"]
+    width = fm.horizontalAdvance("D0906013/page02_s")
+    shared = (len("page0"), len("_sheet.png"))
+    shown = [elide_path(fm, "D0906013/", n, width, shared) for n in names]
+    assert all(fm.horizontalAdvance(s) <= width for s in shown)
+    assert shown[0] != shown[1] and "2" in shown[0].split("/")[1] and \
+        "3" in shown[1].split("/")[1]
+    assert shown[0].startswith("D0906013/") and "\u2026" in shown[0]
+    # nothing shared (one name): elided in its middle as before
+    assert elide_path(fm, "D0906013/", names[0], width) == "D0906013/" + fm.elidedText(
+        names[0], Qt.TextElideMode.ElideMiddle, width - fm.horizontalAdvance("D0906013/"))
