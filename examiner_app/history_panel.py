@@ -315,6 +315,8 @@ def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
             "\u2026" if right < len(name) else "")
 
     left, right = head, len(name) - tail
+    if fm.horizontalAdvance(name) <= room:
+        return name
     if right <= left or fm.horizontalAdvance(shown(left, right)) > room:
         return fm.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
     to_right = True                 # grown a letter at a time, on each side in turn
