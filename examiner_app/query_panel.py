@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
-from .plain_text import plain, tip
+from .elided_label import ElidedLabel
+from .plain_text import tip
 from .query_view import QueryView
 
 
@@ -20,9 +21,9 @@ class QueryPanel(QWidget):
         super().__init__(parent)
         self.view = QueryView()
         self.view.setMinimumSize(240, 200)
-        self.file_label = plain(QLabel("No query"))
+        # (a long file name ends in "..." where it is cut; its tooltip has the whole path)
+        self.file_label = ElidedLabel("No query")
         self.file_label.setObjectName("muted")
-        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.page = QSpinBox()
         self.page.setPrefix("Page ")
         self.page.setMinimum(1)

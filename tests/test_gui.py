@@ -3330,6 +3330,17 @@ def test_names_that_look_like_html_are_shown_as_written(qtbot, window, gui_libra
     assert label.sizeHint().height() == normal.sizeHint().height()      # not a headline
     assert label.sizeHint().width() >= label.fontMetrics().horizontalAdvance(name)
     assert "&lt;h1&gt;" in label.toolTip() and "<h1>" not in label.toolTip()
+    # a long name ends in "..." where the panel cuts it (it was cut mid-word, nothing said so)
+    long = tmp_path / ("Application 29-123456 replacement drawing sheet 2 of 7 for the "
+                       "examiner's attention.png")
+    shutil.copy(sheets(gui_library)[0], long)
+    window.start(gui_library, long)
+    searched(qtbot, window)
+    qtbot.waitUntil(lambda: label.text() == long.name, timeout=WAIT)
+    assert label.is_elided() and label.shown_text().endswith("\u2026")
+    assert label.fontMetrics().horizontalAdvance(label.shown_text()) <= \
+        label.contentsRect().width()
+    assert tip(str(long)) in label.full_tip()
     bad = tmp_path / "<h1><font color=green>ALL CLEAR.png"
     bad.write_bytes(b"not an image")
     window.load_query(bad)
