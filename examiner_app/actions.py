@@ -51,7 +51,7 @@ class WindowActions:
                              "the title or description alone")
         self.search = A("&Search", lambda: w.search(typed_date=True), ["Ctrl+Return", "F5"],
                         "Search prior art with the query and filters")
-        self.crop = A("&Crop query", w.query_panel.crop.toggle, "C",
+        self.crop = A("&Crop query", w.toggle_crop, "C",
                       "Draw a rectangle on the query to search with part of it",
                       context=sheet_keys)
         self.all_figures = A("Search all &figures", w.search_all_figures, "A",

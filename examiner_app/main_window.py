@@ -795,6 +795,8 @@ class MainWindow(QMainWindow):
         hit = self.current_hit()
         if hit is not None:
             self._search_with(hit.image, hit.page_index, hit.figure)
+        else:
+            self._no_result("search with its drawing")
 
     # -- results ----------------------------------------------------------------------------
     def current_hit(self):
@@ -817,6 +819,21 @@ class MainWindow(QMainWindow):
         row = self.results.current_row()
         if row >= 0:
             self.model.toggle_expanded(row)
+        else:
+            self._no_result("expand its patent")
+
+    def _no_result(self, to: str) -> None:
+        """Say why a command about the current result did nothing."""
+        self.show_message("info", f"Select a result to {to} (arrow keys or J/K)."
+                          if self.model.rowCount() else f"No result to {to}: search first.",
+                          timeout_ms=6000)
+
+    def toggle_crop(self) -> None:
+        if self.query_panel.query is None:
+            self.show_message("info", "Open or drop a drawing first: Crop searches with part "
+                              "of it.", timeout_ms=6000)
+            return
+        self.query_panel.crop.toggle()
 
     def set_grouped(self, on: bool) -> None:
         self._keep_current(lambda: self.model.set_grouped(on))
@@ -834,6 +851,8 @@ class MainWindow(QMainWindow):
         if not index.isValid():         # (a search without results: the detail's is gone)
             if self.stack.currentWidget() is self.detail:
                 self.show_grid()
+            else:
+                self._no_result("compare with the query")
             return
         hit, box = index.data(HitRole), self.query_panel.box()
         box, page = (box.to_list() if box is not None else None), None
@@ -865,6 +884,8 @@ class MainWindow(QMainWindow):
         hit = self.current_hit()
         if hit is not None:
             self.detail.open_source(hit.image)
+        else:
+            self._no_result("open its file")
 
     # -- ratings ----------------------------------------------------------------------------
     def rate_current(self, value: int | None) -> None:

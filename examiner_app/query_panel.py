@@ -35,6 +35,7 @@ class QueryPanel(QWidget):
         self.crop = QToolButton()
         self.crop.setText("Crop")
         self.crop.setCheckable(True)
+        self.crop.setEnabled(False)     # (until there is a drawing to crop)
         self.crop.setToolTip("Draw a rectangle on the sheet to search with that part (C)")
         self.query = None               # service.QueryPage shown
         self.all_pages = False          # search with the figures of every page of the file
@@ -77,6 +78,7 @@ class QueryPanel(QWidget):
         self.page.setVisible(query.n_pages > 1)
         self.file_label.setText(Path(query.path).name)
         self.file_label.setToolTip(tip(query.path))
+        self.crop.setEnabled(True)
         self._fill_figures()
         self.set_selection(picked, crop)
 
@@ -84,6 +86,7 @@ class QueryPanel(QWidget):
         self.query = None
         self.all_pages = False
         self.crop.setChecked(False)
+        self.crop.setEnabled(False)     # (nothing to crop)
         self.view.set_query(None, [])
         self.page.setVisible(False)
         self.file_label.setText("No query")

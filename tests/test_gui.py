@@ -519,6 +519,31 @@ def test_ratings_made_in_another_window_show_when_this_one_is_back_in_front(
     assert window.model.index(1, 0).data(RatingRole) == 3
 
 
+def test_commands_about_a_result_say_why_they_do_nothing_before_a_search(qtbot, window,
+                                                                          gui_library):
+    """Detail view, Expand, Search with this drawing and Open source file did nothing and said
+    nothing with no result yet; Crop turned crop mode on over an empty query area."""
+    window.start(gui_library, None)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    for act, to in ((window.acts.detail, "compare with the query"),
+                    (window.acts.expand, "expand its patent"),
+                    (window.acts.more, "search with its drawing"),
+                    (window.acts.source, "open its file")):
+        window.banner.hide()
+        act.trigger()
+        assert window.banner.isVisible() and window.banner.level == "info"
+        assert window.banner.text.text() == f"No result to {to}: search first."
+    crop = window.query_panel.crop
+    assert not crop.isEnabled()
+    window.acts.crop.trigger()
+    assert not crop.isChecked() and "Open or drop a drawing first" in window.banner.text.text()
+    window.load_query(sheets(gui_library)[0])
+    qtbot.waitUntil(lambda: window.query_panel.query is not None, timeout=WAIT)
+    assert crop.isEnabled()
+    window.acts.crop.trigger()
+    assert crop.isChecked()
+
+
 def test_ratings_follow_a_rebuild_run_from_the_command_line(qtbot, window, gui_library):
     """`index rebuild` in another process swaps a new database in while the window has the
     library open: the ratings made after it are in the library (they went to the deleted
@@ -2464,11 +2489,12 @@ def test_tab_goes_from_the_query_controls_to_the_filters_to_the_results(window):
         return out
 
     q, f = window.query_panel, window.filters
-    stops = tab_stops(q.view, 12)          # (no query yet: the figure choice is disabled)
-    order = [stops.index(w) for w in (q.crop, f.date.edit, f.search_button, window.results.view)]
-    assert order == sorted(order) and order[0] == 0
+    stops = tab_stops(q.view, 12)   # (no query yet: the figure choice and Crop are disabled)
+    order = [stops.index(w) for w in (f.date.edit, f.search_button, window.results.view)]
+    assert order == sorted(order) and q.crop not in stops
     q.figure.setEnabled(True)
-    assert tab_stops(q.view, 2) == [q.figure, q.crop]
+    q.crop.setEnabled(True)
+    assert tab_stops(q.view, 3) == [q.figure, q.crop, stops[0]]
 
 
 def test_zoom_keys_work_as_soon_as_the_detail_view_opens(qtbot, window, gui_library):
