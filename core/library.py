@@ -276,6 +276,9 @@ class Library:
             raise LibraryError(f"{self.path} is a file, not a library folder")
         if not self.path.resolve().name:
             raise LibraryError(f"{self.path} cannot be a library: name a folder of its own")
+        if self.path.is_dir() and not os.access(self.path, os.R_OK | os.X_OK):
+            raise LibraryError(f"{self.path}: this user may not open the library's folder (its "
+                               "permissions): ask its owner for read access")
         finish_interrupted_swap(self.path)
         self.created = False            # this object made the folder (not another process)
         db = self.path / DB_FILE

@@ -5,6 +5,7 @@ import os
 import shutil
 import threading
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1604,3 +1605,16 @@ def test_a_query_made_in_python_is_checked_as_the_command_line_checks_it():
                      (dict(page_index=-1), "page_index: a page counted from 0")):
         with pytest.raises((ValueError, TypeError), match=why):
             SearchQuery(text="chair", **bad)
+
+
+def test_a_library_folder_this_user_may_not_open_says_so(tiny_library, monkeypatch):
+    """A library folder of another user's (mode 700) said ".../REBUILD_COMPLETE: Permission
+    denied", naming a file that is not there rather than the folder and what to do."""
+    import core.library
+
+    lib, _, _ = tiny_library
+    real = os.access
+    monkeypatch.setattr(core.library.os, "access", lambda p, mode: False if Path(p) == lib.path
+                        and mode == os.R_OK | os.X_OK else real(p, mode))
+    with pytest.raises(LibraryError, match="this user may not open the library's folder"):
+        Library(lib.path)
