@@ -108,12 +108,18 @@ class DiskFullError(StoreError):
     """The disk holding the library is full: nothing was written; the library is intact."""
 
 
-def _item_of(item: str, source: str) -> bool:
-    """Whether a skipped ``item`` belongs to ``source``: the source itself, a file under it
-    or a member of it (an archive), or a line or record of it (a manifest, by its name)."""
+def _item_of(item: str, source: str, run_sources: list[str]) -> bool:
+    """Whether a skipped ``item`` of a run of ``run_sources`` belongs to ``source``: the
+    source itself, a file under it or a member of it (an archive), or a line or record of it
+    (a manifest's items name it by its file name: only when no other source of that run has
+    the same name)."""
+    if source not in run_sources:
+        return False
     name = os.path.basename(source.rstrip(os.sep))
-    return (item == source or item.startswith((source.rstrip(os.sep) + os.sep, source + ":"))
-            or item.startswith((f"{name} line ", f"{name} record ")))
+    if item == source or item.startswith((source.rstrip(os.sep) + os.sep, source + ":")):
+        return True
+    return (item.startswith((f"{name} line ", f"{name} record "))
+            and [os.path.basename(s.rstrip(os.sep)) for s in run_sources].count(name) == 1)
 
 
 def now_iso() -> str:
@@ -536,7 +542,7 @@ class Store:
                 (row_id,) for row_id, was, item in self.conn.execute(
                     "SELECT id, source, item FROM ingest_errors WHERE run_id IS NOT ?",
                     (run_id,))
-                if any(s in was and _item_of(item, s) for s in sources)])
+                if any(_item_of(item, s, was.split(", ")) for s in sources)])
             # a file an earlier run skipped and the library holds now is skipped no more
             # (another run's sources may have been named otherwise: a path typed, an update)
             self.conn.execute("DELETE FROM ingest_errors WHERE run_id IS NOT ? AND item IN "

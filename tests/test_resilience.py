@@ -514,18 +514,6 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
         report = ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
         assert report.pages_added == 3 and not report.errors
         assert lib.store.conn.execute(skips).fetchone()[0] == 0     # superseded by this run
-    # skipped by a run that named another source too: a later run of this source alone
-    # clears its skips (they stayed listed as "skipped by earlier runs"), not the other's
-    grants = tmp_path / "grants"
-    (grants / "USD0999999-20210105").mkdir(parents=True)
-    (grants / "USD0999999-20210105" / "USD0999999-20210105.XML").write_text("<broken")
-    with Library(tmp_path / "lib2", create=True) as lib:
-        ingest(lib, [inner / "manifest.jsonl", grants], model, workers=0)
-        items = lambda: [i for (i,) in lib.store.conn.execute(  # noqa: E731
-            "SELECT item FROM ingest_errors ORDER BY id")]
-        assert sorted(items()) == [str(grants)] + [f"manifest.jsonl line {n}" for n in (1, 2, 3)]
-        ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
-        assert items() == [str(grants)]
         # an update (the source added again, without the option) keeps its leave
         with (inner / "manifest.jsonl").open("a") as f:
             f.write(json.dumps({**fourth, "image": str(sheets.parent / fourth["image"])}) + "\n")
@@ -535,6 +523,29 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
         other.write_text(json.dumps({**fourth, "patent_id": "D0000001",
                                      "image": str(sheets.parent / first["image"])}) + "\n")
         assert ingest(lib, [other], model, workers=0).errors
+    # skipped by a run that named another source too: a later run of this source alone
+    # clears its skips (they stayed listed as "skipped by earlier runs"), not the other's
+    grants = tmp_path / "grants"
+    (grants / "USD0999999-20210105").mkdir(parents=True)
+    (grants / "USD0999999-20210105" / "USD0999999-20210105.XML").write_text("<broken")
+    with Library(tmp_path / "lib2", create=True) as lib:
+        ingest(lib, [inner / "manifest.jsonl", grants], model, workers=0)
+        items = lambda: [i for (i,) in lib.store.conn.execute(  # noqa: E731
+            "SELECT item FROM ingest_errors ORDER BY id")]
+        assert sorted(items()) == [str(grants)] + [f"manifest.jsonl line {n}"
+                                                   for n in (1, 2, 3, 4)]
+        ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
+        assert items() == [str(grants)]
+    # two manifests of one name: their skips name them alike, so neither run clears the other's
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "manifest.jsonl").write_text((inner / "manifest.jsonl").read_text())
+    with Library(tmp_path / "lib3", create=True) as lib:
+        ingest(lib, [inner / "manifest.jsonl", twin / "manifest.jsonl"], model, workers=0)
+        count = "SELECT COUNT(*) FROM ingest_errors"
+        assert lib.store.conn.execute(count).fetchone()[0] == 8
+        ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
+        assert lib.store.conn.execute(count).fetchone()[0] == 8
 
 
 # -- hostile inputs ------------------------------------------------------------------------
