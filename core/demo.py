@@ -113,7 +113,6 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
     corpus = path / "corpus"
 
-    path.mkdir(parents=True, exist_ok=True)
     with Library(path, create=True) as lib:     # the folder is the demo's before it is filled
         drawn = (lib.store.get_meta("demo") or {}).get("patents") == n_patents
         lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,

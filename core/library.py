@@ -295,8 +295,11 @@ class Library:
             old = os.umask(0o077)
             try:
                 try:
+                    top = self.path         # the outermost folder this makes
+                    while not top.parent.exists() and top.parent != top:
+                        top = top.parent
                     self.path.mkdir(parents=True)
-                    self.created = True
+                    self.created, self._made = True, top
                 except FileExistsError:
                     pass
                 (self.path / INDEX_DIR).mkdir(exist_ok=True)
@@ -308,7 +311,7 @@ class Library:
             self.store = self._open_store(db)
         except BaseException:
             if self.created:        # (no room for a new library: nothing of it left behind)
-                shutil.rmtree(self.path, ignore_errors=True)
+                shutil.rmtree(self._made, ignore_errors=True)
             elif new:               # (in a folder of the user's: what it made there)
                 for made in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                     made.unlink(missing_ok=True)

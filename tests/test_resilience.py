@@ -1002,6 +1002,13 @@ def test_a_new_library_that_finds_no_room_leaves_no_folder_behind(tmp_path, monk
     with pytest.raises(LibraryError, match="the file size limit"):
         Library(tmp_path / "new", create=True)
     assert not (tmp_path / "new").exists()
+    with pytest.raises(LibraryError):                   # nor the folders made to hold it
+        Library(tmp_path / "nest" / "a" / "b", create=True)
+    assert not (tmp_path / "nest").exists()
+    from core.demo import build_demo_library            # nor a demo's
+    with pytest.raises(LibraryError):
+        build_demo_library(tmp_path / "demo", n_patents=2, workers=1)
+    assert not (tmp_path / "demo").exists()
     (tmp_path / "mine").mkdir()                         # a folder the user made is kept
     (tmp_path / "mine" / "notes.txt").write_text("mine")
     with pytest.raises(LibraryError):
