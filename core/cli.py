@@ -525,7 +525,9 @@ def cmd_search(args) -> int:
                     examiner=examiner)
             except (ImageReadError, QueryError, OSError) as exc:
                 failures += 1
-                msg = str(exc) if not isinstance(exc, OSError) else f"{q}: {exc.strerror}"
+                # (a library file the search could not read is named, not the query)
+                msg = str(exc) if not isinstance(exc, OSError) else \
+                    f"{exc.filename or q}: {exc.strerror or exc}"
                 if args.json:
                     print(json.dumps({"query": q, "error": msg}))
                 else:

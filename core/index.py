@@ -319,6 +319,8 @@ def damaged_files(directory: Path, manifest: dict | None) -> list[str]:
             try:
                 if path.stat().st_size != expected["size"]:
                     out.append(f"{path.name} (another size)")
+            except PermissionError:
+                out.append(f"{path.name} (this user may not read it)")
             except OSError:
                 out.append(f"{path.name} (gone)")
     return out

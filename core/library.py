@@ -276,9 +276,12 @@ class Library:
             raise LibraryError(f"{self.path} is a file, not a library folder")
         if not self.path.resolve().name:
             raise LibraryError(f"{self.path} cannot be a library: name a folder of its own")
-        if self.path.is_dir() and not os.access(self.path, os.R_OK | os.X_OK):
-            raise LibraryError(f"{self.path}: this user may not open the library's folder (its "
-                               "permissions): ask its owner for read access")
+        for part, what in ((self.path, "folder"), (self.path / INDEX_DIR, "index folder"),
+                           (self.path / DB_FILE, "database")):
+            need = os.R_OK | (os.X_OK if part.is_dir() else 0)
+            if part.exists() and not os.access(part, need):
+                raise LibraryError(f"{part}: this user may not open the library's {what} (its "
+                                   "permissions): ask its owner for read access")
         finish_interrupted_swap(self.path)
         self.created = False            # this object made the folder (not another process)
         db = self.path / DB_FILE

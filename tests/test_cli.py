@@ -851,3 +851,22 @@ def test_no_folder_for_temporary_files_says_how_to_give_one(cli_library, monkeyp
     assert capsys.readouterr().err == (
         "patent-examiner: error: No usable temporary directory found in ['/tmp', '/var/tmp']; "
         "set TMPDIR to a folder you can write\n")
+
+
+def test_a_library_file_a_search_cannot_read_is_named_not_the_query(cli_library, shared_data,
+                                                                     monkeypatch, capsys):
+    """An index file this user may not read failed the search as "QUERY.TIF: Permission
+    denied" (or "None: ..." for a text search), blaming a query that reads fine."""
+    import core.search
+    from core.cli import main
+
+    segment = str(cli_library[0] / "index" / "seg-000001.hnsw")
+
+    def unreadable(self, query, **kw):
+        raise PermissionError(13, "Permission denied", segment)
+    monkeypatch.setattr(core.search.Searcher, "search", unreadable)
+    sheet = next((shared_data / "uspto_redbook" / "USD0908315-20210126").glob("*D00001.TIF"))
+    for query in ([str(sheet)], ["--text", "chair"]):
+        assert main(["search", *query, "--library", str(cli_library[0]), "--no-log"]) == 1
+        assert f"patent-examiner: error: {segment}: Permission denied\n" in \
+            capsys.readouterr().err

@@ -1614,7 +1614,12 @@ def test_a_library_folder_this_user_may_not_open_says_so(tiny_library, monkeypat
 
     lib, _, _ = tiny_library
     real = os.access
-    monkeypatch.setattr(core.library.os, "access", lambda p, mode: False if Path(p) == lib.path
-                        and mode == os.R_OK | os.X_OK else real(p, mode))
-    with pytest.raises(LibraryError, match="this user may not open the library's folder"):
-        Library(lib.path)
+    for part, what in ((lib.path, "folder"), (lib.path / "index", "index folder"),
+                       (lib.path / "library.sqlite", "database")):
+        # (inside a folder opened to others, a library's own files are the user's only: it
+        # was called damaged, or its search blamed the query drawing)
+        monkeypatch.setattr(core.library.os, "access", lambda p, mode, part=part: False
+                            if Path(p) == part and mode & os.R_OK else real(p, mode))
+        with pytest.raises(LibraryError, match=f"{part}: this user may not open the "
+                                               f"library's {what}"):
+            Library(lib.path)
