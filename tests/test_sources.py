@@ -812,6 +812,9 @@ def test_an_archive_is_unpacked_in_pieces_and_a_damaged_file_leaves_nothing(tmp_
     inflated = io.BytesIO()                             # its compressed data cannot be read
     name = "USD0999992-20210126/USD0999992-20210126-D00001.TIF"
     with zipfile.ZipFile(inflated, "w", zipfile.ZIP_DEFLATED) as zf:
+        # its XML and first sheet unpack, its second does not: none of the grant is kept
+        zf.writestr("USD0999992-20210126/USD0999992-20210126.XML", "<us-patent-grant/>")
+        zf.writestr(name.replace("D00001", "D00002"), b"II*\x00" * 64)
         zf.writestr(name, (b"II*\x00" + bytes(range(256)) * 64) * 8)
     garbled = bytearray(inflated.getvalue())
     start = garbled.index(name.encode()) + len(name) + 10

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
@@ -202,17 +202,29 @@ def _unpack_member(member: Member, part: Path, where: str,
 
 def _unpack_grant_zip(data: BinaryIO, stem: str, part: Path, where: str,
                       errors: list[tuple[str, str]]) -> None:
-    with zipfile.ZipFile(data) as zf:
-        for info in zf.infolist():
-            if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in KEEP_SUFFIXES:
-                continue
-            if info.file_size > MAX_MEMBER_BYTES:
-                errors.append((f"{where}:{info.filename}", "too large for a grant file"))
-                continue
-            folder = _folder_of(info.filename) or stem
-            with zf.open(info) as src:
-                _write(part, folder, PurePosixPath(info.filename).name, src, info.file_size,
-                       f"{where}:{info.filename}", errors)
+    """The files of one grant ZIP; one found damaged takes the grant's others with it (a
+    grant with some of its sheets would be added as if whole, or read as loose drawings)."""
+    written: list[Path] = []
+    try:
+        with zipfile.ZipFile(data) as zf:
+            for info in zf.infolist():
+                if info.is_dir() or PurePosixPath(info.filename).suffix.lower() \
+                        not in KEEP_SUFFIXES:
+                    continue
+                if info.file_size > MAX_MEMBER_BYTES:
+                    errors.append((f"{where}:{info.filename}", "too large for a grant file"))
+                    continue
+                folder = _folder_of(info.filename) or stem
+                with zf.open(info) as src:
+                    written += filter(None, [_write(
+                        part, folder, PurePosixPath(info.filename).name, src, info.file_size,
+                        f"{where}:{info.filename}", errors)])
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+            with suppress(OSError):
+                path.parent.rmdir()         # (its grant folder, when nothing else is there)
+        raise
 
 
 def _folder_of(name: str) -> str:
@@ -222,12 +234,12 @@ def _folder_of(name: str) -> str:
 
 
 def _write(part: Path, folder: str, filename: str, src: BinaryIO, size: int, where: str,
-           errors: list[tuple[str, str]]) -> None:
-    """Copy ``src`` (``size`` bytes by the archive's header) to ``part/folder/filename``; a
-    member found damaged while copied leaves no part of itself behind."""
+           errors: list[tuple[str, str]]) -> Path | None:
+    """Copy ``src`` (``size`` bytes by the archive's header) to ``part/folder/filename`` and
+    return where; a member found damaged while copied leaves no part of itself behind."""
     if not filename or filename in (".", "..") or folder == ".." or "\\" in folder + filename:
         errors.append((where, "unsafe file name in the archive"))
-        return
+        return None
     if shutil.disk_usage(part).free - size < MIN_FREE_BYTES:
         raise OSError(28, "No space left on device")
     out = part / folder if folder else part
@@ -235,13 +247,14 @@ def _write(part: Path, folder: str, filename: str, src: BinaryIO, size: int, whe
     dest = out / filename
     if dest.exists():
         errors.append((where, f"{folder}/{filename} is in the archive twice; kept the first"))
-        return
+        return None
     try:
         with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             shutil.copyfileobj(src, f, CHUNK_BYTES)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
+    return dest
 
 
 def _why(exc: BaseException) -> str:
