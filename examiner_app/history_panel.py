@@ -308,8 +308,8 @@ def elide_path(fm, folder: str, name: str, width: int, shared: tuple[int, int] =
 
 
 def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
-    """``name`` in ``room`` pixels keeping ``name[head:len(name) - tail]`` (elided in its
-    middle where even that does not fit), with as much on either side as fits."""
+    """``name`` in ``room`` pixels keeping ``name[head:len(name) - tail]`` (itself elided in
+    its middle where even that does not fit), with as much on either side as fits."""
     def shown(left: int, right: int) -> str:
         return ("\u2026" if left else "") + name[left:right] + (
             "\u2026" if right < len(name) else "")
@@ -317,8 +317,15 @@ def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
     left, right = head, len(name) - tail
     if fm.horizontalAdvance(name) <= room:
         return name
-    if right <= left or fm.horizontalAdvance(shown(left, right)) > room:
+    if right <= left:
         return fm.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
+    if fm.horizontalAdvance(shown(left, right)) > room:     # the part that differs, elided
+        dots = fm.horizontalAdvance(shown(left, right)) - fm.horizontalAdvance(
+            name[left:right])
+        if room - dots < fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
+            return fm.elidedText(name[left:right], Qt.TextElideMode.ElideMiddle, room)
+        core = fm.elidedText(name[left:right], Qt.TextElideMode.ElideMiddle, room - dots)
+        return shown(left, right).replace(name[left:right], core, 1)
     to_right = True                 # grown a letter at a time, on each side in turn
     while True:
         later = [(left, right + 1)] if right < len(name) else []

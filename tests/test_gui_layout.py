@@ -404,6 +404,14 @@ def test_a_narrow_history_keeps_what_tells_its_queries_apart(qtbot):
     assert shown[0] != shown[1] and "2" in shown[0].split("/")[1] and \
         "3" in shown[1].split("/")[1]
     assert shown[0].startswith("D0906013/") and "\u2026" in shown[0]
+    # USPTO names: what differs is longer than the room, so it is elided in its middle
+    grants = ["USD0908315-20210126-D00001.TIF", "USD0908315-20210126-D00002.TIF",
+              "USD0913175-20210316-D00001.TIF"]
+    for width in (fm.horizontalAdvance("queries/USD0908315-2"),
+                  fm.horizontalAdvance("queries/USD0908")):
+        shown = [elide_path(fm, "queries/", n, width, (5, 4)) for n in grants]
+        assert len(set(shown)) == 3, shown
+        assert all(fm.horizontalAdvance(s) <= width for s in shown)
     # nothing shared (one name): elided in its middle as before
     assert elide_path(fm, "D0906013/", names[0], width) == "D0906013/" + fm.elidedText(
         names[0], Qt.TextElideMode.ElideMiddle, width - fm.horizontalAdvance("D0906013/"))
