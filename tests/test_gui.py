@@ -60,6 +60,17 @@ def searched(qtbot, w, before: int | None = None):
     return w.response
 
 
+def stored_ratings(library: Path, search_id: int) -> dict[int, int]:
+    """The current ratings of a logged search as the library holds them, by figure id."""
+    from core.store import Store
+
+    store = Store(library / "library.sqlite", create=False)
+    try:
+        return {r["figure_id"]: r["rating"] for r in store.current_ratings(search_id=search_id)}
+    finally:
+        store.close()
+
+
 def run_search(qtbot, w):
     previous = w.response.search_id if w.response is not None else None
     w.search()
@@ -506,14 +517,8 @@ def test_ratings_made_in_another_window_show_when_this_one_is_back_in_front(
     qtbot.keyClick(window.results.view, Qt.Key.Key_2)
     rated = window.model.index(0, 0).data(HitRole).figure_id
 
-    def stored():
-        store = Store(gui_library / "library.sqlite", create=False)
-        try:
-            return {r["figure_id"]: r["rating"]
-                    for r in store.current_ratings(search_id=resp.search_id)}
-        finally:
-            store.close()
-    qtbot.waitUntil(lambda: stored().get(rated) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: stored_ratings(gui_library, resp.search_id).get(rated) == 2,
+                    timeout=WAIT)
     qtbot.wait(300)
     assert window.model.index(0, 0).data(RatingRole) == 2
     assert window.model.index(1, 0).data(RatingRole) == 3
@@ -551,19 +556,12 @@ def test_ratings_follow_a_rebuild_run_from_the_command_line(qtbot, window, gui_l
     import subprocess
     import sys
 
-    from core.store import Store
-
     window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
     window.show_grid()
 
     def stored():
-        store = Store(gui_library / "library.sqlite", create=False)
-        try:
-            return {r["figure_id"]: r["rating"]
-                    for r in store.current_ratings(search_id=resp.search_id)}
-        finally:
-            store.close()
+        return stored_ratings(gui_library, resp.search_id)
 
     hits = []
     for row, key in ((0, Qt.Key.Key_3), (1, Qt.Key.Key_1)):
