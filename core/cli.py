@@ -269,7 +269,13 @@ def cmd_index_info(args) -> int:
         print(f"note:      {info['pages_older_finder']} page(s) were cut into figures by an "
               "older figure finder (or one not recorded); `patent-examiner index rebuild` "
               "cuts them again, keeping searches and ratings")
-    damaged = info["damaged_index_files"]
+    unreadable = [d for d in info["damaged_index_files"] if d.endswith("may not read it)")]
+    damaged = [d for d in info["damaged_index_files"] if d not in unreadable]
+    if unreadable:
+        print(f"access:    this user may not read index file(s) "
+              f"{', '.join(d.rsplit(' (', 1)[0] for d in unreadable[:3])}"
+              f"{' ...' if len(unreadable) > 3 else ''} (their permissions): searches fail "
+              "until the library's owner gives read access")
     if damaged:
         print(f"damaged:   index file(s) {', '.join(damaged[:3])}"
               f"{' ...' if len(damaged) > 3 else ''}: searches fail until the library is "

@@ -156,6 +156,8 @@ class Segment:
                 self.labels = meta["labels"].astype(np.int64)
                 self.dates = meta["dates"].astype(np.int64)
             self.vectors = np.load(files["vectors"], mmap_mode="r")
+        except PermissionError:
+            raise                   # (not damaged: this user may not read it, said as such)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexError_(f"index segment {self.name} is unreadable ({exc})") from None
         if len(self.labels) != entry["count"] or self.vectors.shape[0] != entry["count"]:
@@ -319,8 +321,8 @@ def damaged_files(directory: Path, manifest: dict | None) -> list[str]:
             try:
                 if path.stat().st_size != expected["size"]:
                     out.append(f"{path.name} (another size)")
-            except PermissionError:
-                out.append(f"{path.name} (this user may not read it)")
+                elif not os.access(path, os.R_OK):
+                    out.append(f"{path.name} (this user may not read it)")
             except OSError:
                 out.append(f"{path.name} (gone)")
     return out

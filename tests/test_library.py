@@ -1623,3 +1623,32 @@ def test_a_library_folder_this_user_may_not_open_says_so(tiny_library, monkeypat
         with pytest.raises(LibraryError, match=f"{part}: this user may not open the "
                                                f"library's {what}"):
             Library(lib.path)
+
+
+def test_an_index_file_this_user_may_not_read_is_not_called_damaged(tiny_library,
+                                                                     monkeypatch, capsys):
+    """A segment file of mode 600 in a library shared for reading: `index info` said nothing
+    and a search said "the index is damaged; rebuild it" (nothing was, and the user could not
+    rebuild it): the file is named as one this user may not read."""
+    import core.index
+    from core.cli import main
+
+    lib, _, _ = tiny_library
+    vec = next((lib.path / "index").glob("*.vec.npy"))
+    real_access, real_load = os.access, np.load
+    monkeypatch.setattr(core.index.os, "access", lambda p, mode: False if Path(p) == vec
+                        else real_access(p, mode))
+
+    def load(path, *args, **kw):
+        if Path(path) == vec:
+            raise PermissionError(13, "Permission denied", str(vec))
+        return real_load(path, *args, **kw)
+    monkeypatch.setattr(core.index.np, "load", load)
+    assert core.index.damaged_files(lib.path / "index", lib.manifest) == [
+        f"{vec.name} (this user may not read it)"]
+    assert main(["index", "info", "--library", str(lib.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"this user may not read index file(s) {vec.name}" in out and "damaged" not in out
+    with Library(lib.path) as again:
+        with pytest.raises(PermissionError):
+            again.index()
