@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -108,18 +109,23 @@ class DiskFullError(StoreError):
     """The disk holding the library is full: nothing was written; the library is intact."""
 
 
-def _item_of(item: str, source: str, run_sources: list[str]) -> bool:
-    """Whether a skipped ``item`` of a run of ``run_sources`` belongs to ``source``: the
-    source itself, a file under it or a member of it (an archive), or a line or record of it
-    (a manifest's items name it by its file name: only when no other source of that run has
-    the same name)."""
-    if source not in run_sources:
-        return False
-    name = os.path.basename(source.rstrip(os.sep))
-    if item == source or item.startswith((source.rstrip(os.sep) + os.sep, source + ":")):
-        return True
-    return (item.startswith((f"{name} line ", f"{name} record "))
-            and [os.path.basename(s.rstrip(os.sep)) for s in run_sources].count(name) == 1)
+def _item_of(item: str, source: str, run: str) -> bool:
+    """Whether a skipped ``item`` of an earlier run of the sources ``run`` (as recorded: joined
+    by ", ") belongs to ``source``: the source itself, a file under it or a member of it (an
+    archive), or a line or record of it (a manifest's items name it by its file name: only
+    when no other source of that run has the same name). ``source`` is matched as it was
+    typed, absolute or with its links resolved (runs recorded it as typed before)."""
+    for form in dict.fromkeys((source, os.path.abspath(source), os.path.realpath(source))):
+        if not (run == form or run.startswith(form + ", ") or run.endswith(", " + form)
+                or f", {form}, " in run):
+            continue
+        if item == form or item.startswith((form.rstrip(os.sep) + os.sep, form + ":")):
+            return True
+        name = re.escape(os.path.basename(form.rstrip(os.sep)))
+        if re.match(f"{name} (?:line|record) ", item) and len(re.findall(
+                rf"(?:^|[\\/]){name}(?=, |$)", run)) == 1:
+            return True
+    return False
 
 
 def now_iso() -> str:
@@ -533,7 +539,7 @@ class Store:
         of files the library now holds."""
         from ._names import readable
 
-        sources = [readable(s) for s in sources]
+        sources = [readable(os.path.abspath(s)) for s in sources]
         source = ", ".join(sources)
         if replace:
             self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
@@ -542,7 +548,7 @@ class Store:
                 (row_id,) for row_id, was, item in self.conn.execute(
                     "SELECT id, source, item FROM ingest_errors WHERE run_id IS NOT ?",
                     (run_id,))
-                if any(_item_of(item, s, was.split(", ")) for s in sources)])
+                if any(_item_of(item, s, was) for s in sources)])
             # a file an earlier run skipped and the library holds now is skipped no more
             # (another run's sources may have been named otherwise: a path typed, an update)
             self.conn.execute("DELETE FROM ingest_errors WHERE run_id IS NOT ? AND item IN "

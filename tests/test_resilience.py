@@ -496,7 +496,7 @@ def test_library_files_are_user_only(built_library, sheets, tmp_path):
     assert bad == []
 
 
-def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
+def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path, monkeypatch):
     inner = tmp_path / "m"
     inner.mkdir()
     first, second, third, fourth = [json.loads(r) for r in sheets.read_text().splitlines()[:4]]
@@ -546,6 +546,25 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path):
         assert lib.store.conn.execute(count).fetchone()[0] == 8
         ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
         assert lib.store.conn.execute(count).fetchone()[0] == 8
+    # a source typed relative the first time and otherwise the next, or with ", " in its
+    # path (as runs record their sources), is still the same source
+    comma = tmp_path / "Smith, John"
+    shutil.copytree(inner, comma, symlinks=True)
+    shutil.copy(comma / "manifest.jsonl", comma / "list.jsonl")
+    monkeypatch.chdir(tmp_path)
+    with Library(tmp_path / "lib4", create=True) as lib:
+        ingest(lib, ["m/manifest.jsonl", comma / "manifest.jsonl", grants], model, workers=0)
+        assert lib.store.conn.execute(count).fetchone()[0] == 1 + 4 + 4
+        ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
+        assert lib.store.conn.execute(count).fetchone()[0] == 9      # (both manifest.jsonl)
+    with Library(tmp_path / "lib5", create=True) as lib:
+        ingest(lib, ["m/manifest.jsonl", comma / "list.jsonl", grants], model, workers=0)
+        ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
+        assert sorted(i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors")
+                      ) == [str(grants)] + [f"list.jsonl line {n}" for n in (1, 2, 3, 4)]
+        ingest(lib, [comma / "list.jsonl"], model, workers=0, allow_absolute=True)
+        assert [i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors")] == [
+            str(grants)]
 
 
 # -- hostile inputs ------------------------------------------------------------------------
