@@ -54,23 +54,19 @@ def no_room(path: str | os.PathLike) -> int | None:
 
 
 @contextlib.contextmanager
-def said_no_room(path: str | os.PathLike):
-    """A failed write of ``path`` that found no room (torch's and numpy's errors do not say
-    so) is raised as the OSError of ``NO_ROOM`` that says why; other errors as they are."""
+def said_no_room(path: str | os.PathLike, *, folder: str | os.PathLike | None = None):
+    """A failed write of ``path`` that found no room (torch's, numpy's and hnswlib's errors do
+    not say so) is raised as the OSError of ``NO_ROOM`` that says why, naming ``path``; other
+    errors as they are. The folder asked is ``folder``, else the one ``path`` is in."""
     try:
         yield
     except Exception as exc:        # (torch: RuntimeError; safetensors: an error of its own)
         if isinstance(exc, OSError) and exc.errno in NO_ROOM:
             raise
-        code = no_room(Path(path).parent)
+        code = no_room(folder if folder is not None else Path(path).parent)
         if code is None:
             raise
         raise OSError(code, os.strerror(code), str(path)) from exc
-
-
-def disk_full(path: str | os.PathLike) -> bool:
-    """Whether nothing more can be written in the folder ``path`` (``no_room``)."""
-    return no_room(path) is not None
 
 
 @contextlib.contextmanager

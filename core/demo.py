@@ -121,8 +121,9 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
     drawn = drawn and manifest.is_file() and (path / QUERIES_DIR / "queries.jsonl").is_file()
     loading = None
     if model is None:       # load it while the drawing workers run (~6 s of the first run)
+        model_ref = model_ref or "default"      # (and the library records what loaded it)
         loading = ThreadPoolExecutor(1, thread_name_prefix="demo-model")
-        model_future = loading.submit(_load_model_and_workers, loader, model_ref or "default")
+        model_future = loading.submit(_load_model_and_workers, loader, model_ref)
     try:
         # Drawing workers are spawned (they need numpy and PIL, not torch: the first patent is
         # drawn within a second), never forked from this process while a thread imports torch.
@@ -143,8 +144,6 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
             loading.shutdown(wait=False)
     from .ingest import ingest
 
-    if loading is not None:         # (what it was loaded by; a model given: what loads it)
-        model_ref = model_ref or "default"
     with Library(path) as lib:
         report = ingest(lib, [manifest], model, model_ref=model_ref, cancel=cancel,
                         workers=workers,

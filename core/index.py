@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import NO_ROOM, no_room
+from .atomic import said_no_room
 
 INDEX_FORMAT = "patent-examiner/index-v2"
 #: A segment's files by kind (the manifest's ``files`` keys).
@@ -239,12 +239,11 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
     if len(labels) >= params.min_hnsw:
         paths["hnsw"] = base.with_suffix(_SUFFIXES["hnsw"])
     try:
-        _write_segment_files(paths, labels, dates, vectors, params, graph)
-    except BaseException as exc:
+        with said_no_room(directory, folder=directory):
+            _write_segment_files(paths, labels, dates, vectors, params, graph)
+    except BaseException:
         for path in paths.values():          # no half-written segment is left behind
             path.unlink(missing_ok=True)
-        if (code := _no_room(exc, directory)) is not None:
-            raise OSError(code, os.strerror(code), str(directory)) from exc
         raise
     return {
         "name": name, "count": int(len(labels)), "hnsw": "hnsw" in paths,
@@ -253,15 +252,6 @@ def write_segment(directory: Path, labels: np.ndarray, dates: np.ndarray, vector
         "max_date": int(dates[-1]) if len(dates) else None,
         "files": {k: _file_entry(p) for k, p in paths.items()},
     }
-
-
-def _no_room(exc: BaseException, directory: Path) -> int | None:
-    """Why a failed write found no room (``core.atomic.NO_ROOM``), or None: numpy reports a
-    short write ("N requested and M written") and hnswlib a failed save without an errno, so
-    the folder is asked."""
-    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
-        return exc.errno
-    return no_room(directory) if isinstance(exc, (OSError, RuntimeError)) else None
 
 
 def _write_segment_files(paths: dict[str, Path], labels: np.ndarray, dates: np.ndarray,

@@ -185,7 +185,7 @@ class _ChunkWriter:
         try:
             update_text_vectors(lib, self.model, {p.page.patent_id for p in self.pages})
         except DiskFullError as exc:     # (the pages are in: say so, not "nothing written")
-            what, remedy = lib.store.no_room
+            what, remedy = lib.store.no_room_why
             raise DiskFullError(
                 f"{lib.path}: no room to write the library: {what}. {report.pages_added} "
                 "page(s) were added and are searchable by drawing, but the titles of some "

@@ -240,17 +240,17 @@ class Store:
         return self._no_room is not None
 
     @property
-    def no_room(self) -> tuple[str, str]:
+    def no_room_why(self) -> tuple[str, str]:
         """(why, what to do) of the last write that found no room (core.atomic.NO_ROOM)."""
         return NO_ROOM.get(self._no_room or errno.ENOSPC)
 
     @property
     def no_room_now(self) -> tuple[str, str] | None:
         """(why, what to do) when this library was opened read-only for want of room."""
-        return self.no_room if self.disk_was_full else None
+        return self.no_room_why if self.disk_was_full else None
 
     def _full_error(self) -> DiskFullError:
-        what, remedy = self.no_room
+        what, remedy = self.no_room_why
         where = "the disk holding the library is full" if what == "the disk is full" else \
             f"no room to write the library: {what}"
         return DiskFullError(f"{self.path.parent}: {where}; nothing was written and the "

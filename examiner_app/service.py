@@ -122,6 +122,15 @@ class LibraryService(QObject):
         opened_model: list = [None]
 
         def work(task: Task):
+            try:
+                return opening()
+            except LibraryUnusable:
+                raise
+            except Exception as exc:    # (unreadable, damaged...: said to a search queued too)
+                self.problem = (str(exc), "error")
+                raise
+
+        def opening():
             from core.index import ModelMismatchError
             from core.library import Library, ModelMovedError
             from core.models import ModelError
@@ -132,11 +141,7 @@ class LibraryService(QObject):
             if not (path / DB_FILE).exists():
                 self.problem = (f"no library at {path}", "missing")
                 raise LibraryUnusable(*self.problem)
-            try:
-                lib = Library(path)
-            except Exception as exc:    # (unreadable, damaged...: said to a search too)
-                self.problem = (str(exc), "error")
-                raise
+            lib = Library(path)
             try:
                 info = lib.info()
                 model = None
@@ -166,8 +171,6 @@ class LibraryService(QObject):
                     # the same reason (the window learns it only once ``openFailed`` arrives)
                     self.problem = (mismatch_text(exc), "mismatch")
                     raise LibraryUnusable(*self.problem) from None
-                if isinstance(exc, Exception):
-                    self.problem = (str(exc), "error")
                 raise
             self._library = lib
             self._info_key = lib.content_key()

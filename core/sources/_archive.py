@@ -216,9 +216,10 @@ def _unpack_grant_zip(data: BinaryIO, stem: str, part: Path, where: str,
                     continue
                 folder = _folder_of(info.filename) or stem
                 with zf.open(info) as src:
-                    written += filter(None, [_write(
-                        part, folder, PurePosixPath(info.filename).name, src, info.file_size,
-                        f"{where}:{info.filename}", errors)])
+                    dest = _write(part, folder, PurePosixPath(info.filename).name, src,
+                                  info.file_size, f"{where}:{info.filename}", errors)
+                if dest is not None:
+                    written.append(dest)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)

@@ -52,9 +52,9 @@ def scan_redbook(path: str | Path) -> SourceScan:
         raise SourceError(f"{path}: no such file or folder")
     # (one walk: the XML, and the drawings left outside every grant's folder, said below)
     found = [] if path.is_file() else list(iter_files(path, {".xml"} | SUPPORTED_SUFFIXES))
+    xml_found = [p for p in found if p.suffix.lower() == ".xml"]
     files = [path] if path.is_file() else [
-        p for p in found if p.suffix.lower() == ".xml"
-        and len(p.relative_to(path).parts) <= XML_DEPTH]
+        p for p in xml_found if len(p.relative_to(path).parts) <= XML_DEPTH]
     if not files:
         raise SourceError(f"{path}: holds no XML files")
     scan = SourceScan("redbook", path if path.is_dir() else path.parent)
@@ -75,7 +75,7 @@ def scan_redbook(path: str | Path) -> SourceScan:
         except OSError as exc:
             scan.errors.append((str(xml_path), f"cannot read ({exc.strerror or exc})"))
     if path.is_dir():
-        deep = [p for p in found if p.suffix.lower() == ".xml" and p not in files]
+        deep = [p for p in xml_found if len(p.relative_to(path).parts) > XML_DEPTH]
         if deep:                    # (their drawings are not "outside every grant's folder")
             more = " ..." if len(deep) > 3 else ""
             scan.warnings.append(
