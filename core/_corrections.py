@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._wording import counted
 from .index import Segment, redate_segment
 from .library import INDEX_DIR, Library
 from .records import PageRecord, PatentRecord
@@ -245,8 +246,6 @@ def _flat(value, field: str = "") -> str:
     """A value on one line (a title with a line break in it), as the note is one line; figure
     descriptions by their count (the sentences are in the library)."""
     if field == "figure_descriptions":
-        from .reports import counted
-
         return counted(len(json.loads(value)), "sentence")
     return " ".join(str(value).split())
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ._corrections import correct_metadata, refile_pages
 from ._page_twins import PageTwins, file_changed
+from ._wording import counted, first_few
 from ._finder_version import FINDER_VERSION
 from .embed import PreparedPage, embed_pages
 from .library import (ARCHIVES_DIR, REBUILD_MARKER, REBUILD_SUFFIX, Library, LibraryError,
@@ -58,8 +59,6 @@ class IngestReport:
         return self.pages_added / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        from .reports import counted
-
         head = "cancelled" if self.cancelled else "done"
         pages, figures = counted(self.pages_added, "page"), counted(self.figures_added, "figure")
         if self.rebuilt:
@@ -230,7 +229,6 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
     library (``archives/``), including the archives a folder source holds (a folder of
     weekly downloads: registered, so that updating the library takes the new ones); an
     archive that cannot be unpacked becomes one error."""
-    from .reports import counted
     from .sources import SourceError, archives_in, holds_drawings, is_archive, unpack_archive
 
     out: list[str | Path] = []
@@ -258,9 +256,8 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                 report.warnings.append(f"{archive}: {counted(len(errors), 'file')} in it could "
                                        "not be unpacked when it was added (listed then)")
             if not_design:
-                more = " ..." if len(not_design) > 3 else ""
                 what = (f"{counted(len(not_design), 'grant ZIP')} of utility, plant or SIR "
-                        f"grants ({', '.join(not_design[:3])}{more})")
+                        f"grants ({first_few(not_design)})")
                 if not holds_drawings(folder):
                     why = ("none of its other grants could be unpacked (said above)" if errors
                            else "it holds no design grant")

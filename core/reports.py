@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ._wording import counted
 from .atomic import replacing
 from .search import SearchHit, SearchResponse, page_numbers
 from .sources import display_patent_id
@@ -305,11 +306,6 @@ _SHOWN_NAMES = {"grant_date": "granted", "filing_date": "filed", "locarno": "Loc
 def corrected_text(hit: SearchHit) -> str:
     """Today's values of a logged result corrected since: "granted 2019-10-01, Locarno 16-01"."""
     return ", ".join(f"{_SHOWN_NAMES[k]} {v or '-'}" for k, v in hit.corrected.items())
-
-
-def counted(n: int, noun: str) -> str:
-    """"1 search", "3 searches": a count and its noun (a regular English plural)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'ch')) else 's'}"
 
 
 def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:

@@ -26,6 +26,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from core._wording import first_few
 from core.atomic import replacing, said_no_room
 from core.library import DB_FILE, Library
 from core.store import Store
@@ -287,8 +288,8 @@ def held_out(cfg: TrainConfig, corpus: Corpus, warn: bool = True) -> set[str]:
     absent = sorted(listed - out)
     if absent and warn:
         log.warning("data.exclude_patents: %d of the %d listed patent(s) are not in the "
-                    "training data, nothing to hold out for them (%s%s)", len(absent),
-                    len(listed), ", ".join(absent[:5]), ", ..." if len(absent) > 5 else "")
+                    "training data, nothing to hold out for them (%s)", len(absent),
+                    len(listed), first_few(absent, 5))
     if cfg.data.folds > 0 and cfg.data.fold >= 0:
         from .folds import make_folds
 
@@ -740,10 +741,10 @@ def _warn_skipped(corpus: Corpus) -> None:
     an earlier run): training goes on without them."""
     errors = corpus.index.get("errors") or []
     if errors:
-        shown = "; ".join(f"{where}: {why}" for where, why in errors[:3])
+        shown = first_few([f"{where}: {why}" for where, why in errors], sep="; ")
         log.warning("%d page(s) or record(s) of the data could not be used and are left out "
-                    "(%s%s); all are listed under \"errors\" in %s", len(errors), shown,
-                    "; ..." if len(errors) > 3 else "", corpus.folder / shards.INDEX_FILE)
+                    "(%s); all are listed under \"errors\" in %s", len(errors), shown,
+                    corpus.folder / shards.INDEX_FILE)
 
 
 def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded: set[str],

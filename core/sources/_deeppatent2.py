@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..locarno import LocarnoError, parse_locarno
+from .._wording import first_few
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import FieldError, SourceError, display_title
 from ._files import decode_text, resolve_inside, text_encoding
@@ -148,15 +149,13 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
                           f"({scan.errors[0][1] if scan.errors else 'empty'})")
     undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
     if undated:
-        more = " ..." if len(undated) > 5 else ""
         scan.warnings.append(f"{path.name}: {len(undated)} patents have no grant date in their "
                              "patentID (USD0871717-20200107) and are kept undated (excluded by "
-                             f"any date cutoff): {', '.join(undated[:5])}{more}")
+                             f"any date cutoff): {first_few(undated, 5)}")
     if bad_classes:
-        more = " ..." if len(bad_classes) > 3 else ""
         scan.warnings.append(f"{path.name}: {len(bad_classes)} patents have a Locarno class "
-                             f"that is not one, stored as unknown: {'; '.join(bad_classes[:3])}"
-                             f"{more}")
+                             f"that is not one, stored as unknown: "
+                             f"{first_few(bad_classes, sep='; ')}")
     return scan
 
 

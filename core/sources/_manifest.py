@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..locarno import LocarnoError, parse_locarno
+from .._wording import first_few
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
                       future_grant_error, parse_date, title_from_figures)
@@ -75,9 +76,8 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         if patent.grant_date is None:
             undated.append(pid)
     if undated:
-        more = " ..." if len(undated) > 5 else ""
         scan.warnings.append(f"{len(undated)} patents have no grant date and are kept undated "
-                             f"(excluded by any date cutoff): {', '.join(undated[:5])}{more}")
+                             f"(excluded by any date cutoff): {first_few(undated, 5)}")
     return scan
 
 

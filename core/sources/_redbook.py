@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..imageio import SUPPORTED_SUFFIXES
 from ..locarno import LocarnoError, parse_locarno
+from .._wording import first_few
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (FieldError, SourceError, clean_description, date_order_error,
                       display_title, is_figure_description, parse_date, title_from_figures)
@@ -77,20 +78,16 @@ def scan_redbook(path: str | Path) -> SourceScan:
     if path.is_dir():
         deep = [p for p in xml_found if len(p.relative_to(path).parts) > XML_DEPTH]
         if deep:                    # (their drawings are not "outside every grant's folder")
-            more = " ..." if len(deep) > 3 else ""
             scan.warnings.append(
                 f"{len(deep)} XML file(s) lie more than {XML_DEPTH - 1} folders below {path} "
-                f"and were not read (first: "
-                f"{', '.join(str(p.relative_to(path)) for p in deep[:3])}{more}): add a folder "
-                "nearer to them as a source")
+                f"and were not read (first: {first_few([p.relative_to(path) for p in deep])}): "
+                "add a folder nearer to them as a source")
         scan.warnings += _unclaimed(path, [p for p in found if p.suffix.lower() != ".xml"],
                                     {xml.parent for xml in files + deep},
                                     {page.path for page in scan.pages})
     if skipped:
-        more = " ..." if len(skipped) > 5 else ""
         scan.warnings.append(f"skipped {len(skipped)} grant(s) that are not design patents "
-                             f"(utility, plant, or their reissues): "
-                             f"{', '.join(skipped[:5])}{more}")
+                             f"(utility, plant, or their reissues): {first_few(skipped, 5)}")
     return scan
 
 
@@ -102,10 +99,9 @@ def _unclaimed(root: Path, drawings: list[Path], grant_folders: set[Path],
             and p.parent not in grant_folders and p.parent.parent not in grant_folders]
     if not left:
         return []
-    more = " ..." if len(left) > 3 else ""
     return [f"{len(left)} drawing file(s) in {root} lie outside every grant's folder and were "
-            f"not added (first: {', '.join(str(p.relative_to(root)) for p in left[:3])}"
-            f"{more}): add their folder as a source of its own"]
+            f"not added (first: {first_few([p.relative_to(root) for p in left])}): add their "
+            "folder as a source of its own"]
 
 
 def _add_grant(scan: SourceScan, where: str, folder: Path, patent: PatentRecord,
