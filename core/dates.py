@@ -8,8 +8,9 @@ from datetime import date
 
 EXAMPLES = "2019-07-31, 20190731, 07/31/2019, 31.07.2019 or Jul 31 2019"
 
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+_MONTHS = {m[:3].lower(): i + 1 for i, m in enumerate(_MONTH_NAMES)}
 _YEAR_FIRST = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _YEAR_LAST = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{2,4})")
@@ -54,9 +55,7 @@ def parse_typed_date(text: str) -> date:
 
 
 def _is_month_name(word: str) -> bool:
-    names = ("january", "february", "march", "april", "may", "june", "july", "august",
-             "september", "october", "november", "december")
-    return any(n.startswith(word) for n in names) or word == "sept"
+    return any(n.lower().startswith(word) for n in _MONTH_NAMES) or word == "sept"
 
 
 def _full_year(text: str, digits: str) -> int:
@@ -73,7 +72,10 @@ def _calendar(text: str, year: int, month: int, day: int) -> date:
 
 
 def _named(year: int, month: int, day: int) -> str:
+    """"4 March 2015", in English whatever the locale (strftime's %B follows it, and the
+    window sets the user's locale)."""
     try:
-        return date(year, month, day).strftime("%d %B %Y").lstrip("0")
+        date(year, month, day)
+        return f"{day} {_MONTH_NAMES[month - 1]} {year}"
     except ValueError:
         return f"{year:04d}-{month:02d}-{day:02d}"

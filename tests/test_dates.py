@@ -33,3 +33,17 @@ def test_typed_dates_are_read_as_examiners_write_them(text, expected):
 def test_what_is_not_one_date_is_refused_with_the_reason(text, why):
     with pytest.raises(ValueError, match=why):
         parse_typed_date(text)
+
+
+def test_the_two_readings_are_named_in_english_whatever_the_locale(monkeypatch):
+    """The window sets the user's locale, under which strftime's %B gave '4 3月 2015' inside
+    the English question; the month names are the sentence's own."""
+    import core.dates
+
+    class Localised(date):                  # what strftime does under ja_JP
+        def strftime(self, fmt):
+            return date.strftime(self, fmt.replace("%B", f"{self.month}月"))
+
+    monkeypatch.setattr(core.dates, "date", Localised)
+    with pytest.raises(ValueError, match="could be 4 March 2015 or 3 April 2015"):
+        parse_typed_date("03-04-2015")
