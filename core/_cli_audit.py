@@ -60,7 +60,7 @@ def cmd_history(args) -> int:
         return EXIT_OK
     # (the study only where there is one: two studies may name a session alike)
     studies = any((r.get("study") or "").strip() for r in records)
-    print(f"{'id':>5}  {'searched at':<19}  {'examiner':<12} "
+    print(f"{'id':>5}  {'searched at (UTC)':<19}  {'examiner':<12} "
           + (f"{'study':<12} " if studies else "") + f"{'session':<12} {'before':<10} "
           f"{'class':<5} {'results':>7}  query")
     for r in records:

@@ -4,7 +4,7 @@ prior art, so a date that could be read two ways is refused with a question, nev
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 EXAMPLES = "2019-07-31, 20190731, 07/31/2019, 31.07.2019 or Jul 31 2019"
 
@@ -79,3 +79,16 @@ def _named(year: int, month: int, day: int) -> str:
         return f"{day} {_MONTH_NAMES[month - 1]} {year}"
     except ValueError:
         return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def local_time(stamp: str | None) -> str:
+    """A logged time ("2026-12-06T11:19:05+00:00", stored in UTC) on this computer's clock:
+    "2026-12-07 01:19:05" at UTC+14; a stamp without a zone is read as UTC, one that is not a
+    time is given back as it is."""
+    try:
+        at = datetime.fromisoformat(stamp or "")
+    except ValueError:
+        return (stamp or "").replace("T", " ")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")

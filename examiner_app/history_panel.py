@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from core.audit import searched_region
+from core.dates import local_time
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
@@ -114,8 +115,9 @@ class HistoryPanel(QDockWidget):
         foldered = len({str(Path(r["query_path"]).parent) for r in self._records
                         if r.get("query_path")}) > 1
         for i, r in enumerate(rows):
-            at = (r.get("at") or "").replace("T", " ")[:19]
-            # "14:05" today, "12-03 14:05" this year, else the whole date
+            at = local_time(r.get("at"))
+            clock = f"{at} on this computer's clock (logged as {r.get('at') or 'unknown'})"
+            # "14:05" today, "12-03 14:05" this year, else the whole date (this clock's)
             when = at[11:16] if at.startswith(today) else \
                 at[5:16] if at.startswith(today[:4]) else at[:16]
             parts = query_parts(r, paged, foldered)
@@ -126,9 +128,9 @@ class HistoryPanel(QDockWidget):
                 item = QTableWidgetItem(str(v))
                 if j == 0:
                     item.setData(Qt.ItemDataRole.UserRole, r["id"])
-                    item.setToolTip(f"Search #{r['id']}, {at}")
+                    item.setToolTip(f"Search #{r['id']}, {clock}")
                 if j == WHEN:
-                    item.setToolTip(at)
+                    item.setToolTip(clock)
                 if j == QUERY:
                     item.setData(PARTS_ROLE, parts)
                     item.setToolTip(tip("\n".join(filter(None, [r.get("query_path"),

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMes
                                QVBoxLayout, QWidget)
 
 from core.audit import searched_region
+from core.dates import local_time
 from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta, counted, one_line
 from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
@@ -698,7 +699,7 @@ class MainWindow(QMainWindow):
                                   allowed=params.get("allowed"))
             region = searched_region(rec)
             self._show_response(gen, resp, ratings, reopened=f"reopened from "
-                                f"{(rec.get('at') or '').replace('T', ' ')[:19]}",
+                                f"{local_time(rec.get('at'))}",
                                 what=None if not rec.get("query_path") else
                                 "a part of the drawing" if region == "part" else
                                 "a crop of the drawing" if region == "crop" else

@@ -47,3 +47,19 @@ def test_the_two_readings_are_named_in_english_whatever_the_locale(monkeypatch):
     monkeypatch.setattr(core.dates, "date", Localised)
     with pytest.raises(ValueError, match="could be 4 March 2015 or 3 April 2015"):
         parse_typed_date("03-04-2015")
+
+
+def test_a_logged_time_is_shown_on_this_computers_clock(monkeypatch):
+    import time
+
+    from core.dates import local_time
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")         # UTC+14, no daylight saving
+    time.tzset()
+    try:
+        assert local_time("2026-12-06T11:19:05+00:00") == "2026-12-07 01:19:05"
+        assert local_time("2026-12-06T11:19:05") == "2026-12-07 01:19:05"    # read as UTC
+        assert local_time("not a time") == "not a time" and local_time(None) == ""
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

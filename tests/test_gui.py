@@ -2602,6 +2602,34 @@ def test_the_history_lists_only_the_examiners_own_searches_of_the_session(qtbot)
          "pilot / 2026-12-05"]
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/Adak"])
+def test_the_history_shows_when_on_this_computers_clock(qtbot, monkeypatch, zone):
+    """Searches are logged in UTC; the history showed that time with its zone cut off and
+    called it today by the local date: at UTC+14 a search of a minute ago read as
+    yesterday's, at UTC-10 as ten hours ahead."""
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from examiner_app.history_panel import WHEN, HistoryPanel
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        just_now = datetime.now(timezone.utc) - timedelta(minutes=1)
+        logged = just_now.isoformat(timespec="seconds")
+        panel = HistoryPanel()
+        qtbot.addWidget(panel)
+        panel.set_records([{"id": 1, "query_path": "/q/a.png", "results": [], "session": "s",
+                            "at": logged}], "s")
+        local = just_now.astimezone()
+        assert panel.table.item(0, WHEN).text() == local.strftime("%H:%M")
+        assert local.strftime("%Y-%m-%d %H:%M:%S") in panel.table.item(0, WHEN).toolTip()
+        assert logged in panel.table.item(0, 0).toolTip()
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_a_narrow_history_shortens_file_names_not_the_page_searched(qtbot):
     from examiner_app.history_panel import QUERY, HistoryPanel
 
