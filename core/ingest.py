@@ -396,6 +396,17 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                 f"added now (e.g. {first} = {old}); each drawing is indexed once")
         dates = {pid: row["grant_date"] for pid, row in library.store.patents(
             rec.patent_id for _, _, rec in corrections).items()}
+        dated = sorted({(rec.patent_id, dates[rec.patent_id]) for _, _, rec in corrections
+                        if rec.grant_date is None and dates.get(rec.patent_id)})
+        if dated:
+            one = len(dated) == 1
+            report.warnings.append(
+                f"{counted(len(dated), 'patent')} given no grant date here "
+                f"{'keeps' if one else 'keep'} the date the library has "
+                f"({first_few([f'{pid} {d}' for pid, d in dated])}): "
+                f"{'it is' if one else 'they are'} prior art to later filing dates as before "
+                "(an empty field never clears one; a wrong date is corrected by giving the "
+                "right one in the patent's own source)")
         writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder,
                               keep_ids, dates)
         done = 0

@@ -545,6 +545,19 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
         assert report.errors == [(f"{future.name} line 1", "D0999999: grant date 2099-01-06 "
                                   "is in the future: not a granted patent; patent skipped")]
 
+        # its own source with the date blanked: the library keeps the date and says so (it
+        # said the patent was now undated, excluded by any cutoff, and kept it prior art)
+        blank = [{**r, "grant_date": None} if r["patent_id"] == pid else r for r in fixed]
+        (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in blank) + "\n")
+        report = ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        assert lib.store.patent(pid)["grant_date"] == "2010-01-05"
+        assert pid in {h.patent_id for h in Searcher(lib, tiny_model).search(query).results}
+        assert [w for w in report.warnings if "the date the library" in w] == [
+            f"1 patent given no grant date here keeps the date the library has ({pid} "
+            "2010-01-05): it is prior art to later filing dates as before (an empty field "
+            "never clears one; a wrong date is corrected by giving the right one in the "
+            "patent's own source)"]
+
 
 def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_manifest,
                                                                        tmp_path, tiny_model):

@@ -777,8 +777,8 @@ def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path)
     assert scan.patents["D0871741"].locarno == "06-01"
     assert scan.patents["D0871722"].locarno is None
     assert scan.warnings == [
-        "2020.json: 1 patents have no grant date in their patentID (USD0871717-20200107) and "
-        "are kept undated (excluded by any date cutoff): D0871720",
+        "2020.json: 1 patents have no grant date in their patentID (USD0871717-20200107); "
+        "those new to a library are kept undated (excluded by any date cutoff): D0871720",
         "2020.json: 1 patents have a Locarno class that is not one, stored as unknown: "
         "D0871722 not a Locarno code: '6-3x'"]
     (tmp_path / "2020.json").write_text('{"patentID": "USD0871744", "obj\n' + text)

@@ -150,8 +150,8 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
     undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
     if undated:
         scan.warnings.append(f"{path.name}: {len(undated)} patents have no grant date in their "
-                             "patentID (USD0871717-20200107) and are kept undated (excluded by "
-                             f"any date cutoff): {first_few(undated, 5)}")
+                             "patentID (USD0871717-20200107); those new to a library are kept "
+                             f"undated (excluded by any date cutoff): {first_few(undated, 5)}")
     if bad_classes:
         scan.warnings.append(f"{path.name}: {len(bad_classes)} patents have a Locarno class "
                              f"that is not one, stored as unknown: "

@@ -76,8 +76,9 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         if patent.grant_date is None:
             undated.append(pid)
     if undated:
-        scan.warnings.append(f"{len(undated)} patents have no grant date and are kept undated "
-                             f"(excluded by any date cutoff): {first_few(undated, 5)}")
+        scan.warnings.append(f"{len(undated)} patents have no grant date; those new to a "
+                             "library are kept undated (excluded by any date cutoff): "
+                             f"{first_few(undated, 5)}")
     return scan
 
 
