@@ -9,7 +9,7 @@ Never imports Qt. The public API is re-exported here and imported on first use, 
 """
 from . import _env  # noqa: F401  (offline model hub before anything imports transformers)
 
-from ._names import name_problem  # noqa: E402
+from ._names import name_problem, normal_name  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -24,7 +24,7 @@ _PUBLIC = {
     "PatentModel": "models",
     "scan_source": "sources", "SourceError": "sources",
 }
-__all__ = ["name_problem", *_PUBLIC]
+__all__ = ["name_problem", "normal_name", *_PUBLIC]
 
 
 def __getattr__(name: str):

@@ -28,6 +28,12 @@ def readable(text: object) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def normal_name(name: str) -> str:
+    """An examiner, study or session name as kept and compared: trimmed, in Unicode's composed
+    form (NFC), so that "Zoë" typed and "Zoë" pasted with a combining diaeresis are one."""
+    return unicodedata.normalize("NFC", name.strip())
+
+
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be an examiner, study or session name (a line break or tab in it
     would split the history's table and the ratings' CSV rows), or None."""

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
+from ._names import name_problem, normal_name
 from .atomic import NO_ROOM, no_room
 from .records import PageRecord, PatentRecord
 
@@ -750,7 +751,7 @@ class Store:
         for column, value in (("session", session), ("examiner", examiner), ("study", study)):
             if value is not None:
                 where += f"AND COALESCE(TRIM({column}), '') = ? "
-                args.append(value.strip())
+                args.append(normal_name(value))
         sql = (f"SELECT * FROM ratings WHERE id IN ({_LATEST_RATINGS.format(cond=cond)}) "
                f"AND rating IS NOT NULL {where}ORDER BY search_id, rank")
         return self._as_filed([dict(r) for r in self.db.query(sql, args)])
@@ -767,10 +768,11 @@ def _search_filter(where: dict) -> tuple[str, list]:
     unknown = set(where) - {"examiner", "study", "session"}
     if unknown:
         raise TypeError(f"searches cannot be filtered by {', '.join(sorted(unknown))}")
-    # (trimmed, and '' as none: as logged before names were trimmed on the way in)
+    # (trimmed, and '' as none: as logged before names were trimmed on the way in; those
+    # logged before names were kept in one Unicode form match as they were typed)
     terms = [f"COALESCE(TRIM({k}), '') = ?" for k in where]
     return (("WHERE " + " AND ".join(terms)) if terms else "",
-            [(v or "").strip() for v in where.values()])
+            [normal_name(v or "") for v in where.values()])
 
 
 def _chunked(ids: list, size: int = 900):
@@ -783,9 +785,7 @@ def _chunked(ids: list, size: int = 900):
 def _who(name: str | None, what: str) -> str | None:
     """An examiner, study or session name as stored: trimmed, an empty one as none; one
     that is not one line is refused (``what``: which of the three it is)."""
-    from ._names import name_problem
-
-    name = (name or "").strip() or None
+    name = normal_name(name or "") or None
     if name and (why := name_problem(name)):
         raise StoreError(f"the {what} name {name!r} {why}")
     return name

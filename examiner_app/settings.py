@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from core import name_problem
+from core import name_problem, normal_name
 
 ORG, APP = "patent-examiner", "examiner"
 
@@ -39,7 +39,7 @@ class Settings:
     def _name(self, key: str) -> str:
         """A stored examiner, study or session name; "" for one not on one line (edited by
         hand), which the audit log would refuse."""
-        value = self._text(key)
+        value = normal_name(self._text(key))
         return "" if name_problem(value) else value
 
     def _set(self, key: str, value) -> None:
@@ -67,7 +67,7 @@ class Settings:
 
     @examiner.setter
     def examiner(self, name: str) -> None:
-        self._set("examiner", name.strip())
+        self._set("examiner", normal_name(name))
 
     @property
     def study(self) -> str:
@@ -75,7 +75,7 @@ class Settings:
 
     @study.setter
     def study(self, value: str) -> None:
-        self._set("study", value.strip())
+        self._set("study", normal_name(value))
 
     @property
     def session(self) -> str:
@@ -84,7 +84,7 @@ class Settings:
 
     @session.setter
     def session(self, value: str) -> None:
-        self._set("session", value.strip())
+        self._set("session", normal_name(value))
 
     @property
     def session_typed(self) -> str:

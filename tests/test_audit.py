@@ -274,6 +274,27 @@ def test_names_are_trimmed_and_an_empty_study_is_outside_any_study(tmp_path):
     store.close()
 
 
+def test_a_name_typed_and_pasted_in_other_unicode_forms_is_one_person(tmp_path):
+    """"Zoë" typed (one character) and pasted (e + a combining diaeresis) read alike: they
+    were two raters, each with a rating of their own, listed twice under the same name."""
+    from core.store import Store
+
+    typed, pasted = "Zo\u00eb", "Zoe\u0308"
+    store = Store(tmp_path / "library.sqlite")
+    sid = store.log_search(query_path="/q.png", query_sha256=None, query_page=0,
+                           query_box=None, before=None, locarno=None, text=None, model_id="m",
+                           k=5, results=[], examiner=typed, study=pasted, session="s")
+    for name, rating in ((typed, 1), (pasted, 3)):
+        store.add_rating(search_id=sid, patent_id="D1", figure_id=1, rank=1, rating=rating,
+                         model_id="m", query_sha256=None, examiner=name, study=typed,
+                         session="s")
+    current = store.current_ratings()
+    assert [(r["examiner"], r["study"], r["rating"]) for r in current] == [(typed, typed, 3)]
+    assert store.current_ratings(examiner=pasted, study=pasted) == current
+    assert [r["id"] for r in store.searches(examiner=pasted, study=typed)] == [sid]
+    store.close()
+
+
 def test_a_rebuild_keeps_the_ids_the_log_and_ratings_name(searchable_library):
     """Rebuilding (here without a page whose file is gone) gives every figure it cuts the same
     way its old id, so a logged search reopens with the very figures it showed; a figure
