@@ -617,5 +617,6 @@ def test_a_search_of_another_study_rated_in_a_session_of_the_same_name_is_said(t
     assert "study B, session s-1, examiner ann: 1 search, 2 rated (1 of them made in " \
         "another session)" in text
     listed = run("history", "--library", path).stdout.splitlines()
-    assert listed[0].split()[:6] == ["id", "searched", "at", "examiner", "study", "session"]
+    assert listed[0].split()[:7] == ["id", "searched", "at", "(UTC)", "examiner", "study",
+                                     "session"]
     assert [ln.split()[3:5] for ln in listed[1:]] == [["B", "s-1"], ["A", "s-1"]]
