@@ -720,10 +720,16 @@ class Store:
                    rank: int | None, rating: int | None, model_id: str | None,
                    query_sha256: str | None, examiner: str | None, study: str | None = None,
                    session: str | None = None, blind: bool = False) -> int:
-        """Append a rating (``None`` clears it); committed before returning."""
+        """Append a rating (``None`` clears it); committed before returning. A rating of a
+        logged search records the model of that search's ranking (one reopened after a
+        rebuild with another model rates the ranking it shows, not today's model)."""
         examiner, study, session = (_who(examiner, "examiner"), _who(study, "study"),
                                     _who(session, "session"))
         with self.transaction():
+            if search_id is not None:
+                logged = self.conn.execute("SELECT model_id FROM searches WHERE id = ?",
+                                           (search_id,)).fetchone()
+                model_id = logged[0] if logged and logged[0] else model_id
             cur = self.conn.execute(
                 "INSERT INTO ratings(at, search_id, examiner, study, session, query_sha256, "
                 "model_id, patent_id, figure_id, rank, rating, blind) "

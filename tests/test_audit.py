@@ -295,6 +295,24 @@ def test_a_name_typed_and_pasted_in_other_unicode_forms_is_one_person(tmp_path):
     store.close()
 
 
+def test_a_rating_of_a_logged_search_names_the_model_of_its_ranking(tmp_path):
+    """A search reopened after the library was rebuilt with another model shows the logged
+    ranking; its rating recorded today's model, so a study split by model gave that model
+    judgments (and ranks) of another's ranking."""
+    from core.store import Store
+
+    store = Store(tmp_path / "library.sqlite")
+    sid = store.log_search(query_path="/q.png", query_sha256=None, query_page=0,
+                           query_box=None, before=None, locarno=None, text=None,
+                           model_id="lite0-old", k=5, results=[], examiner="ann")
+    for search_id in (sid, None):                       # logged, and a result of no search
+        store.add_rating(search_id=search_id, patent_id="D1", figure_id=1, rank=1, rating=3,
+                         model_id="tiny-new", query_sha256=None, examiner="ann")
+    assert {r["search_id"]: r["model_id"] for r in store.current_ratings()} == \
+        {sid: "lite0-old", None: "tiny-new"}
+    store.close()
+
+
 def test_a_rebuild_keeps_the_ids_the_log_and_ratings_name(searchable_library):
     """Rebuilding (here without a page whose file is gone) gives every figure it cuts the same
     way its old id, so a logged search reopens with the very figures it showed; a figure
