@@ -118,6 +118,9 @@ class LibraryService(QObject):
         self.path = path
         self.info = None
         self.problem = None
+        # ratings queued before this are written where they were given; any after it wait for
+        # this library (an export meanwhile named the last library's ratings as this one's)
+        self.ratings.submit(lambda task: self._close_rating_library())
 
         opened_model: list = [None]
 
@@ -393,6 +396,11 @@ class LibraryService(QObject):
 
     def _rating_lib(self):
         if self._rating_library is None:
+            if self.problem is not None:
+                raise LibraryUnusable(*self.problem)
+            if self.path is not None and self.info is None:
+                raise LibraryError(f"the library {self.path} is still opening: try again once "
+                                   "it has opened")
             raise LibraryError("no library is open")
         return self._rating_library
 

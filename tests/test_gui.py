@@ -603,6 +603,35 @@ def test_a_rating_that_cannot_be_stored_is_taken_back_on_screen(qtbot, window, g
         [False, False, True, False]
 
 
+def test_ratings_exported_while_another_library_opens_are_not_the_last_ones(
+        qtbot, window, gui_library, tmp_path):
+    """Export right after opening another library (its model still loading) wrote the last
+    library's ratings as if they were this one's; a library that failed to open did too."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(gui_library, other)                    # the same drawings, no ratings
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.rate_current(3)
+    qtbot.waitUntil(lambda: window.model.index(0).data(RatingRole) == 3, timeout=WAIT)
+    out = tmp_path / "ratings.csv"
+    window.open_library(other)
+    window.export_ratings(out)
+    qtbot.waitUntil(lambda: "not exported" in window.banner.text.text(), timeout=WAIT)
+    assert "still opening" in window.banner.text.text() and not out.exists()
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.export_ratings(out)
+    qtbot.waitUntil(lambda: "saved to" in window.banner.text.text(), timeout=WAIT)
+    assert list(csv.DictReader(out.open())) == []
+    window.open_library(tmp_path / "nowhere")            # failed: its reason, no ratings
+    qtbot.waitUntil(lambda: window.service.problem is not None, timeout=WAIT)
+    window.export_ratings(out)
+    qtbot.waitUntil(lambda: "not exported" in window.banner.text.text(), timeout=WAIT)
+    assert "nowhere" in window.banner.text.text()
+
+
 def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
