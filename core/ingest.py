@@ -49,10 +49,19 @@ class IngestReport:
     corrected: list[str] = field(default_factory=list)  # known patents a source corrected
     refiled: list[str] = field(default_factory=list)    # scans filed under their patents now
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: the source, as named, each of ``errors`` came from where known: a later run of that
+    #: source replaces its skips, whatever other sources either run named
+    error_sources: list[str | None] = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
     rebuilt: bool = False           # a rebuild's report: pages re-embedded, not added
+
+    def skip(self, errors: list[tuple[str, str]], source: str | None) -> None:
+        """Add skipped ``(item, reason)`` of ``source`` (as named; None: not known)."""
+        self.error_sources += [None] * (len(self.errors) - len(self.error_sources))
+        self.errors += errors
+        self.error_sources += [source] * len(errors)
 
     @property
     def pages_per_second(self) -> float:
@@ -208,6 +217,7 @@ def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
             {str(where), str(where / "manifest.jsonl")})
         try:
             scans.append(scan_source(Path(p), allow_absolute=allowed))
+            scans[-1].named = str(p)
         except SourceError as exc:
             errors.append((readable(p), str(exc)))
     return scans, errors
@@ -224,11 +234,12 @@ def _files_progress(progress: ProgressFn | None, archive: str | Path) -> Progres
 
 def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "IngestReport",
                      unpacked: list[Path], progress: ProgressFn | None,
-                     archive_of: dict[str, str]) -> list[str | Path]:
+                     archive_of: dict[str, str], named: dict[str, str]) -> list[str | Path]:
     """Sources with every grant archive (.tar, .zip) replaced by its unpacked folder in the
     library (``archives/``), including the archives a folder source holds (a folder of
     weekly downloads: registered, so that updating the library takes the new ones); an
-    archive that cannot be unpacked becomes one error."""
+    archive that cannot be unpacked becomes one error. ``named``: each source returned ->
+    the source given that it comes from."""
     from .sources import SourceError, archives_in, holds_drawings, is_archive, unpack_archive
 
     out: list[str | Path] = []
@@ -238,8 +249,10 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             library.store.source_id("archives", str(Path(src).resolve()))
             if holds_drawings(Path(src)):
                 out.append(src)
+                named[str(src)] = str(src)
         elif not is_archive(src):
             out.append(src)
+            named[str(src)] = str(src)
             continue
         for archive in found or [src]:
             root = library.path / ARCHIVES_DIR
@@ -248,10 +261,10 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                 folder, errors, not_design, fresh = unpack_archive(
                     archive, root, _files_progress(progress, archive))
             except SourceError as exc:
-                report.errors.append((str(archive), str(exc)))
+                report.skip([(str(archive), str(exc))], str(src))
                 continue
             if fresh:
-                report.errors += errors
+                report.skip(errors, str(src))
             elif errors:            # (listed when it was unpacked, not every update)
                 report.warnings.append(f"{archive}: {counted(len(errors), 'file')} in it could "
                                        "not be unpacked when it was added (listed then)")
@@ -261,7 +274,7 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                 if not holds_drawings(folder):
                     why = ("none of its other grants could be unpacked (said above)" if errors
                            else "it holds no design grant")
-                    report.errors.append((str(archive), f"{why}; left packed: {what}"))
+                    report.skip([(str(archive), f"{why}; left packed: {what}")], str(src))
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
                 if fresh:                   # (said when unpacked, not every update)
@@ -270,6 +283,7 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             if folder.name not in existed:
                 unpacked.append(folder)
             archive_of[str(folder)] = str(archive)
+            named[str(folder)] = str(src)
             out.append(folder)
     # (an unpacked folder is registered as a source of its own too: read once)
     return list({Path(src).resolve(): src for src in reversed(out)}.values())[::-1]
@@ -302,13 +316,17 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
     unpacked: list[Path] = []       # archive folders this run created (dropped on rollback)
     if scans is None:
         archive_of: dict[str, str] = {}         # unpacked folder -> the archive given
+        named: dict[str, str] = {}              # each source scanned -> the source given
         with library.write_lock():
             sources = _unpack_archives(library, sources, report, unpacked, progress,
-                                       archive_of)
+                                       archive_of, named)
         scans, errors = scan_sources(sources, allow_absolute,
                                      library.store.absolute_sources())
-        report.errors += [(archive_of[item], reason.replace(item, archive_of[item]))
-                          if item in archive_of else (item, reason) for item, reason in errors]
+        for scan in scans:
+            scan.named = named.get(scan.named, scan.named)
+        for item, reason in errors:
+            report.skip([(archive_of[item], reason.replace(item, archive_of[item]))
+                         if item in archive_of else (item, reason)], named.get(item, item))
         for item, _ in errors:              # an archive that held nothing usable: not kept
             if item in archive_of and Path(item) in unpacked:
                 shutil.rmtree(item, ignore_errors=True)
@@ -333,8 +351,9 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
         # folder's stand-in (IMG-) to the patent named now, or (left as they are) another one
         refile: list[tuple[int, str, PageRecord, int | None]] = []
         misfiled: list[tuple[int, str, PageRecord, int | None]] = []
+        page_source: dict[str, str | None] = {}     # (for a page that cannot be read)
         for scan in scans:
-            report.errors += scan.errors
+            report.skip(scan.errors, scan.named)
             report.warnings += scan.warnings
             where = str(scan.source or scan.root)
             legacy = (str(scan.root) if scan.kind in ("manifest", "deeppatent2")
@@ -374,6 +393,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                             duplicates.append((str(page.path), old))
                         continue
                 source_ids[str(page.path)] = sid
+                page_source[str(page.path)] = scan.named
                 todo.append(page)
         report.pages_total = len(todo)
         report.pages_already_present = len(present)
@@ -422,9 +442,10 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
             for prepared in embed(model, todo, batch_size=batch_size,
                                            workers=workers, cancel=cancel, on_page=on_page):
                 if prepared.error:
-                    report.errors.append((f"{prepared.page.path}#{prepared.page.page_index + 1}"
-                                          if prepared.page.page_index else
-                                          str(prepared.page.path), prepared.error))
+                    page = prepared.page
+                    report.skip([(f"{page.path}#{page.page_index + 1}" if page.page_index
+                                  else str(page.path), prepared.error)],
+                                page_source.get(str(page.path)))
                     continue
                 if not prepared.boxes:
                     report.warnings.append(f"{prepared.page.path}: no drawing found "
@@ -477,7 +498,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                 with library.store.transaction():
                     # a run of the same sources that went through replaces their old skips
                     library.store.log_errors(run_id, report.sources, report.errors,
-                                             replace=completed)
+                                             report.error_sources, replace=completed)
     return report
 
 

@@ -49,3 +49,6 @@ class SourceScan:
     #: the path that was scanned (a manifest file, one image, a folder), registered as the
     #: library's source so that updating it scans exactly that again; None: ``root``
     source: Path | None = None
+    #: the source as it was named to ``scan_sources`` (a folder, a link), which its skipped
+    #: items are recorded under
+    named: str | None = None

@@ -123,7 +123,7 @@ def _item_of(item: str, source: str, run: str) -> bool:
         if item == form or item.startswith((form.rstrip(os.sep) + os.sep, form + ":")):
             return True
         name = re.escape(os.path.basename(form.rstrip(os.sep)))
-        if re.match(f"{name} (?:line|record) ", item) and len(re.findall(
+        if re.match(f"{name} (?:line|record|item) ", item) and len(re.findall(
                 rf"(?:^|[\\/]){name}(?=, |$)", run)) == 1:
             return True
     return False
@@ -533,31 +533,38 @@ class Store:
             "INSERT INTO figures(id, page_id, patent_id, fig_index, x0, y0, x1, y1, grant_ord, "
             "run_id) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
-    def log_errors(self, run_id: str, sources: list[str], errors: Iterable[tuple[str, str]],
-                   *, replace: bool = False) -> None:
-        """Record a run's skipped items; ``replace``: drop what earlier runs recorded of these
-        ``sources`` (the run went through, so its list is the current one), and earlier skips
-        of files the library now holds."""
+    def log_errors(self, run_id: str, sources: list[str], errors: list[tuple[str, str]],
+                   owners: list[str | None] = (), *, replace: bool = False) -> None:
+        """Record a run's skipped items, each under the source it came from (``owners``, as
+        named; None or missing: under the run's sources together); ``replace``: drop what
+        earlier runs recorded of these ``sources`` (the run went through, so its list is the
+        current one), and earlier skips of files the library now holds."""
         from ._names import readable
 
         sources = [readable(os.path.abspath(s)) for s in sources]
         source = ", ".join(sources)
         if replace:
+            forms = {f for s in sources for f in (s, os.path.realpath(s))}
             self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
-            # an earlier run that named these sources among others: their own items
+            # an earlier run's skips of one of these sources, recorded under it (however it
+            # was named: a link or its target), or among the others that run named
             self.conn.executemany("DELETE FROM ingest_errors WHERE id=?", [
                 (row_id,) for row_id, was, item in self.conn.execute(
                     "SELECT id, source, item FROM ingest_errors WHERE run_id IS NOT ?",
                     (run_id,))
-                if any(_item_of(item, s, was) for s in sources)])
+                if was in forms or os.path.realpath(was) in forms
+                or any(_item_of(item, s, was) for s in sources)])
             # a file an earlier run skipped and the library holds now is skipped no more
             # (another run's sources may have been named otherwise: a path typed, an update)
             self.conn.execute("DELETE FROM ingest_errors WHERE run_id IS NOT ? AND item IN "
                               "(SELECT path FROM pages)", (run_id,))
         at = now_iso()
+        owners = list(owners)[:len(errors)]
+        owners += [None] * (len(errors) - len(owners))
         self.conn.executemany(
             "INSERT INTO ingest_errors(run_id, at, source, item, reason) VALUES (?,?,?,?,?)",
-            [(run_id, at, source, readable(item), readable(reason)) for item, reason in errors])
+            [(run_id, at, readable(os.path.abspath(owner)) if owner else source,
+              readable(item), readable(reason)) for (item, reason), owner in zip(errors, owners)])
 
     # -- reading --------------------------------------------------------------------------
     _FIGURE_COLS = (

@@ -536,7 +536,8 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path, monkeypat
                                                    for n in (1, 2, 3, 4)]
         ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
         assert items() == [str(grants)]
-    # two manifests of one name: their skips name them alike, so neither run clears the other's
+    # two manifests of one name: their skips name them alike, yet a run of one clears its
+    # own skips only
     twin = tmp_path / "twin"
     twin.mkdir()
     (twin / "manifest.jsonl").write_text((inner / "manifest.jsonl").read_text())
@@ -545,7 +546,8 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path, monkeypat
         count = "SELECT COUNT(*) FROM ingest_errors"
         assert lib.store.conn.execute(count).fetchone()[0] == 8
         ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
-        assert lib.store.conn.execute(count).fetchone()[0] == 8
+        assert [s for (s,) in lib.store.conn.execute("SELECT source FROM ingest_errors")] == \
+            [str(twin / "manifest.jsonl")] * 4
     # a source typed relative the first time and otherwise the next, or with ", " in its
     # path (as runs record their sources), is still the same source
     comma = tmp_path / "Smith, John"
@@ -556,7 +558,7 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path, monkeypat
         ingest(lib, ["m/manifest.jsonl", comma / "manifest.jsonl", grants], model, workers=0)
         assert lib.store.conn.execute(count).fetchone()[0] == 1 + 4 + 4
         ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
-        assert lib.store.conn.execute(count).fetchone()[0] == 9      # (both manifest.jsonl)
+        assert lib.store.conn.execute(count).fetchone()[0] == 5      # the other manifest's
     with Library(tmp_path / "lib5", create=True) as lib:
         ingest(lib, ["m/manifest.jsonl", comma / "list.jsonl", grants], model, workers=0)
         ingest(lib, [inner / "manifest.jsonl"], model, workers=0, allow_absolute=True)
@@ -565,6 +567,23 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path, monkeypat
         ingest(lib, [comma / "list.jsonl"], model, workers=0, allow_absolute=True)
         assert [i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors")] == [
             str(grants)]
+    # a source named through a link, or a folder holding its manifest (whose skips name the
+    # manifest), or a manifest of another name (.json: "item N"), run again alone
+    shutil.copytree(inner, tmp_path / "whole", symlinks=True)
+    os.symlink(tmp_path / "whole", tmp_path / "link")
+    shutil.copytree(inner, tmp_path / "rows", symlinks=True)
+    listed = tmp_path / "rows" / "manifest.jsonl"
+    listed.with_name("rows.json").write_text(json.dumps([json.loads(r) for r in
+                                                          listed.read_text().splitlines()]))
+    listed.unlink()
+    for name in ("link", "whole", "rows/rows.json"):
+        with Library(tmp_path / f"lib-{name[:4]}", create=True) as lib:
+            ingest(lib, [name, grants], model, workers=0)
+            items = sorted(i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors"))
+            assert len(items) == 5 and items[0] == str(grants), items
+            ingest(lib, [name], model, workers=0, allow_absolute=True)
+            assert [i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors")] == [
+                str(grants)], name
 
 
 # -- hostile inputs ------------------------------------------------------------------------
