@@ -160,7 +160,8 @@ def page_numbers(pages) -> str:
 #: the other) for the shipped recipe (docs/results_training.md). A trained checkpoint may carry
 #: its own (training["fusion"]), tuned on held-out folds.
 DEFAULT_FUSION = {"image": 1.0, "text": 1.5, "cross": 0.0}
-#: Figures ranked per patent asked for by a ``per_patent`` search (patents have ~10 figures).
+#: Figures ranked per patent asked for by a ``per_patent`` search (patents have ~10 figures;
+#: a pool that holds fewer than k patents is widened).
 PATENT_POOL = 10
 
 
@@ -300,9 +301,17 @@ class Searcher:
         text_vec = self.model.encode_text([text]).numpy()[0] if text else None
         t["embed"] = time.perf_counter()
         k = query.k * PATENT_POOL if query.per_patent else query.k
-        hits, allowed = self.search_vectors(vectors, before=query.before, locarno=query.locarno,
-                                            k=k, exclude_patents=query.exclude_patents,
-                                            text_vector=text_vec)
+        while True:
+            hits, allowed = self.search_vectors(vectors, before=query.before,
+                                                locarno=query.locarno, k=k,
+                                                exclude_patents=query.exclude_patents,
+                                                text_vector=text_vec)
+            # patents of many figures can fill the pool: widen it until k patents are in it
+            if not query.per_patent or len(hits) < k or k >= allowed or len(set(
+                    self.library.store.patent_of_figures([f for f, _ in hits]).values())
+                    ) >= query.k:
+                break
+            k *= 4
         t["search"] = time.perf_counter()
         results = hydrate(self.library.store, hits)
         if vectors is not None and len(vectors) > 1 and results:

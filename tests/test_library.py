@@ -1665,3 +1665,24 @@ def test_an_index_file_this_user_may_not_read_is_not_called_damaged(tiny_library
     with Library(lib.path) as again:
         with pytest.raises(PermissionError):
             again.index()
+
+
+@pytest.mark.parametrize("text", [None, "cup"])
+def test_a_per_patent_search_gives_k_patents_however_many_figures_lead(searchable_library,
+                                                                       monkeypatch, text):
+    """Patents are ranked from a pool of the best figures; where a few patents' many figures
+    filled it (real patents have 15-50), fewer than k patents came back, and nothing said so.
+    The pool is made small here so that the sheets' patents fill it."""
+    import core.search
+
+    path, query = searchable_library
+    with Library(path) as lib:
+        searcher = Searcher(lib, create_model("tiny_test", pretrained=None))
+        every = searcher.search(SearchQuery(image=query, text=text, k=100_000)).results
+        ranked = list(dict.fromkeys(h.patent_id for h in every))   # by each one's best figure
+        k = len(ranked) - 1
+        monkeypatch.setattr(core.search, "PATENT_POOL", 1)
+        assert len({h.patent_id for h in every[:k]}) < k              # the pool is too small
+        got = searcher.search(SearchQuery(image=query, text=text, k=k, per_patent=True))
+        assert [h.patent_id for h in got.results] == ranked[:k]
+        assert [h.rank for h in got.results] == list(range(1, k + 1))
