@@ -272,6 +272,7 @@ class Searcher:
                              "characters)" if (query.text or "").strip() else
                              "a query needs a drawing, a text, or both")
         words_read = self.model.text_words_read(text) if text else None
+        self.check_library_model()
         if query.image is None and not self.fusion["cross"] and not len(self.text_index()):
             raise QueryError("no patent in this library has a title or description to search "
                              "the text against (a library of image files alone): add a drawing "
@@ -389,6 +390,18 @@ class Searcher:
             raise QueryError(f"{path}: no drawing found on any of its pages")
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return path, sha, pages, boxes, images, text_pages, not drawn
+
+    def check_library_model(self) -> None:
+        """ModelMismatchError if the library was rebuilt with another model since this
+        searcher was made (another process, or the window's own rebuild): its vectors and
+        text vectors are that model's now."""
+        self.library.reopen_if_replaced()
+        built = self.library.model_id
+        if built is not None and built != self.model.model_id:
+            raise ModelMismatchError(
+                f"the library was rebuilt with the model {built} since it was opened (this "
+                f"search would use {self.model.model_id}): open it again to search with its "
+                "new model", built_with=built, in_use=self.model.model_id)
 
     def search_vectors(self, vectors: np.ndarray | None, *, before: date | None,
                        locarno: str | None, k: int, exclude_patents: tuple[str, ...] = (),

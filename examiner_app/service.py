@@ -206,6 +206,22 @@ class LibraryService(QObject):
 
         return self.db.submit(work, on_done=done, on_error=failed)
 
+    def _follow_model(self, lib):
+        """A searcher with the model ``lib`` was rebuilt with since it was opened (on the
+        database thread); that model not loading, or another one loading, is said as when
+        the library is opened."""
+        from core.index import ModelMismatchError
+        from core.search import Searcher
+
+        model = self._load_model(lib.model_ref())
+        try:
+            lib.check_model(model, named_by_library=True)
+        except ModelMismatchError as exc:
+            raise LibraryUnusable(mismatch_text(exc), "mismatch") from None
+        self._searcher = Searcher(lib, model)
+        self._searcher.warm_up()
+        return self._searcher
+
     def _load_model(self, ref: str):
         from core.models import load_model
 
@@ -272,9 +288,15 @@ class LibraryService(QObject):
         path = self.path
 
         def work(task: Task):
+            from core.index import ModelMismatchError
+
             if not is_current():
                 return None
             searcher = self._require_searcher()
+            try:
+                searcher.check_library_model()
+            except ModelMismatchError:      # rebuilt with another model by another program
+                searcher = self._follow_model(searcher.library)
             resp = searcher.search(     # (a library this user cannot write: not logged)
                 query, log=not searcher.library.store.read_only, examiner=identity.examiner,
                 study=identity.study or None, session=identity.session, blind=identity.blind)
@@ -288,6 +310,7 @@ class LibraryService(QObject):
             resp, info = result or (None, None)
             if info is not None and self.path == path:
                 self.info = info
+                self.model_id = (info.get("model") or {}).get("id")
                 self.changed.emit(info)
             on_done(resp)
 

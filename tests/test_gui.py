@@ -632,6 +632,27 @@ def test_ratings_exported_while_another_library_opens_are_not_the_last_ones(
     assert "nowhere" in window.banner.text.text()
 
 
+def test_the_window_searches_on_after_another_program_rebuilt_with_another_model(
+        qtbot, window, gui_library, tmp_path):
+    """`index rebuild --model OTHER` in a terminal while the window is open: each later
+    search failed ("rebuilt ... while this search ran; search again") until the library was
+    opened again by hand; now the window loads the model and searches with it."""
+    from core.ingest import rebuild
+    from core.library import Library
+    from core.models import create_model, load_checkpoint, save_checkpoint
+
+    window.start(gui_library, sheets(gui_library)[0])
+    first = searched(qtbot, window)
+    ck = save_checkpoint(create_model("tiny_test", pretrained=None, seed=5), tmp_path / "ck")
+    other = load_checkpoint(ck)
+    with Library(gui_library) as writer:
+        rebuild(writer, other, model_ref=str(ck), workers=0)
+    resp = run_search(qtbot, window)
+    assert resp.model_id == other.model_id != first.model_id and resp.results
+    assert window.service.model_id == other.model_id
+    qtbot.waitUntil(lambda: other.model_id in window.model_label.text(), timeout=WAIT)
+
+
 def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)

@@ -1686,3 +1686,27 @@ def test_a_per_patent_search_gives_k_patents_however_many_figures_lead(searchabl
         got = searcher.search(SearchQuery(image=query, text=text, k=k, per_patent=True))
         assert [h.patent_id for h in got.results] == ranked[:k]
         assert [h.rank for h in got.results] == list(range(1, k + 1))
+
+
+def test_a_searcher_of_a_library_rebuilt_with_another_model_says_to_open_it_again(
+        searchable_library, tmp_path):
+    """Another process rebuilt the library with another model: every search of a searcher
+    made before said "search again" (which failed the same way), and one by title alone that
+    no patent had a title (the titles' vectors are the new model's)."""
+    from core.ingest import rebuild
+    from core.models import load_checkpoint, save_checkpoint
+
+    path, query = searchable_library
+    ck = save_checkpoint(create_model("tiny_test", pretrained=None, seed=5), tmp_path / "ck")
+    other = load_checkpoint(ck)
+    with Library(path) as reader:
+        searcher = Searcher(reader, create_model("tiny_test", pretrained=None))
+        assert searcher.search(SearchQuery(image=query, k=3)).results
+        with Library(path) as writer:
+            rebuild(writer, other, model_ref=str(ck), workers=0)
+        for q in (SearchQuery(image=query, k=3), SearchQuery(text="cup", k=3)):
+            with pytest.raises(ModelMismatchError, match="open it again") as said:
+                searcher.search(q)
+            assert (said.value.built_with, said.value.in_use) == (
+                other.model_id, searcher.model.model_id)
+        assert Searcher(reader, other).search(SearchQuery(text="cup", k=3)).results
