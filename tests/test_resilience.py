@@ -288,7 +288,7 @@ def test_a_search_opened_before_a_rebuild_swapped_the_library_in_follows_it(
         searcher = Searcher(reader, model)              # said, not a dimension error
         with Library(path, params=params()) as writer:
             rebuild(writer, other, model_ref="tiny_test:random", workers=0)
-        with pytest.raises(IndexError_, match="rebuilt with the model .* while this search ran"):
+        with pytest.raises(IndexError_, match="rebuilt with the model .* open it again"):
             searcher.search(SearchQuery(image=_query(sheets), k=8), log=True)
 
 
