@@ -167,11 +167,11 @@ def cmd_index_add(args) -> int:
     from .library import remove_if_empty
 
     path = _library_path(args)
-    made: list[bool] = []       # this run made the folder (not another run started with it)
+    made: list[Path] = []       # this run made the folder (not another run started with it)
     try:
         return _index_add(args, path, made)
     finally:                    # interrupted or not: a new library with nothing is not kept
-        if made and remove_if_empty(path):
+        if made and remove_if_empty(path, made[0]):
             print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
 
 
@@ -187,7 +187,7 @@ def _index_add(args, path: Path, made: list) -> int:
         model = load_model(model_ref)
     lib = _open_library(args, create=True)
     if lib.created:
-        made.append(True)
+        made.append(lib.made)
     with lib:
         if args.workers != 0:
             from .embed import warm_up
@@ -369,11 +369,11 @@ def cmd_index_add_shards(args) -> int:
 
     shards = ShardSet(args.shards)
     path = _library_path(args)
-    made: list[bool] = []       # this run made the folder (not another run started with it)
+    made: list[Path] = []       # this run made the folder (not another run started with it)
     try:
         return _index_add_shards(args, shards, path, made)
     finally:                    # refused or interrupted: a new library with nothing is not kept
-        if made and remove_if_empty(path):
+        if made and remove_if_empty(path, made[0]):
             print(f"nothing was added, so no library was made at {path}", file=sys.stderr)
 
 
@@ -389,7 +389,7 @@ def _index_add_shards(args, shards, path: Path, made: list) -> int:
         shards.check_model(model)
     with _open_library(args, create=True) as lib:
         if lib.created:
-            made.append(True)
+            made.append(lib.made)
         if model is None:
             model_ref = lib.model_ref(args.model, fallback=shards.model_ref)
             model = load_model(model_ref)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import threading
 from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,8 +116,14 @@ def build_demo_library(path: str | os.PathLike | None = None, *,
 
     with Library(path, create=True) as lib:     # the folder is the demo's before it is filled
         drawn = (lib.store.get_meta("demo") or {}).get("patents") == n_patents
-        lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
-                                    "complete": False})
+        try:
+            lib.store.set_meta("demo", {"seed": DEMO_SEED, "patents": n_patents,
+                                        "complete": False})
+        except BaseException:   # (no room): a library not marked the demo's would block it
+            if lib.created:
+                lib.close()
+                shutil.rmtree(lib.made, ignore_errors=True)
+            raise
     manifest = corpus / "manifest.jsonl"        # written last: there means the corpus is whole
     drawn = drawn and manifest.is_file() and (path / QUERIES_DIR / "queries.jsonl").is_file()
     loading = None

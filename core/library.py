@@ -112,10 +112,12 @@ def try_lock(fd: int) -> bool:
     return True
 
 
-def remove_if_empty(path: Path) -> bool:
+def remove_if_empty(path: Path, made: Path | None = None) -> bool:
     """Remove a library folder that records no page, under the writer lock: a run that made a
     new library and added nothing leaves none behind, and one another run is writing to
-    (it holds the lock) is left alone. True if it was removed."""
+    (it holds the lock) is left alone; ``made``: the outermost folder made for it
+    (``Library.made``), whose folders around it are removed too where empty. True if it was
+    removed."""
     import sqlite3
 
     try:
@@ -137,6 +139,12 @@ def remove_if_empty(path: Path) -> bool:
             except sqlite3.Error:
                 return False        # cannot tell: left alone
         shutil.rmtree(path, ignore_errors=True)
+        if made is not None and made in path.parents:
+            for parent in path.parents:
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
+                if parent == made:
+                    break
         return True
     finally:
         os.close(fd)
@@ -284,6 +292,7 @@ class Library:
                                    "permissions): ask its owner for read access")
         finish_interrupted_swap(self.path)
         self.created = False            # this object made the folder (not another process)
+        self.made: Path | None = None   # ... and the outermost folder it made for it
         db = self.path / DB_FILE
         if not db.exists():
             if not create:
@@ -302,7 +311,7 @@ class Library:
                     while not top.parent.exists() and top.parent != top:
                         top = top.parent
                     self.path.mkdir(parents=True)
-                    self.created, self._made = True, top
+                    self.created, self.made = True, top
                 except FileExistsError:
                     pass
                 (self.path / INDEX_DIR).mkdir(exist_ok=True)
@@ -314,7 +323,7 @@ class Library:
             self.store = self._open_store(db)
         except BaseException:
             if self.created:        # (no room for a new library: nothing of it left behind)
-                shutil.rmtree(self._made, ignore_errors=True)
+                shutil.rmtree(self.made, ignore_errors=True)
             elif new:               # (in a folder of the user's: what it made there)
                 for made in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                     made.unlink(missing_ok=True)

@@ -266,6 +266,10 @@ def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, 
                "--workers", "0", cwd=tmp_path)
     assert proc.returncode == 1 and "no library was made" in proc.stderr
     assert not (tmp_path / "relative2").exists()
+    proc = run("index", "add", junk, "--library", tmp_path / "nest" / "p" / "lib", "--model",
+               "tiny_test:random", "--workers", "0")     # nor the folders made to hold it
+    assert proc.returncode == 1 and "no library was made" in proc.stderr
+    assert not (tmp_path / "nest").exists()
 
 
 def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared_data,

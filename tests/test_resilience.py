@@ -1052,3 +1052,21 @@ def test_a_new_library_that_finds_no_room_leaves_no_folder_behind(tmp_path, monk
     with pytest.raises(LibraryError):
         Library(tmp_path / "mine", create=True)
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_a_demo_that_finds_no_room_to_mark_its_folder_leaves_nothing(tmp_path, monkeypatch):
+    """The demo's library opened, then had no room to record that it is the demo's: the
+    empty library it left was refused by every later demo as 'not the demo library'."""
+    import errno
+
+    from core.demo import build_demo_library
+    from core.store import Store
+
+    def full(self, key, value):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "set_meta", full)
+        with pytest.raises(OSError, match="No space"):
+            build_demo_library(tmp_path / "nest" / "demo", n_patents=2, workers=1)
+    assert not (tmp_path / "nest").exists()
