@@ -550,6 +550,13 @@ def test_redbook_grants_of_unpacked_weekly_archives_reissues_and_lower_case_name
         f"{(too_deep / 'USD0900003-20210105.XML').relative_to(tmp_path)}): add a folder "
         "nearer to them as a source")
     assert not any("outside every grant's folder" in w and "D0900003" in w for w in warnings)
+    # ... and where it is the only grant: the folder was read as plain images, its sheets
+    # added as untitled, undated patents, and nothing was said
+    alone = tmp_path / "alone"
+    make_grant(alone.joinpath(*"abcdefgh"), "D0900004")
+    scan = scan_source(alone)
+    assert scan.kind == "redbook" and not scan.pages and not scan.patents
+    assert scan.warnings[0].startswith(f"1 XML file(s) lie more than 8 folders below {alone}")
 
 
 def test_redbook_parser_loads_no_dtd_and_expands_no_entity(tmp_path):

@@ -106,6 +106,8 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
     metadata = _metadata_files(path)
     if metadata:            # (the images beside them are theirs: not untitled patents)
         return _merged([scan_deeppatent2(p, allow_absolute) for p in metadata], path)
+    if holds_grant_xml(path, max_depth=None):   # grants deeper than looked for: said so, and
+        return scan_redbook(path)               # their drawings are not untitled patents
     if next(iter_files(path, SUPPORTED_SUFFIXES), None) is not None:
         return scan_folder(path)
     raise SourceError(f"{path}: holds nothing usable "

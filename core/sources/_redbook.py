@@ -32,10 +32,10 @@ class _NotDesign(Exception):
     """A utility or plant grant, or the reissue of one: not part of a design library."""
 
 
-def holds_grant_xml(root: Path) -> bool:
-    """Whether an XML file within ``XML_DEPTH`` below ``root`` starts like a grant document
-    (read until the first that does)."""
-    for path in iter_files(root, {".xml"}, XML_DEPTH):
+def holds_grant_xml(root: Path, max_depth: int | None = XML_DEPTH) -> bool:
+    """Whether an XML file within ``max_depth`` below ``root`` (None: at any depth) starts
+    like a grant document (read until the first that does)."""
+    for path in iter_files(root, {".xml"}, max_depth):
         try:
             with open(path, "rb") as f:
                 head = f.read(4096)
@@ -56,7 +56,7 @@ def scan_redbook(path: str | Path) -> SourceScan:
     xml_found = [p for p in found if p.suffix.lower() == ".xml"]
     files = [path] if path.is_file() else [
         p for p in xml_found if len(p.relative_to(path).parts) <= XML_DEPTH]
-    if not files:
+    if not files and len(xml_found) == len(files):      # (none deeper either: said below)
         raise SourceError(f"{path}: holds no XML files")
     scan = SourceScan("redbook", path if path.is_dir() else path.parent)
     skipped: list[str] = []
