@@ -222,16 +222,13 @@ class HistoryPanel(QDockWidget):
         least = fm.horizontalAdvance("\u2026") + 2 * fm.averageCharWidth()
         items = [self.table.item(i, QUERY) for i in range(self.table.rowCount())]
         parts = [item.data(PARTS_ROLE) if item is not None else ("", "", "") for item in items]
-        names = sorted({name for _, name, _ in parts if name})
-        # (what the names share is given up first: page0|2|_sheet.png, page0|3|_sheet.png)
-        head = len(os.path.commonprefix(names)) if len(names) > 1 else 0
-        tail = len(os.path.commonprefix([n[::-1] for n in names])) if len(names) > 1 else 0
+        shared = _shared_ends({name for _, name, _ in parts if name})
         for item, (folder, name, rest) in zip(items, parts):
             if not name:
                 continue
             keep = min(fm.horizontalAdvance(rest), room // 2)
-            shared = (min(head, len(name)), min(tail, len(name) - min(head, len(name))))
-            item.setText(elide_path(fm, folder, name, max(room - keep, least), shared) + rest)
+            item.setText(elide_path(fm, folder, name, max(room - keep, least), shared[name])
+                         + rest)
 
     def _widen(self) -> None:
         """With examiner and session shown, take the room they need (up to half the window)
@@ -295,16 +292,31 @@ def query_parts(record: dict, paged: set[str] = frozenset(),
     return folder, name, rest
 
 
+def _shared_ends(names: set[str]) -> dict[str, tuple[int, int]]:
+    """For each name, how many of its leading and of its trailing letters it shares with
+    another listed name (page0|2|_sheet.png beside page03_sheet.png, USD0919445-20210518-D0000
+    |1|.TIF beside its grant's other sheets): what gives way first when it is elided."""
+    out = {}
+    for name in names:
+        others = [n for n in names if n != name]
+        head = max((len(os.path.commonprefix([name, o])) for o in others), default=0)
+        tail = max((len(os.path.commonprefix([name[::-1], o[::-1]])) for o in others),
+                   default=0)
+        head = min(head, len(name))
+        out[name] = (head, min(tail, len(name) - head))
+    return out
+
+
 def elide_path(fm, folder: str, name: str, width: int, shared: tuple[int, int] = (0, 0)) -> str:
-    """``folder`` + ``name`` in ``width`` pixels: whole if it fits, else the folder whole
-    and the name elided (when a few letters of it fit), else the whole path elided in its
-    middle. ``shared``: how many leading and trailing letters the name has in common with
+    """``folder`` + ``name`` in ``width`` pixels: whole if it fits, else the folder (if
+    any) whole and the name elided (when a few letters of it fit), else the whole path elided
+    in its middle. ``shared``: how many leading and trailing letters the name has in common with
     the others listed; they give way first, so that what tells it apart stays."""
     whole = folder + name
     if fm.horizontalAdvance(whole) <= width:
         return whole
     room = width - fm.horizontalAdvance(folder)
-    if folder and room >= fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
+    if room >= fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
         return folder + _elide_around(fm, name, room, *shared)
     return fm.elidedText(whole, Qt.TextElideMode.ElideMiddle, width)
 

@@ -2680,6 +2680,27 @@ def test_the_history_shows_when_on_this_computers_clock(qtbot, monkeypatch, zone
         time.tzset()
 
 
+@pytest.mark.parametrize("text", [None, "pregnancy pillow"])
+def test_sheets_of_one_folder_keep_what_tells_them_apart_in_a_narrow_history(qtbot, text):
+    """Queries all from one folder (so no folder is shown) were elided in their middle,
+    which their names share: 'page0…t.png' twice, 'USD…TIF' for every sheet of a grant."""
+    from examiner_app.history_panel import QUERY, HistoryPanel
+
+    panel = HistoryPanel()
+    qtbot.addWidget(panel)
+    names = ["page02_sheet.png", "page03_sheet.png", "USD0919445-20210518-D00001.TIF",
+             "USD0919445-20210518-D00002.TIF"]
+    panel.set_records([{"id": i + 1, "query_path": f"/q/{n}", "query_page": 0, "results": [],
+                        "session": "s", "text": text} for i, n in enumerate(names)], "s")
+    panel.resize(260 if text else 180, 300)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.table.viewport().width() > 0)
+    panel._fit_query()
+    texts = [panel.table.item(i, QUERY).text() for i in range(len(names))]
+    assert any("\u2026" in t for t in texts)                          # they were shortened
+    assert len(set(texts)) == len(names), texts
+
+
 def test_a_narrow_history_shortens_file_names_not_the_page_searched(qtbot):
     from examiner_app.history_panel import QUERY, HistoryPanel
 
