@@ -826,7 +826,9 @@ class MainWindow(QMainWindow):
     def _no_result(self, to: str) -> None:
         """Say why a command about the current result did nothing."""
         self.show_message("info", f"Select a result to {to} (arrow keys or J/K)."
-                          if self.model.rowCount() else f"No result to {to}: search first.",
+                          if self.model.rowCount() else
+                          f"No result to {to}: this search found none." if self.response
+                          is not None else f"No result to {to}: search first.",
                           timeout_ms=6000)
 
     def toggle_crop(self) -> None:

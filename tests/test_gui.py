@@ -547,6 +547,12 @@ def test_commands_about_a_result_say_why_they_do_nothing_before_a_search(qtbot, 
     assert crop.isEnabled()
     window.acts.crop.trigger()
     assert crop.isChecked()
+    window.acts.crop.trigger()
+    window.filters.set_values(date(1791, 1, 1), None, None)    # before every grant: none
+    assert not run_search(qtbot, window).results
+    window.acts.detail.trigger()            # (it said "search first" after this search)
+    assert window.banner.text.text() == "No result to compare with the query: this search " \
+        "found none."
 
 
 def test_ratings_follow_a_rebuild_run_from_the_command_line(qtbot, window, gui_library):
