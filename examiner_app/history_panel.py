@@ -85,6 +85,7 @@ class HistoryPanel(QDockWidget):
         self.room_beside: Callable[[], int] | None = None
         self._watch_window()
         self._records: list[dict] = []
+        self._shared: dict[str, tuple[int, int]] | None = None     # of the names listed
         self.session: str | None = None
         self.examiner: str | None = None
         self.study: str | None = None
@@ -222,13 +223,15 @@ class HistoryPanel(QDockWidget):
         least = fm.horizontalAdvance("\u2026") + 2 * fm.averageCharWidth()
         items = [self.table.item(i, QUERY) for i in range(self.table.rowCount())]
         parts = [item.data(PARTS_ROLE) if item is not None else ("", "", "") for item in items]
-        shared = _shared_ends({name for _, name, _ in parts if name})
+        names = {name for _, name, _ in parts if name}
+        if self._shared is None or names != self._shared.keys():    # (not at every resize)
+            self._shared = _shared_ends(names)
         for item, (folder, name, rest) in zip(items, parts):
             if not name:
                 continue
             keep = min(fm.horizontalAdvance(rest), room // 2)
-            item.setText(elide_path(fm, folder, name, max(room - keep, least), shared[name])
-                         + rest)
+            item.setText(elide_path(fm, folder, name, max(room - keep, least),
+                                    self._shared[name]) + rest)
 
     def _widen(self) -> None:
         """With examiner and session shown, take the room they need (up to half the window)
@@ -293,17 +296,26 @@ def query_parts(record: dict, paged: set[str] = frozenset(),
 
 
 def _shared_ends(names: set[str]) -> dict[str, tuple[int, int]]:
-    """For each name, how many of its leading and of its trailing letters it shares with
-    another listed name (page0|2|_sheet.png beside page03_sheet.png, USD0919445-20210518-D0000
-    |1|.TIF beside its grant's other sheets): what gives way first when it is elided."""
+    """For each name, how many leading and trailing letters may give way when it is elided
+    and still leave a letter where it differs from each other name listed (page0|2|_sheet.png
+    beside page03_sheet.png; USD0919445-20210518-D000|01|.TIF beside D00002 and D00011)."""
+    def longest_shared(keys: list[str]) -> dict[str, int]:
+        # the longest start a name shares with any other is with a neighbour in sorted order
+        order = sorted(keys)
+        out = dict.fromkeys(order, 0)
+        for a, b in zip(order, order[1:]):
+            n = len(os.path.commonprefix([a, b]))
+            out[a], out[b] = max(out[a], n), max(out[b], n)
+        return out
+
+    heads = longest_shared(list(names))
+    tails = longest_shared([n[::-1] for n in names])
     out = {}
     for name in names:
-        others = [n for n in names if n != name]
-        head = max((len(os.path.commonprefix([name, o])) for o in others), default=0)
-        tail = max((len(os.path.commonprefix([name[::-1], o[::-1]])) for o in others),
-                   default=0)
-        head = min(head, len(name))
-        out[name] = (head, min(tail, len(name) - head))
+        left, right = heads[name], len(name) - tails[name[::-1]]
+        if left >= right:       # no stretch differs from all: one letter either side of it
+            left, right = max(0, right - 1), min(len(name), left + 1)
+        out[name] = (left, len(name) - right)
     return out
 
 

@@ -2694,8 +2694,9 @@ def test_sheets_of_one_folder_keep_what_tells_them_apart_in_a_narrow_history(qtb
 
     panel = HistoryPanel()
     qtbot.addWidget(panel)
-    names = ["page02_sheet.png", "page03_sheet.png", "USD0919445-20210518-D00001.TIF",
-             "USD0919445-20210518-D00002.TIF"]
+    names = ["page02_sheet.png", "page03_sheet.png", "page12_sheet.png",
+             "USD0919445-20210518-D00001.TIF", "USD0919445-20210518-D00002.TIF",
+             "USD0919445-20210518-D00011.TIF"]
     panel.set_records([{"id": i + 1, "query_path": f"/q/{n}", "query_page": 0, "results": [],
                         "session": "s", "text": text} for i, n in enumerate(names)], "s")
     panel.resize(260 if text else 180, 300)
