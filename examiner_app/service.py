@@ -206,13 +206,20 @@ class LibraryService(QObject):
 
         return self.db.submit(work, on_done=done, on_error=failed)
 
-    def _follow_model(self, lib):
-        """A searcher with the model ``lib`` was rebuilt with since it was opened (on the
-        database thread); that model not loading, or another one loading, is said as when
-        the library is opened."""
+    def _current_searcher(self):
+        """The searcher, with the model the library was rebuilt with since it was opened (by
+        another program) where it was (on the database thread); that model not loading, or
+        another one loading, is said as when the library is opened."""
         from core.index import ModelMismatchError
         from core.search import Searcher
 
+        searcher = self._require_searcher()
+        try:
+            searcher.check_library_model()
+            return searcher
+        except ModelMismatchError:
+            pass
+        lib = searcher.library
         model = self._load_model(lib.model_ref())
         try:
             lib.check_model(model, named_by_library=True)
@@ -288,15 +295,9 @@ class LibraryService(QObject):
         path = self.path
 
         def work(task: Task):
-            from core.index import ModelMismatchError
-
             if not is_current():
                 return None
-            searcher = self._require_searcher()
-            try:
-                searcher.check_library_model()
-            except ModelMismatchError:      # rebuilt with another model by another program
-                searcher = self._follow_model(searcher.library)
+            searcher = self._current_searcher()
             resp = searcher.search(     # (a library this user cannot write: not logged)
                 query, log=not searcher.library.store.read_only, examiner=identity.examiner,
                 study=identity.study or None, session=identity.session, blind=identity.blind)
@@ -343,7 +344,7 @@ class LibraryService(QObject):
         def work(task: Task):
             from core.audit import replay
 
-            return replay(self._require_searcher(), search_id)
+            return replay(self._current_searcher(), search_id)
 
         return self.db.submit(work, on_done=on_done, on_error=on_error)
 
@@ -357,7 +358,7 @@ class LibraryService(QObject):
         def step(task: Task):
             from core.judgments import RatingsScoring
 
-            searcher = self._require_searcher()
+            searcher = self._current_searcher()
             run = state.get("run")
             if run is None:
                 run = state["run"] = RatingsScoring(searcher, session=identity.session,

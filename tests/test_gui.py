@@ -653,6 +653,10 @@ def test_the_window_searches_on_after_another_program_rebuilt_with_another_model
     other = load_checkpoint(ck)
     with Library(gui_library) as writer:
         rebuild(writer, other, model_ref=str(ck), workers=0)
+    window.banner.hide()
+    window.acts.replay.trigger()            # run again: with the model it was rebuilt with
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert window.banner.level == "warning" and other.model_id in window.banner.text.text()
     resp = run_search(qtbot, window)
     assert resp.model_id == other.model_id != first.model_id and resp.results
     assert window.service.model_id == other.model_id
