@@ -117,15 +117,16 @@ def _write_report(lib, rec: dict, hits, rows: list[dict], args) -> None:
     ratings: --examiner's, or the only examiner's who rated it."""
     from tqdm import tqdm
 
+    from ._names import normal_name
     from .audit import moved_library_page
     from .reports import ReportMeta, report_format, write_search_report
     from .thumbnails import ThumbnailCache
 
-    raters = sorted({r["examiner"] or "" for r in rows})
+    raters = sorted({normal_name(r["examiner"] or "") for r in rows})
     examiner = args.examiner if args.examiner is not None else \
         raters[0] if len(raters) == 1 else None
     ratings = {r["figure_id"]: r["rating"] for r in rows
-               if examiner is not None and (r["examiner"] or "") == examiner}
+               if examiner is not None and normal_name(r["examiner"] or "") == examiner}
     if examiner is None and rows:
         print(f"note: {len(raters)} examiners rated this search; the report leaves ratings "
               "out (--examiner NAME puts one examiner's in)", file=sys.stderr)
@@ -276,7 +277,7 @@ def register(sub, lib_arg) -> None:
     """Add ``history`` and ``ratings`` to the top-level subparsers."""
     h = sub.add_parser("history", help="the audit log: list logged searches, show one, or run "
                                        "one again to check that it reproduces")
-    from .cli import non_negative_int, positive_int, utf8_text
+    from .cli import name_filter, non_negative_int, positive_int
 
     h.add_argument("search_id", type=positive_int, nargs="?", metavar="ID",
                    help="show this search as it was shown, with its ratings")
@@ -289,7 +290,7 @@ def register(sub, lib_arg) -> None:
                           "ranking (exit status 3 when it does not)")
     lib_arg(h)
     for key in ("examiner", "study", "session"):
-        h.add_argument(f"--{key}", type=utf8_text, help=f"list only searches of this {key}"
+        h.add_argument(f"--{key}", type=name_filter, help=f"list only searches of this {key}"
                        + (" (with --report: put this examiner's ratings in)"
                           if key == "examiner" else ""))
     h.add_argument("--model", metavar="NAME_OR_PATH",
@@ -306,10 +307,10 @@ def register(sub, lib_arg) -> None:
                                        "session and examiner, CSV export, the model scored "
                                        "by them")
     lib_arg(r)
-    r.add_argument("--session", type=utf8_text, help="only this session")
-    r.add_argument("--study", type=utf8_text,
+    r.add_argument("--session", type=name_filter, help="only this session")
+    r.add_argument("--study", type=name_filter,
                    help="only this study (\"\": ratings made outside any study)")
-    r.add_argument("--examiner", type=utf8_text, help="only this examiner's ratings")
+    r.add_argument("--examiner", type=name_filter, help="only this examiner's ratings")
     what = r.add_mutually_exclusive_group()
     what.add_argument("--out", type=_csv_file, metavar="FILE.csv",
                       help="write the ratings to this CSV file")

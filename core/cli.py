@@ -40,13 +40,22 @@ def iso_date(text: str) -> date:
 
 def name_text(text: str) -> str:
     """An examiner, study or session name: UTF-8 text on one line (a line break or tab in
-    it would split the history's table and the ratings' CSV rows)."""
-    from ._names import name_problem
+    it would split the history's table and the ratings' CSV rows), as names are kept
+    (trimmed, in one Unicode form)."""
+    from ._names import name_problem, normal_name
 
     text = utf8_text(text)
     if why := name_problem(text):
         raise argparse.ArgumentTypeError(f"{text!r} {why}")
-    return text
+    return normal_name(text)
+
+
+def name_filter(text: str) -> str:
+    """An examiner, study or session name to list by, as names are kept (trimmed, in one
+    Unicode form); any text is taken (a name logged by an older version may not be one)."""
+    from ._names import normal_name
+
+    return normal_name(utf8_text(text))
 
 
 def utf8_text(text: str) -> str:

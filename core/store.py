@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import unicodedata
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -341,6 +342,19 @@ class Store:
                     if statement.strip():
                         self.conn.execute(statement)
                 self._set_meta("schema_version", v)
+        if not self.read_only and not self.get_meta("names_nfc"):
+            self._compose_names()
+
+    def _compose_names(self) -> None:
+        """Names logged before they were kept in one Unicode form are put in it (NFC), once:
+        a rater listed twice under one name (typed, and pasted with combining marks) is one."""
+        self.conn.create_function("nfc", 1, lambda v: unicodedata.normalize("NFC", v)
+                                  if isinstance(v, str) else v, deterministic=True)
+        with self.transaction():
+            for table in ("searches", "ratings"):
+                self.conn.execute(f"UPDATE {table} SET examiner = nfc(examiner), "
+                                  "study = nfc(study), session = nfc(session)")
+            self._set_meta("names_nfc", True)
 
     def close(self) -> None:
         self.conn.close()
@@ -763,8 +777,8 @@ class Store:
         where = ""
         for column, value in (("session", session), ("examiner", examiner), ("study", study)):
             if value is not None:
-                where += f"AND COALESCE(TRIM({column}), '') = ? "
-                args.append(normal_name(value))
+                where += f"AND COALESCE(TRIM({column}), '') IN (?, ?) "
+                args += _both_forms(value)
         sql = (f"SELECT * FROM ratings WHERE id IN ({_LATEST_RATINGS.format(cond=cond)}) "
                f"AND rating IS NOT NULL {where}ORDER BY search_id, rank")
         return self._as_filed([dict(r) for r in self.db.query(sql, args)])
@@ -781,11 +795,16 @@ def _search_filter(where: dict) -> tuple[str, list]:
     unknown = set(where) - {"examiner", "study", "session"}
     if unknown:
         raise TypeError(f"searches cannot be filtered by {', '.join(sorted(unknown))}")
-    # (trimmed, and '' as none: as logged before names were trimmed on the way in; those
-    # logged before names were kept in one Unicode form match as they were typed)
-    terms = [f"COALESCE(TRIM({k}), '') = ?" for k in where]
+    # (trimmed, and '' as none: as logged before names were trimmed on the way in)
+    terms = [f"COALESCE(TRIM({k}), '') IN (?, ?)" for k in where]
     return (("WHERE " + " AND ".join(terms)) if terms else "",
-            [normal_name(v or "") for v in where.values()])
+            [form for v in where.values() for form in _both_forms(v or "")])
+
+
+def _both_forms(name: str) -> list[str]:
+    """A name to match, composed (as names are kept) and decomposed (as a library read-only
+    here may hold one logged before names were kept composed)."""
+    return [normal_name(name), unicodedata.normalize("NFD", normal_name(name))]
 
 
 def _chunked(ids: list, size: int = 900):

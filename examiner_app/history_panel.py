@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from core.audit import searched_region
+from core import normal_name
 from core.dates import local_time
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
@@ -100,9 +101,9 @@ class HistoryPanel(QDockWidget):
         self._widen()
 
     def _mine(self, r: dict) -> bool:
-        return (r.get("session") == self.session
-                and (r.get("examiner") or "") == (self.examiner or "").strip()
-                and (r.get("study") or "") == (self.study or "").strip())
+        return (normal_name(r.get("session") or "") == normal_name(self.session or "")
+                and normal_name(r.get("examiner") or "") == normal_name(self.examiner or "")
+                and normal_name(r.get("study") or "") == normal_name(self.study or ""))
 
     def _fill(self) -> None:
         rows = [r for r in self._records if not self.only_session.isChecked() or self._mine(r)]

@@ -18,7 +18,7 @@ from core.library import Library
 from core.models import create_model
 from core.search import Searcher
 
-from conftest import AUDIT_BEFORE as BEFORE, regrant, search_logged
+from conftest import AUDIT_BEFORE as BEFORE, read_only_without_shm, regrant, search_logged
 
 
 def run(*args):
@@ -274,7 +274,7 @@ def test_names_are_trimmed_and_an_empty_study_is_outside_any_study(tmp_path):
     store.close()
 
 
-def test_a_name_typed_and_pasted_in_other_unicode_forms_is_one_person(tmp_path):
+def test_a_name_typed_and_pasted_in_other_unicode_forms_is_one_person(tmp_path, monkeypatch):
     """"Zoë" typed (one character) and pasted (e + a combining diaeresis) read alike: they
     were two raters, each with a rating of their own, listed twice under the same name."""
     from core.store import Store
@@ -292,6 +292,22 @@ def test_a_name_typed_and_pasted_in_other_unicode_forms_is_one_person(tmp_path):
     assert [(r["examiner"], r["study"], r["rating"]) for r in current] == [(typed, typed, 3)]
     assert store.current_ratings(examiner=pasted, study=pasted) == current
     assert [r["id"] for r in store.searches(examiner=pasted, study=typed)] == [sid]
+    # logged by an older version as pasted: found by either form where the library is
+    # read-only here, and put in one form once it is opened with write access
+    for table in ("searches", "ratings"):
+        store.conn.execute(f"UPDATE {table} SET examiner = ?", (pasted,))
+    store.conn.execute("DELETE FROM meta WHERE key = 'names_nfc'")
+    store.conn.commit()
+    store.close()
+    with monkeypatch.context() as m:
+        read_only_without_shm(m, tmp_path)
+        old = Store(tmp_path / "library.sqlite")
+        assert old.read_only and [r["id"] for r in old.searches(examiner=typed)] == [sid]
+        assert len(old.current_ratings(examiner=typed)) == 1
+        old.close()
+    store = Store(tmp_path / "library.sqlite")
+    assert {e for t in ("searches", "ratings") for (e,) in store.conn.execute(
+        f"SELECT examiner FROM {t}")} == {typed}
     store.close()
 
 
@@ -391,12 +407,21 @@ def test_a_report_with_another_examiners_ratings_names_them(searchable_library, 
             lib.store.add_rating(search_id=sid, patent_id=hit.patent_id, figure_id=hit.figure_id,
                                  rank=hit.rank, rating=3, model_id=None, query_sha256=None,
                                  examiner=who)
-    for who, named in (("bob", True), ("ann", False)):
-        report = tmp_path / f"{who}.html"
+    for who, named in (("bob", True), ("ann", False), ("bob ", True)):
+        report = tmp_path / f"{who.strip()}.html"
         assert run("history", sid, "--library", path, "--report", report,
                    "--examiner", who).returncode == 0
         page = report.read_text()
         assert "3 Highly relevant" in page and ("<b>Ratings by</b></td><td>bob" in page) is named
+    # a name typed in another Unicode form than it was given in (pasted): the same examiner
+    with Library(path) as lib:
+        lib.store.add_rating(search_id=sid, patent_id=hit.patent_id, figure_id=hit.figure_id,
+                             rank=hit.rank, rating=2, model_id=None, query_sha256=None,
+                             examiner="Zo\u00eb")
+    report = tmp_path / "zoe.html"
+    assert run("history", sid, "--library", path, "--report", report,
+               "--examiner", "Zoe\u0308").returncode == 0
+    assert "2 Relevant" in report.read_text()
 
 
 def test_a_report_never_shows_another_drawing_as_the_query(searchable_library, tmp_path):
