@@ -202,6 +202,32 @@ class _ChunkWriter:
         self.pages, self.n_figures = [], 0
 
 
+def _undated_notes(library: Library, scans: list[SourceScan],
+                   dated_before: dict[str, str | None]) -> list[str]:
+    """What became of the patents the run's sources give no grant date, once it has gone
+    through: those the library has no date for either are undated (out of every search with
+    a cutoff); those it dated before keep that date (said: the source seems to clear it)."""
+    given = list(dict.fromkeys(pid for scan in scans for pid in scan.undated))
+    rows = library.store.patents(given)
+    undated = [pid for pid in given if pid in rows and not rows[pid]["grant_date"]]
+    kept = [f"{pid} {rows[pid]['grant_date']}" for pid in given
+            if pid in rows and rows[pid]["grant_date"] and dated_before.get(pid)]
+    notes = []
+    if undated:
+        one = len(undated) == 1
+        notes.append(f"{counted(len(undated), 'patent')} {'has' if one else 'have'} no grant "
+                     f"date and {'stays' if one else 'stay'} undated (excluded by any date "
+                     f"cutoff): {first_few(undated, 5)}")
+    if kept:
+        one = len(kept) == 1
+        notes.append(f"{counted(len(kept), 'patent')} given no grant date here "
+                     f"{'keeps' if one else 'keep'} the date the library has "
+                     f"({first_few(kept)}): {'it is' if one else 'they are'} prior art to later "
+                     "filing dates as before (an empty field never clears one; a wrong date is "
+                     "corrected by giving the right one in the patent's own source)")
+    return notes
+
+
 def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,
                  absolute_sources: set[str] = frozenset()
                  ) -> tuple[list[SourceScan], list[tuple[str, str]]]:
@@ -416,17 +442,6 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                 f"added now (e.g. {first} = {old}); each drawing is indexed once")
         dates = {pid: row["grant_date"] for pid, row in library.store.patents(
             rec.patent_id for _, _, rec in corrections).items()}
-        dated = sorted({(rec.patent_id, dates[rec.patent_id]) for _, _, rec in corrections
-                        if rec.grant_date is None and dates.get(rec.patent_id)})
-        if dated:
-            one = len(dated) == 1
-            report.warnings.append(
-                f"{counted(len(dated), 'patent')} given no grant date here "
-                f"{'keeps' if one else 'keep'} the date the library has "
-                f"({first_few([f'{pid} {d}' for pid, d in dated])}): "
-                f"{'it is' if one else 'they are'} prior art to later filing dates as before "
-                "(an empty field never clears one; a wrong date is corrected by giving the "
-                "right one in the patent's own source)")
         writer = _ChunkWriter(library, model, model_ref, run_id, patents, source_ids, finder,
                               keep_ids, dates)
         done = 0
@@ -479,6 +494,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                 if refile:
                     restated |= {page.patent_id for _, _, page, _ in refile}
                 report.warnings += kept
+                report.warnings += _undated_notes(library, scans, dates)
                 if restated:
                     update_text_vectors(library, model, restated)
 

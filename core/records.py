@@ -52,3 +52,5 @@ class SourceScan:
     #: the source as it was named to ``scan_sources`` (a folder, a link), which its skipped
     #: items are recorded under
     named: str | None = None
+    #: patents it gives no grant date (what the library makes of them is said by ingest)
+    undated: list[str] = field(default_factory=list)

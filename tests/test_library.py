@@ -559,6 +559,33 @@ def test_a_corrected_manifest_corrects_the_library_and_the_date_cutoff(drawing_m
             "patent's own source)"]
 
 
+def test_patents_a_source_leaves_undated_are_said_as_the_run_leaves_them(drawing_manifest,
+                                                                         tmp_path, tiny_model):
+    """A manifest without a patent's grant date beside one that gives it: the patent is
+    dated, and nothing calls it undated (the first manifest's warning said it was kept
+    undated, excluded by any cutoff); alone, the manifest leaves it undated and says so."""
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    pid = rows[0]["patent_id"]
+    undated = tmp_path / "undated.jsonl"
+    undated.write_text("".join(json.dumps({**r, "image": str(drawing_manifest.parent /
+                                                            r["image"]),
+                                           "grant_date": None if r["patent_id"] == pid
+                                           else r["grant_date"]}) + "\n" for r in rows))
+    dated = tmp_path / "dated.jsonl"
+    dated.write_text("".join(json.dumps({**r, "image": str(drawing_manifest.parent /
+                                                          r["image"])}) + "\n" for r in rows))
+    for order in ([undated, dated], [dated, undated]):
+        with Library(tmp_path / f"lib-{order[0].stem}", create=True) as lib:
+            report = ingest(lib, order, tiny_model, workers=0, allow_absolute=True)
+            assert lib.store.patent(pid)["grant_date"] == rows[0]["grant_date"]
+            assert not [w for w in report.warnings if "grant date" in w], report.warnings
+    with Library(tmp_path / "alone", create=True) as lib:
+        report = ingest(lib, [undated], tiny_model, workers=0, allow_absolute=True)
+        assert lib.store.patent(pid)["grant_date"] is None
+        assert [w for w in report.warnings if "grant date" in w] == [
+            f"1 patent has no grant date and stays undated (excluded by any date cutoff): {pid}"]
+
+
 def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_manifest,
                                                                        tmp_path, tiny_model):
     """A manifest and a single image are registered as themselves, not as their folders:

@@ -330,7 +330,7 @@ def test_manifest_bad_rows_are_errors_and_the_scan_goes_on(tmp_path):
     assert set(scan.patents) == {"D0900001", "D0900008", "D0900010", "D0900012"}
     assert scan.patents["D0900008"].grant_date is None
     assert scan.patents["D0900010"].locarno is None
-    assert any("no grant date" in w and "D0900008" in w for w in scan.warnings)
+    assert scan.undated == ["D0900008"]
     assert any("line 13" in w and "locarno" in w for w in scan.warnings)
 
 
@@ -784,8 +784,7 @@ def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path)
     assert scan.patents["D0871741"].locarno == "06-01"
     assert scan.patents["D0871722"].locarno is None
     assert scan.warnings == [
-        "2020.json: 1 patents have no grant date in their patentID (USD0871717-20200107); "
-        "those new to a library are kept undated (excluded by any date cutoff): D0871720",
+        "2020.json: 1 patentIDs carry no grant date (as USD0871717-20200107 does): D0871720",
         "2020.json: 1 patents have a Locarno class that is not one, stored as unknown: "
         "D0871722 not a Locarno code: '6-3x'"]
     (tmp_path / "2020.json").write_text('{"patentID": "USD0871744", "obj\n' + text)

@@ -149,9 +149,9 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
                           f"({scan.errors[0][1] if scan.errors else 'empty'})")
     undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
     if undated:
-        scan.warnings.append(f"{path.name}: {len(undated)} patents have no grant date in their "
-                             "patentID (USD0871717-20200107); those new to a library are kept "
-                             f"undated (excluded by any date cutoff): {first_few(undated, 5)}")
+        scan.undated = undated
+        scan.warnings.append(f"{path.name}: {len(undated)} patentIDs carry no grant date (as "
+                             f"USD0871717-20200107 does): {first_few(undated, 5)}")
     if bad_classes:
         scan.warnings.append(f"{path.name}: {len(bad_classes)} patents have a Locarno class "
                              f"that is not one, stored as unknown: "

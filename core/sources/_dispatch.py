@@ -128,6 +128,7 @@ def _merged(scans: list[SourceScan], root: Path) -> SourceScan:
                 out.pages.append(page)
         out.errors += scan.errors
         out.warnings += scan.warnings
+        out.undated += [pid for pid in scan.undated if pid not in out.undated]
     return out
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..locarno import LocarnoError, parse_locarno
-from .._wording import first_few
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
                       future_grant_error, parse_date, title_from_figures)
@@ -75,10 +74,7 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
         scan.warnings.extend(_disagreements(pid, rows, patent, came_from))
         if patent.grant_date is None:
             undated.append(pid)
-    if undated:
-        scan.warnings.append(f"{len(undated)} patents have no grant date; those new to a "
-                             "library are kept undated (excluded by any date cutoff): "
-                             f"{first_few(undated, 5)}")
+    scan.undated = undated
     return scan
 
 
