@@ -111,6 +111,28 @@ class DiskFullError(StoreError):
     """The disk holding the library is full: nothing was written; the library is intact."""
 
 
+def _superseded(item: str, owner: str, sources: set[str]) -> bool:
+    """Whether a run of ``sources`` (absolute, and with links resolved) went through the
+    skipped ``item`` of the source ``owner``: the same source, a folder holding it (all of
+    it was read again), or a part of it (one archive of a folder of archives, a folder's
+    manifest: that part's items)."""
+    def under(path: str, folder: str) -> bool:
+        return path.startswith(folder.rstrip(os.sep) + os.sep)
+
+    if ", " + os.sep in owner:      # an older run's sources, recorded together: _item_of
+        return False
+    for owned in {owner, os.path.realpath(owner)}:
+        for source in sources:
+            if owned == source or under(owned, source):
+                return True
+            if under(source, owned) and (
+                    item == source or under(item, source) or item.startswith(source + ":")
+                    or re.match(rf"{re.escape(os.path.basename(source))} (?:line|record|item) ",
+                                item)):
+                return True
+    return False
+
+
 def _item_of(item: str, source: str, run: str) -> bool:
     """Whether a skipped ``item`` of an earlier run of the sources ``run`` (as recorded: joined
     by ", ") belongs to ``source``: the source itself, a file under it or a member of it (an
@@ -561,13 +583,13 @@ class Store:
             forms = {f for s in sources for f in (s, os.path.realpath(s))}
             self.conn.execute("DELETE FROM ingest_errors WHERE source=?", (source,))
             # an earlier run's skips of one of these sources, recorded under it (however it
-            # was named: a link or its target), or among the others that run named
+            # was named: a link or its target; or its folder), or among the others that run
+            # named
             self.conn.executemany("DELETE FROM ingest_errors WHERE id=?", [
                 (row_id,) for row_id, was, item in self.conn.execute(
                     "SELECT id, source, item FROM ingest_errors WHERE run_id IS NOT ?",
                     (run_id,))
-                if was in forms or os.path.realpath(was) in forms
-                or any(_item_of(item, s, was) for s in sources)])
+                if _superseded(item, was, forms) or any(_item_of(item, s, was) for s in sources)])
             # a file an earlier run skipped and the library holds now is skipped no more
             # (another run's sources may have been named otherwise: a path typed, an update)
             self.conn.execute("DELETE FROM ingest_errors WHERE run_id IS NOT ? AND item IN "

@@ -576,14 +576,30 @@ def test_manifest_paths_cannot_escape_unless_allowed(sheets, tmp_path, monkeypat
     listed.with_name("rows.json").write_text(json.dumps([json.loads(r) for r in
                                                           listed.read_text().splitlines()]))
     listed.unlink()
-    for name in ("link", "whole", "rows/rows.json"):
-        with Library(tmp_path / f"lib-{name[:4]}", create=True) as lib:
+    # ... or named once as the folder and once as the manifest in it
+    for n, (name, again) in enumerate([("link", "link"), ("whole", "whole"),
+                                       ("rows/rows.json", "rows/rows.json"),
+                                       ("whole", "whole/manifest.jsonl"),
+                                       ("whole/manifest.jsonl", "whole")]):
+        with Library(tmp_path / f"lib-{n}", create=True) as lib:
             ingest(lib, [name, grants], model, workers=0)
             items = sorted(i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors"))
             assert len(items) == 5 and items[0] == str(grants), items
-            ingest(lib, [name], model, workers=0, allow_absolute=True)
+            ingest(lib, [again], model, workers=0, allow_absolute=True)
             assert [i for (i,) in lib.store.conn.execute("SELECT item FROM ingest_errors")] == [
-                str(grants)], name
+                str(grants)], (name, again)
+    # a folder's skip, cleared by a run of the folder holding it (all of it read again)
+    (tmp_path / "pics" / "A").mkdir(parents=True)
+    shutil.copy(sheets.parent / first["image"], tmp_path / "pics" / "A" / "good.png")
+    (tmp_path / "pics" / "A" / "bad.png").write_bytes(b"not an image")
+    with Library(tmp_path / "lib-pics", create=True) as lib:
+        ingest(lib, [tmp_path / "pics" / "A", grants], model, workers=0)
+        skipped = lambda: sorted(i for (i,) in lib.store.conn.execute(  # noqa: E731
+            "SELECT item FROM ingest_errors"))
+        assert skipped() == [str(grants), str(tmp_path / "pics" / "A" / "bad.png")]
+        (tmp_path / "pics" / "A" / "bad.png").unlink()
+        ingest(lib, [tmp_path / "pics"], model, workers=0)
+        assert skipped() == [str(grants)]
 
 
 # -- hostile inputs ------------------------------------------------------------------------
