@@ -33,18 +33,19 @@ def parse_typed_date(text: str) -> date:
             return _calendar(text, year, first, second)
         if m[2] == ".":                     # the European way: day first
             return _calendar(text, year, second, first)
-        if first > 12 and second > 12:
+        if not 1 <= first <= 12 and not 1 <= second <= 12:
             raise ValueError(f"not a calendar date: {text.strip()!r} (no month {first} or "
                              f"{second})")
-        if first > 12 >= second:
-            return _calendar(text, year, second, first)
-        if second > 12 >= first:
-            return _calendar(text, year, first, second)
-        if first != second:
+        readings = {d for month, day in ((first, second), (second, first))
+                    if (d := _valid(year, month, day)) is not None}
+        if len(readings) > 1:
             raise ValueError(f"{text.strip()!r} could be {_named(year, first, second)} or "
                              f"{_named(year, second, first)}: type it as "
                              f"{year:04d}-MM-DD")
-        return _calendar(text, year, first, second)
+        if readings:
+            return readings.pop()
+        return _calendar(text, year, *((first, second) if 1 <= first <= 12 else
+                                       (second, first)))     # (says why it is none)
     for pattern, month_at, day_at in ((_MONTH_DAY, 1, 2), (_DAY_MONTH, 2, 1)):
         if m := pattern.fullmatch(t):
             month = _MONTHS.get(m[month_at][:3]) if len(m[month_at]) >= 3 else None
@@ -71,14 +72,17 @@ def _calendar(text: str, year: int, month: int, day: int) -> date:
         raise ValueError(f"not a calendar date: {text.strip()!r} ({exc})") from None
 
 
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _named(year: int, month: int, day: int) -> str:
     """"4 March 2015", in English whatever the locale (strftime's %B follows it, and the
     window sets the user's locale)."""
-    try:
-        date(year, month, day)
-        return f"{day} {_MONTH_NAMES[month - 1]} {year}"
-    except ValueError:
-        return f"{year:04d}-{month:02d}-{day:02d}"
+    return f"{day} {_MONTH_NAMES[month - 1]} {year}"
 
 
 def local_time(stamp: str | None) -> str:

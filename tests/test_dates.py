@@ -27,6 +27,8 @@ def test_typed_dates_are_read_as_examiners_write_them(text, expected):
     ("07-08-2019", "could be 8 July 2019 or 7 August 2019"),   # dashes, year last: either
     ("2019-02-30", "not a calendar date"), ("02/30/2019", "not a calendar date"),
     ("13-14-2019", "no month 13 or 14"), ("7/31/19", "year in full"),
+    ("00-05-2015", "not a calendar date"), ("05-00-2015", "not a calendar date"),
+    ("04-31-2015", "not a calendar date"), ("02-30-2016", "not a calendar date"),
     ("Mai 3 2019", "not a date"), ("ju 3 2019", "not a date"), ("2019-07", "not a date"),
     ("", "no date typed"), ("banana", "2019-07-31"),
 ])
