@@ -28,6 +28,7 @@ class Banner(QFrame):
         close.setText("\u2715")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
+        close.setAccessibleName("Dismiss the message")
         close.clicked.connect(self.hide)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 5, 6, 5)

@@ -32,6 +32,7 @@ class DateField(QWidget):
         self.button = QToolButton()
         self.button.setText("\u25be")
         self.button.setToolTip("Pick the date from a calendar (Alt+Down)")
+        self.button.setAccessibleName("Pick the filing date from a calendar")
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.button.clicked.connect(self.show_calendar)
         self.calendar: QCalendarWidget | None = None

@@ -56,8 +56,10 @@ class DetailView(QWidget):
         prev_b, next_b = QToolButton(), QToolButton()
         prev_b.setText("\u25c0")
         prev_b.setToolTip("Previous result (K)")
+        prev_b.setAccessibleName("Previous result")
         next_b.setText("\u25b6")
         next_b.setToolTip("Next result (J)")
+        next_b.setAccessibleName("Next result")
         prev_b.clicked.connect(lambda: self.stepRequested.emit(-1))
         next_b.clicked.connect(lambda: self.stepRequested.emit(1))
         # (not a QButtonGroup: Qt lets only one checkable button of a group take Tab focus)
@@ -69,6 +71,7 @@ class DetailView(QWidget):
             b.setText(f"{value}  {label}")
             b.setCheckable(True)
             b.setToolTip(f"Rate {value}: {label} (key {value}; click again to clear)")
+            b.setAccessibleName(f"Rate {value}, {label}")       # (its text may be the digit)
             ink, fill = theme.RATING_INK[value].name(), theme.RATING_COLORS[value].name()
             b.setStyleSheet(f"QToolButton {{ border: 1px solid {ink}; color: {ink}; "
                             f"border-radius: 4px; padding: 3px 7px; background: white; }}"
@@ -107,7 +110,9 @@ class DetailView(QWidget):
         bar2.addLayout(chips)
 
         self.query_view = ZoomView("No query")
+        self.query_view.setAccessibleName("The query drawing, zoomable")
         self.result_view = ZoomView("Loading\u2026")
+        self.result_view.setAccessibleName("The result's drawing, zoomable")
         for v in (self.query_view, self.result_view):
             v.setAcceptDrops(False)
             v.viewport().setAcceptDrops(False)
@@ -118,6 +123,7 @@ class DetailView(QWidget):
         sides.addWidget(query_side)
         sides.addWidget(_titled("Result", self.result_view))
         self.strip = QListWidget()
+        self.strip.setAccessibleName("The result patent's pages")
         self.strip.setViewMode(QListWidget.ViewMode.IconMode)
         self.strip.setFlow(QListWidget.Flow.LeftToRight)
         self.strip.setWrapping(False)
@@ -131,6 +137,7 @@ class DetailView(QWidget):
         self.meta.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         meta_scroll = QScrollArea()            # long figure lists scroll, the sheets keep room
+        meta_scroll.setAccessibleName("The result patent's details")
         meta_scroll.setWidget(self.meta)
         meta_scroll.setWidgetResizable(True)
         meta_scroll.setFrameShape(QFrame.Shape.NoFrame)

@@ -49,6 +49,7 @@ class HistoryPanel(QDockWidget):
                                      "(Study session dialog); untick to list everyone's")
         self.only_session.setChecked(True)
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Search history")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeaderItem(5).setToolTip("The Locarno class or subclass searched in")
         self.table.verticalHeader().setVisible(False)

@@ -20,6 +20,7 @@ class QueryPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view = QueryView()
+        self.view.setAccessibleName("The query drawing: drop, open or paste one")
         self.view.setMinimumSize(240, 200)
         # (a long file name ends in "..." where it is cut; its tooltip has the whole path)
         self.file_label = ElidedLabel("No query")
@@ -30,6 +31,7 @@ class QueryPanel(QWidget):
         self.page.setToolTip("Page of a multi-page TIFF or PDF")
         self.page.setVisible(False)
         self.figure = QComboBox()
+        self.figure.setAccessibleName("What of the drawing to search with")
         self.figure.setToolTip("Search with every figure of the sheet, one figure, a crop, or "
                                "every figure of every page of a multi-page file")
         self.crop = QToolButton()

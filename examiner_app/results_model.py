@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
 
-from core.reports import corrected_text
+from core.reports import RATING_SCALE, corrected_text
 from core.search import group_by_patent
 from core.sources import display_patent_id
 
@@ -199,10 +199,13 @@ class ResultsModel(QAbstractListModel):
             return r.position
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(h, self._hidden_ratings(r))
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == Qt.ItemDataRole.AccessibleTextRole:     # (what a screen reader says)
             hidden = self._hidden_ratings(r)
+            own = self.ratings.get(h.figure_id)
             return (f"rank {r.position}, {display_patent_id(h.patent_id)}, {h.title or ''}"
                     + (", corrected since" if h.corrected else "")
+                    + (f", rated {own} {RATING_SCALE[own]}" if own is not None else
+                       ", not rated")
                     + (f", {_hidden_text(hidden)}" if hidden else ""))
         return None
 

@@ -43,6 +43,7 @@ class ResultsPanel(QWidget):
         self.subheader.setObjectName("muted")
         self.subheader.setWordWrap(True)      # never widens the window
         self.view = QListView()
+        self.view.setAccessibleName("Results")
         self.view.setObjectName("results")
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setResizeMode(QListView.ResizeMode.Adjust)

@@ -3137,9 +3137,14 @@ def test_a_collapsed_patent_shows_that_another_of_its_figures_is_rated(qtbot, wi
     model.toggle_expanded(0)
     head = model.index(0)
     assert head.data(RatingRole) is None and head.data(HiddenRatingsRole) == [3]
-    assert head.data(Qt.ItemDataRole.AccessibleTextRole).endswith("another figure rated 3")
+    assert head.data(Qt.ItemDataRole.AccessibleTextRole).endswith(
+        "not rated, another figure rated 3")
     assert "Another figure rated 3" in head.data(Qt.ItemDataRole.ToolTipRole)
     assert model.index(1).data(HiddenRatingsRole) == []          # the other patent
+    model.setData(head, 1, RatingRole)      # its own rating is said too (a screen reader
+    assert head.data(Qt.ItemDataRole.AccessibleTextRole).endswith(   # heard none of it)
+        "rated 1 Marginal, another figure rated 3")
+    model.setData(head, None, RatingRole)
 
     model.set_results(hits, ratings={78: 1, 77: 2})              # reopened: both rated
     assert model.index(0).data(RatingRole) == 2
@@ -3508,3 +3513,34 @@ def test_names_that_look_like_html_are_shown_as_written(qtbot, window, gui_libra
 
     dialog.set_summary(SessionSummary("s-1", "x"))
     assert "<h1><font color=red>Ada" in dialog.summary.text() and as_written(dialog.summary)
+
+
+def test_every_control_a_keyboard_reaches_has_a_name_a_screen_reader_can_say(
+        qtbot, window, gui_library):
+    """Glyph buttons (the banner's ✕, ◀ ▶, the calendar's ▾), the results list, the zoom
+    views, the page strip and the history had no name, or only their glyph, to be read."""
+    from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QAbstractSpinBox,
+                                   QLabel, QWidget)
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.show_message("info", "A message")
+    window.acts.history.trigger()
+    window.results.select_row(0)
+    window.show_detail()
+    window.detail.resize(600, 700)          # narrow: the rating chips show their digit alone
+    unnamed = []
+    labelled = {label.buddy() for label in window.findChildren(QLabel)}     # (read with it)
+    for w in window.findChildren(QWidget):
+        if not w.isVisible() or not w.focusPolicy() & Qt.FocusPolicy.TabFocus and not (
+                isinstance(w, QAbstractButton)) or w in labelled:
+            continue
+        parent = w.parent()         # (a view's viewport, a spin box's edit: read as it)
+        if isinstance(parent, QAbstractSpinBox) or isinstance(
+                parent, QAbstractScrollArea) and w is parent.viewport():
+            continue
+        said = w.accessibleName() or (w.text() if isinstance(w, QAbstractButton) else "")
+        if not any(c.isalpha() for c in said.replace("&", "")):
+            unnamed.append(f"{type(w).__name__} {w.objectName()!r} {said!r} "
+                           f"{w.toolTip()!r} {type(w.parent()).__name__}")
+    assert unnamed == [], "\n".join(unnamed)
