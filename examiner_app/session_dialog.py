@@ -24,7 +24,6 @@ class SessionDialog(QDialog):
     def __init__(self, settings, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Study session")
-        self.setMinimumWidth(560)
         self.settings = settings
         self.examiner = QLineEdit(settings.examiner)
         self.examiner.setPlaceholderText("required: your name or id, e.g. E123")
@@ -80,6 +79,9 @@ class SessionDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)
+        # room for the summary to read well, and never less than a line that cannot wrap
+        # needs (the blind-mode box in a large font)
+        self.setMinimumWidth(max(560, lay.minimumSize().width()))
 
     def _export_follows_the_session(self) -> None:
         """The summary and the export are of the session in use; one typed here counts from

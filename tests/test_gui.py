@@ -1936,6 +1936,33 @@ def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     assert settings.session_typed == "" and settings.session == date.today().isoformat()
 
 
+@pytest.fixture
+def large_font(qtbot):
+    """The desktop's font at 15 pt (a user's larger default), for one test."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    font = app.font()
+    large = app.font()
+    large.setPointSizeF(15)
+    app.setFont(large)
+    yield
+    app.setFont(font)
+
+
+def test_the_session_dialog_keeps_its_lines_whole_in_a_large_font(qtbot, settings,
+                                                                  large_font):
+    """Its fixed 560-px width cut the blind-mode box's text (which cannot wrap) at 11 pt
+    and more: '... shuffle tied re'."""
+    from examiner_app.session_dialog import SessionDialog
+
+    dialog = SessionDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.blind.width() >= dialog.blind.sizeHint().width()
+
+
 def test_session_dialog_exports_only_the_session_in_use(qtbot, settings):
     from examiner_app.session_dialog import SessionDialog
 
