@@ -23,11 +23,24 @@ from .thumbnails import ThumbnailLoader
 from .zoom_view import ZoomView
 
 STRIP_SIDE = 110
-CHIP_LABELS_WIDTH = 760   # narrower: the rating chips show their key alone, the title
-                          # has a row of its own
+CHIP_LABELS_WIDTH = 760   # narrower (or too narrow for them in the font in use): the
+                          # rating chips show their key alone, the title has a row of its own
 META_WIDTH = 220          # the metadata's least width: a file name fits on a line
 MATCH_COLOR = QColor("#c0392b")
 OTHER_COLOR = QColor(47, 111, 179, 140)
+
+
+def _least_width(layout) -> int:
+    """The least width ``layout`` needs with its widgets as they are now (each nested layout
+    caches its own until events are processed)."""
+    def invalidate(item) -> None:
+        for i in range(item.count()):
+            if (inner := item.itemAt(i).layout()) is not None:
+                invalidate(inner)
+        item.invalidate()
+
+    invalidate(layout)
+    return layout.minimumSize().width()
 
 
 class DetailView(QWidget):
@@ -171,7 +184,10 @@ class DetailView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._label_chips(event.size().width() >= CHIP_LABELS_WIDTH)
+        width = event.size().width()
+        self._label_chips(width >= CHIP_LABELS_WIDTH)
+        if width >= CHIP_LABELS_WIDTH and _least_width(self.layout()) > width:
+            self._label_chips(False)    # a large font: the labels would widen the window
 
     def _label_chips(self, labelled: bool) -> None:
         """Rating chips name their grade and buttons say it in full when there is room; else

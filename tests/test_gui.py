@@ -3571,3 +3571,20 @@ def test_every_control_a_keyboard_reaches_has_a_name_a_screen_reader_can_say(
             unnamed.append(f"{type(w).__name__} {w.objectName()!r} {said!r} "
                            f"{w.toolTip()!r} {type(w.parent()).__name__}")
     assert unnamed == [], "\n".join(unnamed)
+
+
+def test_the_detail_view_never_widens_the_window_in_a_large_font(qtbot, large_font, window,
+                                                                 gui_library):
+    """At 760 px and more the detail view named its chips and buttons in full, whatever they
+    needed: in a 15-pt font that held a 1300-px window 1423 px wide (1693 with the history),
+    its right edge off the screen."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.show_detail()
+    qtbot.wait(200)
+    assert window.width() == 1300
+    window.acts.history.trigger()
+    qtbot.waitUntil(lambda: window.history.table.rowCount() > 0, timeout=WAIT)
+    qtbot.wait(200)
+    assert window.width() == 1300
