@@ -167,6 +167,7 @@ class DetailView(QWidget):
         lay.addLayout(bar2)
         lay.addWidget(sides, 1)
         lay.addLayout(bottom)
+        self._least_unlabelled: int | None = None
         self._label_chips(False)                # named in full once it is shown wide enough
         thumbnails.ready.connect(self._thumbnail_ready)
         thumbnails.failed.connect(lambda key, why: self._thumbnail_ready(key))
@@ -201,6 +202,17 @@ class DetailView(QWidget):
             b.setText(f"{value}  {theme.RATING_LABELS[value]}" if labelled else f" {value} ")
         self.search_button.setText("Search with this drawing" if labelled else "Search with it")
         self.open_button.setText("Open source file" if labelled else "Open file")
+        least = _least_width(self.layout())
+        if not labelled:
+            self._least_unlabelled = least
+
+    def minimumSizeHint(self) -> QSize:
+        """The least width is the one without the labels: the window's layout squeezes the
+        view (which then drops them), never widening the window for them (a dock opened)."""
+        hint = super().minimumSizeHint()
+        if self._least_unlabelled is None:
+            return hint
+        return QSize(min(hint.width(), self._least_unlabelled), hint.height())
 
     # -- content ----------------------------------------------------------------------------
     def show_result(self, hit, rating, query, query_box, position: int | None = None,

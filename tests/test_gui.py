@@ -3573,11 +3573,28 @@ def test_every_control_a_keyboard_reaches_has_a_name_a_screen_reader_can_say(
     assert unnamed == [], "\n".join(unnamed)
 
 
-def test_the_detail_view_never_widens_the_window_in_a_large_font(qtbot, large_font, window,
-                                                                 gui_library):
+@pytest.mark.parametrize("points", [11, 15])
+def test_the_detail_view_never_widens_the_window_in_a_large_font(qtbot, window, gui_library,
+                                                                 points):
     """At 760 px and more the detail view named its chips and buttons in full, whatever they
     needed: in a 15-pt font that held a 1300-px window 1423 px wide (1693 with the history),
-    its right edge off the screen."""
+    its right edge off the screen; at 11 pt (GNOME's) the history opened beside it widened
+    the window to 1338 px, the labels' least width taken for the view's."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    font = app.font()
+    large = app.font()
+    large.setPointSizeF(points)
+    app.setFont(large)
+    qtbot.addWidget(window)
+    try:
+        _no_wider_in_detail(qtbot, window, gui_library)
+    finally:
+        app.setFont(font)
+
+
+def _no_wider_in_detail(qtbot, window, gui_library) -> None:
     window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
     window.results.select_row(0)
