@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         self.library_label.setText(f"Opening {path.name}\u2026")
         self._set_busy(True, f"Opening the library {path.name} and loading its model\u2026",
                        job="library")
+        self._gen += 1                  # an answer still on its way is the last library's
         self.model.set_results([])
         self.response = None
         self.results.reset()

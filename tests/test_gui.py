@@ -663,6 +663,26 @@ def test_the_window_searches_on_after_another_program_rebuilt_with_another_model
     qtbot.waitUntil(lambda: other.model_id in window.model_label.text(), timeout=WAIT)
 
 
+def test_a_search_of_the_last_library_is_not_shown_in_the_one_opened(qtbot, window,
+                                                                    gui_library, tmp_path):
+    """A search still running when another library was opened showed its results under the
+    new library, and a rating of them was filed there, for a search it does not hold."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(gui_library, other)
+    window.start(gui_library, None)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.load_query(sheets(gui_library)[0])       # searches once the drawing is read
+    qtbot.waitUntil(lambda: "Searching" in window.results.header.text()
+                    or window.response is not None, timeout=WAIT)
+    window.open_library(other)
+    qtbot.waitUntil(lambda: window.service.info is not None
+                    and window.service.path == other, timeout=WAIT)
+    qtbot.wait(300)
+    assert window.response is None and window.model.rowCount() == 0
+
+
 def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
