@@ -334,6 +334,8 @@ class MainWindow(QMainWindow):
         self._error_while_opening = False
         self.service.open(path, model_at=model_at)
         self.thumbnails.set_cache(self.service.thumbnail_cache())
+        if dialog is not None and dialog.isVisible():   # (it acts on the library it shows)
+            dialog.refresh()
 
     def _library_opened(self, info: dict) -> None:
         self._set_busy(False, job="library")
@@ -1104,8 +1106,6 @@ class MainWindow(QMainWindow):
             self, "Open a library folder", str(self.service.path or Path.home()))
         if folder:
             self.open_library(Path(folder))
-            if self._library_dialog is not None and self._library_dialog.isVisible():
-                self._library_dialog.refresh()
 
     def show_session_dialog(self) -> None:
         from .session_dialog import SessionDialog

@@ -683,6 +683,26 @@ def test_a_search_of_the_last_library_is_not_shown_in_the_one_opened(qtbot, wind
     assert window.response is None and window.model.rowCount() == 0
 
 
+def test_the_library_dialog_follows_a_library_opened_another_way(qtbot, window, gui_library,
+                                                                 tmp_path):
+    """File ▸ Demo library (or a recent library) with Manage library open: the dialog kept
+    showing the last library, and its Add added to the one now open without the demo's
+    question."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(gui_library, other)
+    window.start(gui_library, None)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    qtbot.waitUntil(lambda: str(gui_library) in dialog.path_label.text(), timeout=WAIT)
+    window.open_library(other)
+    qtbot.waitUntil(lambda: str(other) in dialog.path_label.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog._info is not None
+                    and dialog._info["library"] == str(other), timeout=WAIT)
+
+
 def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
