@@ -581,11 +581,25 @@ class LibraryService(QObject):
         path, workers = self.path, self.workers
 
         def work(task: Task):
+            from core.library import remove_if_empty
+
+            made: list = []
+            try:
+                report = adding(task, made)
+            finally:        # cancelled, failed or not: a new library with nothing is not kept
+                removed = bool(made) and remove_if_empty(path, made[0])
+            if removed:
+                report.warnings.append(f"nothing was added, so no library was made at {path}")
+            return report
+
+        def adding(task: Task, made: list):
             from core.ingest import ingest, missing_page_files
             from core.library import Library
             from core.overview import source_paths
 
             with Library(path, create=True) as lib:
+                if lib.created:
+                    made.append(lib.made)
                 ref = lib.model_ref()
                 model = self._load_model(ref)
                 todo, notes = (sources, []) if sources is not None else source_paths(lib)

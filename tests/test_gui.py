@@ -1224,9 +1224,10 @@ def test_banners_go_when_they_stop_being_true(qtbot, window, gui_library, shared
     reopened = []
     window.service.opened.connect(lambda *_: reopened.append(True))
     window.service.openFailed.connect(lambda *_: reopened.append(True))
-    dialog.cancel()
-    qtbot.waitUntil(lambda: dialog.task is None and bool(reopened)
-                    and "library is empty" in window.banner.text.text(), timeout=WAIT)
+    dialog.cancel()                 # the first add, cancelled: no library made (as the
+    qtbot.waitUntil(lambda: dialog.task is None and bool(reopened)       # command line)
+                    and "No library at" in window.banner.text.text(), timeout=WAIT)
+    assert not new.exists()
     qtbot.wait(300)                 # (an open still on its way from the run's start)
 
     junk = tmp_path / "notes.txt"
