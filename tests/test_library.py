@@ -981,6 +981,12 @@ def test_a_library_kept_inside_its_folder_of_drawings_does_not_index_itself(shar
     with Library(imgs / "lib") as lib:
         again = ingest(lib, [imgs], tiny_model, workers=0)
         assert again.pages_added == 0 and lib.store.counts() == before
+        # the library's folder itself as a source: said as such (it held "nothing usable")
+        shutil.copy(imgs / sorted(p.name for p in imgs.glob("*.TIF"))[0], imgs / "lib")
+        errors = ingest(lib, [imgs / "lib"], tiny_model, workers=0).errors
+        assert errors == [(str(imgs / "lib"), f"{imgs / 'lib'}: a library's own folder, whose "
+                           "files are not read as drawings: keep the drawings in a folder of "
+                           "their own and add that")]
 
 
 def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path, tiny_model):

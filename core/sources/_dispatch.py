@@ -110,6 +110,11 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
         return scan_redbook(path)               # their drawings are not untitled patents
     if next(iter_files(path, SUPPORTED_SUFFIXES), None) is not None:
         return scan_folder(path)
+    from ..library import DB_FILE
+
+    if (path / DB_FILE).is_file():      # (iter_files leaves a library's folder out)
+        raise SourceError(f"{path}: a library's own folder, whose files are not read as "
+                          "drawings: keep the drawings in a folder of their own and add that")
     raise SourceError(f"{path}: holds nothing usable "
                       "(no manifest.jsonl, grant XML, drawing files or grant archives)")
 
