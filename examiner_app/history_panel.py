@@ -23,10 +23,12 @@ WHEN = 1                    # gives way to the query in a narrow dock (the "#" t
 QUERY = 2                   # the sheet's folder and name and the title text: the free width
 WHO = (6, 7)                # examiner and session: shown only with every session listed
 OPTIONAL = {5: "locarno"}   # shown when some search used it
+# widths in pixels at a 6-px average letter (a 9-pt font), wider in a larger font
 DOCK_WIDTH = 440            # the dock's width by default (a quarter of a wider window)
 QUERY_WIDTH = 180           # room the dock keeps for the query column when it can
 QUERY_MIN = 100             # in a dock squeezed by a small window (the tooltip has it all)
 QUERY_BESIDE = 150          # the least it keeps, readable, to leave the results their room
+LETTER = 6
 PARTS_ROLE = Qt.ItemDataRole.UserRole + 1   # (folder/, file name, page/part/text) of the query
 
 
@@ -180,12 +182,17 @@ class HistoryPanel(QDockWidget):
         bar = self.table.verticalScrollBar().sizeHint().width()
         when = self.table.sizeHintForColumn(WHEN) if self.table.isColumnHidden(WHEN) else 0
         fixed = self._other_widths() + when + bar + 20
-        wanted = min(max(DOCK_WIDTH, window_width // 4, fixed + QUERY_WIDTH), window_width // 2)
+        wanted = min(max(self._px(DOCK_WIDTH), window_width // 4,
+                         fixed + self._px(QUERY_WIDTH)), window_width // 2)
         if self.room_beside is None:
             return wanted
         # the other panes keep their room where the dock can still show the query readably
-        least = fixed + QUERY_BESIDE
+        least = fixed + self._px(QUERY_BESIDE)
         return min(wanted, max(least, window_width - self.room_beside()))
+
+    def _px(self, width: int) -> int:
+        """One of the widths above in the font in use."""
+        return width * max(LETTER, self.table.fontMetrics().averageCharWidth()) // LETTER
 
     def fit_to_window(self) -> None:
         """Size the dock for the window it is in: it grows back when the window does (a
@@ -210,10 +217,10 @@ class HistoryPanel(QDockWidget):
         of results stay whole beside it."""
         if self.table.rowCount():
             self.table.setColumnHidden(WHEN, False)
-            narrow = self.table.viewport().width() - self._other_widths() < QUERY_MIN
+            narrow = self.table.viewport().width() - self._other_widths() < self._px(QUERY_MIN)
             self.table.setColumnHidden(WHEN, narrow)
         free = self.table.viewport().width() - self._other_widths()
-        self.table.horizontalHeader().resizeSection(QUERY, max(QUERY_MIN, free))
+        self.table.horizontalHeader().resizeSection(QUERY, max(self._px(QUERY_MIN), free))
         self._elide_names()
 
     def _elide_names(self) -> None:
@@ -323,14 +330,17 @@ def _shared_ends(names: set[str]) -> dict[str, tuple[int, int]]:
 
 def elide_path(fm, folder: str, name: str, width: int, shared: tuple[int, int] = (0, 0)) -> str:
     """``folder`` + ``name`` in ``width`` pixels: whole if it fits, else the folder (if
-    any) whole and the name elided (when a few letters of it fit), else the whole path elided
-    in its middle. ``shared``: how many leading and trailing letters the name has in common with
+    any) whole, or elided to half the width, and the name elided (when a few letters of it
+    fit), else the whole path elided in its middle. ``shared``: how many leading and trailing letters the name has in common with
     the others listed; they give way first, so that what tells it apart stays."""
     whole = folder + name
     if fm.horizontalAdvance(whole) <= width:
         return whole
+    least = fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth()
+    if width - fm.horizontalAdvance(folder) < least:    # the folder gives way in its middle
+        folder = fm.elidedText(folder, Qt.TextElideMode.ElideMiddle, width // 2)
     room = width - fm.horizontalAdvance(folder)
-    if room >= fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
+    if room >= least:
         return folder + _elide_around(fm, name, room, *shared)
     return fm.elidedText(whole, Qt.TextElideMode.ElideMiddle, width)
 
@@ -351,7 +361,8 @@ def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
         dots = fm.horizontalAdvance(shown(left, right)) - fm.horizontalAdvance(
             name[left:right])
         if room - dots < fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
-            return fm.elidedText(name[left:right], Qt.TextElideMode.ElideMiddle, room)
+            # (no room for both dots and a middle: it starts where it differs, cut at its end)
+            return fm.elidedText(shown(left, right), Qt.TextElideMode.ElideRight, room)
         core = fm.elidedText(name[left:right], Qt.TextElideMode.ElideMiddle, room - dots)
         return shown(left, right).replace(name[left:right], core, 1)
     to_right = True                 # grown a letter at a time, on each side in turn

@@ -3646,3 +3646,24 @@ def _no_wider_in_detail(qtbot, window, gui_library) -> None:
     qtbot.waitUntil(lambda: window.history.table.rowCount() > 0, timeout=WAIT)
     qtbot.wait(200)
     assert window.width() == 1300
+
+
+def test_the_history_stays_readable_in_a_large_font(qtbot, large_font, window, gui_library):
+    """Its widths were pixels for a 9-pt font: at 15 pt the query column kept 100 px and
+    every search read 'D09…ng'."""
+    from examiner_app.history_panel import QUERY, QUERY_MIN
+
+    files = sheets(gui_library)
+    window.start(gui_library, files[0])
+    searched(qtbot, window)
+    for f in files[1:3]:
+        window.load_query(f)
+        qtbot.waitUntil(lambda: window.response is not None
+                        and window.response.query == str(f), timeout=WAIT)
+    window.acts.history.trigger()
+    table = window.history.table
+    qtbot.waitUntil(lambda: table.rowCount() == 3, timeout=WAIT)
+    qtbot.wait(200)
+    assert table.columnWidth(QUERY) > QUERY_MIN
+    texts = [table.item(i, QUERY).text() for i in range(3)]
+    assert len(set(texts)) == 3, texts
