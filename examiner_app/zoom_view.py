@@ -158,7 +158,21 @@ class ZoomView(QGraphicsView):
         elif self._target is not None:
             self.zoom_to(self._target)
 
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.viewport().update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.viewport().update()
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.hasFocus():         # (keys zoom and pan it: where they go is seen)
+            painter.save()
+            painter.resetTransform()
+            painter.setPen(QPen(theme.ACCENT, 2))
+            painter.drawRect(self.viewport().rect().adjusted(1, 1, -1, -1))
+            painter.restore()
         if self._pixmap_item is None and self.placeholder:
             painter.save()
             painter.resetTransform()

@@ -3667,3 +3667,24 @@ def test_the_history_stays_readable_in_a_large_font(qtbot, large_font, window, g
     assert table.columnWidth(QUERY) > QUERY_MIN
     texts = [table.item(i, QUERY).text() for i in range(3)]
     assert len(set(texts)) == 3, texts
+
+
+def test_the_query_view_shows_when_it_has_the_keyboard(qtbot, window):
+    """Tab reaches the query view (whose keys zoom and pan it) with nothing drawn to say so:
+    its pixels were the same with the focus and without."""
+    from examiner_app import theme
+
+    view = window.query_panel.view
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=WAIT)
+
+    def edge():
+        image = view.viewport().grab().toImage()
+        return image.pixelColor(1, image.height() // 2).name()
+
+    window.filters.setFocus()
+    qtbot.waitUntil(lambda: not view.hasFocus(), timeout=WAIT)
+    assert edge() != theme.ACCENT.name()
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus, timeout=WAIT)
+    assert edge() == theme.ACCENT.name()
