@@ -331,8 +331,9 @@ def _shared_ends(names: set[str]) -> dict[str, tuple[int, int]]:
 def elide_path(fm, folder: str, name: str, width: int, shared: tuple[int, int] = (0, 0)) -> str:
     """``folder`` + ``name`` in ``width`` pixels: whole if it fits, else the folder (if
     any) whole, or elided to half the width, and the name elided (when a few letters of it
-    fit), else the whole path elided in its middle. ``shared``: how many leading and trailing letters the name has in common with
-    the others listed; they give way first, so that what tells it apart stays."""
+    fit), else the whole path elided in its middle. ``shared``: how many of the name's
+    leading and trailing letters may give way first (``_shared_ends``), so that what tells
+    it apart from the others listed stays."""
     whole = folder + name
     if fm.horizontalAdvance(whole) <= width:
         return whole
