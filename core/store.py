@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from ._names import name_problem, normal_name
+from ._names import name_problem, normal_name, readable
 from .atomic import NO_ROOM, no_room
 from .records import PageRecord, PatentRecord
 
@@ -575,8 +575,6 @@ class Store:
         named; None or missing: under the run's sources together); ``replace``: drop what
         earlier runs recorded of these ``sources`` (the run went through, so its list is the
         current one), and earlier skips of files the library now holds."""
-        from ._names import readable
-
         sources = [readable(os.path.abspath(s)) for s in sources]
         source = ", ".join(sources)
         if replace:
@@ -722,8 +720,6 @@ class Store:
         returns its id. Examiner, study and session are kept trimmed, an empty one as none.
         A query file name that is not valid UTF-8 is kept with U+FFFD for its odd bytes (its
         SHA-256 still identifies it)."""
-        from ._names import readable
-
         examiner, study, session = (_who(examiner, "examiner"), _who(study, "study"),
                                     _who(session, "session"))
         query_path = readable(query_path) if query_path is not None else None
