@@ -286,9 +286,9 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             try:
                 folder, errors, not_design, fresh = unpack_archive(
                     archive, root, _files_progress(progress, archive))
-            except SourceError as exc:
-                report.skip([(str(archive), str(exc))], str(src))
-                continue
+            except SourceError as exc:      # (named as its files are: a later run of it alone,
+                report.skip([(os.path.abspath(archive), str(exc))], str(src))   # from
+                continue                                                    # elsewhere, clears it)
             if fresh:
                 report.skip(errors, str(src))
             elif errors:            # (listed when it was unpacked, not every update)
@@ -300,7 +300,8 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
                 if not holds_drawings(folder):
                     why = ("none of its other grants could be unpacked (said above)" if errors
                            else "it holds no design grant")
-                    report.skip([(str(archive), f"{why}; left packed: {what}")], str(src))
+                    report.skip([(os.path.abspath(archive), f"{why}; left packed: {what}")],
+                                str(src))
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
                 if fresh:                   # (said when unpacked, not every update)

@@ -1037,6 +1037,21 @@ def test_archives_of_the_same_name_keep_their_own_drawings(shared_data, tmp_path
         assert lib.info()["patents"] == 2 and not missing_page_files(lib)
 
 
+def test_a_damaged_archive_of_a_folder_fixed_and_added_alone_is_skipped_no_more(
+        shared_data, tmp_path, tiny_model, monkeypatch):
+    """Paths typed relative: the folder's skip of the archive named it as typed, which the
+    archive's own run (absolute) never matched, so it stayed listed after it was added."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "week").mkdir()
+    (tmp_path / "week" / "I20210126.tar").write_bytes(b"not a tar at all" * 100)
+    with Library(tmp_path / "library", create=True) as lib:
+        report = ingest(lib, ["week"], tiny_model, workers=0)
+        assert [item for item, _ in report.errors] == [str(tmp_path / "week" / "I20210126.tar")]
+        _weekly_archive(shared_data, tmp_path / "week" / "I20210126.tar")
+        assert ingest(lib, ["week/I20210126.tar"], tiny_model, workers=0).pages_added
+        assert lib.store.conn.execute("SELECT item FROM ingest_errors").fetchall() == []
+
+
 def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tmp_path,
                                                                   tiny_model, monkeypatch):
     import shutil
