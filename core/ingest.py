@@ -213,6 +213,14 @@ def _undated_notes(library: Library, scans: list[SourceScan],
     kept = [f"{pid} {rows[pid]['grant_date']}" for pid in given
             if pid in rows and rows[pid]["grant_date"] and dated_before.get(pid)]
     notes = []
+    images = [rows[pid]["title"] or pid for pid in undated if pid.startswith("IMG-")]
+    undated = [pid for pid in undated if not pid.startswith("IMG-")]
+    if images:                      # (a plain folder's: named by their files)
+        one = len(images) == 1
+        notes.append(f"{counted(len(images), 'image')} {'has' if one else 'have'} no grant "
+                     "date in {0} file name and {1} undated (excluded by any date cutoff): "
+                     "{2}".format("its" if one else "their", "stays" if one else "stay",
+                                  first_few(images, 5)))
     if undated:
         one = len(undated) == 1
         notes.append(f"{counted(len(undated), 'patent')} {'has' if one else 'have'} no grant "
@@ -379,7 +387,8 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
         refile: list[tuple[int, str, PageRecord, int | None]] = []
         misfiled: list[tuple[int, str, PageRecord, int | None]] = []
         page_source: dict[str, str | None] = {}     # (for a page that cannot be read)
-        for scan in scans:
+        # a plain folder's images last: a manifest of the same run names their patents
+        for scan in sorted(scans, key=lambda s: s.kind == "folder"):
             report.skip(scan.errors, scan.named)
             report.warnings += scan.warnings
             where = str(scan.source or scan.root)

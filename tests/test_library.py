@@ -586,6 +586,28 @@ def test_patents_a_source_leaves_undated_are_said_as_the_run_leaves_them(drawing
             f"1 patent has no grant date and stays undated (excluded by any date cutoff): {pid}"]
 
 
+def test_a_folder_and_a_manifest_naming_some_of_its_images_in_one_run(drawing_manifest,
+                                                                       tmp_path, tiny_model):
+    """Named after the folder, the manifest's image was taken as the folder's undated
+    stand-in and its patent never made; either way the run said both images stayed undated."""
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    (tmp_path / "F").mkdir()
+    shutil.copy(drawing_manifest.parent / rows[0]["image"], tmp_path / "F" / "p.png")
+    shutil.copy(drawing_manifest.parent / rows[-1]["image"], tmp_path / "F" / "q.png")
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps({**rows[0], "image": "F/p.png"}) + "\n")
+    for n, order in enumerate([[tmp_path / "F", manifest], [manifest, tmp_path / "F"]]):
+        with Library(tmp_path / f"lib{n}", create=True) as lib:
+            report = ingest(lib, order, tiny_model, workers=0)
+            assert lib.store.patent(rows[0]["patent_id"])["grant_date"] == rows[0]["grant_date"]
+            undated = [pid for (pid,) in lib.store.conn.execute(
+                "SELECT patent_id FROM patents WHERE grant_date IS NULL")]
+            assert len(undated) == 1 and undated[0].startswith("IMG-F-q")
+            assert [w for w in report.warnings if "grant date" in w] == [
+                "1 image has no grant date in its file name and stays undated (excluded by any "
+                "date cutoff): q.png"]
+
+
 def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_manifest,
                                                                        tmp_path, tiny_model):
     """A manifest and a single image are registered as themselves, not as their folders:

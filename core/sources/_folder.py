@@ -93,8 +93,5 @@ def scan_folder(path: str | Path) -> SourceScan:
                                          extra={"source": "folder", "relative_path": key,
                                                 "title_display": file.name})
         scan.pages.extend(PageRecord(pid, file, page_index=i) for i in range(n))
-    undated = sum(p.grant_date is None for p in scan.patents.values())
-    if undated:
-        scan.warnings.append(f"{undated} images of {root} have no grant date in their file "
-                             "name: those added are kept undated, excluded by any date cutoff")
+    scan.undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
     return scan
