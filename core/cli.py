@@ -281,10 +281,11 @@ def cmd_index_info(args) -> int:
     unreadable = [d for d in info["damaged_index_files"] if d.endswith("may not read it)")]
     damaged = [d for d in info["damaged_index_files"] if d not in unreadable]
     if unreadable:
+        from ._wording import first_few
+
         print(f"access:    this user may not read index file(s) "
-              f"{', '.join(d.rsplit(' (', 1)[0] for d in unreadable[:3])}"
-              f"{' ...' if len(unreadable) > 3 else ''} (their permissions): searches fail "
-              "until the library's owner gives read access")
+              f"{first_few([d.rsplit(' (', 1)[0] for d in unreadable])} (their permissions): "
+              "searches fail until the library's owner gives read access")
     if damaged:
         print(f"damaged:   index file(s) {', '.join(damaged[:3])}"
               f"{' ...' if len(damaged) > 3 else ''}: searches fail until the library is "

@@ -218,9 +218,9 @@ def _undated_notes(library: Library, scans: list[SourceScan],
     if images:                      # (a plain folder's: named by their files)
         one = len(images) == 1
         notes.append(f"{counted(len(images), 'image')} {'has' if one else 'have'} no grant "
-                     "date in {0} file name and {1} undated (excluded by any date cutoff): "
-                     "{2}".format("its" if one else "their", "stays" if one else "stay",
-                                  first_few(images, 5)))
+                     f"date in {'its' if one else 'their'} file name and "
+                     f"{'stays' if one else 'stay'} undated (excluded by any date cutoff): "
+                     f"{first_few(images, 5)}")
     if undated:
         one = len(undated) == 1
         notes.append(f"{counted(len(undated), 'patent')} {'has' if one else 'have'} no grant "

@@ -291,8 +291,7 @@ class Library:
                 raise LibraryError(f"{part}: this user may not open the library's {what} (its "
                                    "permissions): ask its owner for read access")
         finish_interrupted_swap(self.path)
-        self.created = False            # this object made the folder (not another process)
-        self.made: Path | None = None   # ... and the outermost folder it made for it
+        self.made: Path | None = None   # the outermost folder this object made for it
         db = self.path / DB_FILE
         if not db.exists():
             if not create:
@@ -311,7 +310,7 @@ class Library:
                     while not top.parent.exists() and top.parent != top:
                         top = top.parent
                     self.path.mkdir(parents=True)
-                    self.created, self.made = True, top
+                    self.made = top
                 except FileExistsError:
                     pass
                 (self.path / INDEX_DIR).mkdir(exist_ok=True)
@@ -334,6 +333,11 @@ class Library:
         self._follow_own_folder()
         self._index: VectorIndex | None = None
         self._index_key = None
+
+    @property
+    def created(self) -> bool:
+        """This object made the library's folder (not another process)."""
+        return self.made is not None
 
     def _follow_own_folder(self) -> None:
         """The drawings unpacked into the library (its ``archives`` folder) are named by

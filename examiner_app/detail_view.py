@@ -186,14 +186,16 @@ class DetailView(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         width = event.size().width()
-        self._label_chips(width >= CHIP_LABELS_WIDTH)
-        if width >= CHIP_LABELS_WIDTH and _least_width(self.layout()) > width:
+        if width >= CHIP_LABELS_WIDTH and self._label_chips(True) > width:
             self._label_chips(False)    # a large font: the labels would widen the window
+        elif width < CHIP_LABELS_WIDTH:
+            self._label_chips(False)
 
-    def _label_chips(self, labelled: bool) -> None:
+    def _label_chips(self, labelled: bool) -> int:
         """Rating chips name their grade and buttons say it in full when there is room; else
         a chip shows its key alone (the tooltip names it) and the title takes a row of its
-        own, so the view never holds the window wide nor squeezes the title."""
+        own, so the view never holds the window wide nor squeezes the title. Returns the
+        least width the view needs so."""
         row = self._bar if labelled else self._title_row
         if row.indexOf(self.title) < 0:
             (self._title_row if labelled else self._bar).removeWidget(self.title)
@@ -205,6 +207,7 @@ class DetailView(QWidget):
         least = _least_width(self.layout())
         if not labelled:
             self._least_unlabelled = least
+        return least
 
     def minimumSizeHint(self) -> QSize:
         """The least width is the one without the labels: the window's layout squeezes the

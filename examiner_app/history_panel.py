@@ -338,13 +338,18 @@ def elide_path(fm, folder: str, name: str, width: int, shared: tuple[int, int] =
     whole = folder + name
     if fm.horizontalAdvance(whole) <= width:
         return whole
-    least = fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth()
+    least = _least_shown(fm)
     if width - fm.horizontalAdvance(folder) < least:    # the folder gives way in its middle
         folder = fm.elidedText(folder, Qt.TextElideMode.ElideMiddle, width // 2)
     room = width - fm.horizontalAdvance(folder)
     if room >= least:
         return folder + _elide_around(fm, name, room, *shared)
     return fm.elidedText(whole, Qt.TextElideMode.ElideMiddle, width)
+
+
+def _least_shown(fm) -> int:
+    """The least room worth eliding a name into: "…" and three letters."""
+    return fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth()
 
 
 def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
@@ -362,7 +367,7 @@ def _elide_around(fm, name: str, room: int, head: int, tail: int) -> str:
     if fm.horizontalAdvance(shown(left, right)) > room:     # the part that differs, elided
         dots = fm.horizontalAdvance(shown(left, right)) - fm.horizontalAdvance(
             name[left:right])
-        if room - dots < fm.horizontalAdvance("\u2026") + 3 * fm.averageCharWidth():
+        if room - dots < _least_shown(fm):
             # (no room for both dots and a middle: it starts where it differs, cut at its end)
             return fm.elidedText(shown(left, right), Qt.TextElideMode.ElideRight, room)
         core = fm.elidedText(name[left:right], Qt.TextElideMode.ElideMiddle, room - dots)
