@@ -197,15 +197,21 @@ def cmd_history_replay(args) -> int:
 
 
 def cmd_ratings(args) -> int:
-    from .reports import RELEVANCE_RULE, session_summary, write_ratings_csv
+    from .reports import (RELEVANCE_RULE, session_summary, write_rating_events_csv,
+                          write_ratings_csv)
 
     if args.score:
         return cmd_ratings_score(args)
+    if args.events and not args.out:
+        print("error: --events says what --out writes: give --out FILE.csv with it",
+              file=sys.stderr)
+        return EXIT_USAGE
     with _library(args) as lib:
         store = lib.store
         who = dict(session=args.session, study=args.study, examiner=args.examiner)
         rows = store.current_ratings(**who)
-        written = write_ratings_csv(args.out, store, **who) if args.out else None
+        write = write_rating_events_csv if args.events else write_ratings_csv
+        written = write(args.out, store, **who) if args.out else None
         # a group of ratings without an examiner (or study) is theirs, not everyone's; two
         # studies that name a session alike are two sessions
         groups: dict[tuple, list[dict]] = {}
@@ -234,7 +240,8 @@ def cmd_ratings(args) -> int:
     if rows:
         print(f"({RELEVANCE_RULE})")
     if written is not None:
-        print(f"wrote {written} rating(s) to {args.out}", file=sys.stderr)
+        print(f"wrote {written} rating{' event' if args.events else ''}(s) to {args.out}",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -314,6 +321,10 @@ def register(sub, lib_arg) -> None:
     what = r.add_mutually_exclusive_group()
     what.add_argument("--out", type=_csv_file, metavar="FILE.csv",
                       help="write the ratings to this CSV file")
+    r.add_argument("--events", action="store_true",
+                   help="with --out: every rating event in the order made (rated, changed, "
+                        "cleared, with the rating each replaced), not only the current "
+                        "ratings")
     what.add_argument("--score", action="store_true",
                       help="score the library's model by the ratings: every rated search run "
                            "again, nDCG@10 on the judged patents against the ranking the "

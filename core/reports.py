@@ -429,6 +429,42 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
     return len(rows)
 
 
+RATING_EVENTS_COLUMNS = ["event_id", "at", "examiner", "study", "session", "search_id",
+                         "query", "query_sha256", "before", "model_id", "rank", "patent_id",
+                         "patent_number", "figure_id", "change", "previous_rating", "rating",
+                         "blind"]
+
+
+def write_rating_events_csv(path: str | os.PathLike, store: Store, *,
+                            session: str | None = None, study: str | None = None,
+                            examiner: str | None = None) -> int:
+    """Every rating event in the order made (set, changed, cleared), for studies that look at
+    how examiners revised their judgements; the filters as for ``write_ratings_csv``."""
+    rows = store.rating_events(session=session, study=study, examiner=examiner)
+    searches: dict[int, dict] = {}
+    with _csv_file(path) as f:
+        w = _SheetSafeWriter(f)
+        w.writerow(RATING_EVENTS_COLUMNS)
+        for r in rows:
+            sid = r["search_id"]
+            if sid is not None and sid not in searches:
+                searches[sid] = store.search_record(sid) or {}
+            s = searches.get(sid, {})
+            w.writerow([r["id"], r["at"], r["examiner"] or "", r["study"] or "",
+                        r["session"] or "", sid if sid is not None else "",
+                        s.get("query_path") or "", r["query_sha256"] or "",
+                        s.get("before") or "", r["model_id"] or "",
+                        _blank(r["rank"]), r["patent_id"], display_patent_id(r["patent_id"]),
+                        _blank(r["figure_id"]), r["change"], _blank(r["previous"]),
+                        _blank(r["rating"]), r["blind"]])
+    return len(rows)
+
+
+def _blank(value) -> object:
+    """An empty cell for a missing value (a cleared rating, a result with no rank)."""
+    return "" if value is None else value
+
+
 # -- session summary --------------------------------------------------------------------------
 @dataclass
 class SearchScore:

@@ -801,6 +801,32 @@ class Store:
                f"AND rating IS NOT NULL {where}ORDER BY search_id, rank")
         return self._as_filed([dict(r) for r in self.db.query(sql, args)])
 
+    def rating_events(self, session: str | None = None, *, study: str | None = None,
+                      examiner: str | None = None) -> list[dict]:
+        """Every rating event in the order made, each with ``change`` (rated, changed,
+        cleared, or unchanged: set again as it was) and ``previous`` (the rating it
+        replaced: the same examiner's of the same result, whatever session it was made in);
+        filtered by the session, study or examiner it was made in."""
+        rows = self._as_filed([dict(r) for r in self.db.query(
+            "SELECT * FROM ratings ORDER BY id")])
+        last: dict[tuple, int | None] = {}
+        wanted = [(column, set(_both_forms(value))) for column, value in
+                  (("session", session), ("study", study), ("examiner", examiner))
+                  if value is not None]
+        out = []
+        for r in rows:
+            key = (r["search_id"], r["examiner"] or "",
+                   r["figure_id"] if r["figure_id"] is not None else -1,
+                   r["patent_id"] if r["figure_id"] is None else None)
+            before, r["previous"] = last.get(key), last.get(key)
+            last[key] = r["rating"]
+            r["change"] = ("unchanged" if r["rating"] == before else
+                           "cleared" if r["rating"] is None else
+                           "rated" if before is None else "changed")
+            if all((r[column] or "").strip() in forms for column, forms in wanted):
+                out.append(r)
+        return out
+
 
 #: The latest rating event of each (search, examiner, figure or else patent): the current
 #: rating (a figure's rating made after its scan was filed under a patent names the patent).

@@ -48,6 +48,8 @@ THUMB_SIDE = 180
 #: Status-bar width taken by what is not text: margins, spacing, the size grip.
 STATUS_SLACK = 48
 REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
+#: The ratings export's two kinds: what each result is rated now, or every rating as made.
+CURRENT_RATINGS, RATING_EVENTS = "Current ratings (*.csv)", "Every rating change (*.csv)"
 
 
 def report_path(path: str, chosen_filter: str) -> Path:
@@ -1025,30 +1027,32 @@ class MainWindow(QMainWindow):
         which the window's banner behind it would hide."""
         # (a session "week 1/2" made the file dialog open another folder, file "2.csv")
         name = "ratings-" + re.sub(r'[\\/:*?"<>|]+', "-", self.settings.session) + ".csv"
-        path, _ = QFileDialog.getSaveFileName(parent or self, "Export ratings",
-                                              str(Path(self.settings.last_folder) / name),
-                                              "CSV (*.csv)")
+        path, kind = QFileDialog.getSaveFileName(
+            parent or self, "Export ratings", str(Path(self.settings.last_folder) / name),
+            f"{CURRENT_RATINGS};;{RATING_EVENTS}")
         # (a name typed without .csv gets it, as a report gets its format's)
         final = Path(path if Path(path).suffix.lower() == ".csv" else path + ".csv")
         if path and replace_ok(parent or self, path, final):
-            self.export_ratings(final, notify)
+            self.export_ratings(final, notify, events=kind == RATING_EVENTS)
 
-    def export_ratings(self, path: Path, notify=None) -> None:
+    def export_ratings(self, path: Path, notify=None, *, events: bool = False) -> None:
+        """Write the session's current ratings, or with ``events`` every rating it made, set,
+        changed or cleared, in order."""
         notify = notify or self.show_message
         self._set_busy(True, "Exporting the ratings\u2026", job="ratings")
 
         def done(n):
             self._set_busy(False, job="ratings")
-            notify("info", f"{counted(n, 'rating')} of session {self.settings.session} in "
-                   f"study {self.settings.study or '(none)'} (every examiner) saved "
-                   f"to {path}", timeout_ms=8000)
+            notify("info", f"{counted(n, 'rating event' if events else 'rating')} of session "
+                   f"{self.settings.session} in study {self.settings.study or '(none)'} "
+                   f"(every examiner) saved to {path}", timeout_ms=8000)
 
         def failed(exc):
             self._set_busy(False, job="ratings")
             notify("error", f"Ratings not exported: {describe_error(exc)}")
 
-        self.service.export_ratings(path, self.identity(), False, on_done=done,
-                                    on_error=failed)
+        self.service.export_ratings(path, self.identity(), False, events=events,
+                                    on_done=done, on_error=failed)
 
     # -- dialogs ----------------------------------------------------------------------------
     def show_library_dialog(self, rebuild: bool = False) -> None:

@@ -217,6 +217,13 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     assert nobody.stdout.strip() == "no ratings for these filters"
     ann = json.loads(run("ratings", "--library", path, "--examiner", "ann", "--json").stdout)
     assert ann["ratings"] == 3 and [s["examiner"] for s in ann["sessions"]] == ["ann"]
+    events = tmp_path / "events.csv"
+    wrote = run("ratings", "--library", path, "--out", events, "--events")
+    assert wrote.returncode == 0 and "wrote 3 rating event(s)" in wrote.stderr
+    assert [r["change"] for r in csv.DictReader(events.open(encoding="utf-8-sig"))] == \
+        ["rated"] * 3
+    lone = run("ratings", "--library", path, "--events")
+    assert lone.returncode == 2 and "--out FILE.csv" in lone.stderr
 
 
 def test_the_log_is_filtered_in_the_database(tmp_path):

@@ -703,7 +703,7 @@ def test_the_library_dialog_follows_a_library_opened_another_way(qtbot, window, 
                     and dialog._info["library"] == str(other), timeout=WAIT)
 
 
-def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
+def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path, monkeypatch):
     window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
     window.results.select_row(0)
@@ -721,6 +721,18 @@ def test_exports_write_valid_files(qtbot, window, gui_library, tmp_path):
     qtbot.waitUntil(lambda: "in study main" in window.banner.text.text(), timeout=WAIT)
     rows = list(csv.DictReader(ratings_csv.open()))
     assert [(r["study"], r["rating"]) for r in rows] == [("main", "1")]
+    window.rate_current(2)                      # changed: the events export keeps both
+    qtbot.waitUntil(lambda: window.model.index(1).data(RatingRole) == 2, timeout=WAIT)
+    events_csv = tmp_path / "events.csv"
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a: (str(events_csv), a[3].split(";;")[1]))
+    window.export_ratings_dialog()
+    qtbot.waitUntil(lambda: "2 rating events" in window.banner.text.text(), timeout=WAIT)
+    rows = list(csv.DictReader(events_csv.open(encoding="utf-8-sig")))
+    assert [(r["change"], r["previous_rating"], r["rating"]) for r in rows] == \
+        [("rated", "", "1"), ("changed", "1", "2")]
 
     said = []
     window.statusBar().messageChanged.connect(said.append)
@@ -2146,7 +2158,7 @@ def test_the_session_dialog_reads_names_as_stored(qtbot, window, tmp_path, monke
     window.export_ratings_dialog()
     assert asked == [str(tmp_path / "ratings-week 1-2.csv")]
     exported = []                               # a name typed without .csv gets it
-    monkeypatch.setattr(window, "export_ratings", lambda path, notify=None:
+    monkeypatch.setattr(window, "export_ratings", lambda path, notify=None, events=False:
                         exported.append(path))
     for typed in ("ratings", "ratings.CSV", "week.v2"):
         monkeypatch.setattr(QFileDialog, "getSaveFileName",

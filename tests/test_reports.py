@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from core import reports
-from core.reports import ReportMeta, session_summary, write_ratings_csv, write_search_csv
+from core.reports import (ReportMeta, session_summary, write_rating_events_csv,
+                          write_ratings_csv, write_search_csv)
 from core.search import SearchHit
 from core.store import Store
 from core.thumbnails import ThumbnailCache, fit, pad_square
@@ -160,6 +161,33 @@ def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
     assert write_ratings_csv(path, store, examiner="bob") == 1
     assert [r["examiner"] for r in csv.DictReader(path.open(encoding="utf-8-sig"))] == ["bob"]
     assert write_ratings_csv(path, store, session="s2", examiner="bob") == 0
+    store.close()
+
+
+def test_rating_events_csv_keeps_every_change_in_order(tmp_path):
+    """The events export keeps what the current ratings drop: the rating a change replaced,
+    a cleared rating, and the order they were made in."""
+    store = _store_with_ratings(tmp_path)
+    store.add_rating(search_id=1, patent_id="D0000003", figure_id=3, rank=3, rating=None,
+                     model_id="m", query_sha256="x", examiner="ada", study="pilot",
+                     session="s2")                       # cleared in a later session
+    path = tmp_path / "events.csv"
+    assert write_rating_events_csv(path, store) == 9
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    assert list(rows[0]) == reports.RATING_EVENTS_COLUMNS
+    assert [int(r["event_id"]) for r in rows] == list(range(1, 10))
+    rank5 = [(r["change"], r["previous_rating"], r["rating"]) for r in rows
+             if r["rank"] == "5"]
+    assert rank5 == [("rated", "", "1"), ("changed", "1", "2")]
+    assert (rows[-1]["change"], rows[-1]["previous_rating"], rows[-1]["rating"],
+            rows[-1]["session"]) == ("cleared", "1", "", "s2")
+    # bob's rating of a result ada rated too is his first, not a change of hers
+    assert [r["change"] for r in rows if r["examiner"] == "bob"] == ["rated"]
+    assert write_rating_events_csv(path, store, session="s2") == 2
+    assert [r["change"] for r in csv.DictReader(path.open(encoding="utf-8-sig"))] == \
+        ["rated", "cleared"]
+    assert write_rating_events_csv(path, store, examiner="bob", study="pilot") == 1
+    assert write_rating_events_csv(path, store, study="") == 0
     store.close()
 
 
