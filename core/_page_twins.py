@@ -35,18 +35,21 @@ def file_changed(path, size: int | None, mtime: float | None, sha: str | None) -
 
 
 class PageTwins:
-    """The library's pages by (patent, page index, file size), to match new pages against."""
+    """The library's pages by (page index, file size), to match new pages against: under the
+    same patent, or any patent for an image of a plain folder, whose stand-in patent is named
+    after its path (the folder renamed or copied under another name, the same drawing)."""
 
     #: A moved file keeps its modification time (mv, cp -a, unpacking an archive); FAT and
     #: network shares round it to 2 s.
     MTIME_SLACK = 2.0
 
     def __init__(self, store: Store):
-        self._by_key: dict[tuple[str, int, int], list[tuple]] = {}
+        self._by_size: dict[tuple[int, int], list[tuple]] = {}
         for pid, path, index, size, mtime, page_id, sha in store.conn.execute(
                 "SELECT patent_id, path, page_index, file_size, file_mtime, id, file_sha256 "
                 "FROM pages WHERE file_size IS NOT NULL"):
-            self._by_key.setdefault((pid, index, size), []).append((page_id, path, mtime, sha))
+            self._by_size.setdefault((index, size), []).append(
+                (pid, page_id, path, mtime, sha))
         self._sha: dict[str, str | None] = {}        # each file is read once per run
 
     def _hash(self, path: str) -> str | None:
@@ -62,9 +65,13 @@ class PageTwins:
             stat = Path(page.path).stat()
         except OSError:
             return None                 # unreadable: ingestion reports it
-        key = (page.patent_id, page.page_index, stat.st_size)
-        candidates = self._by_key.setdefault(key, [])
-        for page_id, old, mtime, known_sha in candidates:
+        candidates = self._by_size.setdefault((page.page_index, stat.st_size), [])
+        same = [c for c in candidates if c[0] == page.patent_id]
+        # a stand-in's page elsewhere is the same drawing only by its bytes
+        others = [c for c in candidates if c[0] != page.patent_id] \
+            if page.patent_id.startswith("IMG-") else []
+        for pid, page_id, old, mtime, known_sha in same + others:
+            by_name = pid == page.patent_id
             if not Path(old).exists():
                 # the file itself at its new place: the same bytes as recorded when it was
                 # added, or (pages added before hashes were kept) the same name, size and time
@@ -73,12 +80,12 @@ class PageTwins:
                 if known_sha is not None:
                     if self._hash(str(page.path)) == known_sha:
                         return "moved", page_id, old
-                elif Path(old).name == Path(page.path).name and mtime is not None and \
-                        abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
+                elif by_name and Path(old).name == Path(page.path).name and \
+                        mtime is not None and abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
                     return "moved", page_id, old
                 continue
             sha = self._hash(str(page.path))
             if sha is not None and (known_sha or self._hash(old)) == sha:
                 return "copy", page_id, old
-        candidates.append((None, str(page.path), stat.st_mtime, None))
+        candidates.append((page.patent_id, None, str(page.path), stat.st_mtime, None))
         return None

@@ -13,7 +13,7 @@ import pytest
 from conftest import leave_in_wal, read_only_without_shm, write_subset_manifest
 from core.index import ModelMismatchError
 from core.ingest import ingest
-from core.library import Library, LibraryError
+from core.library import Library, LibraryError, missing_page_files
 from core.models import create_model
 from core.search import Searcher, SearchQuery
 
@@ -643,6 +643,32 @@ def test_updating_scans_exactly_the_files_and_folders_that_were_added(drawing_ma
         assert dict(lib.store.conn.execute("SELECT path, kind FROM sources")) == {
             str(src / "first.jsonl"): "manifest", str(single): "folder"}
         assert lib.info() == before
+
+
+def test_a_plain_folder_renamed_or_copied_under_another_name_is_the_same_drawings(
+        drawing_manifest, tmp_path, tiny_model):
+    """A plain folder's images are filed under stand-ins named after their path: renamed,
+    the folder's images were added again as new undated patents (every result twice), and
+    a copy under another name the same; they are its drawings, moved or copied."""
+    import shutil
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for sheet in sorted(drawing_manifest.parent.glob("*.png"))[:3]:
+        shutil.copy2(sheet, scans / sheet.name)
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [scans], tiny_model, workers=0)
+        figures = lib.store.conn.execute("SELECT id, page_id FROM figures ORDER BY id").fetchall()
+        patents = {p for (p,) in lib.store.conn.execute("SELECT patent_id FROM patents")}
+        report = ingest(lib, [scans.rename(tmp_path / "week-49")], tiny_model, workers=0)
+        assert (report.pages_added, report.pages_moved) == (0, 3)
+        assert lib.store.conn.execute(
+            "SELECT id, page_id FROM figures ORDER BY id").fetchall() == figures
+        assert {p for (p,) in lib.store.conn.execute("SELECT patent_id FROM patents")} == patents
+        shutil.copytree(tmp_path / "week-49", tmp_path / "backup")
+        report = ingest(lib, [tmp_path / "backup"], tiny_model, workers=0)
+        assert report.pages_added == 0 and "3 page(s) are copies" in " ".join(report.warnings)
+        assert lib.store.counts()["figures"] == len(figures) and not missing_page_files(lib)
 
 
 def test_a_copied_folder_adds_nothing_and_a_moved_one_is_followed(drawing_manifest, tmp_path,
