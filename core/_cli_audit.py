@@ -200,12 +200,12 @@ def cmd_ratings(args) -> int:
     from .reports import (RELEVANCE_RULE, session_summary, write_rating_events_csv,
                           write_ratings_csv)
 
-    if args.score:
-        return cmd_ratings_score(args)
     if args.events and not args.out:
         print("error: --events says what --out writes: give --out FILE.csv with it",
               file=sys.stderr)
         return EXIT_USAGE
+    if args.score:
+        return cmd_ratings_score(args)
     with _library(args) as lib:
         store = lib.store
         who = dict(session=args.session, study=args.study, examiner=args.examiner)

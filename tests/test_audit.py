@@ -222,8 +222,9 @@ def test_history_and_ratings_commands(searchable_library, tmp_path):
     assert wrote.returncode == 0 and "wrote 3 rating event(s)" in wrote.stderr
     assert [r["change"] for r in csv.DictReader(events.open(encoding="utf-8-sig"))] == \
         ["rated"] * 3
-    lone = run("ratings", "--library", path, "--events")
-    assert lone.returncode == 2 and "--out FILE.csv" in lone.stderr
+    for alone in ([], ["--score"]):
+        lone = run("ratings", "--library", path, "--events", *alone)
+        assert lone.returncode == 2 and "--out FILE.csv" in lone.stderr
 
 
 def test_the_log_is_filtered_in_the_database(tmp_path):
