@@ -510,6 +510,9 @@ def cmd_search(args) -> int:
     if queries == [None] and (args.box or args.page != 1):
         raise UsageError("--page and --box choose part of a drawing; this search has only "
                          "--text (give the drawing too)")
+    if args.before and args.before > date.today():     # (a typo for 2019, say)
+        print(f"patent-examiner: note: the filing date {args.before} is after today: every "
+              "dated patent in the library counts as prior art", file=sys.stderr)
     with _open_library(args) as lib:
         if lib.store.read_only and not args.no_log:
             if lib.store.no_room_now:

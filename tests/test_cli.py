@@ -220,6 +220,10 @@ def test_a_crop_without_drawing_and_an_empty_cutoff_are_explained(cli_library, t
     assert f"{q.name} (crop)" in listed.stdout, listed.stdout
     proc = run("search", q, "--before", "1900-01-01", *common)
     assert proc.returncode == 0 and "no results: the library's earliest grant is" in proc.stdout
+    proc = run("search", q, "--before", "2091-07-01", *common)      # (2019 mistyped)
+    assert proc.returncode == 0 and "note: the filing date 2091-07-01 is after today" in \
+        proc.stderr
+    assert "after today" not in run("search", q, "--before", "2019-07-01", *common).stderr
     # a batch in which one query fails exits non-zero after running the others
     qfile = tmp_path / "list.txt"
     qfile.write_text(f"{q}\n{tmp_path / 'missing.png'}\nalso-missing.png\n")
