@@ -58,6 +58,24 @@ def write_manifest(folder: Path, rows, name="manifest.jsonl") -> Path:
     return path
 
 
+def test_a_manifest_folder_says_the_drawings_its_manifest_does_not_name(tmp_path):
+    """A folder holding manifest.jsonl is read as that manifest: the images in it that no row
+    names were left out without a word (the same files beside a manifest of another name,
+    added with the folder, are added as undated images)."""
+    for name in ("a.png", "b.png", "c.png", "sub/d.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    manifest = write_manifest(tmp_path, [row("a.png"), row("./c.png", "D0900002",
+                                                           grant_date="2021-02-30")])
+    scan = scan_source(tmp_path)
+    assert [p.path.name for p in scan.pages] == ["a.png"] and len(scan.errors) == 1
+    assert scan.warnings == [f"2 drawing file(s) in {tmp_path} are not named by its "
+                             "manifest.jsonl and were not added (first: b.png, "
+                             f"{Path('sub', 'd.png')}): name them in the manifest, or add the "
+                             "files themselves"]
+    assert scan_source(manifest).warnings == []      # the manifest chosen: its rows alone
+
+
 def grant_xml(number="D0900001", grant="20210105", filing="20200102", locarno="0601",
               title="Chair", sheets=2, root="us-patent-grant", appl_type="design",
               priority=()) -> str:

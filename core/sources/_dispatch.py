@@ -100,7 +100,7 @@ def _scan(path: Path, allow_absolute: bool) -> SourceScan:
     if not path.is_dir():
         raise SourceError(f"{path}: not a regular file or folder")
     if (path / "manifest.jsonl").is_file():
-        return scan_manifest(path / "manifest.jsonl", allow_absolute)
+        return scan_manifest(path / "manifest.jsonl", allow_absolute, whole_folder=True)
     if holds_grant_xml(path):
         return scan_redbook(path)
     metadata = _metadata_files(path)

@@ -12,11 +12,13 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .._wording import first_few
+from ..imageio import SUPPORTED_SUFFIXES
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
                       future_grant_error, parse_date, title_from_figures)
-from ._files import decode_text, resolve_inside, text_encoding
+from ._files import decode_text, iter_files, resolve_inside, text_encoding
 from ._ids import normalize_patent_id
 
 _PATENT_FIELDS = ("title", "grant_date", "filing_date", "priority_date", "locarno",
@@ -31,12 +33,18 @@ class _Row:
     warnings: dict[str, str] = field(default_factory=dict)   # field -> a value not used
 
 
-def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
-    """Patents and pages of a manifest; bad rows become errors and the scan goes on."""
+def scan_manifest(path: str | Path, allow_absolute: bool = False, *,
+                  whole_folder: bool = False) -> SourceScan:
+    """Patents and pages of a manifest; bad rows become errors and the scan goes on.
+    ``whole_folder``: the manifest stands for its folder (the folder was given), so the
+    drawing files in it that no row names are said, not left out without a word."""
     path = Path(path).resolve()
     scan = SourceScan("manifest", path.parent)
     groups: dict[str, list[_Row]] = {}
-    for where, obj in _read_objects(path, scan):
+    objects = _read_objects(path, scan)
+    if whole_folder:
+        scan.warnings += _unnamed(path, objects)
+    for where, obj in objects:
         try:
             row = _parse_row(obj, where, path.parent, allow_absolute)
         except FieldError as exc:
@@ -76,6 +84,25 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False) -> SourceScan:
             undated.append(pid)
     scan.undated = undated
     return scan
+
+
+def _unnamed(path: Path, objects: list[tuple[str, object]]) -> list[str]:
+    """A warning naming the drawing files in the manifest's folder that none of its rows
+    names (a row skipped for another reason names its file too)."""
+    named = set()
+    for _, obj in objects:
+        image = obj.get("image") if isinstance(obj, dict) else None
+        if isinstance(image, str) and image.strip():
+            try:
+                named.add((path.parent / image.strip()).resolve())
+            except (OSError, ValueError):
+                continue
+    left = [p for p in iter_files(path.parent, SUPPORTED_SUFFIXES) if p.resolve() not in named]
+    if not left:
+        return []
+    return [f"{len(left)} drawing file(s) in {path.parent} are not named by its {path.name} "
+            f"and were not added (first: {first_few([p.relative_to(path.parent) for p in left])}"
+            "): name them in the manifest, or add the files themselves"]
 
 
 def _read_objects(path: Path, scan: SourceScan) -> list[tuple[str, object]]:
