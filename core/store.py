@@ -121,14 +121,18 @@ def _superseded(item: str, owner: str, sources: set[str]) -> bool:
 
     if ", " + os.sep in owner:      # an older run's sources, recorded together: _item_of
         return False
+    # (an item recorded through a link names the file the run went through by its target;
+    # its last part may be a page or a member, "x.tif#2", "week.tar:D0001.xml")
+    items = {item} | ({os.path.join(os.path.realpath(os.path.dirname(item)),
+                                    os.path.basename(item))} if os.path.isabs(item) else set())
     for owned in {owner, os.path.realpath(owner)}:
         for source in sources:
             if owned == source or under(owned, source):
                 return True
-            if under(source, owned) and (
-                    item == source or under(item, source) or item.startswith(source + ":")
-                    or re.match(rf"{re.escape(os.path.basename(source))} (?:line|record|item) ",
-                                item)):
+            if under(source, owned) and (any(
+                    it == source or under(it, source) or it.startswith(source + ":")
+                    for it in items) or re.match(
+                    rf"{re.escape(os.path.basename(source))} (?:line|record|item) ", item)):
                 return True
     return False
 

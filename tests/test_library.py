@@ -1098,6 +1098,17 @@ def test_a_damaged_archive_of_a_folder_fixed_and_added_alone_is_skipped_no_more(
         _weekly_archive(shared_data, tmp_path / "week" / "I20210126.tar")
         assert ingest(lib, ["week/I20210126.tar"], tiny_model, workers=0).pages_added
         assert lib.store.conn.execute("SELECT item FROM ingest_errors").fetchall() == []
+    # added through a link to its folder, fixed and added by its own path: the same file
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "I20210126.tar").write_bytes(b"not a tar at all" * 100)
+    (tmp_path / "dlink").symlink_to(tmp_path / "dl")
+    with Library(tmp_path / "library2", create=True) as lib:
+        ingest(lib, ["week/I20210126.tar"], tiny_model, workers=0)
+        report = ingest(lib, ["dlink"], tiny_model, workers=0)
+        assert [item for item, _ in report.errors] == [str(tmp_path / "dlink" / "I20210126.tar")]
+        _weekly_archive(shared_data, tmp_path / "dl" / "I20210126.tar")
+        ingest(lib, ["dl/I20210126.tar"], tiny_model, workers=0)
+        assert lib.store.conn.execute("SELECT item FROM ingest_errors").fetchall() == []
 
 
 def test_archive_that_is_not_one_or_a_full_disk_is_a_clear_error(shared_data, tmp_path,
