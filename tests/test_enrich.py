@@ -998,7 +998,11 @@ def test_enrich_names_the_patents_it_has_nothing_to_describe_from(tmp_path, draw
                                  "FIG. 1 is a front perspective view thereof"]}) + "\n")
     shutil.copy(src / row["image"], src / "vague.png")
     (src / "folder").mkdir()
-    shutil.copy(src / row["image"], src / "folder" / "IMG_0042.png")
+    from PIL import Image, PngImagePlugin
+
+    note = PngImagePlugin.PngInfo()           # (other bytes: a copy would be the same drawing)
+    note.add_text("note", "a photo of the sheet")
+    Image.open(src / row["image"]).save(src / "folder" / "IMG_0042.png", pnginfo=note)
     from core.models import save_checkpoint
 
     save_checkpoint(tiny_model, tmp_path / "tiny_ck")
