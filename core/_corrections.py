@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -41,7 +42,21 @@ def differences(stored: dict, rec: PatentRecord) -> dict[str, tuple]:
     new = _as_stored(rec)
     have = {f: None if f == "figure_descriptions" and stored.get(f) == "[]" else stored.get(f)
             for f in FIELDS}
-    return {f: (have[f], v) for f, v in new.items() if v not in (None, "") and v != have[f]}
+    return {f: (have[f], v) for f, v in new.items()
+            if v not in (None, "") and v != _composed(f, have[f])}
+
+
+def _composed(field: str, value):
+    """A stored value in the composed Unicode form records have (a library may hold one
+    stored before they did: not a difference)."""
+    if not isinstance(value, str):
+        return value
+    if field == "figure_descriptions":
+        try:
+            return json.dumps([unicodedata.normalize("NFC", d) for d in json.loads(value)])
+        except (ValueError, TypeError):
+            return value
+    return unicodedata.normalize("NFC", value)
 
 
 def _source(store, sid: int | None) -> tuple[str, str] | None:

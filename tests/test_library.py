@@ -671,6 +671,35 @@ def test_a_plain_folder_renamed_or_copied_under_another_name_is_the_same_drawing
         assert lib.store.counts()["figures"] == len(figures) and not missing_page_files(lib)
 
 
+def test_a_title_stored_decomposed_is_not_corrected_by_the_same_title_composed(
+        drawing_manifest, tmp_path, tiny_model):
+    """A library holding a title decomposed (stored before titles were kept composed, or from
+    a Mac's text) was "corrected" to the same title composed when its source was added again,
+    and the patent's enriched descriptions dropped with it."""
+    import json
+    import shutil
+    import unicodedata
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    rows = [json.loads(ln) for ln in (src / "manifest.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["title"] = f"Crème {r['title']}"
+        r["figure_descriptions"] = [d + " (façade)" for d in r["figure_descriptions"]]
+    (src / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        with lib.store.transaction() as conn:
+            for pid, title, figures in conn.execute(
+                    "SELECT patent_id, title, figure_descriptions FROM patents").fetchall():
+                conn.execute("UPDATE patents SET title=?, figure_descriptions=? "
+                             "WHERE patent_id=?", (unicodedata.normalize("NFD", title), json.dumps(
+                                 [unicodedata.normalize("NFD", d) for d in json.loads(figures)]),
+                                 pid))
+        report = ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        assert report.corrected == [] and not report.warnings
+
+
 def test_a_copied_folder_adds_nothing_and_a_moved_one_is_followed(drawing_manifest, tmp_path,
                                                                    tiny_model):
     """The same drawings added again from a copy of their folder are not indexed twice (no

@@ -76,6 +76,23 @@ def test_a_manifest_folder_says_the_drawings_its_manifest_does_not_name(tmp_path
     assert scan_source(manifest).warnings == []      # the manifest chosen: its rows alone
 
 
+def test_names_composed_or_decomposed_are_one_name(tmp_path):
+    """A Mac names files decomposed ("e" + combining accent): a manifest typed composed was
+    told "file not found" for a file ls shows with that very name; and a title given both
+    ways was a disagreement between rows that look the same."""
+    import unicodedata
+
+    nfd = [unicodedata.normalize("NFD", f"crème-{n}.png") for n in (1, 2)]
+    for name in nfd:
+        (tmp_path / name).write_bytes(b"x")
+    title = "Crème brûlée dish"
+    scan = scan_manifest(write_manifest(tmp_path, [
+        row("crème-1.png", title=unicodedata.normalize("NFD", title)),
+        row("crème-2.png", title=title, sheet=2)]))
+    assert not scan.errors and [p.path.name for p in scan.pages] == nfd
+    assert scan.patents["D0900001"].title == title and not scan.warnings
+
+
 def grant_xml(number="D0900001", grant="20210105", filing="20200102", locarno="0601",
               title="Chair", sheets=2, root="us-patent-grant", appl_type="design",
               priority=()) -> str:

@@ -3,6 +3,7 @@ text files in the encodings Windows tools save them in."""
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterator
 
@@ -58,6 +59,15 @@ def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = 
         is_file = path.is_file()
     except (OSError, ValueError, RuntimeError) as exc:
         raise FieldError(f"{field}: cannot resolve {text!r} ({exc})") from None
+    if not is_file:         # a name typed composed for a file named decomposed (a Mac's), or
+        for form in ("NFC", "NFD"):                                         # the other way
+            other = root / unicodedata.normalize(form, rel)
+            try:
+                if other != root / rel and other.is_file():
+                    path, is_file = other.resolve(), True
+                    break
+            except (OSError, RuntimeError):
+                continue
     if not allow_absolute and not path.is_relative_to(root):
         raise FieldError(f"{field}: {text!r} is a link that leads outside the manifest's folder")
     if not is_file:
