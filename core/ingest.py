@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -213,7 +214,11 @@ def _undated_notes(library: Library, scans: list[SourceScan],
     kept = [f"{pid} {rows[pid]['grant_date']}" for pid in given
             if pid in rows and rows[pid]["grant_date"] and dated_before.get(pid)]
     notes = []
-    images = [rows[pid]["title"] or pid for pid in undated if pid.startswith("IMG-")]
+    stand_ins = [pid for pid in undated if pid.startswith("IMG-")]
+    names = Counter(rows[pid]["title"] or pid for pid in stand_ins)
+    # (by file name; x.png of two folders by its path)
+    images = [_first_page(library, pid) if names[rows[pid]["title"] or pid] > 1
+              else rows[pid]["title"] or pid for pid in stand_ins]
     undated = [pid for pid in undated if not pid.startswith("IMG-")]
     if images:                      # (a plain folder's: named by their files)
         one = len(images) == 1
@@ -223,9 +228,13 @@ def _undated_notes(library: Library, scans: list[SourceScan],
                      f"{first_few(images, 5)}")
     if undated:
         one = len(undated) == 1
+        ids = any(s.kind == "deeppatent2" and not set(s.undated).isdisjoint(undated)
+                  for s in scans)
         notes.append(f"{counted(len(undated), 'patent')} {'has' if one else 'have'} no grant "
                      f"date and {'stays' if one else 'stay'} undated (excluded by any date "
-                     f"cutoff): {first_few(undated, 5)}")
+                     f"cutoff): {first_few(undated, 5)}"
+                     + ("; a DeepPatent2 patentID dates its patent as USD0871717-20200107 does"
+                        if ids else ""))
     if kept:
         one = len(kept) == 1
         notes.append(f"{counted(len(kept), 'patent')} given no grant date here "
@@ -234,6 +243,12 @@ def _undated_notes(library: Library, scans: list[SourceScan],
                      "filing dates as before (an empty field never clears one; a wrong date is "
                      "corrected by giving the right one in the patent's own source)")
     return notes
+
+
+def _first_page(library: Library, patent_id: str) -> str:
+    """The file of a patent's first page (its id where it has none)."""
+    pages = library.store.pages_of_patent(patent_id)
+    return pages[0]["path"] if pages else patent_id
 
 
 def scan_sources(paths: Iterable[str | Path], allow_absolute: bool = False,

@@ -147,11 +147,8 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
     if (records or scan.errors) and not scan.patents:
         raise SourceError(f"{path}: no usable DeepPatent2 record "
                           f"({scan.errors[0][1] if scan.errors else 'empty'})")
-    undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
-    if undated:
-        scan.undated = undated
-        scan.warnings.append(f"{path.name}: {len(undated)} patentIDs carry no grant date (as "
-                             f"USD0871717-20200107 does): {first_few(undated, 5)}")
+    # (said by the run once it has gone through: another source of it may date them)
+    scan.undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
     if bad_classes:
         scan.warnings.append(f"{path.name}: {len(bad_classes)} patents have a Locarno class "
                              f"that is not one, stored as unknown: "

@@ -40,8 +40,8 @@ def parse_date(value: object, field: str) -> date | None:
         y, mo, d = (int(g) for g in m.groups() if g is not None)
         try:
             return date(y, mo, d)
-        except ValueError:
-            pass
+        except ValueError as exc:
+            raise FieldError(f"{field}: {value!r} is not a calendar date ({exc})") from None
     raise FieldError(f"{field}: invalid date {value!r} (expected YYYY-MM-DD or YYYYMMDD)")
 
 

@@ -120,7 +120,7 @@ def _add_grant(scan: SourceScan, where: str, folder: Path, patent: PatentRecord,
             pages.append(_page(pid, found))
     if not pages:
         scan.errors.append((where, f"{pid}: none of its drawing files found "
-                                   f"({', '.join(names[:3]) or 'none listed'})"))
+                                   f"({first_few(names) or 'none listed'})"))
         return
     scan.errors.extend((where, f"{pid}: drawing file not found: {name}") for name in missing)
     patent.extra["source_file"] = where
