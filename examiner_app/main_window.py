@@ -247,8 +247,9 @@ class MainWindow(QMainWindow):
 
     # -- library ----------------------------------------------------------------------------
     def start(self, library: Path | None, query: Path | None = None,
-              before: date | None = None) -> None:
-        """Open a library and optionally load a query (searched at once) with a cutoff."""
+              before: date | None = None) -> bool:
+        """Open a library and optionally load a query (searched at once) with a cutoff;
+        False if the library was not opened (work in the open one is running)."""
         if before is not None:
             self.filters.set_values(before, self.filters.locarno(), self.filters.query_text())
         if library is None:         # $PATENT_EXAMINER_LIBRARY, else the last one used
@@ -256,9 +257,11 @@ class MainWindow(QMainWindow):
 
             library = (default_library_path() if os.environ.get(LIBRARY_ENV) else None) \
                 or self.settings.library or default_library_path()
-        self.open_library(Path(library))
+        if not self.open_library(Path(library)):
+            return False
         if query is not None:
             self.load_query(Path(query).expanduser())
+        return True
 
     def start_demo(self, path: Path | None = None, n_patents: int | None = None) -> None:
         """Open the built-in demo library (building it first, with progress and cancel, on
@@ -295,7 +298,8 @@ class MainWindow(QMainWindow):
                 "This is the demo library: synthetic patents (SYN-\u2026), not real ones. More "
                 f"demo drawings to try: {demo.path / 'queries'}. Add your own patents with "
                 "Manage library (Ctrl+L).")
-            self.start(demo.path, demo.queries[0] if demo.queries else None)
+            if not self.start(demo.path, demo.queries[0] if demo.queries else None):
+                self._note_when_open = None
 
         def failed(exc) -> None:
             from core.demo import DemoCancelled
@@ -317,14 +321,18 @@ class MainWindow(QMainWindow):
                                                   on_done=done, on_error=failed)
         dialog.canceled.connect(self._demo_task.cancel)
 
-    def open_library(self, path: Path, model_at: str | None = None) -> None:
+    def open_library(self, path: Path, model_at: str | None = None) -> bool:
+        """Open the library at ``path`` (its model loads in a worker); False, said in the
+        banner, while work in the open library runs."""
         dialog = self._library_dialog
         if dialog is not None and dialog.task is not None and self.service.path is not None \
                 and Path(path).resolve() != self.service.path.resolve():
             self.show_message("warning", f"{dialog.running_text() or 'Library work'} in "
                               f"{self.service.path.name}: open another library when it has "
                               "finished, or cancel it (Manage library, Ctrl+L).")
-            return
+            if self.service.info is not None:   # (not "Preparing the demo library...")
+                self._show_library_info(self.service.info)
+            return False
         self.settings.library = path
         self.library_label.setText(f"Opening {path.name}\u2026")
         self._set_busy(True, f"Opening the library {path.name} and loading its model\u2026",
@@ -333,11 +341,14 @@ class MainWindow(QMainWindow):
         self.model.set_results([])
         self.response = None
         self.results.reset()
+        if self.stack.currentWidget() is self.detail:   # (the last library's result)
+            self.show_grid()
         self._error_while_opening = False
         self.service.open(path, model_at=model_at)
         self.thumbnails.set_cache(self.service.thumbnail_cache())
         if dialog is not None and dialog.isVisible():   # (it acts on the library it shows)
             dialog.refresh()
+        return True
 
     def _library_opened(self, info: dict) -> None:
         self._set_busy(False, job="library")

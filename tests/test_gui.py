@@ -683,6 +683,64 @@ def test_a_search_of_the_last_library_is_not_shown_in_the_one_opened(qtbot, wind
     assert window.response is None and window.model.rowCount() == 0
 
 
+def test_the_detail_view_of_the_last_library_goes_when_another_opens(qtbot, window,
+                                                                    gui_library, tmp_path):
+    """The detail view kept the last library's result under the new one, and its rating
+    chips took a rating that was never saved."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(gui_library, other)
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.results.select_row(0)
+    window.show_detail()
+    assert window.stack.currentWidget() is window.detail
+    window.open_library(other)
+    assert window.stack.currentWidget() is window.results
+    qtbot.waitUntil(lambda: window.service.info is not None
+                    and window.service.path == other, timeout=WAIT)
+    window.toggle_detail()                          # nothing to show: the grid stays
+    assert window.stack.currentWidget() is window.results
+
+
+def test_a_demo_library_refused_while_an_add_runs_leaves_the_open_library_as_it_was(
+        qtbot, window, gui_library, tmp_path, monkeypatch):
+    """File ▸ Demo library while Manage library adds to the open library: the demo was
+    refused, but the status bar kept saying "Preparing the demo library..." and the demo's
+    query was loaded and searched in the open library, its note kept for the next one."""
+    from PySide6.QtCore import QTimer
+
+    window.start(gui_library, None)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    opened = window.library_label.text()
+    window.show_library_dialog()
+    dialog = window._library_dialog
+    class Running:
+        def cancel(self):
+            pass
+
+    monkeypatch.setattr(dialog, "task", Running())           # an add running
+    monkeypatch.setattr(dialog, "running_text", lambda: "Adding drawings")
+
+    class Demo:
+        path, queries = tmp_path / "demo", [sheets(gui_library)[0]]
+
+    def build_demo(path, n, on_progress, on_done, on_error):
+        QTimer.singleShot(50, lambda: on_done(Demo()))
+        return Running()
+
+    monkeypatch.setattr(window.service, "build_demo", build_demo)
+    window.start_demo()
+    assert window.library_label.text() == "Preparing the demo library\u2026"
+    qtbot.waitUntil(lambda: window._demo_task is None, timeout=WAIT)
+    assert "open another library when it has finished" in window.banner.text.text()
+    assert window.library_label.text() == opened and window.query is None
+    assert window._note_when_open is None and window.service.path == gui_library
+    dialog.task = None                                        # (the add "finished")
+    monkeypatch.setattr(dialog, "running_text", lambda: None)
+
+
 def test_the_library_dialog_follows_a_library_opened_another_way(qtbot, window, gui_library,
                                                                  tmp_path):
     """File ▸ Demo library (or a recent library) with Manage library open: the dialog kept
