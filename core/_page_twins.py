@@ -36,8 +36,9 @@ def file_changed(path, size: int | None, mtime: float | None, sha: str | None) -
 
 class PageTwins:
     """The library's pages by (page index, file size), to match new pages against: under the
-    same patent, or any patent for an image of a plain folder, whose stand-in patent is named
-    after its path (the folder renamed or copied under another name, the same drawing)."""
+    same patent, or across a stand-in, whose patent is named after the image's path (a
+    folder renamed or copied under another name; a manifest naming a folder's image by
+    another path): the same bytes are the same drawing."""
 
     #: A moved file keeps its modification time (mv, cp -a, unpacking an archive); FAT and
     #: network shares round it to 2 s.
@@ -57,21 +58,26 @@ class PageTwins:
             self._sha[path] = file_sha256(path)
         return self._sha[path]
 
-    def match(self, page: PageRecord) -> tuple[str, int | None, str] | None:
-        """("copy" | "moved", page id, old path) for a page the library holds elsewhere, or
-        that this run already takes from another path (a copy; page id None). Anything
-        else, a new page (which is remembered, so its copies later in the run are known)."""
+    def match(self, page: PageRecord) -> tuple[str, int | None, str, str] | None:
+        """("copy" | "moved", page id, old path, its patent) for a page the library holds
+        elsewhere, or that this run already takes from another path (a copy; page id None).
+        Anything else, a new page (which is remembered, so its copies later in the run are
+        known). A library page is matched once: later copies are copies of the page as the
+        run leaves it."""
         try:
             stat = Path(page.path).stat()
         except OSError:
             return None                 # unreadable: ingestion reports it
         candidates = self._by_size.setdefault((page.page_index, stat.st_size), [])
-        same = [c for c in candidates if c[0] == page.patent_id]
-        # a stand-in's page elsewhere is the same drawing only by its bytes
-        others = [c for c in candidates if c[0] != page.patent_id] \
-            if page.patent_id.startswith("IMG-") else []
-        for pid, page_id, old, mtime, known_sha in same + others:
+        stand_in = page.patent_id.startswith("IMG-")
+        # the same patent's first; a stand-in's, or one for a stand-in, only by its bytes
+        order = sorted(range(len(candidates)), key=lambda i: candidates[i][0] != page.patent_id)
+        for i in order:
+            pid, page_id, old, mtime, known_sha = candidates[i]
             by_name = pid == page.patent_id
+            if not (by_name or stand_in or pid.startswith("IMG-")):
+                continue
+            found = None
             if not Path(old).exists():
                 # the file itself at its new place: the same bytes as recorded when it was
                 # added, or (pages added before hashes were kept) the same name, size and time
@@ -79,13 +85,18 @@ class PageTwins:
                     continue
                 if known_sha is not None:
                     if self._hash(str(page.path)) == known_sha:
-                        return "moved", page_id, old
+                        found = "moved", page_id, old, pid
                 elif by_name and Path(old).name == Path(page.path).name and \
                         mtime is not None and abs(mtime - stat.st_mtime) <= self.MTIME_SLACK:
-                    return "moved", page_id, old
-                continue
-            sha = self._hash(str(page.path))
-            if sha is not None and (known_sha or self._hash(old)) == sha:
-                return "copy", page_id, old
+                    found = "moved", page_id, old, pid
+            else:
+                sha = self._hash(str(page.path))
+                if sha is not None and (known_sha or self._hash(old)) == sha:
+                    found = "copy", page_id, old, pid
+            if found is not None:
+                if page_id is not None:
+                    now = str(page.path) if found[0] == "moved" else old
+                    candidates[i] = (page.patent_id, None, now, mtime, known_sha)
+                return found
         candidates.append((page.patent_id, None, str(page.path), stat.st_mtime, None))
         return None

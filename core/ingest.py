@@ -435,12 +435,15 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                     twins = twins or PageTwins(library.store)
                     twin = twins.match(page)
                     if twin is not None:
-                        how, page_id, old = twin
+                        how, page_id, old, filed = twin
                         if page_id is not None:     # the library's page, at its own path
                             present.add((old, page.page_index))
                         if how == "moved":
                             moves.append((page_id, str(page.path), sid))
-                        else:
+                        if page_id is not None and filed.startswith("IMG-") and \
+                                not page.patent_id.startswith("IMG-"):
+                            refile.append((page_id, filed, page, sid))   # (its patent named)
+                        elif how == "copy":
                             duplicates.append((str(page.path), old))
                         continue
                 source_ids[str(page.path)] = sid

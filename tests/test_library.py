@@ -673,6 +673,63 @@ def test_a_plain_folder_renamed_or_copied_under_another_name_is_the_same_drawing
         assert lib.store.counts()["figures"] == len(figures) and not missing_page_files(lib)
 
 
+def test_a_manifest_naming_a_folders_images_by_another_path_files_them_once(
+        drawing_manifest, tmp_path, tiny_model):
+    """A folder's images, then a manifest naming the same drawings elsewhere (a copy of them,
+    or the folder moved with the manifest written into it): the pages were indexed a second
+    time under the manifest's patent, every result twice, the stand-ins' ratings left on
+    missing files; added the other way round, once. They are filed under the patent."""
+    import shutil
+
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    mine = [r for r in rows if r["patent_id"] == rows[0]["patent_id"]]
+    for case in ("copy", "moved"):
+        folder = tmp_path / case / "P"
+        folder.mkdir(parents=True)
+        for r in mine:
+            shutil.copy2(drawing_manifest.parent / r["image"], folder / r["image"])
+        with Library(tmp_path / case / "lib", create=True) as lib:
+            ingest(lib, [folder], tiny_model, workers=0)
+            figures = lib.store.conn.execute("SELECT id FROM figures ORDER BY id").fetchall()
+            if case == "copy":
+                manifest = tmp_path / case / "manifest.jsonl"
+                manifest.write_text("".join(json.dumps(
+                    {**r, "image": str(drawing_manifest.parent / r["image"])}) + "\n"
+                    for r in mine))
+            else:
+                folder = folder.rename(tmp_path / case / "Q")
+                manifest = folder / "manifest.jsonl"
+                manifest.write_text("".join(json.dumps(r) + "\n" for r in mine))
+            report = ingest(lib, [manifest], tiny_model, workers=0, allow_absolute=True)
+            assert report.pages_added == 0 and len(report.refiled) == len(mine), case
+            assert report.pages_moved == (len(mine) if case == "moved" else 0)
+            assert {p for (p,) in lib.store.conn.execute(
+                "SELECT patent_id FROM patents")} == {rows[0]["patent_id"]}
+            assert lib.store.conn.execute(
+                "SELECT id FROM figures ORDER BY id").fetchall() == figures
+            assert not missing_page_files(lib)
+
+
+def test_identical_images_of_a_moved_folder_are_one_move_and_a_copy(drawing_manifest,
+                                                                     tmp_path, tiny_model):
+    """Two files of the same bytes in a folder (one indexed, one a copy): the folder moved,
+    both were taken as the move of its page, the last one winning."""
+    import shutil
+
+    folder = tmp_path / "A"
+    folder.mkdir()
+    sheet = sorted(drawing_manifest.parent.glob("*.png"))[0]
+    shutil.copy2(sheet, folder / "a.png")
+    shutil.copy2(sheet, folder / "a_dup.png")
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [folder], tiny_model, workers=0)
+        assert lib.store.counts()["pages"] == 1
+        report = ingest(lib, [folder.rename(tmp_path / "B")], tiny_model, workers=0)
+        assert report.pages_moved == 1 and "1 page(s) are copies" in " ".join(report.warnings)
+        assert [p for (p,) in lib.store.conn.execute("SELECT path FROM pages")] == [
+            str(tmp_path / "B" / "a.png")]
+
+
 def test_a_title_stored_decomposed_is_not_corrected_by_the_same_title_composed(
         drawing_manifest, tmp_path, tiny_model):
     """A library holding a title decomposed (stored before titles were kept composed, or from
