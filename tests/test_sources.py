@@ -91,6 +91,15 @@ def test_names_composed_or_decomposed_are_one_name(tmp_path):
         row("crème-2.png", title=title, sheet=2)]))
     assert not scan.errors and [p.path.name for p in scan.pages] == nfd
     assert scan.patents["D0900001"].title == title and not scan.warnings
+    # a folder named composed holding a file named decomposed, typed all composed, and with
+    # a Windows backslash: found, and the folder's manifest says no file is left unnamed
+    (tmp_path / "Crème").mkdir()
+    (tmp_path / "Crème" / unicodedata.normalize("NFD", "é.png")).write_bytes(b"x")
+    (tmp_path / "manifest.jsonl").unlink()
+    write_manifest(tmp_path, [row("crème-1.png"), row("crème-2.png", sheet=2),
+                              row("Crème\\é.png", sheet=3)])
+    scan = scan_source(tmp_path)
+    assert not scan.errors and len(scan.pages) == 3 and not scan.warnings
 
 
 def grant_xml(number="D0900001", grant="20210105", filing="20200102", locarno="0601",

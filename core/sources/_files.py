@@ -60,19 +60,36 @@ def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = 
     except (OSError, ValueError, RuntimeError) as exc:
         raise FieldError(f"{field}: cannot resolve {text!r} ({exc})") from None
     if not is_file:         # a name typed composed for a file named decomposed (a Mac's), or
-        for form in ("NFC", "NFD"):                                         # the other way
-            other = root / unicodedata.normalize(form, rel)
-            try:
-                if other != root / rel and other.is_file():
-                    path, is_file = other.resolve(), True
-                    break
-            except (OSError, RuntimeError):
-                continue
+        other = _in_any_form(root, rel)                                     # the other way
+        if other is not None:
+            path, is_file = other, True
     if not allow_absolute and not path.is_relative_to(root):
         raise FieldError(f"{field}: {text!r} is a link that leads outside the manifest's folder")
     if not is_file:
         raise FieldError(f"{field}: file not found: {text!r}")
     return path
+
+
+def _in_any_form(root: Path, rel: str) -> Path | None:
+    """The file ``rel`` names under ``root`` where a part of it is in another Unicode form
+    than on disk (each folder and the file matched by their composed form), resolved."""
+    here = root
+    for part in PurePosixPath(rel).parts:
+        if (here / part).exists():
+            here = here / part
+            continue
+        want = unicodedata.normalize("NFC", part)
+        try:
+            twins = [n for n in os.listdir(here) if unicodedata.normalize("NFC", n) == want]
+        except OSError:
+            return None
+        if len(twins) != 1:
+            return None
+        here = here / twins[0]
+    try:
+        return here.resolve() if here.is_file() else None
+    except (OSError, RuntimeError):
+        return None
 
 
 #: Byte-order marks and their encodings, longest first (UTF-32's starts like UTF-16's).

@@ -91,12 +91,10 @@ def _unnamed(path: Path, objects: list[tuple[str, object]]) -> list[str]:
     names (a row skipped for another reason names its file too)."""
     named = set()
     for _, obj in objects:
-        image = obj.get("image") if isinstance(obj, dict) else None
-        if isinstance(image, str) and image.strip():
-            try:
-                named.add((path.parent / image.strip()).resolve())
-            except (OSError, ValueError):
-                continue
+        try:                    # (as rows find them: backslashes, either Unicode form)
+            named.add(resolve_inside(path.parent, obj.get("image"), allow_absolute=True))
+        except (FieldError, AttributeError):
+            continue
     left = [p for p in iter_files(path.parent, SUPPORTED_SUFFIXES) if p.resolve() not in named]
     if not left:
         return []
