@@ -156,21 +156,34 @@ def _reason(exc: BaseException) -> str:
 
 
 def count_pages(path: str | os.PathLike) -> int:
-    """Number of pages (frames) in a file, without decoding pixel data."""
+    """Number of pages (frames) in a file, without decoding pixel data (of a file cut off
+    after some page, the pages before it)."""
+    return page_count(path)[0]
+
+
+def page_count(path: str | os.PathLike) -> tuple[int, bool]:
+    """``count_pages``, and whether those are all the file's pages (False: it is cut off or
+    damaged after them)."""
     path = Path(path)
     if _is_pdf(path):
         doc = _pdf(path)
         try:
-            return len(doc)
+            return len(doc), True
         finally:
             doc.close()
     if path.is_file() and path.stat().st_size == 0:
         raise ImageReadError(f"{path}: empty file")     # (as read_page says it)
     im = _open(path)
     try:
-        return _frames(im)[0]
+        return _frames(im)
     finally:
         im.close()
+
+
+def cut_off(where: str, readable: int) -> str:
+    """What is wrong with a file whose pages after ``readable`` cannot be reached."""
+    return (f"{where}: damaged or truncated image (it is cut off or damaged after page "
+            f"{readable}: the pages after it cannot be read)")
 
 
 def _frames(im: Image.Image) -> tuple[int, bool]:
@@ -323,6 +336,8 @@ def iter_pages(path: str | os.PathLike) -> Iterator[PageImage]:
         where = _name(path)
         _check_size(im.width, im.height, where)
         frames = _frames(im)
+        if not frames[1]:       # (all pages of an application, some missing: said, not used)
+            raise ImageReadError(cut_off(where, frames[0]))
         for i in range(frames[0]):
             yield _decode(im, where, i, frames)
     finally:

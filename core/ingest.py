@@ -491,8 +491,10 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                                 page_source.get(str(page.path)))
                     continue
                 if not prepared.boxes:
-                    report.warnings.append(f"{prepared.page.path}: no drawing found "
-                                           f"({prepared.no_figure})")
+                    page = prepared.page
+                    report.warnings.append(
+                        f"{page.path}{f' page {page.page_index + 1}' if page.page_index else ''}"
+                        f": no drawing found ({prepared.no_figure})")
                 writer.add(prepared)
                 if len(writer.pages) >= chunk_pages:
                     writer.commit(report)

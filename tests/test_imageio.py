@@ -175,6 +175,35 @@ def test_a_multi_page_tiff_cut_off_after_its_first_page_reads_that_page(tmp_path
     assert count_pages(whole) == 2
 
 
+def test_a_tiff_cut_off_before_its_last_pages_says_so_where_all_pages_are_read(tmp_path):
+    """A three-page TIFF cut off inside page 3: all its pages (a query's "all pages", a
+    folder added to the library) were the two before, without a word about the third."""
+    from PIL import TiffImagePlugin
+
+    from core.imageio import iter_pages, page_count
+    from core.sources import scan_folder
+
+    whole = tmp_path / "whole.tif"
+    with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
+        for _ in range(3):
+            _sheet().convert("1").save(tf, format="TIFF", compression="group4")
+            tf.newFrame()
+    data = whole.read_bytes()
+    assert page_count(whole) == (3, True)
+    cut = tmp_path / "cut.tif"
+    for end in range(len(data) - 1, 0, -16):        # where page 3 can no longer be reached
+        cut.write_bytes(data[:end])
+        if page_count(cut) == (2, False):
+            break
+    assert page_count(cut) == (2, False) and count_pages(cut) == 2
+    with pytest.raises(ImageReadError, match=r"cut\.tif: damaged or truncated image \(it is "
+                       r"cut off or damaged after page 2: the pages after it cannot be read"):
+        list(iter_pages(cut))
+    scan = scan_folder(cut)
+    assert [p.page_index for p in scan.pages] == [0, 1]         # the pages before it are added
+    assert [item for item, _ in scan.errors] == [f"{cut}#3"]
+
+
 def test_a_drawing_saved_as_a_pdf_at_72_dpi_is_read_not_refused(tmp_path):
     """Pillow writes a PDF page at 72 dpi unless told: a 2560 x 3300 sheet is a 36 x 46 inch
     page, 10666 x 13750 pixels at 300 dpi: it was refused as a decompression bomb. It is drawn

@@ -1359,6 +1359,22 @@ def test_a_page_of_cited_references_is_kept_without_figures(shared_data, tmp_pat
     assert lib.info()["figures"] == sum(per_page.values()) == 8
 
 
+def test_a_blank_later_page_of_a_file_is_named_by_its_page(drawing_manifest, tmp_path,
+                                                          tiny_model):
+    """"x.pdf: no drawing found" of page 2 read as if the whole file had none."""
+    from PIL import Image
+
+    sheet = Image.open(sorted(drawing_manifest.parent.glob("*.png"))[0]).convert("L")
+    (tmp_path / "src").mkdir()
+    pdf = tmp_path / "src" / "application.pdf"
+    sheet.save(pdf, save_all=True, append_images=[Image.new("L", sheet.size, 255), sheet])
+    with Library(tmp_path / "lib", create=True) as lib:
+        report = ingest(lib, [tmp_path / "src"], tiny_model, workers=0)
+        assert report.pages_added == 3
+        assert [w for w in report.warnings if "no drawing found" in w] == [
+            f"{pdf} page 2: no drawing found (a blank page, or text only)"]
+
+
 def test_pages_cut_by_an_older_figure_finder_are_told_and_rebuilt(shared_data, tmp_path,
                                                                   tiny_model, capsys):
     """A library knows which figure finder cut each ingestion run's pages: pages from before

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from .._names import NOT_UTF8, readable, storable
-from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, count_pages
+from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, cut_off, page_count
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import FieldError, SourceError, parse_date
 from ._files import iter_files
@@ -74,7 +74,9 @@ def scan_folder(path: str | Path) -> SourceScan:
             continue
         key = file.relative_to(root.parent).as_posix()
         try:
-            n = count_pages(file)
+            n, whole = page_count(file)
+            if not whole:       # (the pages before the damage are added)
+                scan.errors.append((f"{file}#{n + 1}", cut_off(str(file), n)))
         except ImageReadError as exc:
             scan.errors.append((str(file), str(exc)))
             continue
