@@ -301,21 +301,30 @@ class LibraryService(QObject):
             resp = searcher.search(     # (a library this user cannot write: not logged)
                 query, log=not searcher.library.store.read_only, examiner=identity.examiner,
                 study=identity.study or None, session=identity.session, blind=identity.blind)
-            key = searcher.library.content_key()
-            if key == self._info_key:
-                return resp, None
-            self._info_key = key        # (another program added to it, or rebuilt it)
-            return resp, searcher.library.info()
+            return resp, self._news(searcher)
 
         def done(result):
             resp, info = result or (None, None)
-            if info is not None and self.path == path:
-                self.info = info
-                self.model_id = (info.get("model") or {}).get("id")
-                self.changed.emit(info)
+            self._tell(info, path)
             on_done(resp)
 
         return self.db.submit(work, on_done=done, on_error=on_error)
+
+    def _news(self, searcher) -> dict | None:
+        """``Library.info()`` where another program added to the library or rebuilt it since
+        the window was told (on the database thread); else None."""
+        key = searcher.library.content_key()
+        if key == self._info_key:
+            return None
+        self._info_key = key
+        return searcher.library.info()
+
+    def _tell(self, info: dict | None, path) -> None:
+        """``changed`` with ``_news``'s info, if the library it is of is still the open one."""
+        if info is not None and self.path == path:
+            self.info = info
+            self.model_id = (info.get("model") or {}).get("id")
+            self.changed.emit(info)
 
     def reopen(self, search_id: int, examiner: str | None, *, on_done: Callback,
                on_error: Callback) -> Task:
@@ -341,12 +350,19 @@ class LibraryService(QObject):
 
     def replay(self, search_id: int, *, on_done: Callback, on_error: Callback) -> Task:
         """Run a logged search again (not logged) and compare: a ``core.audit.Replay``."""
+        path = self.path
+
         def work(task: Task):
             from core.audit import replay
 
-            return replay(self._current_searcher(), search_id)
+            searcher = self._current_searcher()
+            return replay(searcher, search_id), self._news(searcher)
 
-        return self.db.submit(work, on_done=on_done, on_error=on_error)
+        def done(result):
+            self._tell(result[1], path)
+            on_done(result[0])
+
+        return self.db.submit(work, on_done=done, on_error=on_error)
 
     def score_by_ratings(self, identity: Identity, *, on_progress: Callback,
                          on_done: Callback, on_error: Callback) -> Steps:
@@ -354,6 +370,7 @@ class LibraryService(QObject):
         a ``core.judgments.JudgedScores``. One rated search per step, behind the examiner's
         own searches, which run between two steps; cancel stops at the next step."""
         state: dict = {}
+        path = self.path
 
         def step(task: Task):
             from core.judgments import RatingsScoring
@@ -363,6 +380,7 @@ class LibraryService(QObject):
             if run is None:
                 run = state["run"] = RatingsScoring(searcher, session=identity.session,
                                                     study=identity.study)
+                state["news"] = self._news(searcher)
             elif run.searcher is not searcher:
                 raise LibraryError("the library was reopened while scoring; score again")
             if task.cancelled and run.done < run.total:
@@ -372,7 +390,11 @@ class LibraryService(QObject):
             task.report(run.done, run.total, "rated searches")
             return run.done >= run.total, run.scores
 
-        return self.db.submit_steps(step, on_progress=on_progress, on_done=on_done,
+        def done(scores):
+            self._tell(state.pop("news", None), path)
+            on_done(scores)
+
+        return self.db.submit_steps(step, on_progress=on_progress, on_done=done,
                                     on_error=on_error)
 
     def history(self, *, on_done: Callback, limit: int = 500) -> Task:

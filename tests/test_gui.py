@@ -657,6 +657,8 @@ def test_the_window_searches_on_after_another_program_rebuilt_with_another_model
     window.acts.replay.trigger()            # run again: with the model it was rebuilt with
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
     assert window.banner.level == "warning" and other.model_id in window.banner.text.text()
+    assert window.service.model_id == other.model_id        # and the status bar says it
+    qtbot.waitUntil(lambda: other.model_id in window.model_label.text(), timeout=WAIT)
     resp = run_search(qtbot, window)
     assert resp.model_id == other.model_id != first.model_id and resp.results
     assert window.service.model_id == other.model_id
