@@ -16,8 +16,8 @@ import shiboken6
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMessageBox,
-                               QProgressBar, QScrollArea, QSplitter, QStackedWidget, QStyle,
-                               QVBoxLayout, QWidget)
+                               QProgressBar, QScrollArea, QSizePolicy, QSplitter, QStackedWidget,
+                               QStyle, QVBoxLayout, QWidget)
 
 from core.audit import searched_region
 from core.dates import local_time
@@ -90,6 +90,32 @@ def ratings_elsewhere(sessions: dict, hits: list, ident: Identity) -> str | None
     return (f"{n} of the ratings shown {'was' if n == 1 else 'were'} made in "
             f"session{'s' * (len(names) > 1)} {', '.join(names)}: they count there; rating "
             f"one again moves it to this session ({ident.session}).")
+
+
+class PageStack(QStackedWidget):
+    """A stack as narrow as the page it shows: QStackedWidget keeps the largest least size of
+    all its pages, so in a large font the detail view's widened the window beside the history
+    while the results were shown."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._policies: dict[int, QSizePolicy] = {}
+        self.currentChanged.connect(self._size_by_current)
+
+    def addWidget(self, page) -> int:
+        self._policies[id(page)] = page.sizePolicy()
+        index = super().addWidget(page)
+        self._size_by_current()
+        return index
+
+    def _size_by_current(self, *_) -> None:
+        """The pages not shown ask for no room (their size policy Ignored)."""
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        for i in range(self.count()):
+            page = self.widget(i)
+            page.setSizePolicy(self._policies[id(page)] if page is self.currentWidget()
+                               else ignored)
+        self.updateGeometry()
 
 
 class MainWindow(QMainWindow):
@@ -165,7 +191,7 @@ class MainWindow(QMainWindow):
         left_lay.addWidget(filter_box)
         self.results = ResultsPanel(self.model)
         self.detail = DetailView(self.service, self.thumbnails)
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self.stack.addWidget(self.results)
         self.stack.addWidget(self.detail)
         # never narrower than its own layout needs (the date edit and "No date cutoff" row)

@@ -374,6 +374,38 @@ def test_the_filing_date_shows_whole_in_a_large_system_font(qtbot, settings, poi
         app.setFont(before)
 
 
+def test_the_history_beside_the_results_does_not_widen_the_window_in_a_large_font(
+        qtbot, settings):
+    """At 18 pt the results' page kept the detail view's least width too (a stacked widget
+    asks for its largest page): opening the history widened a 1300-px window to 1479."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.main_window import MainWindow
+
+    app = QApplication.instance()
+    before = app.font()
+    font = QFont(before)
+    font.setPointSize(18)
+    app.setFont(font)
+    try:
+        w = MainWindow(settings)
+        qtbot.addWidget(w)
+        w.resize(1300, 850)
+        w.show()
+        qtbot.wait(100)
+        w.history.show()
+        qtbot.wait(300)
+        assert w.width() == 1300
+        w.stack.setCurrentWidget(w.detail)       # its least width counts while it is shown
+        assert w.stack.minimumSizeHint().width() >= w.detail.minimumSizeHint().width()
+        w.stack.setCurrentWidget(w.results)
+        assert w.stack.minimumSizeHint().width() < w.detail.minimumSizeHint().width()
+        w.close()
+    finally:
+        app.setFont(before)
+
+
 def test_the_first_window_fits_the_screen(qtbot, settings):
     """No saved geometry: the window opens at 1440x900 or the screen's free area, whichever
     is smaller (a 1280x720 laptop screen at 150 % hid the results and the Search button)."""
