@@ -129,6 +129,7 @@ class EvalResult:
     skipped: dict = field(default_factory=dict)    # task -> queries without relevant items
     n_queries: int = 0
     no_date_or_class: int = 0                      # queries prior art cannot be judged for
+    no_subclass: int = 0                           # of those judged, with a class alone
     per_query: dict = field(default_factory=dict)  # task -> [(query patent, patent-level scores)]
 
     def table(self) -> str:
@@ -136,8 +137,11 @@ class EvalResult:
         for task in TASKS:
             if not self.metrics.get(task):      # said, rather than a row gone missing
                 n = self.skipped.get(task, 0)
+                why = [f"{n} had nothing relevant to find"] if n else []
+                if task == "prior_art_subclass" and self.no_subclass:
+                    why.append(f"{self.no_subclass} of a class with no subclass given")
                 lines.append(f"{task:<20} {'-':<7} {0:>5}  no query scored"
-                             + (f" ({n} had nothing relevant to find)" if n else ""))
+                             + (f" ({'; '.join(why)})" if why else ""))
                 continue
             for level in ("figure", "patent"):
                 m = self.metrics.get(task, {}).get(level)
@@ -204,7 +208,7 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
     """
     sums: dict = {t: {"figure": [], "patent": [], "query": []} for t in TASKS}
     skipped = {t: 0 for t in TASKS}
-    no_date_or_class = 0
+    no_date_or_class = no_subclass = 0
     for q in queries:
         qv = query_vectors(q)
         sims = (qv @ gallery.vectors.T).max(axis=0)
@@ -223,13 +227,14 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
             no_date_or_class += 1
         else:
             before = not_self & (gallery.grant < cutoff)
-            tasks["prior_art_subclass"] = (before, gallery.subclass == sub) if len(sub) == 5 \
-                else None
+            if len(sub) == 5:
+                tasks["prior_art_subclass"] = (before, gallery.subclass == sub)
+            else:
+                no_subclass += 1
             tasks["prior_art_class"] = (before, gallery.main_class == sub[:2])
         for task in TASKS:
             spec = tasks.get(task)
-            if spec is None:
-                skipped[task] += 1
+            if spec is None:            # (counted above: what it lacks to be judged)
                 continue
             mask, relevant = spec
             idx = np.nonzero(mask)[0]
@@ -245,7 +250,7 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
             sums[task]["patent"].append(score_ranking(prels, len(rel_patents)))
             sums[task]["query"].append(q.patent_id)
     result = EvalResult(n_queries=len(queries), skipped=skipped,
-                        no_date_or_class=no_date_or_class)
+                        no_date_or_class=no_date_or_class, no_subclass=no_subclass)
     for task in TASKS:
         result.counts[task] = len(sums[task]["figure"])
         result.per_query[task] = list(zip(sums[task]["query"], sums[task]["patent"]))

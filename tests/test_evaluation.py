@@ -69,6 +69,21 @@ def test_query_without_relevant_prior_art_is_skipped():
     assert res.skipped["prior_art_subclass"] == 1 and res.counts["prior_art_subclass"] == 0
 
 
+def test_a_query_with_a_class_alone_is_said_so_not_as_nothing_to_find():
+    """A query patent known only as class 06 cannot be judged by subclass: it was counted
+    (and said) as having "nothing relevant to find", which reads as no prior art; and one
+    without a filing date was counted so for every prior-art task."""
+    g = _gallery()
+    qv = np.array([[0, 0.5, 0.6, 0.9, 0, 1.0, 0.7]], np.float32)
+    res = evaluate(g, [EvalQuery("Q", date(2013, 6, 1), "06", page_id=4),
+                       EvalQuery("Q", None, "06-01", page_id=5)], lambda _: qv)
+    assert res.skipped["prior_art_subclass"] == 0 and res.counts["prior_art_class"] == 1
+    assert (res.no_subclass, res.no_date_or_class) == (1, 1)
+    row = [r for r in res.table().splitlines() if r.startswith("prior_art_subclass")]
+    assert row == [f"{'prior_art_subclass':<20} {'-':<7} {0:>5}  no query scored (1 of a "
+                   "class with no subclass given)"]
+
+
 def test_an_application_query_searches_with_all_its_pages_and_finds_no_design_of_its_own():
     from core.evaluation import library_query_vectors, per_application
 
