@@ -71,10 +71,10 @@ def utf8_text(text: str) -> str:
 
 
 def locarno_code(text: str) -> str:
-    from .locarno import LocarnoError, parse_locarno
+    from .locarno import LocarnoError, parse_locarno_filter
 
     try:
-        return parse_locarno(text)
+        return parse_locarno_filter(text)
     except LocarnoError as exc:     # (it says why: "classes are 1 to 32", ...)
         raise argparse.ArgumentTypeError(f"{exc}; give a Locarno class (NN) or subclass "
                                           "(NN-NN)") from None
@@ -562,7 +562,8 @@ def cmd_search(args) -> int:
                     f"{len(resp.query_figures)} figure(s)"
                     if q is not None else f"query text {one_line(args.text, 80)!r}")
             print(f"{what}; prior art "
-                  f"{'before ' + resp.before if resp.before else 'of any date'}; "
+                  f"{'before ' + resp.before if resp.before else 'of any date'}"
+                  f"{f' in Locarno {resp.locarno}' if resp.locarno else ''}; "
                   f"{resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
             if resp.text_only:

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .locarno import normalize_locarno
 from .store import date_ord
 
 TASKS = ("same_design", "prior_art_subclass", "prior_art_class")
@@ -95,7 +96,8 @@ class Gallery:
             "SELECT f.id, f.patent_id, f.grant_ord, t.locarno, f.page_id FROM figures f "
             "JOIN patents t ON t.patent_id = f.patent_id")}
         rows = [meta[int(lab)] for lab in labels]
-        loc = [r[2] or "" for r in rows]
+        canonical = {c: normalize_locarno(c) or "" for c in {r[2] for r in rows}}
+        loc = [canonical[r[2]] for r in rows]   # (a "31" stored before it was 31-00)
         return cls(labels, vectors, np.array([r[0] for r in rows], dtype=object),
                    np.array([r[1] for r in rows], np.int64), np.array(loc, dtype=object),
                    np.array([code[:2] for code in loc], dtype=object),
@@ -118,7 +120,8 @@ def queries_from_library(library, page_kinds: Iterable[str] | None = ("drawing_s
             continue
         cutoff = effective_filing_date(*(date.fromisoformat(d) if d else None
                                          for d in (filing, priority)))
-        out.append(EvalQuery(pid, cutoff, loc, page_id=page_id, text=title))
+        out.append(EvalQuery(pid, cutoff, normalize_locarno(loc), page_id=page_id,
+                             text=title))
     return out
 
 

@@ -58,11 +58,20 @@ def parse_locarno(text: str | int) -> str:
     if not 1 <= cls <= len(_table()["main_classes"]):
         raise LocarnoError(f"no Locarno class {cls} in {raw!r} (classes are 1 to 32)")
     main = f"{cls:02d}"
-    if sub is None:
-        return main
+    if sub is None:             # (31 and 32 are one code each: "31" is 31-00)
+        return f"{main}-00" if main in _NO_SUBCLASSES else main
     if (sub == 0) != (main in _NO_SUBCLASSES):
         raise LocarnoError(f"no Locarno subclass {main}-{sub:02d} in {raw!r}")
     return f"{main}-{sub:02d}"
+
+
+def parse_locarno_filter(text: str | int) -> str:
+    """``parse_locarno`` for a filter a person typed: one code ("06, 28" searched class 06
+    alone, class 28 dropped without a word)."""
+    if isinstance(text, str) and re.search(r"[,;]", _PREFIX.sub("", text.strip(), count=1)):
+        raise LocarnoError(f"one Locarno class or subclass at a time: {text.strip()!r} names "
+                           "several (search each of them)")
+    return parse_locarno(text)
 
 
 def normalize_locarno(text: str | int | None) -> str | None:
@@ -111,7 +120,7 @@ def matches(code: str | None, wanted: str | None) -> bool:
     """
     if wanted is None or not str(wanted).strip():
         return True
-    wanted = parse_locarno(wanted)
+    wanted = parse_locarno_filter(wanted)
     code = normalize_locarno(code)
     if code is None:
         return False

@@ -413,7 +413,7 @@ class Searcher:
         candidates from the image search, the text search over patents and (if weighted) the
         text-to-image search are re-scored with the fused score.
         """
-        from .locarno import normalize_locarno
+        from .locarno import LocarnoError, parse_locarno_filter
 
         index = self.library.index()
         if self.library.model_id != self.model.model_id:   # rebuilt with another, just now
@@ -424,9 +424,10 @@ class Searcher:
         code = None
         allowed_labels = None
         if locarno:
-            code = normalize_locarno(locarno)
-            if code is None:
-                raise QueryError(f"not a Locarno class or subclass: {locarno!r}")
+            try:
+                code = parse_locarno_filter(locarno)
+            except LocarnoError as exc:
+                raise QueryError(str(exc)) from None
             allowed_labels = np.asarray(sorted(self.library.store.figure_ids_where_locarno(code)),
                                         np.int64)
         excluded_patents = set(exclude_patents)

@@ -651,10 +651,10 @@ class Store:
             sql = ("SELECT f.id FROM figures f JOIN patents t ON t.patent_id=f.patent_id "
                    "WHERE t.locarno = ? OR t.locarno LIKE ?")
             args = [code, code + "-%"]
-        else:
+        else:                   # (31-00 and 32-00 were stored as "31" and "32" before)
             sql = ("SELECT f.id FROM figures f JOIN patents t ON t.patent_id=f.patent_id "
-                   "WHERE t.locarno = ?")
-            args = [code]
+                   "WHERE t.locarno IN (?, ?)")
+            args = [code, code[:2] if code.endswith("-00") else code]
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def count_figures_before(self, ids: Iterable[int], cutoff: int | None) -> int:

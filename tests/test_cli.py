@@ -95,6 +95,7 @@ def test_search_by_text_alone(cli_library):
 
 @pytest.mark.parametrize("args, code, needle", [
     (["search", "x.png", "--before", "2020-13-01"], 2, "not a calendar date"),
+    (["search", "x.png", "--locarno", "06, 28"], 2, "one Locarno class or subclass at a time"),
     (["search", "x.png", "--locarno", "banana"], 2, "Locarno"),
     (["search", "--k", "0", "x.png"], 2, "positive integer"),
     (["index", "info", "--library", ""], 2, "empty name"),

@@ -144,6 +144,29 @@ def test_locarno_filter(tiny_library, shared_data):
     assert resp.results and all(h.locarno.startswith("21-") for h in resp.results)
 
 
+def test_class_31_is_one_code_however_it_was_stored(drawing_manifest, tmp_path, tiny_model):
+    """Classes 31 and 32 have one code each: a patent given "31" was stored as "31", one
+    given "3100" as "31-00", and the 31-00 filter (the only one the window offers) missed
+    the first."""
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    pids = sorted({r["patent_id"] for r in rows})[:2]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({
+        **r, "image": str(drawing_manifest.parent / r["image"]),
+        "locarno": {pids[0]: "31", pids[1]: "3100"}.get(r["patent_id"], r["locarno"])}) + "\n"
+        for r in rows))
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [manifest], tiny_model, workers=0, allow_absolute=True)
+        assert {lib.store.patent(p)["locarno"] for p in pids} == {"31-00"}
+        with lib.store.transaction() as conn:          # as a library stored it before
+            conn.execute("UPDATE patents SET locarno='31' WHERE patent_id=?", (pids[0],))
+        searcher = Searcher(lib, tiny_model)
+        for code in ("31", "31-00"):
+            resp = searcher.search(SearchQuery(image=drawing_manifest.parent / rows[0]["image"],
+                                               locarno=code, k=10, per_patent=True))
+            assert {h.patent_id for h in resp.results} == set(pids), code
+
+
 def test_query_pages_as_examiners_have_them(tiny_library, shared_data, tmp_path):
     """A negative of a sheet (light lines on black) is searched as the drawing it is; a page
     dark all over is refused as such; a PDF whose first page has no drawing names the page

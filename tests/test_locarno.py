@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import locarno
-from core.locarno import LocarnoError, normalize_locarno, parse_locarno
+from core.locarno import LocarnoError, normalize_locarno, parse_locarno, parse_locarno_filter
 
 CODE = re.compile(r"\d\d(-\d\d)?")
 
@@ -16,7 +16,8 @@ CODE = re.compile(r"\d\d(-\d\d)?")
     ("2803", "28-03"), ("28-03", "28-03"), ("28.03", "28-03"), ("28/03", "28-03"),
     ("28-3", "28-03"), ("28 - 03", "28-03"), ("LOC (12) Cl. 06-09", "06-09"),
     ("LOC(13) Cl.06-09", "06-09"), ("Cl. 8-05", "08-05"), ("06", "06"), ("6", "06"), (6, "06"),
-    (" 0201 ", "02-01"), ("Cl. 07-01, 07-02", "07-01"), ("31-00", "31-00"), ("32", "32"),
+    (" 0201 ", "02-01"), ("Cl. 07-01, 07-02", "07-01"), ("31-00", "31-00"), ("32", "32-00"),
+    ("31", "31-00"),                # (its only code: "31" and "31-00" were two classes)
 ])
 def test_normalize_accepts_common_forms(text, code):
     assert normalize_locarno(text) == code
@@ -29,6 +30,16 @@ def test_normalize_accepts_common_forms(text, code):
 ])
 def test_normalize_rejects_invalid(text):
     assert normalize_locarno(text) is None
+
+
+def test_a_filter_is_one_code():
+    """A filter of several codes searched the first alone, the others dropped unsaid (an
+    ingested field of several keeps its first: that is what the source means)."""
+    for text in ("06, 28", "06;28-03", "Cl. 07-01, 07-02"):
+        with pytest.raises(LocarnoError, match="one Locarno class or subclass at a time"):
+            parse_locarno_filter(text)
+    assert parse_locarno_filter(" 6-1 ") == "06-01" and parse_locarno_filter("31") == "31-00"
+    assert locarno.matches("31", "31-00") and locarno.matches("31-00", "31")
 
 
 def test_parse_explains_why():
