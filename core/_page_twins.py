@@ -46,11 +46,13 @@ class PageTwins:
 
     def __init__(self, store: Store):
         self._by_size: dict[tuple[int, int], list[tuple]] = {}
+        self._key_of: dict[int, tuple[int, int]] = {}       # page id -> its key above
         for pid, path, index, size, mtime, page_id, sha in store.conn.execute(
                 "SELECT patent_id, path, page_index, file_size, file_mtime, id, file_sha256 "
                 "FROM pages WHERE file_size IS NOT NULL"):
             self._by_size.setdefault((index, size), []).append(
                 (pid, page_id, path, mtime, sha))
+            self._key_of[page_id] = (index, size)
         self._sha: dict[str, str | None] = {}        # each file is read once per run
 
     def _hash(self, path: str) -> str | None:
@@ -100,3 +102,11 @@ class PageTwins:
                 return found
         candidates.append((page.patent_id, None, str(page.path), stat.st_mtime, None))
         return None
+
+    def claim(self, page_id: int, patent_id: str) -> None:
+        """The library's page ``page_id`` is filed under ``patent_id`` by this run (a source
+        named its own path): a copy of it is a copy of that patent's page from now on."""
+        candidates = self._by_size.get(self._key_of.get(page_id), [])
+        for i, (_, owner, old, mtime, sha) in enumerate(candidates):
+            if owner == page_id:
+                candidates[i] = (patent_id, None, old, mtime, sha)

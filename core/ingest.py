@@ -402,6 +402,15 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
         refile: list[tuple[int, str, PageRecord, int | None]] = []
         misfiled: list[tuple[int, str, PageRecord, int | None]] = []
         page_source: dict[str, str | None] = {}     # (for a page that cannot be read)
+        # stand-in pages a copy of them claimed: page id -> (its refile entry, the copy's
+        # source); a source naming the page's own path takes it from them
+        by_copy: dict[int, tuple[int, str | None]] = {}
+
+        def add_page(page: PageRecord, sid: int | None, named: str | None) -> None:
+            source_ids[str(page.path)] = sid
+            page_source[str(page.path)] = named
+            todo.append(page)
+
         # a plain folder's images last: a manifest of the same run names their patents
         for scan in sorted(scans, key=lambda s: s.kind == "folder"):
             report.skip(scan.errors, scan.named)
@@ -430,6 +439,17 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                         if old != page.patent_id and not page.patent_id.startswith("IMG-"):
                             (refile if old.startswith("IMG-") else misfiled).append(
                                 (page_id, old, page, sid))
+                            if old.startswith("IMG-"):
+                                twins = twins or PageTwins(library.store)
+                                twins.claim(page_id, page.patent_id)
+                                if page_id in by_copy:      # (the copy is a page of its own)
+                                    i, named = by_copy.pop(page_id)
+                                    _, _, copy, copy_sid = refile[i]
+                                    refile[i] = None
+                                    if copy.patent_id == page.patent_id:
+                                        duplicates.append((str(copy.path), str(page.path)))
+                                    else:
+                                        add_page(copy, copy_sid, named)
                     continue
                 if scan.kind != "rebuild":
                     twins = twins or PageTwins(library.store)
@@ -442,13 +462,13 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                             moves.append((page_id, str(page.path), sid))
                         if page_id is not None and filed.startswith("IMG-") and \
                                 not page.patent_id.startswith("IMG-"):
+                            by_copy[page_id] = len(refile), scan.named
                             refile.append((page_id, filed, page, sid))   # (its patent named)
                         elif how == "copy":
                             duplicates.append((str(page.path), old))
                         continue
-                source_ids[str(page.path)] = sid
-                page_source[str(page.path)] = scan.named
-                todo.append(page)
+                add_page(page, sid, scan.named)
+        refile = [entry for entry in refile if entry is not None]
         report.pages_total = len(todo)
         report.pages_already_present = len(present)
         if changed:

@@ -733,6 +733,33 @@ def test_a_manifest_naming_a_folders_images_by_another_path_files_them_once(
             assert not missing_page_files(lib)
 
 
+def test_a_folder_image_named_by_its_path_and_by_a_copy_in_one_run_goes_to_its_own(
+        drawing_manifest, tmp_path, tiny_model):
+    """One run of a manifest naming a folder's image by its own path and another naming a
+    copy of it under another patent: the page went to whichever came last, the first patent
+    left without pages; run one at a time, each patent had its page."""
+    import shutil
+
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "copy").mkdir()
+    shutil.copy2(drawing_manifest.parent / rows[0]["image"], tmp_path / "scans" / "x.png")
+    shutil.copy2(drawing_manifest.parent / rows[0]["image"], tmp_path / "copy" / "z.png")
+    own = tmp_path / "own.jsonl"
+    own.write_text(json.dumps({**rows[0], "image": str(tmp_path / "scans" / "x.png")}) + "\n")
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({**rows[0], "image": str(tmp_path / "copy" / "z.png"),
+                                 "patent_id": "D0999999"}) + "\n")
+    for n, order in enumerate([[own, other], [other, own]]):
+        with Library(tmp_path / f"lib{n}", create=True) as lib:
+            ingest(lib, [tmp_path / "scans"], tiny_model, workers=0)
+            report = ingest(lib, order, tiny_model, workers=0, allow_absolute=True)
+            assert len(report.refiled) == 1 and report.pages_added == 1, order
+            pages = dict(lib.store.conn.execute("SELECT path, patent_id FROM pages"))
+            assert pages == {str(tmp_path / "scans" / "x.png"): rows[0]["patent_id"],
+                             str(tmp_path / "copy" / "z.png"): "D0999999"}, order
+
+
 def test_identical_images_of_a_moved_folder_are_one_move_and_a_copy(drawing_manifest,
                                                                      tmp_path, tiny_model):
     """Two files of the same bytes in a folder (one indexed, one a copy): the folder moved,
