@@ -153,6 +153,8 @@ class Replay:
     new_corrected: int = 0              # new results whose patent was corrected since
     gone_corrected: int = 0             # gone results whose patent was corrected since
     gone_removed: int = 0               # gone results no longer in the library
+    new_refiled: int = 0                # new results of patents folder images were filed under
+    gone_refiled: int = 0               # gone results: folder images filed under a patent since
     allowed_then: int | None = None     # figures the cutoff and filters let through then
     allowed_now: int | None = None
 
@@ -183,16 +185,20 @@ class Replay:
                 and self.allowed_then != self.allowed_now:
             parts.append(f"{self.allowed_then} figures were searched then, {self.allowed_now} "
                          "now;")
+        filed = "of patents that folder images were filed under since"
         if self.new:
-            why = [f"{self.new_added_since} of patents added to the library since the "
-                   "search"] if self.new_added_since else []
+            why = [f"{self.new_refiled} {filed}"] if self.new_refiled else []
+            why += [f"{self.new_added_since} of patents added to the library since the "
+                    "search"] if self.new_added_since else []
             why += [f"{self.new_corrected} of patents whose grant date, class or title was "
                     "corrected since"] if self.new_corrected else []
             parts.append(f"{len(self.new)} result(s) not in the log"
                          + (f" ({'; '.join(why)});" if why else ";"))
         if self.gone:
-            why = [f"{self.gone_corrected} of patents whose grant date, class or title was "
-                   "corrected since"] if self.gone_corrected else []
+            why = [f"{self.gone_refiled} folder images filed under a patent since"
+                   ] if self.gone_refiled else []
+            why += [f"{self.gone_corrected} of patents whose grant date, class or title was "
+                    "corrected since"] if self.gone_corrected else []
             why += [f"{self.gone_removed} no longer in the library"] if self.gone_removed else []
             parts.append(f"{len(self.gone)} logged result(s) no longer ranked"
                          + (f" ({'; '.join(why)});" if why else ";"))
@@ -217,7 +223,8 @@ class Replay:
                 "new": [h.figure_id for h in self.new], "gone": self.gone,
                 "new_added_since": self.new_added_since, "new_corrected": self.new_corrected,
                 "gone_corrected": self.gone_corrected,
-                "gone_removed": self.gone_removed, "allowed_then": self.allowed_then,
+                "gone_removed": self.gone_removed, "new_refiled": self.new_refiled,
+                "gone_refiled": self.gone_refiled, "allowed_then": self.allowed_then,
                 "allowed_now": self.allowed_now}
 
 
@@ -266,16 +273,24 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
     store = searcher.library.store
     added = {pid for (pid,) in store.conn.execute(
         "SELECT patent_id FROM patents WHERE added_at > ?", (rec["at"],))}     # (to the second)
-    gone_ids = set(gone)
+    # folder images filed under their patents since: their stand-ins left the ranking, the
+    # patents came into it (not added or corrected as such)
+    refiled = dict(store.conn.execute("SELECT figure_id, new_patent FROM refiled WHERE at >= ?",
+                                      (rec["at"],)))
+    filed_under = set(refiled.values())
+    new_refiled = [h for h in new if h.patent_id in filed_under]
+    gone_ids = {f for f in gone if f not in refiled}
     still = [h for h in logged_hits(store, rec) if h.figure_id in gone_ids]
-    corrected = store.corrected_since({h.patent_id for h in new} - added, rec["at"])
+    corrected = store.corrected_since({h.patent_id for h in new} - added - filed_under,
+                                      rec["at"])
     return Replay(search_id=search_id, logged_model=rec.get("model_id"),
                   model=searcher.model.model_id, compared=n, same_order=first is None,
                   max_score_diff=max(diffs, default=0.0), in_both=len(diffs),
                   first_difference=first, new=new, gone=gone, response=resp,
-                  new_added_since=sum(h.patent_id in added for h in new),
+                  new_added_since=sum(h.patent_id in added - filed_under for h in new),
                   new_corrected=sum(h.patent_id in corrected for h in new),
+                  new_refiled=len(new_refiled), gone_refiled=len(gone) - len(gone_ids),
                   gone_corrected=sum(bool(h.corrected) for h in still),
-                  gone_removed=len(gone) - len(still),
+                  gone_removed=len(gone_ids) - len(still),
                   allowed_then=(rec.get("params") or {}).get("allowed"),
                   allowed_now=resp.allowed)

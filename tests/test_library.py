@@ -760,6 +760,35 @@ def test_a_folder_image_named_by_its_path_and_by_a_copy_in_one_run_goes_to_its_o
                              str(tmp_path / "copy" / "z.png"): "D0999999"}, order
 
 
+def test_a_replay_says_folder_images_filed_under_their_patents_since(drawing_manifest,
+                                                                     tmp_path, tiny_model):
+    """Folder images filed under their patents after a search: its replay said the results
+    came from patents "added" and "corrected" since, neither of which happened."""
+    import shutil
+
+    from core.audit import replay
+
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()][:8]
+    (tmp_path / "scans").mkdir()
+    for r in rows:
+        shutil.copy2(drawing_manifest.parent / r["image"], tmp_path / "scans" / r["image"])
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [tmp_path / "scans"], tiny_model, workers=0)
+        searcher = Searcher(lib, tiny_model)
+        sid = searcher.search(SearchQuery(image=tmp_path / "scans" / rows[0]["image"], k=5,
+                                          per_patent=True), log=True).search_id
+        (tmp_path / "scans" / "manifest.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows))
+        report = ingest(lib, [tmp_path / "scans" / "manifest.jsonl"], tiny_model, workers=0)
+        assert len(report.refiled) == len(rows)
+        result = replay(Searcher(lib, tiny_model), sid)
+        assert not result.reproduced and result.new_refiled and result.gone_refiled
+        assert (result.new_added_since, result.new_corrected, result.gone_corrected,
+                result.gone_removed) == (0, 0, 0, 0)
+        assert "folder images filed under a patent since" in result.text()
+        assert "added" not in result.text() and "corrected" not in result.text()
+
+
 def test_identical_images_of_a_moved_folder_are_one_move_and_a_copy(drawing_manifest,
                                                                      tmp_path, tiny_model):
     """Two files of the same bytes in a folder (one indexed, one a copy): the folder moved,
