@@ -585,15 +585,18 @@ def _page_of(path: str, page: int | None, text_pages: list[int] = ()) -> str:
     """" (page 2 of 8; ...)" for a multi-page file, so a search of page 1 of an application's
     PDF (its front page) says that the drawing sheets follow; "" for a one-page file; for all
     pages, which pages of printed text were left out."""
-    from .imageio import pages_for_a_message
+    from .imageio import page_count_for_a_message
     from .search import page_numbers
 
-    n = pages_for_a_message(path)
+    n, whole = page_count_for_a_message(path)
     if page is None:
         left = (f"; page{'s' if len(text_pages) > 1 else ''} "
                 f"{page_numbers(text_pages)} left out: printed text"
                 if text_pages else "")
         return f" (all {n} pages{left})" if n > 1 else ""
+    if not whole:               # (all pages are refused: what is there to read is said)
+        return (f" (page {page} of the {n} that can be read: the file is cut off or damaged "
+                f"after page {n})")
     return f" (page {page} of {n}; --page N for another, --page all for all)" if n > 1 else ""
 
 

@@ -213,10 +213,15 @@ def _frames(im: Image.Image) -> tuple[int, bool]:
 def pages_for_a_message(path: str | os.PathLike) -> int:
     """How many pages a message about ``path`` should name: 1 for a pipe (it cannot be read
     twice) or a file that cannot be counted now, since the count is only a hint."""
+    return page_count_for_a_message(path)[0]
+
+
+def page_count_for_a_message(path: str | os.PathLike) -> tuple[int, bool]:
+    """``pages_for_a_message``, and whether those are all the file's pages."""
     try:
-        return count_pages(path) if Path(path).is_file() else 1
+        return page_count(path) if Path(path).is_file() else (1, True)
     except Exception:
-        return 1
+        return 1, True
 
 
 def _pdf(path: Path):

@@ -486,6 +486,8 @@ class MainWindow(QMainWindow):
             if expect_sha256 and query.sha256 != expect_sha256:
                 self.show_message("warning", f"{Path(query.path).name} has changed since this "
                                   "search was run: searching again may give other results.")
+            elif query.cut_off and not search:      # (searched: said with its results)
+                self._cut_off_note(query)
             if search:
                 self.search()
 
@@ -666,9 +668,16 @@ class MainWindow(QMainWindow):
             self.show_message("warning", "Every page looks like printed text, not a drawing (a "
                               "specification?); the pages were searched as they are. Open "
                               "the application's drawing sheets.")
+        elif self.query is not None and self.query.cut_off and not reopened:
+            self._cut_off_note(self.query)
         self.refresh_history()
         if self.stack.currentWidget() is self.detail:
             self.show_detail()
+
+    def _cut_off_note(self, query) -> None:
+        """A query file cut off after some page: its page count is of the pages there are."""
+        self.show_message("warning", f"{query.cut_off}. Pages 1 to {query.n_pages} can be "
+                          "searched one at a time.")
 
     def _results_header(self, what: str | None = None) -> None:
         """"25 patents, 50 figures — searched with all 3 figures" (the same words whether

@@ -50,6 +50,7 @@ class QueryPage:
     image: QImage
     boxes: list            # core.drawing.FigureBox, reading order
     sha256: str
+    cut_off: str | None = None      # the file is cut off or damaged after its n_pages: why
 
 
 def mismatch_text(exc) -> str:
@@ -266,7 +267,7 @@ class LibraryService(QObject):
 
         def work(task: Task) -> QueryPage:
             from core.drawing import DrawingConfig, find_figures
-            from core.imageio import count_pages
+            from core.imageio import cut_off, page_count
             from core.search import load_query_page
 
             if image is None:
@@ -279,12 +280,12 @@ class LibraryService(QObject):
                     if folder is None:
                         raise
                     path = _save_pasted(image, self._temp_folder())
-            n_pages = count_pages(path)
+            n_pages, whole = page_count(path)
             page, _, sha = load_query_page(path, page_index)
             boxes = find_figures(page.array, None, drawing_cfg or DrawingConfig(),
                                  dpi=page.sheet_dpi)      # the boxes search will use
             return QueryPage(str(path), page_index, n_pages, gray_to_qimage(page.array),
-                             boxes, sha)
+                             boxes, sha, None if whole else cut_off(path.name, n_pages))
 
         return self.io.submit(work, on_done=on_done, on_error=on_error)
 

@@ -621,6 +621,25 @@ def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, share
     references = run("search", shared_data / "real_dev" / "D0822408" / "page01_sheet.png",
                      "--library", lib, "--no-log")       # page 2 of a front page: text only
     assert references.returncode == 1 and "text only" in references.stderr
+    from PIL import TiffImagePlugin
+
+    from core.imageio import page_count
+
+    whole = tmp_path / "whole.tif"          # cut off inside page 3: what can be read is said
+    with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
+        for page in pages + pages[1:]:
+            page.convert("1").save(tf, format="TIFF", compression="group4")
+            tf.newFrame()
+    data, cut = whole.read_bytes(), tmp_path / "cut.tif"
+    for end in range(len(data) - 1, 0, -16):
+        cut.write_bytes(data[:end])
+        if page_count(cut) == (2, False):
+            break
+    first = run("search", cut, "--library", lib, "--k", "3", "--no-log", "--page", "2")
+    assert first.stdout.startswith(f"query {cut} (page 2 of the 2 that can be read: the file "
+                                   "is cut off or damaged after page 2): "), first.stdout
+    every = run("search", cut, "--library", lib, "--no-log", "--page", "all")
+    assert every.returncode == 1 and "cut off or damaged after page 2" in every.stderr
 
 
 def test_page_all_searches_with_the_figures_of_every_page(cli_library, shared_data, tmp_path):
