@@ -27,6 +27,8 @@ class PatentRecord:
         # one Unicode form, as names are kept: "Crème" composed and decomposed (a Mac's file
         # name, another source's text) is one title, not a difference to correct
         self.title = _composed(self.title)
+        if self.locarno is None:        # (the edition of a class not given, or not one)
+            self.locarno_edition = None
         self.figure_descriptions = [_composed(d) for d in self.figure_descriptions]
         if isinstance(self.extra.get("title_display"), str):
             self.extra["title_display"] = _composed(self.extra["title_display"])

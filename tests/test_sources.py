@@ -421,7 +421,7 @@ def test_manifest_rows_fill_blank_titles_keep_a_class_with_its_edition_and_name_
         tmp_path):
     """A title of spaces is empty too; a class is kept with its own row's edition (06-09
     with another row's edition 13 was a pair no row gave); an unreadable class that a later
-    row fills is not "stored as unknown"; a date problem names the row the date came from."""
+    row fills is not "left out"; a date problem names the row the date came from."""
     for name in "abcdef":
         (tmp_path / f"{name}.png").write_bytes(b"x")
     rows = [row("a.png", title="  ", locarno="99-99", locarno_edition=None),
@@ -438,7 +438,7 @@ def test_manifest_rows_fill_blank_titles_keep_a_class_with_its_edition_and_name_
         "Pregnancy pillow", "06-09", None)
     other = scan.patents["D0900003"]    # the same class's edition on a later row: kept; a
     assert (other.title, other.locarno_edition) == (None, "13")    # title of spaces: none
-    assert not any("stored as unknown" in w for w in scan.warnings)
+    assert not any("left out" in w for w in scan.warnings)
     assert any("line 3: D0900001: locarno differs from manifest.jsonl line 2" in w
                for w in scan.warnings)
     (where, why), = scan.errors
@@ -829,11 +829,49 @@ def test_deeppatent2_json_lines_skip_a_bad_line_and_say_what_they_lack(tmp_path)
     assert scan.patents["D0871722"].locarno is None
     assert scan.undated == ["D0871720"]            # (said by the run: another may date it)
     assert scan.warnings == [
-        "2020.json: 1 patents have a Locarno class that is not one, stored as unknown: "
+        "2020.json: 1 patents have a Locarno class that is not one, left out (a class the "
+        "library has is kept): "
         "D0871722 not a Locarno code: '6-3x'"]
     (tmp_path / "2020.json").write_text('{"patentID": "USD0871744", "obj\n' + text)
     with pytest.raises(SourceError, match="not readable DeepPatent2 JSON"):
         scan_deeppatent2(tmp_path / "2020.json")
+
+
+def test_a_class_left_out_takes_its_edition_with_it(tmp_path):
+    """A class that is not one was left out, its edition kept: "Locarno - (edition 12)"."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    scan = scan_manifest(write_manifest(tmp_path, [row("a.png", locarno="Class 17",
+                                                       locarno_edition="12")]))
+    patent = scan.patents["D0900001"]
+    assert (patent.locarno, patent.locarno_edition) == (None, None)
+    assert [w for w in scan.warnings if "left out (a class the library has is kept)" in w]
+
+
+def test_a_deeppatent2_patent_takes_what_its_later_records_give(tmp_path):
+    """A patent's class was its first record's alone: a first record without one left the
+    patent out of every class filter, and a later record of another class was not said."""
+    from PIL import Image
+
+    from core.sources import scan_deeppatent2
+
+    (tmp_path / "images").mkdir()
+    for n in range(1, 5):
+        Image.new("L", (40, 30), 255).save(tmp_path / "images" / f"s{n}.png")
+    records = [{"patentID": "USD0871728-20200107", "Figure_file": "s1.png",
+                "classification_locarno": ""},
+               {"patentID": "USD0871728-20200107", "Figure_file": "s2.png", "object": "vase",
+                "classification_locarno": "0903"},
+               {"patentID": "USD0871717-20200107", "Figure_file": "s3.png",
+                "classification_locarno": "0601"},
+               {"patentID": "USD0871717-20200107", "Figure_file": "s4.png",
+                "classification_locarno": "2101"}]
+    (tmp_path / "2020.json").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    scan = scan_deeppatent2(tmp_path / "2020.json")
+    assert (scan.patents["D0871728"].locarno, scan.patents["D0871728"].title) == \
+        ("09-03", "vase")
+    assert scan.patents["D0871717"].locarno == "06-01"
+    assert scan.warnings == ["2020.json: 1 patents have records of other Locarno classes; each "
+                             "keeps its first record's: D0871717 06-01 (also 21-01)"]
 
 
 def test_an_archive_is_unpacked_in_pieces_and_a_damaged_file_leaves_nothing(tmp_path,

@@ -116,7 +116,8 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
         records = list(deeppatent2_entries(path, scan.errors))
     except (OSError, ValueError) as exc:
         raise SourceError(f"{path}: not readable DeepPatent2 JSON ({exc})") from None
-    bad_classes: list[str] = []
+    bad_classes: dict[str, str] = {}        # patent -> why its class is not one
+    other_classes: dict[str, set[str]] = {}     # patent -> classes its later records give
     views: dict[str, dict[int, str]] = {}
     for place, rec in records:
         where = f"{path.name} {place}"
@@ -131,8 +132,11 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
         except FieldError as exc:
             scan.errors.append((where, str(exc)))
             continue
+        record = _patent(pid, raw_id, rec, bad_classes)
         if pid not in scan.patents:
-            scan.patents[pid] = _patent(pid, raw_id, rec, bad_classes)
+            scan.patents[pid] = record
+        else:                   # (a patent's records: one may lack what another gives)
+            _fill(scan.patents[pid], record, other_classes)
         if said := figure_sentence(rec):
             views.setdefault(pid, {}).setdefault(*said)
         if image not in seen:
@@ -149,11 +153,34 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
                           f"({scan.errors[0][1] if scan.errors else 'empty'})")
     # (said by the run once it has gone through: another source of it may date them)
     scan.undated = [pid for pid, p in scan.patents.items() if p.grant_date is None]
-    if bad_classes:
-        scan.warnings.append(f"{path.name}: {len(bad_classes)} patents have a Locarno class "
-                             f"that is not one, stored as unknown: "
-                             f"{first_few(bad_classes, sep='; ')}")
+    bad = [f"{pid} {why}" for pid, why in bad_classes.items()
+           if pid in scan.patents and scan.patents[pid].locarno is None]
+    if bad:
+        scan.warnings.append(f"{path.name}: {len(bad)} patents have a Locarno class that is "
+                             f"not one, left out (a class the library has is kept): "
+                             f"{first_few(bad, sep='; ')}")
+    if other_classes:
+        differ = [f"{pid} {scan.patents[pid].locarno} (also {', '.join(sorted(codes))})"
+                  for pid, codes in other_classes.items()]
+        scan.warnings.append(f"{path.name}: {len(differ)} patents have records of other "
+                             f"Locarno classes; each keeps its first record's: "
+                             f"{first_few(differ, sep='; ')}")
     return scan
+
+
+def _fill(patent: PatentRecord, record: PatentRecord, other_classes: dict[str, set[str]]
+          ) -> None:
+    """``patent`` (from its first record) given what a later ``record`` of it gives and it
+    lacks; a class other than its own is noted in ``other_classes``."""
+    if not patent.title and record.title:
+        patent.title, patent.extra["title_display"] = record.title, \
+            record.extra.get("title_display")
+    if patent.grant_date is None:
+        patent.grant_date = record.grant_date
+    if patent.locarno is None:
+        patent.locarno = record.locarno
+    elif record.locarno not in (None, patent.locarno):
+        other_classes.setdefault(patent.patent_id, set()).add(record.locarno)
 
 
 def _locate(json_path: Path, name: object, allow_absolute: bool) -> Path:
@@ -193,7 +220,7 @@ def figure_sentence(rec: dict) -> tuple[int, str] | None:
                + (f" of the {' '.join(str(obj).split())}" if obj else ""))
 
 
-def _patent(pid: str, raw_id: str, rec: dict, bad_classes: list[str]) -> PatentRecord:
+def _patent(pid: str, raw_id: str, rec: dict, bad_classes: dict[str, str]) -> PatentRecord:
     m = _GRANTED.search(raw_id)
     grant = None
     if m:
@@ -209,7 +236,7 @@ def _patent(pid: str, raw_id: str, rec: dict, bad_classes: list[str]) -> PatentR
         try:
             locarno = parse_locarno(raw_class)
         except LocarnoError as exc:
-            bad_classes.append(f"{pid} {exc}")
+            bad_classes.setdefault(pid, str(exc))
     return PatentRecord(
         pid, title=title, grant_date=grant, locarno=locarno,
         extra={"source": "deeppatent2", "title_display": display_title(title) if title else None,

@@ -193,7 +193,7 @@ def _locarno(value: object, where: str, warnings: dict[str, str]) -> str | None:
     try:
         return parse_locarno(value)
     except LocarnoError as exc:
-        warnings["locarno"] = f"{where}: locarno: {exc}; stored as unknown"
+        warnings["locarno"] = f"{where}: locarno: {exc}; left out (a class the library has is kept)"
         return None
 
 
@@ -214,7 +214,7 @@ def _empty(value: object) -> bool:
 
 def _unused_values(rows: list[_Row], patent: PatentRecord) -> list[str]:
     """What the rows gave that could not be read, for the fields left unknown (a field
-    another row filled is not "stored as unknown"), once per field."""
+    another row filled is not "left out"), once per field."""
     out: dict[str, str] = {}
     for row in rows:
         for name, message in row.warnings.items():

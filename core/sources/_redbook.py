@@ -240,7 +240,8 @@ def _locarno(bib: ET.Element, warnings: list[str]) -> str | None:
     try:
         return parse_locarno(code)
     except LocarnoError as exc:
-        warnings.append(f"classification-locarno: {exc}; stored as unknown")
+        warnings.append(f"classification-locarno: {exc}; left out (a class the library has "
+                        "is kept)")
         return None
 
 
