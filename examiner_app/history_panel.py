@@ -86,7 +86,7 @@ class HistoryPanel(QDockWidget):
         self._window_width = 0
         self._press_width = None
         # the width the window's other panes want beside the dock (set by the window)
-        self.room_beside: Callable[[], int] | None = None
+        self.room_beside: Callable[[int], int] | None = None    # with n columns of results
         self._watch_window()
         self._records: list[dict] = []
         self._shared: dict[str, tuple[int, int]] | None = None     # of the names listed
@@ -177,7 +177,8 @@ class HistoryPanel(QDockWidget):
         """The dock's width in a window ``window_width`` wide: the share the examiner gave it
         by dragging its edge, else room for every column shown with the query readable (a
         quarter of a wide window, up to half) where that leaves the other panes the room
-        they want (``room_beside``); the window's layout gives what it can."""
+        they want (``room_beside``), and never the results' last column; the window's
+        layout gives what it can."""
         if self._share is not None:
             return round(self._share * window_width)
         bar = self.table.verticalScrollBar().sizeHint().width()
@@ -187,9 +188,12 @@ class HistoryPanel(QDockWidget):
                          fixed + self._px(QUERY_WIDTH)), window_width // 2)
         if self.room_beside is None:
             return wanted
-        # the other panes keep their room where the dock can still show the query readably
+        # the other panes keep their room where the dock can still show the query readably,
+        # and the results one column of cards whatever the font (the dock's table scrolls)
         least = fixed + self._px(QUERY_BESIDE)
-        return min(wanted, max(least, window_width - self.room_beside()))
+        width = min(wanted, max(least, window_width - self.room_beside(2)))
+        return max(self.minimumSizeHint().width(),
+                   min(width, window_width - self.room_beside(1)))
 
     def _px(self, width: int) -> int:
         """One of the widths above in the font in use."""

@@ -220,8 +220,8 @@ class MainWindow(QMainWindow):
         self.history = HistoryPanel(self)
         # a window that can show two columns of results beside the history keeps them
         edge = self.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent)
-        self.history.room_beside = lambda: (left_scroll.width() + split.handleWidth() + edge
-                                            + self.results.width_for_columns(2))
+        self.history.room_beside = lambda n: (left_scroll.width() + split.handleWidth() + edge
+                                              + self.results.width_for_columns(n))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history)
         self.history.hide()
 

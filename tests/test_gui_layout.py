@@ -1,5 +1,6 @@
 """Layout, contrast and keyboard checks of the examiner window at the sizes examiners use
 (1024, 1280 and 1920 px wide): what is shown, how wide, which widget has the focus."""
+import contextlib
 import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -348,17 +349,9 @@ def test_locarno_pickers_elide_long_titles_with_an_ellipsis(qtbot, window, size)
 def test_the_filing_date_shows_whole_in_a_large_system_font(qtbot, settings, points):
     """The date field is as wide as a date in the font the window opens with (at 16 pt it
     showed "26-12-05" of 2026-12-05)."""
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication
-
     from examiner_app.main_window import MainWindow
 
-    app = QApplication.instance()
-    before = app.font()
-    font = QFont(before)
-    font.setPointSize(points)
-    app.setFont(font)
-    try:
+    with app_font(points):
         w = MainWindow(settings)
         qtbot.addWidget(w)
         w.resize(1300, 850)
@@ -370,6 +363,21 @@ def test_the_filing_date_shows_whole_in_a_large_system_font(qtbot, settings, poi
         assert shown >= edit.fontMetrics().horizontalAdvance(edit.text()), \
             (shown, edit.text())
         w.close()
+
+
+@contextlib.contextmanager
+def app_font(points: int):
+    """The application's font at ``points`` meanwhile (a large system font)."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    before = app.font()
+    font = QFont(before)
+    font.setPointSize(points)
+    app.setFont(font)
+    try:
+        yield
     finally:
         app.setFont(before)
 
@@ -378,17 +386,9 @@ def test_the_history_beside_the_results_does_not_widen_the_window_in_a_large_fon
         qtbot, settings):
     """At 18 pt the results' page kept the detail view's least width too (a stacked widget
     asks for its largest page): opening the history widened a 1300-px window to 1479."""
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication
-
     from examiner_app.main_window import MainWindow
 
-    app = QApplication.instance()
-    before = app.font()
-    font = QFont(before)
-    font.setPointSize(18)
-    app.setFont(font)
-    try:
+    with app_font(18):
         w = MainWindow(settings)
         qtbot.addWidget(w)
         w.resize(1300, 850)
@@ -397,13 +397,14 @@ def test_the_history_beside_the_results_does_not_widen_the_window_in_a_large_fon
         w.history.show()
         qtbot.wait(300)
         assert w.width() == 1300
+        # and the dock gives way before the results' one column (they were 216 px wide)
+        card = w.results.delegate.card_size(w.results.view.font()).width()
+        assert w.results.width() >= card and w.history.width() < w.history.wanted_width(2600)
         w.stack.setCurrentWidget(w.detail)       # its least width counts while it is shown
         assert w.stack.minimumSizeHint().width() >= w.detail.minimumSizeHint().width()
         w.stack.setCurrentWidget(w.results)
         assert w.stack.minimumSizeHint().width() < w.detail.minimumSizeHint().width()
         w.close()
-    finally:
-        app.setFont(before)
 
 
 def test_the_first_window_fits_the_screen(qtbot, settings):
