@@ -684,10 +684,13 @@ def cmd_eval(args) -> int:
                                                                weights)
             results[mode] = evaluate(gallery, queries, library_query_vectors(lib, gallery), fn)
         unjudged = next(iter(results.values())).no_date_or_class
+        no_subclass = next(iter(results.values())).no_subclass
         unit = "query pages" if args.per == "sheet" else "applications"
-        unjudged_note = (f"{unjudged} {unit} of patents without a filing date or a Locarno "
-                         "class are not scored for prior art (it needs both)"
-                         if unjudged else "")
+        unjudged_note = "\n".join(note for note in (
+            f"{unjudged} {unit} of patents without a filing date or a Locarno class are not "
+            "scored for prior art (it needs both)" if unjudged else "",
+            f"{no_subclass} {unit} of patents with a Locarno class but no subclass are scored "
+            "for prior art by class only" if no_subclass else "") if note)
         if not any(any(r.counts.values()) for r in results.values()):
             if unjudged == len(queries):
                 raise CliError(f"nothing could be scored: none of the {len(query_patents)} "
@@ -709,6 +712,7 @@ def cmd_eval(args) -> int:
         if args.json:
             print(json.dumps({"model": lib.model_id, "queries": len(queries), "per": args.per,
                               "untitled_left_out": untitled, "no_date_or_class": unjudged,
+                              "no_subclass": no_subclass,
                               "query_patents": len(query_patents),
                               "query_patents_trained_on": trained_on, "modes": {
                 mode: {"scored": r.counts, "skipped": r.skipped, "metrics": r.metrics,

@@ -156,7 +156,8 @@ class QueryPanel(QWidget):
         self.figure.clear()
         n = len(self.view.boxes)
         self.figure.addItem(f"All figures ({n})" if n else "All figures", -1)
-        if self.query is not None and self.query.n_pages > 1:
+        # (a file cut off after some page: its pages one at a time, all of them refused)
+        if self.query is not None and self.query.n_pages > 1 and not self.query.cut_off:
             self.figure.addItem(f"All pages ({self.query.n_pages})", -3)
         for i in range(n):
             self.figure.addItem(f"Figure {i + 1}", i)

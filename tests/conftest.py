@@ -190,6 +190,30 @@ def sheets(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def cut_tiff(tmp_path):
+    """``cut_tiff(pages, readable)``: a Group 4 TIFF of ``pages`` (PIL images) cut off where
+    its pages after the first ``readable`` can no longer be reached (a broken download), as
+    ``tmp_path / "cut.tif"``."""
+    from PIL import TiffImagePlugin
+
+    from core.imageio import page_count
+
+    def make(pages, readable: int) -> Path:
+        whole = tmp_path / "whole.tif"
+        with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
+            for page in pages:
+                page.convert("1").save(tf, format="TIFF", compression="group4")
+                tf.newFrame()
+        data, cut = whole.read_bytes(), tmp_path / "cut.tif"
+        for end in range(len(data) - 1, 0, -16):
+            cut.write_bytes(data[:end])
+            if page_count(cut) == (readable, False):
+                return cut
+        raise AssertionError(f"no cut of {whole} leaves {readable} pages readable")
+    return make
+
+
 # -- audit trail and ratings tests: a small library to search and rate --------------------
 AUDIT_BEFORE = date(2020, 1, 1)
 

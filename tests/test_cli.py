@@ -597,7 +597,7 @@ def test_an_installed_checkpoint_records_its_training_patents_by_name(tmp_path, 
 
 
 def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, shared_data,
-                                                              tmp_path):
+                                                              tmp_path, cut_tiff):
     """An application's PDF opens on its front page: the line says there are more pages."""
     from PIL import Image
 
@@ -621,20 +621,7 @@ def test_a_multi_page_query_file_says_which_page_was_searched(cli_library, share
     references = run("search", shared_data / "real_dev" / "D0822408" / "page01_sheet.png",
                      "--library", lib, "--no-log")       # page 2 of a front page: text only
     assert references.returncode == 1 and "text only" in references.stderr
-    from PIL import TiffImagePlugin
-
-    from core.imageio import page_count
-
-    whole = tmp_path / "whole.tif"          # cut off inside page 3: what can be read is said
-    with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
-        for page in pages + pages[1:]:
-            page.convert("1").save(tf, format="TIFF", compression="group4")
-            tf.newFrame()
-    data, cut = whole.read_bytes(), tmp_path / "cut.tif"
-    for end in range(len(data) - 1, 0, -16):
-        cut.write_bytes(data[:end])
-        if page_count(cut) == (2, False):
-            break
+    cut = cut_tiff(pages + pages[1:], 2)    # cut off inside page 3: what can be read is said
     first = run("search", cut, "--library", lib, "--k", "3", "--no-log", "--page", "2")
     assert first.stdout.startswith(f"query {cut} (page 2 of the 2 that can be read: the file "
                                    "is cut off or damaged after page 2): "), first.stdout
@@ -675,6 +662,32 @@ def test_page_all_searches_with_the_figures_of_every_page(cli_library, shared_da
                         (["--page", "none"], "a page number or 'all'")):
         proc = run("search", pdf, "--library", lib, "--no-log", *bad)
         assert proc.returncode in (1, 2) and needle in proc.stderr, proc.stderr
+
+
+def test_eval_says_the_queries_of_a_class_without_subclass(drawing_manifest, tmp_path):
+    """Query patents with a class alone were in no count of eval's JSON, and in its text
+    only where the subclass task scored nothing at all."""
+    from core.ingest import ingest
+    from core.library import Library
+    from core.models import create_model
+
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    alone = rows[0]["patent_id"]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({
+        **r, "image": str(drawing_manifest.parent / r["image"]),
+        "locarno": r["locarno"][:2] if r["patent_id"] == alone else r["locarno"]}) + "\n"
+        for r in rows))
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0, allow_absolute=True)
+    sheets = sum(r["patent_id"] == alone for r in rows)
+    got = json.loads(run("eval", "--library", tmp_path / "lib", "--json").stdout)
+    assert got["no_subclass"] == sheets and got["modes"]["image"]["scored"][
+        "prior_art_subclass"] > 0
+    text = run("eval", "--library", tmp_path / "lib").stdout
+    assert f"{sheets} query pages of patents with a Locarno class but no subclass are " \
+        "scored for prior art by class only" in text
 
 
 def test_eval_per_application_queries_once_per_patent_with_all_its_sheets(cli_library):

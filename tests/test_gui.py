@@ -686,29 +686,20 @@ def test_a_search_of_the_last_library_is_not_shown_in_the_one_opened(qtbot, wind
 
 
 def test_a_query_file_cut_off_after_some_page_is_said_so(qtbot, window, gui_library,
-                                                         tmp_path):
+                                                         cut_tiff):
     """A TIFF cut off inside its third page showed "Page 1 of 2" and "All pages (2)" as if
     it were whole; the window says what is missing, and which pages can be searched."""
-    from PIL import Image, TiffImagePlugin
+    from PIL import Image
 
-    from core.imageio import page_count
-
-    whole = tmp_path / "whole.tif"
-    with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
-        for sheet in sheets(gui_library)[:3]:
-            Image.open(sheet).convert("1").save(tf, format="TIFF", compression="group4")
-            tf.newFrame()
-    data, cut = whole.read_bytes(), tmp_path / "cut.tif"
-    for end in range(len(data) - 1, 0, -16):
-        cut.write_bytes(data[:end])
-        if page_count(cut) == (2, False):
-            break
-    window.start(gui_library, cut)
+    window.start(gui_library, cut_tiff([Image.open(s) for s in sheets(gui_library)[:3]], 2))
     searched(qtbot, window)
     assert window.query.n_pages == 2 and window.banner.level == "warning"
     assert "cut.tif: damaged or truncated image (it is cut off or damaged after page 2" in \
         window.banner.text.text() and "Pages 1 to 2 can be searched" in \
         window.banner.text.text()
+    combo = window.query_panel.figure                   # "All pages" would only fail
+    assert not [combo.itemText(i) for i in range(combo.count())
+                if combo.itemText(i).startswith("All pages")]
 
 
 def test_the_detail_view_of_the_last_library_goes_when_another_opens(qtbot, window,

@@ -175,26 +175,15 @@ def test_a_multi_page_tiff_cut_off_after_its_first_page_reads_that_page(tmp_path
     assert count_pages(whole) == 2
 
 
-def test_a_tiff_cut_off_before_its_last_pages_says_so_where_all_pages_are_read(tmp_path):
+def test_a_tiff_cut_off_before_its_last_pages_says_so_where_all_pages_are_read(cut_tiff,
+                                                                             tmp_path):
     """A three-page TIFF cut off inside page 3: all its pages (a query's "all pages", a
     folder added to the library) were the two before, without a word about the third."""
-    from PIL import TiffImagePlugin
-
     from core.imageio import iter_pages, page_count
     from core.sources import scan_folder
 
-    whole = tmp_path / "whole.tif"
-    with TiffImagePlugin.AppendingTiffWriter(str(whole), True) as tf:
-        for _ in range(3):
-            _sheet().convert("1").save(tf, format="TIFF", compression="group4")
-            tf.newFrame()
-    data = whole.read_bytes()
-    assert page_count(whole) == (3, True)
-    cut = tmp_path / "cut.tif"
-    for end in range(len(data) - 1, 0, -16):        # where page 3 can no longer be reached
-        cut.write_bytes(data[:end])
-        if page_count(cut) == (2, False):
-            break
+    cut = cut_tiff([_sheet()] * 3, 2)
+    assert page_count(tmp_path / "whole.tif") == (3, True)
     assert page_count(cut) == (2, False) and count_pages(cut) == 2
     with pytest.raises(ImageReadError, match=r"cut\.tif: damaged or truncated image \(it is "
                        r"cut off or damaged after page 2: the pages after it cannot be read"):
