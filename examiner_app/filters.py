@@ -137,7 +137,9 @@ class FilterPanel(QWidget):
         return value.toPython()
 
     def locarno(self) -> str | None:
-        return self.subclass.currentData() or self.main_class.currentData()
+        """The class or subclass chosen, as searched and logged ("31" is 31-00)."""
+        code = self.subclass.currentData() or self.main_class.currentData()
+        return locarno.normalize_locarno(code) if code else None
 
     def query_text(self) -> str | None:
         return self.text.text().strip() or None

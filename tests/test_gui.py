@@ -153,6 +153,9 @@ def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_librar
     in_class = run_search(qtbot, window).results
     assert in_class and all(h.locarno.startswith(code[:2]) for h in in_class)
     assert window.filters.locarno() == code[:2]
+    window.filters.main_class.setCurrentIndex(window.filters.main_class.findData("31"))
+    assert window.filters.locarno() == "31-00"      # its one code, logged as the CLI logs it
+    window.filters.set_values(None, code[:2], None)
     window.filters.text.setText("drinking mug")
     assert run_search(qtbot, window).text == "drinking mug"
     assert "title (Text)" not in window.results.subheader.text()
