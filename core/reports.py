@@ -408,31 +408,18 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
                       study: str | None = None, examiner: str | None = None) -> int:
     """The current rating of every rated result (optionally of one session, study or
     examiner)."""
-    rows = store.current_ratings(session=session, study=study, examiner=examiner)
-    searches: dict[int, dict] = {}
-    with _csv_file(path) as f:
-        w = _SheetSafeWriter(f)
-        w.writerow(RATINGS_COLUMNS)
-        for r in rows:
-            sid = r["search_id"]
-            if sid is not None and sid not in searches:
-                searches[sid] = store.search_record(sid) or {}
-            s = searches.get(sid, {})
-            w.writerow([r["at"], r["examiner"] or "", r["study"] or "", r["session"] or "",
-                        sid if sid is not None else "", s.get("query_path") or "",
-                        r["query_sha256"] or "", s.get("before") or "", s.get("locarno") or "",
-                        s.get("text") or "", r["model_id"] or "",
-                        r["rank"] if r["rank"] is not None else "",
-                        r["patent_id"], display_patent_id(r["patent_id"]),
-                        r["figure_id"] if r["figure_id"] is not None else "", r["rating"],
-                        int(r["rating"] >= RELEVANT_MIN), r["blind"]])
-    return len(rows)
+    return _write_rating_rows(
+        path, store, store.current_ratings(session=session, study=study, examiner=examiner),
+        RATINGS_COLUMNS, lambda r, s: [
+            r["at"], *_rated_in(r, s), r["model_id"] or "", _blank(r["rank"]),
+            r["patent_id"], display_patent_id(r["patent_id"]), _blank(r["figure_id"]),
+            r["rating"], int(r["rating"] >= RELEVANT_MIN), r["blind"]])
 
 
 RATING_EVENTS_COLUMNS = ["event_id", "at", "examiner", "study", "session", "search_id",
-                         "query", "query_sha256", "before", "model_id", "rank", "patent_id",
-                         "patent_number", "figure_id", "change", "previous_rating", "rating",
-                         "blind"]
+                         "query", "query_sha256", "before", "locarno_filter", "text",
+                         "model_id", "rank", "patent_id", "patent_number", "figure_id",
+                         "change", "previous_rating", "rating", "blind"]
 
 
 def write_rating_events_csv(path: str | os.PathLike, store: Store, *,
@@ -440,24 +427,35 @@ def write_rating_events_csv(path: str | os.PathLike, store: Store, *,
                             examiner: str | None = None) -> int:
     """Every rating event in the order made (set, changed, cleared), for studies that look at
     how examiners revised their judgements; the filters as for ``write_ratings_csv``."""
-    rows = store.rating_events(session=session, study=study, examiner=examiner)
+    return _write_rating_rows(
+        path, store, store.rating_events(session=session, study=study, examiner=examiner),
+        RATING_EVENTS_COLUMNS, lambda r, s: [
+            r["id"], r["at"], *_rated_in(r, s), r["model_id"] or "", _blank(r["rank"]),
+            r["patent_id"], display_patent_id(r["patent_id"]), _blank(r["figure_id"]),
+            r["change"], _blank(r["previous"]), _blank(r["rating"]), r["blind"]])
+
+
+def _write_rating_rows(path, store: Store, rows: list[dict], columns: list[str],
+                       cells: Callable[[dict, dict], list]) -> int:
+    """``rows`` of the ratings table as CSV, each as ``cells(row, its search's record)``."""
     searches: dict[int, dict] = {}
     with _csv_file(path) as f:
         w = _SheetSafeWriter(f)
-        w.writerow(RATING_EVENTS_COLUMNS)
+        w.writerow(columns)
         for r in rows:
             sid = r["search_id"]
             if sid is not None and sid not in searches:
                 searches[sid] = store.search_record(sid) or {}
-            s = searches.get(sid, {})
-            w.writerow([r["id"], r["at"], r["examiner"] or "", r["study"] or "",
-                        r["session"] or "", sid if sid is not None else "",
-                        s.get("query_path") or "", r["query_sha256"] or "",
-                        s.get("before") or "", r["model_id"] or "",
-                        _blank(r["rank"]), r["patent_id"], display_patent_id(r["patent_id"]),
-                        _blank(r["figure_id"]), r["change"], _blank(r["previous"]),
-                        _blank(r["rating"]), r["blind"]])
+            w.writerow(cells(r, searches.get(sid, {})))
     return len(rows)
+
+
+def _rated_in(r: dict, s: dict) -> list:
+    """Who rated, and the search rated: examiner, study, session, search id, query, its
+    SHA-256, the cutoff, the class filter and the text."""
+    return [r["examiner"] or "", r["study"] or "", r["session"] or "",
+            _blank(r["search_id"]), s.get("query_path") or "", r["query_sha256"] or "",
+            s.get("before") or "", s.get("locarno") or "", s.get("text") or ""]
 
 
 def _blank(value) -> object:
