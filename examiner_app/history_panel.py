@@ -180,18 +180,22 @@ class HistoryPanel(QDockWidget):
         they want (``room_beside``), and never the results' last column; the window's
         layout gives what it can."""
         if self._share is not None:
-            return round(self._share * window_width)
-        bar = self.table.verticalScrollBar().sizeHint().width()
-        when = self.table.sizeHintForColumn(WHEN) if self.table.isColumnHidden(WHEN) else 0
-        fixed = self._other_widths() + when + bar + 20
-        wanted = min(max(self._px(DOCK_WIDTH), window_width // 4,
-                         fixed + self._px(QUERY_WIDTH)), window_width // 2)
+            width = round(self._share * window_width)
+        else:
+            bar = self.table.verticalScrollBar().sizeHint().width()
+            when = self.table.sizeHintForColumn(WHEN) if self.table.isColumnHidden(WHEN) else 0
+            fixed = self._other_widths() + when + bar + 20
+            width = min(max(self._px(DOCK_WIDTH), window_width // 4,
+                            fixed + self._px(QUERY_WIDTH)), window_width // 2)
+            if self.room_beside is None:
+                return width
+            # the other panes keep their room where the dock can still show the query
+            # readably
+            least = fixed + self._px(QUERY_BESIDE)
+            width = min(width, max(least, window_width - self.room_beside(2)))
         if self.room_beside is None:
-            return wanted
-        # the other panes keep their room where the dock can still show the query readably,
-        # and the results one column of cards whatever the font (the dock's table scrolls)
-        least = fixed + self._px(QUERY_BESIDE)
-        width = min(wanted, max(least, window_width - self.room_beside(2)))
+            return width
+        # and the results one column of cards whatever the font or share (the table scrolls)
         return max(self.minimumSizeHint().width(),
                    min(width, window_width - self.room_beside(1)))
 

@@ -224,6 +224,9 @@ class MainWindow(QMainWindow):
                                               + self.results.width_for_columns(n))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history)
         self.history.hide()
+        # (the detail view's least width squeezes the dock: back on the results, its width)
+        self.stack.currentChanged.connect(
+            lambda _: self.stack.currentWidget() is self.results and self.history.fit_to_window())
 
         bar = self.statusBar()
         self.busy = QProgressBar()

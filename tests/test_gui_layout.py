@@ -101,6 +101,39 @@ def test_history_dock_gives_way_when_a_wide_window_is_made_small(
     assert window.width() == 1920 and window.history.width() == wide
 
 
+def test_a_dragged_dock_keeps_its_share_but_not_the_results_last_column(
+        qtbot, window, gui_library_source):
+    """A dock dragged wide kept its share of a window made narrower, the results cut to less
+    than a card; and the detail view shown and left squeezed it until the window resized."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(1600, 900)
+    window.start(gui_library_source, sheets(gui_library_source)[0])
+    resp = searched(qtbot, window)
+    _history_rows(qtbot, window, [resp.search_id])
+    for kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease):
+        if kind == QEvent.Type.MouseButtonRelease:       # the edge dragged in between
+            window.resizeDocks([window.history], [1100], Qt.Orientation.Horizontal)
+            qtbot.wait(100)
+        QApplication.sendEvent(window, QMouseEvent(
+            kind, QPointF(5, 5), QPointF(5, 5), Qt.MouseButton.LeftButton,
+            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    assert window.history._share is not None
+    window.resize(1300, 900)
+    qtbot.wait(300)
+    card = window.results.delegate.card_size(window.results.view.font()).width()
+    assert window.results.width() >= card, (window.results.width(), card)
+    dock = window.history.width()
+    window.results.select_row(0)
+    window.show_detail()
+    qtbot.wait(200)
+    window.show_grid()
+    qtbot.wait(200)
+    assert window.history.width() == dock
+
+
 def test_results_keep_two_columns_beside_the_history_at_1280(qtbot, window,
                                                              gui_library_source):
     """At 1280x800 the history dock takes the width a readable table needs and leaves the
@@ -400,6 +433,10 @@ def test_the_history_beside_the_results_does_not_widen_the_window_in_a_large_fon
         # and the dock gives way before the results' one column (they were 216 px wide)
         card = w.results.delegate.card_size(w.results.view.font()).width()
         assert w.results.width() >= card and w.history.width() < w.history.wanted_width(2600)
+        w.history._share = 0.6                  # a share dragged in a wider window: the same
+        w.history.fit_to_window()
+        qtbot.wait(300)
+        assert w.results.width() >= card and w.width() == 1300
         w.stack.setCurrentWidget(w.detail)       # its least width counts while it is shown
         assert w.stack.minimumSizeHint().width() >= w.detail.minimumSizeHint().width()
         w.stack.setCurrentWidget(w.results)
