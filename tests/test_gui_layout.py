@@ -42,13 +42,13 @@ def _visible_width(table, j) -> int:
 
 
 def test_history_query_column_takes_the_free_width_and_names_the_patent_folder(
-        qtbot, window, gui_library_source):
+        qtbot, window, gui_library):
     """Searches of two patents' sheets: at 1024, 1280 and 1920 px the query column fills the
     dock beside the other columns (no sideways scrolling), and every cell shows the sheet's
     folder (the patent number), with the whole path once there is room."""
-    a, b = _two_patents(gui_library_source)
+    a, b = _two_patents(gui_library)
     window.resize(1024, 640)
-    window.start(gui_library_source, a)
+    window.start(gui_library, a)
     first = searched(qtbot, window)
     window.load_query(b)
     second = searched(qtbot, window, first.search_id)
@@ -80,11 +80,11 @@ def test_history_query_column_takes_the_free_width_and_names_the_patent_folder(
 
 
 def test_history_dock_gives_way_when_a_wide_window_is_made_small(
-        qtbot, window, gui_library_source):
+        qtbot, window, gui_library):
     """With the history open, a window at 1920x1080 (an external monitor) made 1024x640 in
     one step (a laptop) is 1024 wide: neither the dock nor the grid's legend holds it wider."""
     window.resize(1280, 800)
-    window.start(gui_library_source, sheets(gui_library_source)[0])
+    window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
     table = _history_rows(qtbot, window, [resp.search_id])
     window.resize(1920, 1080)
@@ -102,7 +102,7 @@ def test_history_dock_gives_way_when_a_wide_window_is_made_small(
 
 
 def test_a_dragged_dock_keeps_its_share_but_not_the_results_last_column(
-        qtbot, window, gui_library_source):
+        qtbot, window, gui_library):
     """A dock dragged wide kept its share of a window made narrower, the results cut to less
     than a card; and the detail view shown and left squeezed it until the window resized."""
     from PySide6.QtCore import QEvent, QPointF
@@ -110,7 +110,7 @@ def test_a_dragged_dock_keeps_its_share_but_not_the_results_last_column(
     from PySide6.QtWidgets import QApplication
 
     window.resize(1600, 900)
-    window.start(gui_library_source, sheets(gui_library_source)[0])
+    window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
     _history_rows(qtbot, window, [resp.search_id])
     for kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease):
@@ -135,11 +135,11 @@ def test_a_dragged_dock_keeps_its_share_but_not_the_results_last_column(
 
 
 def test_results_keep_two_columns_beside_the_history_at_1280(qtbot, window,
-                                                             gui_library_source):
+                                                             gui_library):
     """At 1280x800 the history dock takes the width a readable table needs and leaves the
     results two columns of cards (it took 440 px and left one column)."""
     window.resize(1280, 800)
-    window.start(gui_library_source, sheets(gui_library_source)[0])
+    window.start(gui_library, sheets(gui_library)[0])
     resp = searched(qtbot, window)
     table = _history_rows(qtbot, window, [resp.search_id])
     view = window.results.view
@@ -264,10 +264,10 @@ def test_a_rating_chip_shows_the_keyboard_focus(qtbot, window):
 
 
 # -- keys ---------------------------------------------------------------------------------
-def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_source):
+def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library):
     """F1 lists Space for the Detail view toggle: Space opens it from the grid and goes back
     from it (as Esc does); a rating button reached with Tab still takes Space itself."""
-    window.start(gui_library_source, sheets(gui_library_source)[0])
+    window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
     window.activateWindow()
     window.show_grid()
@@ -288,10 +288,10 @@ def test_space_closes_the_detail_view_it_opened(qtbot, window, gui_library_sourc
     assert window.stack.currentWidget() is window.results
 
 
-def test_every_rating_chip_is_a_tab_stop_rated_or_not(qtbot, window, gui_library_source):
+def test_every_rating_chip_is_a_tab_stop_rated_or_not(qtbot, window, gui_library):
     """Keyboard and screen-reader users reach each of the four rating chips with Tab, before
     and after rating (a button group let only one chip take focus)."""
-    window.start(gui_library_source, sheets(gui_library_source)[0])
+    window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
     window.results.select_row(0)
     window.show_detail()
@@ -311,12 +311,12 @@ def test_every_rating_chip_is_a_tab_stop_rated_or_not(qtbot, window, gui_library
 
 
 def test_tab_from_the_results_goes_to_the_query_not_to_an_invisible_stop(
-        qtbot, window, gui_library_source):
+        qtbot, window, gui_library):
     """Tab from the results grid reaches the query sheet next (the left panel's scroll area
     shows no focus and does nothing: it is no Tab stop), and the chain goes round."""
     from PySide6.QtWidgets import QApplication, QScrollArea
 
-    window.start(gui_library_source, sheets(gui_library_source)[0])
+    window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
