@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import unicodedata
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from ._names import composed
 from ._wording import counted
 from .index import Segment, redate_segment
 from .library import INDEX_DIR, Library
@@ -49,14 +49,12 @@ def differences(stored: dict, rec: PatentRecord) -> dict[str, tuple]:
 def _composed(field: str, value):
     """A stored value in the composed Unicode form records have (a library may hold one
     stored before they did: not a difference)."""
-    if not isinstance(value, str):
-        return value
-    if field == "figure_descriptions":
+    if field == "figure_descriptions" and isinstance(value, str):
         try:
-            return json.dumps([unicodedata.normalize("NFC", d) for d in json.loads(value)])
+            return json.dumps([composed(d) for d in json.loads(value)])
         except (ValueError, TypeError):
             return value
-    return unicodedata.normalize("NFC", value)
+    return composed(value)
 
 
 def _source(store, sid: int | None) -> tuple[str, str] | None:

@@ -31,7 +31,13 @@ def readable(text: object) -> str:
 def normal_name(name: str) -> str:
     """An examiner, study or session name as kept and compared: trimmed, in Unicode's composed
     form (NFC), so that "Zoë" typed and "Zoë" pasted with a combining diaeresis are one."""
-    return unicodedata.normalize("NFC", name.strip())
+    return composed(name.strip())
+
+
+def composed(text):
+    """``text`` in Unicode's composed form (NFC), as names and titles are kept; anything not
+    text as it is."""
+    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
 
 
 def name_problem(name: str) -> str | None:

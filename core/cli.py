@@ -280,16 +280,15 @@ def cmd_index_info(args) -> int:
               "cuts them again, keeping searches and ratings")
     unreadable = [d for d in info["damaged_index_files"] if d.endswith("may not read it)")]
     damaged = [d for d in info["damaged_index_files"] if d not in unreadable]
-    if unreadable:
-        from ._wording import first_few
+    from ._wording import first_few
 
+    if unreadable:
         print(f"access:    this user may not read index file(s) "
               f"{first_few([d.rsplit(' (', 1)[0] for d in unreadable])} (their permissions): "
               "searches fail until the library's owner gives read access")
     if damaged:
-        print(f"damaged:   index file(s) {', '.join(damaged[:3])}"
-              f"{' ...' if len(damaged) > 3 else ''}: searches fail until the library is "
-              "rebuilt from its sources (`patent-examiner index rebuild`)")
+        print(f"damaged:   index file(s) {first_few(damaged)}: searches fail until the library "
+              "is rebuilt from its sources (`patent-examiner index rebuild`)")
     gone = info["missing_page_files"]
     if gone:
         print(f"missing:   {len(gone)} page file(s) are no longer where they were added, e.g. "

@@ -1,10 +1,11 @@
 """Plain records passed between ingestion sources, the store and the index."""
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+from ._names import composed
 
 
 @dataclass
@@ -26,12 +27,12 @@ class PatentRecord:
     def __post_init__(self):
         # one Unicode form, as names are kept: "Crème" composed and decomposed (a Mac's file
         # name, another source's text) is one title, not a difference to correct
-        self.title = _composed(self.title)
+        self.title = composed(self.title)
         if self.locarno is None:        # (the edition of a class not given, or not one)
             self.locarno_edition = None
-        self.figure_descriptions = [_composed(d) for d in self.figure_descriptions]
+        self.figure_descriptions = [composed(d) for d in self.figure_descriptions]
         if isinstance(self.extra.get("title_display"), str):
-            self.extra["title_display"] = _composed(self.extra["title_display"])
+            self.extra["title_display"] = composed(self.extra["title_display"])
 
 
 @dataclass
@@ -65,8 +66,3 @@ class SourceScan:
     named: str | None = None
     #: patents it gives no grant date (what the library makes of them is said by ingest)
     undated: list[str] = field(default_factory=list)
-
-
-def _composed(text):
-    """``text`` in Unicode's composed form (NFC); anything else as it is."""
-    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text

@@ -811,25 +811,23 @@ class Store:
         cleared, or unchanged: set again as it was) and ``previous`` (the rating it
         replaced: the same examiner's of the same result, whatever session it was made in);
         filtered by the session, study or examiner it was made in."""
-        rows = self._as_filed([dict(r) for r in self.db.query(
-            "SELECT * FROM ratings ORDER BY id")])
         last: dict[tuple, int | None] = {}
         wanted = [(column, set(_both_forms(value))) for column, value in
                   (("session", session), ("study", study), ("examiner", examiner))
                   if value is not None]
         out = []
-        for r in rows:
+        for r in map(dict, self.db.query("SELECT * FROM ratings ORDER BY id")):
             key = (r["search_id"], r["examiner"] or "",
                    r["figure_id"] if r["figure_id"] is not None else -1,
                    r["patent_id"] if r["figure_id"] is None else None)
-            before, r["previous"] = last.get(key), last.get(key)
+            r["previous"] = before = last.get(key)
             last[key] = r["rating"]
             r["change"] = ("unchanged" if r["rating"] == before else
                            "cleared" if r["rating"] is None else
                            "rated" if before is None else "changed")
             if all((r[column] or "").strip() in forms for column, forms in wanted):
                 out.append(r)
-        return out
+        return self._as_filed(out)      # (a refiled figure keeps its key: its id)
 
 
 #: The latest rating event of each (search, examiner, figure or else patent): the current

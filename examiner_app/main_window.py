@@ -1100,8 +1100,8 @@ class MainWindow(QMainWindow):
             self._set_busy(False, job="ratings")
             notify("error", f"Ratings not exported: {describe_error(exc)}")
 
-        self.service.export_ratings(path, self.identity(), False, events=events,
-                                    on_done=done, on_error=failed)
+        self.service.export_ratings(path, self.identity(), events=events, on_done=done,
+                                    on_error=failed)
 
     # -- dialogs ----------------------------------------------------------------------------
     def show_library_dialog(self, rebuild: bool = False) -> None:

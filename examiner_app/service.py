@@ -500,17 +500,15 @@ class LibraryService(QObject):
 
         return self.ratings.submit(work, on_done=on_done, on_error=on_error)
 
-    def export_ratings(self, target: Path, identity: Identity, whole_library: bool, *,
-                       on_done: Callback, on_error: Callback, events: bool = False) -> Task:
-        """Write the ratings CSV: this study session's (every examiner's ratings in this study
-        and session), or every rating in the library; with ``events`` every rating event
-        (set, changed, cleared) rather than the current ratings."""
+    def export_ratings(self, target: Path, identity: Identity, *, on_done: Callback,
+                       on_error: Callback, events: bool = False) -> Task:
+        """Write this study session's ratings CSV (every examiner's ratings in this study and
+        session); with ``events`` every rating event (set, changed, cleared) rather than the
+        current ratings."""
         def work(task: Task) -> int:
             from core.reports import write_rating_events_csv, write_ratings_csv
 
             write = write_rating_events_csv if events else write_ratings_csv
-            if whole_library:
-                return write(target, self._store_for_reports())
             return write(target, self._store_for_reports(), session=identity.session,
                          study=identity.study)
 
