@@ -11,7 +11,7 @@ from pathlib import Path
 from core.audit import searched_region
 from core import normal_name
 from core.dates import local_time
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -87,6 +87,8 @@ class HistoryPanel(QDockWidget):
         self._press_width = None
         # the width the window's other panes want beside the dock (set by the window)
         self.room_beside: Callable[[int], int] | None = None    # with n columns of results
+        # fitted once the window's layout has settled: the panes' widths are stale before
+        self._fit_soon = QTimer(self, singleShot=True, interval=0, timeout=self.fit_to_window)
         self._watch_window()
         self._records: list[dict] = []
         self._shared: dict[str, tuple[int, int]] | None = None     # of the names listed
@@ -160,7 +162,7 @@ class HistoryPanel(QDockWidget):
             elif kind == QEvent.Type.Resize and event.size().width() != self._window_width:
                 self._window_width = event.size().width()
                 if self._docked():
-                    self.fit_to_window()
+                    self.fit_later()
         return False
 
     def _watch_window(self) -> None:
@@ -202,6 +204,10 @@ class HistoryPanel(QDockWidget):
     def _px(self, width: int) -> int:
         """One of the widths above in the font in use."""
         return width * max(LETTER, self.table.fontMetrics().averageCharWidth()) // LETTER
+
+    def fit_later(self) -> None:
+        """``fit_to_window`` once the events queued now have been handled."""
+        self._fit_soon.start()
 
     def fit_to_window(self) -> None:
         """Size the dock for the window it is in: it grows back when the window does (a

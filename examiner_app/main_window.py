@@ -45,6 +45,7 @@ from .thumbnails import ThumbnailLoader
 
 QWIDGETSIZE_MAX = (1 << 24) - 1
 THUMB_SIDE = 180
+QUERY_PANE = 380          # the query pane's width until the examiner drags the splitter
 #: Status-bar width taken by what is not text: margins, spacing, the size grip.
 STATUS_SLACK = 48
 REPORT_FILTER = "HTML report (*.html);;CSV table (*.csv);;PDF document (*.pdf)"
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
         split.addWidget(left_scroll)
         split.addWidget(self.stack)
         split.setStretchFactor(1, 1)
-        split.setSizes([380, 1060])
+        split.setSizes([QUERY_PANE, 1060])
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -220,13 +221,18 @@ class MainWindow(QMainWindow):
         self.history = HistoryPanel(self)
         # a window that can show two columns of results beside the history keeps them
         edge = self.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent)
-        self.history.room_beside = lambda n: (left_scroll.width() + split.handleWidth() + edge
+        # (the query pane at the width the splitter gives back to it: squeezed for a moment,
+        # by the detail view or a window being resized, its width now is not the one to keep)
+        self._query_pane = QUERY_PANE
+        split.splitterMoved.connect(lambda *_: setattr(self, "_query_pane", left_scroll.width()))
+        self.history.room_beside = lambda n: (max(self._query_pane, left_scroll.minimumWidth())
+                                              + split.handleWidth() + edge
                                               + self.results.width_for_columns(n))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history)
         self.history.hide()
         # (the detail view's least width squeezes the dock: back on the results, its width)
         self.stack.currentChanged.connect(
-            lambda _: self.stack.currentWidget() is self.results and self.history.fit_to_window())
+            lambda _: self.stack.currentWidget() is self.results and self.history.fit_later())
 
         bar = self.statusBar()
         self.busy = QProgressBar()

@@ -28,6 +28,30 @@ def _private_graph_cache(tmp_path_factory):
         os.environ["PATENT_EXAMINER_CACHE"] = before
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item):
+    """A fatal Qt message goes to stderr at once: pytest-qt keeps the messages of a test for
+    its report, which a process aborted by qFatal never writes (a CI run once ended with
+    "Fatal Python error: Aborted" and no word of why)."""
+    if "PySide6.QtCore" not in __import__("sys").modules:
+        return
+    import sys
+
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind, context, message):
+        if kind == QtMsgType.QtFatalMsg:
+            capture = item.config.pluginmanager.getplugin("capturemanager")
+            if capture is not None:
+                capture.suspend_global_capture(in_=False)     # (Qt aborts next)
+            sys.stderr.write(f"\nQt fatal message in {item.nodeid}: {message}\n")
+            sys.stderr.flush()
+        if previous is not None:
+            previous(kind, context, message)
+
+    previous = qInstallMessageHandler(handler)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -126,6 +126,7 @@ def test_a_dragged_dock_keeps_its_share_but_not_the_results_last_column(
     card = window.results.delegate.card_size(window.results.view.font()).width()
     assert window.results.width() >= card, (window.results.width(), card)
     dock = window.history.width()
+    assert dock == window.history.wanted_width(1300)     # fitted once the layout settled
     window.results.select_row(0)
     window.show_detail()
     qtbot.wait(200)
