@@ -159,8 +159,8 @@ class ReportMeta:
         return replace(self, rated_by=(examiner or "(no examiner)") if other else None)
 
 
-SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "score_weights",
-                  "model_id", "rank", "score", "patent_id", "patent_number", "title", "locarno",
+SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "text_words_read",
+                  "score_weights", "model_id", "rank", "score", "patent_id", "patent_number", "title", "locarno",
                   "locarno_title", "grant_date", "filing_date", "image", "page", "figure_box",
                   "rating", "query_region", "corrected_since"]
 
@@ -236,7 +236,8 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
         w.writerow(SEARCH_COLUMNS)
         for h in hits:
             w.writerow([meta.search_id or "", meta.query or "", meta.before or "",
-                        meta.locarno or "", meta.text or "", weights,
+                        meta.locarno or "", meta.text or "", meta.text_words_read or "",
+                        weights,
                         "" if blind else meta.model_id,
                         h.rank, _score_text(h.score, blind), h.patent_id,
                         display_patent_id(h.patent_id), h.title or "", h.locarno or "",

@@ -370,6 +370,8 @@ class Store:
                 self._set_meta("schema_version", v)
         if not self.read_only and not self.get_meta("names_nfc"):
             self._compose_names()
+        if not self.read_only and not self.get_meta("file_names_unsearched"):
+            self._unsearch_file_names()
 
     def _compose_names(self) -> None:
         """Names logged before they were kept in one Unicode form are put in it (NFC), once:
@@ -381,6 +383,22 @@ class Store:
                 self.conn.execute(f"UPDATE {table} SET examiner = nfc(examiner), "
                                   "study = nfc(study), session = nfc(session)")
             self._set_meta("names_nfc", True)
+
+    def _unsearch_file_names(self) -> None:
+        """Text vectors embedded from the file name standing in for the title of a drawing
+        added from a plain folder go, once (a text query ranked such drawings by how their
+        files are named); a patent with descriptions of its own gets its vector back from the
+        next ``index add``."""
+        from .text_index import GENERATION_KEY, titled_by_file_name
+
+        rows = self.db.query("SELECT patent_id, title, title_display, extra FROM patents "
+                             "WHERE patent_id IN (SELECT patent_id FROM text_vectors)")
+        named = [(r["patent_id"],) for r in rows if titled_by_file_name(r)]
+        with self.transaction():
+            self.conn.executemany("DELETE FROM text_vectors WHERE patent_id=?", named)
+            if named:
+                self._set_meta(GENERATION_KEY, self.get_meta(GENERATION_KEY, 0) + 1)
+            self._set_meta("file_names_unsearched", True)
 
     def close(self) -> None:
         self.conn.close()

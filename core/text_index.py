@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 
@@ -18,10 +19,25 @@ from .store import UNDATED_ORD, date_ord
 MAX_DESCRIPTIONS = 12
 
 
+def describing_title(row: dict) -> str | None:
+    """The title a patent is described and searched by: not the file name that stands in for
+    the title of a drawing added from a plain folder ("img_0042.png" says nothing of it)."""
+    return None if titled_by_file_name(row) else row.get("title_display") or row.get("title")
+
+
+def titled_by_file_name(row: dict) -> bool:
+    """Whether a patent's title is its image's file name (a drawing of a plain folder)."""
+    title = row.get("title_display") or row.get("title")
+    extra = row.get("extra")
+    extra = json.loads(extra or "{}") if not isinstance(extra, dict) else extra
+    return bool(title) and extra.get("source") == "folder" and title == PurePath(
+        str(extra.get("relative_path") or "")).name
+
+
 def patent_texts(row: dict, descriptions: list[str]) -> list[str]:
     """What a patent says about itself, best first."""
     texts = []
-    title = row.get("title_display") or row.get("title")
+    title = describing_title(row)
     if title:
         texts.append(title)
     figs = json.loads(row.get("figure_descriptions") or "[]")
@@ -41,6 +57,8 @@ def missing_text_vectors(library, model) -> list[str]:
 def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -> int:
     """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed."""
     todo = stale_texts(library, model.model_id, patent_ids)
+    gone = [pid for pid, _, texts in todo if not texts]
+    todo = [t for t in todo if t[2]]
     flat = [t for _, _, texts in todo for t in texts]
     vecs = np.concatenate([model.encode_text(flat[i:i + batch_size]).numpy()
                            for i in range(0, len(flat), batch_size)]) if flat else None
@@ -50,24 +68,27 @@ def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -
         start += len(texts)
         v = (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
         out.append((pid, model.model_id, sha, v.tobytes()))
-    if out:
+    if out or gone:
         with library.store.transaction():
             library.store.conn.executemany(
                 "INSERT OR REPLACE INTO text_vectors(patent_id, model_id, text_sha256, vector) "
                 "VALUES (?,?,?,?)", out)
+            library.store.conn.executemany(
+                "DELETE FROM text_vectors WHERE patent_id=? AND model_id=?",
+                [(pid, model.model_id) for pid in gone])
             bump_text_generation(library.store)
-    return len(out)
+    return len(out) + len(gone)
 
 
 def stale_texts(library, model_id: str, patent_ids=None) -> list[tuple[str, str, list[str]]]:
     """(patent, SHA-256 of its texts, its texts) of ``patent_ids`` (default: all) whose
     text vector for ``model_id`` is missing or was embedded from other texts (found without
-    loading the model)."""
+    loading the model); no texts: a vector that should go (its patent says nothing now)."""
     store = library.store
     rows, descs, known = [], {}, {}
     for where, args in _patent_filters(patent_ids):     # only the patents asked for
-        rows += store.db.query("SELECT patent_id, title, title_display, figure_descriptions "
-                               f"FROM patents{where}", args)
+        rows += store.db.query("SELECT patent_id, title, title_display, figure_descriptions, "
+                               f"extra FROM patents{where}", args)
         for pid, enricher, text in store.conn.execute(
                 f"SELECT patent_id, enricher, text FROM descriptions{where} ORDER BY "
                 "figure_key <> '', length(figure_key), figure_key, id", args):
@@ -79,6 +100,8 @@ def stale_texts(library, model_id: str, patent_ids=None) -> list[tuple[str, str,
     for r in rows:
         texts = patent_texts(r, interleaved(descs.get(r["patent_id"], {})))
         if not texts:
+            if r["patent_id"] in known:
+                todo.append((r["patent_id"], "", []))
             continue
         sha = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
         if known.get(r["patent_id"]) != sha:

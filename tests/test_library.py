@@ -249,7 +249,7 @@ def test_a_library_whose_model_name_now_loads_another_model_says_to_rebuild(tmp_
     assert "the model it names (tiny_test) is now" in capsys.readouterr().err
 
 
-def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_data):
+def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_data, tmp_path):
     """The text tower reads a bounded number of tokens: a longer text is searched by its
     first words and the response, the log and its report say how many; a text of invisible
     characters is no text (refused alone, left out beside a drawing)."""
@@ -267,6 +267,13 @@ def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_da
     assert resp.to_json()["fusion"] == searcher.fusion
     assert ("Text read", f"its first {resp.text_words_read} words (the model reads no more)") \
         in ReportMeta.from_record(rec).lines()
+    import csv
+
+    from core.reports import write_search_csv
+
+    write_search_csv(tmp_path / "long.csv", ReportMeta.from_record(rec), resp.results)
+    with open(tmp_path / "long.csv", encoding="utf-8-sig") as f:      # (the CSV said not)
+        assert {r["text_words_read"] for r in csv.DictReader(f)} == {str(resp.text_words_read)}
     short = searcher.search(SearchQuery(text="drinking cup", k=3))
     assert short.text_words_read is None and short.text_note is None
     with pytest.raises(QueryError, match="the text holds nothing to search by"):
@@ -2011,3 +2018,43 @@ def test_a_searcher_of_a_library_rebuilt_with_another_model_says_to_open_it_agai
             assert (said.value.built_with, said.value.in_use) == (
                 other.model_id, searcher.model.model_id)
         assert Searcher(reader, other).search(SearchQuery(text="cup", k=3)).results
+
+
+def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_path,
+                                                       tiny_model):
+    """A drawing added from a plain folder is shown under its file name, but a text query
+    does not read that name as patent text: it ranked "pregnancy pillow.png" (a neck fan)
+    second for "pregnancy pillow", and a library of image files alone never gave its
+    refusal. A library where such vectors were stored loses them when next opened."""
+    from core.search import QueryError
+    from core.text_index import TextIndex
+
+    rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(drawing_manifest.parent / rows[0]["image"], scans / "pregnancy pillow.png")
+    shutil.copy(drawing_manifest.parent / rows[2]["image"], scans / "neck fan.png")
+    with Library(tmp_path / "images", create=True) as lib:
+        ingest(lib, [scans], tiny_model, workers=0)
+        assert {r["title"] for r in lib.store.db.query("SELECT title FROM patents")} == \
+            {"pregnancy pillow.png", "neck fan.png"}            # (still shown by that name)
+        assert len(TextIndex.load(lib, tiny_model.model_id)) == 0
+        with pytest.raises(QueryError, match="a library of image files alone"):
+            Searcher(lib, tiny_model).search(SearchQuery(text="pregnancy pillow"))
+        # as an older version left it: the file names embedded
+        vector = np.ones(tiny_model.embed_dim, np.float32).tobytes()
+        lib.store.conn.executemany(
+            "INSERT INTO text_vectors(patent_id, model_id, text_sha256, vector) "
+            "VALUES (?,?,'x',?)", [(pid, tiny_model.model_id, vector) for (pid,) in
+                                   lib.store.conn.execute("SELECT patent_id FROM patents")])
+        lib.store.conn.execute("DELETE FROM meta WHERE key='file_names_unsearched'")
+        lib.store.conn.commit()
+    with Library(tmp_path / "images") as lib:
+        assert len(TextIndex.load(lib, tiny_model.model_id)) == 0
+    # beside patents with metadata, the file names add nothing to a text query's ranking
+    with Library(tmp_path / "mixed", create=True) as lib:
+        ingest(lib, [drawing_manifest, scans], tiny_model, workers=0)
+        index = TextIndex.load(lib, tiny_model.model_id)
+        assert len(index) == 12
+        hits = Searcher(lib, tiny_model).search(SearchQuery(text="pregnancy pillow", k=50))
+        assert all(not h.title.endswith(".png") for h in hits.results)

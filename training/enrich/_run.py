@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import PurePath
 from typing import Callable, Iterable
 
 from core.store import Store, now_iso
+from core.text_index import describing_title
 
 from ..views import number_figures
 from ._base import Enricher, EnricherUnavailable, FigureContext
@@ -16,17 +16,6 @@ log = logging.getLogger(__name__)
 
 def figure_key(number: int | None) -> str:
     return f"fig:{number}" if number is not None else ""
-
-
-def _title(pat: dict) -> str | None:
-    """The patent's title to describe it by: not an image's file name, which stands in for
-    the title of a drawing added from a plain folder ("an img_0042.png")."""
-    title = pat["title_display"] or pat["title"]
-    extra = json.loads(pat["extra"] or "{}")
-    if extra.get("source") == "folder" and title == PurePath(
-            str(extra.get("relative_path") or "")).name:
-        return None
-    return title
 
 
 def contexts_from_store(store: Store, patent_ids: Iterable[str] | None = None,
@@ -41,7 +30,7 @@ def contexts_from_store(store: Store, patent_ids: Iterable[str] | None = None,
         if pat is None:
             continue
         descriptions = json.loads(pat["figure_descriptions"] or "[]")
-        base = dict(patent_id=pid, title=_title(pat), locarno=pat["locarno"])
+        base = dict(patent_id=pid, title=describing_title(pat), locarno=pat["locarno"])
         out.append(FigureContext(**base))
         pages = store.pages_of_patent(pid)
         figs = {p["id"]: [] for p in pages}
