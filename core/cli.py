@@ -261,6 +261,9 @@ def cmd_index_info(args) -> int:
     print(f"model:     {model['id']}  [{model.get('ref') or 'made in Python, no name'}]"
           if model.get("id")
           else "model:     (none yet: chosen when drawings are first added)")
+    if info["model_missing"]:
+        print(f"missing:   the model's {info['model_missing']} is not there now: searches "
+              "fail until it is put back, or its new place given once with --model")
     print(f"patents:   {info['patents']}  (undated: {info['undated_patents']})")
     print(f"pages:     {info['pages']}")
     print(f"figures:   {info['figures']}  in {info['index_segments']} index segment(s)")
@@ -274,6 +277,10 @@ def cmd_index_info(args) -> int:
         print("access:    read-only for you: searches are not logged, ratings are not saved")
     if info["unread_changes"]:
         print(f"note:      {info['unread_changes']}")
+    if info["interrupted_rebuild"]:
+        print(f"note:      an `index rebuild` stopped before its end left "
+              f"{info['interrupted_rebuild']}: the library is as it was; the same rebuild "
+              "again resumes it, one with another model starts over (or delete that folder)")
     if info["pages_older_finder"]:
         print(f"note:      {info['pages_older_finder']} page(s) were cut into figures by an "
               "older figure finder (or one not recorded); `patent-examiner index rebuild` "
@@ -617,7 +624,7 @@ def cmd_eval(args) -> int:
     from .evaluation import (HEADLINE, MODES, Gallery, compare, evaluate, fusion_scores_fn,
                              intervals, library_query_vectors, per_application,
                              queries_from_library)
-    from .provenance import PATENTS_FILE, training_patents
+    from .provenance import PATENTS_FILE, ProvenanceError, training_patents
     from .sources._fields import PAGE_KINDS
 
     kinds = None
@@ -637,7 +644,13 @@ def cmd_eval(args) -> int:
             raise CliError("no query pages: the library is empty, or no page matched "
                            f"--patents / --page-kinds ({args.page_kinds})")
         # (a model folder that has moved is said so here, not taken as one without a record)
-        seen = training_patents(lib.model_ref(args.model), lib.model_id)
+        try:
+            seen = training_patents(lib.model_ref(args.model), lib.model_id)
+        except ProvenanceError as exc:
+            if args.unseen_only:
+                raise CliError(f"--unseen-only: {exc}") from None
+            print(f"patent-examiner: warning: {exc}", file=sys.stderr)
+            seen = None
         if args.unseen_only:
             if seen is None:
                 raise CliError("--unseen-only: the library's model does not record the patents "

@@ -531,7 +531,7 @@ class Library:
         ``fallback`` or the default model."""
         if override:
             return override
-        from .models import missing_file
+        from ._model_ref import missing_file
 
         ref = (self.model_info or {}).get("ref")
         gone = missing_file(ref) if ref else None
@@ -549,7 +549,7 @@ class Library:
     def remember_model_ref(self, model, ref: str) -> None:
         """The model this library was built with, found at ``ref`` now (its recorded place is
         gone, or none was recorded): later commands load it from there without being told."""
-        from .models import missing_file
+        from ._model_ref import missing_file
 
         info = self.model_info
         if (info and info.get("id") == model.model_id and ref != info.get("ref")
@@ -682,7 +682,22 @@ class Library:
             "demo": self.store.get_meta("demo") is not None,
             "demo_unfinished": not (self.store.get_meta("demo") or {"complete": True}
                                     ).get("complete"),
+            "model_missing": self._model_missing(),
+            "interrupted_rebuild": self._interrupted_rebuild(),
         }
+
+    def _model_missing(self) -> str | None:
+        """The file or folder of the checkpoint this library was built with, if it is gone."""
+        from ._model_ref import missing_file
+
+        ref = (self.model_info or {}).get("ref")
+        return missing_file(ref) if ref else None
+
+    def _interrupted_rebuild(self) -> str | None:
+        """The folder an ``index rebuild`` stopped before its end left beside this library."""
+        real = self.path.resolve()
+        aside = real.with_name(real.name + REBUILD_SUFFIX)
+        return str(aside) if aside.is_dir() and not (aside / REBUILD_MARKER).exists() else None
 
 
 def missing_page_files(library: Library) -> list[str]:

@@ -2,6 +2,7 @@
 in-sample ones. Training writes the ids beside the weights; nothing here imports torch."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,11 +13,24 @@ from resources import MODEL_CONFIGS_DIR, MODELS_DIR
 PATENTS_FILE = "training_patents.txt"
 
 
+class ProvenanceError(ValueError):
+    """A checkpoint's list of training patents is there but not the one it recorded."""
+
+
+def _listed(patents) -> str:
+    return "".join(f"{p}\n" for p in sorted(set(patents)))
+
+
+def patents_digest(patents) -> str:
+    """The SHA-256 of the list ``write_training_patents`` writes (kept in the sidecar)."""
+    return hashlib.sha256(_listed(patents).encode("utf-8")).hexdigest()
+
+
 def write_training_patents(folder: str | os.PathLike, patents) -> Path:
     """Write the ids of the patents a model was trained on into its checkpoint folder."""
     path = Path(folder) / PATENTS_FILE
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{p}\n" for p in sorted(set(patents))), encoding="utf-8")
+    tmp.write_text(_listed(patents), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -35,7 +49,9 @@ def checkpoint_folder(ref: str | None) -> Path | None:
 
 def training_patents(ref: str | None, model_id: str) -> frozenset[str] | None:
     """The patents model ``model_id`` (loaded as ``ref``) was trained on; an empty set for an
-    untrained architecture (ImageNet weights at most); None when nobody recorded them."""
+    untrained architecture (ImageNet weights at most); None when nobody recorded them.
+    Raises ``ProvenanceError`` for a list that is not the one training wrote (emptied,
+    cut short or edited: read as it is, it would call in-sample patents held out)."""
     arch = (ref or "").removesuffix(":random")
     if (MODEL_CONFIGS_DIR / f"{arch}.json").is_file() and Path(ref).name == ref:
         return frozenset()              # an architecture name: never trained here
@@ -49,4 +65,14 @@ def training_patents(ref: str | None, model_id: str) -> frozenset[str] | None:
         text = (folder / PATENTS_FILE).read_text(encoding="utf-8")
     except (OSError, ValueError):
         return None
-    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+    patents = frozenset(line.strip() for line in text.splitlines() if line.strip())
+    data = (sidecar.get("training") or {}).get("data") or {}
+    digest, count = data.get("patents_sha256"), (data.get("counts") or {}).get("patents")
+    if digest is not None and patents_digest(patents) != digest or \
+            digest is None and isinstance(count, int) and len(patents) != count:
+        told = f"{count} recorded, {len(patents)} listed" if isinstance(count, int) and \
+            len(patents) != count else "not the list recorded"
+        raise ProvenanceError(
+            f"{folder / PATENTS_FILE} is damaged ({told}): it cannot tell which patents the "
+            "model was trained on; put back the file the training run wrote")
+    return patents

@@ -575,8 +575,55 @@ def test_eval_tells_in_sample_from_held_out_and_can_score_unseen_patents_only(
     proc = run("eval", "--library", lib)
     assert proc.returncode == 1 and f"built with the model at {ckpt}, which is not there " \
         "now" in proc.stderr
+    proc = run("index", "info", "--library", lib)        # (it said nothing of it)
+    assert proc.returncode == 0 and f"missing:   the model's {ckpt} is not there now" in \
+        proc.stdout
     proc = run("eval", "--library", lib, "--model", moved)
     assert proc.returncode == 0 and "IN-SAMPLE: the model was trained on 2 of" in proc.stdout
+
+
+def test_a_damaged_training_patent_list_is_not_read_as_held_out(shared_data, tmp_path,
+                                                                 capsys):
+    """The list of training patents beside a checkpoint, emptied or cut short (a broken
+    copy), made eval call in-sample patents held out; the sidecar's checksum of it (or, for
+    a checkpoint without one, its count of patents) tells: eval warns, --unseen-only
+    refuses. The shipped model's list is whole."""
+    from core.cli import main
+    from core.models import create_model, load_model, save_checkpoint
+    from core.provenance import (ProvenanceError, patents_digest, training_patents,
+                                 write_training_patents)
+
+    model = create_model("tiny_test", pretrained=None, seed=43)
+    record = {"data": {"patents_sha256": patents_digest(PATENTS[:2]),
+                       "counts": {"patents": 2}}}
+    ckpt = save_checkpoint(model, tmp_path / "ckpt", training=record)
+    listed = write_training_patents(ckpt, PATENTS[:2])
+    assert training_patents(str(ckpt), model.model_id) == frozenset(PATENTS[:2])
+    lib = tmp_path / "lib"
+    manifest = write_subset_manifest(shared_data, tmp_path / "m.jsonl", PATENTS)
+    assert main(["index", "add", str(manifest), "--library", str(lib), "--model", str(ckpt),
+                 "--allow-absolute", "--workers", "0"]) == 0
+    capsys.readouterr()
+    for damage, said in ((lambda: listed.write_text(""), "2 recorded, 0 listed"),
+                         (lambda: listed.write_text(f"{PATENTS[0]}\n{PATENTS[2]}\n"),
+                          "not the list recorded")):
+        damage()
+        with pytest.raises(ProvenanceError, match=said):
+            training_patents(str(ckpt), model.model_id)
+        assert main(["eval", "--library", str(lib), "--modes", "image"]) == 0
+        out = capsys.readouterr()
+        assert said in out.err and "held out" not in out.out
+        assert "does not record its training patents: these numbers may be in-sample" in out.out
+        assert main(["eval", "--library", str(lib), "--unseen-only"]) == 1
+        assert f"--unseen-only: {listed} is damaged ({said})" in capsys.readouterr().err
+    # a checkpoint written before the checksum: its count of patents
+    save_checkpoint(model, ckpt, training={"data": {"counts": {"patents": 2}}})
+    listed.write_text(f"{PATENTS[0]}\n")
+    with pytest.raises(ProvenanceError, match="2 recorded, 1 listed"):
+        training_patents(str(ckpt), model.model_id)
+    default = load_model("default")
+    assert len(training_patents("default", default.model_id)) == \
+        default.training_info["data"]["counts"]["patents"]
 
 
 def test_an_installed_checkpoint_records_its_training_patents_by_name(tmp_path, monkeypatch):

@@ -266,6 +266,36 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
     assert not path.with_name(path.name + ".rebuild").exists()
 
 
+def test_index_info_names_a_rebuild_stopped_before_its_end(built_library, tmp_path, capsys):
+    """A rebuild that stopped (killed, crashed) leaves its aside build for the next run to
+    resume: `index info` said nothing of it, nor of it going once the rebuild was run again."""
+    from core.cli import main
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    Library(path, params=params()).close()      # (a copy records its own folder once)
+
+    def crash(done, total, note):
+        if done >= 3:
+            raise RuntimeError("killed")
+    with Library(path, params=params()) as lib, pytest.raises(RuntimeError, match="killed"):
+        rebuild(lib, create_model("tiny_test", pretrained=None), model_ref="tiny_test:random",
+                workers=0, progress=crash)
+    aside = path.with_name("lib.rebuild")
+    assert aside.is_dir()
+    assert main(["index", "info", "--library", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"an `index rebuild` stopped before its end left {aside}: the library is as it " \
+        "was; the same rebuild again resumes it" in out
+    assert main(["index", "info", "--library", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["interrupted_rebuild"] == str(aside)
+    with Library(path, params=params()) as lib:
+        rebuild(lib, create_model("tiny_test", pretrained=None), model_ref="tiny_test:random",
+                workers=0)
+    assert main(["index", "info", "--library", str(path)]) == 0
+    assert "stopped before its end" not in capsys.readouterr().out
+
+
 def test_a_search_opened_before_a_rebuild_swapped_the_library_in_follows_it(
         built_library, sheets, tmp_path):
     """A search whose library was opened just before a rebuild finished (the folders swapped

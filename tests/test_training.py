@@ -278,6 +278,10 @@ def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manif
     assert 0 < rec["data"]["counts"]["patents"] < 12 and rec["data"]["held_out_patents"]
     trained = (result.export_dir / rec["data"]["patents_file"]).read_text().split()
     assert len(trained) == rec["data"]["counts"]["patents"] and trained == sorted(trained)
+    from core.provenance import patents_digest, training_patents
+
+    assert rec["data"]["patents_sha256"] == patents_digest(trained)
+    assert training_patents(str(result.export_dir), side["model_id"]) == frozenset(trained)
     assert not set(trained) & set(rec["data"]["held_out_patents"])
     assert set(rec["loss_weights"]) == {"clip", "cls", "cat"}
     assert side["dtype"] == "float16"

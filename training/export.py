@@ -27,11 +27,12 @@ def export(model, cfg, record: dict, patents=()) -> Path:
     """Write the checkpoint, with the ids of the patents it was trained on beside it
     (core.provenance: eval tells held-out numbers from in-sample ones by them)."""
     from core.models import save_checkpoint
-    from core.provenance import PATENTS_FILE, write_training_patents
+    from core.provenance import PATENTS_FILE, patents_digest, write_training_patents
 
     folder = Path(cfg.run.export_dir or Path(cfg.run.out_dir) / "model")
     model.clip.eval()
-    record = {**record, "data": {**record.get("data", {}), "patents_file": PATENTS_FILE}}
+    record = {**record, "data": {**record.get("data", {}), "patents_file": PATENTS_FILE,
+                                 "patents_sha256": patents_digest(patents)}}
     save_checkpoint(model, folder, training=record, half=cfg.run.export_half)
     write_training_patents(folder, patents)
     return folder

@@ -23,7 +23,7 @@ from resources import MODELS_DIR
 
 from ..atomic import said_no_room
 from .._hashing import sha256_file
-from .._model_ref import open_clip_ref
+from .._model_ref import missing_file, open_clip_ref  # noqa: F401 (missing_file: API)
 from ._model import ModelSpec, PatentModel, compute_model_id
 from ._registry import (
     DEFAULT_ARCH,
@@ -397,14 +397,6 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
                         origin=f"open_clip {arch} from {path}")
     model.ref = f"open_clip:{arch}@{path.resolve()}"
     return model
-
-
-def missing_file(spec: str) -> str | None:
-    """The file or folder a model ``spec`` names on disk when it is not there (a checkpoint
-    folder, an open_clip weights file); None for a spec that names none or one that is."""
-    ref = open_clip_ref(spec)
-    where = ref[1] if ref else spec if os.sep in spec else None
-    return where if where is not None and not Path(where).expanduser().exists() else None
 
 
 def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
