@@ -16,6 +16,7 @@ import numpy as np
 
 from .locarno import normalize_locarno
 from .store import date_ord
+from .text_index import describing_title
 
 TASKS = ("same_design", "prior_art_subclass", "prior_art_class")
 METRICS = ("mAP", "R@10", "MRR@10", "Hit@1")
@@ -110,9 +111,9 @@ def queries_from_library(library, page_kinds: Iterable[str] | None = ("drawing_s
     wanted = set(patents) if patents is not None else None
     kinds = set(page_kinds) if page_kinds else None
     out = []
-    for pid, page_id, kind, filing, priority, loc, title in library.store.conn.execute(
+    for pid, page_id, kind, filing, priority, loc, *named in library.store.conn.execute(
             "SELECT p.patent_id, p.id, p.page_kind, t.filing_date, t.priority_date, "
-            "t.locarno, COALESCE(t.title_display, t.title) FROM pages p JOIN patents t ON "
+            "t.locarno, t.title, t.title_display, t.extra FROM pages p JOIN patents t ON "
             "t.patent_id = p.patent_id WHERE p.n_figures > 0 ORDER BY p.patent_id, p.id"):
         if wanted is not None and pid not in wanted:
             continue
@@ -120,6 +121,7 @@ def queries_from_library(library, page_kinds: Iterable[str] | None = ("drawing_s
             continue
         cutoff = effective_filing_date(*(date.fromisoformat(d) if d else None
                                          for d in (filing, priority)))
+        title = describing_title(dict(zip(("title", "title_display", "extra"), named)))
         out.append(EvalQuery(pid, cutoff, normalize_locarno(loc), page_id=page_id,
                              text=title))
     return out

@@ -694,10 +694,20 @@ class Library:
         return missing_file(ref) if ref else None
 
     def _interrupted_rebuild(self) -> str | None:
-        """The folder an ``index rebuild`` stopped before its end left beside this library."""
+        """The folder an ``index rebuild`` stopped before its end left beside this library
+        (not one a rebuild running now is building: it holds this library's writer lock)."""
         real = self.path.resolve()
         aside = real.with_name(real.name + REBUILD_SUFFIX)
-        return str(aside) if aside.is_dir() and not (aside / REBUILD_MARKER).exists() else None
+        if not aside.is_dir() or (aside / REBUILD_MARKER).exists():
+            return None
+        try:
+            fd = _open_lock(self.path)
+        except OSError:
+            return None                 # (cannot tell: say nothing)
+        try:
+            return str(aside) if try_lock(fd) else None
+        finally:
+            os.close(fd)                # (and the lock with it)
 
 
 def missing_page_files(library: Library) -> list[str]:

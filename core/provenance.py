@@ -60,13 +60,22 @@ def training_patents(ref: str | None, model_id: str) -> frozenset[str] | None:
         return None
     try:
         sidecar = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-        if sidecar.get("model_id") != model_id:
-            return None                 # the folder now holds another model
-        text = (folder / PATENTS_FILE).read_text(encoding="utf-8")
     except (OSError, ValueError):
         return None
-    patents = frozenset(line.strip() for line in text.splitlines() if line.strip())
+    if sidecar.get("model_id") != model_id:
+        return None                     # the folder now holds another model
     data = (sidecar.get("training") or {}).get("data") or {}
+    try:
+        text = (folder / PATENTS_FILE).read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        if data.get("patents_file") or data.get("patents_sha256"):     # recorded, not there
+            why = "is not there" if isinstance(exc, FileNotFoundError) else \
+                f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+            raise ProvenanceError(
+                f"{folder / PATENTS_FILE} {why}: it cannot tell which patents the model was "
+                "trained on; put back the file the training run wrote") from None
+        return None
+    patents = frozenset(line.strip() for line in text.splitlines() if line.strip())
     digest, count = data.get("patents_sha256"), (data.get("counts") or {}).get("patents")
     if digest is not None and patents_digest(patents) != digest or \
             digest is None and isinstance(count, int) and len(patents) != count:

@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 import numpy as np
 
+from ._names import composed
 from .store import UNDATED_ORD, date_ord
 
 MAX_DESCRIPTIONS = 12
@@ -30,8 +31,8 @@ def titled_by_file_name(row: dict) -> bool:
     title = row.get("title_display") or row.get("title")
     extra = row.get("extra")
     extra = json.loads(extra or "{}") if not isinstance(extra, dict) else extra
-    return bool(title) and extra.get("source") == "folder" and title == PurePath(
-        str(extra.get("relative_path") or "")).name
+    return bool(title) and extra.get("source") == "folder" and composed(title) == composed(
+        PurePath(str(extra.get("relative_path") or "")).name)   # (a Mac's names: NFD)
 
 
 def patent_texts(row: dict, descriptions: list[str]) -> list[str]:
@@ -155,10 +156,19 @@ class TextIndex:
     @classmethod
     def load(cls, library, model_id: str) -> "TextIndex":
         ids, grant, loc, vecs = [], [], [], []
+        # a plain folder's image whose vector an older version embedded from its file name
+        # (a library read-only here keeps it: writable ones lose it when opened)
+        folder = [r[0] for r in library.store.conn.execute(
+            "SELECT v.patent_id FROM text_vectors v JOIN patents t ON t.patent_id = "
+            "v.patent_id WHERE v.model_id=? AND t.extra LIKE '%\"source\": \"folder\"%'",
+            (model_id,))]
+        stale = {pid for pid, _, _ in stale_texts(library, model_id, folder)} if folder else ()
         for pid, blob, g, code in library.store.conn.execute(
                 "SELECT v.patent_id, v.vector, t.grant_date, t.locarno FROM text_vectors v "
                 "JOIN patents t ON t.patent_id = v.patent_id WHERE v.model_id=? AND "
                 "v.patent_id IN (SELECT patent_id FROM figures)", (model_id,)):
+            if pid in stale:
+                continue
             ids.append(pid)
             grant.append(date_ord(g))
             loc.append(code or "")

@@ -616,6 +616,10 @@ def test_a_damaged_training_patent_list_is_not_read_as_held_out(shared_data, tmp
         assert "does not record its training patents: these numbers may be in-sample" in out.out
         assert main(["eval", "--library", str(lib), "--unseen-only"]) == 1
         assert f"--unseen-only: {listed} is damaged ({said})" in capsys.readouterr().err
+    listed.unlink()                                     # recorded, and gone
+    with pytest.raises(ProvenanceError, match=r"training_patents\.txt is not there: it "
+                       "cannot tell"):
+        training_patents(str(ckpt), model.model_id)
     # a checkpoint written before the checksum: its count of patents
     save_checkpoint(model, ckpt, training={"data": {"counts": {"patents": 2}}})
     listed.write_text(f"{PATENTS[0]}\n")

@@ -2026,6 +2026,9 @@ def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_pat
     does not read that name as patent text: it ranked "pregnancy pillow.png" (a neck fan)
     second for "pregnancy pillow", and a library of image files alone never gave its
     refusal. A library where such vectors were stored loses them when next opened."""
+    import unicodedata
+
+    from core.evaluation import queries_from_library
     from core.search import QueryError
     from core.text_index import TextIndex
 
@@ -2034,11 +2037,14 @@ def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_pat
     scans.mkdir()
     shutil.copy(drawing_manifest.parent / rows[0]["image"], scans / "pregnancy pillow.png")
     shutil.copy(drawing_manifest.parent / rows[2]["image"], scans / "neck fan.png")
+    mac = unicodedata.normalize("NFD", "crème brûlée dish.png")         # (as a Mac names it)
+    shutil.copy(drawing_manifest.parent / rows[4]["image"], scans / mac)
     with Library(tmp_path / "images", create=True) as lib:
         ingest(lib, [scans], tiny_model, workers=0)
         assert {r["title"] for r in lib.store.db.query("SELECT title FROM patents")} == \
-            {"pregnancy pillow.png", "neck fan.png"}            # (still shown by that name)
+            {"pregnancy pillow.png", "neck fan.png", "crème brûlée dish.png"}  # (shown so)
         assert len(TextIndex.load(lib, tiny_model.model_id)) == 0
+        assert {q.text for q in queries_from_library(lib, None)} == {None}    # (eval's)
         with pytest.raises(QueryError, match="a library of image files alone"):
             Searcher(lib, tiny_model).search(SearchQuery(text="pregnancy pillow"))
         # as an older version left it: the file names embedded
@@ -2049,6 +2055,7 @@ def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_pat
                                    lib.store.conn.execute("SELECT patent_id FROM patents")])
         lib.store.conn.execute("DELETE FROM meta WHERE key='file_names_unsearched'")
         lib.store.conn.commit()
+        assert len(TextIndex.load(lib, tiny_model.model_id)) == 0     # (read-only: not used)
     with Library(tmp_path / "images") as lib:
         assert len(TextIndex.load(lib, tiny_model.model_id)) == 0
     # beside patents with metadata, the file names add nothing to a text query's ranking

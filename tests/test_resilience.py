@@ -268,7 +268,8 @@ def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_pa
 
 def test_index_info_names_a_rebuild_stopped_before_its_end(built_library, tmp_path, capsys):
     """A rebuild that stopped (killed, crashed) leaves its aside build for the next run to
-    resume: `index info` said nothing of it, nor of it going once the rebuild was run again."""
+    resume: `index info` said nothing of it, nor of it going once the rebuild was run again;
+    of a rebuild running now (it holds the writer lock) it says nothing."""
     from core.cli import main
 
     path = tmp_path / "lib"
@@ -283,6 +284,8 @@ def test_index_info_names_a_rebuild_stopped_before_its_end(built_library, tmp_pa
                 workers=0, progress=crash)
     aside = path.with_name("lib.rebuild")
     assert aside.is_dir()
+    with Library(path, params=params()) as writer, writer.write_lock():
+        assert Library(path, params=params()).info()["interrupted_rebuild"] is None  # (running)
     assert main(["index", "info", "--library", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"an `index rebuild` stopped before its end left {aside}: the library is as it " \
