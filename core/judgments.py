@@ -80,8 +80,9 @@ def still_prior_art(store: Store, rec: dict, patents) -> set[str]:
     from .store import date_ord
 
     cutoff = date_ord(rec["before"]) if rec.get("before") else None
+    searched = store.patents_with_figures(patents)     # (not one whose pages were dropped)
     return {pid for pid, row in store.patents(patents).items()
-            if (cutoff is None or date_ord(row.get("grant_date")) < cutoff)
+            if pid in searched and (cutoff is None or date_ord(row.get("grant_date")) < cutoff)
             and matches(row.get("locarno"), rec.get("locarno"))}
 
 

@@ -685,6 +685,15 @@ class Store:
         return self.conn.execute("SELECT COUNT(*) FROM figures f JOIN _ids USING(id) "
                                  "WHERE f.grant_ord < ?", (cutoff,)).fetchone()[0]
 
+    def patents_with_figures(self, patent_ids: Iterable[str]) -> set[str]:
+        """Those of ``patent_ids`` the index holds figures of (a patent whose pages were all
+        dropped keeps its row, its metadata, but is searched no more)."""
+        out: set[str] = set()
+        for chunk, marks in _chunked(list(dict.fromkeys(patent_ids))):
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT patent_id FROM figures WHERE patent_id IN ({marks})", chunk))
+        return out
+
     def figure_ids_of_patents(self, patent_ids: Iterable[str]) -> list[int]:
         ids = list(patent_ids)
         out: list[int] = []

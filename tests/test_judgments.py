@@ -129,3 +129,36 @@ def test_a_judged_patent_no_longer_prior_art_is_left_out_of_both_scores(searchab
     regrant(path, order[1], "2021-06-01")
     (skipped,) = score().skipped
     assert skipped[0] == sid and "no longer prior art" in skipped[1]
+
+
+def test_a_judged_patent_dropped_from_the_library_is_left_out_of_both_scores(
+        searchable_library):
+    """A judged patent whose pages were dropped (its files gone, `index rebuild
+    --drop-missing`) keeps its metadata row but is searched no more: it counted as prior art
+    the model now failed to find (nDCG 1.0 -> 0.61, read as a regression)."""
+    from pathlib import Path
+
+    from core.ingest import rebuild
+
+    path, query = searchable_library
+    sid = search_logged(path, query)
+    with Library(path) as lib:
+        hits = logged_hits(lib.store, search_record(lib.store, sid))
+        order = patent_order([h.patent_id for h in hits])
+        first = {p: next(h for h in hits if h.patent_id == p) for p in order}
+        for patent, grade in ((order[0], 3), (order[1], 3), (order[2], 0)):
+            h = first[patent]
+            lib.store.add_rating(search_id=sid, patent_id=patent, figure_id=h.figure_id,
+                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
+                                 examiner="ann")
+        for page in lib.store.pages_of_patent(order[0]):
+            Path(page["path"]).unlink()
+    model = create_model("tiny_test", pretrained=None)
+    with Library(path) as lib:
+        rebuild(lib, model, model_ref="tiny_test:random", workers=0, drop_missing=True)
+    with Library(path) as lib:
+        assert lib.store.patent(order[0]) is not None       # (its row stays)
+        scores = score_by_ratings(Searcher(lib, model))
+    (row,) = scores.searches
+    assert (row.judged, row.left_out) == (2, 1)
+    assert row.logged == pytest.approx(1.0) and row.now == pytest.approx(1.0)
