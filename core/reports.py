@@ -70,6 +70,7 @@ class ReportMeta:
     shown_grouped: int | None = None    # the window grouped the figures into this many patents
     text_words_read: int | None = None  # a text too long for the model: the words it read
     fusion: dict | None = None          # with a text: the weights of the fused score
+    logged_results: int | None = None   # reopened from the log: how many results it holds
 
     @classmethod
     def from_response(cls, resp: SearchResponse, **extra) -> "ReportMeta":
@@ -98,7 +99,19 @@ class ReportMeta:
                    text_words_read=(rec.get("params") or {}).get("text_words_read"),
                    fusion=(rec.get("params") or {}).get("fusion") if rec.get("text") else None,
                    per_patent=bool((rec.get("params") or {}).get("per_patent")),
-                   shown_blind=bool((rec.get("params") or {}).get("blind")))
+                   shown_blind=bool((rec.get("params") or {}).get("blind")),
+                   logged_results=len(rec.get("results") or []))
+
+    def gone(self, listed: int) -> int:
+        """How many of the logged results are not among the ``listed`` ones (no longer in
+        the library: ``core.audit.logged_hits`` leaves them out)."""
+        return max(0, (self.logged_results or 0) - listed)
+
+    def results_heading(self, listed: int) -> str:
+        """"12 results", and how many more the log holds that are gone from the library."""
+        gone = self.gone(listed)
+        return counted(listed, "result") + (
+            f" ({gone} more logged, no longer in the library: not listed)" if gone else "")
 
     def lines(self, blind: bool = False) -> list[tuple[str, str]]:
         from .locarno import title
@@ -162,7 +175,7 @@ class ReportMeta:
 SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "text_words_read",
                   "score_weights", "model_id", "rank", "score", "patent_id", "patent_number", "title", "locarno",
                   "locarno_title", "grant_date", "filing_date", "image", "page", "figure_box",
-                  "rating", "query_region", "corrected_since"]
+                  "rating", "query_region", "corrected_since", "logged_results"]
 
 
 def one_line(text: str, n: int) -> str:
@@ -243,8 +256,11 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
                         display_patent_id(h.patent_id), h.title or "", h.locarno or "",
                         h.locarno_title or "", h.grant_date or "", h.filing_date or "",
                         h.image, h.page_index + 1, " ".join(map(str, h.figure)),
-                        ratings.get(h.figure_id, ""), _region_text(meta),
-                        "; ".join(f"{k}={v or ''}" for k, v in h.corrected.items())])
+                        ratings.get(h.figure_id, ""),
+                        _region_text(meta) if meta.query is not None or meta.query_sha256
+                        else "",                        # (a text alone: no drawing region)
+                        "; ".join(f"{k}={v or ''}" for k, v in h.corrected.items()),
+                        _blank(meta.logged_results)])
             n += 1
     return n
 
@@ -309,14 +325,17 @@ def corrected_text(hit: SearchHit) -> str:
     return ", ".join(f"{_SHOWN_NAMES[k]} {v or '-'}" for k, v in hit.corrected.items())
 
 
-def precision_line(hits: list[SearchHit], ratings: dict[int, int]) -> str:
-    """"P@10 of this search: 0.30 (3 relevant patents among its top 10, 5 drawings rated)"."""
+def precision_line(hits: list[SearchHit], ratings: dict[int, int], gone: int = 0) -> str:
+    """"P@10 of this search: 0.30 (3 relevant patents among its top 10, 5 drawings rated)";
+    ``gone``: logged results no longer in the library, which it cannot count."""
     good = {h.patent_id for h in hits if ratings.get(h.figure_id, -1) >= RELEVANT_MIN}
     relevant = len(good.intersection(top_patents([(h.rank, h.patent_id) for h in hits])))
     rated = sum(h.figure_id in ratings for h in hits)
     return (f"P@{TOP_K} of this search: {relevant / TOP_K:.2f} "
             f"({counted(relevant, 'relevant patent')} among its top {TOP_K}, "
-            f"{counted(rated, 'drawing')} rated)")
+            f"{counted(rated, 'drawing')} rated"
+            + (f"; of the results listed: the {counted(gone, 'logged result')} no longer in "
+               "the library, and their ratings, are not counted" if gone else "") + ")")
 
 
 def search_html(meta: ReportMeta, hits: list[SearchHit], *,
@@ -329,7 +348,7 @@ def search_html(meta: ReportMeta, hits: list[SearchHit], *,
     out = [f"<html><head><meta charset='utf-8'><title>{e(title)}</title></head>"
            "<body style='font-family: sans-serif; font-size: 10pt'>",
            report_head_html(meta, query_src=query_src, blind=blind, title=title),
-           f"<h3>{counted(len(hits), 'result')}</h3>"
+           f"<h3>{e(meta.results_heading(len(hits)))}</h3>"
            "<table border='1' cellspacing='0' cellpadding='4' width='100%' "
            "style='border-collapse: collapse; border-color: #999'>"
            "<tr style='background-color: #e8e8e8'>"
@@ -340,7 +359,7 @@ def search_html(meta: ReportMeta, hits: list[SearchHit], *,
         out.append("<tr>" + "".join(f"<td align='{a}'>{c}</td>" for a, c in cells) + "</tr>")
     out.append("</table>")
     if ratings:
-        out.append(f"<p>{e(precision_line(hits, ratings))}<br>"
+        out.append(f"<p>{e(precision_line(hits, ratings, meta.gone(len(hits))))}<br>"
                    f"<small>{e(RELEVANCE_RULE)}</small></p>")
     out.append("</body></html>")
     return "\n".join(out)

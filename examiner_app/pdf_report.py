@@ -108,7 +108,7 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
               query_image: np.ndarray | None, ratings: dict[int, int], blind: bool
               ) -> PdfLayout:
     """Write the report of ``hits`` to ``target``; returns where each block was painted."""
-    from core.reports import (RELEVANCE_RULE, counted, precision_line, report_head_html,
+    from core.reports import (RELEVANCE_RULE, precision_line, report_head_html,
                               result_cells, result_columns)
 
     buffer = QBuffer()
@@ -148,7 +148,7 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
     head_images = {"query.png": query_image} if query_image is not None else {}
     head = document(report_head_html(meta, query_src="query.png" if head_images else None,
                                      blind=blind)
-                    + f"<h3>{counted(len(hits), 'result')}</h3>", head_images)
+                    + f"<h3>{html.escape(meta.results_heading(len(hits)))}</h3>", head_images)
     heading = document(row_table([("left", html.escape(c)) for c in columns], header=True))
     placements: list[Placement] = []
     painter = QPainter(writer)
@@ -234,7 +234,8 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
             place(document(row_table(cells), {name: image} if image is not None else None),
                   f"rank {hit.rank}", headed=True)
         if ratings:
-            place(document(f"<p>{html.escape(precision_line(hits, ratings))}<br><small>"
+            line = precision_line(hits, ratings, meta.gone(len(hits)))
+            place(document(f"<p>{html.escape(line)}<br><small>"
                            f"{html.escape(RELEVANCE_RULE)}</small></p>"), "rule")
         number_page()
     finally:

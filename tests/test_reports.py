@@ -46,6 +46,9 @@ def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
         "drawing 1 + text 1.5"
     write_search_csv(path, fused, [hit(1)], blind=True)
     assert next(csv.DictReader(path.open(encoding="utf-8-sig")))["score_weights"] == ""
+    text_only = dataclasses.replace(fused, query=None, query_sha256=None)
+    write_search_csv(path, text_only, [hit(1)])     # (it said "all figures" of no drawing)
+    assert next(csv.DictReader(path.open(encoding="utf-8-sig")))["query_region"] == ""
 
     crop = dataclasses.replace(META, query_box=[5, 6, 70, 80], query_region="figure 2")
     fixed = hit(1)
@@ -501,3 +504,24 @@ def test_counts_are_said_in_the_singular_for_one():
 
     assert [counted(n, "search") for n in (0, 1, 3)] == ["0 searches", "1 search", "3 searches"]
     assert [counted(n, "result") for n in (1, 2)] == ["1 result", "2 results"]
+
+
+def test_a_report_of_a_logged_search_says_which_results_are_gone(tmp_path):
+    """A logged search reported after some of its results left the library (their pages
+    dropped) listed the others and said nothing, its P@10 lower than the ratings summary's:
+    the heading, the precision line and the CSV say how many the log holds."""
+    rec = {"id": 7, "query_path": "/q/query.png", "query_sha256": "ab" * 32,
+           "before": "2021-01-01", "model_id": "tiny-123", "at": "2026-01-01T00:00:00",
+           "results": [{"figure_id": 100 + r, "rank": r, "score": 0.9} for r in (1, 2, 3)]}
+    meta = ReportMeta.from_record(rec)
+    hits = [hit(1), hit(3, "D0910780")]                  # rank 2 gone from the library
+    page = reports.search_html(meta, hits, ratings={101: 3})
+    assert "2 results (1 more logged, no longer in the library: not listed)" in page
+    assert "of the results listed: the 1 logged result no longer in the library, and their " \
+           "ratings, are not counted" in page
+    path = tmp_path / "r.csv"
+    write_search_csv(path, meta, hits)
+    assert {r["logged_results"] for r in csv.DictReader(path.open(encoding="utf-8-sig"))} == \
+        {"3"}
+    whole = reports.search_html(meta, [hit(1), hit(2), hit(3, "D0910780")], ratings={101: 3})
+    assert "<h3>3 results</h3>" in whole and "not counted" not in whole
