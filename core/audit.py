@@ -155,6 +155,7 @@ class Replay:
     gone_removed: int = 0               # gone results no longer in the library
     new_refiled: int = 0                # new results of patents folder images were filed under
     gone_refiled: int = 0               # gone results: folder images filed under a patent since
+    score_corrected: int = 0            # results in both scored otherwise, patent corrected since
     allowed_then: int | None = None     # figures the cutoff and filters let through then
     allowed_now: int | None = None
 
@@ -208,8 +209,11 @@ class Replay:
             parts.append("the scores of the results in both " + (
                 "differ." if self.max_score_diff > SCORE_TOLERANCE else "agree."))
         elif self.max_score_diff:
+            why = (f" ({self.score_corrected} of them of patents whose grant date, class or "
+                   "title was corrected since: a text query reads the title)"
+                   if self.score_corrected else "")
             parts.append(f"the scores of the results in both differ by up to "
-                         f"{self.max_score_diff:.2g}.")
+                         f"{self.max_score_diff:.2g}{why}.")
         else:
             parts.append("the results in both have the same scores.")
         return " ".join(parts)
@@ -224,7 +228,8 @@ class Replay:
                 "new_added_since": self.new_added_since, "new_corrected": self.new_corrected,
                 "gone_corrected": self.gone_corrected,
                 "gone_removed": self.gone_removed, "new_refiled": self.new_refiled,
-                "gone_refiled": self.gone_refiled, "allowed_then": self.allowed_then,
+                "gone_refiled": self.gone_refiled, "score_corrected": self.score_corrected,
+                "allowed_then": self.allowed_then,
                 "allowed_now": self.allowed_now}
 
 
@@ -283,6 +288,9 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
     still = [h for h in logged_hits(store, rec) if h.figure_id in gone_ids]
     corrected = store.corrected_since({h.patent_id for h in new} - added - filed_under,
                                       rec["at"])
+    rescored = [h.patent_id for h in resp.results if h.figure_id in score_then
+                and abs(h.score - score_then[h.figure_id]) > SCORE_TOLERANCE]
+    rescored_corrected = store.corrected_since(rescored, rec["at"]) if rescored else set()
     return Replay(search_id=search_id, logged_model=rec.get("model_id"),
                   model=searcher.model.model_id, compared=n, same_order=first is None,
                   max_score_diff=max(diffs, default=0.0), in_both=len(diffs),
@@ -292,5 +300,6 @@ def replay(searcher: Searcher, search_id: int) -> Replay:
                   new_refiled=len(new_refiled), gone_refiled=len(gone) - len(gone_ids),
                   gone_corrected=sum(bool(h.corrected) for h in still),
                   gone_removed=len(gone_ids) - len(still),
+                  score_corrected=sum(p in rescored_corrected for p in rescored),
                   allowed_then=(rec.get("params") or {}).get("allowed"),
                   allowed_now=resp.allowed)

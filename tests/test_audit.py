@@ -91,6 +91,30 @@ def test_a_replay_names_the_results_a_correction_took_out(searchable_library):
     assert after.to_json()["gone_corrected"] == 2
 
 
+def test_a_replay_says_which_changed_scores_are_of_corrected_patents(searchable_library):
+    """A text query's scores read the patents' titles: a title corrected since changes the
+    score of its results, and the replay said only that scores differ (a user suspects the
+    tool of nondeterminism); it now says how many of them are of corrected patents."""
+    path, query = searchable_library
+    sid = search_logged(path, query, text="round table")
+    with Library(path) as lib:
+        pid = logged_hits(lib.store, search_record(lib.store, sid))[0].patent_id
+    time.sleep(1.05)                                    # (the log keeps the second)
+    manifest = path.parent / "src" / "manifest.jsonl"
+    rows = [json.loads(ln) for ln in manifest.read_text().splitlines()]
+    manifest.write_text("".join(json.dumps({**r, "title": "ROUND TABLE WITH FOLDING LEGS"}
+                                           if r["patent_id"] == pid else r) + "\n"
+                                for r in rows))
+    with Library(path) as lib:
+        ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
+               model_ref="tiny_test:random", workers=0)
+    after = _replay(path, sid)
+    assert after.max_score_diff > 0 and after.score_corrected >= 1
+    assert f"({after.score_corrected} of them of patents whose grant date, class or title " \
+           "was corrected since: a text query reads the title)" in after.text()
+    assert after.to_json()["score_corrected"] == after.score_corrected
+
+
 def test_a_replay_names_the_results_a_correction_brought_in(searchable_library):
     """A patent the cutoff left out of a search (granted after it, by the metadata of the
     time) and corrected since to an earlier grant is ranked when the search is replayed: the
