@@ -173,9 +173,10 @@ class ReportMeta:
 
 
 SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "text_words_read",
-                  "score_weights", "model_id", "rank", "score", "patent_id", "patent_number", "title", "locarno",
-                  "locarno_title", "grant_date", "filing_date", "image", "page", "figure_box",
-                  "rating", "query_region", "corrected_since", "logged_results"]
+                  "score_weights", "model_id", "rank", "score", "patent_id", "patent_number",
+                  "title", "locarno", "locarno_title", "grant_date", "filing_date", "image",
+                  "page", "figure_box", "rating", "query_region", "corrected_since",
+                  "logged_results"]
 
 
 def one_line(text: str, n: int) -> str:
