@@ -97,22 +97,29 @@ def test_rated_searches_are_scored_as_seen_and_as_ranked_now(searchable_library,
                               "looked at).")
 
 
+def _rated_search(path, query, grades) -> tuple[int, list[str]]:
+    """A logged search whose first patents (in ranked order) ann rated ``grades``; returns
+    its id and the patents in ranked order."""
+    sid = search_logged(path, query)
+    with Library(path) as lib:
+        hits = logged_hits(lib.store, search_record(lib.store, sid))
+        order = patent_order([h.patent_id for h in hits])
+        first = {p: next(h for h in hits if h.patent_id == p) for p in order}
+        for patent, grade in zip(order, grades):
+            h = first[patent]
+            lib.store.add_rating(search_id=sid, patent_id=patent, figure_id=h.figure_id,
+                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
+                                 examiner="ann")
+    return sid, order
+
+
 def test_a_judged_patent_no_longer_prior_art_is_left_out_of_both_scores(searchable_library):
     """A judged patent whose grant date was corrected to after the search's cutoff cannot be
     ranked by the search run again: it is left out of the logged and the new score alike
     (and said), not counted as the model's miss; a search whose only relevant patent it was
     is skipped with the reason."""
     path, query = searchable_library
-    sid = search_logged(path, query)
-    with Library(path) as lib:
-        hits = logged_hits(lib.store, search_record(lib.store, sid))
-        order = patent_order([h.patent_id for h in hits])
-        first = {p: next(h for h in hits if h.patent_id == p) for p in order}
-        for patent, grade in ((order[0], 3), (order[1], 2), (order[2], 0)):
-            h = first[patent]
-            lib.store.add_rating(search_id=sid, patent_id=patent, figure_id=h.figure_id,
-                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
-                                 examiner="ann")
+    sid, order = _rated_search(path, query, (3, 2, 0))
 
     def score():
         with Library(path) as lib:
@@ -141,16 +148,8 @@ def test_a_judged_patent_dropped_from_the_library_is_left_out_of_both_scores(
     from core.ingest import rebuild
 
     path, query = searchable_library
-    sid = search_logged(path, query)
+    sid, order = _rated_search(path, query, (3, 3, 0))
     with Library(path) as lib:
-        hits = logged_hits(lib.store, search_record(lib.store, sid))
-        order = patent_order([h.patent_id for h in hits])
-        first = {p: next(h for h in hits if h.patent_id == p) for p in order}
-        for patent, grade in ((order[0], 3), (order[1], 3), (order[2], 0)):
-            h = first[patent]
-            lib.store.add_rating(search_id=sid, patent_id=patent, figure_id=h.figure_id,
-                                 rank=h.rank, rating=grade, model_id=None, query_sha256=None,
-                                 examiner="ann")
         for page in lib.store.pages_of_patent(order[0]):
             Path(page["path"]).unlink()
     model = create_model("tiny_test", pretrained=None)
