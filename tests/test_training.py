@@ -299,17 +299,20 @@ def test_train_exports_a_core_checkpoint_with_its_record(tmp_path, drawing_manif
 
 
 def test_excluded_patents_are_read_as_the_sources_ids_and_unknown_ones_told(
-        tmp_path, drawing_manifest, caplog):
+        tmp_path, drawing_manifest, caplog, monkeypatch):
     """"D900001" and "d0900002" hold out D0900001 and D0900002, as the record says; an id
-    the corpus does not have is warned about, not recorded as held out."""
+    the corpus does not have is warned about, not recorded as held out. A source named
+    relative to the working folder is recorded by its whole path (it was not)."""
     import logging
 
     from training.trainer import train
 
+    monkeypatch.chdir(drawing_manifest.parent)     # (a relative source: recorded whole)
     with caplog.at_level(logging.WARNING, logger="training"):
-        result = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=1",
+        result = train(_cfg(tmp_path, drawing_manifest.name, "run.max_steps=1",
                             "data.exclude_patents=['D900001', ' d0900002', 'D0999999']"))
     rec = json.loads((result.export_dir / "model.json").read_text())["training"]["data"]
+    assert rec["sources"] == [str(drawing_manifest)]
     assert rec["held_out_patents"] == ["D0900001", "D0900002"]
     trained = (result.export_dir / rec["patents_file"]).read_text().split()
     assert len(trained) == 10 and not {"D0900001", "D0900002"} & set(trained)

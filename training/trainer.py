@@ -761,7 +761,9 @@ def training_record(cfg: TrainConfig, corpus: Corpus, rows: np.ndarray, excluded
                    f"patents, {steps} steps",
         "git_commit": git_commit(),
         "config": cfg.to_dict(),
-        "data": {"sources": cfg.data.sources, "deeppatent2": cfg.data.deeppatent2,
+        # (where the data lay: a relative path in the config was read from the working folder)
+        "data": {"sources": [os.path.abspath(p) for p in cfg.data.sources],
+                 "deeppatent2": [os.path.abspath(p) for p in cfg.data.deeppatent2],
                  "synthetic": cfg.data.synthetic, "corpus": corpus.index.get("fingerprint"),
                  "counts": {"figures": int(len(rows)), "patents": len(pids),
                             "synthetic_figures": int(sum(p.startswith("SYN-") for p in
