@@ -349,10 +349,18 @@ def test_resume_is_exact_with_accumulation_over_uneven_epochs(tmp_path, drawing_
     assert steps == [1, 2, 3, 4]
 
 
-def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawing_manifest):
+def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawing_manifest,
+                                                                monkeypatch):
+    """Resuming with other settings, or from a damaged checkpoint, is refused before the data
+    is prepared (it built the feature bank first, then refused)."""
+    from training import trainer
     from training.trainer import train
 
     train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2"))
+
+    def prepare(*a, **kw):
+        raise AssertionError("the data was prepared for a run that is refused")
+    monkeypatch.setattr(trainer, "prepare_data", prepare)
     with pytest.raises(ConfigError, match=r"other settings \(optim.lr 0.003 -> 0.5\)"):
         train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4", "optim.lr=0.5"))
     # [augment] holds only the keys a config sets: one added or dropped is a change too
@@ -366,6 +374,7 @@ def test_resume_refuses_other_settings_and_a_damaged_checkpoint(tmp_path, drawin
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
     with pytest.raises(ConfigError, match="cannot be read to resume from"):
         train(_cfg(tmp_path, drawing_manifest, "run.max_steps=4"))
+    monkeypatch.undo()
     assert train(_cfg(tmp_path, drawing_manifest, "run.max_steps=2",
                       "run.resume=false")).steps == 2
 

@@ -309,6 +309,26 @@ def train(cfg: TrainConfig, *, corpus: Corpus | None = None, rows: np.ndarray | 
         return _train(cfg, d, corpus=corpus, rows=rows, bank=bank, model=model)
 
 
+def _resume_state(cfg: TrainConfig) -> dict | None:
+    """The checkpoint state a run resumes from (None: it starts afresh); one that cannot be
+    read, or was made with other settings, is refused."""
+    ck = Path(cfg.run.out_dir) / CHECKPOINT
+    if not (cfg.run.resume and ck.is_file()):
+        return None
+    again = start_over_hint(Path(cfg.run.export_dir or Path(cfg.run.out_dir) / "model"))
+    try:
+        state = torch.load(ck, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        why = first_line(exc)[:200]
+        raise ConfigError(f"{ck} cannot be read to resume from ({why}); {again}") from None
+    changed = config_changes(state.get("config") or {}, cfg.to_dict())
+    if changed:
+        raise ConfigError(f"{ck} was made with other settings ({'; '.join(changed[:3])}"
+                          f"{'; ...' if len(changed) > 3 else ''}): resuming would train "
+                          f"with the old ones; {again}")
+    return state
+
+
 @contextlib.contextmanager
 def _run_folder_lock(out: Path, d: distributed.Dist) -> Iterator[None]:
     """One run at a time in a run folder: a second would resume from the first's checkpoint
@@ -354,11 +374,12 @@ def _run_folder_lock(out: Path, d: distributed.Dist) -> Iterator[None]:
 def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
            rows: np.ndarray | None, bank, model) -> TrainResult:
     _seed_all(cfg.model.seed)
+    # a checkpoint made with other settings is refused before the data is prepared
+    state = _resume_state(cfg)
     model = model or build_model(cfg)
     undescribed: dict = {}
     if corpus is None:
-        resuming = cfg.run.resume and (Path(cfg.run.out_dir) / CHECKPOINT).is_file()
-        corpus = prepare_data(cfg, model, d, failures=undescribed, describe=not resuming)
+        corpus = prepare_data(cfg, model, d, failures=undescribed, describe=state is None)
         if d.main:
             _warn_skipped(corpus)
     corpus = corpus.with_enrichers(cfg.enrich.enrichers)
@@ -446,20 +467,10 @@ def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
     epoch, step, batch_in_epoch = 0, 0, 0
     ck = out / CHECKPOINT
     data = data_identity(corpus, rows)
-    resumed = cfg.run.resume and ck.is_file()
+    resumed = state is not None
     finished = Path(cfg.run.export_dir or out / "model")
     if resumed:
         again = start_over_hint(finished)
-        try:
-            state = torch.load(ck, map_location="cpu", weights_only=False)
-        except Exception as exc:
-            why = first_line(exc)[:200]
-            raise ConfigError(f"{ck} cannot be read to resume from ({why}); {again}") from None
-        changed = config_changes(state.get("config") or {}, cfg.to_dict())
-        if changed:
-            raise ConfigError(f"{ck} was made with other settings ({'; '.join(changed[:3])}"
-                              f"{'; ...' if len(changed) > 3 else ''}): resuming would train "
-                              f"with the old ones; {again}")
         if _same_rows_of_an_older_corpus(state.get("data") or {}, corpus, rows):
             state["data"] = {**state["data"], "rows_sha256": data["rows_sha256"]}
         check_resumable(state, ck, data, d.world, again)
