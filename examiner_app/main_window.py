@@ -432,6 +432,8 @@ class MainWindow(QMainWindow):
         self._set_busy(False, job="library")
         self._note_when_open = None
         self.library_label.setText("No library")
+        self.library_label.setToolTip("")
+        self.model_label.setText("")            # (the last library's model, else)
         if kind == "mismatch":
             self.show_message("warning", f"{message}.", "Rebuild with the current model\u2026",
                               lambda: self.show_library_dialog(rebuild=True))

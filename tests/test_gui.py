@@ -1745,10 +1745,12 @@ def test_busy_bar_shows_while_a_library_opens(qtbot, window, gui_library, tmp_pa
     qtbot.waitUntil(lambda: window.library_label.text().startswith(gui_library.name + ":"),
                     timeout=WAIT)
     assert not window.busy.isVisible()
+    assert window.model_label.text().startswith("Model ")
     window.open_library(tmp_path / "nowhere")               # a failed open clears it too
     assert window.busy.isVisible()
     qtbot.waitUntil(lambda: window.library_label.text() == "No library", timeout=WAIT)
     assert not window.busy.isVisible()
+    assert window.model_label.text() == ""      # (it kept the last library's model)
 
 
 def test_window_fits_a_small_screen_with_a_banner_and_results(qtbot, window, gui_library):
