@@ -12,9 +12,11 @@ MIN_WIDTH = 48
 
 
 class ElidedLabel(QLabel):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, elide: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.setTextFormat(Qt.TextFormat.PlainText)     # (as painted: sized so too)
+        self._elide = elide                 # (a path: ElideMiddle keeps its last folder)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
@@ -22,7 +24,7 @@ class ElidedLabel(QLabel):
 
     def shown_text(self) -> str:
         """The text as painted: elided to the width the label has."""
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+        return self.fontMetrics().elidedText(self.text(), self._elide,
                                              self.contentsRect().width())
 
     def is_elided(self) -> bool:

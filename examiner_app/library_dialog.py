@@ -14,10 +14,11 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox,
                                QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QListWidget, QMessageBox, QProgressBar,
-                               QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSizePolicy, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .plain_text import plain, tip
+from .elided_label import ElidedLabel
+from .plain_text import breakable, plain, tip
 from .tasks import describe_error
 
 
@@ -77,8 +78,8 @@ class LibraryDialog(QDialog):
         self.confirm_box: QMessageBox | None = None
         self._adding: list[str] | None = None    # the sources the run adds (None: update)
 
-        self.path_label = QLabel()
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # (a deep network path, a long file name: cut short, never wider than the dialog)
+        self.path_label = ElidedLabel(elide=Qt.TextElideMode.ElideMiddle)
         other = self.other_button = QPushButton("Open another library\u2026")
         other.setToolTip("Not while drawings are added or the index is rebuilt: they go into "
                          "this library")
@@ -135,7 +136,7 @@ class LibraryDialog(QDialog):
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress_label = plain(QLabel(""))
+        self.progress_label = ElidedLabel("", elide=Qt.TextElideMode.ElideMiddle)
         self.progress_label.setObjectName("muted")
         self.progress_label.hide()          # shown while a run goes on
         self.cancel_button = QPushButton("Cancel")
@@ -146,6 +147,8 @@ class LibraryDialog(QDialog):
         prog.addWidget(self.cancel_button)
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
         self.drop_missing_button = QPushButton("Rebuild without the missing pages")
         self.drop_missing_button.setToolTip("Their figures leave the index; searches and "
                                             "ratings are kept")
@@ -202,8 +205,7 @@ class LibraryDialog(QDialog):
             self._shown_path, self._ran = self.service.path, False
             self.result_label.clear()
             self._fill_skipped([])
-        where = html.escape(str(self.service.path or "(none)"))
-        self.path_label.setText(f"<b>Library:</b> {where}")
+        self.path_label.setText(f"Library: {self.service.path or '(none)'}")
         self.service.overview(on_done=self._show_overview,
                               on_error=lambda exc: self._show_overview(None, exc))
 
@@ -472,7 +474,7 @@ class LibraryDialog(QDialog):
             text = lines[0].replace("done: ", "Done: ", 1) + "".join(
                 "\n\u2022 " + ln.strip().removeprefix("warning: ") for ln in lines[1:])
         self.result_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.result_label.setText(text)
+        self.result_label.setText(breakable(text))
         # (the summary line counts the skipped already)
         self._ended("info" if not (report.errors or report.warnings) else "warning",
                     text.splitlines()[0] + (f" ({len(report.warnings)} warning(s): Manage "
@@ -504,6 +506,6 @@ class LibraryDialog(QDialog):
             why = mismatch_text(exc) + ": Rebuild index below, then add."
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
-                                  f"{html.escape(why)}</span>")
+                                  f"{html.escape(breakable(why))}</span>")
         self._ended("error", f"failed: {why}")
         self.refresh()

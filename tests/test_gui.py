@@ -2923,6 +2923,42 @@ def test_the_library_dialog_keeps_a_long_message_and_the_skipped_files_whole(
         table.horizontalHeader().height() + SKIPPED_ROWS * table.rowHeight(0)
 
 
+def test_long_file_names_and_paths_never_push_the_library_dialogs_buttons_out(
+        qtbot, app_theme, settings):
+    """A file name of 130 characters in the progress line, a deep library path and a result
+    naming long files made the dialog's contents wider than its view (no sideways scroll
+    bar): Cancel and the other buttons were cut off, out of reach."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QApplication
+
+    from examiner_app.library_dialog import LibraryDialog
+    from examiner_app.plain_text import breakable
+    from examiner_app.service import LibraryService
+
+    name = ("design_patent_application_drawing_sheet_number_1_of_the_very_long_named_"
+            "applicant_corporation_international_holdings_limited_final_v2.png")
+    dialog = LibraryDialog(LibraryService(), settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    width = dialog.width()
+    dialog.path_label.setText("Library: " + "/mnt/examining-corps-share/art-unit-2900" * 4)
+    dialog._started = 0.0
+    dialog._what = "Adding drawings"
+    dialog._progress(1, 6, f"/data/scans/{name}")
+    dialog.progress_label.show()
+    dialog.result_label.setText(breakable(f"Done: added 5 pages; skipped /data/scans/{name}"))
+    QApplication.processEvents()
+    assert dialog.width() == width
+    assert dialog.body.widget().width() <= dialog.body.viewport().width()
+    for button in (dialog.cancel_button, dialog.other_button, dialog.ingest_button):
+        right = button.mapTo(dialog, QPoint(button.width(), 0)).x()
+        assert right <= dialog.width(), (button.text(), right, dialog.width())
+    assert dialog.progress_label.is_elided() and name[-6:] in dialog.progress_label.text()
+    label = dialog.result_label
+    assert label.height() >= label.heightForWidth(label.width()) >= 2 * label.fontMetrics(
+    ).lineSpacing()                                     # (the name wraps at its parts)
+
+
 def test_the_session_summary_follows_the_examiner_typed_and_says_whose_it_is(
         qtbot, window, gui_library):
     from PySide6.QtCore import QTimer
