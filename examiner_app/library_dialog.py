@@ -26,6 +26,9 @@ from .tasks import describe_error
 DEFAULT_SIZE = (760, 680)
 #: The skipped-file table keeps room for its heading and this many rows.
 SKIPPED_ROWS = 3
+#: A library whose model checkpoint moved (``{}``: which), in the window's words.
+MOVED_NOTE = ("{}: use \u201cLocate the model\u2026\u201d in the window's notice to say "
+              "where it is now; adding, updating and rebuilding need it")
 
 
 def eta_text(done: int, total: int, elapsed: float) -> str:
@@ -229,6 +232,9 @@ class LibraryDialog(QDialog):
         if problem is not None and problem[1] == "mismatch":
             self.summary.addRow("Status", self._note(
                 f"{problem[0]}: Rebuild index below.", "modelMismatch"))
+        elif problem is not None and problem[1] == "moved":
+            self.summary.addRow("Status", self._note(MOVED_NOTE.format(problem[0].split(
+                ". Locate it")[0]), "modelMoved"))
         model = info.get("model") or {}
         first, last = info["grant_date_range"]
         for label, value in (
@@ -494,7 +500,7 @@ class LibraryDialog(QDialog):
         self.progress_label.setText("")
         self.progress_label.hide()
         from core.index import ModelMismatchError
-        from core.library import MissingFilesError
+        from core.library import MissingFilesError, ModelMovedError
 
         from .service import mismatch_text
 
@@ -504,6 +510,11 @@ class LibraryDialog(QDialog):
             self.drop_missing_button.show()
         elif isinstance(exc, ModelMismatchError):   # (not the command line's advice)
             why = mismatch_text(exc) + ": Rebuild index below, then add."
+        elif isinstance(exc, ModelMovedError) or getattr(exc, "kind", None) == "moved":
+            why = MOVED_NOTE.format(f"This library was built with the model at "
+                                    f"{exc.missing}, which is not there now"
+                                    if isinstance(exc, ModelMovedError) else
+                                    str(exc).split(". Locate it")[0])
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
                                   f"{html.escape(breakable(why))}</span>")

@@ -458,6 +458,9 @@ class MainWindow(QMainWindow):
         else:
             if self._banner_in_rebuild and self.banner.level in ("info", "error"):
                 self.banner.hide()   # its notice, or a rating refused while it ran
+                problem = self.service.problem
+                if problem is not None and problem[1] == "moved":   # (it could not run)
+                    self._library_failed(*problem)
             if self._after_rebuild is not None:
                 # queued behind the reopening of the rebuilt library (one database thread)
                 QTimer.singleShot(0, self._after_rebuild)

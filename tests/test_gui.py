@@ -3562,6 +3562,20 @@ def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library
     assert window.banner.text.text().startswith(
         f"This library was built with the model at {ck}, which is not there now.")
     assert window.banner.action.text() == "Locate the model\u2026"
+    from PySide6.QtWidgets import QLabel
+
+    window.show_library_dialog()                # says so, in the window's words, and a
+    dialog = window._library_dialog             # rebuild it cannot run leaves the notice
+    qtbot.waitUntil(lambda: dialog.findChild(QLabel, "modelMoved") is not None, timeout=WAIT)
+    assert "Locate the model" in dialog.findChild(QLabel, "modelMoved").text()
+    dialog.start_rebuild()
+    qtbot.waitUntil(lambda: dialog.task is None and "Failed" in dialog.result_label.text(),
+                    timeout=WAIT)
+    said = dialog.result_label.text()
+    assert "Locate the model" in said and "--model" not in said, said
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert window.banner.action.text() == "Locate the model\u2026"
+    dialog.close()
     answers = iter([str(tmp_path / "elsewhere"), str(moved)])
     monkeypatch.setattr(main_window.QFileDialog, "getExistingDirectory",
                         lambda *a, **k: next(answers))
