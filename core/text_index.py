@@ -56,7 +56,10 @@ def missing_text_vectors(library, model) -> list[str]:
 
 
 def update_text_vectors(library, model, patent_ids=None, batch_size: int = 64) -> int:
-    """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed."""
+    """(Re)compute text vectors of ``patent_ids`` (default: all) whose text changed (none in
+    a library read-only here: a search reads the vectors it has)."""
+    if library.store.read_only:
+        return 0
     todo = stale_texts(library, model.model_id, patent_ids)
     gone = [pid for pid, _, texts in todo if not texts]
     todo = [t for t in todo if t[2]]

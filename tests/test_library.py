@@ -2021,7 +2021,7 @@ def test_a_searcher_of_a_library_rebuilt_with_another_model_says_to_open_it_agai
 
 
 def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_path,
-                                                       tiny_model):
+                                                       tiny_model, monkeypatch):
     """A drawing added from a plain folder is shown under its file name, but a text query
     does not read that name as patent text: it ranked "pregnancy pillow.png" (a neck fan)
     second for "pregnancy pillow", and a library of image files alone never gave its
@@ -2030,7 +2030,7 @@ def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_pat
 
     from core.evaluation import queries_from_library
     from core.search import QueryError
-    from core.text_index import TextIndex
+    from core.text_index import TextIndex, update_text_vectors
 
     rows = [json.loads(x) for x in drawing_manifest.read_text().splitlines()]
     scans = tmp_path / "scans"
@@ -2055,7 +2055,16 @@ def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_pat
                                    lib.store.conn.execute("SELECT patent_id FROM patents")])
         lib.store.conn.execute("DELETE FROM meta WHERE key='file_names_unsearched'")
         lib.store.conn.commit()
-        assert len(TextIndex.load(lib, tiny_model.model_id)) == 0     # (read-only: not used)
+    import core.store
+
+    real_access = os.access
+    with monkeypatch.context() as m:                    # read-only for this user
+        m.setattr(core.store.os, "access", lambda p, mode: real_access(p, mode) and (
+            mode != os.W_OK or "images" not in str(p)))
+        with Library(tmp_path / "images") as lib:
+            assert lib.store.read_only
+            assert len(TextIndex.load(lib, tiny_model.model_id)) == 0     # (not used)
+            assert update_text_vectors(lib, tiny_model) == 0     # (eval's: nothing written)
     with Library(tmp_path / "images") as lib:
         assert len(TextIndex.load(lib, tiny_model.model_id)) == 0
     # beside patents with metadata, the file names add nothing to a text query's ranking
