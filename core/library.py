@@ -531,10 +531,8 @@ class Library:
         ``fallback`` or the default model."""
         if override:
             return override
-        from ._model_ref import missing_file
-
         ref = (self.model_info or {}).get("ref")
-        gone = missing_file(ref) if ref else None
+        gone = self._model_missing()
         if gone:
             how = (f"--model {ref[:-len(gone)]}NEW-PATH" if ref.endswith("@" + gone) else
                    "--model")           # (an open_clip file is named with its architecture)

@@ -232,9 +232,11 @@ class LibraryDialog(QDialog):
         if problem is not None and problem[1] == "mismatch":
             self.summary.addRow("Status", self._note(
                 f"{problem[0]}: Rebuild index below.", "modelMismatch"))
-        elif problem is not None and problem[1] == "moved":
-            self.summary.addRow("Status", self._note(MOVED_NOTE.format(problem[0].split(
-                ". Locate it")[0]), "modelMoved"))
+        elif problem is not None and problem[1] == "moved" and self.service.moved is not None:
+            from .service import moved_fact
+
+            self.summary.addRow("Status", self._note(
+                MOVED_NOTE.format(moved_fact(self.service.moved.missing)), "modelMoved"))
         model = info.get("model") or {}
         first, last = info["grant_date_range"]
         for label, value in (
@@ -502,7 +504,7 @@ class LibraryDialog(QDialog):
         from core.index import ModelMismatchError
         from core.library import MissingFilesError, ModelMovedError
 
-        from .service import mismatch_text
+        from .service import mismatch_text, moved_fact
 
         why = describe_error(exc)
         if isinstance(exc, MissingFilesError):  # the CLI's --drop-missing: here a button
@@ -511,10 +513,9 @@ class LibraryDialog(QDialog):
         elif isinstance(exc, ModelMismatchError):   # (not the command line's advice)
             why = mismatch_text(exc) + ": Rebuild index below, then add."
         elif isinstance(exc, ModelMovedError) or getattr(exc, "kind", None) == "moved":
-            why = MOVED_NOTE.format(f"This library was built with the model at "
-                                    f"{exc.missing}, which is not there now"
-                                    if isinstance(exc, ModelMovedError) else
-                                    str(exc).split(". Locate it")[0])
+            moved = exc if isinstance(exc, ModelMovedError) else self.service.moved
+            why = MOVED_NOTE.format(moved_fact(moved.missing) if moved is not None
+                                    else str(exc))
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
                                   f"{html.escape(breakable(why))}</span>")

@@ -62,11 +62,15 @@ def mismatch_text(exc) -> str:
             "and ratings are kept)")
 
 
+def moved_fact(missing: str) -> str:
+    """That a library's model checkpoint is no longer at ``missing``, in one clause."""
+    return f"This library was built with the model at {missing}, which is not there now"
+
+
 def moved_text(exc) -> str:
     """A library's model checkpoint that is no longer where it was, in the window's words."""
-    return (f"This library was built with the model at {exc.missing}, which is not there "
-            "now. Locate it where it is now (or rebuild the library with another model: "
-            "patent-examiner index rebuild --model NAME)")
+    return (f"{moved_fact(exc.missing)}. Locate it where it is now (or rebuild the library "
+            "with another model: patent-examiner index rebuild --model NAME)")
 
 
 class LibraryUnusable(LibraryError):
