@@ -78,6 +78,7 @@ class LibraryDialog(QDialog):
         self._info: dict | None = None      # the last overview shown
         self._ran = False                   # a run ended here: the table holds its skips
         self._shown_path = None
+        self._failed_moved = False          # result_label says the model moved
         self.confirm_box: QMessageBox | None = None
         self._adding: list[str] | None = None    # the sources the run adds (None: update)
 
@@ -207,6 +208,7 @@ class LibraryDialog(QDialog):
         if self.service.path != self._shown_path:       # another library: none of its runs
             self._shown_path, self._ran = self.service.path, False
             self.result_label.clear()
+            self._failed_moved = False
             self._fill_skipped([])
         self.path_label.setText(f"Library: {self.service.path or '(none)'}")
         self.service.overview(on_done=self._show_overview,
@@ -217,7 +219,10 @@ class LibraryDialog(QDialog):
         while self.summary.rowCount():
             self.summary.removeRow(0)
         self.rebuild_button.setEnabled(info is not None and self.task is None
-                                       and self._writable())
+                                       and self._may_run())
+        if self._failed_moved and not self._model_moved():  # located since: not so now
+            self._failed_moved = False
+            self.result_label.clear()
         if info is None:
             self.summary.addRow("Status", self._note(
                 f"The library could not be read: {describe_error(error)}" if error else
@@ -287,14 +292,23 @@ class LibraryDialog(QDialog):
         for path in self.pending:
             self.sources.addItem(f"+ {path}  (to add)")
         self.ingest_button.setEnabled(bool(self.pending) and self.task is None
-                                      and self._writable())
+                                      and self._may_run())
         self.update_button.setEnabled(bool(registered) and self.task is None
-                                      and self._writable())
+                                      and self._may_run())
         self._registered = registered
 
     def _writable(self) -> bool:
         """Whether this user may change the library shown (its runs would be refused)."""
         return not (self._info or {}).get("read_only")
+
+    def _model_moved(self) -> bool:
+        problem = self.service.problem
+        return problem is not None and problem[1] == "moved"
+
+    def _may_run(self) -> bool:
+        """Whether adding, updating and rebuilding can run here: each needs write access and
+        the library's model (one that moved is located first, from the window's banner)."""
+        return self._writable() and not self._model_moved()
 
     def _fill_skipped(self, errors: list[tuple[str, str]], earlier: bool = False) -> None:
         """The files a run skipped, or (``earlier``) those earlier runs skipped, said so."""
@@ -439,6 +453,7 @@ class LibraryDialog(QDialog):
         self.progress_label.setText(text)
         self.progress_label.show()
         self.result_label.clear()
+        self._failed_moved = False
         self.drop_missing_button.hide()
         self._fill_skipped([])
         self._set_running(True)
@@ -450,9 +465,9 @@ class LibraryDialog(QDialog):
                   self.other_button):
             b.setEnabled(not running)
         if not running:
-            self.ingest_button.setEnabled(bool(self.pending) and self._writable())
-            self.update_button.setEnabled(bool(self._registered) and self._writable())
-            self.rebuild_button.setEnabled(self._info is not None and self._writable())
+            self.ingest_button.setEnabled(bool(self.pending) and self._may_run())
+            self.update_button.setEnabled(bool(self._registered) and self._may_run())
+            self.rebuild_button.setEnabled(self._info is not None and self._may_run())
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
 
@@ -516,6 +531,7 @@ class LibraryDialog(QDialog):
             moved = exc if isinstance(exc, ModelMovedError) else self.service.moved
             why = MOVED_NOTE.format(moved_fact(moved.missing) if moved is not None
                                     else str(exc))
+            self._failed_moved = True
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         self.result_label.setText(f"<span style='color:#8a1f1f'>Failed: "
                                   f"{html.escape(breakable(why))}</span>")

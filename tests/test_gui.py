@@ -3568,6 +3568,13 @@ def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library
     dialog = window._library_dialog             # rebuild it cannot run leaves the notice
     qtbot.waitUntil(lambda: dialog.findChild(QLabel, "modelMoved") is not None, timeout=WAIT)
     assert "Locate the model" in dialog.findChild(QLabel, "modelMoved").text()
+    dialog.pending = [str(tmp_path)]
+    dialog.refresh()                            # nothing here can run without the model
+    qtbot.waitUntil(lambda: "(to add)" in dialog.sources.item(dialog.sources.count() - 1)
+                    .text(), timeout=WAIT)
+    assert not any(b.isEnabled() for b in (dialog.ingest_button, dialog.update_button,
+                                           dialog.rebuild_button))
+    dialog.pending = []
     dialog.start_rebuild()
     qtbot.waitUntil(lambda: dialog.task is None and "Failed" in dialog.result_label.text(),
                     timeout=WAIT)
@@ -3588,6 +3595,11 @@ def test_a_library_whose_model_moved_asks_where_it_is(qtbot, window, gui_library
     assert not window.banner.isVisible()
     with Library(gui_library) as lib:
         assert lib.model_info["ref"] == str(moved)
+    window.show_library_dialog()                # the failure no longer holds; runs may
+    qtbot.waitUntil(lambda: dialog.rebuild_button.isEnabled(), timeout=WAIT)
+    assert dialog.result_label.text() == "" and dialog.update_button.isEnabled()
+    assert dialog.findChild(QLabel, "modelMoved") is None
+    dialog.close()
     window.load_query(sheets(gui_library)[0])
     assert searched(qtbot, window).results
 
