@@ -421,7 +421,8 @@ def _uri_or_none(image: np.ndarray | None) -> str | None:
 
 # -- ratings ---------------------------------------------------------------------------------
 RATINGS_COLUMNS = ["rated_at", "examiner", "study", "session", "search_id", "query",
-                   "query_sha256", "before", "locarno_filter", "text", "model_id", "rank",
+                   "query_sha256", "before", "locarno_filter", "text", "text_words_read",
+                   "model_id", "rank",
                    "patent_id", "patent_number", "figure_id", "rating", "relevant", "blind"]
 
 
@@ -439,7 +440,7 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
 
 RATING_EVENTS_COLUMNS = ["event_id", "at", "examiner", "study", "session", "search_id",
                          "query", "query_sha256", "before", "locarno_filter", "text",
-                         "model_id", "rank", "patent_id", "patent_number", "figure_id",
+                         "text_words_read", "model_id", "rank", "patent_id", "patent_number", "figure_id",
                          "change", "previous_rating", "rating", "blind"]
 
 
@@ -473,10 +474,12 @@ def _write_rating_rows(path, store: Store, rows: list[dict], columns: list[str],
 
 def _rated_in(r: dict, s: dict) -> list:
     """Who rated, and the search rated: examiner, study, session, search id, query, its
-    SHA-256, the cutoff, the class filter and the text."""
+    SHA-256, the cutoff, the class filter, the text and (one too long for the model) how many
+    of its words the model read."""
     return [r["examiner"] or "", r["study"] or "", r["session"] or "",
             _blank(r["search_id"]), s.get("query_path") or "", r["query_sha256"] or "",
-            s.get("before") or "", s.get("locarno") or "", s.get("text") or ""]
+            s.get("before") or "", s.get("locarno") or "", s.get("text") or "",
+            _blank((s.get("params") or {}).get("text_words_read"))]
 
 
 def _blank(value) -> object:

@@ -116,6 +116,7 @@ def _store_with_ratings(tmp_path) -> Store:
         ids.append(store.log_search(query_path="/q.png", query_sha256="x", query_page=0,
                                     query_box=None, before="2020-01-01", locarno=None,
                                     text=text, model_id="m", k=20, results=RANKED,
+                                    params={"text_words_read": 1} if text else None,
                                     examiner="ada", session=session))
 
     def rate(search, rank, value, examiner="ada", session="s1"):
@@ -159,6 +160,7 @@ def test_ratings_csv_lists_current_ratings_of_a_session(tmp_path):
         {"2020-01-01"}
     assert {r["text"] for r in rows if r["search_id"] == "1"} == {"wax warmer"}
     assert {r["text"] for r in rows if r["search_id"] != "1"} == {""}
+    assert {(r["search_id"], r["text_words_read"]) for r in rows} == {("1", "1"), ("2", "")}
     assert write_ratings_csv(path, store) == 7
     assert write_ratings_csv(path, store, study="other") == 0
     assert write_ratings_csv(path, store, examiner="bob") == 1
@@ -182,6 +184,7 @@ def test_rating_events_csv_keeps_every_change_in_order(tmp_path):
     rank5 = [(r["change"], r["previous_rating"], r["rating"]) for r in rows
              if r["rank"] == "5"]
     assert rank5 == [("rated", "", "1"), ("changed", "1", "2")]
+    assert {r["text_words_read"] for r in rows if r["rank"] == "5"} == {"1"}
     assert (rows[-1]["change"], rows[-1]["previous_rating"], rows[-1]["rating"],
             rows[-1]["session"]) == ("cleared", "1", "", "s2")
     # bob's rating of a result ada rated too is his first, not a change of hers
