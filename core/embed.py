@@ -31,7 +31,7 @@ from ._lifeline import die_with, pool_options  # noqa: F401  (pool_options: for 
 from ._hashing import sha256_file
 from .drawing import DrawingConfig, FigureBox
 from .drawing import prepare_page as _prepare_drawing, why_no_figure
-from .imageio import ImageReadError, read_page
+from .imageio import ImageReadError, read_page_kept, release_kept
 from .records import PageRecord
 
 
@@ -270,7 +270,7 @@ def prepare_page(page: PageRecord, drawing: dict,
         st = os.stat(page.path)
         out.file_size, out.file_mtime = st.st_size, st.st_mtime
         out.file_sha256 = _file_hash(page.path, st)
-        img = read_page(page.path, page.page_index)
+        img = read_page_kept(page.path, page.page_index)
         out.height, out.width = img.array.shape
         figures = _prepare_drawing(img.array, page.page_kind, cfg, dpi=img.sheet_dpi)
         out.boxes = [b for b, _ in figures]
@@ -425,10 +425,13 @@ class PagePipeline:
     def run(self, pages: Iterable[PageRecord],
             cancel: threading.Event | None = None) -> Iterator[PreparedPage]:
         if self.workers <= 0:
-            for p in pages:
-                if cancel is not None and cancel.is_set():
-                    return
-                yield prepare_page(p, self.drawing, self.encoder)
+            try:
+                for p in pages:
+                    if cancel is not None and cancel.is_set():
+                        return
+                    yield prepare_page(p, self.drawing, self.encoder)
+            finally:
+                release_kept()
             return
         it = iter(pages)
         pending: deque[tuple[PageRecord, cf.Future]] = deque()

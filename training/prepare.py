@@ -23,6 +23,7 @@ import numpy as np
 
 from core.drawing import DrawingConfig
 from core.embed import pool_options, submit_or_broken
+from core.imageio import release_kept
 from core.sources import deeppatent2_files
 from core.store import Store
 
@@ -105,11 +106,11 @@ def _deeppatent2_patents(jobs: list[DrawingJob]) -> Iterator[tuple[dict, list[Dr
 def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | None]:
     """Figure crops of one job (runs in a worker process), or none and why not."""
     from core.drawing import FigureBox, prepare_page, render_figure
-    from core.imageio import ImageReadError, read_page
+    from core.imageio import ImageReadError, read_page_kept
 
     cfg = DrawingConfig.from_dict(drawing)
     try:
-        img = read_page(job.path, job.page_index)       # crops exactly as ingestion makes them
+        img = read_page_kept(job.path, job.page_index)  # crops exactly as ingestion makes them
         page, dpi = img.array, img.sheet_dpi
         if job.single:
             return [render_figure(page, None, cfg, dpi=dpi)], None
@@ -124,7 +125,10 @@ def render_job(job: DrawingJob, drawing: dict) -> tuple[list[np.ndarray], str | 
 
 
 def _render_many(jobs: list[DrawingJob], drawing: dict):
-    return [render_job(j, drawing) for j in jobs]
+    try:
+        return [render_job(j, drawing) for j in jobs]
+    finally:
+        release_kept()          # (a patent's pages of one file are read with it kept open)
 
 
 #: Workers dying on this many groups in a row is not bad input but a broken setup (a worker
