@@ -274,6 +274,7 @@ class Searcher:
         words_read = self.model.text_words_read(text) if text else None
         self.check_library_model()
         if query.image is None and not self.fusion["cross"] and not len(self.text_index()):
+            self.library.index()        # (an empty library says so, not "image files alone")
             raise QueryError("no patent in this library has a title or description to search "
                              "the text against (a library of image files alone): add a drawing "
                              "to the query, or add the patents' metadata (a manifest, grant "

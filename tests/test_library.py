@@ -2047,6 +2047,10 @@ def test_an_image_file_name_is_not_searched_as_a_title(drawing_manifest, tmp_pat
         assert {q.text for q in queries_from_library(lib, None)} == {None}    # (eval's)
         with pytest.raises(QueryError, match="a library of image files alone"):
             Searcher(lib, tiny_model).search(SearchQuery(text="pregnancy pillow"))
+    with Library(tmp_path / "empty", create=True) as lib:   # (what a first add killed leaves)
+        with pytest.raises(LibraryError, match="is empty: add drawings"):
+            Searcher(lib, tiny_model).search(SearchQuery(text="pregnancy pillow"))
+    with Library(tmp_path / "images") as lib:
         # as an older version left it: the file names embedded
         vector = np.ones(tiny_model.embed_dim, np.float32).tobytes()
         lib.store.conn.executemany(

@@ -529,6 +529,20 @@ def test_redbook_duplicate_grant_and_bad_locarno(tmp_path):
     assert len(scan.warnings) == 1 and "classification-locarno" in scan.warnings[0]
 
 
+def test_a_grant_without_a_class_or_title_is_added_with_a_word_about_each(tmp_path):
+    """A grant XML without its Locarno class was added in silence, then left out of every
+    class-filtered search; one without a title, likewise untitled."""
+    make_grant(tmp_path / "a", locarno="", title="")
+    make_grant(tmp_path / "b", "D0900002")
+    scan = scan_source(tmp_path)
+    assert set(scan.patents) == {"D0900001", "D0900002"} and not scan.errors
+    assert scan.patents["D0900001"].locarno is None
+    assert [w.split(": D0900001: ")[1] for w in scan.warnings] == [
+        "no title (invention-title)",
+        "no Locarno class (classification-locarno): added without one, so a search filtered "
+        "by class leaves it out"]
+
+
 def test_redbook_concatenated_grants_with_a_broken_one(tmp_path):
     docs = [grant_xml("D0900001"), grant_xml("D0900002")[:-40], grant_xml("D0900003"),
             grant_xml("09999999", appl_type="utility")]

@@ -199,6 +199,9 @@ def read_grant(data: bytes) -> tuple[PatentRecord, list[str], list[str]]:
     title = _text(bib, "invention-title")
     priority = _priority_claims(bib, warnings)   # sorted, earliest first
     figures, notes = _drawing_descriptions(root)
+    if title is None:
+        warnings.append("no title (invention-title)" + (
+            ": named from its figure descriptions" if title_from_figures(figures) else ""))
     extra = {
         "source": "redbook", "metadata_origin": "USPTO Red Book grant XML",
         "title_display": display_title(title) or title_from_figures(figures),
@@ -236,6 +239,8 @@ def _dates(pid: str, pub: ET.Element, appl: ET.Element | None) -> tuple[date, da
 def _locarno(bib: ET.Element, warnings: list[str]) -> str | None:
     code = _text(bib, "classification-locarno/main-classification")
     if code is None:
+        warnings.append("no Locarno class (classification-locarno): added without one, so a "
+                        "search filtered by class leaves it out")
         return None
     try:
         return parse_locarno(code)
