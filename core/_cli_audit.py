@@ -323,8 +323,8 @@ def register(sub, lib_arg) -> None:
                       help="write the ratings to this CSV file")
     r.add_argument("--events", action="store_true",
                    help="with --out: every rating event in the order made (rated, changed, "
-                        "cleared, with the rating each replaced), not only the current "
-                        "ratings")
+                        "cleared or unchanged, with the rating each replaced), not only the "
+                        "current ratings")
     what.add_argument("--score", action="store_true",
                       help="score the library's model by the ratings: every rated search run "
                            "again, nDCG@10 on the judged patents against the ranking the "
