@@ -30,8 +30,16 @@ class UsageError(CliError):
 
 # -- argument types ----------------------------------------------------------------------------
 def iso_date(text: str) -> date:
+    """A date in the one form a script cannot misread; another form the window takes is
+    answered with its reading, for the user to type."""
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):    # (\d: any digit)
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}")
+        from .dates import parse_typed_date
+
+        try:
+            meant = f" (for {parse_typed_date(text).isoformat()}, type that)"
+        except ValueError:
+            meant = ""
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}{meant}")
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:

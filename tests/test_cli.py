@@ -236,10 +236,14 @@ def test_a_crop_without_drawing_and_an_empty_cutoff_are_explained(cli_library, t
     assert lines[2]["error"] == f"{tmp_path / 'also-missing.png'}: file not found"
 
 
-@pytest.mark.parametrize("date_text, needle", [("2019-02-30", "not a calendar date"),
-                                               ("20190731", "YYYY-MM-DD"),
-                                               ("31.07.2019", "YYYY-MM-DD")])
+@pytest.mark.parametrize("date_text, needle", [
+    ("2019-02-30", "not a calendar date"), ("20190731", "YYYY-MM-DD form: '20190731' (for "
+                                            "2019-07-31, type that)"),
+    ("31.07.2019", "(for 2019-07-31, type that)"), ("07/31/2019", "(for 2019-07-31, type"),
+    ("07-08-2019", "YYYY-MM-DD form: '07-08-2019'\n")])
 def test_dates_must_be_real_and_in_one_form(date_text, needle):
+    """One form a script cannot misread; a form the window reads is answered with its
+    reading (an ambiguous one with none)."""
     proc = run("search", "x.png", "--before", date_text)
     assert proc.returncode == 2 and needle in proc.stderr
 
