@@ -144,7 +144,7 @@ class ReportMeta:
         if self.allowed is not None:
             rows.append(("Figures searched", str(self.allowed)))
         if self.per_patent:
-            rows.append(("Results", "one per patent (its best figure)"))
+            rows.append(("Per patent", "one result (its best figure)"))
         if self.shown_blind:
             rows.append(("Shown", "blind (no scores; results of equal score in random order)"))
         if self.shown_grouped:

@@ -195,6 +195,9 @@ def test_a_per_patent_search_is_logged_as_it_was_shown(cli_library, shared_data,
     assert [r["patent_id"] for r in logged["results"]] == \
         [r["patent_id"] for r in shown["results"]]
     assert logged["k"] == 3 and logged["params"]["per_patent"] is True
+    said = run("history", str(shown["search_id"]), "--library", lib).stdout
+    assert "Per patent" in said and "one result (its best figure)" in said
+    assert [ln.split()[0] for ln in said.splitlines() if "Results" in ln] == ["Results:"], said
     replay = run("history", str(shown["search_id"]), "--replay", "--library", lib)
     assert replay.returncode == 0, replay.stdout + replay.stderr
 

@@ -882,11 +882,11 @@ def test_cli_enrich_fails_while_drawings_are_left_undescribed(enrich_library, tm
             "why; run again to retry them, the descriptions made are kept)")
     assert main(run) == 1
     out, err = capsys.readouterr()
-    assert "new descriptions: llm 6" in out and err.strip().splitlines()[-1] == said
+    assert "figure): llm 6" in out and err.strip().splitlines()[-1] == said
     asked = len(_Stub.seen)
     assert main(run) == 1
     out, err = capsys.readouterr()
-    assert "new descriptions: llm 0" in out and err.strip().splitlines()[-1] == said
+    assert "figure): llm 0" in out and err.strip().splitlines()[-1] == said
     assert len(_Stub.seen) - asked == 3
 
 

@@ -146,7 +146,8 @@ def cmd_enrich(args) -> int:
                   file=sys.stderr)
         n = len({c.patent_id for c in contexts})
         figures = sum(1 for c in contexts if c.figure_key)
-        print(f"{n} patent(s) and {figures} numbered figure(s) looked at; new descriptions: "
+        print(f"{n} patent(s) and {figures} numbered figure(s) looked at; new descriptions "
+              "(several phrasings of each patent and figure): "
               + ", ".join(f"{k} {v}" for k, v in added.items())
               + (f"; text search vectors of {refreshed} patent(s) updated" if refreshed
                  else ""))
