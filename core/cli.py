@@ -508,7 +508,7 @@ def cmd_search(args) -> int:
     from ._cli_audit import hit_lines
     from .drawing import FigureBox
     from .imageio import ImageReadError
-    from .reports import one_line
+    from .reports import ReportMeta, fusion_weights, one_line
     from .search import QueryError, Searcher, SearchQuery
 
     queries = _read_queries(args)
@@ -580,6 +580,10 @@ def cmd_search(args) -> int:
                   f"{f' in Locarno {resp.locarno}' if resp.locarno else ''}; "
                   f"{resp.allowed} figures searched; "
                   f"{resp.timings_ms['total']:.0f} ms")
+            if resp.text and resp.fusion:       # (a sum of similarities: it can pass 1)
+                print("  score = " + " + ".join(
+                    f"{w:g} \u00d7 {name} similarity" for name, w in
+                    fusion_weights(ReportMeta.from_response(resp))))
             if resp.text_only:
                 print("patent-examiner: note: "
                       + ("this page looks like printed text, not a drawing (a specification "

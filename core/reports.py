@@ -196,11 +196,16 @@ def _region_text(meta: "ReportMeta", label: str = "") -> str:
 
 def _fusion_text(meta: "ReportMeta") -> str:
     """"drawing 1 + text 1.5": how the fused score weighed the query's drawing and text."""
+    return " + ".join(f"{name} {weight:g}" for name, weight in fusion_weights(meta))
+
+
+def fusion_weights(meta: "ReportMeta") -> list[tuple[str, float]]:
+    """The parts of a search's score and their weights: [("drawing", 1), ("text", 2)]."""
     drawing = meta.query is not None or bool(meta.query_sha256)
     parts = [(name, meta.fusion.get(key) or 0) for key, name in
              (("image", "drawing"), ("text", "text"), ("cross", "text against drawings"))
              if key != "image" or drawing]
-    return " + ".join(f"{name} {weight:g}" for name, weight in parts if weight)
+    return [(name, weight) for name, weight in parts if weight]
 
 
 def _score_text(score: float, blind: bool) -> str:

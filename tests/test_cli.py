@@ -89,6 +89,12 @@ def test_search_by_text_alone(cli_library):
             model.encode_text([title]).numpy()[0])
     order = list(scores)
     assert len(order) > 1 and order == sorted(order, key=lambda p: -sims[p])
+    weight = obj["fusion"]["text"]             # the text output says how its scores add up
+    said = run("search", "--text", title, "--library", lib, "--before", "2021-06-01", "--k", "1",
+               "--no-log")
+    assert said.stdout.splitlines()[1] == f"  score = {weight:g} \u00d7 text similarity"
+    assert float(said.stdout.splitlines()[2].split()[1]) == pytest.approx(
+        weight * sims[order[0]], abs=2e-3)
     proc = run("search", "--library", lib, "--text", "  ")
     assert proc.returncode == 2 and "--text is empty" in proc.stderr
 
