@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
+import socket
 import stat
+import time
 from pathlib import Path
 
 #: Less than this left on a disk: a write that failed there without saying why ran out of
@@ -79,7 +82,9 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
-    tmp = path.with_name(f".{_short(path.name)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    _sweep(path)
+    tmp = path.with_name(f".{_short(path.name)}.{os.getpid()}.{secrets.token_hex(4)}"
+                         f".{_HOST}.tmp")
     if "b" not in mode:
         open_kw.setdefault("encoding", "utf-8")
     try:
@@ -106,6 +111,44 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+#: This machine in a temporary file's name: only its own processes' files are known dead.
+_HOST = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:32] or "host"
+#: A temporary file of another machine (a shared folder) untouched this long is left over.
+STALE_ELSEWHERE_S = 7 * 24 * 3600
+
+
+def _sweep(path: Path) -> None:
+    """Remove the temporary files of writes to ``path`` that a killed process left (a report
+    of hundreds of MB each time): those of this machine's processes that have ended, and
+    others untouched for ``STALE_ELSEWHERE_S``."""
+    pattern = re.compile(rf"\.{re.escape(_short(path.name))}\.(\d+)\.[0-9a-f]{{8}}"
+                         rf"(?:\.([A-Za-z0-9-]+))?\.tmp")
+    try:
+        names = [(entry, m) for entry in os.scandir(path.parent)
+                 if (m := pattern.fullmatch(entry.name))]
+    except OSError:
+        return
+    for entry, m in names:
+        with contextlib.suppress(OSError):
+            here = m[2] == _HOST
+            if here and _running(int(m[1])) or not here and \
+                    time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_ELSEWHERE_S:
+                continue
+            os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    if os.name == "nt":         # (os.kill there ends the process: never asked)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True             # (another user's: alive; an odd number: not ours to judge)
+    return True
 
 
 def _keep_access(fd: int, path: Path) -> None:

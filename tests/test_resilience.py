@@ -923,12 +923,42 @@ def test_a_replaced_file_keeps_its_permissions_and_no_planted_link_is_written_th
     victim = tmp_path / "victim.txt"
     victim.write_text("mine")
     monkeypatch.setattr(core.atomic.secrets, "token_hex", lambda n: "guessed0")
-    planted = tmp_path / f".report.csv.{os.getpid()}.guessed0.tmp"
+    planted = tmp_path / f".report.csv.{os.getpid()}.guessed0.{core.atomic._HOST}.tmp"
     planted.symlink_to(victim)
     with pytest.raises(FileExistsError):
         with replacing(report) as f:
             f.write("the report")
     assert victim.read_text() == "mine" and report.read_text() == "new"
+
+
+def test_the_temporary_files_of_a_killed_export_go_with_the_next_write(tmp_path):
+    """An export killed midway (kill -9) left its partial temporary file beside the report
+    (22 MB each), and every later export of that report kept them. The next write to the same
+    file removes those of this machine's ended processes, and others' untouched for a week;
+    a running writer's, another file's and a fresh one from another machine stay."""
+    import core.atomic
+    from core.atomic import STALE_ELSEWHERE_S, replacing
+
+    host = core.atomic._HOST
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    report = tmp_path / "ratings.csv"
+    killed = tmp_path / f".ratings.csv.{ended}.0badc0de.{host}.tmp"
+    older = tmp_path / f".ratings.csv.{ended}.0badc0df.tmp"       # (named before the host)
+    live = tmp_path / f".ratings.csv.{os.getpid()}.12345678.{host}.tmp"
+    elsewhere = tmp_path / f".ratings.csv.{ended}.87654321.other-machine.tmp"
+    old_elsewhere = tmp_path / f".ratings.csv.{ended}.87654322.other-machine.tmp"
+    other_file = tmp_path / f".notes.csv.{ended}.0badc0de.{host}.tmp"
+    for leftover in (killed, older, live, elsewhere, old_elsewhere, other_file):
+        leftover.write_text("partial")
+    week_ago = time.time() - STALE_ELSEWHERE_S - 60
+    os.utime(old_elsewhere, (week_ago, week_ago))
+    os.utime(older, (week_ago, week_ago))
+    with replacing(report) as f:
+        f.write("rated")
+    assert report.read_text() == "rated"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (report, live, elsewhere, other_file))
 
 
 def test_a_replaced_file_keeps_the_group_it_was_shared_with(tmp_path):
