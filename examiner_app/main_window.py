@@ -1065,8 +1065,17 @@ class MainWindow(QMainWindow):
             meta.shown_grouped = self.model.patents()
         self._set_busy(True, "Writing the report\u2026", job="report")
 
-        def done(target):
+        def done(written):
+            target, unprintable = written
             self._set_busy(False, job="report")
+            if unprintable:
+                some = unprintable[:12] + ("\u2026" if len(unprintable) > 12 else "")
+                self.show_message(
+                    "warning", f"Report saved to {target}, but no font on this computer "
+                    f"draws {len(unprintable)} of its characters ({some}): the PDF shows them "
+                    "as empty boxes. Save it as .html to keep them, or install a font that "
+                    "has them.")
+                return
             self.show_message("info", f"Report saved to {target}", timeout_ms=8000)
 
         def failed(exc):

@@ -12,14 +12,16 @@ failing silently.
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPointF, QRectF, Qt, QUrl
-from PySide6.QtGui import (QAbstractTextDocumentLayout, QColor, QPageLayout, QPageSize,
-                           QPainter, QPdfWriter, QPen, QTextDocument)
+from PySide6.QtGui import (QAbstractTextDocumentLayout, QColor, QFont, QFontDatabase,
+                           QPageLayout, QPageSize, QPainter, QPdfWriter, QPen, QRawFont,
+                           QTextDocument)
 
 from core.atomic import replacing
 
@@ -52,6 +54,20 @@ class Placement:
 class PdfLayout:
     page_height: float
     placements: list[Placement]
+    unprintable: str = ""       # characters no font here draws (empty boxes in the PDF)
+
+
+def unprintable(text: str) -> str:
+    """The characters of ``text`` that no font installed here can draw (a Chinese title on a
+    system without a CJK font): the PDF shows them as empty boxes and drops them from its
+    text, where the HTML report leaves the drawing to the reader's browser."""
+    wanted = {c for c in text if unicodedata.category(c)[0] not in "CZ"}
+    missing = {c for c in wanted if not QRawFont.fromFont(QFont()).supportsCharacter(ord(c))}
+    if not missing:
+        return ""
+    fonts = [QRawFont.fromFont(QFont(family)) for family in QFontDatabase.families()]
+    return "".join(sorted(c for c in missing
+                          if not any(f.supportsCharacter(ord(c)) for f in fonts)))
 
 
 class Lines:
@@ -124,6 +140,7 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
     columns = result_columns(blind)
     # QTextDocument scales an image's HTML width from 96 dpi to the device's resolution
     image_width = int(WIDTHS["Drawing"] / 100 * width * 96 / DPI) - 12
+    texts: list[str] = []
 
     def document(body: str, images: dict[str, np.ndarray] | None = None) -> QTextDocument:
         doc = QTextDocument()
@@ -134,6 +151,7 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
                             gray_to_qimage(image))
         doc.setHtml(f"<html><body style='{STYLE}'>{body}</body></html>")
         doc.setTextWidth(width)
+        texts.append(doc.toPlainText())
         return doc
 
     def row_table(cells: list[tuple[str, str]], header: bool = False) -> str:
@@ -246,4 +264,4 @@ def write_pdf(target: Path, meta, hits: list, thumbnail: Callable[[object], np.n
         raise OSError(f"{target}: the PDF could not be laid out")
     with replacing(target, "wb") as f:
         f.write(data)
-    return PdfLayout(height, placements)
+    return PdfLayout(height, placements, unprintable("".join(texts)))

@@ -529,10 +529,11 @@ class LibraryService(QObject):
                       on_error: Callback, on_progress: Callback | None = None) -> Task:
         """Write a search report; the format follows the suffix (.html, .csv or .pdf);
         ``query_page``: the (file, page index) searched, pictured in its header;
-        ``on_progress(drawn, total, note)`` as the results' pictures are drawn."""
+        ``on_progress(drawn, total, note)`` as the results' pictures are drawn;
+        ``on_done((target, unprintable))``: the characters a PDF could not draw, if any."""
         cache = self.thumbnail_cache()
 
-        def work(task: Task) -> Path:
+        def work(task: Task) -> tuple[Path, str]:
             from dataclasses import replace
 
             from core import reports
@@ -546,14 +547,14 @@ class LibraryService(QObject):
 
                 picture, note = query_picture(cache, *query_page, box=meta.query_box,
                                               sha256=meta.query_sha256)
-                write_pdf(target, replace(meta, query_note=note), hits,
-                          report_thumbnails(cache, lambda n: told(n, len(hits))), picture,
-                          ratings, blind)
-            else:
-                reports.write_search_report(target, meta, hits, thumbnails=cache,
-                                            query_page=query_page, ratings=ratings,
-                                            blind=blind, progress=told)
-            return target
+                return target, write_pdf(
+                    target, replace(meta, query_note=note), hits,
+                    report_thumbnails(cache, lambda n: told(n, len(hits))), picture, ratings,
+                    blind).unprintable
+            reports.write_search_report(target, meta, hits, thumbnails=cache,
+                                        query_page=query_page, ratings=ratings,
+                                        blind=blind, progress=told)
+            return target, ""
 
         return self.io.submit(work, on_done=on_done, on_error=on_error,
                               on_progress=on_progress)

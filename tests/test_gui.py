@@ -1941,6 +1941,37 @@ def test_pdf_report_never_cuts_a_result_across_pages(qtbot, tmp_path):
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == pages
 
 
+def test_characters_no_font_draws_are_named_where_a_pdf_report_is_saved(
+        qtbot, window, gui_library, tmp_path, monkeypatch):
+    """A title in Chinese on a computer without a CJK font: the PDF showed empty boxes and
+    lost the characters from its text, and the window said "Report saved". The report says
+    which characters no font here has (an accented Latin one it does) and the window warns."""
+    from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
+
+    from core.reports import ReportMeta
+    from examiner_app import pdf_report
+
+    text = "Zo\u00eb's chair, caf\u00e9 \u2014 \u6905\u5b50 \U00013000"
+    meta = ReportMeta(query=None, query_sha256=None, before=None, locarno=None, text=text,
+                      model_id="m")
+    drawn = pdf_report.write_pdf(tmp_path / "r.pdf", meta, [], lambda hit: None, None, {},
+                                 False).unprintable
+    nowhere = {c for c in set(text) - {" "} if not any(      # (as QFontMetrics sees the fonts)
+        QFontMetrics(QFont(f)).inFontUcs4(ord(c)) for f in QFontDatabase.families())}
+    assert set(drawn) == nowhere and not set(drawn) & set("Zo\u00eb'schair,caf\u00e9\u2014")
+    if not nowhere:
+        pytest.skip("this computer has a font for every character of the test")
+
+    monkeypatch.setattr(pdf_report, "unprintable", lambda text: "\u5b50\u6905")
+    window.start(gui_library, sheets(gui_library)[0])
+    run_search(qtbot, window)
+    window.export_report(tmp_path / "report.pdf")
+    qtbot.waitUntil(lambda: "no font" in window.banner.text.text(), timeout=WAIT)
+    assert window.banner.level == "warning" and (tmp_path / "report.pdf").exists()
+    assert "draws 2 of its characters (\u5b50\u6905): the PDF shows them as empty boxes. " \
+        "Save it as .html" in window.banner.text.text()
+
+
 def test_pdf_report_to_a_folder_or_missing_folder_is_an_error(qtbot, tmp_path):
     """QPdfWriter fails silently on a target it cannot open; the report must not."""
     from core.reports import ReportMeta
