@@ -151,18 +151,36 @@ def _open_library(args, create: bool = False):
     return Library(_library_path(args), create=create)
 
 
-def _tqdm_progress(desc: str):
-    from tqdm import tqdm
+class _LazyBar:
+    """A tqdm bar shown once there are pages to go through (a run with nothing new to
+    index printed an empty "indexing: 0page" bar)."""
 
-    bar = tqdm(total=0, desc=desc, unit="page", file=sys.stderr, dynamic_ncols=True)
+    def __init__(self, desc: str):
+        self.desc, self.bar = desc, None
 
-    def progress(done: int, total: int, note: str) -> None:
+    def progress(self, done: int, total: int, note: str) -> None:
+        if self.bar is None:
+            if not total:
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit="page", file=sys.stderr,
+                            dynamic_ncols=True)
+        bar = self.bar
         if bar.total != total:
             bar.total = total
             bar.refresh()
         bar.update(done - bar.n)
         bar.set_postfix_str(note[-30:], refresh=False)
-    return bar, progress
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _tqdm_progress(desc: str):
+    bar = _LazyBar(desc)
+    return bar, bar.progress
 
 
 def _cancel_on_sigint() -> threading.Event:

@@ -897,10 +897,12 @@ def test_pages_found_again_through_overlapping_sources_are_counted_once(sheets, 
     first = run(*args)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["added_pages"] == pages
+    assert "indexing: 100%" in first.stderr
     again = run(*args)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout.splitlines()[-1])["already_present"] == pages
     assert f"{pages} pages were already in the library" in again.stderr
+    assert "indexing" not in again.stderr       # (no empty "indexing: 0page" bar)
 
 
 def test_info_of_an_empty_library_says_it_has_no_model_yet(tmp_path):
