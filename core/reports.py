@@ -445,8 +445,8 @@ def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | N
 
 RATING_EVENTS_COLUMNS = ["event_id", "at", "examiner", "study", "session", "search_id",
                          "query", "query_sha256", "before", "locarno_filter", "text",
-                         "text_words_read", "model_id", "rank", "patent_id", "patent_number", "figure_id",
-                         "change", "previous_rating", "rating", "blind"]
+                         "text_words_read", "model_id", "rank", "patent_id", "patent_number",
+                         "figure_id", "change", "previous_rating", "rating", "blind"]
 
 
 def write_rating_events_csv(path: str | os.PathLike, store: Store, *,
