@@ -427,8 +427,8 @@ def _uri_or_none(image: np.ndarray | None) -> str | None:
 # -- ratings ---------------------------------------------------------------------------------
 RATINGS_COLUMNS = ["rated_at", "examiner", "study", "session", "search_id", "query",
                    "query_sha256", "before", "locarno_filter", "text", "text_words_read",
-                   "model_id", "rank",
-                   "patent_id", "patent_number", "figure_id", "rating", "relevant", "blind"]
+                   "model_id", "rank", "patent_id", "patent_number", "figure_id", "rating",
+                   "relevant", "blind"]
 
 
 def write_ratings_csv(path: str | os.PathLike, store: Store, *, session: str | None = None,
