@@ -120,6 +120,10 @@ class DetailView(QWidget):
         self.page_label.setObjectName("muted")
         self.page_label.setWordWrap(True)
         bar2.addWidget(self.page_label, 1)
+        self.elsewhere = plain(QLabel())        # a collapsed patent's other figures' ratings
+        self.elsewhere.setObjectName("ratedElsewhere")
+        self.elsewhere.hide()
+        bar2.addWidget(self.elsewhere)
         bar2.addLayout(chips)
 
         self.query_view = ZoomView("No query")
@@ -219,15 +223,17 @@ class DetailView(QWidget):
 
     # -- content ----------------------------------------------------------------------------
     def show_result(self, hit, rating, query, query_box, position: int | None = None,
-                    query_page: int | None = None) -> None:
+                    query_page: int | None = None, hidden: list[int] = ()) -> None:
         """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None)
         with ``query_box`` outlined, on ``query_page`` of its file when that is another page
         (a search with all pages); ``position``: its rank as the grid shows it (the
-        patent's, when grouped by patent)."""
+        patent's, when grouped by patent); ``hidden``: the ratings of the patent's other
+        figures its collapsed card marks (the chips here rate this figure)."""
         same_patent = self.hit is not None and self.hit.patent_id == hit.patent_id
         self.hit = hit
         self.position = position
         self.set_rating(rating)
+        self.set_rated_elsewhere(hidden)
         self.title.setText(display_patent_id(hit.patent_id)
                            + (f" \u2014 {hit.title}" if hit.title else ""))
         if query is not None:
@@ -264,6 +270,16 @@ class DetailView(QWidget):
     def set_rating(self, rating) -> None:
         for value, b in self.rating_chips.items():
             b.setChecked(value == rating)
+
+    def set_rated_elsewhere(self, hidden: list[int]) -> None:
+        from .results_model import hidden_text
+
+        self.elsewhere.setText(f"{hidden_text(list(hidden)).capitalize()}; these rate this "
+                               "figure:" if hidden else "")
+        self.elsewhere.setToolTip("Ratings of other figures of this patent in this search, "
+                                  "which the grid's card marks with a dot; expand the card "
+                                  "(E) to see them" if hidden else "")
+        self.elsewhere.setVisible(bool(hidden))
 
     def set_blind(self, blind: bool) -> None:
         self.blind = blind

@@ -35,7 +35,7 @@ from .history_panel import HistoryPanel
 from .plain_text import tip
 from .query_panel import QueryPanel
 from .query_sources import FILE_FILTER, can_accept, query_from_mime
-from .results_model import HitRole, PositionRole, RatingRole, ResultsModel
+from .results_model import HiddenRatingsRole, HitRole, PositionRole, RatingRole, ResultsModel
 from .results_panel import ResultsPanel
 from .service import Identity, LibraryEmpty, LibraryService, LibraryUnusable
 from .settings import Settings
@@ -566,6 +566,7 @@ class MainWindow(QMainWindow):
             self.show_message("info", "The drawing is cleared. Type a title or description "
                               "in Text and press Enter to search by the words alone.",
                               timeout_ms=10000)
+            self._banner_kind = "hint"          # (gone once that search is shown)
 
     def _page_requested(self, page_index: int) -> None:
         if self.query is not None:
@@ -671,13 +672,22 @@ class MainWindow(QMainWindow):
         if (self.banner.level in ("error", "warning") or self._banner_kind == "hint") \
                 and not self._banner_sticky:
             self.banner.hide()
+        if resp.before and not reopened and resp.before > date.today().isoformat():
+            self.show_message("info", f"The filing date {resp.before} is after today: every "
+                              "dated patent in the library counts as prior art.")
+            self._banner_kind = "hint"          # (a typo for 2019, say)
         if resp.text_note and not reopened:
             self.show_message("warning", f"{resp.text_note[0].upper()}{resp.text_note[1:]}. "
                               "Put the title or the key words first.")
-        if resp.text_only and not reopened and not all_pages:
+        one_page = used[0] is not None and used[0].n_pages == 1
+        if resp.text_only and not reopened and not all_pages and not one_page:
             self.show_message("warning", "This page looks like printed text, not a drawing (a "
                               "specification page?); it was searched as it is. Pick a page "
                               "of drawings, or All pages.")
+        elif resp.text_only and not reopened and one_page:
+            self.show_message("warning", "This looks like printed text, not a drawing (a "
+                              "specification page?); it was searched as it is. Open the "
+                              "application's drawing sheets.")
         elif resp.text_only and not reopened:
             self.show_message("warning", "Every page looks like printed text, not a drawing (a "
                               "specification?); the pages were searched as they are. Open "
@@ -931,7 +941,8 @@ class MainWindow(QMainWindow):
             if hit.query_figure < len(resp.query_pages):
                 page = resp.query_pages[hit.query_figure]
         self.detail.show_result(hit, index.data(RatingRole), self.query, box,
-                                position=index.data(PositionRole), query_page=page)
+                                position=index.data(PositionRole), query_page=page,
+                                hidden=index.data(HiddenRatingsRole) or ())
         self.stack.setCurrentWidget(self.detail)
         self.detail.setFocus()
 

@@ -206,7 +206,7 @@ class ResultsModel(QAbstractListModel):
                     + (", corrected since" if h.corrected else "")
                     + (f", rated {own} {RATING_SCALE[own]}" if own is not None else
                        ", not rated")
-                    + (f", {_hidden_text(hidden)}" if hidden else ""))
+                    + (f", {hidden_text(hidden)}" if hidden else ""))
         return None
 
     def _hidden_ratings(self, r: _Row) -> list[int]:
@@ -265,11 +265,11 @@ class ResultsModel(QAbstractListModel):
         if h.corrected:
             lines.append(f"Shown as logged; corrected since: now {escape(corrected_text(h))}")
         if hidden:
-            lines.append(f"{_hidden_text(hidden).capitalize()} (expand the patent to see it)")
+            lines.append(f"{hidden_text(hidden).capitalize()} (expand the patent to see it)")
         return "<br>".join(lines)
 
 
-def _hidden_text(hidden: list[int]) -> str:
+def hidden_text(hidden: list[int]) -> str:
     """'another figure rated 3' / '2 other figures rated 3, 1'."""
     if len(hidden) == 1:
         return f"another figure rated {hidden[0]}"

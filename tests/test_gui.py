@@ -147,6 +147,16 @@ def test_date_cutoff_and_locarno_filter_change_results(qtbot, window, gui_librar
     earlier = run_search(qtbot, window).results
     assert earlier and len({h.patent_id for h in earlier}) < len({h.patent_id for h in everything})
     assert all(h.grant_date < cutoff.isoformat() for h in earlier)
+    assert not window.banner.isVisible()
+    future = date.fromordinal(date.today().toordinal() + 1000)   # (a typo, say): said so
+    window.filters.set_values(future, None, None)
+    assert len(run_search(qtbot, window).results) == len(everything)
+    assert window.banner.level == "info" and window.banner.text.text() == (
+        f"The filing date {future.isoformat()} is after today: every dated patent in the "
+        "library counts as prior art.")
+    window.filters.set_values(cutoff, None, None)
+    run_search(qtbot, window)
+    assert not window.banner.isVisible()
 
     code = everything[-1].locarno
     window.filters.set_values(None, code[:2], None)
@@ -2625,6 +2635,8 @@ def test_all_pages_says_which_pages_of_printed_text_it_left_out(
     window.start(gui_library, alone)
     assert searched(qtbot, window).text_only
     assert window.banner.level == "warning" and "printed text" in window.banner.text.text()
+    assert "Open the application's drawing sheets" in window.banner.text.text() and \
+        "All pages" not in window.banner.text.text()    # (a one-page file has none to pick)
 
     pdf = tmp_path / "application.pdf"
     first, last = (Image.open(p).convert("L") for p in sheets(gui_library)[:2])
@@ -3366,6 +3378,15 @@ def test_a_collapsed_patent_shows_that_another_of_its_figures_is_rated(qtbot, wi
     model.toggle_expanded(0)
     head = model.index(0)
     assert head.data(RatingRole) is None and head.data(HiddenRatingsRole) == [3]
+    window.results.view.setCurrentIndex(head)   # its detail says so too (the chips there
+    window.show_detail()                        # rate the figure shown)
+    assert window.detail.elsewhere.isVisible() and window.detail.elsewhere.text() == \
+        "Another figure rated 3; these rate this figure:"
+    assert not any(b.isChecked() for b in window.detail.rating_chips.values())
+    window.results.view.setCurrentIndex(model.index(1))
+    window.show_detail()
+    assert not window.detail.elsewhere.isVisible()
+    window.show_grid()
     assert head.data(Qt.ItemDataRole.AccessibleTextRole).endswith(
         "not rated, another figure rated 3")
     assert "Another figure rated 3" in head.data(Qt.ItemDataRole.ToolTipRole)
@@ -3649,8 +3670,10 @@ def test_the_window_follows_patents_another_program_adds(qtbot, window, gui_libr
     window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
     window.clear_query()
+    assert window.banner.text.text().startswith("The drawing is cleared.")
     window.filters.set_values(None, None, "wax warmer", 500)   # (every patent: the tiny
     first = run_search(qtbot, window)                          # model's text ranks none)
+    assert not window.banner.isVisible()        # (the hint, followed, goes with it)
     assert "D0838859" not in {h.patent_id for h in first.results}      # WAX WARMER
     before = window.library_label.text()
     with Library(gui_library) as lib:
