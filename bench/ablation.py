@@ -277,8 +277,18 @@ def paired(base: list[dict], recs: list[dict], gallery: str) -> dict:
                 raise ValueError("the variants scored other queries; no paired comparison")
             folds.append([(p, a, v) for (p, a), (_, v) in zip(qa, qb)])
         if all(folds):
-            out[f"{key} {'ratio' if ratio else 'difference'}"] = bootstrap_ci(folds, ratio=ratio)
+            est, low, high = bootstrap_ci(folds, ratio=ratio)
+            if not any(len({p for p, _, _ in f}) >= 2 for f in folds):
+                low = high = None   # (one patent a fold, resampled: an interval of no width)
+            out[f"{key} {'ratio' if ratio else 'difference'}"] = (est, low, high)
     return out
+
+
+def _with_interval(v) -> str:
+    """"1.22 [0.97, 1.56]", or the estimate and why it has no interval."""
+    if v[1] is None:
+        return f"{v[0]:.3f} (no interval: each fold scored one query patent)"
+    return f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
 
 
 def table(summary: dict, args) -> str:
@@ -299,13 +309,12 @@ def table(summary: dict, args) -> str:
     if cis:
         lines += ["", "against untrained (same queries; 95 % interval, query patents resampled "
                   "within folds):"]
-        lines += [f"  {name}: {key} {v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]" for name, key, v in cis]
+        lines += [f"  {name}: {key} {_with_interval(v)}" for name, key, v in cis]
     steps = summary.get("ablations", {})
     if steps:
         lines += ["", "the paper's ablations (the variant with the step against the one without, "
                   "same queries, same intervals):"]
-        lines += [f"  {what} ({d['from']} -> {d['to']}): {key} "
-                  f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
+        lines += [f"  {what} ({d['from']} -> {d['to']}): {key} {_with_interval(v)}"
                   for what, d in steps.items() for key, v in d.items()
                   if key not in ("from", "to")]
     return "\n".join(lines)

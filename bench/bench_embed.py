@@ -154,9 +154,12 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from core.models import load_model
+    from core.models import ModelError, load_model
 
-    model = load_model(args.model)
+    try:
+        model = load_model(args.model)
+    except ModelError as exc:
+        ap.error(f"argument --model: {exc}")
     print(f"machine: {machine()}; torch {torch.__version__}")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []

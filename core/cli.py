@@ -767,9 +767,12 @@ def cmd_eval(args) -> int:
             print(f"model {lib.model_id}: {len(queries)} {unit} of {len(query_patents)} patents")
             print(_provenance_note(trained_on, len(query_patents)))
             if untitled:
-                what = "query pages" if args.per == "sheet" else "applications"
-                print(f"{untitled} {what} of patents without a title are left out: the "
-                      "text and fused modes search by the title")
+                from ._wording import counted
+
+                what = counted(untitled, "query page" if args.per == "sheet" else
+                               "application")
+                print(f"{what} of patents without a title {'is' if untitled == 1 else 'are'} "
+                      "left out: the text and fused modes search by the title")
             if unjudged_note:
                 print(unjudged_note)
             for mode, r in results.items():

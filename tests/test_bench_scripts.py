@@ -56,6 +56,7 @@ BAD = [
     ("bench_synthetic.py", ["--designs", "0"], "--designs"),
     ("bench_synthetic.py", ["--scale", "0"], "--scale"),
     ("bench_embed.py", ["--pages", "0", "--model", "{tmp}/no-model"], "--pages"),
+    ("bench_embed.py", ["--pages", "1", "--model", "nosuch"], "--model: model 'nosuch'"),
     ("bench_demo.py", ["--patents", "0", "--workdir", "{tmp}/work"], "--patents"),
 ]
 

@@ -447,7 +447,7 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
     assert text.returncode == 0 and "2 query pages of patents without a title are left out" \
         in text.stdout
     apps = run("eval", "--library", lib, "--modes", "text", "--per", "application")
-    assert apps.returncode == 0 and "1 applications of patents without a title are left out" \
+    assert apps.returncode == 0 and "1 application of patents without a title is left out" \
         in apps.stdout                                   # one patent, however many pages
     # a patent with no prior art in the library, queried whole: nothing to score, said so
     (tmp_path / "one.txt").write_text("D0889911\n")

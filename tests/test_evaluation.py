@@ -236,6 +236,15 @@ def test_the_ablation_summary_compares_each_variant_with_untrained_on_the_same_q
     assert step["prior_art_subclass/mAP ratio"][0] == pytest.approx(0.3 / 0.2)
     assert "the class losses L_cls + L_cat (clip_only -> full)" in ablation.table(
         ablation.summarize({"clip_only": clip, "full": full}), None)
+    # one query patent a fold: resampling it gave an interval of no width, claimed as sure
+    lone = {name: [rec(name, f, [[p, v]], [[p, v]]) for f, (p, v) in enumerate(scores)]
+            for name, scores in (("untrained", [("A", 0.2), ("C", 0.3)]),
+                                 ("full", [("A", 0.3), ("C", 0.3)]))}
+    sure = ablation.summarize(lone)
+    assert sure["full"]["deployed:vs_untrained"]["prior_art_subclass/mAP ratio"] == \
+        pytest.approx((0.6 / 0.5, None, None))
+    assert "full: prior_art_subclass/mAP ratio 1.200 (no interval: each fold scored one " \
+        "query patent)" in ablation.table(sure, None)
     full[1]["deployed"]["per_query"]["same_design/MRR@10"] = [["D", 0.7], ["C", 0.9]]
     with pytest.raises(ValueError, match="other queries"):
         ablation.summarize({"untrained": base, "full": full})
