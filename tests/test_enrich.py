@@ -883,6 +883,8 @@ def test_cli_enrich_fails_while_drawings_are_left_undescribed(enrich_library, tm
     assert main(run) == 1
     out, err = capsys.readouterr()
     assert "figure): llm 6" in out and err.strip().splitlines()[-1] == said
+    shown = [chunk.split("\r")[-1] for chunk in err.split("\n") if "llm D0900003" in chunk]
+    assert len(shown) == 3 and all(ln.startswith("llm D0900003") for ln in shown), err
     asked = len(_Stub.seen)
     assert main(run) == 1
     out, err = capsys.readouterr()

@@ -469,6 +469,34 @@ def test_a_run_refused_in_a_race_leaves_the_winners_folder(tmp_path, monkeypatch
     held[0].close()
 
 
+def test_a_finished_run_exported_again_keeps_its_record(tmp_path, drawing_manifest):
+    """A finished run whose exported model was lost is exported again by running it again:
+    the record's last losses and learned loss weights were left empty (nothing new logged)."""
+    import shutil
+
+    from training.trainer import train
+
+    first = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=3"))
+    rec = json.loads((first.export_dir / "model.json").read_text())["training"]
+    shutil.rmtree(first.export_dir)
+    again = train(_cfg(tmp_path, drawing_manifest, "run.max_steps=3"))
+    side = json.loads((again.export_dir / "model.json").read_text())
+    assert side["training"]["final"] == rec["final"] and rec["final"]["step"] == 3
+    assert side["training"]["loss_weights"] == rec["loss_weights"] and rec["loss_weights"]
+
+
+def test_an_out_folder_that_is_a_file_is_said_so(tmp_path, drawing_manifest):
+    """`--out FILE` said "FILE: File exists", as if an existing folder were the trouble."""
+    from training.trainer import train
+
+    (tmp_path / "afile").write_text("notes")
+    for out in ("afile", "afile/sub"):
+        with pytest.raises(NotADirectoryError, match="is a file, not a folder") as err:
+            train(_cfg(tmp_path, drawing_manifest, f"run.out_dir='{tmp_path / out}'"))
+        assert err.value.filename == str(tmp_path / "afile")
+    assert (tmp_path / "afile").read_text() == "notes"
+
+
 def test_a_failed_run_leaves_no_empty_run_folder(tmp_path, drawing_manifest):
     from training.trainer import train
 

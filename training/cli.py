@@ -185,6 +185,7 @@ def _enrich_settings(args) -> tuple[list[str], int, dict[str, dict]]:
 
 def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: int):
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from core.library import Library, default_library_path
 
@@ -210,10 +211,11 @@ def _run_enrich(args, enrichers: list, patents: list[str] | None, per_figure: in
         bar = tqdm(total=len(contexts), desc="enriching", unit="drawing")
         failures: dict[str, int] = {}
         try:
-            try:
-                added = enrich(lib.store, contexts, enrichers, per_figure=per_figure,
-                               force=args.force, progress=lambda i: bar.update(i - bar.n),
-                               failures=failures)
+            try:        # (a warning on a line of its own, above the bar, not on it)
+                with logging_redirect_tqdm():
+                    added = enrich(lib.store, contexts, enrichers, per_figure=per_figure,
+                                   force=args.force, progress=lambda i: bar.update(i - bar.n),
+                                   failures=failures)
             finally:
                 bar.close()
         except EnricherUnavailable:

@@ -10,6 +10,7 @@ Launch several processes with ``torchrun --nproc_per_node N -m training --config
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import json
@@ -339,13 +340,16 @@ def _run_folder_lock(out: Path, d: distributed.Dist) -> Iterator[None]:
     made = fd = None
     busy = False
     if d.main:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise _not_a_folder(out.parent) from None
         try:
             out.mkdir()             # (one run of two started at once makes it, not both)
             made = True
         except FileExistsError:
             if not out.is_dir():
-                raise
+                raise _not_a_folder(out) from None
             made = False
         fd = os.open(out / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         busy = not try_lock(fd)
@@ -505,7 +509,8 @@ def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
     start_step = step
     if d.main and not resumed:
         _start_over(ck, finished)
-    log_file = _open_log(out / "log.jsonl", step if resumed else 0) if d.main else None
+    log_file, logged = _open_log(out / "log.jsonl", step if resumed else 0) if d.main else \
+        (None, None)
     bar = tqdm(total=total_steps, initial=step, desc="training", unit="step",
                disable=not (d.main and cfg.run.progress), dynamic_ncols=True)
     history: list[dict] = []
@@ -584,7 +589,9 @@ def _train(cfg: TrainConfig, d: distributed.Dist, *, corpus: Corpus | None,
         log_file.close()
     distributed.sync_buffers(objective, d)
     model.clip.eval()
-    record = training_record(cfg, corpus, rows, excluded, step, history, d, undescribed)
+    # (a finished run started again logs nothing new: its record keeps the last logged step)
+    record = training_record(cfg, corpus, rows, excluded, step,
+                             history or ([logged] if logged else []), d, undescribed)
     export_dir = None
     if resumed and step == start_step and (finished / "model.json").is_file():
         export_dir = finished           # a finished run started again: its model stays as is
@@ -730,21 +737,29 @@ def _start_over(ck: Path, export_dir: Path) -> None:
         export_dir.rmdir()
 
 
-def _open_log(path: Path, from_step: int):
+def _not_a_folder(path: Path) -> OSError:
+    return NotADirectoryError(errno.ENOTDIR, "is a file, not a folder (--out names the run's "
+                              "folder)", str(path))
+
+
+def _open_log(path: Path, from_step: int) -> tuple:
     """The JSON-lines log, kept up to the step the run starts from (a fresh run starts it
-    anew; a resumed one drops what was logged after its checkpoint)."""
-    kept = []
+    anew; a resumed one drops what was logged after its checkpoint), and the last record
+    kept (None if none)."""
+    kept, last = [], None
     if from_step and path.is_file():
         for line in path.read_text().splitlines():
             try:
-                if json.loads(line).get("step", 0) <= from_step:
+                rec = json.loads(line)
+                if isinstance(rec, dict) and rec.get("step", 0) <= from_step:
                     kept.append(line)
+                    last = rec
             except ValueError:
                 continue
     f = open(path, "w")
     f.write("".join(line + "\n" for line in kept))
     f.flush()
-    return f
+    return f, last
 
 
 def _warn_skipped(corpus: Corpus) -> None:
