@@ -111,6 +111,7 @@ def test_search_by_text_alone(cli_library):
     (["search", "x.png", "--k", "9223372036854775808"], 2, "expected a positive integer"),
     (["index", "add", "x", "--device", "tpu"], 2, "cpu, cuda, cuda:N, mps or auto"),
     (["train", "--config", "x.toml", "--set", "foo"], 2, "SECTION.KEY=VALUE"),
+    (["train", "--config", "x.toml", "--out", ""], 2, "--out: expected a folder"),
     (["search", "--text", "pillow", "--page", "2"], 2, "only --text"),
     (["search", "x.png", "--page", "all", "--box", "0", "0", "5", "5"], 2, "not 'all'"),
 ])
