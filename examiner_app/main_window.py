@@ -712,8 +712,8 @@ class MainWindow(QMainWindow):
         words = f"\u201c{one_line(resp.text, 60)}\u201d" if resp.text else ""
         what = what or (self.query_panel.selection_text() if resp.query else None)
         if what and resp.text_pages:
-            what += (f" but {'pages' if len(resp.text_pages) > 1 else 'page'} "
-                     f"{page_numbers(resp.text_pages)} (printed text)")
+            what += (f" except printed-text {'pages' if len(resp.text_pages) > 1 else 'page'}"
+                     f" {page_numbers(resp.text_pages)}")
         what = (f"{what} and the text {words}" if what and words else what
                 or f"the text {words} alone")
         patents, figures = self.model.patents(), len(resp.results)

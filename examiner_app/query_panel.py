@@ -132,7 +132,8 @@ class QueryPanel(QWidget):
 
     def selection_text(self) -> str:
         if self.all_pages:
-            return f"every figure of all {self.query.n_pages} pages"
+            n = self.query.n_pages
+            return f"every figure of {'both' if n == 2 else f'all {n}'} pages"
         if self.view.crop is not None:
             return "a crop"
         if self.view.picked >= 0:

@@ -2383,7 +2383,7 @@ def test_all_pages_of_an_application_are_searched_and_reopened_so(
     every = searched(qtbot, window, first.search_id)
     assert sorted(set(every.query_pages)) == [0, 1]
     assert len(every.query_figures) == len(every.query_pages) > len(first.query_figures)
-    assert "every figure of all 2 pages" in window.results.header.text()
+    assert "every figure of both pages" in window.results.header.text()
 
     def detail_of_page_2():
         """The detail of a result page 2 of the query matched: that page beside it, the
@@ -2406,7 +2406,7 @@ def test_all_pages_of_an_application_are_searched_and_reopened_so(
     window.reopen(every.search_id)
     qtbot.waitUntil(lambda: panel.all_pages and not window.busy.isVisible(), timeout=WAIT)
     assert panel.figure.currentData() == -3
-    assert "every figure of all 2 pages" in window.results.header.text()
+    assert "every figure of both pages" in window.results.header.text()
     detail_of_page_2()                              # (as logged)
 
 
@@ -2652,13 +2652,13 @@ def test_all_pages_says_which_pages_of_printed_text_it_left_out(
     window.search()
     every = searched(qtbot, window, first.search_id)
     assert every.text_pages == [1] and sorted(set(every.query_pages)) == [0, 2]
-    assert "every figure of all 3 pages but page 2 (printed text)" in \
+    assert "every figure of all 3 pages except printed-text page 2" in \
         window.results.header.text()
     window.reopen(every.search_id)                  # the audit log keeps what was left out
     qtbot.waitUntil(lambda: "reopened" in window.results.subheader.text()
                     and not window.busy.isVisible(), timeout=WAIT)
     assert window.response.text_pages == [1]
-    assert "but page 2 (printed text)" in window.results.header.text()
+    assert "except printed-text page 2" in window.results.header.text()
 
     only_text = tmp_path / "typeface.pdf"           # every page text: searched, and said so
     Image.fromarray(text_page(seed)).save(only_text, save_all=True, resolution=300,
