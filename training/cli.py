@@ -63,8 +63,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    type=_override,
                    help="override a config value (TOML syntax), e.g. optim.lr=1e-4")
-    p.add_argument("--out", metavar="DIR", type=folder, help="run folder (run.out_dir; the model goes to "
-                   "DIR/model)")
+    p.add_argument("--out", metavar="DIR", type=folder,
+                   help="run folder (run.out_dir; the model goes to DIR/model)")
     p.add_argument("--no-resume", action="store_true", help="start over even if a "
                                                             "checkpoint exists")
     # (also after the subcommand: `patent-examiner train ... -v` as well as `-v train ...`)
