@@ -425,7 +425,7 @@ def test_a_report_of_a_per_patent_search_says_its_rows_are_patents(searchable_li
     for search_id, said in ((sid, True), (plain, False)):
         report = tmp_path / f"{search_id}.html"
         assert run("history", search_id, "--library", path, "--report", report).returncode == 0
-        assert ("one per patent" in report.read_text()) is said
+        assert ("one result (its best figure)" in report.read_text()) is said
 
 
 def test_a_report_with_another_examiners_ratings_names_them(searchable_library, tmp_path):
