@@ -926,7 +926,8 @@ def test_python_m_training_reports_os_errors_and_ctrl_c_in_one_line(tmp_path, dr
            "--set", f"data.cache_dir='{tmp_path / 'cache'}'"]
     assert main(run) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
-        f"patent-examiner: error: {tmp_path / 'afile'}: File exists"
+        f"patent-examiner: error: {tmp_path / 'afile'}: is a file, not a folder (--out names " \
+        "the run's folder)"
 
     def interrupted(cfg):
         raise KeyboardInterrupt
