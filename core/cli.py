@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import _env  # noqa: F401
 from ._model_ref import open_clip_ref
+from .dates import after_today_note, parse_typed_date
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -33,8 +34,6 @@ def iso_date(text: str) -> date:
     """A date in the one form a script cannot misread; another form the window takes is
     answered with its reading, for the user to type."""
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):    # (\d: any digit)
-        from .dates import parse_typed_date
-
         try:
             meant = f" (for {parse_typed_date(text).isoformat()}, type that)"
         except ValueError:
@@ -542,9 +541,8 @@ def cmd_search(args) -> int:
     if queries == [None] and (args.box or args.page != 1):
         raise UsageError("--page and --box choose part of a drawing; this search has only "
                          "--text (give the drawing too)")
-    if args.before and args.before > date.today():     # (a typo for 2019, say)
-        print(f"patent-examiner: note: the filing date {args.before} is after today: every "
-              "dated patent in the library counts as prior art", file=sys.stderr)
+    if args.before and (note := after_today_note(args.before)):
+        print(f"patent-examiner: note: {note}", file=sys.stderr)
     with _open_library(args) as lib:
         if lib.store.read_only and not args.no_log:
             if lib.store.no_room_now:

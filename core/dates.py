@@ -96,3 +96,11 @@ def local_time(stamp: str | None) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def after_today_note(day: date) -> str | None:
+    """What a filing date after today means (a typo for 2019, say), or None for another."""
+    if day <= date.today():
+        return None
+    return (f"the filing date {day.isoformat()} is after today: every dated patent in the "
+            "library counts as prior art")

@@ -237,7 +237,7 @@ class LibraryDialog(QDialog):
         if problem is not None and problem[1] == "mismatch":
             self.summary.addRow("Status", self._note(
                 f"{problem[0]}: Rebuild index below.", "modelMismatch"))
-        elif problem is not None and problem[1] == "moved" and self.service.moved is not None:
+        elif self._model_moved() and self.service.moved is not None:
             from .service import moved_fact
 
             self.summary.addRow("Status", self._note(

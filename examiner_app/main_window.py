@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMes
                                QStyle, QVBoxLayout, QWidget)
 
 from core.audit import searched_region
-from core.dates import local_time
+from core.dates import after_today_note, local_time
 from core.reports import RELEVANCE_RULE, REPORT_FORMATS, ReportMeta, counted, one_line
 from core.search import SearchQuery, SearchResponse, page_numbers
 from core.sources import display_patent_id
@@ -672,26 +672,26 @@ class MainWindow(QMainWindow):
         if (self.banner.level in ("error", "warning") or self._banner_kind == "hint") \
                 and not self._banner_sticky:
             self.banner.hide()
-        if resp.before and not reopened and resp.before > date.today().isoformat():
-            self.show_message("info", f"The filing date {resp.before} is after today: every "
-                              "dated patent in the library counts as prior art.")
-            self._banner_kind = "hint"          # (a typo for 2019, say)
+        if resp.before and not reopened and \
+                (note := after_today_note(date.fromisoformat(resp.before))):
+            self.show_message("info", f"{note[0].upper()}{note[1:]}.")
+            self._banner_kind = "hint"
         if resp.text_note and not reopened:
             self.show_message("warning", f"{resp.text_note[0].upper()}{resp.text_note[1:]}. "
                               "Put the title or the key words first.")
-        one_page = used[0] is not None and used[0].n_pages == 1
-        if resp.text_only and not reopened and not all_pages and not one_page:
-            self.show_message("warning", "This page looks like printed text, not a drawing (a "
-                              "specification page?); it was searched as it is. Pick a page "
-                              "of drawings, or All pages.")
-        elif resp.text_only and not reopened and one_page:
-            self.show_message("warning", "This looks like printed text, not a drawing (a "
-                              "specification page?); it was searched as it is. Open the "
-                              "application's drawing sheets.")
-        elif resp.text_only and not reopened:
-            self.show_message("warning", "Every page looks like printed text, not a drawing (a "
-                              "specification?); the pages were searched as they are. Open "
-                              "the application's drawing sheets.")
+        if resp.text_only and not reopened:
+            if used[0] is not None and used[0].n_pages == 1:
+                self.show_message("warning", "This looks like printed text, not a drawing (a "
+                                  "specification page?); it was searched as it is. Open the "
+                                  "application's drawing sheets.")
+            elif all_pages:
+                self.show_message("warning", "Every page looks like printed text, not a drawing "
+                                  "(a specification?); the pages were searched as they are. "
+                                  "Open the application's drawing sheets.")
+            else:
+                self.show_message("warning", "This page looks like printed text, not a drawing "
+                                  "(a specification page?); it was searched as it is. Pick a "
+                                  "page of drawings, or All pages.")
         elif self.query is not None and self.query.cut_off and not reopened:
             self._cut_off_note(self.query)
         self.refresh_history()

@@ -62,7 +62,8 @@ def unprintable(text: str) -> str:
     system without a CJK font): the PDF shows them as empty boxes and drops them from its
     text, where the HTML report leaves the drawing to the reader's browser."""
     wanted = {c for c in text if unicodedata.category(c)[0] not in "CZ"}
-    missing = {c for c in wanted if not QRawFont.fromFont(QFont()).supportsCharacter(ord(c))}
+    default = QRawFont.fromFont(QFont())
+    missing = {c for c in wanted if not default.supportsCharacter(ord(c))}
     if not missing:
         return ""
     fonts = [QRawFont.fromFont(QFont(family)) for family in QFontDatabase.families()]
