@@ -165,15 +165,17 @@ def _in_a_folder(text: str) -> Path:
     return path
 
 
-def _csv_file(text: str) -> Path:
-    """A CSV file to write: a name ending in .csv in a folder that exists (a slip such as
-    ``--out library.sqlite`` must not replace another file with the ratings)."""
-    import argparse
+def csv_file(what: str):
+    """An argparse type for a CSV file to write: a name ending in .csv in a folder that exists
+    (a slip such as ``--out library.sqlite`` must not replace another file with ``what``)."""
+    def check(text: str) -> Path:
+        import argparse
 
-    if Path(text).suffix.lower() != ".csv":
-        raise argparse.ArgumentTypeError(f"{text}: the ratings are written as CSV: give a "
-                                         "file name ending in .csv")
-    return _in_a_folder(text)
+        if Path(text).suffix.lower() != ".csv":
+            raise argparse.ArgumentTypeError(f"{text}: {what} are written as CSV: give a "
+                                             "file name ending in .csv")
+        return _in_a_folder(text)
+    return check
 
 
 def cmd_history_replay(args) -> int:
@@ -319,7 +321,7 @@ def register(sub, lib_arg) -> None:
                    help="only this study (\"\": ratings made outside any study)")
     r.add_argument("--examiner", type=name_filter, help="only this examiner's ratings")
     what = r.add_mutually_exclusive_group()
-    what.add_argument("--out", type=_csv_file, metavar="FILE.csv",
+    what.add_argument("--out", type=csv_file("the ratings"), metavar="FILE.csv",
                       help="write the ratings to this CSV file")
     r.add_argument("--events", action="store_true",
                    help="with --out: every rating event in the order made (rated, changed, "

@@ -745,6 +745,13 @@ def cmd_eval(args) -> int:
                    "application is not scored for same design)" if args.per == "application"
                    else "another drawing of its own in the library (same design) or an "
                         "earlier patent of its Locarno class (prior art)"))
+        if args.per_query:
+            from .reports import write_eval_csv
+
+            pages = {pid: (path, index) for pid, path, index in lib.store.conn.execute(
+                "SELECT id, path, page_index FROM pages")}
+            rows = write_eval_csv(args.per_query, results, pages)
+            print(f"{rows} per-query rows written to {args.per_query}", file=sys.stderr)
         cis = {mode: intervals(r) for mode, r in results.items()}
         base = results.get("image")
         vs_image = {mode: compare(base, r) for mode, r in results.items()
@@ -938,6 +945,8 @@ def cmd_models(args) -> int:
 
 # -- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from ._cli_audit import csv_file
+
     p = argparse.ArgumentParser(
         prog="patent-examiner",
         description="Image-based prior-art search of design-patent drawings.")
@@ -1061,6 +1070,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one query per page (default), or per patent with all its query "
                         "pages, as `search --page all` (prior art only)")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--per-query", type=csv_file("the per-query scores"), metavar="FILE.csv",
+                   help="also write every scored query's patent-level scores, the rank of its "
+                        "first relevant patent and the patent ranked first (one row per mode "
+                        "and task)")
     e.set_defaults(func=cmd_eval)
 
     d = sub.add_parser("demo", help="build the demo library of synthetic patents and open it")

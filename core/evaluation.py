@@ -136,6 +136,7 @@ class EvalResult:
     no_date_or_class: int = 0                      # queries prior art cannot be judged for
     no_subclass: int = 0                           # of those judged, with a class alone
     per_query: dict = field(default_factory=dict)  # task -> [(query patent, patent-level scores)]
+    details: dict = field(default_factory=dict)    # task -> [QueryOutcome], per_query's order
 
     def table(self) -> str:
         lines = [f"{'task':<20} {'level':<7} {'n':>5} " + " ".join(f"{m:>7}" for m in METRICS)]
@@ -155,6 +156,17 @@ class EvalResult:
                 lines.append(f"{task:<20} {level:<7} {self.counts[task]:>5} " +
                              " ".join(f"{m[k]:7.3f}" for k in METRICS))
         return "\n".join(lines)
+
+
+@dataclass
+class QueryOutcome:
+    """One scored query of one task, at patent level: what to look at when a mean is low."""
+
+    query: EvalQuery
+    relevant: int               # relevant patents in its gallery
+    first_relevant: int         # rank of the best-ranked of them (1 = top)
+    top_patent: str             # the patent ranked first
+    scores: dict                # METRICS -> value
 
 
 # the headline metric of each task, reported with an interval
@@ -211,7 +223,7 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
     ``query_vectors(q)`` gives the query's figure vectors; a gallery figure scores by its best
     match with any of them, unless ``scores_fn(q, sims)`` rewrites the scores (text fusion).
     """
-    sums: dict = {t: {"figure": [], "patent": [], "query": []} for t in TASKS}
+    sums: dict = {t: {"figure": [], "patent": [], "query": [], "detail": []} for t in TASKS}
     skipped = {t: 0 for t in TASKS}
     no_date_or_class = no_subclass = 0
     for q in queries:
@@ -252,13 +264,17 @@ def evaluate(gallery: Gallery, queries: list[EvalQuery],
             ranked_patents = _patent_ranking(order, gallery.patent)
             rel_patents = set(gallery.patent[idx][relevant[idx]])
             prels = [p in rel_patents for p in ranked_patents]
-            sums[task]["patent"].append(score_ranking(prels, len(rel_patents)))
+            scores = score_ranking(prels, len(rel_patents))
+            sums[task]["patent"].append(scores)
             sums[task]["query"].append(q.patent_id)
+            sums[task]["detail"].append(QueryOutcome(q, len(rel_patents), prels.index(True) + 1,
+                                                     ranked_patents[0], scores))
     result = EvalResult(n_queries=len(queries), skipped=skipped,
                         no_date_or_class=no_date_or_class, no_subclass=no_subclass)
     for task in TASKS:
         result.counts[task] = len(sums[task]["figure"])
         result.per_query[task] = list(zip(sums[task]["query"], sums[task]["patent"]))
+        result.details[task] = sums[task]["detail"]
         if result.counts[task]:
             result.metrics[task] = {
                 level: {m: float(np.mean([s[m] for s in sums[task][level]])) for m in METRICS}

@@ -477,6 +477,35 @@ def _write_rating_rows(path, store: Store, rows: list[dict], columns: list[str],
     return len(rows)
 
 
+EVAL_COLUMNS = ["mode", "task", "query_patent", "patent_number", "query_image", "query_page",
+                "query_pages", "cutoff", "locarno", "relevant_patents", "first_relevant_rank",
+                "top_patent", "AP", "R@10", "MRR@10", "Hit@1"]
+
+
+def write_eval_csv(path: str | os.PathLike, results: dict, pages: dict[int, tuple[str, int]]
+                   ) -> int:
+    """One row per scored query, mode and task of ``eval`` (patent-level scores), to find
+    the queries behind a low mean; ``results`` maps mode -> ``EvalResult``, ``pages`` maps a
+    library page id -> (image path, page index). Returns the number of rows."""
+    n = 0
+    with _csv_file(path) as f:
+        w = _SheetSafeWriter(f)
+        w.writerow(EVAL_COLUMNS)
+        for mode, result in results.items():
+            for task, outcomes in result.details.items():
+                for o in outcomes:
+                    q = o.query
+                    image, index = pages.get(q.page_id, ("", None))
+                    w.writerow([mode, task, q.patent_id, display_patent_id(q.patent_id), image,
+                                "all" if q.pages else "" if index is None else index + 1,
+                                len(q.pages) or 1, _blank(q.filing_date), q.locarno or "",
+                                o.relevant, o.first_relevant, o.top_patent,
+                                *(round(o.scores[m], 6) for m in ("mAP", "R@10", "MRR@10",
+                                                                  "Hit@1"))])
+                    n += 1
+    return n
+
+
 def _rated_in(r: dict, s: dict) -> list:
     """Who rated, and the search rated: examiner, study, session, search id, query, its
     SHA-256, the cutoff, the class filter, the text and (one too long for the model) how many

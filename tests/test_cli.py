@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
+from statistics import fmean
 
 import pytest
 
@@ -978,3 +980,50 @@ def test_a_library_file_a_search_cannot_read_is_named_not_the_query(cli_library,
         assert main(["search", *query, "--library", str(cli_library[0]), "--no-log"]) == 1
         assert f"patent-examiner: error: {segment}: Permission denied\n" in \
             capsys.readouterr().err
+
+
+def test_eval_per_query_csv_holds_the_queries_behind_each_mean(cli_library, tmp_path):
+    """--per-query writes one row per scored query, mode and task; the rows' scores average to
+    the means eval reports, and each row's rank of its first relevant patent agrees with its
+    MRR@10 and Hit@1."""
+    import csv
+
+    lib, _ = cli_library
+    out = tmp_path / "queries.csv"
+    proc = run("eval", "--library", lib, "--json", "--modes", "image,text",
+               "--per-query", out)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert f"{len(rows)} per-query rows written to {out}" in proc.stderr
+    for mode, got in summary["modes"].items():
+        for task, n in got["scored"].items():
+            mine = [r for r in rows if r["mode"] == mode and r["task"] == task]
+            assert len(mine) == n
+            if n:
+                assert fmean([float(r["AP"]) for r in mine]) == pytest.approx(
+                    got["metrics"][task]["patent"]["mAP"], abs=1e-5)
+    assert {r["mode"] for r in rows} == {"image", "text"}
+    for r in rows:
+        rank = int(r["first_relevant_rank"])
+        assert float(r["MRR@10"]) == pytest.approx(1 / rank if rank <= 10 else 0.0, abs=1e-6)
+        assert float(r["Hit@1"]) == (rank == 1)
+        assert (r["top_patent"] == r["query_patent"]) == (
+            r["task"] == "same_design" and rank == 1)
+        assert Path(r["query_image"]).is_file() and int(r["query_page"]) >= 1
+        assert int(r["relevant_patents"]) >= 1 and r["query_pages"] == "1"
+    assert any(r["task"] != "same_design" and r["cutoff"] and r["locarno"] for r in rows)
+
+    apps = tmp_path / "apps.csv"
+    assert run("eval", "--library", lib, "--per", "application", "--per-query",
+               apps).returncode == 0
+    with open(apps, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(r["query_page"] == "all" and r["query_image"] == "" and
+                        int(r["query_pages"]) >= 1 for r in rows)
+    assert any(int(r["query_pages"]) > 1 for r in rows)
+
+    wrong = run("eval", "--library", lib, "--per-query", tmp_path / "queries.txt")
+    assert wrong.returncode == 2 and "the per-query scores are written as CSV" in wrong.stderr
+    assert not (tmp_path / "queries.txt").exists()
