@@ -388,6 +388,26 @@ def test_manifest_allow_absolute(tmp_path):
     assert not scan.errors and [p.page_index for p in scan.pages] == [0, 1]
 
 
+def test_manifest_says_a_multi_page_file_whose_rows_give_no_page_index(tmp_path):
+    """A row without page_index is the file's first page: where every row naming a multi-page
+    TIFF lacks one, its other pages would go unadded without a word, so the scan says so."""
+    pages = [Image.new("L", (40, 30), 255) for _ in range(3)]
+    for name in ("three.tif", "covered.tif"):
+        pages[0].save(tmp_path / name, save_all=True, append_images=pages[1:])
+    Image.new("L", (40, 30), 255).save(tmp_path / "one.tif")
+    rows = [row("three.tif"), row("one.tif", pid="D0900002"),
+            row("covered.tif", pid="D0900003"), row("covered.tif", pid="D0900003", sheet=2,
+                                                    page_index=1)]
+    scan = scan_manifest(write_manifest(tmp_path, rows))
+    assert not scan.errors and len(scan.pages) == 4
+    assert scan.warnings == [
+        "1 multi-page file(s) are named by rows without a page_index, so only their first page "
+        "was added (first: three.tif (3 pages)): give a row per page with page_index 0, 1, "
+        "..., or add the files themselves, which adds every page"]
+    rows[0]["page_index"] = 0                   # said: the first page is the one meant
+    assert scan_manifest(write_manifest(tmp_path, rows)).warnings == []
+
+
 def test_manifest_filing_after_grant_skips_the_whole_patent(tmp_path):
     for name in ("a.png", "b.png"):
         (tmp_path / name).write_bytes(b"x")

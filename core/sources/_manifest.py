@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .._wording import first_few
-from ..imageio import SUPPORTED_SUFFIXES
+from ..imageio import SUPPORTED_SUFFIXES, page_count_for_a_message
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
@@ -31,6 +31,7 @@ class _Row:
     patent: PatentRecord
     page: PageRecord
     warnings: dict[str, str] = field(default_factory=dict)   # field -> a value not used
+    page_given: bool = True                                  # the row has a page_index
 
 
 def scan_manifest(path: str | Path, allow_absolute: bool = False, *,
@@ -53,6 +54,7 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False, *,
         groups.setdefault(row.patent.patent_id, []).append(row)
     undated: list[str] = []
     seen: dict[tuple[Path, int], str] = {}
+    first_only: dict[Path, bool] = {}       # file -> every accepted row lacks a page_index
     for pid, rows in groups.items():
         first = rows[0]
         patent, came_from = _merged(rows)
@@ -74,6 +76,8 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False, *,
                 continue
             seen[key] = row.where
             pages.append(row.page)
+            image = row.page.path
+            first_only[image] = first_only.get(image, True) and not row.page_given
         if not pages:
             continue
         scan.patents[pid] = patent
@@ -83,7 +87,27 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False, *,
         if patent.grant_date is None:
             undated.append(pid)
     scan.undated = undated
+    scan.warnings += _first_pages_only([f for f, only in first_only.items() if only])
     return scan
+
+
+_MULTI_PAGE = {".pdf", ".tif", ".tiff", ".gif", ".webp"}
+
+
+def _first_pages_only(files: list[Path]) -> list[str]:
+    """A warning naming the multi-page files that rows without a page_index name: such a row
+    is the file's first page, and its other pages are not added."""
+    many = []
+    for f in files:
+        if f.suffix.lower() in _MULTI_PAGE:
+            n = page_count_for_a_message(f)[0]
+            if n > 1:
+                many.append(f"{f.name} ({n} pages)")
+    if not many:
+        return []
+    return [f"{len(many)} multi-page file(s) are named by rows without a page_index, so only "
+            f"their first page was added (first: {first_few(many)}): give a row per page with "
+            "page_index 0, 1, ..., or add the files themselves, which adds every page"]
 
 
 def _unnamed(path: Path, objects: list[tuple[str, object]]) -> list[str]:
@@ -153,6 +177,7 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
         raise FieldError(f"page_kind: {kind!r} is not one of {', '.join(PAGE_KINDS)} or null")
     page = PageRecord(pid, image, page_index=_int(obj, "page_index", 0) or 0, page_kind=kind,
                       sheet=_int(obj, "sheet", 1))
+    page_given = obj.get("page_index") is not None
     title = obj.get("title")
     if title is not None and not isinstance(title, str):
         raise FieldError(f"title: not a string: {title!r}")
@@ -175,7 +200,7 @@ def _parse_row(obj: object, where: str, root: Path, allow_absolute: bool) -> _Ro
         locarno=_locarno(obj.get("locarno"), where, warnings),
         locarno_edition=_edition(obj.get("locarno_edition"), where, warnings),
         figure_descriptions=list(figures), extra=extra, synthetic=synthetic)
-    return _Row(where, patent, page, warnings)
+    return _Row(where, patent, page, warnings, page_given)
 
 
 def _int(obj: dict, name: str, minimum: int) -> int | None:
