@@ -489,6 +489,8 @@ class MainWindow(QMainWindow):
             self.query_panel.select_box(box)
             if all_pages:
                 self.query_panel.select_all_pages()
+                if not search and self.response is not None:   # (a reopened search)
+                    self.query_panel.mark_left_out(self.response.text_pages)
             if self.banner.level == "error":
                 self.banner.hide()
             if not search:
@@ -652,6 +654,7 @@ class MainWindow(QMainWindow):
         self._searched_with = used
         self._logged = logged
         self.model.set_results(resp.results, ratings=ratings, seed=resp.search_id or 0)
+        self.query_panel.mark_left_out(resp.text_pages)
         before = f"granted before {resp.before}" if resp.before else "with no date cutoff"
         loc = f", Locarno {resp.locarno}" if resp.locarno else ""
         if not resp.results:

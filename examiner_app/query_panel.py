@@ -78,7 +78,6 @@ class QueryPanel(QWidget):
         self.page.setSuffix(f" of {query.n_pages}")
         self.page.blockSignals(False)
         self.page.setVisible(query.n_pages > 1)
-        self.file_label.setText(Path(query.path).name)
         self.file_label.setToolTip(tip(query.path))
         self.crop.setEnabled(True)
         self._fill_figures()
@@ -99,6 +98,7 @@ class QueryPanel(QWidget):
         self.all_pages = False
         self.view.set_selection(picked, crop)
         self._sync_combo()
+        self._name_file()
 
     def select_all_pages(self) -> None:
         """Every figure of every page (an application's PDF); the view shows the page open."""
@@ -107,6 +107,21 @@ class QueryPanel(QWidget):
         self.view.set_selection(-1, None)
         self.all_pages = True
         self._sync_combo()
+
+    def mark_left_out(self, text_pages: list[int]) -> None:
+        """After a search of every page: grey out the page shown where it was left out as
+        printed text (``text_pages``, 0-based)."""
+        self.view.set_left_out(self.all_pages and self.query is not None
+                               and self.query.page_index in text_pages)
+        self._name_file()
+
+    def _name_file(self) -> None:
+        if self.query is None:
+            return
+        name = Path(self.query.path).name
+        self.file_label.setText(
+            f"{name} — page {self.query.page_index + 1} is printed text: not searched"
+            if self.view.left_out else name)
 
     def box(self):
         """The core.drawing.FigureBox to search with, or None for every figure."""

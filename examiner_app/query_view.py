@@ -12,6 +12,7 @@ from .zoom_view import ZoomView
 FIGURE_COLOR = QColor("#2f6fb3")
 PICK_FILL = QColor(47, 111, 179, 40)
 CROP_COLOR = QColor("#c0392b")
+LEFT_OUT_COLOR = QColor(128, 128, 128, 150)
 
 
 class QueryView(ZoomView):
@@ -28,6 +29,7 @@ class QueryView(ZoomView):
         self.picked: int = -1
         self.crop: tuple | None = None
         self.crop_mode = False
+        self.left_out = False           # the page shown was not searched (printed text)
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self.viewport())
         self._origin: QPoint | None = None
         self._press: QPoint | None = None
@@ -35,12 +37,18 @@ class QueryView(ZoomView):
 
     def set_query(self, image: QImage | None, boxes: list) -> None:
         self.boxes = list(boxes)
-        self.picked, self.crop = -1, None
+        self.picked, self.crop, self.left_out = -1, None, False
         self.set_image(image)
         self._draw_boxes()
 
     def set_selection(self, picked: int = -1, crop: tuple | None = None) -> None:
-        self.picked, self.crop = picked, crop
+        self.picked, self.crop, self.left_out = picked, crop, False
+        self._draw_boxes()
+
+    def set_left_out(self, left_out: bool) -> None:
+        """The page shown is one a search of every page left out (printed text): its blocks
+        are drawn grey, not as figures searched with."""
+        self.left_out = left_out
         self._draw_boxes()
 
     def set_crop_mode(self, on: bool) -> None:
@@ -53,6 +61,10 @@ class QueryView(ZoomView):
     def _draw_boxes(self) -> None:
         self.clear_boxes()
         if not self.has_image():
+            return
+        if self.left_out:
+            for b in self.boxes:
+                self.add_box(b.to_list(), LEFT_OUT_COLOR, width=1)
             return
         several = len(self.boxes) > 1
         for i, b in enumerate(self.boxes):

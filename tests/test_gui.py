@@ -2659,6 +2659,26 @@ def test_all_pages_says_which_pages_of_printed_text_it_left_out(
                     and not window.busy.isVisible(), timeout=WAIT)
     assert window.response.text_pages == [1]
     assert "except printed-text page 2" in window.results.header.text()
+    assert not panel.view.left_out                  # (page 1 shown: its figures searched)
+
+    window.load_query(pdf, 1)                       # the text page open, then all pages:
+    text_alone = searched(qtbot, window, every.search_id)
+    assert text_alone.text_only and not panel.view.left_out
+    panel.figure.setCurrentIndex(row)
+    panel.figure.activated.emit(row)
+    window.search()
+    shown_left_out = searched(qtbot, window, text_alone.search_id)
+    assert shown_left_out.text_pages == [1] and panel.view.left_out
+    from examiner_app.query_view import LEFT_OUT_COLOR
+
+    drawn = panel.view._boxes                       # its blocks grey, not figures searched
+    assert len(drawn) == len(panel.view.boxes) > 0
+    assert all(item.pen().color() == LEFT_OUT_COLOR for item in drawn)
+    assert panel.file_label.text() == \
+        "application.pdf \u2014 page 2 is printed text: not searched"
+    panel.set_selection(0)                          # one block picked: searched alone now
+    assert not panel.view.left_out and drawn[0].scene() is None
+    assert panel.file_label.text() == "application.pdf"
 
     only_text = tmp_path / "typeface.pdf"           # every page text: searched, and said so
     Image.fromarray(text_page(seed)).save(only_text, save_all=True, resolution=300,
