@@ -94,6 +94,10 @@ class WindowActions:
         self.history.setText("Search &history")
         self.history.setShortcut(QKeySequence("Ctrl+H"))
         self.history.setToolTip("Show the search history (Ctrl+H)")
+        self.history.triggered.connect(lambda on: on and w.history.table.setFocus())
+        self.to_results = A("Go to &results", w.focus_results, "F6",
+                            "Move the keyboard focus to the results (from a field), so J/K, "
+                            "the ratings and Space act on them")
         self.report = A("&Export search report\u2026", w.export_report_dialog, "Ctrl+E",
                         "Save the current search as HTML, CSV or PDF")
         self.ratings = A("Export &ratings CSV\u2026", w.export_ratings_dialog, "Ctrl+Shift+E",
@@ -122,7 +126,7 @@ class WindowActions:
                            self.quit)),
                 ("&Search", (self.search, self.crop, self.all_figures, self.cutoff, None,
                              self.more, self.replay, self.history)),
-                ("&Results", (self.next, self.prev, self.detail, self.back, self.zoom_in,
+                ("&Results", (self.to_results, self.next, self.prev, self.detail, self.back, self.zoom_in,
                               self.zoom_out, self.fit, None, self.expand, self.group, None,
                               *self.rate, self.unrate, None, self.source)),
                 ("S&tudy", (self.session, self.blind, self.ratings)),

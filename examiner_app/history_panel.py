@@ -61,6 +61,7 @@ class HistoryPanel(QDockWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)   # (a long title text)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)   # (Tab leaves the table, as in every list)
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(24)
         for j in range(len(COLUMNS)):

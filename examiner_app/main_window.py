@@ -953,6 +953,15 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.results)
         self.results.view.setFocus()
 
+    def focus_results(self) -> None:
+        """F6: the keyboard to the results (or the detail view open), from a field."""
+        if self.stack.currentWidget() is self.detail:
+            self.detail.setFocus()
+            return
+        self.show_grid()
+        if self.results.current_row() < 0 and self.model.rowCount():
+            self.results.select_row(0)
+
     def toggle_detail(self) -> None:
         if self.stack.currentWidget() is self.detail:
             self.show_grid()

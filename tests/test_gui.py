@@ -450,6 +450,34 @@ def test_figure_pick_and_crop_search_that_part(qtbot, window, gui_library):
     assert view.crop_mode
 
 
+def test_the_keyboard_reaches_the_results_from_a_field_and_leaves_the_history(
+        qtbot, window, gui_library):
+    """A search run from a field left the keyboard there (J typed into the date) with no key
+    to the results; Tab went cell by cell through the history table, never out of it."""
+    from PySide6.QtWidgets import QApplication
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    window.activateWindow()
+    window.filters.date.setFocus()
+    assert QApplication.focusWidget() is not window.results.view
+    qtbot.keyClick(window.filters.date, Qt.Key.Key_F6)
+    assert QApplication.focusWidget() is window.results.view
+    assert window.results.current_row() == 0
+    qtbot.keyClick(window.results.view, Qt.Key.Key_J)
+    assert window.results.current_row() == 1
+    from examiner_app.shortcuts import shortcut_rows
+
+    assert ("Results", "Go to results", "F6") in shortcut_rows(window.menuBar())
+
+    window.acts.history.trigger()                   # Ctrl+H: the keyboard goes with it
+    table = window.history.table
+    qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=WAIT)
+    assert QApplication.focusWidget() is table
+    qtbot.keyClick(table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is not table
+
+
 def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settings):
     from core.store import Store
 
