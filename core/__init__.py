@@ -5,7 +5,14 @@ Never imports Qt. The public API is re-exported here and imported on first use, 
 
     import core
     with core.Library("library") as lib:
-        hits = core.Searcher(lib, lib.load_model()).search(core.SearchQuery(image="q.png"))
+        response = core.Searcher(lib, lib.load_model()).search(core.SearchQuery(image="q.png"))
+        for hit in response.results:
+            print(hit.rank, hit.patent_id, hit.score)
+
+Errors a caller meets: ``QueryError`` (``UnreadableQuery``: the image), ``ModelError``,
+``ModelMismatchError`` (a library built with another model), ``LibraryError``,
+``StoreError`` (its database), ``SourceError``; arguments of the wrong kind raise
+``TypeError`` or ``ValueError`` when the query is made.
 """
 from . import _env  # noqa: F401  (offline model hub before anything imports transformers)
 
@@ -18,7 +25,8 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "Library": "library", "LibraryError": "library", "default_library_path": "library",
     "Searcher": "search", "SearchQuery": "search", "SearchResponse": "search",
-    "SearchHit": "search", "QueryError": "search",
+    "SearchHit": "search", "QueryError": "search", "UnreadableQuery": "search",
+    "ImageReadError": "imageio", "StoreError": "store", "ModelMismatchError": "index",
     "create_model": "models", "load_model": "models", "load_checkpoint": "models",
     "save_checkpoint": "models", "list_models": "models", "ModelError": "models",
     "PatentModel": "models",

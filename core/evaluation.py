@@ -107,8 +107,14 @@ class Gallery:
 
 def queries_from_library(library, page_kinds: Iterable[str] | None = ("drawing_sheet",),
                          patents: Iterable[str] | None = None) -> list[EvalQuery]:
-    """One query per library page (of the given kinds), with its patent's metadata."""
-    wanted = set(patents) if patents is not None else None
+    """One query per library page (of the given kinds), with its patent's metadata;
+    ``patents``: only these (one id may be given as a string; any way of writing it)."""
+    from .sources import normalize_patent_id
+
+    if isinstance(patents, str):
+        patents = [patents]
+    wanted = ({normalize_patent_id(p) or p for p in patents} if patents is not None
+              else None)
     kinds = set(page_kinds) if page_kinds else None
     out = []
     for pid, page_id, kind, filing, priority, loc, *named in library.store.conn.execute(

@@ -7,6 +7,7 @@ multi-page file (an application's PDF) can be searched with the figures of all i
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import operator
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .drawing import FigureBox, prepare_query_page, render_figure, why_no_figure
-from .imageio import PageImage, read_page
+from .imageio import ImageReadError, PageImage, read_page
 from .index import ModelMismatchError
 from .library import Library
 from .store import date_ord, now_iso
@@ -54,14 +55,51 @@ class SearchQuery:
         elif before is not None and not isinstance(before, date):
             raise TypeError(f"before: a date, not {type(before).__name__}")
         self.before = before
-        if isinstance(self.exclude_patents, str):
-            self.exclude_patents = (self.exclude_patents,)
-        else:
-            self.exclude_patents = tuple(self.exclude_patents)
+        if not isinstance(self.image, (str, os.PathLike, bytes, PageImage, type(None))):
+            raise TypeError("image: a file path, image bytes or a decoded page, not "
+                            f"{type(self.image).__name__}")
+        if self.text is not None and not isinstance(self.text, str):
+            raise TypeError(f"text: a string, not {type(self.text).__name__}")
+        if not isinstance(self.per_patent, bool):
+            raise TypeError(f"per_patent: True or False, not {self.per_patent!r}")
+        if self.box is not None and not isinstance(self.box, FigureBox):
+            try:                            # (x0, y0, x1, y1) as a report or the log has it
+                self.box = FigureBox(*(_whole(v, 0, "box: page pixels from 0")
+                                       for v in self.box))
+            except TypeError:
+                raise ValueError("box: a FigureBox or (x0, y0, x1, y1) in page pixels, not "
+                                 f"{self.box!r}") from None
+        self.locarno = _locarno_code(self.locarno)
+        ids = ((self.exclude_patents,) if isinstance(self.exclude_patents, str)
+               else tuple(self.exclude_patents))
+        self.exclude_patents = tuple(_patent_id(p, "exclude_patents") for p in ids)
         self.k = _whole(self.k, 1, "k: a number of results of at least 1")
         if self.page_index is not None:
             self.page_index = _whole(self.page_index, 0, "page_index: a page counted from 0, "
                                      "or None for every page")
+
+
+def _locarno_code(given):
+    """A Locarno filter as the library writes it ("02.01", 2 -> "02-01", "02"); one that is
+    no code is left for the search to refuse with its reason."""
+    from .locarno import LocarnoError, parse_locarno_filter
+
+    if given is None or isinstance(given, str) and not given.strip():
+        return None
+    try:
+        return parse_locarno_filter(given)
+    except (LocarnoError, TypeError, ValueError):
+        return given
+
+
+def _patent_id(given, what: str) -> str:
+    """A patent id as the library keys it, however it was written ("US D908,315 S")."""
+    from .sources import normalize_patent_id
+
+    pid = normalize_patent_id(given) if isinstance(given, str) else None
+    if pid is None:
+        raise ValueError(f"{what}: {given!r} is not a patent id")
+    return pid
 
 
 def _whole(value, least: int, what: str) -> int:
@@ -169,15 +207,31 @@ class QueryError(Exception):
     """The query cannot be run (unreadable image, no drawing found, bad filter)."""
 
 
+class UnreadableQuery(QueryError, ImageReadError):
+    """The query's image cannot be read (missing, damaged, not an image): a ``QueryError``
+    and an ``ImageReadError``, so either catches it."""
+
+
+@contextlib.contextmanager
+def _reading_query():
+    try:
+        yield
+    except UnreadableQuery:
+        raise
+    except ImageReadError as exc:
+        raise UnreadableQuery(str(exc)) from exc
+
+
 def load_query_page(image, page_index: int = 0) -> tuple[PageImage, str | None, str | None]:
     """Decode a query; returns the page, its path (if any) and the sha256 of its bytes."""
     if isinstance(image, PageImage):
         return image, image.path, hashlib.sha256(image.array.tobytes()).hexdigest()
-    if isinstance(image, bytes):
-        return read_page(image, page_index), None, hashlib.sha256(image).hexdigest()
-    path = Path(image)
-    data = path.read_bytes() if path.is_file() else b""
-    page = read_page(path, page_index)
+    with _reading_query():
+        if isinstance(image, bytes):
+            return read_page(image, page_index), None, hashlib.sha256(image).hexdigest()
+        path = Path(image)
+        data = path.read_bytes() if path.is_file() else b""
+        page = read_page(path, page_index)
     return page, str(path), hashlib.sha256(data).hexdigest()
 
 
@@ -375,8 +429,9 @@ class Searcher:
         if not isinstance(query.image, (str, Path)):
             raise QueryError("all pages: the query must be a file")
         path = str(query.image)
-        found = [prepare_query_page(page.array, self.cfg, dpi=page.sheet_dpi)
-                 for page in iter_pages(path)]
+        with _reading_query():
+            found = [prepare_query_page(page.array, self.cfg, dpi=page.sheet_dpi)
+                     for page in iter_pages(path)]
         # pages of printed text (the specification) are left out, unless every page is text
         # (a typeface design is drawn as text)
         drawn = any(figures and not text for figures, text in found)

@@ -212,6 +212,7 @@ class Store:
         self._no_room: int | None = None  # why (core.atomic.NO_ROOM)
         self.unread_changes = False     # read-only, without what its -wal file holds
         self._copy_folder: Path | None = None   # where that is read from (a temporary copy)
+        self._closed = False
         if fresh:
             old = os.umask(0o077)
             try:
@@ -240,7 +241,7 @@ class Store:
                 conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self.conn = conn
+            self._conn = conn
             self.db = sqlite_utils.Database(conn)
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise StoreDamaged(f"{self.path}: database is damaged (integrity check failed)")
@@ -400,8 +401,16 @@ class Store:
                 self._set_meta(GENERATION_KEY, self.get_meta(GENERATION_KEY, 0) + 1)
             self._set_meta("file_names_unsearched", True)
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"{self.path}: the library is closed (it was used after "
+                             "close(), or after the `with` block that opened it)")
+        return self._conn
+
     def close(self) -> None:
-        self.conn.close()
+        self._closed = True
+        self._conn.close()
         if self._copy_folder is not None:
             shutil.rmtree(self._copy_folder, ignore_errors=True)
 

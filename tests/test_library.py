@@ -16,6 +16,7 @@ from core.ingest import ingest
 from core.library import Library, LibraryError, missing_page_files
 from core.models import create_model
 from core.search import Searcher, SearchQuery
+from core.sources import display_patent_id
 
 PATENTS = ["D0906013", "D0793495", "D0910780", "D0889911", "D0576693", "D0778788"]
 
@@ -1923,9 +1924,58 @@ def test_a_query_made_in_python_is_checked_as_the_command_line_checks_it():
                      (dict(before=20210601), "a date, not int"),
                      (dict(k=0), "k: a number of results of at least 1, not 0"),
                      (dict(k=True), "not True"), (dict(k=2.5), "not 2.5"),
-                     (dict(page_index=-1), "page_index: a page counted from 0")):
+                     (dict(page_index=-1), "page_index: a page counted from 0"),
+                     # (these failed deep in the search, or were taken: "no" as True)
+                     (dict(image=5), "image: a file path, image bytes or a decoded page"),
+                     (dict(text=123), "text: a string, not int"),
+                     (dict(per_patent="no"), "per_patent: True or False"),
+                     (dict(box=(0, 0, 500)), r"box: a FigureBox or \(x0, y0, x1, y1\)"),
+                     (dict(box=(0, -1, 5, 5)), "box: page pixels from 0, not -1"),
+                     (dict(exclude_patents=[5]), "exclude_patents: 5 is not a patent id")):
         with pytest.raises((ValueError, TypeError), match=why):
-            SearchQuery(text="chair", **bad)
+            SearchQuery(**{"text": "chair", **bad})
+    from core.drawing import FigureBox
+
+    # as a report, the log or the window writes them: one form the search and its log use
+    q = SearchQuery(image="q.png", box=[0, 0, 500, 400], locarno="02.01",
+                    exclude_patents=["US D908,315 S", "d913175"])
+    assert q.box == FigureBox(0, 0, 500, 400) and q.locarno == "02-01"
+    assert q.exclude_patents == ("D0908315", "D0913175")
+    assert SearchQuery(text="chair", locarno=2).locarno == "02"
+    assert SearchQuery(text="chair", locarno="zz").locarno == "zz"     # (the search says why)
+
+
+def test_python_callers_meet_the_documented_errors(tiny_library, tmp_path):
+    """An unreadable query image raised an ImageReadError that ``except core.QueryError``
+    missed; a closed library raised sqlite3's own error; a file given as a model was said as
+    its folder; an excluded patent written as the window shows it excluded nothing."""
+    import core
+
+    lib, model, _ = tiny_library
+    searcher = core.Searcher(lib, model)
+    (tmp_path / "notes.png").write_text("not an image")
+    for image in (tmp_path / "missing.png", tmp_path / "notes.png", b"garbage"):
+        with pytest.raises(core.QueryError) as caught:
+            searcher.search(SearchQuery(image=image))
+        assert isinstance(caught.value, core.ImageReadError)    # (as the CLI catches it)
+        assert isinstance(caught.value, core.UnreadableQuery)
+    first = searcher.search(SearchQuery(text="chair", k=1)).results[0].patent_id
+    shown = display_patent_id(first)                             # "US D576,693 S"
+    again = searcher.search(SearchQuery(text="chair", k=1, exclude_patents=shown))
+    assert again.results[0].patent_id != first
+    with pytest.raises(core.ModelError, match=r"notes.png: not a checkpoint \(its folder"):
+        core.load_model(tmp_path / "notes.png")
+    with pytest.raises(core.ModelError, match="no model named"):
+        core.load_model(" ")
+    from core.evaluation import queries_from_library
+
+    one = queries_from_library(lib, patents=shown)               # one id, as it is shown
+    assert one and {q.patent_id for q in one} == {first}
+
+    closed = core.Library(lib.path)
+    closed.close()
+    with pytest.raises(core.StoreError, match="the library is closed"):
+        core.Searcher(closed, model).search(SearchQuery(text="chair"))
 
 
 def test_a_library_folder_this_user_may_not_open_says_so(tiny_library, monkeypatch):

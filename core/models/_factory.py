@@ -298,7 +298,9 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     directory = path if path.is_dir() else path.parent
     sidecar_path = directory / SIDECAR_FILE
     if not sidecar_path.is_file():
-        raise ModelError(f"{directory}: no {SIDECAR_FILE}; not a patent-examiner checkpoint")
+        where = (f"{path}: not a checkpoint (its folder {directory} has no {SIDECAR_FILE})"
+                 if path != directory else f"{directory}: no {SIDECAR_FILE}")
+        raise ModelError(f"{where}; not a patent-examiner checkpoint")
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except (OSError, ValueError) as exc:
@@ -402,6 +404,9 @@ def load_open_clip_checkpoint(arch: str, path: str | os.PathLike) -> PatentModel
 def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
     """Resolve what a user typed: ``default``, an architecture name, a checkpoint path, or
     ``open_clip:ARCH@/path/to/weights``."""
+    if isinstance(name_or_path, str) and not name_or_path.strip():
+        raise ModelError("no model named: give 'default', an architecture name, a checkpoint "
+                         "folder or open_clip:ARCH@/path (None means 'default')")
     spec = str(name_or_path or "default")
     if ref := open_clip_ref(spec):
         return load_open_clip_checkpoint(*ref)
