@@ -236,6 +236,7 @@ class Store:
         conn = None
         try:
             conn = self._connect(timeout)
+            self._refuse_foreign(conn)
             if not self.read_only:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
@@ -246,6 +247,10 @@ class Store:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise StoreDamaged(f"{self.path}: database is damaged (integrity check failed)")
             self._migrate()
+        except StoreDamaged:
+            if conn is not None:
+                conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
@@ -373,6 +378,23 @@ class Store:
             self._compose_names()
         if not self.read_only and not self.get_meta("file_names_unsearched"):
             self._unsearch_file_names()
+
+    def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
+        """Another program's database in the library's place is never taken for a new
+        library (nor switched to WAL): the schema would be written into it, and the next
+        write would remove the library's index files."""
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        if not any(t != "meta" for t in tables):
+            return                      # new (a run stopped before its schema was written)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            ours = row is not None and int(json.loads(row[0])) > 0
+        except (sqlite3.DatabaseError, ValueError, TypeError):
+            ours = False                # (no meta table, or one of another kind)
+        if not ours:
+            raise StoreDamaged(f"{self.path}: not a library database (it holds other tables: "
+                               f"{', '.join(sorted(tables)[:5])})")
 
     def _compose_names(self) -> None:
         """Names logged before they were kept in one Unicode form are put in it (NFC), once:

@@ -486,6 +486,36 @@ def test_an_emptied_database_beside_index_files_is_refused_not_made_a_new_librar
         assert lib.info()["patents"] == 0
 
 
+def test_another_programs_database_in_the_librarys_place_is_left_as_it_is(
+        built_library, tmp_path):
+    """A valid SQLite file of another program's as library.sqlite was taken for an empty
+    library: even `index info` wrote the schema into it, and the next add removed the
+    library's index files."""
+    import sqlite3
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    for extra in ("library.sqlite-wal", "library.sqlite-shm"):
+        (path / extra).unlink(missing_ok=True)
+    db = path / "library.sqlite"
+    db.unlink()
+    conn = sqlite3.connect(db)
+    conn.executescript("CREATE TABLE foo (x); INSERT INTO foo VALUES (42); "
+                       "CREATE TABLE meta (k, v);")     # (a table of our name, not ours)
+    conn.close()
+    before = db.read_bytes()
+    segments = sorted(p.name for p in (path / "index").iterdir())
+    with pytest.raises(LibraryError, match="not a library database .it holds other tables: "
+                                           "foo, meta.*Move the library aside"):
+        Library(path)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in (path / "index").iterdir()) == segments
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "index", "info", "--library",
+                           str(path)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 1 and "not a library database" in proc.stderr
+    assert db.read_bytes() == before
+
+
 RATER = """
 import sys
 from core.store import Store
