@@ -362,6 +362,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
     report = IngestReport(run_id, sources=[str(s) for s in sources])
     t0 = time.perf_counter()
     library.check_model(model)
+    library.check_index_files()
     registered = library.store.registrations()      # (what a rollback unregisters)
     unpacked: list[Path] = []       # archive folders this run created (dropped on rollback)
     if scans is None:
@@ -727,4 +728,5 @@ def rebuild(library: Library, model, *, model_ref: str | None = None,
             new.close()
         library.close()
         finish_interrupted_swap(path)
+        library.reopen_if_replaced()        # (the caller's library is the rebuilt one now)
     return report

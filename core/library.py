@@ -491,6 +491,16 @@ class Library:
                 f"{self.path} --model ...`, or use the model it was built with",
                 built_with=self.model_id, in_use=model.model_id)
 
+    def check_index_files(self) -> None:
+        """A LibraryError naming an index file that is missing or cut short (not read): adding
+        to such a library said "done" while every search of it was refused."""
+        from .index import index_files_problem
+
+        if problem := index_files_problem(self.path / INDEX_DIR, self.manifest):
+            raise LibraryError(f"{problem}. The index of {self.path} is damaged: nothing was "
+                               "added. Rebuild it first with `patent-examiner index rebuild "
+                               f"--library {self.path}`, then add again")
+
     def bind_model(self, conn, model, ref: str | None) -> None:
         """Record ``model`` as this library's (when it has none yet), with what loads it again:
         ``ref``, else the name or folder it was loaded by (None: one made in Python)."""

@@ -245,6 +245,38 @@ def test_damaged_index_is_rebuilt_to_the_same_results(built_library, sheets,
                                                rtol=0, atol=2e-6)
 
 
+@pytest.mark.parametrize("how", ["delete", "truncate"])
+def test_adding_to_a_library_whose_index_is_damaged_is_refused_until_rebuilt(
+        built_library, sheets, tmp_path, how):
+    """`index add` said "done" (exit 0) beside index files deleted or cut short, while every
+    search of the library was refused: it now adds nothing and says to rebuild first."""
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    target = sorted((path / "index").glob("*.vec.npy"))[0]
+    if how == "delete":
+        target.unlink()
+    else:
+        target.write_bytes(target.read_bytes()[:100])
+    new = tmp_path / "new"
+    new.mkdir()
+    Image.open(_query(sheets)).transpose(Image.Transpose.ROTATE_90).save(new / "extra.png")
+    model = create_model("tiny_test", pretrained=None)
+    with Library(path, params=params()) as lib:
+        pages = lib.info()["pages"]
+        with pytest.raises(LibraryError, match=f"{target.name}.*damaged: nothing was added. "
+                                               "Rebuild it first"):
+            ingest(lib, [new], model, workers=0)
+        assert lib.info()["pages"] == pages
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "index", "add", str(new),
+                           "--library", str(path), "--workers", "0"], capture_output=True,
+                          text=True, cwd=REPO)
+    assert proc.returncode == 1 and "Rebuild it first" in proc.stderr
+    with Library(path, params=params()) as lib:     # (what the message says to do)
+        rebuild(lib, model, model_ref="tiny_test:random", workers=0)
+        report = ingest(lib, [new], model, workers=0)
+        assert report.pages_added == 1 and lib.info()["pages"] == pages + 1
+
+
 def test_a_cancelled_rebuild_says_the_library_is_unchanged(built_library, tmp_path):
     """Cancel mid-rebuild: the aside build is dropped, the library is as it was, and the report
     says so rather than counting pages "added" to the build that was thrown away."""
