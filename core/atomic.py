@@ -99,11 +99,16 @@ def replacing(path: str | os.PathLike, mode: str = "w", *, fsync: bool = False, 
                 raise
         except OSError as exc:
             raise _about(exc, path) from None
-        with f:
-            yield f
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
+        try:
+            with f:
+                yield f
+                if fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as exc:      # out of room writing it: said of ``path``, not of nothing
+            if exc.filename is None and exc.errno in NO_ROOM:
+                raise _about(exc, path) from None
+            raise
         try:
             os.replace(tmp, path)
         except OSError as exc:

@@ -1211,3 +1211,39 @@ def test_a_demo_that_finds_no_room_to_mark_its_folder_leaves_nothing(tmp_path, m
         with pytest.raises(OSError, match="No space"):
             build_demo_library(tmp_path / "nest" / "demo", n_patents=2, workers=1)
     assert not (tmp_path / "nest").exists()
+
+
+def test_an_export_into_a_full_folder_names_the_file_and_keeps_the_old_one(
+        built_library, tmp_path, monkeypatch):
+    """A report or ratings CSV that found the disk full said "disk full; ... (the library
+    and earlier files are as they were)", naming no file: the export's folder was the full
+    one, not the library's."""
+    import errno
+    import io
+
+    from core.atomic import replacing
+    from core.cli import main
+
+    target = tmp_path / "ratings.csv"
+    target.write_text("the export of yesterday")
+    with pytest.raises(OSError) as caught:
+        with replacing(target) as f:
+            f.write("a,b\n")
+            raise OSError(errno.ENOSPC, "No space left on device")   # (as a full disk's write)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert target.read_text() == "the export of yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["ratings.csv"]      # no temporary left
+
+    import core.reports
+
+    real = core.reports._SheetSafeWriter.writerow
+
+    def full(self, row):
+        real(self, row)
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(core.reports._SheetSafeWriter, "writerow", full)
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["ratings", "--library", str(built_library), "--out", str(target)]) == 1
+    assert f"disk full ({target})" in err.getvalue()
+    assert target.read_text() == "the export of yesterday"
