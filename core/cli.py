@@ -299,7 +299,8 @@ def cmd_index_info(args) -> int:
         print(f"access:    read-only now, {info['no_room'][0]}: searches are not logged, "
               f"ratings are not saved until you {info['no_room'][1]}")
     elif info["read_only"]:
-        print("access:    read-only for you: searches are not logged, ratings are not saved")
+        print(f"access:    {info['read_only_words']}: searches are not logged, ratings are "
+              "not saved")
     if info["unread_changes"]:
         print(f"note:      {info['unread_changes']}")
     if info["interrupted_rebuild"]:
@@ -550,8 +551,8 @@ def cmd_search(args) -> int:
                 raise CliError(f"{lib.path}: the library cannot be written now, {why}, so "
                                f"this search cannot be logged: {remedy}, or search with "
                                "--no-log")
-            raise CliError(f"{lib.path}: the library is read-only for you, so this search "
-                           "cannot be logged: search with --no-log")
+            raise CliError(f"{lib.path}: the library is {lib.store.read_only_words}, so this "
+                           "search cannot be logged: search with --no-log")
         if lib.store.unread_changes:
             print(f"patent-examiner: note: {lib.store.UNREAD_CHANGES}", file=sys.stderr)
         model = lib.load_model(args.model)

@@ -684,6 +684,7 @@ class Library:
             "pages_older_finder": self.older_finder_pages(),
             "damaged_index_files": damaged_files(self.path / INDEX_DIR, manifest),
             "read_only": self.store.read_only,
+            "read_only_words": self.store.read_only_words if self.store.read_only else None,
             # (opened read-only for want of room: [why, what to do])
             "no_room": list(self.store.no_room_now) if self.store.no_room_now else None,
             "unread_changes": self.store.UNREAD_CHANGES if self.store.unread_changes else None,

@@ -343,12 +343,23 @@ class Store:
                       "be missing until the library is opened once with write access and room "
                       "on its disk")
 
+    @property
+    def read_only_words(self) -> str:
+        """How this library's being read-only is said: "read-only for you", unless its file
+        system is mounted read-only (a CD, a read-only share), which no one can write."""
+        try:
+            mounted = bool(os.statvfs(self.path.parent).f_flag & os.ST_RDONLY)
+        except (AttributeError, OSError):       # (no statvfs on Windows)
+            mounted = False
+        return ("read-only (its disk or share is mounted read-only)" if mounted
+                else "read-only for you")
+
     def refuse_write(self) -> None:
         """Raise the message of a write to a library this user cannot write (or, opened while
         its disk was full, cannot write now)."""
         if self.disk_was_full:
             raise self._full_error()
-        raise StoreError(f"{self.path.parent}: the library is read-only for this user; "
+        raise StoreError(f"{self.path.parent}: the library is {self.read_only_words}; "
                          "searching works, but adding drawings, logging searches and rating "
                          "need write access")
 

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self._demo_task = None       # the demo library being built (start_demo)
         self._interrupted = False    # Ctrl+C in the terminal: quit without asking
         self._note_when_open = None  # a message for the library being opened
+        self._read_only_words = "read-only"   # how the open library says it (core.store)
         self._history_sized = False  # the dock gets a sensible width when first shown
         self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
         self._banner_sticky = False      # how library work ended: stays until dismissed
@@ -387,6 +388,7 @@ class MainWindow(QMainWindow):
 
     def _library_opened(self, info: dict) -> None:
         self._set_busy(False, job="library")
+        self._read_only_words = info.get("read_only_words") or "read-only"
         self._show_library_info(info)
         if info.get("demo_unfinished"):
             self.show_message("warning", "This demo library was not finished: it holds only "
@@ -406,7 +408,8 @@ class MainWindow(QMainWindow):
         elif info.get("read_only"):
             unread = info.get("unread_changes")
             self.show_message("warning" if unread else "info",
-                              f"This library is read-only for you: searches are not "
+                              f"This library is {info.get('read_only_words')}: searches "
+                              f"are not "
                               f"logged and ratings cannot be saved (both need write access to "
                               f"{info['library']})." + (f" Note: {unread}." if unread else ""))
             self._banner_sticky = True
@@ -996,7 +999,7 @@ class MainWindow(QMainWindow):
         if self.response.search_id is None:     # (a read-only library: nothing to file it by)
             self._unrate(hit, value, previous)
             self.show_message("error", "The rating was not saved: this search is not logged "
-                              "(the library is read-only for you).")
+                              f"(the library is {self._read_only_words}).")
             return
         label = "cleared" if value is None else f"rated {value}"
 

@@ -390,6 +390,20 @@ def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, 
     assert main(["search", str(tmp_path), "--library", str(copy)]) == 1
     assert "read-only for you, so this search cannot be logged: search with --no-log" in \
         capsys.readouterr().err
+    with monkeypatch.context() as m:       # a read-only mount is no one's to write
+        real_statvfs = os.statvfs
+
+        def mounted_read_only(path):
+            got = real_statvfs(path)
+            return type("statvfs", (), {"f_flag": got.f_flag | os.ST_RDONLY})()
+        m.setattr(core.store.os, "statvfs", mounted_read_only)
+        assert main(["index", "info", "--library", str(copy)]) == 0
+        assert "access:    read-only (its disk or share is mounted read-only)" in \
+            capsys.readouterr().out
+        with Library(copy) as ro:
+            with pytest.raises(core.store.StoreError, match=r"is read-only \(its disk or "
+                                                             "share is mounted read-only"):
+                ro.store.set_meta("probe", "changed")
     query = shared_data / "real_dev" / "D0906013" / "page02_sheet.png"
     assert main(["search", str(query), "--library", str(copy), "--no-log", "--k", "2",
                  "--model", "tiny_test:random"]) == 0
