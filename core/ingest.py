@@ -72,8 +72,11 @@ class IngestReport:
         head = "cancelled" if self.cancelled else "done"
         pages, figures = counted(self.pages_added, "page"), counted(self.figures_added, "figure")
         if self.rebuilt:
+            before = self.pages_already_present       # by the interrupted run it resumed
             first = (f"{head}: re-embedded {pages} ({figures} of "
-                     f"{counted(self.patents_added, 'patent')}) in {self.seconds:.1f} s; ")
+                     f"{counted(self.patents_added, 'patent')}) in {self.seconds:.1f} s"
+                     + (f", resuming an interrupted rebuild that had re-embedded "
+                        f"{counted(before, 'page')}" if before else "") + "; ")
         else:
             present = self.pages_already_present
             first = (f"{head}: added {pages} ({figures}, "

@@ -396,6 +396,38 @@ def test_a_rebuild_through_a_link_rebuilds_the_library_it_names(built_library, t
         assert lib.model_id == other.model_id and lib.store.counts()["pages"]
 
 
+def test_a_resumed_rebuild_says_what_the_interrupted_run_had_done(built_library, tmp_path,
+                                                                 monkeypatch):
+    """Run again after a kill, a rebuild said "re-embedded 0 pages (0 figures of 10
+    patents)" where the killed run had re-embedded them all: it reads as nothing done."""
+    import functools
+
+    import core.ingest as ingest_module
+
+    path = tmp_path / "lib"
+    shutil.copytree(built_library, path)
+    monkeypatch.setattr(ingest_module, "ingest", functools.partial(ingest, chunk_pages=3))
+    model = create_model("tiny_test", pretrained=None)
+
+    def crash(done, total, note):
+        if done >= 7:
+            raise RuntimeError("killed")
+    with Library(path, params=params()) as lib:
+        pages = lib.info()["pages"]
+        with pytest.raises(RuntimeError):
+            rebuild(lib, model, model_ref="tiny_test:random", workers=0, progress=crash)
+    with Library(path.with_name(path.name + ".rebuild"), params=params()) as lib:
+        aside = lib.store.counts()["pages"]
+    assert 0 < aside < pages
+    with Library(path, params=params()) as lib:
+        report = rebuild(lib, model, model_ref="tiny_test:random", workers=0)
+        assert lib.info()["pages"] == pages
+    assert report.pages_added == pages - aside
+    assert (f"re-embedded {pages - aside} pages" in report.summary() and
+            f"resuming an interrupted rebuild that had re-embedded {aside} pages"
+            in report.summary())
+
+
 def test_a_rebuild_resumed_after_a_correction_starts_over(built_library, sheets, tmp_path,
                                                          monkeypatch):
     """A rebuild killed after some chunks, a grant date corrected meanwhile, the rebuild run
