@@ -126,8 +126,9 @@ class WindowActions:
                            self.quit)),
                 ("&Search", (self.search, self.crop, self.all_figures, self.cutoff, None,
                              self.more, self.replay, self.history)),
-                ("&Results", (self.to_results, self.next, self.prev, self.detail, self.back, self.zoom_in,
-                              self.zoom_out, self.fit, None, self.expand, self.group, None,
+                ("&Results", (self.to_results, self.next, self.prev, self.detail, self.back,
+                              self.zoom_in, self.zoom_out, self.fit, None, self.expand,
+                              self.group, None,
                               *self.rate, self.unrate, None, self.source)),
                 ("S&tudy", (self.session, self.blind, self.ratings)),
                 ("&Help", (self.shortcuts,))):
