@@ -1,5 +1,6 @@
 """The `patent-examiner` command line: JSON contract, exit codes, one-line errors."""
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -1027,3 +1028,18 @@ def test_eval_per_query_csv_holds_the_queries_behind_each_mean(cli_library, tmp_
     wrong = run("eval", "--library", lib, "--per-query", tmp_path / "queries.txt")
     assert wrong.returncode == 2 and "the per-query scores are written as CSV" in wrong.stderr
     assert not (tmp_path / "queries.txt").exists()
+
+
+def test_python_dash_m_runs_the_window_and_the_command_line():
+    """`python -m examiner_app` said "cannot be directly executed"; it opens the window as
+    `patent-examiner gui` does (its options too), and `python -m core` is the command line."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    gui = subprocess.run([sys.executable, "-m", "examiner_app", "--help"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert gui.returncode == 0 and "usage: patent-examiner gui" in gui.stdout
+    wrong = subprocess.run([sys.executable, "-m", "examiner_app", "--before", "31/02/2020"],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert wrong.returncode == 2 and "--before" in wrong.stderr
+    cli = subprocess.run([sys.executable, "-m", "core", "models"], capture_output=True,
+                         text=True, timeout=120)
+    assert cli.returncode == 0 and "efficientnet_lite0" in cli.stdout
