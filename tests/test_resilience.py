@@ -396,10 +396,9 @@ def test_a_rebuild_through_a_link_rebuilds_the_library_it_names(built_library, t
         assert lib.model_id == other.model_id and lib.store.counts()["pages"]
 
 
-def test_a_resumed_rebuild_says_what_the_interrupted_run_had_done(built_library, tmp_path,
-                                                                 monkeypatch):
-    """Run again after a kill, a rebuild said "re-embedded 0 pages (0 figures of 10
-    patents)" where the killed run had re-embedded them all: it reads as nothing done."""
+def _killed_rebuild(built_library, tmp_path, monkeypatch):
+    """A copy of the library whose rebuild was killed after some 3-page chunks were committed
+    aside: (its path, the model, the pages committed aside)."""
     import functools
 
     import core.ingest as ingest_module
@@ -412,14 +411,20 @@ def test_a_resumed_rebuild_says_what_the_interrupted_run_had_done(built_library,
     def crash(done, total, note):
         if done >= 7:
             raise RuntimeError("killed")
+    with Library(path, params=params()) as lib, pytest.raises(RuntimeError):
+        rebuild(lib, model, model_ref="tiny_test:random", workers=0, progress=crash)
+    with Library(path.with_name(path.name + ".rebuild"), params=params()) as lib:
+        return path, model, lib.store.counts()["pages"]
+
+
+def test_a_resumed_rebuild_says_what_the_interrupted_run_had_done(built_library, tmp_path,
+                                                                 monkeypatch):
+    """Run again after a kill, a rebuild said "re-embedded 0 pages (0 figures of 10
+    patents)" where the killed run had re-embedded them all: it reads as nothing done."""
+    path, model, aside = _killed_rebuild(built_library, tmp_path, monkeypatch)
     with Library(path, params=params()) as lib:
         pages = lib.info()["pages"]
-        with pytest.raises(RuntimeError):
-            rebuild(lib, model, model_ref="tiny_test:random", workers=0, progress=crash)
-    with Library(path.with_name(path.name + ".rebuild"), params=params()) as lib:
-        aside = lib.store.counts()["pages"]
-    assert 0 < aside < pages
-    with Library(path, params=params()) as lib:
+        assert 0 < aside < pages
         report = rebuild(lib, model, model_ref="tiny_test:random", workers=0)
         assert lib.info()["pages"] == pages
     assert report.pages_added == pages - aside
@@ -433,26 +438,14 @@ def test_a_rebuild_resumed_after_a_correction_starts_over(built_library, sheets,
     """A rebuild killed after some chunks, a grant date corrected meanwhile, the rebuild run
     again: the corrected date holds (in the patents and in the vectors' cutoff), where the
     resumed aside copy used to bring the old one back."""
-    import functools
     from datetime import date
 
-    import core.ingest as ingest_module
     from core._corrections import correct_metadata
     from core.records import PatentRecord
 
-    path = tmp_path / "lib"
-    shutil.copytree(built_library, path)
-    monkeypatch.setattr(ingest_module, "ingest", functools.partial(ingest, chunk_pages=3))
-    model = create_model("tiny_test", pretrained=None)
-
-    def crash(done, total, note):
-        if done >= 7:
-            raise RuntimeError("killed")
-    with Library(path, params=params()) as lib, pytest.raises(RuntimeError):
-        rebuild(lib, model, model_ref="tiny_test:random", workers=0, progress=crash)
+    path, model, committed = _killed_rebuild(built_library, tmp_path, monkeypatch)
+    assert committed >= 6                                   # chunks committed aside
     aside = path.with_name(path.name + ".rebuild")
-    with Library(aside, params=params()) as lib:
-        assert lib.store.counts()["pages"] >= 6            # chunks committed aside
     query = _query(sheets)
     with Library(path, params=params()) as lib:
         hits = Searcher(lib, model).search(SearchQuery(image=query, k=50)).results
