@@ -172,8 +172,9 @@ class ReportMeta:
         return replace(self, rated_by=(examiner or "(no examiner)") if other else None)
 
 
-SEARCH_COLUMNS = ["search_id", "query", "before", "locarno_filter", "text", "text_words_read",
-                  "score_weights", "model_id", "rank", "score", "patent_id", "patent_number",
+SEARCH_COLUMNS = ["search_id", "examiner", "study", "session", "query", "query_page",
+                  "before", "locarno_filter", "text", "text_words_read", "score_weights",
+                  "model_id", "per_patent", "rank", "score", "patent_id", "patent_number",
                   "title", "locarno", "locarno_title", "grant_date", "filing_date", "image",
                   "page", "figure_box", "rating", "query_region", "corrected_since",
                   "logged_results"]
@@ -254,10 +255,11 @@ def write_search_csv(path: str | os.PathLike, meta: ReportMeta, hits: Iterable[S
         w = _SheetSafeWriter(f)
         w.writerow(SEARCH_COLUMNS)
         for h in hits:
-            w.writerow([meta.search_id or "", meta.query or "", meta.before or "",
-                        meta.locarno or "", meta.text or "", meta.text_words_read or "",
-                        weights,
-                        "" if blind else meta.model_id,
+            w.writerow([meta.search_id or "", meta.examiner or "", meta.study or "",
+                        meta.session or "", meta.query or "", meta.query_page or "",
+                        meta.before or "", meta.locarno or "", meta.text or "",
+                        meta.text_words_read or "", weights,
+                        "" if blind else meta.model_id, int(meta.per_patent),
                         h.rank, _score_text(h.score, blind), h.patent_id,
                         display_patent_id(h.patent_id), h.title or "", h.locarno or "",
                         h.locarno_title or "", h.grant_date or "", h.filing_date or "",
@@ -498,7 +500,9 @@ def write_eval_csv(path: str | os.PathLike, results: dict, pages: dict[int, tupl
                     image, index = pages.get(q.page_id, ("", None))
                     w.writerow([mode, task, q.patent_id, display_patent_id(q.patent_id), image,
                                 "all" if q.pages else "" if index is None else index + 1,
-                                len(q.pages) or 1, _blank(q.filing_date), q.locarno or "",
+                                len(q.pages) or 1,
+                                "" if task == "same_design" else _blank(q.filing_date),
+                                q.locarno or "",
                                 o.relevant, o.first_relevant, o.top_patent,
                                 *(round(o.scores[m], 6) for m in ("mAP", "R@10", "MRR@10",
                                                                   "Hit@1"))])

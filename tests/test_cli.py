@@ -1015,6 +1015,7 @@ def test_eval_per_query_csv_holds_the_queries_behind_each_mean(cli_library, tmp_
         assert Path(r["query_image"]).is_file() and int(r["query_page"]) >= 1
         assert int(r["relevant_patents"]) >= 1 and r["query_pages"] == "1"
     assert any(r["task"] != "same_design" and r["cutoff"] and r["locarno"] for r in rows)
+    assert all(r["cutoff"] == "" for r in rows if r["task"] == "same_design")   # (none used)
 
     apps = tmp_path / "apps.csv"
     assert run("eval", "--library", lib, "--per", "application", "--per-query",

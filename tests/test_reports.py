@@ -38,7 +38,17 @@ def test_search_csv_has_one_row_per_result_with_the_search_fields(tmp_path):
     assert rows[0]["figure_box"] == "1 2 30 40" and rows[0]["score"] == "0.9000"
     assert rows[0]["query_region"] == "all figures" and rows[0]["corrected_since"] == ""
     assert rows[0]["score_weights"] == ""
+    assert rows[0]["query_page"] == "" and rows[0]["per_patent"] == "0"
     import dataclasses
+
+    # which page, whose search and per patent: each row stands alone (the CSV of a search of
+    # every page read as one of page 1's; an examiner's as anyone's)
+    whose = dataclasses.replace(META, query_page="all", per_patent=True, examiner="Ada",
+                                study="pilot", session="s-1")
+    write_search_csv(path, whose, [hit(1)])
+    row = next(csv.DictReader(path.open(encoding="utf-8-sig")))
+    assert (row["query_page"], row["per_patent"]) == ("all", "1")
+    assert (row["examiner"], row["study"], row["session"]) == ("Ada", "pilot", "s-1")
 
     fused = dataclasses.replace(META, text="Pillow", fusion={"image": 1.0, "text": 1.5})
     write_search_csv(path, fused, [hit(1)])
