@@ -15,7 +15,23 @@ def hit_lines(hits) -> list[str]:
     wid = max([12] + [len(h.patent_id) for h in hits])
     return [f"{h.rank:4d}  {h.score:6.3f}  {h.patent_id:<{wid}} "
             f"{h.grant_date or 'undated':<10} {h.locarno or '--':<5}  "
-            f"{(h.title or '')[:48]:<48}  {Path(h.image).name}" for h in hits]
+            f"{in_columns(h.title or '', 48)}  {Path(h.image).name}" for h in hits]
+
+
+def in_columns(text: str, n: int) -> str:
+    """``text`` cut or padded to ``n`` terminal columns: a CJK character or an emoji takes
+    two, a combining mark none (padding by characters put the next column out of line)."""
+    import unicodedata
+
+    out, used = [], 0
+    for ch in text:
+        w = 0 if unicodedata.combining(ch) else (
+            2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1)
+        if used + w > n:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (n - used)
 
 
 def _library(args):

@@ -1044,3 +1044,25 @@ def test_python_dash_m_runs_the_window_and_the_command_line():
     cli = subprocess.run([sys.executable, "-m", "core", "models"], capture_output=True,
                          text=True, timeout=120)
     assert cli.returncode == 0 and "efficientnet_lite0" in cli.stdout
+
+
+def test_result_lines_keep_their_columns_with_wide_and_combining_characters():
+    """A title in Chinese or with an emoji put the file-name column out of line (padding
+    counted characters, a terminal counts columns)."""
+    import unicodedata
+    from types import SimpleNamespace
+
+    from core._cli_audit import hit_lines
+
+    def columns(text: str) -> int:
+        return sum(0 if unicodedata.combining(c) else
+                   2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+    titles = ["Chair", "+SUM(1,2) Zoë 中文 🚀", "椅子" * 30, "Zoe\u0301 chair"]
+    hits = [SimpleNamespace(rank=i, score=0.5, patent_id="D0900001", grant_date="2020-01-07",
+                            locarno="06-01", title=t, image=f"/x/sheet{i}.png")
+            for i, t in enumerate(titles, 1)]
+    lines = hit_lines(hits)
+    starts = {columns(line[:line.index(f"sheet{i}.png")]) for i, line in enumerate(lines, 1)}
+    assert len(starts) == 1, lines
+    assert "椅子" * 24 in lines[2] and "椅子" * 25 not in lines[2]    # (48 columns of it)
