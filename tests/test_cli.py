@@ -1065,4 +1065,4 @@ def test_result_lines_keep_their_columns_with_wide_and_combining_characters():
     lines = hit_lines(hits)
     starts = {columns(line[:line.index(f"sheet{i}.png")]) for i, line in enumerate(lines, 1)}
     assert len(starts) == 1, lines
-    assert "椅子" * 24 in lines[2] and "椅子" * 25 not in lines[2]    # (48 columns of it)
+    assert "椅子" * 12 in lines[2] and "椅子" * 13 not in lines[2]    # (48 columns of it)
