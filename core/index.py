@@ -117,35 +117,13 @@ class _Blocks:
 
 
 # -- segments -----------------------------------------------------------------------------
-def _file_problem(path: Path, expected: dict) -> str | None:
-    if not path.is_file():
-        return f"index file missing: {path.name}"
-    if path.stat().st_size != expected["size"]:
-        return f"index file truncated or replaced: {path.name}"
-    return None
-
-
-def _segment_files(directory: Path, entry: dict, graph: bool = True) -> dict[str, Path]:
-    base = directory / entry["name"]
-    kinds = ("meta", "vectors", "hnsw") if entry.get("hnsw") and graph else ("meta", "vectors")
-    return {kind: base.with_suffix(_SUFFIXES[kind]) for kind in kinds}
-
-
-def index_files_problem(directory: Path, manifest: dict | None) -> str | None:
-    """What is wrong with the files of an index (one missing, or not its recorded size),
-    without reading them: None when every one is there."""
-    for entry in (manifest or {}).get("segments", []):
-        for kind, path in _segment_files(directory, entry).items():
-            if problem := _file_problem(path, entry["files"][kind]):
-                return problem
-    return None
-
-
 def _checked_file(path: Path, expected: dict, check: bool) -> _Blocks:
     """The blocks of an index file that must exist with its recorded size; ``check`` verifies
     every block now (a damaged graph could crash hnswlib: graphs are checked before loading)."""
-    if problem := _file_problem(path, expected):
-        raise IndexError_(problem)
+    if not path.is_file():
+        raise IndexError_(f"index file missing: {path.name}")
+    if path.stat().st_size != expected["size"]:
+        raise IndexError_(f"index file truncated or replaced: {path.name}")
     blocks = _Blocks(path, expected)
     if check:
         blocks.check()
@@ -164,7 +142,10 @@ class Segment:
                  graph: bool = True):
         self.name = entry["name"]
         self.entry = entry
-        files = _segment_files(directory, entry, graph)
+        base = directory / self.name
+        files = {"meta": base.with_suffix(".meta.npz"), "vectors": base.with_suffix(".vec.npy")}
+        if entry.get("hnsw") and graph:
+            files["hnsw"] = base.with_suffix(".hnsw")
         self.blocks = {kind: _checked_file(path, entry["files"][kind], verify == "full" or (
             verify == "lazy" and kind != "vectors")) for kind, path in files.items()}
         if verify == "none":

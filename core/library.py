@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ._finder_version import FINDER_VERSION
+from ._wording import first_few
 from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, damaged_files,
                     empty_manifest, segment_files, write_segment)
 from .store import Store, StoreDamaged, StoreError
@@ -494,12 +495,11 @@ class Library:
     def check_index_files(self) -> None:
         """A LibraryError naming an index file that is missing or cut short (not read): adding
         to such a library said "done" while every search of it was refused."""
-        from .index import index_files_problem
-
-        if problem := index_files_problem(self.path / INDEX_DIR, self.manifest):
-            raise LibraryError(f"{problem}. The index of {self.path} is damaged: nothing was "
-                               "added. Rebuild it first with `patent-examiner index rebuild "
-                               f"--library {self.path}`, then add again")
+        if damaged := damaged_files(self.path / INDEX_DIR, self.manifest):
+            raise LibraryError(f"index file {first_few(damaged)}: the index of {self.path} "
+                               "is damaged, so nothing was added. Rebuild it first with "
+                               f"`patent-examiner index rebuild --library {self.path}`, then "
+                               "add again")
 
     def bind_model(self, conn, model, ref: str | None) -> None:
         """Record ``model`` as this library's (when it has none yet), with what loads it again:

@@ -263,7 +263,7 @@ def test_adding_to_a_library_whose_index_is_damaged_is_refused_until_rebuilt(
     model = create_model("tiny_test", pretrained=None)
     with Library(path, params=params()) as lib:
         pages = lib.info()["pages"]
-        with pytest.raises(LibraryError, match=f"{target.name}.*damaged: nothing was added. "
+        with pytest.raises(LibraryError, match=f"{target.name}.*damaged, so nothing was added. "
                                                "Rebuild it first"):
             ingest(lib, [new], model, workers=0)
         assert lib.info()["pages"] == pages
