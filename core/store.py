@@ -250,6 +250,8 @@ class Store:
         except StoreDamaged:
             if conn is not None:
                 conn.close()
+            if self._copy_folder is not None:
+                shutil.rmtree(self._copy_folder, ignore_errors=True)
             raise
         except sqlite3.DatabaseError as exc:
             if conn is not None:
