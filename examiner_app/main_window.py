@@ -408,8 +408,7 @@ class MainWindow(QMainWindow):
         elif info.get("read_only"):
             unread = info.get("unread_changes")
             self.show_message("warning" if unread else "info",
-                              f"This library is {info.get('read_only_words')}: searches "
-                              f"are not "
+                              f"This library is {self._read_only_words}: searches are not "
                               f"logged and ratings cannot be saved (both need write access to "
                               f"{info['library']})." + (f" Note: {unread}." if unread else ""))
             self._banner_sticky = True
