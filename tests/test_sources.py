@@ -388,6 +388,22 @@ def test_manifest_allow_absolute(tmp_path):
     assert not scan.errors and [p.page_index for p in scan.pages] == [0, 1]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_among_the_drawings_is_passed_over_not_waited_on(tmp_path):
+    """A FIFO named pipe.png in a folder of drawings hung `index add` for good (opening it
+    waits for a writer), Cancel and Quit included; it is no drawing and is passed over."""
+    import subprocess
+    import sys
+
+    Image.new("L", (40, 30), 255).save(tmp_path / "drawing.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    code = ("import sys; from core.sources import scan_folder; s = scan_folder(sys.argv[1]); "
+            "print(len(s.pages), [p.path.name for p in s.pages], len(s.errors))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.split() == ["1", "['drawing.png']", "0"], proc.stderr
+
+
 def test_manifest_says_a_multi_page_file_whose_rows_give_no_page_index(tmp_path):
     """A row without page_index is the file's first page: where every row naming a multi-page
     TIFF lacks one, its other pages would go unadded without a word, so the scan says so."""

@@ -3,6 +3,7 @@ text files in the encodings Windows tools save them in."""
 from __future__ import annotations
 
 import os
+import stat
 import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterator
@@ -33,8 +34,19 @@ def iter_files(root: Path, suffixes: set[str], max_depth: int | None = None) -> 
         else:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and Path(name).suffix.lower() in suffixes:
+            if not name.startswith(".") and Path(name).suffix.lower() in suffixes and \
+                    not _special(Path(folder) / name):
                 yield Path(folder) / name
+
+
+def _special(path: Path) -> bool:
+    """A pipe, socket or device under a drawing's name: opening one waits for a writer that
+    never comes (a file that cannot be looked at, a broken link say, is yielded and its
+    reader says what is wrong)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def resolve_inside(root: Path, text: object, allow_absolute: bool, field: str = "image") -> Path:
