@@ -8,6 +8,7 @@ discards the copy it was building aside.
 from __future__ import annotations
 
 import html
+import os
 import time
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -164,6 +165,8 @@ class LibraryDialog(QDialog):
         self.skipped.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.skipped.horizontalHeader().setStretchLastSection(True)
         self.skipped.setColumnWidth(0, 300)
+        # (a long path keeps its file name, a long reason its remedy, which come last)
+        self.skipped.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.skipped.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.skipped.setMinimumHeight(self.skipped.horizontalHeader().sizeHint().height()
                                       + SKIPPED_ROWS * self.skipped.verticalHeader()
@@ -246,7 +249,8 @@ class LibraryDialog(QDialog):
         first, last = info["grant_date_range"]
         for label, value in (
                 ("Model", "(hidden in blind mode)" if self.settings.blind else
-                 f"{model.get('id', '(none yet)')}  [{model.get('ref', '')}]"),
+                 f"{model['id']}  [{model.get('ref') or ''}]" if model.get("id") else
+                 "(none yet)"),
                 ("Patents", f"{info['patents']}  (undated: {info['undated_patents']})"),
                 ("Pages / figures", f"{info['pages']} / {info['figures']} in "
                                     f"{info['index_segments']} index segment(s)"),
@@ -286,11 +290,17 @@ class LibraryDialog(QDialog):
         return label
 
     def _fill_sources(self, registered: list[str]) -> None:
+        """The library's sources (✓) and those chosen to add (+); one being added is
+        registered as the run starts, and is listed once, as being added."""
         self.sources.clear()
+        adding = {_same(p) for p in self.pending} if self.task is not None else set()
         for path in registered:
-            self.sources.addItem(f"\u2713 {path}")
+            self.sources.addItem(f"\u2713 {path}" + ("  (adding\u2026)" if _same(path) in adding
+                                                     else ""))
+        known = {_same(p) for p in registered}
         for path in self.pending:
-            self.sources.addItem(f"+ {path}  (to add)")
+            if _same(path) not in known:
+                self.sources.addItem(f"+ {path}  (to add)")
         self.ingest_button.setEnabled(bool(self.pending) and self.task is None
                                       and self._may_run())
         self.update_button.setEnabled(bool(registered) and self.task is None
@@ -319,11 +329,17 @@ class LibraryDialog(QDialog):
         self._body_lay.setStretchFactor(self._run_box, 2 if errors else 0)
         for i, (item, reason) in enumerate(errors):
             self.skipped.setItem(i, 0, QTableWidgetItem(item))
-            self.skipped.setItem(i, 1, QTableWidgetItem(reason))
+            # (its path is in the first column: the room goes to what is wrong and the fix)
+            self.skipped.setItem(i, 1, QTableWidgetItem(reason.removeprefix(f"{item}: ")))
             self.skipped.item(i, 0).setToolTip(tip(item))
             self.skipped.item(i, 1).setToolTip(tip(reason))
 
     def add_pending(self, path: str) -> None:
+        if _same(path) in {_same(p) for p in self._registered}:
+            self.result_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.result_label.setText(f"{path} is already a source of this library: Update "
+                                      "from sources reads it again for new drawings.")
+            return
         if path not in self.pending:
             self.pending.append(path)
         self._fill_sources(self._registered)
@@ -537,3 +553,8 @@ class LibraryDialog(QDialog):
                                   f"{html.escape(breakable(why))}</span>")
         self._ended("error", f"failed: {why}")
         self.refresh()
+
+
+def _same(path: str) -> str:
+    """A source path as compared with another (a link, "..", a trailing slash)."""
+    return os.path.realpath(path)

@@ -3014,6 +3014,51 @@ def test_the_library_dialog_keeps_a_long_message_and_the_skipped_files_whole(
         table.horizontalHeader().height() + SKIPPED_ROWS * table.rowHeight(0)
 
 
+def test_the_library_dialog_lists_each_source_once_and_keeps_a_skips_remedy_in_view(
+        qtbot, app_theme, settings, tmp_path):
+    """A source picked again, or being added when the dialog was opened again mid-run, was
+    listed both as added and as to add; a new library's model read "(none yet)  []"; a
+    skipped file's reason repeated its path and was cut before its remedy."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFormLayout
+
+    from examiner_app.library_dialog import LibraryDialog
+    from examiner_app.service import LibraryService
+
+    dialog = LibraryDialog(LibraryService(), settings)
+    qtbot.addWidget(dialog)
+    source = tmp_path / "grants"
+    source.mkdir()
+    dialog._show_overview({
+        "model": None, "grant_date_range": (None, None), "patents": 0, "undated_patents": 0,
+        "pages": 0, "figures": 0, "index_segments": 0, "searches": 0, "ratings": 0,
+        "sources": [{"path": str(source)}], "missing_page_files": [], "recent_errors": []})
+    form = dialog.summary
+    shown = {form.itemAt(i, QFormLayout.ItemRole.LabelRole).widget().text():
+             form.itemAt(i, QFormLayout.ItemRole.FieldRole).widget().text()
+             for i in range(form.rowCount())
+             if form.itemAt(i, QFormLayout.ItemRole.LabelRole) is not None}
+    assert shown["Model"] == "(none yet)"
+    dialog.add_pending(str(source) + os.sep)            # picked again (as a dialog gives it)
+    assert dialog.pending == [] and "already a source" in dialog.result_label.text()
+    assert [dialog.sources.item(i).text() for i in range(dialog.sources.count())] == [
+        f"\u2713 {source}"]
+    dialog.pending = [str(source)]                      # being added: registered as it starts
+    dialog.task = object()
+    dialog._fill_sources([str(source)])
+    assert [dialog.sources.item(i).text() for i in range(dialog.sources.count())] == [
+        f"\u2713 {source}  (adding\u2026)"]
+    dialog.task = None
+
+    item = str(tmp_path / "m.jsonl line 3")
+    reason = (f"{item}: image: absolute path '/x.png' is not allowed (paths are relative to "
+              "the manifest's folder; tick 'Manifests may list files outside their folder')")
+    dialog._fill_skipped([(item, reason)])
+    cell = dialog.skipped.item(0, 1)
+    assert cell.text() == reason.removeprefix(f"{item}: ") and cell.toolTip()
+    assert dialog.skipped.textElideMode() == Qt.TextElideMode.ElideMiddle
+
+
 def test_long_file_names_and_paths_never_push_the_library_dialogs_buttons_out(
         qtbot, app_theme, settings):
     """A file name of 130 characters in the progress line, a deep library path and a result
