@@ -7,6 +7,7 @@ twice. Per-file problems are reported and skipped; nothing already in the librar
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -338,8 +339,18 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             archive_of[str(folder)] = str(archive)
             named[str(folder)] = str(src)
             out.append(folder)
+    _drop_unpacked(library, [])       # (an archive refused whole leaves no folder for it)
     # (an unpacked folder is registered as a source of its own too: read once)
     return list({Path(src).resolve(): src for src in reversed(out)}.values())[::-1]
+
+
+def _drop_unpacked(library: Library, folders: list[Path]) -> None:
+    """Remove archive folders this run unpacked, and the library's archives folder where
+    they leave it empty (a cancelled first add of an archive leaves the library as it was)."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):          # (not empty, or not there: left)
+        (library.path / ARCHIVES_DIR).rmdir()
 
 
 def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.PathLike], model,
@@ -383,7 +394,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                          if item in archive_of else (item, reason)], named.get(item, item))
         for item, _ in errors:              # an archive that held nothing usable: not kept
             if item in archive_of and Path(item) in unpacked:
-                shutil.rmtree(item, ignore_errors=True)
+                _drop_unpacked(library, [Path(item)])
                 unpacked.remove(Path(item))
     with library.write_lock():
         if allow_absolute:
@@ -529,8 +540,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
                     writer.pages = []
                     rollback_run(library, run_id, writer.segments)
                     library.store.forget_registrations_since(registered)
-                    for folder in unpacked:
-                        shutil.rmtree(folder, ignore_errors=True)
+                    _drop_unpacked(library, unpacked)
                     report.pages_added = report.figures_added = report.patents_added = 0
                 else:
                     writer.commit(report)
