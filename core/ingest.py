@@ -339,12 +339,12 @@ def _unpack_archives(library: Library, sources: Iterable[str | Path], report: "I
             archive_of[str(folder)] = str(archive)
             named[str(folder)] = str(src)
             out.append(folder)
-    _drop_unpacked(library, [])       # (an archive refused whole leaves no folder for it)
+    _drop_unpacked(library)         # (an archive refused whole leaves no folder for it)
     # (an unpacked folder is registered as a source of its own too: read once)
     return list({Path(src).resolve(): src for src in reversed(out)}.values())[::-1]
 
 
-def _drop_unpacked(library: Library, folders: list[Path]) -> None:
+def _drop_unpacked(library: Library, folders: Iterable[Path] = ()) -> None:
     """Remove archive folders this run unpacked, and the library's archives folder where
     they leave it empty (a cancelled first add of an archive leaves the library as it was)."""
     for folder in folders:

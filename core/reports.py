@@ -489,6 +489,8 @@ def write_eval_csv(path: str | os.PathLike, results: dict, pages: dict[int, tupl
     """One row per scored query, mode and task of ``eval`` (patent-level scores), to find
     the queries behind a low mean; ``results`` maps mode -> ``EvalResult``, ``pages`` maps a
     library page id -> (image path, page index). Returns the number of rows."""
+    from .evaluation import METRICS         # (their columns: AP for one query's mAP)
+
     n = 0
     with _csv_file(path) as f:
         w = _SheetSafeWriter(f)
@@ -504,8 +506,7 @@ def write_eval_csv(path: str | os.PathLike, results: dict, pages: dict[int, tupl
                                 "" if task == "same_design" else _blank(q.filing_date),
                                 q.locarno or "",
                                 o.relevant, o.first_relevant, o.top_patent,
-                                *(round(o.scores[m], 6) for m in ("mAP", "R@10", "MRR@10",
-                                                                  "Hit@1"))])
+                                *(round(o.scores[m], 6) for m in METRICS)])
                     n += 1
     return n
 

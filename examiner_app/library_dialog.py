@@ -98,6 +98,7 @@ class LibraryDialog(QDialog):
         self.sources.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.pending: list[str] = []
         self._registered: list[str] = []
+        self._known: set[str] = set()      # the registered sources, as compared (_same)
         add_manifest = QPushButton("Add file\u2026")
         add_manifest.setToolTip("A JSONL manifest (one row per page with image path and "
                                 "patent metadata), a weekly USPTO grant archive (.tar, .zip: "
@@ -293,13 +294,13 @@ class LibraryDialog(QDialog):
         """The library's sources (✓) and those chosen to add (+); one being added is
         registered as the run starts, and is listed once, as being added."""
         self.sources.clear()
+        self._known = {_same(p) for p in registered}
         adding = {_same(p) for p in self.pending} if self.task is not None else set()
         for path in registered:
             self.sources.addItem(f"\u2713 {path}" + ("  (adding\u2026)" if _same(path) in adding
                                                      else ""))
-        known = {_same(p) for p in registered}
         for path in self.pending:
-            if _same(path) not in known:
+            if _same(path) not in self._known:
                 self.sources.addItem(f"+ {path}  (to add)")
         self.ingest_button.setEnabled(bool(self.pending) and self.task is None
                                       and self._may_run())
@@ -335,7 +336,7 @@ class LibraryDialog(QDialog):
             self.skipped.item(i, 1).setToolTip(tip(reason))
 
     def add_pending(self, path: str) -> None:
-        if _same(path) in {_same(p) for p in self._registered}:
+        if _same(path) in self._known:
             self.result_label.setTextFormat(Qt.TextFormat.PlainText)
             self.result_label.setText(f"{path} is already a source of this library: Update "
                                       "from sources reads it again for new drawings.")
