@@ -23,6 +23,16 @@ def summary(doc: str) -> str:
     return " ".join(doc.strip().split("\n\n")[0].split())
 
 
+def config_error(script: str, exc: Exception, argv) -> str:
+    """A training script's config error; where the default config was used away from the
+    repository, the hint to run it there (its data paths are relative to the repository)."""
+    away = Path.cwd().resolve() != REPO
+    default = "--config" not in " ".join(argv if argv is not None else sys.argv)
+    hint = (f" (the default config's paths are relative to the repository: run it from {REPO})"
+            if away and default else "")
+    return f"{script}: error: {exc}{hint}"
+
+
 def _whole_number(text: str, least: int, what: str) -> int:
     try:
         value = int(text)

@@ -44,9 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-from bench._common import summary  # noqa: E402
+from bench._common import config_error, summary  # noqa: E402
 from training.config import ConfigError, TrainConfig, apply_overrides, read_toml  # noqa: E402
 
 VARIANTS = {
@@ -81,7 +82,7 @@ def metrics(result) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=summary(__doc__))
-    p.add_argument("--config", default="training/configs/default.toml")
+    p.add_argument("--config", default=str(REPO / "training/configs/default.toml"))
     p.add_argument("--set", action="append", default=[], help="config override for all runs")
     p.add_argument("--folds", type=_fold_count, default=4)
     p.add_argument("--fold-seed", type=int, default=0)
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except ConfigError as exc:
-        print(f"ablation: error: {exc}", file=sys.stderr)
+        print(config_error("ablation", exc, argv), file=sys.stderr)
         return 1
 
 

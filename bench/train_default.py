@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench._common import summary  # noqa: E402
+from bench._common import config_error, summary  # noqa: E402
 from core.provenance import PATENTS_FILE  # noqa: E402
 from training.config import ConfigError, load_config  # noqa: E402
 
@@ -40,11 +40,7 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         result = train(cfg)
     except ConfigError as exc:
-        away = Path.cwd().resolve() != REPO
-        print(f"train_default: error: {exc}" + (
-            f" (the default config's paths are relative to the repository: run it from "
-            f"{REPO})" if away and "--config" not in " ".join(argv or sys.argv) else ""),
-              file=sys.stderr)
+        print(config_error("train_default", exc, argv), file=sys.stderr)
         return 1
     seconds = time.perf_counter() - t
     last = result.history[-1] if result.history else {}

@@ -199,6 +199,26 @@ def test_the_ablation_refuses_more_folds_than_patents(tmp_path, drawing_manifest
     assert not (tmp_path / "runs" / "runs.jsonl").exists()
 
 
+def test_the_ablation_run_away_from_the_repository_reads_its_default_config(
+        tmp_path, monkeypatch, capsys):
+    """The default config is found from any folder; its data paths are the repository's, and
+    the error says where to run it rather than that the config is missing."""
+    import importlib.util
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("ablation", repo / "bench" / "ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    monkeypatch.chdir(tmp_path)
+    assert ablation.main(["--folds", "2", "--variants", "untrained", "--text", "none",
+                          "--out", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read the config" not in err
+    assert "training data not found" in err
+    assert err.strip().endswith(f"run it from {repo})")
+
+
 def test_the_ablation_summary_compares_each_variant_with_untrained_on_the_same_queries():
     import importlib.util
     from pathlib import Path
