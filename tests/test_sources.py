@@ -104,12 +104,19 @@ def test_names_composed_or_decomposed_are_one_name(tmp_path):
 
 def grant_xml(number="D0900001", grant="20210105", filing="20200102", locarno="0601",
               title="Chair", sheets=2, root="us-patent-grant", appl_type="design",
-              priority=()) -> str:
+              priority=(), related=()) -> str:
+    """``related``: (relation, parent application number, its filing date, its patent)."""
     stem = f"US{number}-{grant}"
     figures = "".join(f'<figure num="{i:05d}"><img file="{stem}-D{i:05d}.TIF"/></figure>'
                       for i in range(sheets + 1))
     claims = "".join(f"<priority-claim><country>CN</country><doc-number>{n}</doc-number>"
                      f"<date>{d}</date></priority-claim>" for n, d in priority)
+    parents = "".join(
+        f"<{rel}><relation><parent-doc><document-id><country>US</country><doc-number>{n}"
+        f"</doc-number><date>{d}</date></document-id>"
+        + (f"<parent-grant-document><document-id><country>US</country><doc-number>{g}"
+           "</doc-number></document-id></parent-grant-document>" if g else "")
+        + f"</parent-doc></relation></{rel}>" for rel, n, d, g in related)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<!DOCTYPE {root} SYSTEM "us-patent-grant-v45-2014-04-03.dtd" [ ]>\n'
@@ -119,6 +126,7 @@ def grant_xml(number="D0900001", grant="20210105", filing="20200102", locarno="0
         f'<application-reference appl-type="{appl_type}"><document-id><country>US</country>'
         f"<doc-number>29700000</doc-number><date>{filing}</date></document-id>"
         "</application-reference>\n"
+        + (f"<us-related-documents>{parents}</us-related-documents>\n" if parents else "")
         + (f"<priority-claims>{claims}</priority-claims>\n" if claims else "")
         + f"<classification-locarno><edition>13</edition><main-classification>{locarno}"
         f"</main-classification></classification-locarno>\n"
@@ -235,7 +243,9 @@ def test_redbook_grants(shared_data):
     for pid, (title, grant, filing, loc, sheets, figures) in REDBOOK.items():
         rec = scan.patents[pid]
         assert (rec.title, rec.grant_date, rec.filing_date) == (title, grant, filing)
-        assert (rec.locarno, rec.locarno_edition, rec.priority_date) == (loc, "13", None)
+        # (two are divisionals: the earliest parent's filing date is the date they claim)
+        claimed = {"D0908315": date(2014, 5, 21), "D0925765": date(2016, 5, 13)}.get(pid)
+        assert (rec.locarno, rec.locarno_edition, rec.priority_date) == (loc, "13", claimed)
         assert len(rec.figure_descriptions) == figures
         assert rec.figure_descriptions[0].startswith("FIG. 1 is ")
         pages = [p for p in scan.pages if p.patent_id == pid]
@@ -375,6 +385,25 @@ def test_manifest_bad_rows_are_errors_and_the_scan_goes_on(tmp_path):
     assert scan.patents["D0900010"].locarno is None
     assert scan.undated == ["D0900008"]
     assert any("line 13" in w and "locarno" in w for w in scan.warnings)
+
+
+def test_a_manifest_priority_date_after_the_filing_date_is_said_and_ignored(tmp_path):
+    """A claimed application is filed before the one that claims it: a later priority_date
+    is a typo, and one after the grant would move the eval cutoff past the grant."""
+    for name in ("a.png", "b.png", "c.png"):
+        (tmp_path / name).write_bytes(b"x")
+    scan = scan_manifest(write_manifest(tmp_path, [
+        row("a.png", "D0900001", priority_date="2021-01-01"),
+        row("b.png", "D0900002", filing_date=None, priority_date="2021-03-01"),
+        row("c.png", "D0900003", priority_date="2019-05-01")]))
+    assert not scan.errors
+    assert [scan.patents[f"D090000{i}"].priority_date for i in (1, 2, 3)] == [
+        None, None, date(2019, 5, 1)]
+    late = [w for w in scan.warnings if "priority_date" in w]
+    assert len(late) == 2
+    assert late[0] == ("manifest.jsonl line 1: D0900001: priority_date 2021-01-01 is after "
+                       "filing_date 2020-01-02: not a date it can claim; ignored")
+    assert "D0900002: priority_date 2021-03-01 is after grant_date 2021-01-05" in late[1]
 
 
 def test_manifest_allow_absolute(tmp_path):
@@ -524,6 +553,31 @@ def test_redbook_generated_grant(tmp_path):
     assert rec.figure_descriptions == ["FIG. 1 is a front view"]
     assert [c["doc_number"] for c in rec.extra["priority_claims"]] == ["2018", "2019"]
     assert [p.page_kind for p in scan.pages] == ["front_view", "drawing_sheet", "drawing_sheet"]
+
+
+def test_redbook_divisional_claims_its_parents_filing_date(tmp_path):
+    """A divisional or continuation is judged against the prior art before its earliest
+    parent's filing date (a chain of divisions lists each link); eval's cutoff reads it."""
+    from core.evaluation import effective_filing_date
+
+    make_grant(tmp_path, "D0900001", filing="20200102", related=[
+        ("division", "29657941", "20180726", "D903143"),
+        ("division", "29564484", "20160513", "D825774")])
+    make_grant(tmp_path, "D0900002", grant="20210112", filing="20200301",
+               related=[("continuation", "29600000", "20190201", None)],
+               priority=[("2018", "20180901")])
+    make_grant(tmp_path, "D0900003", grant="20210119", filing="20200401",
+               related=[("division", "29600001", "2019-13-45", None)])
+    scan = scan_source(tmp_path)
+    one, two, three = (scan.patents[f"D090000{i}"] for i in (1, 2, 3))
+    assert one.priority_date == date(2016, 5, 13)
+    assert effective_filing_date(one.filing_date, one.priority_date) == date(2016, 5, 13)
+    assert [(p["relation"], p["date"], p["patent"]) for p in one.extra["parent_applications"]] \
+        == [("division", "2016-05-13", "D0825774"), ("division", "2018-07-26", "D0903143")]
+    assert two.priority_date == date(2018, 9, 1)        # the foreign claim is earlier still
+    assert two.extra["parent_applications"][0]["doc_number"] == "29600000"
+    assert three.priority_date is None and three.extra["parent_applications"] == []
+    assert any("D0900003" in w and "parent application ignored" in w for w in scan.warnings)
 
 
 def test_redbook_bad_documents_are_per_file_errors(tmp_path):

@@ -52,6 +52,16 @@ def date_order_error(grant: date | None, filing: date | None) -> str | None:
     return None
 
 
+def priority_order_error(priority: date | None, filing: date | None,
+                         grant: date | None) -> str | None:
+    """Why a priority date cannot be one (a claimed application is filed before the one that
+    claims it, and before its grant), or None."""
+    later_than = (("filing_date", filing) if filing else ("grant_date", grant))
+    if priority and later_than[1] and priority > later_than[1]:
+        return f"priority_date {priority} is after {later_than[0]} {later_than[1]}"
+    return None
+
+
 def future_grant_error(grant: date | None) -> str | None:
     """Why a grant date after tomorrow (a weekly archive may be dated a day ahead) is a wrong
     date, not a granted patent, or None."""

@@ -17,7 +17,8 @@ from ..imageio import SUPPORTED_SUFFIXES, page_count_for_a_message
 from ..locarno import LocarnoError, parse_locarno
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import (PAGE_KINDS, FieldError, SourceError, date_order_error, display_title,
-                      future_grant_error, parse_date, title_from_figures)
+                      future_grant_error, parse_date, priority_order_error,
+                      title_from_figures)
 from ._files import decode_text, iter_files, resolve_inside, text_encoding
 from ._ids import normalize_patent_id
 
@@ -80,10 +81,15 @@ def scan_manifest(path: str | Path, allow_absolute: bool = False, *,
             first_only[image] = first_only.get(image, True) and not row.page_given
         if not pages:
             continue
-        scan.patents[pid] = patent
         scan.pages.extend(pages)
         scan.warnings.extend(_unused_values(rows, patent))
         scan.warnings.extend(_disagreements(pid, rows, patent, came_from))
+        if late := priority_order_error(patent.priority_date, patent.filing_date,
+                                        patent.grant_date):
+            where = came_from.get("priority_date", first.where)
+            scan.warnings.append(f"{where}: {pid}: {late}: not a date it can claim; ignored")
+            patent = replace(patent, priority_date=None)
+        scan.patents[pid] = patent
         if patent.grant_date is None:
             undated.append(pid)
     scan.undated = undated

@@ -198,6 +198,7 @@ def read_grant(data: bytes) -> tuple[PatentRecord, list[str], list[str]]:
     warnings: list[str] = []
     title = _text(bib, "invention-title")
     priority = _priority_claims(bib, warnings)   # sorted, earliest first
+    parents = _parent_applications(bib, warnings)
     figures, notes = _drawing_descriptions(root)
     if title is None:
         warnings.append("no title (invention-title)" + (
@@ -207,11 +208,13 @@ def read_grant(data: bytes) -> tuple[PatentRecord, list[str], list[str]]:
         "title_display": display_title(title) or title_from_figures(figures),
         "kind": _text(pub, "kind"),
         "application_number": _text(appl, "document-id/doc-number"),
-        "priority_claims": priority, "drawing_notes": notes, **_citations(bib),
+        "priority_claims": priority, "parent_applications": parents, "drawing_notes": notes,
+        **_citations(bib),
     }
+    claimed = [date.fromisoformat(c["date"]) for c in priority + parents]
     patent = PatentRecord(
         pid, title=title, grant_date=grant, filing_date=filing,
-        priority_date=date.fromisoformat(priority[0]["date"]) if priority else None,
+        priority_date=min((d for d in claimed if d < filing), default=None),
         locarno=_locarno(bib, warnings),
         locarno_edition=_text(bib, "classification-locarno/edition"),
         figure_descriptions=figures, extra=extra)
@@ -262,6 +265,31 @@ def _priority_claims(bib: ET.Element, warnings: list[str]) -> list[dict]:
             claims.append({"country": _text(claim, "country"),
                            "doc_number": _text(claim, "doc-number"), "date": day.isoformat()})
     return sorted(claims, key=lambda c: c["date"])
+
+
+#: US applications whose filing date a grant claims as its own (35 U.S.C. 120, 121): a
+#: divisional or continuation is judged against the prior art of its parent's filing date.
+_PARENT_RELATIONS = ("division", "continuation", "continuation-in-part")
+
+
+def _parent_applications(bib: ET.Element, warnings: list[str]) -> list[dict]:
+    """The earlier US applications (a chain of divisions lists each link) whose filing date
+    the grant claims, earliest first."""
+    parents = []
+    for relation in _PARENT_RELATIONS:
+        for doc in bib.iterfind(f"us-related-documents/{relation}/relation/parent-doc"):
+            try:
+                day = parse_date(_text(doc, "document-id/date"), f"{relation} parent date")
+            except FieldError as exc:
+                warnings.append(f"{exc}; parent application ignored")
+                continue
+            if day is not None:
+                granted = normalize_patent_id(_text(doc, "parent-grant-document/document-id/"
+                                                         "doc-number") or "")
+                parents.append({"relation": relation,
+                                "doc_number": _text(doc, "document-id/doc-number"),
+                                "date": day.isoformat(), "patent": granted})
+    return sorted(parents, key=lambda c: c["date"])
 
 
 def _drawing_descriptions(root: ET.Element) -> tuple[list[str], list[str]]:
