@@ -1,7 +1,9 @@
-"""Counts and lists in messages: "3 searches", "a, b, c ..."; kept free of imports so any
-module, the sources included, can word its warnings alike."""
+"""Counts, lists and commands in messages: "3 searches", "a, b, c ..."; kept free of the
+project's imports so any module, the sources included, can word its warnings alike."""
 from __future__ import annotations
 
+import os
+import shlex
 from typing import Sequence
 
 
@@ -13,3 +15,12 @@ def counted(n: int, noun: str) -> str:
 def first_few(items: Sequence, n: int = 3, sep: str = ", ") -> str:
     """"a, b, c ...": the first ``n`` of ``items`` joined, "..." saying that more were left."""
     return sep.join(map(str, items[:n])) + (" ..." if len(items) > n else "")
+
+
+def shell_arg(value: object) -> str:
+    """``value`` as one argument of a command a message tells the user to run: quoted where
+    a shell would split or expand it ("/data/lib ü 2" pasted unquoted is three arguments)."""
+    text = str(value)
+    if os.name == "nt":
+        return f'"{text}"' if not text or any(c in text for c in ' \t&|^<>()"') else text
+    return shlex.quote(text)

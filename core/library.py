@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ._finder_version import FINDER_VERSION
-from ._wording import first_few
+from ._model_ref import missing_file, open_clip_ref
+from ._wording import first_few, shell_arg
 from .index import (IndexError_, IndexParams, ModelMismatchError, VectorIndex, damaged_files,
                     empty_manifest, segment_files, write_segment)
 from .store import Store, StoreDamaged, StoreError
@@ -84,8 +85,8 @@ class ModelMovedError(LibraryError):
 
     def moved_to(self, place: str | os.PathLike) -> str:
         """The model spec with its file or folder at ``place`` now."""
-        if self.ref.startswith("open_clip:") and "@" in self.ref:
-            return f"{self.ref.rsplit('@', 1)[0]}@{place}"
+        if ref := open_clip_ref(self.ref):
+            return f"open_clip:{ref[0]}@{place}"
         return str(place)
 
 
@@ -296,8 +297,8 @@ class Library:
         db = self.path / DB_FILE
         if not db.exists():
             if not create:
-                raise LibraryError(f"no library at {self.path} (create one with "
-                                   f"`patent-examiner index add SOURCE --library {self.path}`)")
+                raise LibraryError(f"no library at {self.path} (create one with `patent-examiner "
+                                   f"index add SOURCE --library {shell_arg(self.path)}`)")
             from ._names import readable, storable
 
             if not storable(str(self.path.resolve())):
@@ -478,18 +479,19 @@ class Library:
                     "that no name or folder loads: save it (core.models.save_checkpoint) and "
                     "give that folder once with --model (the library remembers it), or rebuild "
                     f"the library with another model (`patent-examiner index rebuild --library "
-                    f"{self.path} --model NAME`)", built_with=self.model_id,
+                    f"{shell_arg(self.path)} --model NAME`)", built_with=self.model_id,
                     in_use=model.model_id)
             if named_by_library and ref:
                 raise ModelMismatchError(
                     f"this library was built with model {self.model_id}; the model it names "
                     f"({ref}) is now {model.model_id}: rebuild it with `patent-examiner index "
-                    f"rebuild --library {self.path}` (its searches and ratings are kept)",
+                    f"rebuild --library {shell_arg(self.path)}` (its searches and ratings are "
+                    "kept)",
                     built_with=self.model_id, in_use=model.model_id)
             raise ModelMismatchError(
                 f"this library was built with model {self.model_id} but the model in use is "
                 f"{model.model_id}; rebuild it with `patent-examiner index rebuild --library "
-                f"{self.path} --model ...`, or use the model it was built with",
+                f"{shell_arg(self.path)} --model ...`, or use the model it was built with",
                 built_with=self.model_id, in_use=model.model_id)
 
     def check_index_files(self) -> None:
@@ -498,7 +500,8 @@ class Library:
         if damaged := damaged_files(self.path / INDEX_DIR, self.manifest):
             raise LibraryError(f"index file {first_few(damaged)}: the index of {self.path} "
                                "is damaged, so nothing was added. Rebuild it first with "
-                               f"`patent-examiner index rebuild --library {self.path}`, then "
+                               "`patent-examiner index rebuild --library "
+                               f"{shell_arg(self.path)}`, then "
                                "add again")
 
     def bind_model(self, conn, model, ref: str | None) -> None:
@@ -533,7 +536,7 @@ class Library:
             return None
         return (f"{n} page(s) of this library were cut into figures by an older figure finder "
                 f"(or one that was not recorded); `patent-examiner index rebuild --library "
-                f"{self.path}` cuts them again (searches and ratings are kept)")
+                f"{shell_arg(self.path)}` cuts them again (searches and ratings are kept)")
 
     def model_ref(self, override: str | None = None, fallback: str | None = None) -> str:
         """What to load as this library's model: ``override``, else what it was built with
@@ -557,8 +560,6 @@ class Library:
     def remember_model_ref(self, model, ref: str) -> None:
         """The model this library was built with, found at ``ref`` now (its recorded place is
         gone, or none was recorded): later commands load it from there without being told."""
-        from ._model_ref import missing_file
-
         info = self.model_info
         if (info and info.get("id") == model.model_id and ref != info.get("ref")
                 and (info.get("ref") is None or missing_file(info["ref"]))
@@ -605,7 +606,8 @@ class Library:
                 if self.reopen_if_replaced():       # a rebuild swapped the folders meanwhile
                     return self.index(verify)
                 raise LibraryError(f"{exc}. The index of {self.path} is damaged; rebuild it "
-                                   f"with `patent-examiner index rebuild --library {self.path}`"
+                                   "with `patent-examiner index rebuild --library "
+                                   f"{shell_arg(self.path)}`"
                                    ) from exc
             self._index_key = key
         return self._index
@@ -697,8 +699,6 @@ class Library:
 
     def _model_missing(self) -> str | None:
         """The file or folder of the checkpoint this library was built with, if it is gone."""
-        from ._model_ref import missing_file
-
         ref = (self.model_info or {}).get("ref")
         return missing_file(ref) if ref else None
 

@@ -225,6 +225,23 @@ def test_a_refused_model_says_only_that_it_is_refused(tiny_library, tmp_path, ca
     assert "tiny_test has no offline pretrained weights: randomly initialised" in caplog.text
 
 
+def test_the_command_a_message_gives_can_be_pasted_for_a_path_with_spaces(tmp_path):
+    """`index rebuild --library /data/lib ü 2` pasted as given was three arguments (exit 2,
+    "unrecognized arguments"): the path is quoted as a shell reads it."""
+    import shlex
+
+    where = tmp_path / "lib ü 2"
+    with Library(where, create=True) as lib:
+        with lib.store.transaction():
+            lib.store._set_meta("model", {"id": "tiny_test-0000000000000000",
+                                          "ref": "tiny_test", "arch": "tiny_test"})
+        with pytest.raises(ModelMismatchError) as named:
+            lib.load_model()
+    command = str(named.value).split("`")[1]
+    assert shlex.split(command) == ["patent-examiner", "index", "rebuild", "--library",
+                                    str(where)]
+
+
 def test_a_library_whose_model_name_now_loads_another_model_says_to_rebuild(tmp_path, capsys):
     """Built with the default model of an earlier version: the advice was "rebuild it with
     --model ..., or use the model it was built with", which exists nowhere any more; a plain

@@ -548,6 +548,53 @@ def test_an_open_clip_file_is_recorded_where_it_is_and_said_how_to_find_again(
         with pytest.raises(LibraryError, match=re.escape(
                 "give its new place once with --model open_clip:ViT-S-32@NEW-PATH (")):
             lib.load_model()
+    with Library(tmp_path / "lib2", create=True) as lib:    # an "@" in the file's own name
+        with lib.store.transaction() as conn:
+            lib.bind_model(conn, create_model("tiny_test", pretrained=None),
+                           f"open_clip:ViT-S-32@{tmp_path / 'dir with space' / 'w@1.bin'}")
+        with pytest.raises(LibraryError) as caught:
+            lib.load_model()
+    assert caught.value.moved_to(tmp_path / "moved.bin") == \
+        f"open_clip:ViT-S-32@{tmp_path / 'moved.bin'}"
+
+
+def test_a_near_miss_open_clip_name_says_the_form_it_takes(tmp_path):
+    """open_clip models come from a weights file on disk: a name without one, or the file
+    given alone, is told the open_clip:ARCH@PATH form rather than "not a model"."""
+    form = re.escape("open_clip:ARCH@/path/to/weights")
+    for spec in ("open_clip:ViT-S-32", "open_clip:ViT-S-32@", "open_clip:@w.bin"):
+        with pytest.raises(ModelError, match=form):
+            load_model(spec)
+    weights = tmp_path / "open_clip_pytorch_model.bin"
+    torch.save({"w": torch.zeros(1)}, weights)
+    with pytest.raises(ModelError, match=re.escape(f"open_clip:ARCH@{weights})")):
+        load_model(str(weights))
+
+
+def test_weights_that_do_not_fit_are_counted_by_kind(tmp_path):
+    """PyTorch's refusal is paragraphs of key names, and its first line alone ("Error(s) in
+    loading state_dict for CLIP:") gave no reason: the message counts the weights missing,
+    extra and of another shape, and names the first of each."""
+    from core.models._factory import _torch_reason
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    state = net.state_dict()
+    state.pop("1.bias")
+    state.update({"0.weight": torch.zeros(5, 3), "extra.a": torch.zeros(1),
+                  "extra.b": torch.zeros(1), "extra.c": torch.zeros(1)})
+    with pytest.raises(RuntimeError) as caught:
+        net.load_state_dict(state)
+    assert _torch_reason(caught.value) == (
+        "the weights do not fit the architecture: 1 weight missing from the file (1.bias); "
+        "3 weights not in the architecture (extra.a, extra.b ...); 1 weight of another shape "
+        "(0.weight)")
+    trunk = create_model("tiny_test", pretrained=None).clip.visual.trunk.state_dict()
+    trunk["conv_stem.weight"] = torch.zeros(3)
+    torch.save(trunk, tmp_path / "other.pth")
+    with pytest.raises(ModelError, match=re.escape(
+            "not trunk weights of tiny_test (the weights do not fit the architecture: 1 weight "
+            "of another shape (conv_stem.weight))")):
+        create_model("tiny_test", pretrained=str(tmp_path / "other.pth"))
 
 
 @pytest.mark.parametrize("edit, said", [

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,7 @@ from resources import MODELS_DIR
 
 from ..atomic import said_no_room
 from .._hashing import sha256_file
+from .._wording import counted, first_few
 from .._model_ref import missing_file, open_clip_ref  # noqa: F401 (missing_file: API)
 from ._model import ModelSpec, PatentModel, compute_model_id
 from ._registry import (
@@ -184,7 +186,11 @@ def create_model(arch: str = DEFAULT_ARCH, pretrained: str | None = "imagenet",
         if missing:
             raise ModelError(f"{pretrained}: {len(missing)} trunk weights missing, e.g. "
                              f"{sorted(missing)[:3]}")
-        trunk.load_state_dict(state, strict=True)
+        try:
+            trunk.load_state_dict(state, strict=True)
+        except RuntimeError as exc:     # tensors of another shape: another network's weights
+            raise ModelError(f"{pretrained}: not trunk weights of {arch} "
+                             f"({_torch_reason(exc)})") from None
     head = getattr(clip.visual, "head", None)
     proj = getattr(head, "proj", None) if head is not None else None
     if isinstance(proj, torch.nn.Linear):
@@ -288,6 +294,10 @@ def save_checkpoint(model: PatentModel, directory: str | os.PathLike, *,
     return directory
 
 
+#: Files a user's own (open_clip) weights come in, not a checkpoint folder of ours.
+_WEIGHT_SUFFIXES = {".bin", ".pt", ".pth", ".safetensors", ".ckpt"}
+
+
 def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     """Load a checkpoint folder (or its model.json / model.safetensors)."""
     from safetensors.torch import load_file
@@ -300,7 +310,10 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
     if not sidecar_path.is_file():
         where = (f"{path}: not a checkpoint (its folder {directory} has no {SIDECAR_FILE})"
                  if path != directory else f"{directory}: no {SIDECAR_FILE}")
-        raise ModelError(f"{where}; not a patent-examiner checkpoint")
+        hint = (f" (an open_clip weights file is named with its architecture: "
+                f"open_clip:ARCH@{path})"
+                if path.is_file() and path.suffix.lower() in _WEIGHT_SUFFIXES else "")
+        raise ModelError(f"{where}; not a patent-examiner checkpoint{hint}")
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except (OSError, ValueError) as exc:
@@ -350,7 +363,7 @@ def load_checkpoint(path: str | os.PathLike) -> PatentModel:
             result = clip.load_state_dict(state, strict=False)
         except RuntimeError as exc:     # tensors of the wrong shape
             raise ModelError(f"{weights}: does not fit architecture {spec.arch} "
-                             f"({str(exc).splitlines()[-1].strip()})") from None
+                             f"({_torch_reason(exc)})") from None
         prefix = spec.text_tower.get("prefix")
         missing = [k for k in result.missing_keys if not (prefix and k.startswith(prefix))]
         if missing or result.unexpected_keys:
@@ -443,6 +456,10 @@ def load_model(name_or_path: str | os.PathLike | None = None) -> PatentModel:
             model = create_model(spec, pretrained=None)
             model.ref = spec
             return model
+    if spec.startswith("open_clip:"):
+        raise ModelError(f"model {spec!r}: an open_clip model is named with its architecture "
+                         "and its weights file on disk, open_clip:ARCH@/path/to/weights "
+                         "(e.g. open_clip:ViT-B-32@/models/clip.bin); nothing is downloaded")
     raise ModelError(f"model {spec!r} is neither a registered architecture "
                      f"({', '.join(list_models())}), an installed checkpoint (`patent-examiner "
                      f"models` lists them) nor an existing checkpoint path")
@@ -460,6 +477,8 @@ def _torch_reason(exc: BaseException) -> str:
         return "not a PyTorch file of plain tensors; pickled code is never loaded"
     if "failed finding central directory" in text or "failed reading zip archive" in text:
         return "the file is truncated or damaged: not a whole PyTorch file"
+    if text.startswith("Error(s) in loading state_dict"):
+        return _state_dict_reason(text)
     line = (text.splitlines() or [type(exc).__name__])[0]
     if len(line) < 12 and " " not in line:      # (a KeyError of 101: a file of other bytes)
         return f"not a PyTorch weights file ({type(exc).__name__}: {line})"
@@ -467,3 +486,22 @@ def _torch_reason(exc: BaseException) -> str:
         return line
     end = line.rfind(". ", 0, 200)      # whole sentences, not a sentence cut off
     return line[:end + 1] if end > 0 else line[:200].rsplit(" ", 1)[0] + "\u2026"
+
+
+def _state_dict_reason(text: str) -> str:
+    """PyTorch's refusal of weights that do not fit a network, counted in a line: which
+    weights the network lacks, which it does not have, which have another shape."""
+    found = {"missing": [], "unexpected": [], "shape": []}
+    for line in text.splitlines()[1:]:
+        line = line.strip()
+        if line.startswith(("Missing key(s)", "Unexpected key(s)")):
+            kind = "missing" if line.startswith("Missing") else "unexpected"
+            found[kind] += re.findall(r'"([^"]+)"', line)
+        elif m := re.match(r"size mismatch for ([^:]+):", line):
+            found["shape"].append(m.group(1))
+    words = {"missing": "missing from the file", "unexpected": "not in the architecture",
+             "shape": "of another shape"}
+    parts = [f"{counted(len(keys), 'weight')} {words[kind]} ({first_few(keys, 2)})"
+             for kind, keys in found.items() if keys]
+    return ("the weights do not fit the architecture: " + "; ".join(parts) if parts
+            else "the weights do not fit the architecture")
