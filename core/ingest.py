@@ -547,8 +547,7 @@ def ingest(library: Library, sources: str | os.PathLike | Iterable[str | os.Path
             else:
                 writer.commit(report)
                 compact(library)
-                for page_id, path, sid in moves:
-                    library.store.move_page(page_id, path, sid)
+                library.store.move_pages(moves)
                 report.pages_moved = len({page_id for page_id, _, _ in moves})
                 from .text_index import missing_text_vectors, update_text_vectors
 

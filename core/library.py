@@ -345,8 +345,6 @@ class Library:
         """The drawings unpacked into the library (its ``archives`` folder) are named by
         absolute path: a library moved or copied elsewhere names its own copies again, not
         files that are gone or belong to the library it was copied from."""
-        if self.store.read_only:
-            return
         here = str(self.path)
         was = self.store.get_meta("library_path")
         if was == here:
@@ -355,10 +353,14 @@ class Library:
             same = was is not None and Path(was).resolve() == self.path.resolve()
         except OSError:
             same = False
+        old, new = (os.path.join(p, ARCHIVES_DIR) + os.sep for p in (was or here, here))
+        if self.store.read_only:        # (read as if rewritten: the file is not written)
+            if was is not None and not same:
+                self.store.read_paths_moved(old, new, ("pages", "sources"))
+            return
         try:        # (best effort: a library that cannot be written now opens as it is)
             with self.store.transaction() as conn:
                 if was is not None and not same:
-                    old, new = (os.path.join(p, ARCHIVES_DIR) + os.sep for p in (was, here))
                     for table in ("pages", "sources"):
                         conn.execute(f"UPDATE {table} SET path = ? || substr(path, ?) "
                                      "WHERE substr(path, 1, ?) = ?",

@@ -543,6 +543,54 @@ class Store:
                               "source_id=COALESCE(?, source_id) WHERE id=?",
                               (path, mtime, source_id, page_id))
 
+    def move_pages(self, moves: Iterable[tuple[int, str, int | None]]) -> None:
+        """``move_page`` for each (page id, new path, source id); a source all of whose pages
+        now lie at another source's place, its own path gone (a folder moved or renamed),
+        hands its patents to that source, so the moved manifest corrects them, and is
+        unregistered (Update looked for it in vain)."""
+        moves = list(moves)
+        was: dict[int, int | None] = {}
+        for chunk, marks in _chunked([page_id for page_id, _, _ in moves]):
+            was.update(self.conn.execute(
+                f"SELECT id, source_id FROM pages WHERE id IN ({marks})", chunk))
+        for page_id, path, sid in moves:
+            self.move_page(page_id, path, sid)
+        now: dict[int, set[int]] = {}
+        for page_id, _, sid in moves:
+            if was.get(page_id) is not None and sid is not None and sid != was[page_id]:
+                now.setdefault(was[page_id], set()).add(sid)
+        for old, new in now.items():
+            row = self.conn.execute("SELECT path FROM sources WHERE id=?", (old,)).fetchone()
+            if (len(new) != 1 or row is None or os.path.exists(row[0]) or self.conn.execute(
+                    "SELECT 1 FROM pages WHERE source_id=? LIMIT 1", (old,)).fetchone()):
+                continue
+            with self.transaction():
+                self.conn.execute("UPDATE patents SET source_id=? WHERE source_id=?",
+                                  (next(iter(new)), old))
+                self.conn.execute("DELETE FROM sources WHERE id=?", (old,))
+
+    def read_paths_moved(self, old: str, new: str, tables: Iterable[str]) -> None:
+        """On a read-only library, read each of ``tables``' paths that begin with ``old`` as
+        beginning with ``new``: temporary views in this connection shadow the tables (the
+        file itself is not written)."""
+        def quoted(text: str) -> str:
+            return "'" + text.replace("'", "''") + "'"
+
+        guarded = self.conn.execute("PRAGMA query_only").fetchone()[0]
+        self.conn.execute("PRAGMA query_only=OFF")      # (it forbids temporary views too)
+        try:
+            for table in tables:
+                columns = [row[1] for row in
+                           self.conn.execute(f"PRAGMA main.table_info({table})")]
+                shown = [f"CASE WHEN substr(path, 1, {len(old)}) = {quoted(old)} THEN "
+                         f"{quoted(new)} || substr(path, {len(old) + 1}) ELSE path END AS path"
+                         if c == "path" else f'"{c}"' for c in columns]
+                self.conn.execute(f"DROP VIEW IF EXISTS temp.{table}")
+                self.conn.execute(f"CREATE TEMP VIEW {table} AS SELECT {', '.join(shown)} "
+                                  f"FROM main.{table}")
+        finally:
+            self.conn.execute(f"PRAGMA query_only={'ON' if guarded else 'OFF'}")
+
     def known_pages(self) -> dict[tuple[str, int], tuple[int | None, float | None, str | None,
                                                          int, str]]:
         """(path, page_index) -> (file size, mtime, SHA-256, page id, patent id) of every page

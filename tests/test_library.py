@@ -351,6 +351,40 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
 
 
 
+@pytest.mark.parametrize("no_shm", [False, True])
+def test_a_read_only_copy_shows_the_drawings_unpacked_into_it(drawing_manifest, tmp_path,
+                                                              tiny_model, monkeypatch, no_shm):
+    """Drawings unpacked into a library (its archives folder) are named by absolute path; a
+    copy opened writable names its own copies again, but a read-only copy (a share, a DVD)
+    named the original's: missing with the original gone ("rebuild --drop-missing")."""
+    import shutil
+
+    import core.store
+
+    with Library(tmp_path / "lib", create=True) as lib:
+        week = tmp_path / "lib" / "archives" / "week-49"
+        week.mkdir(parents=True)
+        for sheet in sorted(drawing_manifest.parent.glob("*.png"))[:3]:
+            shutil.copy2(sheet, week / sheet.name)
+        ingest(lib, [week], tiny_model, workers=0)
+    copy = shutil.copytree(tmp_path / "lib", tmp_path / "copy on a 'share'")
+    (tmp_path / "lib").rename(tmp_path / "gone")
+    if no_shm:
+        read_only_without_shm(monkeypatch, copy)
+    else:
+        real_access = os.access
+        monkeypatch.setattr(core.store.os, "access", lambda p, mode: False if mode == os.W_OK
+                            and str(p).startswith(str(copy)) else real_access(p, mode))
+    before = (copy / "library.sqlite").read_bytes()
+    with Library(copy) as ro:
+        assert ro.store.read_only
+        assert not missing_page_files(ro)
+        paths = [p for (p,) in ro.store.conn.execute("SELECT path FROM pages")]
+        assert len(paths) == 3 and all(p.startswith(str(copy / "archives" / "week-49"))
+                                       for p in paths)
+    assert (copy / "library.sqlite").read_bytes() == before
+
+
 def test_a_read_only_library_reads_the_changes_its_wal_file_holds(tiny_library, shared_data,
                                                                   tmp_path, monkeypatch, capsys):
     """A read-only library whose -wal file holds committed changes and no -shm file is
@@ -733,6 +767,33 @@ def test_a_plain_folder_renamed_or_copied_under_another_name_is_the_same_drawing
         report = ingest(lib, [tmp_path / "backup"], tiny_model, workers=0)
         assert report.pages_added == 0 and "3 page(s) are copies" in " ".join(report.warnings)
         assert lib.store.counts()["figures"] == len(figures) and not missing_page_files(lib)
+
+
+def test_a_moved_manifest_folder_corrects_its_patents_and_its_old_place_is_forgotten(
+        drawing_manifest, tmp_path, tiny_model):
+    """A manifest's folder moved and added from its new place: its pages follow, but its
+    patents stayed with the old registration, so a title fixed in the moved manifest was
+    refused as another source's ("fix and add <the old path, gone> again"), and every
+    Update reported the old path as skipped."""
+    import json
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(drawing_manifest.parent, src)
+    with Library(tmp_path / "lib", create=True) as lib:
+        ingest(lib, [src / "manifest.jsonl"], tiny_model, workers=0)
+        moved = src.rename(tmp_path / "moved")
+        report = ingest(lib, [moved / "manifest.jsonl"], tiny_model, workers=0)
+        assert (report.pages_added, report.pages_moved) == (0, 24)
+        assert [p for (p,) in lib.store.conn.execute("SELECT path FROM sources")] == [
+            str(moved / "manifest.jsonl")]
+        rows = [json.loads(x) for x in (moved / "manifest.jsonl").read_text().splitlines()]
+        rows[0]["title"] = "Corrected chair"
+        (moved / "manifest.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
+        report = ingest(lib, [moved / "manifest.jsonl"], tiny_model, workers=0)
+        assert not [w for w in report.warnings if "gives other metadata" in w]
+        assert lib.store.conn.execute("SELECT title FROM patents WHERE patent_id=?",
+                                      (rows[0]["patent_id"],)).fetchone()[0] == "Corrected chair"
 
 
 def test_a_manifest_naming_a_folders_images_by_another_path_files_them_once(
