@@ -111,6 +111,11 @@ class DiskFullError(StoreError):
     """The disk holding the library is full: nothing was written; the library is intact."""
 
 
+class _SideFilesRefused(StoreError):
+    """The file system would not write SQLite's side files (-wal, -shm) with room to spare:
+    some network shares and USB file systems cannot hold its shared memory."""
+
+
 def _superseded(item: str, owner: str, sources: set[str]) -> bool:
     """Whether a run of ``sources`` (absolute, and with links resolved) went through the
     skipped ``item`` of the source ``owner``: the same source, a folder holding it (all of
@@ -209,6 +214,7 @@ class Store:
         self.read_only = not fresh and not (os.access(self.path, os.W_OK)
                                             and os.access(self.path.parent, os.W_OK))
         self.disk_was_full = False      # opened read-only because the disk was full
+        self.side_files_refused = False     # read-only: its file system refused -wal/-shm
         self._no_room: int | None = None  # why (core.atomic.NO_ROOM)
         self.unread_changes = False     # read-only, without what its -wal file holds
         self._copy_folder: Path | None = None   # where that is read from (a temporary copy)
@@ -231,6 +237,17 @@ class Store:
                     p.unlink(missing_ok=True)
             self.read_only = self.disk_was_full = True     # reading needs no room
             self._open(timeout)
+        except _SideFilesRefused as exc:
+            for p in side:
+                if p not in there:
+                    p.unlink(missing_ok=True)
+            self.read_only = self.side_files_refused = True
+            try:
+                self._open(timeout)
+            except StoreError:          # (not even read: the disk itself, not its rules)
+                raise StoreError(f"{self.path}: the disk or share would neither write nor "
+                                 "read it (disk I/O error); nothing was changed: check the "
+                                 "disk, or copy the library to a local disk") from exc
 
     def _open(self, timeout: float) -> None:
         conn = None
@@ -260,6 +277,12 @@ class Store:
                 shutil.rmtree(self._copy_folder, ignore_errors=True)
             if self._full(exc):
                 raise self._full_error() from exc
+            if not self.read_only and "disk i/o error" in str(exc).lower():
+                raise _SideFilesRefused(
+                    f"{self.path}: its file system would not let SQLite write its side files "
+                    f"({self.path.name}-wal, -shm) though there is room, as some network "
+                    "shares and USB file systems will not; nothing was changed: copy the "
+                    "library to a local disk to use it") from exc
             if self.unread_changes:     # (not damaged: its file has not been written yet)
                 raise StoreError(f"{self.path}: the library cannot be read without the "
                                  f"changes its -wal file holds: {self.UNREAD_CHANGES}") from exc
@@ -353,6 +376,10 @@ class Store:
             mounted = bool(os.statvfs(self.path.parent).f_flag & os.ST_RDONLY)
         except (AttributeError, OSError):       # (no statvfs on Windows)
             mounted = False
+        if self.side_files_refused:
+            return ("read-only here (its file system would not let SQLite write its side "
+                    "files, -wal and -shm, as some network shares and USB file systems will "
+                    "not: copy the library to a local disk to write to it)")
         return ("read-only (its disk or share is mounted read-only)" if mounted
                 else "read-only for you")
 

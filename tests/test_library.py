@@ -351,6 +351,43 @@ def test_a_read_only_library_searches_and_refuses_writes(tiny_library, shared_da
 
 
 
+def test_a_file_system_that_refuses_sqlites_side_files_opens_the_library_read_only(
+        tiny_library, tmp_path, monkeypatch):
+    """Some network shares and USB file systems will not hold SQLite's -shm file: every
+    writable open failed with "disk I/O error", which was called damage ("move the library
+    aside and rebuild it", losing its searches and ratings). It opens for searching, and
+    says why it cannot be written."""
+    import shutil
+    import sqlite3
+
+    import core.store
+    from core.store import StoreError
+
+    lib, _, _ = tiny_library
+    copy = shutil.copytree(lib.path, tmp_path / "usb")
+    before = (copy / "library.sqlite").read_bytes()
+    real_connect = sqlite3.connect
+
+    class Refused:
+        def execute(self, *a):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def close(self):
+            pass
+
+    def connect(target, *a, uri=False, **kw):
+        if not uri and str(target).startswith(str(copy)):       # (a writable open)
+            return Refused()
+        return real_connect(target, *a, uri=uri, **kw)
+    monkeypatch.setattr(core.store.sqlite3, "connect", connect)
+    with Library(copy) as ro:
+        assert ro.store.read_only and ro.info()["figures"] == lib.info()["figures"]
+        assert "would not let SQLite write its side files" in ro.store.read_only_words
+        with pytest.raises(StoreError, match="copy the library to a local disk"):
+            ro.store.refuse_write()
+    assert (copy / "library.sqlite").read_bytes() == before
+
+
 @pytest.mark.parametrize("no_shm", [False, True])
 def test_a_read_only_copy_shows_the_drawings_unpacked_into_it(drawing_manifest, tmp_path,
                                                               tiny_model, monkeypatch, no_shm):
