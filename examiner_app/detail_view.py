@@ -66,7 +66,8 @@ class DetailView(QWidget):
         back = QPushButton("\u2190 Results")
         back.setToolTip("Back to the results grid (Esc)")
         back.clicked.connect(self.back.emit)
-        prev_b, next_b = QToolButton(), QToolButton()
+        self.prev_button = prev_b = QToolButton()
+        self.next_button = next_b = QToolButton()
         prev_b.setText("\u25c0")
         prev_b.setToolTip("Previous result (K)")
         prev_b.setAccessibleName("Previous result")
@@ -223,12 +224,16 @@ class DetailView(QWidget):
 
     # -- content ----------------------------------------------------------------------------
     def show_result(self, hit, rating, query, query_box, position: int | None = None,
-                    query_page: int | None = None, hidden: list[int] = ()) -> None:
+                    query_page: int | None = None, hidden: list[int] = (),
+                    ends: tuple[bool, bool] = (False, False)) -> None:
         """Show ``hit`` (a SearchHit) next to ``query`` (service.QueryPage, may be None)
         with ``query_box`` outlined, on ``query_page`` of its file when that is another page
         (a search with all pages); ``position``: its rank as the grid shows it (the
         patent's, when grouped by patent); ``hidden``: the ratings of the patent's other
-        figures its collapsed card marks (the chips here rate this figure)."""
+        figures its collapsed card marks (the chips here rate this figure); ``ends``: it is
+        the first, the last result (no step back, on)."""
+        self.prev_button.setEnabled(not ends[0])
+        self.next_button.setEnabled(not ends[1])
         same_patent = self.hit is not None and self.hit.patent_id == hit.patent_id
         self.hit = hit
         self.position = position

@@ -12,7 +12,7 @@ from core.audit import searched_region
 from core import normal_name
 from core.dates import local_time
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView, QLabel,
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
@@ -50,6 +50,10 @@ class HistoryPanel(QDockWidget):
         self.only_session.setToolTip("The searches of the examiner, study and session in use "
                                      "(Study session dialog); untick to list everyone's")
         self.only_session.setChecked(True)
+        # (a session is named by its date by default: the next day lists none of the last)
+        self.hidden_note = QLabel()
+        self.hidden_note.setWordWrap(True)
+        self.hidden_note.setVisible(False)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Search history")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -79,6 +83,7 @@ class HistoryPanel(QDockWidget):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.only_session)
+        lay.addWidget(self.hidden_note)
         lay.addWidget(self.table)
         self.setWidget(body)
         for j in WHO:
@@ -113,6 +118,12 @@ class HistoryPanel(QDockWidget):
 
     def _fill(self) -> None:
         rows = [r for r in self._records if not self.only_session.isChecked() or self._mine(r)]
+        hidden = len(self._records) - len(rows)
+        self.hidden_note.setText(
+            "1 search of another session or examiner is not listed: untick to list it"
+            if hidden == 1 else f"{hidden} searches of other sessions or examiners are not "
+            "listed: untick to list them")
+        self.hidden_note.setVisible(hidden > 0)
         for j in WHO:
             self.table.setColumnHidden(j, self.only_session.isChecked())
         for j, key in OPTIONAL.items():

@@ -947,7 +947,9 @@ class MainWindow(QMainWindow):
                 page = resp.query_pages[hit.query_figure]
         self.detail.show_result(hit, index.data(RatingRole), self.query, box,
                                 position=index.data(PositionRole), query_page=page,
-                                hidden=index.data(HiddenRatingsRole) or ())
+                                hidden=index.data(HiddenRatingsRole) or (),
+                                ends=(index.row() == 0,
+                                      index.row() == self.model.rowCount() - 1))
         self.stack.setCurrentWidget(self.detail)
         self.detail.setFocus()
 

@@ -3,6 +3,7 @@ grouping, window geometry. Typed properties so callers never handle QSettings' s
 from __future__ import annotations
 
 import getpass
+import os
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +61,9 @@ class Settings:
         value = self._name("examiner")
         if value:
             return value
+        named = normal_name(os.environ.get("PATENT_EXAMINER_USER", ""))
+        if named and not name_problem(named):   # (as the command line names its searcher)
+            return named
         try:
             return getpass.getuser()
         except (KeyError, OSError):

@@ -948,6 +948,24 @@ def test_a_reopened_search_marks_the_results_the_library_corrected_since(
     assert "now granted 1999-01-02" in window.detail.meta.text()
 
 
+def test_the_detail_views_step_buttons_stop_at_the_ends(qtbot, window, gui_library):
+    """On the first result "previous" and on the last "next" did nothing while looking
+    clickable."""
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    last = window.model.rowCount() - 1
+    assert last > 1
+    window.results.select_row(0)
+    window.show_detail()
+    assert not window.detail.prev_button.isEnabled() and window.detail.next_button.isEnabled()
+    window.detail.next_button.click()
+    assert window.results.current_row() == 1
+    assert window.detail.prev_button.isEnabled() and window.detail.next_button.isEnabled()
+    window.results.select_row(last)
+    window.show_detail()
+    assert window.detail.prev_button.isEnabled() and not window.detail.next_button.isEnabled()
+
+
 def test_a_search_reopened_in_the_detail_view_shows_its_own_query(qtbot, window, gui_library):
     """Reopening a search with the detail view open shows that search's query sheet beside
     its result (it kept the sheet of the search on screen before), or none for a search by
@@ -2103,6 +2121,21 @@ def test_the_session_dialog_is_freed_after_each_opening_and_late_news_go_to_the_
     assert "late.csv" in window.banner.text.text()
 
 
+def test_the_window_names_its_examiner_as_the_command_line_does(tmp_path, monkeypatch):
+    """With no examiner typed, $PATENT_EXAMINER_USER names the searcher in the window as on
+    the command line: the window logged the login name, so one person had two names."""
+    from PySide6.QtCore import QSettings
+
+    fresh = Settings(QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat))
+    monkeypatch.setenv("PATENT_EXAMINER_USER", "  Zoe\u0308 ")
+    assert fresh.examiner == "Zoë"
+    monkeypatch.setenv("PATENT_EXAMINER_USER", "ann\tE123")          # not a name: passed over
+    assert fresh.examiner not in ("ann\tE123", "ann E123", "")
+    monkeypatch.setenv("PATENT_EXAMINER_USER", "alice")
+    fresh.examiner = "Bob"                                           # typed: that name
+    assert fresh.examiner == "Bob"
+
+
 def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     """An empty name would silently become the login name in every rating."""
     from PySide6.QtWidgets import QDialogButtonBox
@@ -2905,10 +2938,14 @@ def test_the_history_lists_only_the_examiners_own_searches_of_the_session(qtbot)
     def shown():
         return [panel.table.item(i, 0).text() for i in range(panel.table.rowCount())]
     assert shown() == ["1", "5"]
+    # (the next day, a session named by its date lists none: the others are said, not lost)
+    assert panel.hidden_note.isVisibleTo(panel) and panel.hidden_note.text() == (
+        "3 searches of other sessions or examiners are not listed: untick to list them")
     panel.set_records(panel._records, "2026-12-05", "ann", "")       # outside any study
     assert shown() == ["3"]
     panel.only_session.setChecked(False)
     assert shown() == ["1", "2", "3", "4", "5"] and not panel.table.isColumnHidden(6)
+    assert not panel.hidden_note.isVisibleTo(panel)
     # everyone's: a study's session named apart from the same name outside it
     assert [panel.table.item(i, 7).text() for i in range(5)] == \
         ["pilot / 2026-12-05", "pilot / 2026-12-05", "2026-12-05", "2026-12-05",
