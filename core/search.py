@@ -164,6 +164,8 @@ class SearchResponse:
     timings_ms: dict = field(default_factory=dict)
     search_id: int | None = None
     text_words_read: int | None = None  # a text too long for the text tower: the words read
+    text_unread: str | None = None      # a text given with a drawing that held nothing to
+    #                                     read (its reason): searched by the drawing alone
     fusion: dict | None = None          # with a text: the weights of the fused score
     shown_blind: bool = False           # searched to be shown blind (no scores, ties shuffled)
     at: str | None = None               # when it was logged (ISO, UTC)
@@ -171,6 +173,8 @@ class SearchResponse:
     @property
     def text_note(self) -> str | None:
         """What a person should know about how the text was read."""
+        if self.text_unread is not None:
+            return f"{self.text_unread}: searched by the drawing alone"
         if self.text_words_read is None:
             return None
         return (f"the text is longer than the model reads: only its first "
@@ -319,11 +323,16 @@ class Searcher:
         whether the results were shown ``blind`` (no scores, ties in random order)."""
         t = {"start": time.perf_counter()}
         text = (query.text or "").strip() or None
+        unread = None
         if text is not None and self.model.text_is_blank(text):
-            text = None                 # (spaces or invisible characters: nothing to read)
+            unread = "the text holds only spaces or invisible characters"
+        elif text is not None and self.model.text_knows_no_word(text):
+            unread = (f"the text {text!r} holds no word the text model knows (it reads "
+                      "English: emoji and other scripts are unknown to it, so every such text "
+                      "would be the same query)")
+        typed, text = text, (None if unread else text)
         if query.image is None and text is None:
-            raise QueryError("the text holds nothing to search by (only spaces or invisible "
-                             "characters)" if (query.text or "").strip() else
+            raise QueryError(f"nothing to search by: {unread}" if unread else
                              "a query needs a drawing, a text, or both")
         words_read = self.model.text_words_read(text) if text else None
         self.check_library_model()
@@ -389,7 +398,7 @@ class Searcher:
             text_pages=text_pages, text_only=text_only, query_sha256=sha, allowed=allowed,
             timings_ms=timings, query_region=query.region if query.box else None,
             text_words_read=words_read, fusion=dict(self.fusion) if text else None,
-            shown_blind=blind)
+            shown_blind=blind, text_unread=unread)
         if log:
             resp.at = now_iso()
             entry = dict(at=resp.at,
@@ -411,7 +420,8 @@ class Searcher:
                         **({"region": query.region} if query.box and query.region else {}),
                         **({"query_figures": resp.query_figures, "query_pages": pages}
                            if len(boxes) > 1 else {}),
-                        **({"text_words_read": words_read} if words_read else {})},
+                        **({"text_words_read": words_read} if words_read else {}),
+                        **({"text_unread": typed} if unread else {})},
                 examiner=examiner, study=study, session=session)
             resp.search_id = self.library.write_where_kept(   # logged where the library is now
                 lambda store: store.log_search(**entry), lambda store, i: store.search_record(i))

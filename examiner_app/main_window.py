@@ -683,7 +683,8 @@ class MainWindow(QMainWindow):
             self._banner_kind = "hint"
         if resp.text_note and not reopened:
             self.show_message("warning", f"{resp.text_note[0].upper()}{resp.text_note[1:]}. "
-                              "Put the title or the key words first.")
+                              + ("Put the title or the key words first." if
+                                 resp.text_words_read else "Type the title or key words."))
         if resp.text_only and not reopened:
             if used[0] is not None and used[0].n_pages == 1:
                 self.show_message("warning", "This looks like printed text, not a drawing (a "

@@ -2,6 +2,7 @@
 cancel, model binding, and the CLI's JSON contract."""
 import json
 import os
+import re
 import shutil
 import threading
 from datetime import date
@@ -294,11 +295,27 @@ def test_a_text_too_long_or_with_nothing_to_read_is_said(tiny_library, shared_da
         assert {r["text_words_read"] for r in csv.DictReader(f)} == {str(resp.text_words_read)}
     short = searcher.search(SearchQuery(text="drinking cup", k=3))
     assert short.text_words_read is None and short.text_note is None
-    with pytest.raises(QueryError, match="the text holds nothing to search by"):
+    with pytest.raises(QueryError, match="nothing to search by: the text holds only spaces"):
         searcher.search(SearchQuery(text="\u200b &nbsp; ", k=3))
+    # every word unknown to the text model (emoji, another script): each such text read as
+    # one and the same "unknown word", ranked as if it meant something
+    for unknown in ("\U0001f453", "\U0001f56f\ufe0f\U0001f525",
+                    "\u30ef\u30c3\u30af\u30b9\u30a6\u30a9\u30fc\u30de\u30fc"):
+        with pytest.raises(QueryError, match=re.escape(
+                f"nothing to search by: the text {unknown!r} holds no word the text model "
+                "knows")):
+            searcher.search(SearchQuery(text=unknown, k=3))
+    assert searcher.search(SearchQuery(text="cup \U0001f453", k=3)).text == "cup \U0001f453"
     sheet = shared_data / "real_dev" / PATENTS[0] / "page02_sheet.png"
     drawing = searcher.search(SearchQuery(image=sheet, text="\u200b", k=3))
     assert drawing.text is None and "fusion" not in drawing.to_json()
+    assert drawing.text_note == ("the text holds only spaces or invisible characters: searched "
+                                 "by the drawing alone")
+    emoji = searcher.search(SearchQuery(image=sheet, text="\U0001f453", k=3), log=True)
+    assert emoji.text is None and [h.figure_id for h in emoji.results] == \
+        [h.figure_id for h in drawing.results]
+    assert emoji.text_note.endswith("same query): searched by the drawing alone")
+    assert lib.store.search_record(emoji.search_id)["params"]["text_unread"] == "\U0001f453"
     assert all(k != "Score weights" for k, _ in ReportMeta.from_response(drawing).lines())
     # the report says how the fused score weighed drawing and text (the text alone: no drawing)
     assert searcher.fusion == {"image": 1.0, "text": 1.5, "cross": 0.0}

@@ -288,6 +288,13 @@ class PatentModel:
 
         return _text_graph.is_blank(self.spec, text)
 
+    def text_knows_no_word(self, text: str) -> bool:
+        """Whether no word of ``text`` is in the text tower's vocabulary (emoji, another
+        script): it would be searched as the same meaningless query as any such text."""
+        from . import _text_graph
+
+        return _text_graph.knows_no_word(self.spec, text)
+
     def text_words_read(self, text: str) -> int | None:
         """How many words of a ``text`` too long for the text tower it reads (None: all)."""
         from . import _text_graph

@@ -117,6 +117,19 @@ def is_blank(spec, text: str) -> bool:
                    tokenizer._tok.encode(clean(text)).special_tokens_mask)
 
 
+def knows_no_word(spec, text: str) -> bool:
+    """Whether every word of ``text`` is one the tower's vocabulary lacks (emoji, a script
+    it was not trained on): each reads as the unknown-word token, so all such texts are one
+    and the same query to it."""
+    tokenizer = _tokenizer(spec)
+    unknown = tokenizer._tok.token_to_id("[UNK]") if tokenizer is not None else None
+    if unknown is None:             # (a byte-level tokenizer has no unknown word)
+        return False
+    enc = tokenizer._tok.encode(clean(text))
+    words = [i for i, special in zip(enc.ids, enc.special_tokens_mask) if not special]
+    return bool(words) and all(i == unknown for i in words)
+
+
 def words_read(spec, text: str) -> int | None:
     """How many words of ``text`` a model's text tower reads when it is too long for it
     (None: all of them, or a tower without a light tokenizer to tell)."""
