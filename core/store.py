@@ -244,6 +244,8 @@ class Store:
             self.read_only = self.side_files_refused = True
             try:
                 self._open(timeout)
+            except StoreDamaged:
+                raise
             except StoreError:          # (not even read: the disk itself, not its rules)
                 raise StoreError(f"{self.path}: the disk or share would neither write nor "
                                  "read it (disk I/O error); nothing was changed: check the "
