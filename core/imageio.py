@@ -237,7 +237,12 @@ def _pdf(path: Path):
     try:
         return pdfium.PdfDocument(str(path))
     except Exception as exc:
-        raise ImageReadError(f"{path}: not a readable PDF ({_pdfium_reason(exc)})") from None
+        reason = _pdfium_reason(exc)
+        if "password" in reason:        # (PDFium's "incorrect password": none was given)
+            raise ImageReadError(f"{path}: the PDF is password-protected: open it with its "
+                                 "password in a PDF reader, save a copy without one (or "
+                                 "print it to PDF), and search that") from None
+        raise ImageReadError(f"{path}: not a readable PDF ({reason})") from None
 
 
 def _pdfium_reason(exc: BaseException) -> str:

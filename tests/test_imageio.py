@@ -36,6 +36,22 @@ def test_a_missing_or_damaged_pdf_is_named_with_the_reason(tmp_path):
         read_page(tmp_path / "folder.pdf")
 
 
+def test_a_password_protected_pdf_is_said_to_be_so(tmp_path, monkeypatch):
+    """PDFium calls a PDF opened without its user password "incorrect password", as if one
+    had been given (the message is PDFium's own, as it raises it for such a file)."""
+    import pypdfium2
+    from pypdfium2 import PdfiumError
+
+    def locked(*_a, **_kw):
+        raise PdfiumError("Failed to load document (PDFium: Incorrect password error).")
+    monkeypatch.setattr(pypdfium2, "PdfDocument", locked)
+    (tmp_path / "locked.pdf").write_bytes(b"%PDF-1.4 encrypted")
+    with pytest.raises(ImageReadError) as said:
+        read_page(tmp_path / "locked.pdf")
+    assert "password" in str(said.value) and "incorrect" not in str(said.value)
+    assert str(said.value).startswith(f"{tmp_path / 'locked.pdf'}: the PDF is password-protected")
+
+
 def test_a_pdf_page_renders_in_gray_at_the_pdf_resolution(tmp_path):
     pdfium = pytest.importorskip("pypdfium2")
     path = tmp_path / "sheet.pdf"
