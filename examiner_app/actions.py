@@ -94,7 +94,7 @@ class WindowActions:
         self.history.setText("Search &history")
         self.history.setShortcut(QKeySequence("Ctrl+H"))
         self.history.setToolTip("Show the search history (Ctrl+H)")
-        self.history.triggered.connect(lambda on: on and w.history.table.setFocus())
+        self.history.triggered.connect(w.history_toggled)
         self.to_results = A("Go to &results", w.focus_results, "F6",
                             "Move the keyboard focus to the results (from a field), so J/K, "
                             "the ratings and Space act on them")

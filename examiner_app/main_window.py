@@ -15,9 +15,10 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QMainWindow, QMessageBox,
-                               QProgressBar, QScrollArea, QSizePolicy, QSplitter, QStackedWidget,
-                               QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QFrame, QGroupBox,
+                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+                               QSizePolicy, QSplitter, QStackedWidget, QStyle, QVBoxLayout,
+                               QWidget)
 
 from core.audit import searched_region
 from core.dates import after_today_note, local_time
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self._note_when_open = None  # a message for the library being opened
         self._read_only_words = "read-only"   # how the open library says it (core.store)
         self._history_sized = False  # the dock gets a sensible width when first shown
+        self._focus_before_history = None   # where Ctrl+H took the keyboard from
         self._banner_in_rebuild = False  # the banner's message came while a rebuild ran
         self._banner_sticky = False      # how library work ended: stays until dismissed
         self._error_while_opening = False  # (a query's error then is not the old library's)
@@ -1045,6 +1047,22 @@ class MainWindow(QMainWindow):
         self.service.session_summary(ident, on_done=show, on_error=lambda exc: None)
 
     # -- history and exports ----------------------------------------------------------------
+    def history_toggled(self, on: bool) -> None:
+        """Ctrl+H: the keyboard to the history, and back where it was when it closes (it
+        fell to the next widget in Tab order, the query drawing, where rating keys do
+        nothing)."""
+        if on:
+            self._focus_before_history = QApplication.focusWidget()
+            self.history.table.setFocus()
+            return
+        back, self._focus_before_history = self._focus_before_history, None
+        if isinstance(QApplication.focusWidget(), (QLineEdit, QAbstractSpinBox)):
+            return                      # (typing in a field meanwhile: left there)
+        if back is not None and shiboken6.isValid(back) and back.isVisible():
+            back.setFocus()
+        else:
+            self.focus_results()
+
     def _history_shown(self, on: bool) -> None:
         if not on:
             return

@@ -476,6 +476,10 @@ def test_the_keyboard_reaches_the_results_from_a_field_and_leaves_the_history(
     assert QApplication.focusWidget() is table
     qtbot.keyClick(table, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is not table
+    table.setFocus()
+    window.acts.history.trigger()       # closed: back to the results (it fell to the query
+    assert not window.history.isVisible()   # drawing, where the rating keys do nothing)
+    assert QApplication.focusWidget() is window.results.view
 
 
 def test_rating_by_keyboard_is_stored_at_once(qtbot, window, gui_library, settings):
