@@ -14,19 +14,37 @@ class SheetItem(QGraphicsItem):
     """A page image that stays legible when shown small: below ``SMOOTH_BELOW`` of its size
     it is drawn from a copy shrunk by area averaging (cached per size), since the view's own
     bilinear sampling drops the thin lines of a line drawing and turns hatching into a
-    checkerboard."""
+    checkerboard. A very large page (a 1200-dpi scan) is shrunk from a copy ``MID`` pixels
+    wide, made once: each resize shrank the whole page again (a second per resize)."""
 
     SMOOTH_BELOW = 0.75
+    MID = 2400
 
     def __init__(self, image: QImage):
         super().__init__()
         gray = image.format() in (QImage.Format.Format_Mono, QImage.Format.Format_MonoLSB)
         self.image = image.convertToFormat(QImage.Format.Format_Grayscale8) if gray else image
-        self.full = QPixmap.fromImage(self.image)
+        self._full: QPixmap | None = None       # made when first zoomed in that far
+        self._mid: QImage | None = None
         self._small: QPixmap | None = None
+
+    @property
+    def full(self) -> QPixmap:
+        if self._full is None:
+            self._full = QPixmap.fromImage(self.image)
+        return self._full
 
     def boundingRect(self) -> QRectF:
         return QRectF(self.image.rect())
+
+    def _source(self, width: int) -> QImage:
+        """What a copy ``width`` pixels wide is shrunk from."""
+        if self.image.width() <= 2 * self.MID or width > self.MID // 2:
+            return self.image
+        if self._mid is None:
+            self._mid = self.image.scaledToWidth(self.MID,
+                                                 Qt.TransformationMode.SmoothTransformation)
+        return self._mid
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
@@ -37,7 +55,7 @@ class SheetItem(QGraphicsItem):
             return
         width = max(1, round(self.image.width() * scale))
         if self._small is None or self._small.width() != width:
-            self._small = QPixmap.fromImage(self.image.scaledToWidth(
+            self._small = QPixmap.fromImage(self._source(width).scaledToWidth(
                 width, Qt.TransformationMode.SmoothTransformation))
         painter.drawPixmap(target, self._small, QRectF(self._small.rect()))
 

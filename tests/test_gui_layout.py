@@ -486,3 +486,36 @@ def test_a_narrow_history_keeps_what_tells_its_queries_apart(qtbot):
     # nothing shared (one name): elided in its middle as before
     assert elide_path(fm, "D0906013/", names[0], width) == "D0906013/" + fm.elidedText(
         names[0], Qt.TextElideMode.ElideMiddle, width - fm.horizontalAdvance("D0906013/"))
+
+
+def test_a_very_large_sheet_is_shrunk_from_one_smaller_copy(qtbot):
+    """A 1200-dpi scan shown to fit: each resize shrank the whole page again and the page
+    was copied to a full-size pixmap up front (a second of frozen window per resize); it is
+    shrunk from one copy made once, and the full-size pixmap waits for a zoom that needs it."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+
+    from examiner_app.zoom_view import SheetItem
+
+    page = QImage(6000, 7800, QImage.Format.Format_Grayscale8)
+    page.fill(QColor("white"))
+    with QPainter(page) as p:
+        p.fillRect(1000, 1000, 4000, 60, QColor("black"))       # a stroke 60 px thick
+    item = SheetItem(page)
+
+    def painted(width: int) -> QImage:
+        out = QImage(width, width * 13 // 10, QImage.Format.Format_RGB32)
+        out.fill(QColor("white"))
+        with QPainter(out) as p:
+            p.setTransform(QTransform.fromScale(width / 6000, width / 6000))
+            item.paint(p, None)
+        return out
+
+    for width in (600, 640, 700):
+        shown = painted(width)
+        row = round(1030 * width / 6000)
+        assert shown.pixelColor(width // 2, row).value() < 128      # the stroke is there
+    assert item._mid is not None and item._mid.width() == SheetItem.MID
+    assert item._full is None
+    assert not item.full.isNull() and item._full is not None        # made when asked
+    assert QRectF(item.boundingRect()) == QRectF(0, 0, 6000, 7800)
