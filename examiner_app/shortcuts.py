@@ -57,4 +57,10 @@ class ShortcutsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(table)
         lay.addWidget(buttons)
-        self.resize(560, 620)
+        # as wide as the names need (a large font cut "Search with this drawing" to
+        # "Search wit…"), within the screen
+        needed = (sum(table.sizeHintForColumn(j) for j in range(table.columnCount()))
+                  + table.verticalScrollBar().sizeHint().width() + 2 * table.frameWidth()
+                  + lay.contentsMargins().left() + lay.contentsMargins().right() + 8)
+        screen = (parent.screen() if parent is not None else self.screen()).availableSize()
+        self.resize(min(max(560, needed), screen.width()), min(620, screen.height()))

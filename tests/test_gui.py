@@ -1955,6 +1955,24 @@ def test_shortcuts_dialog_lists_each_action_once(qtbot, window):
     dialog.show()
     table = dialog.table
     assert sum(table.columnWidth(j) for j in range(3)) >= table.viewport().width() - 2
+    # in a large font the action names are whole ("Search wit…" at 16 pt)
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    app, font = QApplication.instance(), QApplication.font()
+    big = QFont(font)
+    big.setPointSize(18)
+    app.setFont(big)
+    try:
+        large = ShortcutsDialog(window.menuBar(), window)
+        qtbot.addWidget(large)
+        large.show()
+        wide, room = large.table, large.screen().availableSize().width()
+        needed = sum(wide.sizeHintForColumn(j) for j in range(3))
+        assert large.width() >= min(needed, room) and large.width() <= room
+        assert large.width() > dialog.width() or dialog.width() >= room
+    finally:
+        app.setFont(font)
 
 
 def test_an_empty_result_pane_says_how_to_start(window):
