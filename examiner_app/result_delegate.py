@@ -105,6 +105,11 @@ class ResultDelegate(QStyledItemDelegate):
                             QColor("#a9b4c2") if hover else theme.BORDER, 2.5 if selected else 1))
         painter.setBrush(theme.CARD_CHILD if child else theme.CARD)
         painter.drawRoundedRect(QRectF(card).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        if option.state & QStyle.StateFlag.State_HasFocus:      # (the keys act here)
+            painter.setPen(QPen(theme.ACCENT, 2, Qt.PenStyle.DotLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)         # (in the margin round the card)
+            painter.drawRoundedRect(QRectF(option.rect).adjusted(1, 1, -1, -1), 7, 7)
+            painter.setBrush(theme.CARD_CHILD if child else theme.CARD)
 
         thumb = self._thumb_rect(card)
         self._paint_thumbnail(painter, thumb, index)

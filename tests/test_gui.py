@@ -1975,6 +1975,46 @@ def test_shortcuts_dialog_lists_each_action_once(qtbot, window):
         app.setFont(font)
 
 
+def test_the_current_card_shows_it_has_the_keyboard(qtbot, window, gui_library):
+    """J/K, 0-3 and Space act on the results only while they have the keyboard: the current
+    card looked the same with and without it."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from examiner_app import theme
+
+    window.start(gui_library, sheets(gui_library)[0])
+    searched(qtbot, window)
+    view, ix = window.results.view, window.model.index(0)
+    delegate = view.itemDelegate()
+
+    def card(focused: bool) -> QImage:
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.state |= QStyle.StateFlag.State_Selected
+        if focused:
+            option.state |= QStyle.StateFlag.State_HasFocus
+        else:
+            option.state &= ~QStyle.StateFlag.State_HasFocus
+        size = delegate.sizeHint(option, ix)
+        option.rect = QRect(0, 0, size.width(), size.height())
+        image = QImage(size, QImage.Format.Format_RGB32)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        delegate.paint(painter, option, ix)
+        painter.end()
+        return image
+
+    def accent(image: QImage) -> int:
+        ink = theme.ACCENT
+        return sum(abs(image.pixelColor(x, y).red() - ink.red()) < 40
+                   and abs(image.pixelColor(x, y).blue() - ink.blue()) < 40
+                   and abs(image.pixelColor(x, y).green() - ink.green()) < 40
+                   for x in range(image.width()) for y in range(image.height()))
+    assert accent(card(True)) > accent(card(False)) + 100
+
+
 def test_an_empty_result_pane_says_how_to_start(window):
     text = window.results.subheader.text()
     assert "paste" in text and "filing date" in text
