@@ -71,6 +71,27 @@ def stored_ratings(library: Path, search_id: int) -> dict[int, int]:
         store.close()
 
 
+def paint_card(view, ix, state=None):
+    """The result card of ``ix`` as ``view``'s delegate paints it (``state``: a change to the
+    view's style state, e.g. selected or with the keyboard)."""
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    delegate = view.itemDelegate()
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    if state is not None:
+        option.state = state(option.state)
+    size = delegate.sizeHint(option, ix)
+    option.rect = QRect(0, 0, size.width(), size.height())
+    image = QImage(size, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    delegate.paint(painter, option, ix)
+    painter.end()
+    return image
+
+
 def run_search(qtbot, w):
     previous = w.response.search_id if w.response is not None else None
     w.search()
@@ -906,9 +927,6 @@ def test_a_reopened_search_marks_the_results_the_library_corrected_since(
     """A result whose grant date or class was corrected after the search is shown as it was
     logged, and its card, tooltip and detail view say so with today's values; the others
     carry no mark."""
-    from PySide6.QtGui import QPainter
-    from PySide6.QtWidgets import QStyleOptionViewItem
-
     from core.library import Library
 
     window.start(gui_library, sheets(gui_library)[0])
@@ -928,19 +946,8 @@ def test_a_reopened_search_marks_the_results_the_library_corrected_since(
     plain = next(ix for ix in rows if not ix.data(HitRole).corrected)
     assert "corrected" not in plain.data(Qt.ItemDataRole.ToolTipRole)
 
-    delegate = window.results.view.itemDelegate()
-
     def card(ix) -> QImage:
-        option = QStyleOptionViewItem()
-        option.initFrom(window.results.view)
-        size = delegate.sizeHint(option, ix)
-        option.rect = QRect(0, 0, size.width(), size.height())
-        image = QImage(size, QImage.Format.Format_RGB32)
-        image.fill(QColor("white"))
-        painter = QPainter(image)
-        delegate.paint(painter, option, ix)
-        painter.end()
-        return image
+        return paint_card(window.results.view, ix)
 
     def amber(image: QImage) -> int:
         return sum(image.pixelColor(x, y) == QColor("#fff5d6")
@@ -1978,33 +1985,19 @@ def test_shortcuts_dialog_lists_each_action_once(qtbot, window):
 def test_the_current_card_shows_it_has_the_keyboard(qtbot, window, gui_library):
     """J/K, 0-3 and Space act on the results only while they have the keyboard: the current
     card looked the same with and without it."""
-    from PySide6.QtCore import QRect
-    from PySide6.QtGui import QColor, QImage, QPainter
-    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QStyle
 
     from examiner_app import theme
 
     window.start(gui_library, sheets(gui_library)[0])
     searched(qtbot, window)
     view, ix = window.results.view, window.model.index(0)
-    delegate = view.itemDelegate()
+    selected, focus = QStyle.StateFlag.State_Selected, QStyle.StateFlag.State_HasFocus
 
     def card(focused: bool) -> QImage:
-        option = QStyleOptionViewItem()
-        option.initFrom(view)
-        option.state |= QStyle.StateFlag.State_Selected
-        if focused:
-            option.state |= QStyle.StateFlag.State_HasFocus
-        else:
-            option.state &= ~QStyle.StateFlag.State_HasFocus
-        size = delegate.sizeHint(option, ix)
-        option.rect = QRect(0, 0, size.width(), size.height())
-        image = QImage(size, QImage.Format.Format_RGB32)
-        image.fill(QColor("white"))
-        painter = QPainter(image)
-        delegate.paint(painter, option, ix)
-        painter.end()
-        return image
+        return paint_card(view, ix, lambda state: (state | selected | focus) if focused
+                          else (state | selected) & ~focus)
 
     def accent(image: QImage) -> int:
         ink = theme.ACCENT
