@@ -564,39 +564,35 @@ class Store:
         if new:
             self.set_meta("absolute_sources", sorted(self.absolute_sources() | new))
 
-    def move_page(self, page_id: int, path: str, source_id: int | None) -> None:
-        """Point a page at the place its file now lies (figures and ratings stay)."""
-        mtime = os.stat(path).st_mtime
-        with self.transaction():
-            self.conn.execute("UPDATE pages SET path=?, file_mtime=?, "
-                              "source_id=COALESCE(?, source_id) WHERE id=?",
-                              (path, mtime, source_id, page_id))
-
     def move_pages(self, moves: Iterable[tuple[int, str, int | None]]) -> None:
-        """``move_page`` for each (page id, new path, source id); a source all of whose pages
-        now lie at another source's place, its own path gone (a folder moved or renamed),
-        hands its patents to that source, so the moved manifest corrects them, and is
-        unregistered (Update looked for it in vain)."""
-        moves = list(moves)
+        """Point each page (page id, new path, source id) at the place its file now lies
+        (figures and ratings stay), in one transaction. A source all of whose pages now lie
+        at another source's place, its own path gone (a folder moved or renamed), hands its
+        patents to that source, so the moved manifest corrects them, and is unregistered
+        (Update looked for it in vain)."""
+        moves = [(page_id, path, sid, os.stat(path).st_mtime) for page_id, path, sid in moves]
+        if not moves:
+            return
         was: dict[int, int | None] = {}
-        for chunk, marks in _chunked([page_id for page_id, _, _ in moves]):
+        for chunk, marks in _chunked([page_id for page_id, *_ in moves]):
             was.update(self.conn.execute(
                 f"SELECT id, source_id FROM pages WHERE id IN ({marks})", chunk))
-        for page_id, path, sid in moves:
-            self.move_page(page_id, path, sid)
         now: dict[int, set[int]] = {}
-        for page_id, _, sid in moves:
+        for page_id, _, sid, _ in moves:
             if was.get(page_id) is not None and sid is not None and sid != was[page_id]:
                 now.setdefault(was[page_id], set()).add(sid)
-        for old, new in now.items():
-            row = self.conn.execute("SELECT path FROM sources WHERE id=?", (old,)).fetchone()
-            if (len(new) != 1 or row is None or os.path.exists(row[0]) or self.conn.execute(
-                    "SELECT 1 FROM pages WHERE source_id=? LIMIT 1", (old,)).fetchone()):
-                continue
-            with self.transaction():
-                self.conn.execute("UPDATE patents SET source_id=? WHERE source_id=?",
-                                  (next(iter(new)), old))
-                self.conn.execute("DELETE FROM sources WHERE id=?", (old,))
+        with self.transaction() as conn:
+            conn.executemany("UPDATE pages SET path=?, file_mtime=?, "
+                             "source_id=COALESCE(?, source_id) WHERE id=?",
+                             [(path, mtime, sid, page_id) for page_id, path, sid, mtime in moves])
+            for old, new in now.items():
+                row = conn.execute("SELECT path FROM sources WHERE id=?", (old,)).fetchone()
+                if (len(new) != 1 or row is None or os.path.exists(row[0]) or conn.execute(
+                        "SELECT 1 FROM pages WHERE source_id=? LIMIT 1", (old,)).fetchone()):
+                    continue
+                conn.execute("UPDATE patents SET source_id=? WHERE source_id=?",
+                             (next(iter(new)), old))
+                conn.execute("DELETE FROM sources WHERE id=?", (old,))
 
     def read_paths_moved(self, old: str, new: str, tables: Iterable[str]) -> None:
         """On a read-only library, read each of ``tables``' paths that begin with ``old`` as
