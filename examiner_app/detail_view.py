@@ -432,7 +432,7 @@ class DetailView(QWidget):
         rows.append(("File", f"{h.image} (page {h.page_index + 1})"))
         if h.corrected:
             rows.append(("Corrected", f"since this search; now {corrected_text(h)}"))
-        table = "".join(f"<tr><td style='color:#6b7480; padding-right:8px'>{k}</td>"
+        table = "".join(f"<tr><td style='color:{theme.MUTED.name()}; padding-right:8px'>{k}</td>"
                         f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         figs = json.loads(p["figure_descriptions"]) if p.get("figure_descriptions") else []
         extra = ("<div style='margin-top:4px; color:#3d4753'>" + "<br>".join(

@@ -129,7 +129,7 @@ class ResultDelegate(QStyledItemDelegate):
         group = self._group_text(index)
         if group:
             self._badge(painter, self._badge_rect(thumb, group, fm_small), group,
-                        QColor("#dbe7f5"), theme.ACCENT, outline=QColor("#b7cde8"))
+                        *theme.GROUP_BADGE[:2], outline=theme.GROUP_BADGE[2])
         if hit.corrected:
             self._badge(painter, self._corrected_rect(thumb, fm_small), CORRECTED,
                         *theme.CORRECTED_BADGE)

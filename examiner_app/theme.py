@@ -9,12 +9,14 @@ from core.reports import RATING_SCALE
 
 ACCENT = QColor("#2f6fb3")
 INK = QColor("#1f2933")
-MUTED = QColor("#6b7480")
+MUTED = QColor("#5c6570")          # 4.5:1 or more on every panel and card it is drawn on
 BORDER = QColor("#d3d8df")
 CARD = QColor("#ffffff")
 CARD_CHILD = QColor("#f1f5fa")
 CANVAS = QColor("#eef1f4")
 BADGE = QColor("#27364d")
+#: the "+n figures" badge on a card's drawing: fill, text, outline
+GROUP_BADGE = (QColor("#dbe7f5"), QColor("#285f9c"), QColor("#b7cde8"))
 
 # The 0-3 scale: grey, amber, green, dark green. A chip set to a rating is filled with its
 # colour and lettered in RATING_TEXT; an unset chip is lettered and outlined in RATING_INK on
@@ -44,10 +46,11 @@ QGroupBox { font-weight: 600; border: 1px solid #d3d8df; border-radius: 6px; mar
 QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; color: #3d4753; }
 QListView#results { background: #eef1f4; border: none; }
 QLabel#resultsHeader { font-weight: 600; color: #1f2933; }
-QLabel#muted { color: #6b7480; }
+QLabel#muted { color: #5c6570; }
 QPushButton#primary { background: #2f6fb3; color: white; border: 1px solid #285f99;
                       border-radius: 4px; padding: 5px 14px; font-weight: 600; }
 QPushButton#primary:hover { background: #3679c2; }
+QPushButton#primary:focus { border: 2px solid #0a1a2e; padding: 4px 13px; }
 QPushButton#primary:disabled { background: #9db7d6; border-color: #9db7d6; }
 QStatusBar { background: #f6f7f9; border-top: 1px solid #d3d8df; }
 QStatusBar QLabel { color: #3d4753; padding: 0 6px; }

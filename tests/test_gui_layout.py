@@ -11,8 +11,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from tests.test_gui import (WAIT, run_search, searched, settings, sheets,  # noqa: E402,F401
-                            window)
+from tests.test_gui import (WAIT, app_theme, run_search, searched, settings,  # noqa: E402,F401
+                            sheets, window)
 
 SIZES = ((1024, 640), (1280, 800), (1920, 1080))
 
@@ -195,6 +195,59 @@ def test_the_rating_scale_colours_read_at_4_5_to_1():
     fills = [theme.RATING_COLORS[v] for v in sorted(theme.RATING_COLORS)]
     assert len({c.name() for c in fills}) == 4
     assert fills[1].hue() < fills[2].hue() and fills[0].saturation() < 60   # grey, amber, green
+
+
+def test_muted_text_and_the_figures_badge_read_at_4_5_to_1(qtbot):
+    """Grey notes (the results' subheader, card lines, detail labels) on every panel they sit
+    on, and the "+n figures" badge as painted, read at 4.5:1 (4.42 and 4.14 before)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+    from examiner_app import theme
+    from examiner_app.result_delegate import ResultDelegate
+
+    for panel in (theme.CANVAS, theme.CARD, theme.CARD_CHILD, QColor("#f6f7f9")):
+        assert contrast(theme.MUTED, panel) >= 4.5, panel.name()
+    assert f"QLabel#muted {{ color: {theme.MUTED.name()}; }}" in theme.STYLE_SHEET
+    image = QImage(120, 30, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setFont(QFont())
+    rect = QRect(2, 2, 110, 24)
+    fill, ink, outline = theme.GROUP_BADGE
+    ResultDelegate._badge(painter, rect, "+12 figures", fill, ink, outline=outline)
+    painter.end()
+    ratio, bg, fg = _painted_contrast(image, rect)
+    assert ratio >= 4.5, (bg, fg, round(ratio, 2))
+
+
+def test_the_focused_search_button_is_marked_at_3_to_1(qtbot, app_theme):
+    """Tabbed to, the blue Search button changed its 1 px border by a shade (2.4:1 on its
+    fill): its focus mark is now a 2 px border at 3:1 or more on the fill, same size."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    other, button = QLineEdit(), QPushButton("Search")
+    button.setObjectName("primary")
+    layout = QVBoxLayout(host)
+    layout.addWidget(other)
+    layout.addWidget(button)
+    host.show()
+    qtbot.waitExposed(host)
+    other.setFocus()
+    qtbot.waitUntil(other.hasFocus)
+    plain = button.grab().toImage()
+    button.setFocus()
+    qtbot.waitUntil(button.hasFocus)
+    focused = button.grab().toImage()
+    assert plain.size() == focused.size()
+    fill = focused.pixelColor(focused.width() // 2, 3)   # inside the border, above the text
+    ring = focused.pixelColor(focused.width() // 2, 1)   # the border's inner line
+    assert ring != plain.pixelColor(plain.width() // 2, 1)
+    assert contrast(ring, fill) >= 3.0, (ring.name(), fill.name())
+    assert contrast(fill, QColor("#2f6fb3")) < 1.2       # the fill itself unchanged
 
 
 def test_result_card_chips_are_painted_at_4_5_to_1(qtbot):
