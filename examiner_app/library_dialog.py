@@ -91,7 +91,8 @@ class LibraryDialog(QDialog):
         other.clicked.connect(self.openOtherRequested.emit)
         self.summary = QFormLayout()
         summary_box = QGroupBox("Contents")
-        summary_box.setLayout(self.summary)
+        summary_lay = QVBoxLayout(summary_box)
+        summary_lay.addLayout(self.summary)
 
         self.sources = _SourceList()
         self.sources.setMinimumHeight(70)
@@ -128,8 +129,10 @@ class LibraryDialog(QDialog):
         for b in (add_manifest, add_folder, self.remove):
             src_buttons.addWidget(b)
         src_buttons.addStretch(1)
+        # (beside the contents it re-embeds: three buttons in one row were wider than a
+        # 800-px screen in an 18-pt font)
+        summary_lay.addWidget(self.rebuild_button, 0, Qt.AlignmentFlag.AlignRight)
         run_buttons = QHBoxLayout()
-        run_buttons.addWidget(self.rebuild_button)
         run_buttons.addStretch(1)
         run_buttons.addWidget(self.update_button)
         run_buttons.addWidget(self.ingest_button)
@@ -201,7 +204,7 @@ class LibraryDialog(QDialog):
         self.body.setWidget(body)
         self.body.setWidgetResizable(True)
         self.body.setFrameShape(QFrame.Shape.NoFrame)
-        self.body.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         lay = QVBoxLayout(self)
         lay.addWidget(self.body, 1)
         lay.addWidget(buttons)
@@ -257,7 +260,10 @@ class LibraryDialog(QDialog):
                                     f"{info['index_segments']} index segment(s)"),
                 ("Granted", f"{first or '-'} \u2026 {last or '-'}"),
                 ("Searches / ratings", f"{info['searches']} / {info['ratings']}")):
-            value_label = plain(QLabel(value))
+            if label == "Model":        # (a long checkpoint path: cut in the middle)
+                value_label = ElidedLabel(value, elide=Qt.TextElideMode.ElideMiddle)
+            else:
+                value_label = plain(QLabel(value))
             value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.summary.addRow(label, value_label)
         older = info.get("pages_older_finder")
@@ -454,7 +460,21 @@ class LibraryDialog(QDialog):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._fit_width()
         self.background.emit("")
+
+    def _fit_width(self) -> None:
+        """Wide enough for the contents' least width (a large font), as far as the screen
+        allows; beyond that the contents scroll sideways rather than being cut."""
+        bar = self.body.verticalScrollBar().sizeHint().width()
+        margins = self.layout().contentsMargins()
+        wanted = (self.body.widget().minimumSizeHint().width() + bar + 2
+                  + margins.left() + margins.right())
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None:
+            wanted = min(wanted, screen.width())
+        if self.width() < wanted:
+            self.resize(wanted, self.height())
 
     def _ended(self, level: str, text: str) -> None:
         """Where the end of a run is told when the dialog was closed meanwhile."""

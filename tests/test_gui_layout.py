@@ -572,3 +572,36 @@ def test_a_very_large_sheet_is_shrunk_from_one_smaller_copy(qtbot):
     assert item._full is None
     assert not item.full.isNull() and item._full is not None        # made when asked
     assert QRectF(item.boundingRect()) == QRectF(0, 0, 6000, 7800)
+
+
+def test_the_library_dialog_is_not_cut_in_a_large_font(qtbot, settings, gui_library):
+    """At 18 pt on an 800-px screen the dialog's contents were wider than it and cut on the
+    right ("Add to library", "Open another library" half shown, no way to scroll to them)."""
+    from PySide6.QtWidgets import QPushButton
+
+    from examiner_app.main_window import MainWindow
+
+    with app_font(18):
+        w = MainWindow(settings)
+        qtbot.addWidget(w)
+        w.show()
+        w.start(gui_library, None)
+        qtbot.waitUntil(lambda: w.service.info is not None, timeout=WAIT)
+        w.show_library_dialog()
+        dialog = w._library_dialog
+        qtbot.waitExposed(dialog)
+        qtbot.wait(200)
+        assert dialog.width() <= dialog.screen().availableGeometry().width()
+        viewport = dialog.body.viewport()
+        inside = [b for b in dialog.body.widget().findChildren(QPushButton) if b.isVisible()]
+        assert {"Add to library", "Rebuild index\u2026"} <= {b.text() for b in inside}
+        for b in inside:
+            right = b.mapTo(viewport, b.rect().topRight()).x()
+            assert right < viewport.width(), (b.text(), right, viewport.width())
+        rows = [dialog.summary.itemAt(i, dialog.summary.ItemRole.FieldRole).widget()
+                for i in range(dialog.summary.rowCount())]
+        assert any(r.text().startswith("tiny_test-") for r in rows)
+        for r in rows:
+            right = r.mapTo(viewport, r.rect().topLeft()).x() + r.width()
+            assert right <= viewport.width(), (r.text(), right, viewport.width())
+        w.close()
