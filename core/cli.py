@@ -513,13 +513,23 @@ def _read_queries(args) -> list[str | None]:
                                                                and not beside.exists())
                            else str(beside))
     if not queries:
-        if args.text and args.text.strip():
+        if args.text and _shows_something(args.text):
             return [None]           # the title alone: a text search over the library
         if args.text is not None:
-            raise UsageError("--text is empty: give the application's title or a "
-                             "description (or a drawing to search with)")
+            raise UsageError("--text is empty (spaces or invisible characters only): give the "
+                             "application's title or a description (or a drawing to search "
+                             "with)")
         raise UsageError("no query given (pass IMAGE paths, --queries FILE or --text TEXT)")
     return queries
+
+
+def _shows_something(text: str) -> bool:
+    """Whether ``text`` has a character that prints (not only spaces, zero-width or control
+    characters), as a usage check before any library is opened."""
+    import unicodedata
+
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc", "Zs")
+               for c in text)
 
 
 def cmd_search(args) -> int:

@@ -345,6 +345,9 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
             (["search", sheet, "--locarno", "99"], "classes are 1 to 32"),
             (["history", "--report", tmp_path / "r.html"], "needs the ID"),
             (["search", "--text", "   "], "--text is empty"),
+            # zero-width and ideographic spaces were searched (exit 1 after the library
+            # opened), plain spaces were a usage error (exit 2)
+            (["search", "--text", "\u200b\u3000\u200b"], "--text is empty"),
             (["history", "1", "--replay", "--report", tmp_path / "r.html"], "not allowed"),
             (["history", "1", "--report", tmp_path / "no" / "r.html"],
              f"there is no folder {tmp_path / 'no'}"),
