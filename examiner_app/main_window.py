@@ -158,14 +158,15 @@ class MainWindow(QMainWindow):
         self._reopened_notes = None  # (search id, rating sessions, hits, notes) of a reopened one
         self._opened_library = None  # the library last opened (its path, as info gives it)
         self._quitting = False
+        self._settings_told: set[str] = set()   # settings problems the banner has told
+        self.settings.on_unsaved = self._settings_unsaved
         self._build_widgets()
         self.acts = WindowActions(self)
         self._connect()
         self.set_blind(self.settings.blind)
         geometry, state = self.settings.geometry()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        # (saved on another screen, or damaged: Qt refuses it and leaves the least size)
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self._first_size())
         if state is not None:
             self.restoreState(state)
@@ -371,7 +372,6 @@ class MainWindow(QMainWindow):
             if self.service.info is not None:   # (not "Preparing the demo library...")
                 self._show_library_info(self.service.info)
             return False
-        self.settings.library = path
         self.library_label.setText(f"Opening {path.name}\u2026")
         self._set_busy(True, f"Opening the library {path.name} and loading its model\u2026",
                        job="library")
@@ -390,6 +390,7 @@ class MainWindow(QMainWindow):
 
     def _library_opened(self, info: dict) -> None:
         self._set_busy(False, job="library")
+        self.settings.library = Path(info["library"])   # (one that opened: not a typo)
         self._read_only_words = info.get("read_only_words") or "read-only"
         self._show_library_info(info)
         if info.get("demo_unfinished"):
@@ -421,6 +422,26 @@ class MainWindow(QMainWindow):
         self._note_when_open = None
         self.refresh_history()
         self.refresh_summary()
+        self._tell_settings_problems()
+
+    def _tell_settings_problems(self) -> None:
+        """Once, when the banner is free: settings that cannot be saved, an examiner name
+        from the environment that could not be used."""
+        if self.banner.isVisible():
+            return
+        for problem in (self.settings.save_problem(), self.settings.examiner_problem()):
+            if problem and problem not in self._settings_told:
+                self._settings_told.add(problem)
+                self.show_message("warning", problem)
+                self._banner_sticky = True
+                return
+
+    def _settings_unsaved(self, problem: str | None) -> None:
+        """A change of settings just failed to save: said at once, once."""
+        if problem and problem not in self._settings_told:
+            self._settings_told.add(problem)
+            self.show_message("warning", problem)
+            self._banner_sticky = True
 
     def _show_library_info(self, info: dict) -> None:
         """The status bar's library and model (also after another program changed them)."""
@@ -438,6 +459,8 @@ class MainWindow(QMainWindow):
         self.library_label.setText("No library")
         self.library_label.setToolTip("")
         self.model_label.setText("")            # (the last library's model, else)
+        if kind in ("mismatch", "moved"):      # a library, asking a question: remembered
+            self.settings.library = self.service.path
         if kind == "mismatch":
             self.show_message("warning", f"{message}.", "Rebuild with the current model\u2026",
                               lambda: self.show_library_dialog(rebuild=True))
@@ -445,12 +468,21 @@ class MainWindow(QMainWindow):
             self.show_message("warning", f"{message}.", "Locate the model\u2026",
                               self.locate_model)
         elif kind == "missing":
-            self.show_message("info", f"No library at {self.service.path} yet. Add drawings "
-                              "to create one, or open another library.", "Manage library\u2026",
-                              self.show_library_dialog)
+            path = self.service.path
+            from core.library import default_library_path
+
+            if path.exists() or path == default_library_path():
+                text = (f"No library at {path} yet. Add drawings to create one, or open "
+                        "another library.")
+            else:       # (a library on a drive not connected now must not look unmade)
+                text = (f"There is no folder {path}: if a library was there, it was moved "
+                        "or renamed, or its drive is not connected. Open another library, or "
+                        "add drawings to create a new one there.")
+            self.show_message("info", text, "Manage library\u2026", self.show_library_dialog)
             self._banner_kind = "missing"
         else:
             self.show_message("error", message)
+        self._tell_settings_problems()
 
     def _maintenance(self, running: bool) -> None:
         self.acts.search.setEnabled(not running)

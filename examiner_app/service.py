@@ -146,6 +146,12 @@ class LibraryService(QObject):
 
             self._close_library()
             self.problem = None
+            if path.exists() and not path.is_dir():
+                hint = (f" (its folder, {path.parent}, is the library)" if path.name == DB_FILE
+                        else "")
+                self.problem = (f"{path} is a file, not a library folder{hint}: open the "
+                                "library's folder", "error")
+                raise LibraryUnusable(*self.problem)
             if not (path / DB_FILE).exists():
                 self.problem = (f"no library at {path}", "missing")
                 raise LibraryUnusable(*self.problem)

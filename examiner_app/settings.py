@@ -12,6 +12,10 @@ from PySide6.QtCore import QByteArray, QSettings
 from core import name_problem, normal_name
 
 ORG, APP = "patent-examiner", "examiner"
+USER_ENV = "PATENT_EXAMINER_USER"
+#: read once per window, then its own: another window's study session must not change whom
+#: this one logs searches and ratings for (QSettings' sync pulls in other processes' values)
+OWN_KEYS = ("examiner", "study", "session", "blind")
 
 
 def _truthy(value) -> bool:
@@ -26,8 +30,14 @@ def session_or_today(typed: str) -> str:
 class Settings:
     def __init__(self, qsettings: QSettings | None = None):
         self.q = qsettings if qsettings is not None else QSettings(ORG, APP)
+        self._own: dict = {}
+        self.on_unsaved = None      # called with save_problem()'s text when a change is lost
 
     def _get(self, key: str, default=None):
+        if key in OWN_KEYS:
+            if key not in self._own:
+                self._own[key] = self.q.value(key, default)
+            return self._own[key]
         return self.q.value(key, default)
 
     def _text(self, key: str) -> str:
@@ -44,8 +54,43 @@ class Settings:
         return "" if name_problem(value) else value
 
     def _set(self, key: str, value) -> None:
+        if key in OWN_KEYS:
+            self._own[key] = value
         self.q.setValue(key, value)
         self.q.sync()
+        if self.q.status() != QSettings.Status.NoError and self.on_unsaved is not None:
+            self.on_unsaved(self.save_problem())
+
+    def save_problem(self) -> str | None:
+        """Why changed settings would not outlive the window (the settings file cannot be
+        written), else None."""
+        file = Path(self.q.fileName())
+        if file.is_dir():
+            why = "it is a folder"
+        elif self.q.status() == QSettings.Status.FormatError:
+            why = "it is not a settings file Qt can read"
+        elif self.q.status() == QSettings.Status.AccessError or (
+                file.exists() and not os.access(file, os.W_OK)):
+            why = "this user may not write it"
+        else:
+            folder = next((p for p in file.parents if p.exists()), None)
+            if file.exists() or folder is None or os.access(folder, os.W_OK | os.X_OK):
+                return None
+            why = f"this user may not write in {folder}"
+        return (f"Settings cannot be saved to {file} ({why}): the examiner, study session, "
+                "library and window layout you set now last only until the window closes.")
+
+    def examiner_problem(self) -> str | None:
+        """Why $PATENT_EXAMINER_USER was not taken as the examiner (no examiner set here), else None."""
+        if self._name("examiner"):
+            return None
+        named = normal_name(os.environ.get(USER_ENV, ""))
+        problem = name_problem(named) if named else None
+        if not problem:
+            return None
+        return (f"${USER_ENV} ({named!r}) is not used as the examiner: it {problem}. "
+                f"Searches and ratings are logged under {self.examiner!r} until you set the "
+                "examiner (Study session\u2026).")
 
     @property
     def library(self) -> Path | None:
@@ -61,7 +106,7 @@ class Settings:
         value = self._name("examiner")
         if value:
             return value
-        named = normal_name(os.environ.get("PATENT_EXAMINER_USER", ""))
+        named = normal_name(os.environ.get(USER_ENV, ""))
         if named and not name_problem(named):   # (as the command line names its searcher)
             return named
         try:

@@ -1144,7 +1144,8 @@ def test_a_run_that_ended_with_the_dialog_closed_says_its_skips_once(qtbot, wind
 def test_missing_and_empty_libraries_explain_themselves(qtbot, window, tmp_path):
     window.start(tmp_path / "nowhere")
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
-    assert "No library at" in window.banner.text.text() and window.banner.action.isVisible()
+    assert "There is no folder" in window.banner.text.text() and \
+        window.banner.action.isVisible()
     window.show_library_dialog()                # nothing to rebuild yet
     dialog = window._library_dialog
     qtbot.waitUntil(lambda: dialog.summary.rowCount() > 0, timeout=WAIT)
@@ -1153,7 +1154,8 @@ def test_missing_and_empty_libraries_explain_themselves(qtbot, window, tmp_path)
     window.filters.text.setText("chair")
     window.search()                     # says the same again, with the way to make one
     qtbot.waitUntil(lambda: window.results.header.text() == "Search failed", timeout=WAIT)
-    assert "No library at" in window.banner.text.text() and window.banner.action.isVisible()
+    assert "There is no folder" in window.banner.text.text() and \
+        window.banner.action.isVisible()
     from core.library import Library
 
     Library(tmp_path / "empty", create=True).close()
@@ -1371,7 +1373,7 @@ def test_banners_go_when_they_stop_being_true(qtbot, window, gui_library, shared
     window.service.workers = 0
     window.start(new)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
-    assert window.banner.text.text().startswith("No library at")
+    assert window.banner.text.text().startswith("There is no folder")
     window.show_library_dialog()
     dialog = window._library_dialog
     dialog.add_pending(str(shared_data / "real_dev" / "manifest.jsonl"))
@@ -1385,7 +1387,7 @@ def test_banners_go_when_they_stop_being_true(qtbot, window, gui_library, shared
     window.service.openFailed.connect(lambda *_: reopened.append(True))
     dialog.cancel()                 # the first add, cancelled: no library made (as the
     qtbot.waitUntil(lambda: dialog.task is None and bool(reopened)       # command line)
-                    and "No library at" in window.banner.text.text(), timeout=WAIT)
+                    and "There is no folder" in window.banner.text.text(), timeout=WAIT)
     assert not new.exists()
     qtbot.wait(300)                 # (an open still on its way from the run's start)
 
@@ -2191,6 +2193,104 @@ def test_the_window_names_its_examiner_as_the_command_line_does(tmp_path, monkey
     assert fresh.examiner == "Bob"
 
 
+def test_another_window_does_not_change_whom_this_one_logs_for(tmp_path):
+    """A second window's study session (examiner Bob) became the first window's too as soon
+    as the first saved any setting (QSettings' sync reads other processes' values): Ada's
+    searches and ratings were logged as Bob's. Each window keeps whom it logs for; the file
+    holds the last one set, for the next window."""
+    from PySide6.QtCore import QSettings
+
+    file = str(tmp_path / "shared.ini")
+    first = Settings(QSettings(file, QSettings.Format.IniFormat))
+    first.examiner, first.study, first.session, first.blind = "Ada", "s1", "ada-s", False
+    second = Settings(QSettings(file, QSettings.Format.IniFormat))
+    assert second.examiner == "Ada"                    # a new window starts from the file
+    second.examiner, second.study, second.session, second.blind = "Bob", "other", "bob-s", True
+    first.last_folder = str(tmp_path)                  # the first window saves something
+    first.group_by_patent = False
+    assert (first.examiner, first.study, first.session, first.blind) == \
+        ("Ada", "s1", "ada-s", False)
+    assert Settings(QSettings(file, QSettings.Format.IniFormat)).examiner == "Bob"
+    assert second.last_folder == str(tmp_path)         # what is not whom: shared
+
+
+def test_settings_that_cannot_be_saved_are_said_not_lost_silently(qtbot, tmp_path,
+                                                                    gui_library):
+    """A settings file the app cannot write (a folder in its place, no write access) threw
+    every change away without a word: the banner says so once the library has opened."""
+    from PySide6.QtCore import QSettings
+
+    (tmp_path / "settings.ini").mkdir()
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    assert "it is a folder" in settings.save_problem()
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.start(gui_library, None)
+    qtbot.waitUntil(lambda: w.service.info is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: "Settings cannot be saved" in w.banner.text.text(), timeout=WAIT)
+    assert str(tmp_path / "settings.ini") in w.banner.text.text()
+    w.banner.hide()
+    settings.examiner = "Grace"                 # said once, not at every change
+    assert not w.banner.isVisible() and settings.examiner == "Grace"
+    fine = Settings(QSettings(str(tmp_path / "ok.ini"), QSettings.Format.IniFormat))
+    assert fine.save_problem() is None
+
+
+def test_an_examiner_name_from_the_environment_that_cannot_be_used_is_said(
+        qtbot, tmp_path, gui_library, monkeypatch):
+    """$PATENT_EXAMINER_USER with a line break: the command line refuses it, the window
+    logged under the login name without a word."""
+    from PySide6.QtCore import QSettings
+
+    monkeypatch.setenv("PATENT_EXAMINER_USER", "Ann\nEve")
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.start(gui_library, None)
+    qtbot.waitUntil(lambda: "PATENT_EXAMINER_USER" in w.banner.text.text(), timeout=WAIT)
+    assert repr(settings.examiner) in w.banner.text.text()
+    settings.examiner = "Ann Eve"
+    assert settings.examiner_problem() is None
+
+
+def test_a_library_that_did_not_open_is_not_remembered(qtbot, window, settings, gui_library,
+                                                       tmp_path):
+    """`gui --library` with a typo replaced the remembered library: the next plain start
+    opened the typo. A file, or a folder that is not there, is said as such, not as a
+    library "not created yet"."""
+    window.start(gui_library, None)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    assert settings.library == gui_library
+    window.start(tmp_path / "librry", None)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT)
+    assert "There is no folder" in window.banner.text.text()
+    assert "drive is not connected" in window.banner.text.text()
+    assert settings.library == gui_library
+    window.start(gui_library / "library.sqlite", None)
+    qtbot.waitUntil(lambda: "is a file" in window.banner.text.text(), timeout=WAIT)
+    assert f"its folder, {gui_library}, is the library" in window.banner.text.text()
+    assert settings.library == gui_library
+    (tmp_path / "empty").mkdir()
+    window.start(tmp_path / "empty", None)
+    qtbot.waitUntil(lambda: "No library at" in window.banner.text.text(), timeout=WAIT)
+    assert "yet" in window.banner.text.text()
+
+
+def test_a_window_geometry_qt_refuses_gives_the_first_size(qtbot, tmp_path):
+    """Geometry saved on another screen or damaged: Qt refuses it and the window opened at
+    its least size (583x400) instead of the size that fits the screen."""
+    from PySide6.QtCore import QByteArray, QSettings
+
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.save_geometry(QByteArray(b"\x01\xd9\xd0\xcb not Qt's bytes"), QByteArray())
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    assert w.size() == w._first_size()
+    assert w.width() > w.minimumSizeHint().width() + 100
+
+
 def test_session_dialog_refuses_an_empty_examiner(qtbot, settings):
     """An empty name would silently become the login name in every rating."""
     from PySide6.QtWidgets import QDialogButtonBox
@@ -2439,6 +2539,7 @@ def test_settings_edited_by_hand_into_nonsense_fall_back_to_defaults(tmp_path, q
     assert "Size" not in settings.examiner and settings.examiner
     settings.q.setValue("examiner", "a\tb")     # a name on two lines, which the log refuses
     settings.q.setValue("study", "pilot\nweek 2")
+    settings = Settings(settings.q)             # (a window reads them once, when it opens)
     assert "\t" not in settings.examiner and settings.examiner and settings.study == ""
     w = MainWindow(settings)
     qtbot.addWidget(w)
