@@ -955,6 +955,18 @@ def cmd_models(args) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------------
+def _version() -> str:
+    """The installed distribution's version (for bug reports), else the source tree's."""
+    from importlib import metadata
+
+    from . import __version__
+
+    try:
+        return metadata.version("patent-examiner")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._cli_audit import csv_file
 
@@ -962,6 +974,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="patent-examiner",
         description="Image-based prior-art search of design-patent drawings.")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def lib_arg(sp):

@@ -1047,6 +1047,9 @@ def test_python_dash_m_runs_the_window_and_the_command_line():
     cli = subprocess.run([sys.executable, "-m", "core", "models"], capture_output=True,
                          text=True, timeout=120)
     assert cli.returncode == 0 and "efficientnet_lite0" in cli.stdout
+    version = subprocess.run([sys.executable, "-m", "core", "--version"], capture_output=True,
+                             text=True, timeout=120)      # (for a bug report; was refused)
+    assert version.returncode == 0 and version.stdout.strip() == "patent-examiner 0.1.0"
 
 
 def test_result_lines_keep_their_columns_with_wide_and_combining_characters():

@@ -836,6 +836,14 @@ def test_cli_train_names_missing_data_before_creating_anything(tmp_path, monkeyp
     assert main(["train", "--config", str(TINY)]) == 1
     assert capsys.readouterr().err.strip() == "patent-examiner: error: no training data: " \
         "data.sources, data.deeppatent2 and data.synthetic are all empty"
+    # an installed user has no training/configs/ folder: the built-in config by its name
+    assert main(["train", "--config", "default", "--out", str(tmp_path / "run")]) == 1
+    assert "training data not found: data.sources ../shared/data/real_dev" in \
+        capsys.readouterr().err
+    assert main(["train", "--config", "training/configs/default.toml"]) == 1
+    assert "name a built-in config: default, gpu_full, tiny_test; e.g. --config default" \
+        in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_train_reports_settings_that_do_not_fit_together(tmp_path, drawing_manifest,

@@ -59,7 +59,11 @@ def register_enrich(subparsers) -> None:
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, metavar="FILE", help="TOML training config")
+    from .config import builtin_configs
+
+    p.add_argument("--config", required=True, metavar="FILE",
+                   help="TOML training config, or the name of a built-in one ("
+                        f"{', '.join(builtin_configs())})")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    type=_override,
                    help="override a config value (TOML syntax), e.g. optim.lr=1e-4")

@@ -315,12 +315,32 @@ def _checked(key: str, value, default):
     return value
 
 
+#: the configs that ship with the package (``--config default`` names one)
+BUILTIN_DIR = Path(__file__).parent / "configs"
+
+
+def builtin_configs() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def config_path(path: str | Path) -> Path:
+    """``path``, or the built-in config of that name ("default") when no such file is here."""
+    given = Path(path)
+    if not given.exists() and given.name == str(path) and not given.suffix \
+            and (BUILTIN_DIR / f"{given.name}.toml").is_file():
+        return BUILTIN_DIR / f"{given.name}.toml"
+    return given
+
+
 def read_toml(path: str | Path) -> dict:
+    file = config_path(path)
     try:
-        with open(path, "rb") as f:
+        with open(file, "rb") as f:
             return tomllib.load(f)
     except OSError as exc:
-        raise ConfigError(f"cannot read the config {path}: {exc.strerror or exc}") from None
+        names = ", ".join(builtin_configs())
+        raise ConfigError(f"cannot read the config {path}: {exc.strerror or exc} (or name a "
+                          f"built-in config: {names}; e.g. --config default)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
 
