@@ -475,7 +475,7 @@ class VectorIndex:
         labels = np.concatenate([np.empty((nq, 0), np.int64)] + [f[0] for f in found], axis=1)
         scores = np.concatenate([np.empty((nq, 0), np.float32)] + [f[1] for f in found],
                                 axis=1)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        order = np.lexsort((labels, -scores), axis=1)[:, :k]    # (equal scores: by id)
         labels = np.take_along_axis(labels, order, axis=1)
         scores = np.take_along_axis(scores, order, axis=1)
         if labels.shape[1] < k:
@@ -538,10 +538,20 @@ class VectorIndex:
 
 
 def _exact(vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray, k: int):
+    """The ``k`` best of ``vectors`` for each query, best first; equal scores by label, so a
+    tie at the k-th place keeps the same figure whatever ``k`` is."""
     sims = queries @ np.asarray(vectors).T
     kk = min(k, sims.shape[1])
-    part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-    return labels[part], np.take_along_axis(sims, part, axis=1).astype(np.float32)
+    out_l = np.empty((len(sims), kk), np.int64)
+    out_s = np.empty((len(sims), kk), np.float32)
+    if not kk:
+        return out_l, out_s
+    kth = -np.partition(-sims, kk - 1, axis=1)[:, kk - 1]
+    for i, row in enumerate(sims):
+        cand = np.flatnonzero(row >= kth[i])        # the top k and any tied with the k-th
+        pick = cand[np.lexsort((labels[cand], -row[cand]))[:kk]]
+        out_l[i], out_s[i] = labels[pick], row[pick]
+    return out_l, out_s
 
 
 def load_manifest_json(text: str | None) -> dict | None:

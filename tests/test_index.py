@@ -69,6 +69,33 @@ def test_exact_mode_equals_brute_force(tmp_path):
     assert (got == _brute(labels, dates, vecs, q, 7, before)).all()
 
 
+def test_a_tie_at_the_kth_place_keeps_the_lower_label_whatever_k(tmp_path):
+    """Figures with equal scores (a drawing filed twice, its copies in two segments): the one
+    at the k-th place depended on k (argpartition picks any of a tie), so rank 20 of a
+    search for 20 was not rank 20 of a search for 21. Equal scores now go by label."""
+    rng = np.random.default_rng(5)
+    params = IndexParams(min_hnsw=10_000, exact_max=10_000)
+    manifest = empty_manifest("test-model", 16)
+    vecs = _unit(rng, 60, 16)
+    vecs[40:50] = vecs[0]                          # ten copies of figure 1 ...
+    vecs[50:60] = vecs[0]                          # ... ten more in a second segment
+    for first, part in ((1, vecs[:50]), (51, vecs[50:])):
+        labels = np.arange(first, first + len(part))
+        manifest["segments"].append(write_segment(tmp_path, labels, np.full(len(part), 730000),
+                                                  part, params))
+    index = VectorIndex(tmp_path, manifest, params)
+    q = vecs[:1] + 0.01 * _unit(rng, 1, 16)
+    q /= np.linalg.norm(q)
+    ties = [1] + list(range(41, 61))                   # 21 equal best scores
+    for k in range(1, 24):
+        got, scores = index.search(q, k)
+        expected = ties[:k] if k <= len(ties) else None
+        if expected is not None:
+            assert got[0].tolist() == expected, k
+        else:
+            assert got[0, :len(ties)].tolist() == ties and scores[0, len(ties)] < scores[0, 0]
+
+
 def test_fewer_allowed_than_k_pads(tmp_path):
     index, labels, dates, vecs = _build(tmp_path, [600])
     before = int(np.sort(dates)[2])  # only the items strictly before the third date
