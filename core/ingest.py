@@ -74,10 +74,11 @@ class IngestReport:
         pages, figures = counted(self.pages_added, "page"), counted(self.figures_added, "figure")
         if self.rebuilt:
             before = self.pages_already_present       # by the interrupted run it resumed
-            first = (f"{head}: re-embedded {pages} ({figures} of "
-                     f"{counted(self.patents_added, 'patent')}) in {self.seconds:.1f} s"
-                     + (f", resuming an interrupted rebuild that had re-embedded "
-                        f"{counted(before, 'page')}" if before else "") + "; ")
+            patents = counted(self.patents_added, "patent")    # (the library's, all of them)
+            first = (f"{head}: re-embedded {pages} ({figures}"
+                     + (f") in {self.seconds:.1f} s, resuming an interrupted rebuild that had "
+                        f"re-embedded {counted(before, 'page')}; {patents} in the library"
+                        if before else f" of {patents}) in {self.seconds:.1f} s") + "; ")
         else:
             present = self.pages_already_present
             first = (f"{head}: added {pages} ({figures}, "
@@ -124,8 +125,9 @@ class _ChunkWriter:
         self.pages: list[PreparedPage] = []
         self.n_figures = 0
         self.segments: set[str] = set()  # this run's segments (only these merge during it)
+        # (a patent whose pages a rebuild dropped keeps its row: added again, it is new)
         self.known_patents: set[str] = {r[0] for r in library.store.conn.execute(
-            "SELECT patent_id FROM patents")}
+            "SELECT DISTINCT patent_id FROM pages")}
 
     def add(self, prepared: PreparedPage) -> None:
         self.pages.append(prepared)

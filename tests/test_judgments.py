@@ -161,3 +161,30 @@ def test_a_judged_patent_dropped_from_the_library_is_left_out_of_both_scores(
     (row,) = scores.searches
     assert (row.judged, row.left_out) == (2, 1)
     assert row.logged == pytest.approx(1.0) and row.now == pytest.approx(1.0)
+
+
+def test_a_dropped_patent_added_again_counts_as_new(searchable_library):
+    """A patent whose pages a rebuild dropped keeps its row; added again (its files back),
+    the add said "0 new patents" while the library's count of patents rose by one."""
+    from pathlib import Path
+
+    from core.ingest import ingest, rebuild
+
+    path, _ = searchable_library
+    model = create_model("tiny_test", pretrained=None)
+    with Library(path) as lib:
+        before = lib.info()["patents"]
+        pid = lib.store.conn.execute("SELECT patent_id FROM pages LIMIT 1").fetchone()[0]
+        moved = [Path(p["path"]) for p in lib.store.pages_of_patent(pid)]
+        source = lib.store.conn.execute("SELECT path FROM sources").fetchone()[0]
+    for page in moved:
+        page.rename(page.with_suffix(".aside"))
+    with Library(path) as lib:
+        rebuild(lib, model, model_ref="tiny_test:random", workers=0, drop_missing=True)
+        assert lib.info()["patents"] == before - 1
+    for page in moved:
+        page.with_suffix(".aside").rename(page)
+    with Library(path) as lib:
+        report = ingest(lib, [source], model, model_ref="tiny_test:random", workers=0)
+        assert lib.info()["patents"] == before
+    assert report.patents_added == 1 and "1 new patent)" in report.summary()

@@ -2020,6 +2020,13 @@ def test_an_ingest_summary_counts_in_words_that_agree():
     again = IngestReport("r", pages_added=1, figures_added=2, patents_added=1, rebuilt=True,
                          seconds=1).summary()
     assert again.startswith("done: re-embedded 1 page (2 figures of 1 patent) in 1.0 s")
+    # resumed: this run's pages, and the library's patents as the library's (it read
+    # "1004 pages (1633 figures of 350 patents)" with 350 the whole library's)
+    resumed = IngestReport("r", pages_added=4, figures_added=6, patents_added=9, rebuilt=True,
+                           pages_already_present=5, seconds=1).summary()
+    assert resumed.startswith("done: re-embedded 4 pages (6 figures) in 1.0 s, resuming an "
+                              "interrupted rebuild that had re-embedded 5 pages; 9 patents in "
+                              "the library; 0 skipped")
 
 
 def test_a_library_built_in_python_remembers_the_model_that_built_it(shared_data, tmp_path):
