@@ -81,7 +81,7 @@ class Settings:
                 "library and window layout you set now last only until the window closes.")
 
     def examiner_problem(self) -> str | None:
-        """Why $PATENT_EXAMINER_USER was not taken as the examiner (no examiner set here), else None."""
+        """Why $PATENT_EXAMINER_USER was not taken as the examiner (none set here), or None."""
         if self._name("examiner"):
             return None
         named = normal_name(os.environ.get(USER_ENV, ""))
