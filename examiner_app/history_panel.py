@@ -94,7 +94,10 @@ class HistoryPanel(QDockWidget):
         # the width the window's other panes want beside the dock (set by the window)
         self.room_beside: Callable[[int], int] | None = None    # with n columns of results
         # fitted once the window's layout has settled: the panes' widths are stale before
-        self._fit_soon = QTimer(self, singleShot=True, interval=0, timeout=self.fit_to_window)
+        self._fit_soon = QTimer(self)
+        self._fit_soon.setSingleShot(True)
+        self._fit_soon.setInterval(0)
+        self._fit_soon.timeout.connect(self.fit_to_window)
         self._watch_window()
         self._records: list[dict] = []
         self._shared: dict[str, tuple[int, int]] | None = None     # of the names listed

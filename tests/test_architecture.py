@@ -20,6 +20,25 @@ def test_import_contracts_hold():
     assert "Contracts: 2 kept, 0 broken" in proc.stdout
 
 
+def test_qt_properties_are_set_by_their_setters_not_as_constructor_keywords():
+    """`QTimer(self, interval=0)` stopped the window from starting in a Turkish locale:
+    PySide finds a keyword's property through the locale, where "interval" has no match
+    (dotted and dotless i). Only ``parent`` is passed by name to a Qt class."""
+    import ast
+
+    found = []
+    for path in sorted((REPO / "examiner_app").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else getattr(f, "attr", "")
+            if name.startswith("Q") and name[1:2].isupper():
+                found += [f"{path.name}:{node.lineno} {name}({k.arg}=...)"
+                          for k in node.keywords if k.arg not in ("parent", None)]
+    assert not found, found
+
+
 def test_core_does_not_load_torch_on_import():
     """Worker processes import core modules to decode pages; they must stay light."""
     code = ("import sys, core.embed, core.drawing, core.imageio, core.sources; "
