@@ -80,9 +80,9 @@ def cmd_history(args) -> int:
           + (f"{'study':<12} " if studies else "") + f"{'session':<12} {'before':<10} "
           f"{'class':<5} {'results':>7}  query")
     for r in records:
-        print(f"{r['id']:>5}  {(r['at'] or '')[:19]:<19}  {(r['examiner'] or '-')[:12]:<12} "
-              + (f"{(r.get('study') or '-')[:12]:<12} " if studies else "")
-              + f"{(r['session'] or '-')[:12]:<12} {r['before'] or '-':<10} "
+        print(f"{r['id']:>5}  {(r['at'] or '')[:19]:<19}  {in_columns(r['examiner'] or '-', 12)} "
+              + (f"{in_columns(r.get('study') or '-', 12)} " if studies else "")
+              + f"{in_columns(r['session'] or '-', 12)} {r['before'] or '-':<10} "
               f"{r['locarno'] or '-':<5} {len(r.get('results') or []):>7}  {_query_text(r)}")
     return EXIT_OK
 

@@ -1131,7 +1131,38 @@ def _add_plugin_commands(sub) -> None:
         register(sub)
 
 
+_UTF8_RETRY = "PATENT_EXAMINER_UTF8_RETRY"
+
+
+def _utf8_command() -> list[str] | None:
+    """This process's command line in Python's UTF-8 mode, when it reads file names in
+    another encoding (an ASCII or Latin-1 locale, PYTHONUTF8=0): a library records its paths
+    as UTF-8 text, and non-ASCII names crashed or were "not found"; None when already so."""
+    encoding = sys.getfilesystemencoding().lower().replace("-", "").replace("_", "")
+    if sys.flags.utf8_mode or encoding == "utf8" or os.environ.get(_UTF8_RETRY) \
+            or not getattr(sys, "orig_argv", None) or not sys.executable:
+        return None
+    return [sys.executable, "-X", "utf8", *sys.orig_argv[1:]]
+
+
+def _printable_output() -> None:
+    """Characters the terminal's encoding lacks print as escapes (a traceback before)."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace(
+                "-", "") not in ("utf8", "utf16", "utf32"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    command = _utf8_command()
+    if command is not None:
+        os.environ[_UTF8_RETRY] = "1"           # (once: never a loop)
+        sys.stdout.flush()
+        os.execv(command[0], command)
+    _printable_output()
     try:
         os.getcwd()
     except OSError:         # (torch, imported later, dies on it with a message about itself)

@@ -1072,3 +1072,48 @@ def test_result_lines_keep_their_columns_with_wide_and_combining_characters():
     starts = {columns(line[:line.index(f"sheet{i}.png")]) for i, line in enumerate(lines, 1)}
     assert len(starts) == 1, lines
     assert "椅子" * 12 in lines[2] and "椅子" * 13 not in lines[2]    # (48 columns of it)
+
+
+def test_non_ascii_names_work_in_an_ascii_locale_and_on_an_ascii_terminal(sheets, tmp_path):
+    """LC_ALL=C with PYTHONUTF8=0 read file names as ASCII: adding a folder named "données"
+    crashed in the path resolution (a Latin-1 locale: every "é" file "not found"); the
+    command runs itself again in Python's UTF-8 mode. A terminal that cannot print "é"
+    (PYTHONIOENCODING=ascii) gets escapes where a traceback came."""
+    import shutil
+
+    folder = tmp_path / "donn\u00e9es \u4e2d"
+    folder.mkdir()
+    shutil.copy(sheets.parent / "D0900000_1.png", folder / "requ\u00eate \u00e9.png")
+    lib = tmp_path / "biblioth\u00e8que"
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("LANG", "LANGUAGE", "PYTHONIOENCODING") and not k.startswith("LC_")}
+    ascii_locale = {**base, "LC_ALL": "C", "PYTHONUTF8": "0"}
+    cmd = [sys.executable, "-m", "core", "index", "add", os.fsencode(folder), "--library",
+           os.fsencode(lib), "--model", "tiny_test:random", "--workers", "0"]
+    proc = subprocess.run(cmd, capture_output=True, env=ascii_locale, timeout=600)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0 and "Traceback" not in err and "added 1 page" in err, err
+    query = folder / "requ\u00eate \u00e9.png"
+    proc = subprocess.run([sys.executable, "-m", "core", "search", query, "--library", lib,
+                           "--examiner", "Zo\u00eb", "--k", "1"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**base, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0 and "requ\\xeate \\xe9.png" in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "core", "history", "--library", lib],
+                          capture_output=True, text=True, timeout=600,
+                          env={**base, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0 and "Zo\\xeb" in proc.stdout, proc.stderr
+    # the history's columns keep their place with wide characters (padded by characters, a
+    # name in Chinese pushed the rest of its row out of line)
+    import unicodedata
+
+    for examiner in ("\u5ba1\u67e5\u5458\u738b\u5c0f\u660e\u5148\u751f", "Ann"):
+        assert subprocess.run([sys.executable, "-m", "core", "search", query, "--library",
+                               lib, "--examiner", examiner, "--before", "2030-01-01", "--k",
+                               "1"], capture_output=True, timeout=600).returncode == 0
+    rows = [line for line in subprocess.run(
+        [sys.executable, "-m", "core", "history", "--library", lib], capture_output=True,
+        text=True, timeout=600, encoding="utf-8").stdout.splitlines() if "2030-01-01" in line]
+    assert len(rows) == 2
+    assert len({sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+                    for c in row[:row.index("2030-01-01")]) for row in rows}) == 1, rows
