@@ -11,6 +11,7 @@ from pathlib import Path
 from core.audit import searched_region
 from core import normal_name
 from core.dates import local_time
+from core.reports import counted
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QHeaderView, QLabel,
                                QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout,
@@ -100,16 +101,21 @@ class HistoryPanel(QDockWidget):
         self._fit_soon.timeout.connect(self.fit_to_window)
         self._watch_window()
         self._records: list[dict] = []
+        self._counts: dict[str, int] | None = None
         self._shared: dict[str, tuple[int, int]] | None = None     # of the names listed
         self.session: str | None = None
         self.examiner: str | None = None
         self.study: str | None = None
 
     def set_records(self, records: list[dict], session: str | None,
-                    examiner: str | None = None, study: str | None = None) -> None:
+                    examiner: str | None = None, study: str | None = None,
+                    counts: dict[str, int] | None = None) -> None:
         """Show ``records``; "Only mine, this session" keeps those of ``examiner`` in
-        ``study`` (none: outside any) and ``session``."""
+        ``study`` (none: outside any) and ``session``. ``counts``: how many searches the log
+        holds (``total``) and of them this session's (``mine``), where ``records`` are not
+        all of them."""
         self._records = records
+        self._counts = counts
         self.session, self.examiner, self.study = session, examiner, study
         self._fill()
         self._widen()
@@ -120,13 +126,22 @@ class HistoryPanel(QDockWidget):
                 and normal_name(r.get("study") or "") == normal_name(self.study or ""))
 
     def _fill(self) -> None:
-        rows = [r for r in self._records if not self.only_session.isChecked() or self._mine(r)]
-        hidden = len(self._records) - len(rows)
-        self.hidden_note.setText(
-            "1 search of another session or examiner is not listed: untick to list it"
-            if hidden == 1 else f"{hidden} searches of other sessions or examiners are not "
-            "listed: untick to list them")
-        self.hidden_note.setVisible(hidden > 0)
+        only = self.only_session.isChecked()
+        rows = [r for r in self._records if not only or self._mine(r)]
+        counts = self._counts or {"total": len(self._records),
+                                  "mine": sum(map(self._mine, self._records))}
+        notes = []
+        others = counts["total"] - counts["mine"]
+        if only and others:
+            notes.append("1 search of another session or examiner is not listed: untick to "
+                         "list it" if others == 1 else f"{others} searches of other sessions "
+                         "or examiners are not listed: untick to list them")
+        older = (counts["mine"] if only else counts["total"]) - len(rows)
+        if older > 0:
+            notes.append(f"{counted(older, 'older search')} {'is' if older == 1 else 'are'} "
+                         "not listed here: `patent-examiner history` lists every one")
+        self.hidden_note.setText("; ".join(notes))
+        self.hidden_note.setVisible(bool(notes))
         for j in WHO:
             self.table.setColumnHidden(j, self.only_session.isChecked())
         for j, key in OPTIONAL.items():

@@ -1107,8 +1107,8 @@ class MainWindow(QMainWindow):
     def refresh_history(self) -> None:
         if self.history.isVisible():
             who = self.identity()
-            self.service.history(on_done=lambda rows: self.history.set_records(
-                rows, who.session, who.examiner, who.study))
+            self.service.history(who, on_done=lambda got: self.history.set_records(
+                got[0], who.session, who.examiner, who.study, counts=got[1]))
 
     def export_report_dialog(self) -> None:
         if self.response is None:

@@ -408,9 +408,20 @@ class LibraryService(QObject):
         return self.db.submit_steps(step, on_progress=on_progress, on_done=done,
                                     on_error=on_error)
 
-    def history(self, *, on_done: Callback, limit: int = 500) -> Task:
+    def history(self, who: Identity, *, on_done: Callback, limit: int = 500) -> Task:
+        """``on_done((records, counts))``: the newest ``limit`` searches and the newest
+        ``limit`` of ``who``'s session (a batch of others' searches must not push those out
+        of reach), and how many there are of each (``{"total": n, "mine": m}``)."""
         def work(task: Task):
-            return self._library.store.searches(limit) if self._library is not None else []
+            if self._library is None:
+                return [], {"total": 0, "mine": 0}
+            store = self._library.store
+            mine = {"examiner": who.examiner, "study": who.study or "",
+                    "session": who.session}
+            records = {r["id"]: r for r in store.searches(limit)}
+            records.update((r["id"], r) for r in store.searches(limit, **mine))
+            return ([records[i] for i in sorted(records, reverse=True)],
+                    {"total": store.count_searches(), "mine": store.count_searches(**mine)})
 
         return self.db.submit(work, on_done=on_done, on_error=lambda exc: None)
 

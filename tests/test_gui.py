@@ -3136,6 +3136,40 @@ def test_the_history_shows_when_on_this_computers_clock(qtbot, monkeypatch, zone
         time.tzset()
 
 
+def test_a_batch_of_others_searches_does_not_push_the_sessions_own_out_of_the_history(
+        qtbot, window, settings, gui_library):
+    """The dock listed the newest 500 searches of everyone and kept "mine" among them: after
+    a batch of 500 searches by another examiner, "Only mine" was empty and its note counted
+    the 500 as the only others. The session's own come whatever the others did, and the
+    note counts from the whole log."""
+    from core.library import Library
+
+    with Library(gui_library) as lib:
+        add = lib.store.log_search
+        for examiner in ("Ada Examiner",) * 3 + ("Bob Batch",) * 12:
+            add(examiner=examiner, study="pilot", session="s-1", query_path="/q/a.png",
+                query_sha256="x", query_page=0, query_box=None, before=None, locarno=None,
+                text=None, model_id="m", k=5, params={}, results=[])
+    window.start(gui_library, None)
+    qtbot.waitUntil(lambda: window.service.info is not None, timeout=WAIT)
+    got = []
+    window.service.history(window.identity(), on_done=got.append, limit=5)
+    qtbot.waitUntil(lambda: bool(got), timeout=WAIT)
+    records, counts = got[0]
+    assert counts == {"total": 15, "mine": 3}
+    assert sorted(r["id"] for r in records) == [1, 2, 3, 11, 12, 13, 14, 15]
+    panel = window.history
+    panel.set_records(records, "s-1", "Ada Examiner", "pilot", counts=counts)
+    assert [panel.table.item(i, 0).text() for i in range(panel.table.rowCount())] == \
+        ["3", "2", "1"]
+    assert panel.hidden_note.text() == ("12 searches of other sessions or examiners are not "
+                                        "listed: untick to list them")
+    panel.only_session.setChecked(False)
+    assert panel.table.rowCount() == 8
+    assert panel.hidden_note.text() == ("7 older searches are not listed here: "
+                                        "`patent-examiner history` lists every one")
+
+
 @pytest.mark.parametrize("text", [None, "pregnancy pillow"])
 def test_sheets_of_one_folder_keep_what_tells_them_apart_in_a_narrow_history(qtbot, text):
     """Queries all from one folder (so no folder is shown) were elided in their middle,
