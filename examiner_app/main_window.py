@@ -392,6 +392,10 @@ class MainWindow(QMainWindow):
         self._set_busy(False, job="library")
         self.settings.library = Path(info["library"])   # (one that opened: not a typo)
         self._read_only_words = info.get("read_only_words") or "read-only"
+        if info.get("no_room"):         # (read-only for now: said with its cause and remedy)
+            why, remedy = info["no_room"]
+            self._read_only_words = (f"read-only until you {remedy} and open it again: "
+                                     f"{why}")
         self._show_library_info(info)
         if info.get("demo_unfinished"):
             self.show_message("warning", "This demo library was not finished: it holds only "
@@ -705,7 +709,7 @@ class MainWindow(QMainWindow):
             tip = ("" if reopened or resp.text or not resp.query else
                    " \u2014 tip: add the title (Text) to find prior art of the same kind")
             logged = (f"search #{resp.search_id}" if resp.search_id is not None else
-                      "not logged (a read-only library)")
+                      f"not logged (the library is {self._read_only_words})")
             self.results.subheader.setText(f"Prior art {before}{loc}; {detail}; {logged}{tip}")
             self.results.select_row(0)
         if (self.banner.level in ("error", "warning") or self._banner_kind == "hint") \

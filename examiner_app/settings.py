@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from core import name_problem, normal_name
+from core.atomic import NO_ROOM, no_room
 
 ORG, APP = "patent-examiner", "examiner"
 USER_ENV = "PATENT_EXAMINER_USER"
@@ -65,6 +66,13 @@ class Settings:
         """Why changed settings would not outlive the window (the settings file cannot be
         written), else None."""
         file = Path(self.q.fileName())
+        room = no_room(file.parent) if self.q.status() != QSettings.Status.NoError \
+            and file.parent.is_dir() else None
+        if room is not None:            # (Qt says "access error" for a full disk too)
+            why, remedy = NO_ROOM[room]
+            return (f"Settings cannot be saved to {file} now: {why}. {remedy.capitalize()}: "
+                    "what you set is saved with your next change of a setting, or when the "
+                    "window closes.")
         if file.is_dir():
             why = "it is a folder"
         elif self.q.status() == QSettings.Status.FormatError:

@@ -2237,6 +2237,28 @@ def test_settings_that_cannot_be_saved_are_said_not_lost_silently(qtbot, tmp_pat
     assert fine.save_problem() is None
 
 
+def test_settings_on_a_full_disk_say_the_disk_is_full(tmp_path, monkeypatch):
+    """Qt reports a full disk as an access error: the banner blamed permissions and said the
+    changes were lost, though Qt writes them with the next save once there is room."""
+    import errno
+
+    from PySide6.QtCore import QSettings
+
+    import examiner_app.settings
+
+    class Full(QSettings):
+        def status(self):
+            return QSettings.Status.AccessError
+
+    monkeypatch.setattr(examiner_app.settings, "no_room", lambda path: errno.ENOSPC)
+    settings = Settings(Full(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    told = []
+    settings.on_unsaved = told.append
+    settings.examiner = "Grace"
+    assert told and "now: the disk is full. Free space: what you set is saved" in told[0]
+    assert "may not write" not in told[0]
+
+
 def test_an_examiner_name_from_the_environment_that_cannot_be_used_is_said(
         qtbot, tmp_path, gui_library, monkeypatch):
     """$PATENT_EXAMINER_USER with a line break: the command line refuses it, the window
@@ -3798,6 +3820,13 @@ def test_a_library_opened_read_only_for_want_of_room_says_what_stopped_it(
         "Nothing can be written to this library now: the file size limit (ulimit -f) is "
         "reached. Searches are not logged and ratings cannot be saved until you raise the "
         "limit and open it again.")
+    # the subheader and a refused rating say the same cause (they said "read-only for
+    # you", gone from the screen with the banner)
+    said = "read-only until you raise the limit and open it again: the file size limit"
+    assert said in window.results.subheader.text()
+    window.banner.hide()
+    window.model.setData(window.model.index(0), 2, RatingRole)
+    assert window.banner.level == "error" and said in window.banner.text.text()
 
 
 def test_a_read_only_library_is_searched_without_logging(qtbot, window, gui_library,
@@ -3820,7 +3849,7 @@ def test_a_read_only_library_is_searched_without_logging(qtbot, window, gui_libr
     resp = searched(qtbot, window)
     assert resp.results and resp.search_id is None
     assert window.results.subheader.text().split("; ")[-1].startswith(
-        "not logged (a read-only library)")
+        "not logged (the library is read-only for you)")
     assert window.banner.isVisible() and "read-only for you" in window.banner.text.text()
     window.model.setData(window.model.index(0), 2, RatingRole)
     assert window.model.index(0).data(RatingRole) is None
