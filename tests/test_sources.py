@@ -176,7 +176,9 @@ def test_display_patent_id():
 def test_parse_date():
     assert parse_date("2020-12-29", "f") == parse_date("20201229", "f") == date(2020, 12, 29)
     assert parse_date(None, "f") is None and parse_date(" ", "f") is None
-    for bad in ("2020-13-01", "2020-02-30", "29/12/2020", "2020-1229x", 20201229):
+    assert parse_date(20201229, "f") == date(2020, 12, 29)     # (a JSON number, as written)
+    for bad in ("2020-13-01", "2020-02-30", "29/12/2020", "2020-1229x", 2020122, 20201229.0,
+                True):
         with pytest.raises(ValueError, match="grant_date"):
             parse_date(bad, "grant_date")
 
@@ -521,6 +523,20 @@ def test_a_manifest_saved_as_utf16_is_read_or_refused_in_one_line(tmp_path):
     (tmp_path / "manifest.jsonl").write_bytes(text.encode("utf-16-le"))   # without its mark
     with pytest.raises(SourceError, match="NUL bytes .UTF-16 text without its byte-order mark"):
         scan_manifest(tmp_path / "manifest.jsonl")
+
+
+def test_a_json_array_saved_as_jsonl_and_a_date_written_as_a_number_are_read(tmp_path):
+    """A pretty-printed JSON array in a .jsonl file gave one "invalid JSON" per line (44 for
+    two rows); a grant date written as the number 20201229 was refused as "expected
+    YYYYMMDD"."""
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    rows = [row("a.png"), {**row("b.png", "D0900002"), "grant_date": 20201229}]
+    (tmp_path / "manifest.jsonl").write_text("\ufeff" + json.dumps(rows, indent=1),
+                                             encoding="utf-8")
+    scan = scan_manifest(tmp_path / "manifest.jsonl")
+    assert not scan.errors and set(scan.patents) == {"D0900001", "D0900002"}
+    assert str(scan.patents["D0900002"].grant_date) == "2020-12-29"
 
 
 def test_manifest_unicode_names_backslashes_and_json_array(tmp_path):
@@ -974,8 +990,16 @@ def test_a_deeppatent2_patent_takes_what_its_later_records_give(tmp_path):
     assert (scan.patents["D0871728"].locarno, scan.patents["D0871728"].title) == \
         ("09-03", "vase")
     assert scan.patents["D0871717"].locarno == "06-01"
-    assert scan.warnings == ["2020.json: 1 patents have records of other Locarno classes; each "
+    assert scan.warnings == ["2020.json: 1 patent has records of other Locarno classes; each "
                              "keeps its first record's: D0871717 06-01 (also 21-01)"]
+    # a later record of another grant date: said (the date cuts the prior art), first kept
+    records[3]["patentID"] = "USD0871717-20210105"
+    (tmp_path / "2020.json").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    scan = scan_deeppatent2(tmp_path / "2020.json")
+    assert str(scan.patents["D0871717"].grant_date) == "2020-01-07"
+    assert scan.warnings[1] == ("2020.json: 1 patent has records of other grant dates; each "
+                                "keeps its first record's: D0871717 2020-01-07 (also "
+                                "2021-01-05)")
 
 
 def test_an_archive_is_unpacked_in_pieces_and_a_damaged_file_leaves_nothing(tmp_path,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..locarno import LocarnoError, parse_locarno
-from .._wording import first_few
+from .._wording import counted, first_few
 from ..records import PageRecord, PatentRecord, SourceScan
 from ._fields import FieldError, SourceError, display_title
 from ._files import decode_text, resolve_inside, text_encoding
@@ -118,6 +118,7 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
         raise SourceError(f"{path}: not readable DeepPatent2 JSON ({exc})") from None
     bad_classes: dict[str, str] = {}        # patent -> why its class is not one
     other_classes: dict[str, set[str]] = {}     # patent -> classes its later records give
+    other_dates: dict[str, set[str]] = {}       # patent -> grant dates likewise
     views: dict[str, dict[int, str]] = {}
     for place, rec in records:
         where = f"{path.name} {place}"
@@ -136,7 +137,7 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
         if pid not in scan.patents:
             scan.patents[pid] = record
         else:                   # (a patent's records: one may lack what another gives)
-            _fill(scan.patents[pid], record, other_classes)
+            _fill(scan.patents[pid], record, other_classes, other_dates)
         if said := figure_sentence(rec):
             views.setdefault(pid, {}).setdefault(*said)
         if image not in seen:
@@ -162,21 +163,32 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
     if other_classes:
         differ = [f"{pid} {scan.patents[pid].locarno} (also {', '.join(sorted(codes))})"
                   for pid, codes in other_classes.items()]
-        scan.warnings.append(f"{path.name}: {len(differ)} patents have records of other "
+        scan.warnings.append(f"{path.name}: {counted(len(differ), 'patent')} "
+                             f"{'has' if len(differ) == 1 else 'have'} records of other "
                              f"Locarno classes; each keeps its first record's: "
+                             f"{first_few(differ, sep='; ')}")
+    if other_dates:         # (the date cuts the prior art: a silent pick would hide one)
+        differ = [f"{pid} {scan.patents[pid].grant_date} (also {', '.join(sorted(days))})"
+                  for pid, days in other_dates.items()]
+        scan.warnings.append(f"{path.name}: {counted(len(differ), 'patent')} "
+                             f"{'has' if len(differ) == 1 else 'have'} records of other "
+                             f"grant dates; each keeps its first record's: "
                              f"{first_few(differ, sep='; ')}")
     return scan
 
 
-def _fill(patent: PatentRecord, record: PatentRecord, other_classes: dict[str, set[str]]
-          ) -> None:
+def _fill(patent: PatentRecord, record: PatentRecord, other_classes: dict[str, set[str]],
+          other_dates: dict[str, set[str]]) -> None:
     """``patent`` (from its first record) given what a later ``record`` of it gives and it
-    lacks; a class other than its own is noted in ``other_classes``."""
+    lacks; a class or grant date other than its own is noted in ``other_classes`` or
+    ``other_dates``."""
     if not patent.title and record.title:
         patent.title, patent.extra["title_display"] = record.title, \
             record.extra.get("title_display")
     if patent.grant_date is None:
         patent.grant_date = record.grant_date
+    elif record.grant_date not in (None, patent.grant_date):
+        other_dates.setdefault(patent.patent_id, set()).add(record.grant_date.isoformat())
     if patent.locarno is None:
         patent.locarno = record.locarno
     elif record.locarno not in (None, patent.locarno):

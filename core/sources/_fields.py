@@ -35,6 +35,8 @@ def parse_date(value: object, field: str) -> date | None:
     """``date`` from "2020-12-29" or "20201229"; None when absent; ``FieldError`` when invalid."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 8:
+        value = str(value)          # (20201229 written as a JSON number)
     m = _DATE.match(value.strip()) if isinstance(value, str) else None
     if m:
         y, mo, d = (int(g) for g in m.groups() if g is not None)

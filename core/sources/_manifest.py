@@ -148,7 +148,8 @@ def _read_objects(path: Path, scan: SourceScan) -> list[tuple[str, object]]:
     elif data.count(0) * 4 >= len(data) > 0:     # (mostly ASCII text as UTF-16: every other)
         raise SourceError(f"{path}: holds NUL bytes (UTF-16 text without its byte-order "
                           "mark?); save it as UTF-8")
-    if path.suffix.lower() == ".json":
+    # (a JSON array saved as .jsonl, pretty-printed: one "invalid JSON" per line before)
+    if path.suffix.lower() == ".json" or data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
         try:
             items = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
