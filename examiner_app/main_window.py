@@ -434,18 +434,18 @@ class MainWindow(QMainWindow):
         if self.banner.isVisible():
             return
         for problem in (self.settings.save_problem(), self.settings.examiner_problem()):
-            if problem and problem not in self._settings_told:
-                self._settings_told.add(problem)
-                self.show_message("warning", problem)
-                self._banner_sticky = True
+            if self._settings_unsaved(problem):
                 return
 
-    def _settings_unsaved(self, problem: str | None) -> None:
-        """A change of settings just failed to save: said at once, once."""
-        if problem and problem not in self._settings_told:
-            self._settings_told.add(problem)
-            self.show_message("warning", problem)
-            self._banner_sticky = True
+    def _settings_unsaved(self, problem: str | None) -> bool:
+        """Say a settings problem at once, once (a change just failed to save, or one found
+        at opening); whether it was said now."""
+        if not problem or problem in self._settings_told:
+            return False
+        self._settings_told.add(problem)
+        self.show_message("warning", problem)
+        self._banner_sticky = True
+        return True
 
     def _show_library_info(self, info: dict) -> None:
         """The status bar's library and model (also after another program changed them)."""

@@ -160,20 +160,16 @@ def scan_deeppatent2(path: str | Path, allow_absolute: bool = False) -> SourceSc
         scan.warnings.append(f"{path.name}: {len(bad)} patents have a Locarno class that is "
                              f"not one, left out (a class the library has is kept): "
                              f"{first_few(bad, sep='; ')}")
-    if other_classes:
-        differ = [f"{pid} {scan.patents[pid].locarno} (also {', '.join(sorted(codes))})"
-                  for pid, codes in other_classes.items()]
-        scan.warnings.append(f"{path.name}: {counted(len(differ), 'patent')} "
-                             f"{'has' if len(differ) == 1 else 'have'} records of other "
-                             f"Locarno classes; each keeps its first record's: "
-                             f"{first_few(differ, sep='; ')}")
-    if other_dates:         # (the date cuts the prior art: a silent pick would hide one)
-        differ = [f"{pid} {scan.patents[pid].grant_date} (also {', '.join(sorted(days))})"
-                  for pid, days in other_dates.items()]
-        scan.warnings.append(f"{path.name}: {counted(len(differ), 'patent')} "
-                             f"{'has' if len(differ) == 1 else 'have'} records of other "
-                             f"grant dates; each keeps its first record's: "
-                             f"{first_few(differ, sep='; ')}")
+    # (the date cuts the prior art: a silent pick of one would hide the other)
+    for others, field, what in ((other_classes, "locarno", "Locarno classes"),
+                                (other_dates, "grant_date", "grant dates")):
+        differ = [f"{pid} {getattr(scan.patents[pid], field)} (also {', '.join(sorted(v))})"
+                  for pid, v in others.items()]
+        if differ:
+            scan.warnings.append(f"{path.name}: {counted(len(differ), 'patent')} "
+                                 f"{'has' if len(differ) == 1 else 'have'} records of other "
+                                 f"{what}; each keeps its first record's: "
+                                 f"{first_few(differ, sep='; ')}")
     return scan
 
 
