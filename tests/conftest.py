@@ -66,6 +66,17 @@ def tiny_model():
     return create_model("tiny_test", pretrained=None)
 
 
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """``tiny_test:random`` saved as a checkpoint: the same network and model id, but a command
+    that searches a library built with it starts from the cached graph, without importing
+    open_clip (seconds saved per command-line run the tests start)."""
+    from core.models import create_model, save_checkpoint
+
+    return save_checkpoint(create_model("tiny_test", pretrained=None),
+                           tmp_path_factory.mktemp("tiny") / "tiny-test")
+
+
 # -- GUI tests: a small real library, built once per session -------------------------------
 GUI_PATENTS = 8          # patents of real_dev/manifest.jsonl in the GUI test library
 GUI_PAGES_PER_PATENT = 3
@@ -243,8 +254,9 @@ AUDIT_BEFORE = date(2020, 1, 1)
 
 
 @pytest.fixture
-def searchable_library(sheets, tmp_path):
-    """A library of the generated sheets (tiny model) and a copy of one sheet as the query."""
+def searchable_library(sheets, tiny_checkpoint, tmp_path):
+    """A library of the generated sheets (tiny model, remembered as ``tiny_checkpoint``) and
+    a copy of one sheet as the query."""
     import shutil
 
     from core.ingest import ingest
@@ -256,7 +268,7 @@ def searchable_library(sheets, tmp_path):
     path = tmp_path / "lib"
     with Library(path, create=True) as lib:
         ingest(lib, [src / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
-               model_ref="tiny_test:random", workers=0)
+               model_ref=str(tiny_checkpoint), workers=0)
     query = tmp_path / "query.png"
     shutil.copy(src / "D0900003_1.png", query)
     return path, query
@@ -292,7 +304,7 @@ def regrant(path: Path, patent: str, day: str) -> None:
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with Library(path) as lib:
         ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
-               model_ref="tiny_test:random", workers=0)
+               model_ref=lib.model_info["ref"], workers=0)
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def test_replay_reproduces_until_the_library_gains_earlier_prior_art(searchable_
          "title": "DESIGN 3 AGAIN"}) + "\n")
     with Library(path) as lib:
         ingest(lib, [new / "manifest.jsonl"], create_model("tiny_test", pretrained=None),
-               model_ref="tiny_test:random", workers=0)
+               model_ref=lib.model_info["ref"], workers=0)
     after = _replay(path, sid)
     assert not after.reproduced and after.first_difference is not None
     assert [h.patent_id for h in after.new] == ["D0955555"] and len(after.gone) == 1
@@ -107,7 +107,7 @@ def test_a_replay_says_which_changed_scores_are_of_corrected_patents(searchable_
                                 for r in rows))
     with Library(path) as lib:
         ingest(lib, [manifest], create_model("tiny_test", pretrained=None),
-               model_ref="tiny_test:random", workers=0)
+               model_ref=lib.model_info["ref"], workers=0)
     after = _replay(path, sid)
     assert after.max_score_diff > 0 and after.score_corrected >= 1
     assert f"({after.score_corrected} of them of patents whose grant date, class or title " \

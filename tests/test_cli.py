@@ -20,22 +20,23 @@ def run(*args, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def cli_library(shared_data, tmp_path_factory):
+def cli_library(shared_data, tiny_checkpoint, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     manifest = write_subset_manifest(shared_data, tmp / "m.jsonl", PATENTS)
     lib = tmp / "lib"
     proc = run("index", "add", manifest, shared_data / "uspto_redbook", "--library", lib,
-               "--model", "tiny_test:random", "--allow-absolute", "--workers", "0", "--json")
+               "--model", tiny_checkpoint, "--allow-absolute", "--workers", "0", "--json")
     assert proc.returncode == 0, proc.stderr
     return lib, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_index_add_and_info(cli_library):
+def test_index_add_and_info(cli_library, tiny_checkpoint):
     lib, summary = cli_library
     assert summary["added_patents"] == len(PATENTS) + 5 and summary["skipped"] == []
     proc = run("index", "info", "--library", lib, "--json")
     info = json.loads(proc.stdout)
-    assert info["patents"] == len(PATENTS) + 5 and info["model"]["ref"] == "tiny_test:random"
+    assert info["patents"] == len(PATENTS) + 5
+    assert info["model"]["ref"] == str(tiny_checkpoint.resolve())
     # reading a library's counts starts in well under a second: no torch, no image stack
     code = ("import sys; from core.cli import main; rc = main(['index', 'info', '--library', "
             f"{str(lib)!r}]); print(sorted(m for m in ('torch', 'core.embed', 'scipy') "
