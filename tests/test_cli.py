@@ -262,7 +262,8 @@ def test_dates_must_be_real_and_in_one_form(date_text, needle):
     assert proc.returncode == 2 and needle in proc.stderr
 
 
-def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, tmp_path):
+def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, tmp_path,
+                                                                   tiny_checkpoint):
     """Two first adds started together: the one refused (or that added nothing) never removes
     the folder the other is writing to; only a library folder this run made and added
     nothing to goes, and only under the writer lock. A relative --library works (it used to
@@ -274,7 +275,7 @@ def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, 
     (junk / "a.png").write_bytes(b"not an image")
     shared = tmp_path / "shared"
     with Library(shared, create=True) as other:        # another run made it, has not written
-        proc = run("index", "add", junk, "--library", shared, "--model", "tiny_test:random",
+        proc = run("index", "add", junk, "--library", shared, "--model", tiny_checkpoint,
                    "--workers", "0")
         assert proc.returncode == 1 and "no library was made" not in proc.stderr
         assert (shared / "library.sqlite").exists()
@@ -282,15 +283,15 @@ def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, 
             assert not remove_if_empty(shared) and shared.exists()
     assert remove_if_empty(shared) and not shared.exists()
     proc = run("index", "add", shared_data / "uspto_redbook", "--library", "relative",
-               "--model", "tiny_test:random", "--workers", "0", cwd=tmp_path)
+               "--model", tiny_checkpoint, "--workers", "0", cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert (tmp_path / "relative" / "library.sqlite").exists()
-    proc = run("index", "add", junk, "--library", "relative2", "--model", "tiny_test:random",
+    proc = run("index", "add", junk, "--library", "relative2", "--model", tiny_checkpoint,
                "--workers", "0", cwd=tmp_path)
     assert proc.returncode == 1 and "no library was made" in proc.stderr
     assert not (tmp_path / "relative2").exists()
     proc = run("index", "add", junk, "--library", tmp_path / "nest" / "p" / "lib", "--model",
-               "tiny_test:random", "--workers", "0")     # nor the folders made to hold it
+               tiny_checkpoint, "--workers", "0")     # nor the folders made to hold it
     assert proc.returncode == 1 and "no library was made" in proc.stderr
     assert not (tmp_path / "nest").exists()
 
@@ -425,7 +426,7 @@ def test_arguments_that_do_not_fit_together_exit_2_and_file_errors_name_the_user
             "character" in proc.stderr
 
 
-def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
+def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path, tiny_checkpoint):
     """A patent without a title (a drawing from a folder of USPTO-named images) cannot be
     searched by its title: with text or fused modes every mode leaves its pages out, so the
     modes compare on the same queries, and the report says how many."""
@@ -439,7 +440,7 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
         shutil.copy(shared_data / "real_dev" / "D0889911" / f"page0{n + 1}_sheet.png",
                     folder / f"USD0889911-20200218-D0000{n}.png")
     lib = tmp_path / "lib"
-    proc = run("index", "add", manifest, folder, "--library", lib, "--model", "tiny_test:random",
+    proc = run("index", "add", manifest, folder, "--library", lib, "--model", tiny_checkpoint,
                "--allow-absolute", "--workers", "0")
     assert proc.returncode == 0, proc.stderr
     image = json.loads(run("eval", "--library", lib, "--modes", "image", "--json").stdout)
@@ -475,7 +476,7 @@ def test_eval_text_modes_score_only_queries_with_a_title(shared_data, tmp_path):
     assert shown == stored and stored["query_patents"] == 2
 
 
-def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path):
+def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_path, tiny_checkpoint):
     import shutil
 
     src = tmp_path / "src"
@@ -484,7 +485,7 @@ def test_rebuild_refuses_to_drop_pages_whose_files_are_gone(shared_data, tmp_pat
     text = manifest.read_text().replace(str((shared_data / "real_dev").resolve()), str(src))
     manifest.write_text(text)
     lib = tmp_path / "lib"
-    proc = run("index", "add", manifest, "--library", lib, "--model", "tiny_test:random",
+    proc = run("index", "add", manifest, "--library", lib, "--model", tiny_checkpoint,
                "--allow-absolute", "--workers", "0", "--json")
     assert proc.returncode == 0, proc.stderr
     pages = json.loads(proc.stdout.strip().splitlines()[-1])["added_pages"]
@@ -893,7 +894,8 @@ def test_the_page_hint_does_not_read_a_pipe_again(tmp_path):
     assert not waited and out == [""]
 
 
-def test_pages_found_again_through_overlapping_sources_are_counted_once(sheets, tmp_path):
+def test_pages_found_again_through_overlapping_sources_are_counted_once(sheets, tmp_path,
+                                                                        tiny_checkpoint):
     """A second add of two sources that hold the same drawings (a copied folder, a weekly
     archive and its unpacked grants) says each library page was already there once."""
     import shutil
@@ -901,7 +903,7 @@ def test_pages_found_again_through_overlapping_sources_are_counted_once(sheets, 
     copy = shutil.copytree(sheets.parent, tmp_path / "copy")      # same bytes, other paths
     pages = len(sheets.read_text().splitlines())
     args = ("index", "add", sheets, copy / sheets.name, "--library", tmp_path / "lib",
-            "--model", "tiny_test:random", "--workers", "0", "--json")
+            "--model", tiny_checkpoint, "--workers", "0", "--json")
     first = run(*args)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["added_pages"] == pages
@@ -935,7 +937,7 @@ def test_a_deleted_working_folder_is_one_clear_line(tmp_path):
         "change to another folder and run the command again")
 
 
-def test_a_source_given_with_a_tilde_is_added(shared_data, tmp_path):
+def test_a_source_given_with_a_tilde_is_added(shared_data, tmp_path, tiny_checkpoint):
     """A quoted ~ (a list pasted into a shell script) reached the archive step unexpanded."""
     import os
     import shutil
@@ -943,7 +945,7 @@ def test_a_source_given_with_a_tilde_is_added(shared_data, tmp_path):
     (tmp_path / "imgs").mkdir()
     shutil.copy(next((shared_data / "uspto_redbook").glob("*/*D00001.TIF")), tmp_path / "imgs")
     proc = subprocess.run([sys.executable, "-m", "core.cli", "index", "add", "~/imgs",
-                           "--library", str(tmp_path / "lib"), "--model", "tiny_test:random",
+                           "--library", str(tmp_path / "lib"), "--model", tiny_checkpoint,
                            "--workers", "0"], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "HOME": str(tmp_path)})
     assert proc.returncode == 0 and "done: added 1 page (" in proc.stderr, proc.stderr
