@@ -198,6 +198,8 @@ def _cancel_on_sigint() -> threading.Event:
 
 # -- index ---------------------------------------------------------------------------------------
 def cmd_index_add(args) -> int:
+    if not any(Path(src).exists() for src in args.sources):
+        return _missing_sources(args.sources)   # said at once: no model loaded, no library made
     from .library import remove_if_empty
 
     path = _library_path(args)

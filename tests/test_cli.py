@@ -296,6 +296,21 @@ def test_a_run_that_added_nothing_removes_only_the_library_it_made(shared_data, 
     assert not (tmp_path / "nest").exists()
 
 
+def test_index_add_of_sources_that_are_all_missing_says_so_at_once(tmp_path):
+    """Every source mistyped: the error comes before the model loads (it took 12 s to load
+    tiny_test and build the network to say so) and no library is made."""
+    lib = tmp_path / "lib"
+    typos = [str(tmp_path / "drawngs"), str(tmp_path / "grants2021")]
+    code = ("import sys; from core.cli import main; rc = main(['index', 'add', *" + repr(typos)
+            + ", '--library', " + repr(str(lib)) + ", '--model', 'tiny_test:random']); "
+            "print(rc, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.stdout.split() == ["1", "False"], proc.stdout + proc.stderr
+    assert proc.stderr.strip() == f"patent-examiner: error: no such source: {', '.join(typos)}"
+    assert not lib.exists()
+
+
 def test_bad_device_library_path_or_list_are_one_line_errors(cli_library, shared_data,
                                                              tmp_path):
     lib, _ = cli_library
